@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: GPL-2.0
+# thrift-kgen top-level Makefile.
+#
+#   make demo   set up, generate the forwarder module, boot it in a VM and call it
+#   make test   set up and run every test (user space, kernel builds, VM tests)
+#   make setup  install Debian packages, Debian kernels for the VM tests and the venv
+
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PYTEST := $(VENV)/bin/pytest
+
+.PHONY: all setup venv apt kernels test test-fast demo bench clean
+
+all: venv
+
+setup: apt venv kernels
+
+apt:
+	scripts/setup-apt.sh
+
+venv: $(VENV)/.stamp
+
+$(VENV)/.stamp: pyproject.toml
+	scripts/setup-venv.sh $(VENV)
+	touch $@
+
+kernels: apt
+	scripts/setup-kernels.sh
+
+test: setup
+	$(PYTEST) -n 2 --dist loadgroup tests
+
+# Everything but the VM tests: quick inner loop for developers.
+test-fast: venv
+	$(PYTEST) -n 2 --dist loadgroup -m 'not vm' tests
+
+demo: setup
+	$(PY) -m scripts.demo
+
+bench: setup
+	$(PY) bench/run.py
+
+clean:
+	rm -rf build out .pytest_cache

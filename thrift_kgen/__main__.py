@@ -1,0 +1,3 @@
+from thrift_kgen.cli import main
+
+main()
