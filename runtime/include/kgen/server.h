@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Thrift server: a listening socket, its connections, and the calls on them.
+ *
+ * This is what generated service code and hand-written handlers see. It sits
+ * on the event layer (event.h: kernel socket callbacks + workqueue, or epoll),
+ * buffered sockets (bsock.h) and Thrift sockets (tsock.h), which it hides.
+ *
+ * Flow of a request: the connection's event fires -> bytes are received into
+ * its buffered socket -> kg_tsock_next() finds one whole message (framed or
+ * unframed) -> the service's process() decodes it with a reader positioned
+ * after the message header, calls the user's handler, and writes the reply
+ * with kg_call_reply() straight into the connection's send buffer -> the
+ * message is discarded from the receive buffer and the arena reset.
+ *
+ * Backpressure: a connection whose send buffer is above its high-water mark
+ * is not read until it drains. Memory per connection is bounded by the
+ * limits in struct kg_server_config.
+ */
+#ifndef _KGEN_SERVER_H
+#define _KGEN_SERVER_H
+
+#include "compat.h"
+#include "proto.h"
+
+enum kg_transport {
+	KG_TRANSPORT_FRAMED = 0,
+	KG_TRANSPORT_BUFFERED = 1,	/* unframed: message end found by skip-parse */
+};
+
+struct kg_server;
+struct kg_conn;
+
+/* One request being served; valid only during process()/the handler. */
+struct kg_call {
+	struct kg_bytes method;		/* name from the message header */
+	u8 msg_type;			/* KG_MSG_CALL or KG_MSG_ONEWAY */
+	s32 seqid;
+	struct kg_bytes raw;		/* the whole message as received, frame header included */
+	struct kg_reader *in;		/* positioned after the message header */
+	struct kg_arena *arena;		/* freed when the call ends */
+	struct kg_conn *conn;		/* where it came from (and where the reply goes) */
+	struct kg_server *server;
+	void *service_data;		/* the service's state, from kg_service.init() */
+	bool replied;
+};
+
+typedef int (*kg_encode_fn)(struct kg_writer *w, const void *value);
+
+/*
+ * Write a whole reply message: header (name = call->method, seqid), the
+ * value encoded by @encode, end; framed if the connection is. Computes the
+ * size first, reserves it in the send buffer, encodes in place.
+ * Returns 0, or -ENOBUFS when the reply exceeds the connection's send limit.
+ */
+int kg_call_reply(struct kg_call *call, u8 msg_type, kg_encode_fn encode, const void *value);
+/* Reply with a TApplicationException (ignored for oneway calls). */
+int kg_call_reply_app_exception(struct kg_call *call, u32 type, const char *message);
+
+/*
+ * A service: generated code fills this (name, process); the hand-written
+ * handler file provides init/exit through the generated glue.
+ */
+struct kg_service {
+	const char *name;
+	/*
+	 * Serve one message. Return 0 when handled (a reply or app exception
+	 * may have been written); a negative errno closes the connection
+	 * (malformed input the reply could not describe).
+	 */
+	int (*process)(struct kg_call *call);
+	/* Raw byte mode (no Thrift framing), e.g. the paper's echo: if set,
+	 * called with new bytes instead of process(); use kg_conn_peek/discard/write. */
+	int (*on_bytes)(struct kg_conn *conn);
+	/* Optional: a connection opened / is closing (per-connection state). */
+	int (*conn_open)(struct kg_conn *conn);
+	void (*conn_close)(struct kg_conn *conn);
+	void *data;			/* becomes kg_call.service_data */
+};
+
+struct kg_server_config {
+	const char *addr;		/* IPv4 or IPv6 literal; "127.0.0.1" by default */
+	u16 port;
+	u8 transport;			/* enum kg_transport */
+	u8 proto;			/* enum kg_protocol */
+	u32 max_conns;			/* further connections are accepted and closed */
+	u32 rcvbuf_max;			/* bytes buffered per connection (>= max_frame + 4) */
+	u32 sndbuf_max;			/* bytes queued for sending per connection */
+	u32 budget;			/* messages served per connection per run, for fairness */
+	int wq_mode;			/* kernel: 0 ordered (like Slick), 1 unbound, 2 per-cpu */
+	struct kg_limits limits;
+};
+
+void kg_server_config_defaults(struct kg_server_config *cfg);
+
+int kg_server_start(struct kg_server **out, const struct kg_server_config *cfg,
+		    const struct kg_service *svc);
+/* Close every connection, wait for running handlers, free everything. */
+void kg_server_stop(struct kg_server *srv);
+/* User space only: run the event loop until kg_server_stop() or a signal. */
+int kg_server_run(struct kg_server *srv);
+/* The bound port (useful with port 0). */
+u16 kg_server_port(const struct kg_server *srv);
+
+/* ---- connections ---- */
+void kg_conn_get(struct kg_conn *c);
+void kg_conn_put(struct kg_conn *c);
+void *kg_conn_user(const struct kg_conn *c);
+void kg_conn_set_user(struct kg_conn *c, void *user);
+/* Raw byte access (on_bytes services and clients). */
+ssize_t kg_conn_peek(struct kg_conn *c, const u8 **data);
+void kg_conn_discard(struct kg_conn *c, size_t len);
+/* All or nothing: -ENOBUFS if the send buffer cannot take len more bytes. */
+int kg_conn_write_all(struct kg_conn *c, const void *buf, size_t len);
+/* Forward the call's whole message to @to without re-encoding. */
+int kg_conn_forward(struct kg_conn *to, const struct kg_call *call);
+void kg_conn_close(struct kg_conn *c);
+
+/*
+ * Outbound connection to another Thrift server (non-blocking connect).
+ * Messages arriving on it are given to @svc->process like server calls
+ * (msg_type REPLY/EXCEPTION), so generated client stubs decode replies there.
+ */
+int kg_connect(struct kg_server *srv, const char *addr, u16 port,
+	       const struct kg_service *svc, struct kg_conn **out);
+/* Send one whole Thrift message (header + value) on @c; framed if configured. */
+int kg_conn_send_message(struct kg_conn *c, const char *name, u8 msg_type, s32 seqid,
+			 kg_encode_fn encode, const void *value);
+
+/* Counters, readable from debugfs (kernel) or by the user-space server. */
+struct kg_server_stats {
+	u64 accepted;
+	u64 refused;		/* over max_conns */
+	u64 closed;
+	u64 messages;
+	u64 bad_messages;
+	u64 app_exceptions;
+	u64 bytes_in;
+	u64 bytes_out;
+	u64 backpressure;	/* times reading paused for a full send buffer */
+};
+void kg_server_stats(const struct kg_server *srv, struct kg_server_stats *st);
+
+#endif /* _KGEN_SERVER_H */
