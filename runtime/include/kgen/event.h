@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * klibevent: the event layer. One API, two backends chosen at build time:
+ *
+ *  - kernel (runtime/kernel/event_kernel.c): sockets from sock_create_kern();
+ *    each socket's sk_data_ready / sk_write_space / sk_state_change are saved
+ *    and replaced under write_lock_bh(&sk->sk_callback_lock), sk_user_data
+ *    points at the struct kg_event; the callbacks (softirq context) only
+ *    record the event bits and queue the event's work item; the work item
+ *    runs the event function in process context. Callbacks are restored on
+ *    detach. Accept, recv and send are non-blocking.
+ *  - user space (runtime/user/event_epoll.c): non-blocking fds in one epoll
+ *    instance, edge-triggered; kg_loop_run() is the event loop.
+ *
+ * Like Slick's register_sock(): attach a socket with a function, and the
+ * function is called (never concurrently with itself for one event) with the
+ * events that happened since it last ran.
+ */
+#ifndef _KGEN_EVENT_H
+#define _KGEN_EVENT_H
+
+#include "compat.h"
+
+#define KG_EV_READ	0x1u	/* bytes (or, on a listener, connections) may be ready */
+#define KG_EV_WRITE	0x2u	/* send space available, or a connect completed */
+#define KG_EV_CLOSE	0x4u	/* peer closed, reset or error */
+
+enum kg_wq_mode {
+	KG_WQ_ORDERED = 0,	/* one ordered workqueue, as Slick did */
+	KG_WQ_UNBOUND = 1,
+	KG_WQ_PERCPU = 2,
+};
+
+struct kg_loop;
+struct kg_sock;
+struct kg_event;
+
+typedef void (*kg_event_fn)(struct kg_event *ev, unsigned int events);
+
+#ifdef __KERNEL__
+#include <linux/workqueue.h>
+struct sock;
+struct kg_event {
+	struct kg_loop *loop;
+	struct kg_sock *sock;
+	kg_event_fn fn;
+	unsigned long pending;		/* KG_EV_* bits, set atomically from softirq */
+	struct work_struct work;
+	void (*saved_data_ready)(struct sock *sk);
+	void (*saved_write_space)(struct sock *sk);
+	void (*saved_state_change)(struct sock *sk);
+	bool attached;
+};
+#else
+struct kg_event {
+	struct kg_loop *loop;
+	struct kg_sock *sock;
+	kg_event_fn fn;
+	unsigned int pending;
+	unsigned int epoll_mask;
+	struct kg_event *next_ready;	/* kicked events, run before the next epoll_wait */
+	bool queued;
+	bool attached;
+};
+#endif
+
+int kg_loop_create(struct kg_loop **out, int wq_mode);
+/* Runs the loop until kg_loop_stop() (user space); returns at once in the kernel. */
+int kg_loop_run(struct kg_loop *loop);
+void kg_loop_stop(struct kg_loop *loop);
+/* Every event must be detached and synced first. */
+void kg_loop_destroy(struct kg_loop *loop);
+
+/* Sockets. All non-blocking; addresses are IPv4 or IPv6 literals. */
+int kg_sock_listen(struct kg_loop *loop, const char *addr, u16 port, int backlog,
+		   struct kg_sock **out);
+int kg_sock_accept(struct kg_sock *listener, struct kg_sock **out);	/* -EAGAIN: none */
+/* 0 or -EINPROGRESS (completion is a KG_EV_WRITE, then kg_sock_error()). */
+int kg_sock_connect(struct kg_loop *loop, const char *addr, u16 port, struct kg_sock **out);
+int kg_sock_error(struct kg_sock *s);			/* pending socket error, 0 if none */
+ssize_t kg_sock_recv(struct kg_sock *s, void *buf, size_t len);	/* 0 EOF, -EAGAIN */
+ssize_t kg_sock_send(struct kg_sock *s, const void *buf, size_t len);	/* -EAGAIN */
+void kg_sock_shutdown(struct kg_sock *s);
+void kg_sock_release(struct kg_sock *s);
+u16 kg_sock_local_port(struct kg_sock *s);
+
+/*
+ * Attach: save the socket's callbacks (kernel) / add it to epoll (user) and
+ * call @fn with KG_EV_* bits from now on. If data is already queued, @fn runs
+ * soon with KG_EV_READ.
+ */
+int kg_event_attach(struct kg_event *ev, struct kg_loop *loop, struct kg_sock *s,
+		    kg_event_fn fn);
+/*
+ * Detach: restore the callbacks / remove from epoll; no new runs of @fn are
+ * queued after it returns. Safe to call from @fn itself.
+ */
+void kg_event_detach(struct kg_event *ev);
+/*
+ * Wait until a queued or running @fn has finished (cancel_work_sync()).
+ * Never from @fn itself: release paths call it from another context.
+ */
+void kg_event_sync(struct kg_event *ev);
+/* Run @fn soon with @events, as if they had fired (e.g. resume after backpressure). */
+void kg_event_kick(struct kg_event *ev, unsigned int events);
+/* User space: ask for KG_EV_WRITE while output is pending. Kernel: no-op. */
+void kg_event_want_write(struct kg_event *ev, bool on);
+
+/* Deferred work outside any socket (kernel: a work item on the loop's queue). */
+struct kg_deferred;
+
+#endif /* _KGEN_EVENT_H */
