@@ -101,12 +101,52 @@ void kg_event_detach(struct kg_event *ev);
  * Never from @fn itself: release paths call it from another context.
  */
 void kg_event_sync(struct kg_event *ev);
-/* Run @fn soon with @events, as if they had fired (e.g. resume after backpressure). */
+/*
+ * Run @fn soon with @events, as if they had fired (e.g. resume after
+ * backpressure). Any context (may be called under a mutex or from another
+ * event's @fn). A no-op on a detached event.
+ */
 void kg_event_kick(struct kg_event *ev, unsigned int events);
 /* User space: ask for KG_EV_WRITE while output is pending. Kernel: no-op. */
 void kg_event_want_write(struct kg_event *ev, bool on);
 
-/* Deferred work outside any socket (kernel: a work item on the loop's queue). */
+/*
+ * Deferred work outside any socket (kernel: a work item on the loop's queue;
+ * user space: run by kg_loop_run() with the kicked events). The server uses
+ * it to release a connection once its event is synced, like nvmet-tcp's
+ * release_work: @fn may free the structure that embeds @d.
+ */
 struct kg_deferred;
+typedef void (*kg_deferred_fn)(struct kg_deferred *d);
+
+#ifdef __KERNEL__
+struct kg_deferred {
+	struct kg_loop *loop;
+	kg_deferred_fn fn;
+	struct work_struct work;
+};
+#else
+struct kg_deferred {
+	struct kg_loop *loop;
+	kg_deferred_fn fn;
+	struct kg_deferred *next;
+	bool queued;
+};
+#endif
+
+void kg_deferred_init(struct kg_deferred *d, struct kg_loop *loop, kg_deferred_fn fn);
+/* Queue @d to run once soon; a no-op if it is already queued. Any context. */
+void kg_deferred_queue(struct kg_deferred *d);
+/*
+ * Run (user space) or wait for (kernel: drain_workqueue()) every event run and
+ * deferred work queued on @loop, including what those queue in turn. Never
+ * from loop context. Used by kg_server_stop() before freeing.
+ */
+void kg_loop_drain(struct kg_loop *loop);
+
+#ifndef __KERNEL__
+/* User space: make SIGINT and SIGTERM stop @loop (kg_loop_run() returns 0). */
+int kg_loop_stop_on_signals(struct kg_loop *loop);
+#endif
 
 #endif /* _KGEN_EVENT_H */
