@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * klibevent, kernel backend: kernel sockets whose sk_data_ready /
+ * sk_write_space / sk_state_change are replaced by ours, and a workqueue
+ * that runs each event's function in process context.
+ *
+ * The socket callbacks run in softirq context (or with the socket lock held
+ * in process context), so they only record what happened in ev->pending and
+ * queue the event's work item; the work item takes the bits and calls the
+ * event function, where sleeping, sending and receiving are allowed. The
+ * patterns follow drivers/nvme/target/tcp.c and net/sunrpc/svcsock.c.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": event: " fmt
+
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/net.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/inet.h>
+#include <linux/tcp.h>
+#include <linux/workqueue.h>
+#include <net/sock.h>
+#include <net/inet_sock.h>
+#include <net/tcp.h>
+#include <net/net_namespace.h>
+
+#include "kgen/event.h"
+
+/* Bit numbers of the KG_EV_* masks in kg_event.pending. */
+#define KG_EVB_READ	0
+#define KG_EVB_WRITE	1
+#define KG_EVB_CLOSE	2
+
+struct kg_loop {
+	struct workqueue_struct *wq;
+	int wq_mode;
+};
+
+struct kg_sock {
+	struct socket *sock;
+	struct kg_loop *loop;
+	struct kg_event *ev;		/* attached event, if any */
+	bool listener;
+	/*
+	 * A listener's callbacks before we replaced them. TCP children are
+	 * cloned from the listener and inherit whatever callbacks it has at
+	 * that moment; accept gives the children these back.
+	 */
+	bool have_orig;
+	void (*orig_data_ready)(struct sock *sk);
+	void (*orig_write_space)(struct sock *sk);
+	void (*orig_state_change)(struct sock *sk);
+};
+
+/* ---- loop ---- */
+
+int kg_loop_create(struct kg_loop **out, int wq_mode)
+{
+	struct kg_loop *loop;
+
+	loop = kzalloc(sizeof(*loop), GFP_KERNEL);
+	if (!loop)
+		return -ENOMEM;
+	loop->wq_mode = wq_mode;
+	switch (wq_mode) {
+	case KG_WQ_ORDERED:
+		/* One work item at a time, like Slick's single-thread queue. */
+		loop->wq = alloc_ordered_workqueue("kgen_ev", 0);
+		break;
+	case KG_WQ_UNBOUND:
+		loop->wq = alloc_workqueue("kgen_ev_unbound", WQ_UNBOUND, 0);
+		break;
+	case KG_WQ_PERCPU:
+		/* Work runs on the CPU whose softirq saw the packet. */
+		loop->wq = alloc_workqueue("kgen_ev_percpu", 0, 0);
+		break;
+	default:
+		kfree(loop);
+		return -EINVAL;
+	}
+	if (!loop->wq) {
+		kfree(loop);
+		return -ENOMEM;
+	}
+	*out = loop;
+	return 0;
+}
+
+int kg_loop_run(struct kg_loop *loop)
+{
+	/* The workqueue is the loop: nothing to run here. */
+	return 0;
+}
+
+void kg_loop_stop(struct kg_loop *loop)
+{
+}
+
+void kg_loop_destroy(struct kg_loop *loop)
+{
+	if (!loop)
+		return;
+	destroy_workqueue(loop->wq);
+	kfree(loop);
+}
+
+/* ---- event callbacks (softirq) ---- */
+
+static void kg_event_raise(struct kg_event *ev, unsigned int events)
+{
+	if (events & KG_EV_READ)
+		set_bit(KG_EVB_READ, &ev->pending);
+	if (events & KG_EV_WRITE)
+		set_bit(KG_EVB_WRITE, &ev->pending);
+	if (events & KG_EV_CLOSE)
+		set_bit(KG_EVB_CLOSE, &ev->pending);
+	/* Orders the bits before the work's PENDING bit; see kg_event_work(). */
+	queue_work(ev->loop->wq, &ev->work);
+}
+
+/* Caller holds sk->sk_callback_lock. NULL on children not yet accepted. */
+static struct kg_event *kg_sk_event(const struct sock *sk)
+{
+	return __locked_read_sk_user_data_with_flags(sk, SK_USER_DATA_NOCOPY);
+}
+
+static void kg_sk_data_ready(struct sock *sk)
+{
+	struct kg_event *ev;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	ev = kg_sk_event(sk);
+	/* On a listener this means connections to accept. */
+	if (ev)
+		kg_event_raise(ev, KG_EV_READ);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void kg_sk_write_space(struct sock *sk)
+{
+	struct kg_event *ev;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	ev = kg_sk_event(sk);
+	/*
+	 * As sk_stream_write_space(): only once the queue has drained enough,
+	 * and clear SOCK_NOSPACE so that TCP calls us again next time a send
+	 * fills it (tcp_check_space() only calls back while it is set).
+	 */
+	if (ev && sk->sk_socket && sk_stream_is_writeable(sk)) {
+		clear_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+		kg_event_raise(ev, KG_EV_WRITE);
+	}
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+/* What a socket in @state has to say, as KG_EV_* bits. */
+static unsigned int kg_state_events(const struct sock *sk)
+{
+	if (READ_ONCE(sk->sk_err))
+		return KG_EV_READ | KG_EV_WRITE | KG_EV_CLOSE;
+	switch (sk->sk_state) {
+	case TCP_ESTABLISHED:
+		/* A non-blocking connect completed. */
+		return KG_EV_WRITE;
+	case TCP_SYN_SENT:
+	case TCP_SYN_RECV:
+	case TCP_LISTEN:
+	case TCP_FIN_WAIT1:
+	case TCP_FIN_WAIT2:
+		return 0;
+	case TCP_CLOSE_WAIT:
+		/* Peer sent FIN: what it sent before stays readable, then EOF. */
+		return KG_EV_READ | KG_EV_CLOSE;
+	default:
+		/* TCP_CLOSE (reset, refused), CLOSING, LAST_ACK, TIME_WAIT */
+		return KG_EV_READ | KG_EV_WRITE | KG_EV_CLOSE;
+	}
+}
+
+static void kg_sk_state_change(struct sock *sk)
+{
+	struct kg_event *ev;
+	unsigned int events;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	ev = kg_sk_event(sk);
+	if (ev) {
+		events = kg_state_events(sk);
+		if (events)
+			kg_event_raise(ev, events);
+	}
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+/* ---- event work (process context) ---- */
+
+static void kg_event_work(struct work_struct *work)
+{
+	struct kg_event *ev = container_of(work, struct kg_event, work);
+	unsigned long bits;
+	unsigned int events = 0;
+
+	/*
+	 * The work's PENDING bit was cleared before we started, so a callback
+	 * that sets a bit after this xchg queues us again: nothing is lost.
+	 */
+	bits = xchg(&ev->pending, 0);
+	if (!bits || !READ_ONCE(ev->attached))
+		return;
+	if (bits & BIT(KG_EVB_READ))
+		events |= KG_EV_READ;
+	if (bits & BIT(KG_EVB_WRITE))
+		events |= KG_EV_WRITE;
+	if (bits & BIT(KG_EVB_CLOSE))
+		events |= KG_EV_CLOSE;
+	ev->fn(ev, events);
+}
+
+int kg_event_attach(struct kg_event *ev, struct kg_loop *loop, struct kg_sock *s,
+		    kg_event_fn fn)
+{
+	struct sock *sk = s->sock->sk;
+	unsigned int events;
+
+	if (s->ev)
+		return -EBUSY;
+	ev->loop = loop;
+	ev->sock = s;
+	ev->fn = fn;
+	ev->pending = 0;
+	INIT_WORK(&ev->work, kg_event_work);
+
+	write_lock_bh(&sk->sk_callback_lock);
+	ev->saved_data_ready = sk->sk_data_ready;
+	ev->saved_write_space = sk->sk_write_space;
+	ev->saved_state_change = sk->sk_state_change;
+	if (!s->have_orig) {
+		s->orig_data_ready = sk->sk_data_ready;
+		s->orig_write_space = sk->sk_write_space;
+		s->orig_state_change = sk->sk_state_change;
+		s->have_orig = true;
+	}
+	/* NOCOPY: children cloned from a listener must not see our event. */
+	__rcu_assign_sk_user_data_with_flags(sk, ev, SK_USER_DATA_NOCOPY);
+	sk->sk_data_ready = kg_sk_data_ready;
+	sk->sk_write_space = kg_sk_write_space;
+	sk->sk_state_change = kg_sk_state_change;
+	WRITE_ONCE(ev->attached, true);
+
+	/* Whatever happened before we were listening is reported once now. */
+	if (sk->sk_state == TCP_LISTEN)
+		events = KG_EV_READ;
+	else if (sk->sk_state == TCP_ESTABLISHED && !READ_ONCE(sk->sk_err))
+		events = KG_EV_READ | KG_EV_WRITE;
+	else
+		events = kg_state_events(sk);
+	if (events)
+		kg_event_raise(ev, events);
+	write_unlock_bh(&sk->sk_callback_lock);
+
+	s->ev = ev;
+	return 0;
+}
+
+void kg_event_detach(struct kg_event *ev)
+{
+	struct kg_sock *s = ev->sock;
+	struct sock *sk;
+
+	if (!READ_ONCE(ev->attached))
+		return;
+	sk = s->sock->sk;
+	/* Once the write lock is held no callback of ours is looking at @ev. */
+	write_lock_bh(&sk->sk_callback_lock);
+	rcu_assign_sk_user_data(sk, NULL);
+	sk->sk_data_ready = ev->saved_data_ready;
+	sk->sk_write_space = ev->saved_write_space;
+	sk->sk_state_change = ev->saved_state_change;
+	WRITE_ONCE(ev->attached, false);
+	write_unlock_bh(&sk->sk_callback_lock);
+	s->ev = NULL;
+}
+
+void kg_event_sync(struct kg_event *ev)
+{
+	/* ev->loop is only set once INIT_WORK() has run. */
+	if (ev->loop)
+		cancel_work_sync(&ev->work);
+}
+
+void kg_event_kick(struct kg_event *ev, unsigned int events)
+{
+	if (READ_ONCE(ev->attached) && events)
+		kg_event_raise(ev, events);
+}
+
+void kg_event_want_write(struct kg_event *ev, bool on)
+{
+	/* sk_write_space already tells us whenever a full queue drains. */
+}
+
+/* ---- sockets ---- */
+
+static int kg_parse_addr(const char *addr, u16 port, struct sockaddr_storage *ss, int *len)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	char buf[INET6_ADDRSTRLEN + 2];
+	size_t n;
+
+	if (!addr || !*addr)
+		addr = "127.0.0.1";
+	n = strlen(addr);
+	/* Accept "[::1]" as well as "::1". */
+	if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']') {
+		if (n - 2 >= sizeof(buf))
+			return -EINVAL;
+		memcpy(buf, addr + 1, n - 2);
+		buf[n - 2] = '\0';
+		addr = buf;
+	}
+	memset(ss, 0, sizeof(*ss));
+	if (in4_pton(addr, -1, (u8 *)&sin->sin_addr.s_addr, '\0', NULL)) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		*len = sizeof(*sin);
+		return 0;
+	}
+	if (in6_pton(addr, -1, sin6->sin6_addr.s6_addr, '\0', NULL)) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		*len = sizeof(*sin6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static struct kg_sock *kg_sock_wrap(struct kg_loop *loop, struct socket *sock)
+{
+	struct kg_sock *s;
+
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return NULL;
+	s->sock = sock;
+	s->loop = loop;
+	return s;
+}
+
+int kg_sock_listen(struct kg_loop *loop, const char *addr, u16 port, int backlog,
+		   struct kg_sock **out)
+{
+	struct sockaddr_storage ss;
+	struct socket *sock;
+	struct kg_sock *s;
+	int len, ret;
+
+	ret = kg_parse_addr(addr, port, &ss, &len);
+	if (ret)
+		return ret;
+	ret = sock_create_kern(&init_net, ss.ss_family, SOCK_STREAM, IPPROTO_TCP, &sock);
+	if (ret)
+		return ret;
+	sock_set_reuseaddr(sock->sk);
+	ret = kernel_bind(sock, (struct sockaddr *)&ss, len);
+	if (ret)
+		goto err;
+	ret = kernel_listen(sock, backlog);
+	if (ret)
+		goto err;
+	s = kg_sock_wrap(loop, sock);
+	if (!s) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	s->listener = true;
+	*out = s;
+	return 0;
+err:
+	sock_release(sock);
+	return ret;
+}
+
+/* Give an accepted child the callbacks its listener had before us. */
+static void kg_child_fixup(struct kg_sock *listener, struct sock *sk)
+{
+	if (!listener->have_orig)
+		return;
+	write_lock_bh(&sk->sk_callback_lock);
+	if (sk->sk_data_ready == kg_sk_data_ready)
+		sk->sk_data_ready = listener->orig_data_ready;
+	if (sk->sk_write_space == kg_sk_write_space)
+		sk->sk_write_space = listener->orig_write_space;
+	if (sk->sk_state_change == kg_sk_state_change)
+		sk->sk_state_change = listener->orig_state_change;
+	rcu_assign_sk_user_data(sk, NULL);
+	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+int kg_sock_accept(struct kg_sock *listener, struct kg_sock **out)
+{
+	struct socket *sock;
+	struct kg_sock *s;
+	int ret;
+
+	ret = kernel_accept(listener->sock, &sock, O_NONBLOCK);
+	if (ret)
+		return ret;
+	kg_child_fixup(listener, sock->sk);
+	tcp_sock_set_nodelay(sock->sk);
+	s = kg_sock_wrap(listener->loop, sock);
+	if (!s) {
+		sock_release(sock);
+		return -ENOMEM;
+	}
+	*out = s;
+	return 0;
+}
+
+int kg_sock_connect(struct kg_loop *loop, const char *addr, u16 port, struct kg_sock **out)
+{
+	struct sockaddr_storage ss;
+	struct socket *sock;
+	struct kg_sock *s;
+	int len, ret;
+
+	ret = kg_parse_addr(addr, port, &ss, &len);
+	if (ret)
+		return ret;
+	ret = sock_create_kern(&init_net, ss.ss_family, SOCK_STREAM, IPPROTO_TCP, &sock);
+	if (ret)
+		return ret;
+	tcp_sock_set_nodelay(sock->sk);
+	s = kg_sock_wrap(loop, sock);
+	if (!s) {
+		sock_release(sock);
+		return -ENOMEM;
+	}
+	ret = kernel_connect(sock, (struct sockaddr *)&ss, len, O_NONBLOCK);
+	if (ret && ret != -EINPROGRESS) {
+		sock_release(sock);
+		kfree(s);
+		return ret;
+	}
+	*out = s;
+	return ret;
+}
+
+int kg_sock_error(struct kg_sock *s)
+{
+	/* -errno, and clears it like SO_ERROR. */
+	return sock_error(s->sock->sk);
+}
+
+ssize_t kg_sock_recv(struct kg_sock *s, void *buf, size_t len)
+{
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
+	struct kvec vec = { .iov_base = buf, .iov_len = min_t(size_t, len, INT_MAX) };
+
+	return kernel_recvmsg(s->sock, &msg, &vec, 1, vec.iov_len,
+			      MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+ssize_t kg_sock_send(struct kg_sock *s, const void *buf, size_t len)
+{
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
+	struct kvec vec = { .iov_base = (void *)buf, .iov_len = min_t(size_t, len, INT_MAX) };
+
+	return kernel_sendmsg(s->sock, &msg, &vec, 1, vec.iov_len);
+}
+
+void kg_sock_shutdown(struct kg_sock *s)
+{
+	kernel_sock_shutdown(s->sock, SHUT_RDWR);
+}
+
+/*
+ * Children cloned while our callbacks were set on the listener carry them
+ * until accepted. Before the listener goes (and possibly this module with
+ * it), accept every child still queued and give it its callbacks back; the
+ * grace period lets clones that started before detach reach the queue.
+ */
+static void kg_listener_drain(struct kg_sock *listener)
+{
+	struct socket *child;
+
+	synchronize_net();
+	while (kernel_accept(listener->sock, &child, O_NONBLOCK) == 0) {
+		kg_child_fixup(listener, child->sk);
+		sock_release(child);
+	}
+}
+
+void kg_sock_release(struct kg_sock *s)
+{
+	if (!s)
+		return;
+	if (WARN_ON_ONCE(s->ev))
+		kg_event_detach(s->ev);
+	if (s->listener && s->have_orig)
+		kg_listener_drain(s);
+	sock_release(s->sock);
+	kfree(s);
+}
+
+u16 kg_sock_local_port(struct kg_sock *s)
+{
+	return inet_sk(s->sock->sk)->inet_num;
+}
