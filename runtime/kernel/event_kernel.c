@@ -35,6 +35,12 @@
 struct kg_loop {
 	struct workqueue_struct *wq;
 	int wq_mode;
+	/*
+	 * Work items queued or running. kg_loop_drain() flushes until this is
+	 * zero rather than using drain_workqueue(), which WARNs when a socket
+	 * callback queues work from outside the queue while it drains.
+	 */
+	atomic_t inflight;
 };
 
 struct kg_sock {
@@ -97,12 +103,32 @@ void kg_loop_stop(struct kg_loop *loop)
 {
 }
 
+void kg_loop_drain(struct kg_loop *loop)
+{
+	might_sleep();
+	while (atomic_read(&loop->inflight))
+		flush_workqueue(loop->wq);
+}
+
 void kg_loop_destroy(struct kg_loop *loop)
 {
 	if (!loop)
 		return;
 	destroy_workqueue(loop->wq);
 	kfree(loop);
+}
+
+static void kg_loop_queue(struct kg_loop *loop, struct work_struct *work)
+{
+	atomic_inc(&loop->inflight);
+	if (!queue_work(loop->wq, work))
+		atomic_dec(&loop->inflight);	/* already queued: counted once */
+}
+
+/* At the very end of a work function: @loop outlives the work's owner. */
+static void kg_loop_done(struct kg_loop *loop)
+{
+	atomic_dec(&loop->inflight);
 }
 
 /* ---- event callbacks (softirq) ---- */
@@ -116,7 +142,7 @@ static void kg_event_raise(struct kg_event *ev, unsigned int events)
 	if (events & KG_EV_CLOSE)
 		set_bit(KG_EVB_CLOSE, &ev->pending);
 	/* Orders the bits before the work's PENDING bit; see kg_event_work(). */
-	queue_work(ev->loop->wq, &ev->work);
+	kg_loop_queue(ev->loop, &ev->work);
 }
 
 /* Caller holds sk->sk_callback_lock. NULL on children not yet accepted. */
@@ -199,6 +225,7 @@ static void kg_sk_state_change(struct sock *sk)
 static void kg_event_work(struct work_struct *work)
 {
 	struct kg_event *ev = container_of(work, struct kg_event, work);
+	struct kg_loop *loop = ev->loop;
 	unsigned long bits;
 	unsigned int events = 0;
 
@@ -207,15 +234,17 @@ static void kg_event_work(struct work_struct *work)
 	 * that sets a bit after this xchg queues us again: nothing is lost.
 	 */
 	bits = xchg(&ev->pending, 0);
-	if (!bits || !READ_ONCE(ev->attached))
-		return;
-	if (bits & BIT(KG_EVB_READ))
-		events |= KG_EV_READ;
-	if (bits & BIT(KG_EVB_WRITE))
-		events |= KG_EV_WRITE;
-	if (bits & BIT(KG_EVB_CLOSE))
-		events |= KG_EV_CLOSE;
-	ev->fn(ev, events);
+	if (bits && READ_ONCE(ev->attached)) {
+		if (bits & BIT(KG_EVB_READ))
+			events |= KG_EV_READ;
+		if (bits & BIT(KG_EVB_WRITE))
+			events |= KG_EV_WRITE;
+		if (bits & BIT(KG_EVB_CLOSE))
+			events |= KG_EV_CLOSE;
+		/* @fn may detach @ev, but not free it before kg_event_sync(). */
+		ev->fn(ev, events);
+	}
+	kg_loop_done(loop);
 }
 
 int kg_event_attach(struct kg_event *ev, struct kg_loop *loop, struct kg_sock *s,
@@ -299,6 +328,30 @@ void kg_event_kick(struct kg_event *ev, unsigned int events)
 void kg_event_want_write(struct kg_event *ev, bool on)
 {
 	/* sk_write_space already tells us whenever a full queue drains. */
+}
+
+/* ---- deferred work ---- */
+
+static void kg_deferred_work(struct work_struct *work)
+{
+	struct kg_deferred *d = container_of(work, struct kg_deferred, work);
+	struct kg_loop *loop = d->loop;
+
+	/* @fn may free @d: only @loop is used afterwards. */
+	d->fn(d);
+	kg_loop_done(loop);
+}
+
+void kg_deferred_init(struct kg_deferred *d, struct kg_loop *loop, kg_deferred_fn fn)
+{
+	d->loop = loop;
+	d->fn = fn;
+	INIT_WORK(&d->work, kg_deferred_work);
+}
+
+void kg_deferred_queue(struct kg_deferred *d)
+{
+	kg_loop_queue(d->loop, &d->work);
 }
 
 /* ---- sockets ---- */
