@@ -342,6 +342,8 @@ def p_struct_head(p):
 def p_struct(p):
     """struct : struct_head IDENTIFIER xsd_all '{' field_list '}' type_annotations"""
     kind = ast.UNION if p[1].value == "union" else ast.STRUCT
+    if kind == ast.UNION:
+        _union_members(p, p[2].value, p[5])
     p[0] = ast.Struct(
         loc=p[2].loc,
         name=_simple_identifier(p, p[2]),
@@ -350,6 +352,27 @@ def p_struct(p):
         fields=p[5],
         annotations=p[7],
     )
+
+
+def _union_members(p, name: str, fields: list) -> None:
+    """Apache's t_struct::validate_union_member: members are optional, one default at most."""
+    ps = _ps(p)
+    with_value = 0
+    for f in fields:
+        if f.requiredness != ast.OPTIONAL:
+            if f.requiredness != ast.DEFAULT:
+                ps.diags.warning(
+                    f.loc,
+                    f"Union {name} field {f.name}: union members must be optional,"
+                    " ignoring specified requiredness.",
+                )
+            f.requiredness = ast.OPTIONAL
+        if f.default is not None:
+            with_value += 1
+            if with_value > 1:
+                ps.diags.error(
+                    f.loc, f"Field {f.name} provides another default value for union {name}"
+                )
 
 
 def p_xsd_all(p):
@@ -423,6 +446,10 @@ def p_function(p):
     for f in args + throws:
         if f.requiredness == ast.OPTIONAL:
             ps.diags.warning(f.loc, "optional keyword is ignored in argument lists.")
+            f.requiredness = ast.DEFAULT
+    for f in throws:  # THRIFT-5669
+        if f.requiredness == ast.REQUIRED:
+            ps.diags.warning(f.loc, f'Exception field {f.name}: "required" is illegal here, ignoring.')
             f.requiredness = ast.DEFAULT
     fn = ast.Function(
         loc=p[4].loc,

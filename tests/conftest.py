@@ -1,0 +1,17 @@
+"""Shared pytest fixtures (keep small: several developers add fixtures here)."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def idl_corpus() -> Path:
+    """The reference IDL corpus: $KGEN_IDL_CORPUS, default <repo>/../shared/idl-corpus."""
+    path = Path(os.environ.get("KGEN_IDL_CORPUS", REPO.parent / "shared" / "idl-corpus"))
+    if not (path / "REFERENCE.tsv").is_file():
+        pytest.skip(f"IDL corpus not found at {path} (set KGEN_IDL_CORPUS)")
+    return path
