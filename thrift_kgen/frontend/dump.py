@@ -19,8 +19,9 @@ Schema (every list in source order; keys in this order)::
                    ("byte" is dumped as "i8")
             | {"kind": "list", "elem": TYPE} | {"kind": "set", "elem": TYPE}
             | {"kind": "map", "key": TYPE, "value": TYPE}
-            | {"kind": "struct"|"union"|"exception"|"enum", "name": "Name" or "module.Name"}
-            | {"kind": "typedef", "name": "Name" or "module.Name", "type": TYPE}
+            | {"kind": "struct"|"union"|"exception"|"enum", "name": "Name" or "module.Name",
+               "program": the name of the program (file) that defines it}
+            | {"kind": "typedef", "name": ..., "program": ..., "type": TYPE}
                    (a typedef carries what it stands for, so a reader never needs to look it up)
               A named type defined in another file is qualified with that file's program name.
     FIELD     {"id": int, "name", "requiredness": "required"|"optional"|"default",
@@ -145,13 +146,14 @@ class _Dumper:
 
     def named(self, target: Definition, depth: int) -> dict:
         name = self.qualified(target)
+        prog = target.program.name if target.program is not None else self.program.name
         if isinstance(target, Typedef):
-            return {"kind": "typedef", "name": name, "type": self.type(target.type, depth + 1)}
+            return {"kind": "typedef", "name": name, "program": prog, "type": self.type(target.type, depth + 1)}
         if isinstance(target, Enum):
-            return {"kind": "enum", "name": name}
+            return {"kind": "enum", "name": name, "program": prog}
         if isinstance(target, Struct):
-            return {"kind": _struct_kind(target), "name": name}
-        return {"kind": "unknown", "name": name}
+            return {"kind": _struct_kind(target), "name": name, "program": prog}
+        return {"kind": "unknown", "name": name, "program": prog}
 
     def field(self, f: Field) -> dict:
         out = {"id": f.id, "name": f.name, "requiredness": f.requiredness, "type": self.type(f.type)}
