@@ -762,6 +762,32 @@ def _describe(ttype: str) -> str:
     return name
 
 
+_BASE_TYPE_TOKENS = {"STRING", "BINARY", "UUID", "BOOL", "BYTE", "I8", "I16", "I32", "I64", "DOUBLE"}
+_GROUPS = [
+    ("a definition", {"CONST", "TYPEDEF", "ENUM", "STRUCT", "UNION", "EXCEPTION", "SERVICE"}),
+    ("a header (include, cpp_include, namespace)", {"INCLUDE", "CPP_INCLUDE", "NAMESPACE"}),
+    ("a field name", set(KEYWORDS.values()) - {"CPP_TYPE", "XSD_ALL", "XSD_OPTIONAL", "XSD_NILLABLE", "XSD_ATTRS"} | {"IDENTIFIER"}),
+    ("a type", _BASE_TYPE_TOKENS | {"IDENTIFIER", "MAP", "LIST", "SET"}),
+    ("a constant value", {"INTCONSTANT", "DUBCONSTANT", "LITERAL", "IDENTIFIER", "[", "{"}),
+]
+
+
+def _expecting(expected: list[str]) -> str:
+    """`, expecting ...` for a syntax error, or "" when the list would be too long."""
+    rest = set(expected)
+    parts = []
+    for label, group in _GROUPS:
+        if group <= rest:
+            parts.append(label)
+            rest -= group
+    parts += [_describe(t) for t in sorted(rest)]
+    if not parts or len(parts) > 6:
+        return ""
+    if len(parts) == 1:
+        return ", expecting " + parts[0]
+    return ", expecting " + ", ".join(parts[:-1]) + " or " + parts[-1]
+
+
 class _ErrorHandler:
     def __init__(self, parser, lexer, path: str, diags: Diagnostics):
         self.parser = parser
@@ -778,10 +804,7 @@ class _ErrorHandler:
         return sorted(acts)
 
     def __call__(self, tok):
-        exp = self.expected()
-        hint = ""
-        if 0 < len(exp) <= 6:
-            hint = ", expecting " + " or ".join(_describe(t) for t in exp)
+        hint = _expecting(self.expected())
         if tok is None:
             ls = self.lexer.state
             end = len(ls.text.rstrip())
@@ -898,6 +921,20 @@ def parse_file(path, diags: Diagnostics) -> ast.Program | None:
         return None
     diags.add_source(path, text)
     return parse_text(text, path, diags)
+
+
+def tables_fresh() -> bool:
+    """Whether the committed `_parsetab.py` matches the grammar in this module."""
+    import importlib
+
+    try:
+        tab = importlib.import_module(TABMODULE)
+    except ImportError:
+        return False
+    pdict = {k: getattr(sys.modules[__name__], k) for k in dir(sys.modules[__name__])}
+    pinfo = yacc.ParserReflect(pdict, log=yacc.NullLogger())
+    pinfo.get_all()
+    return getattr(tab, "_lr_signature", None) == pinfo.signature()
 
 
 def write_tables() -> str:
