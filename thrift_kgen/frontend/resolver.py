@@ -124,6 +124,12 @@ def load_program(path: str, include_dirs: list[str] | tuple[str, ...], diags: Di
             Resolver(prog, diags).run()
     except CompileError:  # too many errors: the sink gave up
         return None
+    except RecursionError:
+        try:
+            diags.error(Location(path, 0, 0), "input nested too deeply (types, constants or includes)")
+        except CompileError:
+            pass
+        return None
     if diags.error_count:
         return None
     return root

@@ -1,0 +1,247 @@
+"""The `thrift-kgen` command line: subcommands, default command, diagnostics format,
+exit statuses, and no traceback whatever the input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from thrift_kgen import __version__
+from thrift_kgen.cli import GenerateOptions, cli, main
+
+REPO = Path(__file__).resolve().parent.parent
+
+GOOD = """\
+namespace cpp demo
+enum Color { RED = 1, GREEN = 2 }
+struct Point { 1: required i32 x, 2: optional i32 y = 7 }
+exception Oops { 1: string why }
+const list<Color> ALL = [Color.RED, Color.GREEN]
+service Geo {
+  Point move(1: Point p, 2: i16 dx) throws (1: Oops oops),
+  oneway void ping()
+}
+"""
+
+
+def run(*args, **kw):
+    return CliRunner().invoke(cli, list(args), **kw)
+
+
+@pytest.fixture
+def good(tmp_path) -> Path:
+    p = tmp_path / "geo.thrift"
+    p.write_text(GOOD)
+    return p
+
+
+def test_version_and_help():
+    r = run("--version")
+    assert r.exit_code == 0 and r.output.strip() == f"thrift-kgen version {__version__}"
+    r = run("--help")
+    assert r.exit_code == 0
+    for word in ("check", "dump", "generate", "FILE"):
+        assert word in r.output
+
+
+def test_no_arguments_is_a_usage_error():
+    r = run()
+    assert r.exit_code == 2
+
+
+def test_check_clean_file(good):
+    r = run("check", str(good))
+    assert r.exit_code == 0, r.output
+    assert r.output == ""
+
+
+def test_check_error_format_with_source_line_and_caret(tmp_path):
+    p = tmp_path / "bad.thrift"
+    p.write_text("struct S {\n  1: i32 a\n  2: Nope b\n}\n")
+    r = run("check", str(p))
+    assert r.exit_code == 1
+    lines = r.output.splitlines()
+    assert lines[0] == f'{p}:3:6: error: Type "Nope" not defined'
+    assert lines[1] == "   2: Nope b"
+    assert lines[2] == "      ^"
+    assert lines[-1] == "1 error generated."
+
+
+def test_warnings_are_printed_but_do_not_fail(tmp_path):
+    p = tmp_path / "w.thrift"
+    p.write_text("service S { oneway i32 f() }\n")
+    r = run("check", str(p))
+    assert r.exit_code == 0
+    assert f"{p}:1:24: warning: Oneway methods should return void." in r.output
+
+
+def test_check_several_files_fails_if_any_fails(good, tmp_path):
+    bad = tmp_path / "bad.thrift"
+    bad.write_text("const i8 X = 300\n")
+    r = run("check", str(good), str(bad))
+    assert r.exit_code == 1
+    assert "bad.thrift:1:14: error:" in r.output
+    assert run("check", str(good), str(good)).exit_code == 0
+
+
+def test_check_with_include_dirs(tmp_path):
+    (tmp_path / "inc").mkdir()
+    (tmp_path / "inc" / "base.thrift").write_text("struct B { 1: i32 x }\n")
+    main_file = tmp_path / "m.thrift"
+    main_file.write_text('include "base.thrift"\nstruct M { 1: base.B b }\n')
+    r = run("check", str(main_file))
+    assert r.exit_code == 1 and 'cannot find include file "base.thrift"' in r.output
+    assert run("check", "-I", str(tmp_path / "inc"), str(main_file)).exit_code == 0
+
+
+@pytest.mark.parametrize("make", ["missing", "directory", "binary", "empty", "nul", "deep"])
+def test_broken_inputs_never_traceback(tmp_path, make):
+    p = tmp_path / "in.thrift"
+    if make == "missing":
+        pass
+    elif make == "directory":
+        p.mkdir()
+    elif make == "binary":
+        p.write_bytes(bytes(range(256)) * 8)
+    elif make == "empty":
+        p.write_text("")
+    elif make == "nul":
+        p.write_bytes(b"struct S {\x00}\n")
+    elif make == "deep":
+        p.write_text("const " + "list<" * 3000 + "i32" + ">" * 3000 + " X = " + "[" * 3000 + "]" * 3000 + "\n")
+    r = run("check", str(p))
+    assert r.exit_code == (0 if make == "empty" else 1), r.output
+    assert not isinstance(r.exception, Exception) or isinstance(r.exception, SystemExit), r.exception
+    assert "Traceback" not in r.output
+    if make in ("missing", "directory", "deep"):
+        assert r.output.startswith(f"{p}: error: ")
+
+
+def test_dump_json(good):
+    r = CliRunner().invoke(cli, ["dump", "--json", str(good)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["name"] == "geo"
+    assert doc["enums"] == [{"name": "Color", "values": [{"name": "RED", "value": 1}, {"name": "GREEN", "value": 2}]}]
+    point = doc["structs"][0]
+    assert point["kind"] == "struct"
+    assert point["fields"][1] == {"id": 2, "name": "y", "requiredness": "optional",
+                                  "type": {"kind": "base", "name": "i32"}, "default": 7}
+    assert doc["consts"][0]["value"] == [1, 2]
+    assert doc["consts"][0]["type"] == {"kind": "list", "elem": {"kind": "enum", "name": "Color", "program": "geo"}}
+    move = doc["services"][0]["functions"][0]
+    assert move["return_type"] == {"kind": "struct", "name": "Point", "program": "geo"}
+    assert [a["name"] for a in move["args"]] == ["p", "dx"]
+    assert move["throws"][0]["type"]["kind"] == "exception"
+    assert doc["services"][0]["functions"][1]["oneway"] is True
+    assert doc["services"][0]["functions"][1]["return_type"] is None
+
+
+def test_dump_of_a_bad_file_fails(tmp_path):
+    p = tmp_path / "bad.thrift"
+    p.write_text("struct {")
+    r = run("dump", "--json", str(p))
+    assert r.exit_code == 1 and "error:" in r.output
+
+
+def test_default_command_without_codegen_is_a_clear_error(good, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "thrift_kgen.codegen", types.ModuleType("thrift_kgen.codegen"))
+    r = run(str(good), "-o", str(tmp_path / "out"))
+    assert r.exit_code == 1
+    assert "code generation is not available" in r.output
+
+
+def test_default_command_calls_codegen_generate(good, monkeypatch, tmp_path):
+    calls = []
+    fake = types.ModuleType("thrift_kgen.codegen")
+    fake.generate = lambda program, out_dir, options: calls.append((program, out_dir, options))
+    monkeypatch.setitem(sys.modules, "thrift_kgen.codegen", fake)
+    out = str(tmp_path / "mod")
+    # Apache's habit: options before or after the file, no subcommand.
+    for args in ([str(good), "-o", out, "--service", "Geo"], ["-I", str(tmp_path), "-o", out, str(good)],
+                 ["generate", str(good), "-o", out]):
+        r = run(*args)
+        assert r.exit_code == 0, r.output
+    assert len(calls) == 3
+    program, out_dir, options = calls[0]
+    assert program.name == "geo" and program.services[0].name == "Geo"
+    assert out_dir == out
+    assert isinstance(options, GenerateOptions) and options.service == "Geo"
+    assert calls[1][2].include_dirs == [str(tmp_path)]
+
+
+def test_generate_refuses_bad_input_and_unknown_service(good, tmp_path, monkeypatch):
+    fake = types.ModuleType("thrift_kgen.codegen")
+    fake.generate = lambda *a: pytest.fail("must not be called")
+    monkeypatch.setitem(sys.modules, "thrift_kgen.codegen", fake)
+    r = run(str(good), "--service", "Nope")
+    assert r.exit_code == 1 and "no service named Nope" in r.output
+    bad = tmp_path / "bad.thrift"
+    bad.write_text("service S { void f() throws (1: i32 x) }\n")
+    assert run(str(bad)).exit_code == 1
+
+
+def test_usage_errors_exit_2(good):
+    assert run("check").exit_code == 2
+    assert run("--bogus-option", str(good)).exit_code == 2
+    assert run("dump").exit_code == 2
+
+
+def test_main_entry_point_turns_internal_errors_into_exit_1(monkeypatch, capsys):
+    import thrift_kgen.frontend.resolver as resolver
+
+    def boom(*a, **k):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(resolver, "load_program", boom)
+    monkeypatch.delenv("THRIFT_KGEN_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as e:
+        main(["check", "x.thrift"])
+    assert e.value.code == 1
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: bug" in err and "Traceback" not in err
+
+
+def test_python_dash_m_and_console_script(good, tmp_path):
+    r = subprocess.run([sys.executable, "-m", "thrift_kgen", "--version"], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 0 and r.stdout.strip() == f"thrift-kgen version {__version__}"
+    garbage = tmp_path / "g.thrift"
+    garbage.write_bytes(b"\xff\xfe\x00garbage{{{")
+    r = subprocess.run([sys.executable, "-m", "thrift_kgen", "check", str(garbage)], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 1 and "Traceback" not in r.stderr and "error:" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "thrift_kgen", "check", str(good)], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+
+
+TOKENS = ["struct", "union", "exception", "service", "enum", "const", "typedef", "include", "namespace",
+          "extends", "throws", "oneway", "void", "required", "optional", "i32", "string", "list", "map", "set",
+          "<", ">", "{", "}", "(", ")", "[", "]", ",", ";", ":", "=", "1", "-7", "0x1F", "2.5", "'s'", '"t"',
+          "A", "B", "A.B", "x", "\n", "/*", "*/", "//", "#", "&", "9876543210987654321"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.binary(max_size=200), st.lists(st.sampled_from(TOKENS), max_size=40).map(lambda t: " ".join(t).encode())))
+def test_fuzzed_inputs_never_traceback(tmp_path, data):
+    p = tmp_path / "fuzz.thrift"
+    p.write_bytes(data)
+    r = run("check", str(p))
+    assert r.exit_code in (0, 1), (data, r.output)
+    assert r.exception is None or isinstance(r.exception, SystemExit), (data, repr(r.exception))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(min_value=0, max_value=len(GOOD)), st.integers(min_value=0, max_value=len(GOOD)))
+def test_truncated_and_spliced_files_never_traceback(tmp_path, a, b):
+    p = tmp_path / "cut.thrift"
+    p.write_text(GOOD[:a] + GOOD[b:])
+    r = run("check", str(p))
+    assert r.exit_code in (0, 1)
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
