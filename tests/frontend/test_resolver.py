@@ -542,3 +542,14 @@ def test_resolve_program_on_a_hand_built_ast():
     d = Diagnostics()
     assert resolve_program(p, d), errs(d)
     assert ref.target is point and c.evaluated == {"x": 3} and point.program is p
+
+
+def test_struct_literal_missing_required_field_or_union_with_two_fields_only_warns(tmp_path):
+    # Apache accepts both (thriftpy2's e_structs_0.thrift): we warn.
+    prog, diags = load(tmp_path, "struct U { 1: required string name, 2: i32 age }\nconst U u = {'age': 1}\n"
+                                 "union V { 1: i32 a, 2: i32 b }\nconst V v = {'a': 1, 'b': 2}\n")
+    assert prog is not None
+    assert const(prog, "u") == {"age": 1} and const(prog, "v") == {"a": 1, "b": 2}
+    w = warns(diags)
+    assert 'const "u": required field name of U not set' in w
+    assert 'const "v": a union literal should set one field, not 2' in w

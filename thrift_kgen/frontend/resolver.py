@@ -717,6 +717,17 @@ class Resolver:
                 bad = True
         if bad:
             raise _EvalError
+        # Apache checks neither of these; a literal that breaks them is probably a mistake.
+        if s.kind == UNION and len(out) > 1:
+            self.warning(v.loc, f'const "{name}": a union literal should set one field, not {len(out)}')
+        elif s.kind != UNION:
+            missing = [f.name for f in s.fields if f.requiredness == REQUIRED and f.name not in out]
+            if missing:
+                self.warning(
+                    v.loc,
+                    f'const "{name}": required field{"s" if len(missing) > 1 else ""} '
+                    f'{", ".join(missing)} of {s.name} not set',
+                )
         return out
 
     # -- structs ------------------------------------------------------------
