@@ -553,3 +553,10 @@ def test_struct_literal_missing_required_field_or_union_with_two_fields_only_war
     w = warns(diags)
     assert 'const "u": required field name of U not set' in w
     assert 'const "v": a union literal should set one field, not 2' in w
+
+
+def test_a_failed_include_does_not_cascade(tmp_path):
+    prog, diags = load(tmp_path, 'include "bad.thrift"\nstruct M { 1: bad.T t }\nconst i32 X = bad.C\n',
+                       files={"bad.thrift": "struct T {\n"})
+    assert prog is None
+    assert [Path(d.loc.file).name for d in diags.errors] == ["bad.thrift"]

@@ -120,7 +120,13 @@ def load_program(path: str, include_dirs: list[str] | tuple[str, ...], diags: Di
         root = loader.load(path, None, [])
         if root is None:
             return None
+        broken: set[int] = set()
         for prog in loader.order:  # included files first
+            # A file whose include failed (not found, unreadable, bad, in a cycle) is
+            # not resolved: that error is reported; names from it would only cascade.
+            if any(inc.program is None or id(inc.program) in broken for inc in prog.includes):
+                broken.add(id(prog))
+                continue
             Resolver(prog, diags).run()
     except CompileError:  # too many errors: the sink gave up
         return None
