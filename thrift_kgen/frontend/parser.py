@@ -858,8 +858,29 @@ def base_parser():
     if _base_parser is None:
         with _build_lock:
             if _base_parser is None:
-                _base_parser = _build()
+                parser = _build()
+                _bison_default_reductions(parser)
+                _base_parser = parser
     return _base_parser
+
+
+def _bison_default_reductions(parser) -> None:
+    """Reduce without reading a lookahead wherever bison does.
+
+    PLY skips the lookahead only in states with a single table entry; bison in
+    every state whose only action is one reduction (whatever the lookahead).
+    The difference is visible: Apache's doctext rules depend on how far the
+    lexer has read when a rule is reduced (a `/** */` after `include "x"` is
+    not the program doc, one after `namespace a b` is).
+    """
+    defaulted = {}
+    for state, actions in parser.action.items():
+        values = set(actions.values())
+        if len(values) == 1:
+            (v,) = values
+            if v < 0:  # a reduction (PLY: negative rule number)
+                defaulted[state] = v
+    parser.defaulted_states = defaulted
 
 
 def parse_text(text: str, path: str, diags: Diagnostics) -> ast.Program | None:
