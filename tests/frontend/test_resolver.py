@@ -560,3 +560,12 @@ def test_a_failed_include_does_not_cascade(tmp_path):
                        files={"bad.thrift": "struct T {\n"})
     assert prog is None
     assert [Path(d.loc.file).name for d in diags.errors] == ["bad.thrift"]
+
+
+def test_empty_containers_do_not_need_their_element_types_yet(tmp_path):
+    # Apache resolves an element type only for an element: these are accepted.
+    prog = ok(tmp_path, "struct S { 1: list<S> l = [], 2: map<T, T> m = {} }\nconst list<T> X = []\nstruct T {}\n")
+    assert [f.default_evaluated for f in prog.structs[0].fields] == [[], {}]
+    assert const(prog, "X") == []
+    line, col, msg = one_error(tmp_path, "const list<T> X = [{}]\nstruct T {}\n")
+    assert msg.startswith('Type "T" not defined: the value of X must come after')

@@ -538,7 +538,9 @@ class Resolver:
             if not isinstance(v, ConstList):
                 self.fail(v.loc, f'type error: const "{name}" was declared as {"list" if isinstance(tt, ListType) else "set"}'
                           + self._ref_hint(v))
-            et = self.true_type(tt.elem, pos, f"constant {name}")
+            if not v.items:  # Apache looks at the element type only for elements
+                return []
+            et = self.true_type(tt.elem, pos, f"the value of {name}")
             if et is None:
                 raise _EvalError
             out = []
@@ -557,8 +559,10 @@ class Resolver:
                 return {}
             if not isinstance(v, ConstMap):
                 self.fail(v.loc, f'type error: const "{name}" was declared as map' + self._ref_hint(v))
-            kt = self.true_type(tt.key, pos, f"constant {name}")
-            vt = self.true_type(tt.value, pos, f"constant {name}")
+            if not v.items:
+                return {}
+            kt = self.true_type(tt.key, pos, f"the value of {name}")
+            vt = self.true_type(tt.value, pos, f"the value of {name}")
             if kt is None or vt is None:
                 raise _EvalError
             out = {}
@@ -715,7 +719,7 @@ class Resolver:
                 f = by_name.get(k.value)
                 if f is None:
                     self.fail(k.loc, f'No field named "{k.value}" was found in struct of type "{s.name}"')
-                ft = self.true_type(f.type, pos, f"constant {name}")
+                ft = self.true_type(f.type, pos, f"the value of {name}")
                 if ft is None:
                     raise _EvalError
                 out[k.value] = self.evaluate(val, f.type, ft, f"{name}.{k.value}", pos)
