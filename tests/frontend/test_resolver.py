@@ -569,3 +569,12 @@ def test_empty_containers_do_not_need_their_element_types_yet(tmp_path):
     assert const(prog, "X") == []
     line, col, msg = one_error(tmp_path, "const list<T> X = [{}]\nstruct T {}\n")
     assert msg.startswith('Type "T" not defined: the value of X must come after')
+
+
+def test_extends_error_is_located_at_extends_loc_when_the_parser_gives_it():
+    loc = ast.Location("x", 1, 9)
+    svc = ast.Service(name="B", extends="A", loc=loc, extends_loc=ast.Location("x", 1, 19))
+    p = ast.Program(path="x", name="x", definitions=[svc])
+    d = Diagnostics()
+    assert not resolve_program(p, d)
+    assert errs(d) == [(1, 19, 'Service "A" has not been defined.')]

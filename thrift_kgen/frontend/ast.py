@@ -252,6 +252,7 @@ class Function(Node):
 class Service(Definition):
     extends: str | None = None  # as written: "Base" or "module.Base"
     extends_target: "Service | None" = None  # resolved
+    extends_loc: Location | None = None  # where the `extends` name is written (optional; else `loc`)
     functions: list[Function] = field(default_factory=list)
 
 

@@ -610,6 +610,8 @@ class Resolver:
             if raw not in (0, 1):
                 self.fail(v.loc, f'type error: const "{name}" was declared as bool, but {raw} is neither 0 (false) nor 1 (true)')
             return bool(raw)
+        if base not in INT_RANGES:
+            self.fail(v.loc, f'type error: const "{name}" has type {base}, which takes no constant')
         lo, hi = INT_RANGES[base]
         if not lo <= raw <= hi:
             self.fail(v.loc, f'type error: const "{name}" was declared as {base}, but {raw} is out of its range [{lo}, {hi}]')
@@ -788,21 +790,22 @@ class Resolver:
     # -- services -----------------------------------------------------------
 
     def check_service(self, svc: Service, pos: int) -> None:
+        at = getattr(svc, "extends_loc", None) or svc.loc
         if svc.extends and svc.extends_target is None:
             hit = self.scope.services.get(svc.extends)
             if hit is None:
                 extra = ""
                 if svc.extends in self.scope.types:
                     extra = f" ({svc.extends} is a {_kind_name(self.scope.types[svc.extends][0])}, not a service)"
-                self.error(svc.loc, f'Service "{svc.extends}" has not been defined.{extra}')
+                self.error(at, f'Service "{svc.extends}" has not been defined.{extra}')
             elif hit[1] >= pos:
                 self.error(
-                    svc.loc,
+                    at,
                     f'Service "{svc.extends}" has not been defined. (it is defined later, at line '
                     f"{hit[0].loc.line}; a base service must come first)",
                 )
             elif hit[0] is svc:
-                self.error(svc.loc, f"service {svc.name} cannot extend itself")
+                self.error(at, f"service {svc.name} cannot extend itself")
             else:
                 svc.extends_target = hit[0]
         names: dict[str, Function] = {}
