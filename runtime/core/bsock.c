@@ -1,0 +1,481 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Buffered sockets: see bsock.h.
+ */
+#define pr_fmt(fmt) "kgen-bsock: " fmt
+
+#include "kgen/bsock.h"
+
+/**
+ * kg_bsock_init() - set up the buffers of a connected socket
+ * @bs: the buffered socket
+ * @sock: the non-blocking socket it reads and writes
+ * @ev: the owner's event (asked for write space, kicked after backpressure)
+ * @rcv_max: most bytes the receive buffer may hold (one whole message fits)
+ * @snd_max: most bytes that may wait to be sent
+ *
+ * Both buffers start small and grow on demand up to their limit.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int kg_bsock_init(struct kg_bsock *bs, struct kg_sock *sock, struct kg_event *ev,
+		  u32 rcv_max, u32 snd_max)
+{
+	memset(bs, 0, sizeof(*bs));
+	bs->sock = sock;
+	bs->ev = ev;
+	bs->rcv_max = max_t(u32, rcv_max, 64);
+	bs->snd_max = max_t(u32, snd_max, 64);
+	bs->high_water = bs->snd_max / 2;
+	bs->low_water = bs->snd_max / 4;
+	mutex_init(&bs->send_lock);
+	INIT_LIST_HEAD(&bs->waiters);
+
+	bs->rcap = min_t(u32, KG_BSOCK_INITIAL, bs->rcv_max);
+	bs->rbuf = kvmalloc(bs->rcap, GFP_KERNEL);
+	bs->scap = min_t(u32, KG_BSOCK_INITIAL, bs->snd_max);
+	bs->sbuf = kvmalloc(bs->scap, GFP_KERNEL);
+	if (!bs->rbuf || !bs->sbuf) {
+		kvfree(bs->rbuf);
+		kvfree(bs->sbuf);
+		bs->rbuf = NULL;
+		bs->sbuf = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Wake everyone waiting for room here; called with send_lock held. */
+static void kg_bsock_wake_waiters(struct kg_bsock *bs)
+{
+	while (!list_empty(&bs->waiters)) {
+		struct kg_bsock_waiter *w;
+
+		w = list_first_entry(&bs->waiters, struct kg_bsock_waiter, node);
+		list_del_init(&w->node);
+		kg_event_kick(w->ev, KG_EV_READ);
+	}
+}
+
+/**
+ * kg_bsock_mark_dead() - refuse further writes and wake waiters
+ * @bs: the buffered socket, whose connection is closing
+ *
+ * Waiters are kicked so they notice (their next write fails with -EPIPE).
+ */
+void kg_bsock_mark_dead(struct kg_bsock *bs)
+{
+	mutex_lock(&bs->send_lock);
+	bs->dead = true;
+	kg_bsock_wake_waiters(bs);
+	mutex_unlock(&bs->send_lock);
+}
+
+/**
+ * kg_bsock_destroy() - free the buffers
+ * @bs: the buffered socket; its event must be detached and synced
+ *
+ * The socket itself belongs to the caller. Other connections may still hold
+ * a reference to the owner and try to write: they get -EPIPE.
+ */
+void kg_bsock_destroy(struct kg_bsock *bs)
+{
+	mutex_lock(&bs->send_lock);
+	bs->dead = true;
+	kg_bsock_wake_waiters(bs);
+	kvfree(bs->sbuf);
+	bs->sbuf = NULL;
+	bs->shead = 0;
+	bs->stail = 0;
+	bs->scap = 0;
+	mutex_unlock(&bs->send_lock);
+	kvfree(bs->rbuf);
+	bs->rbuf = NULL;
+	bs->rhead = 0;
+	bs->rtail = 0;
+	bs->rcap = 0;
+}
+
+/**
+ * kg_bsock_peek() - look at every received byte not yet discarded
+ * @bs: the buffered socket
+ * @data: set to the first unread byte (contiguous up to the return value)
+ *
+ * Return: the number of unread bytes.
+ */
+ssize_t kg_bsock_peek(struct kg_bsock *bs, const u8 **data)
+{
+	*data = bs->rbuf + bs->rhead;
+	return bs->rtail - bs->rhead;
+}
+
+/**
+ * kg_bsock_discard() - drop bytes from the front of the receive buffer
+ * @bs: the buffered socket
+ * @len: how many; clamped to what is buffered
+ */
+void kg_bsock_discard(struct kg_bsock *bs, size_t len)
+{
+	u32 avail = bs->rtail - bs->rhead;
+
+	if (WARN_ON(len > avail))
+		len = avail;
+	bs->rhead += len;
+	if (bs->rhead == bs->rtail) {
+		bs->rhead = 0;
+		bs->rtail = 0;
+	}
+}
+
+/**
+ * kg_bsock_read() - copy out and discard up to @max_len received bytes
+ * @bs: the buffered socket
+ * @buf: destination
+ * @max_len: room in @buf
+ *
+ * Return: bytes copied (0 if none are buffered).
+ */
+ssize_t kg_bsock_read(struct kg_bsock *bs, void *buf, size_t max_len)
+{
+	size_t n = min_t(size_t, max_len, bs->rtail - bs->rhead);
+
+	memcpy(buf, bs->rbuf + bs->rhead, n);
+	kg_bsock_discard(bs, n);
+	return n;
+}
+
+/* Make room at the tail of the receive buffer: compact, then grow. */
+static int kg_bsock_rcv_room(struct kg_bsock *bs)
+{
+	u8 *bigger;
+	u32 cap;
+
+	if (bs->rtail < bs->rcap && bs->rhead < bs->rcap / 2)
+		return 0;
+	if (bs->rhead) {
+		memmove(bs->rbuf, bs->rbuf + bs->rhead, bs->rtail - bs->rhead);
+		bs->rtail -= bs->rhead;
+		bs->rhead = 0;
+	}
+	if (bs->rtail < bs->rcap)
+		return 0;
+	if (bs->rcap >= bs->rcv_max)
+		return -ENOBUFS;
+	cap = bs->rcap > bs->rcv_max / 2 ? bs->rcv_max : bs->rcap * 2;
+	bigger = kvmalloc(cap, GFP_KERNEL);
+	if (!bigger)
+		return -ENOMEM;
+	memcpy(bigger, bs->rbuf, bs->rtail);
+	kvfree(bs->rbuf);
+	bs->rbuf = bigger;
+	bs->rcap = cap;
+	return 0;
+}
+
+/**
+ * kg_bsock_fill() - receive what the socket has
+ * @bs: the buffered socket
+ * @budget: stop after about this many bytes (fairness between connections)
+ *
+ * Receives until the socket has nothing more (sets @bs->rcv_drained), the
+ * peer closed (sets @bs->eof), @budget bytes arrived, or the receive buffer
+ * is full at rcv_max. With edge-triggered events the caller must come back
+ * (kg_event_kick()) unless rcv_drained or eof is set.
+ *
+ * Return: bytes received, -ENOMEM, or the socket's error.
+ */
+ssize_t kg_bsock_fill(struct kg_bsock *bs, size_t budget)
+{
+	size_t total = 0;
+	ssize_t n;
+
+	bs->rcv_drained = false;
+	while (!bs->eof && total < budget) {
+		n = kg_bsock_rcv_room(bs);
+		if (n == -ENOBUFS)
+			break;
+		if (n)
+			return n;
+		n = kg_sock_recv(bs->sock, bs->rbuf + bs->rtail, bs->rcap - bs->rtail);
+		if (n > 0) {
+			bs->rtail += n;
+			total += n;
+		} else if (n == 0) {
+			bs->eof = true;
+		} else if (n == -EAGAIN) {
+			bs->rcv_drained = true;
+			break;
+		} else if (n != -EINTR) {
+			return n;
+		}
+	}
+	bs->bytes_in += total;
+	return total;
+}
+
+/* Room for @len more bytes at the send buffer's tail; send_lock held. */
+static int kg_bsock_snd_room(struct kg_bsock *bs, size_t len)
+{
+	u32 unsent = bs->stail - bs->shead;
+	u8 *bigger;
+	size_t cap;
+
+	if (bs->dead)
+		return -EPIPE;
+	if (len > bs->snd_max - unsent)
+		return -ENOBUFS;
+	if (len <= bs->scap - bs->stail)
+		return 0;
+	if (bs->shead) {
+		memmove(bs->sbuf, bs->sbuf + bs->shead, unsent);
+		bs->shead = 0;
+		bs->stail = unsent;
+	}
+	if (len <= bs->scap - bs->stail)
+		return 0;
+	cap = max_t(size_t, (size_t)bs->scap * 2, unsent + len);
+	cap = min_t(size_t, cap, bs->snd_max);
+	bigger = kvmalloc(cap, GFP_KERNEL);
+	if (!bigger)
+		return -ENOMEM;
+	memcpy(bigger, bs->sbuf, unsent);
+	kvfree(bs->sbuf);
+	bs->sbuf = bigger;
+	bs->scap = cap;
+	return 0;
+}
+
+/**
+ * kg_bsock_write() - queue as many bytes as fit
+ * @bs: the buffered socket
+ * @buf: bytes to send
+ * @len: how many
+ *
+ * Nothing is sent here: call kg_bsock_flush().
+ *
+ * Return: bytes queued (possibly 0), or -EPIPE if the socket is closing.
+ */
+ssize_t kg_bsock_write(struct kg_bsock *bs, const void *buf, size_t len)
+{
+	ssize_t ret;
+	size_t n;
+
+	mutex_lock(&bs->send_lock);
+	if (bs->dead) {
+		ret = -EPIPE;
+		goto out;
+	}
+	n = min_t(size_t, len, bs->snd_max - (bs->stail - bs->shead));
+	ret = kg_bsock_snd_room(bs, n);
+	if (ret)
+		goto out;
+	memcpy(bs->sbuf + bs->stail, buf, n);
+	bs->stail += n;
+	ret = n;
+out:
+	mutex_unlock(&bs->send_lock);
+	return ret;
+}
+
+/**
+ * kg_bsock_write_all() - queue all of @len bytes or none
+ * @bs: the buffered socket
+ * @buf: bytes to send
+ * @len: how many
+ *
+ * Return: 0, -ENOBUFS when they do not fit now, -EPIPE if closing, -ENOMEM.
+ */
+int kg_bsock_write_all(struct kg_bsock *bs, const void *buf, size_t len)
+{
+	int err;
+	u8 *dst = kg_bsock_reserve(bs, len, &err);
+
+	if (!dst)
+		return err;
+	memcpy(dst, buf, len);
+	kg_bsock_commit(bs, len);
+	return 0;
+}
+
+/**
+ * kg_bsock_reserve() - lock the send buffer and make room to encode in place
+ * @bs: the buffered socket
+ * @len: bytes needed
+ * @err: set to -ENOBUFS, -EPIPE or -ENOMEM when NULL is returned
+ *
+ * On success the send lock stays held until kg_bsock_commit(), which must
+ * follow without sleeping on anything but memory.
+ *
+ * Return: where to write @len bytes, or NULL.
+ */
+u8 *kg_bsock_reserve(struct kg_bsock *bs, size_t len, int *err)
+{
+	mutex_lock(&bs->send_lock);
+	*err = kg_bsock_snd_room(bs, len);
+	if (*err) {
+		mutex_unlock(&bs->send_lock);
+		return NULL;
+	}
+	return bs->sbuf + bs->stail;
+}
+
+/**
+ * kg_bsock_commit() - queue @len reserved bytes and drop the send lock
+ * @bs: the buffered socket
+ * @len: bytes written at the reserved place (at most what was reserved)
+ */
+void kg_bsock_commit(struct kg_bsock *bs, size_t len)
+{
+	bs->stail += len;
+	mutex_unlock(&bs->send_lock);
+}
+
+/**
+ * kg_bsock_flush() - send queued bytes until the socket is full
+ * @bs: the buffered socket
+ *
+ * Whatever the socket does not take now goes on the next KG_EV_WRITE: the
+ * kernel's write-space callback, or EPOLLOUT requested here. Draining below
+ * the low-water mark resumes the owner (if it paused) and the waiters.
+ * Safe from any connection's handler: the send lock orders the bytes.
+ *
+ * Return: 0 when everything was sent, -EAGAIN when bytes remain, or the
+ * socket's error.
+ */
+int kg_bsock_flush(struct kg_bsock *bs)
+{
+	bool sent = false;
+	ssize_t n = 0;
+	u32 unsent;
+
+	mutex_lock(&bs->send_lock);
+	while (bs->stail > bs->shead) {
+		n = kg_sock_send(bs->sock, bs->sbuf + bs->shead, bs->stail - bs->shead);
+		if (n > 0) {
+			bs->shead += n;
+			bs->bytes_out += n;
+			sent = true;
+			continue;
+		}
+		if (n == -EINTR)
+			continue;
+		if (n == 0)
+			n = -EAGAIN;
+		break;
+	}
+	unsent = bs->stail - bs->shead;
+	if (!unsent) {
+		bs->shead = 0;
+		bs->stail = 0;
+		n = 0;
+	}
+	if (sent && unsent <= bs->low_water) {
+		if (bs->paused) {
+			bs->paused = false;
+			kg_event_kick(bs->ev, KG_EV_READ);
+		}
+		kg_bsock_wake_waiters(bs);
+	}
+	if (n == -EAGAIN && !bs->writing_wanted) {
+		bs->writing_wanted = true;
+		kg_event_want_write(bs->ev, true);
+	} else if (!unsent && bs->writing_wanted) {
+		bs->writing_wanted = false;
+		kg_event_want_write(bs->ev, false);
+	}
+	mutex_unlock(&bs->send_lock);
+	return n < 0 ? (int)n : 0;
+}
+
+/**
+ * kg_bsock_unsent() - bytes queued but not yet sent
+ * @bs: the buffered socket
+ *
+ * Return: the count (a snapshot).
+ */
+size_t kg_bsock_unsent(struct kg_bsock *bs)
+{
+	size_t n;
+
+	mutex_lock(&bs->send_lock);
+	n = bs->stail - bs->shead;
+	mutex_unlock(&bs->send_lock);
+	return n;
+}
+
+/**
+ * kg_bsock_room() - bytes that could be queued now
+ * @bs: the buffered socket
+ *
+ * Return: the count (a snapshot); 0 once the socket is closing.
+ */
+size_t kg_bsock_room(struct kg_bsock *bs)
+{
+	size_t n;
+
+	mutex_lock(&bs->send_lock);
+	n = bs->dead ? 0 : bs->snd_max - (bs->stail - bs->shead);
+	mutex_unlock(&bs->send_lock);
+	return n;
+}
+
+/**
+ * kg_bsock_pause_if_full() - should the owner stop reading?
+ * @bs: the buffered socket
+ *
+ * Checked and recorded under the send lock, so a flush on another CPU either
+ * sees the pause and kicks the owner, or ran before and the check fails.
+ *
+ * Return: true if the owner must stop reading until it is kicked.
+ */
+bool kg_bsock_pause_if_full(struct kg_bsock *bs)
+{
+	bool full;
+
+	mutex_lock(&bs->send_lock);
+	full = bs->stail - bs->shead > bs->high_water;
+	if (full)
+		bs->paused = true;
+	mutex_unlock(&bs->send_lock);
+	return full;
+}
+
+/**
+ * kg_bsock_wait_room() - register @w to be kicked when @bs drains
+ * @bs: the buffered socket that refused a write
+ * @w: the waiter (another connection's event)
+ * @need: bytes the waiter wants to write
+ *
+ * Return: 0 if @need bytes fit now (retry at once; not registered),
+ * -EAGAIN when registered, -EPIPE if @bs is closing, -EMSGSIZE if @need
+ * can never fit.
+ */
+int kg_bsock_wait_room(struct kg_bsock *bs, struct kg_bsock_waiter *w, size_t need)
+{
+	int ret = -EAGAIN;
+
+	if (need > bs->snd_max)
+		return -EMSGSIZE;
+	mutex_lock(&bs->send_lock);
+	if (bs->dead)
+		ret = -EPIPE;
+	else if (need <= bs->snd_max - (bs->stail - bs->shead))
+		ret = 0;
+	else if (list_empty(&w->node))
+		list_add_tail(&w->node, &bs->waiters);
+	mutex_unlock(&bs->send_lock);
+	return ret;
+}
+
+/**
+ * kg_bsock_cancel_wait() - unregister @w if it is still waiting on @bs
+ * @bs: the buffered socket
+ * @w: the waiter
+ */
+void kg_bsock_cancel_wait(struct kg_bsock *bs, struct kg_bsock_waiter *w)
+{
+	mutex_lock(&bs->send_lock);
+	if (!list_empty(&w->node))
+		list_del_init(&w->node);
+	mutex_unlock(&bs->send_lock);
+}

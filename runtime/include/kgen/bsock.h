@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Buffered sockets (Slick's BufferedSocket).
+ *
+ * The receive buffer is contiguous so a whole message can be peeked at and
+ * parsed in place; discarded bytes are compacted away with memmove() before
+ * the next receive, and the buffer grows (doubling) up to rcv_max. The send
+ * buffer makes writes atomic: write_all() queues all of a message or none of
+ * it, and flush() sends what the socket takes now; the rest goes on the next
+ * write-space event (kernel) or EPOLLOUT (user space, via
+ * kg_event_want_write()).
+ *
+ * Locking: the receive side belongs to the connection's own event function.
+ * The send side can be written by other connections' handlers (a forwarder
+ * writes to its backends) running on other CPUs, so it is protected by
+ * send_lock (a mutex: everything runs in process context; a no-op in user
+ * space).
+ *
+ * Backpressure: when more than high_water bytes wait to be sent, the owner
+ * stops reading (kg_bsock_pause_if_full()); a flush that drains the buffer
+ * below low_water kicks the owner's event and every registered waiter (other
+ * connections that could not write here).
+ */
+#ifndef _KGEN_BSOCK_H
+#define _KGEN_BSOCK_H
+
+#include "compat.h"
+#include "netcompat.h"
+#include "event.h"
+
+#define KG_BSOCK_INITIAL	16384	/* first allocation of each buffer */
+
+/* Another connection waiting for room in a send buffer. */
+struct kg_bsock_waiter {
+	struct list_head node;
+	struct kg_event *ev;		/* kicked with KG_EV_READ on drain */
+};
+
+struct kg_bsock {
+	struct kg_sock *sock;
+	struct kg_event *ev;		/* the owner's event */
+
+	/* Receive side: the owner's event function only. */
+	u8 *rbuf;
+	u32 rhead, rtail;		/* unread bytes are rbuf[rhead, rtail) */
+	u32 rcap, rcv_max;
+	bool eof;			/* the peer will send no more */
+	bool rcv_drained;		/* the last receive found nothing more (-EAGAIN) */
+
+	/* Send side: under send_lock. */
+	struct mutex send_lock;
+	u8 *sbuf;
+	u32 shead, stail;		/* unsent bytes are sbuf[shead, stail) */
+	u32 scap, snd_max;
+	u32 high_water, low_water;
+	bool paused;			/* owner stopped reading for a full send buffer */
+	bool dead;			/* closed: writes fail with -EPIPE */
+	bool writing_wanted;
+	struct list_head waiters;	/* struct kg_bsock_waiter */
+	u64 bytes_in, bytes_out;
+};
+
+int kg_bsock_init(struct kg_bsock *bs, struct kg_sock *sock, struct kg_event *ev,
+		  u32 rcv_max, u32 snd_max);
+void kg_bsock_destroy(struct kg_bsock *bs);
+void kg_bsock_mark_dead(struct kg_bsock *bs);
+
+ssize_t kg_bsock_peek(struct kg_bsock *bs, const u8 **data);
+void kg_bsock_discard(struct kg_bsock *bs, size_t len);
+ssize_t kg_bsock_read(struct kg_bsock *bs, void *buf, size_t max_len);
+ssize_t kg_bsock_fill(struct kg_bsock *bs, size_t budget);
+
+ssize_t kg_bsock_write(struct kg_bsock *bs, const void *buf, size_t len);
+int kg_bsock_write_all(struct kg_bsock *bs, const void *buf, size_t len);
+u8 *kg_bsock_reserve(struct kg_bsock *bs, size_t len, int *err);
+void kg_bsock_commit(struct kg_bsock *bs, size_t len);
+int kg_bsock_flush(struct kg_bsock *bs);
+
+size_t kg_bsock_unsent(struct kg_bsock *bs);
+size_t kg_bsock_room(struct kg_bsock *bs);
+bool kg_bsock_pause_if_full(struct kg_bsock *bs);
+int kg_bsock_wait_room(struct kg_bsock *bs, struct kg_bsock_waiter *w, size_t need);
+void kg_bsock_cancel_wait(struct kg_bsock *bs, struct kg_bsock_waiter *w);
+
+static inline void kg_bsock_waiter_init(struct kg_bsock_waiter *w, struct kg_event *ev)
+{
+	INIT_LIST_HEAD(&w->node);
+	w->ev = ev;
+}
+
+#endif /* _KGEN_BSOCK_H */

@@ -1,0 +1,682 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * klibevent, user-space backend: one epoll instance, edge-triggered.
+ *
+ * kg_loop_run() alternates between running queued work (kicked events, then
+ * deferred work) and epoll_wait(). Events reported by epoll are not run
+ * directly but queued like kicks, so a handler that detaches another event
+ * (closing another connection) can take it off the queue before it runs:
+ * nothing the loop still points at is ever freed under it.
+ */
+#define _GNU_SOURCE
+#define pr_fmt(fmt) "kgen-epoll: " fmt
+
+#include "kgen/event.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define KG_EPOLL_BATCH	128
+
+struct kg_loop {
+	int epfd;
+	int wakefd;			/* eventfd: wakes epoll_wait() for kg_loop_stop() */
+	volatile sig_atomic_t stop;
+	struct kg_event *ready;		/* kicked since the last pass */
+	struct kg_event *ready_tail;
+	struct kg_event *running;	/* the pass being run */
+	struct kg_deferred *deferred;
+	struct kg_deferred *deferred_tail;
+};
+
+struct kg_sock {
+	int fd;
+	bool connecting;		/* first EPOLLOUT completes the connect */
+	struct kg_event *ev;
+};
+
+static struct kg_loop *kg_signal_loop;
+
+/**
+ * kg_loop_create() - create an event loop
+ * @out: the new loop
+ * @wq_mode: ignored in user space (one thread)
+ *
+ * Return: 0 or a negative errno.
+ */
+int kg_loop_create(struct kg_loop **out, int wq_mode)
+{
+	struct epoll_event ee = { .events = EPOLLIN };
+	struct kg_loop *loop;
+	int err;
+
+	(void)wq_mode;
+	loop = kzalloc(sizeof(*loop), GFP_KERNEL);
+	if (!loop)
+		return -ENOMEM;
+	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+	loop->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (loop->epfd < 0 || loop->wakefd < 0)
+		goto fail;
+	ee.data.ptr = loop;	/* the loop itself marks the wake-up fd */
+	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, loop->wakefd, &ee))
+		goto fail;
+	*out = loop;
+	return 0;
+fail:
+	err = -errno;
+	if (loop->epfd >= 0)
+		close(loop->epfd);
+	if (loop->wakefd >= 0)
+		close(loop->wakefd);
+	kfree(loop);
+	return err;
+}
+
+static void kg_loop_wake(struct kg_loop *loop)
+{
+	u64 one = 1;
+
+	/* Only fails when the counter is saturated, i.e. already woken. */
+	if (write(loop->wakefd, &one, sizeof(one)) < 0)
+		return;
+}
+
+/**
+ * kg_loop_stop() - make kg_loop_run() return
+ * @loop: the loop
+ *
+ * Safe from handlers and from signal handlers.
+ */
+void kg_loop_stop(struct kg_loop *loop)
+{
+	loop->stop = 1;
+	kg_loop_wake(loop);
+}
+
+static void kg_signal_stop(int sig)
+{
+	(void)sig;
+	if (kg_signal_loop)
+		kg_loop_stop(kg_signal_loop);
+}
+
+/**
+ * kg_loop_stop_on_signals() - stop @loop on SIGINT or SIGTERM
+ * @loop: the loop
+ *
+ * Also ignores SIGPIPE (sends use MSG_NOSIGNAL anyway).
+ *
+ * Return: 0 or a negative errno.
+ */
+int kg_loop_stop_on_signals(struct kg_loop *loop)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	kg_signal_loop = loop;
+	sa.sa_handler = kg_signal_stop;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
+		return -errno;
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL))
+		return -errno;
+	return 0;
+}
+
+static void kg_ready_push(struct kg_loop *loop, struct kg_event *ev)
+{
+	ev->next_ready = NULL;
+	if (loop->ready_tail)
+		loop->ready_tail->next_ready = ev;
+	else
+		loop->ready = ev;
+	loop->ready_tail = ev;
+	ev->queued = true;
+}
+
+/* Take @ev off whichever queue holds it (detach). */
+static void kg_ready_remove(struct kg_loop *loop, struct kg_event *ev)
+{
+	struct kg_event **pp, *prev = NULL;
+
+	for (pp = &loop->running; *pp; pp = &(*pp)->next_ready) {
+		if (*pp == ev) {
+			*pp = ev->next_ready;
+			goto done;
+		}
+	}
+	for (pp = &loop->ready; *pp; prev = *pp, pp = &(*pp)->next_ready) {
+		if (*pp == ev) {
+			*pp = ev->next_ready;
+			if (loop->ready_tail == ev)
+				loop->ready_tail = prev;
+			goto done;
+		}
+	}
+done:
+	ev->next_ready = NULL;
+	ev->queued = false;
+}
+
+/* Run every event kicked before this pass started; returns how many ran. */
+static int kg_loop_run_ready(struct kg_loop *loop)
+{
+	struct kg_event *ev;
+	unsigned int bits;
+	int ran = 0;
+
+	loop->running = loop->ready;
+	loop->ready = NULL;
+	loop->ready_tail = NULL;
+	while ((ev = loop->running)) {
+		loop->running = ev->next_ready;
+		ev->next_ready = NULL;
+		ev->queued = false;
+		bits = ev->pending;
+		ev->pending = 0;
+		if (ev->attached && bits) {
+			ev->fn(ev, bits);
+			ran++;
+		}
+	}
+	return ran;
+}
+
+static int kg_loop_run_deferred(struct kg_loop *loop)
+{
+	struct kg_deferred *d = loop->deferred;
+	struct kg_deferred *next;
+	int ran = 0;
+
+	loop->deferred = NULL;
+	loop->deferred_tail = NULL;
+	for (; d; d = next, ran++) {
+		next = d->next;
+		d->next = NULL;
+		d->queued = false;
+		d->fn(d);		/* may free d */
+	}
+	return ran;
+}
+
+static unsigned int kg_epoll_to_bits(u32 events)
+{
+	unsigned int bits = 0;
+
+	if (events & EPOLLIN)
+		bits |= KG_EV_READ;
+	if (events & EPOLLOUT)
+		bits |= KG_EV_WRITE;
+	/* Read what is left before closing: a half-closed peer may still want replies. */
+	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		bits |= KG_EV_CLOSE | KG_EV_READ;
+	return bits;
+}
+
+static void kg_event_update_mask(struct kg_event *ev, u32 mask)
+{
+	struct epoll_event ee = { .events = mask, .data.ptr = ev };
+
+	if (mask == ev->epoll_mask)
+		return;
+	if (epoll_ctl(ev->loop->epfd, EPOLL_CTL_MOD, ev->sock->fd, &ee))
+		pr_err("epoll_ctl(MOD, fd %d): %d\n", ev->sock->fd, -errno);
+	else
+		ev->epoll_mask = mask;
+}
+
+/**
+ * kg_loop_run() - run the event loop until kg_loop_stop()
+ * @loop: the loop
+ *
+ * Return: 0, or a negative errno if epoll_wait() failed.
+ */
+int kg_loop_run(struct kg_loop *loop)
+{
+	struct epoll_event evs[KG_EPOLL_BATCH];
+	int i, n;
+
+	while (!loop->stop) {
+		kg_loop_run_ready(loop);
+		kg_loop_run_deferred(loop);
+		if (loop->stop)
+			break;
+		n = epoll_wait(loop->epfd, evs, KG_EPOLL_BATCH,
+			       loop->ready || loop->deferred ? 0 : -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (i = 0; i < n; i++) {
+			struct kg_event *ev = evs[i].data.ptr;
+
+			if ((void *)ev == (void *)loop) {
+				u64 count;
+
+				if (read(loop->wakefd, &count, sizeof(count)) < 0)
+					continue;
+				continue;
+			}
+			if (!ev->attached)
+				continue;
+			if ((evs[i].events & EPOLLOUT) && ev->sock->connecting) {
+				/* The connect finished: keep EPOLLOUT only if wanted. */
+				ev->sock->connecting = false;
+			}
+			kg_event_kick(ev, kg_epoll_to_bits(evs[i].events));
+		}
+	}
+	return 0;
+}
+
+/**
+ * kg_loop_drain() - run queued events and deferred work until none is left
+ * @loop: the loop (not running)
+ */
+void kg_loop_drain(struct kg_loop *loop)
+{
+	int rounds;
+
+	/* Bounded: a handler that keeps kicking itself must not hang shutdown. */
+	for (rounds = 0; rounds < 1000; rounds++) {
+		if (!loop->ready && !loop->deferred)
+			return;
+		kg_loop_run_ready(loop);
+		kg_loop_run_deferred(loop);
+	}
+	pr_warn("drain: work still queued after %d rounds\n", rounds);
+}
+
+/**
+ * kg_loop_destroy() - free the loop
+ * @loop: the loop; every event detached, every deferred work run
+ */
+void kg_loop_destroy(struct kg_loop *loop)
+{
+	if (!loop)
+		return;
+	WARN_ON(loop->ready || loop->deferred);
+	if (kg_signal_loop == loop)
+		kg_signal_loop = NULL;
+	close(loop->epfd);
+	close(loop->wakefd);
+	kfree(loop);
+}
+
+/* ---- sockets ---- */
+
+static int kg_parse_addr(const char *addr, u16 port, struct sockaddr_storage *ss,
+			 socklen_t *len)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (!addr || !*addr)
+		addr = "127.0.0.1";
+	if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		*len = sizeof(*sin);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		*len = sizeof(*sin6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static struct kg_sock *kg_sock_wrap(int fd)
+{
+	struct kg_sock *s = kzalloc(sizeof(*s), GFP_KERNEL);
+
+	if (!s) {
+		close(fd);
+		return NULL;
+	}
+	s->fd = fd;
+	return s;
+}
+
+static void kg_sock_nodelay(int fd)
+{
+	int one = 1;
+
+	/* Replies are whole messages: Nagle would only delay them. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/**
+ * kg_sock_listen() - open a non-blocking listening TCP socket
+ * @loop: the loop it will be attached to
+ * @addr: IPv4 or IPv6 literal (NULL: 127.0.0.1)
+ * @port: port, 0 for any free one (see kg_sock_local_port())
+ * @backlog: listen() backlog
+ * @out: the socket
+ *
+ * Return: 0 or a negative errno.
+ */
+int kg_sock_listen(struct kg_loop *loop, const char *addr, u16 port, int backlog,
+		   struct kg_sock **out)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1, err;
+
+	(void)loop;
+	err = kg_parse_addr(addr, port, &ss, &len);
+	if (err)
+		return err;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&ss, len) || listen(fd, backlog)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	*out = kg_sock_wrap(fd);
+	return *out ? 0 : -ENOMEM;
+}
+
+/**
+ * kg_sock_accept() - accept one pending connection
+ * @listener: the listening socket
+ * @out: the new non-blocking socket (TCP_NODELAY set)
+ *
+ * Return: 0, -EAGAIN when none is pending, or a negative errno.
+ */
+int kg_sock_accept(struct kg_sock *listener, struct kg_sock **out)
+{
+	int fd;
+
+	for (;;) {
+		fd = accept4(listener->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0)
+			break;
+		/* A connection reset before we took it: try the next one. */
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	}
+	kg_sock_nodelay(fd);
+	*out = kg_sock_wrap(fd);
+	return *out ? 0 : -ENOMEM;
+}
+
+/**
+ * kg_sock_connect() - start a non-blocking connect
+ * @loop: the loop it will be attached to
+ * @addr: IPv4 or IPv6 literal
+ * @port: port
+ * @out: the socket
+ *
+ * Return: 0 (connected), -EINPROGRESS (KG_EV_WRITE reports completion, then
+ * check kg_sock_error()), or a negative errno.
+ */
+int kg_sock_connect(struct kg_loop *loop, const char *addr, u16 port, struct kg_sock **out)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, err, ret = 0;
+
+	(void)loop;
+	err = kg_parse_addr(addr, port, &ss, &len);
+	if (err)
+		return err;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	kg_sock_nodelay(fd);
+	if (connect(fd, (struct sockaddr *)&ss, len)) {
+		if (errno != EINPROGRESS) {
+			err = -errno;
+			close(fd);
+			return err;
+		}
+		ret = -EINPROGRESS;
+	}
+	*out = kg_sock_wrap(fd);
+	if (!*out)
+		return -ENOMEM;
+	(*out)->connecting = ret == -EINPROGRESS;
+	return ret;
+}
+
+/**
+ * kg_sock_error() - the socket's pending error (SO_ERROR)
+ * @s: the socket
+ *
+ * Return: 0 or a negative errno.
+ */
+int kg_sock_error(struct kg_sock *s)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len))
+		return -errno;
+	return -err;
+}
+
+/**
+ * kg_sock_recv() - non-blocking receive
+ * @s: the socket
+ * @buf: destination
+ * @len: room in @buf
+ *
+ * Return: bytes received, 0 at end of stream, -EAGAIN, or a negative errno.
+ */
+ssize_t kg_sock_recv(struct kg_sock *s, void *buf, size_t len)
+{
+	ssize_t n = recv(s->fd, buf, len, 0);
+
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return n;
+}
+
+/**
+ * kg_sock_send() - non-blocking send
+ * @s: the socket
+ * @buf: bytes
+ * @len: how many
+ *
+ * Return: bytes sent, -EAGAIN, or a negative errno (never SIGPIPE).
+ */
+ssize_t kg_sock_send(struct kg_sock *s, const void *buf, size_t len)
+{
+	ssize_t n = send(s->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return n;
+}
+
+/**
+ * kg_sock_shutdown() - shut down both directions (the peer sees EOF)
+ * @s: the socket
+ */
+void kg_sock_shutdown(struct kg_sock *s)
+{
+	shutdown(s->fd, SHUT_RDWR);
+}
+
+/**
+ * kg_sock_release() - close and free the socket
+ * @s: the socket (its event detached); NULL is ignored
+ */
+void kg_sock_release(struct kg_sock *s)
+{
+	if (!s)
+		return;
+	close(s->fd);
+	kfree(s);
+}
+
+/**
+ * kg_sock_local_port() - the port the socket is bound to
+ * @s: the socket
+ *
+ * Return: the port, 0 on error.
+ */
+u16 kg_sock_local_port(struct kg_sock *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(s->fd, (struct sockaddr *)&ss, &len))
+		return 0;
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* ---- events ---- */
+
+/**
+ * kg_event_attach() - watch @s and call @fn with KG_EV_* bits
+ * @ev: the event (owned by the caller)
+ * @loop: the loop
+ * @s: the socket
+ * @fn: called from kg_loop_run()
+ *
+ * Edge-triggered EPOLLIN | EPOLLRDHUP, plus EPOLLOUT while a connect is in
+ * progress or output is pending (kg_event_want_write()). @fn runs once soon
+ * with KG_EV_READ in case bytes arrived before the attach.
+ *
+ * Return: 0 or a negative errno.
+ */
+int kg_event_attach(struct kg_event *ev, struct kg_loop *loop, struct kg_sock *s,
+		    kg_event_fn fn)
+{
+	struct epoll_event ee;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->loop = loop;
+	ev->sock = s;
+	ev->fn = fn;
+	ev->epoll_mask = EPOLLIN | EPOLLRDHUP | EPOLLET;
+	if (s->connecting)
+		ev->epoll_mask |= EPOLLOUT;
+	ee.events = ev->epoll_mask;
+	ee.data.ptr = ev;
+	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, s->fd, &ee))
+		return -errno;
+	s->ev = ev;
+	ev->attached = true;
+	if (!s->connecting)
+		kg_event_kick(ev, KG_EV_READ);
+	return 0;
+}
+
+/**
+ * kg_event_detach() - stop watching; @fn is not called again
+ * @ev: the event; safe from its own @fn
+ */
+void kg_event_detach(struct kg_event *ev)
+{
+	if (!ev->attached)
+		return;
+	ev->attached = false;
+	if (epoll_ctl(ev->loop->epfd, EPOLL_CTL_DEL, ev->sock->fd, NULL))
+		pr_err("epoll_ctl(DEL, fd %d): %d\n", ev->sock->fd, -errno);
+	if (ev->queued)
+		kg_ready_remove(ev->loop, ev);
+	ev->pending = 0;
+	ev->sock->ev = NULL;
+}
+
+/**
+ * kg_event_sync() - wait for a running @fn
+ * @ev: the event
+ *
+ * One thread: outside @fn nothing can be running, so there is nothing to do.
+ */
+void kg_event_sync(struct kg_event *ev)
+{
+	(void)ev;
+}
+
+/**
+ * kg_event_kick() - run @fn soon with @events
+ * @ev: the event; a no-op once detached
+ * @events: KG_EV_* bits to report
+ */
+void kg_event_kick(struct kg_event *ev, unsigned int events)
+{
+	if (!ev->attached)
+		return;
+	ev->pending |= events;
+	if (!ev->queued)
+		kg_ready_push(ev->loop, ev);
+}
+
+/**
+ * kg_event_want_write() - ask for KG_EV_WRITE while output is pending
+ * @ev: the event
+ * @on: true to get EPOLLOUT, false to stop
+ *
+ * Re-arming EPOLLOUT with EPOLL_CTL_MOD reports space at once if there is
+ * some, so no edge is lost.
+ */
+void kg_event_want_write(struct kg_event *ev, bool on)
+{
+	u32 mask;
+
+	if (!ev->attached)
+		return;
+	mask = ev->epoll_mask & ~EPOLLOUT;
+	if (on || ev->sock->connecting)
+		mask |= EPOLLOUT;
+	kg_event_update_mask(ev, mask);
+}
+
+/* ---- deferred work ---- */
+
+/**
+ * kg_deferred_init() - prepare deferred work
+ * @d: the work
+ * @loop: the loop that runs it
+ * @fn: what to run (may free @d)
+ */
+void kg_deferred_init(struct kg_deferred *d, struct kg_loop *loop, kg_deferred_fn fn)
+{
+	d->loop = loop;
+	d->fn = fn;
+	d->next = NULL;
+	d->queued = false;
+}
+
+/**
+ * kg_deferred_queue() - run @d once soon from the loop
+ * @d: the work; a no-op if it is already queued
+ */
+void kg_deferred_queue(struct kg_deferred *d)
+{
+	struct kg_loop *loop = d->loop;
+
+	if (d->queued)
+		return;
+	d->queued = true;
+	d->next = NULL;
+	if (loop->deferred_tail)
+		loop->deferred_tail->next = d;
+	else
+		loop->deferred = d;
+	loop->deferred_tail = d;
+}
