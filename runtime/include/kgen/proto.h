@@ -148,6 +148,17 @@ int kg_skip(struct kg_reader *r, u8 ttype);
 /* Allocate count elements of size from the reader's arena (zeroed). */
 void *kg_read_alloc(struct kg_reader *r, u32 count, size_t size);
 
+/* Bytes consumed so far / still unread. */
+static inline size_t kg_reader_offset(const struct kg_reader *r)
+{
+	return (size_t)(r->pos - r->start);
+}
+
+static inline size_t kg_reader_remaining(const struct kg_reader *r)
+{
+	return (size_t)(r->end - r->pos);
+}
+
 /* ---- writing ---- */
 void kg_write_message_begin(struct kg_writer *w, const char *name, u32 name_len, u8 type, s32 seqid);
 void kg_write_message_end(struct kg_writer *w);
@@ -194,5 +205,10 @@ enum kg_app_exception_type {
 /* A whole EXCEPTION message: header, {1: message, 2: type}, end. */
 void kg_write_app_exception(struct kg_writer *w, struct kg_bytes method, s32 seqid,
 			    u32 type, const char *message);
+/*
+ * Client side: after kg_read_message_begin() returned KG_MSG_EXCEPTION, read
+ * the exception struct. Missing fields read as KG_APPEX_UNKNOWN / empty.
+ */
+int kg_read_app_exception(struct kg_reader *r, u32 *type, struct kg_bytes *msg);
 
 #endif /* _KGEN_PROTO_H */

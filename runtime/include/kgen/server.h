@@ -22,11 +22,7 @@
 
 #include "compat.h"
 #include "proto.h"
-
-enum kg_transport {
-	KG_TRANSPORT_FRAMED = 0,
-	KG_TRANSPORT_BUFFERED = 1,	/* unframed: message end found by skip-parse */
-};
+#include "frame.h"		/* enum kg_transport */
 
 struct kg_server;
 struct kg_conn;
