@@ -15,3 +15,14 @@ def idl_corpus() -> Path:
     if not (path / "REFERENCE.tsv").is_file():
         pytest.skip(f"IDL corpus not found at {path} (set KGEN_IDL_CORPUS)")
     return path
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-goldens", action="store_true", default=False,
+                     help="rewrite tests/golden/<name>/ from the generator's current output")
+
+
+@pytest.fixture(scope="session")
+def update_goldens(request) -> bool:
+    """True under `pytest --update-goldens`: golden tests rewrite their expected files."""
+    return bool(request.config.getoption("--update-goldens"))
