@@ -60,13 +60,28 @@ int kg_call_reply_app_exception(struct kg_call *call, u32 type, const char *mess
 struct kg_service {
 	const char *name;
 	/*
-	 * Serve one message. Return 0 when handled (a reply or app exception
-	 * may have been written); a negative errno closes the connection
-	 * (malformed input the reply could not describe).
+	 * Serve one message. Return:
+	 *  0        handled (a reply or app exception may have been written);
+	 *  -EAGAIN  not now: a write was refused for a full send buffer
+	 *           (kg_conn_forward() registers the wait itself); the message
+	 *           is kept and process() sees it again once there is room.
+	 *           Only if nothing was written for this message yet;
+	 *  -EBADMSG, -ENODATA, -EMSGSIZE, -ENOMEM (the arena): the arguments
+	 *           could not be decoded: the server replies PROTOCOL_ERROR
+	 *           (unless a reply was written or the call is oneway), drops
+	 *           the message and goes on;
+	 *  other negative errno: the connection is closed.
+	 * A message that cannot even be delimited or whose header cannot be
+	 * read closes the connection before process() is called.
 	 */
 	int (*process)(struct kg_call *call);
-	/* Raw byte mode (no Thrift framing), e.g. the paper's echo: if set,
-	 * called with new bytes instead of process(); use kg_conn_peek/discard/write. */
+	/*
+	 * Raw byte mode (no Thrift framing), e.g. the paper's echo: if set,
+	 * called with new bytes instead of process(); use kg_conn_peek(),
+	 * kg_conn_discard() and kg_conn_write(). Return 0 (bytes left unread
+	 * are offered again when more arrive or the send buffer drains),
+	 * -EAGAIN as for process(), or a negative errno to close.
+	 */
 	int (*on_bytes)(struct kg_conn *conn);
 	/* Optional: a connection opened / is closing (per-connection state). */
 	int (*conn_open)(struct kg_conn *conn);
@@ -89,6 +104,8 @@ struct kg_server_config {
 
 void kg_server_config_defaults(struct kg_server_config *cfg);
 
+struct kg_loop;
+
 int kg_server_start(struct kg_server **out, const struct kg_server_config *cfg,
 		    const struct kg_service *svc);
 /* Close every connection, wait for running handlers, free everything. */
@@ -97,6 +114,8 @@ void kg_server_stop(struct kg_server *srv);
 int kg_server_run(struct kg_server *srv);
 /* The bound port (useful with port 0). */
 u16 kg_server_port(const struct kg_server *srv);
+/* The event loop the server runs on (user space: to run it yourself). */
+struct kg_loop *kg_server_loop(const struct kg_server *srv);
 
 /* ---- connections ---- */
 void kg_conn_get(struct kg_conn *c);
@@ -108,7 +127,17 @@ ssize_t kg_conn_peek(struct kg_conn *c, const u8 **data);
 void kg_conn_discard(struct kg_conn *c, size_t len);
 /* All or nothing: -ENOBUFS if the send buffer cannot take len more bytes. */
 int kg_conn_write_all(struct kg_conn *c, const void *buf, size_t len);
-/* Forward the call's whole message to @to without re-encoding. */
+/* As much as fits now: bytes queued (0 when full), or -EPIPE if closing. */
+ssize_t kg_conn_write(struct kg_conn *c, const void *buf, size_t len);
+struct kg_server *kg_conn_server(const struct kg_conn *c);
+/* The service's data (kg_service.data) of the connection. */
+void *kg_conn_service_data(const struct kg_conn *c);
+/*
+ * Forward the call's whole message to @to without re-encoding (re-framed if
+ * @to uses the other transport). On -EAGAIN (@to's send buffer is full) the
+ * caller's connection is woken when @to drains: return -EAGAIN from
+ * process() to get the same message again then. -EPIPE: @to is closed.
+ */
 int kg_conn_forward(struct kg_conn *to, const struct kg_call *call);
 void kg_conn_close(struct kg_conn *c);
 
@@ -116,6 +145,9 @@ void kg_conn_close(struct kg_conn *c);
  * Outbound connection to another Thrift server (non-blocking connect).
  * Messages arriving on it are given to @svc->process like server calls
  * (msg_type REPLY/EXCEPTION), so generated client stubs decode replies there.
+ * Writes before the connect completes are queued. *@out is a reference for
+ * the caller (kg_conn_put() it); the connection stays open until
+ * kg_conn_close() or kg_server_stop(). @svc may be NULL (replies dropped).
  */
 int kg_connect(struct kg_server *srv, const char *addr, u16 port,
 	       const struct kg_service *svc, struct kg_conn **out);

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Thrift sockets: see tsock.h.
+ */
+#define pr_fmt(fmt) "kgen-tsock: " fmt
+
+#include "kgen/tsock.h"
+
+/**
+ * kg_tsock_init() - set up a Thrift socket over a buffered socket
+ * @ts: the Thrift socket
+ * @bs: the buffered socket it reads and writes
+ * @transport: KG_TRANSPORT_FRAMED or KG_TRANSPORT_BUFFERED
+ * @proto: KG_PROTO_BINARY or KG_PROTO_COMPACT
+ * @limits: bounds on one message (max_frame and, unframed, the skip-parse)
+ */
+void kg_tsock_init(struct kg_tsock *ts, struct kg_bsock *bs, u8 transport, u8 proto,
+		   const struct kg_limits *limits)
+{
+	ts->bs = bs;
+	ts->transport = transport;
+	ts->proto = proto;
+	ts->limits = limits ? limits : &kg_default_limits;
+	ts->current_len = 0;
+}
+
+/**
+ * kg_tsock_next() - peek at the first whole message
+ * @ts: the Thrift socket
+ * @msg: set to the message (valid until it is discarded or more is received)
+ *
+ * Return: 1 with @msg set; 0 when more bytes are needed; -EBADMSG or
+ * -EMSGSIZE when the stream can never yield a valid message (close it).
+ */
+int kg_tsock_next(struct kg_tsock *ts, struct kg_tmsg *msg)
+{
+	struct kg_frame frame;
+	const u8 *data;
+	ssize_t avail;
+	int ret;
+
+	ts->current_len = 0;
+	avail = kg_bsock_peek(ts->bs, &data);
+	if (!avail)
+		return 0;
+	ret = kg_frame_next(ts->transport, ts->proto, ts->limits, data, avail, &frame);
+	if (ret == -EAGAIN)
+		return 0;
+	if (ret)
+		return ret;
+	msg->raw.data = data;
+	msg->raw.len = frame.total_len;
+	msg->payload.data = data + frame.header_len;
+	msg->payload.len = frame.payload_len;
+	ts->current_len = frame.total_len;
+	return 1;
+}
+
+/**
+ * kg_tsock_discard() - drop the message kg_tsock_next() returned
+ * @ts: the Thrift socket
+ */
+void kg_tsock_discard(struct kg_tsock *ts)
+{
+	kg_bsock_discard(ts->bs, ts->current_len);
+	ts->current_len = 0;
+}
+
+/**
+ * kg_tsock_write() - queue one whole message, framed as @ts is
+ * @ts: the Thrift socket to write to
+ * @msg: the message (its payload is what is sent; the frame header is redone)
+ *
+ * Return: 0, -ENOBUFS when it does not fit now, -EPIPE if @ts is closing,
+ * -EMSGSIZE if it can never fit, -ENOMEM.
+ */
+int kg_tsock_write(struct kg_tsock *ts, const struct kg_tmsg *msg)
+{
+	u32 hdr = kg_frame_header_len(ts->transport);
+	size_t total = (size_t)hdr + msg->payload.len;
+	u8 *dst;
+	int err;
+
+	if (total > ts->bs->snd_max)
+		return -EMSGSIZE;
+	dst = kg_bsock_reserve(ts->bs, total, &err);
+	if (!dst)
+		return err;
+	kg_frame_write_header(ts->transport, dst, msg->payload.len);
+	memcpy(dst + hdr, msg->payload.data, msg->payload.len);
+	kg_bsock_commit(ts->bs, total);
+	return 0;
+}
+
+/**
+ * kg_tsock_forward() - queue @from's current message on @to, as is
+ * @from: the Thrift socket whose kg_tsock_next() message is forwarded
+ * @to: the destination
+ *
+ * The message stays in @from until kg_tsock_discard(): on -ENOBUFS it can
+ * be forwarded again once @to has drained.
+ *
+ * Return: as kg_tsock_write(); -ENOENT if @from has no current message.
+ */
+int kg_tsock_forward(struct kg_tsock *from, struct kg_tsock *to)
+{
+	struct kg_tmsg msg;
+
+	if (!from->current_len)
+		return -ENOENT;
+	if (kg_tsock_next(from, &msg) != 1)
+		return -ENOENT;
+	return kg_tsock_write(to, &msg);
+}
+
+/**
+ * kg_tsock_write_encoded() - encode a message in place in the send buffer
+ * @ts: the Thrift socket to write to
+ * @encode: writes the whole message; called twice, first to count bytes
+ * @arg: passed to @encode
+ *
+ * The size is computed by a counting pass, the room reserved (with the frame
+ * header when framed), and the message encoded straight into the send
+ * buffer: no intermediate copy, no allocation.
+ *
+ * Return: 0, an error from @encode, -ENOBUFS, -EPIPE, -EMSGSIZE, -ENOMEM.
+ */
+int kg_tsock_write_encoded(struct kg_tsock *ts, kg_tsock_encode_fn encode, const void *arg)
+{
+	u32 hdr = kg_frame_header_len(ts->transport);
+	struct kg_writer w;
+	size_t len;
+	u8 *dst;
+	int err;
+
+	kg_writer_init_count(&w, ts->proto);
+	err = encode(&w, arg);
+	if (err)
+		return err;
+	if (w.err)
+		return w.err;
+	len = w.len;
+	if (len > ts->limits->max_frame || hdr + len > ts->bs->snd_max)
+		return -EMSGSIZE;
+	dst = kg_bsock_reserve(ts->bs, hdr + len, &err);
+	if (!dst)
+		return err;
+	kg_writer_init(&w, dst + hdr, len, ts->proto);
+	err = encode(&w, arg);
+	if (!err && w.err)
+		err = w.err;
+	if (!err && w.len != len)
+		err = -EIO;	/* the encoder is not deterministic: a bug */
+	if (err) {
+		kg_bsock_commit(ts->bs, 0);
+		return err;
+	}
+	kg_frame_write_header(ts->transport, dst, len);
+	kg_bsock_commit(ts->bs, hdr + len);
+	return 0;
+}

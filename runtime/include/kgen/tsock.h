@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Thrift sockets (Slick's ThriftSocket): whole messages over a buffered
+ * socket.
+ *
+ * kg_tsock_next() peeks at the first whole message (framed or unframed, see
+ * frame.h) without copying it; it stays in the receive buffer until
+ * kg_tsock_discard(), so a handler may leave it queued (backpressure) and see
+ * it again. Writes and forwards are whole messages: all of it is queued in
+ * the destination's send buffer, or nothing. Forwarding copies the bytes as
+ * they came, re-framed only if the two sides use different transports.
+ */
+#ifndef _KGEN_TSOCK_H
+#define _KGEN_TSOCK_H
+
+#include "compat.h"
+#include "proto.h"
+#include "frame.h"
+#include "bsock.h"
+
+/* One whole message in the receive buffer. */
+struct kg_tmsg {
+	struct kg_bytes raw;		/* as received, frame header included */
+	struct kg_bytes payload;	/* the message without frame header */
+};
+
+struct kg_tsock {
+	struct kg_bsock *bs;
+	const struct kg_limits *limits;
+	u8 transport;			/* enum kg_transport */
+	u8 proto;			/* enum kg_protocol */
+	u32 current_len;		/* bytes of the message next() returned, 0 if none */
+};
+
+/* Writes a whole message (kg_write_message_begin() ... end) with @w. */
+typedef int (*kg_tsock_encode_fn)(struct kg_writer *w, const void *arg);
+
+void kg_tsock_init(struct kg_tsock *ts, struct kg_bsock *bs, u8 transport, u8 proto,
+		   const struct kg_limits *limits);
+int kg_tsock_next(struct kg_tsock *ts, struct kg_tmsg *msg);
+void kg_tsock_discard(struct kg_tsock *ts);
+int kg_tsock_write(struct kg_tsock *ts, const struct kg_tmsg *msg);
+int kg_tsock_forward(struct kg_tsock *from, struct kg_tsock *to);
+int kg_tsock_write_encoded(struct kg_tsock *ts, kg_tsock_encode_fn encode, const void *arg);
+
+#endif /* _KGEN_TSOCK_H */
