@@ -874,6 +874,16 @@ free:
  */
 void kg_server_stop(struct kg_server *srv)
 {
+	kg_server_stop_stats(srv, NULL);
+}
+
+/**
+ * kg_server_stop_stats() - kg_server_stop(), reading the counters last
+ * @srv: the server (NULL is ignored)
+ * @final: if not NULL, the counters once every connection is closed
+ */
+void kg_server_stop_stats(struct kg_server *srv, struct kg_server_stats *final)
+{
 	struct kg_conn *c;
 
 	if (!srv)
@@ -899,6 +909,8 @@ void kg_server_stop(struct kg_server *srv)
 		kg_conn_put(c);
 	}
 	kg_loop_drain(srv->loop);
+	if (final)
+		kg_server_stats(srv, final);
 	if (atomic_read(&srv->live))
 		pr_warn("%d connections not released at stop\n", atomic_read(&srv->live));
 	kg_sock_release(srv->listener);

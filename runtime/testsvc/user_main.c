@@ -129,8 +129,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	err = kg_server_run(srv);
-	kg_server_stats(srv, &st);
-	kg_server_stop(srv);
+	kg_server_stop_stats(srv, &st);
 	if (svc == &fwd.service) {
 		fprintf(stderr, "forwarded %lld dropped %lld\n",
 			(long long)atomic64_read(&fwd.forwarded),

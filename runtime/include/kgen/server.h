@@ -110,6 +110,9 @@ int kg_server_start(struct kg_server **out, const struct kg_server_config *cfg,
 		    const struct kg_service *svc);
 /* Close every connection, wait for running handlers, free everything. */
 void kg_server_stop(struct kg_server *srv);
+struct kg_server_stats;
+/* The same, filling @final (if not NULL) once every connection is closed. */
+void kg_server_stop_stats(struct kg_server *srv, struct kg_server_stats *final);
 /* User space only: run the event loop until kg_server_stop() or a signal. */
 int kg_server_run(struct kg_server *srv);
 /* The bound port (useful with port 0). */

@@ -1,0 +1,179 @@
+"""Helpers for the user-space test-service tests: build, run, talk Thrift bytes.
+
+The test services (runtime/testsvc) are built with ASan + UBSan into a
+build directory of their own (so parallel builds by other tests do not
+race), run on 127.0.0.1 with port 0, and stopped with SIGTERM; every test
+checks the exit status and that stderr has no sanitizer report.
+"""
+
+import fcntl
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+RUNTIME = REPO / "runtime"
+BUILD = RUNTIME / "build" / "testsvc-pytest"
+BINARY = BUILD / "user-san" / "kgen-testsvc"
+
+SAN_ENV = {
+    "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:exitcode=66:strict_string_checks=1",
+    "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1:exitcode=67",
+}
+SAN_PATTERN = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer|WARNING at")
+
+T_CALL, T_REPLY, T_EXCEPTION, T_ONEWAY = 1, 2, 3, 4
+
+
+def build() -> Path:
+    """Build kgen-testsvc (SAN=1, -Werror) once; a file lock serialises xdist workers."""
+    BUILD.mkdir(parents=True, exist_ok=True)
+    with open(BUILD / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        res = subprocess.run(
+            ["make", "-s", "-C", str(RUNTIME / "testsvc"), "SAN=1", f"BUILD={BUILD}", "-j4"],
+            capture_output=True, text=True, timeout=600)
+        if res.returncode != 0:
+            raise RuntimeError(f"build failed:\n{res.stdout}\n{res.stderr}")
+    return BINARY
+
+
+class Server:
+    """A running kgen-testsvc; use as a context manager."""
+
+    def __init__(self, service, *args, addr="127.0.0.1"):
+        self.service = service
+        self.args = list(args)
+        self.addr = addr
+        self.proc = None
+        self.port = None
+        self.stderr = ""
+        self.returncode = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def start(self):
+        env = dict(os.environ, **SAN_ENV)
+        self._errfile = open(BUILD / f"stderr-{os.getpid()}-{id(self)}.txt", "w+")
+        self.proc = subprocess.Popen(
+            [str(BINARY), "--service", self.service, "--addr", self.addr, "--port", "0", *self.args],
+            stdout=subprocess.PIPE, stderr=self._errfile, text=True, env=env)
+        line = self.proc.stdout.readline()
+        m = re.match(r"listening (\d+)", line)
+        if not m:
+            self.proc.kill()
+            self.proc.wait(10)
+            self._errfile.seek(0)
+            raise RuntimeError(f"server did not start: {line!r}\n{self._errfile.read()}")
+        self.port = int(m.group(1))
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, timeout=20):
+        """SIGTERM, wait, collect stderr. Returns (returncode, stderr)."""
+        if self.returncode is None:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.returncode = self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.returncode = self.proc.wait(10)
+            self._errfile.seek(0)
+            self.stderr = self._errfile.read()
+            self._errfile.close()
+            os.unlink(self._errfile.name)
+            self.proc.stdout.close()
+        return self.returncode, self.stderr
+
+    def stats(self):
+        m = re.search(r"stats accepted (\d+) refused (\d+) closed (\d+) messages (\d+) bad (\d+) "
+                      r"appex (\d+) in (\d+) out (\d+) backpressure (\d+)", self.stderr)
+        assert m, self.stderr
+        keys = "accepted refused closed messages bad appex bytes_in bytes_out backpressure".split()
+        return dict(zip(keys, map(int, m.groups())))
+
+    def assert_clean(self):
+        """Stopped by SIGTERM with exit 0 and no sanitizer report (leaks included)."""
+        code, err = self.stop()
+        assert not SAN_PATTERN.search(err), err
+        assert code == 0, f"exit {code}\n{err}"
+        return self.stats()
+
+    def connect(self, timeout=10):
+        s = socket.create_connection((self.addr, self.port), timeout=timeout)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return s
+
+
+# ---- Thrift binary protocol, by hand (what the wire must look like) ----
+
+def message(name, mtype, seqid, body):
+    """A binary-protocol message: strict header, then the argument struct bytes."""
+    n = name.encode()
+    return struct.pack(">iI", -0x7FFF0000 | mtype, len(n)) + n + struct.pack(">i", seqid) + body
+
+
+def field_i32(fid, v):
+    return struct.pack(">bhi", 8, fid, v)
+
+
+def field_string(fid, s):
+    return struct.pack(">bhI", 11, fid, len(s)) + s
+
+
+STOP = b"\x00"
+
+
+def framed(msg):
+    return struct.pack(">I", len(msg)) + msg
+
+
+def recv_exact(sock, n):
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = sock.recv(min(n - len(buf), 1 << 20))
+        if not chunk:
+            raise EOFError(f"closed after {len(buf)} of {n} bytes")
+        buf += chunk
+    return bytes(buf)
+
+
+def recv_frame(sock):
+    (n,) = struct.unpack(">I", recv_exact(sock, 4))
+    return recv_exact(sock, n)
+
+
+def parse_header(msg):
+    """(name, type, seqid, offset of the body)."""
+    ver, nlen = struct.unpack_from(">iI", msg, 0)
+    name = msg[8:8 + nlen].decode()
+    (seqid,) = struct.unpack_from(">i", msg, 8 + nlen)
+    return name, ver & 0xFF, seqid, 12 + nlen
+
+
+def closed_by_peer(sock, timeout=10):
+    """True once the server closed the connection (EOF or reset), reading what is left."""
+    sock.settimeout(timeout)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if not sock.recv(65536):
+                return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+    return False
