@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Driver for cross-checking the C protocol against thriftpy2 from pytest.
+ *
+ *   kgwalk walk           stdin: one message. Prints its canonical JSON dump
+ *                         (walk.h) and, on a second line, the hex of the
+ *                         message re-encoded by the C writer. Exit 3 and
+ *                         "ERR <errno>" if the reader refuses it.
+ *   kgwalk gen SEED       prints the hex of an S.echo CALL whose values are a
+ *                         function of SEED (the same one test_cross.py uses).
+ *   kgwalk appex TYPE SEQ [MSG]
+ *                         prints the hex of a TApplicationException "echo".
+ *   kgwalk readappex      stdin: an EXCEPTION message; prints
+ *                         "<seqid> <type> <message hex>".
+ *   kgwalk frame framed|buffered
+ *                         stdin: a stream; prints "<err> <total_len>".
+ */
+#include "kgen/frame.h"
+#include "walk.h"
+
+static u8 in[1 << 22], out[1 << 22];
+static u64 arena_mem[1 << 18];
+
+static size_t slurp(void)
+{
+	size_t n = 0, got;
+
+	while ((got = fread(in + n, 1, sizeof(in) - n, stdin)) > 0)
+		n += got;
+	return n;
+}
+
+static void print_hex(const u8 *p, size_t n)
+{
+	kt_hex(stdout, p, n);
+	printf("\n");
+}
+
+static void s(struct kg_writer *w, const char *str)
+{
+	kg_write_string(w, str, (u32)strlen(str));
+}
+
+static void inner(struct kg_writer *w, s32 a, const char *b)
+{
+	kg_write_struct_begin(w);
+	kg_write_field_begin(w, KG_T_I32, 1);
+	kg_write_i32(w, a);
+	kg_write_field_begin(w, KG_T_STRING, 2);
+	s(w, b);
+	kg_write_field_stop(w);
+	kg_write_struct_end(w);
+}
+
+/* Mirrors expected_all() in tests/runtime/test_cross.py. */
+static void gen(struct kg_writer *w, u32 seed)
+{
+	char tmp[32];
+	double d = (double)seed + 0.5;
+	u64 bits;
+	u32 i, j;
+
+	memcpy(&bits, &d, sizeof(bits));
+	kg_write_message_begin(w, "echo", 4, KG_MSG_CALL, (s32)seed);
+	kg_write_struct_begin(w);
+	kg_write_field_begin(w, KG_T_STRUCT, 1);
+	kg_write_struct_begin(w);
+	kg_write_field_begin(w, KG_T_BOOL, 1);
+	kg_write_bool(w, seed & 1);
+	kg_write_field_begin(w, KG_T_BYTE, 2);
+	kg_write_byte(w, (s8)(u8)(seed * 37));
+	kg_write_field_begin(w, KG_T_I16, 3);
+	kg_write_i16(w, (s16)(u16)(seed * 1000 + 12345));
+	kg_write_field_begin(w, KG_T_I32, 4);
+	kg_write_i32(w, (s32)(seed * 100003u + 0x80000000u));
+	kg_write_field_begin(w, KG_T_I64, 5);
+	kg_write_i64(w, (s64)((u64)seed * 1000000007ULL + 0x8000000000000000ULL));
+	kg_write_field_begin(w, KG_T_DOUBLE, 6);
+	kg_write_double(w, bits);
+	kg_write_field_begin(w, KG_T_STRING, 7);
+	snprintf(tmp, sizeof(tmp), "s%u", seed);
+	s(w, tmp);
+	kg_write_field_begin(w, KG_T_STRING, 8);
+	for (i = 0; i < seed % 7; i++)
+		tmp[i] = (char)(i * 51);
+	kg_write_binary(w, tmp, seed % 7);
+	kg_write_field_begin(w, KG_T_STRUCT, 9);
+	inner(w, (s32)seed, "in");
+	kg_write_field_begin(w, KG_T_LIST, 10);
+	kg_write_list_begin(w, KG_T_I32, seed % 5);
+	for (i = 0; i < seed % 5; i++)
+		kg_write_i32(w, (s32)(i * seed));
+	kg_write_list_end(w);
+	kg_write_field_begin(w, KG_T_SET, 11);
+	kg_write_set_begin(w, KG_T_STRING, 2);
+	s(w, "x");
+	s(w, "y");
+	kg_write_set_end(w);
+	kg_write_field_begin(w, KG_T_MAP, 12);
+	kg_write_map_begin(w, KG_T_STRING, KG_T_STRUCT, seed % 3);
+	for (i = 0; i < seed % 3; i++) {
+		snprintf(tmp, sizeof(tmp), "k%u", i);
+		s(w, tmp);
+		inner(w, (s32)i, "v");
+	}
+	kg_write_map_end(w);
+	kg_write_field_begin(w, KG_T_LIST, 13);
+	kg_write_list_begin(w, KG_T_LIST, 2);
+	for (i = 0; i < 2; i++) {
+		kg_write_list_begin(w, KG_T_I64, 2);
+		kg_write_i64(w, (s64)i);
+		kg_write_i64(w, -(s64)i);
+		kg_write_list_end(w);
+	}
+	kg_write_list_end(w);
+	kg_write_field_begin(w, KG_T_MAP, 14);
+	kg_write_map_begin(w, KG_T_I16, KG_T_LIST, seed % 3);
+	for (i = 0; i < seed % 3; i++) {
+		kg_write_i16(w, (s16)i);
+		kg_write_list_begin(w, KG_T_BOOL, i);
+		for (j = 0; j < i; j++)
+			kg_write_bool(w, i % 2 == 0);
+		kg_write_list_end(w);
+	}
+	kg_write_map_end(w);
+	/* 15 (f_structs) left out: absent optional field */
+	kg_write_field_stop(w);
+	kg_write_struct_end(w);
+	kg_write_field_begin(w, KG_T_I32, 2);
+	kg_write_i32(w, (s32)seed);
+	kg_write_field_stop(w);
+	kg_write_struct_end(w);
+	kg_write_message_end(w);
+}
+
+int main(int argc, char **argv)
+{
+	struct kg_reader r;
+	struct kg_writer w;
+	struct kg_arena arena;
+	const char *mode = argc > 1 ? argv[1] : "walk";
+	size_t n;
+	int err;
+
+	kg_arena_init(&arena, arena_mem, sizeof(arena_mem));
+	kg_writer_init(&w, out, sizeof(out), KG_PROTO_BINARY);
+	if (!strcmp(mode, "walk")) {
+		n = slurp();
+		kg_reader_init(&r, in, n, KG_PROTO_BINARY, &arena, NULL);
+		/* Dump to a buffer first: on error print only the error. */
+		{
+			char *dump = NULL;
+			size_t dlen = 0;
+			FILE *f = open_memstream(&dump, &dlen);
+
+			err = kt_walk_message(&r, &w, f);
+			fclose(f);
+			if (!err && kg_reader_remaining(&r))
+				err = -EMSGSIZE;	/* trailing bytes */
+			if (err) {
+				printf("ERR %d\n", -err);
+				free(dump);
+				return 3;
+			}
+			printf("%s\n", dump);
+			free(dump);
+		}
+		if (w.err) {
+			printf("ERR %d\n", -w.err);
+			return 3;
+		}
+		print_hex(out, w.len);
+		return 0;
+	}
+	if (!strcmp(mode, "gen") && argc > 2) {
+		gen(&w, (u32)strtoul(argv[2], NULL, 0));
+		print_hex(out, w.len);
+		return w.err ? 3 : 0;
+	}
+	if (!strcmp(mode, "appex") && argc > 3) {
+		struct kg_bytes method = { (const u8 *)"echo", 4 };
+
+		kg_write_app_exception(&w, method, (s32)strtol(argv[3], NULL, 0),
+				       (u32)strtoul(argv[2], NULL, 0), argc > 4 ? argv[4] : NULL);
+		print_hex(out, w.len);
+		return w.err ? 3 : 0;
+	}
+	if (!strcmp(mode, "readappex")) {
+		struct kg_bytes name, msg;
+		u8 type;
+		s32 seqid;
+		u32 extype;
+
+		n = slurp();
+		kg_reader_init(&r, in, n, KG_PROTO_BINARY, &arena, NULL);
+		err = kg_read_message_begin(&r, &name, &type, &seqid);
+		if (!err && type != KG_MSG_EXCEPTION)
+			err = -EBADMSG;
+		if (!err)
+			err = kg_read_app_exception(&r, &extype, &msg);
+		if (err) {
+			printf("ERR %d\n", -err);
+			return 3;
+		}
+		printf("%d %u ", seqid, extype);
+		print_hex(msg.data, msg.len);
+		return 0;
+	}
+	if (!strcmp(mode, "frame") && argc > 2) {
+		struct kg_frame f;
+		u8 t = !strcmp(argv[2], "framed") ? KG_TRANSPORT_FRAMED : KG_TRANSPORT_BUFFERED;
+
+		n = slurp();
+		err = kg_frame_next(t, KG_PROTO_BINARY, NULL, in, n, &f);
+		printf("%d %u\n", err, f.total_len);
+		return 0;
+	}
+	fprintf(stderr, "usage: kgwalk walk|gen SEED|appex TYPE SEQ [MSG]|readappex|frame T\n");
+	return 2;
+}

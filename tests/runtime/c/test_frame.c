@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Unit tests of message framing (runtime/core/frame.c). */
+#include "kgen/frame.h"
+#include "kt.h"
+#include "msgs.h"
+
+static u8 msg[4096], stream[8192];
+
+KT_TEST(framed_every_split_point)
+{
+	struct kg_frame f;
+	size_t n = kt_rich(msg, sizeof(msg), 3), len, total;
+
+	CHECK_EQ(kg_frame_write_header(KG_TRANSPORT_FRAMED, stream, (u32)n), 4);
+	memcpy(stream + 4, msg, n);
+	total = n + 4;
+	for (len = 0; len < total; len++) {
+		CHECK_EQ_AT(kg_frame_next(KG_TRANSPORT_FRAMED, KG_PROTO_BINARY, NULL, stream,
+					  len, &f), -EAGAIN, len);
+		/* Exact once the length is in. */
+		CHECK_EQ_AT(f.need, len < 4 ? 4 : total, len);
+	}
+	CHECK_EQ(kg_frame_next(KG_TRANSPORT_FRAMED, KG_PROTO_BINARY, NULL, stream, total, &f), 0);
+	CHECK_EQ(f.header_len, 4);
+	CHECK_EQ(f.payload_len, n);
+	CHECK_EQ(f.total_len, total);
+	/* Trailing bytes of a next frame do not matter. */
+	CHECK_EQ(kg_frame_next(KG_TRANSPORT_FRAMED, KG_PROTO_BINARY, NULL, stream, total + 3, &f),
+		 0);
+	CHECK_EQ(f.total_len, total);
+}
+
+KT_TEST(framed_bad_sizes)
+{
+	struct kg_limits l = kg_default_limits;
+	struct kg_frame f;
+	u8 h[4];
+
+	kg_put_be32(h, 0);
+	CHECK_EQ(kg_frame_next(KG_TRANSPORT_FRAMED, 0, NULL, h, 4, &f), -EBADMSG);
+	kg_put_be32(h, 0xffffffff);
+	CHECK_EQ(kg_frame_next(KG_TRANSPORT_FRAMED, 0, NULL, h, 4, &f), -EBADMSG);
+	kg_put_be32(h, 0x80010001);	/* an unframed client talking to us */
+	CHECK_EQ(kg_frame_next(KG_TRANSPORT_FRAMED, 0, NULL, h, 4, &f), -EBADMSG);
+	kg_put_be32(h, KG_DEFAULT_MAX_FRAME + 1);
+	CHECK_EQ(kg_frame_next(KG_TRANSPORT_FRAMED, 0, NULL, h, 4, &f), -EMSGSIZE);
+	kg_put_be32(h, KG_DEFAULT_MAX_FRAME);
+	CHECK_EQ(kg_frame_next(KG_TRANSPORT_FRAMED, 0, NULL, h, 4, &f), -EAGAIN);
+	CHECK_EQ(f.need, KG_DEFAULT_MAX_FRAME + 4);
+	l.max_frame = 100;
+	kg_put_be32(h, 101);
+	CHECK_EQ(kg_frame_next(KG_TRANSPORT_FRAMED, 0, &l, h, 4, &f), -EMSGSIZE);
+	kg_put_be32(h, 100);
+	CHECK_EQ(kg_frame_next(KG_TRANSPORT_FRAMED, 0, &l, h, 4, &f), -EAGAIN);
+	kg_put_be32(h, 0x7fffffff);
+	CHECK_EQ(kg_frame_next(KG_TRANSPORT_FRAMED, 0, &l, h, 4, &f), -EMSGSIZE);
+}
+
+KT_TEST(unframed_every_split_point)
+{
+	struct kg_frame f;
+	size_t n = kt_rich(msg, sizeof(msg), 4), len;
+
+	for (len = 0; len < n; len++) {
+		CHECK_EQ_AT(kg_frame_next(KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, NULL, msg, len,
+					  &f), -EAGAIN, len);
+		CHECK_EQ_AT(f.need, len + 1, len);
+	}
+	CHECK_EQ(kg_frame_next(KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, NULL, msg, n, &f), 0);
+	CHECK_EQ(f.header_len, 0);
+	CHECK_EQ(f.payload_len, n);
+	CHECK_EQ(f.total_len, n);
+}
+
+KT_TEST(unframed_back_to_back)
+{
+	struct kg_frame f;
+	size_t a = kt_rich(stream, sizeof(stream), 1);
+	size_t b = kt_rich(stream + a, sizeof(stream) - a, 22);
+	size_t off = 0, len;
+
+	/* Every split of the concatenation: first message, then the second. */
+	for (len = 0; len <= a + b; len++) {
+		int err = kg_frame_next(KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, NULL, stream,
+					len, &f);
+
+		CHECK_EQ_AT(err, len < a ? -EAGAIN : 0, len);
+		if (!err)
+			CHECK_EQ_AT(f.total_len, a, len);
+	}
+	off = a;
+	CHECK_EQ(kg_frame_next(KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, NULL, stream + off, b, &f),
+		 0);
+	CHECK_EQ(f.total_len, b);
+}
+
+KT_TEST(unframed_garbage_refused_early)
+{
+	struct kg_frame f;
+	static const char http[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	u8 bad[] = { 0x80, 0x02, 0x00, 0x01 };
+	u8 deep[2048];
+	size_t n;
+
+	/* "GET " as a name length is far over max_string. */
+	CHECK_EQ(kg_frame_next(KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, NULL, http,
+			       sizeof(http) - 1, &f), -EMSGSIZE);
+	CHECK_EQ(kg_frame_next(KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, NULL, bad, 4, &f),
+		 -EBADMSG);
+	/* Too deep: refused as soon as the depth is seen, complete or not. */
+	n = kt_nested(deep, sizeof(deep), 100, KG_T_STRUCT);
+	CHECK_EQ(kg_frame_next(KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, NULL, deep, n, &f),
+		 -EMSGSIZE);
+	CHECK_EQ(kg_frame_next(KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, NULL, deep, n - 90, &f),
+		 -EMSGSIZE);
+	/* An invalid field type in the arguments. */
+	n = kt_rich(msg, sizeof(msg), 1);
+	msg[16] = 9;	/* version, name length, "echo", seqid: then the first field type */
+	CHECK_EQ(kg_frame_next(KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, NULL, msg, n, &f),
+		 -EBADMSG);
+}
+
+KT_TEST(unframed_over_max_frame)
+{
+	struct kg_limits l = kg_default_limits;
+	struct kg_frame f;
+	size_t n = kt_rich(msg, sizeof(msg), 2), len;
+
+	l.max_frame = (u32)n - 1;
+	for (len = 0; len < n - 1; len++)
+		CHECK_EQ_AT(kg_frame_next(KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, &l, msg, len,
+					  &f), -EAGAIN, len);
+	CHECK_EQ(kg_frame_next(KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, &l, msg, n - 1, &f),
+		 -EMSGSIZE);
+	CHECK_EQ(kg_frame_next(KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, &l, msg, n, &f),
+		 -EMSGSIZE);
+	l.max_frame = (u32)n;
+	CHECK_EQ(kg_frame_next(KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, &l, msg, n, &f), 0);
+	/* A container count the frame could never hold. */
+	{
+		u8 m[64] = { 0x80, 0x01, 0x00, 0x01, 0, 0, 0, 1, 'f', 0, 0, 0, 1,
+			     KG_T_LIST, 0, 1, KG_T_I64, 0, 0, 0x10, 0 };
+
+		l.max_frame = 64;
+		CHECK_EQ(kg_frame_next(KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, &l, m, 40, &f),
+			 -EAGAIN);
+		CHECK_EQ(kg_frame_next(KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, &l, m, 64, &f),
+			 -EMSGSIZE);
+	}
+}
+
+KT_TEST(write_header_and_unknowns)
+{
+	struct kg_frame f;
+	u8 h[4] = { 9, 9, 9, 9 };
+
+	CHECK_EQ(kg_frame_header_len(KG_TRANSPORT_FRAMED), 4);
+	CHECK_EQ(kg_frame_header_len(KG_TRANSPORT_BUFFERED), 0);
+	CHECK_EQ(kg_frame_write_header(KG_TRANSPORT_FRAMED, h, 0x01020304), 4);
+	CHECK(h[0] == 1 && h[1] == 2 && h[2] == 3 && h[3] == 4);
+	CHECK_EQ(kg_frame_write_header(KG_TRANSPORT_BUFFERED, h, 7), 0);
+	CHECK(h[0] == 1);
+	CHECK_EQ(kg_frame_next(5, KG_PROTO_BINARY, NULL, h, 4, &f), -EPROTONOSUPPORT);
+	CHECK_EQ(kg_frame_next(KG_TRANSPORT_BUFFERED, 9, NULL, h, 4, &f), -EPROTONOSUPPORT);
+}
+
+KT_MAIN(KT_CASE(framed_every_split_point),
+	KT_CASE(framed_bad_sizes),
+	KT_CASE(unframed_every_split_point),
+	KT_CASE(unframed_back_to_back),
+	KT_CASE(unframed_garbage_refused_early),
+	KT_CASE(unframed_over_max_frame),
+	KT_CASE(write_header_and_unknowns))
