@@ -12,6 +12,9 @@
  *                         prints the hex of a TApplicationException "echo".
  *   kgwalk readappex      stdin: an EXCEPTION message; prints
  *                         "<seqid> <type> <message hex>".
+ *   kgwalk prefixes       stdin: one message. Checks that every proper prefix
+ *                         reads as -ENODATA (typed walk and unframed framing)
+ *                         and the whole as valid; prints "ok <n>" or "BAD ...".
  *   kgwalk frame framed|buffered
  *                         stdin: a stream; prints "<err> <total_len>".
  */
@@ -204,6 +207,26 @@ int main(int argc, char **argv)
 		}
 		printf("%d %u ", seqid, extype);
 		print_hex(msg.data, msg.len);
+		return 0;
+	}
+	if (!strcmp(mode, "prefixes")) {
+		struct kg_frame f;
+		size_t len;
+		int e2;
+
+		n = slurp();
+		for (len = 0; len <= n; len++) {
+			kg_arena_reset(&arena);
+			kg_reader_init(&r, in, len, KG_PROTO_BINARY, &arena, NULL);
+			err = kt_walk_message(&r, NULL, NULL);
+			e2 = kg_frame_next(KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, NULL, in, len, &f);
+			if (len < n ? (err != -ENODATA || e2 != -EAGAIN) :
+				      (err || e2 || f.total_len != n)) {
+				printf("BAD at %zu of %zu: walk %d frame %d\n", len, n, err, e2);
+				return 1;
+			}
+		}
+		printf("ok %zu\n", n);
 		return 0;
 	}
 	if (!strcmp(mode, "frame") && argc > 2) {
