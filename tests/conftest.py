@@ -26,3 +26,7 @@ def pytest_addoption(parser):
 def update_goldens(request) -> bool:
     """True under `pytest --update-goldens`: golden tests rewrite their expected files."""
     return bool(request.config.getoption("--update-goldens"))
+
+
+# VM / kernel-build harness (tests/vmharness.py): `kernel` (parametrized 6.1/6.12), `kernels_info`.
+from vmharness import kernel, kernels_info  # noqa: E402,F401

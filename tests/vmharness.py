@@ -1,0 +1,411 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Build kernel modules against Debian's kernels and run them in a qemu VM (virtme-ng).
+
+The kernels are installed by scripts/setup-kernels.sh (`make kernels`), which writes
+.cache/kernels/kernels.json.  API:
+
+    kernels() -> dict[str, Kernel]                       series -> Kernel, from the manifest
+    build_module(src_dir, kernel, *, sparse=False, ...) -> Path   (the built .ko)
+    run_in_vm(kernel, script, *, timeout=300, ...) -> VMResult
+    check_dmesg(text, allow=()) -> None                  raises DmesgError on kernel trouble
+
+Fixtures (imported by tests/conftest.py): `kernel` (parametrized over SERIES, skips a
+series only if the manifest lacks it), `kernels_info` (the whole dict).
+
+The guest sees the host's file system read-only through 9p (with a throw-away overlay on
+/tmp, /etc, /usr, ...), so modules built on the host and the repository's .venv (python,
+thriftpy2) are usable in the guest at the same paths.  Results come back through a
+directory shared read-write with --rwdir.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+MANIFEST = Path(os.environ.get("KGEN_KERNELS_MANIFEST", REPO / ".cache" / "kernels" / "kernels.json"))
+VENV = Path(os.environ.get("KGEN_VENV", REPO / ".venv"))
+VENV_PYTHON = VENV / "bin" / "python"
+SERIES = ("6.1", "6.12")
+
+# Modules udev would autoload at boot that only cost time under software emulation
+# (crypto self-tests, kvm, AHCI/CD-ROM, watchdog, input...).  Blacklisting them takes the
+# boot from ~25 s to ~17 s.  Only alias-based autoloading is affected: `modprobe <name>`
+# still loads them.
+BOOT_BLACKLIST = (
+    "kvm,kvm_amd,kvm_intel,ccp,crct10dif_pclmul,crc32_pclmul,crc32c_intel,"
+    "ghash_clmulni_intel,sha512_ssse3,sha256_ssse3,sha1_ssse3,aesni_intel,polyval_clmulni,"
+    "sm4_aesni_avx_x86_64,sr_mod,sg,iTCO_wdt,ahci,psmouse,serio_raw,pcspkr,i2c_i801,lpc_ich,"
+    "intel_pmc_bxt,powernow_k8,acpi_cpufreq,evdev,joydev,i6300esb"
+)
+
+
+# --------------------------------------------------------------------------------------
+# Kernels
+# --------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Kernel:
+    series: str          # "6.1", "6.12"
+    version: str         # ABI name, e.g. "6.1.0-56-amd64" (= uname -r in the guest)
+    vmlinuz: Path        # bootable image
+    kdir: Path           # /lib/modules/<version>/build (kbuild tree from linux-headers)
+    package_version: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.series} ({self.version})"
+
+
+def kernels(manifest: Path | None = None) -> dict[str, Kernel]:
+    """The installed kernels, by series; {} when the manifest does not exist."""
+    path = Path(manifest or MANIFEST)
+    if not path.is_file():
+        return {}
+    out = {}
+    for e in json.loads(path.read_text()):
+        out[e["series"]] = Kernel(series=e["series"], version=e["version"],
+                                  vmlinuz=Path(e["vmlinuz"]), kdir=Path(e["kdir"]),
+                                  package_version=e.get("package_version", ""))
+    return out
+
+
+def get_kernel(series: str) -> Kernel:
+    """The Kernel for a series, or pytest.skip() with the reason if it is not installed."""
+    ks = kernels()
+    k = ks.get(series)
+    if k is None:
+        pytest.skip(f"kernel series {series} not in {MANIFEST} (run `make kernels`)")
+    missing = [p for p in (k.vmlinuz, k.kdir / "Makefile") if not p.exists()]
+    if missing:
+        pytest.fail(f"kernel {k}: manifest lists it but {missing} missing; rerun `make kernels`")
+    return k
+
+
+# --------------------------------------------------------------------------------------
+# Building
+# --------------------------------------------------------------------------------------
+
+class BuildError(AssertionError):
+    """make failed, or printed a compiler/modpost warning or sparse diagnostic."""
+
+
+_WARNING_RE = re.compile(r"\bwarning:", re.IGNORECASE)
+# sparse diagnostics: "file.c:12:5: warning: ..." / "error: ..." (also covered above).
+_SPARSE_RE = re.compile(r"^\S+:\d+:\d+: (warning|error|note):|^\S+: (warning|error):")
+_ERROR_RE = re.compile(r"\berror:|\*\*\*", re.IGNORECASE)
+
+
+def _kbuild_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["LC_ALL"] = "C"          # untranslated "warning:" from gcc
+    env.pop("MAKEFLAGS", None)
+    env.pop("MFLAGS", None)
+    return env
+
+
+def build_module(src_dir: Path | str, kernel: Kernel, *, sparse: bool = False,
+                 build_dir: Path | str | None = None, name: str | None = None,
+                 make_args: Sequence[str] = (), jobs: int = 2, timeout: float = 900,
+                 allow_warnings: Iterable[str] = ()) -> Path:
+    """Build the out-of-tree module in src_dir (a Kbuild/Makefile with obj-m) for kernel.
+
+    Runs `make -C <kdir> M=<dir> W=1 modules` (plus C=1 with sparse=True) on a copy of
+    src_dir in build_dir (default: a fresh temp dir), so one source tree can be built for
+    several kernels, also concurrently.  Raises BuildError if make fails or prints any
+    `warning:` (compiler, modpost) or, with sparse, any sparse diagnostic, except lines
+    matching a regex in allow_warnings.  Returns the path of the .ko: the one called
+    <name>.ko if name is given, else the only (or first in modules.order) module.
+    """
+    src = Path(src_dir).resolve()
+    if build_dir is None:
+        base = Path(tempfile.mkdtemp(prefix=f"kgen-kbuild-{kernel.series}-"))
+        build = base / src.name
+    else:
+        build = Path(build_dir).resolve()
+    if build != src:
+        if build.exists():
+            shutil.rmtree(build)
+        shutil.copytree(src, build, symlinks=True,
+                        ignore=shutil.ignore_patterns("*.o", "*.ko", "*.mod", "*.mod.c", ".*.cmd",
+                                                      "modules.order", "Module.symvers", ".tmp_*"))
+    cmd = ["make", "-C", str(kernel.kdir), f"M={build}", "W=1", f"-j{jobs}"]
+    if sparse:
+        cmd.append("C=1")
+    cmd += list(make_args) + ["modules"]
+    proc = subprocess.run(cmd, cwd=build, env=_kbuild_env(), capture_output=True, text=True,
+                          timeout=timeout)
+    output = proc.stdout + proc.stderr
+    (build / "kbuild.log").write_text(f"$ {shlex.join(cmd)}\n{output}\nexit {proc.returncode}\n")
+    allow = [re.compile(a) for a in allow_warnings]
+    bad = []
+    for line in output.splitlines():
+        if any(a.search(line) for a in allow):
+            continue
+        if _WARNING_RE.search(line) or (sparse and _SPARSE_RE.search(line)):
+            bad.append(line)
+    if proc.returncode != 0 or bad:
+        what = f"make exited {proc.returncode}" if proc.returncode else f"{len(bad)} diagnostic line(s)"
+        shown = "\n".join(bad[:40]) if bad else "\n".join(output.splitlines()[-60:])
+        raise BuildError(f"building {src} for {kernel}: {what}\n$ {shlex.join(cmd)}\n{shown}\n"
+                         f"(full log: {build / 'kbuild.log'})")
+    if name is not None:
+        ko = build / f"{name}.ko"
+    else:
+        order = build / "modules.order"
+        mods = [line.strip() for line in order.read_text().splitlines() if line.strip()] \
+            if order.exists() else []
+        if mods:
+            ko = build / (mods[0][:-2] + ".ko" if mods[0].endswith(".o") else mods[0])
+        else:
+            kos = sorted(build.glob("*.ko"))
+            if not kos:
+                raise BuildError(f"building {src} for {kernel}: no .ko produced\n{output[-3000:]}")
+            ko = kos[0]
+    if not ko.is_file():
+        raise BuildError(f"building {src} for {kernel}: {ko} not produced")
+    return ko
+
+
+# --------------------------------------------------------------------------------------
+# dmesg checking
+# --------------------------------------------------------------------------------------
+
+class DmesgError(AssertionError):
+    """The guest kernel log shows a warning, oops, BUG, sanitizer report..."""
+
+
+DMESG_BAD_PATTERNS = [
+    r"WARNING:",
+    r"\bBUG:",
+    r"kernel BUG at",
+    r"\bOops\b",
+    r"general protection fault",
+    r"\bKASAN\b",
+    r"\bUBSAN\b",
+    r"\bKFENCE\b",
+    r"list_(del|add) corruption",
+    r"\brefcount_t\b",
+    r"Call Trace",
+    r"Kernel panic",
+    r"Unable to handle kernel",
+    r"invalid opcode",
+    r"\bRIP: ",
+    r"soft lockup",
+    r"hard LOCKUP",
+    r"rcu.*(stall|detected stalls)",
+    r"INFO: task .* blocked for more than",
+    r"unreferenced object",                 # kmemleak
+    r"scheduling while atomic",
+    r"sleeping function called from invalid context",
+    r"stack-protector",
+    r"Poison overwritten|double free|use-after-free|out-of-bounds",
+    r"kobject.*(already|not initialized)",
+]
+_DMESG_BAD = re.compile("|".join(f"(?:{p})" for p in DMESG_BAD_PATTERNS))
+
+
+def dmesg_problems(text: str, allow: Iterable[str] = ()) -> list[str]:
+    """The lines of a kernel log that indicate trouble (see DMESG_BAD_PATTERNS)."""
+    allow_re = [re.compile(a) for a in allow]
+    return [line for line in text.splitlines()
+            if _DMESG_BAD.search(line) and not any(a.search(line) for a in allow_re)]
+
+
+def check_dmesg(text: str, allow: Iterable[str] = ()) -> None:
+    """Raise DmesgError if the kernel log shows a WARNING, BUG, Oops, sanitizer report etc.
+
+    allow: regexes for lines a test deliberately provokes."""
+    bad = dmesg_problems(text, allow)
+    if bad:
+        lines = text.splitlines()
+        first = lines.index(bad[0])
+        context = "\n".join(lines[max(0, first - 5):first + 40])
+        raise DmesgError(f"kernel log shows {len(bad)} problem line(s), first: {bad[0]!r}\n"
+                         f"--- context ---\n{context}")
+
+
+# --------------------------------------------------------------------------------------
+# Running in a VM
+# --------------------------------------------------------------------------------------
+
+class VMError(AssertionError):
+    pass
+
+
+@dataclasses.dataclass
+class VMResult:
+    kernel: Kernel
+    returncode: int | None     # the script's exit status; None if it never finished
+    stdout: str
+    stderr: str
+    dmesg: str                 # guest `dmesg` after the script (or the console log if none)
+    console: str               # vng/qemu output on the host (kernel console, warnings+)
+    duration: float            # wall-clock seconds, boot included
+    results_dir: Path          # the shared directory (files the script wrote there stay)
+    timed_out: bool = False
+
+    def describe(self) -> str:
+        return (f"VM on {self.kernel}: returncode={self.returncode} timed_out={self.timed_out} "
+                f"({self.duration:.1f} s), results in {self.results_dir}\n"
+                f"--- stdout ---\n{self.stdout[-4000:]}\n--- stderr ---\n{self.stderr[-4000:]}\n"
+                f"--- console (tail) ---\n{self.console[-3000:]}")
+
+    def check(self) -> "VMResult":
+        """Assert the script exited 0."""
+        if self.returncode != 0:
+            raise VMError(self.describe())
+        return self
+
+    def assert_clean_dmesg(self, allow: Iterable[str] = ()) -> "VMResult":
+        """Assert the guest kernel log (and console) show no warning/oops/BUG."""
+        if not self.dmesg.strip():
+            raise DmesgError(f"no dmesg captured\n{self.describe()}")
+        check_dmesg(self.dmesg, allow)
+        return self
+
+    def assert_ok(self, allow: Iterable[str] = ()) -> "VMResult":
+        """check() + assert_clean_dmesg()."""
+        return self.check().assert_clean_dmesg(allow)
+
+
+_WRAPPER = r"""#!/bin/bash
+# Guest side of tests/vmharness.py: run script.sh, capture everything into $R.
+R={results}
+export PATH={venv_bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root LC_ALL=C PYTHONDONTWRITEBYTECODE=1 KGEN_GUEST=1 KGEN_RESULTS=$R
+ip link set lo up 2>/dev/null
+uname -r > "$R/uname"
+cd {cwd}
+timeout -k 5 {guest_timeout} bash "$R/script.sh" > "$R/stdout" 2> "$R/stderr" < /dev/null
+echo $? > "$R/rc.tmp" && mv "$R/rc.tmp" "$R/rc"
+dmesg > "$R/dmesg.tmp" 2>&1 && mv "$R/dmesg.tmp" "$R/dmesg"
+sync
+"""
+
+
+def _vng_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{VENV / 'bin'}:{env.get('PATH', '/usr/sbin:/usr/bin:/sbin:/bin')}"
+    home = env.get("HOME", "")
+    if not home or not os.access(home, os.W_OK):
+        env["HOME"] = tempfile.mkdtemp(prefix="kgen-vng-home-")
+    return env
+
+
+def vng_command(kernel: Kernel, results: Path, wrapper_cmd: str, *, cpus: int = 2,
+                memory: str = "1G", icount: bool = False, rwdirs: Sequence[Path | str] = (),
+                append: Sequence[str] = (), fast_boot: bool = True) -> list[str]:
+    cmd = [str(VENV / "bin" / "vng"), "--run", str(kernel.vmlinuz), "--disable-kvm", "--force-9p",
+           "--verbose", f"--rwdir={results}"]
+    for d in rwdirs:
+        cmd.append(f"--rwdir={d}")
+    if icount:
+        cpus = 1
+    cmd += ["--cpus", str(cpus), "--memory", memory]
+    if icount:
+        cmd.append("--qemu-opts=-icount shift=0,sleep=off")
+    # --verbose puts the kernel console (loglevel=7) on stdout; keep warnings and worse.
+    kargs = ["loglevel=5"]
+    if fast_boot:
+        kargs.append(f"modprobe.blacklist={BOOT_BLACKLIST}")
+    for a in list(kargs) + list(append):
+        cmd += ["--append", a]
+    cmd += ["--", wrapper_cmd]
+    return cmd
+
+
+def run_in_vm(kernel: Kernel, script: str, *, timeout: float = 300, cpus: int = 2,
+              memory: str = "1G", icount: bool = False, rwdirs: Sequence[Path | str] = (),
+              append: Sequence[str] = (), cwd: Path | str = REPO, fast_boot: bool = True,
+              results_dir: Path | str | None = None) -> VMResult:
+    """Boot kernel under qemu (no KVM) and run the bash `script` as root in the guest.
+
+    The guest sees the host's files (read-only, with throw-away overlays on /tmp, /etc,
+    /usr, /var...), so build products and .venv/bin/python work there at the same paths;
+    .venv/bin is first on the guest's PATH and lo is up.  Directories in rwdirs (and the
+    results directory, $KGEN_RESULTS in the guest) are shared read-write.  The script
+    runs with `timeout` minus a margin, so dmesg is still collected when it hangs.
+
+    icount=True: one vCPU and `-icount shift=0,sleep=off` (deterministic, repeatable
+    timing).  Returns a VMResult; call .assert_ok() (exit 0 and clean dmesg).
+    """
+    base = Path(results_dir) if results_dir else Path(tempfile.mkdtemp(prefix="kgen-vm-"))
+    base.mkdir(parents=True, exist_ok=True)
+    results = base.resolve()
+    for f in ("rc", "stdout", "stderr", "dmesg", "uname"):
+        (results / f).unlink(missing_ok=True)
+    (results / "script.sh").write_text(script)
+    guest_timeout = max(10, int(timeout) - 60)
+    (results / "wrapper.sh").write_text(_WRAPPER.format(
+        results=shlex.quote(str(results)), venv_bin=shlex.quote(str(VENV / "bin")),
+        cwd=shlex.quote(str(cwd)), guest_timeout=guest_timeout))
+    cmd = vng_command(kernel, results, f"bash {shlex.quote(str(results / 'wrapper.sh'))}",
+                      cpus=cpus, memory=memory, icount=icount, rwdirs=rwdirs, append=append,
+                      fast_boot=fast_boot)
+    (results / "vng.cmd").write_text(shlex.join(cmd) + "\n")
+    console_path = results / "console.log"
+    t0 = time.monotonic()
+    timed_out = False
+    with open(console_path, "wb") as console:
+        proc = subprocess.Popen(cmd, cwd=str(cwd), env=_vng_env(), stdin=subprocess.DEVNULL,
+                                stdout=console, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            # vng -> virtme-run -> qemu share the new session: never leave a VM behind.
+            if proc.poll() is None or timed_out:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait()
+            else:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)   # stragglers, if any
+                except ProcessLookupError:
+                    pass
+    duration = time.monotonic() - t0
+
+    def read(name: str) -> str:
+        p = results / name
+        return p.read_text(errors="replace") if p.exists() else ""
+
+    rc_text = read("rc").strip()
+    console_text = read("console.log")
+    dmesg = read("dmesg") or console_text
+    return VMResult(kernel=kernel, returncode=int(rc_text) if rc_text else None,
+                    stdout=read("stdout"), stderr=read("stderr"), dmesg=dmesg,
+                    console=console_text, duration=duration, results_dir=results,
+                    timed_out=timed_out)
+
+
+# --------------------------------------------------------------------------------------
+# Fixtures (imported into tests/conftest.py)
+# --------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def kernels_info() -> dict[str, Kernel]:
+    """All installed kernels by series (may be empty)."""
+    return kernels()
+
+
+@pytest.fixture(params=SERIES, ids=lambda s: f"linux-{s}")
+def kernel(request) -> Kernel:
+    """Each wanted Debian kernel series; skipped only if setup-kernels.sh did not list it."""
+    return get_kernel(request.param)
