@@ -100,8 +100,6 @@ def generate(program: ast.Program, out_dir, options=None) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     programs = all_programs(program)
     services = program.services
-    if not services:
-        raise _error(program, f"{Path(program.path).name} defines no service: nothing to serve")
     want = _opt(options, "service")
     if want:
         served = next((s for s in services if s.name == want), None)
@@ -109,7 +107,7 @@ def generate(program: ast.Program, out_dir, options=None) -> list[Path]:
             names = ", ".join(s.name for s in services)
             raise _error(program, f"no service named {want} in {program.path} (services: {names})")
     else:
-        served = services[-1]
+        served = services[-1] if services else None  # no service: a module of types only
     multiplexed = bool(_opt(options, "multiplex", False))
     ctx = Context(
         program=program,
@@ -135,14 +133,14 @@ def generate(program: ast.Program, out_dir, options=None) -> list[Path]:
 
     # Services: the served one (or all, multiplexed) and their bases.
     sgen = ServiceGenerator(ctx)
-    roots = services if multiplexed else [served]
+    roots = services if multiplexed else ([served] if served else [])
     chain = []
     for s in roots:
         for v in sgen.chain(s):
             if v not in chain:
                 chain.append(v)
     ctx.chain = chain
-    ctx.served = sgen.view(served)
+    ctx.served = sgen.view(served) if served else None
     ctx.mux_services = [sgen.view(s) for s in roots]
     service_sources = []
     for v in chain:

@@ -69,8 +69,8 @@ class ModuleGenerator:
             v.ops_var = f"{v.prefix}_handlers"
             v.base_ops_var = f"{v.base.prefix}_handlers" if v.base else None
             v.process_fn_glue = f"{v.prefix}_serve"
-        mux_rows = [dict(name=v.name, name_len=len(v.name.encode()), process_fn=v.process_fn_glue)
-                    for v in mux]
+        mux_rows = [dict(name=v.name, name_len=len(v.name.encode()), process_fn=v.process_fn_glue,
+                         dispatch_fn=v.process_fn, ops_var=v.ops_var) for v in mux]
         svc_rows = [dict(ops_struct=v.ops_struct, ops_var=v.ops_var, base_ops_var=v.base_ops_var,
                          methods=v.methods, process_fn=v.process_fn_glue, dispatch_fn=v.process_fn)
                     for v in services]
@@ -84,8 +84,7 @@ class ModuleGenerator:
             exit_fn=f"{c.prefix}_handler_exit",
             source=c.source_name,
         )
-        served_desc = ("services " + ", ".join(v.name for v in mux) + " (multiplexed)"
-                       if c.multiplexed else f"service {served.name}")
+        served_desc = _served_desc(c)
         files = {}
         headers = []
         for v in services:
@@ -94,6 +93,11 @@ class ModuleGenerator:
         files[module_header] = render.render(
             "C/module/header/default.j2", guard=f"_{c.prefix.upper()}_MODULE_H",
             headers=headers, handler_file=c.handler_file, **common)
+        if served is None:
+            files[f"{c.prefix}_main.c"] = render.render(
+                "C/module/main/types_only.j2", served_desc=served_desc,
+                description=f"Thrift types from {c.source_name} (thrift-kgen)", **common)
+            return files
         files[f"{c.prefix}_main.c"] = render.render(
             "C/module/main/default.j2",
             services=svc_rows,
@@ -111,6 +115,14 @@ class ModuleGenerator:
         return files
 
 
+def _served_desc(c) -> str:
+    if c.served is None:
+        return f"the types of {c.source_name} (no service)"
+    if c.multiplexed:
+        return "services " + ", ".join(v.name for v in c.mux_services) + " (multiplexed)"
+    return f"service {c.served.name}"
+
+
 class HandlerGenerator:
     def __init__(self, ctx):
         self.ctx = ctx
@@ -123,8 +135,7 @@ class HandlerGenerator:
             init_fn=f"{c.prefix}_handler_init",
             exit_fn=f"{c.prefix}_handler_exit",
             services=c.chain,
-            served_desc=(f"service {c.served.name}" if not c.multiplexed
-                         else "services " + ", ".join(v.name for v in c.mux_services)),
+            served_desc=_served_desc(c),
             source=c.source_name,
         )
 
