@@ -5,7 +5,8 @@ dump (`thrift_kgen.frontend.dump.to_json`) agrees with the reference's
 `expected/<path>.json` (Apache `thrift --gen json`) on every struct, union and
 exception (field ids, names, requiredness, types with nested containers, defaults),
 enum (names and values), typedef, constant (type and value), service (functions,
-arguments, return types, oneway, throws, extends) and include.
+arguments, return types, oneway, throws, extends) and include; and on the doc
+comments and annotations of all of these.
 
 For every `reject` file: our front end refuses it with a diagnostic located in a
 file and at a line, and `thrift-kgen check` exits 1.
@@ -190,7 +191,10 @@ def read_reference_json(path: Path):
 # value: int | float (15 significant digits, as the reference prints) | str | [values]
 #        | ("map", sorted ((key, value), ...)) where a scalar key is written as the reference does (a string)
 #        | EMPTY (an empty list, set or map: the reference shows `{}` for `set<x> s = {}`)
-# field: (id, name, "required"|"optional"|"default", type, value or "<no default>")
+# field: (id, name, "required"|"optional"|"default", type, value or "<no default>", doc, annotations)
+# Definitions, functions and enum values also carry their doc comment and (except
+# constants and enum values, which the reference dumps without) their annotations.
+# Annotations on types (`list<i32> (cpp.template = "x")`) are not compared.
 
 BASE = {"bool", "i8", "i16", "i32", "i64", "double", "string", "binary", "uuid", "void"}
 REQ = {"required": "required", "req_out": "default", "optional": "optional"}
@@ -278,6 +282,10 @@ def ref_value(v):
     return v
 
 
+def ref_ann(x) -> list:
+    return sorted((k, v) for k, v in (x.get("annotations") or []))
+
+
 def ref_field(f) -> tuple:
     return (
         f["key"],
@@ -285,23 +293,32 @@ def ref_field(f) -> tuple:
         REQ[f["required"]],
         ref_type(f["typeId"], f.get("type")),
         ref_value(f["default"]) if "default" in dict(f) else NO_DEFAULT,
+        f.get("doc"),
+        ref_ann(f),
     )
 
 
 def normalize_reference(doc) -> dict:
     return {
+        "doc": doc.get("doc"),
         "includes": list(doc.get("includes", [])),
-        "enums": {e["name"]: [(m["name"], m["value"]) for m in e["members"]] for e in doc["enums"]},
-        "typedefs": {t["name"]: ref_type(t["typeId"], t.get("type")) for t in doc["typedefs"]},
+        "enums": {
+            e["name"]: ([(m["name"], m["value"], m.get("doc")) for m in e["members"]], e.get("doc"), ref_ann(e))
+            for e in doc["enums"]
+        },
+        "typedefs": {t["name"]: (ref_type(t["typeId"], t.get("type")), t.get("doc"), ref_ann(t)) for t in doc["typedefs"]},
         "structs": {
             s["name"]: (
                 "exception" if s["isException"] else "union" if s["isUnion"] else "struct",
                 [ref_field(f) for f in s["fields"]],
+                s.get("doc"),
+                ref_ann(s),
             )
             for s in doc["structs"]
         },
         "consts": {
-            c["name"]: (ref_type(c["typeId"], c.get("type")), ref_value(c["value"])) for c in doc["constants"]
+            c["name"]: (ref_type(c["typeId"], c.get("type")), ref_value(c["value"]), c.get("doc"))
+            for c in doc["constants"]
         },
         "services": {
             s["name"]: (
@@ -313,9 +330,13 @@ def normalize_reference(doc) -> dict:
                         fn["oneway"],
                         [ref_field(a) for a in fn["arguments"]],
                         [ref_field(x) for x in fn["exceptions"]],
+                        fn.get("doc"),
+                        ref_ann(fn),
                     )
                     for fn in s["functions"]
                 ],
+                s.get("doc"),
+                ref_ann(s),
             )
             for s in doc["services"]
         },
@@ -383,6 +404,11 @@ class Ours:
             return _sorted_pairs((name, self.value(x, fields[name])) for name, x in v.items())
         raise AssertionError(f"unexpected type {t}")
 
+    @staticmethod
+    def ann(x: dict) -> list:
+        # A bare annotation `(name)` is None in our AST, "1" in the reference's.
+        return sorted((k, "1" if v is None else v) for k, v in (x.get("annotations") or {}).items())
+
     def field(self, f: dict) -> tuple:
         return (
             f["id"],
@@ -390,15 +416,26 @@ class Ours:
             f["requiredness"],
             self.type(f["type"]),
             self.value(f["default"], f["type"]) if "default" in f else NO_DEFAULT,
+            f.get("doc"),
+            self.ann(f),
         )
 
     def normalize(self, d: dict) -> dict:
         return {
+            "doc": d.get("doc"),
             "includes": [i["name"] for i in d["includes"] if i["name"] is not None],
-            "enums": {e["name"]: [(v["name"], v["value"]) for v in e["values"]] for e in d["enums"]},
-            "typedefs": {t["name"]: self.type(t["type"]) for t in d["typedefs"]},
-            "structs": {s["name"]: (s["kind"], [self.field(f) for f in s["fields"]]) for s in d["structs"]},
-            "consts": {c["name"]: (self.type(c["type"]), self.value(c["value"], c["type"])) for c in d["consts"]},
+            "enums": {
+                e["name"]: ([(v["name"], v["value"], v.get("doc")) for v in e["values"]], e.get("doc"), self.ann(e))
+                for e in d["enums"]
+            },
+            "typedefs": {t["name"]: (self.type(t["type"]), t.get("doc"), self.ann(t)) for t in d["typedefs"]},
+            "structs": {
+                s["name"]: (s["kind"], [self.field(f) for f in s["fields"]], s.get("doc"), self.ann(s))
+                for s in d["structs"]
+            },
+            "consts": {
+                c["name"]: (self.type(c["type"]), self.value(c["value"], c["type"]), c.get("doc")) for c in d["consts"]
+            },
             "services": {
                 s["name"]: (
                     s["extends"],
@@ -409,9 +446,13 @@ class Ours:
                             fn["oneway"],
                             [self.field(a) for a in fn["args"]],
                             [self.field(x) for x in fn["throws"]],
+                            fn.get("doc"),
+                            self.ann(fn),
                         )
                         for fn in s["functions"]
                     ],
+                    s.get("doc"),
+                    self.ann(s),
                 )
                 for s in d["services"]
             },
@@ -453,8 +494,8 @@ def test_accepted_file_agrees_with_reference(idl_corpus: Path, rel: str) -> None
     ours = Ours(program.name, [to_json(p) for p in tree(program)]).normalize(to_json(program))
     ref = normalize_reference(read_reference_json(expected_path(idl_corpus, rel, ".json")))
     # Compare category by category, definition by definition, for readable failures.
-    for what in ("includes", "enums", "typedefs", "structs", "consts", "services"):
-        if what == "includes":
+    for what in ("doc", "includes", "enums", "typedefs", "structs", "consts", "services"):
+        if what in ("doc", "includes"):
             assert ours[what] == ref[what], what
             continue
         assert list(ours[what]) == list(ref[what]), f"{what}: names differ"
