@@ -5,8 +5,8 @@ dump (`thrift_kgen.frontend.dump.to_json`) agrees with the reference's
 `expected/<path>.json` (Apache `thrift --gen json`) on every struct, union and
 exception (field ids, names, requiredness, types with nested containers, defaults),
 enum (names and values), typedef, constant (type and value), service (functions,
-arguments, return types, oneway, throws, extends) and include; and on the doc
-comments and annotations of all of these.
+arguments, return types, oneway, throws, extends), include and namespace; and on
+the doc comments and annotations of all of these.
 
 For every `reject` file: our front end refuses it with a diagnostic located in a
 file and at a line, and `thrift-kgen check` exits 1.
@@ -301,6 +301,7 @@ def ref_field(f) -> tuple:
 def normalize_reference(doc) -> dict:
     return {
         "doc": doc.get("doc"),
+        "namespaces": dict(doc.get("namespaces") or []),
         "includes": list(doc.get("includes", [])),
         "enums": {
             e["name"]: ([(m["name"], m["value"], m.get("doc")) for m in e["members"]], e.get("doc"), ref_ann(e))
@@ -423,6 +424,7 @@ class Ours:
     def normalize(self, d: dict) -> dict:
         return {
             "doc": d.get("doc"),
+            "namespaces": {n["scope"]: n["name"] for n in d["namespaces"]},  # the last one wins, as in Apache
             "includes": [i["name"] for i in d["includes"] if i["name"] is not None],
             "enums": {
                 e["name"]: ([(v["name"], v["value"], v.get("doc")) for v in e["values"]], e.get("doc"), self.ann(e))
@@ -494,8 +496,8 @@ def test_accepted_file_agrees_with_reference(idl_corpus: Path, rel: str) -> None
     ours = Ours(program.name, [to_json(p) for p in tree(program)]).normalize(to_json(program))
     ref = normalize_reference(read_reference_json(expected_path(idl_corpus, rel, ".json")))
     # Compare category by category, definition by definition, for readable failures.
-    for what in ("doc", "includes", "enums", "typedefs", "structs", "consts", "services"):
-        if what in ("doc", "includes"):
+    for what in ("doc", "namespaces", "includes", "enums", "typedefs", "structs", "consts", "services"):
+        if what in ("doc", "namespaces", "includes"):
             assert ours[what] == ref[what], what
             continue
         assert list(ours[what]) == list(ref[what]), f"{what}: names differ"
