@@ -43,6 +43,14 @@ union members made optional (warning if written `required`), at most one default
 a union, `optional` ignored in argument lists and `required` in throws (warnings),
 enum values in the i32 range, dotted identifiers, constant type errors ("type error: const "x<elem>" was declared as i32").
 
+Where we are stricter than Apache (it accepts these silently): integer constants out
+of their type's range (`const i8 X = 1000`), bool constants other than 0/1, and a
+container constant written with the wrong shape (`const map<i32,i32> M = 5`,
+`const list<i32> L = {"a": 1}`; an *empty* `{}`/`[]` of the other shape is read as
+empty, with a warning).  Where we only add warnings: a struct literal missing a
+required field, a union literal setting several fields, a duplicate map key, an enum
+value written with the wrong enum's name.
+
 The resolver fills: TypeRef.target, ConstRef.target, Include.program,
 Service.extends_target, Const.evaluated, Field.default_evaluated, EnumValue.enum;
 it sets union members' requiredness to OPTIONAL, `optional` arguments and `required`
