@@ -284,7 +284,9 @@ static int kg_conn_wait_for(struct kg_conn *waiter, struct kg_conn *target, size
 		waiter->waiting_on = target;
 	}
 	ret = kg_bsock_wait_room(&target->bs, &waiter->waiter, need);
-	if (ret != -EAGAIN)
+	if (ret == -EAGAIN)
+		atomic64_inc(&waiter->srv->backpressure);
+	else
 		kg_conn_stop_waiting(waiter);
 	return ret;
 }

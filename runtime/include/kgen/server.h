@@ -168,7 +168,7 @@ struct kg_server_stats {
 	u64 app_exceptions;
 	u64 bytes_in;
 	u64 bytes_out;
-	u64 backpressure;	/* times reading paused for a full send buffer */
+	u64 backpressure;	/* times reading paused for a full send buffer (own or a forward target's) */
 };
 void kg_server_stats(const struct kg_server *srv, struct kg_server_stats *st);
 
