@@ -232,24 +232,25 @@ static inline u64 kg_get_be64(const u8 *p)
 	return (u64)kg_get_be32(p) << 32 | kg_get_be32(p + 4);
 }
 
+/* Masks, not casts: sparse warns about casts that truncate constants. */
 static inline void kg_put_be16(u8 *p, u16 v)
 {
-	p[0] = (u8)(v >> 8);
-	p[1] = (u8)v;
+	p[0] = (v >> 8) & 0xff;
+	p[1] = v & 0xff;
 }
 
 static inline void kg_put_be32(u8 *p, u32 v)
 {
-	p[0] = (u8)(v >> 24);
-	p[1] = (u8)(v >> 16);
-	p[2] = (u8)(v >> 8);
-	p[3] = (u8)v;
+	p[0] = (v >> 24) & 0xff;
+	p[1] = (v >> 16) & 0xff;
+	p[2] = (v >> 8) & 0xff;
+	p[3] = v & 0xff;
 }
 
 static inline void kg_put_be64(u8 *p, u64 v)
 {
-	kg_put_be32(p, (u32)(v >> 32));
-	kg_put_be32(p + 4, (u32)v);
+	kg_put_be32(p, v >> 32);
+	kg_put_be32(p + 4, v & 0xffffffffu);
 }
 
 #endif /* _KGEN_COMPAT_H */
