@@ -10,6 +10,9 @@
  *
  * The user-space backend is single-threaded (one epoll loop), so mutexes and
  * spinlocks are no-op shims there.
+ *
+ * checkpatch flags the user-space half (typedefs, raw attributes, volatile):
+ * it defines the kernel's own names, so that is expected there.
  */
 #ifndef _KGEN_COMPAT_H
 #define _KGEN_COMPAT_H
@@ -105,9 +108,13 @@ typedef int64_t s64;
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #define BUILD_BUG_ON(cond)	((void)sizeof(char[1 - 2 * !!(cond)]))
-#define WARN_ON(cond)		({ bool __w = !!(cond); \
-	if (__w) fprintf(stderr, "WARNING at %s:%d\n", __FILE__, __LINE__); \
-	__w; })
+#define WARN_ON(cond) ({ \
+	bool __w = !!(cond); \
+	\
+	if (__w) \
+		fprintf(stderr, "WARNING at %s:%d\n", __FILE__, __LINE__); \
+	__w; \
+})
 #define WARN_ON_ONCE(cond)	WARN_ON(cond)
 
 #define min(a, b)	({ __typeof__(a) __a = (a); __typeof__(b) __b = (b); \

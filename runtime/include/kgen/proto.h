@@ -16,6 +16,11 @@
  *   -EBADMSG   malformed input (bad type id, negative size, bad version...)
  *   -EMSGSIZE  a limit in struct kg_limits was exceeded
  *   -ENOMEM    the arena is full
+ *   -EPROTONOSUPPORT  reader->proto is not a protocol this build speaks
+ * A container count that the remaining input cannot hold, even at the
+ * smallest encoding of its element type, is -ENODATA (the input may be a
+ * prefix: unframed transport), found before anything is allocated for it.
+ * Nesting deeper than limits->max_depth is -EMSGSIZE.
  * On error the reader's position is unspecified: callers stop decoding.
  *
  * Writers have a sticky error: every kg_write_* is void; the first failure
