@@ -11,6 +11,7 @@
  *  - fwd_raw:     every whole message goes to one of N backends, as received:
  *                 round robin per client connection, or by a key (the first
  *                 field of the arguments, an i32) modulo N.
+ *  - calc:        add/ping/note decoded by hand, replies with kg_call_reply().
  */
 #ifndef _KGEN_TESTSVC_H
 #define _KGEN_TESTSVC_H
@@ -22,6 +23,9 @@
 
 extern const struct kg_service kg_echo_raw_service;
 extern const struct kg_service kg_echo_thrift_service;
+extern const struct kg_service kg_calc_service;
+
+int kg_calc_read_i32s(struct kg_reader *r, s32 *vals, bool *present, int n);
 
 enum kg_fwd_mode {
 	KG_FWD_ROUND_ROBIN = 0,

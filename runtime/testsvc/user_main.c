@@ -2,7 +2,7 @@
 /*
  * User-space server for the test services:
  *
- *   kgen-testsvc --service echo_raw|echo_thrift|fwd_raw [--addr A] [--port P]
+ *   kgen-testsvc --service echo_raw|echo_thrift|calc|fwd_raw [--addr A] [--port P]
  *                [--transport framed|buffered] [--backends h:p,h:p,...]
  *                [--key] [--max-frame N] [--sndbuf N] [--max-conns N]
  *                [--budget N]
@@ -103,6 +103,8 @@ int main(int argc, char **argv)
 		svc = &kg_echo_raw_service;
 	} else if (!strcmp(service, "echo_thrift")) {
 		svc = &kg_echo_thrift_service;
+	} else if (!strcmp(service, "calc")) {
+		svc = &kg_calc_service;
 	} else if (!strcmp(service, "fwd_raw")) {
 		kg_fwd_raw_init(&fwd, mode);
 		svc = &fwd.service;

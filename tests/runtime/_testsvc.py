@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 RUNTIME = REPO / "runtime"
 BUILD = RUNTIME / "build" / "testsvc-pytest"
 BINARY = BUILD / "user-san" / "kgen-testsvc"
+CLIENT = BUILD / "user-san" / "kgen-testclient"
 
 SAN_ENV = {
     "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:exitcode=66:strict_string_checks=1",
