@@ -144,6 +144,26 @@ ssize_t kg_bsock_read(struct kg_bsock *bs, void *buf, size_t max_len)
 	return n;
 }
 
+/*
+ * Give back a buffer that grew for a big message once it is empty again, so
+ * an idle connection holds KG_BSOCK_INITIAL bytes, not its largest message.
+ * Keeps the old buffer if the allocation fails.
+ */
+static void kg_bsock_shrink(u8 **buf, u32 *cap, u32 limit)
+{
+	u32 small = min_t(u32, KG_BSOCK_INITIAL, limit);
+	u8 *p;
+
+	if (*cap <= KG_BSOCK_SHRINK_ABOVE)
+		return;
+	p = kvmalloc(small, GFP_KERNEL);
+	if (!p)
+		return;
+	kvfree(*buf);
+	*buf = p;
+	*cap = small;
+}
+
 /* Make room at the tail of the receive buffer: compact, then grow. */
 static int kg_bsock_rcv_room(struct kg_bsock *bs)
 {
@@ -190,6 +210,8 @@ ssize_t kg_bsock_fill(struct kg_bsock *bs, size_t budget)
 	ssize_t n;
 
 	bs->rcv_drained = false;
+	if (bs->rhead == bs->rtail)
+		kg_bsock_shrink(&bs->rbuf, &bs->rcap, bs->rcv_max);
 	while (!bs->eof && total < budget) {
 		n = kg_bsock_rcv_room(bs);
 		if (n == -ENOBUFS)
@@ -368,6 +390,7 @@ int kg_bsock_flush(struct kg_bsock *bs)
 		bs->shead = 0;
 		bs->stail = 0;
 		n = 0;
+		kg_bsock_shrink(&bs->sbuf, &bs->scap, bs->snd_max);
 	}
 	if (sent && unsent <= bs->low_water) {
 		if (bs->paused) {

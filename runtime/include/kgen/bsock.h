@@ -29,6 +29,7 @@
 #include "event.h"
 
 #define KG_BSOCK_INITIAL	16384	/* first allocation of each buffer */
+#define KG_BSOCK_SHRINK_ABOVE	(256 * 1024)	/* empty buffers above this shrink back */
 
 /* Another connection waiting for room in a send buffer. */
 struct kg_bsock_waiter {
