@@ -7,6 +7,23 @@ when that is present, else `_Fallback`: a small self-contained lowering that
 covers every Thrift type so the service half can be built and tested on its
 own. The fallback is a stop-gap, not a second types generator: once the types
 half is in, the fallback is only used if it is absent.
+
+The contract the types half implements (thrift_kgen/codegen/types.py):
+
+    generate_files(program) -> {"<prefix>_types.h": text, "<prefix>_types.c": text}
+    service_api(ctx) -> an object with
+        types_header(program) -> "<prefix>_types.h"
+        c_type(t) -> "s32" / "struct kg_bytes" / "struct foo_point" / "struct kg_list_i32"
+        by_value(t) -> bool        handler takes it by value (scalars, enums, kg_bytes)
+        member(struct_ast, field_ast) -> C member name
+        isset(struct_ast, field_ast, var) -> "<var>isset.<member>" (an lvalue)
+        set_isset(struct_ast, field_ast, var) -> C statement, or "" when not needed
+        struct_ref(struct_ast, cname, encode_fn) -> service.StructRef (init/encode/decode names)
+        render_structs([struct_ast...]) -> (declarations for the .h, definitions for the .c)
+            for the synthesized args/result structs, with the containers they need
+            (guarded, as they may also be declared by a types header)
+
+`ctx` is codegen.Context (program, prefix, all_programs...).
 """
 
 from __future__ import annotations
