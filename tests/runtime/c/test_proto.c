@@ -201,6 +201,18 @@ KT_TEST(negative_lengths_are_ebadmsg)
 	CHECK_EQ(read_header(hdr, sizeof(hdr)), -EBADMSG);
 	rd(&r, lst, sizeof(lst), NULL);
 	CHECK_EQ(kg_skip(&r, KG_T_LIST), -EBADMSG);
+	/* -1, the smallest negative, for each kind of length. */
+	kg_put_be32(lst + 1, 0xffffffff);
+	rd(&r, lst, sizeof(lst), NULL);
+	CHECK_EQ(kg_read_list_begin(&r, &et, &n), -EBADMSG);
+	kg_put_be32(map + 2, 0xffffffff);
+	rd(&r, map, sizeof(map), NULL);
+	CHECK_EQ(kg_read_map_begin(&r, &et, &vt, &n), -EBADMSG);
+	kg_put_be32(hdr + 4, 0xffffffff);
+	CHECK_EQ(read_header(hdr, sizeof(hdr)), -EBADMSG);
+	kg_put_be32(str, 0x80000000);
+	rd(&r, str, sizeof(str), NULL);
+	CHECK_EQ(kg_read_binary(&r, &s), -EBADMSG);
 }
 
 KT_TEST(container_counts_checked)
@@ -350,6 +362,55 @@ KT_TEST(depth_limit_containers)
 	CHECK_EQ(skip(buf, n, NULL), -EMSGSIZE);
 	n = kt_nested(buf, sizeof(buf), 400, KG_T_LIST);
 	CHECK_EQ(skip(buf, n, NULL), -EMSGSIZE);
+}
+
+KT_TEST(depth_limit_on_container_enter)
+{
+	struct kg_limits l = kg_default_limits;
+	struct kg_reader r;
+	u8 m[64] = { 0 };
+	u8 et, vt;
+	u32 n;
+
+	/* Headers of empty containers: only the depth can refuse them. */
+	m[0] = KG_T_I32;
+	l.max_depth = 2;
+	rd(&r, m, sizeof(m), &l);
+	CHECK_EQ(kg_read_struct_begin(&r), 0);
+	CHECK_EQ(kg_read_list_begin(&r, &et, &n), 0);
+	CHECK_EQ(r.depth, 2);
+	CHECK_EQ(kg_read_set_begin(&r, &et, &n), -EMSGSIZE);
+	CHECK_EQ(kg_read_map_begin(&r, &et, &vt, &n), -EMSGSIZE);
+	CHECK_EQ(kg_read_list_end(&r), 0);
+	CHECK_EQ(kg_read_map_begin(&r, &et, &vt, &n), 0);
+	CHECK_EQ(kg_read_map_end(&r), 0);
+	CHECK_EQ(kg_read_set_begin(&r, &et, &n), 0);
+	CHECK_EQ(kg_read_set_end(&r), 0);
+	CHECK_EQ(kg_read_struct_end(&r), 0);
+	CHECK_EQ(r.depth, 0);
+	/* list<list<list<...>>> one element each, deeper than the limit. */
+	{
+		size_t i, len = 0;
+		u8 deep[6 * 70];
+
+		for (i = 0; i < 70; i++) {
+			deep[len++] = KG_T_LIST;
+			kg_put_be32(deep + len, 1);
+			len += 4;
+		}
+		rd(&r, deep, len, NULL);
+		CHECK_EQ(kg_skip(&r, KG_T_LIST), -EMSGSIZE);
+		CHECK_EQ(r.depth, KG_MAX_DEPTH);
+	}
+	/* kg_read_app_exception() enters a struct too. */
+	{
+		struct kg_bytes msg;
+		u32 t;
+
+		l.max_depth = 0;
+		rd(&r, m, sizeof(m), &l);
+		CHECK_EQ(kg_read_app_exception(&r, &t, &msg), -EMSGSIZE);
+	}
 }
 
 KT_TEST(struct_depth_bookkeeping)
@@ -651,12 +712,48 @@ KT_TEST(unknown_protocol_refused)
 	s32 seqid;
 	size_t n = kt_rich(buf, sizeof(buf), 1);
 
+	static const u8 types[] = {
+		KG_T_BOOL, KG_T_BYTE, KG_T_I16, KG_T_I32, KG_T_I64, KG_T_DOUBLE,
+		KG_T_STRING, KG_T_UUID, KG_T_STRUCT, KG_T_LIST, KG_T_SET, KG_T_MAP,
+	};
+	struct kg_bytes s;
+	size_t i;
+	u8 et, vt;
+	u32 cnt;
+	s16 id;
+
 	kg_reader_init(&r, buf, n, 7, NULL, NULL);
 	CHECK_EQ(kg_read_message_begin(&r, &name, &type, &seqid), -EPROTONOSUPPORT);
-	CHECK_EQ(kg_skip(&r, KG_T_STRUCT), -EPROTONOSUPPORT);
-	kg_writer_init(&w, out, sizeof(out), 7);
-	kg_write_i32(&w, 1);
-	CHECK_EQ(w.err, -EPROTONOSUPPORT);
+	CHECK_EQ(kg_read_field_begin(&r, &type, &id), -EPROTONOSUPPORT);
+	CHECK_EQ(kg_read_list_begin(&r, &et, &cnt), -EPROTONOSUPPORT);
+	CHECK_EQ(kg_read_map_begin(&r, &et, &vt, &cnt), -EPROTONOSUPPORT);
+	CHECK_EQ(kg_read_string(&r, &s), -EPROTONOSUPPORT);
+	for (i = 0; i < sizeof(types); i++) {
+		r.depth = 0;
+		CHECK_EQ_AT(kg_skip(&r, types[i]), -EPROTONOSUPPORT, types[i]);
+	}
+	/* Every writer entry point sets the sticky error. */
+#define W7(call) do { \
+		kg_writer_init(&w, out, sizeof(out), 7); \
+		call; \
+		CHECK_EQ(w.err, -EPROTONOSUPPORT); \
+		CHECK_EQ(w.len, 0); \
+	} while (0)
+	W7(kg_write_message_begin(&w, "a", 1, KG_MSG_CALL, 1));
+	W7(kg_write_field_begin(&w, KG_T_I32, 1));
+	W7(kg_write_field_stop(&w));
+	W7(kg_write_list_begin(&w, KG_T_I32, 1));
+	W7(kg_write_set_begin(&w, KG_T_I32, 1));
+	W7(kg_write_map_begin(&w, KG_T_I32, KG_T_I32, 1));
+	W7(kg_write_bool(&w, 1));
+	W7(kg_write_byte(&w, 1));
+	W7(kg_write_i16(&w, 1));
+	W7(kg_write_i32(&w, 1));
+	W7(kg_write_i64(&w, 1));
+	W7(kg_write_double(&w, 1));
+	W7(kg_write_string(&w, "a", 1));
+	W7(kg_write_uuid(&w, kt_uuid));
+#undef W7
 }
 
 KT_TEST(writer_refuses_unencodable_lengths)
@@ -694,6 +791,7 @@ KT_MAIN(KT_CASE(rich_roundtrip_bytes_equal),
 	KT_CASE(invalid_type_ids_refused),
 	KT_CASE(depth_limit_structs),
 	KT_CASE(depth_limit_containers),
+	KT_CASE(depth_limit_on_container_enter),
 	KT_CASE(struct_depth_bookkeeping),
 	KT_CASE(string_limits_and_zero_copy),
 	KT_CASE(base_types_extremes),
