@@ -821,3 +821,232 @@ def test_corpus_env_var_is_honoured(idl_corpus):
     if "KGEN_IDL_CORPUS" in os.environ:
         assert Path(os.environ["KGEN_IDL_CORPUS"]) == idl_corpus
     assert (idl_corpus / "REFERENCE.tsv").is_file()
+
+
+# ---------------------------------------------------------------------------
+# Property tests: random programs round-trip, random text never crashes
+# ---------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from thrift_kgen.frontend.lexer import KEYWORDS  # noqa: E402
+
+_RESERVED = set(KEYWORDS) | {"true", "false"} | set(P.REMOVED_DECLARATIONS) | set(P.REMOVED_TYPES)
+
+simple_names = st.from_regex(r"\A[A-Za-z_][A-Za-z0-9_]{0,7}\Z").filter(lambda s: s not in _RESERVED)
+dotted_names = st.lists(simple_names, min_size=1, max_size=3).map(".".join).filter(lambda s: s not in _RESERVED)
+field_names = st.one_of(simple_names, st.sampled_from(KEYWORD_FIELD_NAMES))
+texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+int64s = st.integers(-(2**63), 2**63 - 1)
+
+
+@st.composite
+def docs(draw):
+    if draw(st.booleans()):
+        return None
+    line = st.from_regex(r"\A[a-z][a-z ]{0,15}[a-z.]\Z")
+    first = draw(line)
+    rest = draw(st.lists(st.one_of(line, st.just("")), max_size=3))
+    return "".join(x + "\n" for x in [first, *rest])
+
+
+annotations = st.lists(
+    st.builds(ast.Annotation, name=dotted_names, value=st.one_of(st.none(), texts)), max_size=2
+)
+
+
+def types(depth: int = 3):
+    base = st.builds(ast.BaseType, name=st.sampled_from(ast.BASE_TYPES), annotations=annotations)
+    ref = st.builds(ast.TypeRef, name=dotted_names)
+    leaf = st.one_of(base, ref)
+    if depth == 0:
+        return leaf
+    inner = types(depth - 1)
+    cpp = st.one_of(st.none(), texts)
+    return st.one_of(
+        leaf,
+        st.builds(ast.ListType, elem=inner, annotations=annotations, cpp_type=cpp),
+        st.builds(ast.SetType, elem=inner, annotations=annotations, cpp_type=cpp),
+        st.builds(ast.MapType, key=inner, value=inner, annotations=annotations, cpp_type=cpp),
+    )
+
+
+def _double(x: float) -> ast.ConstDouble:
+    return ast.ConstDouble(value=x, text=repr(x))
+
+
+const_values = st.recursive(
+    st.one_of(
+        st.builds(ast.ConstInt, value=int64s),
+        st.floats(allow_nan=False, allow_infinity=False).map(_double),
+        st.builds(ast.ConstString, value=texts),
+        st.builds(ast.ConstRef, name=dotted_names),
+    ),
+    lambda inner: st.one_of(
+        st.builds(ast.ConstList, items=st.lists(inner, max_size=3)),
+        st.builds(ast.ConstMap, items=st.lists(st.tuples(inner, inner), max_size=3)),
+    ),
+    max_leaves=8,
+)
+
+
+@st.composite
+def field_lists(draw, requiredness=(ast.DEFAULT, ast.REQUIRED, ast.OPTIONAL), max_defaults=None, nested=True):
+    n = draw(st.integers(0, 4))
+    auto = draw(st.booleans())
+    next_auto = -1
+    out = []
+    defaults = 0
+    for _ in range(n):
+        if auto and draw(st.booleans()):
+            fid, explicit = next_auto, False
+            next_auto -= 1
+        else:
+            fid, explicit = draw(st.integers(1, 32767)), True
+        default = draw(st.one_of(st.none(), const_values))
+        if default is not None:
+            if max_defaults is not None and defaults >= max_defaults:
+                default = None
+            else:
+                defaults += 1
+        # A nested field list resets Apache's auto-id counter: only nest where all ids are explicit.
+        xsd_attrs = None
+        if nested and not auto and draw(st.integers(0, 5)) == 0:
+            xsd_attrs = draw(field_lists(nested=False).filter(lambda fs: all(f.explicit_id for f in fs)))
+        out.append(
+            ast.Field(
+                id=fid,
+                explicit_id=explicit,
+                name=draw(field_names),
+                type=draw(types(2)),
+                requiredness=draw(st.sampled_from(requiredness)),
+                default=default,
+                reference=draw(st.booleans()),
+                xsd_optional=draw(st.booleans()),
+                xsd_nillable=draw(st.booleans()),
+                xsd_attrs=xsd_attrs,
+                doc=draw(docs()),
+                annotations=draw(annotations),
+            )
+        )
+    return out
+
+
+@st.composite
+def enums(draw):
+    values = []
+    prev = -1
+    for name in draw(st.lists(simple_names, max_size=5)):
+        if draw(st.booleans()):
+            v, explicit = draw(st.integers(-(2**31), 2**31 - 6)), True  # room for 5 implicit ones
+        else:
+            v, explicit = prev + 1, False
+        prev = v
+        values.append(ast.EnumValue(name=name, value=v, explicit=explicit, doc=draw(docs()), annotations=draw(annotations)))
+    return ast.Enum(name=draw(simple_names), values=values, doc=draw(docs()), annotations=draw(annotations))
+
+
+@st.composite
+def structs(draw):
+    kind = draw(st.sampled_from([ast.STRUCT, ast.UNION, ast.EXCEPTION]))
+    if kind == ast.UNION:
+        fields = draw(field_lists(requiredness=(ast.OPTIONAL,), max_defaults=1))
+    else:
+        fields = draw(field_lists())
+    return ast.Struct(
+        name=draw(simple_names),
+        kind=kind,
+        fields=fields,
+        xsd_all=kind != ast.EXCEPTION and draw(st.booleans()),
+        doc=draw(docs()),
+        annotations=draw(annotations),
+    )
+
+
+@st.composite
+def services(draw):
+    functions = []
+    for _ in range(draw(st.integers(0, 3))):
+        functions.append(
+            ast.Function(
+                name=draw(simple_names),
+                return_type=draw(st.one_of(st.none(), types(2))),
+                args=draw(field_lists(requiredness=(ast.DEFAULT, ast.REQUIRED))),
+                throws=draw(field_lists(requiredness=(ast.DEFAULT,))),
+                oneway=draw(st.booleans()),
+                doc=draw(docs()),
+                annotations=draw(annotations),
+            )
+        )
+    return ast.Service(
+        name=draw(simple_names),
+        extends=draw(st.one_of(st.none(), dotted_names)),
+        functions=functions,
+        doc=draw(docs()),
+        annotations=draw(annotations),
+    )
+
+
+definitions = st.one_of(
+    st.builds(ast.Const, name=simple_names, type=types(), value=const_values, doc=docs()),
+    st.builds(ast.Typedef, name=simple_names, type=types(), doc=docs(), annotations=annotations),
+    enums(),
+    structs(),
+    services(),
+)
+
+
+@st.composite
+def programs(draw):
+    namespaces = [
+        ast.Namespace(scope="*", name=draw(dotted_names))
+        if draw(st.integers(0, 3)) == 0
+        else ast.Namespace(scope=draw(dotted_names), name=draw(dotted_names), annotations=draw(annotations))
+        for _ in range(draw(st.integers(1, 3)))  # a header keeps the program doc its own
+    ]
+    return ast.Program(
+        path=F,
+        name="t",
+        doc=draw(docs()),
+        includes=[ast.Include(path=p) for p in draw(st.lists(texts, max_size=2))],
+        cpp_includes=[ast.CppInclude(path=p) for p in draw(st.lists(texts, max_size=1))],
+        namespaces=namespaces,
+        definitions=draw(st.lists(definitions, max_size=5)),
+    )
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(programs())
+def test_random_programs_round_trip_through_printer_and_parser(prog):
+    text = print_program(prog)
+    d = Diagnostics()
+    again = parse_text(text, F, d)
+    assert again is not None, text + "\n" + "\n".join(x.message for x in d.errors)
+    assert dump(again) == dump(prog), text
+
+
+_ALPHABET = st.sampled_from(
+    list("{}()<>[]=:;,*&'\"\\/#.-+0123456789xe\n\t ")
+    + ["struct", "union", "enum", "service", "const", "typedef", "include", "namespace", "i32", "list",
+       "map", "string", "required", "optional", "throws", "extends", "oneway", "void", "/**", "*/", "/*",
+       "xsd_attrs", "cpp_type", "A", "b.c", "0x1F", "1.5e3", "é", "\x00"]  # fmt: skip
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_ALPHABET, max_size=60).map(" ".join))
+def test_no_traceback_for_any_text(text):
+    d = Diagnostics()
+    prog = parse_text(text, F, d)
+    assert (prog is None) == bool(d.errors)
+    for e in d.errors:
+        assert e.loc.file == F and e.loc.line >= 1 and e.loc.col >= 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80))
+def test_no_traceback_for_arbitrary_unicode(text):
+    d = Diagnostics()
+    prog = parse_text(text, F, d)
+    assert (prog is None) == bool(d.errors)

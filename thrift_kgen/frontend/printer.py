@@ -15,7 +15,8 @@ an equal AST (locations aside), within what the grammar can express:
   turns back into the same text for docs made of lines that end in a newline,
   carry no trailing blanks and are not all indented alike.  The program doc
   is printed first; without a header line after it, Apache's rules would
-  also give it to the first definition if that has no doc of its own.
+  also give it to the first definition if that has no doc of its own, and
+  without any header line the first definition's doc becomes the program's.
 """
 
 from __future__ import annotations
@@ -180,6 +181,14 @@ def print_program(prog: ast.Program) -> str:
     if prog.doc is not None:
         out.append(print_doc(prog.doc))
     headers = []
+    lone_namespace = (
+        not prog.includes
+        and not prog.cpp_includes
+        and len(prog.namespaces) == 1
+        and prog.namespaces[0].scope != "*"
+        and not prog.namespaces[0].annotations
+    )
+    first_doc = bool(prog.definitions) and prog.definitions[0].doc is not None
     for inc in prog.includes:
         headers.append(f"include {quote_string(inc.path)}\n")
     for inc in prog.cpp_includes:
@@ -188,7 +197,13 @@ def print_program(prog: ast.Program) -> str:
         if ns.scope == "*":
             headers.append(f"namespace * {ns.name}\n")
         else:
-            headers.append(f"namespace {ns.scope} {ns.name}{print_annotations(ns.annotations)}\n")
+            annots = print_annotations(ns.annotations)
+            if lone_namespace and first_doc and prog.doc is None:
+                # Apache reads one token past `namespace a b` before taking it in, so a
+                # doctext right after the only header would become the program doc too;
+                # an empty annotation list ends the header without that look-ahead.
+                annots = " ()"
+            headers.append(f"namespace {ns.scope} {ns.name}{annots}\n")
     out.extend(headers)
     for d in prog.definitions:
         out.append("\n" + print_definition(d))
