@@ -147,3 +147,16 @@ def test_runtime_files_found():
     assert "include/kgen/server.h" in files and "Kbuild.inc" in files and "Makefile" in files
     assert any(f.startswith("core/") for f in files) and any(f.startswith("kernel/") for f in files)
     assert not any(f.startswith("build/") or f.endswith(".o") for f in files)
+
+
+def test_package_ships_runtime(tmp_path):
+    """`setup.py build` puts the runtime in the package, where glue.runtime_dir() looks first."""
+    import sys
+
+    r = subprocess.run([sys.executable, "setup.py", "-q", "build", "--build-base", str(tmp_path / "b")],
+                       cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    shipped = tmp_path / "b" / "lib" / "thrift_kgen" / "runtime"
+    files = {p.relative_to(shipped).as_posix() for p in shipped.rglob("*") if p.is_file()}
+    assert files == {rel for _, rel in glue.runtime_files()}
+    assert (tmp_path / "b" / "lib" / "thrift_kgen" / "templates" / "C" / "service").is_dir()
