@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import re
 import sys
-import threading
 from dataclasses import dataclass, field
 
 import ply.lex as lex
@@ -382,22 +381,23 @@ def t_error(t):
 # Building and cloning
 # --------------------------------------------------------------------------
 
-_build_lock = threading.Lock()  # only guards the one-time build
 _base_lexer = None
 
 
 def base_lexer():
-    """The process-wide master lexer (built on first use)."""
+    """The process-wide master lexer (built on first use).
+
+    No lock: two threads racing here both build one and one of them is kept;
+    the master is never used to lex, only cloned.
+    """
     global _base_lexer
     if _base_lexer is None:
-        with _build_lock:
-            if _base_lexer is None:
-                _base_lexer = lex.lex(
-                    module=sys.modules[__name__],
-                    reflags=int(re.VERBOSE),
-                    optimize=False,
-                    errorlog=lex.NullLogger(),
-                )
+        _base_lexer = lex.lex(
+            module=sys.modules[__name__],
+            reflags=int(re.VERBOSE),
+            optimize=False,
+            errorlog=lex.NullLogger(),
+        )
     return _base_lexer
 
 

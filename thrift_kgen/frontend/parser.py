@@ -32,7 +32,6 @@ from __future__ import annotations
 import copy
 import os
 import sys
-import threading
 
 import ply.yacc as yacc
 
@@ -837,7 +836,6 @@ class _ErrorHandler:
 
 TABMODULE = "thrift_kgen.frontend._parsetab"
 _HERE = os.path.dirname(os.path.abspath(__file__))
-_build_lock = threading.Lock()  # only guards the one-time build
 _base_parser = None
 
 
@@ -856,11 +854,10 @@ def base_parser():
     """The process-wide LALR parser (tables from `_parsetab.py` when fresh)."""
     global _base_parser
     if _base_parser is None:
-        with _build_lock:
-            if _base_parser is None:
-                parser = _build()
-                _bison_default_reductions(parser)
-                _base_parser = parser
+        # No lock: a race builds the (read-only) tables twice, harmlessly.
+        parser = _build()
+        _bison_default_reductions(parser)
+        _base_parser = parser
     return _base_parser
 
 
