@@ -312,14 +312,17 @@ class TypedefModel:
 class StaticSink:
     """Static data (backing arrays of constants and defaults) for one .c file."""
 
-    def __init__(self, base: str):
+    def __init__(self, base: str, names: "NameTable | None" = None):
         self.base = base
+        self.names = names
         self.defs: list[str] = []
         self.n = 0
 
     def add(self, c_decl: str, suffix: str, init: str) -> str:
         self.n += 1
         name = f"{self.base}_data_{self.n}"
+        if self.names is not None:
+            name = self.names.claim(name)
         self.defs.append(f"static const {c_decl.replace('@', name)} = {init};")
         return name
 
@@ -488,7 +491,7 @@ class ProgramModel:
         self.structs: list[StructModel] = []
         self._struct_models: dict[int, StructModel] = {}
         self._pointer_edges: set[tuple[int, int]] = set()
-        self.statics = StaticSink(f"{self.prefix}")
+        self.statics = StaticSink(f"{self.prefix}", self.names)
 
     # -- lowering --------------------------------------------------------------
 
