@@ -47,10 +47,15 @@ static int kg_frame_unframed(u8 proto, const struct kg_limits *limits, const u8 
 	if (!err)
 		err = kg_read_message_end(&r);
 	if (err == -ENODATA) {
-		/* Not all here: wait, unless max_frame bytes did not suffice. */
-		if (len >= limits->max_frame)
+		/*
+		 * Not all here: wait, unless the message is known to be (or,
+		 * with max_frame bytes in, has proved to be) over max_frame.
+		 * r.need is a lower bound on its length, so waiting for it
+		 * spares re-parsing the prefix on every arrival.
+		 */
+		if (len >= limits->max_frame || r.need > limits->max_frame)
 			return -EMSGSIZE;
-		frame->need = (u32)len + 1;
+		frame->need = (u32)max_t(u64, r.need, len + 1);
 		return -EAGAIN;
 	}
 	if (err)
@@ -72,7 +77,7 @@ static int kg_frame_unframed(u8 proto, const struct kg_limits *limits, const u8 
  *
  * Return: 0 when a whole message is there; -EAGAIN when more bytes are
  * needed (@frame->need is a lower bound on the buffer length that can make
- * progress); -EBADMSG or -EMSGSIZE when the stream can never yield a valid
+ * progress: calling again with less is wasted work); -EBADMSG or -EMSGSIZE when the stream can never yield a valid
  * message; -EPROTONOSUPPORT for an unknown transport or protocol.
  */
 int kg_frame_next(u8 transport, u8 proto, const struct kg_limits *limits,

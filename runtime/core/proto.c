@@ -114,7 +114,7 @@ static int kg_check_count(struct kg_reader *r, u32 count, u8 t1, u8 t2, bool pai
 	if (pair)
 		each += kg_min_size(r, t2);
 	if ((u64)count * each > kg_r_left(r))
-		return -ENODATA;
+		return kg_r_short(r, (u64)count * each);
 	return 0;
 }
 

@@ -50,9 +50,12 @@ u32 kg_bin_min_size(u8 ttype)
 	}
 }
 
-static inline int kg_bin_need(const struct kg_reader *r, size_t n)
+static inline int kg_bin_need(struct kg_reader *r, size_t n)
 {
-	return likely(kg_r_left(r) >= n) ? 0 : -ENODATA;
+	if (likely(kg_r_left(r) >= n))
+		return 0;
+	kg_r_short(r, n);
+	return -ENODATA;
 }
 
 static int kg_bin_read_len(struct kg_reader *r, u32 max, u32 *len)

@@ -26,6 +26,13 @@ static inline size_t kg_r_left(const struct kg_reader *r)
 	return (size_t)(r->end - r->pos);
 }
 
+/* Record that @n more bytes than are left are needed at the current position. */
+static inline int kg_r_short(struct kg_reader *r, u64 n)
+{
+	r->need = (u64)(r->pos - r->start) + n;
+	return -ENODATA;
+}
+
 /*
  * Reserve @n output bytes: returns where to store them, or NULL when only
  * counting (no buffer, or after an error). Sets the sticky -EMSGSIZE when the

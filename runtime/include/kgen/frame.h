@@ -34,7 +34,10 @@ struct kg_frame {
 /*
  * Find the first whole message in buf[0..len). Returns 0 and fills @frame;
  * -EAGAIN when more bytes are needed (frame->need says how many at least:
- * exact for framed once the length is in, len + 1 otherwise); -EBADMSG or
+ * exact for framed once the length is in; unframed, at least len + 1, more
+ * when a string or container header promises more: callers should not call
+ * again before they have frame->need bytes, which keeps a large unframed
+ * message from being re-parsed on every arrival); -EBADMSG or
  * -EMSGSIZE when the bytes can never become a valid message (close the
  * connection).
  */

@@ -99,6 +99,13 @@ struct kg_reader {
 	u8 bool_pending;	/* a bool value carried in the field header */
 	u8 bool_value;
 	s16 last_fid[KG_MAX_DEPTH + 1];
+	/*
+	 * After -ENODATA: a lower bound on the length of input that could get
+	 * further (offset of the value being read + its size, or + the least
+	 * its container's elements take). Lets unframed framing wait for that
+	 * many bytes instead of re-parsing on every arrival.
+	 */
+	u64 need;
 };
 
 struct kg_writer {

@@ -154,8 +154,10 @@ int main(int argc, char **argv)
 		e3 = kg_frame_next(KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, &lim, in, n, &f);
 		if (!e1 && (e3 || f.total_len != kg_reader_offset(&r1)))
 			fail("frame/walk", n, e3, e1);
-		if (e1 == -ENODATA && e3 != -EAGAIN)
+		if (e1 == -ENODATA && e3 != -EAGAIN && e3 != -EMSGSIZE)
 			fail("frame/walk enodata", n, e3, e1);
+		if (e3 == -EAGAIN && f.need <= n)
+			fail("unframed need", n, (int)f.need, (int)n);
 		if (e1 && e1 != -ENODATA && e3 != e1)
 			fail("frame/walk error", n, e3, e1);
 
