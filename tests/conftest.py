@@ -28,5 +28,5 @@ def update_goldens(request) -> bool:
     return bool(request.config.getoption("--update-goldens"))
 
 
-# VM / kernel-build harness (tests/vmharness.py): `kernel` (parametrized 6.1/6.12), `kernels_info`.
-from vmharness import kernel, kernels_info  # noqa: E402,F401
+# VM / kernel-build harness (tests/vmharness.py): `kernel` (6.1/6.12), `kernels_info`, `vm` (shared VMSession).
+from vmharness import kernel, kernels_info, vm, vm_pool  # noqa: E402,F401

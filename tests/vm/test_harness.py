@@ -8,6 +8,8 @@ import pytest
 from vmharness import (VENV_PYTHON, BuildError, DmesgError, build_module, check_dmesg,
                        dmesg_problems, run_in_vm)
 
+pytestmark = pytest.mark.xdist_group("vm-harness")
+
 HELLO_C = r"""
 // SPDX-License-Identifier: GPL-2.0
 #include <linux/init.h>
@@ -57,10 +59,23 @@ def test_build_fails_on_warning(kernel, tmp_path):
         build_module(src, kernel)
 
 
+@pytest.mark.kernel_build
+def test_sparse_findings_fail_build(kernel, tmp_path):
+    """With sparse=True a sparse-only finding (dereferencing a __user pointer) fails."""
+    extra = ("\nint kgen_peek(int __user *p);\n"
+             "int kgen_peek(int __user *p) { return *p; }\nEXPORT_SYMBOL_GPL(kgen_peek);\n")
+    src = write_hello(tmp_path / "sparse", extra=extra)
+    build_module(src, kernel, build_dir=tmp_path / "b1")      # gcc alone is happy
+    with pytest.raises(BuildError, match="dereference of noderef"):
+        build_module(src, kernel, sparse=True, build_dir=tmp_path / "b2")
+
+
 @pytest.mark.vm
 @pytest.mark.kernel_build
 def test_hello_module_in_vm(kernel, tmp_path):
-    ko = build_module(write_hello(tmp_path / "hello"), kernel, sparse=True)
+    """One-shot run_in_vm: own boot, insmod with a parameter, guest python, rmmod."""
+    ko = build_module(write_hello(tmp_path / "hello"), kernel, sparse=True,
+                      build_dir=tmp_path / "build")
     assert ko.name == "kgen_hello.ko" and ko.stat().st_size > 0
 
     script = textwrap.dedent(f"""\
@@ -101,3 +116,66 @@ def test_check_dmesg_catches_warning():
         assert dmesg_problems(f"[    3.0] {line}\n"), line
     # A deliberate warning can be allowed explicitly.
     check_dmesg(planted, allow=[r"WARNING: CPU: 0 PID: 1 at kernel/foo\.c", r"Call Trace"])
+
+
+WARN_C = r"""
+// SPDX-License-Identifier: GPL-2.0
+#include <linux/bug.h>
+#include <linux/module.h>
+
+static int __init kgen_warn_init(void)
+{
+	WARN_ON(1);
+	return 0;
+}
+
+static void __exit kgen_warn_exit(void)
+{
+}
+
+module_init(kgen_warn_init);
+module_exit(kgen_warn_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("thrift-kgen VM harness: provokes a kernel WARNING");
+"""
+
+
+@pytest.mark.vm
+@pytest.mark.kernel_build
+def test_vm_session_batches_scripts(kernel, vm, tmp_path):
+    """The shared `vm`: several scripts in one boot, per-script dmesg, leftovers unloaded."""
+    ko = build_module(write_hello(tmp_path / "hello"), kernel, build_dir=tmp_path / "build")
+    boots = vm.boots
+    r1 = vm.run(f"insmod {ko} greeting_count=2 && cat /sys/module/kgen_hello/parameters/greeting_count")
+    r1.assert_ok()
+    assert r1.stdout.strip() == "2"
+    assert "kgen_hello: hello 1" in r1.dmesg
+    assert r1.leftover_modules == ["kgen_hello"]      # the harness unloaded it
+    r2 = vm.run("test ! -e /sys/module/kgen_hello && uname -r && echo x > $KGEN_RESULTS/f")
+    r2.assert_ok()
+    assert r2.stdout.strip() == kernel.version
+    assert "kgen_hello: hello" not in r2.dmesg           # only this script's messages
+    assert "kgen_hello: goodbye" in r2.dmesg or "kgen_hello: goodbye" in r1.dmesg
+    assert (r2.results_dir / "f").read_text() == "x\n"
+    r3 = vm.run("exit 7")
+    assert r3.returncode == 7 and not r3.timed_out
+    assert vm.boots == max(boots, 1)
+
+
+@pytest.mark.vm
+@pytest.mark.kernel_build
+def test_vm_detects_real_kernel_warning(kernel, vm, tmp_path):
+    """A module that WARN_ON(1)s in init: the harness must flag the guest's dmesg."""
+    d = tmp_path / "warn"
+    d.mkdir()
+    (d / "kgen_warn.c").write_text(WARN_C)
+    (d / "Kbuild").write_text("obj-m := kgen_warn.o\n")
+    ko = build_module(d, kernel, build_dir=tmp_path / "build")
+    res = vm.run(f"insmod {ko} && rmmod kgen_warn")
+    res.check()
+    with pytest.raises(DmesgError, match=r"WARNING: CPU: \d+ PID: \d+ at .*kgen_warn"):
+        res.assert_clean_dmesg()
+    # The session reboots before the next script: the new kernel is clean again.
+    boots = vm.boots
+    vm.run("true").assert_ok()
+    assert vm.boots == boots + 1
