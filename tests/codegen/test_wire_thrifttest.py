@@ -39,7 +39,7 @@ from thrift_kgen.frontend.resolver import load_program  # noqa: E402
 REPO = Path(__file__).resolve().parents[2]
 IDL = REPO / "idl" / "ThriftTest.thrift"
 RUNTIME = REPO / "runtime"
-EXAMPLES = int(os.environ.get("KGEN_WIRE_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("KGEN_WIRE_EXAMPLES", "100"))
 
 DRIVER_C = r"""
 #include <stdio.h>
