@@ -298,7 +298,7 @@ static int kg_conn_wait_for(struct kg_conn *waiter, struct kg_conn *target, size
  *
  * Return: 0; -EAGAIN when @to is full (the caller's connection is woken
  * when it drains: return -EAGAIN from process()); -EPIPE when @to is
- * closed; -EMSGSIZE when the message can never fit @to's send buffer.
+ * closed; -EFBIG when the message can never fit @to's send buffer.
  */
 int kg_conn_forward(struct kg_conn *to, const struct kg_call *call)
 {
@@ -315,6 +315,9 @@ int kg_conn_forward(struct kg_conn *to, const struct kg_call *call)
 			kg_conn_wrote(to);
 			return 0;
 		}
+		/* Not -EMSGSIZE: process() would take it for a decode error. */
+		if (err == -EMSGSIZE)
+			return -EFBIG;
 		if (err != -ENOBUFS)
 			return err;
 		err = kg_conn_wait_for(call->conn, to,

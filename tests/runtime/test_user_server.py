@@ -366,3 +366,17 @@ def test_thriftpy2_call_echoed_back_is_parsed(echo_thrift_module, transport):
             client.close()
         st = srv.assert_clean()
     assert st["messages"] == 20
+
+
+def test_echo_larger_than_send_limit_closes():
+    # A message that can never fit the send buffer cannot be echoed: the
+    # connection is closed (not answered as if the arguments were malformed).
+    with Server("echo_thrift", "--sndbuf", str(64 * 1024)) as srv:
+        with srv.connect() as s:
+            small = framed(call_bytes(1, b"fits"))
+            s.sendall(small)
+            assert recv_exact(s, len(small)) == small
+            s.sendall(framed(call_bytes(2, b"z" * 100_000)))
+            assert closed_by_peer(s)
+        st = srv.assert_clean()
+    assert st["appex"] == 0

@@ -140,6 +140,7 @@ void *kg_conn_service_data(const struct kg_conn *c);
  * @to uses the other transport). On -EAGAIN (@to's send buffer is full) the
  * caller's connection is woken when @to drains: return -EAGAIN from
  * process() to get the same message again then. -EPIPE: @to is closed.
+ * -EFBIG: the message is larger than @to's send limit (sndbuf_max).
  */
 int kg_conn_forward(struct kg_conn *to, const struct kg_call *call);
 void kg_conn_close(struct kg_conn *c);
