@@ -4,6 +4,10 @@ Every node carries a `Location` (file, line, column; 1-based).  The parser build
 these nodes; the resolver (`resolver.py`) fills the fields marked *resolved*
 and evaluates constants; the code generator reads only resolved programs.
 
+Back references (to the defining program, the enclosing enum, resolved
+targets) are left out of `==` and `repr`, so nodes of two parses compare by
+content and printing a node does not walk the whole program.
+
 This module is the contract between the parser, the resolver and the code
 generator: change it with care.
 """
@@ -84,7 +88,7 @@ class TypeRef(Node):
 
     name: str
     annotations: list[Annotation] = field(default_factory=list)
-    target: "Definition | None" = None  # resolved
+    target: "Definition | None" = field(default=None, compare=False, repr=False)  # resolved
 
 
 Type = Union[BaseType, ListType, SetType, MapType, TypeRef]
@@ -131,7 +135,7 @@ class ConstRef(Node):
     """
 
     name: str
-    target: "Const | EnumValue | None" = None  # resolved
+    target: "Const | EnumValue | None" = field(default=None, compare=False, repr=False)  # resolved
 
 
 ConstValue = Union[ConstInt, ConstDouble, ConstString, ConstList, ConstMap, ConstRef]
@@ -145,7 +149,7 @@ ConstValue = Union[ConstInt, ConstDouble, ConstString, ConstList, ConstMap, Cons
 @dataclass(kw_only=True)
 class Include(Node):
     path: str  # as written
-    program: "Program | None" = None  # resolved: the included program
+    program: "Program | None" = field(default=None, compare=False, repr=False)  # resolved: the included program
 
 
 @dataclass(kw_only=True)
@@ -170,7 +174,7 @@ class Definition(Node):
     name: str
     doc: str | None = None  # doctext `/** ... */` before the definition, cleaned
     annotations: list[Annotation] = field(default_factory=list)
-    program: "Program | None" = None  # the program that defines it (set by the parser)
+    program: "Program | None" = field(default=None, compare=False, repr=False)  # the program that defines it (set by the parser)
 
 
 @dataclass(kw_only=True)
@@ -195,7 +199,7 @@ class EnumValue(Node):
     explicit: bool = False
     doc: str | None = None
     annotations: list[Annotation] = field(default_factory=list)
-    enum: "Enum | None" = None  # the enum it belongs to
+    enum: "Enum | None" = field(default=None, compare=False, repr=False)  # the enum it belongs to
 
 
 @dataclass(kw_only=True)
@@ -251,7 +255,7 @@ class Function(Node):
 @dataclass(kw_only=True)
 class Service(Definition):
     extends: str | None = None  # as written: "Base" or "module.Base"
-    extends_target: "Service | None" = None  # resolved
+    extends_target: "Service | None" = field(default=None, compare=False, repr=False)  # resolved
     extends_loc: Location | None = None  # where the `extends` name is written (optional; else `loc`)
     functions: list[Function] = field(default_factory=list)
 
