@@ -77,8 +77,9 @@ static int kg_frame_unframed(u8 proto, const struct kg_limits *limits, const u8 
  *
  * Return: 0 when a whole message is there; -EAGAIN when more bytes are
  * needed (@frame->need is a lower bound on the buffer length that can make
- * progress: calling again with less is wasted work); -EBADMSG or -EMSGSIZE when the stream can never yield a valid
- * message; -EPROTONOSUPPORT for an unknown transport or protocol.
+ * progress: calling again with less is wasted work); -EBADMSG or -EMSGSIZE
+ * when the stream can never yield a valid message; -EPROTONOSUPPORT for an
+ * unknown transport or protocol.
  */
 int kg_frame_next(u8 transport, u8 proto, const struct kg_limits *limits,
 		  const void *buf, size_t len, struct kg_frame *frame)
