@@ -27,11 +27,11 @@ def load(path, include_dirs=()):
 
 
 def gen(idl, out: Path, handler: str | None = None, **opts) -> list[Path]:
-    """Generate `idl` into `out`; with `handler`, put tests/codegen/handlers/<handler> in first."""
+    """Generate `idl` into `out`; with `handler`, put tests/codegen/handlers/<handler> in first
+    (named as the generator names the handler file: <prefix>_handler.c)."""
     out.mkdir(parents=True, exist_ok=True)
     if handler:
-        prog_name = Path(idl).name.rsplit(".", 1)[0]
-        shutil.copyfile(HANDLERS / handler, out / f"{prog_name}_handler.c")
+        shutil.copyfile(HANDLERS / handler, out / handler)
     return generate(load(idl, opts.pop("include_dirs", ())), out, Options(**opts))
 
 

@@ -259,7 +259,7 @@ class ServiceGenerator:
         params = []
         sends = []
         for f, sf in zip(fn.args, args_ast.fields):
-            name = c_ident(f.name, taken)
+            name = c_ident(snake(f.name), taken)
             member = tm.member(args_ast, sf)
             ctype = tm.c_type(f.type)
             if tm.by_value(f.type):
@@ -284,7 +284,7 @@ class ServiceGenerator:
             result_assign = f"*result = res->{tm.member(res_ast, succ)};"
         throws = []
         for i, (f, rf) in enumerate(zip(fn.throws, res_fields[(0 if void else 1):]), start=1):
-            name = c_ident(f.name, res_taken)
+            name = c_ident(snake(f.name), res_taken)
             ctype = tm.c_type(f.type)
             throws.append(Throw(
                 id=f.id, name=name, const=f"{base}_{snake(f.name)}".upper(), value=i,

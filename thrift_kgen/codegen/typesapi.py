@@ -35,6 +35,10 @@ from .service import c_ident, file_prefix, snake
 
 
 def _types_half():
+    import os
+
+    if os.environ.get("KGEN_TYPES_FALLBACK"):  # tests of the fallback itself
+        return None
     try:
         from . import types as types_mod  # noqa: F401
         from . import model as model_mod  # noqa: F401
@@ -187,8 +191,11 @@ class _Fallback:
     def _container_decl(self, name, t) -> str:
         guard = f"KG_CONTAINER_{name.upper()}"
         if isinstance(t, ast.MapType):
-            body = (f"\tu32 count;\n\t{self.c_type(t.key)} *keys;\n"
-                    f"\t{self.c_type(t.value)} *values;\n")
+            eg = f"{guard}_ENTRY"
+            entry = (f"#ifndef {eg}\n#define {eg}\nstruct {name}_entry {{\n\t{self.c_type(t.key)} key;\n"
+                     f"\t{self.c_type(t.value)} value;\n}};\n#endif\n")
+            body = f"\tu32 count;\n\tstruct {name}_entry *entries;\n"
+            return f"{entry}#ifndef {guard}\n#define {guard}\nstruct {name} {{\n{body}}};\n#endif\n"
         else:
             body = f"\tu32 count;\n\t{self.c_type(t.elem)} *elems;\n"
         return f"#ifndef {guard}\n#define {guard}\nstruct {name} {{\n{body}}};\n#endif\n"
@@ -227,8 +234,8 @@ class _Fallback:
             if isinstance(t, ast.MapType):
                 out.append(f"{ind}kg_write_map_begin(w, {self.ttype(t.key)}, {self.ttype(t.value)}, {e}.count);")
                 out.append(f"{ind}for ({i} = 0; {i} < {e}.count; {i}++) {{")
-                self._enc(t.key, f"{e}.keys[{i}]", depth + 1, out, ind + "\t")
-                self._enc(t.value, f"{e}.values[{i}]", depth + 1, out, ind + "\t")
+                self._enc(t.key, f"{e}.entries[{i}].key", depth + 1, out, ind + "\t")
+                self._enc(t.value, f"{e}.entries[{i}].value", depth + 1, out, ind + "\t")
                 out.append(f"{ind}}}")
                 out.append(f"{ind}kg_write_map_end(w);")
             else:
@@ -271,13 +278,12 @@ class _Fallback:
                 out.append(chk)
                 out.append(f"{ind}if ({e}.count && (kt != {self.ttype(t.key)} || vt != {self.ttype(t.value)}))")
                 out.append(f"{ind}\treturn -EBADMSG;")
-                out.append(f"{ind}{e}.keys = kg_read_alloc(r, {e}.count, sizeof(*{e}.keys));")
-                out.append(f"{ind}{e}.values = kg_read_alloc(r, {e}.count, sizeof(*{e}.values));")
-                out.append(f"{ind}if ({e}.count && (!{e}.keys || !{e}.values))")
+                out.append(f"{ind}{e}.entries = kg_read_alloc(r, {e}.count, sizeof(*{e}.entries));")
+                out.append(f"{ind}if ({e}.count && !{e}.entries)")
                 out.append(f"{ind}\treturn -ENOMEM;")
                 out.append(f"{ind}for ({i} = 0; {i} < {e}.count; {i}++) {{")
-                self._dec(t.key, f"{e}.keys[{i}]", depth + 1, out, ind + "\t")
-                self._dec(t.value, f"{e}.values[{i}]", depth + 1, out, ind + "\t")
+                self._dec(t.key, f"{e}.entries[{i}].key", depth + 1, out, ind + "\t")
+                self._dec(t.value, f"{e}.entries[{i}].value", depth + 1, out, ind + "\t")
                 out.append(f"{ind}}}")
                 out.append(f"{ind}ret = kg_read_map_end(r);")
                 out.append(chk)

@@ -6,99 +6,541 @@
  */
 #include "alltypes_everything.h"
 
+static void kg_list_string_encode(struct kg_writer *w, const struct kg_list_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_list_begin(w, KG_T_STRING, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_write_bytes(w, v->elems[i]);
+
+	}
+	kg_write_list_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_list_string_decode(struct kg_reader *r, struct kg_list_string *v,
+		u32 max_items, u32 max_len)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_list_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_STRING)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_read_string(r, &v->elems[i]);
+		if (err)
+			return err;
+		if (max_len && v->elems[i].len > max_len)
+			return -EMSGSIZE;
+
+	}
+	v->count = n;
+	return kg_read_list_end(r);
+}
+
+static void kg_list_i32_encode(struct kg_writer *w, const struct kg_list_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_list_begin(w, KG_T_I32, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_write_i32(w, v->elems[i]);
+
+	}
+	kg_write_list_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_list_i32_decode(struct kg_reader *r, struct kg_list_i32 *v,
+		u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_list_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_I32)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_read_i32(r, &v->elems[i]);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_list_end(r);
+}
+
+static void kg_set_string_encode(struct kg_writer *w, const struct kg_set_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_set_begin(w, KG_T_STRING, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_write_bytes(w, v->elems[i]);
+
+	}
+	kg_write_set_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_set_string_decode(struct kg_reader *r, struct kg_set_string *v,
+		u32 max_items, u32 max_len)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_set_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_STRING)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_read_string(r, &v->elems[i]);
+		if (err)
+			return err;
+		if (max_len && v->elems[i].len > max_len)
+			return -EMSGSIZE;
+
+	}
+	v->count = n;
+	return kg_read_set_end(r);
+}
+
+static void kg_map_string_alltypes_point_encode(struct kg_writer *w, const struct kg_map_string_alltypes_point *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_map_begin(w, KG_T_STRING, KG_T_STRUCT, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_write_bytes(w, v->entries[i].key);
+		alltypes_point_encode(w, &v->entries[i].value);
+
+	}
+	kg_write_map_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_map_string_alltypes_point_decode(struct kg_reader *r, struct kg_map_string_alltypes_point *v,
+		u32 max_items, u32 max_len)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int err;
+
+	err = kg_read_map_begin(r, &kt, &vt, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && (kt != KG_T_STRING || vt != KG_T_STRUCT))
+		return 1;
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_read_string(r, &v->entries[i].key);
+		if (err)
+			return err;
+		if (max_len && v->entries[i].key.len > max_len)
+			return -EMSGSIZE;
+		err = alltypes_point_decode(r, &v->entries[i].value);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_map_end(r);
+}
+
+static void kg_map_string_i32_encode(struct kg_writer *w, const struct kg_map_string_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_map_begin(w, KG_T_STRING, KG_T_I32, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_write_bytes(w, v->entries[i].key);
+		kg_write_i32(w, v->entries[i].value);
+
+	}
+	kg_write_map_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_map_string_i32_decode(struct kg_reader *r, struct kg_map_string_i32 *v,
+		u32 max_items, u32 max_len)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int err;
+
+	err = kg_read_map_begin(r, &kt, &vt, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && (kt != KG_T_STRING || vt != KG_T_I32))
+		return 1;
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_read_string(r, &v->entries[i].key);
+		if (err)
+			return err;
+		if (max_len && v->entries[i].key.len > max_len)
+			return -EMSGSIZE;
+		err = kg_read_i32(r, &v->entries[i].value);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_map_end(r);
+}
+
+static void kg_list_map_string_i32_encode(struct kg_writer *w, const struct kg_list_map_string_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_list_begin(w, KG_T_MAP, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_map_string_i32_encode(w, &v->elems[i]);
+
+	}
+	kg_write_list_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_list_map_string_i32_decode(struct kg_reader *r, struct kg_list_map_string_i32 *v,
+		u32 max_items, u32 max_len)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_list_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_MAP)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_map_string_i32_decode(r, &v->elems[i], max_items, max_len);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_list_end(r);
+}
+
+static void kg_map_i32_list_map_string_i32_encode(struct kg_writer *w, const struct kg_map_i32_list_map_string_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_map_begin(w, KG_T_I32, KG_T_LIST, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_write_i32(w, v->entries[i].key);
+		kg_list_map_string_i32_encode(w, &v->entries[i].value);
+
+	}
+	kg_write_map_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_map_i32_list_map_string_i32_decode(struct kg_reader *r, struct kg_map_i32_list_map_string_i32 *v,
+		u32 max_items, u32 max_len)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int err;
+
+	err = kg_read_map_begin(r, &kt, &vt, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && (kt != KG_T_I32 || vt != KG_T_LIST))
+		return 1;
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_read_i32(r, &v->entries[i].key);
+		if (err)
+			return err;
+		err = kg_list_map_string_i32_decode(r, &v->entries[i].value, max_items, max_len);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_map_end(r);
+}
+
+/* alltypes_everything_nothing_args_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_nothing_args_init(struct alltypes_everything_nothing_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_nothing_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_nothing_args_encode(struct kg_writer *w, const struct alltypes_everything_nothing_args *v)
 {
+	(void)v;
 	kg_write_struct_begin(w);
 	kg_write_field_stop(w);
 	kg_write_struct_end(w);
 	return w->err;
 }
 
+/*
+ * alltypes_everything_nothing_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_nothing_args_decode(struct kg_reader *r, struct alltypes_everything_nothing_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_nothing_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_nothing_args_encoded_size() - bytes alltypes_everything_nothing_args_encode() writes for @v in @proto */
+size_t alltypes_everything_nothing_args_encoded_size(const struct alltypes_everything_nothing_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_nothing_args_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_nothing_result_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_nothing_result_init(struct alltypes_everything_nothing_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_nothing_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_nothing_result_encode(struct kg_writer *w, const struct alltypes_everything_nothing_result *v)
 {
+	(void)v;
 	kg_write_struct_begin(w);
 	kg_write_field_stop(w);
 	kg_write_struct_end(w);
 	return w->err;
 }
 
+/*
+ * alltypes_everything_nothing_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_nothing_result_decode(struct kg_reader *r, struct alltypes_everything_nothing_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_nothing_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_nothing_result_encoded_size() - bytes alltypes_everything_nothing_result_encode() writes for @v in @proto */
+size_t alltypes_everything_nothing_result_encoded_size(const struct alltypes_everything_nothing_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_nothing_result_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_flip_args_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_flip_args_init(struct alltypes_everything_flip_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_flip_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_flip_args_encode(struct kg_writer *w, const struct alltypes_everything_flip_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.b) {
 		kg_write_field_begin(w, KG_T_BOOL, 1);
 		kg_write_bool(w, v->b);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -106,57 +548,81 @@ int alltypes_everything_flip_args_encode(struct kg_writer *w, const struct allty
 	return w->err;
 }
 
+/*
+ * alltypes_everything_flip_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_flip_args_decode(struct kg_reader *r, struct alltypes_everything_flip_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_flip_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_BOOL) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_BOOL) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_bool(r, &v->b);
-			if (ret)
-				return ret;
+			err = kg_read_bool(r, &v->b);
+			if (err)
+				return err;
 			v->isset.b = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_flip_args_encoded_size() - bytes alltypes_everything_flip_args_encode() writes for @v in @proto */
+size_t alltypes_everything_flip_args_encoded_size(const struct alltypes_everything_flip_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_flip_args_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_flip_result_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_flip_result_init(struct alltypes_everything_flip_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_flip_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_flip_result_encode(struct kg_writer *w, const struct alltypes_everything_flip_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_BOOL, 0);
 		kg_write_bool(w, v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -164,57 +630,81 @@ int alltypes_everything_flip_result_encode(struct kg_writer *w, const struct all
 	return w->err;
 }
 
+/*
+ * alltypes_everything_flip_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_flip_result_decode(struct kg_reader *r, struct alltypes_everything_flip_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_flip_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_BOOL) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_BOOL) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_bool(r, &v->success);
-			if (ret)
-				return ret;
+			err = kg_read_bool(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_flip_result_encoded_size() - bytes alltypes_everything_flip_result_encode() writes for @v in @proto */
+size_t alltypes_everything_flip_result_encoded_size(const struct alltypes_everything_flip_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_flip_result_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_byte8_args_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_byte8_args_init(struct alltypes_everything_byte8_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_byte8_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_byte8_args_encode(struct kg_writer *w, const struct alltypes_everything_byte8_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.b) {
 		kg_write_field_begin(w, KG_T_BYTE, 1);
 		kg_write_byte(w, v->b);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -222,57 +712,81 @@ int alltypes_everything_byte8_args_encode(struct kg_writer *w, const struct allt
 	return w->err;
 }
 
+/*
+ * alltypes_everything_byte8_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_byte8_args_decode(struct kg_reader *r, struct alltypes_everything_byte8_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_byte8_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_BYTE) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_BYTE) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_byte(r, &v->b);
-			if (ret)
-				return ret;
+			err = kg_read_byte(r, &v->b);
+			if (err)
+				return err;
 			v->isset.b = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_byte8_args_encoded_size() - bytes alltypes_everything_byte8_args_encode() writes for @v in @proto */
+size_t alltypes_everything_byte8_args_encoded_size(const struct alltypes_everything_byte8_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_byte8_args_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_byte8_result_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_byte8_result_init(struct alltypes_everything_byte8_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_byte8_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_byte8_result_encode(struct kg_writer *w, const struct alltypes_everything_byte8_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_BYTE, 0);
 		kg_write_byte(w, v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -280,57 +794,81 @@ int alltypes_everything_byte8_result_encode(struct kg_writer *w, const struct al
 	return w->err;
 }
 
+/*
+ * alltypes_everything_byte8_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_byte8_result_decode(struct kg_reader *r, struct alltypes_everything_byte8_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_byte8_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_BYTE) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_BYTE) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_byte(r, &v->success);
-			if (ret)
-				return ret;
+			err = kg_read_byte(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_byte8_result_encoded_size() - bytes alltypes_everything_byte8_result_encode() writes for @v in @proto */
+size_t alltypes_everything_byte8_result_encoded_size(const struct alltypes_everything_byte8_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_byte8_result_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_short16_args_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_short16_args_init(struct alltypes_everything_short16_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_short16_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_short16_args_encode(struct kg_writer *w, const struct alltypes_everything_short16_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.s) {
 		kg_write_field_begin(w, KG_T_I16, 1);
 		kg_write_i16(w, v->s);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -338,57 +876,81 @@ int alltypes_everything_short16_args_encode(struct kg_writer *w, const struct al
 	return w->err;
 }
 
+/*
+ * alltypes_everything_short16_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_short16_args_decode(struct kg_reader *r, struct alltypes_everything_short16_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_short16_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_I16) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I16) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i16(r, &v->s);
-			if (ret)
-				return ret;
+			err = kg_read_i16(r, &v->s);
+			if (err)
+				return err;
 			v->isset.s = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_short16_args_encoded_size() - bytes alltypes_everything_short16_args_encode() writes for @v in @proto */
+size_t alltypes_everything_short16_args_encoded_size(const struct alltypes_everything_short16_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_short16_args_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_short16_result_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_short16_result_init(struct alltypes_everything_short16_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_short16_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_short16_result_encode(struct kg_writer *w, const struct alltypes_everything_short16_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_I16, 0);
 		kg_write_i16(w, v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -396,57 +958,81 @@ int alltypes_everything_short16_result_encode(struct kg_writer *w, const struct 
 	return w->err;
 }
 
+/*
+ * alltypes_everything_short16_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_short16_result_decode(struct kg_reader *r, struct alltypes_everything_short16_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_short16_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_I16) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I16) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i16(r, &v->success);
-			if (ret)
-				return ret;
+			err = kg_read_i16(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_short16_result_encoded_size() - bytes alltypes_everything_short16_result_encode() writes for @v in @proto */
+size_t alltypes_everything_short16_result_encoded_size(const struct alltypes_everything_short16_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_short16_result_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_int32_args_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_int32_args_init(struct alltypes_everything_int32_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_int32_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_int32_args_encode(struct kg_writer *w, const struct alltypes_everything_int32_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.i) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->i);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -454,57 +1040,81 @@ int alltypes_everything_int32_args_encode(struct kg_writer *w, const struct allt
 	return w->err;
 }
 
+/*
+ * alltypes_everything_int32_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_int32_args_decode(struct kg_reader *r, struct alltypes_everything_int32_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_int32_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->i);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->i);
+			if (err)
+				return err;
 			v->isset.i = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_int32_args_encoded_size() - bytes alltypes_everything_int32_args_encode() writes for @v in @proto */
+size_t alltypes_everything_int32_args_encoded_size(const struct alltypes_everything_int32_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_int32_args_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_int32_result_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_int32_result_init(struct alltypes_everything_int32_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_int32_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_int32_result_encode(struct kg_writer *w, const struct alltypes_everything_int32_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_I32, 0);
 		kg_write_i32(w, v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -512,57 +1122,81 @@ int alltypes_everything_int32_result_encode(struct kg_writer *w, const struct al
 	return w->err;
 }
 
+/*
+ * alltypes_everything_int32_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_int32_result_decode(struct kg_reader *r, struct alltypes_everything_int32_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_int32_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->success);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_int32_result_encoded_size() - bytes alltypes_everything_int32_result_encode() writes for @v in @proto */
+size_t alltypes_everything_int32_result_encoded_size(const struct alltypes_everything_int32_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_int32_result_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_long64_args_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_long64_args_init(struct alltypes_everything_long64_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_long64_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_long64_args_encode(struct kg_writer *w, const struct alltypes_everything_long64_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.l) {
 		kg_write_field_begin(w, KG_T_I64, 1);
 		kg_write_i64(w, v->l);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -570,57 +1204,81 @@ int alltypes_everything_long64_args_encode(struct kg_writer *w, const struct all
 	return w->err;
 }
 
+/*
+ * alltypes_everything_long64_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_long64_args_decode(struct kg_reader *r, struct alltypes_everything_long64_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_long64_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_I64) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I64) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i64(r, &v->l);
-			if (ret)
-				return ret;
+			err = kg_read_i64(r, &v->l);
+			if (err)
+				return err;
 			v->isset.l = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_long64_args_encoded_size() - bytes alltypes_everything_long64_args_encode() writes for @v in @proto */
+size_t alltypes_everything_long64_args_encoded_size(const struct alltypes_everything_long64_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_long64_args_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_long64_result_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_long64_result_init(struct alltypes_everything_long64_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_long64_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_long64_result_encode(struct kg_writer *w, const struct alltypes_everything_long64_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_I64, 0);
 		kg_write_i64(w, v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -628,57 +1286,81 @@ int alltypes_everything_long64_result_encode(struct kg_writer *w, const struct a
 	return w->err;
 }
 
+/*
+ * alltypes_everything_long64_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_long64_result_decode(struct kg_reader *r, struct alltypes_everything_long64_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_long64_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_I64) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I64) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i64(r, &v->success);
-			if (ret)
-				return ret;
+			err = kg_read_i64(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_long64_result_encoded_size() - bytes alltypes_everything_long64_result_encode() writes for @v in @proto */
+size_t alltypes_everything_long64_result_encoded_size(const struct alltypes_everything_long64_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_long64_result_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_dbl_args_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_dbl_args_init(struct alltypes_everything_dbl_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_dbl_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_dbl_args_encode(struct kg_writer *w, const struct alltypes_everything_dbl_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.d) {
 		kg_write_field_begin(w, KG_T_DOUBLE, 1);
 		kg_write_double(w, v->d);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -686,57 +1368,81 @@ int alltypes_everything_dbl_args_encode(struct kg_writer *w, const struct alltyp
 	return w->err;
 }
 
+/*
+ * alltypes_everything_dbl_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_dbl_args_decode(struct kg_reader *r, struct alltypes_everything_dbl_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_dbl_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_DOUBLE) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_DOUBLE) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_double(r, &v->d);
-			if (ret)
-				return ret;
+			err = kg_read_double(r, &v->d);
+			if (err)
+				return err;
 			v->isset.d = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_dbl_args_encoded_size() - bytes alltypes_everything_dbl_args_encode() writes for @v in @proto */
+size_t alltypes_everything_dbl_args_encoded_size(const struct alltypes_everything_dbl_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_dbl_args_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_dbl_result_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_dbl_result_init(struct alltypes_everything_dbl_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_dbl_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_dbl_result_encode(struct kg_writer *w, const struct alltypes_everything_dbl_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_DOUBLE, 0);
 		kg_write_double(w, v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -744,57 +1450,81 @@ int alltypes_everything_dbl_result_encode(struct kg_writer *w, const struct allt
 	return w->err;
 }
 
+/*
+ * alltypes_everything_dbl_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_dbl_result_decode(struct kg_reader *r, struct alltypes_everything_dbl_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_dbl_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_DOUBLE) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_DOUBLE) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_double(r, &v->success);
-			if (ret)
-				return ret;
+			err = kg_read_double(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_dbl_result_encoded_size() - bytes alltypes_everything_dbl_result_encode() writes for @v in @proto */
+size_t alltypes_everything_dbl_result_encoded_size(const struct alltypes_everything_dbl_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_dbl_result_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_str_args_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_str_args_init(struct alltypes_everything_str_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_str_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_str_args_encode(struct kg_writer *w, const struct alltypes_everything_str_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.s) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->s);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -802,57 +1532,81 @@ int alltypes_everything_str_args_encode(struct kg_writer *w, const struct alltyp
 	return w->err;
 }
 
+/*
+ * alltypes_everything_str_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_str_args_decode(struct kg_reader *r, struct alltypes_everything_str_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_str_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->s);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->s);
+			if (err)
+				return err;
 			v->isset.s = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_str_args_encoded_size() - bytes alltypes_everything_str_args_encode() writes for @v in @proto */
+size_t alltypes_everything_str_args_encoded_size(const struct alltypes_everything_str_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_str_args_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_str_result_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_str_result_init(struct alltypes_everything_str_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_str_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_str_result_encode(struct kg_writer *w, const struct alltypes_everything_str_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_STRING, 0);
 		kg_write_bytes(w, v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -860,57 +1614,81 @@ int alltypes_everything_str_result_encode(struct kg_writer *w, const struct allt
 	return w->err;
 }
 
+/*
+ * alltypes_everything_str_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_str_result_decode(struct kg_reader *r, struct alltypes_everything_str_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_str_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->success);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_str_result_encoded_size() - bytes alltypes_everything_str_result_encode() writes for @v in @proto */
+size_t alltypes_everything_str_result_encoded_size(const struct alltypes_everything_str_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_str_result_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_bin_args_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_bin_args_init(struct alltypes_everything_bin_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_bin_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_bin_args_encode(struct kg_writer *w, const struct alltypes_everything_bin_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.b) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->b);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -918,57 +1696,81 @@ int alltypes_everything_bin_args_encode(struct kg_writer *w, const struct alltyp
 	return w->err;
 }
 
+/*
+ * alltypes_everything_bin_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_bin_args_decode(struct kg_reader *r, struct alltypes_everything_bin_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_bin_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_binary(r, &v->b);
-			if (ret)
-				return ret;
+			err = kg_read_binary(r, &v->b);
+			if (err)
+				return err;
 			v->isset.b = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_bin_args_encoded_size() - bytes alltypes_everything_bin_args_encode() writes for @v in @proto */
+size_t alltypes_everything_bin_args_encoded_size(const struct alltypes_everything_bin_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_bin_args_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_bin_result_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_bin_result_init(struct alltypes_everything_bin_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_bin_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_bin_result_encode(struct kg_writer *w, const struct alltypes_everything_bin_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_STRING, 0);
 		kg_write_bytes(w, v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -976,57 +1778,81 @@ int alltypes_everything_bin_result_encode(struct kg_writer *w, const struct allt
 	return w->err;
 }
 
+/*
+ * alltypes_everything_bin_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_bin_result_decode(struct kg_reader *r, struct alltypes_everything_bin_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_bin_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_binary(r, &v->success);
-			if (ret)
-				return ret;
+			err = kg_read_binary(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_bin_result_encoded_size() - bytes alltypes_everything_bin_result_encode() writes for @v in @proto */
+size_t alltypes_everything_bin_result_encoded_size(const struct alltypes_everything_bin_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_bin_result_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_id_args_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_id_args_init(struct alltypes_everything_id_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_id_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_id_args_encode(struct kg_writer *w, const struct alltypes_everything_id_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.u) {
 		kg_write_field_begin(w, KG_T_UUID, 1);
 		kg_write_uuid(w, v->u.b);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1034,57 +1860,81 @@ int alltypes_everything_id_args_encode(struct kg_writer *w, const struct alltype
 	return w->err;
 }
 
+/*
+ * alltypes_everything_id_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_id_args_decode(struct kg_reader *r, struct alltypes_everything_id_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_id_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_UUID) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_UUID) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_uuid(r, v->u.b);
-			if (ret)
-				return ret;
+			err = kg_read_uuid(r, v->u.b);
+			if (err)
+				return err;
 			v->isset.u = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_id_args_encoded_size() - bytes alltypes_everything_id_args_encode() writes for @v in @proto */
+size_t alltypes_everything_id_args_encoded_size(const struct alltypes_everything_id_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_id_args_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_id_result_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_id_result_init(struct alltypes_everything_id_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_id_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_id_result_encode(struct kg_writer *w, const struct alltypes_everything_id_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_UUID, 0);
 		kg_write_uuid(w, v->success.b);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1092,57 +1942,81 @@ int alltypes_everything_id_result_encode(struct kg_writer *w, const struct allty
 	return w->err;
 }
 
+/*
+ * alltypes_everything_id_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_id_result_decode(struct kg_reader *r, struct alltypes_everything_id_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_id_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_UUID) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_UUID) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_uuid(r, v->success.b);
-			if (ret)
-				return ret;
+			err = kg_read_uuid(r, v->success.b);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_id_result_encoded_size() - bytes alltypes_everything_id_result_encode() writes for @v in @proto */
+size_t alltypes_everything_id_result_encoded_size(const struct alltypes_everything_id_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_id_result_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_color_args_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_color_args_init(struct alltypes_everything_color_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_color_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_color_args_encode(struct kg_writer *w, const struct alltypes_everything_color_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.c) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->c);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1150,57 +2024,81 @@ int alltypes_everything_color_args_encode(struct kg_writer *w, const struct allt
 	return w->err;
 }
 
+/*
+ * alltypes_everything_color_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_color_args_decode(struct kg_reader *r, struct alltypes_everything_color_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_color_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->c);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->c);
+			if (err)
+				return err;
 			v->isset.c = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_color_args_encoded_size() - bytes alltypes_everything_color_args_encode() writes for @v in @proto */
+size_t alltypes_everything_color_args_encoded_size(const struct alltypes_everything_color_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_color_args_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_color_result_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_color_result_init(struct alltypes_everything_color_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_color_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_color_result_encode(struct kg_writer *w, const struct alltypes_everything_color_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_I32, 0);
 		kg_write_i32(w, v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1208,57 +2106,81 @@ int alltypes_everything_color_result_encode(struct kg_writer *w, const struct al
 	return w->err;
 }
 
+/*
+ * alltypes_everything_color_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_color_result_decode(struct kg_reader *r, struct alltypes_everything_color_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_color_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->success);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_color_result_encoded_size() - bytes alltypes_everything_color_result_encode() writes for @v in @proto */
+size_t alltypes_everything_color_result_encoded_size(const struct alltypes_everything_color_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_color_result_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_when_args_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_when_args_init(struct alltypes_everything_when_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_when_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_when_args_encode(struct kg_writer *w, const struct alltypes_everything_when_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.t) {
 		kg_write_field_begin(w, KG_T_I64, 1);
 		kg_write_i64(w, v->t);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1266,57 +2188,81 @@ int alltypes_everything_when_args_encode(struct kg_writer *w, const struct allty
 	return w->err;
 }
 
+/*
+ * alltypes_everything_when_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_when_args_decode(struct kg_reader *r, struct alltypes_everything_when_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_when_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_I64) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I64) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i64(r, &v->t);
-			if (ret)
-				return ret;
+			err = kg_read_i64(r, &v->t);
+			if (err)
+				return err;
 			v->isset.t = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_when_args_encoded_size() - bytes alltypes_everything_when_args_encode() writes for @v in @proto */
+size_t alltypes_everything_when_args_encoded_size(const struct alltypes_everything_when_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_when_args_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_when_result_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_when_result_init(struct alltypes_everything_when_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_when_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_when_result_encode(struct kg_writer *w, const struct alltypes_everything_when_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_I64, 0);
 		kg_write_i64(w, v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1324,62 +2270,81 @@ int alltypes_everything_when_result_encode(struct kg_writer *w, const struct all
 	return w->err;
 }
 
+/*
+ * alltypes_everything_when_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_when_result_decode(struct kg_reader *r, struct alltypes_everything_when_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_when_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_I64) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I64) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i64(r, &v->success);
-			if (ret)
-				return ret;
+			err = kg_read_i64(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_when_result_encoded_size() - bytes alltypes_everything_when_result_encode() writes for @v in @proto */
+size_t alltypes_everything_when_result_encoded_size(const struct alltypes_everything_when_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_when_result_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_names_args_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_names_args_init(struct alltypes_everything_names_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_names_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_names_args_encode(struct kg_writer *w, const struct alltypes_everything_names_args *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.n) {
 		kg_write_field_begin(w, KG_T_LIST, 1);
-		kg_write_list_begin(w, KG_T_STRING, v->n.count);
-		for (i0 = 0; i0 < v->n.count; i0++)
-			kg_write_bytes(w, v->n.elems[i0]);
-		kg_write_list_end(w);
+		kg_list_string_encode(w, &v->n);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1387,77 +2352,92 @@ int alltypes_everything_names_args_encode(struct kg_writer *w, const struct allt
 	return w->err;
 }
 
+/*
+ * alltypes_everything_names_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_names_args_decode(struct kg_reader *r, struct alltypes_everything_names_args *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_names_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_LIST) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_LIST) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_list_begin(r, &et, &v->n.count);
-			if (ret)
-				return ret;
-			if (v->n.count && et != KG_T_STRING)
-				return -EBADMSG;
-			v->n.elems = kg_read_alloc(r, v->n.count, sizeof(*v->n.elems));
-			if (v->n.count && !v->n.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->n.count; i0++) {
-				ret = kg_read_string(r, &v->n.elems[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_list_string_decode(r, &v->n, 0, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->n, 0, sizeof(v->n));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_list_end(r);
-			if (ret)
-				return ret;
 			v->isset.n = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_names_args_encoded_size() - bytes alltypes_everything_names_args_encode() writes for @v in @proto */
+size_t alltypes_everything_names_args_encoded_size(const struct alltypes_everything_names_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_names_args_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_names_result_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_names_result_init(struct alltypes_everything_names_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_names_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_names_result_encode(struct kg_writer *w, const struct alltypes_everything_names_result *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_LIST, 0);
-		kg_write_list_begin(w, KG_T_STRING, v->success.count);
-		for (i0 = 0; i0 < v->success.count; i0++)
-			kg_write_bytes(w, v->success.elems[i0]);
-		kg_write_list_end(w);
+		kg_list_string_encode(w, &v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1465,72 +2445,92 @@ int alltypes_everything_names_result_encode(struct kg_writer *w, const struct al
 	return w->err;
 }
 
+/*
+ * alltypes_everything_names_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_names_result_decode(struct kg_reader *r, struct alltypes_everything_names_result *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_names_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_LIST) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_LIST) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_list_begin(r, &et, &v->success.count);
-			if (ret)
-				return ret;
-			if (v->success.count && et != KG_T_STRING)
-				return -EBADMSG;
-			v->success.elems = kg_read_alloc(r, v->success.count, sizeof(*v->success.elems));
-			if (v->success.count && !v->success.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->success.count; i0++) {
-				ret = kg_read_string(r, &v->success.elems[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_list_string_decode(r, &v->success, 0, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->success, 0, sizeof(v->success));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_list_end(r);
-			if (ret)
-				return ret;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_names_result_encoded_size() - bytes alltypes_everything_names_result_encode() writes for @v in @proto */
+size_t alltypes_everything_names_result_encoded_size(const struct alltypes_everything_names_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_names_result_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_point_args_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_point_args_init(struct alltypes_everything_point_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_point_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_point_args_encode(struct kg_writer *w, const struct alltypes_everything_point_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.p) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		alltypes_point_encode(w, &v->p);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1538,57 +2538,81 @@ int alltypes_everything_point_args_encode(struct kg_writer *w, const struct allt
 	return w->err;
 }
 
+/*
+ * alltypes_everything_point_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_point_args_decode(struct kg_reader *r, struct alltypes_everything_point_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_point_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = alltypes_point_decode(r, &v->p);
-			if (ret)
-				return ret;
+			err = alltypes_point_decode(r, &v->p);
+			if (err)
+				return err;
 			v->isset.p = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_point_args_encoded_size() - bytes alltypes_everything_point_args_encode() writes for @v in @proto */
+size_t alltypes_everything_point_args_encoded_size(const struct alltypes_everything_point_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_point_args_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_point_result_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_point_result_init(struct alltypes_everything_point_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_point_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_point_result_encode(struct kg_writer *w, const struct alltypes_everything_point_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_STRUCT, 0);
 		alltypes_point_encode(w, &v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1596,57 +2620,81 @@ int alltypes_everything_point_result_encode(struct kg_writer *w, const struct al
 	return w->err;
 }
 
+/*
+ * alltypes_everything_point_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_point_result_decode(struct kg_reader *r, struct alltypes_everything_point_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_point_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = alltypes_point_decode(r, &v->success);
-			if (ret)
-				return ret;
+			err = alltypes_point_decode(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_point_result_encoded_size() - bytes alltypes_everything_point_result_encode() writes for @v in @proto */
+size_t alltypes_everything_point_result_encoded_size(const struct alltypes_everything_point_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_point_result_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_shape_args_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_shape_args_init(struct alltypes_everything_shape_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_shape_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_shape_args_encode(struct kg_writer *w, const struct alltypes_everything_shape_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.s) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		alltypes_shape_encode(w, &v->s);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1654,57 +2702,81 @@ int alltypes_everything_shape_args_encode(struct kg_writer *w, const struct allt
 	return w->err;
 }
 
+/*
+ * alltypes_everything_shape_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_shape_args_decode(struct kg_reader *r, struct alltypes_everything_shape_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_shape_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = alltypes_shape_decode(r, &v->s);
-			if (ret)
-				return ret;
+			err = alltypes_shape_decode(r, &v->s);
+			if (err)
+				return err;
 			v->isset.s = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_shape_args_encoded_size() - bytes alltypes_everything_shape_args_encode() writes for @v in @proto */
+size_t alltypes_everything_shape_args_encoded_size(const struct alltypes_everything_shape_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_shape_args_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_shape_result_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_shape_result_init(struct alltypes_everything_shape_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_shape_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_shape_result_encode(struct kg_writer *w, const struct alltypes_everything_shape_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_STRUCT, 0);
 		alltypes_shape_encode(w, &v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1712,62 +2784,81 @@ int alltypes_everything_shape_result_encode(struct kg_writer *w, const struct al
 	return w->err;
 }
 
+/*
+ * alltypes_everything_shape_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_shape_result_decode(struct kg_reader *r, struct alltypes_everything_shape_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_shape_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = alltypes_shape_decode(r, &v->success);
-			if (ret)
-				return ret;
+			err = alltypes_shape_decode(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_shape_result_encoded_size() - bytes alltypes_everything_shape_result_encode() writes for @v in @proto */
+size_t alltypes_everything_shape_result_encoded_size(const struct alltypes_everything_shape_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_shape_result_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_ints_args_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_ints_args_init(struct alltypes_everything_ints_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_ints_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_ints_args_encode(struct kg_writer *w, const struct alltypes_everything_ints_args *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.l) {
 		kg_write_field_begin(w, KG_T_LIST, 1);
-		kg_write_list_begin(w, KG_T_I32, v->l.count);
-		for (i0 = 0; i0 < v->l.count; i0++)
-			kg_write_i32(w, v->l.elems[i0]);
-		kg_write_list_end(w);
+		kg_list_i32_encode(w, &v->l);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1775,77 +2866,92 @@ int alltypes_everything_ints_args_encode(struct kg_writer *w, const struct allty
 	return w->err;
 }
 
+/*
+ * alltypes_everything_ints_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_ints_args_decode(struct kg_reader *r, struct alltypes_everything_ints_args *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_ints_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_LIST) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_LIST) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_list_begin(r, &et, &v->l.count);
-			if (ret)
-				return ret;
-			if (v->l.count && et != KG_T_I32)
-				return -EBADMSG;
-			v->l.elems = kg_read_alloc(r, v->l.count, sizeof(*v->l.elems));
-			if (v->l.count && !v->l.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->l.count; i0++) {
-				ret = kg_read_i32(r, &v->l.elems[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_list_i32_decode(r, &v->l, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->l, 0, sizeof(v->l));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_list_end(r);
-			if (ret)
-				return ret;
 			v->isset.l = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_ints_args_encoded_size() - bytes alltypes_everything_ints_args_encode() writes for @v in @proto */
+size_t alltypes_everything_ints_args_encoded_size(const struct alltypes_everything_ints_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_ints_args_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_ints_result_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_ints_result_init(struct alltypes_everything_ints_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_ints_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_ints_result_encode(struct kg_writer *w, const struct alltypes_everything_ints_result *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_LIST, 0);
-		kg_write_list_begin(w, KG_T_I32, v->success.count);
-		for (i0 = 0; i0 < v->success.count; i0++)
-			kg_write_i32(w, v->success.elems[i0]);
-		kg_write_list_end(w);
+		kg_list_i32_encode(w, &v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1853,77 +2959,92 @@ int alltypes_everything_ints_result_encode(struct kg_writer *w, const struct all
 	return w->err;
 }
 
+/*
+ * alltypes_everything_ints_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_ints_result_decode(struct kg_reader *r, struct alltypes_everything_ints_result *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_ints_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_LIST) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_LIST) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_list_begin(r, &et, &v->success.count);
-			if (ret)
-				return ret;
-			if (v->success.count && et != KG_T_I32)
-				return -EBADMSG;
-			v->success.elems = kg_read_alloc(r, v->success.count, sizeof(*v->success.elems));
-			if (v->success.count && !v->success.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->success.count; i0++) {
-				ret = kg_read_i32(r, &v->success.elems[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_list_i32_decode(r, &v->success, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->success, 0, sizeof(v->success));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_list_end(r);
-			if (ret)
-				return ret;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_ints_result_encoded_size() - bytes alltypes_everything_ints_result_encode() writes for @v in @proto */
+size_t alltypes_everything_ints_result_encoded_size(const struct alltypes_everything_ints_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_ints_result_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_strings_args_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_strings_args_init(struct alltypes_everything_strings_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_strings_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_strings_args_encode(struct kg_writer *w, const struct alltypes_everything_strings_args *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.s) {
 		kg_write_field_begin(w, KG_T_SET, 1);
-		kg_write_set_begin(w, KG_T_STRING, v->s.count);
-		for (i0 = 0; i0 < v->s.count; i0++)
-			kg_write_bytes(w, v->s.elems[i0]);
-		kg_write_set_end(w);
+		kg_set_string_encode(w, &v->s);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1931,77 +3052,92 @@ int alltypes_everything_strings_args_encode(struct kg_writer *w, const struct al
 	return w->err;
 }
 
+/*
+ * alltypes_everything_strings_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_strings_args_decode(struct kg_reader *r, struct alltypes_everything_strings_args *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_strings_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_SET) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_SET) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_set_begin(r, &et, &v->s.count);
-			if (ret)
-				return ret;
-			if (v->s.count && et != KG_T_STRING)
-				return -EBADMSG;
-			v->s.elems = kg_read_alloc(r, v->s.count, sizeof(*v->s.elems));
-			if (v->s.count && !v->s.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->s.count; i0++) {
-				ret = kg_read_string(r, &v->s.elems[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_set_string_decode(r, &v->s, 0, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->s, 0, sizeof(v->s));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_set_end(r);
-			if (ret)
-				return ret;
 			v->isset.s = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_strings_args_encoded_size() - bytes alltypes_everything_strings_args_encode() writes for @v in @proto */
+size_t alltypes_everything_strings_args_encoded_size(const struct alltypes_everything_strings_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_strings_args_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_strings_result_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_strings_result_init(struct alltypes_everything_strings_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_strings_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_strings_result_encode(struct kg_writer *w, const struct alltypes_everything_strings_result *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_SET, 0);
-		kg_write_set_begin(w, KG_T_STRING, v->success.count);
-		for (i0 = 0; i0 < v->success.count; i0++)
-			kg_write_bytes(w, v->success.elems[i0]);
-		kg_write_set_end(w);
+		kg_set_string_encode(w, &v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2009,79 +3145,92 @@ int alltypes_everything_strings_result_encode(struct kg_writer *w, const struct 
 	return w->err;
 }
 
+/*
+ * alltypes_everything_strings_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_strings_result_decode(struct kg_reader *r, struct alltypes_everything_strings_result *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_strings_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_SET) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_SET) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_set_begin(r, &et, &v->success.count);
-			if (ret)
-				return ret;
-			if (v->success.count && et != KG_T_STRING)
-				return -EBADMSG;
-			v->success.elems = kg_read_alloc(r, v->success.count, sizeof(*v->success.elems));
-			if (v->success.count && !v->success.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->success.count; i0++) {
-				ret = kg_read_string(r, &v->success.elems[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_set_string_decode(r, &v->success, 0, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->success, 0, sizeof(v->success));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_set_end(r);
-			if (ret)
-				return ret;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_strings_result_encoded_size() - bytes alltypes_everything_strings_result_encode() writes for @v in @proto */
+size_t alltypes_everything_strings_result_encoded_size(const struct alltypes_everything_strings_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_strings_result_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_points_args_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_points_args_init(struct alltypes_everything_points_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_points_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_points_args_encode(struct kg_writer *w, const struct alltypes_everything_points_args *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.m) {
 		kg_write_field_begin(w, KG_T_MAP, 1);
-		kg_write_map_begin(w, KG_T_STRING, KG_T_STRUCT, v->m.count);
-		for (i0 = 0; i0 < v->m.count; i0++) {
-			kg_write_bytes(w, v->m.keys[i0]);
-			alltypes_point_encode(w, &v->m.values[i0]);
-		}
-		kg_write_map_end(w);
+		kg_map_string_alltypes_point_encode(w, &v->m);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2089,83 +3238,92 @@ int alltypes_everything_points_args_encode(struct kg_writer *w, const struct all
 	return w->err;
 }
 
+/*
+ * alltypes_everything_points_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_points_args_decode(struct kg_reader *r, struct alltypes_everything_points_args *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_points_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_MAP) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_MAP) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_map_begin(r, &kt, &vt, &v->m.count);
-			if (ret)
-				return ret;
-			if (v->m.count && (kt != KG_T_STRING || vt != KG_T_STRUCT))
-				return -EBADMSG;
-			v->m.keys = kg_read_alloc(r, v->m.count, sizeof(*v->m.keys));
-			v->m.values = kg_read_alloc(r, v->m.count, sizeof(*v->m.values));
-			if (v->m.count && (!v->m.keys || !v->m.values))
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->m.count; i0++) {
-				ret = kg_read_string(r, &v->m.keys[i0]);
-				if (ret)
-					return ret;
-				ret = alltypes_point_decode(r, &v->m.values[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_map_string_alltypes_point_decode(r, &v->m, 0, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->m, 0, sizeof(v->m));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_map_end(r);
-			if (ret)
-				return ret;
 			v->isset.m = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_points_args_encoded_size() - bytes alltypes_everything_points_args_encode() writes for @v in @proto */
+size_t alltypes_everything_points_args_encoded_size(const struct alltypes_everything_points_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_points_args_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_points_result_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_points_result_init(struct alltypes_everything_points_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_points_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_points_result_encode(struct kg_writer *w, const struct alltypes_everything_points_result *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_MAP, 0);
-		kg_write_map_begin(w, KG_T_STRING, KG_T_STRUCT, v->success.count);
-		for (i0 = 0; i0 < v->success.count; i0++) {
-			kg_write_bytes(w, v->success.keys[i0]);
-			alltypes_point_encode(w, &v->success.values[i0]);
-		}
-		kg_write_map_end(w);
+		kg_map_string_alltypes_point_encode(w, &v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2173,92 +3331,92 @@ int alltypes_everything_points_result_encode(struct kg_writer *w, const struct a
 	return w->err;
 }
 
+/*
+ * alltypes_everything_points_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_points_result_decode(struct kg_reader *r, struct alltypes_everything_points_result *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_points_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_MAP) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_MAP) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_map_begin(r, &kt, &vt, &v->success.count);
-			if (ret)
-				return ret;
-			if (v->success.count && (kt != KG_T_STRING || vt != KG_T_STRUCT))
-				return -EBADMSG;
-			v->success.keys = kg_read_alloc(r, v->success.count, sizeof(*v->success.keys));
-			v->success.values = kg_read_alloc(r, v->success.count, sizeof(*v->success.values));
-			if (v->success.count && (!v->success.keys || !v->success.values))
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->success.count; i0++) {
-				ret = kg_read_string(r, &v->success.keys[i0]);
-				if (ret)
-					return ret;
-				ret = alltypes_point_decode(r, &v->success.values[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_map_string_alltypes_point_decode(r, &v->success, 0, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->success, 0, sizeof(v->success));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_map_end(r);
-			if (ret)
-				return ret;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_points_result_encoded_size() - bytes alltypes_everything_points_result_encode() writes for @v in @proto */
+size_t alltypes_everything_points_result_encoded_size(const struct alltypes_everything_points_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_points_result_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_nested_args_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_nested_args_init(struct alltypes_everything_nested_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_nested_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_nested_args_encode(struct kg_writer *w, const struct alltypes_everything_nested_args *v)
 {
-	u32 i0, i1, i2;
-
 	kg_write_struct_begin(w);
 	if (v->isset.n) {
 		kg_write_field_begin(w, KG_T_MAP, 1);
-		kg_write_map_begin(w, KG_T_I32, KG_T_LIST, v->n.count);
-		for (i0 = 0; i0 < v->n.count; i0++) {
-			kg_write_i32(w, v->n.keys[i0]);
-			kg_write_list_begin(w, KG_T_MAP, v->n.values[i0].count);
-			for (i1 = 0; i1 < v->n.values[i0].count; i1++) {
-				kg_write_map_begin(w, KG_T_STRING, KG_T_I32, v->n.values[i0].elems[i1].count);
-				for (i2 = 0; i2 < v->n.values[i0].elems[i1].count; i2++) {
-					kg_write_bytes(w, v->n.values[i0].elems[i1].keys[i2]);
-					kg_write_i32(w, v->n.values[i0].elems[i1].values[i2]);
-				}
-				kg_write_map_end(w);
-			}
-			kg_write_list_end(w);
-		}
-		kg_write_map_end(w);
+		kg_map_i32_list_map_string_i32_encode(w, &v->n);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2266,122 +3424,92 @@ int alltypes_everything_nested_args_encode(struct kg_writer *w, const struct all
 	return w->err;
 }
 
+/*
+ * alltypes_everything_nested_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_nested_args_decode(struct kg_reader *r, struct alltypes_everything_nested_args *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0, i1, i2;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_nested_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_MAP) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_MAP) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_map_begin(r, &kt, &vt, &v->n.count);
-			if (ret)
-				return ret;
-			if (v->n.count && (kt != KG_T_I32 || vt != KG_T_LIST))
-				return -EBADMSG;
-			v->n.keys = kg_read_alloc(r, v->n.count, sizeof(*v->n.keys));
-			v->n.values = kg_read_alloc(r, v->n.count, sizeof(*v->n.values));
-			if (v->n.count && (!v->n.keys || !v->n.values))
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->n.count; i0++) {
-				ret = kg_read_i32(r, &v->n.keys[i0]);
-				if (ret)
-					return ret;
-				ret = kg_read_list_begin(r, &et, &v->n.values[i0].count);
-				if (ret)
-					return ret;
-				if (v->n.values[i0].count && et != KG_T_MAP)
-					return -EBADMSG;
-				v->n.values[i0].elems = kg_read_alloc(r, v->n.values[i0].count, sizeof(*v->n.values[i0].elems));
-				if (v->n.values[i0].count && !v->n.values[i0].elems)
-					return -ENOMEM;
-				for (i1 = 0; i1 < v->n.values[i0].count; i1++) {
-					ret = kg_read_map_begin(r, &kt, &vt, &v->n.values[i0].elems[i1].count);
-					if (ret)
-						return ret;
-					if (v->n.values[i0].elems[i1].count && (kt != KG_T_STRING || vt != KG_T_I32))
-						return -EBADMSG;
-					v->n.values[i0].elems[i1].keys = kg_read_alloc(r, v->n.values[i0].elems[i1].count, sizeof(*v->n.values[i0].elems[i1].keys));
-					v->n.values[i0].elems[i1].values = kg_read_alloc(r, v->n.values[i0].elems[i1].count, sizeof(*v->n.values[i0].elems[i1].values));
-					if (v->n.values[i0].elems[i1].count && (!v->n.values[i0].elems[i1].keys || !v->n.values[i0].elems[i1].values))
-						return -ENOMEM;
-					for (i2 = 0; i2 < v->n.values[i0].elems[i1].count; i2++) {
-						ret = kg_read_string(r, &v->n.values[i0].elems[i1].keys[i2]);
-						if (ret)
-							return ret;
-						ret = kg_read_i32(r, &v->n.values[i0].elems[i1].values[i2]);
-						if (ret)
-							return ret;
-					}
-					ret = kg_read_map_end(r);
-					if (ret)
-						return ret;
-				}
-				ret = kg_read_list_end(r);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_map_i32_list_map_string_i32_decode(r, &v->n, 0, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->n, 0, sizeof(v->n));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_map_end(r);
-			if (ret)
-				return ret;
 			v->isset.n = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_nested_args_encoded_size() - bytes alltypes_everything_nested_args_encode() writes for @v in @proto */
+size_t alltypes_everything_nested_args_encoded_size(const struct alltypes_everything_nested_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_nested_args_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_nested_result_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_nested_result_init(struct alltypes_everything_nested_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_nested_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_nested_result_encode(struct kg_writer *w, const struct alltypes_everything_nested_result *v)
 {
-	u32 i0, i1, i2;
-
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_MAP, 0);
-		kg_write_map_begin(w, KG_T_I32, KG_T_LIST, v->success.count);
-		for (i0 = 0; i0 < v->success.count; i0++) {
-			kg_write_i32(w, v->success.keys[i0]);
-			kg_write_list_begin(w, KG_T_MAP, v->success.values[i0].count);
-			for (i1 = 0; i1 < v->success.values[i0].count; i1++) {
-				kg_write_map_begin(w, KG_T_STRING, KG_T_I32, v->success.values[i0].elems[i1].count);
-				for (i2 = 0; i2 < v->success.values[i0].elems[i1].count; i2++) {
-					kg_write_bytes(w, v->success.values[i0].elems[i1].keys[i2]);
-					kg_write_i32(w, v->success.values[i0].elems[i1].values[i2]);
-				}
-				kg_write_map_end(w);
-			}
-			kg_write_list_end(w);
-		}
-		kg_write_map_end(w);
+		kg_map_i32_list_map_string_i32_encode(w, &v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2389,131 +3517,116 @@ int alltypes_everything_nested_result_encode(struct kg_writer *w, const struct a
 	return w->err;
 }
 
+/*
+ * alltypes_everything_nested_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_nested_result_decode(struct kg_reader *r, struct alltypes_everything_nested_result *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0, i1, i2;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_nested_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_MAP) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_MAP) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_map_begin(r, &kt, &vt, &v->success.count);
-			if (ret)
-				return ret;
-			if (v->success.count && (kt != KG_T_I32 || vt != KG_T_LIST))
-				return -EBADMSG;
-			v->success.keys = kg_read_alloc(r, v->success.count, sizeof(*v->success.keys));
-			v->success.values = kg_read_alloc(r, v->success.count, sizeof(*v->success.values));
-			if (v->success.count && (!v->success.keys || !v->success.values))
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->success.count; i0++) {
-				ret = kg_read_i32(r, &v->success.keys[i0]);
-				if (ret)
-					return ret;
-				ret = kg_read_list_begin(r, &et, &v->success.values[i0].count);
-				if (ret)
-					return ret;
-				if (v->success.values[i0].count && et != KG_T_MAP)
-					return -EBADMSG;
-				v->success.values[i0].elems = kg_read_alloc(r, v->success.values[i0].count, sizeof(*v->success.values[i0].elems));
-				if (v->success.values[i0].count && !v->success.values[i0].elems)
-					return -ENOMEM;
-				for (i1 = 0; i1 < v->success.values[i0].count; i1++) {
-					ret = kg_read_map_begin(r, &kt, &vt, &v->success.values[i0].elems[i1].count);
-					if (ret)
-						return ret;
-					if (v->success.values[i0].elems[i1].count && (kt != KG_T_STRING || vt != KG_T_I32))
-						return -EBADMSG;
-					v->success.values[i0].elems[i1].keys = kg_read_alloc(r, v->success.values[i0].elems[i1].count, sizeof(*v->success.values[i0].elems[i1].keys));
-					v->success.values[i0].elems[i1].values = kg_read_alloc(r, v->success.values[i0].elems[i1].count, sizeof(*v->success.values[i0].elems[i1].values));
-					if (v->success.values[i0].elems[i1].count && (!v->success.values[i0].elems[i1].keys || !v->success.values[i0].elems[i1].values))
-						return -ENOMEM;
-					for (i2 = 0; i2 < v->success.values[i0].elems[i1].count; i2++) {
-						ret = kg_read_string(r, &v->success.values[i0].elems[i1].keys[i2]);
-						if (ret)
-							return ret;
-						ret = kg_read_i32(r, &v->success.values[i0].elems[i1].values[i2]);
-						if (ret)
-							return ret;
-					}
-					ret = kg_read_map_end(r);
-					if (ret)
-						return ret;
-				}
-				ret = kg_read_list_end(r);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_map_i32_list_map_string_i32_decode(r, &v->success, 0, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->success, 0, sizeof(v->success));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_map_end(r);
-			if (ret)
-				return ret;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_nested_result_encoded_size() - bytes alltypes_everything_nested_result_encode() writes for @v in @proto */
+size_t alltypes_everything_nested_result_encoded_size(const struct alltypes_everything_nested_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_nested_result_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_many_args_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_many_args_init(struct alltypes_everything_many_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_many_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_many_args_encode(struct kg_writer *w, const struct alltypes_everything_many_args *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.a) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->a);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.b) {
 		kg_write_field_begin(w, KG_T_STRING, 2);
 		kg_write_bytes(w, v->b);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.c) {
 		kg_write_field_begin(w, KG_T_STRUCT, 3);
 		alltypes_point_encode(w, &v->c);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.d) {
 		kg_write_field_begin(w, KG_T_LIST, 4);
-		kg_write_list_begin(w, KG_T_I32, v->d.count);
-		for (i0 = 0; i0 < v->d.count; i0++)
-			kg_write_i32(w, v->d.elems[i0]);
-		kg_write_list_end(w);
+		kg_list_i32_encode(w, &v->d);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.int_) {
 		kg_write_field_begin(w, KG_T_I64, 5);
 		kg_write_i64(w, v->int_);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2521,130 +3634,152 @@ int alltypes_everything_many_args_encode(struct kg_writer *w, const struct allty
 	return w->err;
 }
 
+/*
+ * alltypes_everything_many_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_many_args_decode(struct kg_reader *r, struct alltypes_everything_many_args *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_many_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->a);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->a);
+			if (err)
+				return err;
 			v->isset.a = true;
 			break;
 		case 2:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->b);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->b);
+			if (err)
+				return err;
 			v->isset.b = true;
 			break;
 		case 3:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = alltypes_point_decode(r, &v->c);
-			if (ret)
-				return ret;
+			err = alltypes_point_decode(r, &v->c);
+			if (err)
+				return err;
 			v->isset.c = true;
 			break;
 		case 4:
-			if (ft != KG_T_LIST) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_LIST) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_list_begin(r, &et, &v->d.count);
-			if (ret)
-				return ret;
-			if (v->d.count && et != KG_T_I32)
-				return -EBADMSG;
-			v->d.elems = kg_read_alloc(r, v->d.count, sizeof(*v->d.elems));
-			if (v->d.count && !v->d.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->d.count; i0++) {
-				ret = kg_read_i32(r, &v->d.elems[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_list_i32_decode(r, &v->d, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->d, 0, sizeof(v->d));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_list_end(r);
-			if (ret)
-				return ret;
 			v->isset.d = true;
 			break;
 		case 5:
-			if (ft != KG_T_I64) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I64) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i64(r, &v->int_);
-			if (ret)
-				return ret;
+			err = kg_read_i64(r, &v->int_);
+			if (err)
+				return err;
 			v->isset.int_ = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_many_args_encoded_size() - bytes alltypes_everything_many_args_encode() writes for @v in @proto */
+size_t alltypes_everything_many_args_encoded_size(const struct alltypes_everything_many_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_many_args_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_many_result_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_many_result_init(struct alltypes_everything_many_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_many_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_many_result_encode(struct kg_writer *w, const struct alltypes_everything_many_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_I32, 0);
 		kg_write_i32(w, v->success);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.oops) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		alltypes_oops_encode(w, &v->oops);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.worse) {
 		kg_write_field_begin(w, KG_T_STRUCT, 2);
 		alltypes_worse_encode(w, &v->worse);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2652,86 +3787,111 @@ int alltypes_everything_many_result_encode(struct kg_writer *w, const struct all
 	return w->err;
 }
 
+/*
+ * alltypes_everything_many_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_many_result_decode(struct kg_reader *r, struct alltypes_everything_many_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_many_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->success);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		case 1:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = alltypes_oops_decode(r, &v->oops);
-			if (ret)
-				return ret;
+			err = alltypes_oops_decode(r, &v->oops);
+			if (err)
+				return err;
 			v->isset.oops = true;
 			break;
 		case 2:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = alltypes_worse_decode(r, &v->worse);
-			if (ret)
-				return ret;
+			err = alltypes_worse_decode(r, &v->worse);
+			if (err)
+				return err;
 			v->isset.worse = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_everything_many_result_encoded_size() - bytes alltypes_everything_many_result_encode() writes for @v in @proto */
+size_t alltypes_everything_many_result_encoded_size(const struct alltypes_everything_many_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_many_result_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_everything_fire_args_init() - zero @v and apply the IDL's default values */
 void alltypes_everything_fire_args_init(struct alltypes_everything_fire_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_fire_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_everything_fire_args_encode(struct kg_writer *w, const struct alltypes_everything_fire_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.event) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->event);
+
 		kg_write_field_end(w);
 	}
-	if (v->isset.call_) {
+	if (v->isset.call) {
 		kg_write_field_begin(w, KG_T_I32, 2);
-		kg_write_i32(w, v->call_);
+		kg_write_i32(w, v->call);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2739,56 +3899,77 @@ int alltypes_everything_fire_args_encode(struct kg_writer *w, const struct allty
 	return w->err;
 }
 
+/*
+ * alltypes_everything_fire_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_everything_fire_args_decode(struct kg_reader *r, struct alltypes_everything_fire_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_everything_fire_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->event);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->event);
+			if (err)
+				return err;
 			v->isset.event = true;
 			break;
 		case 2:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->call_);
-			if (ret)
-				return ret;
-			v->isset.call_ = true;
+			err = kg_read_i32(r, &v->call);
+			if (err)
+				return err;
+			v->isset.call = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
+}
+
+/* alltypes_everything_fire_args_encoded_size() - bytes alltypes_everything_fire_args_encode() writes for @v in @proto */
+size_t alltypes_everything_fire_args_encoded_size(const struct alltypes_everything_fire_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_everything_fire_args_encode(&w, v);
+	return w.len;
 }
 
 /* Arguments that could not be decoded: describe it if possible, else close. */
@@ -3756,7 +4937,7 @@ static int alltypes_everything_do_fire(struct kg_call *call, const struct alltyp
 		return alltypes_everything_bad_args(call, ret);
 	if (!ops->fire)
 		return alltypes_everything_handler_error(call, -EOPNOTSUPP);
-	ret = ops->fire(call, args->event, args->call_);
+	ret = ops->fire(call, args->event, args->call);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
@@ -4537,8 +5718,8 @@ int alltypes_everything_send_fire(struct kg_conn *conn, s32 seqid, struct kg_byt
 	alltypes_everything_fire_args_init(&args);
 	args.event = event;
 	args.isset.event = true;
-	args.call_ = call_;
-	args.isset.call_ = true;
+	args.call = call_;
+	args.isset.call = true;
 	return kg_conn_send_message(conn, "fire", KG_MSG_ONEWAY, seqid,
 				    alltypes_everything_fire_args_encode_fn, &args);
 }

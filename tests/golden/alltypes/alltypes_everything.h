@@ -16,50 +16,510 @@
 #define KG_DISPATCH_UNKNOWN 1
 #endif
 
+/**
+ * struct alltypes_everything_nothing_args - Thrift struct Everything_nothing_args
+ */
+struct alltypes_everything_nothing_args {
+};
+
+/**
+ * struct alltypes_everything_nothing_result - Thrift struct Everything_nothing_result
+ */
+struct alltypes_everything_nothing_result {
+};
+
+/**
+ * struct alltypes_everything_flip_args - Thrift struct Everything_flip_args
+ * @b: field 1: b
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_flip_args {
+	bool b;
+	struct {
+		bool b;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_flip_result - Thrift struct Everything_flip_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_flip_result {
+	bool success;
+	struct {
+		bool success;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_byte8_args - Thrift struct Everything_byte8_args
+ * @b: field 1: b
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_byte8_args {
+	s8 b;
+	struct {
+		bool b;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_byte8_result - Thrift struct Everything_byte8_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_byte8_result {
+	s8 success;
+	struct {
+		bool success;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_short16_args - Thrift struct Everything_short16_args
+ * @s: field 1: s
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_short16_args {
+	s16 s;
+	struct {
+		bool s;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_short16_result - Thrift struct Everything_short16_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_short16_result {
+	s16 success;
+	struct {
+		bool success;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_int32_args - Thrift struct Everything_int32_args
+ * @i: field 1: i
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_int32_args {
+	s32 i;
+	struct {
+		bool i;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_int32_result - Thrift struct Everything_int32_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_int32_result {
+	s32 success;
+	struct {
+		bool success;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_long64_args - Thrift struct Everything_long64_args
+ * @l: field 1: l
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_long64_args {
+	s64 l;
+	struct {
+		bool l;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_long64_result - Thrift struct Everything_long64_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_long64_result {
+	s64 success;
+	struct {
+		bool success;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_dbl_args - Thrift struct Everything_dbl_args
+ * @d: field 1: d
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_dbl_args {
+	u64 d;
+	struct {
+		bool d;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_dbl_result - Thrift struct Everything_dbl_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_dbl_result {
+	u64 success;
+	struct {
+		bool success;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_str_args - Thrift struct Everything_str_args
+ * @s: field 1: s
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_str_args {
+	struct kg_bytes s;
+	struct {
+		bool s;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_str_result - Thrift struct Everything_str_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_str_result {
+	struct kg_bytes success;
+	struct {
+		bool success;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_bin_args - Thrift struct Everything_bin_args
+ * @b: field 1: b
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_bin_args {
+	struct kg_bytes b;
+	struct {
+		bool b;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_bin_result - Thrift struct Everything_bin_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_bin_result {
+	struct kg_bytes success;
+	struct {
+		bool success;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_id_args - Thrift struct Everything_id_args
+ * @u: field 1: u
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_id_args {
+	struct kg_uuid u;
+	struct {
+		bool u;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_id_result - Thrift struct Everything_id_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_id_result {
+	struct kg_uuid success;
+	struct {
+		bool success;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_color_args - Thrift struct Everything_color_args
+ * @c: field 1: c
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_color_args {
+	s32 c;
+	struct {
+		bool c;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_color_result - Thrift struct Everything_color_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_color_result {
+	s32 success;
+	struct {
+		bool success;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_when_args - Thrift struct Everything_when_args
+ * @t: field 1: t
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_when_args {
+	s64 t;
+	struct {
+		bool t;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_when_result - Thrift struct Everything_when_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_when_result {
+	s64 success;
+	struct {
+		bool success;
+	} isset;
+};
+
 #ifndef KG_CONTAINER_KG_LIST_STRING
 #define KG_CONTAINER_KG_LIST_STRING
+/* list<string>: @count elements from the message arena */
 struct kg_list_string {
 	u32 count;
 	struct kg_bytes *elems;
 };
 #endif
 
+/**
+ * struct alltypes_everything_names_args - Thrift struct Everything_names_args
+ * @n: field 1: n
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_names_args {
+	struct kg_list_string n;
+	struct {
+		bool n;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_names_result - Thrift struct Everything_names_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_names_result {
+	struct kg_list_string success;
+	struct {
+		bool success;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_point_args - Thrift struct Everything_point_args
+ * @p: field 1: p
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_point_args {
+	struct alltypes_point p;
+	struct {
+		bool p;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_point_result - Thrift struct Everything_point_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_point_result {
+	struct alltypes_point success;
+	struct {
+		bool success;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_shape_args - Thrift struct Everything_shape_args
+ * @s: field 1: s
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_shape_args {
+	struct alltypes_shape s;
+	struct {
+		bool s;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_shape_result - Thrift struct Everything_shape_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_shape_result {
+	struct alltypes_shape success;
+	struct {
+		bool success;
+	} isset;
+};
+
 #ifndef KG_CONTAINER_KG_LIST_I32
 #define KG_CONTAINER_KG_LIST_I32
+/* list<i32>: @count elements from the message arena */
 struct kg_list_i32 {
 	u32 count;
 	s32 *elems;
 };
 #endif
 
+/**
+ * struct alltypes_everything_ints_args - Thrift struct Everything_ints_args
+ * @l: field 1: l
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_ints_args {
+	struct kg_list_i32 l;
+	struct {
+		bool l;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_ints_result - Thrift struct Everything_ints_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_ints_result {
+	struct kg_list_i32 success;
+	struct {
+		bool success;
+	} isset;
+};
+
 #ifndef KG_CONTAINER_KG_SET_STRING
 #define KG_CONTAINER_KG_SET_STRING
+/* set<string>: @count elements from the message arena */
 struct kg_set_string {
 	u32 count;
 	struct kg_bytes *elems;
 };
 #endif
 
+/**
+ * struct alltypes_everything_strings_args - Thrift struct Everything_strings_args
+ * @s: field 1: s
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_strings_args {
+	struct kg_set_string s;
+	struct {
+		bool s;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_strings_result - Thrift struct Everything_strings_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_strings_result {
+	struct kg_set_string success;
+	struct {
+		bool success;
+	} isset;
+};
+
 #ifndef KG_CONTAINER_KG_MAP_STRING_ALLTYPES_POINT
 #define KG_CONTAINER_KG_MAP_STRING_ALLTYPES_POINT
+/* map<string, alltypes_point>: @count entries from the message arena */
+struct kg_map_string_alltypes_point_entry;
 struct kg_map_string_alltypes_point {
 	u32 count;
-	struct kg_bytes *keys;
-	struct alltypes_point *values;
+	struct kg_map_string_alltypes_point_entry *entries;
 };
 #endif
 
+/**
+ * struct alltypes_everything_points_args - Thrift struct Everything_points_args
+ * @m: field 1: m
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_points_args {
+	struct kg_map_string_alltypes_point m;
+	struct {
+		bool m;
+	} isset;
+};
+
+/**
+ * struct alltypes_everything_points_result - Thrift struct Everything_points_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_points_result {
+	struct kg_map_string_alltypes_point success;
+	struct {
+		bool success;
+	} isset;
+};
+
 #ifndef KG_CONTAINER_KG_MAP_STRING_I32
 #define KG_CONTAINER_KG_MAP_STRING_I32
+/* map<string, i32>: @count entries from the message arena */
+struct kg_map_string_i32_entry;
 struct kg_map_string_i32 {
 	u32 count;
-	struct kg_bytes *keys;
-	s32 *values;
+	struct kg_map_string_i32_entry *entries;
 };
 #endif
 
 #ifndef KG_CONTAINER_KG_LIST_MAP_STRING_I32
 #define KG_CONTAINER_KG_LIST_MAP_STRING_I32
+/* list<map_string_i32>: @count elements from the message arena */
 struct kg_list_map_string_i32 {
 	u32 count;
 	struct kg_map_string_i32 *elems;
@@ -68,401 +528,20 @@ struct kg_list_map_string_i32 {
 
 #ifndef KG_CONTAINER_KG_MAP_I32_LIST_MAP_STRING_I32
 #define KG_CONTAINER_KG_MAP_I32_LIST_MAP_STRING_I32
+/* map<i32, list_map_string_i32>: @count entries from the message arena */
+struct kg_map_i32_list_map_string_i32_entry;
 struct kg_map_i32_list_map_string_i32 {
 	u32 count;
-	s32 *keys;
-	struct kg_list_map_string_i32 *values;
+	struct kg_map_i32_list_map_string_i32_entry *entries;
 };
 #endif
 
-struct alltypes_everything_nothing_args {
-};
-
-void alltypes_everything_nothing_args_init(struct alltypes_everything_nothing_args *v);
-int alltypes_everything_nothing_args_encode(struct kg_writer *w, const struct alltypes_everything_nothing_args *v);
-int alltypes_everything_nothing_args_decode(struct kg_reader *r, struct alltypes_everything_nothing_args *v);
-
-struct alltypes_everything_nothing_result {
-};
-
-void alltypes_everything_nothing_result_init(struct alltypes_everything_nothing_result *v);
-int alltypes_everything_nothing_result_encode(struct kg_writer *w, const struct alltypes_everything_nothing_result *v);
-int alltypes_everything_nothing_result_decode(struct kg_reader *r, struct alltypes_everything_nothing_result *v);
-
-struct alltypes_everything_flip_args {
-	bool b;
-	struct {
-		bool b;
-	} isset;
-};
-
-void alltypes_everything_flip_args_init(struct alltypes_everything_flip_args *v);
-int alltypes_everything_flip_args_encode(struct kg_writer *w, const struct alltypes_everything_flip_args *v);
-int alltypes_everything_flip_args_decode(struct kg_reader *r, struct alltypes_everything_flip_args *v);
-
-struct alltypes_everything_flip_result {
-	bool success;
-	struct {
-		bool success;
-	} isset;
-};
-
-void alltypes_everything_flip_result_init(struct alltypes_everything_flip_result *v);
-int alltypes_everything_flip_result_encode(struct kg_writer *w, const struct alltypes_everything_flip_result *v);
-int alltypes_everything_flip_result_decode(struct kg_reader *r, struct alltypes_everything_flip_result *v);
-
-struct alltypes_everything_byte8_args {
-	s8 b;
-	struct {
-		bool b;
-	} isset;
-};
-
-void alltypes_everything_byte8_args_init(struct alltypes_everything_byte8_args *v);
-int alltypes_everything_byte8_args_encode(struct kg_writer *w, const struct alltypes_everything_byte8_args *v);
-int alltypes_everything_byte8_args_decode(struct kg_reader *r, struct alltypes_everything_byte8_args *v);
-
-struct alltypes_everything_byte8_result {
-	s8 success;
-	struct {
-		bool success;
-	} isset;
-};
-
-void alltypes_everything_byte8_result_init(struct alltypes_everything_byte8_result *v);
-int alltypes_everything_byte8_result_encode(struct kg_writer *w, const struct alltypes_everything_byte8_result *v);
-int alltypes_everything_byte8_result_decode(struct kg_reader *r, struct alltypes_everything_byte8_result *v);
-
-struct alltypes_everything_short16_args {
-	s16 s;
-	struct {
-		bool s;
-	} isset;
-};
-
-void alltypes_everything_short16_args_init(struct alltypes_everything_short16_args *v);
-int alltypes_everything_short16_args_encode(struct kg_writer *w, const struct alltypes_everything_short16_args *v);
-int alltypes_everything_short16_args_decode(struct kg_reader *r, struct alltypes_everything_short16_args *v);
-
-struct alltypes_everything_short16_result {
-	s16 success;
-	struct {
-		bool success;
-	} isset;
-};
-
-void alltypes_everything_short16_result_init(struct alltypes_everything_short16_result *v);
-int alltypes_everything_short16_result_encode(struct kg_writer *w, const struct alltypes_everything_short16_result *v);
-int alltypes_everything_short16_result_decode(struct kg_reader *r, struct alltypes_everything_short16_result *v);
-
-struct alltypes_everything_int32_args {
-	s32 i;
-	struct {
-		bool i;
-	} isset;
-};
-
-void alltypes_everything_int32_args_init(struct alltypes_everything_int32_args *v);
-int alltypes_everything_int32_args_encode(struct kg_writer *w, const struct alltypes_everything_int32_args *v);
-int alltypes_everything_int32_args_decode(struct kg_reader *r, struct alltypes_everything_int32_args *v);
-
-struct alltypes_everything_int32_result {
-	s32 success;
-	struct {
-		bool success;
-	} isset;
-};
-
-void alltypes_everything_int32_result_init(struct alltypes_everything_int32_result *v);
-int alltypes_everything_int32_result_encode(struct kg_writer *w, const struct alltypes_everything_int32_result *v);
-int alltypes_everything_int32_result_decode(struct kg_reader *r, struct alltypes_everything_int32_result *v);
-
-struct alltypes_everything_long64_args {
-	s64 l;
-	struct {
-		bool l;
-	} isset;
-};
-
-void alltypes_everything_long64_args_init(struct alltypes_everything_long64_args *v);
-int alltypes_everything_long64_args_encode(struct kg_writer *w, const struct alltypes_everything_long64_args *v);
-int alltypes_everything_long64_args_decode(struct kg_reader *r, struct alltypes_everything_long64_args *v);
-
-struct alltypes_everything_long64_result {
-	s64 success;
-	struct {
-		bool success;
-	} isset;
-};
-
-void alltypes_everything_long64_result_init(struct alltypes_everything_long64_result *v);
-int alltypes_everything_long64_result_encode(struct kg_writer *w, const struct alltypes_everything_long64_result *v);
-int alltypes_everything_long64_result_decode(struct kg_reader *r, struct alltypes_everything_long64_result *v);
-
-struct alltypes_everything_dbl_args {
-	u64 d;
-	struct {
-		bool d;
-	} isset;
-};
-
-void alltypes_everything_dbl_args_init(struct alltypes_everything_dbl_args *v);
-int alltypes_everything_dbl_args_encode(struct kg_writer *w, const struct alltypes_everything_dbl_args *v);
-int alltypes_everything_dbl_args_decode(struct kg_reader *r, struct alltypes_everything_dbl_args *v);
-
-struct alltypes_everything_dbl_result {
-	u64 success;
-	struct {
-		bool success;
-	} isset;
-};
-
-void alltypes_everything_dbl_result_init(struct alltypes_everything_dbl_result *v);
-int alltypes_everything_dbl_result_encode(struct kg_writer *w, const struct alltypes_everything_dbl_result *v);
-int alltypes_everything_dbl_result_decode(struct kg_reader *r, struct alltypes_everything_dbl_result *v);
-
-struct alltypes_everything_str_args {
-	struct kg_bytes s;
-	struct {
-		bool s;
-	} isset;
-};
-
-void alltypes_everything_str_args_init(struct alltypes_everything_str_args *v);
-int alltypes_everything_str_args_encode(struct kg_writer *w, const struct alltypes_everything_str_args *v);
-int alltypes_everything_str_args_decode(struct kg_reader *r, struct alltypes_everything_str_args *v);
-
-struct alltypes_everything_str_result {
-	struct kg_bytes success;
-	struct {
-		bool success;
-	} isset;
-};
-
-void alltypes_everything_str_result_init(struct alltypes_everything_str_result *v);
-int alltypes_everything_str_result_encode(struct kg_writer *w, const struct alltypes_everything_str_result *v);
-int alltypes_everything_str_result_decode(struct kg_reader *r, struct alltypes_everything_str_result *v);
-
-struct alltypes_everything_bin_args {
-	struct kg_bytes b;
-	struct {
-		bool b;
-	} isset;
-};
-
-void alltypes_everything_bin_args_init(struct alltypes_everything_bin_args *v);
-int alltypes_everything_bin_args_encode(struct kg_writer *w, const struct alltypes_everything_bin_args *v);
-int alltypes_everything_bin_args_decode(struct kg_reader *r, struct alltypes_everything_bin_args *v);
-
-struct alltypes_everything_bin_result {
-	struct kg_bytes success;
-	struct {
-		bool success;
-	} isset;
-};
-
-void alltypes_everything_bin_result_init(struct alltypes_everything_bin_result *v);
-int alltypes_everything_bin_result_encode(struct kg_writer *w, const struct alltypes_everything_bin_result *v);
-int alltypes_everything_bin_result_decode(struct kg_reader *r, struct alltypes_everything_bin_result *v);
-
-struct alltypes_everything_id_args {
-	struct kg_uuid u;
-	struct {
-		bool u;
-	} isset;
-};
-
-void alltypes_everything_id_args_init(struct alltypes_everything_id_args *v);
-int alltypes_everything_id_args_encode(struct kg_writer *w, const struct alltypes_everything_id_args *v);
-int alltypes_everything_id_args_decode(struct kg_reader *r, struct alltypes_everything_id_args *v);
-
-struct alltypes_everything_id_result {
-	struct kg_uuid success;
-	struct {
-		bool success;
-	} isset;
-};
-
-void alltypes_everything_id_result_init(struct alltypes_everything_id_result *v);
-int alltypes_everything_id_result_encode(struct kg_writer *w, const struct alltypes_everything_id_result *v);
-int alltypes_everything_id_result_decode(struct kg_reader *r, struct alltypes_everything_id_result *v);
-
-struct alltypes_everything_color_args {
-	s32 c;
-	struct {
-		bool c;
-	} isset;
-};
-
-void alltypes_everything_color_args_init(struct alltypes_everything_color_args *v);
-int alltypes_everything_color_args_encode(struct kg_writer *w, const struct alltypes_everything_color_args *v);
-int alltypes_everything_color_args_decode(struct kg_reader *r, struct alltypes_everything_color_args *v);
-
-struct alltypes_everything_color_result {
-	s32 success;
-	struct {
-		bool success;
-	} isset;
-};
-
-void alltypes_everything_color_result_init(struct alltypes_everything_color_result *v);
-int alltypes_everything_color_result_encode(struct kg_writer *w, const struct alltypes_everything_color_result *v);
-int alltypes_everything_color_result_decode(struct kg_reader *r, struct alltypes_everything_color_result *v);
-
-struct alltypes_everything_when_args {
-	s64 t;
-	struct {
-		bool t;
-	} isset;
-};
-
-void alltypes_everything_when_args_init(struct alltypes_everything_when_args *v);
-int alltypes_everything_when_args_encode(struct kg_writer *w, const struct alltypes_everything_when_args *v);
-int alltypes_everything_when_args_decode(struct kg_reader *r, struct alltypes_everything_when_args *v);
-
-struct alltypes_everything_when_result {
-	s64 success;
-	struct {
-		bool success;
-	} isset;
-};
-
-void alltypes_everything_when_result_init(struct alltypes_everything_when_result *v);
-int alltypes_everything_when_result_encode(struct kg_writer *w, const struct alltypes_everything_when_result *v);
-int alltypes_everything_when_result_decode(struct kg_reader *r, struct alltypes_everything_when_result *v);
-
-struct alltypes_everything_names_args {
-	struct kg_list_string n;
-	struct {
-		bool n;
-	} isset;
-};
-
-void alltypes_everything_names_args_init(struct alltypes_everything_names_args *v);
-int alltypes_everything_names_args_encode(struct kg_writer *w, const struct alltypes_everything_names_args *v);
-int alltypes_everything_names_args_decode(struct kg_reader *r, struct alltypes_everything_names_args *v);
-
-struct alltypes_everything_names_result {
-	struct kg_list_string success;
-	struct {
-		bool success;
-	} isset;
-};
-
-void alltypes_everything_names_result_init(struct alltypes_everything_names_result *v);
-int alltypes_everything_names_result_encode(struct kg_writer *w, const struct alltypes_everything_names_result *v);
-int alltypes_everything_names_result_decode(struct kg_reader *r, struct alltypes_everything_names_result *v);
-
-struct alltypes_everything_point_args {
-	struct alltypes_point p;
-	struct {
-		bool p;
-	} isset;
-};
-
-void alltypes_everything_point_args_init(struct alltypes_everything_point_args *v);
-int alltypes_everything_point_args_encode(struct kg_writer *w, const struct alltypes_everything_point_args *v);
-int alltypes_everything_point_args_decode(struct kg_reader *r, struct alltypes_everything_point_args *v);
-
-struct alltypes_everything_point_result {
-	struct alltypes_point success;
-	struct {
-		bool success;
-	} isset;
-};
-
-void alltypes_everything_point_result_init(struct alltypes_everything_point_result *v);
-int alltypes_everything_point_result_encode(struct kg_writer *w, const struct alltypes_everything_point_result *v);
-int alltypes_everything_point_result_decode(struct kg_reader *r, struct alltypes_everything_point_result *v);
-
-struct alltypes_everything_shape_args {
-	struct alltypes_shape s;
-	struct {
-		bool s;
-	} isset;
-};
-
-void alltypes_everything_shape_args_init(struct alltypes_everything_shape_args *v);
-int alltypes_everything_shape_args_encode(struct kg_writer *w, const struct alltypes_everything_shape_args *v);
-int alltypes_everything_shape_args_decode(struct kg_reader *r, struct alltypes_everything_shape_args *v);
-
-struct alltypes_everything_shape_result {
-	struct alltypes_shape success;
-	struct {
-		bool success;
-	} isset;
-};
-
-void alltypes_everything_shape_result_init(struct alltypes_everything_shape_result *v);
-int alltypes_everything_shape_result_encode(struct kg_writer *w, const struct alltypes_everything_shape_result *v);
-int alltypes_everything_shape_result_decode(struct kg_reader *r, struct alltypes_everything_shape_result *v);
-
-struct alltypes_everything_ints_args {
-	struct kg_list_i32 l;
-	struct {
-		bool l;
-	} isset;
-};
-
-void alltypes_everything_ints_args_init(struct alltypes_everything_ints_args *v);
-int alltypes_everything_ints_args_encode(struct kg_writer *w, const struct alltypes_everything_ints_args *v);
-int alltypes_everything_ints_args_decode(struct kg_reader *r, struct alltypes_everything_ints_args *v);
-
-struct alltypes_everything_ints_result {
-	struct kg_list_i32 success;
-	struct {
-		bool success;
-	} isset;
-};
-
-void alltypes_everything_ints_result_init(struct alltypes_everything_ints_result *v);
-int alltypes_everything_ints_result_encode(struct kg_writer *w, const struct alltypes_everything_ints_result *v);
-int alltypes_everything_ints_result_decode(struct kg_reader *r, struct alltypes_everything_ints_result *v);
-
-struct alltypes_everything_strings_args {
-	struct kg_set_string s;
-	struct {
-		bool s;
-	} isset;
-};
-
-void alltypes_everything_strings_args_init(struct alltypes_everything_strings_args *v);
-int alltypes_everything_strings_args_encode(struct kg_writer *w, const struct alltypes_everything_strings_args *v);
-int alltypes_everything_strings_args_decode(struct kg_reader *r, struct alltypes_everything_strings_args *v);
-
-struct alltypes_everything_strings_result {
-	struct kg_set_string success;
-	struct {
-		bool success;
-	} isset;
-};
-
-void alltypes_everything_strings_result_init(struct alltypes_everything_strings_result *v);
-int alltypes_everything_strings_result_encode(struct kg_writer *w, const struct alltypes_everything_strings_result *v);
-int alltypes_everything_strings_result_decode(struct kg_reader *r, struct alltypes_everything_strings_result *v);
-
-struct alltypes_everything_points_args {
-	struct kg_map_string_alltypes_point m;
-	struct {
-		bool m;
-	} isset;
-};
-
-void alltypes_everything_points_args_init(struct alltypes_everything_points_args *v);
-int alltypes_everything_points_args_encode(struct kg_writer *w, const struct alltypes_everything_points_args *v);
-int alltypes_everything_points_args_decode(struct kg_reader *r, struct alltypes_everything_points_args *v);
-
-struct alltypes_everything_points_result {
-	struct kg_map_string_alltypes_point success;
-	struct {
-		bool success;
-	} isset;
-};
-
-void alltypes_everything_points_result_init(struct alltypes_everything_points_result *v);
-int alltypes_everything_points_result_encode(struct kg_writer *w, const struct alltypes_everything_points_result *v);
-int alltypes_everything_points_result_decode(struct kg_reader *r, struct alltypes_everything_points_result *v);
-
+/**
+ * struct alltypes_everything_nested_args - Thrift struct Everything_nested_args
+ * @n: field 1: n
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct alltypes_everything_nested_args {
 	struct kg_map_i32_list_map_string_i32 n;
 	struct {
@@ -470,10 +549,12 @@ struct alltypes_everything_nested_args {
 	} isset;
 };
 
-void alltypes_everything_nested_args_init(struct alltypes_everything_nested_args *v);
-int alltypes_everything_nested_args_encode(struct kg_writer *w, const struct alltypes_everything_nested_args *v);
-int alltypes_everything_nested_args_decode(struct kg_reader *r, struct alltypes_everything_nested_args *v);
-
+/**
+ * struct alltypes_everything_nested_result - Thrift struct Everything_nested_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct alltypes_everything_nested_result {
 	struct kg_map_i32_list_map_string_i32 success;
 	struct {
@@ -481,10 +562,16 @@ struct alltypes_everything_nested_result {
 	} isset;
 };
 
-void alltypes_everything_nested_result_init(struct alltypes_everything_nested_result *v);
-int alltypes_everything_nested_result_encode(struct kg_writer *w, const struct alltypes_everything_nested_result *v);
-int alltypes_everything_nested_result_decode(struct kg_reader *r, struct alltypes_everything_nested_result *v);
-
+/**
+ * struct alltypes_everything_many_args - Thrift struct Everything_many_args
+ * @a: field 1: a
+ * @b: field 2: b
+ * @c: field 3: c
+ * @d: field 4: d
+ * @int_: field 5: int
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct alltypes_everything_many_args {
 	s32 a;
 	struct kg_bytes b;
@@ -500,10 +587,14 @@ struct alltypes_everything_many_args {
 	} isset;
 };
 
-void alltypes_everything_many_args_init(struct alltypes_everything_many_args *v);
-int alltypes_everything_many_args_encode(struct kg_writer *w, const struct alltypes_everything_many_args *v);
-int alltypes_everything_many_args_decode(struct kg_reader *r, struct alltypes_everything_many_args *v);
-
+/**
+ * struct alltypes_everything_many_result - Thrift struct Everything_many_result
+ * @success: field 0: success
+ * @oops: field 1: oops
+ * @worse: field 2: worse
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct alltypes_everything_many_result {
 	s32 success;
 	struct alltypes_oops oops;
@@ -515,22 +606,250 @@ struct alltypes_everything_many_result {
 	} isset;
 };
 
+/**
+ * struct alltypes_everything_fire_args - Thrift struct Everything_fire_args
+ * @event: field 1: event
+ * @call: field 2: call
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct alltypes_everything_fire_args {
+	struct kg_bytes event;
+	s32 call;
+	struct {
+		bool event;
+		bool call;
+	} isset;
+};
+
+#ifndef KG_CONTAINER_KG_MAP_STRING_ALLTYPES_POINT_ENTRY
+#define KG_CONTAINER_KG_MAP_STRING_ALLTYPES_POINT_ENTRY
+struct kg_map_string_alltypes_point_entry {
+	struct kg_bytes key;
+	struct alltypes_point value;
+};
+#endif
+
+#ifndef KG_CONTAINER_KG_MAP_STRING_I32_ENTRY
+#define KG_CONTAINER_KG_MAP_STRING_I32_ENTRY
+struct kg_map_string_i32_entry {
+	struct kg_bytes key;
+	s32 value;
+};
+#endif
+
+#ifndef KG_CONTAINER_KG_MAP_I32_LIST_MAP_STRING_I32_ENTRY
+#define KG_CONTAINER_KG_MAP_I32_LIST_MAP_STRING_I32_ENTRY
+struct kg_map_i32_list_map_string_i32_entry {
+	s32 key;
+	struct kg_list_map_string_i32 value;
+};
+#endif
+
+void alltypes_everything_nothing_args_init(struct alltypes_everything_nothing_args *v);
+int alltypes_everything_nothing_args_encode(struct kg_writer *w, const struct alltypes_everything_nothing_args *v);
+int alltypes_everything_nothing_args_decode(struct kg_reader *r, struct alltypes_everything_nothing_args *v);
+size_t alltypes_everything_nothing_args_encoded_size(const struct alltypes_everything_nothing_args *v, u8 proto);
+
+void alltypes_everything_nothing_result_init(struct alltypes_everything_nothing_result *v);
+int alltypes_everything_nothing_result_encode(struct kg_writer *w, const struct alltypes_everything_nothing_result *v);
+int alltypes_everything_nothing_result_decode(struct kg_reader *r, struct alltypes_everything_nothing_result *v);
+size_t alltypes_everything_nothing_result_encoded_size(const struct alltypes_everything_nothing_result *v, u8 proto);
+
+void alltypes_everything_flip_args_init(struct alltypes_everything_flip_args *v);
+int alltypes_everything_flip_args_encode(struct kg_writer *w, const struct alltypes_everything_flip_args *v);
+int alltypes_everything_flip_args_decode(struct kg_reader *r, struct alltypes_everything_flip_args *v);
+size_t alltypes_everything_flip_args_encoded_size(const struct alltypes_everything_flip_args *v, u8 proto);
+
+void alltypes_everything_flip_result_init(struct alltypes_everything_flip_result *v);
+int alltypes_everything_flip_result_encode(struct kg_writer *w, const struct alltypes_everything_flip_result *v);
+int alltypes_everything_flip_result_decode(struct kg_reader *r, struct alltypes_everything_flip_result *v);
+size_t alltypes_everything_flip_result_encoded_size(const struct alltypes_everything_flip_result *v, u8 proto);
+
+void alltypes_everything_byte8_args_init(struct alltypes_everything_byte8_args *v);
+int alltypes_everything_byte8_args_encode(struct kg_writer *w, const struct alltypes_everything_byte8_args *v);
+int alltypes_everything_byte8_args_decode(struct kg_reader *r, struct alltypes_everything_byte8_args *v);
+size_t alltypes_everything_byte8_args_encoded_size(const struct alltypes_everything_byte8_args *v, u8 proto);
+
+void alltypes_everything_byte8_result_init(struct alltypes_everything_byte8_result *v);
+int alltypes_everything_byte8_result_encode(struct kg_writer *w, const struct alltypes_everything_byte8_result *v);
+int alltypes_everything_byte8_result_decode(struct kg_reader *r, struct alltypes_everything_byte8_result *v);
+size_t alltypes_everything_byte8_result_encoded_size(const struct alltypes_everything_byte8_result *v, u8 proto);
+
+void alltypes_everything_short16_args_init(struct alltypes_everything_short16_args *v);
+int alltypes_everything_short16_args_encode(struct kg_writer *w, const struct alltypes_everything_short16_args *v);
+int alltypes_everything_short16_args_decode(struct kg_reader *r, struct alltypes_everything_short16_args *v);
+size_t alltypes_everything_short16_args_encoded_size(const struct alltypes_everything_short16_args *v, u8 proto);
+
+void alltypes_everything_short16_result_init(struct alltypes_everything_short16_result *v);
+int alltypes_everything_short16_result_encode(struct kg_writer *w, const struct alltypes_everything_short16_result *v);
+int alltypes_everything_short16_result_decode(struct kg_reader *r, struct alltypes_everything_short16_result *v);
+size_t alltypes_everything_short16_result_encoded_size(const struct alltypes_everything_short16_result *v, u8 proto);
+
+void alltypes_everything_int32_args_init(struct alltypes_everything_int32_args *v);
+int alltypes_everything_int32_args_encode(struct kg_writer *w, const struct alltypes_everything_int32_args *v);
+int alltypes_everything_int32_args_decode(struct kg_reader *r, struct alltypes_everything_int32_args *v);
+size_t alltypes_everything_int32_args_encoded_size(const struct alltypes_everything_int32_args *v, u8 proto);
+
+void alltypes_everything_int32_result_init(struct alltypes_everything_int32_result *v);
+int alltypes_everything_int32_result_encode(struct kg_writer *w, const struct alltypes_everything_int32_result *v);
+int alltypes_everything_int32_result_decode(struct kg_reader *r, struct alltypes_everything_int32_result *v);
+size_t alltypes_everything_int32_result_encoded_size(const struct alltypes_everything_int32_result *v, u8 proto);
+
+void alltypes_everything_long64_args_init(struct alltypes_everything_long64_args *v);
+int alltypes_everything_long64_args_encode(struct kg_writer *w, const struct alltypes_everything_long64_args *v);
+int alltypes_everything_long64_args_decode(struct kg_reader *r, struct alltypes_everything_long64_args *v);
+size_t alltypes_everything_long64_args_encoded_size(const struct alltypes_everything_long64_args *v, u8 proto);
+
+void alltypes_everything_long64_result_init(struct alltypes_everything_long64_result *v);
+int alltypes_everything_long64_result_encode(struct kg_writer *w, const struct alltypes_everything_long64_result *v);
+int alltypes_everything_long64_result_decode(struct kg_reader *r, struct alltypes_everything_long64_result *v);
+size_t alltypes_everything_long64_result_encoded_size(const struct alltypes_everything_long64_result *v, u8 proto);
+
+void alltypes_everything_dbl_args_init(struct alltypes_everything_dbl_args *v);
+int alltypes_everything_dbl_args_encode(struct kg_writer *w, const struct alltypes_everything_dbl_args *v);
+int alltypes_everything_dbl_args_decode(struct kg_reader *r, struct alltypes_everything_dbl_args *v);
+size_t alltypes_everything_dbl_args_encoded_size(const struct alltypes_everything_dbl_args *v, u8 proto);
+
+void alltypes_everything_dbl_result_init(struct alltypes_everything_dbl_result *v);
+int alltypes_everything_dbl_result_encode(struct kg_writer *w, const struct alltypes_everything_dbl_result *v);
+int alltypes_everything_dbl_result_decode(struct kg_reader *r, struct alltypes_everything_dbl_result *v);
+size_t alltypes_everything_dbl_result_encoded_size(const struct alltypes_everything_dbl_result *v, u8 proto);
+
+void alltypes_everything_str_args_init(struct alltypes_everything_str_args *v);
+int alltypes_everything_str_args_encode(struct kg_writer *w, const struct alltypes_everything_str_args *v);
+int alltypes_everything_str_args_decode(struct kg_reader *r, struct alltypes_everything_str_args *v);
+size_t alltypes_everything_str_args_encoded_size(const struct alltypes_everything_str_args *v, u8 proto);
+
+void alltypes_everything_str_result_init(struct alltypes_everything_str_result *v);
+int alltypes_everything_str_result_encode(struct kg_writer *w, const struct alltypes_everything_str_result *v);
+int alltypes_everything_str_result_decode(struct kg_reader *r, struct alltypes_everything_str_result *v);
+size_t alltypes_everything_str_result_encoded_size(const struct alltypes_everything_str_result *v, u8 proto);
+
+void alltypes_everything_bin_args_init(struct alltypes_everything_bin_args *v);
+int alltypes_everything_bin_args_encode(struct kg_writer *w, const struct alltypes_everything_bin_args *v);
+int alltypes_everything_bin_args_decode(struct kg_reader *r, struct alltypes_everything_bin_args *v);
+size_t alltypes_everything_bin_args_encoded_size(const struct alltypes_everything_bin_args *v, u8 proto);
+
+void alltypes_everything_bin_result_init(struct alltypes_everything_bin_result *v);
+int alltypes_everything_bin_result_encode(struct kg_writer *w, const struct alltypes_everything_bin_result *v);
+int alltypes_everything_bin_result_decode(struct kg_reader *r, struct alltypes_everything_bin_result *v);
+size_t alltypes_everything_bin_result_encoded_size(const struct alltypes_everything_bin_result *v, u8 proto);
+
+void alltypes_everything_id_args_init(struct alltypes_everything_id_args *v);
+int alltypes_everything_id_args_encode(struct kg_writer *w, const struct alltypes_everything_id_args *v);
+int alltypes_everything_id_args_decode(struct kg_reader *r, struct alltypes_everything_id_args *v);
+size_t alltypes_everything_id_args_encoded_size(const struct alltypes_everything_id_args *v, u8 proto);
+
+void alltypes_everything_id_result_init(struct alltypes_everything_id_result *v);
+int alltypes_everything_id_result_encode(struct kg_writer *w, const struct alltypes_everything_id_result *v);
+int alltypes_everything_id_result_decode(struct kg_reader *r, struct alltypes_everything_id_result *v);
+size_t alltypes_everything_id_result_encoded_size(const struct alltypes_everything_id_result *v, u8 proto);
+
+void alltypes_everything_color_args_init(struct alltypes_everything_color_args *v);
+int alltypes_everything_color_args_encode(struct kg_writer *w, const struct alltypes_everything_color_args *v);
+int alltypes_everything_color_args_decode(struct kg_reader *r, struct alltypes_everything_color_args *v);
+size_t alltypes_everything_color_args_encoded_size(const struct alltypes_everything_color_args *v, u8 proto);
+
+void alltypes_everything_color_result_init(struct alltypes_everything_color_result *v);
+int alltypes_everything_color_result_encode(struct kg_writer *w, const struct alltypes_everything_color_result *v);
+int alltypes_everything_color_result_decode(struct kg_reader *r, struct alltypes_everything_color_result *v);
+size_t alltypes_everything_color_result_encoded_size(const struct alltypes_everything_color_result *v, u8 proto);
+
+void alltypes_everything_when_args_init(struct alltypes_everything_when_args *v);
+int alltypes_everything_when_args_encode(struct kg_writer *w, const struct alltypes_everything_when_args *v);
+int alltypes_everything_when_args_decode(struct kg_reader *r, struct alltypes_everything_when_args *v);
+size_t alltypes_everything_when_args_encoded_size(const struct alltypes_everything_when_args *v, u8 proto);
+
+void alltypes_everything_when_result_init(struct alltypes_everything_when_result *v);
+int alltypes_everything_when_result_encode(struct kg_writer *w, const struct alltypes_everything_when_result *v);
+int alltypes_everything_when_result_decode(struct kg_reader *r, struct alltypes_everything_when_result *v);
+size_t alltypes_everything_when_result_encoded_size(const struct alltypes_everything_when_result *v, u8 proto);
+
+void alltypes_everything_names_args_init(struct alltypes_everything_names_args *v);
+int alltypes_everything_names_args_encode(struct kg_writer *w, const struct alltypes_everything_names_args *v);
+int alltypes_everything_names_args_decode(struct kg_reader *r, struct alltypes_everything_names_args *v);
+size_t alltypes_everything_names_args_encoded_size(const struct alltypes_everything_names_args *v, u8 proto);
+
+void alltypes_everything_names_result_init(struct alltypes_everything_names_result *v);
+int alltypes_everything_names_result_encode(struct kg_writer *w, const struct alltypes_everything_names_result *v);
+int alltypes_everything_names_result_decode(struct kg_reader *r, struct alltypes_everything_names_result *v);
+size_t alltypes_everything_names_result_encoded_size(const struct alltypes_everything_names_result *v, u8 proto);
+
+void alltypes_everything_point_args_init(struct alltypes_everything_point_args *v);
+int alltypes_everything_point_args_encode(struct kg_writer *w, const struct alltypes_everything_point_args *v);
+int alltypes_everything_point_args_decode(struct kg_reader *r, struct alltypes_everything_point_args *v);
+size_t alltypes_everything_point_args_encoded_size(const struct alltypes_everything_point_args *v, u8 proto);
+
+void alltypes_everything_point_result_init(struct alltypes_everything_point_result *v);
+int alltypes_everything_point_result_encode(struct kg_writer *w, const struct alltypes_everything_point_result *v);
+int alltypes_everything_point_result_decode(struct kg_reader *r, struct alltypes_everything_point_result *v);
+size_t alltypes_everything_point_result_encoded_size(const struct alltypes_everything_point_result *v, u8 proto);
+
+void alltypes_everything_shape_args_init(struct alltypes_everything_shape_args *v);
+int alltypes_everything_shape_args_encode(struct kg_writer *w, const struct alltypes_everything_shape_args *v);
+int alltypes_everything_shape_args_decode(struct kg_reader *r, struct alltypes_everything_shape_args *v);
+size_t alltypes_everything_shape_args_encoded_size(const struct alltypes_everything_shape_args *v, u8 proto);
+
+void alltypes_everything_shape_result_init(struct alltypes_everything_shape_result *v);
+int alltypes_everything_shape_result_encode(struct kg_writer *w, const struct alltypes_everything_shape_result *v);
+int alltypes_everything_shape_result_decode(struct kg_reader *r, struct alltypes_everything_shape_result *v);
+size_t alltypes_everything_shape_result_encoded_size(const struct alltypes_everything_shape_result *v, u8 proto);
+
+void alltypes_everything_ints_args_init(struct alltypes_everything_ints_args *v);
+int alltypes_everything_ints_args_encode(struct kg_writer *w, const struct alltypes_everything_ints_args *v);
+int alltypes_everything_ints_args_decode(struct kg_reader *r, struct alltypes_everything_ints_args *v);
+size_t alltypes_everything_ints_args_encoded_size(const struct alltypes_everything_ints_args *v, u8 proto);
+
+void alltypes_everything_ints_result_init(struct alltypes_everything_ints_result *v);
+int alltypes_everything_ints_result_encode(struct kg_writer *w, const struct alltypes_everything_ints_result *v);
+int alltypes_everything_ints_result_decode(struct kg_reader *r, struct alltypes_everything_ints_result *v);
+size_t alltypes_everything_ints_result_encoded_size(const struct alltypes_everything_ints_result *v, u8 proto);
+
+void alltypes_everything_strings_args_init(struct alltypes_everything_strings_args *v);
+int alltypes_everything_strings_args_encode(struct kg_writer *w, const struct alltypes_everything_strings_args *v);
+int alltypes_everything_strings_args_decode(struct kg_reader *r, struct alltypes_everything_strings_args *v);
+size_t alltypes_everything_strings_args_encoded_size(const struct alltypes_everything_strings_args *v, u8 proto);
+
+void alltypes_everything_strings_result_init(struct alltypes_everything_strings_result *v);
+int alltypes_everything_strings_result_encode(struct kg_writer *w, const struct alltypes_everything_strings_result *v);
+int alltypes_everything_strings_result_decode(struct kg_reader *r, struct alltypes_everything_strings_result *v);
+size_t alltypes_everything_strings_result_encoded_size(const struct alltypes_everything_strings_result *v, u8 proto);
+
+void alltypes_everything_points_args_init(struct alltypes_everything_points_args *v);
+int alltypes_everything_points_args_encode(struct kg_writer *w, const struct alltypes_everything_points_args *v);
+int alltypes_everything_points_args_decode(struct kg_reader *r, struct alltypes_everything_points_args *v);
+size_t alltypes_everything_points_args_encoded_size(const struct alltypes_everything_points_args *v, u8 proto);
+
+void alltypes_everything_points_result_init(struct alltypes_everything_points_result *v);
+int alltypes_everything_points_result_encode(struct kg_writer *w, const struct alltypes_everything_points_result *v);
+int alltypes_everything_points_result_decode(struct kg_reader *r, struct alltypes_everything_points_result *v);
+size_t alltypes_everything_points_result_encoded_size(const struct alltypes_everything_points_result *v, u8 proto);
+
+void alltypes_everything_nested_args_init(struct alltypes_everything_nested_args *v);
+int alltypes_everything_nested_args_encode(struct kg_writer *w, const struct alltypes_everything_nested_args *v);
+int alltypes_everything_nested_args_decode(struct kg_reader *r, struct alltypes_everything_nested_args *v);
+size_t alltypes_everything_nested_args_encoded_size(const struct alltypes_everything_nested_args *v, u8 proto);
+
+void alltypes_everything_nested_result_init(struct alltypes_everything_nested_result *v);
+int alltypes_everything_nested_result_encode(struct kg_writer *w, const struct alltypes_everything_nested_result *v);
+int alltypes_everything_nested_result_decode(struct kg_reader *r, struct alltypes_everything_nested_result *v);
+size_t alltypes_everything_nested_result_encoded_size(const struct alltypes_everything_nested_result *v, u8 proto);
+
+void alltypes_everything_many_args_init(struct alltypes_everything_many_args *v);
+int alltypes_everything_many_args_encode(struct kg_writer *w, const struct alltypes_everything_many_args *v);
+int alltypes_everything_many_args_decode(struct kg_reader *r, struct alltypes_everything_many_args *v);
+size_t alltypes_everything_many_args_encoded_size(const struct alltypes_everything_many_args *v, u8 proto);
+
 void alltypes_everything_many_result_init(struct alltypes_everything_many_result *v);
 int alltypes_everything_many_result_encode(struct kg_writer *w, const struct alltypes_everything_many_result *v);
 int alltypes_everything_many_result_decode(struct kg_reader *r, struct alltypes_everything_many_result *v);
-
-struct alltypes_everything_fire_args {
-	struct kg_bytes event;
-	s32 call_;
-	struct {
-		bool event;
-		bool call_;
-	} isset;
-};
+size_t alltypes_everything_many_result_encoded_size(const struct alltypes_everything_many_result *v, u8 proto);
 
 void alltypes_everything_fire_args_init(struct alltypes_everything_fire_args *v);
 int alltypes_everything_fire_args_encode(struct kg_writer *w, const struct alltypes_everything_fire_args *v);
 int alltypes_everything_fire_args_decode(struct kg_reader *r, struct alltypes_everything_fire_args *v);
+size_t alltypes_everything_fire_args_encoded_size(const struct alltypes_everything_fire_args *v, u8 proto);
 
 /**
  * DOC: Everything

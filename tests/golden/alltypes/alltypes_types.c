@@ -4,23 +4,100 @@
  */
 #include "alltypes_types.h"
 
+/* alltypes_color_name() - the IDL name of a Color value, or NULL */
+const char *alltypes_color_name(s32 v)
+{
+	switch (v) {
+	case ALLTYPES_COLOR_RED:
+		return "RED";
+	case ALLTYPES_COLOR_GREEN:
+		return "GREEN";
+	case ALLTYPES_COLOR_BLUE:
+		return "BLUE";
+	default:
+		return NULL;
+	}
+}
+
+static void kg_list_alltypes_point_encode(struct kg_writer *w, const struct kg_list_alltypes_point *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_list_begin(w, KG_T_STRUCT, v->count);
+	for (i = 0; i < v->count; i++) {
+		alltypes_point_encode(w, &v->elems[i]);
+
+	}
+	kg_write_list_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_list_alltypes_point_decode(struct kg_reader *r, struct kg_list_alltypes_point *v,
+		u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_list_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_STRUCT)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = alltypes_point_decode(r, &v->elems[i]);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_list_end(r);
+}
+
+/* alltypes_point_init() - zero @v and apply the IDL's default values */
 void alltypes_point_init(struct alltypes_point *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_point_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_point_encode(struct kg_writer *w, const struct alltypes_point *v)
 {
 	kg_write_struct_begin(w);
-	kg_write_field_begin(w, KG_T_DOUBLE, 1);
-	kg_write_double(w, v->x);
-	kg_write_field_end(w);
-	kg_write_field_begin(w, KG_T_DOUBLE, 2);
-	kg_write_double(w, v->y);
-	kg_write_field_end(w);
+	{
+		kg_write_field_begin(w, KG_T_DOUBLE, 1);
+		kg_write_double(w, v->x);
+
+		kg_write_field_end(w);
+	}
+	{
+		kg_write_field_begin(w, KG_T_DOUBLE, 2);
+		kg_write_double(w, v->y);
+
+		kg_write_field_end(w);
+	}
 	if (v->isset.label) {
 		kg_write_field_begin(w, KG_T_STRING, 3);
 		kg_write_bytes(w, v->label);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -28,95 +105,117 @@ int alltypes_point_encode(struct kg_writer *w, const struct alltypes_point *v)
 	return w->err;
 }
 
+/*
+ * alltypes_point_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_point_decode(struct kg_reader *r, struct alltypes_point *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_point_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_DOUBLE) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_DOUBLE) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_double(r, &v->x);
-			if (ret)
-				return ret;
+			err = kg_read_double(r, &v->x);
+			if (err)
+				return err;
 			v->isset.x = true;
 			break;
 		case 2:
-			if (ft != KG_T_DOUBLE) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_DOUBLE) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_double(r, &v->y);
-			if (ret)
-				return ret;
+			err = kg_read_double(r, &v->y);
+			if (err)
+				return err;
 			v->isset.y = true;
 			break;
 		case 3:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->label);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->label);
+			if (err)
+				return err;
 			v->isset.label = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
 	if (!v->isset.x)
-		return -EBADMSG;
+		return -EBADMSG;	/* required field x missing */
 	if (!v->isset.y)
-		return -EBADMSG;
-	return kg_read_struct_end(r);
+		return -EBADMSG;	/* required field y missing */
+	return 0;
 }
 
+/* alltypes_point_encoded_size() - bytes alltypes_point_encode() writes for @v in @proto */
+size_t alltypes_point_encoded_size(const struct alltypes_point *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_point_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_shape_init() - zero @v and apply the IDL's default values */
 void alltypes_shape_init(struct alltypes_shape *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_shape_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_shape_encode(struct kg_writer *w, const struct alltypes_shape *v)
 {
-	u32 i0;
-
+	if (v->isset.point + v->isset.polygon > 1 && !w->err)
+		w->err = -EINVAL;	/* a union holds at most one field */
 	kg_write_struct_begin(w);
 	if (v->isset.point) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		alltypes_point_encode(w, &v->point);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.polygon) {
 		kg_write_field_begin(w, KG_T_LIST, 2);
-		kg_write_list_begin(w, KG_T_STRUCT, v->polygon.count);
-		for (i0 = 0; i0 < v->polygon.count; i0++)
-			alltypes_point_encode(w, &v->polygon.elems[i0]);
-		kg_write_list_end(w);
+		kg_list_alltypes_point_encode(w, &v->polygon);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -124,89 +223,114 @@ int alltypes_shape_encode(struct kg_writer *w, const struct alltypes_shape *v)
 	return w->err;
 }
 
+/*
+ * alltypes_shape_decode() - read one union into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field or a second field of the union, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_shape_decode(struct kg_reader *r, struct alltypes_shape *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_shape_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = alltypes_point_decode(r, &v->point);
-			if (ret)
-				return ret;
+			if (v->isset.point || v->isset.polygon)
+				return -EBADMSG;
+			err = alltypes_point_decode(r, &v->point);
+			if (err)
+				return err;
 			v->isset.point = true;
 			break;
 		case 2:
-			if (ft != KG_T_LIST) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_LIST) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_list_begin(r, &et, &v->polygon.count);
-			if (ret)
-				return ret;
-			if (v->polygon.count && et != KG_T_STRUCT)
+			if (v->isset.point || v->isset.polygon)
 				return -EBADMSG;
-			v->polygon.elems = kg_read_alloc(r, v->polygon.count, sizeof(*v->polygon.elems));
-			if (v->polygon.count && !v->polygon.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->polygon.count; i0++) {
-				ret = alltypes_point_decode(r, &v->polygon.elems[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_list_alltypes_point_decode(r, &v->polygon, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->polygon, 0, sizeof(v->polygon));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_list_end(r);
-			if (ret)
-				return ret;
 			v->isset.polygon = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_shape_encoded_size() - bytes alltypes_shape_encode() writes for @v in @proto */
+size_t alltypes_shape_encoded_size(const struct alltypes_shape *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_shape_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_oops_init() - zero @v and apply the IDL's default values */
 void alltypes_oops_init(struct alltypes_oops *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_oops_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_oops_encode(struct kg_writer *w, const struct alltypes_oops *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.code) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->code);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.message) {
 		kg_write_field_begin(w, KG_T_STRING, 2);
 		kg_write_bytes(w, v->message);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -214,69 +338,93 @@ int alltypes_oops_encode(struct kg_writer *w, const struct alltypes_oops *v)
 	return w->err;
 }
 
+/*
+ * alltypes_oops_decode() - read one exception into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_oops_decode(struct kg_reader *r, struct alltypes_oops *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_oops_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->code);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->code);
+			if (err)
+				return err;
 			v->isset.code = true;
 			break;
 		case 2:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->message);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->message);
+			if (err)
+				return err;
 			v->isset.message = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* alltypes_oops_encoded_size() - bytes alltypes_oops_encode() writes for @v in @proto */
+size_t alltypes_oops_encoded_size(const struct alltypes_oops *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_oops_encode(&w, v);
+	return w.len;
+}
+
+/* alltypes_worse_init() - zero @v and apply the IDL's default values */
 void alltypes_worse_init(struct alltypes_worse *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_worse_encode() - write @v; returns w->err (0 or a negative errno) */
 int alltypes_worse_encode(struct kg_writer *w, const struct alltypes_worse *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.blob) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->blob);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -284,42 +432,63 @@ int alltypes_worse_encode(struct kg_writer *w, const struct alltypes_worse *v)
 	return w->err;
 }
 
+/*
+ * alltypes_worse_decode() - read one exception into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int alltypes_worse_decode(struct kg_reader *r, struct alltypes_worse *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	alltypes_worse_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_binary(r, &v->blob);
-			if (ret)
-				return ret;
+			err = kg_read_binary(r, &v->blob);
+			if (err)
+				return err;
 			v->isset.blob = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
+}
+
+/* alltypes_worse_encoded_size() - bytes alltypes_worse_encode() writes for @v in @proto */
+size_t alltypes_worse_encoded_size(const struct alltypes_worse *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	alltypes_worse_encode(&w, v);
+	return w.len;
 }

@@ -9,25 +9,42 @@
 
 #ifndef KG_UUID_DEFINED
 #define KG_UUID_DEFINED
+/* A uuid: 16 bytes in wire order, in a struct so that it is assignable. */
 struct kg_uuid {
 	u8 b[16];
 };
 #endif
 
+struct alltypes_point;
+struct alltypes_shape;
+struct alltypes_oops;
+struct alltypes_worse;
+
+/**
+ * enum alltypes_color - Every kind of type in arguments, results and exceptions.
+ * @ALLTYPES_COLOR_RED: RED
+ * @ALLTYPES_COLOR_GREEN: GREEN
+ * @ALLTYPES_COLOR_BLUE: BLUE
+ *
+ * Values travel as i32 and are held in s32 members.
+ */
 enum alltypes_color {
 	ALLTYPES_COLOR_RED = 1,
 	ALLTYPES_COLOR_GREEN = 2,
 	ALLTYPES_COLOR_BLUE = 3,
 };
 
-#ifndef KG_CONTAINER_KG_LIST_ALLTYPES_POINT
-#define KG_CONTAINER_KG_LIST_ALLTYPES_POINT
-struct kg_list_alltypes_point {
-	u32 count;
-	struct alltypes_point *elems;
-};
-#endif
+/* constant ANSWER */
+#define ALLTYPES_ANSWER 42
 
+/**
+ * struct alltypes_point - Thrift struct Point
+ * @x: field 1: x
+ * @y: field 2: y
+ * @label: field 3: label
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct alltypes_point {
 	u64 x;
 	u64 y;
@@ -39,10 +56,22 @@ struct alltypes_point {
 	} isset;
 };
 
-void alltypes_point_init(struct alltypes_point *v);
-int alltypes_point_encode(struct kg_writer *w, const struct alltypes_point *v);
-int alltypes_point_decode(struct kg_reader *r, struct alltypes_point *v);
+#ifndef KG_CONTAINER_KG_LIST_ALLTYPES_POINT
+#define KG_CONTAINER_KG_LIST_ALLTYPES_POINT
+/* list<alltypes_point>: @count elements from the message arena */
+struct kg_list_alltypes_point {
+	u32 count;
+	struct alltypes_point *elems;
+};
+#endif
 
+/**
+ * struct alltypes_shape - Thrift union Shape
+ * @point: field 1: point
+ * @polygon: field 2: polygon
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct alltypes_shape {
 	struct alltypes_point point;
 	struct kg_list_alltypes_point polygon;
@@ -52,10 +81,13 @@ struct alltypes_shape {
 	} isset;
 };
 
-void alltypes_shape_init(struct alltypes_shape *v);
-int alltypes_shape_encode(struct kg_writer *w, const struct alltypes_shape *v);
-int alltypes_shape_decode(struct kg_reader *r, struct alltypes_shape *v);
-
+/**
+ * struct alltypes_oops - Thrift exception Oops
+ * @code: field 1: code
+ * @message: field 2: message
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct alltypes_oops {
 	s32 code;
 	struct kg_bytes message;
@@ -65,10 +97,12 @@ struct alltypes_oops {
 	} isset;
 };
 
-void alltypes_oops_init(struct alltypes_oops *v);
-int alltypes_oops_encode(struct kg_writer *w, const struct alltypes_oops *v);
-int alltypes_oops_decode(struct kg_reader *r, struct alltypes_oops *v);
-
+/**
+ * struct alltypes_worse - Thrift exception Worse
+ * @blob: field 1: blob
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct alltypes_worse {
 	struct kg_bytes blob;
 	struct {
@@ -76,8 +110,41 @@ struct alltypes_worse {
 	} isset;
 };
 
+#ifndef KG_CONTAINER_KG_LIST_STRING
+#define KG_CONTAINER_KG_LIST_STRING
+/* list<string>: @count elements from the message arena */
+struct kg_list_string {
+	u32 count;
+	struct kg_bytes *elems;
+};
+#endif
+
+/* typedef Timestamp */
+typedef s64 alltypes_timestamp_t;
+
+/* typedef Names */
+typedef struct kg_list_string alltypes_names_t;
+
+const char *alltypes_color_name(s32 v);
+
+void alltypes_point_init(struct alltypes_point *v);
+int alltypes_point_encode(struct kg_writer *w, const struct alltypes_point *v);
+int alltypes_point_decode(struct kg_reader *r, struct alltypes_point *v);
+size_t alltypes_point_encoded_size(const struct alltypes_point *v, u8 proto);
+
+void alltypes_shape_init(struct alltypes_shape *v);
+int alltypes_shape_encode(struct kg_writer *w, const struct alltypes_shape *v);
+int alltypes_shape_decode(struct kg_reader *r, struct alltypes_shape *v);
+size_t alltypes_shape_encoded_size(const struct alltypes_shape *v, u8 proto);
+
+void alltypes_oops_init(struct alltypes_oops *v);
+int alltypes_oops_encode(struct kg_writer *w, const struct alltypes_oops *v);
+int alltypes_oops_decode(struct kg_reader *r, struct alltypes_oops *v);
+size_t alltypes_oops_encoded_size(const struct alltypes_oops *v, u8 proto);
+
 void alltypes_worse_init(struct alltypes_worse *v);
 int alltypes_worse_encode(struct kg_writer *w, const struct alltypes_worse *v);
 int alltypes_worse_decode(struct kg_reader *r, struct alltypes_worse *v);
+size_t alltypes_worse_encoded_size(const struct alltypes_worse *v, u8 proto);
 
 #endif /* _ALLTYPES_TYPES_H */

@@ -6,22 +6,79 @@
  */
 #include "forwarder_forwarder.h"
 
+static void kg_list_forwarder_backend_encode(struct kg_writer *w, const struct kg_list_forwarder_backend *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_list_begin(w, KG_T_STRUCT, v->count);
+	for (i = 0; i < v->count; i++) {
+		forwarder_backend_encode(w, &v->elems[i]);
+
+	}
+	kg_write_list_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_list_forwarder_backend_decode(struct kg_reader *r, struct kg_list_forwarder_backend *v,
+		u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_list_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_STRUCT)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = forwarder_backend_decode(r, &v->elems[i]);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_list_end(r);
+}
+
+/* forwarder_forwarder_msg_args_init() - zero @v and apply the IDL's default values */
 void forwarder_forwarder_msg_args_init(struct forwarder_forwarder_msg_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* forwarder_forwarder_msg_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int forwarder_forwarder_msg_args_encode(struct kg_writer *w, const struct forwarder_forwarder_msg_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.key) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->key);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.payload) {
 		kg_write_field_begin(w, KG_T_STRING, 2);
 		kg_write_bytes(w, v->payload);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -29,74 +86,93 @@ int forwarder_forwarder_msg_args_encode(struct kg_writer *w, const struct forwar
 	return w->err;
 }
 
+/*
+ * forwarder_forwarder_msg_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int forwarder_forwarder_msg_args_decode(struct kg_reader *r, struct forwarder_forwarder_msg_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	forwarder_forwarder_msg_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->key);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->key);
+			if (err)
+				return err;
 			v->isset.key = true;
 			break;
 		case 2:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->payload);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->payload);
+			if (err)
+				return err;
 			v->isset.payload = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* forwarder_forwarder_msg_args_encoded_size() - bytes forwarder_forwarder_msg_args_encode() writes for @v in @proto */
+size_t forwarder_forwarder_msg_args_encoded_size(const struct forwarder_forwarder_msg_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	forwarder_forwarder_msg_args_encode(&w, v);
+	return w.len;
+}
+
+/* forwarder_forwarder_connect_args_init() - zero @v and apply the IDL's default values */
 void forwarder_forwarder_connect_args_init(struct forwarder_forwarder_connect_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* forwarder_forwarder_connect_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int forwarder_forwarder_connect_args_encode(struct kg_writer *w, const struct forwarder_forwarder_connect_args *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.backends) {
 		kg_write_field_begin(w, KG_T_LIST, 1);
-		kg_write_list_begin(w, KG_T_STRUCT, v->backends.count);
-		for (i0 = 0; i0 < v->backends.count; i0++)
-			forwarder_backend_encode(w, &v->backends.elems[i0]);
-		kg_write_list_end(w);
+		kg_list_forwarder_backend_encode(w, &v->backends);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -104,72 +180,92 @@ int forwarder_forwarder_connect_args_encode(struct kg_writer *w, const struct fo
 	return w->err;
 }
 
+/*
+ * forwarder_forwarder_connect_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int forwarder_forwarder_connect_args_decode(struct kg_reader *r, struct forwarder_forwarder_connect_args *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	forwarder_forwarder_connect_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_LIST) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_LIST) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_list_begin(r, &et, &v->backends.count);
-			if (ret)
-				return ret;
-			if (v->backends.count && et != KG_T_STRUCT)
-				return -EBADMSG;
-			v->backends.elems = kg_read_alloc(r, v->backends.count, sizeof(*v->backends.elems));
-			if (v->backends.count && !v->backends.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->backends.count; i0++) {
-				ret = forwarder_backend_decode(r, &v->backends.elems[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_list_forwarder_backend_decode(r, &v->backends, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->backends, 0, sizeof(v->backends));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_list_end(r);
-			if (ret)
-				return ret;
 			v->isset.backends = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* forwarder_forwarder_connect_args_encoded_size() - bytes forwarder_forwarder_connect_args_encode() writes for @v in @proto */
+size_t forwarder_forwarder_connect_args_encoded_size(const struct forwarder_forwarder_connect_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	forwarder_forwarder_connect_args_encode(&w, v);
+	return w.len;
+}
+
+/* forwarder_forwarder_connect_result_init() - zero @v and apply the IDL's default values */
 void forwarder_forwarder_connect_result_init(struct forwarder_forwarder_connect_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* forwarder_forwarder_connect_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int forwarder_forwarder_connect_result_encode(struct kg_writer *w, const struct forwarder_forwarder_connect_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.err) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		forwarder_backend_error_encode(w, &v->err);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -177,180 +273,276 @@ int forwarder_forwarder_connect_result_encode(struct kg_writer *w, const struct 
 	return w->err;
 }
 
+/*
+ * forwarder_forwarder_connect_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int forwarder_forwarder_connect_result_decode(struct kg_reader *r, struct forwarder_forwarder_connect_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	forwarder_forwarder_connect_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = forwarder_backend_error_decode(r, &v->err);
-			if (ret)
-				return ret;
+			err = forwarder_backend_error_decode(r, &v->err);
+			if (err)
+				return err;
 			v->isset.err = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* forwarder_forwarder_connect_result_encoded_size() - bytes forwarder_forwarder_connect_result_encode() writes for @v in @proto */
+size_t forwarder_forwarder_connect_result_encoded_size(const struct forwarder_forwarder_connect_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	forwarder_forwarder_connect_result_encode(&w, v);
+	return w.len;
+}
+
+/* forwarder_forwarder_close_backends_args_init() - zero @v and apply the IDL's default values */
 void forwarder_forwarder_close_backends_args_init(struct forwarder_forwarder_close_backends_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* forwarder_forwarder_close_backends_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int forwarder_forwarder_close_backends_args_encode(struct kg_writer *w, const struct forwarder_forwarder_close_backends_args *v)
 {
+	(void)v;
 	kg_write_struct_begin(w);
 	kg_write_field_stop(w);
 	kg_write_struct_end(w);
 	return w->err;
 }
 
+/*
+ * forwarder_forwarder_close_backends_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int forwarder_forwarder_close_backends_args_decode(struct kg_reader *r, struct forwarder_forwarder_close_backends_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	forwarder_forwarder_close_backends_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* forwarder_forwarder_close_backends_args_encoded_size() - bytes forwarder_forwarder_close_backends_args_encode() writes for @v in @proto */
+size_t forwarder_forwarder_close_backends_args_encoded_size(const struct forwarder_forwarder_close_backends_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	forwarder_forwarder_close_backends_args_encode(&w, v);
+	return w.len;
+}
+
+/* forwarder_forwarder_close_backends_result_init() - zero @v and apply the IDL's default values */
 void forwarder_forwarder_close_backends_result_init(struct forwarder_forwarder_close_backends_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* forwarder_forwarder_close_backends_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int forwarder_forwarder_close_backends_result_encode(struct kg_writer *w, const struct forwarder_forwarder_close_backends_result *v)
 {
+	(void)v;
 	kg_write_struct_begin(w);
 	kg_write_field_stop(w);
 	kg_write_struct_end(w);
 	return w->err;
 }
 
+/*
+ * forwarder_forwarder_close_backends_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int forwarder_forwarder_close_backends_result_decode(struct kg_reader *r, struct forwarder_forwarder_close_backends_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	forwarder_forwarder_close_backends_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* forwarder_forwarder_close_backends_result_encoded_size() - bytes forwarder_forwarder_close_backends_result_encode() writes for @v in @proto */
+size_t forwarder_forwarder_close_backends_result_encoded_size(const struct forwarder_forwarder_close_backends_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	forwarder_forwarder_close_backends_result_encode(&w, v);
+	return w.len;
+}
+
+/* forwarder_forwarder_stats_args_init() - zero @v and apply the IDL's default values */
 void forwarder_forwarder_stats_args_init(struct forwarder_forwarder_stats_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* forwarder_forwarder_stats_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int forwarder_forwarder_stats_args_encode(struct kg_writer *w, const struct forwarder_forwarder_stats_args *v)
 {
+	(void)v;
 	kg_write_struct_begin(w);
 	kg_write_field_stop(w);
 	kg_write_struct_end(w);
 	return w->err;
 }
 
+/*
+ * forwarder_forwarder_stats_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int forwarder_forwarder_stats_args_decode(struct kg_reader *r, struct forwarder_forwarder_stats_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	forwarder_forwarder_stats_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* forwarder_forwarder_stats_args_encoded_size() - bytes forwarder_forwarder_stats_args_encode() writes for @v in @proto */
+size_t forwarder_forwarder_stats_args_encoded_size(const struct forwarder_forwarder_stats_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	forwarder_forwarder_stats_args_encode(&w, v);
+	return w.len;
+}
+
+/* forwarder_forwarder_stats_result_init() - zero @v and apply the IDL's default values */
 void forwarder_forwarder_stats_result_init(struct forwarder_forwarder_stats_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* forwarder_forwarder_stats_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int forwarder_forwarder_stats_result_encode(struct kg_writer *w, const struct forwarder_forwarder_stats_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_STRUCT, 0);
 		forwarder_forwarder_stats_encode(w, &v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -358,44 +550,65 @@ int forwarder_forwarder_stats_result_encode(struct kg_writer *w, const struct fo
 	return w->err;
 }
 
+/*
+ * forwarder_forwarder_stats_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int forwarder_forwarder_stats_result_decode(struct kg_reader *r, struct forwarder_forwarder_stats_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	forwarder_forwarder_stats_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = forwarder_forwarder_stats_decode(r, &v->success);
-			if (ret)
-				return ret;
+			err = forwarder_forwarder_stats_decode(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
+}
+
+/* forwarder_forwarder_stats_result_encoded_size() - bytes forwarder_forwarder_stats_result_encode() writes for @v in @proto */
+size_t forwarder_forwarder_stats_result_encoded_size(const struct forwarder_forwarder_stats_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	forwarder_forwarder_stats_result_encode(&w, v);
+	return w.len;
 }
 
 /* Arguments that could not be decoded: describe it if possible, else close. */

@@ -16,14 +16,13 @@
 #define KG_DISPATCH_UNKNOWN 1
 #endif
 
-#ifndef KG_CONTAINER_KG_LIST_FORWARDER_BACKEND
-#define KG_CONTAINER_KG_LIST_FORWARDER_BACKEND
-struct kg_list_forwarder_backend {
-	u32 count;
-	struct forwarder_backend *elems;
-};
-#endif
-
+/**
+ * struct forwarder_forwarder_msg_args - Thrift struct Forwarder_msg_args
+ * @key: field 1: key
+ * @payload: field 2: payload
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct forwarder_forwarder_msg_args {
 	s32 key;
 	struct kg_bytes payload;
@@ -33,10 +32,21 @@ struct forwarder_forwarder_msg_args {
 	} isset;
 };
 
-void forwarder_forwarder_msg_args_init(struct forwarder_forwarder_msg_args *v);
-int forwarder_forwarder_msg_args_encode(struct kg_writer *w, const struct forwarder_forwarder_msg_args *v);
-int forwarder_forwarder_msg_args_decode(struct kg_reader *r, struct forwarder_forwarder_msg_args *v);
+#ifndef KG_CONTAINER_KG_LIST_FORWARDER_BACKEND
+#define KG_CONTAINER_KG_LIST_FORWARDER_BACKEND
+/* list<forwarder_backend>: @count elements from the message arena */
+struct kg_list_forwarder_backend {
+	u32 count;
+	struct forwarder_backend *elems;
+};
+#endif
 
+/**
+ * struct forwarder_forwarder_connect_args - Thrift struct Forwarder_connect_args
+ * @backends: field 1: backends
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct forwarder_forwarder_connect_args {
 	struct kg_list_forwarder_backend backends;
 	struct {
@@ -44,10 +54,12 @@ struct forwarder_forwarder_connect_args {
 	} isset;
 };
 
-void forwarder_forwarder_connect_args_init(struct forwarder_forwarder_connect_args *v);
-int forwarder_forwarder_connect_args_encode(struct kg_writer *w, const struct forwarder_forwarder_connect_args *v);
-int forwarder_forwarder_connect_args_decode(struct kg_reader *r, struct forwarder_forwarder_connect_args *v);
-
+/**
+ * struct forwarder_forwarder_connect_result - Thrift struct Forwarder_connect_result
+ * @err: field 1: err
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct forwarder_forwarder_connect_result {
 	struct forwarder_backend_error err;
 	struct {
@@ -55,31 +67,30 @@ struct forwarder_forwarder_connect_result {
 	} isset;
 };
 
-void forwarder_forwarder_connect_result_init(struct forwarder_forwarder_connect_result *v);
-int forwarder_forwarder_connect_result_encode(struct kg_writer *w, const struct forwarder_forwarder_connect_result *v);
-int forwarder_forwarder_connect_result_decode(struct kg_reader *r, struct forwarder_forwarder_connect_result *v);
-
+/**
+ * struct forwarder_forwarder_close_backends_args - Thrift struct Forwarder_close_backends_args
+ */
 struct forwarder_forwarder_close_backends_args {
 };
 
-void forwarder_forwarder_close_backends_args_init(struct forwarder_forwarder_close_backends_args *v);
-int forwarder_forwarder_close_backends_args_encode(struct kg_writer *w, const struct forwarder_forwarder_close_backends_args *v);
-int forwarder_forwarder_close_backends_args_decode(struct kg_reader *r, struct forwarder_forwarder_close_backends_args *v);
-
+/**
+ * struct forwarder_forwarder_close_backends_result - Thrift struct Forwarder_close_backends_result
+ */
 struct forwarder_forwarder_close_backends_result {
 };
 
-void forwarder_forwarder_close_backends_result_init(struct forwarder_forwarder_close_backends_result *v);
-int forwarder_forwarder_close_backends_result_encode(struct kg_writer *w, const struct forwarder_forwarder_close_backends_result *v);
-int forwarder_forwarder_close_backends_result_decode(struct kg_reader *r, struct forwarder_forwarder_close_backends_result *v);
-
+/**
+ * struct forwarder_forwarder_stats_args - Thrift struct Forwarder_stats_args
+ */
 struct forwarder_forwarder_stats_args {
 };
 
-void forwarder_forwarder_stats_args_init(struct forwarder_forwarder_stats_args *v);
-int forwarder_forwarder_stats_args_encode(struct kg_writer *w, const struct forwarder_forwarder_stats_args *v);
-int forwarder_forwarder_stats_args_decode(struct kg_reader *r, struct forwarder_forwarder_stats_args *v);
-
+/**
+ * struct forwarder_forwarder_stats_result - Thrift struct Forwarder_stats_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct forwarder_forwarder_stats_result {
 	struct forwarder_forwarder_stats success;
 	struct {
@@ -87,9 +98,40 @@ struct forwarder_forwarder_stats_result {
 	} isset;
 };
 
+void forwarder_forwarder_msg_args_init(struct forwarder_forwarder_msg_args *v);
+int forwarder_forwarder_msg_args_encode(struct kg_writer *w, const struct forwarder_forwarder_msg_args *v);
+int forwarder_forwarder_msg_args_decode(struct kg_reader *r, struct forwarder_forwarder_msg_args *v);
+size_t forwarder_forwarder_msg_args_encoded_size(const struct forwarder_forwarder_msg_args *v, u8 proto);
+
+void forwarder_forwarder_connect_args_init(struct forwarder_forwarder_connect_args *v);
+int forwarder_forwarder_connect_args_encode(struct kg_writer *w, const struct forwarder_forwarder_connect_args *v);
+int forwarder_forwarder_connect_args_decode(struct kg_reader *r, struct forwarder_forwarder_connect_args *v);
+size_t forwarder_forwarder_connect_args_encoded_size(const struct forwarder_forwarder_connect_args *v, u8 proto);
+
+void forwarder_forwarder_connect_result_init(struct forwarder_forwarder_connect_result *v);
+int forwarder_forwarder_connect_result_encode(struct kg_writer *w, const struct forwarder_forwarder_connect_result *v);
+int forwarder_forwarder_connect_result_decode(struct kg_reader *r, struct forwarder_forwarder_connect_result *v);
+size_t forwarder_forwarder_connect_result_encoded_size(const struct forwarder_forwarder_connect_result *v, u8 proto);
+
+void forwarder_forwarder_close_backends_args_init(struct forwarder_forwarder_close_backends_args *v);
+int forwarder_forwarder_close_backends_args_encode(struct kg_writer *w, const struct forwarder_forwarder_close_backends_args *v);
+int forwarder_forwarder_close_backends_args_decode(struct kg_reader *r, struct forwarder_forwarder_close_backends_args *v);
+size_t forwarder_forwarder_close_backends_args_encoded_size(const struct forwarder_forwarder_close_backends_args *v, u8 proto);
+
+void forwarder_forwarder_close_backends_result_init(struct forwarder_forwarder_close_backends_result *v);
+int forwarder_forwarder_close_backends_result_encode(struct kg_writer *w, const struct forwarder_forwarder_close_backends_result *v);
+int forwarder_forwarder_close_backends_result_decode(struct kg_reader *r, struct forwarder_forwarder_close_backends_result *v);
+size_t forwarder_forwarder_close_backends_result_encoded_size(const struct forwarder_forwarder_close_backends_result *v, u8 proto);
+
+void forwarder_forwarder_stats_args_init(struct forwarder_forwarder_stats_args *v);
+int forwarder_forwarder_stats_args_encode(struct kg_writer *w, const struct forwarder_forwarder_stats_args *v);
+int forwarder_forwarder_stats_args_decode(struct kg_reader *r, struct forwarder_forwarder_stats_args *v);
+size_t forwarder_forwarder_stats_args_encoded_size(const struct forwarder_forwarder_stats_args *v, u8 proto);
+
 void forwarder_forwarder_stats_result_init(struct forwarder_forwarder_stats_result *v);
 int forwarder_forwarder_stats_result_encode(struct kg_writer *w, const struct forwarder_forwarder_stats_result *v);
 int forwarder_forwarder_stats_result_decode(struct kg_reader *r, struct forwarder_forwarder_stats_result *v);
+size_t forwarder_forwarder_stats_result_encoded_size(const struct forwarder_forwarder_stats_result *v, u8 proto);
 
 /**
  * DOC: Forwarder

@@ -4,97 +4,130 @@
  */
 #include "forwarder_types.h"
 
+/* forwarder_backend_init() - zero @v and apply the IDL's default values */
 void forwarder_backend_init(struct forwarder_backend *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* forwarder_backend_encode() - write @v; returns w->err (0 or a negative errno) */
 int forwarder_backend_encode(struct kg_writer *w, const struct forwarder_backend *v)
 {
 	kg_write_struct_begin(w);
-	kg_write_field_begin(w, KG_T_STRING, 1);
-	kg_write_bytes(w, v->addr);
-	kg_write_field_end(w);
-	kg_write_field_begin(w, KG_T_I32, 2);
-	kg_write_i32(w, v->port);
-	kg_write_field_end(w);
+	{
+		kg_write_field_begin(w, KG_T_STRING, 1);
+		kg_write_bytes(w, v->addr);
+
+		kg_write_field_end(w);
+	}
+	{
+		kg_write_field_begin(w, KG_T_I32, 2);
+		kg_write_i32(w, v->port);
+
+		kg_write_field_end(w);
+	}
 	kg_write_field_stop(w);
 	kg_write_struct_end(w);
 	return w->err;
 }
 
+/*
+ * forwarder_backend_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int forwarder_backend_decode(struct kg_reader *r, struct forwarder_backend *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	forwarder_backend_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->addr);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->addr);
+			if (err)
+				return err;
 			v->isset.addr = true;
 			break;
 		case 2:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->port);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->port);
+			if (err)
+				return err;
 			v->isset.port = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
 	if (!v->isset.addr)
-		return -EBADMSG;
+		return -EBADMSG;	/* required field addr missing */
 	if (!v->isset.port)
-		return -EBADMSG;
-	return kg_read_struct_end(r);
+		return -EBADMSG;	/* required field port missing */
+	return 0;
 }
 
+/* forwarder_backend_encoded_size() - bytes forwarder_backend_encode() writes for @v in @proto */
+size_t forwarder_backend_encoded_size(const struct forwarder_backend *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	forwarder_backend_encode(&w, v);
+	return w.len;
+}
+
+/* forwarder_backend_error_init() - zero @v and apply the IDL's default values */
 void forwarder_backend_error_init(struct forwarder_backend_error *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* forwarder_backend_error_encode() - write @v; returns w->err (0 or a negative errno) */
 int forwarder_backend_error_encode(struct kg_writer *w, const struct forwarder_backend_error *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.message) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->message);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.errno_value) {
 		kg_write_field_begin(w, KG_T_I32, 2);
 		kg_write_i32(w, v->errno_value);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -102,79 +135,105 @@ int forwarder_backend_error_encode(struct kg_writer *w, const struct forwarder_b
 	return w->err;
 }
 
+/*
+ * forwarder_backend_error_decode() - read one exception into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int forwarder_backend_error_decode(struct kg_reader *r, struct forwarder_backend_error *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	forwarder_backend_error_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->message);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->message);
+			if (err)
+				return err;
 			v->isset.message = true;
 			break;
 		case 2:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->errno_value);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->errno_value);
+			if (err)
+				return err;
 			v->isset.errno_value = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* forwarder_backend_error_encoded_size() - bytes forwarder_backend_error_encode() writes for @v in @proto */
+size_t forwarder_backend_error_encoded_size(const struct forwarder_backend_error *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	forwarder_backend_error_encode(&w, v);
+	return w.len;
+}
+
+/* forwarder_forwarder_stats_init() - zero @v and apply the IDL's default values */
 void forwarder_forwarder_stats_init(struct forwarder_forwarder_stats *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* forwarder_forwarder_stats_encode() - write @v; returns w->err (0 or a negative errno) */
 int forwarder_forwarder_stats_encode(struct kg_writer *w, const struct forwarder_forwarder_stats *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.forwarded) {
 		kg_write_field_begin(w, KG_T_I64, 1);
 		kg_write_i64(w, v->forwarded);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.dropped) {
 		kg_write_field_begin(w, KG_T_I64, 2);
 		kg_write_i64(w, v->dropped);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.backends) {
 		kg_write_field_begin(w, KG_T_I32, 3);
 		kg_write_i32(w, v->backends);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -182,66 +241,87 @@ int forwarder_forwarder_stats_encode(struct kg_writer *w, const struct forwarder
 	return w->err;
 }
 
+/*
+ * forwarder_forwarder_stats_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int forwarder_forwarder_stats_decode(struct kg_reader *r, struct forwarder_forwarder_stats *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	forwarder_forwarder_stats_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_I64) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I64) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i64(r, &v->forwarded);
-			if (ret)
-				return ret;
+			err = kg_read_i64(r, &v->forwarded);
+			if (err)
+				return err;
 			v->isset.forwarded = true;
 			break;
 		case 2:
-			if (ft != KG_T_I64) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I64) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i64(r, &v->dropped);
-			if (ret)
-				return ret;
+			err = kg_read_i64(r, &v->dropped);
+			if (err)
+				return err;
 			v->isset.dropped = true;
 			break;
 		case 3:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->backends);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->backends);
+			if (err)
+				return err;
 			v->isset.backends = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
+}
+
+/* forwarder_forwarder_stats_encoded_size() - bytes forwarder_forwarder_stats_encode() writes for @v in @proto */
+size_t forwarder_forwarder_stats_encoded_size(const struct forwarder_forwarder_stats *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	forwarder_forwarder_stats_encode(&w, v);
+	return w.len;
 }

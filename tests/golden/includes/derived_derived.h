@@ -17,14 +17,12 @@
 #define KG_DISPATCH_UNKNOWN 1
 #endif
 
-#ifndef KG_CONTAINER_KG_LIST_SHARED_SHARED_STRUCT
-#define KG_CONTAINER_KG_LIST_SHARED_SHARED_STRUCT
-struct kg_list_shared_shared_struct {
-	u32 count;
-	struct shared_shared_struct *elems;
-};
-#endif
-
+/**
+ * struct derived_derived_put_args - Thrift struct Derived_put_args
+ * @s: field 1: s
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct derived_derived_put_args {
 	struct shared_shared_struct s;
 	struct {
@@ -32,10 +30,12 @@ struct derived_derived_put_args {
 	} isset;
 };
 
-void derived_derived_put_args_init(struct derived_derived_put_args *v);
-int derived_derived_put_args_encode(struct kg_writer *w, const struct derived_derived_put_args *v);
-int derived_derived_put_args_decode(struct kg_reader *r, struct derived_derived_put_args *v);
-
+/**
+ * struct derived_derived_put_result - Thrift struct Derived_put_result
+ * @nf: field 1: nf
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct derived_derived_put_result {
 	struct derived_not_found nf;
 	struct {
@@ -43,17 +43,27 @@ struct derived_derived_put_result {
 	} isset;
 };
 
-void derived_derived_put_result_init(struct derived_derived_put_result *v);
-int derived_derived_put_result_encode(struct kg_writer *w, const struct derived_derived_put_result *v);
-int derived_derived_put_result_decode(struct kg_reader *r, struct derived_derived_put_result *v);
-
+/**
+ * struct derived_derived_all_args - Thrift struct Derived_all_args
+ */
 struct derived_derived_all_args {
 };
 
-void derived_derived_all_args_init(struct derived_derived_all_args *v);
-int derived_derived_all_args_encode(struct kg_writer *w, const struct derived_derived_all_args *v);
-int derived_derived_all_args_decode(struct kg_reader *r, struct derived_derived_all_args *v);
+#ifndef KG_CONTAINER_KG_LIST_SHARED_SHARED_STRUCT
+#define KG_CONTAINER_KG_LIST_SHARED_SHARED_STRUCT
+/* list<shared_shared_struct>: @count elements from the message arena */
+struct kg_list_shared_shared_struct {
+	u32 count;
+	struct shared_shared_struct *elems;
+};
+#endif
 
+/**
+ * struct derived_derived_all_result - Thrift struct Derived_all_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct derived_derived_all_result {
 	struct kg_list_shared_shared_struct success;
 	struct {
@@ -61,9 +71,25 @@ struct derived_derived_all_result {
 	} isset;
 };
 
+void derived_derived_put_args_init(struct derived_derived_put_args *v);
+int derived_derived_put_args_encode(struct kg_writer *w, const struct derived_derived_put_args *v);
+int derived_derived_put_args_decode(struct kg_reader *r, struct derived_derived_put_args *v);
+size_t derived_derived_put_args_encoded_size(const struct derived_derived_put_args *v, u8 proto);
+
+void derived_derived_put_result_init(struct derived_derived_put_result *v);
+int derived_derived_put_result_encode(struct kg_writer *w, const struct derived_derived_put_result *v);
+int derived_derived_put_result_decode(struct kg_reader *r, struct derived_derived_put_result *v);
+size_t derived_derived_put_result_encoded_size(const struct derived_derived_put_result *v, u8 proto);
+
+void derived_derived_all_args_init(struct derived_derived_all_args *v);
+int derived_derived_all_args_encode(struct kg_writer *w, const struct derived_derived_all_args *v);
+int derived_derived_all_args_decode(struct kg_reader *r, struct derived_derived_all_args *v);
+size_t derived_derived_all_args_encoded_size(const struct derived_derived_all_args *v, u8 proto);
+
 void derived_derived_all_result_init(struct derived_derived_all_result *v);
 int derived_derived_all_result_encode(struct kg_writer *w, const struct derived_derived_all_result *v);
 int derived_derived_all_result_decode(struct kg_reader *r, struct derived_derived_all_result *v);
+size_t derived_derived_all_result_encoded_size(const struct derived_derived_all_result *v, u8 proto);
 
 /**
  * DOC: Derived

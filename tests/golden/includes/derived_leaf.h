@@ -17,13 +17,18 @@
 #define KG_DISPATCH_UNKNOWN 1
 #endif
 
+/**
+ * struct derived_leaf_count_args - Thrift struct Leaf_count_args
+ */
 struct derived_leaf_count_args {
 };
 
-void derived_leaf_count_args_init(struct derived_leaf_count_args *v);
-int derived_leaf_count_args_encode(struct kg_writer *w, const struct derived_leaf_count_args *v);
-int derived_leaf_count_args_decode(struct kg_reader *r, struct derived_leaf_count_args *v);
-
+/**
+ * struct derived_leaf_count_result - Thrift struct Leaf_count_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct derived_leaf_count_result {
 	s64 success;
 	struct {
@@ -31,9 +36,15 @@ struct derived_leaf_count_result {
 	} isset;
 };
 
+void derived_leaf_count_args_init(struct derived_leaf_count_args *v);
+int derived_leaf_count_args_encode(struct kg_writer *w, const struct derived_leaf_count_args *v);
+int derived_leaf_count_args_decode(struct kg_reader *r, struct derived_leaf_count_args *v);
+size_t derived_leaf_count_args_encoded_size(const struct derived_leaf_count_args *v, u8 proto);
+
 void derived_leaf_count_result_init(struct derived_leaf_count_result *v);
 int derived_leaf_count_result_encode(struct kg_writer *w, const struct derived_leaf_count_result *v);
 int derived_leaf_count_result_decode(struct kg_reader *r, struct derived_leaf_count_result *v);
+size_t derived_leaf_count_result_encoded_size(const struct derived_leaf_count_result *v, u8 proto);
 
 /**
  * DOC: Leaf

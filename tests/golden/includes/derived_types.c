@@ -4,17 +4,20 @@
  */
 #include "derived_types.h"
 
+/* derived_not_found_init() - zero @v and apply the IDL's default values */
 void derived_not_found_init(struct derived_not_found *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* derived_not_found_encode() - write @v; returns w->err (0 or a negative errno) */
 int derived_not_found_encode(struct kg_writer *w, const struct derived_not_found *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.what) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->what);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -22,42 +25,63 @@ int derived_not_found_encode(struct kg_writer *w, const struct derived_not_found
 	return w->err;
 }
 
+/*
+ * derived_not_found_decode() - read one exception into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int derived_not_found_decode(struct kg_reader *r, struct derived_not_found *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	derived_not_found_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->what);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->what);
+			if (err)
+				return err;
 			v->isset.what = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
+}
+
+/* derived_not_found_encoded_size() - bytes derived_not_found_encode() writes for @v in @proto */
+size_t derived_not_found_encoded_size(const struct derived_not_found *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	derived_not_found_encode(&w, v);
+	return w.len;
 }

@@ -6,17 +6,20 @@
  */
 #include "shared_shared_service.h"
 
+/* shared_shared_service_get_struct_args_init() - zero @v and apply the IDL's default values */
 void shared_shared_service_get_struct_args_init(struct shared_shared_service_get_struct_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* shared_shared_service_get_struct_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int shared_shared_service_get_struct_args_encode(struct kg_writer *w, const struct shared_shared_service_get_struct_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.key) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->key);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -24,57 +27,81 @@ int shared_shared_service_get_struct_args_encode(struct kg_writer *w, const stru
 	return w->err;
 }
 
+/*
+ * shared_shared_service_get_struct_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int shared_shared_service_get_struct_args_decode(struct kg_reader *r, struct shared_shared_service_get_struct_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	shared_shared_service_get_struct_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->key);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->key);
+			if (err)
+				return err;
 			v->isset.key = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* shared_shared_service_get_struct_args_encoded_size() - bytes shared_shared_service_get_struct_args_encode() writes for @v in @proto */
+size_t shared_shared_service_get_struct_args_encoded_size(const struct shared_shared_service_get_struct_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	shared_shared_service_get_struct_args_encode(&w, v);
+	return w.len;
+}
+
+/* shared_shared_service_get_struct_result_init() - zero @v and apply the IDL's default values */
 void shared_shared_service_get_struct_result_init(struct shared_shared_service_get_struct_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* shared_shared_service_get_struct_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int shared_shared_service_get_struct_result_encode(struct kg_writer *w, const struct shared_shared_service_get_struct_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_STRUCT, 0);
 		shared_shared_struct_encode(w, &v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -82,85 +109,130 @@ int shared_shared_service_get_struct_result_encode(struct kg_writer *w, const st
 	return w->err;
 }
 
+/*
+ * shared_shared_service_get_struct_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int shared_shared_service_get_struct_result_decode(struct kg_reader *r, struct shared_shared_service_get_struct_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	shared_shared_service_get_struct_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = shared_shared_struct_decode(r, &v->success);
-			if (ret)
-				return ret;
+			err = shared_shared_struct_decode(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* shared_shared_service_get_struct_result_encoded_size() - bytes shared_shared_service_get_struct_result_encode() writes for @v in @proto */
+size_t shared_shared_service_get_struct_result_encoded_size(const struct shared_shared_service_get_struct_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	shared_shared_service_get_struct_result_encode(&w, v);
+	return w.len;
+}
+
+/* shared_shared_service_ping_args_init() - zero @v and apply the IDL's default values */
 void shared_shared_service_ping_args_init(struct shared_shared_service_ping_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* shared_shared_service_ping_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int shared_shared_service_ping_args_encode(struct kg_writer *w, const struct shared_shared_service_ping_args *v)
 {
+	(void)v;
 	kg_write_struct_begin(w);
 	kg_write_field_stop(w);
 	kg_write_struct_end(w);
 	return w->err;
 }
 
+/*
+ * shared_shared_service_ping_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int shared_shared_service_ping_args_decode(struct kg_reader *r, struct shared_shared_service_ping_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	shared_shared_service_ping_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
+}
+
+/* shared_shared_service_ping_args_encoded_size() - bytes shared_shared_service_ping_args_encode() writes for @v in @proto */
+size_t shared_shared_service_ping_args_encoded_size(const struct shared_shared_service_ping_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	shared_shared_service_ping_args_encode(&w, v);
+	return w.len;
 }
 
 /* Arguments that could not be decoded: describe it if possible, else close. */

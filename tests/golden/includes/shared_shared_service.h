@@ -16,6 +16,12 @@
 #define KG_DISPATCH_UNKNOWN 1
 #endif
 
+/**
+ * struct shared_shared_service_get_struct_args - Thrift struct SharedService_getStruct_args
+ * @key: field 1: key
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct shared_shared_service_get_struct_args {
 	s32 key;
 	struct {
@@ -23,10 +29,12 @@ struct shared_shared_service_get_struct_args {
 	} isset;
 };
 
-void shared_shared_service_get_struct_args_init(struct shared_shared_service_get_struct_args *v);
-int shared_shared_service_get_struct_args_encode(struct kg_writer *w, const struct shared_shared_service_get_struct_args *v);
-int shared_shared_service_get_struct_args_decode(struct kg_reader *r, struct shared_shared_service_get_struct_args *v);
-
+/**
+ * struct shared_shared_service_get_struct_result - Thrift struct SharedService_getStruct_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct shared_shared_service_get_struct_result {
 	struct shared_shared_struct success;
 	struct {
@@ -34,16 +42,26 @@ struct shared_shared_service_get_struct_result {
 	} isset;
 };
 
+/**
+ * struct shared_shared_service_ping_args - Thrift struct SharedService_ping_args
+ */
+struct shared_shared_service_ping_args {
+};
+
+void shared_shared_service_get_struct_args_init(struct shared_shared_service_get_struct_args *v);
+int shared_shared_service_get_struct_args_encode(struct kg_writer *w, const struct shared_shared_service_get_struct_args *v);
+int shared_shared_service_get_struct_args_decode(struct kg_reader *r, struct shared_shared_service_get_struct_args *v);
+size_t shared_shared_service_get_struct_args_encoded_size(const struct shared_shared_service_get_struct_args *v, u8 proto);
+
 void shared_shared_service_get_struct_result_init(struct shared_shared_service_get_struct_result *v);
 int shared_shared_service_get_struct_result_encode(struct kg_writer *w, const struct shared_shared_service_get_struct_result *v);
 int shared_shared_service_get_struct_result_decode(struct kg_reader *r, struct shared_shared_service_get_struct_result *v);
-
-struct shared_shared_service_ping_args {
-};
+size_t shared_shared_service_get_struct_result_encoded_size(const struct shared_shared_service_get_struct_result *v, u8 proto);
 
 void shared_shared_service_ping_args_init(struct shared_shared_service_ping_args *v);
 int shared_shared_service_ping_args_encode(struct kg_writer *w, const struct shared_shared_service_ping_args *v);
 int shared_shared_service_ping_args_decode(struct kg_reader *r, struct shared_shared_service_ping_args *v);
+size_t shared_shared_service_ping_args_encoded_size(const struct shared_shared_service_ping_args *v, u8 proto);
 
 /**
  * DOC: SharedService

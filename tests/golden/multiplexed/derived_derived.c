@@ -6,17 +6,73 @@
  */
 #include "derived_derived.h"
 
+static void kg_list_shared_shared_struct_encode(struct kg_writer *w, const struct kg_list_shared_shared_struct *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_list_begin(w, KG_T_STRUCT, v->count);
+	for (i = 0; i < v->count; i++) {
+		shared_shared_struct_encode(w, &v->elems[i]);
+
+	}
+	kg_write_list_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_list_shared_shared_struct_decode(struct kg_reader *r, struct kg_list_shared_shared_struct *v,
+		u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_list_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_STRUCT)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = shared_shared_struct_decode(r, &v->elems[i]);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_list_end(r);
+}
+
+/* derived_derived_put_args_init() - zero @v and apply the IDL's default values */
 void derived_derived_put_args_init(struct derived_derived_put_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* derived_derived_put_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int derived_derived_put_args_encode(struct kg_writer *w, const struct derived_derived_put_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.s) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		shared_shared_struct_encode(w, &v->s);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -24,57 +80,81 @@ int derived_derived_put_args_encode(struct kg_writer *w, const struct derived_de
 	return w->err;
 }
 
+/*
+ * derived_derived_put_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int derived_derived_put_args_decode(struct kg_reader *r, struct derived_derived_put_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	derived_derived_put_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = shared_shared_struct_decode(r, &v->s);
-			if (ret)
-				return ret;
+			err = shared_shared_struct_decode(r, &v->s);
+			if (err)
+				return err;
 			v->isset.s = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* derived_derived_put_args_encoded_size() - bytes derived_derived_put_args_encode() writes for @v in @proto */
+size_t derived_derived_put_args_encoded_size(const struct derived_derived_put_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	derived_derived_put_args_encode(&w, v);
+	return w.len;
+}
+
+/* derived_derived_put_result_init() - zero @v and apply the IDL's default values */
 void derived_derived_put_result_init(struct derived_derived_put_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* derived_derived_put_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int derived_derived_put_result_encode(struct kg_writer *w, const struct derived_derived_put_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.nf) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		derived_not_found_encode(w, &v->nf);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -82,103 +162,146 @@ int derived_derived_put_result_encode(struct kg_writer *w, const struct derived_
 	return w->err;
 }
 
+/*
+ * derived_derived_put_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int derived_derived_put_result_decode(struct kg_reader *r, struct derived_derived_put_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	derived_derived_put_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = derived_not_found_decode(r, &v->nf);
-			if (ret)
-				return ret;
+			err = derived_not_found_decode(r, &v->nf);
+			if (err)
+				return err;
 			v->isset.nf = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* derived_derived_put_result_encoded_size() - bytes derived_derived_put_result_encode() writes for @v in @proto */
+size_t derived_derived_put_result_encoded_size(const struct derived_derived_put_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	derived_derived_put_result_encode(&w, v);
+	return w.len;
+}
+
+/* derived_derived_all_args_init() - zero @v and apply the IDL's default values */
 void derived_derived_all_args_init(struct derived_derived_all_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* derived_derived_all_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int derived_derived_all_args_encode(struct kg_writer *w, const struct derived_derived_all_args *v)
 {
+	(void)v;
 	kg_write_struct_begin(w);
 	kg_write_field_stop(w);
 	kg_write_struct_end(w);
 	return w->err;
 }
 
+/*
+ * derived_derived_all_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int derived_derived_all_args_decode(struct kg_reader *r, struct derived_derived_all_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	derived_derived_all_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* derived_derived_all_args_encoded_size() - bytes derived_derived_all_args_encode() writes for @v in @proto */
+size_t derived_derived_all_args_encoded_size(const struct derived_derived_all_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	derived_derived_all_args_encode(&w, v);
+	return w.len;
+}
+
+/* derived_derived_all_result_init() - zero @v and apply the IDL's default values */
 void derived_derived_all_result_init(struct derived_derived_all_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* derived_derived_all_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int derived_derived_all_result_encode(struct kg_writer *w, const struct derived_derived_all_result *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_LIST, 0);
-		kg_write_list_begin(w, KG_T_STRUCT, v->success.count);
-		for (i0 = 0; i0 < v->success.count; i0++)
-			shared_shared_struct_encode(w, &v->success.elems[i0]);
-		kg_write_list_end(w);
+		kg_list_shared_shared_struct_encode(w, &v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -186,59 +309,76 @@ int derived_derived_all_result_encode(struct kg_writer *w, const struct derived_
 	return w->err;
 }
 
+/*
+ * derived_derived_all_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int derived_derived_all_result_decode(struct kg_reader *r, struct derived_derived_all_result *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	derived_derived_all_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_LIST) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_LIST) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_list_begin(r, &et, &v->success.count);
-			if (ret)
-				return ret;
-			if (v->success.count && et != KG_T_STRUCT)
-				return -EBADMSG;
-			v->success.elems = kg_read_alloc(r, v->success.count, sizeof(*v->success.elems));
-			if (v->success.count && !v->success.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->success.count; i0++) {
-				ret = shared_shared_struct_decode(r, &v->success.elems[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_list_shared_shared_struct_decode(r, &v->success, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->success, 0, sizeof(v->success));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_list_end(r);
-			if (ret)
-				return ret;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
+}
+
+/* derived_derived_all_result_encoded_size() - bytes derived_derived_all_result_encode() writes for @v in @proto */
+size_t derived_derived_all_result_encoded_size(const struct derived_derived_all_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	derived_derived_all_result_encode(&w, v);
+	return w.len;
 }
 
 /* Arguments that could not be decoded: describe it if possible, else close. */

@@ -4,22 +4,26 @@
  */
 #include "shared_types.h"
 
+/* shared_shared_struct_init() - zero @v and apply the IDL's default values */
 void shared_shared_struct_init(struct shared_shared_struct *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* shared_shared_struct_encode() - write @v; returns w->err (0 or a negative errno) */
 int shared_shared_struct_encode(struct kg_writer *w, const struct shared_shared_struct *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.key) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->key);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.value) {
 		kg_write_field_begin(w, KG_T_STRING, 2);
 		kg_write_bytes(w, v->value);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -27,54 +31,75 @@ int shared_shared_struct_encode(struct kg_writer *w, const struct shared_shared_
 	return w->err;
 }
 
+/*
+ * shared_shared_struct_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int shared_shared_struct_decode(struct kg_reader *r, struct shared_shared_struct *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	shared_shared_struct_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->key);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->key);
+			if (err)
+				return err;
 			v->isset.key = true;
 			break;
 		case 2:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->value);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->value);
+			if (err)
+				return err;
 			v->isset.value = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
+}
+
+/* shared_shared_struct_encoded_size() - bytes shared_shared_struct_encode() writes for @v in @proto */
+size_t shared_shared_struct_encoded_size(const struct shared_shared_struct *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	shared_shared_struct_encode(&w, v);
+	return w.len;
 }

@@ -162,7 +162,7 @@ int thrift_test_thrift_test_test_multi_exception(struct kg_call *call, struct kg
 	return -EOPNOTSUPP;
 }
 
-int thrift_test_thrift_test_test_oneway(struct kg_call *call, s32 secondsToSleep)
+int thrift_test_thrift_test_test_oneway(struct kg_call *call, s32 seconds_to_sleep)
 {
 	return -EOPNOTSUPP;
 }

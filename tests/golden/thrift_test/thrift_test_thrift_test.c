@@ -6,99 +6,604 @@
  */
 #include "thrift_test_thrift_test.h"
 
+static void kg_map_i32_i32_encode(struct kg_writer *w, const struct kg_map_i32_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_map_begin(w, KG_T_I32, KG_T_I32, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_write_i32(w, v->entries[i].key);
+		kg_write_i32(w, v->entries[i].value);
+
+	}
+	kg_write_map_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_i32 *v,
+		u32 max_items)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int err;
+
+	err = kg_read_map_begin(r, &kt, &vt, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && (kt != KG_T_I32 || vt != KG_T_I32))
+		return 1;
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_read_i32(r, &v->entries[i].key);
+		if (err)
+			return err;
+		err = kg_read_i32(r, &v->entries[i].value);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_map_end(r);
+}
+
+static void kg_map_string_string_encode(struct kg_writer *w, const struct kg_map_string_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_map_begin(w, KG_T_STRING, KG_T_STRING, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_write_bytes(w, v->entries[i].key);
+		kg_write_bytes(w, v->entries[i].value);
+
+	}
+	kg_write_map_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_map_string_string_decode(struct kg_reader *r, struct kg_map_string_string *v,
+		u32 max_items, u32 max_len)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int err;
+
+	err = kg_read_map_begin(r, &kt, &vt, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && (kt != KG_T_STRING || vt != KG_T_STRING))
+		return 1;
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_read_string(r, &v->entries[i].key);
+		if (err)
+			return err;
+		if (max_len && v->entries[i].key.len > max_len)
+			return -EMSGSIZE;
+		err = kg_read_string(r, &v->entries[i].value);
+		if (err)
+			return err;
+		if (max_len && v->entries[i].value.len > max_len)
+			return -EMSGSIZE;
+
+	}
+	v->count = n;
+	return kg_read_map_end(r);
+}
+
+static void kg_set_i32_encode(struct kg_writer *w, const struct kg_set_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_set_begin(w, KG_T_I32, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_write_i32(w, v->elems[i]);
+
+	}
+	kg_write_set_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_set_i32_decode(struct kg_reader *r, struct kg_set_i32 *v,
+		u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_set_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_I32)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_read_i32(r, &v->elems[i]);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_set_end(r);
+}
+
+static void kg_list_i32_encode(struct kg_writer *w, const struct kg_list_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_list_begin(w, KG_T_I32, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_write_i32(w, v->elems[i]);
+
+	}
+	kg_write_list_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_list_i32_decode(struct kg_reader *r, struct kg_list_i32 *v,
+		u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_list_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_I32)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_read_i32(r, &v->elems[i]);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_list_end(r);
+}
+
+static void kg_map_i32_map_i32_i32_encode(struct kg_writer *w, const struct kg_map_i32_map_i32_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_map_begin(w, KG_T_I32, KG_T_MAP, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_write_i32(w, v->entries[i].key);
+		kg_map_i32_i32_encode(w, &v->entries[i].value);
+
+	}
+	kg_write_map_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_map_i32_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_map_i32_i32 *v,
+		u32 max_items)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int err;
+
+	err = kg_read_map_begin(r, &kt, &vt, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && (kt != KG_T_I32 || vt != KG_T_MAP))
+		return 1;
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_read_i32(r, &v->entries[i].key);
+		if (err)
+			return err;
+		err = kg_map_i32_i32_decode(r, &v->entries[i].value, max_items);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_map_end(r);
+}
+
+static void kg_map_i32_thrift_test_insanity_encode(struct kg_writer *w, const struct kg_map_i32_thrift_test_insanity *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_map_begin(w, KG_T_I32, KG_T_STRUCT, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_write_i32(w, v->entries[i].key);
+		thrift_test_insanity_encode(w, &v->entries[i].value);
+
+	}
+	kg_write_map_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_map_i32_thrift_test_insanity_decode(struct kg_reader *r, struct kg_map_i32_thrift_test_insanity *v,
+		u32 max_items)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int err;
+
+	err = kg_read_map_begin(r, &kt, &vt, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && (kt != KG_T_I32 || vt != KG_T_STRUCT))
+		return 1;
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_read_i32(r, &v->entries[i].key);
+		if (err)
+			return err;
+		err = thrift_test_insanity_decode(r, &v->entries[i].value);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_map_end(r);
+}
+
+static void kg_map_i64_map_i32_thrift_test_insanity_encode(struct kg_writer *w, const struct kg_map_i64_map_i32_thrift_test_insanity *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_map_begin(w, KG_T_I64, KG_T_MAP, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_write_i64(w, v->entries[i].key);
+		kg_map_i32_thrift_test_insanity_encode(w, &v->entries[i].value);
+
+	}
+	kg_write_map_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_map_i64_map_i32_thrift_test_insanity_decode(struct kg_reader *r, struct kg_map_i64_map_i32_thrift_test_insanity *v,
+		u32 max_items)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int err;
+
+	err = kg_read_map_begin(r, &kt, &vt, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && (kt != KG_T_I64 || vt != KG_T_MAP))
+		return 1;
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_read_i64(r, &v->entries[i].key);
+		if (err)
+			return err;
+		err = kg_map_i32_thrift_test_insanity_decode(r, &v->entries[i].value, max_items);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_map_end(r);
+}
+
+static void kg_map_i16_string_encode(struct kg_writer *w, const struct kg_map_i16_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_map_begin(w, KG_T_I16, KG_T_STRING, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_write_i16(w, v->entries[i].key);
+		kg_write_bytes(w, v->entries[i].value);
+
+	}
+	kg_write_map_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_map_i16_string_decode(struct kg_reader *r, struct kg_map_i16_string *v,
+		u32 max_items, u32 max_len)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int err;
+
+	err = kg_read_map_begin(r, &kt, &vt, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && (kt != KG_T_I16 || vt != KG_T_STRING))
+		return 1;
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_read_i16(r, &v->entries[i].key);
+		if (err)
+			return err;
+		err = kg_read_string(r, &v->entries[i].value);
+		if (err)
+			return err;
+		if (max_len && v->entries[i].value.len > max_len)
+			return -EMSGSIZE;
+
+	}
+	v->count = n;
+	return kg_read_map_end(r);
+}
+
+/* thrift_test_thrift_test_test_void_args_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_void_args_init(struct thrift_test_thrift_test_test_void_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_void_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_void_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_void_args *v)
 {
+	(void)v;
 	kg_write_struct_begin(w);
 	kg_write_field_stop(w);
 	kg_write_struct_end(w);
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_void_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_void_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_void_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_void_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_void_args_encoded_size() - bytes thrift_test_thrift_test_test_void_args_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_void_args_encoded_size(const struct thrift_test_thrift_test_test_void_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_void_args_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_void_result_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_void_result_init(struct thrift_test_thrift_test_test_void_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_void_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_void_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_void_result *v)
 {
+	(void)v;
 	kg_write_struct_begin(w);
 	kg_write_field_stop(w);
 	kg_write_struct_end(w);
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_void_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_void_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_void_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_void_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_void_result_encoded_size() - bytes thrift_test_thrift_test_test_void_result_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_void_result_encoded_size(const struct thrift_test_thrift_test_test_void_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_void_result_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_string_args_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_string_args_init(struct thrift_test_thrift_test_test_string_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_string_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_string_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->thing);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -106,57 +611,81 @@ int thrift_test_thrift_test_test_string_args_encode(struct kg_writer *w, const s
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_string_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_string_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_string_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->thing);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->thing);
+			if (err)
+				return err;
 			v->isset.thing = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_string_args_encoded_size() - bytes thrift_test_thrift_test_test_string_args_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_string_args_encoded_size(const struct thrift_test_thrift_test_test_string_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_string_args_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_string_result_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_string_result_init(struct thrift_test_thrift_test_test_string_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_string_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_string_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_STRING, 0);
 		kg_write_bytes(w, v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -164,57 +693,81 @@ int thrift_test_thrift_test_test_string_result_encode(struct kg_writer *w, const
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_string_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_string_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_string_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->success);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_string_result_encoded_size() - bytes thrift_test_thrift_test_test_string_result_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_string_result_encoded_size(const struct thrift_test_thrift_test_test_string_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_string_result_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_bool_args_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_bool_args_init(struct thrift_test_thrift_test_test_bool_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_bool_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_bool_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_bool_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_BOOL, 1);
 		kg_write_bool(w, v->thing);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -222,57 +775,81 @@ int thrift_test_thrift_test_test_bool_args_encode(struct kg_writer *w, const str
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_bool_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_bool_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_bool_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_bool_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_BOOL) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_BOOL) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_bool(r, &v->thing);
-			if (ret)
-				return ret;
+			err = kg_read_bool(r, &v->thing);
+			if (err)
+				return err;
 			v->isset.thing = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_bool_args_encoded_size() - bytes thrift_test_thrift_test_test_bool_args_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_bool_args_encoded_size(const struct thrift_test_thrift_test_test_bool_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_bool_args_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_bool_result_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_bool_result_init(struct thrift_test_thrift_test_test_bool_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_bool_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_bool_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_bool_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_BOOL, 0);
 		kg_write_bool(w, v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -280,57 +857,81 @@ int thrift_test_thrift_test_test_bool_result_encode(struct kg_writer *w, const s
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_bool_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_bool_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_bool_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_bool_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_BOOL) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_BOOL) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_bool(r, &v->success);
-			if (ret)
-				return ret;
+			err = kg_read_bool(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_bool_result_encoded_size() - bytes thrift_test_thrift_test_test_bool_result_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_bool_result_encoded_size(const struct thrift_test_thrift_test_test_bool_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_bool_result_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_byte_args_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_byte_args_init(struct thrift_test_thrift_test_test_byte_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_byte_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_byte_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_byte_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_BYTE, 1);
 		kg_write_byte(w, v->thing);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -338,57 +939,81 @@ int thrift_test_thrift_test_test_byte_args_encode(struct kg_writer *w, const str
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_byte_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_byte_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_byte_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_byte_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_BYTE) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_BYTE) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_byte(r, &v->thing);
-			if (ret)
-				return ret;
+			err = kg_read_byte(r, &v->thing);
+			if (err)
+				return err;
 			v->isset.thing = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_byte_args_encoded_size() - bytes thrift_test_thrift_test_test_byte_args_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_byte_args_encoded_size(const struct thrift_test_thrift_test_test_byte_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_byte_args_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_byte_result_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_byte_result_init(struct thrift_test_thrift_test_test_byte_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_byte_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_byte_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_byte_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_BYTE, 0);
 		kg_write_byte(w, v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -396,57 +1021,81 @@ int thrift_test_thrift_test_test_byte_result_encode(struct kg_writer *w, const s
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_byte_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_byte_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_byte_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_byte_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_BYTE) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_BYTE) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_byte(r, &v->success);
-			if (ret)
-				return ret;
+			err = kg_read_byte(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_byte_result_encoded_size() - bytes thrift_test_thrift_test_test_byte_result_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_byte_result_encoded_size(const struct thrift_test_thrift_test_test_byte_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_byte_result_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_i32_args_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_i32_args_init(struct thrift_test_thrift_test_test_i32_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_i32_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_i32_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i32_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->thing);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -454,57 +1103,81 @@ int thrift_test_thrift_test_test_i32_args_encode(struct kg_writer *w, const stru
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_i32_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_i32_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_i32_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_i32_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->thing);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->thing);
+			if (err)
+				return err;
 			v->isset.thing = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_i32_args_encoded_size() - bytes thrift_test_thrift_test_test_i32_args_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_i32_args_encoded_size(const struct thrift_test_thrift_test_test_i32_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_i32_args_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_i32_result_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_i32_result_init(struct thrift_test_thrift_test_test_i32_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_i32_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_i32_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i32_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_I32, 0);
 		kg_write_i32(w, v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -512,57 +1185,81 @@ int thrift_test_thrift_test_test_i32_result_encode(struct kg_writer *w, const st
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_i32_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_i32_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_i32_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_i32_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->success);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_i32_result_encoded_size() - bytes thrift_test_thrift_test_test_i32_result_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_i32_result_encoded_size(const struct thrift_test_thrift_test_test_i32_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_i32_result_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_i64_args_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_i64_args_init(struct thrift_test_thrift_test_test_i64_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_i64_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_i64_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i64_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_I64, 1);
 		kg_write_i64(w, v->thing);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -570,57 +1267,81 @@ int thrift_test_thrift_test_test_i64_args_encode(struct kg_writer *w, const stru
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_i64_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_i64_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_i64_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_i64_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_I64) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I64) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i64(r, &v->thing);
-			if (ret)
-				return ret;
+			err = kg_read_i64(r, &v->thing);
+			if (err)
+				return err;
 			v->isset.thing = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_i64_args_encoded_size() - bytes thrift_test_thrift_test_test_i64_args_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_i64_args_encoded_size(const struct thrift_test_thrift_test_test_i64_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_i64_args_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_i64_result_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_i64_result_init(struct thrift_test_thrift_test_test_i64_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_i64_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_i64_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i64_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_I64, 0);
 		kg_write_i64(w, v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -628,57 +1349,81 @@ int thrift_test_thrift_test_test_i64_result_encode(struct kg_writer *w, const st
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_i64_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_i64_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_i64_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_i64_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_I64) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I64) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i64(r, &v->success);
-			if (ret)
-				return ret;
+			err = kg_read_i64(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_i64_result_encoded_size() - bytes thrift_test_thrift_test_test_i64_result_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_i64_result_encoded_size(const struct thrift_test_thrift_test_test_i64_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_i64_result_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_double_args_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_double_args_init(struct thrift_test_thrift_test_test_double_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_double_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_double_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_double_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_DOUBLE, 1);
 		kg_write_double(w, v->thing);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -686,57 +1431,81 @@ int thrift_test_thrift_test_test_double_args_encode(struct kg_writer *w, const s
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_double_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_double_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_double_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_double_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_DOUBLE) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_DOUBLE) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_double(r, &v->thing);
-			if (ret)
-				return ret;
+			err = kg_read_double(r, &v->thing);
+			if (err)
+				return err;
 			v->isset.thing = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_double_args_encoded_size() - bytes thrift_test_thrift_test_test_double_args_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_double_args_encoded_size(const struct thrift_test_thrift_test_test_double_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_double_args_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_double_result_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_double_result_init(struct thrift_test_thrift_test_test_double_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_double_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_double_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_double_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_DOUBLE, 0);
 		kg_write_double(w, v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -744,57 +1513,81 @@ int thrift_test_thrift_test_test_double_result_encode(struct kg_writer *w, const
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_double_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_double_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_double_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_double_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_DOUBLE) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_DOUBLE) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_double(r, &v->success);
-			if (ret)
-				return ret;
+			err = kg_read_double(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_double_result_encoded_size() - bytes thrift_test_thrift_test_test_double_result_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_double_result_encoded_size(const struct thrift_test_thrift_test_test_double_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_double_result_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_binary_args_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_binary_args_init(struct thrift_test_thrift_test_test_binary_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_binary_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_binary_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_binary_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->thing);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -802,57 +1595,81 @@ int thrift_test_thrift_test_test_binary_args_encode(struct kg_writer *w, const s
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_binary_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_binary_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_binary_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_binary_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_binary(r, &v->thing);
-			if (ret)
-				return ret;
+			err = kg_read_binary(r, &v->thing);
+			if (err)
+				return err;
 			v->isset.thing = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_binary_args_encoded_size() - bytes thrift_test_thrift_test_test_binary_args_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_binary_args_encoded_size(const struct thrift_test_thrift_test_test_binary_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_binary_args_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_binary_result_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_binary_result_init(struct thrift_test_thrift_test_test_binary_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_binary_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_binary_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_binary_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_STRING, 0);
 		kg_write_bytes(w, v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -860,57 +1677,81 @@ int thrift_test_thrift_test_test_binary_result_encode(struct kg_writer *w, const
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_binary_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_binary_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_binary_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_binary_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_binary(r, &v->success);
-			if (ret)
-				return ret;
+			err = kg_read_binary(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_binary_result_encoded_size() - bytes thrift_test_thrift_test_test_binary_result_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_binary_result_encoded_size(const struct thrift_test_thrift_test_test_binary_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_binary_result_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_uuid_args_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_uuid_args_init(struct thrift_test_thrift_test_test_uuid_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_uuid_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_uuid_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_uuid_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_UUID, 1);
 		kg_write_uuid(w, v->thing.b);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -918,57 +1759,81 @@ int thrift_test_thrift_test_test_uuid_args_encode(struct kg_writer *w, const str
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_uuid_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_uuid_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_uuid_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_uuid_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_UUID) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_UUID) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_uuid(r, v->thing.b);
-			if (ret)
-				return ret;
+			err = kg_read_uuid(r, v->thing.b);
+			if (err)
+				return err;
 			v->isset.thing = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_uuid_args_encoded_size() - bytes thrift_test_thrift_test_test_uuid_args_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_uuid_args_encoded_size(const struct thrift_test_thrift_test_test_uuid_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_uuid_args_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_uuid_result_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_uuid_result_init(struct thrift_test_thrift_test_test_uuid_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_uuid_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_uuid_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_uuid_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_UUID, 0);
 		kg_write_uuid(w, v->success.b);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -976,57 +1841,81 @@ int thrift_test_thrift_test_test_uuid_result_encode(struct kg_writer *w, const s
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_uuid_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_uuid_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_uuid_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_uuid_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_UUID) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_UUID) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_uuid(r, v->success.b);
-			if (ret)
-				return ret;
+			err = kg_read_uuid(r, v->success.b);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_uuid_result_encoded_size() - bytes thrift_test_thrift_test_test_uuid_result_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_uuid_result_encoded_size(const struct thrift_test_thrift_test_test_uuid_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_uuid_result_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_struct_args_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_struct_args_init(struct thrift_test_thrift_test_test_struct_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_struct_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_struct_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_struct_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		thrift_test_xtruct_encode(w, &v->thing);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1034,57 +1923,81 @@ int thrift_test_thrift_test_test_struct_args_encode(struct kg_writer *w, const s
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_struct_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_struct_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_struct_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_struct_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = thrift_test_xtruct_decode(r, &v->thing);
-			if (ret)
-				return ret;
+			err = thrift_test_xtruct_decode(r, &v->thing);
+			if (err)
+				return err;
 			v->isset.thing = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_struct_args_encoded_size() - bytes thrift_test_thrift_test_test_struct_args_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_struct_args_encoded_size(const struct thrift_test_thrift_test_test_struct_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_struct_args_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_struct_result_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_struct_result_init(struct thrift_test_thrift_test_test_struct_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_struct_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_struct_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_struct_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_STRUCT, 0);
 		thrift_test_xtruct_encode(w, &v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1092,57 +2005,81 @@ int thrift_test_thrift_test_test_struct_result_encode(struct kg_writer *w, const
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_struct_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_struct_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_struct_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_struct_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = thrift_test_xtruct_decode(r, &v->success);
-			if (ret)
-				return ret;
+			err = thrift_test_xtruct_decode(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_struct_result_encoded_size() - bytes thrift_test_thrift_test_test_struct_result_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_struct_result_encoded_size(const struct thrift_test_thrift_test_test_struct_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_struct_result_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_nest_args_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_nest_args_init(struct thrift_test_thrift_test_test_nest_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_nest_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_nest_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_nest_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		thrift_test_xtruct2_encode(w, &v->thing);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1150,57 +2087,81 @@ int thrift_test_thrift_test_test_nest_args_encode(struct kg_writer *w, const str
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_nest_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_nest_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_nest_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_nest_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = thrift_test_xtruct2_decode(r, &v->thing);
-			if (ret)
-				return ret;
+			err = thrift_test_xtruct2_decode(r, &v->thing);
+			if (err)
+				return err;
 			v->isset.thing = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_nest_args_encoded_size() - bytes thrift_test_thrift_test_test_nest_args_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_nest_args_encoded_size(const struct thrift_test_thrift_test_test_nest_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_nest_args_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_nest_result_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_nest_result_init(struct thrift_test_thrift_test_test_nest_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_nest_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_nest_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_nest_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_STRUCT, 0);
 		thrift_test_xtruct2_encode(w, &v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1208,64 +2169,81 @@ int thrift_test_thrift_test_test_nest_result_encode(struct kg_writer *w, const s
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_nest_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_nest_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_nest_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_nest_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = thrift_test_xtruct2_decode(r, &v->success);
-			if (ret)
-				return ret;
+			err = thrift_test_xtruct2_decode(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_nest_result_encoded_size() - bytes thrift_test_thrift_test_test_nest_result_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_nest_result_encoded_size(const struct thrift_test_thrift_test_test_nest_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_nest_result_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_map_args_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_map_args_init(struct thrift_test_thrift_test_test_map_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_map_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_map_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_args *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_MAP, 1);
-		kg_write_map_begin(w, KG_T_I32, KG_T_I32, v->thing.count);
-		for (i0 = 0; i0 < v->thing.count; i0++) {
-			kg_write_i32(w, v->thing.keys[i0]);
-			kg_write_i32(w, v->thing.values[i0]);
-		}
-		kg_write_map_end(w);
+		kg_map_i32_i32_encode(w, &v->thing);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1273,83 +2251,92 @@ int thrift_test_thrift_test_test_map_args_encode(struct kg_writer *w, const stru
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_map_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_map_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_args *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_map_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_MAP) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_MAP) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_map_begin(r, &kt, &vt, &v->thing.count);
-			if (ret)
-				return ret;
-			if (v->thing.count && (kt != KG_T_I32 || vt != KG_T_I32))
-				return -EBADMSG;
-			v->thing.keys = kg_read_alloc(r, v->thing.count, sizeof(*v->thing.keys));
-			v->thing.values = kg_read_alloc(r, v->thing.count, sizeof(*v->thing.values));
-			if (v->thing.count && (!v->thing.keys || !v->thing.values))
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->thing.count; i0++) {
-				ret = kg_read_i32(r, &v->thing.keys[i0]);
-				if (ret)
-					return ret;
-				ret = kg_read_i32(r, &v->thing.values[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_map_i32_i32_decode(r, &v->thing, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->thing, 0, sizeof(v->thing));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_map_end(r);
-			if (ret)
-				return ret;
 			v->isset.thing = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_map_args_encoded_size() - bytes thrift_test_thrift_test_test_map_args_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_map_args_encoded_size(const struct thrift_test_thrift_test_test_map_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_map_args_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_map_result_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_map_result_init(struct thrift_test_thrift_test_test_map_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_map_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_map_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_result *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_MAP, 0);
-		kg_write_map_begin(w, KG_T_I32, KG_T_I32, v->success.count);
-		for (i0 = 0; i0 < v->success.count; i0++) {
-			kg_write_i32(w, v->success.keys[i0]);
-			kg_write_i32(w, v->success.values[i0]);
-		}
-		kg_write_map_end(w);
+		kg_map_i32_i32_encode(w, &v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1357,83 +2344,92 @@ int thrift_test_thrift_test_test_map_result_encode(struct kg_writer *w, const st
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_map_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_map_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_result *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_map_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_MAP) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_MAP) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_map_begin(r, &kt, &vt, &v->success.count);
-			if (ret)
-				return ret;
-			if (v->success.count && (kt != KG_T_I32 || vt != KG_T_I32))
-				return -EBADMSG;
-			v->success.keys = kg_read_alloc(r, v->success.count, sizeof(*v->success.keys));
-			v->success.values = kg_read_alloc(r, v->success.count, sizeof(*v->success.values));
-			if (v->success.count && (!v->success.keys || !v->success.values))
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->success.count; i0++) {
-				ret = kg_read_i32(r, &v->success.keys[i0]);
-				if (ret)
-					return ret;
-				ret = kg_read_i32(r, &v->success.values[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_map_i32_i32_decode(r, &v->success, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->success, 0, sizeof(v->success));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_map_end(r);
-			if (ret)
-				return ret;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_map_result_encoded_size() - bytes thrift_test_thrift_test_test_map_result_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_map_result_encoded_size(const struct thrift_test_thrift_test_test_map_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_map_result_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_string_map_args_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_string_map_args_init(struct thrift_test_thrift_test_test_string_map_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_string_map_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_string_map_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_map_args *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_MAP, 1);
-		kg_write_map_begin(w, KG_T_STRING, KG_T_STRING, v->thing.count);
-		for (i0 = 0; i0 < v->thing.count; i0++) {
-			kg_write_bytes(w, v->thing.keys[i0]);
-			kg_write_bytes(w, v->thing.values[i0]);
-		}
-		kg_write_map_end(w);
+		kg_map_string_string_encode(w, &v->thing);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1441,83 +2437,92 @@ int thrift_test_thrift_test_test_string_map_args_encode(struct kg_writer *w, con
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_string_map_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_string_map_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_map_args *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_string_map_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_MAP) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_MAP) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_map_begin(r, &kt, &vt, &v->thing.count);
-			if (ret)
-				return ret;
-			if (v->thing.count && (kt != KG_T_STRING || vt != KG_T_STRING))
-				return -EBADMSG;
-			v->thing.keys = kg_read_alloc(r, v->thing.count, sizeof(*v->thing.keys));
-			v->thing.values = kg_read_alloc(r, v->thing.count, sizeof(*v->thing.values));
-			if (v->thing.count && (!v->thing.keys || !v->thing.values))
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->thing.count; i0++) {
-				ret = kg_read_string(r, &v->thing.keys[i0]);
-				if (ret)
-					return ret;
-				ret = kg_read_string(r, &v->thing.values[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_map_string_string_decode(r, &v->thing, 0, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->thing, 0, sizeof(v->thing));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_map_end(r);
-			if (ret)
-				return ret;
 			v->isset.thing = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_string_map_args_encoded_size() - bytes thrift_test_thrift_test_test_string_map_args_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_string_map_args_encoded_size(const struct thrift_test_thrift_test_test_string_map_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_string_map_args_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_string_map_result_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_string_map_result_init(struct thrift_test_thrift_test_test_string_map_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_string_map_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_string_map_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_map_result *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_MAP, 0);
-		kg_write_map_begin(w, KG_T_STRING, KG_T_STRING, v->success.count);
-		for (i0 = 0; i0 < v->success.count; i0++) {
-			kg_write_bytes(w, v->success.keys[i0]);
-			kg_write_bytes(w, v->success.values[i0]);
-		}
-		kg_write_map_end(w);
+		kg_map_string_string_encode(w, &v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1525,81 +2530,92 @@ int thrift_test_thrift_test_test_string_map_result_encode(struct kg_writer *w, c
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_string_map_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_string_map_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_map_result *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_string_map_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_MAP) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_MAP) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_map_begin(r, &kt, &vt, &v->success.count);
-			if (ret)
-				return ret;
-			if (v->success.count && (kt != KG_T_STRING || vt != KG_T_STRING))
-				return -EBADMSG;
-			v->success.keys = kg_read_alloc(r, v->success.count, sizeof(*v->success.keys));
-			v->success.values = kg_read_alloc(r, v->success.count, sizeof(*v->success.values));
-			if (v->success.count && (!v->success.keys || !v->success.values))
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->success.count; i0++) {
-				ret = kg_read_string(r, &v->success.keys[i0]);
-				if (ret)
-					return ret;
-				ret = kg_read_string(r, &v->success.values[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_map_string_string_decode(r, &v->success, 0, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->success, 0, sizeof(v->success));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_map_end(r);
-			if (ret)
-				return ret;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_string_map_result_encoded_size() - bytes thrift_test_thrift_test_test_string_map_result_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_string_map_result_encoded_size(const struct thrift_test_thrift_test_test_string_map_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_string_map_result_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_set_args_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_set_args_init(struct thrift_test_thrift_test_test_set_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_set_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_set_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_set_args *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_SET, 1);
-		kg_write_set_begin(w, KG_T_I32, v->thing.count);
-		for (i0 = 0; i0 < v->thing.count; i0++)
-			kg_write_i32(w, v->thing.elems[i0]);
-		kg_write_set_end(w);
+		kg_set_i32_encode(w, &v->thing);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1607,77 +2623,92 @@ int thrift_test_thrift_test_test_set_args_encode(struct kg_writer *w, const stru
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_set_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_set_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_set_args *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_set_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_SET) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_SET) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_set_begin(r, &et, &v->thing.count);
-			if (ret)
-				return ret;
-			if (v->thing.count && et != KG_T_I32)
-				return -EBADMSG;
-			v->thing.elems = kg_read_alloc(r, v->thing.count, sizeof(*v->thing.elems));
-			if (v->thing.count && !v->thing.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->thing.count; i0++) {
-				ret = kg_read_i32(r, &v->thing.elems[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_set_i32_decode(r, &v->thing, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->thing, 0, sizeof(v->thing));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_set_end(r);
-			if (ret)
-				return ret;
 			v->isset.thing = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_set_args_encoded_size() - bytes thrift_test_thrift_test_test_set_args_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_set_args_encoded_size(const struct thrift_test_thrift_test_test_set_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_set_args_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_set_result_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_set_result_init(struct thrift_test_thrift_test_test_set_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_set_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_set_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_set_result *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_SET, 0);
-		kg_write_set_begin(w, KG_T_I32, v->success.count);
-		for (i0 = 0; i0 < v->success.count; i0++)
-			kg_write_i32(w, v->success.elems[i0]);
-		kg_write_set_end(w);
+		kg_set_i32_encode(w, &v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1685,77 +2716,92 @@ int thrift_test_thrift_test_test_set_result_encode(struct kg_writer *w, const st
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_set_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_set_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_set_result *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_set_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_SET) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_SET) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_set_begin(r, &et, &v->success.count);
-			if (ret)
-				return ret;
-			if (v->success.count && et != KG_T_I32)
-				return -EBADMSG;
-			v->success.elems = kg_read_alloc(r, v->success.count, sizeof(*v->success.elems));
-			if (v->success.count && !v->success.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->success.count; i0++) {
-				ret = kg_read_i32(r, &v->success.elems[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_set_i32_decode(r, &v->success, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->success, 0, sizeof(v->success));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_set_end(r);
-			if (ret)
-				return ret;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_set_result_encoded_size() - bytes thrift_test_thrift_test_test_set_result_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_set_result_encoded_size(const struct thrift_test_thrift_test_test_set_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_set_result_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_list_args_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_list_args_init(struct thrift_test_thrift_test_test_list_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_list_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_list_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_list_args *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_LIST, 1);
-		kg_write_list_begin(w, KG_T_I32, v->thing.count);
-		for (i0 = 0; i0 < v->thing.count; i0++)
-			kg_write_i32(w, v->thing.elems[i0]);
-		kg_write_list_end(w);
+		kg_list_i32_encode(w, &v->thing);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1763,77 +2809,92 @@ int thrift_test_thrift_test_test_list_args_encode(struct kg_writer *w, const str
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_list_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_list_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_list_args *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_list_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_LIST) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_LIST) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_list_begin(r, &et, &v->thing.count);
-			if (ret)
-				return ret;
-			if (v->thing.count && et != KG_T_I32)
-				return -EBADMSG;
-			v->thing.elems = kg_read_alloc(r, v->thing.count, sizeof(*v->thing.elems));
-			if (v->thing.count && !v->thing.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->thing.count; i0++) {
-				ret = kg_read_i32(r, &v->thing.elems[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_list_i32_decode(r, &v->thing, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->thing, 0, sizeof(v->thing));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_list_end(r);
-			if (ret)
-				return ret;
 			v->isset.thing = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_list_args_encoded_size() - bytes thrift_test_thrift_test_test_list_args_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_list_args_encoded_size(const struct thrift_test_thrift_test_test_list_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_list_args_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_list_result_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_list_result_init(struct thrift_test_thrift_test_test_list_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_list_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_list_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_list_result *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_LIST, 0);
-		kg_write_list_begin(w, KG_T_I32, v->success.count);
-		for (i0 = 0; i0 < v->success.count; i0++)
-			kg_write_i32(w, v->success.elems[i0]);
-		kg_write_list_end(w);
+		kg_list_i32_encode(w, &v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1841,72 +2902,92 @@ int thrift_test_thrift_test_test_list_result_encode(struct kg_writer *w, const s
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_list_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_list_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_list_result *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_list_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_LIST) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_LIST) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_list_begin(r, &et, &v->success.count);
-			if (ret)
-				return ret;
-			if (v->success.count && et != KG_T_I32)
-				return -EBADMSG;
-			v->success.elems = kg_read_alloc(r, v->success.count, sizeof(*v->success.elems));
-			if (v->success.count && !v->success.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->success.count; i0++) {
-				ret = kg_read_i32(r, &v->success.elems[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_list_i32_decode(r, &v->success, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->success, 0, sizeof(v->success));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_list_end(r);
-			if (ret)
-				return ret;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_list_result_encoded_size() - bytes thrift_test_thrift_test_test_list_result_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_list_result_encoded_size(const struct thrift_test_thrift_test_test_list_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_list_result_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_enum_args_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_enum_args_init(struct thrift_test_thrift_test_test_enum_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_enum_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_enum_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_enum_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->thing);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1914,57 +2995,81 @@ int thrift_test_thrift_test_test_enum_args_encode(struct kg_writer *w, const str
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_enum_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_enum_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_enum_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_enum_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->thing);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->thing);
+			if (err)
+				return err;
 			v->isset.thing = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_enum_args_encoded_size() - bytes thrift_test_thrift_test_test_enum_args_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_enum_args_encoded_size(const struct thrift_test_thrift_test_test_enum_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_enum_args_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_enum_result_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_enum_result_init(struct thrift_test_thrift_test_test_enum_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_enum_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_enum_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_enum_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_I32, 0);
 		kg_write_i32(w, v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1972,57 +3077,81 @@ int thrift_test_thrift_test_test_enum_result_encode(struct kg_writer *w, const s
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_enum_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_enum_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_enum_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_enum_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->success);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_enum_result_encoded_size() - bytes thrift_test_thrift_test_test_enum_result_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_enum_result_encoded_size(const struct thrift_test_thrift_test_test_enum_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_enum_result_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_typedef_args_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_typedef_args_init(struct thrift_test_thrift_test_test_typedef_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_typedef_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_typedef_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_typedef_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_I64, 1);
 		kg_write_i64(w, v->thing);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2030,57 +3159,81 @@ int thrift_test_thrift_test_test_typedef_args_encode(struct kg_writer *w, const 
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_typedef_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_typedef_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_typedef_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_typedef_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_I64) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I64) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i64(r, &v->thing);
-			if (ret)
-				return ret;
+			err = kg_read_i64(r, &v->thing);
+			if (err)
+				return err;
 			v->isset.thing = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_typedef_args_encoded_size() - bytes thrift_test_thrift_test_test_typedef_args_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_typedef_args_encoded_size(const struct thrift_test_thrift_test_test_typedef_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_typedef_args_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_typedef_result_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_typedef_result_init(struct thrift_test_thrift_test_test_typedef_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_typedef_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_typedef_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_typedef_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_I64, 0);
 		kg_write_i64(w, v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2088,57 +3241,81 @@ int thrift_test_thrift_test_test_typedef_result_encode(struct kg_writer *w, cons
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_typedef_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_typedef_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_typedef_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_typedef_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_I64) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I64) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i64(r, &v->success);
-			if (ret)
-				return ret;
+			err = kg_read_i64(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_typedef_result_encoded_size() - bytes thrift_test_thrift_test_test_typedef_result_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_typedef_result_encoded_size(const struct thrift_test_thrift_test_test_typedef_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_typedef_result_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_map_map_args_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_map_map_args_init(struct thrift_test_thrift_test_test_map_map_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_map_map_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_map_map_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_map_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.hello) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->hello);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2146,69 +3323,81 @@ int thrift_test_thrift_test_test_map_map_args_encode(struct kg_writer *w, const 
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_map_map_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_map_map_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_map_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_map_map_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->hello);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->hello);
+			if (err)
+				return err;
 			v->isset.hello = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_map_map_args_encoded_size() - bytes thrift_test_thrift_test_test_map_map_args_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_map_map_args_encoded_size(const struct thrift_test_thrift_test_test_map_map_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_map_map_args_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_map_map_result_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_map_map_result_init(struct thrift_test_thrift_test_test_map_map_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_map_map_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_map_map_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_map_result *v)
 {
-	u32 i0, i1;
-
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_MAP, 0);
-		kg_write_map_begin(w, KG_T_I32, KG_T_MAP, v->success.count);
-		for (i0 = 0; i0 < v->success.count; i0++) {
-			kg_write_i32(w, v->success.keys[i0]);
-			kg_write_map_begin(w, KG_T_I32, KG_T_I32, v->success.values[i0].count);
-			for (i1 = 0; i1 < v->success.values[i0].count; i1++) {
-				kg_write_i32(w, v->success.values[i0].keys[i1]);
-				kg_write_i32(w, v->success.values[i0].values[i1]);
-			}
-			kg_write_map_end(w);
-		}
-		kg_write_map_end(w);
+		kg_map_i32_map_i32_i32_encode(w, &v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2216,93 +3405,92 @@ int thrift_test_thrift_test_test_map_map_result_encode(struct kg_writer *w, cons
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_map_map_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_map_map_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_map_result *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0, i1;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_map_map_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_MAP) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_MAP) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_map_begin(r, &kt, &vt, &v->success.count);
-			if (ret)
-				return ret;
-			if (v->success.count && (kt != KG_T_I32 || vt != KG_T_MAP))
-				return -EBADMSG;
-			v->success.keys = kg_read_alloc(r, v->success.count, sizeof(*v->success.keys));
-			v->success.values = kg_read_alloc(r, v->success.count, sizeof(*v->success.values));
-			if (v->success.count && (!v->success.keys || !v->success.values))
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->success.count; i0++) {
-				ret = kg_read_i32(r, &v->success.keys[i0]);
-				if (ret)
-					return ret;
-				ret = kg_read_map_begin(r, &kt, &vt, &v->success.values[i0].count);
-				if (ret)
-					return ret;
-				if (v->success.values[i0].count && (kt != KG_T_I32 || vt != KG_T_I32))
-					return -EBADMSG;
-				v->success.values[i0].keys = kg_read_alloc(r, v->success.values[i0].count, sizeof(*v->success.values[i0].keys));
-				v->success.values[i0].values = kg_read_alloc(r, v->success.values[i0].count, sizeof(*v->success.values[i0].values));
-				if (v->success.values[i0].count && (!v->success.values[i0].keys || !v->success.values[i0].values))
-					return -ENOMEM;
-				for (i1 = 0; i1 < v->success.values[i0].count; i1++) {
-					ret = kg_read_i32(r, &v->success.values[i0].keys[i1]);
-					if (ret)
-						return ret;
-					ret = kg_read_i32(r, &v->success.values[i0].values[i1]);
-					if (ret)
-						return ret;
-				}
-				ret = kg_read_map_end(r);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_map_i32_map_i32_i32_decode(r, &v->success, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->success, 0, sizeof(v->success));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_map_end(r);
-			if (ret)
-				return ret;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_map_map_result_encoded_size() - bytes thrift_test_thrift_test_test_map_map_result_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_map_map_result_encoded_size(const struct thrift_test_thrift_test_test_map_map_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_map_map_result_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_insanity_args_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_insanity_args_init(struct thrift_test_thrift_test_test_insanity_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_insanity_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_insanity_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_insanity_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.argument) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		thrift_test_insanity_encode(w, &v->argument);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2310,69 +3498,81 @@ int thrift_test_thrift_test_test_insanity_args_encode(struct kg_writer *w, const
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_insanity_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_insanity_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_insanity_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_insanity_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = thrift_test_insanity_decode(r, &v->argument);
-			if (ret)
-				return ret;
+			err = thrift_test_insanity_decode(r, &v->argument);
+			if (err)
+				return err;
 			v->isset.argument = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_insanity_args_encoded_size() - bytes thrift_test_thrift_test_test_insanity_args_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_insanity_args_encoded_size(const struct thrift_test_thrift_test_test_insanity_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_insanity_args_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_insanity_result_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_insanity_result_init(struct thrift_test_thrift_test_test_insanity_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_insanity_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_insanity_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_insanity_result *v)
 {
-	u32 i0, i1;
-
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_MAP, 0);
-		kg_write_map_begin(w, KG_T_I64, KG_T_MAP, v->success.count);
-		for (i0 = 0; i0 < v->success.count; i0++) {
-			kg_write_i64(w, v->success.keys[i0]);
-			kg_write_map_begin(w, KG_T_I32, KG_T_STRUCT, v->success.values[i0].count);
-			for (i1 = 0; i1 < v->success.values[i0].count; i1++) {
-				kg_write_i32(w, v->success.values[i0].keys[i1]);
-				thrift_test_insanity_encode(w, &v->success.values[i0].values[i1]);
-			}
-			kg_write_map_end(w);
-		}
-		kg_write_map_end(w);
+		kg_map_i64_map_i32_thrift_test_insanity_encode(w, &v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2380,125 +3580,122 @@ int thrift_test_thrift_test_test_insanity_result_encode(struct kg_writer *w, con
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_insanity_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_insanity_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_insanity_result *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0, i1;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_insanity_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_MAP) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_MAP) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_map_begin(r, &kt, &vt, &v->success.count);
-			if (ret)
-				return ret;
-			if (v->success.count && (kt != KG_T_I64 || vt != KG_T_MAP))
-				return -EBADMSG;
-			v->success.keys = kg_read_alloc(r, v->success.count, sizeof(*v->success.keys));
-			v->success.values = kg_read_alloc(r, v->success.count, sizeof(*v->success.values));
-			if (v->success.count && (!v->success.keys || !v->success.values))
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->success.count; i0++) {
-				ret = kg_read_i64(r, &v->success.keys[i0]);
-				if (ret)
-					return ret;
-				ret = kg_read_map_begin(r, &kt, &vt, &v->success.values[i0].count);
-				if (ret)
-					return ret;
-				if (v->success.values[i0].count && (kt != KG_T_I32 || vt != KG_T_STRUCT))
-					return -EBADMSG;
-				v->success.values[i0].keys = kg_read_alloc(r, v->success.values[i0].count, sizeof(*v->success.values[i0].keys));
-				v->success.values[i0].values = kg_read_alloc(r, v->success.values[i0].count, sizeof(*v->success.values[i0].values));
-				if (v->success.values[i0].count && (!v->success.values[i0].keys || !v->success.values[i0].values))
-					return -ENOMEM;
-				for (i1 = 0; i1 < v->success.values[i0].count; i1++) {
-					ret = kg_read_i32(r, &v->success.values[i0].keys[i1]);
-					if (ret)
-						return ret;
-					ret = thrift_test_insanity_decode(r, &v->success.values[i0].values[i1]);
-					if (ret)
-						return ret;
-				}
-				ret = kg_read_map_end(r);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_map_i64_map_i32_thrift_test_insanity_decode(r, &v->success, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->success, 0, sizeof(v->success));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_map_end(r);
-			if (ret)
-				return ret;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_insanity_result_encoded_size() - bytes thrift_test_thrift_test_test_insanity_result_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_insanity_result_encoded_size(const struct thrift_test_thrift_test_test_insanity_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_insanity_result_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_multi_args_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_multi_args_init(struct thrift_test_thrift_test_test_multi_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_multi_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_multi_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_args *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.arg0) {
 		kg_write_field_begin(w, KG_T_BYTE, 1);
 		kg_write_byte(w, v->arg0);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.arg1) {
 		kg_write_field_begin(w, KG_T_I32, 2);
 		kg_write_i32(w, v->arg1);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.arg2) {
 		kg_write_field_begin(w, KG_T_I64, 3);
 		kg_write_i64(w, v->arg2);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.arg3) {
 		kg_write_field_begin(w, KG_T_MAP, 4);
-		kg_write_map_begin(w, KG_T_I16, KG_T_STRING, v->arg3.count);
-		for (i0 = 0; i0 < v->arg3.count; i0++) {
-			kg_write_i16(w, v->arg3.keys[i0]);
-			kg_write_bytes(w, v->arg3.values[i0]);
-		}
-		kg_write_map_end(w);
+		kg_map_i16_string_encode(w, &v->arg3);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.arg4) {
 		kg_write_field_begin(w, KG_T_I32, 5);
 		kg_write_i32(w, v->arg4);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.arg5) {
 		kg_write_field_begin(w, KG_T_I64, 6);
 		kg_write_i64(w, v->arg5);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2506,136 +3703,152 @@ int thrift_test_thrift_test_test_multi_args_encode(struct kg_writer *w, const st
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_multi_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_multi_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_multi_args *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_multi_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_BYTE) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_BYTE) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_byte(r, &v->arg0);
-			if (ret)
-				return ret;
+			err = kg_read_byte(r, &v->arg0);
+			if (err)
+				return err;
 			v->isset.arg0 = true;
 			break;
 		case 2:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->arg1);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->arg1);
+			if (err)
+				return err;
 			v->isset.arg1 = true;
 			break;
 		case 3:
-			if (ft != KG_T_I64) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I64) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i64(r, &v->arg2);
-			if (ret)
-				return ret;
+			err = kg_read_i64(r, &v->arg2);
+			if (err)
+				return err;
 			v->isset.arg2 = true;
 			break;
 		case 4:
-			if (ft != KG_T_MAP) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_MAP) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_map_begin(r, &kt, &vt, &v->arg3.count);
-			if (ret)
-				return ret;
-			if (v->arg3.count && (kt != KG_T_I16 || vt != KG_T_STRING))
-				return -EBADMSG;
-			v->arg3.keys = kg_read_alloc(r, v->arg3.count, sizeof(*v->arg3.keys));
-			v->arg3.values = kg_read_alloc(r, v->arg3.count, sizeof(*v->arg3.values));
-			if (v->arg3.count && (!v->arg3.keys || !v->arg3.values))
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->arg3.count; i0++) {
-				ret = kg_read_i16(r, &v->arg3.keys[i0]);
-				if (ret)
-					return ret;
-				ret = kg_read_string(r, &v->arg3.values[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_map_i16_string_decode(r, &v->arg3, 0, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->arg3, 0, sizeof(v->arg3));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_map_end(r);
-			if (ret)
-				return ret;
 			v->isset.arg3 = true;
 			break;
 		case 5:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->arg4);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->arg4);
+			if (err)
+				return err;
 			v->isset.arg4 = true;
 			break;
 		case 6:
-			if (ft != KG_T_I64) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I64) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i64(r, &v->arg5);
-			if (ret)
-				return ret;
+			err = kg_read_i64(r, &v->arg5);
+			if (err)
+				return err;
 			v->isset.arg5 = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_multi_args_encoded_size() - bytes thrift_test_thrift_test_test_multi_args_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_multi_args_encoded_size(const struct thrift_test_thrift_test_test_multi_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_multi_args_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_multi_result_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_multi_result_init(struct thrift_test_thrift_test_test_multi_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_multi_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_multi_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_STRUCT, 0);
 		thrift_test_xtruct_encode(w, &v->success);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2643,57 +3856,81 @@ int thrift_test_thrift_test_test_multi_result_encode(struct kg_writer *w, const 
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_multi_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_multi_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_multi_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_multi_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = thrift_test_xtruct_decode(r, &v->success);
-			if (ret)
-				return ret;
+			err = thrift_test_xtruct_decode(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_multi_result_encoded_size() - bytes thrift_test_thrift_test_test_multi_result_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_multi_result_encoded_size(const struct thrift_test_thrift_test_test_multi_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_multi_result_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_exception_args_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_exception_args_init(struct thrift_test_thrift_test_test_exception_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_exception_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_exception_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_exception_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.arg) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->arg);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2701,57 +3938,81 @@ int thrift_test_thrift_test_test_exception_args_encode(struct kg_writer *w, cons
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_exception_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_exception_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_exception_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_exception_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->arg);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->arg);
+			if (err)
+				return err;
 			v->isset.arg = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_exception_args_encoded_size() - bytes thrift_test_thrift_test_test_exception_args_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_exception_args_encoded_size(const struct thrift_test_thrift_test_test_exception_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_exception_args_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_exception_result_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_exception_result_init(struct thrift_test_thrift_test_test_exception_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_exception_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_exception_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_exception_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.err1) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		thrift_test_xception_encode(w, &v->err1);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2759,62 +4020,87 @@ int thrift_test_thrift_test_test_exception_result_encode(struct kg_writer *w, co
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_exception_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_exception_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_exception_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_exception_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = thrift_test_xception_decode(r, &v->err1);
-			if (ret)
-				return ret;
+			err = thrift_test_xception_decode(r, &v->err1);
+			if (err)
+				return err;
 			v->isset.err1 = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_exception_result_encoded_size() - bytes thrift_test_thrift_test_test_exception_result_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_exception_result_encoded_size(const struct thrift_test_thrift_test_test_exception_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_exception_result_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_multi_exception_args_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_multi_exception_args_init(struct thrift_test_thrift_test_test_multi_exception_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_multi_exception_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_multi_exception_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_exception_args *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.arg0) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->arg0);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.arg1) {
 		kg_write_field_begin(w, KG_T_STRING, 2);
 		kg_write_bytes(w, v->arg1);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2822,79 +4108,105 @@ int thrift_test_thrift_test_test_multi_exception_args_encode(struct kg_writer *w
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_multi_exception_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_multi_exception_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_multi_exception_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_multi_exception_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->arg0);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->arg0);
+			if (err)
+				return err;
 			v->isset.arg0 = true;
 			break;
 		case 2:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->arg1);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->arg1);
+			if (err)
+				return err;
 			v->isset.arg1 = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_multi_exception_args_encoded_size() - bytes thrift_test_thrift_test_test_multi_exception_args_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_multi_exception_args_encoded_size(const struct thrift_test_thrift_test_test_multi_exception_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_multi_exception_args_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_multi_exception_result_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_multi_exception_result_init(struct thrift_test_thrift_test_test_multi_exception_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_multi_exception_result_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_multi_exception_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_exception_result *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_STRUCT, 0);
 		thrift_test_xtruct_encode(w, &v->success);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.err1) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		thrift_test_xception_encode(w, &v->err1);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.err2) {
 		kg_write_field_begin(w, KG_T_STRUCT, 2);
 		thrift_test_xception2_encode(w, &v->err2);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2902,81 +4214,105 @@ int thrift_test_thrift_test_test_multi_exception_result_encode(struct kg_writer 
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_multi_exception_result_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_multi_exception_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_multi_exception_result *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_multi_exception_result_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 0:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = thrift_test_xtruct_decode(r, &v->success);
-			if (ret)
-				return ret;
+			err = thrift_test_xtruct_decode(r, &v->success);
+			if (err)
+				return err;
 			v->isset.success = true;
 			break;
 		case 1:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = thrift_test_xception_decode(r, &v->err1);
-			if (ret)
-				return ret;
+			err = thrift_test_xception_decode(r, &v->err1);
+			if (err)
+				return err;
 			v->isset.err1 = true;
 			break;
 		case 2:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = thrift_test_xception2_decode(r, &v->err2);
-			if (ret)
-				return ret;
+			err = thrift_test_xception2_decode(r, &v->err2);
+			if (err)
+				return err;
 			v->isset.err2 = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_thrift_test_test_multi_exception_result_encoded_size() - bytes thrift_test_thrift_test_test_multi_exception_result_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_multi_exception_result_encoded_size(const struct thrift_test_thrift_test_test_multi_exception_result *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_multi_exception_result_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_thrift_test_test_oneway_args_init() - zero @v and apply the IDL's default values */
 void thrift_test_thrift_test_test_oneway_args_init(struct thrift_test_thrift_test_test_oneway_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_thrift_test_test_oneway_args_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_thrift_test_test_oneway_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_oneway_args *v)
 {
 	kg_write_struct_begin(w);
-	if (v->isset.secondsToSleep) {
+	if (v->isset.seconds_to_sleep) {
 		kg_write_field_begin(w, KG_T_I32, 1);
-		kg_write_i32(w, v->secondsToSleep);
+		kg_write_i32(w, v->seconds_to_sleep);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2984,44 +4320,65 @@ int thrift_test_thrift_test_test_oneway_args_encode(struct kg_writer *w, const s
 	return w->err;
 }
 
+/*
+ * thrift_test_thrift_test_test_oneway_args_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_thrift_test_test_oneway_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_oneway_args *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_thrift_test_test_oneway_args_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->secondsToSleep);
-			if (ret)
-				return ret;
-			v->isset.secondsToSleep = true;
+			err = kg_read_i32(r, &v->seconds_to_sleep);
+			if (err)
+				return err;
+			v->isset.seconds_to_sleep = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
+}
+
+/* thrift_test_thrift_test_test_oneway_args_encoded_size() - bytes thrift_test_thrift_test_test_oneway_args_encode() writes for @v in @proto */
+size_t thrift_test_thrift_test_test_oneway_args_encoded_size(const struct thrift_test_thrift_test_test_oneway_args *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_thrift_test_test_oneway_args_encode(&w, v);
+	return w.len;
 }
 
 /* Arguments that could not be decoded: describe it if possible, else close. */
@@ -4081,7 +5438,7 @@ static int thrift_test_thrift_test_do_test_oneway(struct kg_call *call, const st
 		return thrift_test_thrift_test_bad_args(call, ret);
 	if (!ops->test_oneway)
 		return thrift_test_thrift_test_handler_error(call, -EOPNOTSUPP);
-	ret = ops->test_oneway(call, args->secondsToSleep);
+	ret = ops->test_oneway(call, args->seconds_to_sleep);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
@@ -4949,13 +6306,13 @@ int thrift_test_thrift_test_recv_test_multi_exception(struct kg_reader *in, u8 m
 	return -ENODATA;
 }
 
-int thrift_test_thrift_test_send_test_oneway(struct kg_conn *conn, s32 seqid, s32 secondsToSleep)
+int thrift_test_thrift_test_send_test_oneway(struct kg_conn *conn, s32 seqid, s32 seconds_to_sleep)
 {
 	struct thrift_test_thrift_test_test_oneway_args args;
 
 	thrift_test_thrift_test_test_oneway_args_init(&args);
-	args.secondsToSleep = secondsToSleep;
-	args.isset.secondsToSleep = true;
+	args.seconds_to_sleep = seconds_to_sleep;
+	args.isset.seconds_to_sleep = true;
 	return kg_conn_send_message(conn, "testOneway", KG_MSG_ONEWAY, seqid,
 				    thrift_test_thrift_test_test_oneway_args_encode_fn, &args);
 }

@@ -16,90 +16,24 @@
 #define KG_DISPATCH_UNKNOWN 1
 #endif
 
-#ifndef KG_CONTAINER_KG_MAP_I32_I32
-#define KG_CONTAINER_KG_MAP_I32_I32
-struct kg_map_i32_i32 {
-	u32 count;
-	s32 *keys;
-	s32 *values;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_MAP_STRING_STRING
-#define KG_CONTAINER_KG_MAP_STRING_STRING
-struct kg_map_string_string {
-	u32 count;
-	struct kg_bytes *keys;
-	struct kg_bytes *values;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_SET_I32
-#define KG_CONTAINER_KG_SET_I32
-struct kg_set_i32 {
-	u32 count;
-	s32 *elems;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_LIST_I32
-#define KG_CONTAINER_KG_LIST_I32
-struct kg_list_i32 {
-	u32 count;
-	s32 *elems;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_MAP_I32_MAP_I32_I32
-#define KG_CONTAINER_KG_MAP_I32_MAP_I32_I32
-struct kg_map_i32_map_i32_i32 {
-	u32 count;
-	s32 *keys;
-	struct kg_map_i32_i32 *values;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_MAP_I32_THRIFT_TEST_INSANITY
-#define KG_CONTAINER_KG_MAP_I32_THRIFT_TEST_INSANITY
-struct kg_map_i32_thrift_test_insanity {
-	u32 count;
-	s32 *keys;
-	struct thrift_test_insanity *values;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_MAP_I64_MAP_I32_THRIFT_TEST_INSANITY
-#define KG_CONTAINER_KG_MAP_I64_MAP_I32_THRIFT_TEST_INSANITY
-struct kg_map_i64_map_i32_thrift_test_insanity {
-	u32 count;
-	s64 *keys;
-	struct kg_map_i32_thrift_test_insanity *values;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_MAP_I16_STRING
-#define KG_CONTAINER_KG_MAP_I16_STRING
-struct kg_map_i16_string {
-	u32 count;
-	s16 *keys;
-	struct kg_bytes *values;
-};
-#endif
-
+/**
+ * struct thrift_test_thrift_test_test_void_args - Thrift struct ThriftTest_testVoid_args
+ */
 struct thrift_test_thrift_test_test_void_args {
 };
 
-void thrift_test_thrift_test_test_void_args_init(struct thrift_test_thrift_test_test_void_args *v);
-int thrift_test_thrift_test_test_void_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_void_args *v);
-int thrift_test_thrift_test_test_void_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_void_args *v);
-
+/**
+ * struct thrift_test_thrift_test_test_void_result - Thrift struct ThriftTest_testVoid_result
+ */
 struct thrift_test_thrift_test_test_void_result {
 };
 
-void thrift_test_thrift_test_test_void_result_init(struct thrift_test_thrift_test_test_void_result *v);
-int thrift_test_thrift_test_test_void_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_void_result *v);
-int thrift_test_thrift_test_test_void_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_void_result *v);
-
+/**
+ * struct thrift_test_thrift_test_test_string_args - Thrift struct ThriftTest_testString_args
+ * @thing: field 1: thing
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_string_args {
 	struct kg_bytes thing;
 	struct {
@@ -107,10 +41,12 @@ struct thrift_test_thrift_test_test_string_args {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_string_args_init(struct thrift_test_thrift_test_test_string_args *v);
-int thrift_test_thrift_test_test_string_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_args *v);
-int thrift_test_thrift_test_test_string_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_args *v);
-
+/**
+ * struct thrift_test_thrift_test_test_string_result - Thrift struct ThriftTest_testString_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_string_result {
 	struct kg_bytes success;
 	struct {
@@ -118,10 +54,12 @@ struct thrift_test_thrift_test_test_string_result {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_string_result_init(struct thrift_test_thrift_test_test_string_result *v);
-int thrift_test_thrift_test_test_string_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_result *v);
-int thrift_test_thrift_test_test_string_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_result *v);
-
+/**
+ * struct thrift_test_thrift_test_test_bool_args - Thrift struct ThriftTest_testBool_args
+ * @thing: field 1: thing
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_bool_args {
 	bool thing;
 	struct {
@@ -129,10 +67,12 @@ struct thrift_test_thrift_test_test_bool_args {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_bool_args_init(struct thrift_test_thrift_test_test_bool_args *v);
-int thrift_test_thrift_test_test_bool_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_bool_args *v);
-int thrift_test_thrift_test_test_bool_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_bool_args *v);
-
+/**
+ * struct thrift_test_thrift_test_test_bool_result - Thrift struct ThriftTest_testBool_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_bool_result {
 	bool success;
 	struct {
@@ -140,10 +80,12 @@ struct thrift_test_thrift_test_test_bool_result {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_bool_result_init(struct thrift_test_thrift_test_test_bool_result *v);
-int thrift_test_thrift_test_test_bool_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_bool_result *v);
-int thrift_test_thrift_test_test_bool_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_bool_result *v);
-
+/**
+ * struct thrift_test_thrift_test_test_byte_args - Thrift struct ThriftTest_testByte_args
+ * @thing: field 1: thing
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_byte_args {
 	s8 thing;
 	struct {
@@ -151,10 +93,12 @@ struct thrift_test_thrift_test_test_byte_args {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_byte_args_init(struct thrift_test_thrift_test_test_byte_args *v);
-int thrift_test_thrift_test_test_byte_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_byte_args *v);
-int thrift_test_thrift_test_test_byte_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_byte_args *v);
-
+/**
+ * struct thrift_test_thrift_test_test_byte_result - Thrift struct ThriftTest_testByte_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_byte_result {
 	s8 success;
 	struct {
@@ -162,10 +106,12 @@ struct thrift_test_thrift_test_test_byte_result {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_byte_result_init(struct thrift_test_thrift_test_test_byte_result *v);
-int thrift_test_thrift_test_test_byte_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_byte_result *v);
-int thrift_test_thrift_test_test_byte_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_byte_result *v);
-
+/**
+ * struct thrift_test_thrift_test_test_i32_args - Thrift struct ThriftTest_testI32_args
+ * @thing: field 1: thing
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_i32_args {
 	s32 thing;
 	struct {
@@ -173,10 +119,12 @@ struct thrift_test_thrift_test_test_i32_args {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_i32_args_init(struct thrift_test_thrift_test_test_i32_args *v);
-int thrift_test_thrift_test_test_i32_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i32_args *v);
-int thrift_test_thrift_test_test_i32_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_i32_args *v);
-
+/**
+ * struct thrift_test_thrift_test_test_i32_result - Thrift struct ThriftTest_testI32_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_i32_result {
 	s32 success;
 	struct {
@@ -184,10 +132,12 @@ struct thrift_test_thrift_test_test_i32_result {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_i32_result_init(struct thrift_test_thrift_test_test_i32_result *v);
-int thrift_test_thrift_test_test_i32_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i32_result *v);
-int thrift_test_thrift_test_test_i32_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_i32_result *v);
-
+/**
+ * struct thrift_test_thrift_test_test_i64_args - Thrift struct ThriftTest_testI64_args
+ * @thing: field 1: thing
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_i64_args {
 	s64 thing;
 	struct {
@@ -195,10 +145,12 @@ struct thrift_test_thrift_test_test_i64_args {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_i64_args_init(struct thrift_test_thrift_test_test_i64_args *v);
-int thrift_test_thrift_test_test_i64_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i64_args *v);
-int thrift_test_thrift_test_test_i64_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_i64_args *v);
-
+/**
+ * struct thrift_test_thrift_test_test_i64_result - Thrift struct ThriftTest_testI64_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_i64_result {
 	s64 success;
 	struct {
@@ -206,10 +158,12 @@ struct thrift_test_thrift_test_test_i64_result {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_i64_result_init(struct thrift_test_thrift_test_test_i64_result *v);
-int thrift_test_thrift_test_test_i64_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i64_result *v);
-int thrift_test_thrift_test_test_i64_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_i64_result *v);
-
+/**
+ * struct thrift_test_thrift_test_test_double_args - Thrift struct ThriftTest_testDouble_args
+ * @thing: field 1: thing
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_double_args {
 	u64 thing;
 	struct {
@@ -217,10 +171,12 @@ struct thrift_test_thrift_test_test_double_args {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_double_args_init(struct thrift_test_thrift_test_test_double_args *v);
-int thrift_test_thrift_test_test_double_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_double_args *v);
-int thrift_test_thrift_test_test_double_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_double_args *v);
-
+/**
+ * struct thrift_test_thrift_test_test_double_result - Thrift struct ThriftTest_testDouble_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_double_result {
 	u64 success;
 	struct {
@@ -228,10 +184,12 @@ struct thrift_test_thrift_test_test_double_result {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_double_result_init(struct thrift_test_thrift_test_test_double_result *v);
-int thrift_test_thrift_test_test_double_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_double_result *v);
-int thrift_test_thrift_test_test_double_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_double_result *v);
-
+/**
+ * struct thrift_test_thrift_test_test_binary_args - Thrift struct ThriftTest_testBinary_args
+ * @thing: field 1: thing
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_binary_args {
 	struct kg_bytes thing;
 	struct {
@@ -239,10 +197,12 @@ struct thrift_test_thrift_test_test_binary_args {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_binary_args_init(struct thrift_test_thrift_test_test_binary_args *v);
-int thrift_test_thrift_test_test_binary_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_binary_args *v);
-int thrift_test_thrift_test_test_binary_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_binary_args *v);
-
+/**
+ * struct thrift_test_thrift_test_test_binary_result - Thrift struct ThriftTest_testBinary_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_binary_result {
 	struct kg_bytes success;
 	struct {
@@ -250,10 +210,12 @@ struct thrift_test_thrift_test_test_binary_result {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_binary_result_init(struct thrift_test_thrift_test_test_binary_result *v);
-int thrift_test_thrift_test_test_binary_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_binary_result *v);
-int thrift_test_thrift_test_test_binary_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_binary_result *v);
-
+/**
+ * struct thrift_test_thrift_test_test_uuid_args - Thrift struct ThriftTest_testUuid_args
+ * @thing: field 1: thing
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_uuid_args {
 	struct kg_uuid thing;
 	struct {
@@ -261,10 +223,12 @@ struct thrift_test_thrift_test_test_uuid_args {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_uuid_args_init(struct thrift_test_thrift_test_test_uuid_args *v);
-int thrift_test_thrift_test_test_uuid_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_uuid_args *v);
-int thrift_test_thrift_test_test_uuid_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_uuid_args *v);
-
+/**
+ * struct thrift_test_thrift_test_test_uuid_result - Thrift struct ThriftTest_testUuid_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_uuid_result {
 	struct kg_uuid success;
 	struct {
@@ -272,10 +236,12 @@ struct thrift_test_thrift_test_test_uuid_result {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_uuid_result_init(struct thrift_test_thrift_test_test_uuid_result *v);
-int thrift_test_thrift_test_test_uuid_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_uuid_result *v);
-int thrift_test_thrift_test_test_uuid_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_uuid_result *v);
-
+/**
+ * struct thrift_test_thrift_test_test_struct_args - Thrift struct ThriftTest_testStruct_args
+ * @thing: field 1: thing
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_struct_args {
 	struct thrift_test_xtruct thing;
 	struct {
@@ -283,10 +249,12 @@ struct thrift_test_thrift_test_test_struct_args {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_struct_args_init(struct thrift_test_thrift_test_test_struct_args *v);
-int thrift_test_thrift_test_test_struct_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_struct_args *v);
-int thrift_test_thrift_test_test_struct_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_struct_args *v);
-
+/**
+ * struct thrift_test_thrift_test_test_struct_result - Thrift struct ThriftTest_testStruct_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_struct_result {
 	struct thrift_test_xtruct success;
 	struct {
@@ -294,10 +262,12 @@ struct thrift_test_thrift_test_test_struct_result {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_struct_result_init(struct thrift_test_thrift_test_test_struct_result *v);
-int thrift_test_thrift_test_test_struct_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_struct_result *v);
-int thrift_test_thrift_test_test_struct_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_struct_result *v);
-
+/**
+ * struct thrift_test_thrift_test_test_nest_args - Thrift struct ThriftTest_testNest_args
+ * @thing: field 1: thing
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_nest_args {
 	struct thrift_test_xtruct2 thing;
 	struct {
@@ -305,10 +275,12 @@ struct thrift_test_thrift_test_test_nest_args {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_nest_args_init(struct thrift_test_thrift_test_test_nest_args *v);
-int thrift_test_thrift_test_test_nest_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_nest_args *v);
-int thrift_test_thrift_test_test_nest_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_nest_args *v);
-
+/**
+ * struct thrift_test_thrift_test_test_nest_result - Thrift struct ThriftTest_testNest_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_nest_result {
 	struct thrift_test_xtruct2 success;
 	struct {
@@ -316,10 +288,22 @@ struct thrift_test_thrift_test_test_nest_result {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_nest_result_init(struct thrift_test_thrift_test_test_nest_result *v);
-int thrift_test_thrift_test_test_nest_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_nest_result *v);
-int thrift_test_thrift_test_test_nest_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_nest_result *v);
+#ifndef KG_CONTAINER_KG_MAP_I32_I32
+#define KG_CONTAINER_KG_MAP_I32_I32
+/* map<i32, i32>: @count entries from the message arena */
+struct kg_map_i32_i32_entry;
+struct kg_map_i32_i32 {
+	u32 count;
+	struct kg_map_i32_i32_entry *entries;
+};
+#endif
 
+/**
+ * struct thrift_test_thrift_test_test_map_args - Thrift struct ThriftTest_testMap_args
+ * @thing: field 1: thing
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_map_args {
 	struct kg_map_i32_i32 thing;
 	struct {
@@ -327,10 +311,12 @@ struct thrift_test_thrift_test_test_map_args {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_map_args_init(struct thrift_test_thrift_test_test_map_args *v);
-int thrift_test_thrift_test_test_map_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_args *v);
-int thrift_test_thrift_test_test_map_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_args *v);
-
+/**
+ * struct thrift_test_thrift_test_test_map_result - Thrift struct ThriftTest_testMap_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_map_result {
 	struct kg_map_i32_i32 success;
 	struct {
@@ -338,10 +324,22 @@ struct thrift_test_thrift_test_test_map_result {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_map_result_init(struct thrift_test_thrift_test_test_map_result *v);
-int thrift_test_thrift_test_test_map_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_result *v);
-int thrift_test_thrift_test_test_map_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_result *v);
+#ifndef KG_CONTAINER_KG_MAP_STRING_STRING
+#define KG_CONTAINER_KG_MAP_STRING_STRING
+/* map<string, string>: @count entries from the message arena */
+struct kg_map_string_string_entry;
+struct kg_map_string_string {
+	u32 count;
+	struct kg_map_string_string_entry *entries;
+};
+#endif
 
+/**
+ * struct thrift_test_thrift_test_test_string_map_args - Thrift struct ThriftTest_testStringMap_args
+ * @thing: field 1: thing
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_string_map_args {
 	struct kg_map_string_string thing;
 	struct {
@@ -349,10 +347,12 @@ struct thrift_test_thrift_test_test_string_map_args {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_string_map_args_init(struct thrift_test_thrift_test_test_string_map_args *v);
-int thrift_test_thrift_test_test_string_map_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_map_args *v);
-int thrift_test_thrift_test_test_string_map_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_map_args *v);
-
+/**
+ * struct thrift_test_thrift_test_test_string_map_result - Thrift struct ThriftTest_testStringMap_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_string_map_result {
 	struct kg_map_string_string success;
 	struct {
@@ -360,10 +360,21 @@ struct thrift_test_thrift_test_test_string_map_result {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_string_map_result_init(struct thrift_test_thrift_test_test_string_map_result *v);
-int thrift_test_thrift_test_test_string_map_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_map_result *v);
-int thrift_test_thrift_test_test_string_map_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_map_result *v);
+#ifndef KG_CONTAINER_KG_SET_I32
+#define KG_CONTAINER_KG_SET_I32
+/* set<i32>: @count elements from the message arena */
+struct kg_set_i32 {
+	u32 count;
+	s32 *elems;
+};
+#endif
 
+/**
+ * struct thrift_test_thrift_test_test_set_args - Thrift struct ThriftTest_testSet_args
+ * @thing: field 1: thing
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_set_args {
 	struct kg_set_i32 thing;
 	struct {
@@ -371,10 +382,12 @@ struct thrift_test_thrift_test_test_set_args {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_set_args_init(struct thrift_test_thrift_test_test_set_args *v);
-int thrift_test_thrift_test_test_set_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_set_args *v);
-int thrift_test_thrift_test_test_set_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_set_args *v);
-
+/**
+ * struct thrift_test_thrift_test_test_set_result - Thrift struct ThriftTest_testSet_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_set_result {
 	struct kg_set_i32 success;
 	struct {
@@ -382,10 +395,21 @@ struct thrift_test_thrift_test_test_set_result {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_set_result_init(struct thrift_test_thrift_test_test_set_result *v);
-int thrift_test_thrift_test_test_set_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_set_result *v);
-int thrift_test_thrift_test_test_set_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_set_result *v);
+#ifndef KG_CONTAINER_KG_LIST_I32
+#define KG_CONTAINER_KG_LIST_I32
+/* list<i32>: @count elements from the message arena */
+struct kg_list_i32 {
+	u32 count;
+	s32 *elems;
+};
+#endif
 
+/**
+ * struct thrift_test_thrift_test_test_list_args - Thrift struct ThriftTest_testList_args
+ * @thing: field 1: thing
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_list_args {
 	struct kg_list_i32 thing;
 	struct {
@@ -393,10 +417,12 @@ struct thrift_test_thrift_test_test_list_args {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_list_args_init(struct thrift_test_thrift_test_test_list_args *v);
-int thrift_test_thrift_test_test_list_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_list_args *v);
-int thrift_test_thrift_test_test_list_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_list_args *v);
-
+/**
+ * struct thrift_test_thrift_test_test_list_result - Thrift struct ThriftTest_testList_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_list_result {
 	struct kg_list_i32 success;
 	struct {
@@ -404,10 +430,12 @@ struct thrift_test_thrift_test_test_list_result {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_list_result_init(struct thrift_test_thrift_test_test_list_result *v);
-int thrift_test_thrift_test_test_list_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_list_result *v);
-int thrift_test_thrift_test_test_list_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_list_result *v);
-
+/**
+ * struct thrift_test_thrift_test_test_enum_args - Thrift struct ThriftTest_testEnum_args
+ * @thing: field 1: thing
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_enum_args {
 	s32 thing;
 	struct {
@@ -415,10 +443,12 @@ struct thrift_test_thrift_test_test_enum_args {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_enum_args_init(struct thrift_test_thrift_test_test_enum_args *v);
-int thrift_test_thrift_test_test_enum_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_enum_args *v);
-int thrift_test_thrift_test_test_enum_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_enum_args *v);
-
+/**
+ * struct thrift_test_thrift_test_test_enum_result - Thrift struct ThriftTest_testEnum_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_enum_result {
 	s32 success;
 	struct {
@@ -426,10 +456,12 @@ struct thrift_test_thrift_test_test_enum_result {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_enum_result_init(struct thrift_test_thrift_test_test_enum_result *v);
-int thrift_test_thrift_test_test_enum_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_enum_result *v);
-int thrift_test_thrift_test_test_enum_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_enum_result *v);
-
+/**
+ * struct thrift_test_thrift_test_test_typedef_args - Thrift struct ThriftTest_testTypedef_args
+ * @thing: field 1: thing
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_typedef_args {
 	s64 thing;
 	struct {
@@ -437,10 +469,12 @@ struct thrift_test_thrift_test_test_typedef_args {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_typedef_args_init(struct thrift_test_thrift_test_test_typedef_args *v);
-int thrift_test_thrift_test_test_typedef_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_typedef_args *v);
-int thrift_test_thrift_test_test_typedef_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_typedef_args *v);
-
+/**
+ * struct thrift_test_thrift_test_test_typedef_result - Thrift struct ThriftTest_testTypedef_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_typedef_result {
 	s64 success;
 	struct {
@@ -448,10 +482,12 @@ struct thrift_test_thrift_test_test_typedef_result {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_typedef_result_init(struct thrift_test_thrift_test_test_typedef_result *v);
-int thrift_test_thrift_test_test_typedef_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_typedef_result *v);
-int thrift_test_thrift_test_test_typedef_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_typedef_result *v);
-
+/**
+ * struct thrift_test_thrift_test_test_map_map_args - Thrift struct ThriftTest_testMapMap_args
+ * @hello: field 1: hello
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_map_map_args {
 	s32 hello;
 	struct {
@@ -459,10 +495,22 @@ struct thrift_test_thrift_test_test_map_map_args {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_map_map_args_init(struct thrift_test_thrift_test_test_map_map_args *v);
-int thrift_test_thrift_test_test_map_map_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_map_args *v);
-int thrift_test_thrift_test_test_map_map_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_map_args *v);
+#ifndef KG_CONTAINER_KG_MAP_I32_MAP_I32_I32
+#define KG_CONTAINER_KG_MAP_I32_MAP_I32_I32
+/* map<i32, map_i32_i32>: @count entries from the message arena */
+struct kg_map_i32_map_i32_i32_entry;
+struct kg_map_i32_map_i32_i32 {
+	u32 count;
+	struct kg_map_i32_map_i32_i32_entry *entries;
+};
+#endif
 
+/**
+ * struct thrift_test_thrift_test_test_map_map_result - Thrift struct ThriftTest_testMapMap_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_map_map_result {
 	struct kg_map_i32_map_i32_i32 success;
 	struct {
@@ -470,10 +518,12 @@ struct thrift_test_thrift_test_test_map_map_result {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_map_map_result_init(struct thrift_test_thrift_test_test_map_map_result *v);
-int thrift_test_thrift_test_test_map_map_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_map_result *v);
-int thrift_test_thrift_test_test_map_map_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_map_result *v);
-
+/**
+ * struct thrift_test_thrift_test_test_insanity_args - Thrift struct ThriftTest_testInsanity_args
+ * @argument: field 1: argument
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_insanity_args {
 	struct thrift_test_insanity argument;
 	struct {
@@ -481,10 +531,32 @@ struct thrift_test_thrift_test_test_insanity_args {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_insanity_args_init(struct thrift_test_thrift_test_test_insanity_args *v);
-int thrift_test_thrift_test_test_insanity_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_insanity_args *v);
-int thrift_test_thrift_test_test_insanity_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_insanity_args *v);
+#ifndef KG_CONTAINER_KG_MAP_I32_THRIFT_TEST_INSANITY
+#define KG_CONTAINER_KG_MAP_I32_THRIFT_TEST_INSANITY
+/* map<i32, thrift_test_insanity>: @count entries from the message arena */
+struct kg_map_i32_thrift_test_insanity_entry;
+struct kg_map_i32_thrift_test_insanity {
+	u32 count;
+	struct kg_map_i32_thrift_test_insanity_entry *entries;
+};
+#endif
 
+#ifndef KG_CONTAINER_KG_MAP_I64_MAP_I32_THRIFT_TEST_INSANITY
+#define KG_CONTAINER_KG_MAP_I64_MAP_I32_THRIFT_TEST_INSANITY
+/* map<i64, map_i32_thrift_test_insanity>: @count entries from the message arena */
+struct kg_map_i64_map_i32_thrift_test_insanity_entry;
+struct kg_map_i64_map_i32_thrift_test_insanity {
+	u32 count;
+	struct kg_map_i64_map_i32_thrift_test_insanity_entry *entries;
+};
+#endif
+
+/**
+ * struct thrift_test_thrift_test_test_insanity_result - Thrift struct ThriftTest_testInsanity_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_insanity_result {
 	struct kg_map_i64_map_i32_thrift_test_insanity success;
 	struct {
@@ -492,10 +564,27 @@ struct thrift_test_thrift_test_test_insanity_result {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_insanity_result_init(struct thrift_test_thrift_test_test_insanity_result *v);
-int thrift_test_thrift_test_test_insanity_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_insanity_result *v);
-int thrift_test_thrift_test_test_insanity_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_insanity_result *v);
+#ifndef KG_CONTAINER_KG_MAP_I16_STRING
+#define KG_CONTAINER_KG_MAP_I16_STRING
+/* map<i16, string>: @count entries from the message arena */
+struct kg_map_i16_string_entry;
+struct kg_map_i16_string {
+	u32 count;
+	struct kg_map_i16_string_entry *entries;
+};
+#endif
 
+/**
+ * struct thrift_test_thrift_test_test_multi_args - Thrift struct ThriftTest_testMulti_args
+ * @arg0: field 1: arg0
+ * @arg1: field 2: arg1
+ * @arg2: field 3: arg2
+ * @arg3: field 4: arg3
+ * @arg4: field 5: arg4
+ * @arg5: field 6: arg5
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_multi_args {
 	s8 arg0;
 	s32 arg1;
@@ -513,10 +602,12 @@ struct thrift_test_thrift_test_test_multi_args {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_multi_args_init(struct thrift_test_thrift_test_test_multi_args *v);
-int thrift_test_thrift_test_test_multi_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_args *v);
-int thrift_test_thrift_test_test_multi_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_multi_args *v);
-
+/**
+ * struct thrift_test_thrift_test_test_multi_result - Thrift struct ThriftTest_testMulti_result
+ * @success: field 0: success
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_multi_result {
 	struct thrift_test_xtruct success;
 	struct {
@@ -524,10 +615,12 @@ struct thrift_test_thrift_test_test_multi_result {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_multi_result_init(struct thrift_test_thrift_test_test_multi_result *v);
-int thrift_test_thrift_test_test_multi_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_result *v);
-int thrift_test_thrift_test_test_multi_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_multi_result *v);
-
+/**
+ * struct thrift_test_thrift_test_test_exception_args - Thrift struct ThriftTest_testException_args
+ * @arg: field 1: arg
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_exception_args {
 	struct kg_bytes arg;
 	struct {
@@ -535,10 +628,12 @@ struct thrift_test_thrift_test_test_exception_args {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_exception_args_init(struct thrift_test_thrift_test_test_exception_args *v);
-int thrift_test_thrift_test_test_exception_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_exception_args *v);
-int thrift_test_thrift_test_test_exception_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_exception_args *v);
-
+/**
+ * struct thrift_test_thrift_test_test_exception_result - Thrift struct ThriftTest_testException_result
+ * @err1: field 1: err1
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_exception_result {
 	struct thrift_test_xception err1;
 	struct {
@@ -546,10 +641,13 @@ struct thrift_test_thrift_test_test_exception_result {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_exception_result_init(struct thrift_test_thrift_test_test_exception_result *v);
-int thrift_test_thrift_test_test_exception_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_exception_result *v);
-int thrift_test_thrift_test_test_exception_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_exception_result *v);
-
+/**
+ * struct thrift_test_thrift_test_test_multi_exception_args - Thrift struct ThriftTest_testMultiException_args
+ * @arg0: field 1: arg0
+ * @arg1: field 2: arg1
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_multi_exception_args {
 	struct kg_bytes arg0;
 	struct kg_bytes arg1;
@@ -559,10 +657,14 @@ struct thrift_test_thrift_test_test_multi_exception_args {
 	} isset;
 };
 
-void thrift_test_thrift_test_test_multi_exception_args_init(struct thrift_test_thrift_test_test_multi_exception_args *v);
-int thrift_test_thrift_test_test_multi_exception_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_exception_args *v);
-int thrift_test_thrift_test_test_multi_exception_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_multi_exception_args *v);
-
+/**
+ * struct thrift_test_thrift_test_test_multi_exception_result - Thrift struct ThriftTest_testMultiException_result
+ * @success: field 0: success
+ * @err1: field 1: err1
+ * @err2: field 2: err2
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_thrift_test_test_multi_exception_result {
 	struct thrift_test_xtruct success;
 	struct thrift_test_xception err1;
@@ -574,23 +676,297 @@ struct thrift_test_thrift_test_test_multi_exception_result {
 	} isset;
 };
 
+/**
+ * struct thrift_test_thrift_test_test_oneway_args - Thrift struct ThriftTest_testOneway_args
+ * @seconds_to_sleep: field 1: secondsToSleep
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
+struct thrift_test_thrift_test_test_oneway_args {
+	s32 seconds_to_sleep;
+	struct {
+		bool seconds_to_sleep;
+	} isset;
+};
+
+#ifndef KG_CONTAINER_KG_MAP_I32_I32_ENTRY
+#define KG_CONTAINER_KG_MAP_I32_I32_ENTRY
+struct kg_map_i32_i32_entry {
+	s32 key;
+	s32 value;
+};
+#endif
+
+#ifndef KG_CONTAINER_KG_MAP_STRING_STRING_ENTRY
+#define KG_CONTAINER_KG_MAP_STRING_STRING_ENTRY
+struct kg_map_string_string_entry {
+	struct kg_bytes key;
+	struct kg_bytes value;
+};
+#endif
+
+#ifndef KG_CONTAINER_KG_MAP_I32_MAP_I32_I32_ENTRY
+#define KG_CONTAINER_KG_MAP_I32_MAP_I32_I32_ENTRY
+struct kg_map_i32_map_i32_i32_entry {
+	s32 key;
+	struct kg_map_i32_i32 value;
+};
+#endif
+
+#ifndef KG_CONTAINER_KG_MAP_I32_THRIFT_TEST_INSANITY_ENTRY
+#define KG_CONTAINER_KG_MAP_I32_THRIFT_TEST_INSANITY_ENTRY
+struct kg_map_i32_thrift_test_insanity_entry {
+	s32 key;
+	struct thrift_test_insanity value;
+};
+#endif
+
+#ifndef KG_CONTAINER_KG_MAP_I64_MAP_I32_THRIFT_TEST_INSANITY_ENTRY
+#define KG_CONTAINER_KG_MAP_I64_MAP_I32_THRIFT_TEST_INSANITY_ENTRY
+struct kg_map_i64_map_i32_thrift_test_insanity_entry {
+	s64 key;
+	struct kg_map_i32_thrift_test_insanity value;
+};
+#endif
+
+#ifndef KG_CONTAINER_KG_MAP_I16_STRING_ENTRY
+#define KG_CONTAINER_KG_MAP_I16_STRING_ENTRY
+struct kg_map_i16_string_entry {
+	s16 key;
+	struct kg_bytes value;
+};
+#endif
+
+void thrift_test_thrift_test_test_void_args_init(struct thrift_test_thrift_test_test_void_args *v);
+int thrift_test_thrift_test_test_void_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_void_args *v);
+int thrift_test_thrift_test_test_void_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_void_args *v);
+size_t thrift_test_thrift_test_test_void_args_encoded_size(const struct thrift_test_thrift_test_test_void_args *v, u8 proto);
+
+void thrift_test_thrift_test_test_void_result_init(struct thrift_test_thrift_test_test_void_result *v);
+int thrift_test_thrift_test_test_void_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_void_result *v);
+int thrift_test_thrift_test_test_void_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_void_result *v);
+size_t thrift_test_thrift_test_test_void_result_encoded_size(const struct thrift_test_thrift_test_test_void_result *v, u8 proto);
+
+void thrift_test_thrift_test_test_string_args_init(struct thrift_test_thrift_test_test_string_args *v);
+int thrift_test_thrift_test_test_string_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_args *v);
+int thrift_test_thrift_test_test_string_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_args *v);
+size_t thrift_test_thrift_test_test_string_args_encoded_size(const struct thrift_test_thrift_test_test_string_args *v, u8 proto);
+
+void thrift_test_thrift_test_test_string_result_init(struct thrift_test_thrift_test_test_string_result *v);
+int thrift_test_thrift_test_test_string_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_result *v);
+int thrift_test_thrift_test_test_string_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_result *v);
+size_t thrift_test_thrift_test_test_string_result_encoded_size(const struct thrift_test_thrift_test_test_string_result *v, u8 proto);
+
+void thrift_test_thrift_test_test_bool_args_init(struct thrift_test_thrift_test_test_bool_args *v);
+int thrift_test_thrift_test_test_bool_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_bool_args *v);
+int thrift_test_thrift_test_test_bool_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_bool_args *v);
+size_t thrift_test_thrift_test_test_bool_args_encoded_size(const struct thrift_test_thrift_test_test_bool_args *v, u8 proto);
+
+void thrift_test_thrift_test_test_bool_result_init(struct thrift_test_thrift_test_test_bool_result *v);
+int thrift_test_thrift_test_test_bool_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_bool_result *v);
+int thrift_test_thrift_test_test_bool_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_bool_result *v);
+size_t thrift_test_thrift_test_test_bool_result_encoded_size(const struct thrift_test_thrift_test_test_bool_result *v, u8 proto);
+
+void thrift_test_thrift_test_test_byte_args_init(struct thrift_test_thrift_test_test_byte_args *v);
+int thrift_test_thrift_test_test_byte_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_byte_args *v);
+int thrift_test_thrift_test_test_byte_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_byte_args *v);
+size_t thrift_test_thrift_test_test_byte_args_encoded_size(const struct thrift_test_thrift_test_test_byte_args *v, u8 proto);
+
+void thrift_test_thrift_test_test_byte_result_init(struct thrift_test_thrift_test_test_byte_result *v);
+int thrift_test_thrift_test_test_byte_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_byte_result *v);
+int thrift_test_thrift_test_test_byte_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_byte_result *v);
+size_t thrift_test_thrift_test_test_byte_result_encoded_size(const struct thrift_test_thrift_test_test_byte_result *v, u8 proto);
+
+void thrift_test_thrift_test_test_i32_args_init(struct thrift_test_thrift_test_test_i32_args *v);
+int thrift_test_thrift_test_test_i32_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i32_args *v);
+int thrift_test_thrift_test_test_i32_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_i32_args *v);
+size_t thrift_test_thrift_test_test_i32_args_encoded_size(const struct thrift_test_thrift_test_test_i32_args *v, u8 proto);
+
+void thrift_test_thrift_test_test_i32_result_init(struct thrift_test_thrift_test_test_i32_result *v);
+int thrift_test_thrift_test_test_i32_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i32_result *v);
+int thrift_test_thrift_test_test_i32_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_i32_result *v);
+size_t thrift_test_thrift_test_test_i32_result_encoded_size(const struct thrift_test_thrift_test_test_i32_result *v, u8 proto);
+
+void thrift_test_thrift_test_test_i64_args_init(struct thrift_test_thrift_test_test_i64_args *v);
+int thrift_test_thrift_test_test_i64_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i64_args *v);
+int thrift_test_thrift_test_test_i64_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_i64_args *v);
+size_t thrift_test_thrift_test_test_i64_args_encoded_size(const struct thrift_test_thrift_test_test_i64_args *v, u8 proto);
+
+void thrift_test_thrift_test_test_i64_result_init(struct thrift_test_thrift_test_test_i64_result *v);
+int thrift_test_thrift_test_test_i64_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i64_result *v);
+int thrift_test_thrift_test_test_i64_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_i64_result *v);
+size_t thrift_test_thrift_test_test_i64_result_encoded_size(const struct thrift_test_thrift_test_test_i64_result *v, u8 proto);
+
+void thrift_test_thrift_test_test_double_args_init(struct thrift_test_thrift_test_test_double_args *v);
+int thrift_test_thrift_test_test_double_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_double_args *v);
+int thrift_test_thrift_test_test_double_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_double_args *v);
+size_t thrift_test_thrift_test_test_double_args_encoded_size(const struct thrift_test_thrift_test_test_double_args *v, u8 proto);
+
+void thrift_test_thrift_test_test_double_result_init(struct thrift_test_thrift_test_test_double_result *v);
+int thrift_test_thrift_test_test_double_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_double_result *v);
+int thrift_test_thrift_test_test_double_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_double_result *v);
+size_t thrift_test_thrift_test_test_double_result_encoded_size(const struct thrift_test_thrift_test_test_double_result *v, u8 proto);
+
+void thrift_test_thrift_test_test_binary_args_init(struct thrift_test_thrift_test_test_binary_args *v);
+int thrift_test_thrift_test_test_binary_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_binary_args *v);
+int thrift_test_thrift_test_test_binary_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_binary_args *v);
+size_t thrift_test_thrift_test_test_binary_args_encoded_size(const struct thrift_test_thrift_test_test_binary_args *v, u8 proto);
+
+void thrift_test_thrift_test_test_binary_result_init(struct thrift_test_thrift_test_test_binary_result *v);
+int thrift_test_thrift_test_test_binary_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_binary_result *v);
+int thrift_test_thrift_test_test_binary_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_binary_result *v);
+size_t thrift_test_thrift_test_test_binary_result_encoded_size(const struct thrift_test_thrift_test_test_binary_result *v, u8 proto);
+
+void thrift_test_thrift_test_test_uuid_args_init(struct thrift_test_thrift_test_test_uuid_args *v);
+int thrift_test_thrift_test_test_uuid_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_uuid_args *v);
+int thrift_test_thrift_test_test_uuid_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_uuid_args *v);
+size_t thrift_test_thrift_test_test_uuid_args_encoded_size(const struct thrift_test_thrift_test_test_uuid_args *v, u8 proto);
+
+void thrift_test_thrift_test_test_uuid_result_init(struct thrift_test_thrift_test_test_uuid_result *v);
+int thrift_test_thrift_test_test_uuid_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_uuid_result *v);
+int thrift_test_thrift_test_test_uuid_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_uuid_result *v);
+size_t thrift_test_thrift_test_test_uuid_result_encoded_size(const struct thrift_test_thrift_test_test_uuid_result *v, u8 proto);
+
+void thrift_test_thrift_test_test_struct_args_init(struct thrift_test_thrift_test_test_struct_args *v);
+int thrift_test_thrift_test_test_struct_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_struct_args *v);
+int thrift_test_thrift_test_test_struct_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_struct_args *v);
+size_t thrift_test_thrift_test_test_struct_args_encoded_size(const struct thrift_test_thrift_test_test_struct_args *v, u8 proto);
+
+void thrift_test_thrift_test_test_struct_result_init(struct thrift_test_thrift_test_test_struct_result *v);
+int thrift_test_thrift_test_test_struct_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_struct_result *v);
+int thrift_test_thrift_test_test_struct_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_struct_result *v);
+size_t thrift_test_thrift_test_test_struct_result_encoded_size(const struct thrift_test_thrift_test_test_struct_result *v, u8 proto);
+
+void thrift_test_thrift_test_test_nest_args_init(struct thrift_test_thrift_test_test_nest_args *v);
+int thrift_test_thrift_test_test_nest_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_nest_args *v);
+int thrift_test_thrift_test_test_nest_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_nest_args *v);
+size_t thrift_test_thrift_test_test_nest_args_encoded_size(const struct thrift_test_thrift_test_test_nest_args *v, u8 proto);
+
+void thrift_test_thrift_test_test_nest_result_init(struct thrift_test_thrift_test_test_nest_result *v);
+int thrift_test_thrift_test_test_nest_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_nest_result *v);
+int thrift_test_thrift_test_test_nest_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_nest_result *v);
+size_t thrift_test_thrift_test_test_nest_result_encoded_size(const struct thrift_test_thrift_test_test_nest_result *v, u8 proto);
+
+void thrift_test_thrift_test_test_map_args_init(struct thrift_test_thrift_test_test_map_args *v);
+int thrift_test_thrift_test_test_map_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_args *v);
+int thrift_test_thrift_test_test_map_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_args *v);
+size_t thrift_test_thrift_test_test_map_args_encoded_size(const struct thrift_test_thrift_test_test_map_args *v, u8 proto);
+
+void thrift_test_thrift_test_test_map_result_init(struct thrift_test_thrift_test_test_map_result *v);
+int thrift_test_thrift_test_test_map_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_result *v);
+int thrift_test_thrift_test_test_map_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_result *v);
+size_t thrift_test_thrift_test_test_map_result_encoded_size(const struct thrift_test_thrift_test_test_map_result *v, u8 proto);
+
+void thrift_test_thrift_test_test_string_map_args_init(struct thrift_test_thrift_test_test_string_map_args *v);
+int thrift_test_thrift_test_test_string_map_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_map_args *v);
+int thrift_test_thrift_test_test_string_map_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_map_args *v);
+size_t thrift_test_thrift_test_test_string_map_args_encoded_size(const struct thrift_test_thrift_test_test_string_map_args *v, u8 proto);
+
+void thrift_test_thrift_test_test_string_map_result_init(struct thrift_test_thrift_test_test_string_map_result *v);
+int thrift_test_thrift_test_test_string_map_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_map_result *v);
+int thrift_test_thrift_test_test_string_map_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_map_result *v);
+size_t thrift_test_thrift_test_test_string_map_result_encoded_size(const struct thrift_test_thrift_test_test_string_map_result *v, u8 proto);
+
+void thrift_test_thrift_test_test_set_args_init(struct thrift_test_thrift_test_test_set_args *v);
+int thrift_test_thrift_test_test_set_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_set_args *v);
+int thrift_test_thrift_test_test_set_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_set_args *v);
+size_t thrift_test_thrift_test_test_set_args_encoded_size(const struct thrift_test_thrift_test_test_set_args *v, u8 proto);
+
+void thrift_test_thrift_test_test_set_result_init(struct thrift_test_thrift_test_test_set_result *v);
+int thrift_test_thrift_test_test_set_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_set_result *v);
+int thrift_test_thrift_test_test_set_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_set_result *v);
+size_t thrift_test_thrift_test_test_set_result_encoded_size(const struct thrift_test_thrift_test_test_set_result *v, u8 proto);
+
+void thrift_test_thrift_test_test_list_args_init(struct thrift_test_thrift_test_test_list_args *v);
+int thrift_test_thrift_test_test_list_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_list_args *v);
+int thrift_test_thrift_test_test_list_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_list_args *v);
+size_t thrift_test_thrift_test_test_list_args_encoded_size(const struct thrift_test_thrift_test_test_list_args *v, u8 proto);
+
+void thrift_test_thrift_test_test_list_result_init(struct thrift_test_thrift_test_test_list_result *v);
+int thrift_test_thrift_test_test_list_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_list_result *v);
+int thrift_test_thrift_test_test_list_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_list_result *v);
+size_t thrift_test_thrift_test_test_list_result_encoded_size(const struct thrift_test_thrift_test_test_list_result *v, u8 proto);
+
+void thrift_test_thrift_test_test_enum_args_init(struct thrift_test_thrift_test_test_enum_args *v);
+int thrift_test_thrift_test_test_enum_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_enum_args *v);
+int thrift_test_thrift_test_test_enum_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_enum_args *v);
+size_t thrift_test_thrift_test_test_enum_args_encoded_size(const struct thrift_test_thrift_test_test_enum_args *v, u8 proto);
+
+void thrift_test_thrift_test_test_enum_result_init(struct thrift_test_thrift_test_test_enum_result *v);
+int thrift_test_thrift_test_test_enum_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_enum_result *v);
+int thrift_test_thrift_test_test_enum_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_enum_result *v);
+size_t thrift_test_thrift_test_test_enum_result_encoded_size(const struct thrift_test_thrift_test_test_enum_result *v, u8 proto);
+
+void thrift_test_thrift_test_test_typedef_args_init(struct thrift_test_thrift_test_test_typedef_args *v);
+int thrift_test_thrift_test_test_typedef_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_typedef_args *v);
+int thrift_test_thrift_test_test_typedef_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_typedef_args *v);
+size_t thrift_test_thrift_test_test_typedef_args_encoded_size(const struct thrift_test_thrift_test_test_typedef_args *v, u8 proto);
+
+void thrift_test_thrift_test_test_typedef_result_init(struct thrift_test_thrift_test_test_typedef_result *v);
+int thrift_test_thrift_test_test_typedef_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_typedef_result *v);
+int thrift_test_thrift_test_test_typedef_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_typedef_result *v);
+size_t thrift_test_thrift_test_test_typedef_result_encoded_size(const struct thrift_test_thrift_test_test_typedef_result *v, u8 proto);
+
+void thrift_test_thrift_test_test_map_map_args_init(struct thrift_test_thrift_test_test_map_map_args *v);
+int thrift_test_thrift_test_test_map_map_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_map_args *v);
+int thrift_test_thrift_test_test_map_map_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_map_args *v);
+size_t thrift_test_thrift_test_test_map_map_args_encoded_size(const struct thrift_test_thrift_test_test_map_map_args *v, u8 proto);
+
+void thrift_test_thrift_test_test_map_map_result_init(struct thrift_test_thrift_test_test_map_map_result *v);
+int thrift_test_thrift_test_test_map_map_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_map_result *v);
+int thrift_test_thrift_test_test_map_map_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_map_result *v);
+size_t thrift_test_thrift_test_test_map_map_result_encoded_size(const struct thrift_test_thrift_test_test_map_map_result *v, u8 proto);
+
+void thrift_test_thrift_test_test_insanity_args_init(struct thrift_test_thrift_test_test_insanity_args *v);
+int thrift_test_thrift_test_test_insanity_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_insanity_args *v);
+int thrift_test_thrift_test_test_insanity_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_insanity_args *v);
+size_t thrift_test_thrift_test_test_insanity_args_encoded_size(const struct thrift_test_thrift_test_test_insanity_args *v, u8 proto);
+
+void thrift_test_thrift_test_test_insanity_result_init(struct thrift_test_thrift_test_test_insanity_result *v);
+int thrift_test_thrift_test_test_insanity_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_insanity_result *v);
+int thrift_test_thrift_test_test_insanity_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_insanity_result *v);
+size_t thrift_test_thrift_test_test_insanity_result_encoded_size(const struct thrift_test_thrift_test_test_insanity_result *v, u8 proto);
+
+void thrift_test_thrift_test_test_multi_args_init(struct thrift_test_thrift_test_test_multi_args *v);
+int thrift_test_thrift_test_test_multi_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_args *v);
+int thrift_test_thrift_test_test_multi_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_multi_args *v);
+size_t thrift_test_thrift_test_test_multi_args_encoded_size(const struct thrift_test_thrift_test_test_multi_args *v, u8 proto);
+
+void thrift_test_thrift_test_test_multi_result_init(struct thrift_test_thrift_test_test_multi_result *v);
+int thrift_test_thrift_test_test_multi_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_result *v);
+int thrift_test_thrift_test_test_multi_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_multi_result *v);
+size_t thrift_test_thrift_test_test_multi_result_encoded_size(const struct thrift_test_thrift_test_test_multi_result *v, u8 proto);
+
+void thrift_test_thrift_test_test_exception_args_init(struct thrift_test_thrift_test_test_exception_args *v);
+int thrift_test_thrift_test_test_exception_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_exception_args *v);
+int thrift_test_thrift_test_test_exception_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_exception_args *v);
+size_t thrift_test_thrift_test_test_exception_args_encoded_size(const struct thrift_test_thrift_test_test_exception_args *v, u8 proto);
+
+void thrift_test_thrift_test_test_exception_result_init(struct thrift_test_thrift_test_test_exception_result *v);
+int thrift_test_thrift_test_test_exception_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_exception_result *v);
+int thrift_test_thrift_test_test_exception_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_exception_result *v);
+size_t thrift_test_thrift_test_test_exception_result_encoded_size(const struct thrift_test_thrift_test_test_exception_result *v, u8 proto);
+
+void thrift_test_thrift_test_test_multi_exception_args_init(struct thrift_test_thrift_test_test_multi_exception_args *v);
+int thrift_test_thrift_test_test_multi_exception_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_exception_args *v);
+int thrift_test_thrift_test_test_multi_exception_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_multi_exception_args *v);
+size_t thrift_test_thrift_test_test_multi_exception_args_encoded_size(const struct thrift_test_thrift_test_test_multi_exception_args *v, u8 proto);
+
 void thrift_test_thrift_test_test_multi_exception_result_init(struct thrift_test_thrift_test_test_multi_exception_result *v);
 int thrift_test_thrift_test_test_multi_exception_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_exception_result *v);
 int thrift_test_thrift_test_test_multi_exception_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_multi_exception_result *v);
-
-struct thrift_test_thrift_test_test_oneway_args {
-	s32 secondsToSleep;
-	struct {
-		bool secondsToSleep;
-	} isset;
-};
+size_t thrift_test_thrift_test_test_multi_exception_result_encoded_size(const struct thrift_test_thrift_test_test_multi_exception_result *v, u8 proto);
 
 void thrift_test_thrift_test_test_oneway_args_init(struct thrift_test_thrift_test_test_oneway_args *v);
 int thrift_test_thrift_test_test_oneway_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_oneway_args *v);
 int thrift_test_thrift_test_test_oneway_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_oneway_args *v);
+size_t thrift_test_thrift_test_test_oneway_args_encoded_size(const struct thrift_test_thrift_test_test_oneway_args *v, u8 proto);
 
 /**
  * DOC: ThriftTest
+ *
+ * The test service: every method echoes or computes what the cross tests
+ * expect.
  *
  * Handlers: one function per method, written by hand (see the skeleton
  * thrift_test_handler.c). Each takes the call, then the arguments (scalars and
@@ -607,7 +983,7 @@ int thrift_test_thrift_test_test_oneway_args_decode(struct kg_reader *r, struct 
  */
 
 /**
- * thrift_test_thrift_test_test_void() - Prints "testVoid()" and returns nothing.
+ * thrift_test_thrift_test_test_void() - handle ThriftTest.testVoid
  * @call: the call being served
  *
  * Return: 0 or a negative errno.
@@ -615,14 +991,10 @@ int thrift_test_thrift_test_test_oneway_args_decode(struct kg_reader *r, struct 
 int thrift_test_thrift_test_test_void(struct kg_call *call);
 
 /**
- * thrift_test_thrift_test_test_string() - Prints 'testString("%s")' with thing as '%s' @param string thing - the string to print @return string - returns the string 'thing'
+ * thrift_test_thrift_test_test_string() - handle ThriftTest.testString
  * @call: the call being served
  * @thing: argument 1: thing
  * @result: set it to the return value
- *
- * Prints 'testString("%s")' with thing as '%s'
- * @param string thing - the string to print
- * @return string - returns the string 'thing'
  *
  * Return: 0 or a negative errno.
  */
@@ -630,87 +1002,60 @@ int thrift_test_thrift_test_test_string(struct kg_call *call, struct kg_bytes th
 					struct kg_bytes *result);
 
 /**
- * thrift_test_thrift_test_test_bool() - Prints 'testBool("%s")' where '%s' with thing as 'true' or 'false' @param bool thing - the bool data to print @return bool - returns the bool 'thing'
+ * thrift_test_thrift_test_test_bool() - handle ThriftTest.testBool
  * @call: the call being served
  * @thing: argument 1: thing
  * @result: set it to the return value
- *
- * Prints 'testBool("%s")' where '%s' with thing as 'true' or 'false'
- * @param bool  thing - the bool data to print
- * @return bool  - returns the bool 'thing'
  *
  * Return: 0 or a negative errno.
  */
 int thrift_test_thrift_test_test_bool(struct kg_call *call, bool thing, bool *result);
 
 /**
- * thrift_test_thrift_test_test_byte() - Prints 'testByte("%d")' with thing as '%d' The types i8 and byte are synonyms, use of i8 is encouraged, byte still exists for the sake of compatibility. @param byte thing - the i8/byte to print @return i8 - returns the i8/byte 'thing'
+ * thrift_test_thrift_test_test_byte() - handle ThriftTest.testByte
  * @call: the call being served
  * @thing: argument 1: thing
  * @result: set it to the return value
- *
- * Prints 'testByte("%d")' with thing as '%d'
- * The types i8 and byte are synonyms, use of i8 is encouraged, byte still
- * exists for the sake of compatibility.
- * @param byte thing - the i8/byte to print
- * @return i8 - returns the i8/byte 'thing'
  *
  * Return: 0 or a negative errno.
  */
 int thrift_test_thrift_test_test_byte(struct kg_call *call, s8 thing, s8 *result);
 
 /**
- * thrift_test_thrift_test_test_i32() - Prints 'testI32("%d")' with thing as '%d' @param i32 thing - the i32 to print @return i32 - returns the i32 'thing'
+ * thrift_test_thrift_test_test_i32() - handle ThriftTest.testI32
  * @call: the call being served
  * @thing: argument 1: thing
  * @result: set it to the return value
- *
- * Prints 'testI32("%d")' with thing as '%d'
- * @param i32 thing - the i32 to print
- * @return i32 - returns the i32 'thing'
  *
  * Return: 0 or a negative errno.
  */
 int thrift_test_thrift_test_test_i32(struct kg_call *call, s32 thing, s32 *result);
 
 /**
- * thrift_test_thrift_test_test_i64() - Prints 'testI64("%d")' with thing as '%d' @param i64 thing - the i64 to print @return i64 - returns the i64 'thing'
+ * thrift_test_thrift_test_test_i64() - handle ThriftTest.testI64
  * @call: the call being served
  * @thing: argument 1: thing
  * @result: set it to the return value
- *
- * Prints 'testI64("%d")' with thing as '%d'
- * @param i64 thing - the i64 to print
- * @return i64 - returns the i64 'thing'
  *
  * Return: 0 or a negative errno.
  */
 int thrift_test_thrift_test_test_i64(struct kg_call *call, s64 thing, s64 *result);
 
 /**
- * thrift_test_thrift_test_test_double() - Prints 'testDouble("%f")' with thing as '%f' @param double thing - the double to print @return double - returns the double 'thing'
+ * thrift_test_thrift_test_test_double() - handle ThriftTest.testDouble
  * @call: the call being served
  * @thing: argument 1: thing
  * @result: set it to the return value
- *
- * Prints 'testDouble("%f")' with thing as '%f'
- * @param double thing - the double to print
- * @return double - returns the double 'thing'
  *
  * Return: 0 or a negative errno.
  */
 int thrift_test_thrift_test_test_double(struct kg_call *call, u64 thing, u64 *result);
 
 /**
- * thrift_test_thrift_test_test_binary() - Prints 'testBinary("%s")' where '%s' is a hex-formatted string of thing's data @param binary thing - the binary data to print @return binary - returns the binary 'thing'
+ * thrift_test_thrift_test_test_binary() - handle ThriftTest.testBinary
  * @call: the call being served
  * @thing: argument 1: thing
  * @result: set it to the return value
- *
- * Prints 'testBinary("%s")' where '%s' is a hex-formatted string of
- * thing's data
- * @param binary  thing - the binary data to print
- * @return binary  - returns the binary 'thing'
  *
  * Return: 0 or a negative errno.
  */
@@ -718,15 +1063,10 @@ int thrift_test_thrift_test_test_binary(struct kg_call *call, struct kg_bytes th
 					struct kg_bytes *result);
 
 /**
- * thrift_test_thrift_test_test_uuid() - Prints 'testUuid("%s")' where '%s' is the uuid given. Note that the uuid byte order should be correct. @param uuid thing - the uuid to print @return uuid - returns the uuid 'thing'
+ * thrift_test_thrift_test_test_uuid() - handle ThriftTest.testUuid
  * @call: the call being served
  * @thing: argument 1: thing
  * @result: set it to the return value
- *
- * Prints 'testUuid("%s")' where '%s' is the uuid given. Note that the uuid
- * byte order should be correct.
- * @param uuid  thing - the uuid to print
- * @return uuid  - returns the uuid 'thing'
  *
  * Return: 0 or a negative errno.
  */
@@ -734,15 +1074,10 @@ int thrift_test_thrift_test_test_uuid(struct kg_call *call, const struct kg_uuid
 				      struct kg_uuid *result);
 
 /**
- * thrift_test_thrift_test_test_struct() - Prints 'testStruct("{%s}")' where thing has been formatted into a string of comma separated values @param Xtruct thing - the Xtruct to print @return Xtruct - returns the Xtruct 'thing'
+ * thrift_test_thrift_test_test_struct() - handle ThriftTest.testStruct
  * @call: the call being served
  * @thing: argument 1: thing
  * @result: set it to the return value
- *
- * Prints 'testStruct("{%s}")' where thing has been formatted into a string
- * of comma separated values
- * @param Xtruct thing - the Xtruct to print
- * @return Xtruct - returns the Xtruct 'thing'
  *
  * Return: 0 or a negative errno.
  */
@@ -751,15 +1086,10 @@ int thrift_test_thrift_test_test_struct(struct kg_call *call,
 					struct thrift_test_xtruct *result);
 
 /**
- * thrift_test_thrift_test_test_nest() - Prints 'testNest("{%s}")' where thing has been formatted into a string of the nested struct @param Xtruct2 thing - the Xtruct2 to print @return Xtruct2 - returns the Xtruct2 'thing'
+ * thrift_test_thrift_test_test_nest() - handle ThriftTest.testNest
  * @call: the call being served
  * @thing: argument 1: thing
  * @result: set it to the return value
- *
- * Prints 'testNest("{%s}")' where thing has been formatted into a string
- * of the nested struct
- * @param Xtruct2 thing - the Xtruct2 to print
- * @return Xtruct2 - returns the Xtruct2 'thing'
  *
  * Return: 0 or a negative errno.
  */
@@ -767,16 +1097,10 @@ int thrift_test_thrift_test_test_nest(struct kg_call *call, const struct thrift_
 				      struct thrift_test_xtruct2 *result);
 
 /**
- * thrift_test_thrift_test_test_map() - Prints 'testMap("{%s")' where thing has been formatted into a string of 'key => value' pairs separated by commas and new lines @param map<i32,i32> thing - the map<i32,i32> to print @return map<i32,i32> - returns the map<i32,i32> 'thing'
+ * thrift_test_thrift_test_test_map() - handle ThriftTest.testMap
  * @call: the call being served
  * @thing: argument 1: thing
  * @result: set it to the return value
- *
- * Prints 'testMap("{%s")' where thing has been formatted into a string of
- * 'key => value' pairs
- *   separated by commas and new lines
- * @param map<i32,i32> thing - the map<i32,i32> to print
- * @return map<i32,i32> - returns the map<i32,i32> 'thing'
  *
  * Return: 0 or a negative errno.
  */
@@ -784,16 +1108,10 @@ int thrift_test_thrift_test_test_map(struct kg_call *call, const struct kg_map_i
 				     struct kg_map_i32_i32 *result);
 
 /**
- * thrift_test_thrift_test_test_string_map() - Prints 'testStringMap("{%s}")' where thing has been formatted into a string of 'key => value' pairs separated by commas and new lines @param map<string,string> thing - the map<string,string> to print @return map<string,string> - returns the map<string,string> 'thing'
+ * thrift_test_thrift_test_test_string_map() - handle ThriftTest.testStringMap
  * @call: the call being served
  * @thing: argument 1: thing
  * @result: set it to the return value
- *
- * Prints 'testStringMap("{%s}")' where thing has been formatted into a
- * string of 'key => value' pairs
- *   separated by commas and new lines
- * @param map<string,string> thing - the map<string,string> to print
- * @return map<string,string> - returns the map<string,string> 'thing'
  *
  * Return: 0 or a negative errno.
  */
@@ -802,16 +1120,10 @@ int thrift_test_thrift_test_test_string_map(struct kg_call *call,
 					    struct kg_map_string_string *result);
 
 /**
- * thrift_test_thrift_test_test_set() - Prints 'testSet("{%s}")' where thing has been formatted into a string of values separated by commas and new lines @param set<i32> thing - the set<i32> to print @return set<i32> - returns the set<i32> 'thing'
+ * thrift_test_thrift_test_test_set() - handle ThriftTest.testSet
  * @call: the call being served
  * @thing: argument 1: thing
  * @result: set it to the return value
- *
- * Prints 'testSet("{%s}")' where thing has been formatted into a string of
- * values
- *   separated by commas and new lines
- * @param set<i32> thing - the set<i32> to print
- * @return set<i32> - returns the set<i32> 'thing'
  *
  * Return: 0 or a negative errno.
  */
@@ -819,16 +1131,10 @@ int thrift_test_thrift_test_test_set(struct kg_call *call, const struct kg_set_i
 				     struct kg_set_i32 *result);
 
 /**
- * thrift_test_thrift_test_test_list() - Prints 'testList("{%s}")' where thing has been formatted into a string of values separated by commas and new lines @param list<i32> thing - the list<i32> to print @return list<i32> - returns the list<i32> 'thing'
+ * thrift_test_thrift_test_test_list() - handle ThriftTest.testList
  * @call: the call being served
  * @thing: argument 1: thing
  * @result: set it to the return value
- *
- * Prints 'testList("{%s}")' where thing has been formatted into a string
- * of values
- *   separated by commas and new lines
- * @param list<i32> thing - the list<i32> to print
- * @return list<i32> - returns the list<i32> 'thing'
  *
  * Return: 0 or a negative errno.
  */
@@ -836,45 +1142,30 @@ int thrift_test_thrift_test_test_list(struct kg_call *call, const struct kg_list
 				      struct kg_list_i32 *result);
 
 /**
- * thrift_test_thrift_test_test_enum() - Prints 'testEnum("%d")' where thing has been formatted into its numeric value @param Numberz thing - the Numberz to print @return Numberz - returns the Numberz 'thing'
+ * thrift_test_thrift_test_test_enum() - handle ThriftTest.testEnum
  * @call: the call being served
  * @thing: argument 1: thing
  * @result: set it to the return value
- *
- * Prints 'testEnum("%d")' where thing has been formatted into its numeric
- * value
- * @param Numberz thing - the Numberz to print
- * @return Numberz - returns the Numberz 'thing'
  *
  * Return: 0 or a negative errno.
  */
 int thrift_test_thrift_test_test_enum(struct kg_call *call, s32 thing, s32 *result);
 
 /**
- * thrift_test_thrift_test_test_typedef() - Prints 'testTypedef("%d")' with thing as '%d' @param UserId thing - the UserId to print @return UserId - returns the UserId 'thing'
+ * thrift_test_thrift_test_test_typedef() - handle ThriftTest.testTypedef
  * @call: the call being served
  * @thing: argument 1: thing
  * @result: set it to the return value
- *
- * Prints 'testTypedef("%d")' with thing as '%d'
- * @param UserId thing - the UserId to print
- * @return UserId - returns the UserId 'thing'
  *
  * Return: 0 or a negative errno.
  */
 int thrift_test_thrift_test_test_typedef(struct kg_call *call, s64 thing, s64 *result);
 
 /**
- * thrift_test_thrift_test_test_map_map() - Prints 'testMapMap("%d")' with hello as '%d' @param i32 hello - the i32 to print @return map<i32,map<i32,i32>> - returns a dictionary with these values: {-4 => {-4 => -4, -3 => -3, -2 => -2, -1 => -1, }, 4 => {1 => 1, 2 => 2, 3 => 3, 4 => 4, }, }
+ * thrift_test_thrift_test_test_map_map() - handle ThriftTest.testMapMap
  * @call: the call being served
  * @hello: argument 1: hello
  * @result: set it to the return value
- *
- * Prints 'testMapMap("%d")' with hello as '%d'
- * @param i32 hello - the i32 to print
- * @return map<i32,map<i32,i32>> - returns a dictionary with these values:
- *     {-4 => {-4 => -4, -3 => -3, -2 => -2, -1 => -1, }, 4 => {1 => 1, 2
- *   => 2, 3 => 3, 4 => 4, }, }
  *
  * Return: 0 or a negative errno.
  */
@@ -882,20 +1173,10 @@ int thrift_test_thrift_test_test_map_map(struct kg_call *call, s32 hello,
 					 struct kg_map_i32_map_i32_i32 *result);
 
 /**
- * thrift_test_thrift_test_test_insanity() - So you think you've got this all worked out, eh?
+ * thrift_test_thrift_test_test_insanity() - handle ThriftTest.testInsanity
  * @call: the call being served
  * @argument: argument 1: argument
  * @result: set it to the return value
- *
- * So you think you've got this all worked out, eh?
- *
- * Creates a map with these values and prints it out:
- *     { 1 => { 2 => argument,
- *                       3 => argument,
- *                   },
- *         2 => { 6 => <empty Insanity struct>, },
- *     }
- * @return map<UserId, map<Numberz,Insanity>> - a map with the above values
  *
  * Return: 0 or a negative errno.
  */
@@ -904,7 +1185,7 @@ int thrift_test_thrift_test_test_insanity(struct kg_call *call,
 					  struct kg_map_i64_map_i32_thrift_test_insanity *result);
 
 /**
- * thrift_test_thrift_test_test_multi() - Prints 'testMulti()' @param i8 arg0 - @param i32 arg1 - @param i64 arg2 - @param map<i16, string> arg3 - @param Numberz arg4 - @param UserId arg5 - @return Xtruct - returns an Xtruct with string_thing = "Hello2, byte_thing = arg0, i32_thing = arg1 and i64_thing = arg2
+ * thrift_test_thrift_test_test_multi() - handle ThriftTest.testMulti
  * @call: the call being served
  * @arg0: argument 1: arg0
  * @arg1: argument 2: arg1
@@ -913,17 +1194,6 @@ int thrift_test_thrift_test_test_insanity(struct kg_call *call,
  * @arg4: argument 5: arg4
  * @arg5: argument 6: arg5
  * @result: set it to the return value
- *
- * Prints 'testMulti()'
- * @param i8 arg0 -
- * @param i32 arg1 -
- * @param i64 arg2 -
- * @param map<i16, string> arg3 -
- * @param Numberz arg4 -
- * @param UserId arg5 -
- * @return Xtruct - returns an Xtruct with string_thing = "Hello2,
- * byte_thing = arg0, i32_thing = arg1
- *       and i64_thing = arg2
  *
  * Return: 0 or a negative errno.
  */
@@ -935,17 +1205,10 @@ int thrift_test_thrift_test_test_multi(struct kg_call *call, s8 arg0, s32 arg1, 
 #define THRIFT_TEST_THRIFT_TEST_TEST_EXCEPTION_ERR1 1
 
 /**
- * thrift_test_thrift_test_test_exception() - Print 'testException(%s)' with arg as '%s' @param string arg - a string indication what type of exception to throw if arg == "Xception" throw Xception with errorCode = 1001 and message = arg else if arg == "TException" throw TException else do not throw anything
+ * thrift_test_thrift_test_test_exception() - handle ThriftTest.testException
  * @call: the call being served
  * @arg: argument 1: arg
  * @err1: fill it and return THRIFT_TEST_THRIFT_TEST_TEST_EXCEPTION_ERR1 to throw exception 1: err1
- *
- * Print 'testException(%s)' with arg as '%s'
- * @param string arg - a string indication what type of exception to throw
- * if arg == "Xception" throw Xception with errorCode = 1001 and message =
- * arg
- * else if arg == "TException" throw TException
- * else do not throw anything
  *
  * Return: 0, a ``THRIFT_TEST_THRIFT_TEST_*`` exception constant or a negative errno.
  */
@@ -957,22 +1220,13 @@ int thrift_test_thrift_test_test_exception(struct kg_call *call, struct kg_bytes
 #define THRIFT_TEST_THRIFT_TEST_TEST_MULTI_EXCEPTION_ERR2 2
 
 /**
- * thrift_test_thrift_test_test_multi_exception() - Print 'testMultiException(%s, %s)' with arg0 as '%s' and arg1 as '%s' @param string arg - a string indicating what type of exception to throw if arg0 == "Xception" throw Xception with errorCode = 1001 and message = "This is an Xception" else if arg0 == "Xception2" throw Xception2 with errorCode = 2002 and struct_thing.string_thing = "This is an Xception2" else do not throw anything @return Xtruct - an Xtruct with string_thing = arg1
+ * thrift_test_thrift_test_test_multi_exception() - handle ThriftTest.testMultiException
  * @call: the call being served
  * @arg0: argument 1: arg0
  * @arg1: argument 2: arg1
  * @result: set it to the return value
  * @err1: fill it and return THRIFT_TEST_THRIFT_TEST_TEST_MULTI_EXCEPTION_ERR1 to throw exception 1: err1
  * @err2: fill it and return THRIFT_TEST_THRIFT_TEST_TEST_MULTI_EXCEPTION_ERR2 to throw exception 2: err2
- *
- * Print 'testMultiException(%s, %s)' with arg0 as '%s' and arg1 as '%s'
- * @param string arg - a string indicating what type of exception to throw
- * if arg0 == "Xception" throw Xception with errorCode = 1001 and message =
- * "This is an Xception"
- * else if arg0 == "Xception2" throw Xception2 with errorCode = 2002 and
- * struct_thing.string_thing = "This is an Xception2"
- * else do not throw anything
- * @return Xtruct - an Xtruct with string_thing = arg1
  *
  * Return: 0, a ``THRIFT_TEST_THRIFT_TEST_*`` exception constant or a negative errno.
  */
@@ -983,20 +1237,15 @@ int thrift_test_thrift_test_test_multi_exception(struct kg_call *call, struct kg
 						 struct thrift_test_xception2 *err2);
 
 /**
- * thrift_test_thrift_test_test_oneway() - Print 'testOneway(%d): Sleeping...' with secondsToSleep as '%d' sleep 'secondsToSleep' Print 'testOneway(%d): done sleeping!' with secondsToSleep as '%d' @param i32 secondsToSleep - the number of seconds to sleep
+ * thrift_test_thrift_test_test_oneway() - handle ThriftTest.testOneway
  * @call: the call being served
- * @secondsToSleep: argument 1: secondsToSleep
- *
- * Print 'testOneway(%d): Sleeping...' with secondsToSleep as '%d'
- * sleep 'secondsToSleep'
- * Print 'testOneway(%d): done sleeping!' with secondsToSleep as '%d'
- * @param i32 secondsToSleep - the number of seconds to sleep
+ * @seconds_to_sleep: argument 1: secondsToSleep
  *
  * Oneway: the client expects no reply, and none is sent.
  *
  * Return: 0 or a negative errno.
  */
-int thrift_test_thrift_test_test_oneway(struct kg_call *call, s32 secondsToSleep);
+int thrift_test_thrift_test_test_oneway(struct kg_call *call, s32 seconds_to_sleep);
 
 /**
  * struct thrift_test_thrift_test_ops - the handlers of service ThriftTest
@@ -1060,7 +1309,7 @@ struct thrift_test_thrift_test_ops {
 				    struct kg_bytes arg1, struct thrift_test_xtruct *result,
 				    struct thrift_test_xception *err1,
 				    struct thrift_test_xception2 *err2);
-	int (*test_oneway)(struct kg_call *call, s32 secondsToSleep);
+	int (*test_oneway)(struct kg_call *call, s32 seconds_to_sleep);
 };
 
 /**
@@ -1613,10 +1862,10 @@ int thrift_test_thrift_test_recv_test_multi_exception(struct kg_reader *in, u8 m
  * thrift_test_thrift_test_send_test_oneway() - send a testOneway ONEWAY message
  * @conn: a connection from kg_connect()
  * @seqid: sequence id (the reply carries it)
- * @secondsToSleep: argument 1: secondsToSleep
+ * @seconds_to_sleep: argument 1: secondsToSleep
  *
  * Return: 0, or a negative errno (-ENOBUFS: the send buffer is full).
  */
-int thrift_test_thrift_test_send_test_oneway(struct kg_conn *conn, s32 seqid, s32 secondsToSleep);
+int thrift_test_thrift_test_send_test_oneway(struct kg_conn *conn, s32 seqid, s32 seconds_to_sleep);
 
 #endif /* _THRIFT_TEST_THRIFT_TEST_H */

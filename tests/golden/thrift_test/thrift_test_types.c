@@ -4,22 +4,1420 @@
  */
 #include "thrift_test_types.h"
 
+static const struct kg_bytes thrift_test_data_1[1] = { { .data = (const u8 *)"test", .len = 4 } };
+
+/* thrift_test_numberz_name() - the IDL name of a Numberz value, or NULL */
+const char *thrift_test_numberz_name(s32 v)
+{
+	switch (v) {
+	case THRIFT_TEST_NUMBERZ_ONE:
+		return "ONE";
+	case THRIFT_TEST_NUMBERZ_TWO:
+		return "TWO";
+	case THRIFT_TEST_NUMBERZ_THREE:
+		return "THREE";
+	case THRIFT_TEST_NUMBERZ_FIVE:
+		return "FIVE";
+	case THRIFT_TEST_NUMBERZ_SIX:
+		return "SIX";
+	case THRIFT_TEST_NUMBERZ_EIGHT:
+		return "EIGHT";
+	default:
+		return NULL;
+	}
+}
+
+static void kg_map_i32_i64_encode(struct kg_writer *w, const struct kg_map_i32_i64 *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_map_begin(w, KG_T_I32, KG_T_I64, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_write_i32(w, v->entries[i].key);
+		kg_write_i64(w, v->entries[i].value);
+
+	}
+	kg_write_map_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_map_i32_i64_decode(struct kg_reader *r, struct kg_map_i32_i64 *v,
+		u32 max_items)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int err;
+
+	err = kg_read_map_begin(r, &kt, &vt, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && (kt != KG_T_I32 || vt != KG_T_I64))
+		return 1;
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_read_i32(r, &v->entries[i].key);
+		if (err)
+			return err;
+		err = kg_read_i64(r, &v->entries[i].value);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_map_end(r);
+}
+
+static void kg_list_thrift_test_xtruct_encode(struct kg_writer *w, const struct kg_list_thrift_test_xtruct *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_list_begin(w, KG_T_STRUCT, v->count);
+	for (i = 0; i < v->count; i++) {
+		thrift_test_xtruct_encode(w, &v->elems[i]);
+
+	}
+	kg_write_list_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_list_thrift_test_xtruct_decode(struct kg_reader *r, struct kg_list_thrift_test_xtruct *v,
+		u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_list_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_STRUCT)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = thrift_test_xtruct_decode(r, &v->elems[i]);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_list_end(r);
+}
+
+static void kg_set_thrift_test_insanity_encode(struct kg_writer *w, const struct kg_set_thrift_test_insanity *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_set_begin(w, KG_T_STRUCT, v->count);
+	for (i = 0; i < v->count; i++) {
+		thrift_test_insanity_encode(w, &v->elems[i]);
+
+	}
+	kg_write_set_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_set_thrift_test_insanity_decode(struct kg_reader *r, struct kg_set_thrift_test_insanity *v,
+		u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_set_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_STRUCT)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = thrift_test_insanity_decode(r, &v->elems[i]);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_set_end(r);
+}
+
+static void kg_set_i32_encode(struct kg_writer *w, const struct kg_set_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_set_begin(w, KG_T_I32, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_write_i32(w, v->elems[i]);
+
+	}
+	kg_write_set_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_set_i32_decode(struct kg_reader *r, struct kg_set_i32 *v,
+		u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_set_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_I32)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_read_i32(r, &v->elems[i]);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_set_end(r);
+}
+
+static void kg_map_thrift_test_insanity_string_encode(struct kg_writer *w, const struct kg_map_thrift_test_insanity_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_map_begin(w, KG_T_STRUCT, KG_T_STRING, v->count);
+	for (i = 0; i < v->count; i++) {
+		thrift_test_insanity_encode(w, &v->entries[i].key);
+		kg_write_bytes(w, v->entries[i].value);
+
+	}
+	kg_write_map_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_map_thrift_test_insanity_string_decode(struct kg_reader *r, struct kg_map_thrift_test_insanity_string *v,
+		u32 max_items, u32 max_len)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int err;
+
+	err = kg_read_map_begin(r, &kt, &vt, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && (kt != KG_T_STRUCT || vt != KG_T_STRING))
+		return 1;
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = thrift_test_insanity_decode(r, &v->entries[i].key);
+		if (err)
+			return err;
+		err = kg_read_string(r, &v->entries[i].value);
+		if (err)
+			return err;
+		if (max_len && v->entries[i].value.len > max_len)
+			return -EMSGSIZE;
+
+	}
+	v->count = n;
+	return kg_read_map_end(r);
+}
+
+static void kg_list_map_thrift_test_insanity_string_encode(struct kg_writer *w, const struct kg_list_map_thrift_test_insanity_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_list_begin(w, KG_T_MAP, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_map_thrift_test_insanity_string_encode(w, &v->elems[i]);
+
+	}
+	kg_write_list_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_list_map_thrift_test_insanity_string_decode(struct kg_reader *r, struct kg_list_map_thrift_test_insanity_string *v,
+		u32 max_items, u32 max_len)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_list_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_MAP)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_map_thrift_test_insanity_string_decode(r, &v->elems[i], max_items, max_len);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_list_end(r);
+}
+
+static void kg_set_list_map_thrift_test_insanity_string_encode(struct kg_writer *w, const struct kg_set_list_map_thrift_test_insanity_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_set_begin(w, KG_T_LIST, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_list_map_thrift_test_insanity_string_encode(w, &v->elems[i]);
+
+	}
+	kg_write_set_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_set_list_map_thrift_test_insanity_string_decode(struct kg_reader *r, struct kg_set_list_map_thrift_test_insanity_string *v,
+		u32 max_items, u32 max_len)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_set_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_LIST)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_list_map_thrift_test_insanity_string_decode(r, &v->elems[i], max_items, max_len);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_set_end(r);
+}
+
+static void kg_map_i32_set_list_map_thrift_test_insanity_string_encode(struct kg_writer *w, const struct kg_map_i32_set_list_map_thrift_test_insanity_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_map_begin(w, KG_T_I32, KG_T_SET, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_write_i32(w, v->entries[i].key);
+		kg_set_list_map_thrift_test_insanity_string_encode(w, &v->entries[i].value);
+
+	}
+	kg_write_map_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_map_i32_set_list_map_thrift_test_insanity_string_decode(struct kg_reader *r, struct kg_map_i32_set_list_map_thrift_test_insanity_string *v,
+		u32 max_items, u32 max_len)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int err;
+
+	err = kg_read_map_begin(r, &kt, &vt, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && (kt != KG_T_I32 || vt != KG_T_SET))
+		return 1;
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_read_i32(r, &v->entries[i].key);
+		if (err)
+			return err;
+		err = kg_set_list_map_thrift_test_insanity_string_decode(r, &v->entries[i].value, max_items, max_len);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_map_end(r);
+}
+
+static void kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode(struct kg_writer *w, const struct kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_map_begin(w, KG_T_SET, KG_T_MAP, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_set_i32_encode(w, &v->entries[i].key);
+		kg_map_i32_set_list_map_thrift_test_insanity_string_encode(w, &v->entries[i].value);
+
+	}
+	kg_write_map_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode(struct kg_reader *r, struct kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *v,
+		u32 max_items, u32 max_len)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int err;
+
+	err = kg_read_map_begin(r, &kt, &vt, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && (kt != KG_T_SET || vt != KG_T_MAP))
+		return 1;
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_set_i32_decode(r, &v->entries[i].key, max_items);
+		if (err)
+			return err;
+		err = kg_map_i32_set_list_map_thrift_test_insanity_string_decode(r, &v->entries[i].value, max_items, max_len);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_map_end(r);
+}
+
+static void kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode(struct kg_writer *w, const struct kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_list_begin(w, KG_T_MAP, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode(w, &v->elems[i]);
+
+	}
+	kg_write_list_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode(struct kg_reader *r, struct kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *v,
+		u32 max_items, u32 max_len)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_list_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_MAP)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode(r, &v->elems[i], max_items, max_len);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_list_end(r);
+}
+
+static void kg_list_i32_encode(struct kg_writer *w, const struct kg_list_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_list_begin(w, KG_T_I32, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_write_i32(w, v->elems[i]);
+
+	}
+	kg_write_list_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_list_i32_decode(struct kg_reader *r, struct kg_list_i32 *v,
+		u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_list_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_I32)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_read_i32(r, &v->elems[i]);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_list_end(r);
+}
+
+static void kg_map_i32_i32_encode(struct kg_writer *w, const struct kg_map_i32_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_map_begin(w, KG_T_I32, KG_T_I32, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_write_i32(w, v->entries[i].key);
+		kg_write_i32(w, v->entries[i].value);
+
+	}
+	kg_write_map_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_i32 *v,
+		u32 max_items)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int err;
+
+	err = kg_read_map_begin(r, &kt, &vt, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && (kt != KG_T_I32 || vt != KG_T_I32))
+		return 1;
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_read_i32(r, &v->entries[i].key);
+		if (err)
+			return err;
+		err = kg_read_i32(r, &v->entries[i].value);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_map_end(r);
+}
+
+static void kg_list_string_encode(struct kg_writer *w, const struct kg_list_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_list_begin(w, KG_T_STRING, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_write_bytes(w, v->elems[i]);
+
+	}
+	kg_write_list_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_list_string_decode(struct kg_reader *r, struct kg_list_string *v,
+		u32 max_items, u32 max_len)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_list_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_STRING)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_read_string(r, &v->elems[i]);
+		if (err)
+			return err;
+		if (max_len && v->elems[i].len > max_len)
+			return -EMSGSIZE;
+
+	}
+	v->count = n;
+	return kg_read_list_end(r);
+}
+
+static void kg_map_string_string_encode(struct kg_writer *w, const struct kg_map_string_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_map_begin(w, KG_T_STRING, KG_T_STRING, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_write_bytes(w, v->entries[i].key);
+		kg_write_bytes(w, v->entries[i].value);
+
+	}
+	kg_write_map_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_map_string_string_decode(struct kg_reader *r, struct kg_map_string_string *v,
+		u32 max_items, u32 max_len)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int err;
+
+	err = kg_read_map_begin(r, &kt, &vt, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && (kt != KG_T_STRING || vt != KG_T_STRING))
+		return 1;
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_read_string(r, &v->entries[i].key);
+		if (err)
+			return err;
+		if (max_len && v->entries[i].key.len > max_len)
+			return -EMSGSIZE;
+		err = kg_read_string(r, &v->entries[i].value);
+		if (err)
+			return err;
+		if (max_len && v->entries[i].value.len > max_len)
+			return -EMSGSIZE;
+
+	}
+	v->count = n;
+	return kg_read_map_end(r);
+}
+
+static void kg_set_string_encode(struct kg_writer *w, const struct kg_set_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_set_begin(w, KG_T_STRING, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_write_bytes(w, v->elems[i]);
+
+	}
+	kg_write_set_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_set_string_decode(struct kg_reader *r, struct kg_set_string *v,
+		u32 max_items, u32 max_len)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_set_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_STRING)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_read_string(r, &v->elems[i]);
+		if (err)
+			return err;
+		if (max_len && v->elems[i].len > max_len)
+			return -EMSGSIZE;
+
+	}
+	v->count = n;
+	return kg_read_set_end(r);
+}
+
+static void kg_list_list_i32_encode(struct kg_writer *w, const struct kg_list_list_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_list_begin(w, KG_T_LIST, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_list_i32_encode(w, &v->elems[i]);
+
+	}
+	kg_write_list_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_list_list_i32_decode(struct kg_reader *r, struct kg_list_list_i32 *v,
+		u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_list_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_LIST)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_list_i32_decode(r, &v->elems[i], max_items);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_list_end(r);
+}
+
+static void kg_list_list_list_i32_encode(struct kg_writer *w, const struct kg_list_list_list_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_list_begin(w, KG_T_LIST, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_list_list_i32_encode(w, &v->elems[i]);
+
+	}
+	kg_write_list_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_list_list_list_i32_decode(struct kg_reader *r, struct kg_list_list_list_i32 *v,
+		u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_list_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_LIST)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_list_list_i32_decode(r, &v->elems[i], max_items);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_list_end(r);
+}
+
+static void kg_list_set_i32_encode(struct kg_writer *w, const struct kg_list_set_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_list_begin(w, KG_T_SET, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_set_i32_encode(w, &v->elems[i]);
+
+	}
+	kg_write_list_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_list_set_i32_decode(struct kg_reader *r, struct kg_list_set_i32 *v,
+		u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_list_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_SET)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_set_i32_decode(r, &v->elems[i], max_items);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_list_end(r);
+}
+
+static void kg_map_i32_set_string_encode(struct kg_writer *w, const struct kg_map_i32_set_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_map_begin(w, KG_T_I32, KG_T_SET, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_write_i32(w, v->entries[i].key);
+		kg_set_string_encode(w, &v->entries[i].value);
+
+	}
+	kg_write_map_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_map_i32_set_string_decode(struct kg_reader *r, struct kg_map_i32_set_string *v,
+		u32 max_items, u32 max_len)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int err;
+
+	err = kg_read_map_begin(r, &kt, &vt, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && (kt != KG_T_I32 || vt != KG_T_SET))
+		return 1;
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_read_i32(r, &v->entries[i].key);
+		if (err)
+			return err;
+		err = kg_set_string_decode(r, &v->entries[i].value, max_items, max_len);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_map_end(r);
+}
+
+static void kg_list_map_i32_set_string_encode(struct kg_writer *w, const struct kg_list_map_i32_set_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_list_begin(w, KG_T_MAP, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_map_i32_set_string_encode(w, &v->elems[i]);
+
+	}
+	kg_write_list_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_list_map_i32_set_string_decode(struct kg_reader *r, struct kg_list_map_i32_set_string *v,
+		u32 max_items, u32 max_len)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_list_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_MAP)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_map_i32_set_string_decode(r, &v->elems[i], max_items, max_len);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_list_end(r);
+}
+
+static void kg_list_thrift_test_bonk_encode(struct kg_writer *w, const struct kg_list_thrift_test_bonk *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_list_begin(w, KG_T_STRUCT, v->count);
+	for (i = 0; i < v->count; i++) {
+		thrift_test_bonk_encode(w, &v->elems[i]);
+
+	}
+	kg_write_list_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_list_thrift_test_bonk_decode(struct kg_reader *r, struct kg_list_thrift_test_bonk *v,
+		u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_list_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_STRUCT)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = thrift_test_bonk_decode(r, &v->elems[i]);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_list_end(r);
+}
+
+static void kg_list_list_thrift_test_bonk_encode(struct kg_writer *w, const struct kg_list_list_thrift_test_bonk *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_list_begin(w, KG_T_LIST, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_list_thrift_test_bonk_encode(w, &v->elems[i]);
+
+	}
+	kg_write_list_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_list_list_thrift_test_bonk_decode(struct kg_reader *r, struct kg_list_list_thrift_test_bonk *v,
+		u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_list_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_LIST)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_list_thrift_test_bonk_decode(r, &v->elems[i], max_items);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_list_end(r);
+}
+
+static void kg_list_list_list_thrift_test_bonk_encode(struct kg_writer *w, const struct kg_list_list_list_thrift_test_bonk *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_list_begin(w, KG_T_LIST, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_list_list_thrift_test_bonk_encode(w, &v->elems[i]);
+
+	}
+	kg_write_list_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_list_list_list_thrift_test_bonk_decode(struct kg_reader *r, struct kg_list_list_list_thrift_test_bonk *v,
+		u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_list_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_LIST)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_list_list_thrift_test_bonk_decode(r, &v->elems[i], max_items);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_list_end(r);
+}
+
+static void kg_set_binary_encode(struct kg_writer *w, const struct kg_set_binary *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_set_begin(w, KG_T_STRING, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_write_bytes(w, v->elems[i]);
+
+	}
+	kg_write_set_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_set_binary_decode(struct kg_reader *r, struct kg_set_binary *v,
+		u32 max_items, u32 max_len)
+{
+	u8 et;
+	u32 i, n;
+	int err;
+
+	err = kg_read_set_begin(r, &et, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && et != KG_T_STRING)
+		return 1;
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_read_binary(r, &v->elems[i]);
+		if (err)
+			return err;
+		if (max_len && v->elems[i].len > max_len)
+			return -EMSGSIZE;
+
+	}
+	v->count = n;
+	return kg_read_set_end(r);
+}
+
+static void kg_map_binary_i32_encode(struct kg_writer *w, const struct kg_map_binary_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		if (!w->err)
+			w->err = -EINVAL;	/* a count without its array */
+		return;
+	}
+	kg_write_map_begin(w, KG_T_STRING, KG_T_I32, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_write_bytes(w, v->entries[i].key);
+		kg_write_i32(w, v->entries[i].value);
+
+	}
+	kg_write_map_end(w);
+}
+
+/*
+ * Returns 0, a negative errno, or 1 when the wire's element types are not
+ * ours (the caller rewinds and skips the whole field, as Apache skips a field
+ * of the wrong type).
+ */
+static int kg_map_binary_i32_decode(struct kg_reader *r, struct kg_map_binary_i32 *v,
+		u32 max_items, u32 max_len)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int err;
+
+	err = kg_read_map_begin(r, &kt, &vt, &n);
+	if (err)
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (n && (kt != KG_T_STRING || vt != KG_T_I32))
+		return 1;
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_read_binary(r, &v->entries[i].key);
+		if (err)
+			return err;
+		if (max_len && v->entries[i].key.len > max_len)
+			return -EMSGSIZE;
+		err = kg_read_i32(r, &v->entries[i].value);
+		if (err)
+			return err;
+
+	}
+	v->count = n;
+	return kg_read_map_end(r);
+}
+
+/* thrift_test_bonk_init() - zero @v and apply the IDL's default values */
 void thrift_test_bonk_init(struct thrift_test_bonk *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_bonk_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_bonk_encode(struct kg_writer *w, const struct thrift_test_bonk *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.message) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->message);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.type) {
 		kg_write_field_begin(w, KG_T_I32, 2);
 		kg_write_i32(w, v->type);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -27,74 +1425,99 @@ int thrift_test_bonk_encode(struct kg_writer *w, const struct thrift_test_bonk *
 	return w->err;
 }
 
+/*
+ * thrift_test_bonk_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_bonk_decode(struct kg_reader *r, struct thrift_test_bonk *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_bonk_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->message);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->message);
+			if (err)
+				return err;
 			v->isset.message = true;
 			break;
 		case 2:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->type);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->type);
+			if (err)
+				return err;
 			v->isset.type = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_bonk_encoded_size() - bytes thrift_test_bonk_encode() writes for @v in @proto */
+size_t thrift_test_bonk_encoded_size(const struct thrift_test_bonk *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_bonk_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_bools_init() - zero @v and apply the IDL's default values */
 void thrift_test_bools_init(struct thrift_test_bools *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_bools_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_bools_encode(struct kg_writer *w, const struct thrift_test_bools *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.im_true) {
 		kg_write_field_begin(w, KG_T_BOOL, 1);
 		kg_write_bool(w, v->im_true);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.im_false) {
 		kg_write_field_begin(w, KG_T_BOOL, 2);
 		kg_write_bool(w, v->im_false);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -102,84 +1525,111 @@ int thrift_test_bools_encode(struct kg_writer *w, const struct thrift_test_bools
 	return w->err;
 }
 
+/*
+ * thrift_test_bools_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_bools_decode(struct kg_reader *r, struct thrift_test_bools *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_bools_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_BOOL) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_BOOL) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_bool(r, &v->im_true);
-			if (ret)
-				return ret;
+			err = kg_read_bool(r, &v->im_true);
+			if (err)
+				return err;
 			v->isset.im_true = true;
 			break;
 		case 2:
-			if (ft != KG_T_BOOL) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_BOOL) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_bool(r, &v->im_false);
-			if (ret)
-				return ret;
+			err = kg_read_bool(r, &v->im_false);
+			if (err)
+				return err;
 			v->isset.im_false = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_bools_encoded_size() - bytes thrift_test_bools_encode() writes for @v in @proto */
+size_t thrift_test_bools_encoded_size(const struct thrift_test_bools *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_bools_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_xtruct_init() - zero @v and apply the IDL's default values */
 void thrift_test_xtruct_init(struct thrift_test_xtruct *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_xtruct_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_xtruct_encode(struct kg_writer *w, const struct thrift_test_xtruct *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.string_thing) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->string_thing);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.byte_thing) {
 		kg_write_field_begin(w, KG_T_BYTE, 4);
 		kg_write_byte(w, v->byte_thing);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.i32_thing) {
 		kg_write_field_begin(w, KG_T_I32, 9);
 		kg_write_i32(w, v->i32_thing);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.i64_thing) {
 		kg_write_field_begin(w, KG_T_I64, 11);
 		kg_write_i64(w, v->i64_thing);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -187,103 +1637,129 @@ int thrift_test_xtruct_encode(struct kg_writer *w, const struct thrift_test_xtru
 	return w->err;
 }
 
+/*
+ * thrift_test_xtruct_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_xtruct_decode(struct kg_reader *r, struct thrift_test_xtruct *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_xtruct_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->string_thing);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->string_thing);
+			if (err)
+				return err;
 			v->isset.string_thing = true;
 			break;
 		case 4:
-			if (ft != KG_T_BYTE) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_BYTE) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_byte(r, &v->byte_thing);
-			if (ret)
-				return ret;
+			err = kg_read_byte(r, &v->byte_thing);
+			if (err)
+				return err;
 			v->isset.byte_thing = true;
 			break;
 		case 9:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->i32_thing);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->i32_thing);
+			if (err)
+				return err;
 			v->isset.i32_thing = true;
 			break;
 		case 11:
-			if (ft != KG_T_I64) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I64) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i64(r, &v->i64_thing);
-			if (ret)
-				return ret;
+			err = kg_read_i64(r, &v->i64_thing);
+			if (err)
+				return err;
 			v->isset.i64_thing = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_xtruct_encoded_size() - bytes thrift_test_xtruct_encode() writes for @v in @proto */
+size_t thrift_test_xtruct_encoded_size(const struct thrift_test_xtruct *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_xtruct_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_xtruct2_init() - zero @v and apply the IDL's default values */
 void thrift_test_xtruct2_init(struct thrift_test_xtruct2 *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_xtruct2_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_xtruct2_encode(struct kg_writer *w, const struct thrift_test_xtruct2 *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.byte_thing) {
 		kg_write_field_begin(w, KG_T_BYTE, 1);
 		kg_write_byte(w, v->byte_thing);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.struct_thing) {
 		kg_write_field_begin(w, KG_T_STRUCT, 2);
 		thrift_test_xtruct_encode(w, &v->struct_thing);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.i32_thing) {
 		kg_write_field_begin(w, KG_T_I32, 3);
 		kg_write_i32(w, v->i32_thing);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -291,96 +1767,123 @@ int thrift_test_xtruct2_encode(struct kg_writer *w, const struct thrift_test_xtr
 	return w->err;
 }
 
+/*
+ * thrift_test_xtruct2_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_xtruct2_decode(struct kg_reader *r, struct thrift_test_xtruct2 *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_xtruct2_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_BYTE) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_BYTE) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_byte(r, &v->byte_thing);
-			if (ret)
-				return ret;
+			err = kg_read_byte(r, &v->byte_thing);
+			if (err)
+				return err;
 			v->isset.byte_thing = true;
 			break;
 		case 2:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = thrift_test_xtruct_decode(r, &v->struct_thing);
-			if (ret)
-				return ret;
+			err = thrift_test_xtruct_decode(r, &v->struct_thing);
+			if (err)
+				return err;
 			v->isset.struct_thing = true;
 			break;
 		case 3:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->i32_thing);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->i32_thing);
+			if (err)
+				return err;
 			v->isset.i32_thing = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_xtruct2_encoded_size() - bytes thrift_test_xtruct2_encode() writes for @v in @proto */
+size_t thrift_test_xtruct2_encoded_size(const struct thrift_test_xtruct2 *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_xtruct2_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_xtruct3_init() - zero @v and apply the IDL's default values */
 void thrift_test_xtruct3_init(struct thrift_test_xtruct3 *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_xtruct3_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_xtruct3_encode(struct kg_writer *w, const struct thrift_test_xtruct3 *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.string_thing) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->string_thing);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.changed) {
 		kg_write_field_begin(w, KG_T_I32, 4);
 		kg_write_i32(w, v->changed);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.i32_thing) {
 		kg_write_field_begin(w, KG_T_I32, 9);
 		kg_write_i32(w, v->i32_thing);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.i64_thing) {
 		kg_write_field_begin(w, KG_T_I64, 11);
 		kg_write_i64(w, v->i64_thing);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -388,108 +1891,123 @@ int thrift_test_xtruct3_encode(struct kg_writer *w, const struct thrift_test_xtr
 	return w->err;
 }
 
+/*
+ * thrift_test_xtruct3_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_xtruct3_decode(struct kg_reader *r, struct thrift_test_xtruct3 *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_xtruct3_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->string_thing);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->string_thing);
+			if (err)
+				return err;
 			v->isset.string_thing = true;
 			break;
 		case 4:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->changed);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->changed);
+			if (err)
+				return err;
 			v->isset.changed = true;
 			break;
 		case 9:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->i32_thing);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->i32_thing);
+			if (err)
+				return err;
 			v->isset.i32_thing = true;
 			break;
 		case 11:
-			if (ft != KG_T_I64) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I64) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i64(r, &v->i64_thing);
-			if (ret)
-				return ret;
+			err = kg_read_i64(r, &v->i64_thing);
+			if (err)
+				return err;
 			v->isset.i64_thing = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_xtruct3_encoded_size() - bytes thrift_test_xtruct3_encode() writes for @v in @proto */
+size_t thrift_test_xtruct3_encoded_size(const struct thrift_test_xtruct3 *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_xtruct3_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_insanity_init() - zero @v and apply the IDL's default values */
 void thrift_test_insanity_init(struct thrift_test_insanity *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_insanity_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_insanity_encode(struct kg_writer *w, const struct thrift_test_insanity *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
-	if (v->isset.userMap) {
+	if (v->isset.user_map) {
 		kg_write_field_begin(w, KG_T_MAP, 1);
-		kg_write_map_begin(w, KG_T_I32, KG_T_I64, v->userMap.count);
-		for (i0 = 0; i0 < v->userMap.count; i0++) {
-			kg_write_i32(w, v->userMap.keys[i0]);
-			kg_write_i64(w, v->userMap.values[i0]);
-		}
-		kg_write_map_end(w);
+		kg_map_i32_i64_encode(w, &v->user_map);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.xtructs) {
 		kg_write_field_begin(w, KG_T_LIST, 2);
-		kg_write_list_begin(w, KG_T_STRUCT, v->xtructs.count);
-		for (i0 = 0; i0 < v->xtructs.count; i0++)
-			thrift_test_xtruct_encode(w, &v->xtructs.elems[i0]);
-		kg_write_list_end(w);
+		kg_list_thrift_test_xtruct_encode(w, &v->xtructs);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -497,154 +2015,138 @@ int thrift_test_insanity_encode(struct kg_writer *w, const struct thrift_test_in
 	return w->err;
 }
 
+/*
+ * thrift_test_insanity_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_insanity_decode(struct kg_reader *r, struct thrift_test_insanity *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_insanity_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_MAP) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_MAP) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_map_begin(r, &kt, &vt, &v->userMap.count);
-			if (ret)
-				return ret;
-			if (v->userMap.count && (kt != KG_T_I32 || vt != KG_T_I64))
-				return -EBADMSG;
-			v->userMap.keys = kg_read_alloc(r, v->userMap.count, sizeof(*v->userMap.keys));
-			v->userMap.values = kg_read_alloc(r, v->userMap.count, sizeof(*v->userMap.values));
-			if (v->userMap.count && (!v->userMap.keys || !v->userMap.values))
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->userMap.count; i0++) {
-				ret = kg_read_i32(r, &v->userMap.keys[i0]);
-				if (ret)
-					return ret;
-				ret = kg_read_i64(r, &v->userMap.values[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_map_i32_i64_decode(r, &v->user_map, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->user_map, 0, sizeof(v->user_map));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_map_end(r);
-			if (ret)
-				return ret;
-			v->isset.userMap = true;
+			v->isset.user_map = true;
 			break;
 		case 2:
-			if (ft != KG_T_LIST) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_LIST) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_list_begin(r, &et, &v->xtructs.count);
-			if (ret)
-				return ret;
-			if (v->xtructs.count && et != KG_T_STRUCT)
-				return -EBADMSG;
-			v->xtructs.elems = kg_read_alloc(r, v->xtructs.count, sizeof(*v->xtructs.elems));
-			if (v->xtructs.count && !v->xtructs.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->xtructs.count; i0++) {
-				ret = thrift_test_xtruct_decode(r, &v->xtructs.elems[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_list_thrift_test_xtruct_decode(r, &v->xtructs, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->xtructs, 0, sizeof(v->xtructs));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_list_end(r);
-			if (ret)
-				return ret;
 			v->isset.xtructs = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_insanity_encoded_size() - bytes thrift_test_insanity_encode() writes for @v in @proto */
+size_t thrift_test_insanity_encoded_size(const struct thrift_test_insanity *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_insanity_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_crazy_nesting_init() - zero @v and apply the IDL's default values */
 void thrift_test_crazy_nesting_init(struct thrift_test_crazy_nesting *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_crazy_nesting_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_crazy_nesting_encode(struct kg_writer *w, const struct thrift_test_crazy_nesting *v)
 {
-	u32 i0, i1, i2, i3, i4, i5;
-
 	kg_write_struct_begin(w);
 	if (v->isset.string_field) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->string_field);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.set_field) {
 		kg_write_field_begin(w, KG_T_SET, 2);
-		kg_write_set_begin(w, KG_T_STRUCT, v->set_field.count);
-		for (i0 = 0; i0 < v->set_field.count; i0++)
-			thrift_test_insanity_encode(w, &v->set_field.elems[i0]);
-		kg_write_set_end(w);
+		kg_set_thrift_test_insanity_encode(w, &v->set_field);
+
 		kg_write_field_end(w);
 	}
-	kg_write_field_begin(w, KG_T_LIST, 3);
-	kg_write_list_begin(w, KG_T_MAP, v->list_field.count);
-	for (i0 = 0; i0 < v->list_field.count; i0++) {
-		kg_write_map_begin(w, KG_T_SET, KG_T_MAP, v->list_field.elems[i0].count);
-		for (i1 = 0; i1 < v->list_field.elems[i0].count; i1++) {
-			kg_write_set_begin(w, KG_T_I32, v->list_field.elems[i0].keys[i1].count);
-			for (i2 = 0; i2 < v->list_field.elems[i0].keys[i1].count; i2++)
-				kg_write_i32(w, v->list_field.elems[i0].keys[i1].elems[i2]);
-			kg_write_set_end(w);
-			kg_write_map_begin(w, KG_T_I32, KG_T_SET, v->list_field.elems[i0].values[i1].count);
-			for (i2 = 0; i2 < v->list_field.elems[i0].values[i1].count; i2++) {
-				kg_write_i32(w, v->list_field.elems[i0].values[i1].keys[i2]);
-				kg_write_set_begin(w, KG_T_LIST, v->list_field.elems[i0].values[i1].values[i2].count);
-				for (i3 = 0; i3 < v->list_field.elems[i0].values[i1].values[i2].count; i3++) {
-					kg_write_list_begin(w, KG_T_MAP, v->list_field.elems[i0].values[i1].values[i2].elems[i3].count);
-					for (i4 = 0; i4 < v->list_field.elems[i0].values[i1].values[i2].elems[i3].count; i4++) {
-						kg_write_map_begin(w, KG_T_STRUCT, KG_T_STRING, v->list_field.elems[i0].values[i1].values[i2].elems[i3].elems[i4].count);
-						for (i5 = 0; i5 < v->list_field.elems[i0].values[i1].values[i2].elems[i3].elems[i4].count; i5++) {
-							thrift_test_insanity_encode(w, &v->list_field.elems[i0].values[i1].values[i2].elems[i3].elems[i4].keys[i5]);
-							kg_write_bytes(w, v->list_field.elems[i0].values[i1].values[i2].elems[i3].elems[i4].values[i5]);
-						}
-						kg_write_map_end(w);
-					}
-					kg_write_list_end(w);
-				}
-				kg_write_set_end(w);
-			}
-			kg_write_map_end(w);
-		}
-		kg_write_map_end(w);
+	{
+		kg_write_field_begin(w, KG_T_LIST, 3);
+		kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode(w, &v->list_field);
+
+		kg_write_field_end(w);
 	}
-	kg_write_list_end(w);
-	kg_write_field_end(w);
 	if (v->isset.binary_field) {
 		kg_write_field_begin(w, KG_T_STRING, 4);
 		kg_write_bytes(w, v->binary_field);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.uuid_field) {
 		kg_write_field_begin(w, KG_T_UUID, 5);
 		kg_write_uuid(w, v->uuid_field.b);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -652,252 +2154,178 @@ int thrift_test_crazy_nesting_encode(struct kg_writer *w, const struct thrift_te
 	return w->err;
 }
 
+/*
+ * thrift_test_crazy_nesting_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_crazy_nesting_decode(struct kg_reader *r, struct thrift_test_crazy_nesting *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0, i1, i2, i3, i4, i5;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_crazy_nesting_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->string_field);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->string_field);
+			if (err)
+				return err;
 			v->isset.string_field = true;
 			break;
 		case 2:
-			if (ft != KG_T_SET) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_SET) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_set_begin(r, &et, &v->set_field.count);
-			if (ret)
-				return ret;
-			if (v->set_field.count && et != KG_T_STRUCT)
-				return -EBADMSG;
-			v->set_field.elems = kg_read_alloc(r, v->set_field.count, sizeof(*v->set_field.elems));
-			if (v->set_field.count && !v->set_field.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->set_field.count; i0++) {
-				ret = thrift_test_insanity_decode(r, &v->set_field.elems[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_set_thrift_test_insanity_decode(r, &v->set_field, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->set_field, 0, sizeof(v->set_field));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_set_end(r);
-			if (ret)
-				return ret;
 			v->isset.set_field = true;
 			break;
 		case 3:
-			if (ft != KG_T_LIST) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_LIST) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_list_begin(r, &et, &v->list_field.count);
-			if (ret)
-				return ret;
-			if (v->list_field.count && et != KG_T_MAP)
-				return -EBADMSG;
-			v->list_field.elems = kg_read_alloc(r, v->list_field.count, sizeof(*v->list_field.elems));
-			if (v->list_field.count && !v->list_field.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->list_field.count; i0++) {
-				ret = kg_read_map_begin(r, &kt, &vt, &v->list_field.elems[i0].count);
-				if (ret)
-					return ret;
-				if (v->list_field.elems[i0].count && (kt != KG_T_SET || vt != KG_T_MAP))
-					return -EBADMSG;
-				v->list_field.elems[i0].keys = kg_read_alloc(r, v->list_field.elems[i0].count, sizeof(*v->list_field.elems[i0].keys));
-				v->list_field.elems[i0].values = kg_read_alloc(r, v->list_field.elems[i0].count, sizeof(*v->list_field.elems[i0].values));
-				if (v->list_field.elems[i0].count && (!v->list_field.elems[i0].keys || !v->list_field.elems[i0].values))
-					return -ENOMEM;
-				for (i1 = 0; i1 < v->list_field.elems[i0].count; i1++) {
-					ret = kg_read_set_begin(r, &et, &v->list_field.elems[i0].keys[i1].count);
-					if (ret)
-						return ret;
-					if (v->list_field.elems[i0].keys[i1].count && et != KG_T_I32)
-						return -EBADMSG;
-					v->list_field.elems[i0].keys[i1].elems = kg_read_alloc(r, v->list_field.elems[i0].keys[i1].count, sizeof(*v->list_field.elems[i0].keys[i1].elems));
-					if (v->list_field.elems[i0].keys[i1].count && !v->list_field.elems[i0].keys[i1].elems)
-						return -ENOMEM;
-					for (i2 = 0; i2 < v->list_field.elems[i0].keys[i1].count; i2++) {
-						ret = kg_read_i32(r, &v->list_field.elems[i0].keys[i1].elems[i2]);
-						if (ret)
-							return ret;
-					}
-					ret = kg_read_set_end(r);
-					if (ret)
-						return ret;
-					ret = kg_read_map_begin(r, &kt, &vt, &v->list_field.elems[i0].values[i1].count);
-					if (ret)
-						return ret;
-					if (v->list_field.elems[i0].values[i1].count && (kt != KG_T_I32 || vt != KG_T_SET))
-						return -EBADMSG;
-					v->list_field.elems[i0].values[i1].keys = kg_read_alloc(r, v->list_field.elems[i0].values[i1].count, sizeof(*v->list_field.elems[i0].values[i1].keys));
-					v->list_field.elems[i0].values[i1].values = kg_read_alloc(r, v->list_field.elems[i0].values[i1].count, sizeof(*v->list_field.elems[i0].values[i1].values));
-					if (v->list_field.elems[i0].values[i1].count && (!v->list_field.elems[i0].values[i1].keys || !v->list_field.elems[i0].values[i1].values))
-						return -ENOMEM;
-					for (i2 = 0; i2 < v->list_field.elems[i0].values[i1].count; i2++) {
-						ret = kg_read_i32(r, &v->list_field.elems[i0].values[i1].keys[i2]);
-						if (ret)
-							return ret;
-						ret = kg_read_set_begin(r, &et, &v->list_field.elems[i0].values[i1].values[i2].count);
-						if (ret)
-							return ret;
-						if (v->list_field.elems[i0].values[i1].values[i2].count && et != KG_T_LIST)
-							return -EBADMSG;
-						v->list_field.elems[i0].values[i1].values[i2].elems = kg_read_alloc(r, v->list_field.elems[i0].values[i1].values[i2].count, sizeof(*v->list_field.elems[i0].values[i1].values[i2].elems));
-						if (v->list_field.elems[i0].values[i1].values[i2].count && !v->list_field.elems[i0].values[i1].values[i2].elems)
-							return -ENOMEM;
-						for (i3 = 0; i3 < v->list_field.elems[i0].values[i1].values[i2].count; i3++) {
-							ret = kg_read_list_begin(r, &et, &v->list_field.elems[i0].values[i1].values[i2].elems[i3].count);
-							if (ret)
-								return ret;
-							if (v->list_field.elems[i0].values[i1].values[i2].elems[i3].count && et != KG_T_MAP)
-								return -EBADMSG;
-							v->list_field.elems[i0].values[i1].values[i2].elems[i3].elems = kg_read_alloc(r, v->list_field.elems[i0].values[i1].values[i2].elems[i3].count, sizeof(*v->list_field.elems[i0].values[i1].values[i2].elems[i3].elems));
-							if (v->list_field.elems[i0].values[i1].values[i2].elems[i3].count && !v->list_field.elems[i0].values[i1].values[i2].elems[i3].elems)
-								return -ENOMEM;
-							for (i4 = 0; i4 < v->list_field.elems[i0].values[i1].values[i2].elems[i3].count; i4++) {
-								ret = kg_read_map_begin(r, &kt, &vt, &v->list_field.elems[i0].values[i1].values[i2].elems[i3].elems[i4].count);
-								if (ret)
-									return ret;
-								if (v->list_field.elems[i0].values[i1].values[i2].elems[i3].elems[i4].count && (kt != KG_T_STRUCT || vt != KG_T_STRING))
-									return -EBADMSG;
-								v->list_field.elems[i0].values[i1].values[i2].elems[i3].elems[i4].keys = kg_read_alloc(r, v->list_field.elems[i0].values[i1].values[i2].elems[i3].elems[i4].count, sizeof(*v->list_field.elems[i0].values[i1].values[i2].elems[i3].elems[i4].keys));
-								v->list_field.elems[i0].values[i1].values[i2].elems[i3].elems[i4].values = kg_read_alloc(r, v->list_field.elems[i0].values[i1].values[i2].elems[i3].elems[i4].count, sizeof(*v->list_field.elems[i0].values[i1].values[i2].elems[i3].elems[i4].values));
-								if (v->list_field.elems[i0].values[i1].values[i2].elems[i3].elems[i4].count && (!v->list_field.elems[i0].values[i1].values[i2].elems[i3].elems[i4].keys || !v->list_field.elems[i0].values[i1].values[i2].elems[i3].elems[i4].values))
-									return -ENOMEM;
-								for (i5 = 0; i5 < v->list_field.elems[i0].values[i1].values[i2].elems[i3].elems[i4].count; i5++) {
-									ret = thrift_test_insanity_decode(r, &v->list_field.elems[i0].values[i1].values[i2].elems[i3].elems[i4].keys[i5]);
-									if (ret)
-										return ret;
-									ret = kg_read_string(r, &v->list_field.elems[i0].values[i1].values[i2].elems[i3].elems[i4].values[i5]);
-									if (ret)
-										return ret;
-								}
-								ret = kg_read_map_end(r);
-								if (ret)
-									return ret;
-							}
-							ret = kg_read_list_end(r);
-							if (ret)
-								return ret;
-						}
-						ret = kg_read_set_end(r);
-						if (ret)
-							return ret;
-					}
-					ret = kg_read_map_end(r);
-					if (ret)
-						return ret;
-				}
-				ret = kg_read_map_end(r);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode(r, &v->list_field, 0, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->list_field, 0, sizeof(v->list_field));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_list_end(r);
-			if (ret)
-				return ret;
 			v->isset.list_field = true;
 			break;
 		case 4:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_binary(r, &v->binary_field);
-			if (ret)
-				return ret;
+			err = kg_read_binary(r, &v->binary_field);
+			if (err)
+				return err;
 			v->isset.binary_field = true;
 			break;
 		case 5:
-			if (ft != KG_T_UUID) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_UUID) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_uuid(r, v->uuid_field.b);
-			if (ret)
-				return ret;
+			err = kg_read_uuid(r, v->uuid_field.b);
+			if (err)
+				return err;
 			v->isset.uuid_field = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
 	if (!v->isset.list_field)
-		return -EBADMSG;
-	return kg_read_struct_end(r);
+		return -EBADMSG;	/* required field list_field missing */
+	return 0;
 }
 
+/* thrift_test_crazy_nesting_encoded_size() - bytes thrift_test_crazy_nesting_encode() writes for @v in @proto */
+size_t thrift_test_crazy_nesting_encoded_size(const struct thrift_test_crazy_nesting *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_crazy_nesting_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_some_union_init() - zero @v and apply the IDL's default values */
 void thrift_test_some_union_init(struct thrift_test_some_union *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_some_union_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_some_union_encode(struct kg_writer *w, const struct thrift_test_some_union *v)
 {
-	u32 i0;
-
+	if (v->isset.map_thing + v->isset.string_thing + v->isset.i32_thing + v->isset.xtruct_thing + v->isset.insanity_thing > 1 && !w->err)
+		w->err = -EINVAL;	/* a union holds at most one field */
 	kg_write_struct_begin(w);
 	if (v->isset.map_thing) {
 		kg_write_field_begin(w, KG_T_MAP, 1);
-		kg_write_map_begin(w, KG_T_I32, KG_T_I64, v->map_thing.count);
-		for (i0 = 0; i0 < v->map_thing.count; i0++) {
-			kg_write_i32(w, v->map_thing.keys[i0]);
-			kg_write_i64(w, v->map_thing.values[i0]);
-		}
-		kg_write_map_end(w);
+		kg_map_i32_i64_encode(w, &v->map_thing);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.string_thing) {
 		kg_write_field_begin(w, KG_T_STRING, 2);
 		kg_write_bytes(w, v->string_thing);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.i32_thing) {
 		kg_write_field_begin(w, KG_T_I32, 3);
 		kg_write_i32(w, v->i32_thing);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.xtruct_thing) {
 		kg_write_field_begin(w, KG_T_STRUCT, 4);
 		thrift_test_xtruct3_encode(w, &v->xtruct_thing);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.insanity_thing) {
 		kg_write_field_begin(w, KG_T_STRUCT, 5);
 		thrift_test_insanity_encode(w, &v->insanity_thing);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -905,129 +2333,156 @@ int thrift_test_some_union_encode(struct kg_writer *w, const struct thrift_test_
 	return w->err;
 }
 
+/*
+ * thrift_test_some_union_decode() - read one union into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field or a second field of the union, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_some_union_decode(struct kg_reader *r, struct thrift_test_some_union *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_some_union_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_MAP) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_MAP) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_map_begin(r, &kt, &vt, &v->map_thing.count);
-			if (ret)
-				return ret;
-			if (v->map_thing.count && (kt != KG_T_I32 || vt != KG_T_I64))
+			if (v->isset.map_thing || v->isset.string_thing || v->isset.i32_thing || v->isset.xtruct_thing || v->isset.insanity_thing)
 				return -EBADMSG;
-			v->map_thing.keys = kg_read_alloc(r, v->map_thing.count, sizeof(*v->map_thing.keys));
-			v->map_thing.values = kg_read_alloc(r, v->map_thing.count, sizeof(*v->map_thing.values));
-			if (v->map_thing.count && (!v->map_thing.keys || !v->map_thing.values))
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->map_thing.count; i0++) {
-				ret = kg_read_i32(r, &v->map_thing.keys[i0]);
-				if (ret)
-					return ret;
-				ret = kg_read_i64(r, &v->map_thing.values[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_map_i32_i64_decode(r, &v->map_thing, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->map_thing, 0, sizeof(v->map_thing));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_map_end(r);
-			if (ret)
-				return ret;
 			v->isset.map_thing = true;
 			break;
 		case 2:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->string_thing);
-			if (ret)
-				return ret;
+			if (v->isset.map_thing || v->isset.string_thing || v->isset.i32_thing || v->isset.xtruct_thing || v->isset.insanity_thing)
+				return -EBADMSG;
+			err = kg_read_string(r, &v->string_thing);
+			if (err)
+				return err;
 			v->isset.string_thing = true;
 			break;
 		case 3:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->i32_thing);
-			if (ret)
-				return ret;
+			if (v->isset.map_thing || v->isset.string_thing || v->isset.i32_thing || v->isset.xtruct_thing || v->isset.insanity_thing)
+				return -EBADMSG;
+			err = kg_read_i32(r, &v->i32_thing);
+			if (err)
+				return err;
 			v->isset.i32_thing = true;
 			break;
 		case 4:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = thrift_test_xtruct3_decode(r, &v->xtruct_thing);
-			if (ret)
-				return ret;
+			if (v->isset.map_thing || v->isset.string_thing || v->isset.i32_thing || v->isset.xtruct_thing || v->isset.insanity_thing)
+				return -EBADMSG;
+			err = thrift_test_xtruct3_decode(r, &v->xtruct_thing);
+			if (err)
+				return err;
 			v->isset.xtruct_thing = true;
 			break;
 		case 5:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = thrift_test_insanity_decode(r, &v->insanity_thing);
-			if (ret)
-				return ret;
+			if (v->isset.map_thing || v->isset.string_thing || v->isset.i32_thing || v->isset.xtruct_thing || v->isset.insanity_thing)
+				return -EBADMSG;
+			err = thrift_test_insanity_decode(r, &v->insanity_thing);
+			if (err)
+				return err;
 			v->isset.insanity_thing = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_some_union_encoded_size() - bytes thrift_test_some_union_encode() writes for @v in @proto */
+size_t thrift_test_some_union_encoded_size(const struct thrift_test_some_union *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_some_union_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_xception_init() - zero @v and apply the IDL's default values */
 void thrift_test_xception_init(struct thrift_test_xception *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_xception_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_xception_encode(struct kg_writer *w, const struct thrift_test_xception *v)
 {
 	kg_write_struct_begin(w);
-	if (v->isset.errorCode) {
+	if (v->isset.error_code) {
 		kg_write_field_begin(w, KG_T_I32, 1);
-		kg_write_i32(w, v->errorCode);
+		kg_write_i32(w, v->error_code);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.message) {
 		kg_write_field_begin(w, KG_T_STRING, 2);
 		kg_write_bytes(w, v->message);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1035,74 +2490,99 @@ int thrift_test_xception_encode(struct kg_writer *w, const struct thrift_test_xc
 	return w->err;
 }
 
+/*
+ * thrift_test_xception_decode() - read one exception into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_xception_decode(struct kg_reader *r, struct thrift_test_xception *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_xception_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->errorCode);
-			if (ret)
-				return ret;
-			v->isset.errorCode = true;
+			err = kg_read_i32(r, &v->error_code);
+			if (err)
+				return err;
+			v->isset.error_code = true;
 			break;
 		case 2:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->message);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->message);
+			if (err)
+				return err;
 			v->isset.message = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_xception_encoded_size() - bytes thrift_test_xception_encode() writes for @v in @proto */
+size_t thrift_test_xception_encoded_size(const struct thrift_test_xception *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_xception_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_xception2_init() - zero @v and apply the IDL's default values */
 void thrift_test_xception2_init(struct thrift_test_xception2 *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_xception2_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_xception2_encode(struct kg_writer *w, const struct thrift_test_xception2 *v)
 {
 	kg_write_struct_begin(w);
-	if (v->isset.errorCode) {
+	if (v->isset.error_code) {
 		kg_write_field_begin(w, KG_T_I32, 1);
-		kg_write_i32(w, v->errorCode);
+		kg_write_i32(w, v->error_code);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.struct_thing) {
 		kg_write_field_begin(w, KG_T_STRUCT, 2);
 		thrift_test_xtruct_encode(w, &v->struct_thing);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1110,110 +2590,158 @@ int thrift_test_xception2_encode(struct kg_writer *w, const struct thrift_test_x
 	return w->err;
 }
 
+/*
+ * thrift_test_xception2_decode() - read one exception into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_xception2_decode(struct kg_reader *r, struct thrift_test_xception2 *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_xception2_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->errorCode);
-			if (ret)
-				return ret;
-			v->isset.errorCode = true;
+			err = kg_read_i32(r, &v->error_code);
+			if (err)
+				return err;
+			v->isset.error_code = true;
 			break;
 		case 2:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = thrift_test_xtruct_decode(r, &v->struct_thing);
-			if (ret)
-				return ret;
+			err = thrift_test_xtruct_decode(r, &v->struct_thing);
+			if (err)
+				return err;
 			v->isset.struct_thing = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_xception2_encoded_size() - bytes thrift_test_xception2_encode() writes for @v in @proto */
+size_t thrift_test_xception2_encoded_size(const struct thrift_test_xception2 *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_xception2_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_empty_struct_init() - zero @v and apply the IDL's default values */
 void thrift_test_empty_struct_init(struct thrift_test_empty_struct *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_empty_struct_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_empty_struct_encode(struct kg_writer *w, const struct thrift_test_empty_struct *v)
 {
+	(void)v;
 	kg_write_struct_begin(w);
 	kg_write_field_stop(w);
 	kg_write_struct_end(w);
 	return w->err;
 }
 
+/*
+ * thrift_test_empty_struct_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_empty_struct_decode(struct kg_reader *r, struct thrift_test_empty_struct *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_empty_struct_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_empty_struct_encoded_size() - bytes thrift_test_empty_struct_encode() writes for @v in @proto */
+size_t thrift_test_empty_struct_encoded_size(const struct thrift_test_empty_struct *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_empty_struct_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_one_field_init() - zero @v and apply the IDL's default values */
 void thrift_test_one_field_init(struct thrift_test_one_field *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_one_field_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_one_field_encode(struct kg_writer *w, const struct thrift_test_one_field *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.field) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		thrift_test_empty_struct_encode(w, &v->field);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1221,67 +2749,93 @@ int thrift_test_one_field_encode(struct kg_writer *w, const struct thrift_test_o
 	return w->err;
 }
 
+/*
+ * thrift_test_one_field_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_one_field_decode(struct kg_reader *r, struct thrift_test_one_field *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_one_field_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = thrift_test_empty_struct_decode(r, &v->field);
-			if (ret)
-				return ret;
+			err = thrift_test_empty_struct_decode(r, &v->field);
+			if (err)
+				return err;
 			v->isset.field = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_one_field_encoded_size() - bytes thrift_test_one_field_encode() writes for @v in @proto */
+size_t thrift_test_one_field_encoded_size(const struct thrift_test_one_field *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_one_field_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_versioning_test_v1_init() - zero @v and apply the IDL's default values */
 void thrift_test_versioning_test_v1_init(struct thrift_test_versioning_test_v1 *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_versioning_test_v1_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_versioning_test_v1_encode(struct kg_writer *w, const struct thrift_test_versioning_test_v1 *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.begin_in_both) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->begin_in_both);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.old_string) {
 		kg_write_field_begin(w, KG_T_STRING, 3);
 		kg_write_bytes(w, v->old_string);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.end_in_both) {
 		kg_write_field_begin(w, KG_T_I32, 12);
 		kg_write_i32(w, v->end_in_both);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1289,149 +2843,171 @@ int thrift_test_versioning_test_v1_encode(struct kg_writer *w, const struct thri
 	return w->err;
 }
 
+/*
+ * thrift_test_versioning_test_v1_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_versioning_test_v1_decode(struct kg_reader *r, struct thrift_test_versioning_test_v1 *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_versioning_test_v1_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->begin_in_both);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->begin_in_both);
+			if (err)
+				return err;
 			v->isset.begin_in_both = true;
 			break;
 		case 3:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->old_string);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->old_string);
+			if (err)
+				return err;
 			v->isset.old_string = true;
 			break;
 		case 12:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->end_in_both);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->end_in_both);
+			if (err)
+				return err;
 			v->isset.end_in_both = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_versioning_test_v1_encoded_size() - bytes thrift_test_versioning_test_v1_encode() writes for @v in @proto */
+size_t thrift_test_versioning_test_v1_encoded_size(const struct thrift_test_versioning_test_v1 *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_versioning_test_v1_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_versioning_test_v2_init() - zero @v and apply the IDL's default values */
 void thrift_test_versioning_test_v2_init(struct thrift_test_versioning_test_v2 *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_versioning_test_v2_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_versioning_test_v2_encode(struct kg_writer *w, const struct thrift_test_versioning_test_v2 *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.begin_in_both) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->begin_in_both);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.newint) {
 		kg_write_field_begin(w, KG_T_I32, 2);
 		kg_write_i32(w, v->newint);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.newbyte) {
 		kg_write_field_begin(w, KG_T_BYTE, 3);
 		kg_write_byte(w, v->newbyte);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.newshort) {
 		kg_write_field_begin(w, KG_T_I16, 4);
 		kg_write_i16(w, v->newshort);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.newlong) {
 		kg_write_field_begin(w, KG_T_I64, 5);
 		kg_write_i64(w, v->newlong);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.newdouble) {
 		kg_write_field_begin(w, KG_T_DOUBLE, 6);
 		kg_write_double(w, v->newdouble);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.newstruct) {
 		kg_write_field_begin(w, KG_T_STRUCT, 7);
 		thrift_test_bonk_encode(w, &v->newstruct);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.newlist) {
 		kg_write_field_begin(w, KG_T_LIST, 8);
-		kg_write_list_begin(w, KG_T_I32, v->newlist.count);
-		for (i0 = 0; i0 < v->newlist.count; i0++)
-			kg_write_i32(w, v->newlist.elems[i0]);
-		kg_write_list_end(w);
+		kg_list_i32_encode(w, &v->newlist);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.newset) {
 		kg_write_field_begin(w, KG_T_SET, 9);
-		kg_write_set_begin(w, KG_T_I32, v->newset.count);
-		for (i0 = 0; i0 < v->newset.count; i0++)
-			kg_write_i32(w, v->newset.elems[i0]);
-		kg_write_set_end(w);
+		kg_set_i32_encode(w, &v->newset);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.newmap) {
 		kg_write_field_begin(w, KG_T_MAP, 10);
-		kg_write_map_begin(w, KG_T_I32, KG_T_I32, v->newmap.count);
-		for (i0 = 0; i0 < v->newmap.count; i0++) {
-			kg_write_i32(w, v->newmap.keys[i0]);
-			kg_write_i32(w, v->newmap.values[i0]);
-		}
-		kg_write_map_end(w);
+		kg_map_i32_i32_encode(w, &v->newmap);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.newstring) {
 		kg_write_field_begin(w, KG_T_STRING, 11);
 		kg_write_bytes(w, v->newstring);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.end_in_both) {
 		kg_write_field_begin(w, KG_T_I32, 12);
 		kg_write_i32(w, v->end_in_both);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1439,244 +3015,250 @@ int thrift_test_versioning_test_v2_encode(struct kg_writer *w, const struct thri
 	return w->err;
 }
 
+/*
+ * thrift_test_versioning_test_v2_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_versioning_test_v2_decode(struct kg_reader *r, struct thrift_test_versioning_test_v2 *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_versioning_test_v2_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->begin_in_both);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->begin_in_both);
+			if (err)
+				return err;
 			v->isset.begin_in_both = true;
 			break;
 		case 2:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->newint);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->newint);
+			if (err)
+				return err;
 			v->isset.newint = true;
 			break;
 		case 3:
-			if (ft != KG_T_BYTE) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_BYTE) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_byte(r, &v->newbyte);
-			if (ret)
-				return ret;
+			err = kg_read_byte(r, &v->newbyte);
+			if (err)
+				return err;
 			v->isset.newbyte = true;
 			break;
 		case 4:
-			if (ft != KG_T_I16) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I16) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i16(r, &v->newshort);
-			if (ret)
-				return ret;
+			err = kg_read_i16(r, &v->newshort);
+			if (err)
+				return err;
 			v->isset.newshort = true;
 			break;
 		case 5:
-			if (ft != KG_T_I64) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I64) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i64(r, &v->newlong);
-			if (ret)
-				return ret;
+			err = kg_read_i64(r, &v->newlong);
+			if (err)
+				return err;
 			v->isset.newlong = true;
 			break;
 		case 6:
-			if (ft != KG_T_DOUBLE) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_DOUBLE) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_double(r, &v->newdouble);
-			if (ret)
-				return ret;
+			err = kg_read_double(r, &v->newdouble);
+			if (err)
+				return err;
 			v->isset.newdouble = true;
 			break;
 		case 7:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = thrift_test_bonk_decode(r, &v->newstruct);
-			if (ret)
-				return ret;
+			err = thrift_test_bonk_decode(r, &v->newstruct);
+			if (err)
+				return err;
 			v->isset.newstruct = true;
 			break;
 		case 8:
-			if (ft != KG_T_LIST) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_LIST) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_list_begin(r, &et, &v->newlist.count);
-			if (ret)
-				return ret;
-			if (v->newlist.count && et != KG_T_I32)
-				return -EBADMSG;
-			v->newlist.elems = kg_read_alloc(r, v->newlist.count, sizeof(*v->newlist.elems));
-			if (v->newlist.count && !v->newlist.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->newlist.count; i0++) {
-				ret = kg_read_i32(r, &v->newlist.elems[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_list_i32_decode(r, &v->newlist, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->newlist, 0, sizeof(v->newlist));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_list_end(r);
-			if (ret)
-				return ret;
 			v->isset.newlist = true;
 			break;
 		case 9:
-			if (ft != KG_T_SET) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_SET) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_set_begin(r, &et, &v->newset.count);
-			if (ret)
-				return ret;
-			if (v->newset.count && et != KG_T_I32)
-				return -EBADMSG;
-			v->newset.elems = kg_read_alloc(r, v->newset.count, sizeof(*v->newset.elems));
-			if (v->newset.count && !v->newset.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->newset.count; i0++) {
-				ret = kg_read_i32(r, &v->newset.elems[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_set_i32_decode(r, &v->newset, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->newset, 0, sizeof(v->newset));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_set_end(r);
-			if (ret)
-				return ret;
 			v->isset.newset = true;
 			break;
 		case 10:
-			if (ft != KG_T_MAP) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_MAP) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_map_begin(r, &kt, &vt, &v->newmap.count);
-			if (ret)
-				return ret;
-			if (v->newmap.count && (kt != KG_T_I32 || vt != KG_T_I32))
-				return -EBADMSG;
-			v->newmap.keys = kg_read_alloc(r, v->newmap.count, sizeof(*v->newmap.keys));
-			v->newmap.values = kg_read_alloc(r, v->newmap.count, sizeof(*v->newmap.values));
-			if (v->newmap.count && (!v->newmap.keys || !v->newmap.values))
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->newmap.count; i0++) {
-				ret = kg_read_i32(r, &v->newmap.keys[i0]);
-				if (ret)
-					return ret;
-				ret = kg_read_i32(r, &v->newmap.values[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_map_i32_i32_decode(r, &v->newmap, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->newmap, 0, sizeof(v->newmap));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_map_end(r);
-			if (ret)
-				return ret;
 			v->isset.newmap = true;
 			break;
 		case 11:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->newstring);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->newstring);
+			if (err)
+				return err;
 			v->isset.newstring = true;
 			break;
 		case 12:
-			if (ft != KG_T_I32) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_I32) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_i32(r, &v->end_in_both);
-			if (ret)
-				return ret;
+			err = kg_read_i32(r, &v->end_in_both);
+			if (err)
+				return err;
 			v->isset.end_in_both = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_versioning_test_v2_encoded_size() - bytes thrift_test_versioning_test_v2_encode() writes for @v in @proto */
+size_t thrift_test_versioning_test_v2_encoded_size(const struct thrift_test_versioning_test_v2 *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_versioning_test_v2_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_list_type_versioning_v1_init() - zero @v and apply the IDL's default values */
 void thrift_test_list_type_versioning_v1_init(struct thrift_test_list_type_versioning_v1 *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_list_type_versioning_v1_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_list_type_versioning_v1_encode(struct kg_writer *w, const struct thrift_test_list_type_versioning_v1 *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.myints) {
 		kg_write_field_begin(w, KG_T_LIST, 1);
-		kg_write_list_begin(w, KG_T_I32, v->myints.count);
-		for (i0 = 0; i0 < v->myints.count; i0++)
-			kg_write_i32(w, v->myints.elems[i0]);
-		kg_write_list_end(w);
+		kg_list_i32_encode(w, &v->myints);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.hello) {
 		kg_write_field_begin(w, KG_T_STRING, 2);
 		kg_write_bytes(w, v->hello);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1684,94 +3266,110 @@ int thrift_test_list_type_versioning_v1_encode(struct kg_writer *w, const struct
 	return w->err;
 }
 
+/*
+ * thrift_test_list_type_versioning_v1_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_list_type_versioning_v1_decode(struct kg_reader *r, struct thrift_test_list_type_versioning_v1 *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_list_type_versioning_v1_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_LIST) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_LIST) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_list_begin(r, &et, &v->myints.count);
-			if (ret)
-				return ret;
-			if (v->myints.count && et != KG_T_I32)
-				return -EBADMSG;
-			v->myints.elems = kg_read_alloc(r, v->myints.count, sizeof(*v->myints.elems));
-			if (v->myints.count && !v->myints.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->myints.count; i0++) {
-				ret = kg_read_i32(r, &v->myints.elems[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_list_i32_decode(r, &v->myints, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->myints, 0, sizeof(v->myints));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_list_end(r);
-			if (ret)
-				return ret;
 			v->isset.myints = true;
 			break;
 		case 2:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->hello);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->hello);
+			if (err)
+				return err;
 			v->isset.hello = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_list_type_versioning_v1_encoded_size() - bytes thrift_test_list_type_versioning_v1_encode() writes for @v in @proto */
+size_t thrift_test_list_type_versioning_v1_encoded_size(const struct thrift_test_list_type_versioning_v1 *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_list_type_versioning_v1_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_list_type_versioning_v2_init() - zero @v and apply the IDL's default values */
 void thrift_test_list_type_versioning_v2_init(struct thrift_test_list_type_versioning_v2 *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_list_type_versioning_v2_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_list_type_versioning_v2_encode(struct kg_writer *w, const struct thrift_test_list_type_versioning_v2 *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.strings) {
 		kg_write_field_begin(w, KG_T_LIST, 1);
-		kg_write_list_begin(w, KG_T_STRING, v->strings.count);
-		for (i0 = 0; i0 < v->strings.count; i0++)
-			kg_write_bytes(w, v->strings.elems[i0]);
-		kg_write_list_end(w);
+		kg_list_string_encode(w, &v->strings);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.hello) {
 		kg_write_field_begin(w, KG_T_STRING, 2);
 		kg_write_bytes(w, v->hello);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1779,91 +3377,104 @@ int thrift_test_list_type_versioning_v2_encode(struct kg_writer *w, const struct
 	return w->err;
 }
 
+/*
+ * thrift_test_list_type_versioning_v2_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_list_type_versioning_v2_decode(struct kg_reader *r, struct thrift_test_list_type_versioning_v2 *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_list_type_versioning_v2_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_LIST) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_LIST) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_list_begin(r, &et, &v->strings.count);
-			if (ret)
-				return ret;
-			if (v->strings.count && et != KG_T_STRING)
-				return -EBADMSG;
-			v->strings.elems = kg_read_alloc(r, v->strings.count, sizeof(*v->strings.elems));
-			if (v->strings.count && !v->strings.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->strings.count; i0++) {
-				ret = kg_read_string(r, &v->strings.elems[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_list_string_decode(r, &v->strings, 0, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->strings, 0, sizeof(v->strings));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_list_end(r);
-			if (ret)
-				return ret;
 			v->isset.strings = true;
 			break;
 		case 2:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->hello);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->hello);
+			if (err)
+				return err;
 			v->isset.hello = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_list_type_versioning_v2_encoded_size() - bytes thrift_test_list_type_versioning_v2_encode() writes for @v in @proto */
+size_t thrift_test_list_type_versioning_v2_encoded_size(const struct thrift_test_list_type_versioning_v2 *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_list_type_versioning_v2_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_guess_protocol_struct_init() - zero @v and apply the IDL's default values */
 void thrift_test_guess_protocol_struct_init(struct thrift_test_guess_protocol_struct *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_guess_protocol_struct_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_guess_protocol_struct_encode(struct kg_writer *w, const struct thrift_test_guess_protocol_struct *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.map_field) {
 		kg_write_field_begin(w, KG_T_MAP, 7);
-		kg_write_map_begin(w, KG_T_STRING, KG_T_STRING, v->map_field.count);
-		for (i0 = 0; i0 < v->map_field.count; i0++) {
-			kg_write_bytes(w, v->map_field.keys[i0]);
-			kg_write_bytes(w, v->map_field.values[i0]);
-		}
-		kg_write_map_end(w);
+		kg_map_string_string_encode(w, &v->map_field);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -1871,129 +3482,146 @@ int thrift_test_guess_protocol_struct_encode(struct kg_writer *w, const struct t
 	return w->err;
 }
 
+/*
+ * thrift_test_guess_protocol_struct_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_guess_protocol_struct_decode(struct kg_reader *r, struct thrift_test_guess_protocol_struct *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_guess_protocol_struct_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 7:
-			if (ft != KG_T_MAP) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_MAP) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_map_begin(r, &kt, &vt, &v->map_field.count);
-			if (ret)
-				return ret;
-			if (v->map_field.count && (kt != KG_T_STRING || vt != KG_T_STRING))
-				return -EBADMSG;
-			v->map_field.keys = kg_read_alloc(r, v->map_field.count, sizeof(*v->map_field.keys));
-			v->map_field.values = kg_read_alloc(r, v->map_field.count, sizeof(*v->map_field.values));
-			if (v->map_field.count && (!v->map_field.keys || !v->map_field.values))
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->map_field.count; i0++) {
-				ret = kg_read_string(r, &v->map_field.keys[i0]);
-				if (ret)
-					return ret;
-				ret = kg_read_string(r, &v->map_field.values[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_map_string_string_decode(r, &v->map_field, 0, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->map_field, 0, sizeof(v->map_field));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_map_end(r);
-			if (ret)
-				return ret;
 			v->isset.map_field = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_guess_protocol_struct_encoded_size() - bytes thrift_test_guess_protocol_struct_encode() writes for @v in @proto */
+size_t thrift_test_guess_protocol_struct_encoded_size(const struct thrift_test_guess_protocol_struct *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_guess_protocol_struct_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_large_deltas_init() - zero @v and apply the IDL's default values */
 void thrift_test_large_deltas_init(struct thrift_test_large_deltas *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_large_deltas_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_large_deltas_encode(struct kg_writer *w, const struct thrift_test_large_deltas *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.b1) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		thrift_test_bools_encode(w, &v->b1);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.b10) {
 		kg_write_field_begin(w, KG_T_STRUCT, 10);
 		thrift_test_bools_encode(w, &v->b10);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.b100) {
 		kg_write_field_begin(w, KG_T_STRUCT, 100);
 		thrift_test_bools_encode(w, &v->b100);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.check_true) {
 		kg_write_field_begin(w, KG_T_BOOL, 500);
 		kg_write_bool(w, v->check_true);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.b1000) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1000);
 		thrift_test_bools_encode(w, &v->b1000);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.check_false) {
 		kg_write_field_begin(w, KG_T_BOOL, 1500);
 		kg_write_bool(w, v->check_false);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.vertwo2000) {
 		kg_write_field_begin(w, KG_T_STRUCT, 2000);
 		thrift_test_versioning_test_v2_encode(w, &v->vertwo2000);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.a_set2500) {
 		kg_write_field_begin(w, KG_T_SET, 2500);
-		kg_write_set_begin(w, KG_T_STRING, v->a_set2500.count);
-		for (i0 = 0; i0 < v->a_set2500.count; i0++)
-			kg_write_bytes(w, v->a_set2500.elems[i0]);
-		kg_write_set_end(w);
+		kg_set_string_encode(w, &v->a_set2500);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.vertwo3000) {
 		kg_write_field_begin(w, KG_T_STRUCT, 3000);
 		thrift_test_versioning_test_v2_encode(w, &v->vertwo3000);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.big_numbers) {
 		kg_write_field_begin(w, KG_T_LIST, 4000);
-		kg_write_list_begin(w, KG_T_I32, v->big_numbers.count);
-		for (i0 = 0; i0 < v->big_numbers.count; i0++)
-			kg_write_i32(w, v->big_numbers.elems[i0]);
-		kg_write_list_end(w);
+		kg_list_i32_encode(w, &v->big_numbers);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2001,202 +3629,210 @@ int thrift_test_large_deltas_encode(struct kg_writer *w, const struct thrift_tes
 	return w->err;
 }
 
+/*
+ * thrift_test_large_deltas_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_large_deltas_decode(struct kg_reader *r, struct thrift_test_large_deltas *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_large_deltas_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = thrift_test_bools_decode(r, &v->b1);
-			if (ret)
-				return ret;
+			err = thrift_test_bools_decode(r, &v->b1);
+			if (err)
+				return err;
 			v->isset.b1 = true;
 			break;
 		case 10:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = thrift_test_bools_decode(r, &v->b10);
-			if (ret)
-				return ret;
+			err = thrift_test_bools_decode(r, &v->b10);
+			if (err)
+				return err;
 			v->isset.b10 = true;
 			break;
 		case 100:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = thrift_test_bools_decode(r, &v->b100);
-			if (ret)
-				return ret;
+			err = thrift_test_bools_decode(r, &v->b100);
+			if (err)
+				return err;
 			v->isset.b100 = true;
 			break;
 		case 500:
-			if (ft != KG_T_BOOL) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_BOOL) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_bool(r, &v->check_true);
-			if (ret)
-				return ret;
+			err = kg_read_bool(r, &v->check_true);
+			if (err)
+				return err;
 			v->isset.check_true = true;
 			break;
 		case 1000:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = thrift_test_bools_decode(r, &v->b1000);
-			if (ret)
-				return ret;
+			err = thrift_test_bools_decode(r, &v->b1000);
+			if (err)
+				return err;
 			v->isset.b1000 = true;
 			break;
 		case 1500:
-			if (ft != KG_T_BOOL) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_BOOL) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_bool(r, &v->check_false);
-			if (ret)
-				return ret;
+			err = kg_read_bool(r, &v->check_false);
+			if (err)
+				return err;
 			v->isset.check_false = true;
 			break;
 		case 2000:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = thrift_test_versioning_test_v2_decode(r, &v->vertwo2000);
-			if (ret)
-				return ret;
+			err = thrift_test_versioning_test_v2_decode(r, &v->vertwo2000);
+			if (err)
+				return err;
 			v->isset.vertwo2000 = true;
 			break;
 		case 2500:
-			if (ft != KG_T_SET) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_SET) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_set_begin(r, &et, &v->a_set2500.count);
-			if (ret)
-				return ret;
-			if (v->a_set2500.count && et != KG_T_STRING)
-				return -EBADMSG;
-			v->a_set2500.elems = kg_read_alloc(r, v->a_set2500.count, sizeof(*v->a_set2500.elems));
-			if (v->a_set2500.count && !v->a_set2500.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->a_set2500.count; i0++) {
-				ret = kg_read_string(r, &v->a_set2500.elems[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_set_string_decode(r, &v->a_set2500, 0, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->a_set2500, 0, sizeof(v->a_set2500));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_set_end(r);
-			if (ret)
-				return ret;
 			v->isset.a_set2500 = true;
 			break;
 		case 3000:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = thrift_test_versioning_test_v2_decode(r, &v->vertwo3000);
-			if (ret)
-				return ret;
+			err = thrift_test_versioning_test_v2_decode(r, &v->vertwo3000);
+			if (err)
+				return err;
 			v->isset.vertwo3000 = true;
 			break;
 		case 4000:
-			if (ft != KG_T_LIST) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_LIST) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_list_begin(r, &et, &v->big_numbers.count);
-			if (ret)
-				return ret;
-			if (v->big_numbers.count && et != KG_T_I32)
-				return -EBADMSG;
-			v->big_numbers.elems = kg_read_alloc(r, v->big_numbers.count, sizeof(*v->big_numbers.elems));
-			if (v->big_numbers.count && !v->big_numbers.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->big_numbers.count; i0++) {
-				ret = kg_read_i32(r, &v->big_numbers.elems[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_list_i32_decode(r, &v->big_numbers, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->big_numbers, 0, sizeof(v->big_numbers));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_list_end(r);
-			if (ret)
-				return ret;
 			v->isset.big_numbers = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_large_deltas_encoded_size() - bytes thrift_test_large_deltas_encode() writes for @v in @proto */
+size_t thrift_test_large_deltas_encoded_size(const struct thrift_test_large_deltas *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_large_deltas_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_nested_lists_i32x2_init() - zero @v and apply the IDL's default values */
 void thrift_test_nested_lists_i32x2_init(struct thrift_test_nested_lists_i32x2 *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_nested_lists_i32x2_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_nested_lists_i32x2_encode(struct kg_writer *w, const struct thrift_test_nested_lists_i32x2 *v)
 {
-	u32 i0, i1;
-
 	kg_write_struct_begin(w);
 	if (v->isset.integerlist) {
 		kg_write_field_begin(w, KG_T_LIST, 1);
-		kg_write_list_begin(w, KG_T_LIST, v->integerlist.count);
-		for (i0 = 0; i0 < v->integerlist.count; i0++) {
-			kg_write_list_begin(w, KG_T_I32, v->integerlist.elems[i0].count);
-			for (i1 = 0; i1 < v->integerlist.elems[i0].count; i1++)
-				kg_write_i32(w, v->integerlist.elems[i0].elems[i1]);
-			kg_write_list_end(w);
-		}
-		kg_write_list_end(w);
+		kg_list_list_i32_encode(w, &v->integerlist);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2204,98 +3840,92 @@ int thrift_test_nested_lists_i32x2_encode(struct kg_writer *w, const struct thri
 	return w->err;
 }
 
+/*
+ * thrift_test_nested_lists_i32x2_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_nested_lists_i32x2_decode(struct kg_reader *r, struct thrift_test_nested_lists_i32x2 *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0, i1;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_nested_lists_i32x2_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_LIST) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_LIST) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_list_begin(r, &et, &v->integerlist.count);
-			if (ret)
-				return ret;
-			if (v->integerlist.count && et != KG_T_LIST)
-				return -EBADMSG;
-			v->integerlist.elems = kg_read_alloc(r, v->integerlist.count, sizeof(*v->integerlist.elems));
-			if (v->integerlist.count && !v->integerlist.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->integerlist.count; i0++) {
-				ret = kg_read_list_begin(r, &et, &v->integerlist.elems[i0].count);
-				if (ret)
-					return ret;
-				if (v->integerlist.elems[i0].count && et != KG_T_I32)
-					return -EBADMSG;
-				v->integerlist.elems[i0].elems = kg_read_alloc(r, v->integerlist.elems[i0].count, sizeof(*v->integerlist.elems[i0].elems));
-				if (v->integerlist.elems[i0].count && !v->integerlist.elems[i0].elems)
-					return -ENOMEM;
-				for (i1 = 0; i1 < v->integerlist.elems[i0].count; i1++) {
-					ret = kg_read_i32(r, &v->integerlist.elems[i0].elems[i1]);
-					if (ret)
-						return ret;
-				}
-				ret = kg_read_list_end(r);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_list_list_i32_decode(r, &v->integerlist, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->integerlist, 0, sizeof(v->integerlist));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_list_end(r);
-			if (ret)
-				return ret;
 			v->isset.integerlist = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_nested_lists_i32x2_encoded_size() - bytes thrift_test_nested_lists_i32x2_encode() writes for @v in @proto */
+size_t thrift_test_nested_lists_i32x2_encoded_size(const struct thrift_test_nested_lists_i32x2 *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_nested_lists_i32x2_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_nested_lists_i32x3_init() - zero @v and apply the IDL's default values */
 void thrift_test_nested_lists_i32x3_init(struct thrift_test_nested_lists_i32x3 *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_nested_lists_i32x3_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_nested_lists_i32x3_encode(struct kg_writer *w, const struct thrift_test_nested_lists_i32x3 *v)
 {
-	u32 i0, i1, i2;
-
 	kg_write_struct_begin(w);
 	if (v->isset.integerlist) {
 		kg_write_field_begin(w, KG_T_LIST, 1);
-		kg_write_list_begin(w, KG_T_LIST, v->integerlist.count);
-		for (i0 = 0; i0 < v->integerlist.count; i0++) {
-			kg_write_list_begin(w, KG_T_LIST, v->integerlist.elems[i0].count);
-			for (i1 = 0; i1 < v->integerlist.elems[i0].count; i1++) {
-				kg_write_list_begin(w, KG_T_I32, v->integerlist.elems[i0].elems[i1].count);
-				for (i2 = 0; i2 < v->integerlist.elems[i0].elems[i1].count; i2++)
-					kg_write_i32(w, v->integerlist.elems[i0].elems[i1].elems[i2]);
-				kg_write_list_end(w);
-			}
-			kg_write_list_end(w);
-		}
-		kg_write_list_end(w);
+		kg_list_list_list_i32_encode(w, &v->integerlist);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2303,137 +3933,104 @@ int thrift_test_nested_lists_i32x3_encode(struct kg_writer *w, const struct thri
 	return w->err;
 }
 
+/*
+ * thrift_test_nested_lists_i32x3_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_nested_lists_i32x3_decode(struct kg_reader *r, struct thrift_test_nested_lists_i32x3 *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0, i1, i2;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_nested_lists_i32x3_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_LIST) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_LIST) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_list_begin(r, &et, &v->integerlist.count);
-			if (ret)
-				return ret;
-			if (v->integerlist.count && et != KG_T_LIST)
-				return -EBADMSG;
-			v->integerlist.elems = kg_read_alloc(r, v->integerlist.count, sizeof(*v->integerlist.elems));
-			if (v->integerlist.count && !v->integerlist.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->integerlist.count; i0++) {
-				ret = kg_read_list_begin(r, &et, &v->integerlist.elems[i0].count);
-				if (ret)
-					return ret;
-				if (v->integerlist.elems[i0].count && et != KG_T_LIST)
-					return -EBADMSG;
-				v->integerlist.elems[i0].elems = kg_read_alloc(r, v->integerlist.elems[i0].count, sizeof(*v->integerlist.elems[i0].elems));
-				if (v->integerlist.elems[i0].count && !v->integerlist.elems[i0].elems)
-					return -ENOMEM;
-				for (i1 = 0; i1 < v->integerlist.elems[i0].count; i1++) {
-					ret = kg_read_list_begin(r, &et, &v->integerlist.elems[i0].elems[i1].count);
-					if (ret)
-						return ret;
-					if (v->integerlist.elems[i0].elems[i1].count && et != KG_T_I32)
-						return -EBADMSG;
-					v->integerlist.elems[i0].elems[i1].elems = kg_read_alloc(r, v->integerlist.elems[i0].elems[i1].count, sizeof(*v->integerlist.elems[i0].elems[i1].elems));
-					if (v->integerlist.elems[i0].elems[i1].count && !v->integerlist.elems[i0].elems[i1].elems)
-						return -ENOMEM;
-					for (i2 = 0; i2 < v->integerlist.elems[i0].elems[i1].count; i2++) {
-						ret = kg_read_i32(r, &v->integerlist.elems[i0].elems[i1].elems[i2]);
-						if (ret)
-							return ret;
-					}
-					ret = kg_read_list_end(r);
-					if (ret)
-						return ret;
-				}
-				ret = kg_read_list_end(r);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_list_list_list_i32_decode(r, &v->integerlist, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->integerlist, 0, sizeof(v->integerlist));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_list_end(r);
-			if (ret)
-				return ret;
 			v->isset.integerlist = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_nested_lists_i32x3_encoded_size() - bytes thrift_test_nested_lists_i32x3_encode() writes for @v in @proto */
+size_t thrift_test_nested_lists_i32x3_encoded_size(const struct thrift_test_nested_lists_i32x3 *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_nested_lists_i32x3_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_nested_mixedx2_init() - zero @v and apply the IDL's default values */
 void thrift_test_nested_mixedx2_init(struct thrift_test_nested_mixedx2 *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_nested_mixedx2_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_nested_mixedx2_encode(struct kg_writer *w, const struct thrift_test_nested_mixedx2 *v)
 {
-	u32 i0, i1, i2;
-
 	kg_write_struct_begin(w);
 	if (v->isset.int_set_list) {
 		kg_write_field_begin(w, KG_T_LIST, 1);
-		kg_write_list_begin(w, KG_T_SET, v->int_set_list.count);
-		for (i0 = 0; i0 < v->int_set_list.count; i0++) {
-			kg_write_set_begin(w, KG_T_I32, v->int_set_list.elems[i0].count);
-			for (i1 = 0; i1 < v->int_set_list.elems[i0].count; i1++)
-				kg_write_i32(w, v->int_set_list.elems[i0].elems[i1]);
-			kg_write_set_end(w);
-		}
-		kg_write_list_end(w);
+		kg_list_set_i32_encode(w, &v->int_set_list);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.map_int_strset) {
 		kg_write_field_begin(w, KG_T_MAP, 2);
-		kg_write_map_begin(w, KG_T_I32, KG_T_SET, v->map_int_strset.count);
-		for (i0 = 0; i0 < v->map_int_strset.count; i0++) {
-			kg_write_i32(w, v->map_int_strset.keys[i0]);
-			kg_write_set_begin(w, KG_T_STRING, v->map_int_strset.values[i0].count);
-			for (i1 = 0; i1 < v->map_int_strset.values[i0].count; i1++)
-				kg_write_bytes(w, v->map_int_strset.values[i0].elems[i1]);
-			kg_write_set_end(w);
-		}
-		kg_write_map_end(w);
+		kg_map_i32_set_string_encode(w, &v->map_int_strset);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.map_int_strset_list) {
 		kg_write_field_begin(w, KG_T_LIST, 3);
-		kg_write_list_begin(w, KG_T_MAP, v->map_int_strset_list.count);
-		for (i0 = 0; i0 < v->map_int_strset_list.count; i0++) {
-			kg_write_map_begin(w, KG_T_I32, KG_T_SET, v->map_int_strset_list.elems[i0].count);
-			for (i1 = 0; i1 < v->map_int_strset_list.elems[i0].count; i1++) {
-				kg_write_i32(w, v->map_int_strset_list.elems[i0].keys[i1]);
-				kg_write_set_begin(w, KG_T_STRING, v->map_int_strset_list.elems[i0].values[i1].count);
-				for (i2 = 0; i2 < v->map_int_strset_list.elems[i0].values[i1].count; i2++)
-					kg_write_bytes(w, v->map_int_strset_list.elems[i0].values[i1].elems[i2]);
-				kg_write_set_end(w);
-			}
-			kg_write_map_end(w);
-		}
-		kg_write_list_end(w);
+		kg_list_map_i32_set_string_encode(w, &v->map_int_strset_list);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2441,187 +4038,136 @@ int thrift_test_nested_mixedx2_encode(struct kg_writer *w, const struct thrift_t
 	return w->err;
 }
 
+/*
+ * thrift_test_nested_mixedx2_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_nested_mixedx2_decode(struct kg_reader *r, struct thrift_test_nested_mixedx2 *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0, i1, i2;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_nested_mixedx2_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_LIST) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_LIST) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_list_begin(r, &et, &v->int_set_list.count);
-			if (ret)
-				return ret;
-			if (v->int_set_list.count && et != KG_T_SET)
-				return -EBADMSG;
-			v->int_set_list.elems = kg_read_alloc(r, v->int_set_list.count, sizeof(*v->int_set_list.elems));
-			if (v->int_set_list.count && !v->int_set_list.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->int_set_list.count; i0++) {
-				ret = kg_read_set_begin(r, &et, &v->int_set_list.elems[i0].count);
-				if (ret)
-					return ret;
-				if (v->int_set_list.elems[i0].count && et != KG_T_I32)
-					return -EBADMSG;
-				v->int_set_list.elems[i0].elems = kg_read_alloc(r, v->int_set_list.elems[i0].count, sizeof(*v->int_set_list.elems[i0].elems));
-				if (v->int_set_list.elems[i0].count && !v->int_set_list.elems[i0].elems)
-					return -ENOMEM;
-				for (i1 = 0; i1 < v->int_set_list.elems[i0].count; i1++) {
-					ret = kg_read_i32(r, &v->int_set_list.elems[i0].elems[i1]);
-					if (ret)
-						return ret;
-				}
-				ret = kg_read_set_end(r);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_list_set_i32_decode(r, &v->int_set_list, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->int_set_list, 0, sizeof(v->int_set_list));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_list_end(r);
-			if (ret)
-				return ret;
 			v->isset.int_set_list = true;
 			break;
 		case 2:
-			if (ft != KG_T_MAP) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_MAP) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_map_begin(r, &kt, &vt, &v->map_int_strset.count);
-			if (ret)
-				return ret;
-			if (v->map_int_strset.count && (kt != KG_T_I32 || vt != KG_T_SET))
-				return -EBADMSG;
-			v->map_int_strset.keys = kg_read_alloc(r, v->map_int_strset.count, sizeof(*v->map_int_strset.keys));
-			v->map_int_strset.values = kg_read_alloc(r, v->map_int_strset.count, sizeof(*v->map_int_strset.values));
-			if (v->map_int_strset.count && (!v->map_int_strset.keys || !v->map_int_strset.values))
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->map_int_strset.count; i0++) {
-				ret = kg_read_i32(r, &v->map_int_strset.keys[i0]);
-				if (ret)
-					return ret;
-				ret = kg_read_set_begin(r, &et, &v->map_int_strset.values[i0].count);
-				if (ret)
-					return ret;
-				if (v->map_int_strset.values[i0].count && et != KG_T_STRING)
-					return -EBADMSG;
-				v->map_int_strset.values[i0].elems = kg_read_alloc(r, v->map_int_strset.values[i0].count, sizeof(*v->map_int_strset.values[i0].elems));
-				if (v->map_int_strset.values[i0].count && !v->map_int_strset.values[i0].elems)
-					return -ENOMEM;
-				for (i1 = 0; i1 < v->map_int_strset.values[i0].count; i1++) {
-					ret = kg_read_string(r, &v->map_int_strset.values[i0].elems[i1]);
-					if (ret)
-						return ret;
-				}
-				ret = kg_read_set_end(r);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_map_i32_set_string_decode(r, &v->map_int_strset, 0, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->map_int_strset, 0, sizeof(v->map_int_strset));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_map_end(r);
-			if (ret)
-				return ret;
 			v->isset.map_int_strset = true;
 			break;
 		case 3:
-			if (ft != KG_T_LIST) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_LIST) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_list_begin(r, &et, &v->map_int_strset_list.count);
-			if (ret)
-				return ret;
-			if (v->map_int_strset_list.count && et != KG_T_MAP)
-				return -EBADMSG;
-			v->map_int_strset_list.elems = kg_read_alloc(r, v->map_int_strset_list.count, sizeof(*v->map_int_strset_list.elems));
-			if (v->map_int_strset_list.count && !v->map_int_strset_list.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->map_int_strset_list.count; i0++) {
-				ret = kg_read_map_begin(r, &kt, &vt, &v->map_int_strset_list.elems[i0].count);
-				if (ret)
-					return ret;
-				if (v->map_int_strset_list.elems[i0].count && (kt != KG_T_I32 || vt != KG_T_SET))
-					return -EBADMSG;
-				v->map_int_strset_list.elems[i0].keys = kg_read_alloc(r, v->map_int_strset_list.elems[i0].count, sizeof(*v->map_int_strset_list.elems[i0].keys));
-				v->map_int_strset_list.elems[i0].values = kg_read_alloc(r, v->map_int_strset_list.elems[i0].count, sizeof(*v->map_int_strset_list.elems[i0].values));
-				if (v->map_int_strset_list.elems[i0].count && (!v->map_int_strset_list.elems[i0].keys || !v->map_int_strset_list.elems[i0].values))
-					return -ENOMEM;
-				for (i1 = 0; i1 < v->map_int_strset_list.elems[i0].count; i1++) {
-					ret = kg_read_i32(r, &v->map_int_strset_list.elems[i0].keys[i1]);
-					if (ret)
-						return ret;
-					ret = kg_read_set_begin(r, &et, &v->map_int_strset_list.elems[i0].values[i1].count);
-					if (ret)
-						return ret;
-					if (v->map_int_strset_list.elems[i0].values[i1].count && et != KG_T_STRING)
-						return -EBADMSG;
-					v->map_int_strset_list.elems[i0].values[i1].elems = kg_read_alloc(r, v->map_int_strset_list.elems[i0].values[i1].count, sizeof(*v->map_int_strset_list.elems[i0].values[i1].elems));
-					if (v->map_int_strset_list.elems[i0].values[i1].count && !v->map_int_strset_list.elems[i0].values[i1].elems)
-						return -ENOMEM;
-					for (i2 = 0; i2 < v->map_int_strset_list.elems[i0].values[i1].count; i2++) {
-						ret = kg_read_string(r, &v->map_int_strset_list.elems[i0].values[i1].elems[i2]);
-						if (ret)
-							return ret;
-					}
-					ret = kg_read_set_end(r);
-					if (ret)
-						return ret;
-				}
-				ret = kg_read_map_end(r);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_list_map_i32_set_string_decode(r, &v->map_int_strset_list, 0, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->map_int_strset_list, 0, sizeof(v->map_int_strset_list));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_list_end(r);
-			if (ret)
-				return ret;
 			v->isset.map_int_strset_list = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_nested_mixedx2_encoded_size() - bytes thrift_test_nested_mixedx2_encode() writes for @v in @proto */
+size_t thrift_test_nested_mixedx2_encoded_size(const struct thrift_test_nested_mixedx2 *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_nested_mixedx2_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_list_bonks_init() - zero @v and apply the IDL's default values */
 void thrift_test_list_bonks_init(struct thrift_test_list_bonks *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_list_bonks_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_list_bonks_encode(struct kg_writer *w, const struct thrift_test_list_bonks *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.bonk) {
 		kg_write_field_begin(w, KG_T_LIST, 1);
-		kg_write_list_begin(w, KG_T_STRUCT, v->bonk.count);
-		for (i0 = 0; i0 < v->bonk.count; i0++)
-			thrift_test_bonk_encode(w, &v->bonk.elems[i0]);
-		kg_write_list_end(w);
+		kg_list_thrift_test_bonk_encode(w, &v->bonk);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2629,85 +4175,92 @@ int thrift_test_list_bonks_encode(struct kg_writer *w, const struct thrift_test_
 	return w->err;
 }
 
+/*
+ * thrift_test_list_bonks_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_list_bonks_decode(struct kg_reader *r, struct thrift_test_list_bonks *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_list_bonks_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_LIST) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_LIST) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_list_begin(r, &et, &v->bonk.count);
-			if (ret)
-				return ret;
-			if (v->bonk.count && et != KG_T_STRUCT)
-				return -EBADMSG;
-			v->bonk.elems = kg_read_alloc(r, v->bonk.count, sizeof(*v->bonk.elems));
-			if (v->bonk.count && !v->bonk.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->bonk.count; i0++) {
-				ret = thrift_test_bonk_decode(r, &v->bonk.elems[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_list_thrift_test_bonk_decode(r, &v->bonk, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->bonk, 0, sizeof(v->bonk));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_list_end(r);
-			if (ret)
-				return ret;
 			v->isset.bonk = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_list_bonks_encoded_size() - bytes thrift_test_list_bonks_encode() writes for @v in @proto */
+size_t thrift_test_list_bonks_encoded_size(const struct thrift_test_list_bonks *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_list_bonks_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_nested_lists_bonk_init() - zero @v and apply the IDL's default values */
 void thrift_test_nested_lists_bonk_init(struct thrift_test_nested_lists_bonk *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_nested_lists_bonk_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_nested_lists_bonk_encode(struct kg_writer *w, const struct thrift_test_nested_lists_bonk *v)
 {
-	u32 i0, i1, i2;
-
 	kg_write_struct_begin(w);
 	if (v->isset.bonk) {
 		kg_write_field_begin(w, KG_T_LIST, 1);
-		kg_write_list_begin(w, KG_T_LIST, v->bonk.count);
-		for (i0 = 0; i0 < v->bonk.count; i0++) {
-			kg_write_list_begin(w, KG_T_LIST, v->bonk.elems[i0].count);
-			for (i1 = 0; i1 < v->bonk.elems[i0].count; i1++) {
-				kg_write_list_begin(w, KG_T_STRUCT, v->bonk.elems[i0].elems[i1].count);
-				for (i2 = 0; i2 < v->bonk.elems[i0].elems[i1].count; i2++)
-					thrift_test_bonk_encode(w, &v->bonk.elems[i0].elems[i1].elems[i2]);
-				kg_write_list_end(w);
-			}
-			kg_write_list_end(w);
-		}
-		kg_write_list_end(w);
+		kg_list_list_list_thrift_test_bonk_encode(w, &v->bonk);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2715,103 +4268,100 @@ int thrift_test_nested_lists_bonk_encode(struct kg_writer *w, const struct thrif
 	return w->err;
 }
 
+/*
+ * thrift_test_nested_lists_bonk_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_nested_lists_bonk_decode(struct kg_reader *r, struct thrift_test_nested_lists_bonk *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0, i1, i2;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_nested_lists_bonk_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_LIST) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_LIST) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_list_begin(r, &et, &v->bonk.count);
-			if (ret)
-				return ret;
-			if (v->bonk.count && et != KG_T_LIST)
-				return -EBADMSG;
-			v->bonk.elems = kg_read_alloc(r, v->bonk.count, sizeof(*v->bonk.elems));
-			if (v->bonk.count && !v->bonk.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->bonk.count; i0++) {
-				ret = kg_read_list_begin(r, &et, &v->bonk.elems[i0].count);
-				if (ret)
-					return ret;
-				if (v->bonk.elems[i0].count && et != KG_T_LIST)
-					return -EBADMSG;
-				v->bonk.elems[i0].elems = kg_read_alloc(r, v->bonk.elems[i0].count, sizeof(*v->bonk.elems[i0].elems));
-				if (v->bonk.elems[i0].count && !v->bonk.elems[i0].elems)
-					return -ENOMEM;
-				for (i1 = 0; i1 < v->bonk.elems[i0].count; i1++) {
-					ret = kg_read_list_begin(r, &et, &v->bonk.elems[i0].elems[i1].count);
-					if (ret)
-						return ret;
-					if (v->bonk.elems[i0].elems[i1].count && et != KG_T_STRUCT)
-						return -EBADMSG;
-					v->bonk.elems[i0].elems[i1].elems = kg_read_alloc(r, v->bonk.elems[i0].elems[i1].count, sizeof(*v->bonk.elems[i0].elems[i1].elems));
-					if (v->bonk.elems[i0].elems[i1].count && !v->bonk.elems[i0].elems[i1].elems)
-						return -ENOMEM;
-					for (i2 = 0; i2 < v->bonk.elems[i0].elems[i1].count; i2++) {
-						ret = thrift_test_bonk_decode(r, &v->bonk.elems[i0].elems[i1].elems[i2]);
-						if (ret)
-							return ret;
-					}
-					ret = kg_read_list_end(r);
-					if (ret)
-						return ret;
-				}
-				ret = kg_read_list_end(r);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_list_list_list_thrift_test_bonk_decode(r, &v->bonk, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->bonk, 0, sizeof(v->bonk));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_list_end(r);
-			if (ret)
-				return ret;
 			v->isset.bonk = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_nested_lists_bonk_encoded_size() - bytes thrift_test_nested_lists_bonk_encode() writes for @v in @proto */
+size_t thrift_test_nested_lists_bonk_encoded_size(const struct thrift_test_nested_lists_bonk *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_nested_lists_bonk_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_bool_test_init() - zero @v and apply the IDL's default values */
 void thrift_test_bool_test_init(struct thrift_test_bool_test *v)
 {
 	memset(v, 0, sizeof(*v));
+	v->b = true;
+	v->s = (struct kg_bytes){ .data = (const u8 *)"true", .len = 4 };
 }
 
+/* thrift_test_bool_test_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_bool_test_encode(struct kg_writer *w, const struct thrift_test_bool_test *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.b) {
 		kg_write_field_begin(w, KG_T_BOOL, 1);
 		kg_write_bool(w, v->b);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.s) {
 		kg_write_field_begin(w, KG_T_STRING, 2);
 		kg_write_bytes(w, v->s);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -2819,207 +4369,280 @@ int thrift_test_bool_test_encode(struct kg_writer *w, const struct thrift_test_b
 	return w->err;
 }
 
+/*
+ * thrift_test_bool_test_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_bool_test_decode(struct kg_reader *r, struct thrift_test_bool_test *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_bool_test_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_BOOL) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_BOOL) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_bool(r, &v->b);
-			if (ret)
-				return ret;
+			err = kg_read_bool(r, &v->b);
+			if (err)
+				return err;
 			v->isset.b = true;
 			break;
 		case 2:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->s);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->s);
+			if (err)
+				return err;
 			v->isset.s = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_bool_test_encoded_size() - bytes thrift_test_bool_test_encode() writes for @v in @proto */
+size_t thrift_test_bool_test_encoded_size(const struct thrift_test_bool_test *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_bool_test_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_struct_a_init() - zero @v and apply the IDL's default values */
 void thrift_test_struct_a_init(struct thrift_test_struct_a *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_struct_a_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_struct_a_encode(struct kg_writer *w, const struct thrift_test_struct_a *v)
 {
 	kg_write_struct_begin(w);
-	kg_write_field_begin(w, KG_T_STRING, 1);
-	kg_write_bytes(w, v->s);
-	kg_write_field_end(w);
+	{
+		kg_write_field_begin(w, KG_T_STRING, 1);
+		kg_write_bytes(w, v->s);
+
+		kg_write_field_end(w);
+	}
 	kg_write_field_stop(w);
 	kg_write_struct_end(w);
 	return w->err;
 }
 
+/*
+ * thrift_test_struct_a_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_struct_a_decode(struct kg_reader *r, struct thrift_test_struct_a *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_struct_a_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRING) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRING) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_string(r, &v->s);
-			if (ret)
-				return ret;
+			err = kg_read_string(r, &v->s);
+			if (err)
+				return err;
 			v->isset.s = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
 	if (!v->isset.s)
-		return -EBADMSG;
-	return kg_read_struct_end(r);
+		return -EBADMSG;	/* required field s missing */
+	return 0;
 }
 
+/* thrift_test_struct_a_encoded_size() - bytes thrift_test_struct_a_encode() writes for @v in @proto */
+size_t thrift_test_struct_a_encoded_size(const struct thrift_test_struct_a *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_struct_a_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_struct_b_init() - zero @v and apply the IDL's default values */
 void thrift_test_struct_b_init(struct thrift_test_struct_b *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
+/* thrift_test_struct_b_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_struct_b_encode(struct kg_writer *w, const struct thrift_test_struct_b *v)
 {
 	kg_write_struct_begin(w);
 	if (v->isset.aa) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		thrift_test_struct_a_encode(w, &v->aa);
+
 		kg_write_field_end(w);
 	}
-	kg_write_field_begin(w, KG_T_STRUCT, 2);
-	thrift_test_struct_a_encode(w, &v->ab);
-	kg_write_field_end(w);
+	{
+		kg_write_field_begin(w, KG_T_STRUCT, 2);
+		thrift_test_struct_a_encode(w, &v->ab);
+
+		kg_write_field_end(w);
+	}
 	kg_write_field_stop(w);
 	kg_write_struct_end(w);
 	return w->err;
 }
 
+/*
+ * thrift_test_struct_b_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_struct_b_decode(struct kg_reader *r, struct thrift_test_struct_b *v)
 {
-	u8 ft;
-	s16 fid;
-	int ret;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_struct_b_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = thrift_test_struct_a_decode(r, &v->aa);
-			if (ret)
-				return ret;
+			err = thrift_test_struct_a_decode(r, &v->aa);
+			if (err)
+				return err;
 			v->isset.aa = true;
 			break;
 		case 2:
-			if (ft != KG_T_STRUCT) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_STRUCT) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = thrift_test_struct_a_decode(r, &v->ab);
-			if (ret)
-				return ret;
+			err = thrift_test_struct_a_decode(r, &v->ab);
+			if (err)
+				return err;
 			v->isset.ab = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
 	if (!v->isset.ab)
-		return -EBADMSG;
-	return kg_read_struct_end(r);
+		return -EBADMSG;	/* required field ab missing */
+	return 0;
 }
 
+/* thrift_test_struct_b_encoded_size() - bytes thrift_test_struct_b_encode() writes for @v in @proto */
+size_t thrift_test_struct_b_encoded_size(const struct thrift_test_struct_b *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_struct_b_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_optional_set_default_test_init() - zero @v and apply the IDL's default values */
 void thrift_test_optional_set_default_test_init(struct thrift_test_optional_set_default_test *v)
 {
 	memset(v, 0, sizeof(*v));
+	v->with_default = (struct kg_set_string){ .count = 1, .elems = (struct kg_bytes *)thrift_test_data_1 };
 }
 
+/* thrift_test_optional_set_default_test_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_optional_set_default_test_encode(struct kg_writer *w, const struct thrift_test_optional_set_default_test *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.with_default) {
 		kg_write_field_begin(w, KG_T_SET, 1);
-		kg_write_set_begin(w, KG_T_STRING, v->with_default.count);
-		for (i0 = 0; i0 < v->with_default.count; i0++)
-			kg_write_bytes(w, v->with_default.elems[i0]);
-		kg_write_set_end(w);
+		kg_set_string_encode(w, &v->with_default);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -3027,87 +4650,100 @@ int thrift_test_optional_set_default_test_encode(struct kg_writer *w, const stru
 	return w->err;
 }
 
+/*
+ * thrift_test_optional_set_default_test_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_optional_set_default_test_decode(struct kg_reader *r, struct thrift_test_optional_set_default_test *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_optional_set_default_test_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_SET) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_SET) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_set_begin(r, &et, &v->with_default.count);
-			if (ret)
-				return ret;
-			if (v->with_default.count && et != KG_T_STRING)
-				return -EBADMSG;
-			v->with_default.elems = kg_read_alloc(r, v->with_default.count, sizeof(*v->with_default.elems));
-			if (v->with_default.count && !v->with_default.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->with_default.count; i0++) {
-				ret = kg_read_string(r, &v->with_default.elems[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_set_string_decode(r, &v->with_default, 0, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->with_default, 0, sizeof(v->with_default));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_set_end(r);
-			if (ret)
-				return ret;
 			v->isset.with_default = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
 }
 
+/* thrift_test_optional_set_default_test_encoded_size() - bytes thrift_test_optional_set_default_test_encode() writes for @v in @proto */
+size_t thrift_test_optional_set_default_test_encoded_size(const struct thrift_test_optional_set_default_test *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_optional_set_default_test_encode(&w, v);
+	return w.len;
+}
+
+/* thrift_test_optional_binary_init() - zero @v and apply the IDL's default values */
 void thrift_test_optional_binary_init(struct thrift_test_optional_binary *v)
 {
 	memset(v, 0, sizeof(*v));
+	v->bin_set = (struct kg_set_binary){ .count = 0, .elems = NULL };
+	v->bin_map = (struct kg_map_binary_i32){ .count = 0, .entries = NULL };
 }
 
+/* thrift_test_optional_binary_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_optional_binary_encode(struct kg_writer *w, const struct thrift_test_optional_binary *v)
 {
-	u32 i0;
-
 	kg_write_struct_begin(w);
 	if (v->isset.bin_set) {
 		kg_write_field_begin(w, KG_T_SET, 1);
-		kg_write_set_begin(w, KG_T_STRING, v->bin_set.count);
-		for (i0 = 0; i0 < v->bin_set.count; i0++)
-			kg_write_bytes(w, v->bin_set.elems[i0]);
-		kg_write_set_end(w);
+		kg_set_binary_encode(w, &v->bin_set);
+
 		kg_write_field_end(w);
 	}
 	if (v->isset.bin_map) {
 		kg_write_field_begin(w, KG_T_MAP, 2);
-		kg_write_map_begin(w, KG_T_STRING, KG_T_I32, v->bin_map.count);
-		for (i0 = 0; i0 < v->bin_map.count; i0++) {
-			kg_write_bytes(w, v->bin_map.keys[i0]);
-			kg_write_i32(w, v->bin_map.values[i0]);
-		}
-		kg_write_map_end(w);
+		kg_map_binary_i32_encode(w, &v->bin_map);
+
 		kg_write_field_end(w);
 	}
 	kg_write_field_stop(w);
@@ -3115,86 +4751,96 @@ int thrift_test_optional_binary_encode(struct kg_writer *w, const struct thrift_
 	return w->err;
 }
 
+/*
+ * thrift_test_optional_binary_decode() - read one struct into @v (defaults applied first).
+ * Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
 int thrift_test_optional_binary_decode(struct kg_reader *r, struct thrift_test_optional_binary *v)
 {
-	u8 ft;
-	s16 fid;
-	u8 et __maybe_unused, kt __maybe_unused, vt __maybe_unused;
-	u32 i0;
-	int ret;
+	struct kg_reader saved;
+	u8 ttype;
+	s16 id;
+	int err;
 
-	ret = kg_read_struct_begin(r);
-	if (ret)
-		return ret;
+	thrift_test_optional_binary_init(v);
+	err = kg_read_struct_begin(r);
+	if (err)
+		return err;
 	for (;;) {
-		ret = kg_read_field_begin(r, &ft, &fid);
-		if (ret)
-			return ret;
-		if (ft == KG_T_STOP)
+		err = kg_read_field_begin(r, &ttype, &id);
+		if (err)
+			return err;
+		if (ttype == KG_T_STOP)
 			break;
-		switch (fid) {
+		switch (id) {
 		case 1:
-			if (ft != KG_T_SET) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_SET) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_set_begin(r, &et, &v->bin_set.count);
-			if (ret)
-				return ret;
-			if (v->bin_set.count && et != KG_T_STRING)
-				return -EBADMSG;
-			v->bin_set.elems = kg_read_alloc(r, v->bin_set.count, sizeof(*v->bin_set.elems));
-			if (v->bin_set.count && !v->bin_set.elems)
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->bin_set.count; i0++) {
-				ret = kg_read_binary(r, &v->bin_set.elems[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_set_binary_decode(r, &v->bin_set, 0, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->bin_set, 0, sizeof(v->bin_set));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_set_end(r);
-			if (ret)
-				return ret;
 			v->isset.bin_set = true;
 			break;
 		case 2:
-			if (ft != KG_T_MAP) {
-				ret = kg_skip(r, ft);
-				if (ret)
-					return ret;
+			if (ttype != KG_T_MAP) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
 				break;
 			}
-			ret = kg_read_map_begin(r, &kt, &vt, &v->bin_map.count);
-			if (ret)
-				return ret;
-			if (v->bin_map.count && (kt != KG_T_STRING || vt != KG_T_I32))
-				return -EBADMSG;
-			v->bin_map.keys = kg_read_alloc(r, v->bin_map.count, sizeof(*v->bin_map.keys));
-			v->bin_map.values = kg_read_alloc(r, v->bin_map.count, sizeof(*v->bin_map.values));
-			if (v->bin_map.count && (!v->bin_map.keys || !v->bin_map.values))
-				return -ENOMEM;
-			for (i0 = 0; i0 < v->bin_map.count; i0++) {
-				ret = kg_read_binary(r, &v->bin_map.keys[i0]);
-				if (ret)
-					return ret;
-				ret = kg_read_i32(r, &v->bin_map.values[i0]);
-				if (ret)
-					return ret;
+			saved = *r;
+			err = kg_map_binary_i32_decode(r, &v->bin_map, 0, 0);
+			if (err < 0)
+				return err;
+			if (err) {
+				/* element types differ from ours: skip the field */
+				*r = saved;
+				memset(&v->bin_map, 0, sizeof(v->bin_map));
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
 			}
-			ret = kg_read_map_end(r);
-			if (ret)
-				return ret;
 			v->isset.bin_map = true;
 			break;
 		default:
-			ret = kg_skip(r, ft);
-			if (ret)
-				return ret;
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
 		}
-		ret = kg_read_field_end(r);
-		if (ret)
-			return ret;
+		err = kg_read_field_end(r);
+		if (err)
+			return err;
 	}
-	return kg_read_struct_end(r);
+	err = kg_read_struct_end(r);
+	if (err)
+		return err;
+	return 0;
+}
+
+/* thrift_test_optional_binary_encoded_size() - bytes thrift_test_optional_binary_encode() writes for @v in @proto */
+size_t thrift_test_optional_binary_encoded_size(const struct thrift_test_optional_binary *v, u8 proto)
+{
+	struct kg_writer w;
+
+	kg_writer_init_count(&w, proto);
+	thrift_test_optional_binary_encode(&w, v);
+	return w.len;
 }

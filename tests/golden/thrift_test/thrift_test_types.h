@@ -9,11 +9,52 @@
 
 #ifndef KG_UUID_DEFINED
 #define KG_UUID_DEFINED
+/* A uuid: 16 bytes in wire order, in a struct so that it is assignable. */
 struct kg_uuid {
 	u8 b[16];
 };
 #endif
 
+struct thrift_test_bonk;
+struct thrift_test_bools;
+struct thrift_test_xtruct;
+struct thrift_test_xtruct2;
+struct thrift_test_xtruct3;
+struct thrift_test_insanity;
+struct thrift_test_crazy_nesting;
+struct thrift_test_some_union;
+struct thrift_test_xception;
+struct thrift_test_xception2;
+struct thrift_test_empty_struct;
+struct thrift_test_one_field;
+struct thrift_test_versioning_test_v1;
+struct thrift_test_versioning_test_v2;
+struct thrift_test_list_type_versioning_v1;
+struct thrift_test_list_type_versioning_v2;
+struct thrift_test_guess_protocol_struct;
+struct thrift_test_large_deltas;
+struct thrift_test_nested_lists_i32x2;
+struct thrift_test_nested_lists_i32x3;
+struct thrift_test_nested_mixedx2;
+struct thrift_test_list_bonks;
+struct thrift_test_nested_lists_bonk;
+struct thrift_test_bool_test;
+struct thrift_test_struct_a;
+struct thrift_test_struct_b;
+struct thrift_test_optional_set_default_test;
+struct thrift_test_optional_binary;
+
+/**
+ * enum thrift_test_numberz - Docstring!
+ * @THRIFT_TEST_NUMBERZ_ONE: ONE
+ * @THRIFT_TEST_NUMBERZ_TWO: TWO
+ * @THRIFT_TEST_NUMBERZ_THREE: THREE
+ * @THRIFT_TEST_NUMBERZ_FIVE: FIVE
+ * @THRIFT_TEST_NUMBERZ_SIX: SIX
+ * @THRIFT_TEST_NUMBERZ_EIGHT: EIGHT
+ *
+ * Values travel as i32 and are held in s32 members.
+ */
 enum thrift_test_numberz {
 	THRIFT_TEST_NUMBERZ_ONE = 1,
 	THRIFT_TEST_NUMBERZ_TWO = 2,
@@ -23,214 +64,16 @@ enum thrift_test_numberz {
 	THRIFT_TEST_NUMBERZ_EIGHT = 8,
 };
 
-#ifndef KG_CONTAINER_KG_MAP_I32_I64
-#define KG_CONTAINER_KG_MAP_I32_I64
-struct kg_map_i32_i64 {
-	u32 count;
-	s32 *keys;
-	s64 *values;
-};
-#endif
+/* constant myNumberz */
+#define THRIFT_TEST_MY_NUMBERZ 1
 
-#ifndef KG_CONTAINER_KG_LIST_THRIFT_TEST_XTRUCT
-#define KG_CONTAINER_KG_LIST_THRIFT_TEST_XTRUCT
-struct kg_list_thrift_test_xtruct {
-	u32 count;
-	struct thrift_test_xtruct *elems;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_SET_THRIFT_TEST_INSANITY
-#define KG_CONTAINER_KG_SET_THRIFT_TEST_INSANITY
-struct kg_set_thrift_test_insanity {
-	u32 count;
-	struct thrift_test_insanity *elems;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_SET_I32
-#define KG_CONTAINER_KG_SET_I32
-struct kg_set_i32 {
-	u32 count;
-	s32 *elems;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_MAP_THRIFT_TEST_INSANITY_STRING
-#define KG_CONTAINER_KG_MAP_THRIFT_TEST_INSANITY_STRING
-struct kg_map_thrift_test_insanity_string {
-	u32 count;
-	struct thrift_test_insanity *keys;
-	struct kg_bytes *values;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_LIST_MAP_THRIFT_TEST_INSANITY_STRING
-#define KG_CONTAINER_KG_LIST_MAP_THRIFT_TEST_INSANITY_STRING
-struct kg_list_map_thrift_test_insanity_string {
-	u32 count;
-	struct kg_map_thrift_test_insanity_string *elems;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_SET_LIST_MAP_THRIFT_TEST_INSANITY_STRING
-#define KG_CONTAINER_KG_SET_LIST_MAP_THRIFT_TEST_INSANITY_STRING
-struct kg_set_list_map_thrift_test_insanity_string {
-	u32 count;
-	struct kg_list_map_thrift_test_insanity_string *elems;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_MAP_I32_SET_LIST_MAP_THRIFT_TEST_INSANITY_STRING
-#define KG_CONTAINER_KG_MAP_I32_SET_LIST_MAP_THRIFT_TEST_INSANITY_STRING
-struct kg_map_i32_set_list_map_thrift_test_insanity_string {
-	u32 count;
-	s32 *keys;
-	struct kg_set_list_map_thrift_test_insanity_string *values;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_MAP_SET_I32_MAP_I32_SET_LIST_MAP_THRIFT_TEST_INSANITY_STRING
-#define KG_CONTAINER_KG_MAP_SET_I32_MAP_I32_SET_LIST_MAP_THRIFT_TEST_INSANITY_STRING
-struct kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string {
-	u32 count;
-	struct kg_set_i32 *keys;
-	struct kg_map_i32_set_list_map_thrift_test_insanity_string *values;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_LIST_MAP_SET_I32_MAP_I32_SET_LIST_MAP_THRIFT_TEST_INSANITY_STRING
-#define KG_CONTAINER_KG_LIST_MAP_SET_I32_MAP_I32_SET_LIST_MAP_THRIFT_TEST_INSANITY_STRING
-struct kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string {
-	u32 count;
-	struct kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *elems;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_LIST_I32
-#define KG_CONTAINER_KG_LIST_I32
-struct kg_list_i32 {
-	u32 count;
-	s32 *elems;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_MAP_I32_I32
-#define KG_CONTAINER_KG_MAP_I32_I32
-struct kg_map_i32_i32 {
-	u32 count;
-	s32 *keys;
-	s32 *values;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_LIST_STRING
-#define KG_CONTAINER_KG_LIST_STRING
-struct kg_list_string {
-	u32 count;
-	struct kg_bytes *elems;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_MAP_STRING_STRING
-#define KG_CONTAINER_KG_MAP_STRING_STRING
-struct kg_map_string_string {
-	u32 count;
-	struct kg_bytes *keys;
-	struct kg_bytes *values;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_SET_STRING
-#define KG_CONTAINER_KG_SET_STRING
-struct kg_set_string {
-	u32 count;
-	struct kg_bytes *elems;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_LIST_LIST_I32
-#define KG_CONTAINER_KG_LIST_LIST_I32
-struct kg_list_list_i32 {
-	u32 count;
-	struct kg_list_i32 *elems;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_LIST_LIST_LIST_I32
-#define KG_CONTAINER_KG_LIST_LIST_LIST_I32
-struct kg_list_list_list_i32 {
-	u32 count;
-	struct kg_list_list_i32 *elems;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_LIST_SET_I32
-#define KG_CONTAINER_KG_LIST_SET_I32
-struct kg_list_set_i32 {
-	u32 count;
-	struct kg_set_i32 *elems;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_MAP_I32_SET_STRING
-#define KG_CONTAINER_KG_MAP_I32_SET_STRING
-struct kg_map_i32_set_string {
-	u32 count;
-	s32 *keys;
-	struct kg_set_string *values;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_LIST_MAP_I32_SET_STRING
-#define KG_CONTAINER_KG_LIST_MAP_I32_SET_STRING
-struct kg_list_map_i32_set_string {
-	u32 count;
-	struct kg_map_i32_set_string *elems;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_LIST_THRIFT_TEST_BONK
-#define KG_CONTAINER_KG_LIST_THRIFT_TEST_BONK
-struct kg_list_thrift_test_bonk {
-	u32 count;
-	struct thrift_test_bonk *elems;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_LIST_LIST_THRIFT_TEST_BONK
-#define KG_CONTAINER_KG_LIST_LIST_THRIFT_TEST_BONK
-struct kg_list_list_thrift_test_bonk {
-	u32 count;
-	struct kg_list_thrift_test_bonk *elems;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_LIST_LIST_LIST_THRIFT_TEST_BONK
-#define KG_CONTAINER_KG_LIST_LIST_LIST_THRIFT_TEST_BONK
-struct kg_list_list_list_thrift_test_bonk {
-	u32 count;
-	struct kg_list_list_thrift_test_bonk *elems;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_SET_BINARY
-#define KG_CONTAINER_KG_SET_BINARY
-struct kg_set_binary {
-	u32 count;
-	struct kg_bytes *elems;
-};
-#endif
-
-#ifndef KG_CONTAINER_KG_MAP_BINARY_I32
-#define KG_CONTAINER_KG_MAP_BINARY_I32
-struct kg_map_binary_i32 {
-	u32 count;
-	struct kg_bytes *keys;
-	s32 *values;
-};
-#endif
-
+/**
+ * struct thrift_test_bonk - Thrift struct Bonk
+ * @message: field 1: message
+ * @type: field 2: type
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_bonk {
 	struct kg_bytes message;
 	s32 type;
@@ -240,10 +83,13 @@ struct thrift_test_bonk {
 	} isset;
 };
 
-void thrift_test_bonk_init(struct thrift_test_bonk *v);
-int thrift_test_bonk_encode(struct kg_writer *w, const struct thrift_test_bonk *v);
-int thrift_test_bonk_decode(struct kg_reader *r, struct thrift_test_bonk *v);
-
+/**
+ * struct thrift_test_bools - Thrift struct Bools
+ * @im_true: field 1: im_true
+ * @im_false: field 2: im_false
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_bools {
 	bool im_true;
 	bool im_false;
@@ -253,10 +99,15 @@ struct thrift_test_bools {
 	} isset;
 };
 
-void thrift_test_bools_init(struct thrift_test_bools *v);
-int thrift_test_bools_encode(struct kg_writer *w, const struct thrift_test_bools *v);
-int thrift_test_bools_decode(struct kg_reader *r, struct thrift_test_bools *v);
-
+/**
+ * struct thrift_test_xtruct - Thrift struct Xtruct
+ * @string_thing: field 1: string_thing
+ * @byte_thing: field 4: byte_thing
+ * @i32_thing: field 9: i32_thing
+ * @i64_thing: field 11: i64_thing
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_xtruct {
 	struct kg_bytes string_thing;
 	s8 byte_thing;
@@ -270,10 +121,14 @@ struct thrift_test_xtruct {
 	} isset;
 };
 
-void thrift_test_xtruct_init(struct thrift_test_xtruct *v);
-int thrift_test_xtruct_encode(struct kg_writer *w, const struct thrift_test_xtruct *v);
-int thrift_test_xtruct_decode(struct kg_reader *r, struct thrift_test_xtruct *v);
-
+/**
+ * struct thrift_test_xtruct2 - Thrift struct Xtruct2
+ * @byte_thing: field 1: byte_thing
+ * @struct_thing: field 2: struct_thing
+ * @i32_thing: field 3: i32_thing
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_xtruct2 {
 	s8 byte_thing;
 	struct thrift_test_xtruct struct_thing;
@@ -285,10 +140,15 @@ struct thrift_test_xtruct2 {
 	} isset;
 };
 
-void thrift_test_xtruct2_init(struct thrift_test_xtruct2 *v);
-int thrift_test_xtruct2_encode(struct kg_writer *w, const struct thrift_test_xtruct2 *v);
-int thrift_test_xtruct2_decode(struct kg_reader *r, struct thrift_test_xtruct2 *v);
-
+/**
+ * struct thrift_test_xtruct3 - Thrift struct Xtruct3
+ * @string_thing: field 1: string_thing
+ * @changed: field 4: changed
+ * @i32_thing: field 9: i32_thing
+ * @i64_thing: field 11: i64_thing
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_xtruct3 {
 	struct kg_bytes string_thing;
 	s32 changed;
@@ -302,23 +162,126 @@ struct thrift_test_xtruct3 {
 	} isset;
 };
 
-void thrift_test_xtruct3_init(struct thrift_test_xtruct3 *v);
-int thrift_test_xtruct3_encode(struct kg_writer *w, const struct thrift_test_xtruct3 *v);
-int thrift_test_xtruct3_decode(struct kg_reader *r, struct thrift_test_xtruct3 *v);
+#ifndef KG_CONTAINER_KG_MAP_I32_I64
+#define KG_CONTAINER_KG_MAP_I32_I64
+/* map<i32, i64>: @count entries from the message arena */
+struct kg_map_i32_i64_entry;
+struct kg_map_i32_i64 {
+	u32 count;
+	struct kg_map_i32_i64_entry *entries;
+};
+#endif
 
+#ifndef KG_CONTAINER_KG_LIST_THRIFT_TEST_XTRUCT
+#define KG_CONTAINER_KG_LIST_THRIFT_TEST_XTRUCT
+/* list<thrift_test_xtruct>: @count elements from the message arena */
+struct kg_list_thrift_test_xtruct {
+	u32 count;
+	struct thrift_test_xtruct *elems;
+};
+#endif
+
+/**
+ * struct thrift_test_insanity - Thrift struct Insanity
+ * @user_map: field 1: userMap
+ * @xtructs: field 2: xtructs
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_insanity {
-	struct kg_map_i32_i64 userMap;
+	struct kg_map_i32_i64 user_map;
 	struct kg_list_thrift_test_xtruct xtructs;
 	struct {
-		bool userMap;
+		bool user_map;
 		bool xtructs;
 	} isset;
 };
 
-void thrift_test_insanity_init(struct thrift_test_insanity *v);
-int thrift_test_insanity_encode(struct kg_writer *w, const struct thrift_test_insanity *v);
-int thrift_test_insanity_decode(struct kg_reader *r, struct thrift_test_insanity *v);
+#ifndef KG_CONTAINER_KG_SET_THRIFT_TEST_INSANITY
+#define KG_CONTAINER_KG_SET_THRIFT_TEST_INSANITY
+/* set<thrift_test_insanity>: @count elements from the message arena */
+struct kg_set_thrift_test_insanity {
+	u32 count;
+	struct thrift_test_insanity *elems;
+};
+#endif
 
+#ifndef KG_CONTAINER_KG_SET_I32
+#define KG_CONTAINER_KG_SET_I32
+/* set<i32>: @count elements from the message arena */
+struct kg_set_i32 {
+	u32 count;
+	s32 *elems;
+};
+#endif
+
+#ifndef KG_CONTAINER_KG_MAP_THRIFT_TEST_INSANITY_STRING
+#define KG_CONTAINER_KG_MAP_THRIFT_TEST_INSANITY_STRING
+/* map<thrift_test_insanity, string>: @count entries from the message arena */
+struct kg_map_thrift_test_insanity_string_entry;
+struct kg_map_thrift_test_insanity_string {
+	u32 count;
+	struct kg_map_thrift_test_insanity_string_entry *entries;
+};
+#endif
+
+#ifndef KG_CONTAINER_KG_LIST_MAP_THRIFT_TEST_INSANITY_STRING
+#define KG_CONTAINER_KG_LIST_MAP_THRIFT_TEST_INSANITY_STRING
+/* list<map_thrift_test_insanity_string>: @count elements from the message arena */
+struct kg_list_map_thrift_test_insanity_string {
+	u32 count;
+	struct kg_map_thrift_test_insanity_string *elems;
+};
+#endif
+
+#ifndef KG_CONTAINER_KG_SET_LIST_MAP_THRIFT_TEST_INSANITY_STRING
+#define KG_CONTAINER_KG_SET_LIST_MAP_THRIFT_TEST_INSANITY_STRING
+/* set<list_map_thrift_test_insanity_string>: @count elements from the message arena */
+struct kg_set_list_map_thrift_test_insanity_string {
+	u32 count;
+	struct kg_list_map_thrift_test_insanity_string *elems;
+};
+#endif
+
+#ifndef KG_CONTAINER_KG_MAP_I32_SET_LIST_MAP_THRIFT_TEST_INSANITY_STRING
+#define KG_CONTAINER_KG_MAP_I32_SET_LIST_MAP_THRIFT_TEST_INSANITY_STRING
+/* map<i32, set_list_map_thrift_test_insanity_string>: @count entries from the message arena */
+struct kg_map_i32_set_list_map_thrift_test_insanity_string_entry;
+struct kg_map_i32_set_list_map_thrift_test_insanity_string {
+	u32 count;
+	struct kg_map_i32_set_list_map_thrift_test_insanity_string_entry *entries;
+};
+#endif
+
+#ifndef KG_CONTAINER_KG_MAP_SET_I32_MAP_I32_SET_LIST_MAP_THRIFT_TEST_INSANITY_STRING
+#define KG_CONTAINER_KG_MAP_SET_I32_MAP_I32_SET_LIST_MAP_THRIFT_TEST_INSANITY_STRING
+/* map<set_i32, map_i32_set_list_map_thrift_test_insanity_string>: @count entries from the message arena */
+struct kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_entry;
+struct kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string {
+	u32 count;
+	struct kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_entry *entries;
+};
+#endif
+
+#ifndef KG_CONTAINER_KG_LIST_MAP_SET_I32_MAP_I32_SET_LIST_MAP_THRIFT_TEST_INSANITY_STRING
+#define KG_CONTAINER_KG_LIST_MAP_SET_I32_MAP_I32_SET_LIST_MAP_THRIFT_TEST_INSANITY_STRING
+/* list<map_set_i32_map_i32_set_list_map_thrift_test_insanity_string>: @count elements from the message arena */
+struct kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string {
+	u32 count;
+	struct kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *elems;
+};
+#endif
+
+/**
+ * struct thrift_test_crazy_nesting - Thrift struct CrazyNesting
+ * @string_field: field 1: string_field
+ * @set_field: field 2: set_field
+ * @list_field: field 3: list_field
+ * @binary_field: field 4: binary_field
+ * @uuid_field: field 5: uuid_field
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_crazy_nesting {
 	struct kg_bytes string_field;
 	struct kg_set_thrift_test_insanity set_field;
@@ -334,10 +297,16 @@ struct thrift_test_crazy_nesting {
 	} isset;
 };
 
-void thrift_test_crazy_nesting_init(struct thrift_test_crazy_nesting *v);
-int thrift_test_crazy_nesting_encode(struct kg_writer *w, const struct thrift_test_crazy_nesting *v);
-int thrift_test_crazy_nesting_decode(struct kg_reader *r, struct thrift_test_crazy_nesting *v);
-
+/**
+ * struct thrift_test_some_union - Thrift union SomeUnion
+ * @map_thing: field 1: map_thing
+ * @string_thing: field 2: string_thing
+ * @i32_thing: field 3: i32_thing
+ * @xtruct_thing: field 4: xtruct_thing
+ * @insanity_thing: field 5: insanity_thing
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_some_union {
 	struct kg_map_i32_i64 map_thing;
 	struct kg_bytes string_thing;
@@ -353,43 +322,50 @@ struct thrift_test_some_union {
 	} isset;
 };
 
-void thrift_test_some_union_init(struct thrift_test_some_union *v);
-int thrift_test_some_union_encode(struct kg_writer *w, const struct thrift_test_some_union *v);
-int thrift_test_some_union_decode(struct kg_reader *r, struct thrift_test_some_union *v);
-
+/**
+ * struct thrift_test_xception - Thrift exception Xception
+ * @error_code: field 1: errorCode
+ * @message: field 2: message
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_xception {
-	s32 errorCode;
+	s32 error_code;
 	struct kg_bytes message;
 	struct {
-		bool errorCode;
+		bool error_code;
 		bool message;
 	} isset;
 };
 
-void thrift_test_xception_init(struct thrift_test_xception *v);
-int thrift_test_xception_encode(struct kg_writer *w, const struct thrift_test_xception *v);
-int thrift_test_xception_decode(struct kg_reader *r, struct thrift_test_xception *v);
-
+/**
+ * struct thrift_test_xception2 - Thrift exception Xception2
+ * @error_code: field 1: errorCode
+ * @struct_thing: field 2: struct_thing
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_xception2 {
-	s32 errorCode;
+	s32 error_code;
 	struct thrift_test_xtruct struct_thing;
 	struct {
-		bool errorCode;
+		bool error_code;
 		bool struct_thing;
 	} isset;
 };
 
-void thrift_test_xception2_init(struct thrift_test_xception2 *v);
-int thrift_test_xception2_encode(struct kg_writer *w, const struct thrift_test_xception2 *v);
-int thrift_test_xception2_decode(struct kg_reader *r, struct thrift_test_xception2 *v);
-
+/**
+ * struct thrift_test_empty_struct - Thrift struct EmptyStruct
+ */
 struct thrift_test_empty_struct {
 };
 
-void thrift_test_empty_struct_init(struct thrift_test_empty_struct *v);
-int thrift_test_empty_struct_encode(struct kg_writer *w, const struct thrift_test_empty_struct *v);
-int thrift_test_empty_struct_decode(struct kg_reader *r, struct thrift_test_empty_struct *v);
-
+/**
+ * struct thrift_test_one_field - Thrift struct OneField
+ * @field: field 1: field
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_one_field {
 	struct thrift_test_empty_struct field;
 	struct {
@@ -397,10 +373,14 @@ struct thrift_test_one_field {
 	} isset;
 };
 
-void thrift_test_one_field_init(struct thrift_test_one_field *v);
-int thrift_test_one_field_encode(struct kg_writer *w, const struct thrift_test_one_field *v);
-int thrift_test_one_field_decode(struct kg_reader *r, struct thrift_test_one_field *v);
-
+/**
+ * struct thrift_test_versioning_test_v1 - Thrift struct VersioningTestV1
+ * @begin_in_both: field 1: begin_in_both
+ * @old_string: field 3: old_string
+ * @end_in_both: field 12: end_in_both
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_versioning_test_v1 {
 	s32 begin_in_both;
 	struct kg_bytes old_string;
@@ -412,10 +392,42 @@ struct thrift_test_versioning_test_v1 {
 	} isset;
 };
 
-void thrift_test_versioning_test_v1_init(struct thrift_test_versioning_test_v1 *v);
-int thrift_test_versioning_test_v1_encode(struct kg_writer *w, const struct thrift_test_versioning_test_v1 *v);
-int thrift_test_versioning_test_v1_decode(struct kg_reader *r, struct thrift_test_versioning_test_v1 *v);
+#ifndef KG_CONTAINER_KG_LIST_I32
+#define KG_CONTAINER_KG_LIST_I32
+/* list<i32>: @count elements from the message arena */
+struct kg_list_i32 {
+	u32 count;
+	s32 *elems;
+};
+#endif
 
+#ifndef KG_CONTAINER_KG_MAP_I32_I32
+#define KG_CONTAINER_KG_MAP_I32_I32
+/* map<i32, i32>: @count entries from the message arena */
+struct kg_map_i32_i32_entry;
+struct kg_map_i32_i32 {
+	u32 count;
+	struct kg_map_i32_i32_entry *entries;
+};
+#endif
+
+/**
+ * struct thrift_test_versioning_test_v2 - Thrift struct VersioningTestV2
+ * @begin_in_both: field 1: begin_in_both
+ * @newint: field 2: newint
+ * @newbyte: field 3: newbyte
+ * @newshort: field 4: newshort
+ * @newlong: field 5: newlong
+ * @newdouble: field 6: newdouble
+ * @newstruct: field 7: newstruct
+ * @newlist: field 8: newlist
+ * @newset: field 9: newset
+ * @newmap: field 10: newmap
+ * @newstring: field 11: newstring
+ * @end_in_both: field 12: end_in_both
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_versioning_test_v2 {
 	s32 begin_in_both;
 	s32 newint;
@@ -445,10 +457,13 @@ struct thrift_test_versioning_test_v2 {
 	} isset;
 };
 
-void thrift_test_versioning_test_v2_init(struct thrift_test_versioning_test_v2 *v);
-int thrift_test_versioning_test_v2_encode(struct kg_writer *w, const struct thrift_test_versioning_test_v2 *v);
-int thrift_test_versioning_test_v2_decode(struct kg_reader *r, struct thrift_test_versioning_test_v2 *v);
-
+/**
+ * struct thrift_test_list_type_versioning_v1 - Thrift struct ListTypeVersioningV1
+ * @myints: field 1: myints
+ * @hello: field 2: hello
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_list_type_versioning_v1 {
 	struct kg_list_i32 myints;
 	struct kg_bytes hello;
@@ -458,10 +473,22 @@ struct thrift_test_list_type_versioning_v1 {
 	} isset;
 };
 
-void thrift_test_list_type_versioning_v1_init(struct thrift_test_list_type_versioning_v1 *v);
-int thrift_test_list_type_versioning_v1_encode(struct kg_writer *w, const struct thrift_test_list_type_versioning_v1 *v);
-int thrift_test_list_type_versioning_v1_decode(struct kg_reader *r, struct thrift_test_list_type_versioning_v1 *v);
+#ifndef KG_CONTAINER_KG_LIST_STRING
+#define KG_CONTAINER_KG_LIST_STRING
+/* list<string>: @count elements from the message arena */
+struct kg_list_string {
+	u32 count;
+	struct kg_bytes *elems;
+};
+#endif
 
+/**
+ * struct thrift_test_list_type_versioning_v2 - Thrift struct ListTypeVersioningV2
+ * @strings: field 1: strings
+ * @hello: field 2: hello
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_list_type_versioning_v2 {
 	struct kg_list_string strings;
 	struct kg_bytes hello;
@@ -471,10 +498,22 @@ struct thrift_test_list_type_versioning_v2 {
 	} isset;
 };
 
-void thrift_test_list_type_versioning_v2_init(struct thrift_test_list_type_versioning_v2 *v);
-int thrift_test_list_type_versioning_v2_encode(struct kg_writer *w, const struct thrift_test_list_type_versioning_v2 *v);
-int thrift_test_list_type_versioning_v2_decode(struct kg_reader *r, struct thrift_test_list_type_versioning_v2 *v);
+#ifndef KG_CONTAINER_KG_MAP_STRING_STRING
+#define KG_CONTAINER_KG_MAP_STRING_STRING
+/* map<string, string>: @count entries from the message arena */
+struct kg_map_string_string_entry;
+struct kg_map_string_string {
+	u32 count;
+	struct kg_map_string_string_entry *entries;
+};
+#endif
 
+/**
+ * struct thrift_test_guess_protocol_struct - Thrift struct GuessProtocolStruct
+ * @map_field: field 7: map_field
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_guess_protocol_struct {
 	struct kg_map_string_string map_field;
 	struct {
@@ -482,10 +521,30 @@ struct thrift_test_guess_protocol_struct {
 	} isset;
 };
 
-void thrift_test_guess_protocol_struct_init(struct thrift_test_guess_protocol_struct *v);
-int thrift_test_guess_protocol_struct_encode(struct kg_writer *w, const struct thrift_test_guess_protocol_struct *v);
-int thrift_test_guess_protocol_struct_decode(struct kg_reader *r, struct thrift_test_guess_protocol_struct *v);
+#ifndef KG_CONTAINER_KG_SET_STRING
+#define KG_CONTAINER_KG_SET_STRING
+/* set<string>: @count elements from the message arena */
+struct kg_set_string {
+	u32 count;
+	struct kg_bytes *elems;
+};
+#endif
 
+/**
+ * struct thrift_test_large_deltas - Thrift struct LargeDeltas
+ * @b1: field 1: b1
+ * @b10: field 10: b10
+ * @b100: field 100: b100
+ * @check_true: field 500: check_true
+ * @b1000: field 1000: b1000
+ * @check_false: field 1500: check_false
+ * @vertwo2000: field 2000: vertwo2000
+ * @a_set2500: field 2500: a_set2500
+ * @vertwo3000: field 3000: vertwo3000
+ * @big_numbers: field 4000: big_numbers
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_large_deltas {
 	struct thrift_test_bools b1;
 	struct thrift_test_bools b10;
@@ -511,10 +570,21 @@ struct thrift_test_large_deltas {
 	} isset;
 };
 
-void thrift_test_large_deltas_init(struct thrift_test_large_deltas *v);
-int thrift_test_large_deltas_encode(struct kg_writer *w, const struct thrift_test_large_deltas *v);
-int thrift_test_large_deltas_decode(struct kg_reader *r, struct thrift_test_large_deltas *v);
+#ifndef KG_CONTAINER_KG_LIST_LIST_I32
+#define KG_CONTAINER_KG_LIST_LIST_I32
+/* list<list_i32>: @count elements from the message arena */
+struct kg_list_list_i32 {
+	u32 count;
+	struct kg_list_i32 *elems;
+};
+#endif
 
+/**
+ * struct thrift_test_nested_lists_i32x2 - Thrift struct NestedListsI32x2
+ * @integerlist: field 1: integerlist
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_nested_lists_i32x2 {
 	struct kg_list_list_i32 integerlist;
 	struct {
@@ -522,10 +592,21 @@ struct thrift_test_nested_lists_i32x2 {
 	} isset;
 };
 
-void thrift_test_nested_lists_i32x2_init(struct thrift_test_nested_lists_i32x2 *v);
-int thrift_test_nested_lists_i32x2_encode(struct kg_writer *w, const struct thrift_test_nested_lists_i32x2 *v);
-int thrift_test_nested_lists_i32x2_decode(struct kg_reader *r, struct thrift_test_nested_lists_i32x2 *v);
+#ifndef KG_CONTAINER_KG_LIST_LIST_LIST_I32
+#define KG_CONTAINER_KG_LIST_LIST_LIST_I32
+/* list<list_list_i32>: @count elements from the message arena */
+struct kg_list_list_list_i32 {
+	u32 count;
+	struct kg_list_list_i32 *elems;
+};
+#endif
 
+/**
+ * struct thrift_test_nested_lists_i32x3 - Thrift struct NestedListsI32x3
+ * @integerlist: field 1: integerlist
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_nested_lists_i32x3 {
 	struct kg_list_list_list_i32 integerlist;
 	struct {
@@ -533,10 +614,42 @@ struct thrift_test_nested_lists_i32x3 {
 	} isset;
 };
 
-void thrift_test_nested_lists_i32x3_init(struct thrift_test_nested_lists_i32x3 *v);
-int thrift_test_nested_lists_i32x3_encode(struct kg_writer *w, const struct thrift_test_nested_lists_i32x3 *v);
-int thrift_test_nested_lists_i32x3_decode(struct kg_reader *r, struct thrift_test_nested_lists_i32x3 *v);
+#ifndef KG_CONTAINER_KG_LIST_SET_I32
+#define KG_CONTAINER_KG_LIST_SET_I32
+/* list<set_i32>: @count elements from the message arena */
+struct kg_list_set_i32 {
+	u32 count;
+	struct kg_set_i32 *elems;
+};
+#endif
 
+#ifndef KG_CONTAINER_KG_MAP_I32_SET_STRING
+#define KG_CONTAINER_KG_MAP_I32_SET_STRING
+/* map<i32, set_string>: @count entries from the message arena */
+struct kg_map_i32_set_string_entry;
+struct kg_map_i32_set_string {
+	u32 count;
+	struct kg_map_i32_set_string_entry *entries;
+};
+#endif
+
+#ifndef KG_CONTAINER_KG_LIST_MAP_I32_SET_STRING
+#define KG_CONTAINER_KG_LIST_MAP_I32_SET_STRING
+/* list<map_i32_set_string>: @count elements from the message arena */
+struct kg_list_map_i32_set_string {
+	u32 count;
+	struct kg_map_i32_set_string *elems;
+};
+#endif
+
+/**
+ * struct thrift_test_nested_mixedx2 - Thrift struct NestedMixedx2
+ * @int_set_list: field 1: int_set_list
+ * @map_int_strset: field 2: map_int_strset
+ * @map_int_strset_list: field 3: map_int_strset_list
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_nested_mixedx2 {
 	struct kg_list_set_i32 int_set_list;
 	struct kg_map_i32_set_string map_int_strset;
@@ -548,10 +661,21 @@ struct thrift_test_nested_mixedx2 {
 	} isset;
 };
 
-void thrift_test_nested_mixedx2_init(struct thrift_test_nested_mixedx2 *v);
-int thrift_test_nested_mixedx2_encode(struct kg_writer *w, const struct thrift_test_nested_mixedx2 *v);
-int thrift_test_nested_mixedx2_decode(struct kg_reader *r, struct thrift_test_nested_mixedx2 *v);
+#ifndef KG_CONTAINER_KG_LIST_THRIFT_TEST_BONK
+#define KG_CONTAINER_KG_LIST_THRIFT_TEST_BONK
+/* list<thrift_test_bonk>: @count elements from the message arena */
+struct kg_list_thrift_test_bonk {
+	u32 count;
+	struct thrift_test_bonk *elems;
+};
+#endif
 
+/**
+ * struct thrift_test_list_bonks - Thrift struct ListBonks
+ * @bonk: field 1: bonk
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_list_bonks {
 	struct kg_list_thrift_test_bonk bonk;
 	struct {
@@ -559,10 +683,30 @@ struct thrift_test_list_bonks {
 	} isset;
 };
 
-void thrift_test_list_bonks_init(struct thrift_test_list_bonks *v);
-int thrift_test_list_bonks_encode(struct kg_writer *w, const struct thrift_test_list_bonks *v);
-int thrift_test_list_bonks_decode(struct kg_reader *r, struct thrift_test_list_bonks *v);
+#ifndef KG_CONTAINER_KG_LIST_LIST_THRIFT_TEST_BONK
+#define KG_CONTAINER_KG_LIST_LIST_THRIFT_TEST_BONK
+/* list<list_thrift_test_bonk>: @count elements from the message arena */
+struct kg_list_list_thrift_test_bonk {
+	u32 count;
+	struct kg_list_thrift_test_bonk *elems;
+};
+#endif
 
+#ifndef KG_CONTAINER_KG_LIST_LIST_LIST_THRIFT_TEST_BONK
+#define KG_CONTAINER_KG_LIST_LIST_LIST_THRIFT_TEST_BONK
+/* list<list_list_thrift_test_bonk>: @count elements from the message arena */
+struct kg_list_list_list_thrift_test_bonk {
+	u32 count;
+	struct kg_list_list_thrift_test_bonk *elems;
+};
+#endif
+
+/**
+ * struct thrift_test_nested_lists_bonk - Thrift struct NestedListsBonk
+ * @bonk: field 1: bonk
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_nested_lists_bonk {
 	struct kg_list_list_list_thrift_test_bonk bonk;
 	struct {
@@ -570,10 +714,13 @@ struct thrift_test_nested_lists_bonk {
 	} isset;
 };
 
-void thrift_test_nested_lists_bonk_init(struct thrift_test_nested_lists_bonk *v);
-int thrift_test_nested_lists_bonk_encode(struct kg_writer *w, const struct thrift_test_nested_lists_bonk *v);
-int thrift_test_nested_lists_bonk_decode(struct kg_reader *r, struct thrift_test_nested_lists_bonk *v);
-
+/**
+ * struct thrift_test_bool_test - Thrift struct BoolTest
+ * @b: field 1: b
+ * @s: field 2: s
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_bool_test {
 	bool b;
 	struct kg_bytes s;
@@ -583,10 +730,12 @@ struct thrift_test_bool_test {
 	} isset;
 };
 
-void thrift_test_bool_test_init(struct thrift_test_bool_test *v);
-int thrift_test_bool_test_encode(struct kg_writer *w, const struct thrift_test_bool_test *v);
-int thrift_test_bool_test_decode(struct kg_reader *r, struct thrift_test_bool_test *v);
-
+/**
+ * struct thrift_test_struct_a - Thrift struct StructA
+ * @s: field 1: s
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_struct_a {
 	struct kg_bytes s;
 	struct {
@@ -594,10 +743,13 @@ struct thrift_test_struct_a {
 	} isset;
 };
 
-void thrift_test_struct_a_init(struct thrift_test_struct_a *v);
-int thrift_test_struct_a_encode(struct kg_writer *w, const struct thrift_test_struct_a *v);
-int thrift_test_struct_a_decode(struct kg_reader *r, struct thrift_test_struct_a *v);
-
+/**
+ * struct thrift_test_struct_b - Thrift struct StructB
+ * @aa: field 1: aa
+ * @ab: field 2: ab
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_struct_b {
 	struct thrift_test_struct_a aa;
 	struct thrift_test_struct_a ab;
@@ -607,10 +759,12 @@ struct thrift_test_struct_b {
 	} isset;
 };
 
-void thrift_test_struct_b_init(struct thrift_test_struct_b *v);
-int thrift_test_struct_b_encode(struct kg_writer *w, const struct thrift_test_struct_b *v);
-int thrift_test_struct_b_decode(struct kg_reader *r, struct thrift_test_struct_b *v);
-
+/**
+ * struct thrift_test_optional_set_default_test - Thrift struct OptionalSetDefaultTest
+ * @with_default: field 1: with_default
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_optional_set_default_test {
 	struct kg_set_string with_default;
 	struct {
@@ -618,10 +772,32 @@ struct thrift_test_optional_set_default_test {
 	} isset;
 };
 
-void thrift_test_optional_set_default_test_init(struct thrift_test_optional_set_default_test *v);
-int thrift_test_optional_set_default_test_encode(struct kg_writer *w, const struct thrift_test_optional_set_default_test *v);
-int thrift_test_optional_set_default_test_decode(struct kg_reader *r, struct thrift_test_optional_set_default_test *v);
+#ifndef KG_CONTAINER_KG_SET_BINARY
+#define KG_CONTAINER_KG_SET_BINARY
+/* set<binary>: @count elements from the message arena */
+struct kg_set_binary {
+	u32 count;
+	struct kg_bytes *elems;
+};
+#endif
 
+#ifndef KG_CONTAINER_KG_MAP_BINARY_I32
+#define KG_CONTAINER_KG_MAP_BINARY_I32
+/* map<binary, i32>: @count entries from the message arena */
+struct kg_map_binary_i32_entry;
+struct kg_map_binary_i32 {
+	u32 count;
+	struct kg_map_binary_i32_entry *entries;
+};
+#endif
+
+/**
+ * struct thrift_test_optional_binary - Thrift struct OptionalBinary
+ * @bin_set: field 1: bin_set
+ * @bin_map: field 2: bin_map
+ * @isset: which fields hold a value (decode sets them; encode writes
+ *	optional and default fields only when set)
+ */
 struct thrift_test_optional_binary {
 	struct kg_set_binary bin_set;
 	struct kg_map_binary_i32 bin_map;
@@ -631,8 +807,234 @@ struct thrift_test_optional_binary {
 	} isset;
 };
 
+#ifndef KG_CONTAINER_KG_MAP_STRING_THRIFT_TEST_BONK
+#define KG_CONTAINER_KG_MAP_STRING_THRIFT_TEST_BONK
+/* map<string, thrift_test_bonk>: @count entries from the message arena */
+struct kg_map_string_thrift_test_bonk_entry;
+struct kg_map_string_thrift_test_bonk {
+	u32 count;
+	struct kg_map_string_thrift_test_bonk_entry *entries;
+};
+#endif
+
+#ifndef KG_CONTAINER_KG_MAP_I32_I64_ENTRY
+#define KG_CONTAINER_KG_MAP_I32_I64_ENTRY
+struct kg_map_i32_i64_entry {
+	s32 key;
+	s64 value;
+};
+#endif
+
+#ifndef KG_CONTAINER_KG_MAP_THRIFT_TEST_INSANITY_STRING_ENTRY
+#define KG_CONTAINER_KG_MAP_THRIFT_TEST_INSANITY_STRING_ENTRY
+struct kg_map_thrift_test_insanity_string_entry {
+	struct thrift_test_insanity key;
+	struct kg_bytes value;
+};
+#endif
+
+#ifndef KG_CONTAINER_KG_MAP_I32_SET_LIST_MAP_THRIFT_TEST_INSANITY_STRING_ENTRY
+#define KG_CONTAINER_KG_MAP_I32_SET_LIST_MAP_THRIFT_TEST_INSANITY_STRING_ENTRY
+struct kg_map_i32_set_list_map_thrift_test_insanity_string_entry {
+	s32 key;
+	struct kg_set_list_map_thrift_test_insanity_string value;
+};
+#endif
+
+#ifndef KG_CONTAINER_KG_MAP_SET_I32_MAP_I32_SET_LIST_MAP_THRIFT_TEST_INSANITY_STRING_ENTRY
+#define KG_CONTAINER_KG_MAP_SET_I32_MAP_I32_SET_LIST_MAP_THRIFT_TEST_INSANITY_STRING_ENTRY
+struct kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_entry {
+	struct kg_set_i32 key;
+	struct kg_map_i32_set_list_map_thrift_test_insanity_string value;
+};
+#endif
+
+#ifndef KG_CONTAINER_KG_MAP_I32_I32_ENTRY
+#define KG_CONTAINER_KG_MAP_I32_I32_ENTRY
+struct kg_map_i32_i32_entry {
+	s32 key;
+	s32 value;
+};
+#endif
+
+#ifndef KG_CONTAINER_KG_MAP_STRING_STRING_ENTRY
+#define KG_CONTAINER_KG_MAP_STRING_STRING_ENTRY
+struct kg_map_string_string_entry {
+	struct kg_bytes key;
+	struct kg_bytes value;
+};
+#endif
+
+#ifndef KG_CONTAINER_KG_MAP_I32_SET_STRING_ENTRY
+#define KG_CONTAINER_KG_MAP_I32_SET_STRING_ENTRY
+struct kg_map_i32_set_string_entry {
+	s32 key;
+	struct kg_set_string value;
+};
+#endif
+
+#ifndef KG_CONTAINER_KG_MAP_BINARY_I32_ENTRY
+#define KG_CONTAINER_KG_MAP_BINARY_I32_ENTRY
+struct kg_map_binary_i32_entry {
+	struct kg_bytes key;
+	s32 value;
+};
+#endif
+
+#ifndef KG_CONTAINER_KG_MAP_STRING_THRIFT_TEST_BONK_ENTRY
+#define KG_CONTAINER_KG_MAP_STRING_THRIFT_TEST_BONK_ENTRY
+struct kg_map_string_thrift_test_bonk_entry {
+	struct kg_bytes key;
+	struct thrift_test_bonk value;
+};
+#endif
+
+/* typedef UserId */
+typedef s64 thrift_test_user_id_t;
+
+/* typedef MapType */
+typedef struct kg_map_string_thrift_test_bonk thrift_test_map_type_t;
+
+const char *thrift_test_numberz_name(s32 v);
+
+void thrift_test_bonk_init(struct thrift_test_bonk *v);
+int thrift_test_bonk_encode(struct kg_writer *w, const struct thrift_test_bonk *v);
+int thrift_test_bonk_decode(struct kg_reader *r, struct thrift_test_bonk *v);
+size_t thrift_test_bonk_encoded_size(const struct thrift_test_bonk *v, u8 proto);
+
+void thrift_test_bools_init(struct thrift_test_bools *v);
+int thrift_test_bools_encode(struct kg_writer *w, const struct thrift_test_bools *v);
+int thrift_test_bools_decode(struct kg_reader *r, struct thrift_test_bools *v);
+size_t thrift_test_bools_encoded_size(const struct thrift_test_bools *v, u8 proto);
+
+void thrift_test_xtruct_init(struct thrift_test_xtruct *v);
+int thrift_test_xtruct_encode(struct kg_writer *w, const struct thrift_test_xtruct *v);
+int thrift_test_xtruct_decode(struct kg_reader *r, struct thrift_test_xtruct *v);
+size_t thrift_test_xtruct_encoded_size(const struct thrift_test_xtruct *v, u8 proto);
+
+void thrift_test_xtruct2_init(struct thrift_test_xtruct2 *v);
+int thrift_test_xtruct2_encode(struct kg_writer *w, const struct thrift_test_xtruct2 *v);
+int thrift_test_xtruct2_decode(struct kg_reader *r, struct thrift_test_xtruct2 *v);
+size_t thrift_test_xtruct2_encoded_size(const struct thrift_test_xtruct2 *v, u8 proto);
+
+void thrift_test_xtruct3_init(struct thrift_test_xtruct3 *v);
+int thrift_test_xtruct3_encode(struct kg_writer *w, const struct thrift_test_xtruct3 *v);
+int thrift_test_xtruct3_decode(struct kg_reader *r, struct thrift_test_xtruct3 *v);
+size_t thrift_test_xtruct3_encoded_size(const struct thrift_test_xtruct3 *v, u8 proto);
+
+void thrift_test_insanity_init(struct thrift_test_insanity *v);
+int thrift_test_insanity_encode(struct kg_writer *w, const struct thrift_test_insanity *v);
+int thrift_test_insanity_decode(struct kg_reader *r, struct thrift_test_insanity *v);
+size_t thrift_test_insanity_encoded_size(const struct thrift_test_insanity *v, u8 proto);
+
+void thrift_test_crazy_nesting_init(struct thrift_test_crazy_nesting *v);
+int thrift_test_crazy_nesting_encode(struct kg_writer *w, const struct thrift_test_crazy_nesting *v);
+int thrift_test_crazy_nesting_decode(struct kg_reader *r, struct thrift_test_crazy_nesting *v);
+size_t thrift_test_crazy_nesting_encoded_size(const struct thrift_test_crazy_nesting *v, u8 proto);
+
+void thrift_test_some_union_init(struct thrift_test_some_union *v);
+int thrift_test_some_union_encode(struct kg_writer *w, const struct thrift_test_some_union *v);
+int thrift_test_some_union_decode(struct kg_reader *r, struct thrift_test_some_union *v);
+size_t thrift_test_some_union_encoded_size(const struct thrift_test_some_union *v, u8 proto);
+
+void thrift_test_xception_init(struct thrift_test_xception *v);
+int thrift_test_xception_encode(struct kg_writer *w, const struct thrift_test_xception *v);
+int thrift_test_xception_decode(struct kg_reader *r, struct thrift_test_xception *v);
+size_t thrift_test_xception_encoded_size(const struct thrift_test_xception *v, u8 proto);
+
+void thrift_test_xception2_init(struct thrift_test_xception2 *v);
+int thrift_test_xception2_encode(struct kg_writer *w, const struct thrift_test_xception2 *v);
+int thrift_test_xception2_decode(struct kg_reader *r, struct thrift_test_xception2 *v);
+size_t thrift_test_xception2_encoded_size(const struct thrift_test_xception2 *v, u8 proto);
+
+void thrift_test_empty_struct_init(struct thrift_test_empty_struct *v);
+int thrift_test_empty_struct_encode(struct kg_writer *w, const struct thrift_test_empty_struct *v);
+int thrift_test_empty_struct_decode(struct kg_reader *r, struct thrift_test_empty_struct *v);
+size_t thrift_test_empty_struct_encoded_size(const struct thrift_test_empty_struct *v, u8 proto);
+
+void thrift_test_one_field_init(struct thrift_test_one_field *v);
+int thrift_test_one_field_encode(struct kg_writer *w, const struct thrift_test_one_field *v);
+int thrift_test_one_field_decode(struct kg_reader *r, struct thrift_test_one_field *v);
+size_t thrift_test_one_field_encoded_size(const struct thrift_test_one_field *v, u8 proto);
+
+void thrift_test_versioning_test_v1_init(struct thrift_test_versioning_test_v1 *v);
+int thrift_test_versioning_test_v1_encode(struct kg_writer *w, const struct thrift_test_versioning_test_v1 *v);
+int thrift_test_versioning_test_v1_decode(struct kg_reader *r, struct thrift_test_versioning_test_v1 *v);
+size_t thrift_test_versioning_test_v1_encoded_size(const struct thrift_test_versioning_test_v1 *v, u8 proto);
+
+void thrift_test_versioning_test_v2_init(struct thrift_test_versioning_test_v2 *v);
+int thrift_test_versioning_test_v2_encode(struct kg_writer *w, const struct thrift_test_versioning_test_v2 *v);
+int thrift_test_versioning_test_v2_decode(struct kg_reader *r, struct thrift_test_versioning_test_v2 *v);
+size_t thrift_test_versioning_test_v2_encoded_size(const struct thrift_test_versioning_test_v2 *v, u8 proto);
+
+void thrift_test_list_type_versioning_v1_init(struct thrift_test_list_type_versioning_v1 *v);
+int thrift_test_list_type_versioning_v1_encode(struct kg_writer *w, const struct thrift_test_list_type_versioning_v1 *v);
+int thrift_test_list_type_versioning_v1_decode(struct kg_reader *r, struct thrift_test_list_type_versioning_v1 *v);
+size_t thrift_test_list_type_versioning_v1_encoded_size(const struct thrift_test_list_type_versioning_v1 *v, u8 proto);
+
+void thrift_test_list_type_versioning_v2_init(struct thrift_test_list_type_versioning_v2 *v);
+int thrift_test_list_type_versioning_v2_encode(struct kg_writer *w, const struct thrift_test_list_type_versioning_v2 *v);
+int thrift_test_list_type_versioning_v2_decode(struct kg_reader *r, struct thrift_test_list_type_versioning_v2 *v);
+size_t thrift_test_list_type_versioning_v2_encoded_size(const struct thrift_test_list_type_versioning_v2 *v, u8 proto);
+
+void thrift_test_guess_protocol_struct_init(struct thrift_test_guess_protocol_struct *v);
+int thrift_test_guess_protocol_struct_encode(struct kg_writer *w, const struct thrift_test_guess_protocol_struct *v);
+int thrift_test_guess_protocol_struct_decode(struct kg_reader *r, struct thrift_test_guess_protocol_struct *v);
+size_t thrift_test_guess_protocol_struct_encoded_size(const struct thrift_test_guess_protocol_struct *v, u8 proto);
+
+void thrift_test_large_deltas_init(struct thrift_test_large_deltas *v);
+int thrift_test_large_deltas_encode(struct kg_writer *w, const struct thrift_test_large_deltas *v);
+int thrift_test_large_deltas_decode(struct kg_reader *r, struct thrift_test_large_deltas *v);
+size_t thrift_test_large_deltas_encoded_size(const struct thrift_test_large_deltas *v, u8 proto);
+
+void thrift_test_nested_lists_i32x2_init(struct thrift_test_nested_lists_i32x2 *v);
+int thrift_test_nested_lists_i32x2_encode(struct kg_writer *w, const struct thrift_test_nested_lists_i32x2 *v);
+int thrift_test_nested_lists_i32x2_decode(struct kg_reader *r, struct thrift_test_nested_lists_i32x2 *v);
+size_t thrift_test_nested_lists_i32x2_encoded_size(const struct thrift_test_nested_lists_i32x2 *v, u8 proto);
+
+void thrift_test_nested_lists_i32x3_init(struct thrift_test_nested_lists_i32x3 *v);
+int thrift_test_nested_lists_i32x3_encode(struct kg_writer *w, const struct thrift_test_nested_lists_i32x3 *v);
+int thrift_test_nested_lists_i32x3_decode(struct kg_reader *r, struct thrift_test_nested_lists_i32x3 *v);
+size_t thrift_test_nested_lists_i32x3_encoded_size(const struct thrift_test_nested_lists_i32x3 *v, u8 proto);
+
+void thrift_test_nested_mixedx2_init(struct thrift_test_nested_mixedx2 *v);
+int thrift_test_nested_mixedx2_encode(struct kg_writer *w, const struct thrift_test_nested_mixedx2 *v);
+int thrift_test_nested_mixedx2_decode(struct kg_reader *r, struct thrift_test_nested_mixedx2 *v);
+size_t thrift_test_nested_mixedx2_encoded_size(const struct thrift_test_nested_mixedx2 *v, u8 proto);
+
+void thrift_test_list_bonks_init(struct thrift_test_list_bonks *v);
+int thrift_test_list_bonks_encode(struct kg_writer *w, const struct thrift_test_list_bonks *v);
+int thrift_test_list_bonks_decode(struct kg_reader *r, struct thrift_test_list_bonks *v);
+size_t thrift_test_list_bonks_encoded_size(const struct thrift_test_list_bonks *v, u8 proto);
+
+void thrift_test_nested_lists_bonk_init(struct thrift_test_nested_lists_bonk *v);
+int thrift_test_nested_lists_bonk_encode(struct kg_writer *w, const struct thrift_test_nested_lists_bonk *v);
+int thrift_test_nested_lists_bonk_decode(struct kg_reader *r, struct thrift_test_nested_lists_bonk *v);
+size_t thrift_test_nested_lists_bonk_encoded_size(const struct thrift_test_nested_lists_bonk *v, u8 proto);
+
+void thrift_test_bool_test_init(struct thrift_test_bool_test *v);
+int thrift_test_bool_test_encode(struct kg_writer *w, const struct thrift_test_bool_test *v);
+int thrift_test_bool_test_decode(struct kg_reader *r, struct thrift_test_bool_test *v);
+size_t thrift_test_bool_test_encoded_size(const struct thrift_test_bool_test *v, u8 proto);
+
+void thrift_test_struct_a_init(struct thrift_test_struct_a *v);
+int thrift_test_struct_a_encode(struct kg_writer *w, const struct thrift_test_struct_a *v);
+int thrift_test_struct_a_decode(struct kg_reader *r, struct thrift_test_struct_a *v);
+size_t thrift_test_struct_a_encoded_size(const struct thrift_test_struct_a *v, u8 proto);
+
+void thrift_test_struct_b_init(struct thrift_test_struct_b *v);
+int thrift_test_struct_b_encode(struct kg_writer *w, const struct thrift_test_struct_b *v);
+int thrift_test_struct_b_decode(struct kg_reader *r, struct thrift_test_struct_b *v);
+size_t thrift_test_struct_b_encoded_size(const struct thrift_test_struct_b *v, u8 proto);
+
+void thrift_test_optional_set_default_test_init(struct thrift_test_optional_set_default_test *v);
+int thrift_test_optional_set_default_test_encode(struct kg_writer *w, const struct thrift_test_optional_set_default_test *v);
+int thrift_test_optional_set_default_test_decode(struct kg_reader *r, struct thrift_test_optional_set_default_test *v);
+size_t thrift_test_optional_set_default_test_encoded_size(const struct thrift_test_optional_set_default_test *v, u8 proto);
+
 void thrift_test_optional_binary_init(struct thrift_test_optional_binary *v);
 int thrift_test_optional_binary_encode(struct kg_writer *w, const struct thrift_test_optional_binary *v);
 int thrift_test_optional_binary_decode(struct kg_reader *r, struct thrift_test_optional_binary *v);
+size_t thrift_test_optional_binary_encoded_size(const struct thrift_test_optional_binary *v, u8 proto);
 
 #endif /* _THRIFT_TEST_TYPES_H */
