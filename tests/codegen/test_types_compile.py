@@ -93,3 +93,21 @@ def test_thrifttest_sparse_clean(tmp_path):
     ours = [line for line in r.stderr.splitlines()
             if str(tmp_path) in line and "in included file" not in line]
     assert not ours, "\n".join(ours)
+
+
+def _kernel_doc() -> str | None:
+    found = sorted(Path("/usr/src").glob("linux-headers-*/scripts/kernel-doc"))
+    return str(found[-1]) if found else None
+
+
+@pytest.mark.skipif(_kernel_doc() is None, reason="no kernel headers with scripts/kernel-doc")
+def test_thrifttest_kernel_doc_clean(tmp_path):
+    """The header's kernel-doc comments (from the IDL's doctext) pass scripts/kernel-doc."""
+    diags = Diagnostics()
+    program = load_program(str(REPO / "idl" / "ThriftTest.thrift"), [], diags)
+    assert program is not None
+    for name, text in types_gen.generate_files(program).items():
+        (tmp_path / name).write_text(text)
+    r = subprocess.run(["perl", _kernel_doc(), "-none", str(tmp_path / "thrift_test_types.h")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and not r.stderr.strip(), r.stderr

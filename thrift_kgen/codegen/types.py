@@ -216,7 +216,7 @@ class ServiceTypes:
         from .service import StructRef
 
         pm = self._pm(s)
-        sink = self._sinks.setdefault(id(pm), StaticSink(f"{cname}"))
+        sink = self._sinks.setdefault(id(s), StaticSink(f"{cname}_default"))
         sm = pm.struct_model(s, cname=cname, sink=sink)
         self._synth[id(s)] = sm
         return StructRef(ast=s, c_type=sm.c, init=sm.init_fn, encode=sm.encode_fn,
@@ -230,12 +230,11 @@ class ServiceTypes:
         unit = Unit(pm=pm, structs=models).build()
         decl = _declarations(unit)
         decl.append("".join(("\n" if i else "") + STRUCTS.prototypes(s) for i, s in enumerate(models)))
-        sinks = [self._sinks[k] for k in list(self._sinks)]
         defs: list[str] = []
-        for sk in sinks:
-            if sk.defs:
+        for s in structs:  # static data of the defaults of these structs only
+            sk = self._sinks.get(id(s))
+            if sk is not None and sk.defs:
                 defs.append("\n".join(sk.defs) + "\n")
-                sk.defs = []
         defs += _definitions(unit, None)
         return "\n".join(decl), "\n".join(defs)
 
