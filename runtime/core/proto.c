@@ -5,10 +5,9 @@
  * switch on r->proto / w->proto in front of each wire-format function.
  *
  * A switch rather than a table of function pointers: it is a predictable
- * branch, it inlines well, and there are no indirect calls (retpolines) on
- * the hot path. Adding the compact protocol means proto_compact.c with a
- * kg_cpt_* function per kg_bin_* one (declared in proto_internal.h) and a
- * "case KG_PROTO_COMPACT:" in every switch below, marked "compact:".
+ * branch and there are no indirect calls (retpolines) on the hot path.
+ * Binary is in proto_binary.c, compact in proto_compact.c; a further wire
+ * format adds its functions to proto_internal.h and a case to each switch.
  */
 #include "proto_internal.h"
 
@@ -88,7 +87,8 @@ static inline u32 kg_min_size(const struct kg_reader *r, u8 ttype)
 	switch (r->proto) {
 	case KG_PROTO_BINARY:
 		return kg_bin_min_size(ttype);
-	/* compact: return kg_cpt_min_size(ttype); */
+	case KG_PROTO_COMPACT:
+		return kg_cpt_min_size(ttype);
 	default:
 		return 1;
 	}
@@ -135,7 +135,8 @@ int kg_read_message_begin(struct kg_reader *r, struct kg_bytes *name, u8 *type, 
 	switch (r->proto) {
 	case KG_PROTO_BINARY:
 		return kg_bin_read_message_begin(r, name, type, seqid);
-	/* compact: */
+	case KG_PROTO_COMPACT:
+		return kg_cpt_read_message_begin(r, name, type, seqid);
 	default:
 		return -EPROTONOSUPPORT;
 	}
@@ -188,7 +189,8 @@ int kg_read_field_begin(struct kg_reader *r, u8 *ttype, s16 *id)
 	switch (r->proto) {
 	case KG_PROTO_BINARY:
 		return kg_bin_read_field_begin(r, ttype, id);
-	/* compact: */
+	case KG_PROTO_COMPACT:
+		return kg_cpt_read_field_begin(r, ttype, id);
 	default:
 		return -EPROTONOSUPPORT;
 	}
@@ -216,7 +218,9 @@ static int kg_read_seq_begin(struct kg_reader *r, u8 *elem, u32 *count)
 	case KG_PROTO_BINARY:
 		err = kg_bin_read_list_begin(r, elem, count);
 		break;
-	/* compact: */
+	case KG_PROTO_COMPACT:
+		err = kg_cpt_read_list_begin(r, elem, count);
+		break;
 	default:
 		err = -EPROTONOSUPPORT;
 		break;
@@ -298,7 +302,9 @@ int kg_read_map_begin(struct kg_reader *r, u8 *ktype, u8 *vtype, u32 *count)
 	case KG_PROTO_BINARY:
 		err = kg_bin_read_map_begin(r, ktype, vtype, count);
 		break;
-	/* compact: */
+	case KG_PROTO_COMPACT:
+		err = kg_cpt_read_map_begin(r, ktype, vtype, count);
+		break;
 	default:
 		err = -EPROTONOSUPPORT;
 		break;
@@ -332,7 +338,8 @@ int kg_read_bool(struct kg_reader *r, bool *v)
 	switch (r->proto) {
 	case KG_PROTO_BINARY:
 		return kg_bin_read_bool(r, v);
-	/* compact: */
+	case KG_PROTO_COMPACT:
+		return kg_cpt_read_bool(r, v);
 	default:
 		return -EPROTONOSUPPORT;
 	}
@@ -350,7 +357,8 @@ int kg_read_byte(struct kg_reader *r, s8 *v)
 	switch (r->proto) {
 	case KG_PROTO_BINARY:
 		return kg_bin_read_byte(r, v);
-	/* compact: */
+	case KG_PROTO_COMPACT:
+		return kg_cpt_read_byte(r, v);
 	default:
 		return -EPROTONOSUPPORT;
 	}
@@ -368,7 +376,8 @@ int kg_read_i16(struct kg_reader *r, s16 *v)
 	switch (r->proto) {
 	case KG_PROTO_BINARY:
 		return kg_bin_read_i16(r, v);
-	/* compact: */
+	case KG_PROTO_COMPACT:
+		return kg_cpt_read_i16(r, v);
 	default:
 		return -EPROTONOSUPPORT;
 	}
@@ -386,7 +395,8 @@ int kg_read_i32(struct kg_reader *r, s32 *v)
 	switch (r->proto) {
 	case KG_PROTO_BINARY:
 		return kg_bin_read_i32(r, v);
-	/* compact: */
+	case KG_PROTO_COMPACT:
+		return kg_cpt_read_i32(r, v);
 	default:
 		return -EPROTONOSUPPORT;
 	}
@@ -404,7 +414,8 @@ int kg_read_i64(struct kg_reader *r, s64 *v)
 	switch (r->proto) {
 	case KG_PROTO_BINARY:
 		return kg_bin_read_i64(r, v);
-	/* compact: */
+	case KG_PROTO_COMPACT:
+		return kg_cpt_read_i64(r, v);
 	default:
 		return -EPROTONOSUPPORT;
 	}
@@ -422,7 +433,8 @@ int kg_read_double(struct kg_reader *r, u64 *bits)
 	switch (r->proto) {
 	case KG_PROTO_BINARY:
 		return kg_bin_read_double(r, bits);
-	/* compact: */
+	case KG_PROTO_COMPACT:
+		return kg_cpt_read_double(r, bits);
 	default:
 		return -EPROTONOSUPPORT;
 	}
@@ -441,7 +453,8 @@ int kg_read_binary(struct kg_reader *r, struct kg_bytes *v)
 	switch (r->proto) {
 	case KG_PROTO_BINARY:
 		return kg_bin_read_binary(r, v);
-	/* compact: */
+	case KG_PROTO_COMPACT:
+		return kg_cpt_read_binary(r, v);
 	default:
 		return -EPROTONOSUPPORT;
 	}
@@ -471,7 +484,8 @@ int kg_read_uuid(struct kg_reader *r, u8 v[16])
 	switch (r->proto) {
 	case KG_PROTO_BINARY:
 		return kg_bin_read_uuid(r, v);
-	/* compact: */
+	case KG_PROTO_COMPACT:
+		return kg_cpt_read_uuid(r, v);
 	default:
 		return -EPROTONOSUPPORT;
 	}
@@ -649,7 +663,9 @@ void kg_write_message_begin(struct kg_writer *w, const char *name, u32 name_len,
 	case KG_PROTO_BINARY:
 		kg_bin_write_message_begin(w, name, name_len, type, seqid);
 		break;
-	/* compact: */
+	case KG_PROTO_COMPACT:
+		kg_cpt_write_message_begin(w, name, name_len, type, seqid);
+		break;
 	default:
 		kg_w_error(w, -EPROTONOSUPPORT);
 		break;
@@ -702,7 +718,9 @@ void kg_write_field_begin(struct kg_writer *w, u8 ttype, s16 id)
 	case KG_PROTO_BINARY:
 		kg_bin_write_field_begin(w, ttype, id);
 		break;
-	/* compact: */
+	case KG_PROTO_COMPACT:
+		kg_cpt_write_field_begin(w, ttype, id);
+		break;
 	default:
 		kg_w_error(w, -EPROTONOSUPPORT);
 		break;
@@ -727,7 +745,9 @@ void kg_write_field_stop(struct kg_writer *w)
 	case KG_PROTO_BINARY:
 		kg_bin_write_field_stop(w);
 		break;
-	/* compact: */
+	case KG_PROTO_COMPACT:
+		kg_cpt_write_field_stop(w);
+		break;
 	default:
 		kg_w_error(w, -EPROTONOSUPPORT);
 		break;
@@ -740,7 +760,9 @@ static void kg_write_seq_begin(struct kg_writer *w, u8 elem, u32 count)
 	case KG_PROTO_BINARY:
 		kg_bin_write_list_begin(w, elem, count);
 		break;
-	/* compact: */
+	case KG_PROTO_COMPACT:
+		kg_cpt_write_list_begin(w, elem, count);
+		break;
 	default:
 		kg_w_error(w, -EPROTONOSUPPORT);
 		break;
@@ -798,7 +820,9 @@ void kg_write_map_begin(struct kg_writer *w, u8 ktype, u8 vtype, u32 count)
 	case KG_PROTO_BINARY:
 		kg_bin_write_map_begin(w, ktype, vtype, count);
 		break;
-	/* compact: */
+	case KG_PROTO_COMPACT:
+		kg_cpt_write_map_begin(w, ktype, vtype, count);
+		break;
 	default:
 		kg_w_error(w, -EPROTONOSUPPORT);
 		break;
@@ -824,7 +848,9 @@ void kg_write_bool(struct kg_writer *w, bool v)
 	case KG_PROTO_BINARY:
 		kg_bin_write_bool(w, v);
 		break;
-	/* compact: */
+	case KG_PROTO_COMPACT:
+		kg_cpt_write_bool(w, v);
+		break;
 	default:
 		kg_w_error(w, -EPROTONOSUPPORT);
 		break;
@@ -842,7 +868,9 @@ void kg_write_byte(struct kg_writer *w, s8 v)
 	case KG_PROTO_BINARY:
 		kg_bin_write_byte(w, v);
 		break;
-	/* compact: */
+	case KG_PROTO_COMPACT:
+		kg_cpt_write_byte(w, v);
+		break;
 	default:
 		kg_w_error(w, -EPROTONOSUPPORT);
 		break;
@@ -860,7 +888,9 @@ void kg_write_i16(struct kg_writer *w, s16 v)
 	case KG_PROTO_BINARY:
 		kg_bin_write_i16(w, v);
 		break;
-	/* compact: */
+	case KG_PROTO_COMPACT:
+		kg_cpt_write_i16(w, v);
+		break;
 	default:
 		kg_w_error(w, -EPROTONOSUPPORT);
 		break;
@@ -878,7 +908,9 @@ void kg_write_i32(struct kg_writer *w, s32 v)
 	case KG_PROTO_BINARY:
 		kg_bin_write_i32(w, v);
 		break;
-	/* compact: */
+	case KG_PROTO_COMPACT:
+		kg_cpt_write_i32(w, v);
+		break;
 	default:
 		kg_w_error(w, -EPROTONOSUPPORT);
 		break;
@@ -896,7 +928,9 @@ void kg_write_i64(struct kg_writer *w, s64 v)
 	case KG_PROTO_BINARY:
 		kg_bin_write_i64(w, v);
 		break;
-	/* compact: */
+	case KG_PROTO_COMPACT:
+		kg_cpt_write_i64(w, v);
+		break;
 	default:
 		kg_w_error(w, -EPROTONOSUPPORT);
 		break;
@@ -914,7 +948,9 @@ void kg_write_double(struct kg_writer *w, u64 bits)
 	case KG_PROTO_BINARY:
 		kg_bin_write_double(w, bits);
 		break;
-	/* compact: */
+	case KG_PROTO_COMPACT:
+		kg_cpt_write_double(w, bits);
+		break;
 	default:
 		kg_w_error(w, -EPROTONOSUPPORT);
 		break;
@@ -933,7 +969,9 @@ void kg_write_binary(struct kg_writer *w, const void *data, u32 len)
 	case KG_PROTO_BINARY:
 		kg_bin_write_binary(w, data, len);
 		break;
-	/* compact: */
+	case KG_PROTO_COMPACT:
+		kg_cpt_write_binary(w, data, len);
+		break;
 	default:
 		kg_w_error(w, -EPROTONOSUPPORT);
 		break;
@@ -962,7 +1000,9 @@ void kg_write_uuid(struct kg_writer *w, const u8 v[16])
 	case KG_PROTO_BINARY:
 		kg_bin_write_uuid(w, v);
 		break;
-	/* compact: */
+	case KG_PROTO_COMPACT:
+		kg_cpt_write_uuid(w, v);
+		break;
 	default:
 		kg_w_error(w, -EPROTONOSUPPORT);
 		break;

@@ -89,4 +89,34 @@ void kg_bin_write_double(struct kg_writer *w, u64 bits);
 void kg_bin_write_binary(struct kg_writer *w, const void *data, u32 len);
 void kg_bin_write_uuid(struct kg_writer *w, const u8 v[16]);
 
+/* ---- compact protocol (proto_compact.c) ---- */
+u32 kg_cpt_min_size(u8 ttype);
+int kg_cpt_read_message_begin(struct kg_reader *r, struct kg_bytes *name, u8 *type, s32 *seqid);
+int kg_cpt_read_field_begin(struct kg_reader *r, u8 *ttype, s16 *id);
+int kg_cpt_read_list_begin(struct kg_reader *r, u8 *elem, u32 *count);
+int kg_cpt_read_map_begin(struct kg_reader *r, u8 *ktype, u8 *vtype, u32 *count);
+int kg_cpt_read_bool(struct kg_reader *r, bool *v);
+int kg_cpt_read_byte(struct kg_reader *r, s8 *v);
+int kg_cpt_read_i16(struct kg_reader *r, s16 *v);
+int kg_cpt_read_i32(struct kg_reader *r, s32 *v);
+int kg_cpt_read_i64(struct kg_reader *r, s64 *v);
+int kg_cpt_read_double(struct kg_reader *r, u64 *bits);
+int kg_cpt_read_binary(struct kg_reader *r, struct kg_bytes *v);
+int kg_cpt_read_uuid(struct kg_reader *r, u8 v[16]);
+
+void kg_cpt_write_message_begin(struct kg_writer *w, const char *name, u32 name_len,
+				u8 type, s32 seqid);
+void kg_cpt_write_field_begin(struct kg_writer *w, u8 ttype, s16 id);
+void kg_cpt_write_field_stop(struct kg_writer *w);
+void kg_cpt_write_list_begin(struct kg_writer *w, u8 elem, u32 count);
+void kg_cpt_write_map_begin(struct kg_writer *w, u8 ktype, u8 vtype, u32 count);
+void kg_cpt_write_bool(struct kg_writer *w, bool v);
+void kg_cpt_write_byte(struct kg_writer *w, s8 v);
+void kg_cpt_write_i16(struct kg_writer *w, s16 v);
+void kg_cpt_write_i32(struct kg_writer *w, s32 v);
+void kg_cpt_write_i64(struct kg_writer *w, s64 v);
+void kg_cpt_write_double(struct kg_writer *w, u64 bits);
+void kg_cpt_write_binary(struct kg_writer *w, const void *data, u32 len);
+void kg_cpt_write_uuid(struct kg_writer *w, const u8 v[16]);
+
 #endif /* _KGEN_PROTO_INTERNAL_H */

@@ -54,6 +54,6 @@ def build_programs(out):
     return bins
 
 
-def run_c(exe, *args, input=None, timeout=120):
+def run_c(exe, *args, input=None, timeout=120, env=None):
     return subprocess.run([str(exe), *map(str, args)], input=input, capture_output=True,
-                          timeout=timeout, env=SAN_ENV)
+                          timeout=timeout, env=dict(SAN_ENV, **(env or {})))

@@ -17,6 +17,8 @@
  *                         and the whole as valid; prints "ok <n>" or "BAD ...".
  *   kgwalk frame framed|buffered
  *                         stdin: a stream; prints "<err> <total_len>".
+ *
+ * KGWALK_PROTO=compact in the environment selects the compact protocol.
  */
 #include "kgen/frame.h"
 #include "walk.h"
@@ -142,14 +144,16 @@ int main(int argc, char **argv)
 	struct kg_writer w;
 	struct kg_arena arena;
 	const char *mode = argc > 1 ? argv[1] : "walk";
+	const char *penv = getenv("KGWALK_PROTO");
+	u8 proto = penv && !strcmp(penv, "compact") ? KG_PROTO_COMPACT : KG_PROTO_BINARY;
 	size_t n;
 	int err;
 
 	kg_arena_init(&arena, arena_mem, sizeof(arena_mem));
-	kg_writer_init(&w, out, sizeof(out), KG_PROTO_BINARY);
+	kg_writer_init(&w, out, sizeof(out), proto);
 	if (!strcmp(mode, "walk")) {
 		n = slurp();
-		kg_reader_init(&r, in, n, KG_PROTO_BINARY, &arena, NULL);
+		kg_reader_init(&r, in, n, proto, &arena, NULL);
 		/* Dump to a buffer first: on error print only the error. */
 		{
 			char *dump = NULL;
@@ -195,7 +199,7 @@ int main(int argc, char **argv)
 		u32 extype;
 
 		n = slurp();
-		kg_reader_init(&r, in, n, KG_PROTO_BINARY, &arena, NULL);
+		kg_reader_init(&r, in, n, proto, &arena, NULL);
 		err = kg_read_message_begin(&r, &name, &type, &seqid);
 		if (!err && type != KG_MSG_EXCEPTION)
 			err = -EBADMSG;
@@ -217,9 +221,9 @@ int main(int argc, char **argv)
 		n = slurp();
 		for (len = 0; len <= n; len++) {
 			kg_arena_reset(&arena);
-			kg_reader_init(&r, in, len, KG_PROTO_BINARY, &arena, NULL);
+			kg_reader_init(&r, in, len, proto, &arena, NULL);
 			err = kt_walk_message(&r, NULL, NULL);
-			e2 = kg_frame_next(KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, NULL, in, len, &f);
+			e2 = kg_frame_next(KG_TRANSPORT_BUFFERED, proto, NULL, in, len, &f);
 			if (len < n ? (err != -ENODATA || e2 != -EAGAIN) :
 				      (err || e2 || f.total_len != n)) {
 				printf("BAD at %zu of %zu: walk %d frame %d\n", len, n, err, e2);
@@ -234,7 +238,7 @@ int main(int argc, char **argv)
 		u8 t = !strcmp(argv[2], "framed") ? KG_TRANSPORT_FRAMED : KG_TRANSPORT_BUFFERED;
 
 		n = slurp();
-		err = kg_frame_next(t, KG_PROTO_BINARY, NULL, in, n, &f);
+		err = kg_frame_next(t, proto, NULL, in, n, &f);
 		printf("%d %u\n", err, f.total_len);
 		return 0;
 	}
