@@ -16,7 +16,7 @@ CFLAGS = ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",
           "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
 
 # Programs under tests/runtime/c/ and what they need.
-PROGRAMS = ["test_arena", "test_proto", "test_frame", "fuzz", "kgwalk"]
+PROGRAMS = ["test_arena", "test_proto", "test_compact", "test_frame", "fuzz", "kgwalk"]
 
 SAN_ENV = dict(os.environ,
                ASAN_OPTIONS="abort_on_error=0:detect_leaks=0:halt_on_error=1",

@@ -8,13 +8,13 @@ import pytest
 
 from _kgcore import c_cases, run_c
 
-UNIT = [(prog, case) for prog in ("test_arena", "test_proto", "test_frame")
-        for case in c_cases(prog)]
+UNITS = ("test_arena", "test_proto", "test_compact", "test_frame")
+UNIT = [(prog, case) for prog in UNITS for case in c_cases(prog)]
 
 
 def test_cases_found():
     # Guards the regex: an empty parametrization would silently pass.
-    assert len(UNIT) >= 30
+    assert len(UNIT) >= 45
 
 
 @pytest.mark.parametrize("prog,case", UNIT, ids=[f"{p}.{c}" for p, c in UNIT])
@@ -27,14 +27,15 @@ def test_c_unit(cbin, prog, case):
 
 def test_c_list_matches_source(cbin):
     # The program's own list and the source agree (nothing registered twice).
-    for prog in ("test_arena", "test_proto", "test_frame"):
+    for prog in UNITS:
         res = run_c(cbin[prog], "--list")
         assert res.stdout.decode().split() == c_cases(prog)
 
 
+@pytest.mark.parametrize("proto", ["binary", "compact"])
 @pytest.mark.parametrize("seed", [1, 2, 3, 0xdeadbeef])
-def test_fuzz_reader_and_framing(cbin, seed):
-    res = run_c(cbin["fuzz"], 150000, seed, timeout=300)
+def test_fuzz_reader_and_framing(cbin, seed, proto):
+    res = run_c(cbin["fuzz"], 150000, seed, proto, timeout=300)
     out = res.stdout.decode() + res.stderr.decode()
     assert res.returncode == 0, out
     m = re.search(r"ok (\d+) iterations: (\d+) valid, (\d+) short, (\d+) malformed, "

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Deterministic random-input loop over the reader, kg_skip() and
- * kg_frame_next(), for running under ASan + UBSan: ./fuzz ITERATIONS SEED.
+ * kg_frame_next(), for running under ASan + UBSan:
+ * ./fuzz ITERATIONS SEED [compact].
  *
  * Inputs are random bytes and mutations (bit flips, interesting values,
  * cuts, splices) of valid messages, strict and old-style, framed or not.
@@ -111,30 +112,43 @@ int main(int argc, char **argv)
 	int e1, e2, e3;
 	size_t n;
 
+	u8 proto = argc > 3 && !strcmp(argv[3], "compact") ? KG_PROTO_COMPACT : KG_PROTO_BINARY;
+
 	rng_state = argc > 2 ? strtoull(argv[2], NULL, 0) : 1;
 	if (!rng_state)
 		rng_state = 1;
 	lim.max_string = 512;
 	lim.max_container = 256;
 	lim.max_frame = 4096;
-	seed_len[0] = kt_rich(seeds[0], sizeof(seeds[0]), 1);
-	seed_len[1] = kt_rich(seeds[1], sizeof(seeds[1]), 6);
-	/* old-style header version of seed 0 */
-	kg_put_be32(seeds[2], 4);
-	memcpy(seeds[2] + 4, "echo", 4);
-	seeds[2][8] = KG_MSG_CALL;
-	memcpy(seeds[2] + 9, seeds[0] + 12, seed_len[0] - 12);
-	seed_len[2] = seed_len[0] - 3;
-	seed_len[3] = kt_nested(seeds[3], sizeof(seeds[3]), 20, KG_T_LIST);
+	if (proto == KG_PROTO_COMPACT) {
+		seed_len[0] = kt_rich_p(seeds[0], sizeof(seeds[0]), 1, proto);
+		seed_len[1] = kt_rich_p(seeds[1], sizeof(seeds[1]), 6, proto);
+		seed_len[2] = kt_rich_p(seeds[2], sizeof(seeds[2]), 1000, proto);
+		/* 20 nested structs */
+		memcpy(seeds[3], "\x82\x21\x01\x01f", 5);
+		memset(seeds[3] + 5, 0x1c, 19);
+		memset(seeds[3] + 24, 0, 20);
+		seed_len[3] = 44;
+	} else {
+		seed_len[0] = kt_rich(seeds[0], sizeof(seeds[0]), 1);
+		seed_len[1] = kt_rich(seeds[1], sizeof(seeds[1]), 6);
+		/* old-style header version of seed 0 */
+		kg_put_be32(seeds[2], 4);
+		memcpy(seeds[2] + 4, "echo", 4);
+		seeds[2][8] = KG_MSG_CALL;
+		memcpy(seeds[2] + 9, seeds[0] + 12, seed_len[0] - 12);
+		seed_len[2] = seed_len[0] - 3;
+		seed_len[3] = kt_nested(seeds[3], sizeof(seeds[3]), 20, KG_T_LIST);
+	}
 
 	for (it = 0; it < iters; it++) {
 		n = mutate();
 
 		/* Typed walk and skip: same verdict, same end. */
 		kg_arena_init(&arena, arena_mem, sizeof(arena_mem));
-		kg_reader_init(&r1, in, n, KG_PROTO_BINARY, &arena, &lim);
+		kg_reader_init(&r1, in, n, proto, &arena, &lim);
 		e1 = kt_walk_message(&r1, NULL, NULL);
-		kg_reader_init(&r2, in, n, KG_PROTO_BINARY, NULL, &lim);
+		kg_reader_init(&r2, in, n, proto, NULL, &lim);
 		e2 = kg_read_message_begin(&r2, &name, &type, &seqid);
 		if (!e2)
 			e2 = kg_skip(&r2, KG_T_STRUCT);
@@ -151,7 +165,7 @@ int main(int argc, char **argv)
 		big += e1 == -EMSGSIZE;
 
 		/* Unframed framing agrees with them. */
-		e3 = kg_frame_next(KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, &lim, in, n, &f);
+		e3 = kg_frame_next(KG_TRANSPORT_BUFFERED, proto, &lim, in, n, &f);
 		if (!e1 && (e3 || f.total_len != kg_reader_offset(&r1)))
 			fail("frame/walk", n, e3, e1);
 		if (e1 == -ENODATA && e3 != -EAGAIN && e3 != -EMSGSIZE)
@@ -162,13 +176,13 @@ int main(int argc, char **argv)
 			fail("frame/walk error", n, e3, e1);
 
 		/* Framed: never claims more than it has. */
-		e3 = kg_frame_next(KG_TRANSPORT_FRAMED, KG_PROTO_BINARY, &lim, in, n, &f);
+		e3 = kg_frame_next(KG_TRANSPORT_FRAMED, proto, &lim, in, n, &f);
 		if (!e3 && (f.total_len > n || f.total_len != f.payload_len + 4))
 			fail("framed length", n, (int)f.total_len, (int)n);
 		if (e3 == -EAGAIN && f.need <= n)
 			fail("framed need", n, (int)f.need, (int)n);
 		if (!e3) {
-			kg_reader_init(&r1, in + 4, f.payload_len, KG_PROTO_BINARY, &arena, &lim);
+			kg_reader_init(&r1, in + 4, f.payload_len, proto, &arena, &lim);
 			kg_arena_reset(&arena);
 			(void)kt_walk_message(&r1, NULL, NULL);
 		}

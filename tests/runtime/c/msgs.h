@@ -97,13 +97,18 @@ static inline void kt_write_rich_message(struct kg_writer *w, int seed)
 }
 
 /* Encode into @buf (which must be large enough); returns the length. */
-static inline size_t kt_rich(u8 *buf, size_t cap, int seed)
+static inline size_t kt_rich_p(u8 *buf, size_t cap, int seed, u8 proto)
 {
 	struct kg_writer w;
 
-	kg_writer_init(&w, buf, cap, KG_PROTO_BINARY);
+	kg_writer_init(&w, buf, cap, proto);
 	kt_write_rich_message(&w, seed);
 	return w.err ? 0 : w.len;
+}
+
+static inline size_t kt_rich(u8 *buf, size_t cap, int seed)
+{
+	return kt_rich_p(buf, cap, seed, KG_PROTO_BINARY);
 }
 
 /*
