@@ -202,6 +202,7 @@ def tt():
 def driver(tmp_path_factory):
     d = Driver(_build_driver(tmp_path_factory.mktemp("wire")))
     yield d
+    print(f"\nwire: {d.calls} values through the generated C")
     d.close()
 
 

@@ -47,7 +47,31 @@ None: only the reader's `kg_limits` apply), `default` (C initializer or None).
 
 Naming: kernel style lower_snake_case prefixed by the file prefix; C keywords
 and kernel macro names get a `_` suffix; names that collapse to the same C name
-get `_2`, `_3`... in source order (deterministic).
+get `_2`, `_3`... in source order (deterministic).  Enum constants and integer
+constants are upper case (`THRIFT_TEST_NUMBERZ_FIVE`, `#define`s); string,
+binary, uuid, struct and container constants are `const` data in the .c file
+(`extern` in the .h).  Container types are named structurally (`kg_list_i32`,
+`kg_map_string_thrift_test_bonk`) and guarded, so one C type serves every file
+that uses the same container; their encoders/decoders are `static` in each .c.
+
+Semantics the templates implement:
+
+* isset: decode sets `isset.<m>` for every field it read; encode writes required
+  fields always, optional and default-requiredness fields only when isset (so
+  "unset" travels as absent, as with Apache's C++ `__isset` for optional fields).
+  `init` applies IDL defaults; a default marks the field set unless it is optional.
+* decode: `init` first; a field of an unexpected wire type is skipped (kg_skip);
+  a container whose element types differ from ours is skipped as a whole (the
+  reader is rewound to the field and kg_skip'ed, the field stays unset); unknown
+  fields are skipped; a missing required field or a second union member is
+  -EBADMSG; every failure returns at once.  Nesting is bounded by
+  kg_read_struct_begin (reader depth); recursion happens only through pointer
+  fields and containers, allocated from the reader's arena (checked: -ENOMEM).
+* limits: `kgen.max_len` bounds every string/binary, `kgen.max_items` every
+  list/set/map, at any depth inside the annotated field (-EMSGSIZE); without an
+  annotation the reader's `struct kg_limits` (max_string, max_container) apply.
+* unions are structs whose fields are all optional; encode refuses (w->err =
+  -EINVAL) a union with more than one member set.
 """
 
 from __future__ import annotations
