@@ -54,7 +54,7 @@ class Sinks:
     """NBACKENDS listening sockets served by one selector thread; records
     each framed message as (backend, raw bytes) in arrival order."""
 
-    def __init__(self, n, stall=0.0):
+    def __init__(self, n, stall=0.0, addr="127.0.0.1"):
         self.sel = selectors.DefaultSelector()
         self.listeners = []
         self.received = [[] for _ in range(n)]
@@ -62,13 +62,14 @@ class Sinks:
         self.stall_until = time.monotonic() + stall
         self.stop = threading.Event()
         for i in range(n):
-            ls = socket.socket()
-            ls.bind(("127.0.0.1", 0))
+            ls = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
+            ls.bind((addr, 0))
             ls.listen(16)
             ls.setblocking(False)
             self.sel.register(ls, selectors.EVENT_READ, ("listen", i))
             self.listeners.append(ls)
         self.ports = [ls.getsockname()[1] for ls in self.listeners]
+        self.addr = addr
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.thread.start()
 
@@ -118,7 +119,8 @@ class Sinks:
         self.sel.close()
 
     def backends_arg(self):
-        return ",".join(f"127.0.0.1:{p}" for p in self.ports)
+        host = f"[{self.addr}]" if ":" in self.addr else self.addr
+        return ",".join(f"{host}:{p}" for p in self.ports)
 
 
 def client_process(port, client, count, seed, chunked):
@@ -272,3 +274,21 @@ def test_forwarder_unreachable_backend_drops():
             time.sleep(0.2)
         srv.assert_clean()
     assert "forwarded 0 dropped 1" in srv.stderr
+
+
+def test_forwarder_ipv6_backends():
+    try:
+        socket.socket(socket.AF_INET6).bind(("::1", 0))
+    except OSError:
+        pytest.skip("::1 not available")
+    sinks = Sinks(4, addr="::1")
+    try:
+        with Server("fwd_raw", "--key", "--backends", sinks.backends_arg(), addr="::1") as srv:
+            with srv.connect() as s:
+                s.sendall(b"".join(framed(msg_bytes(k, 0, k, b"v6")) for k in range(8)))
+                assert sinks.wait_for(8) == 8
+            srv.assert_clean()
+        for backend, msgs in enumerate(sinks.received):
+            assert [parse_msg(m)[0] for m in msgs] == [backend, backend + 4]
+    finally:
+        sinks.close()

@@ -412,3 +412,39 @@ def test_random_garbage_streams_never_hurt_the_server(transport):
             s.sendall(m)
             assert recv_exact(s, len(m)) == m
         srv.assert_clean()
+
+
+def test_budget_keeps_a_flooding_client_from_starving_others():
+    # One client keeps 20 MB of pipelined calls coming; another does 50
+    # request/reply round trips meanwhile. The per-run budget requeues the
+    # flooding connection, so the other one is served in between.
+    with Server("echo_thrift", "--budget", "16") as srv:
+        flood_msg = framed(call_bytes(0, b"f" * 4000))
+        stop = threading.Event()
+
+        def flood():
+            with srv.connect(timeout=30) as s:
+                reader = threading.Thread(target=lambda: [None for _ in iter(lambda: s.recv(1 << 20), b"")],
+                                          daemon=True)
+                reader.start()
+                sent = 0
+                while not stop.is_set() and sent < 20_000_000:
+                    s.sendall(flood_msg * 16)
+                    sent += len(flood_msg) * 16
+                s.shutdown(socket.SHUT_WR)
+                reader.join(30)
+
+        t = threading.Thread(target=flood)
+        t.start()
+        time.sleep(0.3)
+        start = time.monotonic()
+        with srv.connect() as s:
+            for i in range(50):
+                m = framed(call_bytes(i, b"ping"))
+                s.sendall(m)
+                assert recv_exact(s, len(m)) == m
+        elapsed = time.monotonic() - start
+        stop.set()
+        t.join(60)
+        srv.assert_clean()
+    assert elapsed < 10, elapsed
