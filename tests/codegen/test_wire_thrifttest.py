@@ -484,3 +484,24 @@ def test_random_bytes(driver, proto, name, data):
     status, _, out = driver.roundtrip(name, data, p)
     if status == 0:
         assert driver.roundtrip(name, out, p)[2] == out
+
+
+def test_nested_element_type_mismatch(tt, driver, proto):
+    """list<list<i32>> read as list<list<list<Bonk>>>: the inner lists' element
+    types differ, so the whole field is consumed and left unset; what follows
+    still decodes, and nothing is read twice."""
+
+    @settings(max_examples=EXAMPLES // 2, deadline=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.lists(st.integers(-5, 5), max_size=3), max_size=3))
+    def check(lists):
+        data = encode(tt.NestedListsI32x2(integerlist=lists), proto)
+        status, consumed, out = driver.roundtrip("NestedListsBonk", data, PROTOS[proto][0])
+        assert status == 0 and consumed == len(data)
+        got = decode(tt.NestedListsBonk, out, proto)
+        if any(lists):
+            assert got.bonk is None
+        else:
+            assert got.bonk is not None and len(got.bonk) == len(lists)
+
+    check()

@@ -61,8 +61,9 @@ Semantics the templates implement:
   "unset" travels as absent, as with Apache's C++ `__isset` for optional fields).
   `init` applies IDL defaults; a default marks the field set unless it is optional.
 * decode: `init` first; a field of an unexpected wire type is skipped (kg_skip);
-  a container whose element types differ from ours is skipped as a whole (the
-  reader is rewound to the field and kg_skip'ed, the field stays unset); unknown
+  a container whose element types differ from ours (at any depth) is consumed
+  and the field left unset (no rewind, no second pass; decode frames stay small
+  because recursion depth is bounded only by limits->max_depth); unknown
   fields are skipped; a missing required field or a second union member is
   -EBADMSG; every failure returns at once.  Nesting is bounded by
   kg_read_struct_begin (reader depth); recursion happens only through pointer
