@@ -314,9 +314,13 @@ void kg_event_detach(struct kg_event *ev)
 
 void kg_event_sync(struct kg_event *ev)
 {
-	/* ev->loop is only set once INIT_WORK() has run. */
-	if (ev->loop)
-		cancel_work_sync(&ev->work);
+	/*
+	 * ev->loop is only set once INIT_WORK() has run. A work item cancelled
+	 * while still pending never ran, so it must leave the in-flight count
+	 * here, or kg_loop_drain() would wait for it forever.
+	 */
+	if (ev->loop && cancel_work_sync(&ev->work))
+		kg_loop_done(ev->loop);
 }
 
 void kg_event_kick(struct kg_event *ev, unsigned int events)
