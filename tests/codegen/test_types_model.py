@@ -172,6 +172,18 @@ int main(void)
 	assert(m_hello.len == 2);
 	assert(!strcmp(m_color_name(1), "RED") && !strcmp(m_color_name(2), "GREEN") && !m_color_name(3));
 
+	/* a cyclic value (a handler's bug) ends in an error, not a stack overflow */
+	{
+		struct m_node cyc;
+
+		m_node_init(&cyc);
+		cyc.next = &cyc;
+		cyc.isset.next = true;
+		assert(m_node_encoded_size(&cyc, KG_PROTO_BINARY) > 0);
+		kg_writer_init(&w, buf, sizeof(buf), KG_PROTO_BINARY);
+		assert(m_node_encode(&w, &cyc) == -EMSGSIZE);
+	}
+
 	/* a required reference field left NULL is an encode error */
 	memset(&ref, 0, sizeof(ref));
 	kg_writer_init(&w, buf, sizeof(buf), KG_PROTO_BINARY);
