@@ -306,3 +306,40 @@ def test_our_thrifttest_matches_apache(idl_corpus):
     ours = _interface(REPO / "idl" / "ThriftTest.thrift")
     theirs = _interface(idl_corpus / "apache-thrift" / "test" / "ThriftTest.thrift")
     assert ours == theirs
+
+
+def test_included_program(tmp_path):
+    """An included file's types keep its own prefix and header; containers of its
+    structs are declared once (guarded) and both .c files compile together."""
+    (tmp_path / "base.thrift").write_text(
+        "struct Item { 1: i32 id, 2: string name }\n"
+        "enum Kind { A = 1, B = 2 }\n"
+        "struct Box { 1: list<Item> items }\n")
+    (tmp_path / "top.thrift").write_text(
+        'include "base.thrift"\n'
+        "struct Top { 1: base.Item item, 2: list<base.Item> items, 3: map<base.Kind, base.Box> boxes }\n"
+        'const base.Item FIRST = {"id": 1, "name": "one"}\n')
+    diags = Diagnostics()
+    program = load_program(str(tmp_path / "top.thrift"), [], diags)
+    assert program is not None, [str(d) for d in diags.items]
+    from thrift_kgen.codegen import all_programs
+
+    for p in all_programs(program):
+        for name, text in types_gen.generate_files(p).items():
+            (tmp_path / name).write_text(text)
+    top_h = (tmp_path / "top_types.h").read_text()
+    assert '#include "base_types.h"' in top_h
+    assert "struct base_item item;" in top_h and "struct kg_list_base_item items;" in top_h
+    assert "const struct base_item top_first;" in top_h
+    (tmp_path / "main.c").write_text(
+        '#include "top_types.h"\n#include "base_types.h"\n'
+        "int main(void)\n{\n\tstruct top_top t;\n\n\ttop_top_init(&t);\n"
+        "\treturn top_first.id == 1 && t.items.count == 0 && BASE_KIND_B == 2 ? 0 : 1;\n}\n")
+    core = sorted(str(p) for p in (RUNTIME / "core").glob("*.c") if p.name.startswith(("proto", "arena")))
+    exe = tmp_path / "main"
+    r = subprocess.run(["gcc", "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",
+                        f"-I{RUNTIME / 'include'}", f"-I{tmp_path}", "-o", str(exe), str(tmp_path / "main.c"),
+                        str(tmp_path / "top_types.c"), str(tmp_path / "base_types.c"), *core],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert subprocess.run([str(exe)]).returncode == 0
