@@ -404,41 +404,40 @@ def run_in_vm(kernel: Kernel, script: str, *, timeout: float = 300, cpus: int = 
 
 _SERVER = r"""#!/bin/bash
 # Guest side of vmharness.VMSession: run $R/cmd-<n>/script.sh as they appear.
+# Few processes per command and none while idle: under TCG every exec over 9p is slow.
 R={results}
 export PATH={venv_bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LC_ALL=C PYTHONDONTWRITEBYTECODE=1 KGEN_GUEST=1
 ip link set lo up 2>/dev/null
 uname -r > "$R/uname"
 dmesg -c > "$R/boot-dmesg" 2>&1
-mods() {{ cut -d' ' -f1 /proc/modules | sort; }}
-touch "$R/ready"
+# read -t on a fifo nobody writes = a sleep without an exec
+if mkfifo /run/kgen-idle && exec 3<> /run/kgen-idle; then IDLE="read -r -t 0.1 -u 3 _"; else IDLE="sleep 0.1"; fi
+mods() {{ local m _; MODS=(); while read -r m _; do MODS+=("$m"); done < /proc/modules; }}
+: > "$R/ready"
 n=0
 while [ ! -e "$R/stop" ]; do
 	C="$R/cmd-$n"
 	if [ ! -e "$C/go" ]; then
-		sleep 0.05
+		$IDLE
 		continue
 	fi
+	mods; declare -A before=(); for m in "${{MODS[@]}}"; do before[$m]=1; done
+	read -r cwd < "$C/cwd"; read -r tmo < "$C/timeout"
 	dmesg -c > "$C/dmesg.0" 2>&1
-	mods > "$C/modules.before"
-	(cd "$(cat "$C/cwd")" && KGEN_RESULTS="$C" timeout -k 5 "$(cat "$C/timeout")" \
+	(cd "$cwd" && KGEN_RESULTS="$C" exec timeout -k 5 "$tmo" \
 		bash "$C/script.sh" > "$C/stdout" 2> "$C/stderr" < /dev/null)
-	echo $? > "$C/rc.tmp"
+	rc=$?
 	# Unload what the script left loaded, newest first, so the next script starts clean.
-	mods > "$C/modules.after"
-	for m in $(comm -13 "$C/modules.before" "$C/modules.after"); do
-		echo "$m" >> "$C/leftover"
-	done
-	if [ -s "$C/leftover" ]; then
-		for i in 1 2 3; do
-			for m in $(cut -d' ' -f1 /proc/modules); do
-				grep -qx "$m" "$C/leftover" && rmmod "$m" 2>> "$C/rmmod.err"
-			done
-		done
+	mods; left=(); for m in "${{MODS[@]}}"; do [ -n "${{before[$m]}}" ] || left+=("$m"); done
+	unset before
+	if [ ${{#left[@]}} -gt 0 ]; then
+		printf '%s\n' "${{left[@]}}" > "$C/leftover"
+		for m in "${{left[@]}}"; do rmmod "$m" 2>> "$C/rmmod.err"; done
 	fi
 	dmesg -c > "$C/dmesg.1" 2>&1
-	cat "$C/dmesg.0" "$C/dmesg.1" > "$C/dmesg"
-	mv "$C/rc.tmp" "$C/rc"
+	echo $rc > "$C/rc"
+	: > "$C/done"
 	n=$((n + 1))
 done
 sync
@@ -556,9 +555,9 @@ class VMSession:
         console_off = len(self._console_text())
         t0 = time.monotonic()
         (c / "go").touch()
-        rc_file = c / "rc"
+        done_file = c / "done"
         timed_out = False
-        while not rc_file.exists():
+        while not done_file.exists():
             if not self.alive:
                 break
             if time.monotonic() - t0 > timeout + 30:
@@ -571,10 +570,10 @@ class VMSession:
             p = c / name
             return p.read_text(errors="replace") if p.exists() else ""
 
-        rc_text = read("rc").strip()
+        rc_text = read("rc").strip() if done_file.exists() else ""
         console = self._console_text()[console_off:]
         crashed = not rc_text
-        dmesg = read("dmesg") if not crashed else (read("dmesg.0") + console)
+        dmesg = read("dmesg.0") + (read("dmesg.1") if not crashed else console)
         res = VMResult(kernel=self.kernel, returncode=int(rc_text) if rc_text else None,
                        stdout=read("stdout"), stderr=read("stderr"), dmesg=dmesg,
                        console=console, duration=duration, results_dir=c,
@@ -596,6 +595,10 @@ class VMPool:
         self.sessions: dict[str, VMSession] = {}
 
     def get(self, kernel: Kernel) -> VMSession:
+        # One idle guest still costs CPU: stop the other series' VM when switching.
+        for series, other in self.sessions.items():
+            if series != kernel.series:
+                other.close()
         s = self.sessions.get(kernel.series)
         if s is None:
             s = self.sessions[kernel.series] = VMSession(kernel)
@@ -609,6 +612,20 @@ class VMPool:
 # --------------------------------------------------------------------------------------
 # Fixtures (imported into tests/conftest.py)
 # --------------------------------------------------------------------------------------
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Put VM tests in the xdist group vm-<series> (unless they chose a group), so that
+    with `--dist loadgroup` each series' VM tests run on one worker, sharing one boot of
+    the `vm` fixture, and at most one guest runs per worker."""
+    for item in items:
+        if item.get_closest_marker("vm") is None and "vm" not in getattr(item, "fixturenames", ()):
+            continue
+        callspec = getattr(item, "callspec", None)
+        series = callspec.params.get("kernel") if callspec else None
+        if series and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(f"vm-{series}"))
+
 
 @pytest.fixture(scope="session")
 def kernels_info() -> dict[str, Kernel]:

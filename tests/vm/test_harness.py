@@ -8,8 +8,6 @@ import pytest
 from vmharness import (VENV_PYTHON, BuildError, DmesgError, build_module, check_dmesg,
                        dmesg_problems, run_in_vm)
 
-pytestmark = pytest.mark.xdist_group("vm-harness")
-
 HELLO_C = r"""
 // SPDX-License-Identifier: GPL-2.0
 #include <linux/init.h>
