@@ -245,3 +245,29 @@ def test_truncated_and_spliced_files_never_traceback(tmp_path, a, b):
     r = run("check", str(p))
     assert r.exit_code in (0, 1)
     assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+
+
+def test_module_option_names_the_module(tmp_path):
+    """--module renames the .ko (the calculator example serves tutorial.thrift as calculator.ko)."""
+    from click.testing import CliRunner
+
+    from thrift_kgen.cli import cli
+
+    repo = Path(__file__).resolve().parent.parent
+    out = tmp_path / "mod"
+    res = CliRunner().invoke(cli, [str(repo / "idl" / "forwarder.thrift"), "--module", "fwd2", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "obj-m" in (out / "Kbuild").read_text() and "fwd2.o" in (out / "Kbuild").read_text()
+    bad = CliRunner().invoke(cli, [str(repo / "idl" / "forwarder.thrift"), "--module", "Bad-Name", "-o", str(out)])
+    assert bad.exit_code == 2
+
+
+def test_multiplex_excludes_service(tmp_path):
+    from click.testing import CliRunner
+
+    from thrift_kgen.cli import cli
+
+    repo = Path(__file__).resolve().parent.parent
+    res = CliRunner().invoke(cli, [str(repo / "idl" / "forwarder.thrift"), "--multiplex", "--service", "Forwarder",
+                                   "-o", str(tmp_path / "m")])
+    assert res.exit_code == 2

@@ -25,6 +25,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ class GenerateOptions:
     include_dirs: list[str] = field(default_factory=list)  # -I, in order
     verbose: bool = False  # -v
     source: str = ""  # the IDL file as given on the command line
+    module_name: str | None = None  # --module: the module's name (default: the IDL file's, lower case)
+    multiplex: bool = False  # --multiplex: serve every service on one port (TMultiplexedProtocol)
 
 
 def _debug() -> bool:
@@ -123,10 +126,21 @@ def cli() -> None:
 @click.option("-o", "--out", "out_dir", metavar="DIR", default=DEFAULT_OUT, show_default=True,
               help="Write the generated module into DIR.")
 @click.option("--service", metavar="NAME", default=None, help="The service to serve (default: decided by the generator).")
+@click.option("--module", "module_name", metavar="NAME", default=None,
+              help="Name the module NAME.ko (default: the IDL file's name in lower case).")
+@click.option("--multiplex", is_flag=True,
+              help="Serve every service of FILE on one port with TMultiplexedProtocol (Service:method).")
 @click.option("-v", "--verbose", is_flag=True, help="Say what is being done.")
 @click.argument("file", metavar="FILE")
-def generate_cmd(include_dirs, out_dir, service, verbose, file) -> None:
+def generate_cmd(include_dirs, out_dir, service, module_name, multiplex, verbose, file) -> None:
     """Generate a kernel module from FILE."""
+    if module_name is not None and not re.fullmatch(r"[a-z_][a-z0-9_]{0,55}", module_name):
+        click.echo(f"thrift-kgen: error: --module {module_name!r}: a module name is lower-case letters,"
+                   " digits and '_', not starting with a digit", err=True)
+        sys.exit(2)
+    if service is not None and multiplex:
+        click.echo("thrift-kgen: error: --service and --multiplex exclude each other", err=True)
+        sys.exit(2)
     diags = Diagnostics()
     program = _load(file, list(include_dirs), diags)
     _emit(diags)
@@ -146,7 +160,8 @@ def generate_cmd(include_dirs, out_dir, service, verbose, file) -> None:
             err=True,
         )
         sys.exit(1)
-    options = GenerateOptions(service=service, include_dirs=list(include_dirs), verbose=verbose, source=file)
+    options = GenerateOptions(service=service, include_dirs=list(include_dirs), verbose=verbose, source=file,
+                              module_name=module_name, multiplex=multiplex)
     if verbose:
         click.echo(f"thrift-kgen: generating {program.name} into {out_dir}", err=True)
     try:
