@@ -182,7 +182,8 @@ def check_echo_raw_basic(ko):
     data = os.urandom(100_000)
     with KServer(ko, "echo_raw") as srv:
         assert echo_raw_roundtrip(srv, data) == data
-        st = srv.wait_stats(lambda s: s["closed"] >= 1)
+        # A closed connection's byte counts may reach the totals a little later.
+        st = srv.wait_stats(lambda s: s["closed"] >= 1 and s["bytes_out"] >= len(data))
     assert st["accepted"] == 1 and st["closed"] == 1, st
     assert st["bytes_in"] == 4 + len(data) and st["bytes_out"] == len(data), st
     return {"bytes": len(data), "stats": st}
@@ -215,7 +216,7 @@ def _echo_raw_100(ko, wq_mode):
         try:
             run_threads(client, 100)
         finally:
-            st = srv.wait_stats(lambda s: s["closed"] >= 100)
+            st = srv.wait_stats(lambda s: s["closed"] >= 100 and s["bytes_out"] >= total[0])
             print(f"echo_raw_100 wq_mode={wq_mode} stats {st}", flush=True)
     assert st["accepted"] == 100 and st["closed"] == 100, st
     assert st["bytes_out"] == total[0], (st, total[0])
