@@ -76,6 +76,7 @@ class Context:
     include_dirs: list[str]
     options_service: str | None
     multiplexed: bool
+    module_override: bool = False
     served: object = None  # ServiceView
     chain: list = field(default_factory=list)  # ServiceViews: every service served, bases first
     mux_services: list = field(default_factory=list)
@@ -119,6 +120,7 @@ def generate(program: ast.Program, out_dir, options=None) -> list[Path]:
         include_dirs=list(_opt(options, "include_dirs", []) or []),
         options_service=want,
         multiplexed=multiplexed,
+        module_override=bool(_opt(options, "module_name")),
     )
     ctx.handler_file = f"{ctx.prefix}_handler.c"
 

@@ -166,6 +166,10 @@ class BuildGenerator:
         args = ""
         if c.options_service:
             args += f"--service {c.options_service} "
+        if c.multiplexed:
+            args += "--multiplex "
+        if c.module_override:
+            args += f"--module {c.module} "
         for d in c.include_dirs:
             args += f"-I {os.path.relpath(Path(d).resolve(), Path.cwd())} "
         var = re.sub(r"[^A-Za-z0-9_]", "_", c.module).upper()

@@ -24,15 +24,17 @@ static void kg_list_string_encode(struct kg_writer *w, const struct kg_list_stri
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_list_string_decode(struct kg_reader *r, struct kg_list_string *v,
 		u32 max_items, u32 max_len)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_list_begin(r, &et, &n);
@@ -40,8 +42,15 @@ static int kg_list_string_decode(struct kg_reader *r, struct kg_list_string *v,
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_STRING)
-		return 1;
+	if (n && et != KG_T_STRING) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_list_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -58,7 +67,8 @@ static int kg_list_string_decode(struct kg_reader *r, struct kg_list_string *v,
 
 	}
 	v->count = n;
-	return kg_read_list_end(r);
+	err = kg_read_list_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_list_i32_encode(struct kg_writer *w, const struct kg_list_i32 *v)
@@ -79,15 +89,17 @@ static void kg_list_i32_encode(struct kg_writer *w, const struct kg_list_i32 *v)
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_list_i32_decode(struct kg_reader *r, struct kg_list_i32 *v,
 		u32 max_items)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_list_begin(r, &et, &n);
@@ -95,8 +107,15 @@ static int kg_list_i32_decode(struct kg_reader *r, struct kg_list_i32 *v,
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_I32)
-		return 1;
+	if (n && et != KG_T_I32) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_list_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -111,7 +130,8 @@ static int kg_list_i32_decode(struct kg_reader *r, struct kg_list_i32 *v,
 
 	}
 	v->count = n;
-	return kg_read_list_end(r);
+	err = kg_read_list_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_set_string_encode(struct kg_writer *w, const struct kg_set_string *v)
@@ -132,15 +152,17 @@ static void kg_set_string_encode(struct kg_writer *w, const struct kg_set_string
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_set_string_decode(struct kg_reader *r, struct kg_set_string *v,
 		u32 max_items, u32 max_len)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_set_begin(r, &et, &n);
@@ -148,8 +170,15 @@ static int kg_set_string_decode(struct kg_reader *r, struct kg_set_string *v,
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_STRING)
-		return 1;
+	if (n && et != KG_T_STRING) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_set_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -166,7 +195,8 @@ static int kg_set_string_decode(struct kg_reader *r, struct kg_set_string *v,
 
 	}
 	v->count = n;
-	return kg_read_set_end(r);
+	err = kg_read_set_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_map_string_alltypes_point_encode(struct kg_writer *w, const struct kg_map_string_alltypes_point *v)
@@ -188,15 +218,17 @@ static void kg_map_string_alltypes_point_encode(struct kg_writer *w, const struc
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_map_string_alltypes_point_decode(struct kg_reader *r, struct kg_map_string_alltypes_point *v,
 		u32 max_items, u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_map_begin(r, &kt, &vt, &n);
@@ -204,8 +236,18 @@ static int kg_map_string_alltypes_point_decode(struct kg_reader *r, struct kg_ma
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_STRING || vt != KG_T_STRUCT))
-		return 1;
+	if (n && (kt != KG_T_STRING || vt != KG_T_STRUCT)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		err = kg_read_map_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->entries = NULL;
 	if (n) {
@@ -225,7 +267,8 @@ static int kg_map_string_alltypes_point_decode(struct kg_reader *r, struct kg_ma
 
 	}
 	v->count = n;
-	return kg_read_map_end(r);
+	err = kg_read_map_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_map_string_i32_encode(struct kg_writer *w, const struct kg_map_string_i32 *v)
@@ -247,15 +290,17 @@ static void kg_map_string_i32_encode(struct kg_writer *w, const struct kg_map_st
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_map_string_i32_decode(struct kg_reader *r, struct kg_map_string_i32 *v,
 		u32 max_items, u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_map_begin(r, &kt, &vt, &n);
@@ -263,8 +308,18 @@ static int kg_map_string_i32_decode(struct kg_reader *r, struct kg_map_string_i3
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_STRING || vt != KG_T_I32))
-		return 1;
+	if (n && (kt != KG_T_STRING || vt != KG_T_I32)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		err = kg_read_map_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->entries = NULL;
 	if (n) {
@@ -284,7 +339,8 @@ static int kg_map_string_i32_decode(struct kg_reader *r, struct kg_map_string_i3
 
 	}
 	v->count = n;
-	return kg_read_map_end(r);
+	err = kg_read_map_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_list_map_string_i32_encode(struct kg_writer *w, const struct kg_list_map_string_i32 *v)
@@ -305,15 +361,17 @@ static void kg_list_map_string_i32_encode(struct kg_writer *w, const struct kg_l
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_list_map_string_i32_decode(struct kg_reader *r, struct kg_list_map_string_i32 *v,
 		u32 max_items, u32 max_len)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_list_begin(r, &et, &n);
@@ -321,8 +379,15 @@ static int kg_list_map_string_i32_decode(struct kg_reader *r, struct kg_list_map
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_MAP)
-		return 1;
+	if (n && et != KG_T_MAP) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_list_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -332,12 +397,14 @@ static int kg_list_map_string_i32_decode(struct kg_reader *r, struct kg_list_map
 	}
 	for (i = 0; i < n; i++) {
 		err = kg_map_string_i32_decode(r, &v->elems[i], max_items, max_len);
-		if (err)
+		if (err < 0)
 			return err;
+		skipped |= err;
 
 	}
 	v->count = n;
-	return kg_read_list_end(r);
+	err = kg_read_list_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_map_i32_list_map_string_i32_encode(struct kg_writer *w, const struct kg_map_i32_list_map_string_i32 *v)
@@ -359,15 +426,17 @@ static void kg_map_i32_list_map_string_i32_encode(struct kg_writer *w, const str
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_map_i32_list_map_string_i32_decode(struct kg_reader *r, struct kg_map_i32_list_map_string_i32 *v,
 		u32 max_items, u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_map_begin(r, &kt, &vt, &n);
@@ -375,8 +444,18 @@ static int kg_map_i32_list_map_string_i32_decode(struct kg_reader *r, struct kg_
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_I32 || vt != KG_T_LIST))
-		return 1;
+	if (n && (kt != KG_T_I32 || vt != KG_T_LIST)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		err = kg_read_map_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->entries = NULL;
 	if (n) {
@@ -389,12 +468,14 @@ static int kg_map_i32_list_map_string_i32_decode(struct kg_reader *r, struct kg_
 		if (err)
 			return err;
 		err = kg_list_map_string_i32_decode(r, &v->entries[i].value, max_items, max_len);
-		if (err)
+		if (err < 0)
 			return err;
+		skipped |= err;
 
 	}
 	v->count = n;
-	return kg_read_map_end(r);
+	err = kg_read_map_end(r);
+	return err ? err : skipped;
 }
 
 /* alltypes_everything_nothing_args_init() - zero @v and apply the IDL's default values */
@@ -408,6 +489,8 @@ int alltypes_everything_nothing_args_encode(struct kg_writer *w, const struct al
 {
 	(void)v;
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	kg_write_field_stop(w);
 	kg_write_struct_end(w);
 	return w->err;
@@ -473,6 +556,8 @@ int alltypes_everything_nothing_result_encode(struct kg_writer *w, const struct 
 {
 	(void)v;
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	kg_write_field_stop(w);
 	kg_write_struct_end(w);
 	return w->err;
@@ -537,6 +622,8 @@ void alltypes_everything_flip_args_init(struct alltypes_everything_flip_args *v)
 int alltypes_everything_flip_args_encode(struct kg_writer *w, const struct alltypes_everything_flip_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.b) {
 		kg_write_field_begin(w, KG_T_BOOL, 1);
 		kg_write_bool(w, v->b);
@@ -619,6 +706,8 @@ void alltypes_everything_flip_result_init(struct alltypes_everything_flip_result
 int alltypes_everything_flip_result_encode(struct kg_writer *w, const struct alltypes_everything_flip_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_BOOL, 0);
 		kg_write_bool(w, v->success);
@@ -701,6 +790,8 @@ void alltypes_everything_byte8_args_init(struct alltypes_everything_byte8_args *
 int alltypes_everything_byte8_args_encode(struct kg_writer *w, const struct alltypes_everything_byte8_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.b) {
 		kg_write_field_begin(w, KG_T_BYTE, 1);
 		kg_write_byte(w, v->b);
@@ -783,6 +874,8 @@ void alltypes_everything_byte8_result_init(struct alltypes_everything_byte8_resu
 int alltypes_everything_byte8_result_encode(struct kg_writer *w, const struct alltypes_everything_byte8_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_BYTE, 0);
 		kg_write_byte(w, v->success);
@@ -865,6 +958,8 @@ void alltypes_everything_short16_args_init(struct alltypes_everything_short16_ar
 int alltypes_everything_short16_args_encode(struct kg_writer *w, const struct alltypes_everything_short16_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.s) {
 		kg_write_field_begin(w, KG_T_I16, 1);
 		kg_write_i16(w, v->s);
@@ -947,6 +1042,8 @@ void alltypes_everything_short16_result_init(struct alltypes_everything_short16_
 int alltypes_everything_short16_result_encode(struct kg_writer *w, const struct alltypes_everything_short16_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_I16, 0);
 		kg_write_i16(w, v->success);
@@ -1029,6 +1126,8 @@ void alltypes_everything_int32_args_init(struct alltypes_everything_int32_args *
 int alltypes_everything_int32_args_encode(struct kg_writer *w, const struct alltypes_everything_int32_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.i) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->i);
@@ -1111,6 +1210,8 @@ void alltypes_everything_int32_result_init(struct alltypes_everything_int32_resu
 int alltypes_everything_int32_result_encode(struct kg_writer *w, const struct alltypes_everything_int32_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_I32, 0);
 		kg_write_i32(w, v->success);
@@ -1193,6 +1294,8 @@ void alltypes_everything_long64_args_init(struct alltypes_everything_long64_args
 int alltypes_everything_long64_args_encode(struct kg_writer *w, const struct alltypes_everything_long64_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.l) {
 		kg_write_field_begin(w, KG_T_I64, 1);
 		kg_write_i64(w, v->l);
@@ -1275,6 +1378,8 @@ void alltypes_everything_long64_result_init(struct alltypes_everything_long64_re
 int alltypes_everything_long64_result_encode(struct kg_writer *w, const struct alltypes_everything_long64_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_I64, 0);
 		kg_write_i64(w, v->success);
@@ -1357,6 +1462,8 @@ void alltypes_everything_dbl_args_init(struct alltypes_everything_dbl_args *v)
 int alltypes_everything_dbl_args_encode(struct kg_writer *w, const struct alltypes_everything_dbl_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.d) {
 		kg_write_field_begin(w, KG_T_DOUBLE, 1);
 		kg_write_double(w, v->d);
@@ -1439,6 +1546,8 @@ void alltypes_everything_dbl_result_init(struct alltypes_everything_dbl_result *
 int alltypes_everything_dbl_result_encode(struct kg_writer *w, const struct alltypes_everything_dbl_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_DOUBLE, 0);
 		kg_write_double(w, v->success);
@@ -1521,6 +1630,8 @@ void alltypes_everything_str_args_init(struct alltypes_everything_str_args *v)
 int alltypes_everything_str_args_encode(struct kg_writer *w, const struct alltypes_everything_str_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.s) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->s);
@@ -1603,6 +1714,8 @@ void alltypes_everything_str_result_init(struct alltypes_everything_str_result *
 int alltypes_everything_str_result_encode(struct kg_writer *w, const struct alltypes_everything_str_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_STRING, 0);
 		kg_write_bytes(w, v->success);
@@ -1685,6 +1798,8 @@ void alltypes_everything_bin_args_init(struct alltypes_everything_bin_args *v)
 int alltypes_everything_bin_args_encode(struct kg_writer *w, const struct alltypes_everything_bin_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.b) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->b);
@@ -1767,6 +1882,8 @@ void alltypes_everything_bin_result_init(struct alltypes_everything_bin_result *
 int alltypes_everything_bin_result_encode(struct kg_writer *w, const struct alltypes_everything_bin_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_STRING, 0);
 		kg_write_bytes(w, v->success);
@@ -1849,6 +1966,8 @@ void alltypes_everything_id_args_init(struct alltypes_everything_id_args *v)
 int alltypes_everything_id_args_encode(struct kg_writer *w, const struct alltypes_everything_id_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.u) {
 		kg_write_field_begin(w, KG_T_UUID, 1);
 		kg_write_uuid(w, v->u.b);
@@ -1931,6 +2050,8 @@ void alltypes_everything_id_result_init(struct alltypes_everything_id_result *v)
 int alltypes_everything_id_result_encode(struct kg_writer *w, const struct alltypes_everything_id_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_UUID, 0);
 		kg_write_uuid(w, v->success.b);
@@ -2013,6 +2134,8 @@ void alltypes_everything_color_args_init(struct alltypes_everything_color_args *
 int alltypes_everything_color_args_encode(struct kg_writer *w, const struct alltypes_everything_color_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.c) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->c);
@@ -2095,6 +2218,8 @@ void alltypes_everything_color_result_init(struct alltypes_everything_color_resu
 int alltypes_everything_color_result_encode(struct kg_writer *w, const struct alltypes_everything_color_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_I32, 0);
 		kg_write_i32(w, v->success);
@@ -2177,6 +2302,8 @@ void alltypes_everything_when_args_init(struct alltypes_everything_when_args *v)
 int alltypes_everything_when_args_encode(struct kg_writer *w, const struct alltypes_everything_when_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.t) {
 		kg_write_field_begin(w, KG_T_I64, 1);
 		kg_write_i64(w, v->t);
@@ -2259,6 +2386,8 @@ void alltypes_everything_when_result_init(struct alltypes_everything_when_result
 int alltypes_everything_when_result_encode(struct kg_writer *w, const struct alltypes_everything_when_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_I64, 0);
 		kg_write_i64(w, v->success);
@@ -2341,6 +2470,8 @@ void alltypes_everything_names_args_init(struct alltypes_everything_names_args *
 int alltypes_everything_names_args_encode(struct kg_writer *w, const struct alltypes_everything_names_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.n) {
 		kg_write_field_begin(w, KG_T_LIST, 1);
 		kg_list_string_encode(w, &v->n);
@@ -2360,7 +2491,6 @@ int alltypes_everything_names_args_encode(struct kg_writer *w, const struct allt
  */
 int alltypes_everything_names_args_decode(struct kg_reader *r, struct alltypes_everything_names_args *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -2383,17 +2513,12 @@ int alltypes_everything_names_args_decode(struct kg_reader *r, struct alltypes_e
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_list_string_decode(r, &v->n, 0, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->n, 0, sizeof(v->n));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.n = true;
@@ -2434,6 +2559,8 @@ void alltypes_everything_names_result_init(struct alltypes_everything_names_resu
 int alltypes_everything_names_result_encode(struct kg_writer *w, const struct alltypes_everything_names_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_LIST, 0);
 		kg_list_string_encode(w, &v->success);
@@ -2453,7 +2580,6 @@ int alltypes_everything_names_result_encode(struct kg_writer *w, const struct al
  */
 int alltypes_everything_names_result_decode(struct kg_reader *r, struct alltypes_everything_names_result *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -2476,17 +2602,12 @@ int alltypes_everything_names_result_decode(struct kg_reader *r, struct alltypes
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_list_string_decode(r, &v->success, 0, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->success, 0, sizeof(v->success));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.success = true;
@@ -2527,6 +2648,8 @@ void alltypes_everything_point_args_init(struct alltypes_everything_point_args *
 int alltypes_everything_point_args_encode(struct kg_writer *w, const struct alltypes_everything_point_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.p) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		alltypes_point_encode(w, &v->p);
@@ -2609,6 +2732,8 @@ void alltypes_everything_point_result_init(struct alltypes_everything_point_resu
 int alltypes_everything_point_result_encode(struct kg_writer *w, const struct alltypes_everything_point_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_STRUCT, 0);
 		alltypes_point_encode(w, &v->success);
@@ -2691,6 +2816,8 @@ void alltypes_everything_shape_args_init(struct alltypes_everything_shape_args *
 int alltypes_everything_shape_args_encode(struct kg_writer *w, const struct alltypes_everything_shape_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.s) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		alltypes_shape_encode(w, &v->s);
@@ -2773,6 +2900,8 @@ void alltypes_everything_shape_result_init(struct alltypes_everything_shape_resu
 int alltypes_everything_shape_result_encode(struct kg_writer *w, const struct alltypes_everything_shape_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_STRUCT, 0);
 		alltypes_shape_encode(w, &v->success);
@@ -2855,6 +2984,8 @@ void alltypes_everything_ints_args_init(struct alltypes_everything_ints_args *v)
 int alltypes_everything_ints_args_encode(struct kg_writer *w, const struct alltypes_everything_ints_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.l) {
 		kg_write_field_begin(w, KG_T_LIST, 1);
 		kg_list_i32_encode(w, &v->l);
@@ -2874,7 +3005,6 @@ int alltypes_everything_ints_args_encode(struct kg_writer *w, const struct allty
  */
 int alltypes_everything_ints_args_decode(struct kg_reader *r, struct alltypes_everything_ints_args *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -2897,17 +3027,12 @@ int alltypes_everything_ints_args_decode(struct kg_reader *r, struct alltypes_ev
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_list_i32_decode(r, &v->l, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->l, 0, sizeof(v->l));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.l = true;
@@ -2948,6 +3073,8 @@ void alltypes_everything_ints_result_init(struct alltypes_everything_ints_result
 int alltypes_everything_ints_result_encode(struct kg_writer *w, const struct alltypes_everything_ints_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_LIST, 0);
 		kg_list_i32_encode(w, &v->success);
@@ -2967,7 +3094,6 @@ int alltypes_everything_ints_result_encode(struct kg_writer *w, const struct all
  */
 int alltypes_everything_ints_result_decode(struct kg_reader *r, struct alltypes_everything_ints_result *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -2990,17 +3116,12 @@ int alltypes_everything_ints_result_decode(struct kg_reader *r, struct alltypes_
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_list_i32_decode(r, &v->success, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->success, 0, sizeof(v->success));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.success = true;
@@ -3041,6 +3162,8 @@ void alltypes_everything_strings_args_init(struct alltypes_everything_strings_ar
 int alltypes_everything_strings_args_encode(struct kg_writer *w, const struct alltypes_everything_strings_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.s) {
 		kg_write_field_begin(w, KG_T_SET, 1);
 		kg_set_string_encode(w, &v->s);
@@ -3060,7 +3183,6 @@ int alltypes_everything_strings_args_encode(struct kg_writer *w, const struct al
  */
 int alltypes_everything_strings_args_decode(struct kg_reader *r, struct alltypes_everything_strings_args *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -3083,17 +3205,12 @@ int alltypes_everything_strings_args_decode(struct kg_reader *r, struct alltypes
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_set_string_decode(r, &v->s, 0, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->s, 0, sizeof(v->s));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.s = true;
@@ -3134,6 +3251,8 @@ void alltypes_everything_strings_result_init(struct alltypes_everything_strings_
 int alltypes_everything_strings_result_encode(struct kg_writer *w, const struct alltypes_everything_strings_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_SET, 0);
 		kg_set_string_encode(w, &v->success);
@@ -3153,7 +3272,6 @@ int alltypes_everything_strings_result_encode(struct kg_writer *w, const struct 
  */
 int alltypes_everything_strings_result_decode(struct kg_reader *r, struct alltypes_everything_strings_result *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -3176,17 +3294,12 @@ int alltypes_everything_strings_result_decode(struct kg_reader *r, struct alltyp
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_set_string_decode(r, &v->success, 0, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->success, 0, sizeof(v->success));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.success = true;
@@ -3227,6 +3340,8 @@ void alltypes_everything_points_args_init(struct alltypes_everything_points_args
 int alltypes_everything_points_args_encode(struct kg_writer *w, const struct alltypes_everything_points_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.m) {
 		kg_write_field_begin(w, KG_T_MAP, 1);
 		kg_map_string_alltypes_point_encode(w, &v->m);
@@ -3246,7 +3361,6 @@ int alltypes_everything_points_args_encode(struct kg_writer *w, const struct all
  */
 int alltypes_everything_points_args_decode(struct kg_reader *r, struct alltypes_everything_points_args *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -3269,17 +3383,12 @@ int alltypes_everything_points_args_decode(struct kg_reader *r, struct alltypes_
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_map_string_alltypes_point_decode(r, &v->m, 0, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->m, 0, sizeof(v->m));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.m = true;
@@ -3320,6 +3429,8 @@ void alltypes_everything_points_result_init(struct alltypes_everything_points_re
 int alltypes_everything_points_result_encode(struct kg_writer *w, const struct alltypes_everything_points_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_MAP, 0);
 		kg_map_string_alltypes_point_encode(w, &v->success);
@@ -3339,7 +3450,6 @@ int alltypes_everything_points_result_encode(struct kg_writer *w, const struct a
  */
 int alltypes_everything_points_result_decode(struct kg_reader *r, struct alltypes_everything_points_result *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -3362,17 +3472,12 @@ int alltypes_everything_points_result_decode(struct kg_reader *r, struct alltype
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_map_string_alltypes_point_decode(r, &v->success, 0, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->success, 0, sizeof(v->success));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.success = true;
@@ -3413,6 +3518,8 @@ void alltypes_everything_nested_args_init(struct alltypes_everything_nested_args
 int alltypes_everything_nested_args_encode(struct kg_writer *w, const struct alltypes_everything_nested_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.n) {
 		kg_write_field_begin(w, KG_T_MAP, 1);
 		kg_map_i32_list_map_string_i32_encode(w, &v->n);
@@ -3432,7 +3539,6 @@ int alltypes_everything_nested_args_encode(struct kg_writer *w, const struct all
  */
 int alltypes_everything_nested_args_decode(struct kg_reader *r, struct alltypes_everything_nested_args *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -3455,17 +3561,12 @@ int alltypes_everything_nested_args_decode(struct kg_reader *r, struct alltypes_
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_map_i32_list_map_string_i32_decode(r, &v->n, 0, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->n, 0, sizeof(v->n));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.n = true;
@@ -3506,6 +3607,8 @@ void alltypes_everything_nested_result_init(struct alltypes_everything_nested_re
 int alltypes_everything_nested_result_encode(struct kg_writer *w, const struct alltypes_everything_nested_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_MAP, 0);
 		kg_map_i32_list_map_string_i32_encode(w, &v->success);
@@ -3525,7 +3628,6 @@ int alltypes_everything_nested_result_encode(struct kg_writer *w, const struct a
  */
 int alltypes_everything_nested_result_decode(struct kg_reader *r, struct alltypes_everything_nested_result *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -3548,17 +3650,12 @@ int alltypes_everything_nested_result_decode(struct kg_reader *r, struct alltype
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_map_i32_list_map_string_i32_decode(r, &v->success, 0, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->success, 0, sizeof(v->success));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.success = true;
@@ -3599,6 +3696,8 @@ void alltypes_everything_many_args_init(struct alltypes_everything_many_args *v)
 int alltypes_everything_many_args_encode(struct kg_writer *w, const struct alltypes_everything_many_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.a) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->a);
@@ -3642,7 +3741,6 @@ int alltypes_everything_many_args_encode(struct kg_writer *w, const struct allty
  */
 int alltypes_everything_many_args_decode(struct kg_reader *r, struct alltypes_everything_many_args *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -3701,17 +3799,12 @@ int alltypes_everything_many_args_decode(struct kg_reader *r, struct alltypes_ev
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_list_i32_decode(r, &v->d, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->d, 0, sizeof(v->d));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.d = true;
@@ -3764,6 +3857,8 @@ void alltypes_everything_many_result_init(struct alltypes_everything_many_result
 int alltypes_everything_many_result_encode(struct kg_writer *w, const struct alltypes_everything_many_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_I32, 0);
 		kg_write_i32(w, v->success);
@@ -3882,6 +3977,8 @@ void alltypes_everything_fire_args_init(struct alltypes_everything_fire_args *v)
 int alltypes_everything_fire_args_encode(struct kg_writer *w, const struct alltypes_everything_fire_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.event) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->event);

@@ -37,15 +37,17 @@ static void kg_list_alltypes_point_encode(struct kg_writer *w, const struct kg_l
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_list_alltypes_point_decode(struct kg_reader *r, struct kg_list_alltypes_point *v,
 		u32 max_items)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_list_begin(r, &et, &n);
@@ -53,8 +55,15 @@ static int kg_list_alltypes_point_decode(struct kg_reader *r, struct kg_list_all
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_STRUCT)
-		return 1;
+	if (n && et != KG_T_STRUCT) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_list_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -69,7 +78,8 @@ static int kg_list_alltypes_point_decode(struct kg_reader *r, struct kg_list_all
 
 	}
 	v->count = n;
-	return kg_read_list_end(r);
+	err = kg_read_list_end(r);
+	return err ? err : skipped;
 }
 
 /* alltypes_point_init() - zero @v and apply the IDL's default values */
@@ -82,6 +92,8 @@ void alltypes_point_init(struct alltypes_point *v)
 int alltypes_point_encode(struct kg_writer *w, const struct alltypes_point *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	{
 		kg_write_field_begin(w, KG_T_DOUBLE, 1);
 		kg_write_double(w, v->x);
@@ -206,6 +218,8 @@ int alltypes_shape_encode(struct kg_writer *w, const struct alltypes_shape *v)
 	if (v->isset.point + v->isset.polygon > 1 && !w->err)
 		w->err = -EINVAL;	/* a union holds at most one field */
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.point) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		alltypes_point_encode(w, &v->point);
@@ -231,9 +245,9 @@ int alltypes_shape_encode(struct kg_writer *w, const struct alltypes_shape *v)
  */
 int alltypes_shape_decode(struct kg_reader *r, struct alltypes_shape *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
+	u32 nset = 0;
 	int err;
 
 	alltypes_shape_init(v);
@@ -254,8 +268,8 @@ int alltypes_shape_decode(struct kg_reader *r, struct alltypes_shape *v)
 					return err;
 				break;
 			}
-			if (v->isset.point || v->isset.polygon)
-				return -EBADMSG;
+			if (nset++)
+				return -EBADMSG;	/* a union holds one field */
 			err = alltypes_point_decode(r, &v->point);
 			if (err)
 				return err;
@@ -268,19 +282,14 @@ int alltypes_shape_decode(struct kg_reader *r, struct alltypes_shape *v)
 					return err;
 				break;
 			}
-			if (v->isset.point || v->isset.polygon)
-				return -EBADMSG;
-			saved = *r;
+			if (nset++)
+				return -EBADMSG;	/* a union holds one field */
 			err = kg_list_alltypes_point_decode(r, &v->polygon, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->polygon, 0, sizeof(v->polygon));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.polygon = true;
@@ -321,6 +330,8 @@ void alltypes_oops_init(struct alltypes_oops *v)
 int alltypes_oops_encode(struct kg_writer *w, const struct alltypes_oops *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.code) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->code);
@@ -421,6 +432,8 @@ void alltypes_worse_init(struct alltypes_worse *v)
 int alltypes_worse_encode(struct kg_writer *w, const struct alltypes_worse *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.blob) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->blob);

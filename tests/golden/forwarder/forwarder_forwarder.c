@@ -24,15 +24,17 @@ static void kg_list_forwarder_backend_encode(struct kg_writer *w, const struct k
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_list_forwarder_backend_decode(struct kg_reader *r, struct kg_list_forwarder_backend *v,
 		u32 max_items)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_list_begin(r, &et, &n);
@@ -40,8 +42,15 @@ static int kg_list_forwarder_backend_decode(struct kg_reader *r, struct kg_list_
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_STRUCT)
-		return 1;
+	if (n && et != KG_T_STRUCT) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_list_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -56,7 +65,8 @@ static int kg_list_forwarder_backend_decode(struct kg_reader *r, struct kg_list_
 
 	}
 	v->count = n;
-	return kg_read_list_end(r);
+	err = kg_read_list_end(r);
+	return err ? err : skipped;
 }
 
 /* forwarder_forwarder_msg_args_init() - zero @v and apply the IDL's default values */
@@ -69,6 +79,8 @@ void forwarder_forwarder_msg_args_init(struct forwarder_forwarder_msg_args *v)
 int forwarder_forwarder_msg_args_encode(struct kg_writer *w, const struct forwarder_forwarder_msg_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.key) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->key);
@@ -169,6 +181,8 @@ void forwarder_forwarder_connect_args_init(struct forwarder_forwarder_connect_ar
 int forwarder_forwarder_connect_args_encode(struct kg_writer *w, const struct forwarder_forwarder_connect_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.backends) {
 		kg_write_field_begin(w, KG_T_LIST, 1);
 		kg_list_forwarder_backend_encode(w, &v->backends);
@@ -188,7 +202,6 @@ int forwarder_forwarder_connect_args_encode(struct kg_writer *w, const struct fo
  */
 int forwarder_forwarder_connect_args_decode(struct kg_reader *r, struct forwarder_forwarder_connect_args *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -211,17 +224,12 @@ int forwarder_forwarder_connect_args_decode(struct kg_reader *r, struct forwarde
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_list_forwarder_backend_decode(r, &v->backends, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->backends, 0, sizeof(v->backends));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.backends = true;
@@ -262,6 +270,8 @@ void forwarder_forwarder_connect_result_init(struct forwarder_forwarder_connect_
 int forwarder_forwarder_connect_result_encode(struct kg_writer *w, const struct forwarder_forwarder_connect_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.err) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		forwarder_backend_error_encode(w, &v->err);
@@ -345,6 +355,8 @@ int forwarder_forwarder_close_backends_args_encode(struct kg_writer *w, const st
 {
 	(void)v;
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	kg_write_field_stop(w);
 	kg_write_struct_end(w);
 	return w->err;
@@ -410,6 +422,8 @@ int forwarder_forwarder_close_backends_result_encode(struct kg_writer *w, const 
 {
 	(void)v;
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	kg_write_field_stop(w);
 	kg_write_struct_end(w);
 	return w->err;
@@ -475,6 +489,8 @@ int forwarder_forwarder_stats_args_encode(struct kg_writer *w, const struct forw
 {
 	(void)v;
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	kg_write_field_stop(w);
 	kg_write_struct_end(w);
 	return w->err;
@@ -539,6 +555,8 @@ void forwarder_forwarder_stats_result_init(struct forwarder_forwarder_stats_resu
 int forwarder_forwarder_stats_result_encode(struct kg_writer *w, const struct forwarder_forwarder_stats_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_STRUCT, 0);
 		forwarder_forwarder_stats_encode(w, &v->success);

@@ -14,6 +14,8 @@ void forwarder_backend_init(struct forwarder_backend *v)
 int forwarder_backend_encode(struct kg_writer *w, const struct forwarder_backend *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	{
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->addr);
@@ -118,6 +120,8 @@ void forwarder_backend_error_init(struct forwarder_backend_error *v)
 int forwarder_backend_error_encode(struct kg_writer *w, const struct forwarder_backend_error *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.message) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->message);
@@ -218,6 +222,8 @@ void forwarder_forwarder_stats_init(struct forwarder_forwarder_stats *v)
 int forwarder_forwarder_stats_encode(struct kg_writer *w, const struct forwarder_forwarder_stats *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.forwarded) {
 		kg_write_field_begin(w, KG_T_I64, 1);
 		kg_write_i64(w, v->forwarded);

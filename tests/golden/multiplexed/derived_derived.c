@@ -24,15 +24,17 @@ static void kg_list_shared_shared_struct_encode(struct kg_writer *w, const struc
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_list_shared_shared_struct_decode(struct kg_reader *r, struct kg_list_shared_shared_struct *v,
 		u32 max_items)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_list_begin(r, &et, &n);
@@ -40,8 +42,15 @@ static int kg_list_shared_shared_struct_decode(struct kg_reader *r, struct kg_li
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_STRUCT)
-		return 1;
+	if (n && et != KG_T_STRUCT) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_list_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -56,7 +65,8 @@ static int kg_list_shared_shared_struct_decode(struct kg_reader *r, struct kg_li
 
 	}
 	v->count = n;
-	return kg_read_list_end(r);
+	err = kg_read_list_end(r);
+	return err ? err : skipped;
 }
 
 /* derived_derived_put_args_init() - zero @v and apply the IDL's default values */
@@ -69,6 +79,8 @@ void derived_derived_put_args_init(struct derived_derived_put_args *v)
 int derived_derived_put_args_encode(struct kg_writer *w, const struct derived_derived_put_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.s) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		shared_shared_struct_encode(w, &v->s);
@@ -151,6 +163,8 @@ void derived_derived_put_result_init(struct derived_derived_put_result *v)
 int derived_derived_put_result_encode(struct kg_writer *w, const struct derived_derived_put_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.nf) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		derived_not_found_encode(w, &v->nf);
@@ -234,6 +248,8 @@ int derived_derived_all_args_encode(struct kg_writer *w, const struct derived_de
 {
 	(void)v;
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	kg_write_field_stop(w);
 	kg_write_struct_end(w);
 	return w->err;
@@ -298,6 +314,8 @@ void derived_derived_all_result_init(struct derived_derived_all_result *v)
 int derived_derived_all_result_encode(struct kg_writer *w, const struct derived_derived_all_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_LIST, 0);
 		kg_list_shared_shared_struct_encode(w, &v->success);
@@ -317,7 +335,6 @@ int derived_derived_all_result_encode(struct kg_writer *w, const struct derived_
  */
 int derived_derived_all_result_decode(struct kg_reader *r, struct derived_derived_all_result *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -340,17 +357,12 @@ int derived_derived_all_result_decode(struct kg_reader *r, struct derived_derive
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_list_shared_shared_struct_decode(r, &v->success, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->success, 0, sizeof(v->success));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.success = true;

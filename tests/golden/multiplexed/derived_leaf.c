@@ -17,6 +17,8 @@ int derived_leaf_count_args_encode(struct kg_writer *w, const struct derived_lea
 {
 	(void)v;
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	kg_write_field_stop(w);
 	kg_write_struct_end(w);
 	return w->err;
@@ -81,6 +83,8 @@ void derived_leaf_count_result_init(struct derived_leaf_count_result *v)
 int derived_leaf_count_result_encode(struct kg_writer *w, const struct derived_leaf_count_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_I64, 0);
 		kg_write_i64(w, v->success);

@@ -14,6 +14,8 @@ void derived_not_found_init(struct derived_not_found *v)
 int derived_not_found_encode(struct kg_writer *w, const struct derived_not_found *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.what) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->what);

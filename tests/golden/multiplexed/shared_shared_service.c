@@ -16,6 +16,8 @@ void shared_shared_service_get_struct_args_init(struct shared_shared_service_get
 int shared_shared_service_get_struct_args_encode(struct kg_writer *w, const struct shared_shared_service_get_struct_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.key) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->key);
@@ -98,6 +100,8 @@ void shared_shared_service_get_struct_result_init(struct shared_shared_service_g
 int shared_shared_service_get_struct_result_encode(struct kg_writer *w, const struct shared_shared_service_get_struct_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_STRUCT, 0);
 		shared_shared_struct_encode(w, &v->success);
@@ -181,6 +185,8 @@ int shared_shared_service_ping_args_encode(struct kg_writer *w, const struct sha
 {
 	(void)v;
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	kg_write_field_stop(w);
 	kg_write_struct_end(w);
 	return w->err;

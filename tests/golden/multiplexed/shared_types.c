@@ -14,6 +14,8 @@ void shared_shared_struct_init(struct shared_shared_struct *v)
 int shared_shared_struct_encode(struct kg_writer *w, const struct shared_shared_struct *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.key) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->key);

@@ -25,15 +25,17 @@ static void kg_map_i32_i32_encode(struct kg_writer *w, const struct kg_map_i32_i
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_i32 *v,
 		u32 max_items)
 {
 	u8 kt, vt;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_map_begin(r, &kt, &vt, &n);
@@ -41,8 +43,18 @@ static int kg_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_i32 *v,
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_I32 || vt != KG_T_I32))
-		return 1;
+	if (n && (kt != KG_T_I32 || vt != KG_T_I32)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		err = kg_read_map_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->entries = NULL;
 	if (n) {
@@ -60,7 +72,8 @@ static int kg_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_i32 *v,
 
 	}
 	v->count = n;
-	return kg_read_map_end(r);
+	err = kg_read_map_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_map_string_string_encode(struct kg_writer *w, const struct kg_map_string_string *v)
@@ -82,15 +95,17 @@ static void kg_map_string_string_encode(struct kg_writer *w, const struct kg_map
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_map_string_string_decode(struct kg_reader *r, struct kg_map_string_string *v,
 		u32 max_items, u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_map_begin(r, &kt, &vt, &n);
@@ -98,8 +113,18 @@ static int kg_map_string_string_decode(struct kg_reader *r, struct kg_map_string
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_STRING || vt != KG_T_STRING))
-		return 1;
+	if (n && (kt != KG_T_STRING || vt != KG_T_STRING)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		err = kg_read_map_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->entries = NULL;
 	if (n) {
@@ -121,7 +146,8 @@ static int kg_map_string_string_decode(struct kg_reader *r, struct kg_map_string
 
 	}
 	v->count = n;
-	return kg_read_map_end(r);
+	err = kg_read_map_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_set_i32_encode(struct kg_writer *w, const struct kg_set_i32 *v)
@@ -142,15 +168,17 @@ static void kg_set_i32_encode(struct kg_writer *w, const struct kg_set_i32 *v)
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_set_i32_decode(struct kg_reader *r, struct kg_set_i32 *v,
 		u32 max_items)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_set_begin(r, &et, &n);
@@ -158,8 +186,15 @@ static int kg_set_i32_decode(struct kg_reader *r, struct kg_set_i32 *v,
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_I32)
-		return 1;
+	if (n && et != KG_T_I32) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_set_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -174,7 +209,8 @@ static int kg_set_i32_decode(struct kg_reader *r, struct kg_set_i32 *v,
 
 	}
 	v->count = n;
-	return kg_read_set_end(r);
+	err = kg_read_set_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_list_i32_encode(struct kg_writer *w, const struct kg_list_i32 *v)
@@ -195,15 +231,17 @@ static void kg_list_i32_encode(struct kg_writer *w, const struct kg_list_i32 *v)
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_list_i32_decode(struct kg_reader *r, struct kg_list_i32 *v,
 		u32 max_items)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_list_begin(r, &et, &n);
@@ -211,8 +249,15 @@ static int kg_list_i32_decode(struct kg_reader *r, struct kg_list_i32 *v,
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_I32)
-		return 1;
+	if (n && et != KG_T_I32) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_list_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -227,7 +272,8 @@ static int kg_list_i32_decode(struct kg_reader *r, struct kg_list_i32 *v,
 
 	}
 	v->count = n;
-	return kg_read_list_end(r);
+	err = kg_read_list_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_map_i32_map_i32_i32_encode(struct kg_writer *w, const struct kg_map_i32_map_i32_i32 *v)
@@ -249,15 +295,17 @@ static void kg_map_i32_map_i32_i32_encode(struct kg_writer *w, const struct kg_m
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_map_i32_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_map_i32_i32 *v,
 		u32 max_items)
 {
 	u8 kt, vt;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_map_begin(r, &kt, &vt, &n);
@@ -265,8 +313,18 @@ static int kg_map_i32_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_I32 || vt != KG_T_MAP))
-		return 1;
+	if (n && (kt != KG_T_I32 || vt != KG_T_MAP)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		err = kg_read_map_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->entries = NULL;
 	if (n) {
@@ -279,12 +337,14 @@ static int kg_map_i32_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_
 		if (err)
 			return err;
 		err = kg_map_i32_i32_decode(r, &v->entries[i].value, max_items);
-		if (err)
+		if (err < 0)
 			return err;
+		skipped |= err;
 
 	}
 	v->count = n;
-	return kg_read_map_end(r);
+	err = kg_read_map_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_map_i32_thrift_test_insanity_encode(struct kg_writer *w, const struct kg_map_i32_thrift_test_insanity *v)
@@ -306,15 +366,17 @@ static void kg_map_i32_thrift_test_insanity_encode(struct kg_writer *w, const st
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_map_i32_thrift_test_insanity_decode(struct kg_reader *r, struct kg_map_i32_thrift_test_insanity *v,
 		u32 max_items)
 {
 	u8 kt, vt;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_map_begin(r, &kt, &vt, &n);
@@ -322,8 +384,18 @@ static int kg_map_i32_thrift_test_insanity_decode(struct kg_reader *r, struct kg
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_I32 || vt != KG_T_STRUCT))
-		return 1;
+	if (n && (kt != KG_T_I32 || vt != KG_T_STRUCT)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		err = kg_read_map_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->entries = NULL;
 	if (n) {
@@ -341,7 +413,8 @@ static int kg_map_i32_thrift_test_insanity_decode(struct kg_reader *r, struct kg
 
 	}
 	v->count = n;
-	return kg_read_map_end(r);
+	err = kg_read_map_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_map_i64_map_i32_thrift_test_insanity_encode(struct kg_writer *w, const struct kg_map_i64_map_i32_thrift_test_insanity *v)
@@ -363,15 +436,17 @@ static void kg_map_i64_map_i32_thrift_test_insanity_encode(struct kg_writer *w, 
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_map_i64_map_i32_thrift_test_insanity_decode(struct kg_reader *r, struct kg_map_i64_map_i32_thrift_test_insanity *v,
 		u32 max_items)
 {
 	u8 kt, vt;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_map_begin(r, &kt, &vt, &n);
@@ -379,8 +454,18 @@ static int kg_map_i64_map_i32_thrift_test_insanity_decode(struct kg_reader *r, s
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_I64 || vt != KG_T_MAP))
-		return 1;
+	if (n && (kt != KG_T_I64 || vt != KG_T_MAP)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		err = kg_read_map_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->entries = NULL;
 	if (n) {
@@ -393,12 +478,14 @@ static int kg_map_i64_map_i32_thrift_test_insanity_decode(struct kg_reader *r, s
 		if (err)
 			return err;
 		err = kg_map_i32_thrift_test_insanity_decode(r, &v->entries[i].value, max_items);
-		if (err)
+		if (err < 0)
 			return err;
+		skipped |= err;
 
 	}
 	v->count = n;
-	return kg_read_map_end(r);
+	err = kg_read_map_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_map_i16_string_encode(struct kg_writer *w, const struct kg_map_i16_string *v)
@@ -420,15 +507,17 @@ static void kg_map_i16_string_encode(struct kg_writer *w, const struct kg_map_i1
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_map_i16_string_decode(struct kg_reader *r, struct kg_map_i16_string *v,
 		u32 max_items, u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_map_begin(r, &kt, &vt, &n);
@@ -436,8 +525,18 @@ static int kg_map_i16_string_decode(struct kg_reader *r, struct kg_map_i16_strin
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_I16 || vt != KG_T_STRING))
-		return 1;
+	if (n && (kt != KG_T_I16 || vt != KG_T_STRING)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		err = kg_read_map_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->entries = NULL;
 	if (n) {
@@ -457,7 +556,8 @@ static int kg_map_i16_string_decode(struct kg_reader *r, struct kg_map_i16_strin
 
 	}
 	v->count = n;
-	return kg_read_map_end(r);
+	err = kg_read_map_end(r);
+	return err ? err : skipped;
 }
 
 /* thrift_test_thrift_test_test_void_args_init() - zero @v and apply the IDL's default values */
@@ -471,6 +571,8 @@ int thrift_test_thrift_test_test_void_args_encode(struct kg_writer *w, const str
 {
 	(void)v;
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	kg_write_field_stop(w);
 	kg_write_struct_end(w);
 	return w->err;
@@ -536,6 +638,8 @@ int thrift_test_thrift_test_test_void_result_encode(struct kg_writer *w, const s
 {
 	(void)v;
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	kg_write_field_stop(w);
 	kg_write_struct_end(w);
 	return w->err;
@@ -600,6 +704,8 @@ void thrift_test_thrift_test_test_string_args_init(struct thrift_test_thrift_tes
 int thrift_test_thrift_test_test_string_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->thing);
@@ -682,6 +788,8 @@ void thrift_test_thrift_test_test_string_result_init(struct thrift_test_thrift_t
 int thrift_test_thrift_test_test_string_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_STRING, 0);
 		kg_write_bytes(w, v->success);
@@ -764,6 +872,8 @@ void thrift_test_thrift_test_test_bool_args_init(struct thrift_test_thrift_test_
 int thrift_test_thrift_test_test_bool_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_bool_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_BOOL, 1);
 		kg_write_bool(w, v->thing);
@@ -846,6 +956,8 @@ void thrift_test_thrift_test_test_bool_result_init(struct thrift_test_thrift_tes
 int thrift_test_thrift_test_test_bool_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_bool_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_BOOL, 0);
 		kg_write_bool(w, v->success);
@@ -928,6 +1040,8 @@ void thrift_test_thrift_test_test_byte_args_init(struct thrift_test_thrift_test_
 int thrift_test_thrift_test_test_byte_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_byte_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_BYTE, 1);
 		kg_write_byte(w, v->thing);
@@ -1010,6 +1124,8 @@ void thrift_test_thrift_test_test_byte_result_init(struct thrift_test_thrift_tes
 int thrift_test_thrift_test_test_byte_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_byte_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_BYTE, 0);
 		kg_write_byte(w, v->success);
@@ -1092,6 +1208,8 @@ void thrift_test_thrift_test_test_i32_args_init(struct thrift_test_thrift_test_t
 int thrift_test_thrift_test_test_i32_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i32_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->thing);
@@ -1174,6 +1292,8 @@ void thrift_test_thrift_test_test_i32_result_init(struct thrift_test_thrift_test
 int thrift_test_thrift_test_test_i32_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i32_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_I32, 0);
 		kg_write_i32(w, v->success);
@@ -1256,6 +1376,8 @@ void thrift_test_thrift_test_test_i64_args_init(struct thrift_test_thrift_test_t
 int thrift_test_thrift_test_test_i64_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i64_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_I64, 1);
 		kg_write_i64(w, v->thing);
@@ -1338,6 +1460,8 @@ void thrift_test_thrift_test_test_i64_result_init(struct thrift_test_thrift_test
 int thrift_test_thrift_test_test_i64_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i64_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_I64, 0);
 		kg_write_i64(w, v->success);
@@ -1420,6 +1544,8 @@ void thrift_test_thrift_test_test_double_args_init(struct thrift_test_thrift_tes
 int thrift_test_thrift_test_test_double_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_double_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_DOUBLE, 1);
 		kg_write_double(w, v->thing);
@@ -1502,6 +1628,8 @@ void thrift_test_thrift_test_test_double_result_init(struct thrift_test_thrift_t
 int thrift_test_thrift_test_test_double_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_double_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_DOUBLE, 0);
 		kg_write_double(w, v->success);
@@ -1584,6 +1712,8 @@ void thrift_test_thrift_test_test_binary_args_init(struct thrift_test_thrift_tes
 int thrift_test_thrift_test_test_binary_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_binary_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->thing);
@@ -1666,6 +1796,8 @@ void thrift_test_thrift_test_test_binary_result_init(struct thrift_test_thrift_t
 int thrift_test_thrift_test_test_binary_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_binary_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_STRING, 0);
 		kg_write_bytes(w, v->success);
@@ -1748,6 +1880,8 @@ void thrift_test_thrift_test_test_uuid_args_init(struct thrift_test_thrift_test_
 int thrift_test_thrift_test_test_uuid_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_uuid_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_UUID, 1);
 		kg_write_uuid(w, v->thing.b);
@@ -1830,6 +1964,8 @@ void thrift_test_thrift_test_test_uuid_result_init(struct thrift_test_thrift_tes
 int thrift_test_thrift_test_test_uuid_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_uuid_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_UUID, 0);
 		kg_write_uuid(w, v->success.b);
@@ -1912,6 +2048,8 @@ void thrift_test_thrift_test_test_struct_args_init(struct thrift_test_thrift_tes
 int thrift_test_thrift_test_test_struct_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_struct_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		thrift_test_xtruct_encode(w, &v->thing);
@@ -1994,6 +2132,8 @@ void thrift_test_thrift_test_test_struct_result_init(struct thrift_test_thrift_t
 int thrift_test_thrift_test_test_struct_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_struct_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_STRUCT, 0);
 		thrift_test_xtruct_encode(w, &v->success);
@@ -2076,6 +2216,8 @@ void thrift_test_thrift_test_test_nest_args_init(struct thrift_test_thrift_test_
 int thrift_test_thrift_test_test_nest_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_nest_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		thrift_test_xtruct2_encode(w, &v->thing);
@@ -2158,6 +2300,8 @@ void thrift_test_thrift_test_test_nest_result_init(struct thrift_test_thrift_tes
 int thrift_test_thrift_test_test_nest_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_nest_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_STRUCT, 0);
 		thrift_test_xtruct2_encode(w, &v->success);
@@ -2240,6 +2384,8 @@ void thrift_test_thrift_test_test_map_args_init(struct thrift_test_thrift_test_t
 int thrift_test_thrift_test_test_map_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_MAP, 1);
 		kg_map_i32_i32_encode(w, &v->thing);
@@ -2259,7 +2405,6 @@ int thrift_test_thrift_test_test_map_args_encode(struct kg_writer *w, const stru
  */
 int thrift_test_thrift_test_test_map_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_args *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -2282,17 +2427,12 @@ int thrift_test_thrift_test_test_map_args_decode(struct kg_reader *r, struct thr
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_map_i32_i32_decode(r, &v->thing, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->thing, 0, sizeof(v->thing));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.thing = true;
@@ -2333,6 +2473,8 @@ void thrift_test_thrift_test_test_map_result_init(struct thrift_test_thrift_test
 int thrift_test_thrift_test_test_map_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_MAP, 0);
 		kg_map_i32_i32_encode(w, &v->success);
@@ -2352,7 +2494,6 @@ int thrift_test_thrift_test_test_map_result_encode(struct kg_writer *w, const st
  */
 int thrift_test_thrift_test_test_map_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_result *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -2375,17 +2516,12 @@ int thrift_test_thrift_test_test_map_result_decode(struct kg_reader *r, struct t
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_map_i32_i32_decode(r, &v->success, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->success, 0, sizeof(v->success));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.success = true;
@@ -2426,6 +2562,8 @@ void thrift_test_thrift_test_test_string_map_args_init(struct thrift_test_thrift
 int thrift_test_thrift_test_test_string_map_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_map_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_MAP, 1);
 		kg_map_string_string_encode(w, &v->thing);
@@ -2445,7 +2583,6 @@ int thrift_test_thrift_test_test_string_map_args_encode(struct kg_writer *w, con
  */
 int thrift_test_thrift_test_test_string_map_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_map_args *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -2468,17 +2605,12 @@ int thrift_test_thrift_test_test_string_map_args_decode(struct kg_reader *r, str
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_map_string_string_decode(r, &v->thing, 0, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->thing, 0, sizeof(v->thing));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.thing = true;
@@ -2519,6 +2651,8 @@ void thrift_test_thrift_test_test_string_map_result_init(struct thrift_test_thri
 int thrift_test_thrift_test_test_string_map_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_map_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_MAP, 0);
 		kg_map_string_string_encode(w, &v->success);
@@ -2538,7 +2672,6 @@ int thrift_test_thrift_test_test_string_map_result_encode(struct kg_writer *w, c
  */
 int thrift_test_thrift_test_test_string_map_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_map_result *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -2561,17 +2694,12 @@ int thrift_test_thrift_test_test_string_map_result_decode(struct kg_reader *r, s
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_map_string_string_decode(r, &v->success, 0, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->success, 0, sizeof(v->success));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.success = true;
@@ -2612,6 +2740,8 @@ void thrift_test_thrift_test_test_set_args_init(struct thrift_test_thrift_test_t
 int thrift_test_thrift_test_test_set_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_set_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_SET, 1);
 		kg_set_i32_encode(w, &v->thing);
@@ -2631,7 +2761,6 @@ int thrift_test_thrift_test_test_set_args_encode(struct kg_writer *w, const stru
  */
 int thrift_test_thrift_test_test_set_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_set_args *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -2654,17 +2783,12 @@ int thrift_test_thrift_test_test_set_args_decode(struct kg_reader *r, struct thr
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_set_i32_decode(r, &v->thing, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->thing, 0, sizeof(v->thing));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.thing = true;
@@ -2705,6 +2829,8 @@ void thrift_test_thrift_test_test_set_result_init(struct thrift_test_thrift_test
 int thrift_test_thrift_test_test_set_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_set_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_SET, 0);
 		kg_set_i32_encode(w, &v->success);
@@ -2724,7 +2850,6 @@ int thrift_test_thrift_test_test_set_result_encode(struct kg_writer *w, const st
  */
 int thrift_test_thrift_test_test_set_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_set_result *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -2747,17 +2872,12 @@ int thrift_test_thrift_test_test_set_result_decode(struct kg_reader *r, struct t
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_set_i32_decode(r, &v->success, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->success, 0, sizeof(v->success));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.success = true;
@@ -2798,6 +2918,8 @@ void thrift_test_thrift_test_test_list_args_init(struct thrift_test_thrift_test_
 int thrift_test_thrift_test_test_list_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_list_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_LIST, 1);
 		kg_list_i32_encode(w, &v->thing);
@@ -2817,7 +2939,6 @@ int thrift_test_thrift_test_test_list_args_encode(struct kg_writer *w, const str
  */
 int thrift_test_thrift_test_test_list_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_list_args *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -2840,17 +2961,12 @@ int thrift_test_thrift_test_test_list_args_decode(struct kg_reader *r, struct th
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_list_i32_decode(r, &v->thing, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->thing, 0, sizeof(v->thing));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.thing = true;
@@ -2891,6 +3007,8 @@ void thrift_test_thrift_test_test_list_result_init(struct thrift_test_thrift_tes
 int thrift_test_thrift_test_test_list_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_list_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_LIST, 0);
 		kg_list_i32_encode(w, &v->success);
@@ -2910,7 +3028,6 @@ int thrift_test_thrift_test_test_list_result_encode(struct kg_writer *w, const s
  */
 int thrift_test_thrift_test_test_list_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_list_result *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -2933,17 +3050,12 @@ int thrift_test_thrift_test_test_list_result_decode(struct kg_reader *r, struct 
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_list_i32_decode(r, &v->success, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->success, 0, sizeof(v->success));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.success = true;
@@ -2984,6 +3096,8 @@ void thrift_test_thrift_test_test_enum_args_init(struct thrift_test_thrift_test_
 int thrift_test_thrift_test_test_enum_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_enum_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->thing);
@@ -3066,6 +3180,8 @@ void thrift_test_thrift_test_test_enum_result_init(struct thrift_test_thrift_tes
 int thrift_test_thrift_test_test_enum_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_enum_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_I32, 0);
 		kg_write_i32(w, v->success);
@@ -3148,6 +3264,8 @@ void thrift_test_thrift_test_test_typedef_args_init(struct thrift_test_thrift_te
 int thrift_test_thrift_test_test_typedef_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_typedef_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.thing) {
 		kg_write_field_begin(w, KG_T_I64, 1);
 		kg_write_i64(w, v->thing);
@@ -3230,6 +3348,8 @@ void thrift_test_thrift_test_test_typedef_result_init(struct thrift_test_thrift_
 int thrift_test_thrift_test_test_typedef_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_typedef_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_I64, 0);
 		kg_write_i64(w, v->success);
@@ -3312,6 +3432,8 @@ void thrift_test_thrift_test_test_map_map_args_init(struct thrift_test_thrift_te
 int thrift_test_thrift_test_test_map_map_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_map_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.hello) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->hello);
@@ -3394,6 +3516,8 @@ void thrift_test_thrift_test_test_map_map_result_init(struct thrift_test_thrift_
 int thrift_test_thrift_test_test_map_map_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_map_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_MAP, 0);
 		kg_map_i32_map_i32_i32_encode(w, &v->success);
@@ -3413,7 +3537,6 @@ int thrift_test_thrift_test_test_map_map_result_encode(struct kg_writer *w, cons
  */
 int thrift_test_thrift_test_test_map_map_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_map_result *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -3436,17 +3559,12 @@ int thrift_test_thrift_test_test_map_map_result_decode(struct kg_reader *r, stru
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_map_i32_map_i32_i32_decode(r, &v->success, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->success, 0, sizeof(v->success));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.success = true;
@@ -3487,6 +3605,8 @@ void thrift_test_thrift_test_test_insanity_args_init(struct thrift_test_thrift_t
 int thrift_test_thrift_test_test_insanity_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_insanity_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.argument) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		thrift_test_insanity_encode(w, &v->argument);
@@ -3569,6 +3689,8 @@ void thrift_test_thrift_test_test_insanity_result_init(struct thrift_test_thrift
 int thrift_test_thrift_test_test_insanity_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_insanity_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_MAP, 0);
 		kg_map_i64_map_i32_thrift_test_insanity_encode(w, &v->success);
@@ -3588,7 +3710,6 @@ int thrift_test_thrift_test_test_insanity_result_encode(struct kg_writer *w, con
  */
 int thrift_test_thrift_test_test_insanity_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_insanity_result *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -3611,17 +3732,12 @@ int thrift_test_thrift_test_test_insanity_result_decode(struct kg_reader *r, str
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_map_i64_map_i32_thrift_test_insanity_decode(r, &v->success, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->success, 0, sizeof(v->success));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.success = true;
@@ -3662,6 +3778,8 @@ void thrift_test_thrift_test_test_multi_args_init(struct thrift_test_thrift_test
 int thrift_test_thrift_test_test_multi_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.arg0) {
 		kg_write_field_begin(w, KG_T_BYTE, 1);
 		kg_write_byte(w, v->arg0);
@@ -3711,7 +3829,6 @@ int thrift_test_thrift_test_test_multi_args_encode(struct kg_writer *w, const st
  */
 int thrift_test_thrift_test_test_multi_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_multi_args *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -3770,17 +3887,12 @@ int thrift_test_thrift_test_test_multi_args_decode(struct kg_reader *r, struct t
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_map_i16_string_decode(r, &v->arg3, 0, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->arg3, 0, sizeof(v->arg3));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.arg3 = true;
@@ -3845,6 +3957,8 @@ void thrift_test_thrift_test_test_multi_result_init(struct thrift_test_thrift_te
 int thrift_test_thrift_test_test_multi_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_STRUCT, 0);
 		thrift_test_xtruct_encode(w, &v->success);
@@ -3927,6 +4041,8 @@ void thrift_test_thrift_test_test_exception_args_init(struct thrift_test_thrift_
 int thrift_test_thrift_test_test_exception_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_exception_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.arg) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->arg);
@@ -4009,6 +4125,8 @@ void thrift_test_thrift_test_test_exception_result_init(struct thrift_test_thrif
 int thrift_test_thrift_test_test_exception_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_exception_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.err1) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		thrift_test_xception_encode(w, &v->err1);
@@ -4091,6 +4209,8 @@ void thrift_test_thrift_test_test_multi_exception_args_init(struct thrift_test_t
 int thrift_test_thrift_test_test_multi_exception_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_exception_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.arg0) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->arg0);
@@ -4191,6 +4311,8 @@ void thrift_test_thrift_test_test_multi_exception_result_init(struct thrift_test
 int thrift_test_thrift_test_test_multi_exception_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_exception_result *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.success) {
 		kg_write_field_begin(w, KG_T_STRUCT, 0);
 		thrift_test_xtruct_encode(w, &v->success);
@@ -4309,6 +4431,8 @@ void thrift_test_thrift_test_test_oneway_args_init(struct thrift_test_thrift_tes
 int thrift_test_thrift_test_test_oneway_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_oneway_args *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.seconds_to_sleep) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->seconds_to_sleep);

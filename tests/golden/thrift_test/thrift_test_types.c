@@ -46,15 +46,17 @@ static void kg_map_i32_i64_encode(struct kg_writer *w, const struct kg_map_i32_i
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_map_i32_i64_decode(struct kg_reader *r, struct kg_map_i32_i64 *v,
 		u32 max_items)
 {
 	u8 kt, vt;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_map_begin(r, &kt, &vt, &n);
@@ -62,8 +64,18 @@ static int kg_map_i32_i64_decode(struct kg_reader *r, struct kg_map_i32_i64 *v,
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_I32 || vt != KG_T_I64))
-		return 1;
+	if (n && (kt != KG_T_I32 || vt != KG_T_I64)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		err = kg_read_map_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->entries = NULL;
 	if (n) {
@@ -81,7 +93,8 @@ static int kg_map_i32_i64_decode(struct kg_reader *r, struct kg_map_i32_i64 *v,
 
 	}
 	v->count = n;
-	return kg_read_map_end(r);
+	err = kg_read_map_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_list_thrift_test_xtruct_encode(struct kg_writer *w, const struct kg_list_thrift_test_xtruct *v)
@@ -102,15 +115,17 @@ static void kg_list_thrift_test_xtruct_encode(struct kg_writer *w, const struct 
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_list_thrift_test_xtruct_decode(struct kg_reader *r, struct kg_list_thrift_test_xtruct *v,
 		u32 max_items)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_list_begin(r, &et, &n);
@@ -118,8 +133,15 @@ static int kg_list_thrift_test_xtruct_decode(struct kg_reader *r, struct kg_list
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_STRUCT)
-		return 1;
+	if (n && et != KG_T_STRUCT) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_list_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -134,7 +156,8 @@ static int kg_list_thrift_test_xtruct_decode(struct kg_reader *r, struct kg_list
 
 	}
 	v->count = n;
-	return kg_read_list_end(r);
+	err = kg_read_list_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_set_thrift_test_insanity_encode(struct kg_writer *w, const struct kg_set_thrift_test_insanity *v)
@@ -155,15 +178,17 @@ static void kg_set_thrift_test_insanity_encode(struct kg_writer *w, const struct
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_set_thrift_test_insanity_decode(struct kg_reader *r, struct kg_set_thrift_test_insanity *v,
 		u32 max_items)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_set_begin(r, &et, &n);
@@ -171,8 +196,15 @@ static int kg_set_thrift_test_insanity_decode(struct kg_reader *r, struct kg_set
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_STRUCT)
-		return 1;
+	if (n && et != KG_T_STRUCT) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_set_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -187,7 +219,8 @@ static int kg_set_thrift_test_insanity_decode(struct kg_reader *r, struct kg_set
 
 	}
 	v->count = n;
-	return kg_read_set_end(r);
+	err = kg_read_set_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_set_i32_encode(struct kg_writer *w, const struct kg_set_i32 *v)
@@ -208,15 +241,17 @@ static void kg_set_i32_encode(struct kg_writer *w, const struct kg_set_i32 *v)
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_set_i32_decode(struct kg_reader *r, struct kg_set_i32 *v,
 		u32 max_items)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_set_begin(r, &et, &n);
@@ -224,8 +259,15 @@ static int kg_set_i32_decode(struct kg_reader *r, struct kg_set_i32 *v,
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_I32)
-		return 1;
+	if (n && et != KG_T_I32) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_set_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -240,7 +282,8 @@ static int kg_set_i32_decode(struct kg_reader *r, struct kg_set_i32 *v,
 
 	}
 	v->count = n;
-	return kg_read_set_end(r);
+	err = kg_read_set_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_map_thrift_test_insanity_string_encode(struct kg_writer *w, const struct kg_map_thrift_test_insanity_string *v)
@@ -262,15 +305,17 @@ static void kg_map_thrift_test_insanity_string_encode(struct kg_writer *w, const
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_map_thrift_test_insanity_string_decode(struct kg_reader *r, struct kg_map_thrift_test_insanity_string *v,
 		u32 max_items, u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_map_begin(r, &kt, &vt, &n);
@@ -278,8 +323,18 @@ static int kg_map_thrift_test_insanity_string_decode(struct kg_reader *r, struct
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_STRUCT || vt != KG_T_STRING))
-		return 1;
+	if (n && (kt != KG_T_STRUCT || vt != KG_T_STRING)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		err = kg_read_map_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->entries = NULL;
 	if (n) {
@@ -299,7 +354,8 @@ static int kg_map_thrift_test_insanity_string_decode(struct kg_reader *r, struct
 
 	}
 	v->count = n;
-	return kg_read_map_end(r);
+	err = kg_read_map_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_list_map_thrift_test_insanity_string_encode(struct kg_writer *w, const struct kg_list_map_thrift_test_insanity_string *v)
@@ -320,15 +376,17 @@ static void kg_list_map_thrift_test_insanity_string_encode(struct kg_writer *w, 
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_list_map_thrift_test_insanity_string_decode(struct kg_reader *r, struct kg_list_map_thrift_test_insanity_string *v,
 		u32 max_items, u32 max_len)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_list_begin(r, &et, &n);
@@ -336,8 +394,15 @@ static int kg_list_map_thrift_test_insanity_string_decode(struct kg_reader *r, s
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_MAP)
-		return 1;
+	if (n && et != KG_T_MAP) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_list_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -347,12 +412,14 @@ static int kg_list_map_thrift_test_insanity_string_decode(struct kg_reader *r, s
 	}
 	for (i = 0; i < n; i++) {
 		err = kg_map_thrift_test_insanity_string_decode(r, &v->elems[i], max_items, max_len);
-		if (err)
+		if (err < 0)
 			return err;
+		skipped |= err;
 
 	}
 	v->count = n;
-	return kg_read_list_end(r);
+	err = kg_read_list_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_set_list_map_thrift_test_insanity_string_encode(struct kg_writer *w, const struct kg_set_list_map_thrift_test_insanity_string *v)
@@ -373,15 +440,17 @@ static void kg_set_list_map_thrift_test_insanity_string_encode(struct kg_writer 
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_set_list_map_thrift_test_insanity_string_decode(struct kg_reader *r, struct kg_set_list_map_thrift_test_insanity_string *v,
 		u32 max_items, u32 max_len)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_set_begin(r, &et, &n);
@@ -389,8 +458,15 @@ static int kg_set_list_map_thrift_test_insanity_string_decode(struct kg_reader *
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_LIST)
-		return 1;
+	if (n && et != KG_T_LIST) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_set_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -400,12 +476,14 @@ static int kg_set_list_map_thrift_test_insanity_string_decode(struct kg_reader *
 	}
 	for (i = 0; i < n; i++) {
 		err = kg_list_map_thrift_test_insanity_string_decode(r, &v->elems[i], max_items, max_len);
-		if (err)
+		if (err < 0)
 			return err;
+		skipped |= err;
 
 	}
 	v->count = n;
-	return kg_read_set_end(r);
+	err = kg_read_set_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_map_i32_set_list_map_thrift_test_insanity_string_encode(struct kg_writer *w, const struct kg_map_i32_set_list_map_thrift_test_insanity_string *v)
@@ -427,15 +505,17 @@ static void kg_map_i32_set_list_map_thrift_test_insanity_string_encode(struct kg
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_map_i32_set_list_map_thrift_test_insanity_string_decode(struct kg_reader *r, struct kg_map_i32_set_list_map_thrift_test_insanity_string *v,
 		u32 max_items, u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_map_begin(r, &kt, &vt, &n);
@@ -443,8 +523,18 @@ static int kg_map_i32_set_list_map_thrift_test_insanity_string_decode(struct kg_
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_I32 || vt != KG_T_SET))
-		return 1;
+	if (n && (kt != KG_T_I32 || vt != KG_T_SET)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		err = kg_read_map_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->entries = NULL;
 	if (n) {
@@ -457,12 +547,14 @@ static int kg_map_i32_set_list_map_thrift_test_insanity_string_decode(struct kg_
 		if (err)
 			return err;
 		err = kg_set_list_map_thrift_test_insanity_string_decode(r, &v->entries[i].value, max_items, max_len);
-		if (err)
+		if (err < 0)
 			return err;
+		skipped |= err;
 
 	}
 	v->count = n;
-	return kg_read_map_end(r);
+	err = kg_read_map_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode(struct kg_writer *w, const struct kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *v)
@@ -484,15 +576,17 @@ static void kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_enco
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode(struct kg_reader *r, struct kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *v,
 		u32 max_items, u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_map_begin(r, &kt, &vt, &n);
@@ -500,8 +594,18 @@ static int kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decod
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_SET || vt != KG_T_MAP))
-		return 1;
+	if (n && (kt != KG_T_SET || vt != KG_T_MAP)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		err = kg_read_map_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->entries = NULL;
 	if (n) {
@@ -511,15 +615,18 @@ static int kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decod
 	}
 	for (i = 0; i < n; i++) {
 		err = kg_set_i32_decode(r, &v->entries[i].key, max_items);
-		if (err)
+		if (err < 0)
 			return err;
+		skipped |= err;
 		err = kg_map_i32_set_list_map_thrift_test_insanity_string_decode(r, &v->entries[i].value, max_items, max_len);
-		if (err)
+		if (err < 0)
 			return err;
+		skipped |= err;
 
 	}
 	v->count = n;
-	return kg_read_map_end(r);
+	err = kg_read_map_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode(struct kg_writer *w, const struct kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *v)
@@ -540,15 +647,17 @@ static void kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode(struct kg_reader *r, struct kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *v,
 		u32 max_items, u32 max_len)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_list_begin(r, &et, &n);
@@ -556,8 +665,15 @@ static int kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_MAP)
-		return 1;
+	if (n && et != KG_T_MAP) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_list_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -567,12 +683,14 @@ static int kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_
 	}
 	for (i = 0; i < n; i++) {
 		err = kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode(r, &v->elems[i], max_items, max_len);
-		if (err)
+		if (err < 0)
 			return err;
+		skipped |= err;
 
 	}
 	v->count = n;
-	return kg_read_list_end(r);
+	err = kg_read_list_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_list_i32_encode(struct kg_writer *w, const struct kg_list_i32 *v)
@@ -593,15 +711,17 @@ static void kg_list_i32_encode(struct kg_writer *w, const struct kg_list_i32 *v)
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_list_i32_decode(struct kg_reader *r, struct kg_list_i32 *v,
 		u32 max_items)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_list_begin(r, &et, &n);
@@ -609,8 +729,15 @@ static int kg_list_i32_decode(struct kg_reader *r, struct kg_list_i32 *v,
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_I32)
-		return 1;
+	if (n && et != KG_T_I32) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_list_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -625,7 +752,8 @@ static int kg_list_i32_decode(struct kg_reader *r, struct kg_list_i32 *v,
 
 	}
 	v->count = n;
-	return kg_read_list_end(r);
+	err = kg_read_list_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_map_i32_i32_encode(struct kg_writer *w, const struct kg_map_i32_i32 *v)
@@ -647,15 +775,17 @@ static void kg_map_i32_i32_encode(struct kg_writer *w, const struct kg_map_i32_i
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_i32 *v,
 		u32 max_items)
 {
 	u8 kt, vt;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_map_begin(r, &kt, &vt, &n);
@@ -663,8 +793,18 @@ static int kg_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_i32 *v,
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_I32 || vt != KG_T_I32))
-		return 1;
+	if (n && (kt != KG_T_I32 || vt != KG_T_I32)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		err = kg_read_map_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->entries = NULL;
 	if (n) {
@@ -682,7 +822,8 @@ static int kg_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_i32 *v,
 
 	}
 	v->count = n;
-	return kg_read_map_end(r);
+	err = kg_read_map_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_list_string_encode(struct kg_writer *w, const struct kg_list_string *v)
@@ -703,15 +844,17 @@ static void kg_list_string_encode(struct kg_writer *w, const struct kg_list_stri
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_list_string_decode(struct kg_reader *r, struct kg_list_string *v,
 		u32 max_items, u32 max_len)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_list_begin(r, &et, &n);
@@ -719,8 +862,15 @@ static int kg_list_string_decode(struct kg_reader *r, struct kg_list_string *v,
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_STRING)
-		return 1;
+	if (n && et != KG_T_STRING) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_list_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -737,7 +887,8 @@ static int kg_list_string_decode(struct kg_reader *r, struct kg_list_string *v,
 
 	}
 	v->count = n;
-	return kg_read_list_end(r);
+	err = kg_read_list_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_map_string_string_encode(struct kg_writer *w, const struct kg_map_string_string *v)
@@ -759,15 +910,17 @@ static void kg_map_string_string_encode(struct kg_writer *w, const struct kg_map
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_map_string_string_decode(struct kg_reader *r, struct kg_map_string_string *v,
 		u32 max_items, u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_map_begin(r, &kt, &vt, &n);
@@ -775,8 +928,18 @@ static int kg_map_string_string_decode(struct kg_reader *r, struct kg_map_string
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_STRING || vt != KG_T_STRING))
-		return 1;
+	if (n && (kt != KG_T_STRING || vt != KG_T_STRING)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		err = kg_read_map_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->entries = NULL;
 	if (n) {
@@ -798,7 +961,8 @@ static int kg_map_string_string_decode(struct kg_reader *r, struct kg_map_string
 
 	}
 	v->count = n;
-	return kg_read_map_end(r);
+	err = kg_read_map_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_set_string_encode(struct kg_writer *w, const struct kg_set_string *v)
@@ -819,15 +983,17 @@ static void kg_set_string_encode(struct kg_writer *w, const struct kg_set_string
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_set_string_decode(struct kg_reader *r, struct kg_set_string *v,
 		u32 max_items, u32 max_len)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_set_begin(r, &et, &n);
@@ -835,8 +1001,15 @@ static int kg_set_string_decode(struct kg_reader *r, struct kg_set_string *v,
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_STRING)
-		return 1;
+	if (n && et != KG_T_STRING) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_set_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -853,7 +1026,8 @@ static int kg_set_string_decode(struct kg_reader *r, struct kg_set_string *v,
 
 	}
 	v->count = n;
-	return kg_read_set_end(r);
+	err = kg_read_set_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_list_list_i32_encode(struct kg_writer *w, const struct kg_list_list_i32 *v)
@@ -874,15 +1048,17 @@ static void kg_list_list_i32_encode(struct kg_writer *w, const struct kg_list_li
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_list_list_i32_decode(struct kg_reader *r, struct kg_list_list_i32 *v,
 		u32 max_items)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_list_begin(r, &et, &n);
@@ -890,8 +1066,15 @@ static int kg_list_list_i32_decode(struct kg_reader *r, struct kg_list_list_i32 
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_LIST)
-		return 1;
+	if (n && et != KG_T_LIST) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_list_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -901,12 +1084,14 @@ static int kg_list_list_i32_decode(struct kg_reader *r, struct kg_list_list_i32 
 	}
 	for (i = 0; i < n; i++) {
 		err = kg_list_i32_decode(r, &v->elems[i], max_items);
-		if (err)
+		if (err < 0)
 			return err;
+		skipped |= err;
 
 	}
 	v->count = n;
-	return kg_read_list_end(r);
+	err = kg_read_list_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_list_list_list_i32_encode(struct kg_writer *w, const struct kg_list_list_list_i32 *v)
@@ -927,15 +1112,17 @@ static void kg_list_list_list_i32_encode(struct kg_writer *w, const struct kg_li
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_list_list_list_i32_decode(struct kg_reader *r, struct kg_list_list_list_i32 *v,
 		u32 max_items)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_list_begin(r, &et, &n);
@@ -943,8 +1130,15 @@ static int kg_list_list_list_i32_decode(struct kg_reader *r, struct kg_list_list
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_LIST)
-		return 1;
+	if (n && et != KG_T_LIST) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_list_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -954,12 +1148,14 @@ static int kg_list_list_list_i32_decode(struct kg_reader *r, struct kg_list_list
 	}
 	for (i = 0; i < n; i++) {
 		err = kg_list_list_i32_decode(r, &v->elems[i], max_items);
-		if (err)
+		if (err < 0)
 			return err;
+		skipped |= err;
 
 	}
 	v->count = n;
-	return kg_read_list_end(r);
+	err = kg_read_list_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_list_set_i32_encode(struct kg_writer *w, const struct kg_list_set_i32 *v)
@@ -980,15 +1176,17 @@ static void kg_list_set_i32_encode(struct kg_writer *w, const struct kg_list_set
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_list_set_i32_decode(struct kg_reader *r, struct kg_list_set_i32 *v,
 		u32 max_items)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_list_begin(r, &et, &n);
@@ -996,8 +1194,15 @@ static int kg_list_set_i32_decode(struct kg_reader *r, struct kg_list_set_i32 *v
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_SET)
-		return 1;
+	if (n && et != KG_T_SET) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_list_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -1007,12 +1212,14 @@ static int kg_list_set_i32_decode(struct kg_reader *r, struct kg_list_set_i32 *v
 	}
 	for (i = 0; i < n; i++) {
 		err = kg_set_i32_decode(r, &v->elems[i], max_items);
-		if (err)
+		if (err < 0)
 			return err;
+		skipped |= err;
 
 	}
 	v->count = n;
-	return kg_read_list_end(r);
+	err = kg_read_list_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_map_i32_set_string_encode(struct kg_writer *w, const struct kg_map_i32_set_string *v)
@@ -1034,15 +1241,17 @@ static void kg_map_i32_set_string_encode(struct kg_writer *w, const struct kg_ma
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_map_i32_set_string_decode(struct kg_reader *r, struct kg_map_i32_set_string *v,
 		u32 max_items, u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_map_begin(r, &kt, &vt, &n);
@@ -1050,8 +1259,18 @@ static int kg_map_i32_set_string_decode(struct kg_reader *r, struct kg_map_i32_s
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_I32 || vt != KG_T_SET))
-		return 1;
+	if (n && (kt != KG_T_I32 || vt != KG_T_SET)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		err = kg_read_map_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->entries = NULL;
 	if (n) {
@@ -1064,12 +1283,14 @@ static int kg_map_i32_set_string_decode(struct kg_reader *r, struct kg_map_i32_s
 		if (err)
 			return err;
 		err = kg_set_string_decode(r, &v->entries[i].value, max_items, max_len);
-		if (err)
+		if (err < 0)
 			return err;
+		skipped |= err;
 
 	}
 	v->count = n;
-	return kg_read_map_end(r);
+	err = kg_read_map_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_list_map_i32_set_string_encode(struct kg_writer *w, const struct kg_list_map_i32_set_string *v)
@@ -1090,15 +1311,17 @@ static void kg_list_map_i32_set_string_encode(struct kg_writer *w, const struct 
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_list_map_i32_set_string_decode(struct kg_reader *r, struct kg_list_map_i32_set_string *v,
 		u32 max_items, u32 max_len)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_list_begin(r, &et, &n);
@@ -1106,8 +1329,15 @@ static int kg_list_map_i32_set_string_decode(struct kg_reader *r, struct kg_list
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_MAP)
-		return 1;
+	if (n && et != KG_T_MAP) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_list_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -1117,12 +1347,14 @@ static int kg_list_map_i32_set_string_decode(struct kg_reader *r, struct kg_list
 	}
 	for (i = 0; i < n; i++) {
 		err = kg_map_i32_set_string_decode(r, &v->elems[i], max_items, max_len);
-		if (err)
+		if (err < 0)
 			return err;
+		skipped |= err;
 
 	}
 	v->count = n;
-	return kg_read_list_end(r);
+	err = kg_read_list_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_list_thrift_test_bonk_encode(struct kg_writer *w, const struct kg_list_thrift_test_bonk *v)
@@ -1143,15 +1375,17 @@ static void kg_list_thrift_test_bonk_encode(struct kg_writer *w, const struct kg
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_list_thrift_test_bonk_decode(struct kg_reader *r, struct kg_list_thrift_test_bonk *v,
 		u32 max_items)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_list_begin(r, &et, &n);
@@ -1159,8 +1393,15 @@ static int kg_list_thrift_test_bonk_decode(struct kg_reader *r, struct kg_list_t
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_STRUCT)
-		return 1;
+	if (n && et != KG_T_STRUCT) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_list_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -1175,7 +1416,8 @@ static int kg_list_thrift_test_bonk_decode(struct kg_reader *r, struct kg_list_t
 
 	}
 	v->count = n;
-	return kg_read_list_end(r);
+	err = kg_read_list_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_list_list_thrift_test_bonk_encode(struct kg_writer *w, const struct kg_list_list_thrift_test_bonk *v)
@@ -1196,15 +1438,17 @@ static void kg_list_list_thrift_test_bonk_encode(struct kg_writer *w, const stru
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_list_list_thrift_test_bonk_decode(struct kg_reader *r, struct kg_list_list_thrift_test_bonk *v,
 		u32 max_items)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_list_begin(r, &et, &n);
@@ -1212,8 +1456,15 @@ static int kg_list_list_thrift_test_bonk_decode(struct kg_reader *r, struct kg_l
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_LIST)
-		return 1;
+	if (n && et != KG_T_LIST) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_list_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -1223,12 +1474,14 @@ static int kg_list_list_thrift_test_bonk_decode(struct kg_reader *r, struct kg_l
 	}
 	for (i = 0; i < n; i++) {
 		err = kg_list_thrift_test_bonk_decode(r, &v->elems[i], max_items);
-		if (err)
+		if (err < 0)
 			return err;
+		skipped |= err;
 
 	}
 	v->count = n;
-	return kg_read_list_end(r);
+	err = kg_read_list_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_list_list_list_thrift_test_bonk_encode(struct kg_writer *w, const struct kg_list_list_list_thrift_test_bonk *v)
@@ -1249,15 +1502,17 @@ static void kg_list_list_list_thrift_test_bonk_encode(struct kg_writer *w, const
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_list_list_list_thrift_test_bonk_decode(struct kg_reader *r, struct kg_list_list_list_thrift_test_bonk *v,
 		u32 max_items)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_list_begin(r, &et, &n);
@@ -1265,8 +1520,15 @@ static int kg_list_list_list_thrift_test_bonk_decode(struct kg_reader *r, struct
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_LIST)
-		return 1;
+	if (n && et != KG_T_LIST) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_list_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -1276,12 +1538,14 @@ static int kg_list_list_list_thrift_test_bonk_decode(struct kg_reader *r, struct
 	}
 	for (i = 0; i < n; i++) {
 		err = kg_list_list_thrift_test_bonk_decode(r, &v->elems[i], max_items);
-		if (err)
+		if (err < 0)
 			return err;
+		skipped |= err;
 
 	}
 	v->count = n;
-	return kg_read_list_end(r);
+	err = kg_read_list_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_set_binary_encode(struct kg_writer *w, const struct kg_set_binary *v)
@@ -1302,15 +1566,17 @@ static void kg_set_binary_encode(struct kg_writer *w, const struct kg_set_binary
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_set_binary_decode(struct kg_reader *r, struct kg_set_binary *v,
 		u32 max_items, u32 max_len)
 {
 	u8 et;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_set_begin(r, &et, &n);
@@ -1318,8 +1584,15 @@ static int kg_set_binary_decode(struct kg_reader *r, struct kg_set_binary *v,
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_STRING)
-		return 1;
+	if (n && et != KG_T_STRING) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		err = kg_read_set_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->elems = NULL;
 	if (n) {
@@ -1336,7 +1609,8 @@ static int kg_set_binary_decode(struct kg_reader *r, struct kg_set_binary *v,
 
 	}
 	v->count = n;
-	return kg_read_set_end(r);
+	err = kg_read_set_end(r);
+	return err ? err : skipped;
 }
 
 static void kg_map_binary_i32_encode(struct kg_writer *w, const struct kg_map_binary_i32 *v)
@@ -1358,15 +1632,17 @@ static void kg_map_binary_i32_encode(struct kg_writer *w, const struct kg_map_bi
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types are not
- * ours (the caller rewinds and skips the whole field, as Apache skips a field
- * of the wrong type).
+ * Returns 0, a negative errno, or 1 when the wire's element types (here or in
+ * a nested container) are not ours: the value was consumed but is not usable,
+ * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_map_binary_i32_decode(struct kg_reader *r, struct kg_map_binary_i32 *v,
 		u32 max_items, u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
+	int skipped = 0;
 	int err;
 
 	err = kg_read_map_begin(r, &kt, &vt, &n);
@@ -1374,8 +1650,18 @@ static int kg_map_binary_i32_decode(struct kg_reader *r, struct kg_map_binary_i3
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_STRING || vt != KG_T_I32))
-		return 1;
+	if (n && (kt != KG_T_STRING || vt != KG_T_I32)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		err = kg_read_map_end(r);
+		return err ? err : 1;
+	}
 	v->count = 0;
 	v->entries = NULL;
 	if (n) {
@@ -1395,7 +1681,8 @@ static int kg_map_binary_i32_decode(struct kg_reader *r, struct kg_map_binary_i3
 
 	}
 	v->count = n;
-	return kg_read_map_end(r);
+	err = kg_read_map_end(r);
+	return err ? err : skipped;
 }
 
 /* thrift_test_bonk_init() - zero @v and apply the IDL's default values */
@@ -1408,6 +1695,8 @@ void thrift_test_bonk_init(struct thrift_test_bonk *v)
 int thrift_test_bonk_encode(struct kg_writer *w, const struct thrift_test_bonk *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.message) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->message);
@@ -1508,6 +1797,8 @@ void thrift_test_bools_init(struct thrift_test_bools *v)
 int thrift_test_bools_encode(struct kg_writer *w, const struct thrift_test_bools *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.im_true) {
 		kg_write_field_begin(w, KG_T_BOOL, 1);
 		kg_write_bool(w, v->im_true);
@@ -1608,6 +1899,8 @@ void thrift_test_xtruct_init(struct thrift_test_xtruct *v)
 int thrift_test_xtruct_encode(struct kg_writer *w, const struct thrift_test_xtruct *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.string_thing) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->string_thing);
@@ -1744,6 +2037,8 @@ void thrift_test_xtruct2_init(struct thrift_test_xtruct2 *v)
 int thrift_test_xtruct2_encode(struct kg_writer *w, const struct thrift_test_xtruct2 *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.byte_thing) {
 		kg_write_field_begin(w, KG_T_BYTE, 1);
 		kg_write_byte(w, v->byte_thing);
@@ -1862,6 +2157,8 @@ void thrift_test_xtruct3_init(struct thrift_test_xtruct3 *v)
 int thrift_test_xtruct3_encode(struct kg_writer *w, const struct thrift_test_xtruct3 *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.string_thing) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->string_thing);
@@ -1998,6 +2295,8 @@ void thrift_test_insanity_init(struct thrift_test_insanity *v)
 int thrift_test_insanity_encode(struct kg_writer *w, const struct thrift_test_insanity *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.user_map) {
 		kg_write_field_begin(w, KG_T_MAP, 1);
 		kg_map_i32_i64_encode(w, &v->user_map);
@@ -2023,7 +2322,6 @@ int thrift_test_insanity_encode(struct kg_writer *w, const struct thrift_test_in
  */
 int thrift_test_insanity_decode(struct kg_reader *r, struct thrift_test_insanity *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -2046,17 +2344,12 @@ int thrift_test_insanity_decode(struct kg_reader *r, struct thrift_test_insanity
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_map_i32_i64_decode(r, &v->user_map, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->user_map, 0, sizeof(v->user_map));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.user_map = true;
@@ -2068,17 +2361,12 @@ int thrift_test_insanity_decode(struct kg_reader *r, struct thrift_test_insanity
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_list_thrift_test_xtruct_decode(r, &v->xtructs, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->xtructs, 0, sizeof(v->xtructs));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.xtructs = true;
@@ -2119,6 +2407,8 @@ void thrift_test_crazy_nesting_init(struct thrift_test_crazy_nesting *v)
 int thrift_test_crazy_nesting_encode(struct kg_writer *w, const struct thrift_test_crazy_nesting *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.string_field) {
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->string_field);
@@ -2162,7 +2452,6 @@ int thrift_test_crazy_nesting_encode(struct kg_writer *w, const struct thrift_te
  */
 int thrift_test_crazy_nesting_decode(struct kg_reader *r, struct thrift_test_crazy_nesting *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -2197,17 +2486,12 @@ int thrift_test_crazy_nesting_decode(struct kg_reader *r, struct thrift_test_cra
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_set_thrift_test_insanity_decode(r, &v->set_field, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->set_field, 0, sizeof(v->set_field));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.set_field = true;
@@ -2219,17 +2503,12 @@ int thrift_test_crazy_nesting_decode(struct kg_reader *r, struct thrift_test_cra
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode(r, &v->list_field, 0, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->list_field, 0, sizeof(v->list_field));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.list_field = true;
@@ -2298,6 +2577,8 @@ int thrift_test_some_union_encode(struct kg_writer *w, const struct thrift_test_
 	if (v->isset.map_thing + v->isset.string_thing + v->isset.i32_thing + v->isset.xtruct_thing + v->isset.insanity_thing > 1 && !w->err)
 		w->err = -EINVAL;	/* a union holds at most one field */
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.map_thing) {
 		kg_write_field_begin(w, KG_T_MAP, 1);
 		kg_map_i32_i64_encode(w, &v->map_thing);
@@ -2341,9 +2622,9 @@ int thrift_test_some_union_encode(struct kg_writer *w, const struct thrift_test_
  */
 int thrift_test_some_union_decode(struct kg_reader *r, struct thrift_test_some_union *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
+	u32 nset = 0;
 	int err;
 
 	thrift_test_some_union_init(v);
@@ -2364,19 +2645,14 @@ int thrift_test_some_union_decode(struct kg_reader *r, struct thrift_test_some_u
 					return err;
 				break;
 			}
-			if (v->isset.map_thing || v->isset.string_thing || v->isset.i32_thing || v->isset.xtruct_thing || v->isset.insanity_thing)
-				return -EBADMSG;
-			saved = *r;
+			if (nset++)
+				return -EBADMSG;	/* a union holds one field */
 			err = kg_map_i32_i64_decode(r, &v->map_thing, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->map_thing, 0, sizeof(v->map_thing));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.map_thing = true;
@@ -2388,8 +2664,8 @@ int thrift_test_some_union_decode(struct kg_reader *r, struct thrift_test_some_u
 					return err;
 				break;
 			}
-			if (v->isset.map_thing || v->isset.string_thing || v->isset.i32_thing || v->isset.xtruct_thing || v->isset.insanity_thing)
-				return -EBADMSG;
+			if (nset++)
+				return -EBADMSG;	/* a union holds one field */
 			err = kg_read_string(r, &v->string_thing);
 			if (err)
 				return err;
@@ -2402,8 +2678,8 @@ int thrift_test_some_union_decode(struct kg_reader *r, struct thrift_test_some_u
 					return err;
 				break;
 			}
-			if (v->isset.map_thing || v->isset.string_thing || v->isset.i32_thing || v->isset.xtruct_thing || v->isset.insanity_thing)
-				return -EBADMSG;
+			if (nset++)
+				return -EBADMSG;	/* a union holds one field */
 			err = kg_read_i32(r, &v->i32_thing);
 			if (err)
 				return err;
@@ -2416,8 +2692,8 @@ int thrift_test_some_union_decode(struct kg_reader *r, struct thrift_test_some_u
 					return err;
 				break;
 			}
-			if (v->isset.map_thing || v->isset.string_thing || v->isset.i32_thing || v->isset.xtruct_thing || v->isset.insanity_thing)
-				return -EBADMSG;
+			if (nset++)
+				return -EBADMSG;	/* a union holds one field */
 			err = thrift_test_xtruct3_decode(r, &v->xtruct_thing);
 			if (err)
 				return err;
@@ -2430,8 +2706,8 @@ int thrift_test_some_union_decode(struct kg_reader *r, struct thrift_test_some_u
 					return err;
 				break;
 			}
-			if (v->isset.map_thing || v->isset.string_thing || v->isset.i32_thing || v->isset.xtruct_thing || v->isset.insanity_thing)
-				return -EBADMSG;
+			if (nset++)
+				return -EBADMSG;	/* a union holds one field */
 			err = thrift_test_insanity_decode(r, &v->insanity_thing);
 			if (err)
 				return err;
@@ -2473,6 +2749,8 @@ void thrift_test_xception_init(struct thrift_test_xception *v)
 int thrift_test_xception_encode(struct kg_writer *w, const struct thrift_test_xception *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.error_code) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->error_code);
@@ -2573,6 +2851,8 @@ void thrift_test_xception2_init(struct thrift_test_xception2 *v)
 int thrift_test_xception2_encode(struct kg_writer *w, const struct thrift_test_xception2 *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.error_code) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->error_code);
@@ -2674,6 +2954,8 @@ int thrift_test_empty_struct_encode(struct kg_writer *w, const struct thrift_tes
 {
 	(void)v;
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	kg_write_field_stop(w);
 	kg_write_struct_end(w);
 	return w->err;
@@ -2738,6 +3020,8 @@ void thrift_test_one_field_init(struct thrift_test_one_field *v)
 int thrift_test_one_field_encode(struct kg_writer *w, const struct thrift_test_one_field *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.field) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		thrift_test_empty_struct_encode(w, &v->field);
@@ -2820,6 +3104,8 @@ void thrift_test_versioning_test_v1_init(struct thrift_test_versioning_test_v1 *
 int thrift_test_versioning_test_v1_encode(struct kg_writer *w, const struct thrift_test_versioning_test_v1 *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.begin_in_both) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->begin_in_both);
@@ -2938,6 +3224,8 @@ void thrift_test_versioning_test_v2_init(struct thrift_test_versioning_test_v2 *
 int thrift_test_versioning_test_v2_encode(struct kg_writer *w, const struct thrift_test_versioning_test_v2 *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.begin_in_both) {
 		kg_write_field_begin(w, KG_T_I32, 1);
 		kg_write_i32(w, v->begin_in_both);
@@ -3023,7 +3311,6 @@ int thrift_test_versioning_test_v2_encode(struct kg_writer *w, const struct thri
  */
 int thrift_test_versioning_test_v2_decode(struct kg_reader *r, struct thrift_test_versioning_test_v2 *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -3130,17 +3417,12 @@ int thrift_test_versioning_test_v2_decode(struct kg_reader *r, struct thrift_tes
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_list_i32_decode(r, &v->newlist, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->newlist, 0, sizeof(v->newlist));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.newlist = true;
@@ -3152,17 +3434,12 @@ int thrift_test_versioning_test_v2_decode(struct kg_reader *r, struct thrift_tes
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_set_i32_decode(r, &v->newset, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->newset, 0, sizeof(v->newset));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.newset = true;
@@ -3174,17 +3451,12 @@ int thrift_test_versioning_test_v2_decode(struct kg_reader *r, struct thrift_tes
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_map_i32_i32_decode(r, &v->newmap, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->newmap, 0, sizeof(v->newmap));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.newmap = true;
@@ -3249,6 +3521,8 @@ void thrift_test_list_type_versioning_v1_init(struct thrift_test_list_type_versi
 int thrift_test_list_type_versioning_v1_encode(struct kg_writer *w, const struct thrift_test_list_type_versioning_v1 *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.myints) {
 		kg_write_field_begin(w, KG_T_LIST, 1);
 		kg_list_i32_encode(w, &v->myints);
@@ -3274,7 +3548,6 @@ int thrift_test_list_type_versioning_v1_encode(struct kg_writer *w, const struct
  */
 int thrift_test_list_type_versioning_v1_decode(struct kg_reader *r, struct thrift_test_list_type_versioning_v1 *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -3297,17 +3570,12 @@ int thrift_test_list_type_versioning_v1_decode(struct kg_reader *r, struct thrif
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_list_i32_decode(r, &v->myints, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->myints, 0, sizeof(v->myints));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.myints = true;
@@ -3360,6 +3628,8 @@ void thrift_test_list_type_versioning_v2_init(struct thrift_test_list_type_versi
 int thrift_test_list_type_versioning_v2_encode(struct kg_writer *w, const struct thrift_test_list_type_versioning_v2 *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.strings) {
 		kg_write_field_begin(w, KG_T_LIST, 1);
 		kg_list_string_encode(w, &v->strings);
@@ -3385,7 +3655,6 @@ int thrift_test_list_type_versioning_v2_encode(struct kg_writer *w, const struct
  */
 int thrift_test_list_type_versioning_v2_decode(struct kg_reader *r, struct thrift_test_list_type_versioning_v2 *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -3408,17 +3677,12 @@ int thrift_test_list_type_versioning_v2_decode(struct kg_reader *r, struct thrif
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_list_string_decode(r, &v->strings, 0, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->strings, 0, sizeof(v->strings));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.strings = true;
@@ -3471,6 +3735,8 @@ void thrift_test_guess_protocol_struct_init(struct thrift_test_guess_protocol_st
 int thrift_test_guess_protocol_struct_encode(struct kg_writer *w, const struct thrift_test_guess_protocol_struct *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.map_field) {
 		kg_write_field_begin(w, KG_T_MAP, 7);
 		kg_map_string_string_encode(w, &v->map_field);
@@ -3490,7 +3756,6 @@ int thrift_test_guess_protocol_struct_encode(struct kg_writer *w, const struct t
  */
 int thrift_test_guess_protocol_struct_decode(struct kg_reader *r, struct thrift_test_guess_protocol_struct *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -3513,17 +3778,12 @@ int thrift_test_guess_protocol_struct_decode(struct kg_reader *r, struct thrift_
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_map_string_string_decode(r, &v->map_field, 0, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->map_field, 0, sizeof(v->map_field));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.map_field = true;
@@ -3564,6 +3824,8 @@ void thrift_test_large_deltas_init(struct thrift_test_large_deltas *v)
 int thrift_test_large_deltas_encode(struct kg_writer *w, const struct thrift_test_large_deltas *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.b1) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		thrift_test_bools_encode(w, &v->b1);
@@ -3637,7 +3899,6 @@ int thrift_test_large_deltas_encode(struct kg_writer *w, const struct thrift_tes
  */
 int thrift_test_large_deltas_decode(struct kg_reader *r, struct thrift_test_large_deltas *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -3744,17 +4005,12 @@ int thrift_test_large_deltas_decode(struct kg_reader *r, struct thrift_test_larg
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_set_string_decode(r, &v->a_set2500, 0, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->a_set2500, 0, sizeof(v->a_set2500));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.a_set2500 = true;
@@ -3778,17 +4034,12 @@ int thrift_test_large_deltas_decode(struct kg_reader *r, struct thrift_test_larg
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_list_i32_decode(r, &v->big_numbers, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->big_numbers, 0, sizeof(v->big_numbers));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.big_numbers = true;
@@ -3829,6 +4080,8 @@ void thrift_test_nested_lists_i32x2_init(struct thrift_test_nested_lists_i32x2 *
 int thrift_test_nested_lists_i32x2_encode(struct kg_writer *w, const struct thrift_test_nested_lists_i32x2 *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.integerlist) {
 		kg_write_field_begin(w, KG_T_LIST, 1);
 		kg_list_list_i32_encode(w, &v->integerlist);
@@ -3848,7 +4101,6 @@ int thrift_test_nested_lists_i32x2_encode(struct kg_writer *w, const struct thri
  */
 int thrift_test_nested_lists_i32x2_decode(struct kg_reader *r, struct thrift_test_nested_lists_i32x2 *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -3871,17 +4123,12 @@ int thrift_test_nested_lists_i32x2_decode(struct kg_reader *r, struct thrift_tes
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_list_list_i32_decode(r, &v->integerlist, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->integerlist, 0, sizeof(v->integerlist));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.integerlist = true;
@@ -3922,6 +4169,8 @@ void thrift_test_nested_lists_i32x3_init(struct thrift_test_nested_lists_i32x3 *
 int thrift_test_nested_lists_i32x3_encode(struct kg_writer *w, const struct thrift_test_nested_lists_i32x3 *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.integerlist) {
 		kg_write_field_begin(w, KG_T_LIST, 1);
 		kg_list_list_list_i32_encode(w, &v->integerlist);
@@ -3941,7 +4190,6 @@ int thrift_test_nested_lists_i32x3_encode(struct kg_writer *w, const struct thri
  */
 int thrift_test_nested_lists_i32x3_decode(struct kg_reader *r, struct thrift_test_nested_lists_i32x3 *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -3964,17 +4212,12 @@ int thrift_test_nested_lists_i32x3_decode(struct kg_reader *r, struct thrift_tes
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_list_list_list_i32_decode(r, &v->integerlist, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->integerlist, 0, sizeof(v->integerlist));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.integerlist = true;
@@ -4015,6 +4258,8 @@ void thrift_test_nested_mixedx2_init(struct thrift_test_nested_mixedx2 *v)
 int thrift_test_nested_mixedx2_encode(struct kg_writer *w, const struct thrift_test_nested_mixedx2 *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.int_set_list) {
 		kg_write_field_begin(w, KG_T_LIST, 1);
 		kg_list_set_i32_encode(w, &v->int_set_list);
@@ -4046,7 +4291,6 @@ int thrift_test_nested_mixedx2_encode(struct kg_writer *w, const struct thrift_t
  */
 int thrift_test_nested_mixedx2_decode(struct kg_reader *r, struct thrift_test_nested_mixedx2 *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -4069,17 +4313,12 @@ int thrift_test_nested_mixedx2_decode(struct kg_reader *r, struct thrift_test_ne
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_list_set_i32_decode(r, &v->int_set_list, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->int_set_list, 0, sizeof(v->int_set_list));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.int_set_list = true;
@@ -4091,17 +4330,12 @@ int thrift_test_nested_mixedx2_decode(struct kg_reader *r, struct thrift_test_ne
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_map_i32_set_string_decode(r, &v->map_int_strset, 0, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->map_int_strset, 0, sizeof(v->map_int_strset));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.map_int_strset = true;
@@ -4113,17 +4347,12 @@ int thrift_test_nested_mixedx2_decode(struct kg_reader *r, struct thrift_test_ne
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_list_map_i32_set_string_decode(r, &v->map_int_strset_list, 0, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->map_int_strset_list, 0, sizeof(v->map_int_strset_list));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.map_int_strset_list = true;
@@ -4164,6 +4393,8 @@ void thrift_test_list_bonks_init(struct thrift_test_list_bonks *v)
 int thrift_test_list_bonks_encode(struct kg_writer *w, const struct thrift_test_list_bonks *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.bonk) {
 		kg_write_field_begin(w, KG_T_LIST, 1);
 		kg_list_thrift_test_bonk_encode(w, &v->bonk);
@@ -4183,7 +4414,6 @@ int thrift_test_list_bonks_encode(struct kg_writer *w, const struct thrift_test_
  */
 int thrift_test_list_bonks_decode(struct kg_reader *r, struct thrift_test_list_bonks *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -4206,17 +4436,12 @@ int thrift_test_list_bonks_decode(struct kg_reader *r, struct thrift_test_list_b
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_list_thrift_test_bonk_decode(r, &v->bonk, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->bonk, 0, sizeof(v->bonk));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.bonk = true;
@@ -4257,6 +4482,8 @@ void thrift_test_nested_lists_bonk_init(struct thrift_test_nested_lists_bonk *v)
 int thrift_test_nested_lists_bonk_encode(struct kg_writer *w, const struct thrift_test_nested_lists_bonk *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.bonk) {
 		kg_write_field_begin(w, KG_T_LIST, 1);
 		kg_list_list_list_thrift_test_bonk_encode(w, &v->bonk);
@@ -4276,7 +4503,6 @@ int thrift_test_nested_lists_bonk_encode(struct kg_writer *w, const struct thrif
  */
 int thrift_test_nested_lists_bonk_decode(struct kg_reader *r, struct thrift_test_nested_lists_bonk *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -4299,17 +4525,12 @@ int thrift_test_nested_lists_bonk_decode(struct kg_reader *r, struct thrift_test
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_list_list_list_thrift_test_bonk_decode(r, &v->bonk, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->bonk, 0, sizeof(v->bonk));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.bonk = true;
@@ -4352,6 +4573,8 @@ void thrift_test_bool_test_init(struct thrift_test_bool_test *v)
 int thrift_test_bool_test_encode(struct kg_writer *w, const struct thrift_test_bool_test *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.b) {
 		kg_write_field_begin(w, KG_T_BOOL, 1);
 		kg_write_bool(w, v->b);
@@ -4452,6 +4675,8 @@ void thrift_test_struct_a_init(struct thrift_test_struct_a *v)
 int thrift_test_struct_a_encode(struct kg_writer *w, const struct thrift_test_struct_a *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	{
 		kg_write_field_begin(w, KG_T_STRING, 1);
 		kg_write_bytes(w, v->s);
@@ -4536,6 +4761,8 @@ void thrift_test_struct_b_init(struct thrift_test_struct_b *v)
 int thrift_test_struct_b_encode(struct kg_writer *w, const struct thrift_test_struct_b *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.aa) {
 		kg_write_field_begin(w, KG_T_STRUCT, 1);
 		thrift_test_struct_a_encode(w, &v->aa);
@@ -4639,6 +4866,8 @@ void thrift_test_optional_set_default_test_init(struct thrift_test_optional_set_
 int thrift_test_optional_set_default_test_encode(struct kg_writer *w, const struct thrift_test_optional_set_default_test *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.with_default) {
 		kg_write_field_begin(w, KG_T_SET, 1);
 		kg_set_string_encode(w, &v->with_default);
@@ -4658,7 +4887,6 @@ int thrift_test_optional_set_default_test_encode(struct kg_writer *w, const stru
  */
 int thrift_test_optional_set_default_test_decode(struct kg_reader *r, struct thrift_test_optional_set_default_test *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -4681,17 +4909,12 @@ int thrift_test_optional_set_default_test_decode(struct kg_reader *r, struct thr
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_set_string_decode(r, &v->with_default, 0, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->with_default, 0, sizeof(v->with_default));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.with_default = true;
@@ -4734,6 +4957,8 @@ void thrift_test_optional_binary_init(struct thrift_test_optional_binary *v)
 int thrift_test_optional_binary_encode(struct kg_writer *w, const struct thrift_test_optional_binary *v)
 {
 	kg_write_struct_begin(w);
+	if (w->err && w->depth >= KG_MAX_DEPTH)
+		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.bin_set) {
 		kg_write_field_begin(w, KG_T_SET, 1);
 		kg_set_binary_encode(w, &v->bin_set);
@@ -4759,7 +4984,6 @@ int thrift_test_optional_binary_encode(struct kg_writer *w, const struct thrift_
  */
 int thrift_test_optional_binary_decode(struct kg_reader *r, struct thrift_test_optional_binary *v)
 {
-	struct kg_reader saved;
 	u8 ttype;
 	s16 id;
 	int err;
@@ -4782,17 +5006,12 @@ int thrift_test_optional_binary_decode(struct kg_reader *r, struct thrift_test_o
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_set_binary_decode(r, &v->bin_set, 0, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->bin_set, 0, sizeof(v->bin_set));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.bin_set = true;
@@ -4804,17 +5023,12 @@ int thrift_test_optional_binary_decode(struct kg_reader *r, struct thrift_test_o
 					return err;
 				break;
 			}
-			saved = *r;
 			err = kg_map_binary_i32_decode(r, &v->bin_map, 0, 0);
 			if (err < 0)
 				return err;
 			if (err) {
-				/* element types differ from ours: skip the field */
-				*r = saved;
+				/* element types differ from ours: consumed, left unset */
 				memset(&v->bin_map, 0, sizeof(v->bin_map));
-				err = kg_skip(r, ttype);
-				if (err)
-					return err;
 				break;
 			}
 			v->isset.bin_map = true;
