@@ -29,18 +29,10 @@ all: module user
 
 gen: $(STAMP)
 
-# MODULE_NAME: a module name other than the IDL file's (thrift-kgen's command
-# line has no option for it yet: kgen_generate.py calls the generator's API).
-ifeq ($(MODULE_NAME),)
+# MODULE_NAME: a module name other than the IDL file's (thrift-kgen --module).
 $(STAMP): $(IDL) $(IDL_DEPS)
-	$(KGEN) $(KGEN_FLAGS) $(IDL) -o .
+	$(KGEN) $(if $(MODULE_NAME),--module $(MODULE_NAME)) $(KGEN_FLAGS) $(IDL) -o .
 	@touch $@
-else
-KGEN_PYTHON ?= $(dir $(KGEN))python
-$(STAMP): $(IDL) $(IDL_DEPS) ../kgen_generate.py
-	$(KGEN_PYTHON) ../kgen_generate.py --module-name $(MODULE_NAME) $(KGEN_FLAGS) $(IDL) -o .
-	@touch $@
-endif
 
 module: $(STAMP)
 	$(MAKE) -f Makefile modules KDIR=$(KDIR)

@@ -339,7 +339,7 @@ def echo_thrift_module(tmp_path_factory):
     thriftpy2 = pytest.importorskip("thriftpy2")
     path = tmp_path_factory.mktemp("idl") / "echo.thrift"
     path.write_text(ECHO_IDL)
-    return thriftpy2.load(str(path), module_name="echo_thrift")
+    return thriftpy2.load(str(path), module_name="runtime_echo_test_thrift")
 
 
 @pytest.mark.parametrize("transport", ["framed", "buffered"])
