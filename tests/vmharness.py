@@ -330,6 +330,34 @@ def vng_command(kernel: Kernel, results: Path, wrapper_cmd: str, *, cpus: int = 
     return cmd
 
 
+BOOT_ATTEMPTS = 3
+
+
+def _boot_crashed(console_path: Path) -> bool:
+    text = console_path.read_text(errors="replace") if console_path.exists() else ""
+    return "Kernel panic" in text or "Oops:" in text
+
+
+def _boot_and_wait(cmd: list[str], cwd: Path | str, console_path: Path, timeout: float) -> bool:
+    """Run one VM to its end (or kill it after timeout); True if it timed out."""
+    timed_out = False
+    with open(console_path, "wb") as console:
+        proc = subprocess.Popen(cmd, cwd=str(cwd), env=_vng_env(), stdin=subprocess.DEVNULL,
+                                stdout=console, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            proc.wait(timeout=max(timeout, 1))
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            # vng -> virtme-run -> qemu share the new session: never leave a VM behind.
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+    return timed_out
+
+
 def run_in_vm(kernel: Kernel, script: str, *, timeout: float = 300, cpus: int = 2,
               memory: str = "1G", icount: bool = False, rwdirs: Sequence[Path | str] = (),
               append: Sequence[str] = (), cwd: Path | str = REPO, fast_boot: bool = True,
@@ -361,27 +389,13 @@ def run_in_vm(kernel: Kernel, script: str, *, timeout: float = 300, cpus: int = 
     (results / "vng.cmd").write_text(shlex.join(cmd) + "\n")
     console_path = results / "console.log"
     t0 = time.monotonic()
-    timed_out = False
-    with open(console_path, "wb") as console:
-        proc = subprocess.Popen(cmd, cwd=str(cwd), env=_vng_env(), stdin=subprocess.DEVNULL,
-                                stdout=console, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        finally:
-            # vng -> virtme-run -> qemu share the new session: never leave a VM behind.
-            if proc.poll() is None or timed_out:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait()
-            else:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)   # stragglers, if any
-                except ProcessLookupError:
-                    pass
+    for attempt in range(BOOT_ATTEMPTS):
+        timed_out = _boot_and_wait(cmd, cwd, console_path, timeout - (time.monotonic() - t0))
+        # qemu's TCG on SMP guests sometimes oopses while the kernel patches its own text at
+        # boot (int3 in an idle path), long before the script (and our modules) ran: boot again.
+        if timed_out or (results / "uname").exists() or not _boot_crashed(console_path):
+            break
+        (results / f"boot-crash-{attempt}.log").write_bytes(console_path.read_bytes())
     duration = time.monotonic() - t0
 
     def read(name: str) -> str:
@@ -482,6 +496,18 @@ class VMSession:
         return self.proc is not None and self.proc.poll() is None
 
     def start(self) -> "VMSession":
+        for attempt in range(BOOT_ATTEMPTS):
+            try:
+                return self._boot()
+            except VMError as e:
+                # A crash while booting, before any script or module of ours ran, is qemu's
+                # TCG (see run_in_vm): boot again; anything else is a real failure.
+                if "exited during boot" not in str(e) or not _boot_crashed(self.results / "console.log") \
+                        or attempt == BOOT_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _boot(self) -> "VMSession":
         self.close()
         self.results = Path(tempfile.mkdtemp(prefix="kgen-vmsession-")).resolve()
         (self.results / "server.sh").write_text(_SERVER.format(
