@@ -12,7 +12,7 @@
  *       Thrift messages "msg(key, payload)", keys spread over BACKENDS.
  *   kgen-bench sink  PORT EXPECTED_BYTES
  *       A backend: accept one connection, count bytes until EXPECTED_BYTES
- *       arrived (or the peer closed), print them with the monotonic times of
+ *       arrived (or the peer closed, or 20 s passed with nothing), print them with the monotonic times of
  *       the first and last byte (one clock for every process in the VM).
  *
  * Each prints one JSON object on stdout with the bytes moved and the
@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -201,6 +202,7 @@ static int cmd_sink(char **argv)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[0])) };
 	unsigned long long expected = strtoull(argv[1], NULL, 0), got = 0;
+	struct timeval idle = { .tv_sec = 20 };
 	double t0 = 0, t1 = 0;
 	char buf[65536];
 	int one = 1;
@@ -218,6 +220,8 @@ static int cmd_sink(char **argv)
 	fd = accept(lfd, NULL, NULL);
 	if (fd < 0)
 		die("accept");
+	/* A stalled forwarder shows as missing bytes, not as a hung benchmark. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle));
 	while (got < expected) {
 		ssize_t n = recv(fd, buf, sizeof(buf), 0);
 
