@@ -16,10 +16,8 @@ static void kg_list_string_encode(struct kg_writer *w, const struct kg_list_stri
 		return;
 	}
 	kg_write_list_begin(w, KG_T_STRING, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		kg_write_bytes(w, v->elems[i]);
-
-	}
 	kg_write_list_end(w);
 }
 
@@ -81,10 +79,8 @@ static void kg_list_i32_encode(struct kg_writer *w, const struct kg_list_i32 *v)
 		return;
 	}
 	kg_write_list_begin(w, KG_T_I32, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		kg_write_i32(w, v->elems[i]);
-
-	}
 	kg_write_list_end(w);
 }
 
@@ -144,10 +140,8 @@ static void kg_set_string_encode(struct kg_writer *w, const struct kg_set_string
 		return;
 	}
 	kg_write_set_begin(w, KG_T_STRING, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		kg_write_bytes(w, v->elems[i]);
-
-	}
 	kg_write_set_end(w);
 }
 
@@ -353,10 +347,8 @@ static void kg_list_map_string_i32_encode(struct kg_writer *w, const struct kg_l
 		return;
 	}
 	kg_write_list_begin(w, KG_T_MAP, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		kg_map_string_i32_encode(w, &v->elems[i]);
-
-	}
 	kg_write_list_end(w);
 }
 

@@ -29,10 +29,8 @@ static void kg_list_alltypes_point_encode(struct kg_writer *w, const struct kg_l
 		return;
 	}
 	kg_write_list_begin(w, KG_T_STRUCT, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		alltypes_point_encode(w, &v->elems[i]);
-
-	}
 	kg_write_list_end(w);
 }
 

@@ -16,10 +16,8 @@ static void kg_list_forwarder_backend_encode(struct kg_writer *w, const struct k
 		return;
 	}
 	kg_write_list_begin(w, KG_T_STRUCT, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		forwarder_backend_encode(w, &v->elems[i]);
-
-	}
 	kg_write_list_end(w);
 }
 

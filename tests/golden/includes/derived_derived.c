@@ -16,10 +16,8 @@ static void kg_list_shared_shared_struct_encode(struct kg_writer *w, const struc
 		return;
 	}
 	kg_write_list_begin(w, KG_T_STRUCT, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		shared_shared_struct_encode(w, &v->elems[i]);
-
-	}
 	kg_write_list_end(w);
 }
 

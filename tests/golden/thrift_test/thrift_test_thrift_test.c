@@ -160,10 +160,8 @@ static void kg_set_i32_encode(struct kg_writer *w, const struct kg_set_i32 *v)
 		return;
 	}
 	kg_write_set_begin(w, KG_T_I32, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		kg_write_i32(w, v->elems[i]);
-
-	}
 	kg_write_set_end(w);
 }
 
@@ -223,10 +221,8 @@ static void kg_list_i32_encode(struct kg_writer *w, const struct kg_list_i32 *v)
 		return;
 	}
 	kg_write_list_begin(w, KG_T_I32, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		kg_write_i32(w, v->elems[i]);
-
-	}
 	kg_write_list_end(w);
 }
 

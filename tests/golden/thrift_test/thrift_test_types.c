@@ -107,10 +107,8 @@ static void kg_list_thrift_test_xtruct_encode(struct kg_writer *w, const struct 
 		return;
 	}
 	kg_write_list_begin(w, KG_T_STRUCT, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		thrift_test_xtruct_encode(w, &v->elems[i]);
-
-	}
 	kg_write_list_end(w);
 }
 
@@ -170,10 +168,8 @@ static void kg_set_thrift_test_insanity_encode(struct kg_writer *w, const struct
 		return;
 	}
 	kg_write_set_begin(w, KG_T_STRUCT, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		thrift_test_insanity_encode(w, &v->elems[i]);
-
-	}
 	kg_write_set_end(w);
 }
 
@@ -233,10 +229,8 @@ static void kg_set_i32_encode(struct kg_writer *w, const struct kg_set_i32 *v)
 		return;
 	}
 	kg_write_set_begin(w, KG_T_I32, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		kg_write_i32(w, v->elems[i]);
-
-	}
 	kg_write_set_end(w);
 }
 
@@ -368,10 +362,8 @@ static void kg_list_map_thrift_test_insanity_string_encode(struct kg_writer *w, 
 		return;
 	}
 	kg_write_list_begin(w, KG_T_MAP, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		kg_map_thrift_test_insanity_string_encode(w, &v->elems[i]);
-
-	}
 	kg_write_list_end(w);
 }
 
@@ -432,10 +424,8 @@ static void kg_set_list_map_thrift_test_insanity_string_encode(struct kg_writer 
 		return;
 	}
 	kg_write_set_begin(w, KG_T_LIST, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		kg_list_map_thrift_test_insanity_string_encode(w, &v->elems[i]);
-
-	}
 	kg_write_set_end(w);
 }
 
@@ -639,10 +629,8 @@ static void kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string
 		return;
 	}
 	kg_write_list_begin(w, KG_T_MAP, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode(w, &v->elems[i]);
-
-	}
 	kg_write_list_end(w);
 }
 
@@ -703,10 +691,8 @@ static void kg_list_i32_encode(struct kg_writer *w, const struct kg_list_i32 *v)
 		return;
 	}
 	kg_write_list_begin(w, KG_T_I32, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		kg_write_i32(w, v->elems[i]);
-
-	}
 	kg_write_list_end(w);
 }
 
@@ -836,10 +822,8 @@ static void kg_list_string_encode(struct kg_writer *w, const struct kg_list_stri
 		return;
 	}
 	kg_write_list_begin(w, KG_T_STRING, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		kg_write_bytes(w, v->elems[i]);
-
-	}
 	kg_write_list_end(w);
 }
 
@@ -975,10 +959,8 @@ static void kg_set_string_encode(struct kg_writer *w, const struct kg_set_string
 		return;
 	}
 	kg_write_set_begin(w, KG_T_STRING, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		kg_write_bytes(w, v->elems[i]);
-
-	}
 	kg_write_set_end(w);
 }
 
@@ -1040,10 +1022,8 @@ static void kg_list_list_i32_encode(struct kg_writer *w, const struct kg_list_li
 		return;
 	}
 	kg_write_list_begin(w, KG_T_LIST, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		kg_list_i32_encode(w, &v->elems[i]);
-
-	}
 	kg_write_list_end(w);
 }
 
@@ -1104,10 +1084,8 @@ static void kg_list_list_list_i32_encode(struct kg_writer *w, const struct kg_li
 		return;
 	}
 	kg_write_list_begin(w, KG_T_LIST, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		kg_list_list_i32_encode(w, &v->elems[i]);
-
-	}
 	kg_write_list_end(w);
 }
 
@@ -1168,10 +1146,8 @@ static void kg_list_set_i32_encode(struct kg_writer *w, const struct kg_list_set
 		return;
 	}
 	kg_write_list_begin(w, KG_T_SET, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		kg_set_i32_encode(w, &v->elems[i]);
-
-	}
 	kg_write_list_end(w);
 }
 
@@ -1303,10 +1279,8 @@ static void kg_list_map_i32_set_string_encode(struct kg_writer *w, const struct 
 		return;
 	}
 	kg_write_list_begin(w, KG_T_MAP, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		kg_map_i32_set_string_encode(w, &v->elems[i]);
-
-	}
 	kg_write_list_end(w);
 }
 
@@ -1367,10 +1341,8 @@ static void kg_list_thrift_test_bonk_encode(struct kg_writer *w, const struct kg
 		return;
 	}
 	kg_write_list_begin(w, KG_T_STRUCT, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		thrift_test_bonk_encode(w, &v->elems[i]);
-
-	}
 	kg_write_list_end(w);
 }
 
@@ -1430,10 +1402,8 @@ static void kg_list_list_thrift_test_bonk_encode(struct kg_writer *w, const stru
 		return;
 	}
 	kg_write_list_begin(w, KG_T_LIST, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		kg_list_thrift_test_bonk_encode(w, &v->elems[i]);
-
-	}
 	kg_write_list_end(w);
 }
 
@@ -1494,10 +1464,8 @@ static void kg_list_list_list_thrift_test_bonk_encode(struct kg_writer *w, const
 		return;
 	}
 	kg_write_list_begin(w, KG_T_LIST, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		kg_list_list_thrift_test_bonk_encode(w, &v->elems[i]);
-
-	}
 	kg_write_list_end(w);
 }
 
@@ -1558,10 +1526,8 @@ static void kg_set_binary_encode(struct kg_writer *w, const struct kg_set_binary
 		return;
 	}
 	kg_write_set_begin(w, KG_T_STRING, v->count);
-	for (i = 0; i < v->count; i++) {
+	for (i = 0; i < v->count; i++)
 		kg_write_bytes(w, v->elems[i]);
-
-	}
 	kg_write_set_end(w);
 }
 
