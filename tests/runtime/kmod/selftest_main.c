@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kgcore_selftest: the runtime core (arena, binary protocol, framing) run
+ * kgcore_selftest: the runtime core (arena, binary and compact protocols,
+ * framing) run
  * inside the kernel. Module init encodes and decodes a few messages and
  * fails with -EINVAL (the module does not load) if anything is off; the
  * result is also logged, for the VM test to check.
@@ -22,7 +23,7 @@ static int checks, failures;
 	} \
 } while (0)
 
-static int skip_message(const u8 *p, size_t n, struct kg_arena *a)
+static int skip_message(const u8 *p, size_t n, u8 proto)
 {
 	struct kg_reader r;
 	struct kg_bytes name;
@@ -30,7 +31,7 @@ static int skip_message(const u8 *p, size_t n, struct kg_arena *a)
 	s32 seqid;
 	int err;
 
-	kg_reader_init(&r, p, n, KG_PROTO_BINARY, a, NULL);
+	kg_reader_init(&r, p, n, proto, NULL, NULL);
 	err = kg_read_message_begin(&r, &name, &type, &seqid);
 	if (!err)
 		err = kg_skip(&r, KG_T_STRUCT);
@@ -39,29 +40,29 @@ static int skip_message(const u8 *p, size_t n, struct kg_arena *a)
 	return err;
 }
 
-static void test_roundtrip(u8 *buf, u8 *buf2, size_t cap)
+static void test_roundtrip(u8 *buf, u8 *buf2, size_t cap, u8 proto)
 {
 	struct kg_writer w;
 	struct kg_frame f;
 	size_t n, len;
 
-	kg_writer_init_count(&w, KG_PROTO_BINARY);
+	kg_writer_init_count(&w, proto);
 	kt_write_rich_message(&w, 3);
 	n = w.len;
-	KCHECK(w.err == 0 && n > 100 && n + 4 <= cap);
-	kg_writer_init(&w, buf + 4, cap - 4, KG_PROTO_BINARY);
+	KCHECK(w.err == 0 && n > 50 && n + 4 <= cap);
+	kg_writer_init(&w, buf + 4, cap - 4, proto);
 	kt_write_rich_message(&w, 3);
 	KCHECK(w.err == 0 && w.len == n);
 	KCHECK(kg_frame_write_header(KG_TRANSPORT_FRAMED, buf, (u32)n) == 4);
 
-	KCHECK(kg_frame_next(KG_TRANSPORT_FRAMED, KG_PROTO_BINARY, NULL, buf, n + 4, &f) == 0);
+	KCHECK(kg_frame_next(KG_TRANSPORT_FRAMED, proto, NULL, buf, n + 4, &f) == 0);
 	KCHECK(f.payload_len == n && f.total_len == n + 4);
-	KCHECK(kg_frame_next(KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, NULL, buf + 4, n, &f) == 0);
+	KCHECK(kg_frame_next(KG_TRANSPORT_BUFFERED, proto, NULL, buf + 4, n, &f) == 0);
 	KCHECK(f.total_len == n);
-	KCHECK(skip_message(buf + 4, n, NULL) == 0);
+	KCHECK(skip_message(buf + 4, n, proto) == 0);
 	for (len = 0; len < n; len++) {
-		if (skip_message(buf + 4, len, NULL) != -ENODATA ||
-		    kg_frame_next(KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, NULL, buf + 4, len,
+		if (skip_message(buf + 4, len, proto) != -ENODATA ||
+		    kg_frame_next(KG_TRANSPORT_BUFFERED, proto, NULL, buf + 4, len,
 				  &f) != -EAGAIN) {
 			KCHECK(len == n);	/* report the first bad prefix */
 			break;
@@ -69,7 +70,7 @@ static void test_roundtrip(u8 *buf, u8 *buf2, size_t cap)
 	}
 	/* Too small a buffer: sticky error, nothing written past it. */
 	buf2[10] = 0x5a;
-	kg_writer_init(&w, buf2, 10, KG_PROTO_BINARY);
+	kg_writer_init(&w, buf2, 10, proto);
 	kt_write_rich_message(&w, 3);
 	KCHECK(w.err == -EMSGSIZE && w.len == n && buf2[10] == 0x5a);
 }
@@ -116,15 +117,15 @@ static void test_malformed(u8 *buf, size_t cap)
 	struct kg_frame f;
 	size_t n;
 
-	KCHECK(skip_message(bad_version, sizeof(bad_version), NULL) == -EBADMSG);
+	KCHECK(skip_message(bad_version, sizeof(bad_version), KG_PROTO_BINARY) == -EBADMSG);
 	KCHECK(kg_frame_next(KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, NULL, http,
 			     sizeof(http) - 1, &f) == -EMSGSIZE);
 	n = kt_nested(buf, cap, KG_MAX_DEPTH, KG_T_STRUCT);
-	KCHECK(n && skip_message(buf, n, NULL) == 0);
+	KCHECK(n && skip_message(buf, n, KG_PROTO_BINARY) == 0);
 	n = kt_nested(buf, cap, KG_MAX_DEPTH + 1, KG_T_STRUCT);
-	KCHECK(n && skip_message(buf, n, NULL) == -EMSGSIZE);
+	KCHECK(n && skip_message(buf, n, KG_PROTO_BINARY) == -EMSGSIZE);
 	n = kt_nested(buf, cap, 200, KG_T_LIST);
-	KCHECK(n && skip_message(buf, n, NULL) == -EMSGSIZE);
+	KCHECK(n && skip_message(buf, n, KG_PROTO_BINARY) == -EMSGSIZE);
 	kg_put_be32(buf, 0);
 	KCHECK(kg_frame_next(KG_TRANSPORT_FRAMED, KG_PROTO_BINARY, NULL, buf, 4, &f) == -EBADMSG);
 	kg_put_be32(buf, KG_DEFAULT_MAX_FRAME + 1);
@@ -166,7 +167,8 @@ static int __init kgcore_selftest_init(void)
 		return -ENOMEM;
 	}
 	kg_arena_init(&arena, mem, cap);
-	test_roundtrip(buf, buf2, cap);
+	test_roundtrip(buf, buf2, cap, KG_PROTO_BINARY);
+	test_roundtrip(buf, buf2, cap, KG_PROTO_COMPACT);
 	test_values(buf, cap, &arena);
 	test_malformed(buf, cap);
 	test_app_exception(buf, cap);
