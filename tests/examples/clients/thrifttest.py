@@ -140,13 +140,14 @@ def check_exceptions(t: Target, workdir: Path):
 
 
 def check_oneway(t: Target, workdir: Path):
-    """testOneway(3) returns at once (oneway) and the server does not sleep on it:
-    the next call on the same connection is answered right away."""
+    """testOneway(10) returns at once (oneway) and the server does not sleep on it:
+    the next call on the same connection is answered well before 10 s (a slow VM
+    still answers in far less)."""
     for c in clients(t, MODES[:2]):
         t0 = time.monotonic()
-        c.testOneway(3)
+        c.testOneway(10)
         assert c.testI32(42) == 42
-        assert time.monotonic() - t0 < 2.5, "the server slept in testOneway"
+        assert time.monotonic() - t0 < 8, "the server slept in testOneway"
 
 
 def _uuid_call(t: Target, u: bytes, strict: bool, seqid: int = 7) -> tuple:
