@@ -6,6 +6,7 @@ each oneway `msg` on to backend (key mod n) without re-encoding it.
 
 from __future__ import annotations
 
+import re
 import socket
 import struct
 import threading
@@ -227,3 +228,43 @@ def test_flags(forwarder_bin):
     assert r.returncode == 2 and "carrier-pigeon" in r.stderr
     r = subprocess.run([str(forwarder_bin), "--port", "notaport"], capture_output=True, text=True)
     assert r.returncode == 2
+    # the flags are the runtime's (runtime/user/usermain.c): one per module parameter
+    from thrift_kgen.codegen import glue
+
+    r = subprocess.run([str(forwarder_bin), "--help"], capture_output=True, text=True)
+    for lim in glue.limits():
+        assert f"--{lim.flag} N" in r.stdout, lim.flag
+    for bad in (["--port", "65536"], ["--max-frame", "-1"], ["--protocol", "json"], ["extra"]):
+        r = subprocess.run([str(forwarder_bin), *bad], capture_output=True, text=True)
+        assert r.returncode == 2 and r.stderr, (bad, r.stderr)
+    # a limit is applied: a message over --max-frame closes the connection
+    with UserServer(forwarder_bin, "--max-frame", "64") as srv:
+        s = socket.create_connection(("127.0.0.1", srv.port), 5)
+        s.settimeout(5)
+        s.sendall(frame(call_header("stats", 1) + b"\x00" * 100))
+        assert s.recv(100) == b""
+        s.close()
+        assert srv.stop() == 0
+
+
+def test_counters_printed_on_exit(forwarder_bin):
+    """SIGTERM: the counters on stderr, the lines of /sys/kernel/debug/<module>/stats."""
+    with UserServer(forwarder_bin) as srv:
+        for _ in range(2):
+            c = client(srv.port, "framed")
+            for _ in range(5):
+                c.stats()
+            c.close()
+        s = socket.create_connection(("127.0.0.1", srv.port), 5)
+        s.settimeout(5)
+        s.sendall(frame(call_header("nosuch", 7) + b"\x00"))
+        read_reply(s)
+        s.close()
+        assert srv.stop() == 0
+        err = srv.proc.stderr.read()
+    st = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+) (\d+)$", err, re.M)}
+    assert set(st) == {"accepted", "refused", "closed", "messages", "bad_messages",
+                       "app_exceptions", "bytes_in", "bytes_out", "backpressure"}, err
+    assert st["accepted"] == 3 and st["closed"] == 3 and st["refused"] == 0, err
+    assert st["messages"] == 11 and st["app_exceptions"] == 1, err
+    assert st["bytes_in"] > 0 and st["bytes_out"] > 0, err

@@ -2,8 +2,9 @@
 
 * `ModuleGenerator`: `<prog>_module.h` (the served services' headers, the
   handler init/exit hooks) and `<prog>_main.c` (ops tables, kg_service, module
-  parameters and init/exit in the kernel, `main()` with the same settings as
-  flags in user space).
+  parameters and init/exit in the kernel; in user space a
+  `main()` calling the runtime's `kg_user_main()`, which takes the same
+  settings as flags).
 * `HandlerGenerator`: `<prog>_handler.c`, the user's file: written only when
   absent, never overwritten.
 * `BuildGenerator`: `Kbuild`, `Makefile`, `dkms.conf`, `kgen.mk`.
@@ -22,7 +23,8 @@ from ..frontend import ast
 from . import render
 from .service import ServiceView, file_prefix
 
-# Limits settable as module parameters / flags: (name, kg_server_config field, help).
+# Limits settable as module parameters: (name, kg_server_config field, help). The user-space
+# flags (--max-conns ...) are parsed by the runtime (runtime/user/usermain.c), from the same list.
 LIMITS = [
     ("max_conns", "max_conns", "Connections served at once; more are accepted and closed"),
     ("max_frame", "limits.max_frame", "Bytes in one message"),
@@ -43,16 +45,13 @@ class Limit:
     name: str
     field: str
     desc: str
-    flag: str
-    usage: str
+    flag: str  # the user-space server's flag, without "--"
 
 
 def limits() -> list[Limit]:
     out = []
     for name, fld, desc in LIMITS:
-        flag = name.replace("_", "-")
-        usage = f"  --{flag} N".ljust(21) + f"{desc.lower()} (0: default)\n"
-        out.append(Limit(name, fld, f"{desc} (0: the runtime's default)", flag, usage))
+        out.append(Limit(name, fld, f"{desc} (0: the runtime's default)", name.replace("_", "-")))
     return out
 
 

@@ -80,7 +80,11 @@ static struct kg_service derived_service = {
 	.process = derived_process,
 };
 
-/* Settings: module parameters in the kernel, flags in user space. */
+#ifdef __KERNEL__
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+
+/* Settings: module parameters (user space: the same as flags, see kgen/usermain.h). */
 static char *addr = "127.0.0.1";
 static unsigned int port = 9090;
 static char *transport = "framed";
@@ -146,10 +150,6 @@ static int derived_config(struct kg_server_config *cfg)
 	cfg->wq_mode = wq_mode;
 	return 0;
 }
-
-#ifdef __KERNEL__
-#include <linux/module.h>
-#include <linux/moduleparam.h>
 
 module_param(addr, charp, 0444);
 MODULE_PARM_DESC(addr, "Address to listen on, IPv4 or IPv6 literal (default 127.0.0.1)");
@@ -217,162 +217,19 @@ MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Thrift services Derived, Leaf (multiplexed) from derived.thrift (thrift-kgen)");
 
 #else /* !__KERNEL__ */
-#include <getopt.h>
+#include <kgen/usermain.h>
 
-static void derived_usage(FILE *f, const char *argv0)
-{
-	fprintf(f,
-		"usage: %s [options]\n"
-		"Serve Leaf (derived.thrift) over Thrift.\n"
-		"  --addr ADDR        address to listen on (default 127.0.0.1)\n"
-		"  --port PORT        TCP port (default 9090; 0 picks a free one)\n"
-		"  --transport T      framed (default) or buffered\n"
-		"  --protocol P       binary (default) or compact\n"
-		"  --max-conns N      connections served at once; more are accepted and closed (0: default)\012"
-		"  --max-frame N      bytes in one message (0: default)\012"
-		"  --max-string N     bytes in one string or binary (0: default)\012"
-		"  --max-container N  elements in one list, set or map (0: default)\012"
-		"  --max-depth N      nesting of structs and containers (at most 64) (0: default)\012"
-		"  --arena-size N     bytes of decoded data per message (0: default)\012"
-		"  --rcvbuf-max N     bytes buffered for reading per connection (0: default)\012"
-		"  --sndbuf-max N     bytes queued for sending per connection (0: default)\012"
-		"  --budget N         messages served per connection per turn, for fairness (0: default)\012"
-		"  --wq-mode N        accepted for symmetry with the module; ignored\n"
-		"  --help             this text\n", argv0);
-}
-
-static int derived_uint_arg(const char *name, const char *arg, unsigned int *out)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(arg, &end, 0);
-	if (errno || end == arg || *end || v > UINT_MAX || arg[0] == '-') {
-		fprintf(stderr, "--%s: not a number: %s\n", name, arg);
-		return -EINVAL;
-	}
-	*out = (unsigned int)v;
-	return 0;
-}
-
+/* Flags, serving until SIGINT/SIGTERM, counters on exit: runtime/user/usermain.c. */
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "addr", required_argument, NULL, 'a' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "transport", required_argument, NULL, 't' },
-		{ "protocol", required_argument, NULL, 'P' },
-		{ "max-conns", required_argument, NULL, 256 },
-		{ "max-frame", required_argument, NULL, 257 },
-		{ "max-string", required_argument, NULL, 258 },
-		{ "max-container", required_argument, NULL, 259 },
-		{ "max-depth", required_argument, NULL, 260 },
-		{ "arena-size", required_argument, NULL, 261 },
-		{ "rcvbuf-max", required_argument, NULL, 262 },
-		{ "sndbuf-max", required_argument, NULL, 263 },
-		{ "budget", required_argument, NULL, 264 },
-		{ "wq-mode", required_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	static const struct kg_user_main user_main = {
+		.service = &derived_service,
+		.source = "derived.thrift",
+		.default_port = 9090,
+		.init = derived_handler_init,
+		.exit = derived_handler_exit,
 	};
-	struct kg_server_config cfg;
-	struct kg_server *srv;
-	unsigned int wq = 0;
-	void *data = NULL;
-	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			addr = optarg;
-			break;
-		case 'p':
-			if (derived_uint_arg("port", optarg, &port))
-				return 2;
-			break;
-		case 't':
-			transport = optarg;
-			break;
-		case 'P':
-			protocol = optarg;
-			break;
-		case 256:
-			if (derived_uint_arg("max-conns", optarg, &max_conns))
-				return 2;
-			break;
-		case 257:
-			if (derived_uint_arg("max-frame", optarg, &max_frame))
-				return 2;
-			break;
-		case 258:
-			if (derived_uint_arg("max-string", optarg, &max_string))
-				return 2;
-			break;
-		case 259:
-			if (derived_uint_arg("max-container", optarg, &max_container))
-				return 2;
-			break;
-		case 260:
-			if (derived_uint_arg("max-depth", optarg, &max_depth))
-				return 2;
-			break;
-		case 261:
-			if (derived_uint_arg("arena-size", optarg, &arena_size))
-				return 2;
-			break;
-		case 262:
-			if (derived_uint_arg("rcvbuf-max", optarg, &rcvbuf_max))
-				return 2;
-			break;
-		case 263:
-			if (derived_uint_arg("sndbuf-max", optarg, &sndbuf_max))
-				return 2;
-			break;
-		case 264:
-			if (derived_uint_arg("budget", optarg, &budget))
-				return 2;
-			break;
-		case 'w':
-			if (derived_uint_arg("wq-mode", optarg, &wq))
-				return 2;
-			break;
-		case 'h':
-			derived_usage(stdout, argv[0]);
-			return 0;
-		default:
-			derived_usage(stderr, argv[0]);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		derived_usage(stderr, argv[0]);
-		return 2;
-	}
-	(void)wq;	/* user space has one event loop: no workqueue to choose */
-	if (derived_config(&cfg))
-		return 2;
-	ret = derived_handler_init(&data);
-	if (ret) {
-		fprintf(stderr, "derived_handler_init: %s\n", strerror(-ret));
-		return 1;
-	}
-	derived_service.data = data;
-	ret = kg_server_start(&srv, &cfg, &derived_service);
-	if (ret) {
-		fprintf(stderr, "cannot serve on %s:%u: %s\n", addr, port, strerror(-ret));
-		derived_handler_exit(data);
-		return 1;
-	}
-	printf("serving Leaf on %s:%u\n", addr, kg_server_port(srv));
-	fflush(stdout);
-	ret = kg_server_run(srv);	/* until SIGINT or SIGTERM */
-	kg_server_stop(srv);
-	derived_handler_exit(data);
-	if (ret < 0) {
-		fprintf(stderr, "event loop: %s\n", strerror(-ret));
-		return 1;
-	}
-	return 0;
+	return kg_user_main(argc, argv, &user_main);
 }
 #endif /* __KERNEL__ */
