@@ -108,16 +108,7 @@ def sink_share(count: int, client: int, backend: int) -> int:
 
 
 def forwarder_script(ko: Path, user: Path, client: Path, quick: bool) -> str:
-    connect = (
-        "import sys, thriftpy2\n"
-        "from thriftpy2.rpc import make_client\n"
-        "from thriftpy2.transport import TFramedTransportFactory\n"
-        f"m = thriftpy2.load({str(REPO / 'idl' / 'forwarder.thrift')!r}, module_name='fwd_thrift')\n"
-        "c = make_client(m.Forwarder, '127.0.0.1', 9200, trans_factory=TFramedTransportFactory())\n"
-        f"c.connect([m.Backend(addr='127.0.0.1', port=9300 + i) for i in range({FWD_BACKENDS})])\n"
-    )
-    lines = ["set -e", "out=$KGEN_RESULTS/forwarder.jsonl", ": > $out",
-             f"cat > /tmp/connect.py <<'EOF'\n{connect}EOF"]
+    lines = ["set -e", "out=$KGEN_RESULTS/forwarder.jsonl", ": > $out"]
     q = shlex.quote(str(client))
 
     def runs(mode: str) -> None:
@@ -129,8 +120,11 @@ def forwarder_script(ko: Path, user: Path, client: Path, quick: bool) -> str:
             for b in range(FWD_BACKENDS):
                 share = sum(sink_share(count, c, b) for c in range(FWD_CLIENTS))
                 lines.append(f"{q} sink {9300 + b} {share * msg} > /tmp/sink{b}.out & pids=\"$pids $!\"")
-            lines.append("sleep 0.3")
-            lines.append("python3 /tmp/connect.py")
+            # Every sink listens before the forwarder connects to it.
+            lines.append(f"for b in $(seq 0 {FWD_BACKENDS - 1}); do"
+                         " until grep -q listening /tmp/sink$b.out 2>/dev/null; do sleep 0.05; done; done")
+            # connect() from the C client: Python would cost minutes of guest time to start.
+            lines.append(f"{q} connect 127.0.0.1 9200 127.0.0.1 9300 {FWD_BACKENDS}")
             lines.append("cpids=''; t0=$(date +%s.%N)")
             for c in range(FWD_CLIENTS):
                 lines.append(f"{q} fwd 127.0.0.1 9200 {payload} {count} {FWD_BACKENDS} {c}"
@@ -144,7 +138,7 @@ def forwarder_script(ko: Path, user: Path, client: Path, quick: bool) -> str:
     runs("kernel")
     lines.append(f"rmmod {ko.stem}")
     lines.append(f"{shlex.quote(str(user))} --port 9200 --transport framed > /tmp/u.out 2>&1 &")
-    lines.append("upid=$!; sleep 1")
+    lines.append("upid=$!; until grep -q listening /tmp/u.out; do sleep 0.05; done")
     runs("user")
     lines.append("kill $upid; wait $upid || true")
     return "\n".join(lines) + "\n"

@@ -10,6 +10,10 @@
  *   kgen-bench fwd   HOST PORT PAYLOAD COUNT BACKENDS CLIENT_ID
  *       The paper's forwarder load (section 3.3): COUNT prerecorded framed
  *       Thrift messages "msg(key, payload)", keys spread over BACKENDS.
+ *   kgen-bench connect HOST PORT BACKEND_HOST FIRST_PORT BACKENDS
+ *       Call the forwarder's connect() with BACKENDS backends on consecutive
+ *       ports and check the reply. (Not the Python client: in a VM with
+ *       -icount, starting Python over 9p costs minutes of guest time.)
  *   kgen-bench sink  PORT EXPECTED_BYTES
  *       A backend: accept one connection, count bytes until EXPECTED_BYTES
  *       arrived (or the peer closed, or 20 s passed with nothing), print them with the monotonic times of
@@ -198,6 +202,77 @@ static int cmd_fwd(char **argv)
 	return 0;
 }
 
+static size_t put_str(unsigned char *p, const char *s)
+{
+	size_t len = strlen(s);
+
+	put_be32(p, len);
+	memcpy(p + 4, s, len);
+	return 4 + len;
+}
+
+/*
+ * Forwarder.connect(1: list<Backend> backends), Backend = {1: string addr,
+ * 2: i32 port}: one framed strict binary CALL, then the reply must be a
+ * REPLY whose result struct is empty (void, no BackendError).
+ */
+static int cmd_connect(char **argv)
+{
+	int port = atoi(argv[1]);
+	const char *backend_host = argv[2];
+	int first = atoi(argv[3]);
+	int backends = atoi(argv[4]);
+	size_t cap = 64 + (size_t)backends * (strlen(backend_host) + 16);
+	unsigned char *buf = malloc(cap), *p;
+	unsigned char hdr[4];
+	uint32_t len, type;
+	int fd, i;
+
+	if (!buf || backends <= 0)
+		die("args");
+	p = buf + 4;
+	p += put_be32(p, 0x80010001u);	/* version 1, CALL */
+	p += put_str(p, "connect");
+	p += put_be32(p, 1);		/* seqid */
+	*p++ = 15;			/* field 1: list<struct> */
+	*p++ = 0;
+	*p++ = 1;
+	*p++ = 12;
+	p += put_be32(p, backends);
+	for (i = 0; i < backends; i++) {
+		*p++ = 11;		/* Backend.addr */
+		*p++ = 0;
+		*p++ = 1;
+		p += put_str(p, backend_host);
+		*p++ = 8;		/* Backend.port */
+		*p++ = 0;
+		*p++ = 2;
+		p += put_be32(p, first + i);
+		*p++ = 0;
+	}
+	*p++ = 0;			/* end of the arguments */
+	put_be32(buf, p - buf - 4);
+	fd = connect_to(argv[0], port);
+	send_all(fd, buf, p - buf);
+	recv_all(fd, hdr, 4);
+	memcpy(&len, hdr, 4);
+	len = ntohl(len);
+	if (len < 4 + 4 + 7 + 4 + 1 || len > cap)
+		die("connect: bad reply frame");
+	recv_all(fd, buf, len);
+	close(fd);
+	memcpy(&type, buf, 4);
+	type = ntohl(type);
+	/* REPLY, "connect", seqid 1, then the result struct: a lone STOP. */
+	if (type != 0x80010002u || buf[len - 1] != 0 || len != 4 + 4 + 7 + 4 + 1) {
+		fprintf(stderr, "connect: the forwarder refused (reply type %#x, %u bytes)\n",
+			type, len);
+		return 1;
+	}
+	printf("{\"connected\": %d}\n", backends);
+	return 0;
+}
+
 static int cmd_sink(char **argv)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[0])) };
@@ -244,10 +319,13 @@ int main(int argc, char **argv)
 		return cmd_echo(argv + 2);
 	if (argc >= 8 && !strcmp(argv[1], "fwd"))
 		return cmd_fwd(argv + 2);
+	if (argc >= 7 && !strcmp(argv[1], "connect"))
+		return cmd_connect(argv + 2);
 	if (argc >= 4 && !strcmp(argv[1], "sink"))
 		return cmd_sink(argv + 2);
 	fprintf(stderr, "usage: kgen-bench echo HOST PORT BUFSIZE ROUNDS\n"
 		"       kgen-bench fwd HOST PORT PAYLOAD COUNT BACKENDS CLIENT_ID\n"
+		"       kgen-bench connect HOST PORT BACKEND_HOST FIRST_PORT BACKENDS\n"
 		"       kgen-bench sink PORT EXPECTED_BYTES\n");
 	return 2;
 }
