@@ -2,13 +2,14 @@
 """Generated modules in the kernel: W=1 + sparse builds, and the forwarder in a VM.
 
 `thrift-kgen idl/forwarder.thrift -o mod/ && make -C mod` -> forwarder.ko, loaded in
-a Debian 6.1 / 6.12 guest, driven by thriftpy2 (framed, then buffered), unloaded;
-dmesg must stay clean.
+a Debian 6.1 / 6.12 guest, driven by thriftpy2 (framed, then buffered), its debugfs
+counters read, unloaded; dmesg must stay clean.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -83,12 +84,17 @@ def test_forwarder_module_in_vm(kernel, tmp_path):
     ko = build_module(out, kernel)
     script = textwrap.dedent(f"""\
         set -eux
+        mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
         for t in framed buffered; do
             insmod {ko} port=9090 transport=$t max_conns=64
             grep -qx 9090 /sys/module/forwarder/parameters/port
             {VENV_PYTHON} {CLIENT} 9090 $t
+            echo "STATS $t"
+            cat /sys/kernel/debug/forwarder/stats
+            echo "END $t"
             rmmod forwarder
             test ! -e /sys/module/forwarder
+            test ! -e /sys/kernel/debug/forwarder
         done
         # a bad parameter is refused cleanly
         if insmod {ko} transport=carrier-pigeon; then exit 1; fi
@@ -99,3 +105,15 @@ def test_forwarder_module_in_vm(kernel, tmp_path):
     res.assert_ok()
     assert "OK framed 200" in res.stdout and "OK buffered 200" in res.stdout, res.describe()
     assert "unknown transport" in res.dmesg
+    # debugfs counters: per load, the calls of generated_forwarder_client.py (2 clients;
+    # stats x3, connect x2, close_backends, nosuch and 200 oneway msg = 207 messages)
+    for t in ("framed", "buffered"):
+        m = re.search(rf"^STATS {t}\n(.*?)^END {t}$", res.stdout, re.M | re.S)
+        assert m, res.describe()
+        st = {k: int(v) for k, v in (line.split() for line in m.group(1).splitlines())}
+        assert list(st) == ["accepted", "refused", "closed", "messages", "bad_messages",
+                            "app_exceptions", "bytes_in", "bytes_out", "backpressure"], st
+        assert st["accepted"] >= 2 and st["refused"] == 0, (t, st)
+        assert st["messages"] >= 207 and st["bad_messages"] == 0, (t, st)
+        assert st["app_exceptions"] >= 1, (t, st)
+        assert st["bytes_in"] > 0 and st["bytes_out"] > 0, (t, st)

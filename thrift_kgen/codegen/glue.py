@@ -2,7 +2,7 @@
 
 * `ModuleGenerator`: `<prog>_module.h` (the served services' headers, the
   handler init/exit hooks) and `<prog>_main.c` (ops tables, kg_service, module
-  parameters and init/exit in the kernel; in user space a
+  parameters, init/exit and debugfs counters in the kernel; in user space a
   `main()` calling the runtime's `kg_user_main()`, which takes the same
   settings as flags).
 * `HandlerGenerator`: `<prog>_handler.c`, the user's file: written only when

@@ -47,6 +47,7 @@ static struct kg_service alltypes_service = {
 #ifdef __KERNEL__
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <kgen/kstats.h>
 
 /* Settings: module parameters (user space: the same as flags, see kgen/usermain.h). */
 static char *addr = "127.0.0.1";
@@ -145,6 +146,7 @@ module_param(wq_mode, int, 0444);
 MODULE_PARM_DESC(wq_mode, "Workqueue: 0 ordered (default), 1 unbound, 2 per-cpu");
 
 static struct kg_server *alltypes_server;
+static struct kg_debugfs *alltypes_debugfs;
 static void *alltypes_data;
 
 static int __init alltypes_module_init(void)
@@ -166,11 +168,14 @@ static int __init alltypes_module_init(void)
 		return ret;
 	}
 	pr_info("serving Everything on %s:%u\n", addr, kg_server_port(alltypes_server));
+	/* Counters in /sys/kernel/debug/<module>/stats; NULL (and no file) without debugfs. */
+	alltypes_debugfs = kg_debugfs_create(KBUILD_MODNAME, alltypes_server, NULL, NULL);
 	return 0;
 }
 
 static void __exit alltypes_module_exit(void)
 {
+	kg_debugfs_remove(alltypes_debugfs);	/* waits for readers of the stats file */
 	kg_server_stop(alltypes_server);
 	alltypes_handler_exit(alltypes_data);
 }

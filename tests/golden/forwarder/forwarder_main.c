@@ -30,6 +30,7 @@ static struct kg_service forwarder_service = {
 #ifdef __KERNEL__
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <kgen/kstats.h>
 
 /* Settings: module parameters (user space: the same as flags, see kgen/usermain.h). */
 static char *addr = "127.0.0.1";
@@ -128,6 +129,7 @@ module_param(wq_mode, int, 0444);
 MODULE_PARM_DESC(wq_mode, "Workqueue: 0 ordered (default), 1 unbound, 2 per-cpu");
 
 static struct kg_server *forwarder_server;
+static struct kg_debugfs *forwarder_debugfs;
 static void *forwarder_data;
 
 static int __init forwarder_module_init(void)
@@ -149,11 +151,14 @@ static int __init forwarder_module_init(void)
 		return ret;
 	}
 	pr_info("serving Forwarder on %s:%u\n", addr, kg_server_port(forwarder_server));
+	/* Counters in /sys/kernel/debug/<module>/stats; NULL (and no file) without debugfs. */
+	forwarder_debugfs = kg_debugfs_create(KBUILD_MODNAME, forwarder_server, NULL, NULL);
 	return 0;
 }
 
 static void __exit forwarder_module_exit(void)
 {
+	kg_debugfs_remove(forwarder_debugfs);	/* waits for readers of the stats file */
 	kg_server_stop(forwarder_server);
 	forwarder_handler_exit(forwarder_data);
 }

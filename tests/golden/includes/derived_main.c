@@ -39,6 +39,7 @@ static struct kg_service derived_service = {
 #ifdef __KERNEL__
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <kgen/kstats.h>
 
 /* Settings: module parameters (user space: the same as flags, see kgen/usermain.h). */
 static char *addr = "127.0.0.1";
@@ -137,6 +138,7 @@ module_param(wq_mode, int, 0444);
 MODULE_PARM_DESC(wq_mode, "Workqueue: 0 ordered (default), 1 unbound, 2 per-cpu");
 
 static struct kg_server *derived_server;
+static struct kg_debugfs *derived_debugfs;
 static void *derived_data;
 
 static int __init derived_module_init(void)
@@ -158,11 +160,14 @@ static int __init derived_module_init(void)
 		return ret;
 	}
 	pr_info("serving Leaf on %s:%u\n", addr, kg_server_port(derived_server));
+	/* Counters in /sys/kernel/debug/<module>/stats; NULL (and no file) without debugfs. */
+	derived_debugfs = kg_debugfs_create(KBUILD_MODNAME, derived_server, NULL, NULL);
 	return 0;
 }
 
 static void __exit derived_module_exit(void)
 {
+	kg_debugfs_remove(derived_debugfs);	/* waits for readers of the stats file */
 	kg_server_stop(derived_server);
 	derived_handler_exit(derived_data);
 }

@@ -49,6 +49,7 @@ static struct kg_service thrift_test_service = {
 #ifdef __KERNEL__
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <kgen/kstats.h>
 
 /* Settings: module parameters (user space: the same as flags, see kgen/usermain.h). */
 static char *addr = "127.0.0.1";
@@ -147,6 +148,7 @@ module_param(wq_mode, int, 0444);
 MODULE_PARM_DESC(wq_mode, "Workqueue: 0 ordered (default), 1 unbound, 2 per-cpu");
 
 static struct kg_server *thrift_test_server;
+static struct kg_debugfs *thrift_test_debugfs;
 static void *thrift_test_data;
 
 static int __init thrift_test_module_init(void)
@@ -168,11 +170,14 @@ static int __init thrift_test_module_init(void)
 		return ret;
 	}
 	pr_info("serving ThriftTest on %s:%u\n", addr, kg_server_port(thrift_test_server));
+	/* Counters in /sys/kernel/debug/<module>/stats; NULL (and no file) without debugfs. */
+	thrift_test_debugfs = kg_debugfs_create(KBUILD_MODNAME, thrift_test_server, NULL, NULL);
 	return 0;
 }
 
 static void __exit thrift_test_module_exit(void)
 {
+	kg_debugfs_remove(thrift_test_debugfs);	/* waits for readers of the stats file */
 	kg_server_stop(thrift_test_server);
 	thrift_test_handler_exit(thrift_test_data);
 }
