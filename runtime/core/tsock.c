@@ -22,12 +22,23 @@ void kg_tsock_init(struct kg_tsock *ts, struct kg_bsock *bs, u8 transport, u8 pr
 	ts->proto = proto;
 	ts->limits = limits ? limits : &kg_default_limits;
 	ts->current_len = 0;
+	ts->need = 0;
+	ts->need_from = 0;
+	ts->parse_attempts = 0;
 }
 
 /**
  * kg_tsock_next() - peek at the first whole message
  * @ts: the Thrift socket
  * @msg: set to the message (valid until it is discarded or more is received)
+ *
+ * After an incomplete parse, the buffer is not parsed again before it holds
+ * the frame.need bytes kg_frame_next() asked for. need never over-estimates
+ * (no whole message ends before it, see frame.h), so waiting for it cannot
+ * miss a message; it only spares re-parsing an unframed message's prefix on
+ * every arrival (quadratic work). Malformed bytes before need may be noticed
+ * later than they would be by parsing at once, never later than at need
+ * (<= max_frame).
  *
  * Return: 1 with @msg set; 0 when more bytes are needed; -EBADMSG or
  * -EMSGSIZE when the stream can never yield a valid message (close it).
@@ -37,15 +48,30 @@ int kg_tsock_next(struct kg_tsock *ts, struct kg_tmsg *msg)
 	struct kg_frame frame;
 	const u8 *data;
 	ssize_t avail;
+	u64 from;
 	int ret;
 
 	ts->current_len = 0;
 	avail = kg_bsock_peek(ts->bs, &data);
 	if (!avail)
 		return 0;
+	/* Stream offset of the first buffered byte: moves only on discard. */
+	from = ts->bs->bytes_in - (u64)avail;
+	if (ts->need) {
+		if (from != ts->need_from)
+			ts->need = 0;	/* discarded behind our back: a new message */
+		else if ((size_t)avail < ts->need)
+			return 0;
+	}
+	ts->parse_attempts++;
 	ret = kg_frame_next(ts->transport, ts->proto, ts->limits, data, avail, &frame);
-	if (ret == -EAGAIN)
+	if (ret == -EAGAIN) {
+		/* frame.need > avail >= 1, so need != 0 means "wait". */
+		ts->need = frame.need;
+		ts->need_from = from;
 		return 0;
+	}
+	ts->need = 0;
 	if (ret)
 		return ret;
 	msg->raw.data = data;
@@ -64,6 +90,7 @@ void kg_tsock_discard(struct kg_tsock *ts)
 {
 	kg_bsock_discard(ts->bs, ts->current_len);
 	ts->current_len = 0;
+	ts->need = 0;	/* whatever follows is a new message */
 }
 
 /**

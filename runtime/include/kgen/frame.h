@@ -33,13 +33,22 @@ struct kg_frame {
 
 /*
  * Find the first whole message in buf[0..len). Returns 0 and fills @frame;
- * -EAGAIN when more bytes are needed (frame->need says how many at least:
- * exact for framed once the length is in; unframed, at least len + 1, more
- * when a string or container header promises more: callers should not call
- * again before they have frame->need bytes, which keeps a large unframed
- * message from being re-parsed on every arrival); -EBADMSG or
+ * -EAGAIN when more bytes are needed, with frame->need set; -EBADMSG or
  * -EMSGSIZE when the bytes can never become a valid message (close the
  * connection).
+ *
+ * The invariant of frame->need on -EAGAIN: len < need <= max_frame (+ 4
+ * framed), and no whole message that begins with buf[0..len) is shorter
+ * than need bytes (frame header included). It is a lower bound, never an
+ * over-estimate: a caller that waits for need bytes before calling again
+ * (kg_tsock_next() does) cannot miss a message, which would hang the
+ * connection. Framed: 4 until the length is in, then the whole frame.
+ * Unframed: how far the skip-parse got plus the least the value it stopped
+ * in still takes (the rest of a fixed-size field or varint, a string whose
+ * length is in, a container's count times its elements' least size), or
+ * len + 1. Bytes malformed before need may then be refused later than they
+ * could have been; that is all waiting costs. Without it an unframed message
+ * arriving in many pieces is re-parsed from its start on each (quadratic).
  */
 int kg_frame_next(u8 transport, u8 proto, const struct kg_limits *limits,
 		  const void *buf, size_t len, struct kg_frame *frame);

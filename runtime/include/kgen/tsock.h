@@ -30,6 +30,17 @@ struct kg_tsock {
 	u8 transport;			/* enum kg_transport */
 	u8 proto;			/* enum kg_protocol */
 	u32 current_len;		/* bytes of the message next() returned, 0 if none */
+	/*
+	 * kg_frame_next() said -EAGAIN with this frame.need: no whole message
+	 * ends before need bytes (a lower bound, see frame.h), so next() does
+	 * not parse again until that many are buffered. 0: parse at once.
+	 * need_from is bs->bytes_in minus the bytes then buffered (the
+	 * stream offset of the message's first byte): if the front moved
+	 * (a discard not through kg_tsock_discard()), need is dropped.
+	 */
+	u32 need;
+	u64 need_from;
+	u64 parse_attempts;		/* kg_frame_next() calls (tests, statistics) */
 };
 
 /* Writes a whole message (kg_write_message_begin() ... end) with @w. */

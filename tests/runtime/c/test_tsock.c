@@ -1,0 +1,477 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of kg_tsock_next() (runtime/core/tsock.c) over a real
+ * kg_bsock (runtime/core/bsock.c) whose socket is a stub: the "peer" hands
+ * out a byte stream in pieces, and kg_bsock_fill() receives each piece as it
+ * would from TCP (compacting and growing the buffer as it goes).
+ *
+ * What is checked: every message is found exactly once, byte-identical, as
+ * soon as its last byte is in (frame.need never over-estimates, or a
+ * connection would hang), and an unframed message arriving in many pieces is
+ * not skip-parsed again before the need of its last parse is buffered
+ * (ts.parse_attempts).
+ */
+#include "kgen/tsock.h"
+#include "kt.h"
+#include "msgs.h"
+
+/* ---- the stub socket: a peer sending @data[0..ready) so far ---- */
+
+struct kg_sock {
+	const u8 *data;
+	size_t sent;		/* bytes the receiver has taken */
+	size_t ready;		/* bytes the peer has sent so far */
+};
+
+ssize_t kg_sock_recv(struct kg_sock *s, void *buf, size_t len)
+{
+	size_t n = min_t(size_t, len, s->ready - s->sent);
+
+	if (!n)
+		return -EAGAIN;
+	memcpy(buf, s->data + s->sent, n);
+	s->sent += n;
+	return (ssize_t)n;
+}
+
+ssize_t kg_sock_send(struct kg_sock *s, const void *buf, size_t len)
+{
+	return (ssize_t)len;
+}
+
+void kg_event_kick(struct kg_event *ev, unsigned int events)
+{
+}
+
+void kg_event_want_write(struct kg_event *ev, bool on)
+{
+}
+
+/* ---- streams of messages ---- */
+
+#define MAX_MSGS	4
+
+struct stream {
+	u8 *buf;
+	size_t len, cap;
+	size_t ends[MAX_MSGS];	/* where each message (frame header included) ends */
+	size_t nmsgs;
+};
+
+static void stream_init(struct stream *s, size_t cap)
+{
+	s->buf = malloc(cap);
+	s->cap = cap;
+	s->len = 0;
+	s->nmsgs = 0;
+}
+
+/* Append the message @w wrote at s->buf + s->len + 4, framed as @transport. */
+static void stream_commit(struct stream *s, u8 transport, struct kg_writer *w)
+{
+	u32 hdr = kg_frame_header_len(transport);
+
+	if (w->err || s->nmsgs == MAX_MSGS) {
+		KT_FAIL("encoding failed (%d)", w->err);
+		return;
+	}
+	/* Written 4 bytes in; unframed, close the gap. */
+	if (!hdr)
+		memmove(s->buf + s->len, s->buf + s->len + 4, w->len);
+	else
+		kg_frame_write_header(transport, s->buf + s->len, (u32)w->len);
+	s->len += hdr + w->len;
+	s->ends[s->nmsgs++] = s->len;
+}
+
+static struct kg_writer *stream_writer(struct stream *s, u8 proto)
+{
+	static struct kg_writer w;
+
+	kg_writer_init(&w, s->buf + s->len + 4, s->cap - s->len - 4, proto);
+	return &w;
+}
+
+static void add_rich(struct stream *s, u8 transport, u8 proto, int seed)
+{
+	struct kg_writer *w = stream_writer(s, proto);
+
+	kt_write_rich_message(w, seed);
+	stream_commit(s, transport, w);
+}
+
+/* A "put" whose only argument is a @n-byte string. */
+static void add_big_string(struct stream *s, u8 transport, u8 proto, size_t n)
+{
+	struct kg_writer *w = stream_writer(s, proto);
+	u8 *body = malloc(n);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		body[i] = (u8)(i * 7 + i / 251);
+	kg_write_message_begin(w, "put", 3, KG_MSG_CALL, 7);
+	kg_write_struct_begin(w);
+	kg_write_field_begin(w, KG_T_STRING, 1);
+	kg_write_binary(w, body, (u32)n);
+	kg_write_field_stop(w);
+	kg_write_struct_end(w);
+	kg_write_message_end(w);
+	free(body);
+	stream_commit(s, transport, w);
+}
+
+/* A "put" whose argument struct has @n double fields (fixed size each). */
+static void add_many_fields(struct stream *s, u8 transport, u8 proto, int n)
+{
+	struct kg_writer *w = stream_writer(s, proto);
+	int i;
+
+	kg_write_message_begin(w, "put", 3, KG_MSG_CALL, 8);
+	kg_write_struct_begin(w);
+	for (i = 0; i < n; i++) {
+		kg_write_field_begin(w, KG_T_DOUBLE, (s16)(i % 30000 + 1));
+		kg_write_double(w, 0x3ff0000000000000ULL + (u64)i);
+	}
+	kg_write_field_stop(w);
+	kg_write_struct_end(w);
+	kg_write_message_end(w);
+	stream_commit(s, transport, w);
+}
+
+/* ---- the receiver ---- */
+
+struct result {
+	size_t found;		/* messages kg_tsock_next() returned */
+	size_t arrivals;	/* pieces received */
+	u64 attempts;		/* kg_frame_next() calls */
+};
+
+/*
+ * Send @s in pieces of @piece bytes (or, with @split, two: [0, split) and
+ * the rest) and serve as kg_conn_serve() does after each arrival: next()
+ * until it returns 0, discarding each message. Checks every message is
+ * found, once, byte-identical, when (and only when) all of it is in, and
+ * that a pending need never exceeds what the message takes.
+ */
+static void drive(const struct stream *s, u8 transport, u8 proto, size_t piece, size_t split,
+		  struct result *res)
+{
+	struct kg_sock sock = { .data = s->buf };
+	struct kg_tsock ts;
+	struct kg_bsock bs;
+	struct kg_tmsg msg;
+	size_t start = 0, hdr = kg_frame_header_len(transport);
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	if (kg_bsock_init(&bs, &sock, NULL, 4u << 20, 1u << 16)) {
+		KT_FAIL("kg_bsock_init");
+		return;
+	}
+	kg_tsock_init(&ts, &bs, transport, proto, NULL);
+	while (sock.ready < s->len) {
+		if (split)
+			sock.ready = sock.ready < split ? split : s->len;
+		else
+			sock.ready = min_t(size_t, sock.ready + piece, s->len);
+		res->arrivals++;
+		kg_bsock_fill(&bs, SIZE_MAX);
+		if (sock.sent != sock.ready) {
+			KT_FAIL("fill left bytes behind at %zu", sock.ready);
+			break;
+		}
+		for (;;) {
+			ret = kg_tsock_next(&ts, &msg);
+			if (ret == 0)
+				break;
+			if (ret != 1) {
+				KT_FAIL("next() = %d at %zu", ret, sock.ready);
+				goto out;
+			}
+			if (res->found == s->nmsgs) {
+				KT_FAIL("a message too many at %zu", sock.ready);
+				goto out;
+			}
+			CHECK_EQ_AT(msg.raw.len, s->ends[res->found] - start, sock.ready);
+			CHECK_EQ_AT(msg.payload.len, msg.raw.len - hdr, sock.ready);
+			CHECK_EQ_AT(msg.payload.data - msg.raw.data, hdr, sock.ready);
+			CHECK_EQ_AT(memcmp(msg.raw.data, s->buf + start, msg.raw.len), 0,
+				    sock.ready);
+			start += msg.raw.len;
+			res->found++;
+			kg_tsock_discard(&ts);
+		}
+		/* Whatever is wholly in has been found: nothing waits for too much. */
+		CHECK_EQ_AT(res->found < s->nmsgs && s->ends[res->found] <= sock.ready, 0,
+			    sock.ready);
+		/* And the need kept is a lower bound on the message's length. */
+		if (res->found < s->nmsgs)
+			CHECK_EQ_AT(ts.need <= s->ends[res->found] - start, 1, sock.ready);
+	}
+	CHECK_EQ(res->found, s->nmsgs);
+	CHECK_EQ(sock.sent, s->len);
+out:
+	res->attempts = ts.parse_attempts;
+	kg_bsock_destroy(&bs);
+}
+
+static const u8 transports[] = { KG_TRANSPORT_FRAMED, KG_TRANSPORT_BUFFERED };
+static const u8 protos[] = { KG_PROTO_BINARY, KG_PROTO_COMPACT };
+
+static const char *tname(u8 t)
+{
+	return t == KG_TRANSPORT_FRAMED ? "framed" : "unframed";
+}
+
+static const char *pname(u8 p)
+{
+	return p == KG_PROTO_BINARY ? "binary" : "compact";
+}
+
+#define MIB	(1u << 20)
+
+KT_TEST(big_string_in_mss_pieces)
+{
+	struct result res;
+	struct stream s;
+	size_t ti, pi;
+
+	for (ti = 0; ti < 2; ti++) {
+		for (pi = 0; pi < 2; pi++) {
+			stream_init(&s, MIB + 256);
+			add_big_string(&s, transports[ti], protos[pi], MIB);
+			drive(&s, transports[ti], protos[pi], 1460, 0, &res);
+			printf("1 MiB string, %s %s, %zu-byte pieces: %zu arrivals, %" PRIu64
+			       " parse attempts\n", tname(transports[ti]), pname(protos[pi]),
+			       (size_t)1460, res.arrivals, res.attempts);
+			CHECK_EQ(res.found, 1);
+			CHECK(res.arrivals > 700);
+			/* The first piece holds the string's length: then wait for it. */
+			CHECK(res.attempts <= 3);
+			free(s.buf);
+		}
+	}
+}
+
+KT_TEST(big_string_in_byte_pieces)
+{
+	struct result res;
+	struct stream s;
+	size_t pi;
+
+	for (pi = 0; pi < 2; pi++) {
+		stream_init(&s, MIB + 256);
+		add_big_string(&s, KG_TRANSPORT_BUFFERED, protos[pi], MIB);
+		drive(&s, KG_TRANSPORT_BUFFERED, protos[pi], 1, 0, &res);
+		printf("1 MiB string, unframed %s, 1-byte pieces: %zu arrivals, %" PRIu64
+		       " parse attempts\n", pname(protos[pi]), res.arrivals, res.attempts);
+		CHECK_EQ(res.found, 1);
+		CHECK_EQ(res.arrivals, s.len);
+		/* About one per header byte, then one for the string, one for STOP. */
+		CHECK(res.attempts <= 32);
+		free(s.buf);
+	}
+}
+
+KT_TEST(many_fields_in_byte_pieces)
+{
+	struct result res;
+	struct stream s;
+	size_t pi;
+
+	for (pi = 0; pi < 2; pi++) {
+		stream_init(&s, 64 * 1024);
+		add_many_fields(&s, KG_TRANSPORT_BUFFERED, protos[pi], 3000);
+		drive(&s, KG_TRANSPORT_BUFFERED, protos[pi], 1, 0, &res);
+		printf("3000 double fields (%zu bytes), unframed %s, 1-byte pieces: %zu arrivals, %"
+		       PRIu64 " parse attempts\n", s.len, pname(protos[pi]), res.arrivals,
+		       res.attempts);
+		CHECK_EQ(res.found, 1);
+		/*
+		 * Each parse stops at a field header or value whose size is
+		 * known (binary 1 + 2 + 8, compact 1 + 8 bytes): at most 3
+		 * attempts per field, not one per byte.
+		 */
+		CHECK(res.attempts <= 3 * 3000 + 32);
+		CHECK(res.attempts * 3 < res.arrivals);
+		free(s.buf);
+	}
+}
+
+KT_TEST(many_fields_in_mss_pieces)
+{
+	struct result res;
+	struct stream s;
+	size_t pi;
+
+	for (pi = 0; pi < 2; pi++) {
+		stream_init(&s, 1u << 19);
+		add_many_fields(&s, KG_TRANSPORT_BUFFERED, protos[pi], 40000);
+		drive(&s, KG_TRANSPORT_BUFFERED, protos[pi], 1460, 0, &res);
+		printf("40000 double fields (%zu bytes), unframed %s, 1460-byte pieces: %zu "
+		       "arrivals, %" PRIu64 " parse attempts\n", s.len, pname(protos[pi]),
+		       res.arrivals, res.attempts);
+		CHECK_EQ(res.found, 1);
+		/*
+		 * No length to wait for: each piece ends inside a field, so each
+		 * reaches need and is parsed (at most once per arrival).
+		 */
+		CHECK(res.attempts <= res.arrivals);
+		free(s.buf);
+	}
+}
+
+/* A small stream (three messages back to back) at every split point. */
+KT_TEST(every_split_point)
+{
+	struct result res;
+	struct stream s;
+	size_t ti, pi, split;
+
+	for (ti = 0; ti < 2; ti++) {
+		for (pi = 0; pi < 2; pi++) {
+			stream_init(&s, 8192);
+			add_rich(&s, transports[ti], protos[pi], 3);
+			add_big_string(&s, transports[ti], protos[pi], 300);
+			add_rich(&s, transports[ti], protos[pi], 22);
+			/* One byte at a time. */
+			drive(&s, transports[ti], protos[pi], 1, 0, &res);
+			CHECK_EQ(res.found, 3);
+			CHECK(res.attempts < res.arrivals);
+			/* Two pieces, split anywhere. */
+			for (split = 1; split < s.len; split++) {
+				drive(&s, transports[ti], protos[pi], 0, split, &res);
+				CHECK_EQ_AT(res.found, 3, split);
+				CHECK_EQ_AT(res.arrivals, 2, split);
+			}
+			free(s.buf);
+		}
+	}
+}
+
+/*
+ * kg_frame_next() reads nothing past the bytes it is given: every prefix of
+ * a message, in a buffer of exactly that size (ASan would see an overread),
+ * and need is a lower bound on the message's length.
+ */
+KT_TEST(prefixes_read_in_bounds)
+{
+	struct stream s;
+	struct kg_frame f;
+	size_t ti, pi, len;
+	u8 *copy;
+	int ret;
+
+	for (ti = 0; ti < 2; ti++) {
+		for (pi = 0; pi < 2; pi++) {
+			stream_init(&s, 8192);
+			add_rich(&s, transports[ti], protos[pi], 5);
+			for (len = 0; len <= s.len; len++) {
+				copy = malloc(len ? len : 1);
+				memcpy(copy, s.buf, len);
+				ret = kg_frame_next(transports[ti], protos[pi], NULL, copy, len,
+						    &f);
+				free(copy);
+				if (len < s.len) {
+					CHECK_EQ_AT(ret, -EAGAIN, len);
+					CHECK_EQ_AT(f.need > len && f.need <= s.len, 1, len);
+				} else {
+					CHECK_EQ_AT(ret, 0, len);
+					CHECK_EQ_AT(f.total_len, s.len, len);
+				}
+			}
+			free(s.buf);
+		}
+	}
+}
+
+/* need belongs to one message: dropped on discard, or when the front moves. */
+KT_TEST(need_is_per_message)
+{
+	struct kg_sock sock;
+	struct kg_tsock ts;
+	struct kg_bsock bs;
+	struct kg_tmsg msg;
+	struct stream s;
+	size_t a;
+
+	stream_init(&s, 8192);
+	add_rich(&s, KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, 9);
+	add_big_string(&s, KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, 1000);
+	a = s.ends[0];
+	sock = (struct kg_sock){ .data = s.buf };
+	CHECK_EQ(kg_bsock_init(&bs, &sock, NULL, 1u << 16, 1u << 16), 0);
+	kg_tsock_init(&ts, &bs, KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, NULL);
+
+	/* The first message and 30 bytes of the second. */
+	sock.ready = a + 30;
+	CHECK_EQ(kg_bsock_fill(&bs, SIZE_MAX), a + 30);
+	CHECK_EQ(kg_tsock_next(&ts, &msg), 1);
+	CHECK_EQ(msg.raw.len, a);
+	CHECK_EQ(ts.need, 0);
+	kg_tsock_discard(&ts);
+	CHECK_EQ(kg_tsock_next(&ts, &msg), 0);
+	CHECK(ts.need > 30 && ts.need <= s.len - a);
+	CHECK_EQ(ts.parse_attempts, 2);
+	/* Nothing new: no parse. */
+	CHECK_EQ(kg_tsock_next(&ts, &msg), 0);
+	CHECK_EQ(ts.parse_attempts, 2);
+
+	/*
+	 * Raw byte access drops the partial message behind the tsock's back
+	 * and a fresh small message starts: the old need must not hold it.
+	 */
+	kg_bsock_discard(&bs, 30);
+	CHECK_EQ(kg_tsock_next(&ts, &msg), 0);	/* empty */
+	free(s.buf);
+	stream_init(&s, 8192);
+	add_rich(&s, KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, 1);
+	CHECK(s.len < ts.need);	/* the stale need would hang it */
+	sock = (struct kg_sock){ .data = s.buf, .ready = s.len };
+	CHECK_EQ(kg_bsock_fill(&bs, SIZE_MAX), s.len);
+	CHECK_EQ(kg_tsock_next(&ts, &msg), 1);
+	CHECK_EQ(msg.raw.len, s.len);
+	CHECK_EQ(memcmp(msg.raw.data, s.buf, s.len), 0);
+	kg_tsock_discard(&ts);
+	kg_bsock_destroy(&bs);
+	free(s.buf);
+}
+
+/* Garbage is still refused, at the latest once need bytes are in. */
+KT_TEST(garbage_refused)
+{
+	struct kg_sock sock;
+	struct kg_tsock ts;
+	struct kg_bsock bs;
+	struct kg_tmsg msg;
+	struct kg_writer w;
+	static u8 buf[256];
+
+	/* A list<struct> of 100 whose first element has a bad field type. */
+	kg_writer_init(&w, buf, sizeof(buf), KG_PROTO_BINARY);
+	kg_write_message_begin(&w, "put", 3, KG_MSG_CALL, 1);
+	kg_write_struct_begin(&w);
+	kg_write_field_begin(&w, KG_T_LIST, 1);
+	kg_write_list_begin(&w, KG_T_STRUCT, 100);
+	buf[w.len] = 0x7f;	/* not a type id */
+	sock = (struct kg_sock){ .data = buf, .ready = w.len + 1 };
+	CHECK_EQ(kg_bsock_init(&bs, &sock, NULL, 1u << 16, 1u << 16), 0);
+	kg_tsock_init(&ts, &bs, KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, NULL);
+	CHECK_EQ(kg_bsock_fill(&bs, SIZE_MAX), w.len + 1);
+	/* 100 elements take 100 bytes at least: waits for them, then refuses. */
+	CHECK_EQ(kg_tsock_next(&ts, &msg), 0);
+	CHECK_EQ(ts.need, w.len + 100);
+	sock.ready = w.len + 100;
+	CHECK_EQ(kg_bsock_fill(&bs, SIZE_MAX), 99);
+	CHECK_EQ(kg_tsock_next(&ts, &msg), -EBADMSG);
+	kg_bsock_destroy(&bs);
+}
+
+KT_MAIN(KT_CASE(big_string_in_mss_pieces),
+	KT_CASE(big_string_in_byte_pieces),
+	KT_CASE(many_fields_in_byte_pieces),
+	KT_CASE(many_fields_in_mss_pieces),
+	KT_CASE(every_split_point),
+	KT_CASE(prefixes_read_in_bounds),
+	KT_CASE(need_is_per_message),
+	KT_CASE(garbage_refused))
