@@ -111,6 +111,7 @@ def test_forwarder_module_in_vm(kernel, tmp_path):
         m = re.search(rf"^STATS {t}\n(.*?)^END {t}$", res.stdout, re.M | re.S)
         assert m, res.describe()
         st = {k: int(v) for k, v in (line.split() for line in m.group(1).splitlines())}
+        print(f"{kernel} {t}: {st}")
         assert list(st) == ["accepted", "refused", "closed", "messages", "bad_messages",
                             "app_exceptions", "bytes_in", "bytes_out", "backpressure"], st
         assert st["accepted"] >= 2 and st["refused"] == 0, (t, st)
