@@ -125,11 +125,17 @@ def forwarder_script(ko: Path, user: Path, client: Path, quick: bool) -> str:
                          " until grep -q listening /tmp/sink$b.out 2>/dev/null; do sleep 0.05; done; done")
             # connect() from the C client: Python would cost minutes of guest time to start.
             lines.append(f"{q} connect 127.0.0.1 9200 127.0.0.1 9300 {FWD_BACKENDS}")
-            lines.append("cpids=''; t0=$(date +%s.%N)")
+            # Every client is started and connected, then all start sending at once.
+            lines.append("rm -f /tmp/go; mkfifo /tmp/go; cpids=''")
             for c in range(FWD_CLIENTS):
-                lines.append(f"{q} fwd 127.0.0.1 9200 {payload} {count} {FWD_BACKENDS} {c}"
-                             f" > /tmp/client{c}.out & cpids=\"$cpids $!\"")
-            lines.append("wait $cpids; wait $pids")
+                lines.append(f"KGEN_BENCH_GO=/tmp/go {q} fwd 127.0.0.1 9200 {payload} {count}"
+                             f" {FWD_BACKENDS} {c} > /tmp/client{c}.out 2> /tmp/client{c}.err &"
+                             " cpids=\"$cpids $!\"")
+            lines.append(f"for c in $(seq 0 {FWD_CLIENTS - 1}); do"
+                         " until grep -q ready /tmp/client$c.err 2>/dev/null; do sleep 0.05; done; done")
+            # One byte each; the FIFO stays open until they are done, so none misses its byte.
+            lines.append(f"exec 3<> /tmp/go; printf '%{FWD_CLIENTS}s' '' >&3")
+            lines.append("wait $cpids; exec 3>&-; wait $pids")
             lines.append(f"for b in $(seq 0 {FWD_BACKENDS - 1}); do grep bytes /tmp/sink$b.out"
                          f" | sed 's/^{{/{{\"mode\": \"{mode}\", \"payload\": {payload},"
                          f" \"sink\": '$b', \"expected\": {count * FWD_CLIENTS},/' >> $out; done")
