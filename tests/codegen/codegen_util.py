@@ -26,12 +26,13 @@ def load(path, include_dirs=()):
     return program
 
 
-def gen(idl, out: Path, handler: str | None = None, **opts) -> list[Path]:
-    """Generate `idl` into `out`; with `handler`, put tests/codegen/handlers/<handler> in first
-    (named as the generator names the handler file: <prefix>_handler.c)."""
+def gen(idl, out: Path, handler: str | Path | None = None, **opts) -> list[Path]:
+    """Generate `idl` into `out`; with `handler` (a file name in tests/codegen/handlers/, or a
+    path, e.g. an example's handler), put that file in first (its name must be the one the
+    generator gives the handler file: <prefix>_handler.c)."""
     out.mkdir(parents=True, exist_ok=True)
     if handler:
-        shutil.copyfile(HANDLERS / handler, out / handler)
+        shutil.copyfile(HANDLERS / handler, out / Path(handler).name)
     return generate(load(idl, opts.pop("include_dirs", ())), out, Options(**opts))
 
 

@@ -39,7 +39,9 @@ def tt():
 @pytest.fixture(scope="module")
 def server_bin(tmp_path_factory, tt):
     out = tmp_path_factory.mktemp("tt")
-    gen(IDL, out, handler="thrift_test_handler.c", service="ThriftTest")
+    # the thrifttest example's handler (examples/thrifttest), the one the examples' tests run
+    gen(IDL, out, handler=REPO / "examples" / "thrifttest" / "thrift_test_handler.c",
+        service="ThriftTest")
     r = make(out, "user")
     assert r.returncode == 0, r.stdout + r.stderr
     return out / "thrifttest_user"
