@@ -227,7 +227,7 @@ TOKENS = ["struct", "union", "exception", "service", "enum", "const", "typedef",
           "A", "B", "A.B", "x", "\n", "/*", "*/", "//", "#", "&", "9876543210987654321"]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.one_of(st.binary(max_size=200), st.lists(st.sampled_from(TOKENS), max_size=40).map(lambda t: " ".join(t).encode())))
 def test_fuzzed_inputs_never_traceback(tmp_path, data):
     p = tmp_path / "fuzz.thrift"
@@ -237,7 +237,7 @@ def test_fuzzed_inputs_never_traceback(tmp_path, data):
     assert r.exception is None or isinstance(r.exception, SystemExit), (data, repr(r.exception))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.integers(min_value=0, max_value=len(GOOD)), st.integers(min_value=0, max_value=len(GOOD)))
 def test_truncated_and_spliced_files_never_traceback(tmp_path, a, b):
     p = tmp_path / "cut.thrift"
