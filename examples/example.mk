@@ -22,6 +22,11 @@ KDIR ?= /lib/modules/$(shell uname -r)/build
 SAN ?=
 
 STAMP := .kgen-stamp
+# Regenerate when the generator, its templates or the runtime it copies change too.
+KGEN_TREE := $(dir $(lastword $(MAKEFILE_LIST)))..
+KGEN_SOURCES := $(shell find $(KGEN_TREE)/thrift_kgen $(KGEN_TREE)/runtime \
+	-path '*/build' -prune -o -type f \( -name '*.py' -o -name '*.j2' -o -name '*.[ch]' \
+	-o -name 'Kbuild*' -o -name 'Makefile' \) -print 2>/dev/null)
 
 .PHONY: all gen module user clean
 
@@ -30,7 +35,7 @@ all: module user
 gen: $(STAMP)
 
 # MODULE_NAME: a module name other than the IDL file's (thrift-kgen --module).
-$(STAMP): $(IDL) $(IDL_DEPS)
+$(STAMP): $(IDL) $(IDL_DEPS) $(KGEN_SOURCES)
 	$(KGEN) $(if $(MODULE_NAME),--module $(MODULE_NAME)) $(KGEN_FLAGS) $(IDL) -o .
 	@touch $@
 

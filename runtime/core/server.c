@@ -8,9 +8,9 @@
  *    or kg_server_stop()) takes it off the list, detaches its event (no new
  *    runs are queued), shuts the socket down and queues the reap work;
  *  - the reap work first waits for a run of the event function that may
- *    still be queued or running (kg_event_sync(): cancel_work_sync() in the
- *    kernel), and only then calls conn_close, frees the buffers and the
- *    socket and drops the list's reference;
+ *    still be queued or running (kg_event_sync(): in the kernel, off the
+ *    ready list or cancel_work_sync()), and only then calls conn_close,
+ *    frees the buffers and the socket and drops the list's reference;
  *  - the last kg_conn_put() frees the structure itself. Other connections
  *    may hold references (a forwarder's backends) past the reap: their
  *    writes then fail with -EPIPE, nothing else is touched.

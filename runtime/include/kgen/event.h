@@ -45,7 +45,8 @@ struct kg_event {
 	struct kg_sock *sock;
 	kg_event_fn fn;
 	unsigned long pending;		/* KG_EV_* bits, set atomically from softirq */
-	struct work_struct work;
+	struct work_struct work;	/* unbound and per-cpu modes */
+	struct list_head ready;		/* ordered mode: on the loop's ready list */
 	void (*saved_data_ready)(struct sock *sk);
 	void (*saved_write_space)(struct sock *sk);
 	void (*saved_state_change)(struct sock *sk);
