@@ -21,7 +21,11 @@ directory shared read-write with --rwdir.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
+import fcntl
+import fnmatch
+import hashlib
 import json
 import os
 import re
@@ -125,7 +129,8 @@ def build_module(src_dir: Path | str, kernel: Kernel, *, sparse: bool = False,
 
     Runs `make -C <kdir> M=<dir> W=1 modules` (plus C=1 with sparse=True) on a copy of
     src_dir in build_dir (default: a fresh temp dir), so one source tree can be built for
-    several kernels, also concurrently.  Raises BuildError if make fails or prints any
+    several kernels, also concurrently.  Identical builds in one test session are made
+    once (see _BuildCache): later ones get a copy of the first one's build directory.  Raises BuildError if make fails or prints any
     `warning:` (compiler, modpost) or, with sparse, any sparse diagnostic, except lines
     matching a regex in allow_warnings.  Returns the path of the .ko: the one called
     <name>.ko if name is given, else the only (or first in modules.order) module.
@@ -136,12 +141,128 @@ def build_module(src_dir: Path | str, kernel: Kernel, *, sparse: bool = False,
         build = base / src.name
     else:
         build = Path(build_dir).resolve()
+    cache = _BuildCache(src, kernel, sparse=sparse, name=name, make_args=make_args,
+                        allow_warnings=allow_warnings) if build != src else None
+    if cache is not None:
+        with cache.lock():
+            hit = cache.lookup()
+            if hit is not None:
+                return cache.restore(hit, build)
+            ko = _build_module(src, build, kernel, sparse=sparse, name=name, make_args=make_args,
+                               jobs=jobs, timeout=timeout, allow_warnings=allow_warnings)
+            cache.store(build, ko)
+            return ko
+    return _build_module(src, build, kernel, sparse=sparse, name=name, make_args=make_args,
+                         jobs=jobs, timeout=timeout, allow_warnings=allow_warnings)
+
+
+_BUILD_IGNORE = ("*.o", "*.ko", "*.mod", "*.mod.c", ".*.cmd", "modules.order", "Module.symvers",
+                 ".tmp_*")
+
+# Module builds are cached for the test session, keyed on everything that decides their
+# outcome: the source tree's content, the kernel, sparse, make_args, name, allow_warnings.
+# The cache directory is made by the first process that imports this module (the pytest
+# controller under xdist) and inherited by the workers through the environment, so a
+# module that two tests build (a W=1+sparse build test and the VM test loading the same
+# module) is compiled once; a build still running in another worker is waited for.  A
+# request without sparse is also served by the same build made with sparse (sparse only
+# adds checks).  Failed builds are never cached.  KGEN_KBUILD_CACHE=off disables it.
+_CACHE_ENV = "KGEN_KBUILD_CACHE"
+if _CACHE_ENV not in os.environ:
+    _cache_dir = tempfile.mkdtemp(prefix="kgen-kbuild-cache-")
+    os.environ[_CACHE_ENV] = _cache_dir
+    import atexit
+    atexit.register(shutil.rmtree, _cache_dir, True)
+
+
+class _BuildCache:
+    def __init__(self, src: Path, kernel: Kernel, *, sparse: bool, name, make_args, allow_warnings):
+        root = os.environ.get(_CACHE_ENV, "off")
+        self.root = None if root == "off" or not Path(root).is_dir() else Path(root)
+        if self.root is None:
+            return
+        h = hashlib.sha256()
+        for rel, kind, data in _tree_content(src):
+            h.update(f"{rel}\0{kind}\0{len(data)}\0".encode())
+            h.update(data)
+        tree = h.hexdigest()
+
+        def key(sp: bool) -> str:
+            what = json.dumps([tree, kernel.version, str(kernel.kdir), sp, name,
+                               list(make_args), sorted(allow_warnings)])
+            return hashlib.sha256(what.encode()).hexdigest()[:32]
+        self.key = key(sparse)
+        # Without sparse: a sparse build of the same tree passed a superset of the checks.
+        self.keys = [key(True), self.key] if not sparse else [self.key]
+
+    @contextlib.contextmanager
+    def lock(self):
+        if self.root is None:
+            yield
+            return
+        with open(self.root / f"{self.key}.lock", "w") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def lookup(self) -> Path | None:
+        if self.root is None:
+            return None
+        for k in self.keys:
+            entry = self.root / k
+            if (entry / ".kgen-ko").is_file():
+                return entry
+        return None
+
+    def restore(self, entry: Path, build: Path) -> Path:
+        if build.exists():
+            shutil.rmtree(build)
+        shutil.copytree(entry, build, symlinks=True)
+        ko = build / (entry / ".kgen-ko").read_text()
+        (build / ".kgen-ko").unlink()
+        return ko
+
+    def store(self, build: Path, ko: Path) -> None:
+        if self.root is None:
+            return
+        tmp = Path(tempfile.mkdtemp(prefix=f"{self.key}.", dir=self.root))
+        shutil.rmtree(tmp)
+        shutil.copytree(build, tmp, symlinks=True)
+        (tmp / ".kgen-ko").write_text(str(ko.relative_to(build)))
+        entry = self.root / self.key
+        if entry.exists():
+            shutil.rmtree(tmp)
+        else:
+            tmp.rename(entry)
+
+
+def _tree_content(src: Path):
+    """(relative path, kind, bytes) of every file and symlink a build copies, sorted."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(src):
+        d = Path(dirpath)
+        dirnames[:] = sorted(x for x in dirnames
+                             if not any(fnmatch.fnmatch(x, pat) for pat in _BUILD_IGNORE))
+        for fn in filenames + [x for x in dirnames if (d / x).is_symlink()]:
+            p = d / fn
+            rel = str(p.relative_to(src))
+            if any(fnmatch.fnmatch(fn, pat) for pat in _BUILD_IGNORE) or fn == "kbuild.log":
+                continue
+            if p.is_symlink():
+                out.append((rel, "l", os.readlink(p).encode()))
+            elif p.is_file():
+                out.append((rel, "f", p.read_bytes()))
+    return sorted(out)
+
+
+def _build_module(src: Path, build: Path, kernel: Kernel, *, sparse: bool, name, make_args,
+                  jobs: int, timeout: float, allow_warnings) -> Path:
     if build != src:
         if build.exists():
             shutil.rmtree(build)
-        shutil.copytree(src, build, symlinks=True,
-                        ignore=shutil.ignore_patterns("*.o", "*.ko", "*.mod", "*.mod.c", ".*.cmd",
-                                                      "modules.order", "Module.symvers", ".tmp_*"))
+        shutil.copytree(src, build, symlinks=True, ignore=shutil.ignore_patterns(*_BUILD_IGNORE))
     cmd = ["make", "-C", str(kernel.kdir), f"M={build}", "W=1", f"-j{jobs}"]
     if sparse:
         cmd.append("C=1")
@@ -651,6 +772,27 @@ def pytest_collection_modifyitems(config, items):
         series = callspec.params.get("kernel") if callspec else None
         if series and item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(f"vm-{series}"))
+    if getattr(config.option, "loadgroup", False):     # set in xdist workers
+        _apply_xdist_groups(items)
+
+
+def _apply_xdist_groups(items) -> None:
+    """Suffix each grouped item's node id with `@<group>`, which is how `--dist loadgroup`
+    finds groups.  pytest-xdist 3.8 does it by assigning `item._nodeid`, which pytest 9
+    no longer reads (the id lives in `item._id`): without this every group is ignored and
+    grouped tests scatter over the workers (each worker then boots its own VMs)."""
+    for item in items:
+        names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                        for m in item.iter_markers("xdist_group")})
+        if not names:
+            continue
+        suffix = "@" + "_".join(names)
+        if item.nodeid.endswith(suffix):
+            continue
+        if hasattr(item, "_id"):           # pytest >= 9: a NodeId that caches its string
+            from _pytest.nodeid import NodeId
+            item._id = NodeId.parse(item.nodeid + suffix)
+        # older pytest: xdist's own hook (after this one) appends the suffix
 
 
 @pytest.fixture(scope="session")
@@ -668,11 +810,25 @@ def kernel(request) -> Kernel:
     return get_kernel(request.param)
 
 
+_POOLS: list[VMPool] = []
+
+
 @pytest.fixture(scope="session")
 def vm_pool():
     pool = VMPool()
+    _POOLS.append(pool)
     yield pool
+    _POOLS.remove(pool)
     pool.close()
+
+
+def pytest_runtest_teardown(item, nextitem):
+    """Stop this worker's VMs once its next test is not a VM test: the VM tests of a
+    series come as one xdist group, so no VM test follows, and an idle guest still
+    costs CPU that the rest of the suite can use (a later VM test would boot again)."""
+    if _POOLS and (nextitem is None or nextitem.get_closest_marker("vm") is None):
+        for pool in _POOLS:
+            pool.close()
 
 
 @pytest.fixture
