@@ -4,7 +4,8 @@
 
   (a) the user-space server, built with SAN=1 (ASan + UBSan), on the host, and
   (b) the kernel module in a Debian 6.1 / 6.12 VM (marker `vm`): every example is
-      built with W=1 (no warnings allowed), and one boot per kernel series loads each
+      built with W=1 (no warnings allowed), and one script in the worker's shared VM
+      of each kernel series (vmharness.VMPool, as the `vm` fixture) loads each
       module in turn (framed transport with the unbound workqueue, then buffered with
       the ordered one), runs `python -m clients.run` in the guest, and unloads it
       with rmmod; dmesg must stay clean.
@@ -29,7 +30,7 @@ sys.path.insert(0, str(HERE))
 
 from clients.common import Target  # noqa: E402
 from examples_util import REPO, SPECS, UserServer, generate, make  # noqa: E402
-from vmharness import SERIES, VENV_PYTHON, build_module, get_kernel, run_in_vm  # noqa: E402
+from vmharness import SERIES, VENV_PYTHON, build_module, get_kernel  # noqa: E402
 
 EXAMPLE_NAMES = ("echo", "forwarder", "thrifttest", "calculator")
 
@@ -125,7 +126,7 @@ def test_user(user_servers, tmp_path, name, transport, check):
 
 
 # --------------------------------------------------------------------------------------
-# (b) kernel modules in the VM: one boot per series for every example
+# (b) kernel modules in the VM: one script per series for every example
 # --------------------------------------------------------------------------------------
 
 _vm_results: dict[str, dict] = {}
@@ -144,19 +145,19 @@ def vm_plan(modules: dict[str, Path]) -> list[dict]:
     return plan
 
 
-def vm_script() -> str:
+def vm_script(plan: Path) -> str:
     return textwrap.dedent(f"""\
         set -u
         cd tests/examples
-        {shlex.quote(str(VENV_PYTHON))} -m clients.run --plan "$KGEN_RESULTS/plan.json" --out "$KGEN_RESULTS"
+        {shlex.quote(str(VENV_PYTHON))} -m clients.run --plan {shlex.quote(str(plan))} --out "$KGEN_RESULTS"
         rc=$?
         lsmod > "$KGEN_RESULTS/lsmod"
         exit $rc
         """)
 
 
-def vm_results(series: str) -> dict:
-    """Build every example for `series` and run them all in one boot (cached)."""
+def vm_results(series: str, vm_pool) -> dict:
+    """Build every example for `series` and run them all in one script (cached)."""
     if series in _vm_results:
         return _vm_results[series]
     kernel = get_kernel(series)
@@ -171,7 +172,7 @@ def vm_results(series: str) -> dict:
         rdir = _base / f"vm-{series}"
         rdir.mkdir(parents=True, exist_ok=True)
         (rdir / "plan.json").write_text(json.dumps(vm_plan(res["modules"]), indent=1))
-        vm = run_in_vm(kernel, vm_script(), timeout=1500, results_dir=rdir)
+        vm = vm_pool.get(kernel).run(vm_script(rdir / "plan.json"), timeout=1500)
         res["vm"] = vm
         res["logs"] = {p.stem: p.read_text(errors="replace")
                        for p in vm.results_dir.glob("*.log")}
@@ -180,16 +181,17 @@ def vm_results(series: str) -> dict:
 
 
 def vm_params():
+    # the group of the series' other VM tests: one worker, one VM per series
     return [pytest.param(s, name, id=f"{name}-linux-{s}",
-                         marks=pytest.mark.xdist_group(f"examples-vm-{s}"))
+                         marks=pytest.mark.xdist_group(f"vm-{s}"))
             for s in SERIES for name in available()]
 
 
 @pytest.mark.vm
 @pytest.mark.kernel_build
 @pytest.mark.parametrize("series,name", vm_params())
-def test_kernel(series, name):
-    res = vm_results(series)
+def test_kernel(vm_pool, series, name):
+    res = vm_results(series, vm_pool)
     if name in res["build"]:
         raise res["build"][name]
     vm = res["vm"]
@@ -217,7 +219,7 @@ def test_vm_plan_shape():
     assert plan[0]["params"] == "port=9090 transport=framed wq_mode=1"
     assert plan[3]["params"] == "port=9090 transport=buffered wq_mode=0 raw_port=9091"
     assert plan[3]["extra"] == {"raw_port": 9091} and plan[0]["module"] == "forwarder"
-    assert "clients.run --plan" in vm_script()
+    assert "clients.run --plan /x/plan.json" in vm_script(Path("/x/plan.json"))
 
 
 CHECKPATCH = REPO / ".cache" / "checkpatch" / "checkpatch.pl"

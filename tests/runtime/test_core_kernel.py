@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from vmharness import build_module, run_in_vm
+from vmharness import build_module
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -77,10 +77,11 @@ def test_kbuild_inc_builds_whole_runtime(kernel, tmp_path):
 
 
 @pytest.mark.vm
-def test_core_selftest_in_vm(kernel, tmp_path):
-    ko = build_module(selftest_dir(tmp_path), kernel, build_dir=tmp_path / "build",
+def test_core_selftest_in_vm(kernel, vm, tmp_path):
+    # sparse=True: the same build as test_core_selftest_module_builds_clean (cached)
+    ko = build_module(selftest_dir(tmp_path), kernel, sparse=True, build_dir=tmp_path / "build",
                       name="kgcore_selftest")
-    res = run_in_vm(kernel, f"""
+    res = vm.run(f"""
 set -e
 insmod {ko}
 dmesg | grep 'kgcore_selftest: all .* checks passed'

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """The runtime in a real kernel: kgen_testsvc.ko (runtime/testsvc/kernel) on Debian 6.1 / 6.12.
 
-One boot per kernel runs every check of tests/vm/runtime_kernel_driver.py (the guest
+One script per kernel, in the worker's shared VM, runs every check of tests/vm/runtime_kernel_driver.py (the guest
 driver: 100 concurrent clients, 1-byte writes, 1 MiB messages, vanishing clients,
 malformed frames, the raw forwarder to 20 guest sinks exactly once, rmmod with
 connections open, debugfs counters, all three workqueue modes); the host asserts
@@ -17,15 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from vmharness import build_module, run_in_vm
+from vmharness import build_module
 
 REPO = Path(__file__).resolve().parents[2]
 RUNTIME = REPO / "runtime"
 DRIVER = Path(__file__).resolve().parent / "runtime_kernel_driver.py"
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-pytestmark = pytest.mark.xdist_group("vm-runtime-kernel")
 
 CHECKS = [
     "bad_params",
@@ -87,12 +85,14 @@ def test_testsvc_module_builds_w1_sparse(kernel, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def vm_run(kernel, tmp_path_factory):
-    """Build kgen_testsvc.ko (W=1) for @kernel and run every driver check in one boot."""
+def vm_run(kernel, vm_pool, tmp_path_factory):
+    """Build kgen_testsvc.ko for @kernel (the W=1 + sparse build of the test above, shared
+    through build_module's cache) and run every driver check in one script, in this
+    worker's VM for @kernel (the one the `vm` fixture gives: no boot of its own)."""
     base = tmp_path_factory.mktemp(f"rtk-{kernel.series}")
-    ko = build_module(stage(base / "src"), kernel, build_dir=base / "build")
+    ko = build_module(stage(base / "src"), kernel, sparse=True, build_dir=base / "build")
     script = f"python {DRIVER} {ko} $KGEN_RESULTS/results.json {' '.join(CHECKS)}\n"
-    res = run_in_vm(kernel, script, timeout=1500, memory="1G", results_dir=base / "results")
+    res = vm_pool.get(kernel).run(script, timeout=1500)
     path = res.results_dir / "results.json"
     results = json.loads(path.read_text()) if path.exists() else {}
     return res, results
