@@ -61,11 +61,6 @@ void kg_writer_init(struct kg_writer *w, void *buf, size_t cap, u8 proto)
 	w->proto = proto;
 }
 
-static inline u32 kg_max_depth(const struct kg_reader *r)
-{
-	return min_t(u32, r->limits->max_depth, KG_MAX_DEPTH);
-}
-
 /* Enter a struct or container: the depth limit guards stacks and last_fid[]. */
 static inline int kg_enter(struct kg_reader *r)
 {
@@ -82,18 +77,6 @@ static inline void kg_leave(struct kg_reader *r)
 		r->depth--;
 }
 
-static inline u32 kg_min_size(const struct kg_reader *r, u8 ttype)
-{
-	switch (r->proto) {
-	case KG_PROTO_BINARY:
-		return kg_bin_min_size(ttype);
-	case KG_PROTO_COMPACT:
-		return kg_cpt_min_size(ttype);
-	default:
-		return 1;
-	}
-}
-
 /*
  * A container count is refused when over the limit, or when even the
  * smallest encoding of that many elements does not fit the remaining input.
@@ -104,17 +87,14 @@ static inline u32 kg_min_size(const struct kg_reader *r, u8 ttype)
  */
 static int kg_check_count(struct kg_reader *r, u32 count, u8 t1, u8 t2, bool pair)
 {
-	u64 each;
+	u64 least;
+	int err;
 
-	if (count && (!kg_ttype_valid(t1) || (pair && !kg_ttype_valid(t2))))
-		return -EBADMSG;
-	if (count > r->limits->max_container)
-		return -EMSGSIZE;
-	each = kg_min_size(r, t1);
-	if (pair)
-		each += kg_min_size(r, t2);
-	if ((u64)count * each > kg_r_left(r))
-		return kg_r_short(r, (u64)count * each);
+	err = kg_container_check(r, count, t1, t2, pair, &least);
+	if (err)
+		return err;
+	if (least > kg_r_left(r))
+		return kg_r_short(r, least);
 	return 0;
 }
 
@@ -207,6 +187,47 @@ int kg_read_field_end(struct kg_reader *r)
 	return 0;
 }
 
+/**
+ * kg_read_seq_header() - read a list or set header, nothing more
+ * @r: the reader
+ * @elem: set to the element type id (not checked)
+ * @count: set to the element count (not checked against limits)
+ *
+ * Return: 0, -ENODATA, -EBADMSG or -EPROTONOSUPPORT.
+ */
+int kg_read_seq_header(struct kg_reader *r, u8 *elem, u32 *count)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return kg_bin_read_list_begin(r, elem, count);
+	case KG_PROTO_COMPACT:
+		return kg_cpt_read_list_begin(r, elem, count);
+	default:
+		return -EPROTONOSUPPORT;
+	}
+}
+
+/**
+ * kg_read_map_header() - read a map header, nothing more
+ * @r: the reader
+ * @ktype: set to the key type id (not checked)
+ * @vtype: set to the value type id (not checked)
+ * @count: set to the number of pairs (not checked against limits)
+ *
+ * Return: 0, -ENODATA, -EBADMSG or -EPROTONOSUPPORT.
+ */
+int kg_read_map_header(struct kg_reader *r, u8 *ktype, u8 *vtype, u32 *count)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return kg_bin_read_map_begin(r, ktype, vtype, count);
+	case KG_PROTO_COMPACT:
+		return kg_cpt_read_map_begin(r, ktype, vtype, count);
+	default:
+		return -EPROTONOSUPPORT;
+	}
+}
+
 static int kg_read_seq_begin(struct kg_reader *r, u8 *elem, u32 *count)
 {
 	int err;
@@ -214,17 +235,7 @@ static int kg_read_seq_begin(struct kg_reader *r, u8 *elem, u32 *count)
 	err = kg_enter(r);
 	if (err)
 		return err;
-	switch (r->proto) {
-	case KG_PROTO_BINARY:
-		err = kg_bin_read_list_begin(r, elem, count);
-		break;
-	case KG_PROTO_COMPACT:
-		err = kg_cpt_read_list_begin(r, elem, count);
-		break;
-	default:
-		err = -EPROTONOSUPPORT;
-		break;
-	}
+	err = kg_read_seq_header(r, elem, count);
 	if (!err)
 		err = kg_check_count(r, *count, *elem, 0, false);
 	return err;
@@ -298,17 +309,7 @@ int kg_read_map_begin(struct kg_reader *r, u8 *ktype, u8 *vtype, u32 *count)
 	err = kg_enter(r);
 	if (err)
 		return err;
-	switch (r->proto) {
-	case KG_PROTO_BINARY:
-		err = kg_bin_read_map_begin(r, ktype, vtype, count);
-		break;
-	case KG_PROTO_COMPACT:
-		err = kg_cpt_read_map_begin(r, ktype, vtype, count);
-		break;
-	default:
-		err = -EPROTONOSUPPORT;
-		break;
-	}
+	err = kg_read_map_header(r, ktype, vtype, count);
 	if (!err)
 		err = kg_check_count(r, *count, *ktype, *vtype, true);
 	return err;
@@ -500,7 +501,15 @@ struct kg_skip_frame {
 	u32 left;		/* elements or pairs not yet started */
 };
 
-static int kg_skip_scalar(struct kg_reader *r, u8 ttype)
+/**
+ * kg_skip_scalar() - skip one value that is not a struct or container
+ * @r: the reader
+ * @ttype: its type id
+ *
+ * Return: 0, -ENODATA, -EBADMSG (not a scalar type id), -EMSGSIZE or
+ * -EPROTONOSUPPORT.
+ */
+int kg_skip_scalar(struct kg_reader *r, u8 ttype)
 {
 	union {
 		bool b;

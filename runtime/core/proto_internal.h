@@ -119,4 +119,47 @@ void kg_cpt_write_double(struct kg_writer *w, u64 bits);
 void kg_cpt_write_binary(struct kg_writer *w, const void *data, u32 len);
 void kg_cpt_write_uuid(struct kg_writer *w, const u8 v[16]);
 
+/* ---- shared by proto.c's kg_skip() and frame.c's resumable skip ---- */
+int kg_read_seq_header(struct kg_reader *r, u8 *elem, u32 *count);
+int kg_read_map_header(struct kg_reader *r, u8 *ktype, u8 *vtype, u32 *count);
+int kg_skip_scalar(struct kg_reader *r, u8 ttype);
+
+static inline u32 kg_max_depth(const struct kg_reader *r)
+{
+	return min_t(u32, r->limits->max_depth, KG_MAX_DEPTH);
+}
+
+static inline u32 kg_min_size(const struct kg_reader *r, u8 ttype)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return kg_bin_min_size(ttype);
+	case KG_PROTO_COMPACT:
+		return kg_cpt_min_size(ttype);
+	default:
+		return 1;
+	}
+}
+
+/*
+ * What a container header's count must pass whatever the input: valid
+ * element types (when there are elements) and max_container. *@least is the
+ * fewest bytes that many elements take: how much input must follow.
+ */
+static inline int kg_container_check(const struct kg_reader *r, u32 count, u8 t1, u8 t2,
+				     bool pair, u64 *least)
+{
+	u64 each;
+
+	if (count && (!kg_ttype_valid(t1) || (pair && !kg_ttype_valid(t2))))
+		return -EBADMSG;
+	if (count > r->limits->max_container)
+		return -EMSGSIZE;
+	each = kg_min_size(r, t1);
+	if (pair)
+		each += kg_min_size(r, t2);
+	*least = (u64)count * each;
+	return 0;
+}
+
 #endif /* _KGEN_PROTO_INTERNAL_H */

@@ -23,8 +23,10 @@ void kg_tsock_init(struct kg_tsock *ts, struct kg_bsock *bs, u8 transport, u8 pr
 	ts->limits = limits ? limits : &kg_default_limits;
 	ts->current_len = 0;
 	ts->need = 0;
-	ts->need_from = 0;
+	ts->msg_from = 0;
 	ts->parse_attempts = 0;
+	ts->parse_bytes = 0;
+	kg_frame_state_reset(&ts->parse);
 }
 
 /**
@@ -32,13 +34,13 @@ void kg_tsock_init(struct kg_tsock *ts, struct kg_bsock *bs, u8 transport, u8 pr
  * @ts: the Thrift socket
  * @msg: set to the message (valid until it is discarded or more is received)
  *
- * After an incomplete parse, the buffer is not parsed again before it holds
- * the frame.need bytes kg_frame_next() asked for. need never over-estimates
- * (no whole message ends before it, see frame.h), so waiting for it cannot
- * miss a message; it only spares re-parsing an unframed message's prefix on
- * every arrival (quadratic work). Malformed bytes before need may be noticed
- * later than they would be by parsing at once, never later than at need
- * (<= max_frame).
+ * Unframed, the skip-parse that finds the message's end goes on from where
+ * it stopped on the last call (kg_frame_resume(), state in @ts->parse), so
+ * each received byte is parsed once however the message arrives. And after
+ * an incomplete parse it is not called again before the buffer holds the
+ * frame.need bytes it asked for (a lower bound, see frame.h, so waiting
+ * cannot miss a message). Calling again before the message is discarded
+ * returns it again without parsing.
  *
  * Return: 1 with @msg set; 0 when more bytes are needed; -EBADMSG or
  * -EMSGSIZE when the stream can never yield a valid message (close it).
@@ -57,18 +59,21 @@ int kg_tsock_next(struct kg_tsock *ts, struct kg_tmsg *msg)
 		return 0;
 	/* Stream offset of the first buffered byte: moves only on discard. */
 	from = ts->bs->bytes_in - (u64)avail;
-	if (ts->need) {
-		if (from != ts->need_from)
-			ts->need = 0;	/* discarded behind our back: a new message */
-		else if ((size_t)avail < ts->need)
-			return 0;
+	if (from != ts->msg_from) {
+		/* Discarded behind our back: a new message. */
+		kg_frame_state_reset(&ts->parse);
+		ts->need = 0;
+		ts->msg_from = from;
 	}
+	if ((size_t)avail < ts->need)
+		return 0;
 	ts->parse_attempts++;
-	ret = kg_frame_next(ts->transport, ts->proto, ts->limits, data, avail, &frame);
+	ret = kg_frame_resume(&ts->parse, ts->transport, ts->proto, ts->limits, data, avail,
+			      &frame);
+	ts->parse_bytes += frame.examined;
 	if (ret == -EAGAIN) {
 		/* frame.need > avail >= 1, so need != 0 means "wait". */
 		ts->need = frame.need;
-		ts->need_from = from;
 		return 0;
 	}
 	ts->need = 0;
@@ -90,7 +95,9 @@ void kg_tsock_discard(struct kg_tsock *ts)
 {
 	kg_bsock_discard(ts->bs, ts->current_len);
 	ts->current_len = 0;
-	ts->need = 0;	/* whatever follows is a new message */
+	/* Whatever follows is a new message. */
+	ts->need = 0;
+	kg_frame_state_reset(&ts->parse);
 }
 
 /**

@@ -16,7 +16,7 @@ CFLAGS = ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",
           "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
 
 # Programs under tests/runtime/c/ and what they need.
-PROGRAMS = ["test_arena", "test_proto", "test_compact", "test_frame", "test_tsock", "fuzz",
+PROGRAMS = ["test_arena", "test_proto", "test_compact", "test_frame", "test_tsock", "test_resume", "fuzz",
             "kgwalk"]
 
 # Beyond the protocol core: test_tsock runs tsock over a real bsock (its

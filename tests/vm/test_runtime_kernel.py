@@ -42,6 +42,7 @@ CHECKS = [
     "echo_msg_one_byte_writes",
     "echo_msg_1mib_messages",
     "frame_over_max_frame",
+    "never_ending_struct",
     "malformed_frames",
     "clients_vanishing",
     "echo_msg_100_clients",

@@ -6,9 +6,13 @@
  * first whole message in it is found without copying or decoding it.
  *  - framed: a 4-byte big-endian length, then that many bytes of message;
  *  - buffered (unframed): there is no length, so the message's end is found
- *    by skip-parsing the peeked bytes: message header, then the argument
- *    struct, bounded by limits (depth, strings, containers, max_frame) and
- *    never reading past the bytes received.
+ *    by skip-parsing it: message header, then the argument struct, bounded
+ *    by limits (depth, strings, containers, max_frame) and never reading
+ *    past the bytes received. kg_frame_resume() keeps where that parse
+ *    stopped (struct kg_frame_state) and goes on from there when more bytes
+ *    arrive, so each byte is parsed once however the message is cut up;
+ *    kg_frame_next() parses from the start (one shot: the specification
+ *    kg_frame_resume() is tested against).
  */
 #ifndef _KGEN_FRAME_H
 #define _KGEN_FRAME_H
@@ -29,6 +33,38 @@ struct kg_frame {
 	u32 payload_len;	/* bytes of the message itself */
 	u32 total_len;		/* header_len + payload_len: what to discard after */
 	u32 need;		/* on -EAGAIN: the buffer must hold at least this many bytes */
+	u32 examined;		/* bytes this call parsed (tests, statistics) */
+};
+
+/* One open struct or container of a resumable skip-parse (8 bytes). */
+struct kg_skip_level {
+	u8 kind;		/* KG_T_STRUCT, _LIST, _SET or _MAP */
+	u8 t1;			/* element or key type */
+	u8 t2;			/* map: value type */
+	u8 key_done;		/* map: the current pair's key was skipped */
+	union {
+		u32 left;	/* container: elements or pairs not yet started */
+		s16 last_fid;	/* struct: the last field id (compact deltas) */
+	};
+};
+
+/*
+ * Where the search for the end of an unframed message stopped: enough to go
+ * on without looking at a byte before pos again. Offsets count from the
+ * message's first byte, which is the buffer's first byte on every call, so
+ * the buffer may move (compaction) between calls. 532 bytes, most of it the
+ * stack (KG_MAX_DEPTH levels).
+ */
+struct kg_frame_state {
+	u32 pos;		/* where the next step starts */
+	u32 wait;		/* that step stopped short: it needs this many bytes */
+	u32 gate;		/* the least length the open containers' counts imply */
+	s32 err;		/* phase "failed": the verdict, once gate bytes are in */
+	u8 phase;		/* enum kg_skip_phase (frame.c) */
+	u8 type;		/* the type id of the value to skip next */
+	u8 top;			/* open levels in stack[] */
+	u8 bool_pending;	/* compact: a field header carried a bool's value */
+	struct kg_skip_level stack[KG_MAX_DEPTH];
 };
 
 /*
@@ -52,6 +88,36 @@ struct kg_frame {
  */
 int kg_frame_next(u8 transport, u8 proto, const struct kg_limits *limits,
 		  const void *buf, size_t len, struct kg_frame *frame);
+
+/*
+ * kg_frame_next() for a message that arrives in pieces. @st belongs to the
+ * message at the front of the buffer: every call passes the buffer from
+ * that message's first byte, at least as many bytes as the call before (it
+ * may have moved), and the same @transport, @proto and @limits. It returns
+ * what kg_frame_next() would return for the same bytes (the same verdict,
+ * the same total_len; need may differ, it is a lower bound too), while
+ * parsing each byte once: a call goes on from where the last one stopped,
+ * and a call with fewer bytes than the last need returns at once.
+ *
+ * Once it returned 0, further calls return the same message until @st is
+ * reset; once it returned -EBADMSG/-EMSGSIZE, that verdict. Reset @st
+ * (kg_frame_state_reset()) when the message is dropped from the buffer.
+ *
+ * Same verdicts means errors are sometimes reported late: kg_frame_next()
+ * stops at a container whose count needs more bytes than are in, so a
+ * malformed byte inside it is refused once that many are; kg_frame_resume()
+ * sees it at once, keeps it (phase "failed") and says -EAGAIN until then.
+ */
+int kg_frame_resume(struct kg_frame_state *st, u8 transport, u8 proto,
+		    const struct kg_limits *limits, const void *buf, size_t len,
+		    struct kg_frame *frame);
+
+/* Forget a partial parse: the next kg_frame_resume() starts a new message. */
+static inline void kg_frame_state_reset(struct kg_frame_state *st)
+{
+	/* stack[] is written before it is read. */
+	memset(st, 0, offsetof(struct kg_frame_state, stack));
+}
 
 /* Bytes kg_frame_write_header() writes for @transport (4 or 0). */
 static inline u32 kg_frame_header_len(u8 transport)

@@ -31,16 +31,21 @@ struct kg_tsock {
 	u8 proto;			/* enum kg_protocol */
 	u32 current_len;		/* bytes of the message next() returned, 0 if none */
 	/*
-	 * kg_frame_next() said -EAGAIN with this frame.need: no whole message
-	 * ends before need bytes (a lower bound, see frame.h), so next() does
-	 * not parse again until that many are buffered. 0: parse at once.
-	 * need_from is bs->bytes_in minus the bytes then buffered (the
-	 * stream offset of the message's first byte): if the front moved
-	 * (a discard not through kg_tsock_discard()), need is dropped.
+	 * kg_frame_resume() said -EAGAIN with this frame.need: no whole
+	 * message ends before need bytes (a lower bound, see frame.h), so
+	 * next() does not call it again until that many are buffered. 0:
+	 * call at once.
 	 */
 	u32 need;
-	u64 need_from;
-	u64 parse_attempts;		/* kg_frame_next() calls (tests, statistics) */
+	/*
+	 * bs->bytes_in minus the bytes then buffered: the stream offset of the
+	 * first byte of the message @parse and @need belong to. If the front
+	 * moved (a discard not through kg_tsock_discard()), both are dropped.
+	 */
+	u64 msg_from;
+	u64 parse_attempts;		/* kg_frame_resume() calls (tests, statistics) */
+	u64 parse_bytes;		/* bytes they examined: about the bytes received */
+	struct kg_frame_state parse;	/* unframed: where the skip-parse stopped */
 };
 
 /* Writes a whole message (kg_write_message_begin() ... end) with @w. */

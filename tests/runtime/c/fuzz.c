@@ -8,7 +8,9 @@
  * cuts, splices) of valid messages, strict and old-style, framed or not.
  * Besides "no crash", it checks that the typed walk and kg_skip() agree on
  * the result and the end position, and that kg_frame_next() agrees with
- * them on where an unframed message ends.
+ * them on where an unframed message ends, and that kg_frame_resume() fed
+ * the same bytes in random pieces (and under random lower limits) gives
+ * kg_frame_next()'s verdict after every piece.
  */
 #include "kgen/frame.h"
 #include "walk.h"
@@ -98,6 +100,30 @@ static void fail(const char *what, size_t n, int a, int b)
 	exit(1);
 }
 
+/* kg_frame_resume() over random cuts of in[0..n) agrees with kg_frame_next(). */
+static void check_resume(size_t n, u8 proto, const struct kg_limits *lim)
+{
+	struct kg_frame_state st;
+	struct kg_frame f, g;
+	size_t len = 0;
+	int a, b;
+
+	kg_frame_state_reset(&st);
+	do {
+		len += below(4) ? below(8) : below((u32)n + 1);
+		if (len > n)
+			len = n;
+		a = kg_frame_resume(&st, KG_TRANSPORT_BUFFERED, proto, lim, in, len, &f);
+		b = kg_frame_next(KG_TRANSPORT_BUFFERED, proto, lim, in, len, &g);
+		if (a != b)
+			fail("resume/next", len, a, b);
+		if (!a && f.total_len != g.total_len)
+			fail("resume/next length", len, (int)f.total_len, (int)g.total_len);
+		if (a == -EAGAIN && (f.need <= len || f.need > lim->max_frame))
+			fail("resume need", len, (int)f.need, (int)len);
+	} while (len < n);
+}
+
 int main(int argc, char **argv)
 {
 	long iters = argc > 1 ? atol(argv[1]) : 100000;
@@ -174,6 +200,17 @@ int main(int argc, char **argv)
 			fail("unframed need", n, (int)f.need, (int)n);
 		if (e1 && e1 != -ENODATA && e3 != e1)
 			fail("frame/walk error", n, e3, e1);
+
+		check_resume(n, proto, &lim);
+		if (below(4) == 0) {
+			struct kg_limits low = lim;
+
+			low.max_frame = below((u32)n + 4) + 1;
+			low.max_string = below(64);
+			low.max_container = below(16);
+			low.max_depth = below(24);
+			check_resume(n, proto, &low);
+		}
 
 		/* Framed: never claims more than it has. */
 		e3 = kg_frame_next(KG_TRANSPORT_FRAMED, proto, &lim, in, n, &f);

@@ -17,6 +17,12 @@
  *                         and the whole as valid; prints "ok <n>" or "BAD ...".
  *   kgwalk frame framed|buffered
  *                         stdin: a stream; prints "<err> <total_len>".
+ *   kgwalk resume SEED [MAX_FRAME MAX_STRING MAX_CONTAINER MAX_DEPTH]
+ *                         stdin: bytes. Feeds them to kg_frame_resume() in
+ *                         1-byte pieces, in every two pieces (up to 2 KiB),
+ *                         and in 200 random cuttings from SEED, checking each
+ *                         call against kg_frame_next() on the same prefix;
+ *                         prints "ok <verdict> <total_len>" or "BAD ...".
  *
  * KGWALK_PROTO=compact in the environment selects the compact protocol.
  */
@@ -138,6 +144,62 @@ static void gen(struct kg_writer *w, u32 seed)
 	kg_write_message_end(w);
 }
 
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Feed in[0..cuts[i]) to kg_frame_resume() (cuts NULL: 0, 1, ... upto) in a
+ * fresh copy each time, and compare with kg_frame_next() on the prefix.
+ */
+static int resume_cuts(u8 proto, const struct kg_limits *lim, size_t n, const size_t *cuts,
+		       size_t ncuts, size_t upto, int *last, u32 *total)
+{
+	struct kg_frame_state st;
+	struct kg_frame f, g;
+	size_t i, len;
+	int a, b;
+	u8 *copy;
+
+	if (!cuts) {
+		/* only the last prefix is new: the earlier ones ran before */
+		static struct kg_frame_state one;
+
+		if (!upto)
+			kg_frame_state_reset(&one);
+		copy = malloc(upto ? upto : 1);
+		memcpy(copy, in, upto);
+		a = kg_frame_resume(&one, KG_TRANSPORT_BUFFERED, proto, lim, copy, upto, &f);
+		free(copy);
+		b = kg_frame_next(KG_TRANSPORT_BUFFERED, proto, lim, in, upto, &g);
+		if (a != b || (!a && f.total_len != g.total_len) ||
+		    (a == -EAGAIN && (f.need <= upto || f.need > lim->max_frame))) {
+			printf("BAD 1-byte pieces at %zu of %zu: %d %d\n", upto, n, a, b);
+			return 1;
+		}
+		*last = a;
+		*total = a ? 0 : f.total_len;
+		return 0;
+	}
+	kg_frame_state_reset(&st);
+	for (i = 0; i < ncuts; i++) {
+		len = cuts[i];
+		copy = malloc(len ? len : 1);
+		memcpy(copy, in, len);
+		a = kg_frame_resume(&st, KG_TRANSPORT_BUFFERED, proto, lim, copy, len, &f);
+		free(copy);
+		b = kg_frame_next(KG_TRANSPORT_BUFFERED, proto, lim, in, len, &g);
+		if (a != b || (!a && f.total_len != g.total_len)) {
+			printf("BAD at cut %zu (%zu of %zu): %d %d\n", i, len, n, a, b);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct kg_reader r;
@@ -231,6 +293,46 @@ int main(int argc, char **argv)
 			}
 		}
 		printf("ok %zu\n", n);
+		return 0;
+	}
+	if (!strcmp(mode, "resume") && argc > 2) {
+		struct kg_limits lim = kg_default_limits;
+		u64 rng = strtoull(argv[2], NULL, 0) | 1;
+		size_t cuts[64], k, i, split;
+		int last = 0;
+		u32 total = 0;
+
+		if (argc > 6) {
+			lim.max_frame = (u32)strtoul(argv[3], NULL, 0);
+			lim.max_string = (u32)strtoul(argv[4], NULL, 0);
+			lim.max_container = (u32)strtoul(argv[5], NULL, 0);
+			lim.max_depth = (u32)strtoul(argv[6], NULL, 0);
+		}
+		n = slurp();
+		for (i = 0; i <= n; i++)
+			if (resume_cuts(proto, &lim, n, NULL, i + 1, i, &last, &total))
+				return 1;
+		for (split = 1; split < n && n <= 2048; split++) {
+			cuts[0] = split;
+			cuts[1] = n;
+			if (resume_cuts(proto, &lim, n, cuts, 2, 0, &last, &total))
+				return 1;
+		}
+		for (k = 0; k < 200; k++) {
+			size_t m = 1 + (size_t)(rng % 40);
+
+			for (i = 0; i < m; i++) {
+				rng ^= rng << 13;
+				rng ^= rng >> 7;
+				rng ^= rng << 17;
+				cuts[i] = (size_t)(rng % (n + 1));
+			}
+			cuts[m] = n;
+			qsort(cuts, m + 1, sizeof(cuts[0]), cmp_size);
+			if (resume_cuts(proto, &lim, n, cuts, m + 1, 0, &last, &total))
+				return 1;
+		}
+		printf("ok %d %u\n", last, total);
 		return 0;
 	}
 	if (!strcmp(mode, "frame") && argc > 2) {

@@ -11,6 +11,8 @@
  * not skip-parsed again before the need of its last parse is buffered
  * (ts.parse_attempts).
  */
+#include <time.h>
+
 #include "kgen/tsock.h"
 #include "kt.h"
 #include "msgs.h"
@@ -467,6 +469,212 @@ KT_TEST(garbage_refused)
 	kg_bsock_destroy(&bs);
 }
 
+/* ---- big unframed messages: parse work stays linear (ts.parse_bytes) ---- */
+
+static double now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+struct big_result {
+	int ret;		/* the last kg_tsock_next() */
+	u32 len;		/* the message's, when found */
+	size_t arrivals;
+	u64 attempts, bytes;	/* ts.parse_attempts, ts.parse_bytes */
+	double ms;
+};
+
+/*
+ * Send @data[0..n) in @piece-byte pieces through a real kg_bsock (which
+ * compacts and grows its buffer, moving the message) and a kg_tsock with
+ * @lim, calling next() after each piece as the server does.
+ */
+static void drive_big(const u8 *data, size_t n, u8 proto, size_t piece,
+		      const struct kg_limits *lim, struct big_result *res)
+{
+	struct kg_sock sock = { .data = data };
+	struct kg_tsock ts;
+	struct kg_bsock bs;
+	struct kg_tmsg msg;
+	double t0;
+
+	memset(res, 0, sizeof(*res));
+	if (kg_bsock_init(&bs, &sock, NULL, lim->max_frame + 64, 1u << 16)) {
+		KT_FAIL("kg_bsock_init");
+		return;
+	}
+	kg_tsock_init(&ts, &bs, KG_TRANSPORT_BUFFERED, proto, lim);
+	t0 = now_ms();
+	res->ret = 0;
+	while (sock.ready < n && res->ret == 0) {
+		sock.ready = min_t(size_t, sock.ready + piece, n);
+		res->arrivals++;
+		kg_bsock_fill(&bs, SIZE_MAX);
+		res->ret = kg_tsock_next(&ts, &msg);
+	}
+	res->ms = now_ms() - t0;
+	if (res->ret == 1) {
+		res->len = msg.raw.len;
+		CHECK_EQ(memcmp(msg.raw.data, data, msg.raw.len), 0);
+		/* Asked again before the discard: the same message, no parse. */
+		res->bytes = ts.parse_bytes;
+		CHECK_EQ(kg_tsock_next(&ts, &msg), 1);
+		CHECK_EQ(msg.raw.len, res->len);
+		CHECK_EQ(ts.parse_bytes, res->bytes);
+		kg_tsock_discard(&ts);
+	}
+	res->attempts = ts.parse_attempts;
+	res->bytes = ts.parse_bytes;
+	kg_bsock_destroy(&bs);
+}
+
+static void print_big(const char *what, size_t n, size_t piece, const struct big_result *res)
+{
+	printf("%s, %zu bytes in %zu-byte pieces: %zu arrivals, %" PRIu64 " parses, %" PRIu64
+	       " bytes examined (%.3f per byte), %.1f ms\n", what, n, piece, res->arrivals,
+	       res->attempts, res->bytes, (double)res->bytes / n, res->ms);
+}
+
+/* 1 MiB of many small fields, one byte per arrival. */
+KT_TEST(mib_fields_in_byte_pieces)
+{
+	struct big_result res;
+	struct stream s;
+	size_t pi;
+
+	for (pi = 0; pi < 2; pi++) {
+		stream_init(&s, MIB + 4096);
+		/* 110000 doubles: 11 (binary) or 9 (compact) bytes each, ~1 MiB */
+		add_many_fields(&s, KG_TRANSPORT_BUFFERED, protos[pi],
+				protos[pi] == KG_PROTO_BINARY ? 95000 : 116000);
+		CHECK(s.len > 1000000);
+		drive_big(s.buf, s.len, protos[pi], 1, &kg_default_limits, &res);
+		print_big(pname(protos[pi]), s.len, 1, &res);
+		CHECK_EQ(res.ret, 1);
+		CHECK_EQ(res.len, s.len);
+		/* Each byte about once: at most 16 more per parse that stopped short. */
+		CHECK(res.bytes >= s.len);
+		CHECK(res.bytes <= s.len + 16 * res.attempts);
+		CHECK(res.bytes < 2 * s.len);
+		free(s.buf);
+	}
+}
+
+/*
+ * The never-ending struct of issue 9 through the socket: 2 MB of 4-byte
+ * fields, then one field per arrival: each arrival examines its own bytes.
+ */
+KT_TEST(never_ending_struct)
+{
+	const size_t mb2 = 2u << 20, more = 50000;
+	size_t n = 0, cap = mb2 + 4 * more + 64;
+	u8 *data = malloc(cap);
+	struct kg_sock sock = { .data = data };
+	struct kg_tsock ts;
+	struct kg_bsock bs;
+	struct kg_tmsg msg;
+	u64 before;
+	double t0, ms;
+	size_t i;
+
+	memcpy(data, "\x80\x01\x00\x01\x00\x00\x00\x07testI32\x00\x00\x00\x01", 19);
+	n = 19;
+	while (n + 4 <= cap)
+		memcpy(data + n, "\x03\x00\x32\x01", 4), n += 4;
+	CHECK_EQ(kg_bsock_init(&bs, &sock, NULL, 16u << 20, 1u << 16), 0);
+	kg_tsock_init(&ts, &bs, KG_TRANSPORT_BUFFERED, KG_PROTO_BINARY, NULL);
+	/* The first 2 MB in MSS pieces. */
+	while (sock.ready < mb2) {
+		sock.ready = min_t(size_t, sock.ready + 1460, mb2);
+		kg_bsock_fill(&bs, SIZE_MAX);
+		CHECK_EQ(kg_tsock_next(&ts, &msg), 0);
+	}
+	before = ts.parse_bytes;
+	CHECK(before >= mb2 - 19 && before <= mb2 + 16 * ts.parse_attempts);
+	t0 = now_ms();
+	for (i = 0; i < more; i++) {
+		sock.ready += 4;
+		kg_bsock_fill(&bs, SIZE_MAX);
+		CHECK_EQ_AT(kg_tsock_next(&ts, &msg), 0, i);
+	}
+	ms = now_ms() - t0;
+	printf("never-ending struct: 2 MB, then %zu 4-byte arrivals: %" PRIu64
+	       " bytes examined by them (%.1f each), %.4f ms each\n", more,
+	       ts.parse_bytes - before, (double)(ts.parse_bytes - before) / more, ms / more);
+	CHECK(ts.parse_bytes - before <= (4 + 16) * (u64)more);
+	kg_bsock_destroy(&bs);
+	free(data);
+}
+
+/* A 4 MB compact list<i32> in 1460-byte pieces (issue 9: 2,196 parses, 5.3 GB). */
+KT_TEST(compact_list_4mb_in_mss_pieces)
+{
+	struct kg_limits lim = kg_default_limits;
+	struct big_result res;
+	struct kg_writer w;
+	u32 count = 1u << 20, i;
+	size_t cap = 6u << 20;
+	u8 *data = malloc(cap);
+
+	kg_writer_init(&w, data, cap, KG_PROTO_COMPACT);
+	kg_write_message_begin(&w, "testList", 8, KG_MSG_CALL, 1);
+	kg_write_struct_begin(&w);
+	kg_write_field_begin(&w, KG_T_LIST, 1);
+	kg_write_list_begin(&w, KG_T_I32, count);
+	for (i = 0; i < count; i++)
+		kg_write_i32(&w, (s32)(i * 2654435761u) >> 4);	/* 4-byte varints */
+	kg_write_field_stop(&w);
+	kg_write_struct_end(&w);
+	CHECK_EQ(w.err, 0);
+	lim.max_container = count;
+	drive_big(data, w.len, KG_PROTO_COMPACT, 1460, &lim, &res);
+	print_big("compact list<i32> of 2^20", w.len, 1460, &res);
+	CHECK_EQ(res.ret, 1);
+	CHECK_EQ(res.len, w.len);
+	CHECK(res.bytes <= w.len + 16 * res.attempts);
+	CHECK(res.attempts <= res.arrivals);
+	free(data);
+}
+
+/* A 15 MB binary map<string,string>, unframed (issue 9: 34 s; framed 5 ms). */
+KT_TEST(binary_map_15mb_in_mss_pieces)
+{
+	struct kg_limits lim = kg_default_limits;
+	struct big_result res;
+	struct kg_writer w;
+	u32 count = 300000, i;
+	size_t cap = 17u << 20;
+	u8 *data = malloc(cap);
+	char k[32], v[32];
+
+	memset(v, 'v', sizeof(v));
+	kg_writer_init(&w, data, cap, KG_PROTO_BINARY);
+	kg_write_message_begin(&w, "testStringMap", 13, KG_MSG_CALL, 1);
+	kg_write_struct_begin(&w);
+	kg_write_field_begin(&w, KG_T_MAP, 1);
+	kg_write_map_begin(&w, KG_T_STRING, KG_T_STRING, count);
+	for (i = 0; i < count; i++) {
+		snprintf(k, sizeof(k), "key%026u", i);
+		kg_write_string(&w, k, 29);
+		kg_write_string(&w, v, 13);
+	}
+	kg_write_field_stop(&w);
+	kg_write_struct_end(&w);
+	CHECK_EQ(w.err, 0);
+	CHECK(w.len > 15000000);
+	lim.max_frame = 16u << 20;
+	lim.max_string = lim.max_frame;
+	drive_big(data, w.len, KG_PROTO_BINARY, 1460, &lim, &res);
+	print_big("binary map<string,string> of 300000", w.len, 1460, &res);
+	CHECK_EQ(res.ret, 1);
+	CHECK_EQ(res.len, w.len);
+	CHECK(res.bytes <= w.len + 16 * res.attempts);
+	free(data);
+}
+
 KT_MAIN(KT_CASE(big_string_in_mss_pieces),
 	KT_CASE(big_string_in_byte_pieces),
 	KT_CASE(many_fields_in_byte_pieces),
@@ -474,4 +682,8 @@ KT_MAIN(KT_CASE(big_string_in_mss_pieces),
 	KT_CASE(every_split_point),
 	KT_CASE(prefixes_read_in_bounds),
 	KT_CASE(need_is_per_message),
-	KT_CASE(garbage_refused))
+	KT_CASE(garbage_refused),
+	KT_CASE(mib_fields_in_byte_pieces),
+	KT_CASE(never_ending_struct),
+	KT_CASE(compact_list_4mb_in_mss_pieces),
+	KT_CASE(binary_map_15mb_in_mss_pieces))

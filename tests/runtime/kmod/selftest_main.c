@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kgcore_selftest: the runtime core (arena, binary and compact protocols,
- * framing) run
+ * framing, resumable unframed framing) run
  * inside the kernel. Module init encodes and decodes a few messages and
  * fails with -EINVAL (the module does not load) if anything is off; the
  * result is also logged, for the VM test to check.
@@ -9,6 +9,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
+#include <linux/slab.h>
 #include "kgen/proto.h"
 #include "kgen/frame.h"
 #include "msgs.h"
@@ -40,6 +41,43 @@ static int skip_message(const u8 *p, size_t n, u8 proto)
 	return err;
 }
 
+/*
+ * kg_frame_resume() gives kg_frame_next()'s verdict on every prefix, fed a
+ * byte at a time, and on every split in two; the state is on the heap, as
+ * in a connection.
+ */
+static void test_resume(const u8 *p, size_t n, u8 proto)
+{
+	struct kg_frame_state *st = kmalloc(sizeof(*st), GFP_KERNEL);
+	struct kg_frame f, g;
+	size_t len, split;
+	int a = -EAGAIN, b;
+
+	KCHECK(st);
+	if (!st)
+		return;
+	kg_frame_state_reset(st);
+	for (len = 0; len <= n; len++) {
+		a = kg_frame_resume(st, KG_TRANSPORT_BUFFERED, proto, NULL, p, len, &f);
+		b = kg_frame_next(KG_TRANSPORT_BUFFERED, proto, NULL, p, len, &g);
+		if (a != b || (a == -EAGAIN && len == n) || (a != -EAGAIN && len < n)) {
+			KCHECK(len == n + 1);	/* report the first bad prefix */
+			break;
+		}
+	}
+	KCHECK(a == 0 && f.total_len == n);
+	for (split = 1; split < n; split++) {
+		kg_frame_state_reset(st);
+		a = kg_frame_resume(st, KG_TRANSPORT_BUFFERED, proto, NULL, p, split, &f);
+		b = kg_frame_resume(st, KG_TRANSPORT_BUFFERED, proto, NULL, p, n, &g);
+		if (a != -EAGAIN || b || g.total_len != n) {
+			KCHECK(split == n);
+			break;
+		}
+	}
+	kfree(st);
+}
+
 static void test_roundtrip(u8 *buf, u8 *buf2, size_t cap, u8 proto)
 {
 	struct kg_writer w;
@@ -68,6 +106,7 @@ static void test_roundtrip(u8 *buf, u8 *buf2, size_t cap, u8 proto)
 			break;
 		}
 	}
+	test_resume(buf + 4, n, proto);
 	/* Too small a buffer: sticky error, nothing written past it. */
 	buf2[10] = 0x5a;
 	kg_writer_init(&w, buf2, 10, proto);
