@@ -939,9 +939,10 @@ static void kg_listen_event(struct kg_event *ev, unsigned int events)
 			spin_unlock(&srv->lock);
 			kg_sock_release(sock);
 			if (err == -ENOSPC) {
-				/* Not even an idle connection's worth of budget left. */
+				/* Not even an idle connection's worth: room for the next. */
 				atomic64_inc(&srv->refused_memory);
 				atomic64_inc(&srv->refused);
+				kg_server_make_room(srv);
 				continue;
 			}
 			if (err != -ESHUTDOWN)
