@@ -39,7 +39,7 @@
 #include "kgen/mem.h"
 
 #define KG_FILL_BUDGET		(256u * 1024)	/* bytes received per fill */
-#define KG_DEFAULT_SNDBUF	(1u << 20)
+#define KG_DEFAULT_SNDBUF	(1024u * 1024)
 #define KG_DEFAULT_BUDGET	64
 /* A kernel service needs no 16 MB message: 4 MiB, and strings up to it. */
 #define KG_SERVER_MAX_FRAME	(4u << 20)
@@ -67,7 +67,7 @@ struct kg_server {
 
 	struct kg_mem mem;
 	struct list_head mem_waiters;	/* struct kg_conn.mem_node, under lock */
-	u64 evicting;			/* input bytes of connections closed for memory, not reaped */
+	u64 evicting;			/* input bytes of victims not yet reaped */
 	atomic64_t mem_pressure, refused_memory, closed_memory, closed_reply_too_large;
 };
 
@@ -100,7 +100,8 @@ struct kg_conn {
  * kg_server_config_defaults() - fill @cfg with the defaults
  * @cfg: the configuration
  *
- * 127.0.0.1, framed binary, 4 MiB max frame (strings and replies up to it),
+ * 127.0.0.1, framed binary, 4 MiB max frame (strings up to it; replies up
+ * to whatever max_frame is at start),
  * a 1 MiB send buffer, 1024 connections, a 64 MiB memory budget.
  */
 void kg_server_config_defaults(struct kg_server_config *cfg)
@@ -116,7 +117,7 @@ void kg_server_config_defaults(struct kg_server_config *cfg)
 	cfg->limits.max_string = KG_SERVER_MAX_FRAME;
 	cfg->rcvbuf_max = cfg->limits.max_frame + KG_FRAME_HEADER_LEN;
 	cfg->sndbuf_max = KG_DEFAULT_SNDBUF;
-	cfg->max_reply = cfg->limits.max_frame + KG_FRAME_HEADER_LEN;
+	cfg->max_reply = 0;	/* resolved at start: max_frame + 4, at least sndbuf_max */
 	cfg->mem_budget = KG_DEFAULT_MEM_BUDGET;
 	cfg->budget = KG_DEFAULT_BUDGET;
 	cfg->wq_mode = KG_WQ_ORDERED;

@@ -111,6 +111,7 @@ static inline bool atomic64_try_cmpxchg(atomic64_t *a, s64 *old, s64 new)
 	a->counter = new;
 	return true;
 }
+
 #define atomic_set(a, i)	((a)->counter = (i))
 #define atomic_read(a)		((a)->counter)
 #define atomic_inc(a)		((void)((a)->counter++))
