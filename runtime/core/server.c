@@ -261,7 +261,8 @@ static void kg_server_mem_wake(struct kg_mem *m)
  * not yet been served) so that the others can go on. Connections with
  * bytes in their send buffer are never chosen: they are sending replies,
  * which leave as their client reads (one that never reads is ended by the
- * timeouts). Nothing is chosen while an earlier victim is still being
+ * timeouts). Outbound connections (the module's own, to configured
+ * backends) are not chosen either. Nothing is chosen while an earlier victim is still being
  * released: its reap frees the memory and wakes the waiters.
  */
 static void kg_server_make_room(struct kg_server *srv)
@@ -275,6 +276,8 @@ static void kg_server_make_room(struct kg_server *srv)
 		return;
 	}
 	list_for_each_entry(c, &srv->conns, node) {
+		if (c->outbound)
+			continue;	/* the module's own (a forwarder's backends) */
 		if (kg_bsock_held(&c->bs, &rcv) != rcv)
 			continue;	/* replies in flight */
 		held = rcv + READ_ONCE(c->arena.held);
