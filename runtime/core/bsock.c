@@ -5,6 +5,44 @@
 #define pr_fmt(fmt) "kgen-bsock: " fmt
 
 #include "kgen/bsock.h"
+#include "kgen/mem.h"
+
+/* Buffers are charged to the budget when there is one (the server's). */
+static void *kg_bsock_alloc(struct kg_bsock *bs, size_t bytes, bool output)
+{
+	if (bs->mem)
+		return kg_mem_alloc(bs->mem, bytes, output);
+	return kvmalloc(bytes, KG_GFP_CLIENT);
+}
+
+static void kg_bsock_free(struct kg_bsock *bs, void *p, size_t bytes)
+{
+	if (bs->mem)
+		kg_mem_free(bs->mem, p, bytes);
+	else
+		kvfree(p);
+}
+
+/* Bytes that may be queued now by a partial write: up to snd_max. */
+static u32 kg_bsock_snd_free(const struct kg_bsock *bs)
+{
+	u32 unsent = bs->stail - bs->shead;
+
+	return unsent < bs->snd_max ? bs->snd_max - unsent : 0;
+}
+
+/*
+ * Can a whole message of @len bytes be queued now? Within snd_max, or, up
+ * to max_msg, once what is queued is below the high-water mark: a reply
+ * larger than the buffer's free room then waits in the buffer for a slow
+ * reader, and the owner stops reading (above high_water) until it drains.
+ */
+static bool kg_bsock_snd_fits(const struct kg_bsock *bs, size_t len)
+{
+	u32 unsent = bs->stail - bs->shead;
+
+	return len <= kg_bsock_snd_free(bs) || (len <= bs->max_msg && unsent <= bs->high_water);
+}
 
 /**
  * kg_bsock_init() - set up the buffers of a connected socket
@@ -14,9 +52,12 @@
  * @rcv_max: most bytes the receive buffer may hold (one whole message fits)
  * @snd_max: most bytes that may wait to be sent
  *
- * Both buffers start small and grow on demand up to their limit.
+ * Nothing is allocated here: each buffer is allocated when bytes arrive or
+ * are queued, grows on demand up to its limit and is freed once empty (see
+ * kg_bsock_release_idle()). Without kg_bsock_set_budget(), buffers are not
+ * charged anywhere and whole messages are limited to @snd_max.
  *
- * Return: 0 or -ENOMEM.
+ * Return: 0.
  */
 int kg_bsock_init(struct kg_bsock *bs, struct kg_sock *sock, struct kg_event *ev,
 		  u32 rcv_max, u32 snd_max)
@@ -26,23 +67,39 @@ int kg_bsock_init(struct kg_bsock *bs, struct kg_sock *sock, struct kg_event *ev
 	bs->ev = ev;
 	bs->rcv_max = max_t(u32, rcv_max, 64);
 	bs->snd_max = max_t(u32, snd_max, 64);
+	bs->max_msg = bs->snd_max;
 	bs->high_water = bs->snd_max / 2;
 	bs->low_water = bs->snd_max / 4;
 	mutex_init(&bs->send_lock);
 	INIT_LIST_HEAD(&bs->waiters);
-
-	bs->rcap = min_t(u32, KG_BSOCK_INITIAL, bs->rcv_max);
-	bs->rbuf = kvmalloc(bs->rcap, GFP_KERNEL);
-	bs->scap = min_t(u32, KG_BSOCK_INITIAL, bs->snd_max);
-	bs->sbuf = kvmalloc(bs->scap, GFP_KERNEL);
-	if (!bs->rbuf || !bs->sbuf) {
-		kvfree(bs->rbuf);
-		kvfree(bs->sbuf);
-		bs->rbuf = NULL;
-		bs->sbuf = NULL;
-		return -ENOMEM;
-	}
 	return 0;
+}
+
+/**
+ * kg_bsock_set_budget() - charge the buffers to @mem, allow big messages
+ * @bs: the buffered socket, before any byte moved
+ * @mem: the budget (NULL: none)
+ * @max_msg: largest whole message write_all()/reserve() queue; at least snd_max
+ */
+void kg_bsock_set_budget(struct kg_bsock *bs, struct kg_mem *mem, u32 max_msg)
+{
+	bs->mem = mem;
+	bs->max_msg = max_t(u32, max_msg, bs->snd_max);
+}
+
+/**
+ * kg_bsock_held() - bytes of buffer the socket holds now
+ * @bs: the buffered socket
+ * @rcv: set to the receive buffer's share
+ *
+ * A snapshot without locks (for choosing whom to close under pressure).
+ *
+ * Return: receive plus send buffer capacity.
+ */
+size_t kg_bsock_held(struct kg_bsock *bs, size_t *rcv)
+{
+	*rcv = READ_ONCE(bs->rcap);
+	return *rcv + READ_ONCE(bs->scap);
 }
 
 /* Wake everyone waiting for room here; called with send_lock held. */
@@ -83,13 +140,13 @@ void kg_bsock_destroy(struct kg_bsock *bs)
 	mutex_lock(&bs->send_lock);
 	bs->dead = true;
 	kg_bsock_wake_waiters(bs);
-	kvfree(bs->sbuf);
+	kg_bsock_free(bs, bs->sbuf, bs->scap);
 	bs->sbuf = NULL;
 	bs->shead = 0;
 	bs->stail = 0;
 	bs->scap = 0;
 	mutex_unlock(&bs->send_lock);
-	kvfree(bs->rbuf);
+	kg_bsock_free(bs, bs->rbuf, bs->rcap);
 	bs->rbuf = NULL;
 	bs->rhead = 0;
 	bs->rtail = 0;
@@ -105,6 +162,10 @@ void kg_bsock_destroy(struct kg_bsock *bs)
  */
 ssize_t kg_bsock_peek(struct kg_bsock *bs, const u8 **data)
 {
+	if (!bs->rbuf) {
+		*data = NULL;
+		return 0;
+	}
 	*data = bs->rbuf + bs->rhead;
 	return bs->rtail - bs->rhead;
 }
@@ -139,37 +200,49 @@ ssize_t kg_bsock_read(struct kg_bsock *bs, void *buf, size_t max_len)
 {
 	size_t n = min_t(size_t, max_len, bs->rtail - bs->rhead);
 
+	if (!n)
+		return 0;
 	memcpy(buf, bs->rbuf + bs->rhead, n);
 	kg_bsock_discard(bs, n);
 	return n;
 }
 
-/*
- * Give back a buffer that grew for a big message once it is empty again, so
- * an idle connection holds KG_BSOCK_INITIAL bytes, not its largest message.
- * Keeps the old buffer if the allocation fails.
+/**
+ * kg_bsock_release_idle() - free the receive buffer if it holds nothing
+ * @bs: the buffered socket (from the owner's event function)
+ *
+ * An idle connection then holds no buffer at all; the next bytes allocate
+ * a small one again. (The send buffer is freed by the flush that empties
+ * it.)
  */
-static void kg_bsock_shrink(u8 **buf, u32 *cap, u32 limit)
+void kg_bsock_release_idle(struct kg_bsock *bs)
 {
-	u32 small = min_t(u32, KG_BSOCK_INITIAL, limit);
-	u8 *p;
-
-	if (*cap <= KG_BSOCK_SHRINK_ABOVE)
+	if (!bs->rbuf || bs->rtail != bs->rhead)
 		return;
-	p = kvmalloc(small, GFP_KERNEL);
-	if (!p)
-		return;
-	kvfree(*buf);
-	*buf = p;
-	*cap = small;
+	kg_bsock_free(bs, bs->rbuf, bs->rcap);
+	bs->rbuf = NULL;
+	bs->rcap = 0;
+	bs->rhead = 0;
+	bs->rtail = 0;
 }
 
-/* Make room at the tail of the receive buffer: compact, then grow. */
+/*
+ * Make room at the tail of the receive buffer: allocate, compact, grow.
+ * -ENOMEM: the budget (or the system) cannot pay for it now.
+ */
 static int kg_bsock_rcv_room(struct kg_bsock *bs)
 {
 	u8 *bigger;
 	u32 cap;
 
+	if (!bs->rbuf) {
+		cap = min_t(u32, KG_BSOCK_INITIAL, bs->rcv_max);
+		bs->rbuf = kg_bsock_alloc(bs, cap, false);
+		if (!bs->rbuf)
+			return -ENOMEM;
+		bs->rcap = cap;
+		return 0;
+	}
 	if (bs->rtail < bs->rcap && bs->rhead < bs->rcap / 2)
 		return 0;
 	if (bs->rhead) {
@@ -182,11 +255,11 @@ static int kg_bsock_rcv_room(struct kg_bsock *bs)
 	if (bs->rcap >= bs->rcv_max)
 		return -ENOBUFS;
 	cap = bs->rcap > bs->rcv_max / 2 ? bs->rcv_max : bs->rcap * 2;
-	bigger = kvmalloc(cap, GFP_KERNEL);
+	bigger = kg_bsock_alloc(bs, cap, false);
 	if (!bigger)
 		return -ENOMEM;
 	memcpy(bigger, bs->rbuf, bs->rtail);
-	kvfree(bs->rbuf);
+	kg_bsock_free(bs, bs->rbuf, bs->rcap);
 	bs->rbuf = bigger;
 	bs->rcap = cap;
 	return 0;
@@ -198,11 +271,13 @@ static int kg_bsock_rcv_room(struct kg_bsock *bs)
  * @budget: stop after about this many bytes (fairness between connections)
  *
  * Receives until the socket has nothing more (sets @bs->rcv_drained), the
- * peer closed (sets @bs->eof), @budget bytes arrived, or the receive buffer
- * is full at rcv_max. With edge-triggered events the caller must come back
- * (kg_event_kick()) unless rcv_drained or eof is set.
+ * peer closed (sets @bs->eof), @budget bytes arrived, the receive buffer
+ * is full at rcv_max, or memory for it cannot be had now (sets
+ * @bs->mem_starved: the caller stops reading until memory is freed). With
+ * edge-triggered events the caller must come back (kg_event_kick()) unless
+ * rcv_drained or eof is set.
  *
- * Return: bytes received, -ENOMEM, or the socket's error.
+ * Return: bytes received, or the socket's error.
  */
 ssize_t kg_bsock_fill(struct kg_bsock *bs, size_t budget)
 {
@@ -210,14 +285,18 @@ ssize_t kg_bsock_fill(struct kg_bsock *bs, size_t budget)
 	ssize_t n;
 
 	bs->rcv_drained = false;
-	if (bs->rhead == bs->rtail)
-		kg_bsock_shrink(&bs->rbuf, &bs->rcap, bs->rcv_max);
+	bs->mem_starved = false;
+	/* Empty after a big message: give it back, start small again. */
+	if (bs->rhead == bs->rtail && bs->rcap > KG_BSOCK_INITIAL)
+		kg_bsock_release_idle(bs);
 	while (!bs->eof && total < budget) {
 		n = kg_bsock_rcv_room(bs);
 		if (n == -ENOBUFS)
 			break;
-		if (n)
-			return n;
+		if (n == -ENOMEM) {
+			bs->mem_starved = true;
+			break;
+		}
 		n = kg_sock_recv(bs->sock, bs->rbuf + bs->rtail, bs->rcap - bs->rtail);
 		if (n > 0) {
 			bs->rtail += n;
@@ -228,6 +307,7 @@ ssize_t kg_bsock_fill(struct kg_bsock *bs, size_t budget)
 			bs->rcv_drained = true;
 			break;
 		} else if (n != -EINTR) {
+			bs->bytes_in += total;
 			return n;
 		}
 	}
@@ -235,18 +315,18 @@ ssize_t kg_bsock_fill(struct kg_bsock *bs, size_t budget)
 	return total;
 }
 
-/* Room for @len more bytes at the send buffer's tail; send_lock held. */
+/*
+ * Room for @len more bytes at the send buffer's tail (@len already checked
+ * against the limits); send_lock held. The buffer doubles up to snd_max,
+ * beyond it grows to exactly what a big message needs.
+ */
 static int kg_bsock_snd_room(struct kg_bsock *bs, size_t len)
 {
 	u32 unsent = bs->stail - bs->shead;
 	u8 *bigger;
 	size_t cap;
 
-	if (bs->dead)
-		return -EPIPE;
-	if (len > bs->snd_max - unsent)
-		return -ENOBUFS;
-	if (len <= bs->scap - bs->stail)
+	if (!len || len <= bs->scap - bs->stail)
 		return 0;
 	if (bs->shead) {
 		memmove(bs->sbuf, bs->sbuf + bs->shead, unsent);
@@ -255,13 +335,15 @@ static int kg_bsock_snd_room(struct kg_bsock *bs, size_t len)
 	}
 	if (len <= bs->scap - bs->stail)
 		return 0;
-	cap = max_t(size_t, (size_t)bs->scap * 2, unsent + len);
+	cap = max_t(size_t, (size_t)bs->scap * 2, KG_BSOCK_INITIAL);
 	cap = min_t(size_t, cap, bs->snd_max);
-	bigger = kvmalloc(cap, GFP_KERNEL);
+	cap = max_t(size_t, cap, unsent + len);
+	bigger = kg_bsock_alloc(bs, cap, true);
 	if (!bigger)
 		return -ENOMEM;
-	memcpy(bigger, bs->sbuf, unsent);
-	kvfree(bs->sbuf);
+	if (unsent)
+		memcpy(bigger, bs->sbuf, unsent);
+	kg_bsock_free(bs, bs->sbuf, bs->scap);
 	bs->sbuf = bigger;
 	bs->scap = cap;
 	return 0;
@@ -275,7 +357,8 @@ static int kg_bsock_snd_room(struct kg_bsock *bs, size_t len)
  *
  * Nothing is sent here: call kg_bsock_flush().
  *
- * Return: bytes queued (possibly 0), or -EPIPE if the socket is closing.
+ * Return: bytes queued (possibly 0), -EPIPE if the socket is closing, or
+ * -ENOMEM.
  */
 ssize_t kg_bsock_write(struct kg_bsock *bs, const void *buf, size_t len)
 {
@@ -287,11 +370,12 @@ ssize_t kg_bsock_write(struct kg_bsock *bs, const void *buf, size_t len)
 		ret = -EPIPE;
 		goto out;
 	}
-	n = min_t(size_t, len, bs->snd_max - (bs->stail - bs->shead));
+	n = min_t(size_t, len, kg_bsock_snd_free(bs));
 	ret = kg_bsock_snd_room(bs, n);
 	if (ret)
 		goto out;
-	memcpy(bs->sbuf + bs->stail, buf, n);
+	if (n)
+		memcpy(bs->sbuf + bs->stail, buf, n);
 	bs->stail += n;
 	ret = n;
 out:
@@ -305,7 +389,8 @@ out:
  * @buf: bytes to send
  * @len: how many
  *
- * Return: 0, -ENOBUFS when they do not fit now, -EPIPE if closing, -ENOMEM.
+ * Return: 0, -ENOBUFS when they do not fit now, -EMSGSIZE when they never
+ * can (over max_msg), -EPIPE if closing, -ENOMEM.
  */
 int kg_bsock_write_all(struct kg_bsock *bs, const void *buf, size_t len)
 {
@@ -323,7 +408,8 @@ int kg_bsock_write_all(struct kg_bsock *bs, const void *buf, size_t len)
  * kg_bsock_reserve() - lock the send buffer and make room to encode in place
  * @bs: the buffered socket
  * @len: bytes needed
- * @err: set to -ENOBUFS, -EPIPE or -ENOMEM when NULL is returned
+ * @err: set to -ENOBUFS (not now), -EMSGSIZE (never: over max_msg), -EPIPE
+ *       or -ENOMEM (the budget cannot pay for it) when NULL is returned
  *
  * On success the send lock stays held until kg_bsock_commit(), which must
  * follow without sleeping on anything but memory.
@@ -333,7 +419,14 @@ int kg_bsock_write_all(struct kg_bsock *bs, const void *buf, size_t len)
 u8 *kg_bsock_reserve(struct kg_bsock *bs, size_t len, int *err)
 {
 	mutex_lock(&bs->send_lock);
-	*err = kg_bsock_snd_room(bs, len);
+	if (bs->dead)
+		*err = -EPIPE;
+	else if (len > bs->max_msg)
+		*err = -EMSGSIZE;
+	else if (!kg_bsock_snd_fits(bs, len))
+		*err = -ENOBUFS;
+	else
+		*err = kg_bsock_snd_room(bs, len);
 	if (*err) {
 		mutex_unlock(&bs->send_lock);
 		return NULL;
@@ -390,7 +483,10 @@ int kg_bsock_flush(struct kg_bsock *bs)
 		bs->shead = 0;
 		bs->stail = 0;
 		n = 0;
-		kg_bsock_shrink(&bs->sbuf, &bs->scap, bs->snd_max);
+		/* Nothing queued: hold no buffer (allocated again by the next write). */
+		kg_bsock_free(bs, bs->sbuf, bs->scap);
+		bs->sbuf = NULL;
+		bs->scap = 0;
 	}
 	if (sent && unsent <= bs->low_water) {
 		if (bs->paused) {
@@ -437,7 +533,7 @@ size_t kg_bsock_room(struct kg_bsock *bs)
 	size_t n;
 
 	mutex_lock(&bs->send_lock);
-	n = bs->dead ? 0 : bs->snd_max - (bs->stail - bs->shead);
+	n = bs->dead ? 0 : kg_bsock_snd_free(bs);
 	mutex_unlock(&bs->send_lock);
 	return n;
 }
@@ -471,18 +567,18 @@ bool kg_bsock_pause_if_full(struct kg_bsock *bs)
  *
  * Return: 0 if @need bytes fit now (retry at once; not registered),
  * -EAGAIN when registered, -EPIPE if @bs is closing, -EMSGSIZE if @need
- * can never fit.
+ * can never fit (over max_msg).
  */
 int kg_bsock_wait_room(struct kg_bsock *bs, struct kg_bsock_waiter *w, size_t need)
 {
 	int ret = -EAGAIN;
 
-	if (need > bs->snd_max)
+	if (need > bs->max_msg)
 		return -EMSGSIZE;
 	mutex_lock(&bs->send_lock);
 	if (bs->dead)
 		ret = -EPIPE;
-	else if (need <= bs->snd_max - (bs->stail - bs->shead))
+	else if (kg_bsock_snd_fits(bs, need))
 		ret = 0;
 	else if (list_empty(&w->node))
 		list_add_tail(&w->node, &bs->waiters);

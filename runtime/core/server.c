@@ -18,7 +18,16 @@
  * Concurrency (kernel): one connection's event function never runs twice at
  * once, so the receive side, the arena and the message loop need no lock.
  * Send buffers are locked in bsock. The server's lock covers the list, the
- * connection count and the stopping flag.
+ * connection count, the stopping flag, the memory waiters and evicting.
+ *
+ * Memory (see mem.h, docs/runtime-core.md): the structure, both buffers and
+ * the arena's chunks of every connection are charged to srv->mem. A
+ * connection that cannot get memory for input stops reading and waits on
+ * srv->mem_waiters; kg_server_make_room() closes the connection holding the
+ * most input memory (receive buffer and arena), never one with replies in
+ * its send buffer; the budget's wake hook resumes the waiters. Lock order:
+ * a send lock, then the server's lock (an uncharge under a send lock wakes
+ * the waiters), then the event layer's.
  */
 #define pr_fmt(fmt) "kgen-server: " fmt
 
@@ -27,10 +36,15 @@
 #include "kgen/bsock.h"
 #include "kgen/tsock.h"
 #include "kgen/netcompat.h"
+#include "kgen/mem.h"
 
 #define KG_FILL_BUDGET		(256u * 1024)	/* bytes received per fill */
-#define KG_DEFAULT_SNDBUF	(4u * 1024 * 1024)
+#define KG_DEFAULT_SNDBUF	(1024u * 1024)
 #define KG_DEFAULT_BUDGET	64
+/* A kernel service needs no 16 MB message: 4 MiB, and strings up to it. */
+#define KG_SERVER_MAX_FRAME	(4u << 20)
+/* 16 messages of max_frame at once, or thousands of idle connections. */
+#define KG_DEFAULT_MEM_BUDGET	(64u << 20)
 
 struct kg_server {
 	struct kg_server_config cfg;
@@ -50,6 +64,11 @@ struct kg_server {
 	atomic64_t accepted, refused, closed, messages, bad_messages;
 	atomic64_t app_exceptions, backpressure;
 	atomic64_t bytes_in_reaped, bytes_out_reaped;
+
+	struct kg_mem mem;
+	struct list_head mem_waiters;	/* struct kg_conn.mem_node, under lock */
+	u64 evicting;			/* input bytes of victims not yet reaped */
+	atomic64_t mem_pressure, refused_memory, closed_memory, closed_reply_too_large;
 };
 
 struct kg_conn {
@@ -60,9 +79,10 @@ struct kg_conn {
 	struct kg_event ev;
 	struct kg_bsock bs;
 	struct kg_tsock ts;
-	struct kg_arena arena;
-	void *arena_mem;
+	struct kg_arena arena;		/* chunks from srv->mem while a message is served */
 	struct kg_deferred reap;
+	struct list_head mem_node;	/* in srv->mem_waiters: waits for memory */
+	size_t evicted_bytes;		/* counted in srv->evicting until reaped */
 	struct list_head node;		/* in srv->conns while open */
 	struct kg_bsock_waiter waiter;	/* registered on waiting_on->bs */
 	struct kg_conn *waiting_on;	/* holds a reference */
@@ -80,7 +100,9 @@ struct kg_conn {
  * kg_server_config_defaults() - fill @cfg with the defaults
  * @cfg: the configuration
  *
- * 127.0.0.1, framed binary, Apache's 16 MB max frame, 1024 connections.
+ * 127.0.0.1, framed binary, 4 MiB max frame (strings up to it; replies up
+ * to whatever max_frame is at start),
+ * a 1 MiB send buffer, 1024 connections, a 64 MiB memory budget.
  */
 void kg_server_config_defaults(struct kg_server_config *cfg)
 {
@@ -91,8 +113,12 @@ void kg_server_config_defaults(struct kg_server_config *cfg)
 	cfg->proto = KG_PROTO_BINARY;
 	cfg->max_conns = 1024;
 	cfg->limits = kg_default_limits;
+	cfg->limits.max_frame = KG_SERVER_MAX_FRAME;
+	cfg->limits.max_string = KG_SERVER_MAX_FRAME;
 	cfg->rcvbuf_max = cfg->limits.max_frame + KG_FRAME_HEADER_LEN;
 	cfg->sndbuf_max = KG_DEFAULT_SNDBUF;
+	cfg->max_reply = 0;	/* resolved at start: max_frame + 4, at least sndbuf_max */
+	cfg->mem_budget = KG_DEFAULT_MEM_BUDGET;
 	cfg->budget = KG_DEFAULT_BUDGET;
 	cfg->wq_mode = KG_WQ_ORDERED;
 }
@@ -103,7 +129,7 @@ static void kg_conn_free(struct kref *ref)
 {
 	struct kg_conn *c = container_of(ref, struct kg_conn, ref);
 
-	kfree(c);
+	kvfree(c);	/* uncharged at the reap: the server may be gone by now */
 }
 
 /**
@@ -154,12 +180,18 @@ static void kg_conn_reap(struct kg_deferred *d)
 		c->svc->conn_close(c);
 	atomic64_add(c->bs.bytes_in, &srv->bytes_in_reaped);
 	atomic64_add(c->bs.bytes_out, &srv->bytes_out_reaped);
+	if (c->evicted_bytes) {
+		/* Before the uncharges: the waiters they wake may evict again. */
+		spin_lock(&srv->lock);
+		srv->evicting -= c->evicted_bytes;
+		spin_unlock(&srv->lock);
+	}
 	kg_bsock_destroy(&c->bs);
 	kg_sock_release(c->sock);
 	c->sock = NULL;
-	kvfree(c->arena_mem);
-	c->arena_mem = NULL;
+	kg_arena_release(&c->arena);
 	atomic_dec(&srv->live);
+	kg_mem_uncharge(&srv->mem, sizeof(*c));
 	kg_conn_put(c);		/* the list's reference */
 }
 
@@ -182,6 +214,10 @@ void kg_conn_close(struct kg_conn *c)
 	}
 	WRITE_ONCE(c->dead, true);
 	list_del_init(&c->node);
+	if (!list_empty(&c->mem_node)) {
+		list_del_init(&c->mem_node);
+		atomic_dec(&srv->mem.waiting);
+	}
 	if (!c->outbound)
 		srv->accepted_live--;
 	spin_unlock(&srv->lock);
@@ -194,6 +230,106 @@ void kg_conn_close(struct kg_conn *c)
 	kg_sock_shutdown(c->sock);
 	atomic64_inc(&srv->closed);
 	kg_deferred_queue(&c->reap);
+}
+
+/* ---- memory ---- */
+
+/*
+ * The budget's wake hook (after an uncharge while someone waits): resume
+ * every waiter once a receive buffer's worth of input memory is free.
+ */
+static void kg_server_mem_wake(struct kg_mem *m)
+{
+	struct kg_server *srv = container_of(m, struct kg_server, mem);
+	struct kg_conn *c;
+
+	if (kg_mem_in_use(m) + KG_BSOCK_INITIAL > m->limit - m->reserve)
+		return;
+	spin_lock(&srv->lock);
+	while (!list_empty(&srv->mem_waiters)) {
+		c = list_first_entry(&srv->mem_waiters, struct kg_conn, mem_node);
+		list_del_init(&c->mem_node);
+		atomic_dec(&m->waiting);
+		kg_event_kick(&c->ev, KG_EV_READ);
+	}
+	spin_unlock(&srv->lock);
+}
+
+/*
+ * The budget is spent: close the connection holding the most input memory
+ * (receive buffer plus arena: a message it has not finished sending, or
+ * not yet been served) so that the others can go on. Connections with
+ * bytes in their send buffer are never chosen: they are sending replies,
+ * which leave as their client reads (one that never reads is ended by the
+ * timeouts). Outbound connections (the module's own, to configured
+ * backends) are not chosen either. Nothing is chosen while an earlier victim is still being
+ * released: its reap frees the memory and wakes the waiters.
+ */
+static void kg_server_make_room(struct kg_server *srv)
+{
+	struct kg_conn *c, *victim = NULL;
+	size_t best = 0, held, rcv;
+
+	spin_lock(&srv->lock);
+	if (srv->evicting) {
+		spin_unlock(&srv->lock);
+		return;
+	}
+	list_for_each_entry(c, &srv->conns, node) {
+		if (c->outbound)
+			continue;	/* the module's own (a forwarder's backends) */
+		if (kg_bsock_held(&c->bs, &rcv) != rcv)
+			continue;	/* replies in flight */
+		held = rcv + READ_ONCE(c->arena.held);
+		if (held > best) {
+			best = held;
+			victim = c;
+		}
+	}
+	if (victim) {
+		kg_conn_get(victim);
+		victim->evicted_bytes = best;
+		srv->evicting += best;
+	}
+	spin_unlock(&srv->lock);
+	if (!victim)
+		return;
+	pr_debug("memory budget spent: closing a connection holding %zu bytes\n", best);
+	atomic64_inc(&srv->closed_memory);
+	kg_conn_close(victim);
+	kg_conn_put(victim);
+}
+
+/*
+ * @c needs memory it cannot get: it stops reading until some is freed, and
+ * room is made. @frees is the budget's uncharge count from before the
+ * failed attempt: if memory was freed since, retry at once (the wake-up
+ * may have come before @c was listed).
+ */
+static void kg_conn_mem_wait(struct kg_conn *c, u64 frees)
+{
+	struct kg_server *srv = c->srv;
+
+	atomic64_inc(&srv->mem_pressure);
+	spin_lock(&srv->lock);
+	if (!c->dead && list_empty(&c->mem_node)) {
+		list_add_tail(&c->mem_node, &srv->mem_waiters);
+		atomic_inc(&srv->mem.waiting);
+	}
+	spin_unlock(&srv->lock);
+	kg_server_make_room(srv);
+	if (kg_mem_frees(&srv->mem) != frees)
+		kg_event_kick(&c->ev, KG_EV_READ);
+}
+
+static bool kg_conn_mem_waiting(struct kg_conn *c)
+{
+	bool waiting;
+
+	spin_lock(&c->srv->lock);
+	waiting = !list_empty(&c->mem_node);
+	spin_unlock(&c->srv->lock);
+	return waiting;
 }
 
 /* ---- writing ---- */
@@ -234,12 +370,19 @@ int kg_conn_write_all(struct kg_conn *c, const void *buf, size_t len)
  * @buf: bytes
  * @len: how many
  *
- * Return: bytes queued (0 when the send buffer is full), or -EPIPE.
+ * Return: bytes queued (0 when the send buffer is full or the memory budget
+ * is spent: @c is woken when it can go on), or -EPIPE.
  */
 ssize_t kg_conn_write(struct kg_conn *c, const void *buf, size_t len)
 {
+	u64 frees = kg_mem_frees(&c->srv->mem);
 	ssize_t n = kg_bsock_write(&c->bs, buf, len);
 
+	if (n == -ENOMEM) {
+		/* Nothing queued: @c resumes once memory is freed. */
+		kg_conn_mem_wait(c, frees);
+		return 0;
+	}
 	if (n > 0)
 		kg_conn_wrote(c);
 	return n;
@@ -310,10 +453,17 @@ int kg_conn_forward(struct kg_conn *to, const struct kg_call *call)
 	msg.payload.data = call->raw.data + hdr;
 	msg.payload.len = call->raw.len - hdr;
 	for (;;) {
+		u64 frees = kg_mem_frees(&to->srv->mem);
+
 		err = kg_tsock_write(&to->ts, &msg);
 		if (!err) {
 			kg_conn_wrote(to);
 			return 0;
+		}
+		if (err == -ENOMEM) {
+			/* The budget is spent: the caller waits for memory. */
+			kg_conn_mem_wait(call->conn, frees);
+			return -EAGAIN;
 		}
 		/* Not -EMSGSIZE: process() would take it for a decode error. */
 		if (err == -EMSGSIZE)
@@ -381,11 +531,15 @@ int kg_conn_send_message(struct kg_conn *c, const char *name, u8 msg_type, s32 s
  * @encode: writes the result struct
  * @value: passed to @encode
  *
- * Counting pass, then encoded in place in the connection's send buffer.
- * Oneway calls get no reply (returns 0).
+ * Counting pass, then encoded in place in the connection's send buffer,
+ * which grows for a reply larger than its free room (up to max_reply). A
+ * reply over max_reply is answered with a TApplicationException (if that
+ * fits) and the connection closed; so is one the memory budget cannot pay
+ * for. Oneway calls get no reply (returns 0).
  *
- * Return: 0, -ENOBUFS when the reply exceeds the send limit, -EPIPE, or
- * @encode's error.
+ * Return: 0; -EFBIG (over max_reply) or -ECONNABORTED (no memory):
+ * process() returns it and the connection is closed; -ENOBUFS, -EPIPE, or @encode's
+ * error.
  */
 int kg_call_reply(struct kg_call *call, u8 msg_type, kg_encode_fn encode, const void *value)
 {
@@ -398,8 +552,17 @@ int kg_call_reply(struct kg_call *call, u8 msg_type, kg_encode_fn encode, const 
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;
 	err = kg_tsock_write_encoded(&call->conn->ts, kg_encode_message, &m);
-	if (err == -EMSGSIZE)
-		err = -ENOBUFS;
+	if (err == -EMSGSIZE) {
+		atomic64_inc(&call->server->closed_reply_too_large);
+		pr_debug("reply over max_reply (%u): closing\n", call->server->cfg.max_reply);
+		kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR, "reply too large");
+		return -EFBIG;
+	}
+	if (err == -ENOMEM) {
+		/* A reply cannot wait: the handler ran. Out of memory for it: close. */
+		atomic64_inc(&call->server->closed_memory);
+		return -ECONNABORTED;
+	}
 	if (!err) {
 		call->replied = true;
 		kg_conn_wrote(call->conn);
@@ -515,8 +678,8 @@ static int kg_conn_blocked(struct kg_conn *c)
 {
 	int err;
 
-	if (c->waiting_on)
-		return KG_SERVE_STOPPED;
+	if (c->waiting_on || kg_conn_mem_waiting(c))
+		return KG_SERVE_STOPPED;	/* a drain or the memory wake kicks us */
 	/* Nobody arranged a wake-up: wait for our own send buffer to drain. */
 	err = kg_conn_wait_for(c, c, c->bs.snd_max - c->bs.low_water);
 	if (!err)
@@ -532,6 +695,7 @@ static int kg_conn_serve(struct kg_conn *c, u32 *budget)
 	struct kg_tmsg msg;
 	const u8 *data;
 	ssize_t before, after;
+	u64 frees;
 	int err;
 
 	while (*budget) {
@@ -568,6 +732,12 @@ static int kg_conn_serve(struct kg_conn *c, u32 *budget)
 			pr_debug("undelimitable input (%d): closing\n", err);
 			return err;
 		}
+		/* The arena's first chunk, or wait for memory keeping the message. */
+		frees = kg_mem_frees(&srv->mem);
+		if (!kg_arena_prepare(&c->arena)) {
+			kg_conn_mem_wait(c, frees);
+			return KG_SERVE_STOPPED;
+		}
 		err = kg_conn_serve_message(c, &msg);
 		if (err == -EAGAIN)
 			return kg_conn_blocked(c);
@@ -585,9 +755,11 @@ static int kg_conn_pump(struct kg_conn *c)
 {
 	u32 budget = c->srv->cfg.budget ? c->srv->cfg.budget : KG_DEFAULT_BUDGET;
 	ssize_t n;
+	u64 frees;
 	int ret;
 
 	for (;;) {
+		frees = kg_mem_frees(&c->srv->mem);
 		n = kg_bsock_fill(&c->bs, KG_FILL_BUDGET);
 		if (n < 0)
 			return n;
@@ -597,6 +769,13 @@ static int kg_conn_pump(struct kg_conn *c)
 		if (c->bs.eof) {
 			/* Served all we can; what is left is a truncated message. */
 			c->close_when_flushed = true;
+			return 0;
+		}
+		if (c->bs.mem_starved) {
+			if (n)
+				continue;	/* serving may have made room: fill again */
+			/* Stop reading: TCP's window holds the client back. */
+			kg_conn_mem_wait(c, frees);
 			return 0;
 		}
 		if (c->bs.rcv_drained)
@@ -630,6 +809,9 @@ static void kg_conn_event(struct kg_event *ev, unsigned int events)
 		err = kg_conn_pump(c);
 	/* Cleared before the last flush: see kg_conn_wrote(). */
 	WRITE_ONCE(c->in_run, false);
+	/* Pay for what is used: no message is being decoded now. */
+	kg_arena_release(&c->arena);
+	kg_bsock_release_idle(&c->bs);
 	if (err)
 		goto close;
 	err = kg_bsock_flush(&c->bs);
@@ -661,9 +843,11 @@ static int kg_conn_create(struct kg_server *srv, struct kg_sock *sock,
 	struct kg_conn *c;
 	int err;
 
-	c = kzalloc(sizeof(*c), GFP_KERNEL);
+	/* The only memory an idle connection holds: its buffers come later. */
+	c = kg_mem_alloc(&srv->mem, sizeof(*c), false);
 	if (!c)
-		return -ENOMEM;
+		return -ENOSPC;
+	memset(c, 0, sizeof(*c));
 	kref_init(&c->ref);
 	c->srv = srv;
 	c->svc = svc;
@@ -671,20 +855,15 @@ static int kg_conn_create(struct kg_server *srv, struct kg_sock *sock,
 	c->outbound = outbound;
 	c->connecting = connecting;
 	INIT_LIST_HEAD(&c->node);
+	INIT_LIST_HEAD(&c->mem_node);
 	kg_bsock_waiter_init(&c->waiter, &c->ev);
 	kg_deferred_init(&c->reap, srv->loop, kg_conn_reap);
-	/* One arena per connection, allocated once: no allocation per message. */
-	if (cfg->limits.arena_size) {
-		c->arena_mem = kvmalloc(cfg->limits.arena_size, GFP_KERNEL);
-		if (!c->arena_mem) {
-			err = -ENOMEM;
-			goto free;
-		}
-	}
-	kg_arena_init(&c->arena, c->arena_mem, cfg->limits.arena_size);
+	/* Chunks come from the budget while a message is decoded. */
+	kg_arena_init_mem(&c->arena, &srv->mem, cfg->limits.arena_size);
 	err = kg_bsock_init(&c->bs, sock, &c->ev, cfg->rcvbuf_max, cfg->sndbuf_max);
 	if (err)
 		goto free;
+	kg_bsock_set_budget(&c->bs, &srv->mem, cfg->max_reply);
 	kg_tsock_init(&c->ts, &c->bs, cfg->transport, cfg->proto, &srv->cfg.limits);
 	if (svc && svc->conn_open) {
 		err = svc->conn_open(c);
@@ -726,8 +905,8 @@ close_svc:
 		svc->conn_close(c);
 	kg_bsock_destroy(&c->bs);
 free:
-	kvfree(c->arena_mem);
-	kfree(c);
+	kg_arena_release(&c->arena);
+	kg_mem_free(&srv->mem, c, sizeof(*c));
 	return err;
 }
 
@@ -763,6 +942,13 @@ static void kg_listen_event(struct kg_event *ev, unsigned int events)
 			srv->accepted_live--;
 			spin_unlock(&srv->lock);
 			kg_sock_release(sock);
+			if (err == -ENOSPC) {
+				/* Not even an idle connection's worth: room for the next. */
+				atomic64_inc(&srv->refused_memory);
+				atomic64_inc(&srv->refused);
+				kg_server_make_room(srv);
+				continue;
+			}
 			if (err != -ESHUTDOWN)
 				pr_warn_ratelimited("connection setup failed: %d\n", err);
 			continue;
@@ -795,7 +981,7 @@ int kg_connect(struct kg_server *srv, const char *addr, u16 port,
 	err = kg_conn_create(srv, sock, svc, true, err == -EINPROGRESS, true, &c);
 	if (err) {
 		kg_sock_release(sock);
-		return err;
+		return err == -ENOSPC ? -ENOMEM : err;
 	}
 	*out = c;
 	return 0;
@@ -810,7 +996,7 @@ int kg_connect(struct kg_server *srv, const char *addr, u16 port,
  * @svc: the service; must outlive the server
  *
  * Zero limits mean the defaults; rcvbuf_max is raised to hold one whole
- * message of limits.max_frame bytes.
+ * message of limits.max_frame bytes, max_reply to sndbuf_max.
  *
  * Return: 0 or a negative errno.
  */
@@ -827,12 +1013,23 @@ int kg_server_start(struct kg_server **out, const struct kg_server_config *cfg,
 	srv->svc = svc;
 	if (!srv->cfg.addr || !*srv->cfg.addr)
 		srv->cfg.addr = "127.0.0.1";
-	if (!srv->cfg.limits.max_frame)
+	if (!srv->cfg.limits.max_frame) {
 		srv->cfg.limits = kg_default_limits;
+		srv->cfg.limits.max_frame = KG_SERVER_MAX_FRAME;
+		srv->cfg.limits.max_string = KG_SERVER_MAX_FRAME;
+	}
 	if (srv->cfg.rcvbuf_max < srv->cfg.limits.max_frame + KG_FRAME_HEADER_LEN)
 		srv->cfg.rcvbuf_max = srv->cfg.limits.max_frame + KG_FRAME_HEADER_LEN;
 	if (!srv->cfg.sndbuf_max)
 		srv->cfg.sndbuf_max = KG_DEFAULT_SNDBUF;
+	if (!srv->cfg.max_reply)
+		srv->cfg.max_reply = srv->cfg.limits.max_frame + KG_FRAME_HEADER_LEN;
+	if (srv->cfg.max_reply < srv->cfg.sndbuf_max)
+		srv->cfg.max_reply = srv->cfg.sndbuf_max;
+	if (!srv->cfg.mem_budget)
+		srv->cfg.mem_budget = KG_DEFAULT_MEM_BUDGET;
+	kg_mem_init(&srv->mem, srv->cfg.mem_budget, kg_server_mem_wake);
+	INIT_LIST_HEAD(&srv->mem_waiters);
 	if (!srv->cfg.budget)
 		srv->cfg.budget = KG_DEFAULT_BUDGET;
 	spin_lock_init(&srv->lock);
@@ -918,6 +1115,9 @@ void kg_server_stop_stats(struct kg_server *srv, struct kg_server_stats *final)
 		kg_server_stats(srv, final);
 	if (atomic_read(&srv->live))
 		pr_warn("%d connections not released at stop\n", atomic_read(&srv->live));
+	if (kg_mem_in_use(&srv->mem))
+		pr_warn("%llu bytes of the memory budget still charged at stop\n",
+			(unsigned long long)kg_mem_in_use(&srv->mem));
 	kg_sock_release(srv->listener);
 	kg_loop_destroy(srv->loop);
 	kfree(srv);
@@ -964,6 +1164,13 @@ void kg_server_stats(const struct kg_server *srv, struct kg_server_stats *st)
 	st->backpressure = atomic64_read(&s->backpressure);
 	st->bytes_in = atomic64_read(&s->bytes_in_reaped);
 	st->bytes_out = atomic64_read(&s->bytes_out_reaped);
+	st->mem_budget = s->mem.limit;
+	st->mem_in_use = kg_mem_in_use(&s->mem);
+	st->mem_peak = kg_mem_peak(&s->mem);
+	st->mem_pressure = atomic64_read(&s->mem_pressure);
+	st->refused_memory = atomic64_read(&s->refused_memory);
+	st->closed_memory = atomic64_read(&s->closed_memory);
+	st->closed_reply_too_large = atomic64_read(&s->closed_reply_too_large);
 	spin_lock(&s->lock);
 	list_for_each_entry(c, &s->conns, node) {
 		st->bytes_in += READ_ONCE(c->bs.bytes_in);

@@ -106,7 +106,8 @@ void kg_tsock_discard(struct kg_tsock *ts)
  * @msg: the message (its payload is what is sent; the frame header is redone)
  *
  * Return: 0, -ENOBUFS when it does not fit now, -EPIPE if @ts is closing,
- * -EMSGSIZE if it can never fit, -ENOMEM.
+ * -EMSGSIZE if it can never fit (over the send side's max_msg), -ENOMEM
+ * when the memory budget cannot pay for it now.
  */
 int kg_tsock_write(struct kg_tsock *ts, const struct kg_tmsg *msg)
 {
@@ -115,7 +116,7 @@ int kg_tsock_write(struct kg_tsock *ts, const struct kg_tmsg *msg)
 	u8 *dst;
 	int err;
 
-	if (total > ts->bs->snd_max)
+	if (total > ts->bs->max_msg)
 		return -EMSGSIZE;
 	dst = kg_bsock_reserve(ts->bs, total, &err);
 	if (!dst)
@@ -155,9 +156,12 @@ int kg_tsock_forward(struct kg_tsock *from, struct kg_tsock *to)
  *
  * The size is computed by a counting pass, the room reserved (with the frame
  * header when framed), and the message encoded straight into the send
- * buffer: no intermediate copy, no allocation.
+ * buffer: no intermediate copy, no allocation but the send buffer's own.
+ * A message larger than the buffer's free room is queued all the same (up
+ * to the send side's max_msg, see bsock.h) and leaves as the peer reads.
  *
- * Return: 0, an error from @encode, -ENOBUFS, -EPIPE, -EMSGSIZE, -ENOMEM.
+ * Return: 0, an error from @encode, -ENOBUFS (not now), -EPIPE, -EMSGSIZE
+ * (over max_msg: never), -ENOMEM (the memory budget cannot pay for it).
  */
 int kg_tsock_write_encoded(struct kg_tsock *ts, kg_tsock_encode_fn encode, const void *arg)
 {
@@ -174,7 +178,7 @@ int kg_tsock_write_encoded(struct kg_tsock *ts, kg_tsock_encode_fn encode, const
 	if (w.err)
 		return w.err;
 	len = w.len;
-	if (len > ts->limits->max_frame || hdr + len > ts->bs->snd_max)
+	if (len > U32_MAX - hdr || hdr + len > ts->bs->max_msg)
 		return -EMSGSIZE;
 	dst = kg_bsock_reserve(ts->bs, hdr + len, &err);
 	if (!dst)

@@ -7,6 +7,7 @@
  *     i32 add(1: i32 a, 2: i32 b)
  *     void ping()
  *     oneway void note(1: i32 x)
+ *     string echo(1: string s)    // testString-like: big replies
  *   }
  *
  * Replies are written by kg_call_reply() (counting pass, then encoded in
@@ -63,6 +64,45 @@ static int kg_calc_encode_i32_result(struct kg_writer *w, const void *value)
 	return 0;
 }
 
+/* echo's argument struct: field 1, a string (pointing into the message). */
+static int kg_calc_read_string(struct kg_reader *r, struct kg_bytes *v)
+{
+	s16 id;
+	u8 type;
+	int err;
+
+	err = kg_read_struct_begin(r);
+	while (!err) {
+		err = kg_read_field_begin(r, &type, &id);
+		if (err || type == KG_T_STOP)
+			break;
+		if (type == KG_T_STRING && id == 1)
+			err = kg_read_string(r, v);
+		else
+			err = kg_skip(r, type);
+		if (!err)
+			err = kg_read_field_end(r);
+	}
+	if (!err)
+		err = kg_read_struct_end(r);
+	if (!err)
+		err = kg_read_message_end(r);
+	return err;
+}
+
+static int kg_calc_encode_string_result(struct kg_writer *w, const void *value)
+{
+	const struct kg_bytes *v = value;
+
+	kg_write_struct_begin(w);
+	kg_write_field_begin(w, KG_T_STRING, 0);
+	kg_write_binary(w, v->data, v->len);
+	kg_write_field_end(w);
+	kg_write_field_stop(w);
+	kg_write_struct_end(w);
+	return 0;
+}
+
 static bool kg_calc_is(const struct kg_call *call, const char *name)
 {
 	size_t len = strlen(name);
@@ -93,6 +133,14 @@ static int kg_calc_process(struct kg_call *call)
 		if (err)
 			return err;
 		return kg_call_reply(call, KG_MSG_REPLY, kg_calc_encode_i32_result, NULL);
+	}
+	if (kg_calc_is(call, "echo")) {
+		struct kg_bytes v = { NULL, 0 };
+
+		err = kg_calc_read_string(call->in, &v);
+		if (err)
+			return err;
+		return kg_call_reply(call, KG_MSG_REPLY, kg_calc_encode_string_result, &v);
 	}
 	if (kg_calc_is(call, "note"))
 		return kg_calc_read_i32s(call->in, vals, present, 3);

@@ -5,7 +5,7 @@
  *   kgen-testsvc --service echo_raw|echo_thrift|calc|fwd_raw [--addr A] [--port P]
  *                [--transport framed|buffered] [--backends h:p,h:p,...]
  *                [--key] [--max-frame N] [--sndbuf N] [--max-conns N]
- *                [--budget N]
+ *                [--budget N] [--mem-budget N] [--max-reply N] [--rcvbuf N]
  *
  * Prints "listening <port>" on stdout once it accepts connections, runs
  * until SIGINT/SIGTERM, closes everything and prints the counters on stderr.
@@ -40,6 +40,9 @@ int main(int argc, char **argv)
 		{ "sndbuf", required_argument, NULL, 'w' },
 		{ "max-conns", required_argument, NULL, 'c' },
 		{ "budget", required_argument, NULL, 'B' },
+		{ "mem-budget", required_argument, NULL, 'M' },
+		{ "max-reply", required_argument, NULL, 'R' },
+		{ "rcvbuf", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *service = "echo_thrift", *backends = NULL;
@@ -49,6 +52,7 @@ int main(int argc, char **argv)
 	static struct kg_fwd_raw fwd;
 	struct kg_server *srv;
 	u8 mode = KG_FWD_ROUND_ROBIN;
+	u32 rcvbuf = 0;
 	int opt, err;
 
 	kg_server_config_defaults(&cfg);
@@ -93,11 +97,22 @@ int main(int argc, char **argv)
 		case 'B':
 			cfg.budget = kg_arg_num("--budget", optarg);
 			break;
+		case 'M':
+			cfg.mem_budget = kg_arg_num("--mem-budget", optarg);
+			break;
+		case 'R':
+			cfg.max_reply = kg_arg_num("--max-reply", optarg);
+			break;
+		case 'r':
+			rcvbuf = kg_arg_num("--rcvbuf", optarg);
+			break;
 		default:
 			return 2;
 		}
 	}
-	cfg.rcvbuf_max = cfg.limits.max_frame + KG_FRAME_HEADER_LEN;
+	cfg.rcvbuf_max = rcvbuf ? rcvbuf : cfg.limits.max_frame + KG_FRAME_HEADER_LEN;
+	if (!cfg.max_reply)
+		cfg.max_reply = cfg.limits.max_frame + KG_FRAME_HEADER_LEN;
 
 	if (!strcmp(service, "echo_raw")) {
 		svc = &kg_echo_raw_service;
@@ -139,11 +154,16 @@ int main(int argc, char **argv)
 		kg_fwd_raw_exit(&fwd);
 	}
 	fprintf(stderr,
-		"stats accepted %llu refused %llu closed %llu messages %llu bad %llu appex %llu in %llu out %llu backpressure %llu\n",
+		"stats accepted %llu refused %llu closed %llu messages %llu bad %llu appex %llu in %llu out %llu backpressure %llu"
+		" mem_budget %llu mem_in_use %llu mem_peak %llu mem_pressure %llu refused_memory %llu"
+		" closed_memory %llu closed_reply_too_large %llu\n",
 		(unsigned long long)st.accepted, (unsigned long long)st.refused,
 		(unsigned long long)st.closed, (unsigned long long)st.messages,
 		(unsigned long long)st.bad_messages, (unsigned long long)st.app_exceptions,
 		(unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out,
-		(unsigned long long)st.backpressure);
+		(unsigned long long)st.backpressure, (unsigned long long)st.mem_budget,
+		(unsigned long long)st.mem_in_use, (unsigned long long)st.mem_peak,
+		(unsigned long long)st.mem_pressure, (unsigned long long)st.refused_memory,
+		(unsigned long long)st.closed_memory, (unsigned long long)st.closed_reply_too_large);
 	return err ? 1 : 0;
 }

@@ -27,7 +27,12 @@ static const struct kg_limit_flag kg_limit_flags[] = {
 	  "nesting of structs and containers (at most 64)" },
 	{ "arena-size", KG_CFG(limits.arena_size), "bytes of decoded data per message" },
 	{ "rcvbuf-max", KG_CFG(rcvbuf_max), "bytes buffered for reading per connection" },
-	{ "sndbuf-max", KG_CFG(sndbuf_max), "bytes queued for sending per connection" },
+	{ "sndbuf-max", KG_CFG(sndbuf_max),
+	  "bytes queued for sending per connection before it stops reading" },
+	{ "max-reply", KG_CFG(max_reply),
+	  "largest reply; a larger one closes the connection" },
+	{ "mem-budget", KG_CFG(mem_budget),
+	  "bytes of buffers and arenas for all connections together" },
 	{ "budget", KG_CFG(budget), "messages served per connection per turn, for fairness" },
 };
 
@@ -202,6 +207,14 @@ void kg_server_stats_print(FILE *f, const struct kg_server_stats *st)
 	fprintf(f, "bytes_in %llu\n", (unsigned long long)st->bytes_in);
 	fprintf(f, "bytes_out %llu\n", (unsigned long long)st->bytes_out);
 	fprintf(f, "backpressure %llu\n", (unsigned long long)st->backpressure);
+	fprintf(f, "mem_budget %llu\n", (unsigned long long)st->mem_budget);
+	fprintf(f, "mem_in_use %llu\n", (unsigned long long)st->mem_in_use);
+	fprintf(f, "mem_peak %llu\n", (unsigned long long)st->mem_peak);
+	fprintf(f, "mem_pressure %llu\n", (unsigned long long)st->mem_pressure);
+	fprintf(f, "refused_memory %llu\n", (unsigned long long)st->refused_memory);
+	fprintf(f, "closed_memory %llu\n", (unsigned long long)st->closed_memory);
+	fprintf(f, "closed_reply_too_large %llu\n",
+		(unsigned long long)st->closed_reply_too_large);
 }
 
 /**

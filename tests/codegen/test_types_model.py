@@ -251,7 +251,7 @@ def test_generated_runs(tmp_path):
     for name, text in types_gen.generate_files(program).items():
         (tmp_path / name).write_text(text)
     (tmp_path / "main.c").write_text(MAIN)
-    core = sorted(str(p) for p in (RUNTIME / "core").glob("*.c") if p.name.startswith(("proto", "arena")))
+    core = sorted(str(p) for p in (RUNTIME / "core").glob("*.c") if p.name.startswith(("proto", "arena", "mem")))
     exe = tmp_path / "main"
     r = subprocess.run(["gcc", "-std=gnu11", "-O1", "-g", "-Wall", "-Wextra", "-Werror",
                         "-Wno-unused-parameter", "-fsanitize=address,undefined",
@@ -335,7 +335,7 @@ def test_included_program(tmp_path):
         '#include "top_types.h"\n#include "base_types.h"\n'
         "int main(void)\n{\n\tstruct top_top t;\n\n\ttop_top_init(&t);\n"
         "\treturn top_first.id == 1 && t.items.count == 0 && BASE_KIND_B == 2 ? 0 : 1;\n}\n")
-    core = sorted(str(p) for p in (RUNTIME / "core").glob("*.c") if p.name.startswith(("proto", "arena")))
+    core = sorted(str(p) for p in (RUNTIME / "core").glob("*.c") if p.name.startswith(("proto", "arena", "mem")))
     exe = tmp_path / "main"
     r = subprocess.run(["gcc", "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",
                         f"-I{RUNTIME / 'include'}", f"-I{tmp_path}", "-o", str(exe), str(tmp_path / "main.c"),

@@ -151,7 +151,7 @@ def _build_driver(tmp: Path) -> Path:
         table.append(f'\t{{ "{s.ast.name}", sizeof(struct {c}), dec_{c}, enc_{c}, size_{c} }},')
     (tmp / "driver.c").write_text(DRIVER_C % {"wrappers": "\n".join(wrappers), "table": "\n".join(table)})
     core = sorted(str(p) for p in (RUNTIME / "core").glob("*.c")
-                  if p.name.startswith(("proto", "arena")))
+                  if p.name.startswith(("proto", "arena", "mem")))
     exe = tmp / "driver"
     cmd = ["gcc", "-std=gnu11", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",
            "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer",

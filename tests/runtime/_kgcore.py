@@ -16,12 +16,13 @@ CFLAGS = ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",
           "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
 
 # Programs under tests/runtime/c/ and what they need.
-PROGRAMS = ["test_arena", "test_proto", "test_compact", "test_frame", "test_tsock", "test_resume", "fuzz",
+PROGRAMS = ["test_arena", "test_mem", "test_proto", "test_compact", "test_frame", "test_tsock",
+            "test_resume", "fuzz",
             "kgwalk"]
 
 # Beyond the protocol core: test_tsock runs tsock over a real bsock (its
 # socket and event calls are stubs in the test itself).
-EXTRA_SOURCES = {"test_tsock": ["tsock.c", "bsock.c"]}
+EXTRA_SOURCES = {"test_tsock": ["tsock.c", "bsock.c"], "test_mem": ["bsock.c"]}
 
 SAN_ENV = dict(os.environ,
                ASAN_OPTIONS="abort_on_error=0:detect_leaks=0:halt_on_error=1",
@@ -32,7 +33,7 @@ def core_sources():
     """The portable protocol core (not others' bsock/tsock: these tests are
     about the wire format, and must not break when other layers change)."""
     core = RUNTIME / "core"
-    srcs = [core / "arena.c", core / "frame.c"] + sorted(core.glob("proto*.c"))
+    srcs = [core / "arena.c", core / "mem.c", core / "frame.c"] + sorted(core.glob("proto*.c"))
     return [str(s) for s in srcs]
 
 

@@ -101,17 +101,24 @@ class Server:
 
     def stats(self):
         m = re.search(r"stats accepted (\d+) refused (\d+) closed (\d+) messages (\d+) bad (\d+) "
-                      r"appex (\d+) in (\d+) out (\d+) backpressure (\d+)", self.stderr)
+                      r"appex (\d+) in (\d+) out (\d+) backpressure (\d+)((?: \w+ \d+)*)", self.stderr)
         assert m, self.stderr
         keys = "accepted refused closed messages bad appex bytes_in bytes_out backpressure".split()
-        return dict(zip(keys, map(int, m.groups())))
+        st = dict(zip(keys, map(int, m.groups()[:9])))
+        rest = m.group(10).split()
+        st.update((k, int(v)) for k, v in zip(rest[::2], rest[1::2]))
+        return st
 
     def assert_clean(self):
-        """Stopped by SIGTERM with exit 0 and no sanitizer report (leaks included)."""
+        """Stopped by SIGTERM with exit 0 and no sanitizer report (leaks included);
+        every byte of the memory budget given back, and never more charged than it."""
         code, err = self.stop()
         assert not SAN_PATTERN.search(err), err
         assert code == 0, f"exit {code}\n{err}"
-        return self.stats()
+        st = self.stats()
+        assert st["mem_in_use"] == 0, st
+        assert 0 < st["mem_peak"] <= st["mem_budget"] or st["accepted"] == 0, st
+        return st
 
     def connect(self, timeout=10):
         s = socket.create_connection((self.addr, self.port), timeout=timeout)

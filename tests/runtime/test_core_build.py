@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 RUNTIME = Path(__file__).resolve().parents[2] / "runtime"
-MINE = {"arena.o", "proto.o", "proto_binary.o", "frame.o"}
+MINE = {"arena.o", "mem.o", "proto.o", "proto_binary.o", "frame.o"}
 
 
 def make(*args):

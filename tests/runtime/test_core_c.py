@@ -8,7 +8,7 @@ import pytest
 
 from _kgcore import c_cases, run_c
 
-UNITS = ("test_arena", "test_proto", "test_compact", "test_frame", "test_tsock",
+UNITS = ("test_arena", "test_mem", "test_proto", "test_compact", "test_frame", "test_tsock",
          "test_resume")
 UNIT = [(prog, case) for prog in UNITS for case in c_cases(prog)]
 

@@ -7,7 +7,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 CHECKPATCH = REPO / ".cache" / "checkpatch" / "checkpatch.pl"
-CORE = ["runtime/core/arena.c", "runtime/core/proto.c", "runtime/core/proto_binary.c",
+CORE = ["runtime/core/arena.c", "runtime/core/mem.c", "runtime/include/kgen/mem.h", "runtime/core/proto.c", "runtime/core/proto_binary.c",
         "runtime/core/proto_compact.c", "runtime/core/proto_internal.h", "runtime/core/frame.c",
         "runtime/include/kgen/arena.h", "runtime/include/kgen/frame.h",
         "tests/runtime/kmod/selftest_main.c"]

@@ -368,10 +368,23 @@ def test_thriftpy2_call_echoed_back_is_parsed(echo_thrift_module, transport):
     assert st["messages"] == 20
 
 
-def test_echo_larger_than_send_limit_closes():
-    # A message that can never fit the send buffer cannot be echoed: the
-    # connection is closed (not answered as if the arguments were malformed).
+def test_echo_larger_than_send_buffer_waits_for_the_reader():
+    # Larger than the send buffer but within max_reply: queued whole, sent
+    # as the client reads (it did not read before sending it all).
     with Server("echo_thrift", "--sndbuf", str(64 * 1024)) as srv:
+        with srv.connect() as s:
+            big = framed(call_bytes(2, b"z" * 300_000))
+            s.sendall(big)
+            time.sleep(0.2)
+            assert recv_exact(s, len(big)) == big
+        st = srv.assert_clean()
+    assert st["closed"] == 1 and st["messages"] == 1
+
+
+def test_echo_larger_than_max_reply_closes():
+    # A message that can never fit (over max_reply) cannot be echoed: the
+    # connection is closed (not answered as if the arguments were malformed).
+    with Server("echo_thrift", "--sndbuf", str(64 * 1024), "--max-reply", str(64 * 1024)) as srv:
         with srv.connect() as s:
             small = framed(call_bytes(1, b"fits"))
             s.sendall(small)

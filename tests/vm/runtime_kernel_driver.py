@@ -114,6 +114,9 @@ class KServer:
         assert len(lines) == before + 1, "no 'stopped:' line logged by module exit"
         self.final = dict(zip(("accepted", "closed", "messages", "bad_messages"),
                               map(int, lines[-1])))
+        mem = re.findall(r"memory: in_use (\d+) peak (\d+) budget (\d+)", dmesg())
+        if mem:
+            self.final.update(zip(("mem_in_use", "mem_peak", "mem_budget"), map(int, mem[-1])))
         return self.final
 
     def connect(self, timeout: float = 30) -> socket.socket:
@@ -601,10 +604,149 @@ def check_debugfs_stats(ko):
         st = srv.wait_stats(lambda s: s["closed"] >= 1)
         text = STATS.read_text()
     for k in ("accepted", "refused", "closed", "messages", "bad_messages", "app_exceptions",
-              "bytes_in", "bytes_out", "backpressure"):
+              "bytes_in", "bytes_out", "backpressure", "mem_budget", "mem_in_use", "mem_peak",
+              "mem_pressure", "refused_memory", "closed_memory", "closed_reply_too_large"):
         assert re.search(rf"^{k} \d+$", text, re.M), (k, text)
     assert not STATS.exists(), "debugfs entry left behind"
     return {"stats": st}
+
+
+def meminfo_kib(key: str) -> int:
+    m = re.search(rf"^{key}:\s+(\d+) kB", Path("/proc/meminfo").read_text(), re.M)
+    return int(m.group(1))
+
+
+def oom_in_dmesg() -> bool:
+    return bool(re.search(r"Out of memory|oom-kill|invoked oom-killer|page allocation failure",
+                          dmesg()))
+
+
+def _good_client(srv, stop, out):
+    """Echo calls every 20 ms until @stop; out: calls, worst latency, error."""
+    out.update(calls=0, worst=0.0, error="")
+    try:
+        with srv.connect(timeout=30) as s:
+            while not stop.is_set():
+                m = framed(call_bytes(out["calls"], b"good %d" % out["calls"]))
+                t = time.monotonic()
+                s.sendall(m)
+                assert recv_exact(s, len(m)) == m
+                out["worst"] = max(out["worst"], time.monotonic() - t)
+                out["calls"] += 1
+                time.sleep(0.02)
+    except BaseException as e:  # noqa: BLE001 - reported by the check
+        out["error"] = repr(e)
+
+
+def check_memory_exhaustion(ko):
+    """The issue's remote OOM, scaled to a 16 MiB budget: 120 connections each declare a
+    4 MiB frame and send all but its last bytes while a good client calls throughout.
+    The module's memory never exceeds its budget (debugfs, sampled and peak), the
+    biggest holders are closed, the good client is served, no OOM, and every byte is
+    given back once the clients are gone."""
+    budget = 16 * MiB
+    with KServer(ko, "echo_msg", max_frame=4 * MiB, mem_budget=budget) as srv:
+        stop, good = threading.Event(), {}
+        gt = threading.Thread(target=_good_client, args=(srv, stop, good), daemon=True)
+        gt.start()
+        socks, sampled = [], [0]
+
+        def attack(i):
+            try:
+                s = srv.connect(timeout=5)
+            except OSError:
+                return
+            socks.append(s)
+            try:
+                s.sendall(struct.pack(">I", 4 * MiB) + bytes([i % 256]) * (4 * MiB - 10))
+            except OSError:
+                pass
+
+        def sampler():
+            while not stop.is_set():
+                sampled[0] = max(sampled[0], srv.stats()["mem_in_use"])
+                time.sleep(0.05)
+
+        st_t = threading.Thread(target=sampler, daemon=True)
+        st_t.start()
+        threads = [threading.Thread(target=attack, args=(i,), daemon=True) for i in range(120)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        time.sleep(1)
+        stop.set()
+        gt.join(30)
+        st_t.join(5)
+        during = srv.stats()
+        for s in socks:
+            s.close()
+        after = srv.wait_stats(lambda s: s["mem_in_use"] == 0 and s["closed"] == s["accepted"])
+    assert not good["error"], good
+    assert good["calls"] >= 10 and good["worst"] < 10, good
+    assert during["mem_peak"] <= budget and sampled[0] <= budget, (during, sampled)
+    assert during["closed_memory"] > 0 and during["mem_pressure"] > 0, during
+    assert after["mem_in_use"] == 0, after
+    assert srv.final["mem_in_use"] == 0, srv.final
+    assert not oom_in_dmesg()
+    return {"good_calls": good["calls"], "good_worst_s": round(good["worst"], 3),
+            "mem_peak": during["mem_peak"], "budget": budget,
+            "closed_memory": during["closed_memory"], "refused_memory": during["refused_memory"],
+            "mem_pressure": during["mem_pressure"]}
+
+
+def check_idle_connections_1000(ko):
+    """1000 connections that send nothing: what each costs the module (its budget's
+    mem_in_use from debugfs) and the kernel (Slab from /proc/meminfo, which includes
+    the TCP sockets themselves)."""
+    import resource
+
+    n = 1000
+    resource.setrlimit(resource.RLIMIT_NOFILE, (8192, 8192))
+    with KServer(ko, "echo_msg", max_conns=n + 10) as srv:
+        slab0 = meminfo_kib("Slab")
+        socks = [srv.connect() for _ in range(n)]
+        st = srv.wait_stats(lambda s: s["accepted"] >= n)
+        time.sleep(0.5)
+        st = srv.stats()
+        slab1 = meminfo_kib("Slab")
+        for s in socks:
+            s.close()
+        after = srv.wait_stats(lambda s: s["mem_in_use"] == 0 and s["closed"] >= n)
+    assert st["accepted"] == n, st
+    per_conn = st["mem_in_use"] / n
+    assert per_conn <= 16 * 1024, st
+    assert after["mem_in_use"] == 0, after
+    return {"module_bytes_per_idle_conn": round(per_conn),
+            "slab_kib_per_idle_conn_incl_both_tcp_ends": round((slab1 - slab0) / n, 2)}
+
+
+def check_slow_reader_big_replies(ko):
+    """Two pipelined 3.5 MB testString-like calls (calc's echo, replied with
+    kg_call_reply) from a client that reads slowly: both replies arrive whole."""
+    size = 3_500_000
+    payloads = [bytes([65 + i]) * size for i in range(2)]
+    with KServer(ko, "calc", max_frame=4 * MiB) as srv:
+        with srv.connect(timeout=60) as s:
+            wire = b"".join(framed(message("echo", T_CALL, i, field_string(1, p) + STOP))
+                            for i, p in enumerate(payloads))
+            sender = threading.Thread(target=s.sendall, args=(wire,), daemon=True)
+            sender.start()
+            time.sleep(0.5)
+            for i, p in enumerate(payloads):
+                (n,) = struct.unpack(">I", recv_exact(s, 4))
+                buf = bytearray()
+                while len(buf) < n:
+                    buf += recv_exact(s, min(32 * 1024, n - len(buf)))
+                    time.sleep(0.005)
+                name, mtype, seqid, off = parse_header(bytes(buf))
+                assert (name, mtype, seqid) == ("echo", T_REPLY, i), (name, mtype, seqid)
+                assert bytes(buf[off + 7:off + 7 + size]) == p
+            sender.join(30)
+        st = srv.wait_stats(lambda s: s["closed"] >= 1 and s["mem_in_use"] == 0)
+    assert st["messages"] == 2 and st["closed_reply_too_large"] == 0, st
+    assert st["mem_in_use"] == 0, st
+    return {"replies": 2, "bytes": 2 * size, "mem_peak": st["mem_peak"]}
 
 
 def _ignore_errors(fn, *args):

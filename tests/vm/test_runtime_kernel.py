@@ -52,6 +52,9 @@ CHECKS = [
     "forwarder_unbound",
     "rmmod_forwarder_live",
     "rmmod_with_open_connections",
+    "memory_exhaustion",
+    "idle_connections_1000",
+    "slow_reader_big_replies",
 ]
 
 

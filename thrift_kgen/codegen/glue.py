@@ -33,7 +33,9 @@ LIMITS = [
     ("max_depth", "limits.max_depth", "Nesting of structs and containers (at most 64)"),
     ("arena_size", "limits.arena_size", "Bytes of decoded data per message"),
     ("rcvbuf_max", "rcvbuf_max", "Bytes buffered for reading per connection"),
-    ("sndbuf_max", "sndbuf_max", "Bytes queued for sending per connection"),
+    ("sndbuf_max", "sndbuf_max", "Bytes queued for sending per connection before it stops reading"),
+    ("max_reply", "max_reply", "Largest reply; a larger one closes the connection"),
+    ("mem_budget", "mem_budget", "Bytes of buffers and arenas for all connections together"),
     ("budget", "budget", "Messages served per connection per turn, for fairness"),
 ]
 

@@ -8,7 +8,16 @@
  * buffer makes writes atomic: write_all() queues all of a message or none of
  * it, and flush() sends what the socket takes now; the rest goes on the next
  * write-space event (kernel) or EPOLLOUT (user space, via
- * kg_event_want_write()).
+ * kg_event_want_write()). A whole message larger than the send buffer's
+ * free room is still queued when it is at most max_msg and what waits is
+ * below high_water: the buffer grows for it and it leaves as the peer reads.
+ *
+ * Memory: no buffer exists until bytes arrive or are queued; the send
+ * buffer is freed by the flush that empties it, the receive buffer by
+ * kg_bsock_release_idle() (or when it is empty at the next fill after a big
+ * message). With a budget (kg_bsock_set_budget()) every buffer is charged
+ * to it; a receive buffer it cannot pay for sets mem_starved and the owner
+ * stops reading (TCP's window then holds the peer back).
  *
  * Locking: the receive side belongs to the connection's own event function.
  * The send side can be written by other connections' handlers (a forwarder
@@ -29,7 +38,8 @@
 #include "event.h"
 
 #define KG_BSOCK_INITIAL	16384	/* first allocation of each buffer */
-#define KG_BSOCK_SHRINK_ABOVE	(256 * 1024)	/* empty buffers above this shrink back */
+
+struct kg_mem;
 
 /* Another connection waiting for room in a send buffer. */
 struct kg_bsock_waiter {
@@ -47,12 +57,15 @@ struct kg_bsock {
 	u32 rcap, rcv_max;
 	bool eof;			/* the peer will send no more */
 	bool rcv_drained;		/* the last receive found nothing more (-EAGAIN) */
+	bool mem_starved;		/* the last fill stopped: no memory for the buffer */
+	struct kg_mem *mem;		/* the budget buffers are charged to, or NULL */
 
 	/* Send side: under send_lock. */
 	struct mutex send_lock;
 	u8 *sbuf;
 	u32 shead, stail;		/* unsent bytes are sbuf[shead, stail) */
 	u32 scap, snd_max;
+	u32 max_msg;			/* largest whole message write_all()/reserve() take */
 	u32 high_water, low_water;
 	bool paused;			/* owner stopped reading for a full send buffer */
 	bool dead;			/* closed: writes fail with -EPIPE */
@@ -63,7 +76,10 @@ struct kg_bsock {
 
 int kg_bsock_init(struct kg_bsock *bs, struct kg_sock *sock, struct kg_event *ev,
 		  u32 rcv_max, u32 snd_max);
+void kg_bsock_set_budget(struct kg_bsock *bs, struct kg_mem *mem, u32 max_msg);
 void kg_bsock_destroy(struct kg_bsock *bs);
+void kg_bsock_release_idle(struct kg_bsock *bs);
+size_t kg_bsock_held(struct kg_bsock *bs, size_t *rcv);
 void kg_bsock_mark_dead(struct kg_bsock *bs);
 
 ssize_t kg_bsock_peek(struct kg_bsock *bs, const u8 **data);

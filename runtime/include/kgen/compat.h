@@ -136,6 +136,7 @@ typedef unsigned int gfp_t;
 #define GFP_NOWAIT	0u
 #define __GFP_ZERO	0x1u
 #define __GFP_NOWARN	0u
+#define __GFP_NORETRY	0u
 
 static inline void *kmalloc(size_t size, gfp_t gfp)
 {

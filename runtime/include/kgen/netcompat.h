@@ -99,6 +99,19 @@ typedef struct {
 #define atomic64_read(a)	((a)->counter)
 #define atomic64_add(i, a)	((void)((a)->counter += (i)))
 #define atomic64_inc(a)		((void)((a)->counter++))
+#define atomic64_sub(i, a)	((void)((a)->counter -= (i)))
+
+/* One thread: the exchange always succeeds when the value is the expected one. */
+static inline bool atomic64_try_cmpxchg(atomic64_t *a, s64 *old, s64 new)
+{
+	if (a->counter != *old) {
+		*old = a->counter;
+		return false;
+	}
+	a->counter = new;
+	return true;
+}
+
 #define atomic_set(a, i)	((a)->counter = (i))
 #define atomic_read(a)		((a)->counter)
 #define atomic_inc(a)		((void)((a)->counter++))

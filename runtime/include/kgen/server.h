@@ -14,8 +14,16 @@
  * message is discarded from the receive buffer and the arena reset.
  *
  * Backpressure: a connection whose send buffer is above its high-water mark
- * is not read until it drains. Memory per connection is bounded by the
- * limits in struct kg_server_config.
+ * is not read until it drains. A reply larger than the send buffer's free
+ * room is queued whole (up to max_reply) and sent as the client reads.
+ *
+ * Memory: one budget per server (mem_budget) pays for every connection
+ * structure, buffer and arena chunk; buffers and arenas exist only while
+ * bytes or a message need them. When the budget is spent, a connection that
+ * needs more stops reading until memory is freed, the connection holding
+ * the most received-but-unserved memory is closed to make room, and accepts
+ * that cannot pay for an idle connection are refused. See
+ * docs/runtime-core.md ("Memory budget").
  */
 #ifndef _KGEN_SERVER_H
 #define _KGEN_SERVER_H
@@ -47,7 +55,12 @@ typedef int (*kg_encode_fn)(struct kg_writer *w, const void *value);
  * Write a whole reply message: header (name = call->method, seqid), the
  * value encoded by @encode, end; framed if the connection is. Computes the
  * size first, reserves it in the send buffer, encodes in place.
- * Returns 0, or -ENOBUFS when the reply exceeds the connection's send limit.
+ * A reply larger than the send buffer's free room is queued whole and sent
+ * as the client reads (the connection reads no new request meanwhile).
+ * Returns 0; -EFBIG when the reply is over max_reply (the client gets a
+ * TApplicationException if that fits, and the connection is closed);
+ * -ENOMEM when the memory budget cannot pay for it (the connection is
+ * closed); -EPIPE; or @encode's error. process() returns it as it is.
  */
 int kg_call_reply(struct kg_call *call, u8 msg_type, kg_encode_fn encode, const void *value);
 /* Reply with a TApplicationException (ignored for oneway calls). */
@@ -96,7 +109,9 @@ struct kg_server_config {
 	u8 proto;			/* enum kg_protocol */
 	u32 max_conns;			/* further connections are accepted and closed */
 	u32 rcvbuf_max;			/* bytes buffered per connection (>= max_frame + 4) */
-	u32 sndbuf_max;			/* bytes queued for sending per connection */
+	u32 sndbuf_max;			/* bytes queued per connection before it stops reading */
+	u32 max_reply;			/* largest message queued at once (>= sndbuf_max) */
+	u32 mem_budget;			/* bytes of buffers, arenas, connections, all together */
 	u32 budget;			/* messages served per connection per run, for fairness */
 	int wq_mode;			/* kernel: 0 ordered (like Slick), 1 unbound, 2 per-cpu */
 	struct kg_limits limits;
@@ -162,7 +177,7 @@ int kg_conn_send_message(struct kg_conn *c, const char *name, u8 msg_type, s32 s
 /* Counters, readable from debugfs (kernel) or by the user-space server. */
 struct kg_server_stats {
 	u64 accepted;
-	u64 refused;		/* over max_conns */
+	u64 refused;		/* all refusals: over max_conns, no memory */
 	u64 closed;
 	u64 messages;
 	u64 bad_messages;
@@ -170,6 +185,13 @@ struct kg_server_stats {
 	u64 bytes_in;
 	u64 bytes_out;
 	u64 backpressure;	/* times reading paused for a full send buffer (own or a forward target's) */
+	u64 mem_budget;		/* bytes allowed (config) */
+	u64 mem_in_use;		/* bytes charged now */
+	u64 mem_peak;		/* largest mem_in_use */
+	u64 mem_pressure;	/* times a connection stopped reading for lack of memory */
+	u64 refused_memory;	/* accepts refused: the budget could not pay for a connection */
+	u64 closed_memory;	/* connections closed to free memory, or whose reply had none */
+	u64 closed_reply_too_large;	/* a reply over max_reply */
 };
 void kg_server_stats(const struct kg_server *srv, struct kg_server_stats *st);
 

@@ -54,6 +54,12 @@ MODULE_PARM_DESC(sndbuf_max, "Bytes queued for sending per connection (0: defaul
 static unsigned int budget;
 module_param(budget, uint, 0444);
 MODULE_PARM_DESC(budget, "Messages per connection per run (0: default)");
+static unsigned int mem_budget;
+module_param(mem_budget, uint, 0444);
+MODULE_PARM_DESC(mem_budget, "Bytes of buffers and arenas for all connections (0: default)");
+static unsigned int max_reply;
+module_param(max_reply, uint, 0444);
+MODULE_PARM_DESC(max_reply, "Largest reply (0: default, max_frame + 4)");
 
 static struct kg_server *kgt_server;
 static struct kg_debugfs *kgt_debugfs;
@@ -92,6 +98,10 @@ static int kgt_config(struct kg_server_config *cfg)
 		cfg->sndbuf_max = sndbuf_max;
 	if (budget)
 		cfg->budget = budget;
+	if (mem_budget)
+		cfg->mem_budget = mem_budget;
+	if (max_reply)
+		cfg->max_reply = max_reply;
 	/* Room for one whole message and its frame header. */
 	if (cfg->rcvbuf_max < cfg->limits.max_frame + KG_FRAME_HEADER_LEN)
 		cfg->rcvbuf_max = cfg->limits.max_frame + KG_FRAME_HEADER_LEN;
@@ -170,6 +180,8 @@ static void __exit kgt_exit(void)
 		kg_fwd_raw_exit(&kgt_fwd);
 	pr_info("stopped: accepted %llu closed %llu messages %llu bad %llu\n",
 		st.accepted, st.closed, st.messages, st.bad_messages);
+	pr_info("memory: in_use %llu peak %llu budget %llu\n",
+		st.mem_in_use, st.mem_peak, st.mem_budget);
 }
 
 module_init(kgt_init);

@@ -45,6 +45,8 @@ static unsigned int max_depth;
 static unsigned int arena_size;
 static unsigned int rcvbuf_max;
 static unsigned int sndbuf_max;
+static unsigned int max_reply;
+static unsigned int mem_budget;
 static unsigned int budget;
 static int wq_mode;
 
@@ -89,6 +91,10 @@ static int forwarder_config(struct kg_server_config *cfg)
 		cfg->rcvbuf_max = rcvbuf_max;
 	if (sndbuf_max)
 		cfg->sndbuf_max = sndbuf_max;
+	if (max_reply)
+		cfg->max_reply = max_reply;
+	if (mem_budget)
+		cfg->mem_budget = mem_budget;
 	if (budget)
 		cfg->budget = budget;
 	if (wq_mode < 0 || wq_mode > 2) {
@@ -122,7 +128,11 @@ MODULE_PARM_DESC(arena_size, "Bytes of decoded data per message (0: the runtime'
 module_param(rcvbuf_max, uint, 0444);
 MODULE_PARM_DESC(rcvbuf_max, "Bytes buffered for reading per connection (0: the runtime's default)");
 module_param(sndbuf_max, uint, 0444);
-MODULE_PARM_DESC(sndbuf_max, "Bytes queued for sending per connection (0: the runtime's default)");
+MODULE_PARM_DESC(sndbuf_max, "Bytes queued for sending per connection before it stops reading (0: the runtime's default)");
+module_param(max_reply, uint, 0444);
+MODULE_PARM_DESC(max_reply, "Largest reply; a larger one closes the connection (0: the runtime's default)");
+module_param(mem_budget, uint, 0444);
+MODULE_PARM_DESC(mem_budget, "Bytes of buffers and arenas for all connections together (0: the runtime's default)");
 module_param(budget, uint, 0444);
 MODULE_PARM_DESC(budget, "Messages served per connection per turn, for fairness (0: the runtime's default)");
 module_param(wq_mode, int, 0444);
