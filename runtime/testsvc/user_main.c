@@ -5,13 +5,15 @@
  *   kgen-testsvc --service echo_raw|echo_thrift|calc|fwd_raw [--addr A] [--port P]
  *                [--transport framed|buffered] [--backends h:p,h:p,...]
  *                [--key] [--max-frame N] [--sndbuf N] [--max-conns N]
- *                [--budget N]
+ *                [--budget N] [--idle-timeout-ms N] [--message-timeout-ms N]
  *
  * Prints "listening <port>" on stdout once it accepts connections, runs
- * until SIGINT/SIGTERM, closes everything and prints the counters on stderr.
+ * until SIGINT/SIGTERM, closes everything and prints the counters on stderr
+ * (a one-line summary, then one "name value" line each).
  */
 #include "testsvc.h"
 #include "kgen/event.h"
+#include "kgen/usermain.h"
 
 #include <getopt.h>
 
@@ -40,6 +42,8 @@ int main(int argc, char **argv)
 		{ "sndbuf", required_argument, NULL, 'w' },
 		{ "max-conns", required_argument, NULL, 'c' },
 		{ "budget", required_argument, NULL, 'B' },
+		{ "idle-timeout-ms", required_argument, NULL, 'I' },
+		{ "message-timeout-ms", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *service = "echo_thrift", *backends = NULL;
@@ -93,6 +97,12 @@ int main(int argc, char **argv)
 		case 'B':
 			cfg.budget = kg_arg_num("--budget", optarg);
 			break;
+		case 'I':
+			cfg.idle_timeout_ms = kg_arg_num("--idle-timeout-ms", optarg);
+			break;
+		case 'M':
+			cfg.message_timeout_ms = kg_arg_num("--message-timeout-ms", optarg);
+			break;
 		default:
 			return 2;
 		}
@@ -145,5 +155,6 @@ int main(int argc, char **argv)
 		(unsigned long long)st.bad_messages, (unsigned long long)st.app_exceptions,
 		(unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out,
 		(unsigned long long)st.backpressure);
+	kg_server_stats_print(stderr, &st);
 	return err ? 1 : 0;
 }

@@ -4,7 +4,9 @@
 One script per kernel, in the worker's shared VM, runs every check of tests/vm/runtime_kernel_driver.py (the guest
 driver: 100 concurrent clients, 1-byte writes, 1 MiB messages, vanishing clients,
 malformed frames, the raw forwarder to 20 guest sinks exactly once, rmmod with
-connections open, debugfs counters, all three workqueue modes); the host asserts
+connections open, debugfs counters, all three workqueue modes, 1000 connect/close
+pairs against max_conns=64 beside a timed good client in each mode, idle and
+slowloris timeouts); the host asserts
 each check's JSON result, then a clean kernel log.
 """
 
@@ -51,6 +53,10 @@ CHECKS = [
     "forwarder_unbound",
     "rmmod_forwarder_live",
     "rmmod_with_open_connections",
+    "churn_ordered",
+    "churn_unbound",
+    "churn_percpu",
+    "timeouts",
 ]
 
 
