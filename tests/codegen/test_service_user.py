@@ -263,8 +263,11 @@ def test_counters_printed_on_exit(forwarder_bin):
         assert srv.stop() == 0
         err = srv.proc.stderr.read()
     st = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+) (\d+)$", err, re.M)}
-    assert set(st) == {"accepted", "refused", "closed", "messages", "bad_messages",
-                       "app_exceptions", "bytes_in", "bytes_out", "backpressure"}, err
+    assert set(st) >= {"accepted", "refused", "closed", "messages", "bad_messages",
+                       "app_exceptions", "bytes_in", "bytes_out", "backpressure",
+                       "live", "refused_max_conns", "closed_idle", "closed_message_timeout",
+                       "closed_bad_input"}, err
+    assert st["live"] == 0 and st["closed_idle"] == 0 and st["closed_bad_input"] == 0, err
     assert st["accepted"] == 3 and st["closed"] == 3 and st["refused"] == 0, err
     assert st["messages"] == 11 and st["app_exceptions"] == 1, err
     assert st["bytes_in"] > 0 and st["bytes_out"] > 0, err

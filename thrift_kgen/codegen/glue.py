@@ -37,10 +37,10 @@ LIMITS = [
     ("budget", "budget", "Messages served per connection per turn, for fairness"),
     # A fourth element: the runtime's default (a C macro) the parameter starts at; 0 disables.
     ("idle_timeout_ms", "idle_timeout_ms",
-     "Close a connection that sends and takes nothing this long, in ms (default 300000)",
+     "Close a connection that sends and takes nothing this long, in ms, 300000 by default",
      "KG_DEFAULT_IDLE_TIMEOUT_MS"),
     ("message_timeout_ms", "message_timeout_ms",
-     "Close a connection whose message stays incomplete this long, in ms (default 30000)",
+     "Close a connection whose message stays incomplete this long, in ms, 30000 by default",
      "KG_DEFAULT_MESSAGE_TIMEOUT_MS"),
 ]
 
