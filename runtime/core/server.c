@@ -607,6 +607,8 @@ static int kg_conn_serve(struct kg_conn *c, u32 *budget)
 	while (*budget) {
 		if (kg_bsock_pause_if_full(&c->bs)) {
 			atomic64_inc(&srv->backpressure);
+			/* Not reading now: this pause is not the peer being slow. */
+			WRITE_ONCE(c->partial_since, 0);
 			return KG_SERVE_STOPPED;	/* the draining flush kicks us */
 		}
 		if (c->svc && c->svc->on_bytes) {
@@ -624,6 +626,7 @@ static int kg_conn_serve(struct kg_conn *c, u32 *budget)
 				/* Nothing taken: it needs more bytes, or room to write. */
 				if (kg_bsock_pause_if_full(&c->bs)) {
 					atomic64_inc(&srv->backpressure);
+					WRITE_ONCE(c->partial_since, 0);
 					return KG_SERVE_STOPPED;
 				}
 				kg_conn_note_partial(c);
