@@ -127,6 +127,12 @@ def test_figures(vm_run):
         assert f["delivered_exactly_once"] == f["messages"] == 2000
     if "echo_msg_1mib_messages" in facts:
         assert facts["echo_msg_1mib_messages"]["messages"] == 8
+    for mode in ("ordered", "unbound", "percpu"):
+        f = facts.get(f"churn_{mode}")
+        if f:
+            print(f"churn {mode}: good client max {f['max_ms']} ms, p99 {f['p99_ms']} ms, "
+                  f"refused {f['stats']['refused']}")
+            assert f["stats"]["refused"] == 0 and f["max_ms"] < 1000, f
 
 
 @pytest.mark.vm
