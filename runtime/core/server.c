@@ -45,6 +45,33 @@
 #define KG_SERVER_MAX_FRAME	(4u << 20)
 /* 16 messages of max_frame at once, or thousands of idle connections. */
 #define KG_DEFAULT_MEM_BUDGET	(64u << 20)
+/*
+ * Connections accepted per run of the listener before it requeues itself
+ * behind the other ready events: a burst of connects may not hold up the
+ * connections already served.
+ */
+#define KG_ACCEPT_BUDGET	16
+/* Timeout checks: a quarter of the shortest timeout, within these bounds. */
+#define KG_TICK_MIN_MS		100u
+#define KG_TICK_MAX_MS		1000u
+/* Longest timeout: differences of kg_now_ms() must fit an s32. */
+#define KG_TIMEOUT_MAX_MS	(24u * 24 * 3600 * 1000)
+/* Connections closed or retired per pass (more wait for the next one). */
+#define KG_EXPIRE_BATCH		32
+
+/* Who runs a connection's event function: see kg_conn_event(). */
+enum kg_run_state {
+	KG_RUN_IDLE = 0,
+	KG_RUN_BUSY,
+	KG_RUN_RETIRING,	/* the listener checks whether the peer is gone */
+};
+
+enum kg_close_reason {
+	KG_CLOSE_OTHER = 0,
+	KG_CLOSE_IDLE,
+	KG_CLOSE_MESSAGE_TIMEOUT,
+	KG_CLOSE_BAD_INPUT,
+};
 
 struct kg_server {
 	struct kg_server_config cfg;
@@ -55,13 +82,17 @@ struct kg_server {
 	bool listening;
 	u16 port;
 
-	spinlock_t lock;		/* conns, accepted_live, stopping */
+	spinlock_t lock;		/* conns, accepted_live, stopping, timer_armed */
 	struct list_head conns;
 	u32 accepted_live;		/* inbound connections, against max_conns */
 	bool stopping;
+	bool timer_armed;
 	atomic_t live;			/* connections not yet reaped */
+	struct kg_timer timer;		/* timeouts */
+	u32 tick_ms;
 
 	atomic64_t accepted, refused, closed, messages, bad_messages;
+	atomic64_t refused_max_conns, closed_idle, closed_message_timeout, closed_bad_input;
 	atomic64_t app_exceptions, backpressure;
 	atomic64_t bytes_in_reaped, bytes_out_reaped;
 
@@ -94,6 +125,14 @@ struct kg_conn {
 	bool opened;			/* conn_open succeeded: call conn_close */
 	bool in_run;			/* the event function will flush before it returns */
 	bool close_when_flushed;	/* the peer finished: close once replies are out */
+	bool bad_input;			/* closing for undelimitable or unreadable input */
+	atomic_t run_state;		/* enum kg_run_state */
+	/* Set by the event function: when the message in progress began, 0 if none. */
+	u32 partial_since;
+	/* The timeout pass's own (under srv->lock): when bytes last moved. */
+	bool timer_seen;
+	u32 active_at;
+	u64 seen_bytes;
 };
 
 /**
@@ -121,6 +160,8 @@ void kg_server_config_defaults(struct kg_server_config *cfg)
 	cfg->mem_budget = KG_DEFAULT_MEM_BUDGET;
 	cfg->budget = KG_DEFAULT_BUDGET;
 	cfg->wq_mode = KG_WQ_ORDERED;
+	cfg->idle_timeout_ms = KG_DEFAULT_IDLE_TIMEOUT_MS;
+	cfg->message_timeout_ms = KG_DEFAULT_MESSAGE_TIMEOUT_MS;
 }
 
 /* ---- references ---- */
@@ -195,6 +236,8 @@ static void kg_conn_reap(struct kg_deferred *d)
 	kg_conn_put(c);		/* the list's reference */
 }
 
+static bool kg_conn_close_why(struct kg_conn *c, enum kg_close_reason why);
+
 /**
  * kg_conn_close() - close a connection
  * @c: the connection
@@ -205,12 +248,18 @@ static void kg_conn_reap(struct kg_deferred *d)
  */
 void kg_conn_close(struct kg_conn *c)
 {
+	kg_conn_close_why(c, KG_CLOSE_OTHER);
+}
+
+/* kg_conn_close(), counting @why. Return: false if it was closed already. */
+static bool kg_conn_close_why(struct kg_conn *c, enum kg_close_reason why)
+{
 	struct kg_server *srv = c->srv;
 
 	spin_lock(&srv->lock);
 	if (c->dead) {
 		spin_unlock(&srv->lock);
-		return;
+		return false;
 	}
 	WRITE_ONCE(c->dead, true);
 	list_del_init(&c->node);
@@ -229,7 +278,14 @@ void kg_conn_close(struct kg_conn *c)
 	kg_bsock_mark_dead(&c->bs);
 	kg_sock_shutdown(c->sock);
 	atomic64_inc(&srv->closed);
+	if (why == KG_CLOSE_IDLE)
+		atomic64_inc(&srv->closed_idle);
+	else if (why == KG_CLOSE_MESSAGE_TIMEOUT)
+		atomic64_inc(&srv->closed_message_timeout);
+	else if (why == KG_CLOSE_BAD_INPUT)
+		atomic64_inc(&srv->closed_bad_input);
 	kg_deferred_queue(&c->reap);
+	return true;
 }
 
 /* ---- memory ---- */
@@ -689,6 +745,20 @@ static int kg_conn_blocked(struct kg_conn *c)
 	return KG_SERVE_STOPPED;
 }
 
+/*
+ * The receive buffer holds the start of a message but not all of it: note
+ * when that began, for message_timeout_ms. Only a clock read per message.
+ */
+static void kg_conn_note_partial(struct kg_conn *c)
+{
+	const u8 *data;
+
+	if (!kg_bsock_peek(&c->bs, &data))
+		WRITE_ONCE(c->partial_since, 0);
+	else if (!c->partial_since)
+		WRITE_ONCE(c->partial_since, kg_now_ms() | 1);	/* 0 means none */
+}
+
 static int kg_conn_serve(struct kg_conn *c, u32 *budget)
 {
 	struct kg_server *srv = c->srv;
@@ -701,6 +771,8 @@ static int kg_conn_serve(struct kg_conn *c, u32 *budget)
 	while (*budget) {
 		if (kg_bsock_pause_if_full(&c->bs)) {
 			atomic64_inc(&srv->backpressure);
+			/* Not reading now: this pause is not the peer being slow. */
+			WRITE_ONCE(c->partial_since, 0);
 			return KG_SERVE_STOPPED;	/* the draining flush kicks us */
 		}
 		if (c->svc && c->svc->on_bytes) {
@@ -718,20 +790,27 @@ static int kg_conn_serve(struct kg_conn *c, u32 *budget)
 				/* Nothing taken: it needs more bytes, or room to write. */
 				if (kg_bsock_pause_if_full(&c->bs)) {
 					atomic64_inc(&srv->backpressure);
+					WRITE_ONCE(c->partial_since, 0);
 					return KG_SERVE_STOPPED;
 				}
+				kg_conn_note_partial(c);
 				return KG_SERVE_MORE;
 			}
+			WRITE_ONCE(c->partial_since, 0);
 			continue;
 		}
 		err = kg_tsock_next(&c->ts, &msg);
-		if (err == 0)
+		if (err == 0) {
+			kg_conn_note_partial(c);
 			return KG_SERVE_MORE;
+		}
 		if (err < 0) {
 			atomic64_inc(&srv->bad_messages);
 			pr_debug("undelimitable input (%d): closing\n", err);
+			c->bad_input = true;
 			return err;
 		}
+		WRITE_ONCE(c->partial_since, 0);	/* whole: no longer a timeout matter */
 		/* The arena's first chunk, or wait for memory keeping the message. */
 		frees = kg_mem_frees(&srv->mem);
 		if (!kg_arena_prepare(&c->arena)) {
@@ -739,6 +818,8 @@ static int kg_conn_serve(struct kg_conn *c, u32 *budget)
 			return KG_SERVE_STOPPED;
 		}
 		err = kg_conn_serve_message(c, &msg);
+		if (err == -EBADMSG)
+			c->bad_input = true;	/* unreadable header */
 		if (err == -EAGAIN)
 			return kg_conn_blocked(c);
 		if (err)
@@ -780,14 +861,15 @@ static int kg_conn_pump(struct kg_conn *c)
 		}
 		if (c->bs.rcv_drained)
 			return 0;
-		if (!n)
+		if (!n) {
+			c->bad_input = true;
 			return -EMSGSIZE;	/* buffer full, no whole message in it */
+		}
 	}
 }
 
-static void kg_conn_event(struct kg_event *ev, unsigned int events)
+static void kg_conn_run(struct kg_conn *c, unsigned int events)
 {
-	struct kg_conn *c = container_of(ev, struct kg_conn, ev);
 	int err = 0;
 
 	if (READ_ONCE(c->dead))
@@ -825,7 +907,22 @@ static void kg_conn_event(struct kg_event *ev, unsigned int events)
 close:
 	if (err && err != -ECONNRESET && err != -EPIPE)
 		pr_debug("closing connection: %d\n", err);
-	kg_conn_close(c);
+	kg_conn_close_why(c, c->bad_input ? KG_CLOSE_BAD_INPUT : KG_CLOSE_OTHER);
+}
+
+/*
+ * The event function proper runs only while it holds run_state: the
+ * listener may hold it instead for a moment to see whether the peer is gone
+ * (kg_server_retire_gone()); it kicks the event again if it lets go.
+ */
+static void kg_conn_event(struct kg_event *ev, unsigned int events)
+{
+	struct kg_conn *c = container_of(ev, struct kg_conn, ev);
+
+	if (atomic_cmpxchg(&c->run_state, KG_RUN_IDLE, KG_RUN_BUSY) != KG_RUN_IDLE)
+		return;
+	kg_conn_run(c, events);
+	atomic_set(&c->run_state, KG_RUN_IDLE);
 }
 
 /* ---- creating connections ---- */
@@ -910,15 +1007,167 @@ free:
 	return err;
 }
 
+/* ---- timeouts ---- */
+
+/* Why @c should be closed now, if it should; the timeout pass, under srv->lock. */
+static enum kg_close_reason kg_conn_expired(struct kg_conn *c, u32 now)
+{
+	const struct kg_server_config *cfg = &c->srv->cfg;
+	u64 moved = READ_ONCE(c->bs.bytes_in) + READ_ONCE(c->bs.bytes_out);
+	u32 since;
+
+	/*
+	 * Bytes received, or taken by the peer (acknowledged: a client reading
+	 * a long reply slowly keeps the kernel's send queue moving), are
+	 * activity; bytes merely queued in the kernel are not.
+	 */
+	moved -= kg_sock_unacked(c->sock);
+	if (!c->timer_seen || moved != c->seen_bytes) {
+		c->timer_seen = true;
+		c->seen_bytes = moved;
+		c->active_at = now;
+	} else if (cfg->idle_timeout_ms && (s32)(now - c->active_at) >= (s32)cfg->idle_timeout_ms) {
+		return KG_CLOSE_IDLE;
+	}
+	since = READ_ONCE(c->partial_since);
+	if (cfg->message_timeout_ms && since &&
+	    (s32)(now - since) >= (s32)cfg->message_timeout_ms)
+		return KG_CLOSE_MESSAGE_TIMEOUT;
+	return KG_CLOSE_OTHER;
+}
+
+/*
+ * A few times per second while there are connections: one walk of the
+ * list, so the events themselves pay nothing but a clock read per message.
+ */
+static void kg_server_timer(struct kg_timer *t)
+{
+	struct kg_server *srv = container_of(t, struct kg_server, timer);
+	struct kg_conn *victim[KG_EXPIRE_BATCH];
+	u8 why[KG_EXPIRE_BATCH];
+	u32 now = kg_now_ms();
+	struct kg_conn *c;
+	unsigned int i, n = 0;
+	enum kg_close_reason r;
+
+	spin_lock(&srv->lock);
+	if (srv->stopping || list_empty(&srv->conns)) {
+		srv->timer_armed = false;	/* the next accept arms it again */
+		spin_unlock(&srv->lock);
+		return;
+	}
+	list_for_each_entry(c, &srv->conns, node) {
+		if (c->outbound)
+			continue;
+		r = kg_conn_expired(c, now);
+		if (r != KG_CLOSE_OTHER && n < KG_EXPIRE_BATCH) {
+			kg_conn_get(c);
+			victim[n] = c;
+			why[n++] = r;
+		}
+	}
+	spin_unlock(&srv->lock);
+	for (i = 0; i < n; i++) {
+		kg_conn_close_why(victim[i], why[i]);
+		kg_conn_put(victim[i]);
+	}
+	kg_timer_arm(&srv->timer, srv->tick_ms);
+}
+
+static void kg_server_timer_start(struct kg_server *srv)
+{
+	bool arm = false;
+
+	if (!srv->tick_ms)
+		return;
+	spin_lock(&srv->lock);
+	if (!srv->timer_armed && !srv->stopping) {
+		srv->timer_armed = true;
+		arm = true;
+	}
+	spin_unlock(&srv->lock);
+	if (arm)
+		kg_timer_arm(&srv->timer, srv->tick_ms);
+}
+
+/* ---- accepting ---- */
+
+/* Nothing left to answer on @c: the listener holds its run_state. */
+static bool kg_conn_finished(struct kg_conn *c)
+{
+	const u8 *data;
+
+	return !kg_bsock_peek(&c->bs, &data) && !kg_bsock_unsent(&c->bs) && !c->waiting_on &&
+	       kg_sock_peer_gone(c->sock);
+}
+
+/*
+ * At max_conns: close the connections whose peer has closed with nothing
+ * left to answer and whose event has not run since (its close event is
+ * still pending), so that churn does not lock live clients out. Only
+ * connections with a pending close are looked at, a batch per call.
+ *
+ * Return: how many were closed.
+ */
+static unsigned int kg_server_retire_gone(struct kg_server *srv)
+{
+	struct kg_conn *batch[KG_EXPIRE_BATCH];
+	unsigned int i, n = 0, retired = 0;
+	struct kg_conn *c;
+
+	spin_lock(&srv->lock);
+	list_for_each_entry(c, &srv->conns, node) {
+		if (c->outbound || !kg_event_close_pending(&c->ev))
+			continue;
+		kg_conn_get(c);
+		batch[n++] = c;
+		if (n == KG_EXPIRE_BATCH)
+			break;
+	}
+	spin_unlock(&srv->lock);
+	for (i = 0; i < n; i++) {
+		c = batch[i];
+		/* Its event function is not running and will not start meanwhile. */
+		if (atomic_cmpxchg(&c->run_state, KG_RUN_IDLE, KG_RUN_RETIRING) == KG_RUN_IDLE) {
+			if (kg_conn_finished(c) && kg_conn_close_why(c, KG_CLOSE_OTHER)) {
+				retired++;
+			} else {
+				atomic_set(&c->run_state, KG_RUN_IDLE);
+				/* A run refused meanwhile lost its bits. */
+				kg_event_kick(&c->ev, KG_EV_READ | KG_EV_WRITE | KG_EV_CLOSE);
+			}
+		}
+		kg_conn_put(c);
+	}
+	return retired;
+}
+
+/* Take a max_conns slot. Return: 0, -EBUSY (full) or -ESHUTDOWN. */
+static int kg_server_take_slot(struct kg_server *srv)
+{
+	int ret = 0;
+
+	spin_lock(&srv->lock);
+	if (srv->stopping)
+		ret = -ESHUTDOWN;
+	else if (srv->accepted_live >= srv->cfg.max_conns)
+		ret = -EBUSY;
+	else
+		srv->accepted_live++;
+	spin_unlock(&srv->lock);
+	return ret;
+}
+
 static void kg_listen_event(struct kg_event *ev, unsigned int events)
 {
 	struct kg_server *srv = container_of(ev, struct kg_server, listen_ev);
+	bool retired = false;
 	struct kg_sock *sock;
 	struct kg_conn *c;
-	bool refuse;
+	unsigned int n;
 	int err;
 
-	for (;;) {
+	for (n = 0; n < KG_ACCEPT_BUDGET; n++) {
 		err = kg_sock_accept(srv->listener, &sock);
 		if (err == -EAGAIN)
 			return;
@@ -926,13 +1175,23 @@ static void kg_listen_event(struct kg_event *ev, unsigned int events)
 			pr_warn_ratelimited("accept failed: %d\n", err);
 			return;
 		}
-		spin_lock(&srv->lock);
-		refuse = srv->stopping || srv->accepted_live >= srv->cfg.max_conns;
-		if (!refuse)
-			srv->accepted_live++;
-		spin_unlock(&srv->lock);
-		if (refuse) {
+		/* Connected and closed before we got to it: nothing to serve. */
+		if (kg_sock_peer_gone(sock)) {
+			kg_sock_release(sock);
+			atomic64_inc(&srv->accepted);
+			atomic64_inc(&srv->closed);
+			continue;
+		}
+		err = kg_server_take_slot(srv);
+		if (err == -EBUSY && !retired) {
+			retired = true;		/* one look per run: bounded work */
+			if (kg_server_retire_gone(srv))
+				err = kg_server_take_slot(srv);
+		}
+		if (err) {
 			atomic64_inc(&srv->refused);
+			if (err == -EBUSY)
+				atomic64_inc(&srv->refused_max_conns);
 			kg_sock_release(sock);
 			continue;
 		}
@@ -954,7 +1213,10 @@ static void kg_listen_event(struct kg_event *ev, unsigned int events)
 			continue;
 		}
 		atomic64_inc(&srv->accepted);
+		kg_server_timer_start(srv);
 	}
+	/* Budget spent: the others' ready events first, then accept more. */
+	kg_event_kick(ev, KG_EV_READ);
 }
 
 /**
@@ -1035,10 +1297,20 @@ int kg_server_start(struct kg_server **out, const struct kg_server_config *cfg,
 	spin_lock_init(&srv->lock);
 	INIT_LIST_HEAD(&srv->conns);
 	atomic_set(&srv->live, 0);
+	srv->cfg.idle_timeout_ms = min(srv->cfg.idle_timeout_ms, KG_TIMEOUT_MAX_MS);
+	srv->cfg.message_timeout_ms = min(srv->cfg.message_timeout_ms, KG_TIMEOUT_MAX_MS);
+	if (srv->cfg.idle_timeout_ms || srv->cfg.message_timeout_ms) {
+		u32 shortest = srv->cfg.idle_timeout_ms ?: U32_MAX;
+
+		if (srv->cfg.message_timeout_ms)
+			shortest = min(shortest, srv->cfg.message_timeout_ms);
+		srv->tick_ms = clamp(shortest / 4, KG_TICK_MIN_MS, KG_TICK_MAX_MS);
+	}
 
 	err = kg_loop_create(&srv->loop, srv->cfg.wq_mode);
 	if (err)
 		goto free;
+	kg_timer_init(&srv->timer, srv->loop, kg_server_timer);
 	err = kg_sock_listen(srv->loop, srv->cfg.addr, srv->cfg.port, 1024, &srv->listener);
 	if (err) {
 		pr_err("cannot listen on %s port %u: %d\n", srv->cfg.addr, srv->cfg.port, err);
@@ -1097,6 +1369,8 @@ void kg_server_stop_stats(struct kg_server *srv, struct kg_server_stats *final)
 	spin_lock(&srv->lock);
 	srv->stopping = true;
 	spin_unlock(&srv->lock);
+	/* Before the loop goes: a pass may be running; none is armed after this. */
+	kg_timer_cancel_sync(&srv->timer);
 
 	for (;;) {
 		spin_lock(&srv->lock);
@@ -1157,7 +1431,11 @@ void kg_server_stats(const struct kg_server *srv, struct kg_server_stats *st)
 
 	st->accepted = atomic64_read(&s->accepted);
 	st->refused = atomic64_read(&s->refused);
+	st->refused_max_conns = atomic64_read(&s->refused_max_conns);
 	st->closed = atomic64_read(&s->closed);
+	st->closed_idle = atomic64_read(&s->closed_idle);
+	st->closed_message_timeout = atomic64_read(&s->closed_message_timeout);
+	st->closed_bad_input = atomic64_read(&s->closed_bad_input);
 	st->messages = atomic64_read(&s->messages);
 	st->bad_messages = atomic64_read(&s->bad_messages);
 	st->app_exceptions = atomic64_read(&s->app_exceptions);
@@ -1172,6 +1450,7 @@ void kg_server_stats(const struct kg_server *srv, struct kg_server_stats *st)
 	st->closed_memory = atomic64_read(&s->closed_memory);
 	st->closed_reply_too_large = atomic64_read(&s->closed_reply_too_large);
 	spin_lock(&s->lock);
+	st->live = s->accepted_live;
 	list_for_each_entry(c, &s->conns, node) {
 		st->bytes_in += READ_ONCE(c->bs.bytes_in);
 		st->bytes_out += READ_ONCE(c->bs.bytes_out);

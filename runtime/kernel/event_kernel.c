@@ -440,6 +440,44 @@ void kg_event_want_write(struct kg_event *ev, bool on)
 	/* sk_write_space already tells us whenever a full queue drains. */
 }
 
+bool kg_event_close_pending(const struct kg_event *ev)
+{
+	return test_bit(KG_EVB_CLOSE, &ev->pending);
+}
+
+u32 kg_now_ms(void)
+{
+	/* Truncated: callers compare differences, which survive the wrap. */
+	return (u32)jiffies64_to_msecs(get_jiffies_64());
+}
+
+/* ---- timers ---- */
+
+static void kg_timer_work(struct work_struct *work)
+{
+	struct kg_timer *t = container_of(to_delayed_work(work), struct kg_timer, dwork);
+
+	t->fn(t);
+}
+
+void kg_timer_init(struct kg_timer *t, struct kg_loop *loop, kg_timer_fn fn)
+{
+	t->loop = loop;
+	t->fn = fn;
+	INIT_DELAYED_WORK(&t->dwork, kg_timer_work);
+}
+
+void kg_timer_arm(struct kg_timer *t, u32 ms)
+{
+	queue_delayed_work(t->loop->wq, &t->dwork, msecs_to_jiffies(ms));
+}
+
+void kg_timer_cancel_sync(struct kg_timer *t)
+{
+	/* Also holds off a re-arm from a run in progress. */
+	cancel_delayed_work_sync(&t->dwork);
+}
+
 /* ---- deferred work ---- */
 
 static void kg_deferred_work(struct work_struct *work)
@@ -671,4 +709,28 @@ void kg_sock_release(struct kg_sock *s)
 u16 kg_sock_local_port(struct kg_sock *s)
 {
 	return inet_sk(s->sock->sk)->inet_num;
+}
+
+u32 kg_sock_unacked(struct kg_sock *s)
+{
+	struct sock *sk = s->sock->sk;
+	const struct tcp_sock *tp = tcp_sk(sk);
+
+	/* As tcp_ioctl(SIOCOUTQ): a lockless snapshot is all we need. */
+	if ((1 << READ_ONCE(sk->sk_state)) & (TCPF_LISTEN | TCPF_SYN_SENT | TCPF_SYN_RECV))
+		return 0;
+	return READ_ONCE(tp->write_seq) - READ_ONCE(tp->snd_una);
+}
+
+bool kg_sock_peer_gone(struct kg_sock *s)
+{
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_PEEK };
+	struct kvec vec;
+	u8 byte;
+	int n;
+
+	vec.iov_base = &byte;
+	vec.iov_len = 1;
+	n = kernel_recvmsg(s->sock, &msg, &vec, 1, 1, MSG_DONTWAIT | MSG_PEEK);
+	return n == 0 || (n < 0 && n != -EAGAIN && n != -EINTR);
 }

@@ -28,7 +28,12 @@ static int kg_stats_show(struct seq_file *m, void *unused)
 	kg_server_stats(d->srv, &st);
 	seq_printf(m, "accepted %llu\n", st.accepted);
 	seq_printf(m, "refused %llu\n", st.refused);
+	seq_printf(m, "refused_max_conns %llu\n", st.refused_max_conns);
+	seq_printf(m, "live %llu\n", st.live);
 	seq_printf(m, "closed %llu\n", st.closed);
+	seq_printf(m, "closed_idle %llu\n", st.closed_idle);
+	seq_printf(m, "closed_message_timeout %llu\n", st.closed_message_timeout);
+	seq_printf(m, "closed_bad_input %llu\n", st.closed_bad_input);
 	seq_printf(m, "messages %llu\n", st.messages);
 	seq_printf(m, "bad_messages %llu\n", st.bad_messages);
 	seq_printf(m, "app_exceptions %llu\n", st.app_exceptions);

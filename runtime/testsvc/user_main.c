@@ -6,12 +6,15 @@
  *                [--transport framed|buffered] [--backends h:p,h:p,...]
  *                [--key] [--max-frame N] [--sndbuf N] [--max-conns N]
  *                [--budget N] [--mem-budget N] [--max-reply N] [--rcvbuf N]
+ *                [--idle-timeout-ms N] [--message-timeout-ms N]
  *
  * Prints "listening <port>" on stdout once it accepts connections, runs
- * until SIGINT/SIGTERM, closes everything and prints the counters on stderr.
+ * until SIGINT/SIGTERM, closes everything and prints the counters on stderr
+ * (a one-line summary, then one "name value" line each).
  */
 #include "testsvc.h"
 #include "kgen/event.h"
+#include "kgen/usermain.h"
 
 #include <getopt.h>
 
@@ -43,6 +46,8 @@ int main(int argc, char **argv)
 		{ "mem-budget", required_argument, NULL, 'M' },
 		{ "max-reply", required_argument, NULL, 'R' },
 		{ "rcvbuf", required_argument, NULL, 'r' },
+		{ "idle-timeout-ms", required_argument, NULL, 'I' },
+		{ "message-timeout-ms", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *service = "echo_thrift", *backends = NULL;
@@ -106,6 +111,12 @@ int main(int argc, char **argv)
 		case 'r':
 			rcvbuf = kg_arg_num("--rcvbuf", optarg);
 			break;
+		case 'I':
+			cfg.idle_timeout_ms = kg_arg_num("--idle-timeout-ms", optarg);
+			break;
+		case 'T':
+			cfg.message_timeout_ms = kg_arg_num("--message-timeout-ms", optarg);
+			break;
 		default:
 			return 2;
 		}
@@ -165,5 +176,6 @@ int main(int argc, char **argv)
 		(unsigned long long)st.mem_in_use, (unsigned long long)st.mem_peak,
 		(unsigned long long)st.mem_pressure, (unsigned long long)st.refused_memory,
 		(unsigned long long)st.closed_memory, (unsigned long long)st.closed_reply_too_large);
+	kg_server_stats_print(stderr, &st);
 	return err ? 1 : 0;
 }

@@ -20,7 +20,10 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define KG_EPOLL_BATCH	128
@@ -34,6 +37,7 @@ struct kg_loop {
 	struct kg_event *running;	/* the pass being run */
 	struct kg_deferred *deferred;
 	struct kg_deferred *deferred_tail;
+	struct kg_timer *timers;	/* armed, unordered (a server has one) */
 };
 
 struct kg_sock {
@@ -234,6 +238,41 @@ static void kg_event_update_mask(struct kg_event *ev, u32 mask)
 		ev->epoll_mask = mask;
 }
 
+/* epoll_wait()'s timeout: until the first armed timer is due, -1 if none. */
+static int kg_timers_wait_ms(struct kg_loop *loop)
+{
+	struct kg_timer *t;
+	u32 now = kg_now_ms();
+	s32 wait, best = -1;
+
+	for (t = loop->timers; t; t = t->next) {
+		wait = (s32)(t->due - now);
+		if (wait < 0)
+			wait = 0;
+		if (best < 0 || wait < best)
+			best = wait;
+	}
+	return best;
+}
+
+/* Run the timers that are due; each may re-arm itself (for later). */
+static void kg_timers_run(struct kg_loop *loop)
+{
+	struct kg_timer **pp, *t;
+	u32 now = kg_now_ms();
+
+restart:
+	for (pp = &loop->timers; (t = *pp); pp = &t->next) {
+		if ((s32)(now - t->due) < 0)
+			continue;
+		*pp = t->next;
+		t->next = NULL;
+		t->armed = false;
+		t->fn(t);
+		goto restart;
+	}
+}
+
 /**
  * kg_loop_run() - run the event loop until kg_loop_stop()
  * @loop: the loop
@@ -246,12 +285,13 @@ int kg_loop_run(struct kg_loop *loop)
 	int i, n;
 
 	while (!loop->stop) {
+		kg_timers_run(loop);
 		kg_loop_run_ready(loop);
 		kg_loop_run_deferred(loop);
 		if (loop->stop)
 			break;
 		n = epoll_wait(loop->epfd, evs, KG_EPOLL_BATCH,
-			       loop->ready || loop->deferred ? 0 : -1);
+			       loop->ready || loop->deferred ? 0 : kg_timers_wait_ms(loop));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -305,7 +345,7 @@ void kg_loop_destroy(struct kg_loop *loop)
 {
 	if (!loop)
 		return;
-	WARN_ON(loop->ready || loop->deferred);
+	WARN_ON(loop->ready || loop->deferred || loop->timers);
 	if (kg_signal_loop == loop)
 		kg_signal_loop = NULL;
 	close(loop->epfd);
@@ -546,6 +586,35 @@ u16 kg_sock_local_port(struct kg_sock *s)
 	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
+/**
+ * kg_sock_peer_gone() - the peer closed or reset, nothing left unread
+ * @s: the socket
+ *
+ * Return: true if a peek finds end of stream or an error.
+ */
+bool kg_sock_peer_gone(struct kg_sock *s)
+{
+	char byte;
+	ssize_t n = recv(s->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/**
+ * kg_sock_unacked() - bytes sent but not yet acknowledged by the peer
+ * @s: the socket
+ *
+ * Return: SIOCOUTQ, 0 on error.
+ */
+u32 kg_sock_unacked(struct kg_sock *s)
+{
+	int n = 0;
+
+	if (ioctl(s->fd, SIOCOUTQ, &n) || n < 0)
+		return 0;
+	return (u32)n;
+}
+
 /* ---- events ---- */
 
 /**
@@ -644,6 +713,80 @@ void kg_event_want_write(struct kg_event *ev, bool on)
 	if (on || ev->sock->connecting)
 		mask |= EPOLLOUT;
 	kg_event_update_mask(ev, mask);
+}
+
+/**
+ * kg_event_close_pending() - a close was reported and @fn has not run since
+ * @ev: the event
+ *
+ * Return: true if KG_EV_CLOSE waits for @fn.
+ */
+bool kg_event_close_pending(const struct kg_event *ev)
+{
+	return ev->attached && (ev->pending & KG_EV_CLOSE);
+}
+
+/**
+ * kg_now_ms() - a monotonic clock in milliseconds
+ *
+ * Return: milliseconds, wrapping at 2^32 (compare differences).
+ */
+u32 kg_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (u32)((u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000);
+}
+
+/* ---- timers ---- */
+
+/**
+ * kg_timer_init() - prepare a timer
+ * @t: the timer
+ * @loop: the loop that runs it
+ * @fn: what to run when it is due
+ */
+void kg_timer_init(struct kg_timer *t, struct kg_loop *loop, kg_timer_fn fn)
+{
+	memset(t, 0, sizeof(*t));
+	t->loop = loop;
+	t->fn = fn;
+}
+
+/**
+ * kg_timer_arm() - run @t's function once, @ms from now
+ * @t: the timer; a no-op if already armed
+ * @ms: delay
+ */
+void kg_timer_arm(struct kg_timer *t, u32 ms)
+{
+	if (t->armed)
+		return;
+	t->due = kg_now_ms() + ms;
+	t->armed = true;
+	t->next = t->loop->timers;
+	t->loop->timers = t;
+}
+
+/**
+ * kg_timer_cancel_sync() - disarm @t
+ * @t: the timer (one thread: it cannot be running)
+ */
+void kg_timer_cancel_sync(struct kg_timer *t)
+{
+	struct kg_timer **pp;
+
+	if (!t->armed)
+		return;
+	for (pp = &t->loop->timers; *pp; pp = &(*pp)->next) {
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	}
+	t->next = NULL;
+	t->armed = false;
 }
 
 /* ---- deferred work ---- */

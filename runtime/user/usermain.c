@@ -17,6 +17,12 @@ struct kg_limit_flag {
 
 #define KG_CFG(field)	offsetof(struct kg_server_config, field)
 
+/* The timeouts: 0 turns them off instead of keeping the default. */
+static bool kg_zero_disables(const struct kg_limit_flag *l)
+{
+	return l->offset == KG_CFG(idle_timeout_ms) || l->offset == KG_CFG(message_timeout_ms);
+}
+
 static const struct kg_limit_flag kg_limit_flags[] = {
 	{ "max-conns", KG_CFG(max_conns),
 	  "connections served at once; more are accepted and closed" },
@@ -34,6 +40,10 @@ static const struct kg_limit_flag kg_limit_flags[] = {
 	{ "mem-budget", KG_CFG(mem_budget),
 	  "bytes of buffers and arenas for all connections together" },
 	{ "budget", KG_CFG(budget), "messages served per connection per turn, for fairness" },
+	{ "idle-timeout-ms", KG_CFG(idle_timeout_ms),
+	  "close a connection that sends and takes nothing this long (default 300000)" },
+	{ "message-timeout-ms", KG_CFG(message_timeout_ms),
+	  "close a connection whose message stays incomplete this long (default 30000)" },
 };
 
 #define KG_NLIMITS	ARRAY_SIZE(kg_limit_flags)
@@ -81,7 +91,8 @@ static void kg_usage(FILE *f, const char *argv0, const struct kg_user_main *m)
 		argv0, m->service->name, m->source ? m->source : "?", m->default_port);
 	for (i = 0; i < KG_NLIMITS; i++) {
 		snprintf(flag, sizeof(flag), "--%s N", kg_limit_flags[i].flag);
-		fprintf(f, "  %-18s %s (0: default)\n", flag, kg_limit_flags[i].help);
+		fprintf(f, "  %-18s %s (0: %s)\n", flag, kg_limit_flags[i].help,
+			kg_zero_disables(&kg_limit_flags[i]) ? "never" : "default");
 	}
 	fprintf(f,
 		"  --wq-mode N        accepted for symmetry with the module; ignored\n"
@@ -172,7 +183,7 @@ int kg_server_config_from_args(struct kg_server_config *cfg, int argc, char **ar
 
 				if (kg_uint_arg(l->flag, optarg, UINT_MAX, &v))
 					return -EINVAL;
-				if (v)
+				if (v || kg_zero_disables(l))
 					*(u32 *)((char *)cfg + l->offset) = v;
 				break;
 			}
@@ -200,7 +211,12 @@ void kg_server_stats_print(FILE *f, const struct kg_server_stats *st)
 {
 	fprintf(f, "accepted %llu\n", (unsigned long long)st->accepted);
 	fprintf(f, "refused %llu\n", (unsigned long long)st->refused);
+	fprintf(f, "refused_max_conns %llu\n", (unsigned long long)st->refused_max_conns);
+	fprintf(f, "live %llu\n", (unsigned long long)st->live);
 	fprintf(f, "closed %llu\n", (unsigned long long)st->closed);
+	fprintf(f, "closed_idle %llu\n", (unsigned long long)st->closed_idle);
+	fprintf(f, "closed_message_timeout %llu\n", (unsigned long long)st->closed_message_timeout);
+	fprintf(f, "closed_bad_input %llu\n", (unsigned long long)st->closed_bad_input);
 	fprintf(f, "messages %llu\n", (unsigned long long)st->messages);
 	fprintf(f, "bad_messages %llu\n", (unsigned long long)st->bad_messages);
 	fprintf(f, "app_exceptions %llu\n", (unsigned long long)st->app_exceptions);

@@ -109,6 +109,12 @@ class Server:
         st.update((k, int(v)) for k, v in zip(rest[::2], rest[1::2]))
         return st
 
+    def counters(self):
+        """Every counter, from the "name value" lines printed at exit (kg_server_stats_print())."""
+        got = {k: int(v) for k, v in re.findall(r"^([a-z_]+) (\d+)$", self.stderr, re.M)}
+        assert "closed" in got, self.stderr
+        return got
+
     def assert_clean(self):
         """Stopped by SIGTERM with exit 0 and no sanitizer report (leaks included);
         every byte of the memory budget given back, and never more charged than it."""
@@ -185,3 +191,84 @@ def closed_by_peer(sock, timeout=10):
     except socket.timeout:
         return False
     return False
+
+
+# ---- hostile load: a good client timed while others misbehave ----
+
+class GoodClient:
+    """A well-behaved client: one connection, one framed echo call after another, each
+    round trip timed. Runs in a thread between start() and stop(); stop() returns the
+    latencies (seconds) and raises what the thread hit, e.g. a wrong answer."""
+
+    def __init__(self, connect, payload=b"good", pause=0.005):
+        import threading
+        self._connect = connect
+        self._payload = payload
+        self._pause = pause
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.latencies = []
+        self.error = None
+
+    def _run(self):
+        try:
+            with self._connect() as s:
+                seq = 0
+                while not self._stop.is_set():
+                    seq += 1
+                    m = framed(message("echo", T_CALL, seq, field_i32(1, seq)
+                                       + field_string(2, self._payload) + STOP))
+                    t0 = time.monotonic()
+                    s.sendall(m)
+                    got = recv_exact(s, len(m))
+                    self.latencies.append(time.monotonic() - t0)
+                    if got != m:
+                        raise AssertionError(f"wrong answer to call {seq}")
+                    time.sleep(self._pause)
+        except BaseException as e:  # noqa: BLE001 - re-raised by stop()
+            self.error = e
+
+    def start(self):
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self.latencies and self.error is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(60)
+        if self.error is not None:
+            raise self.error
+        assert not self._thread.is_alive(), "good client hung"
+        assert self.latencies, "good client never got an answer"
+        return self.latencies
+
+
+def latency_figures(latencies):
+    """max, median and 99th percentile in milliseconds, rounded."""
+    s = sorted(latencies)
+    return {"calls": len(s), "max_ms": round(s[-1] * 1000, 1),
+            "median_ms": round(s[len(s) // 2] * 1000, 2),
+            "p99_ms": round(s[min(len(s) - 1, len(s) * 99 // 100)] * 1000, 1)}
+
+
+def churn(addr, port, n, call=False):
+    """n connect/close pairs, one after the other (each closed before the next opens).
+    With call=True each connection first makes one framed echo call and checks the
+    answer, so the server must have served it. Returns how many calls were answered."""
+    answered = 0
+    for i in range(n):
+        s = socket.create_connection((addr, port), timeout=30)
+        try:
+            if call:
+                m = framed(message("echo", T_CALL, i, field_i32(1, i) + STOP))
+                s.sendall(m)
+                try:
+                    if recv_exact(s, len(m)) == m:
+                        answered += 1
+                except (EOFError, ConnectionResetError):
+                    pass
+        finally:
+            s.close()
+    return answered

@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from _testsvc import (STOP, T_CALL, T_EXCEPTION, T_ONEWAY, T_REPLY, Server, build,
+from _testsvc import (STOP, T_CALL, T_EXCEPTION, T_ONEWAY, T_REPLY, GoodClient, Server, build,
+                      churn, latency_figures,
                       closed_by_peer, field_i32, field_string, framed, message,
                       parse_header, recv_exact, recv_frame)
 
@@ -461,3 +462,186 @@ def test_budget_keeps_a_flooding_client_from_starving_others():
         t.join(60)
         srv.assert_clean()
     assert elapsed < 10, elapsed
+
+
+# ---- connection lifetime: timeouts, churn, max_conns (issue 9) ----
+
+def echo_call(seqid, payload=b""):
+    return framed(message("echo", T_CALL, seqid, field_i32(1, seqid) + field_string(2, payload) + STOP))
+
+
+def test_idle_timeout_closes_an_idle_connection():
+    with Server("echo_thrift", "--idle-timeout-ms", "500") as srv:
+        idle = srv.connect()
+        idle.settimeout(0.1)
+        t0 = time.monotonic()
+        waited = None
+        # A connection that talks meanwhile stays open.
+        with srv.connect() as busy:
+            for i in range(40):
+                busy.sendall(echo_call(i))
+                assert recv_exact(busy, len(echo_call(i))) == echo_call(i)
+                if waited is None:
+                    try:
+                        if idle.recv(1) == b"":
+                            waited = time.monotonic() - t0
+                    except socket.timeout:
+                        pass
+                else:
+                    time.sleep(0.1)
+        idle.close()
+        srv.assert_clean()
+    st = srv.counters()
+    print(f"idle connection closed after {waited} s (idle_timeout_ms=500)")
+    assert waited is not None and 0.45 <= waited < 3, waited
+    assert st["closed_idle"] == 1 and st["closed_message_timeout"] == 0, st
+
+
+def test_slowloris_is_closed_while_a_good_client_is_served():
+    with Server("echo_thrift", "--message-timeout-ms", "1000") as srv:
+        good = GoodClient(srv.connect).start()
+        slow = srv.connect()
+        msg = echo_call(1, b"s" * 200)
+        t0 = time.monotonic()
+        sent = 0
+        closed = False
+        # One byte per 100 ms: every byte is activity (not idle), the message never ends.
+        while time.monotonic() - t0 < 15:
+            try:
+                slow.send(msg[sent:sent + 1])
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            sent += 1
+            slow.settimeout(0.1)
+            try:
+                if slow.recv(100) == b"":
+                    closed = True
+                    break
+            except socket.timeout:
+                pass
+            except ConnectionResetError:
+                closed = True
+                break
+        held = time.monotonic() - t0
+        slow.close()
+        lat = good.stop()
+        srv.assert_clean()
+    st = srv.counters()
+    fig = latency_figures(lat)
+    print(f"slowloris closed after {held:.2f} s, {sent} bytes; good client {fig}")
+    assert closed and 0.9 <= held < 5, (closed, held)
+    assert sent < len(msg)
+    assert st["closed_message_timeout"] == 1 and st["closed_idle"] == 0, st
+    assert fig["max_ms"] < 1000, fig
+
+
+def test_slow_reader_of_a_big_reply_is_not_idle():
+    payload = os.urandom(2 * MiB)
+    msg = echo_call(7, payload)
+    with Server("echo_thrift", "--idle-timeout-ms", "500", "--message-timeout-ms", "500",
+                "--max-frame", str(4 * MiB)) as srv:
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        s.connect((srv.addr, srv.port))
+        s.settimeout(10)
+        s.sendall(msg)
+        got = bytearray()
+        t0 = time.monotonic()
+        while len(got) < len(msg):
+            b = s.recv(16384)
+            assert b, f"closed after {len(got)} of {len(msg)} bytes"
+            got += b
+            time.sleep(0.02)
+        took = time.monotonic() - t0
+        s.close()
+        srv.assert_clean()
+    st = srv.counters()
+    print(f"2 MiB reply read in {took:.1f} s with idle_timeout_ms=500")
+    assert bytes(got) == msg
+    assert took > 1.0, "read too fast to show anything"
+    assert st["closed_idle"] == 0 and st["closed_message_timeout"] == 0, st
+
+
+def test_zero_disables_the_timeouts():
+    with Server("echo_thrift", "--idle-timeout-ms", "0", "--message-timeout-ms", "0") as srv:
+        idle = srv.connect()
+        partial = srv.connect()
+        m = echo_call(3, b"late")
+        partial.sendall(m[:10])
+        time.sleep(1.5)
+        partial.sendall(m[10:])
+        assert recv_exact(partial, len(m)) == m
+        idle.sendall(echo_call(4))
+        assert recv_exact(idle, len(echo_call(4))) == echo_call(4)
+        idle.close()
+        partial.close()
+        srv.assert_clean()
+    st = srv.counters()
+    assert st["closed_idle"] == 0 and st["closed_message_timeout"] == 0, st
+
+
+def test_churn_refuses_no_sequential_connect_and_keeps_the_good_client_served():
+    with Server("echo_thrift", "--max-conns", "64") as srv:
+        good = GoodClient(srv.connect).start()
+        t0 = time.monotonic()
+        churn(srv.addr, srv.port, 1000)
+        took = time.monotonic() - t0
+        answered = churn(srv.addr, srv.port, 100, call=True)
+        lat = good.stop()
+        srv.assert_clean()
+    st = srv.counters()
+    fig = latency_figures(lat)
+    print(f"1000 connect/close pairs in {took:.1f} s, max_conns=64: good client {fig}, "
+          f"refused {st['refused']}")
+    assert answered == 100
+    assert st["refused"] == 0 and st["refused_max_conns"] == 0, st
+    assert st["accepted"] == 1101 and st["closed"] == 1101 and st["live"] == 0, st
+    assert fig["max_ms"] < 1000, fig
+
+
+def test_max_conns_counts_live_connections_and_refusals():
+    with Server("echo_thrift", "--max-conns", "3") as srv:
+        held = [srv.connect() for _ in range(3)]
+        for i, s in enumerate(held):
+            s.sendall(echo_call(i))
+            assert recv_exact(s, len(echo_call(i))) == echo_call(i)
+        extra = srv.connect()
+        assert closed_by_peer(extra)
+        extra.close()
+        # Two peers close; the slots are free again at once.
+        for s in held[:2]:
+            s.close()
+        deadline = time.monotonic() + 10
+        again = []
+        while len(again) < 2:
+            s = srv.connect()
+            s.sendall(echo_call(50))
+            s.settimeout(2)
+            try:
+                if recv_exact(s, len(echo_call(50))) == echo_call(50):
+                    again.append(s)
+                    continue
+            except (EOFError, ConnectionResetError, socket.timeout):
+                pass
+            s.close()
+            assert time.monotonic() < deadline, "slots not freed"
+        for s in again + held[2:]:
+            s.close()
+        srv.assert_clean()
+    st = srv.counters()
+    assert st["refused_max_conns"] >= 1 and st["refused"] == st["refused_max_conns"], st
+    assert st["live"] == 0, st
+
+
+def test_undelimitable_input_counts_as_bad_input():
+    with Server("echo_thrift", "--max-frame", "1024") as srv:
+        with srv.connect() as s:
+            s.sendall(struct.pack(">I", 4096) + b"x" * 10)
+            assert closed_by_peer(s)
+        with srv.connect() as s:
+            s.sendall(struct.pack(">I", 12) + b"\x00" * 12)   # unreadable header
+            assert closed_by_peer(s)
+        srv.assert_clean()
+    st = srv.counters()
+    assert st["closed_bad_input"] == 2, st

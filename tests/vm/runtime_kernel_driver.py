@@ -32,9 +32,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "runtime"))
 
-from _testsvc import (STOP, T_CALL, T_EXCEPTION, T_REPLY, closed_by_peer,  # noqa: E402
-                      field_i32, field_string, framed, message, parse_header, recv_exact,
-                      recv_frame)
+from _testsvc import (STOP, T_CALL, T_EXCEPTION, T_REPLY, GoodClient,  # noqa: E402
+                      churn, closed_by_peer, field_i32, field_string, framed,
+                      latency_figures, message, parse_header, recv_exact, recv_frame)
 from test_user_forwarder import (Sinks, check_delivery, client_process,  # noqa: E402
                                  expected_messages, msg_bytes, parse_msg)
 
@@ -605,7 +605,9 @@ def check_debugfs_stats(ko):
         text = STATS.read_text()
     for k in ("accepted", "refused", "closed", "messages", "bad_messages", "app_exceptions",
               "bytes_in", "bytes_out", "backpressure", "mem_budget", "mem_in_use", "mem_peak",
-              "mem_pressure", "refused_memory", "closed_memory", "closed_reply_too_large"):
+              "mem_pressure", "refused_memory", "closed_memory", "closed_reply_too_large",
+              "live", "refused_max_conns", "closed_idle", "closed_message_timeout",
+              "closed_bad_input"):
         assert re.search(rf"^{k} \d+$", text, re.M), (k, text)
     assert not STATS.exists(), "debugfs entry left behind"
     return {"stats": st}
@@ -747,6 +749,85 @@ def check_slow_reader_big_replies(ko):
     assert st["messages"] == 2 and st["closed_reply_too_large"] == 0, st
     assert st["mem_in_use"] == 0, st
     return {"replies": 2, "bytes": 2 * size, "mem_peak": st["mem_peak"]}
+
+
+def _churn(ko, wq_mode, pairs=1000):
+    # 1000 connect/close pairs, one after the other, against max_conns=64, while a good
+    # client keeps calling: none may be refused and the good client may not stall.
+    with KServer(ko, "echo_msg", max_conns=64, wq_mode=wq_mode) as srv:
+        good = GoodClient(srv.connect).start()
+        t0 = time.monotonic()
+        churn(srv.addr, srv.port, pairs)
+        churn_s = time.monotonic() - t0
+        answered = churn(srv.addr, srv.port, 100, call=True)
+        lat = good.stop()
+        st = srv.wait_stats(lambda s: s["closed"] + s["refused"] >= pairs + 100)
+    fig = latency_figures(lat)
+    print(f"churn wq_mode={wq_mode}: {fig} churn {churn_s:.1f} s stats {st}", flush=True)
+    assert answered == 100, f"{answered} of 100 churn calls answered"
+    assert st["refused"] == 0, st
+    assert fig["max_ms"] < 1000, fig
+    return {"wq_mode": wq_mode, "pairs": pairs, "churn_seconds": round(churn_s, 2),
+            **fig, "stats": st}
+
+
+def check_churn_ordered(ko):
+    return _churn(ko, 0)
+
+
+def check_churn_unbound(ko):
+    return _churn(ko, 1)
+
+
+def check_churn_percpu(ko):
+    return _churn(ko, 2)
+
+
+def check_timeouts(ko):
+    # An idle connection and a slowloris (one byte per 100 ms of a message that never
+    # ends) are closed and counted, a slow but steady good client is not.
+    with KServer(ko, "echo_msg", idle_timeout_ms=1000, message_timeout_ms=2000) as srv:
+        good = GoodClient(srv.connect).start()
+        idle = srv.connect()
+        slow = srv.connect()
+        msg = framed(call_bytes(1, b"s" * 500))
+        t0 = time.monotonic()
+        sent, slow_closed, idle_closed = 0, None, None
+        idle.settimeout(0.05)
+        slow.settimeout(0.05)
+        while time.monotonic() - t0 < 20 and (slow_closed is None or idle_closed is None):
+            if slow_closed is None:
+                try:
+                    slow.send(msg[sent:sent + 1])
+                    sent += 1
+                    if slow.recv(100) == b"":
+                        slow_closed = time.monotonic() - t0
+                except socket.timeout:
+                    pass
+                except OSError:
+                    slow_closed = time.monotonic() - t0
+            if idle_closed is None:
+                try:
+                    if idle.recv(1) == b"":
+                        idle_closed = time.monotonic() - t0
+                except socket.timeout:
+                    pass
+                except OSError:
+                    idle_closed = time.monotonic() - t0
+            time.sleep(0.05)
+        lat = good.stop()
+        st = srv.wait_stats(lambda s: s["closed_idle"] + s["closed_message_timeout"] >= 2)
+        for s in (idle, slow):
+            s.close()
+    fig = latency_figures(lat)
+    print(f"timeouts: idle closed after {idle_closed} s, slowloris after {slow_closed} s "
+          f"({sent} bytes); good client {fig}", flush=True)
+    assert idle_closed is not None and 0.9 <= idle_closed < 6, idle_closed
+    assert slow_closed is not None and 1.9 <= slow_closed < 8, slow_closed
+    assert st["closed_idle"] == 1 and st["closed_message_timeout"] == 1, st
+    assert fig["max_ms"] < 1000, fig
+    return {"idle_closed_s": round(idle_closed, 2), "slowloris_closed_s": round(slow_closed, 2),
+            "slowloris_bytes": sent, **fig, "stats": st}
 
 
 def _ignore_errors(fn, *args):

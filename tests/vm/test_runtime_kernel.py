@@ -4,7 +4,9 @@
 One script per kernel, in the worker's shared VM, runs every check of tests/vm/runtime_kernel_driver.py (the guest
 driver: 100 concurrent clients, 1-byte writes, 1 MiB messages, vanishing clients,
 malformed frames, the raw forwarder to 20 guest sinks exactly once, rmmod with
-connections open, debugfs counters, all three workqueue modes); the host asserts
+connections open, debugfs counters, all three workqueue modes, 1000 connect/close
+pairs against max_conns=64 beside a timed good client in each mode, idle and
+slowloris timeouts); the host asserts
 each check's JSON result, then a clean kernel log.
 """
 
@@ -55,6 +57,10 @@ CHECKS = [
     "memory_exhaustion",
     "idle_connections_1000",
     "slow_reader_big_replies",
+    "churn_ordered",
+    "churn_unbound",
+    "churn_percpu",
+    "timeouts",
 ]
 
 
@@ -125,6 +131,12 @@ def test_figures(vm_run):
         assert f["delivered_exactly_once"] == f["messages"] == 2000
     if "echo_msg_1mib_messages" in facts:
         assert facts["echo_msg_1mib_messages"]["messages"] == 8
+    for mode in ("ordered", "unbound", "percpu"):
+        f = facts.get(f"churn_{mode}")
+        if f:
+            print(f"churn {mode}: good client max {f['max_ms']} ms, p99 {f['p99_ms']} ms, "
+                  f"refused {f['stats']['refused']}")
+            assert f["stats"]["refused"] == 0 and f["max_ms"] < 1000, f
 
 
 @pytest.mark.vm

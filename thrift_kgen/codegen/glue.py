@@ -37,6 +37,13 @@ LIMITS = [
     ("max_reply", "max_reply", "Largest reply; a larger one closes the connection"),
     ("mem_budget", "mem_budget", "Bytes of buffers and arenas for all connections together"),
     ("budget", "budget", "Messages served per connection per turn, for fairness"),
+    # A fourth element: the runtime's default (a C macro) the parameter starts at; 0 disables.
+    ("idle_timeout_ms", "idle_timeout_ms",
+     "Close a connection that sends and takes nothing this long, in ms, 300000 by default",
+     "KG_DEFAULT_IDLE_TIMEOUT_MS"),
+    ("message_timeout_ms", "message_timeout_ms",
+     "Close a connection whose message stays incomplete this long, in ms, 30000 by default",
+     "KG_DEFAULT_MESSAGE_TIMEOUT_MS"),
 ]
 
 DEFAULT_PORT = 9090
@@ -48,12 +55,15 @@ class Limit:
     field: str
     desc: str
     flag: str  # the user-space server's flag, without "--"
+    default: str | None = None  # set: starts at this C macro, always applied, 0 disables
 
 
 def limits() -> list[Limit]:
     out = []
-    for name, fld, desc in LIMITS:
-        out.append(Limit(name, fld, f"{desc} (0: the runtime's default)", name.replace("_", "-")))
+    for name, fld, desc, *default in LIMITS:
+        default = default[0] if default else None
+        zero = "never" if default else "the runtime's default"
+        out.append(Limit(name, fld, f"{desc} (0: {zero})", name.replace("_", "-"), default))
     return out
 
 

@@ -84,6 +84,13 @@ ssize_t kg_sock_send(struct kg_sock *s, const void *buf, size_t len);	/* -EAGAIN
 void kg_sock_shutdown(struct kg_sock *s);
 void kg_sock_release(struct kg_sock *s);
 u16 kg_sock_local_port(struct kg_sock *s);
+/*
+ * True when the peer is gone with nothing left unread: a peek finds end of
+ * stream or an error (reset). False while bytes are queued or it is open.
+ */
+bool kg_sock_peer_gone(struct kg_sock *s);
+/* Bytes sent but not yet acknowledged by the peer (SIOCOUTQ); 0 on error. */
+u32 kg_sock_unacked(struct kg_sock *s);
 
 /*
  * Attach: save the socket's callbacks (kernel) / add it to epoll (user) and
@@ -110,6 +117,41 @@ void kg_event_sync(struct kg_event *ev);
 void kg_event_kick(struct kg_event *ev, unsigned int events);
 /* User space: ask for KG_EV_WRITE while output is pending. Kernel: no-op. */
 void kg_event_want_write(struct kg_event *ev, bool on);
+/* A KG_EV_CLOSE was reported and @fn has not run since. Any context. */
+bool kg_event_close_pending(const struct kg_event *ev);
+
+/* A coarse monotonic clock in milliseconds; wraps (compare differences). */
+u32 kg_now_ms(void);
+
+/*
+ * One-shot timer on the loop (kernel: a delayed work item on the loop's
+ * workqueue, so in ordered mode it never runs alongside an event; user
+ * space: run by kg_loop_run() between epoll waits). @fn may re-arm it.
+ */
+struct kg_timer;
+typedef void (*kg_timer_fn)(struct kg_timer *t);
+
+#ifdef __KERNEL__
+struct kg_timer {
+	struct kg_loop *loop;
+	kg_timer_fn fn;
+	struct delayed_work dwork;
+};
+#else
+struct kg_timer {
+	struct kg_loop *loop;
+	kg_timer_fn fn;
+	u32 due;			/* kg_now_ms() */
+	bool armed;
+	struct kg_timer *next;		/* on the loop's list while armed */
+};
+#endif
+
+void kg_timer_init(struct kg_timer *t, struct kg_loop *loop, kg_timer_fn fn);
+/* Run @fn once in @ms; a no-op if already armed. Any context. */
+void kg_timer_arm(struct kg_timer *t, u32 ms);
+/* Disarm and wait for a running @fn; @fn cannot re-arm meanwhile. Never from @fn. */
+void kg_timer_cancel_sync(struct kg_timer *t);
 
 /*
  * Deferred work outside any socket (kernel: a work item on the loop's queue;

@@ -117,6 +117,15 @@ static inline bool atomic64_try_cmpxchg(atomic64_t *a, s64 *old, s64 new)
 #define atomic_inc(a)		((void)((a)->counter++))
 #define atomic_dec(a)		((void)((a)->counter--))
 
+static inline int atomic_cmpxchg(atomic_t *a, int old, int new)
+{
+	int cur = a->counter;
+
+	if (cur == old)
+		a->counter = new;
+	return cur;
+}
+
 #endif /* __KERNEL__ */
 
 #endif /* _KGEN_NETCOMPAT_H */

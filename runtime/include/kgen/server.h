@@ -102,6 +102,10 @@ struct kg_service {
 	void *data;			/* becomes kg_call.service_data */
 };
 
+/* Defaults of the timeouts (0 in the config disables one). */
+#define KG_DEFAULT_IDLE_TIMEOUT_MS	300000u	/* 5 minutes, nothing sent or taken */
+#define KG_DEFAULT_MESSAGE_TIMEOUT_MS	30000u	/* 30 s to finish a message */
+
 struct kg_server_config {
 	const char *addr;		/* IPv4 or IPv6 literal; "127.0.0.1" by default */
 	u16 port;
@@ -113,6 +117,14 @@ struct kg_server_config {
 	u32 max_reply;			/* largest message queued at once (>= sndbuf_max) */
 	u32 mem_budget;			/* bytes of buffers, arenas, connections, all together */
 	u32 budget;			/* messages served per connection per run, for fairness */
+	/*
+	 * Accepted connections only, checked a few times per second: closed
+	 * when no byte came in and none of its output was taken for
+	 * idle_timeout_ms, or when one request message stayed incomplete for
+	 * message_timeout_ms (slowloris). 0 disables.
+	 */
+	u32 idle_timeout_ms;
+	u32 message_timeout_ms;
 	int wq_mode;			/* kernel: 0 ordered (like Slick), 1 unbound, 2 per-cpu */
 	struct kg_limits limits;
 };
@@ -177,8 +189,13 @@ int kg_conn_send_message(struct kg_conn *c, const char *name, u8 msg_type, s32 s
 /* Counters, readable from debugfs (kernel) or by the user-space server. */
 struct kg_server_stats {
 	u64 accepted;
-	u64 refused;		/* all refusals: over max_conns, no memory */
-	u64 closed;
+	u64 refused;		/* every refusal at accept: max_conns, memory */
+	u64 refused_max_conns;	/* of those: over max_conns */
+	u64 live;		/* accepted connections open now (what max_conns limits) */
+	u64 closed;		/* every close */
+	u64 closed_idle;	/* of those: idle_timeout_ms */
+	u64 closed_message_timeout;	/* message_timeout_ms */
+	u64 closed_bad_input;	/* input that cannot be delimited or read */
 	u64 messages;
 	u64 bad_messages;
 	u64 app_exceptions;

@@ -7,6 +7,7 @@
  *   insmod kgen_testsvc.ko service=echo_raw|echo_msg|fwd_raw|calc port=9000
  *          [addr=::1] [transport=framed|buffered] [backends=h:p,h:p] [key=1]
  *          [wq_mode=0|1|2] [max_conns=N] [max_frame=N] [sndbuf_max=N] [budget=N]
+ *          [idle_timeout_ms=N] [message_timeout_ms=N]
  *
  * Counters: /sys/kernel/debug/kgen_testsvc/stats.
  */
@@ -60,6 +61,12 @@ MODULE_PARM_DESC(mem_budget, "Bytes of buffers and arenas for all connections (0
 static unsigned int max_reply;
 module_param(max_reply, uint, 0444);
 MODULE_PARM_DESC(max_reply, "Largest reply (0: default, max_frame + 4)");
+static unsigned int idle_timeout_ms = KG_DEFAULT_IDLE_TIMEOUT_MS;
+module_param(idle_timeout_ms, uint, 0444);
+MODULE_PARM_DESC(idle_timeout_ms, "Close a connection idle this long, in ms (0: never)");
+static unsigned int message_timeout_ms = KG_DEFAULT_MESSAGE_TIMEOUT_MS;
+module_param(message_timeout_ms, uint, 0444);
+MODULE_PARM_DESC(message_timeout_ms, "Close a message incomplete this long, in ms (0: never)");
 
 static struct kg_server *kgt_server;
 static struct kg_debugfs *kgt_debugfs;
@@ -102,6 +109,8 @@ static int kgt_config(struct kg_server_config *cfg)
 		cfg->mem_budget = mem_budget;
 	if (max_reply)
 		cfg->max_reply = max_reply;
+	cfg->idle_timeout_ms = idle_timeout_ms;
+	cfg->message_timeout_ms = message_timeout_ms;
 	/* Room for one whole message and its frame header. */
 	if (cfg->rcvbuf_max < cfg->limits.max_frame + KG_FRAME_HEADER_LEN)
 		cfg->rcvbuf_max = cfg->limits.max_frame + KG_FRAME_HEADER_LEN;

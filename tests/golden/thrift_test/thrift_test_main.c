@@ -67,6 +67,8 @@ static unsigned int sndbuf_max;
 static unsigned int max_reply;
 static unsigned int mem_budget;
 static unsigned int budget;
+static unsigned int idle_timeout_ms = KG_DEFAULT_IDLE_TIMEOUT_MS;
+static unsigned int message_timeout_ms = KG_DEFAULT_MESSAGE_TIMEOUT_MS;
 static int wq_mode;
 
 static int thrift_test_config(struct kg_server_config *cfg)
@@ -116,6 +118,8 @@ static int thrift_test_config(struct kg_server_config *cfg)
 		cfg->mem_budget = mem_budget;
 	if (budget)
 		cfg->budget = budget;
+	cfg->idle_timeout_ms = idle_timeout_ms;
+	cfg->message_timeout_ms = message_timeout_ms;
 	if (wq_mode < 0 || wq_mode > 2) {
 		pr_err("wq_mode %d out of range (0 ordered, 1 unbound, 2 per-cpu)\n", wq_mode);
 		return -EINVAL;
@@ -154,6 +158,10 @@ module_param(mem_budget, uint, 0444);
 MODULE_PARM_DESC(mem_budget, "Bytes of buffers and arenas for all connections together (0: the runtime's default)");
 module_param(budget, uint, 0444);
 MODULE_PARM_DESC(budget, "Messages served per connection per turn, for fairness (0: the runtime's default)");
+module_param(idle_timeout_ms, uint, 0444);
+MODULE_PARM_DESC(idle_timeout_ms, "Close a connection that sends and takes nothing this long, in ms, 300000 by default (0: never)");
+module_param(message_timeout_ms, uint, 0444);
+MODULE_PARM_DESC(message_timeout_ms, "Close a connection whose message stays incomplete this long, in ms, 30000 by default (0: never)");
 module_param(wq_mode, int, 0444);
 MODULE_PARM_DESC(wq_mode, "Workqueue: 0 ordered (default), 1 unbound, 2 per-cpu");
 
