@@ -146,6 +146,11 @@ def _struct_class(module, t: dict):
 
 
 def write_seeds(module_dir: Path, corpus: Path) -> int:
+    try:
+        import thriftpy2  # noqa: F401
+    except ImportError:
+        raise SystemExit("thrift_kgen.fuzzseeds needs thriftpy2 (pip install thriftpy2, or "
+                         "the test extra of thrift-kgen); the harness also runs without seeds")
     manifests = sorted(module_dir.glob("*_fuzz_targets.json"))
     if not manifests:
         raise SystemExit(f"{module_dir}: no *_fuzz_targets.json (generate with thrift-kgen --fuzz)")
