@@ -4,12 +4,14 @@
 #   make demo   set up, generate the forwarder module, boot it in a VM and call it
 #   make test   set up and run every test (user space, kernel builds, VM tests)
 #   make setup  install Debian packages, Debian kernels for the VM tests and the venv
+#   make fuzz   generate, build and run the libFuzzer harness of ThriftTest and of the
+#               corpus' realworld/ IDLs (FUZZ_RUNS executions or FUZZ_TIME seconds each)
 
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
 
-.PHONY: all setup venv apt kernels test test-fast demo bench clean
+.PHONY: all setup venv apt kernels test test-fast demo bench fuzz clean
 
 all: venv
 
@@ -39,6 +41,13 @@ demo: setup
 
 bench: setup
 	$(PY) bench/run.py
+
+# docs/fuzzing.md. FUZZ_ONLY=thrift_test picks harnesses (python -m scripts.fuzz --list).
+FUZZ_RUNS ?= 200000
+FUZZ_TIME ?= 0
+FUZZ_ONLY ?=
+fuzz: venv
+	$(PY) -m scripts.fuzz --runs $(FUZZ_RUNS) --time $(FUZZ_TIME) $(foreach n,$(FUZZ_ONLY),--only $(n))
 
 clean:
 	rm -rf build out .pytest_cache

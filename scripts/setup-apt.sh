@@ -3,7 +3,7 @@
 set -eu
 pkgs="build-essential bc flex bison libelf-dev sparse python3-venv \
       qemu-system-x86 qemu-utils busybox-static kmod cpio zstd xz-utils \
-      udev iproute2 thrift-compiler dkms"
+      udev iproute2 thrift-compiler dkms clang libclang-rt-14-dev"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -48,6 +48,7 @@ class GenerateOptions:
     source: str = ""  # the IDL file as given on the command line
     module_name: str | None = None  # --module: the module's name (default: the IDL file's, lower case)
     multiplex: bool = False  # --multiplex: serve every service on one port (TMultiplexedProtocol)
+    fuzz: bool = False  # --fuzz: also write the libFuzzer harness and `make fuzz`
 
 
 def _debug() -> bool:
@@ -130,9 +131,11 @@ def cli() -> None:
               help="Name the module NAME.ko (default: the IDL file's name in lower case).")
 @click.option("--multiplex", is_flag=True,
               help="Serve every service of FILE on one port with TMultiplexedProtocol (Service:method).")
+@click.option("--fuzz", is_flag=True,
+              help="Also write a libFuzzer harness (<prefix>_fuzz.c) and `make fuzz` (docs/fuzzing.md).")
 @click.option("-v", "--verbose", is_flag=True, help="Say what is being done.")
 @click.argument("file", metavar="FILE")
-def generate_cmd(include_dirs, out_dir, service, module_name, multiplex, verbose, file) -> None:
+def generate_cmd(include_dirs, out_dir, service, module_name, multiplex, fuzz, verbose, file) -> None:
     """Generate a kernel module from FILE."""
     if module_name is not None and not re.fullmatch(r"[a-z_][a-z0-9_]{0,55}", module_name):
         click.echo(f"thrift-kgen: error: --module {module_name!r}: a module name is lower-case letters,"
@@ -161,7 +164,7 @@ def generate_cmd(include_dirs, out_dir, service, module_name, multiplex, verbose
         )
         sys.exit(1)
     options = GenerateOptions(service=service, include_dirs=list(include_dirs), verbose=verbose, source=file,
-                              module_name=module_name, multiplex=multiplex)
+                              module_name=module_name, multiplex=multiplex, fuzz=fuzz)
     if verbose:
         click.echo(f"thrift-kgen: generating {program.name} into {out_dir}", err=True)
     try:

@@ -7,7 +7,9 @@
 * `foo_<service>.h/.c` for the served service and its bases (service.py);
 * `foo_module.h`, `foo_main.c` (module parameters and init/exit; `main()` in
   user space), `foo_handler.c` (only when absent: it is the user's);
-* `Kbuild`, `Makefile`, `dkms.conf`, `kgen.mk`, and `runtime/` (glue.py).
+* `Kbuild`, `Makefile`, `dkms.conf`, `kgen.mk`, and `runtime/` (glue.py);
+* with `fuzz`: `foo_fuzz.c`, a libFuzzer harness, and `foo_fuzz_targets.json`,
+  what the seed writer needs (fuzz.py), and `make fuzz` in the Makefile.
 
 It returns the paths it wrote (the handler file only when it wrote it).
 """
@@ -31,6 +33,7 @@ class Options:
     include_dirs: list[str] = field(default_factory=list)
     module_name: str | None = None  # default: the IDL file's base name in lower case
     multiplex: bool = False  # serve every service of the file (TMultiplexedProtocol)
+    fuzz: bool = False  # also write the libFuzzer harness (<prefix>_fuzz.c) and `make fuzz`
     verbose: bool = False
     source: str = ""
 
@@ -82,6 +85,8 @@ class Context:
     mux_services: list = field(default_factory=list)
     handler_file: str = ""
     c_sources: list[str] = field(default_factory=list)
+    fuzz: bool = False
+    fuzz_sources: list[str] = field(default_factory=list)
 
 
 def _module_name(program: ast.Program, override: str | None) -> str:
@@ -121,6 +126,7 @@ def generate(program: ast.Program, out_dir, options=None) -> list[Path]:
         options_service=want,
         multiplexed=multiplexed,
         module_override=bool(_opt(options, "module_name")),
+        fuzz=bool(_opt(options, "fuzz", False)),
     )
     ctx.handler_file = f"{ctx.prefix}_handler.c"
 
@@ -151,6 +157,12 @@ def generate(program: ast.Program, out_dir, options=None) -> list[Path]:
 
     files.update(glue.ModuleGenerator(ctx).generate())
     ctx.c_sources = [f"{ctx.prefix}_main.c", ctx.handler_file] + service_sources + type_sources
+    if ctx.fuzz:
+        from .fuzz import FuzzGenerator
+
+        files.update(FuzzGenerator(ctx, sgen).generate())
+        ctx.fuzz_sources = ([f"{ctx.prefix}_fuzz.c"] + ([ctx.handler_file] if served else [])
+                            + service_sources + type_sources + list(glue.FUZZ_RUNTIME))
     files.update(glue.BuildGenerator(ctx).generate())
 
     written = []

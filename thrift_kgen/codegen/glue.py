@@ -162,7 +162,8 @@ class BuildGenerator:
         common = dict(banner=render.banner(c.source_name), module=c.module)
         files = {
             "Kbuild": render.render("C/build/kbuild/default.j2", objects=objects, **common),
-            "Makefile": render.render("C/build/makefile/default.j2", sources=sources, **common),
+            "Makefile": render.render("C/build/makefile/default.j2", sources=sources, fuzz=c.fuzz,
+                                      fuzz_sources=c.fuzz_sources, **common),
             "dkms.conf": render.render("C/build/dkms/default.j2", version=render.__version__, **common),
         }
         files["kgen.mk"] = self.fragment()
@@ -181,6 +182,8 @@ class BuildGenerator:
             args += "--multiplex "
         if c.module_override:
             args += f"--module {c.module} "
+        if c.fuzz:
+            args += "--fuzz "
         for d in c.include_dirs:
             args += f"-I {os.path.relpath(Path(d).resolve(), Path.cwd())} "
         var = re.sub(r"[^A-Za-z0-9_]", "_", c.module).upper()
@@ -199,6 +202,10 @@ class BuildGenerator:
 # --------------------------------------------------------------------------
 # The runtime
 # --------------------------------------------------------------------------
+
+# What the fuzz harness links from the runtime: no server, no sockets.
+FUZZ_RUNTIME = ("runtime/core/arena.c", "runtime/core/frame.c", "runtime/core/proto.c",
+                "runtime/core/proto_binary.c", "runtime/core/proto_compact.c")
 
 RUNTIME_PARTS = ("include", "core", "kernel", "user", "Kbuild.inc", "Makefile")
 RUNTIME_SKIP = re.compile(r"(\.o|\.ko|\.cmd|\.mod|\.mod\.c|\.a|\.d|~)$|^\.")

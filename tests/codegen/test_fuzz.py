@@ -1,0 +1,162 @@
+"""The generated libFuzzer harness (`thrift-kgen --fuzz`, `make fuzz`), as CI can afford it.
+
+* smoke: for ThriftTest (with examples/thrifttest's handler) and a realworld IDL of
+  the corpus (the handler skeleton), the harness builds with clang and
+  -fsanitize=fuzzer,address,undefined, the thriftpy2 seeds decode (round trips,
+  replies), and a bounded run from the seeds finds nothing;
+* the harness can fail: a generated encoder that changes a byte, and a generated
+  decoder that reads one byte past its input, are each reported at once;
+* regressions: every input under tests/codegen/fuzz_regressions/<harness>/ (a past
+  finding, see docs/fuzzing.md) is replayed and must pass.
+
+The long runs are `make fuzz` (docs/fuzzing.md records them).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from codegen_util import REPO, gen, make
+
+CORPUS = Path(os.environ.get("KGEN_IDL_CORPUS", REPO.parent / "shared" / "idl-corpus"))
+THRIFT_TEST = REPO / "idl" / "ThriftTest.thrift"
+HANDLER = REPO / "examples" / "thrifttest" / "thrift_test_handler.c"
+REGRESSIONS = Path(__file__).resolve().parent / "fuzz_regressions"
+SMOKE_RUNS = 30000
+
+pytestmark = pytest.mark.xdist_group("fuzz")
+
+
+def _build(out: Path, idl: Path, handler: Path | None = None, **opts) -> Path:
+    gen(idl, out, handler=handler, fuzz=True, **opts)
+    r = make(out, "fuzz")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-5000:]
+    r = make(out, "fuzz-seeds", f"PYTHON={sys.executable}")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    seeds = list((out / "fuzz-corpus").iterdir())
+    assert len(seeds) > 50, f"only {len(seeds)} seeds"
+    return next(p for p in out.glob("*_fuzz") if p.is_file())
+
+
+def _fuzz(binary: Path, *args: str, timeout=300) -> subprocess.CompletedProcess:
+    return subprocess.run(["nice", "-n", "10", str(binary), *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=binary.parent, env={**os.environ, "KGEN_FUZZ_STATS": "1"})
+
+
+def _stats(stderr: str) -> dict[str, int]:
+    m = re.findall(r"kgen-fuzz: ((?:\w+ \d+ ?)+)", stderr)
+    assert m, stderr[-3000:]
+    words = m[-1].split()
+    return {words[i]: int(words[i + 1]) for i in range(0, len(words), 2)}
+
+
+def _realworld() -> Path:
+    idl = CORPUS / "realworld" / "cassandra" / "cassandra.thrift"
+    if not idl.is_file():
+        pytest.skip(f"{idl} not found (set KGEN_IDL_CORPUS)")
+    return idl
+
+
+def test_fuzz_option_off_by_default(tmp_path):
+    gen(REPO / "idl" / "forwarder.thrift", tmp_path)
+    assert not list(tmp_path.glob("*_fuzz*"))
+    assert "fuzz" not in (tmp_path / "Makefile").read_text()
+
+
+@pytest.mark.parametrize("case", ["thrift_test", "cassandra"])
+def test_fuzz_smoke(case, tmp_path):
+    if case == "thrift_test":
+        binary = _build(tmp_path, THRIFT_TEST, HANDLER, service="ThriftTest")
+    else:
+        binary = _build(tmp_path, _realworld())
+    seeds = tmp_path / "fuzz-corpus"
+    # The seeds alone: thriftpy2's encodings decode and round-trip, calls are answered.
+    r = _fuzz(binary, *sorted(str(p) for p in seeds.iterdir()))
+    assert r.returncode == 0, r.stderr[-5000:]
+    st = _stats(r.stderr)
+    assert st["round_trips"] > 100 and st["round_trips"] > 3 * st["undecodable"], st
+    assert st["messages"] > 100, st
+    if case == "thrift_test":
+        assert st["replies"] > 0.8 * st["messages"], st  # the example handler answers
+    else:
+        assert st["app_exceptions"] >= st["messages"], st  # the skeleton: "not implemented"
+    # A bounded run from the seeds.
+    work = tmp_path / "corpus"
+    work.mkdir()
+    r = _fuzz(binary, f"-runs={SMOKE_RUNS}", "-print_final_stats=1", str(work), str(seeds))
+    assert r.returncode == 0, r.stderr[-5000:]
+    m = re.search(r"stat::number_of_executed_units:\s*(\d+)", r.stderr)
+    assert m and int(m.group(1)) >= SMOKE_RUNS, r.stderr[-2000:]
+
+
+def _plant(path: Path, func: str, old: str, new: str):
+    text = path.read_text()
+    start = text.index(func)
+    at = text.index(old, start)
+    path.write_text(text[:at] + new + text[at + len(old):])
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """ThriftTest generated with the harness, and its seeds."""
+    out = tmp_path_factory.mktemp("planted")
+    gen(THRIFT_TEST, out, handler=HANDLER, service="ThriftTest", fuzz=True)
+    r = make(out, "fuzz-seeds", f"PYTHON={sys.executable}")
+    assert r.returncode == 0, r.stderr[-3000:]
+    return out
+
+
+def test_fuzz_detects_encoder_bug(planted):
+    """Xtruct's encoder writes i32_thing + 1: decode/encode no longer reaches a fixed point."""
+    _plant(planted / "thrift_test_types.c", "int thrift_test_xtruct_encode(",
+           "kg_write_i32(w, v->i32_thing);", "kg_write_i32(w, v->i32_thing + 1);")
+    r = make(planted, "fuzz")
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = _fuzz(planted / "thrifttest_fuzz", "-runs=2000", str(planted / "fuzz-corpus"))
+    assert r.returncode != 0
+    assert re.search(r"kgen-fuzz: \S*Xtruct\S*( args| result)?: property broken", r.stderr), r.stderr[-3000:]
+    assert "crash-" in r.stderr  # libFuzzer saved the input
+
+
+def test_fuzz_detects_read_past_input(planted, tmp_path):
+    """Xtruct's decoder reads the byte after its input: ASan must see it (inputs are copied
+    to buffers of their exact size)."""
+    gen(THRIFT_TEST, tmp_path, handler=HANDLER, service="ThriftTest", fuzz=True)
+    _plant(tmp_path / "thrift_test_types.c", "int thrift_test_xtruct_decode(",
+           "v->isset.string_thing = true;",
+           "(void)*(const volatile u8 *)r->end;\n\t\t\tv->isset.string_thing = true;")
+    r = make(tmp_path, "fuzz")
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = _fuzz(tmp_path / "thrifttest_fuzz", "-runs=2000", str(planted / "fuzz-corpus"))
+    assert r.returncode != 0
+    assert "heap-buffer-overflow" in r.stderr and "thrift_test_xtruct_decode" in r.stderr, r.stderr[-3000:]
+
+
+def _regression_cases():
+    if not REGRESSIONS.is_dir():
+        return []
+    return sorted(p for p in REGRESSIONS.iterdir() if p.is_dir() and any(p.iterdir()))
+
+
+@pytest.mark.parametrize("case", _regression_cases(), ids=lambda p: p.name)
+def test_fuzz_regressions(case, tmp_path):
+    """Past findings: tests/codegen/fuzz_regressions/<harness>/ holds the inputs; the harness
+    is thrift_test (ThriftTest with the example handler) or realworld_<path> (the corpus)."""
+    if case.name == "thrift_test":
+        binary = _build(tmp_path, THRIFT_TEST, HANDLER, service="ThriftTest")
+    else:
+        rw = CORPUS / "realworld"
+        named = {"realworld_" + re.sub(r"[^A-Za-z0-9]+", "_", str(f.relative_to(rw).with_suffix(""))).lower(): f
+                 for f in (sorted(rw.rglob("*.thrift")) if rw.is_dir() else [])}
+        if case.name not in named:
+            pytest.skip(f"{case.name}: no such IDL under {rw}")
+        binary = _build(tmp_path, named[case.name])
+    inputs = sorted(str(p) for p in case.iterdir() if p.is_file() and p.suffix != ".md")
+    r = _fuzz(binary, *inputs)
+    assert r.returncode == 0, r.stderr[-5000:]
