@@ -204,7 +204,8 @@ class BuildGenerator:
 # --------------------------------------------------------------------------
 
 # What the fuzz harness links from the runtime: no server, no sockets.
-FUZZ_RUNTIME = ("runtime/core/arena.c", "runtime/core/frame.c", "runtime/core/proto.c",
+FUZZ_RUNTIME = ("runtime/core/arena.c", "runtime/core/mem.c", "runtime/core/frame.c",
+                "runtime/core/proto.c",
                 "runtime/core/proto_binary.c", "runtime/core/proto_compact.c")
 
 RUNTIME_PARTS = ("include", "core", "kernel", "user", "Kbuild.inc", "Makefile")

@@ -20,6 +20,7 @@
  */
 #include <kgen/server.h>
 #include <kgen/frame.h>
+#include <kgen/mem.h>
 #include "derived_module.h"
 #include "shared_types.h"
 #include "derived_types.h"
@@ -28,6 +29,7 @@
 #define KG_FUZZ_PREFIXES	24
 
 static struct kg_limits kg_fuzz_limits;
+static struct kg_mem kg_fuzz_mem;
 static struct kg_arena kg_fuzz_arena[2];
 
 /* What the inputs did, printed at exit with KGEN_FUZZ_STATS=1 (are the seeds any good?). */
@@ -745,17 +747,15 @@ static void kg_fuzz_print_stats(void)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *stats = getenv("KGEN_FUZZ_STATS");
-	static u8 *mem[2];
 	int i;
 
 	if (stats && *stats && *stats != '0')
 		atexit(kg_fuzz_print_stats);
 	kg_fuzz_limits = kg_default_limits;
-	for (i = 0; i < 2; i++) {
-		mem[i] = malloc(kg_fuzz_limits.arena_size);
-		KG_FUZZ_CHECK(mem[i], "out of memory");
-		kg_arena_init(&kg_fuzz_arena[i], mem[i], kg_fuzz_limits.arena_size);
-	}
+	/* Growing arenas on a budget, as the server decodes: chunks come and go. */
+	kg_mem_init(&kg_fuzz_mem, 4ull * kg_fuzz_limits.arena_size, NULL);
+	for (i = 0; i < 2; i++)
+		kg_arena_init_mem(&kg_fuzz_arena[i], &kg_fuzz_mem, kg_fuzz_limits.arena_size);
 	KG_FUZZ_CHECK(!derived_handler_init(&kg_fuzz_data), "derived_handler_init() failed");
 	return 0;
 }

@@ -54,7 +54,11 @@ static unsigned int max_depth;
 static unsigned int arena_size;
 static unsigned int rcvbuf_max;
 static unsigned int sndbuf_max;
+static unsigned int max_reply;
+static unsigned int mem_budget;
 static unsigned int budget;
+static unsigned int idle_timeout_ms = KG_DEFAULT_IDLE_TIMEOUT_MS;
+static unsigned int message_timeout_ms = KG_DEFAULT_MESSAGE_TIMEOUT_MS;
 static int wq_mode;
 
 static int derived_config(struct kg_server_config *cfg)
@@ -98,8 +102,14 @@ static int derived_config(struct kg_server_config *cfg)
 		cfg->rcvbuf_max = rcvbuf_max;
 	if (sndbuf_max)
 		cfg->sndbuf_max = sndbuf_max;
+	if (max_reply)
+		cfg->max_reply = max_reply;
+	if (mem_budget)
+		cfg->mem_budget = mem_budget;
 	if (budget)
 		cfg->budget = budget;
+	cfg->idle_timeout_ms = idle_timeout_ms;
+	cfg->message_timeout_ms = message_timeout_ms;
 	if (wq_mode < 0 || wq_mode > 2) {
 		pr_err("wq_mode %d out of range (0 ordered, 1 unbound, 2 per-cpu)\n", wq_mode);
 		return -EINVAL;
@@ -131,9 +141,17 @@ MODULE_PARM_DESC(arena_size, "Bytes of decoded data per message (0: the runtime'
 module_param(rcvbuf_max, uint, 0444);
 MODULE_PARM_DESC(rcvbuf_max, "Bytes buffered for reading per connection (0: the runtime's default)");
 module_param(sndbuf_max, uint, 0444);
-MODULE_PARM_DESC(sndbuf_max, "Bytes queued for sending per connection (0: the runtime's default)");
+MODULE_PARM_DESC(sndbuf_max, "Bytes queued for sending per connection before it stops reading (0: the runtime's default)");
+module_param(max_reply, uint, 0444);
+MODULE_PARM_DESC(max_reply, "Largest reply; a larger one closes the connection (0: the runtime's default)");
+module_param(mem_budget, uint, 0444);
+MODULE_PARM_DESC(mem_budget, "Bytes of buffers and arenas for all connections together (0: the runtime's default)");
 module_param(budget, uint, 0444);
 MODULE_PARM_DESC(budget, "Messages served per connection per turn, for fairness (0: the runtime's default)");
+module_param(idle_timeout_ms, uint, 0444);
+MODULE_PARM_DESC(idle_timeout_ms, "Close a connection that sends and takes nothing this long, in ms, 300000 by default (0: never)");
+module_param(message_timeout_ms, uint, 0444);
+MODULE_PARM_DESC(message_timeout_ms, "Close a connection whose message stays incomplete this long, in ms, 30000 by default (0: never)");
 module_param(wq_mode, int, 0444);
 MODULE_PARM_DESC(wq_mode, "Workqueue: 0 ordered (default), 1 unbound, 2 per-cpu");
 
