@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 # Install the Debian kernels the VM tests boot and the module builds target.
 #
-# For each wanted kernel series (6.1 from bookworm, 6.12 from bookworm-backports):
-#   - resolve the exact ABI version (e.g. 6.1.0-56-amd64) from the linux-image-amd64 /
-#     linux-headers-amd64 metapackages of that suite, so image and headers always match;
+# For each wanted kernel series (6.1 from bookworm, bookworm-security and bookworm-updates,
+# 6.12 from bookworm-backports):
+#   - resolve the exact ABI version (e.g. 6.1.0-56-amd64) from the newest linux-image-amd64 /
+#     linux-headers-amd64 metapackages of those suites only (whatever is installed), so
+#     image and headers always match;
 #   - apt-install linux-headers-<ver> (gives /usr/src/linux-headers-<ver> and the
 #     /lib/modules/<ver>/build symlink);
 #   - apt-get download linux-image-<ver> into .cache/kernels/debs and unpack it with
@@ -17,13 +19,18 @@
 #
 # Idempotent: what is already in place is not downloaded again.
 # Environment: KGEN_KERNEL_SERIES="6.1 6.12" restricts the series set up.
+# --resolve-only: print "<series> <abi> <package version> <suite>" per series and stop
+# (reads apt's lists only; changes nothing, needs no root).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-CACHE=$ROOT/.cache/kernels
+# The physical path: worktrees may share one cache through a .cache symlink, and the
+# paths written to kernels.json must stay valid for all of them.
+CACHE_ROOT=$(realpath -m "$ROOT/.cache")
+CACHE=$CACHE_ROOT/kernels
 DEBS=$CACHE/debs
-CHECKPATCH_DIR=$ROOT/.cache/checkpatch
+CHECKPATCH_DIR=$CACHE_ROOT/checkpatch
 SERIES=${KGEN_KERNEL_SERIES:-6.1 6.12}
 export DEBIAN_FRONTEND=noninteractive
 
@@ -31,10 +38,19 @@ SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 log() { printf 'setup-kernels: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-mkdir -p "$CACHE" "$DEBS" "$CHECKPATCH_DIR"
-# Serialise concurrent runs (several developers share this working tree).
-exec 9>"$CACHE/.lock"
-flock 9
+RESOLVE_ONLY=0
+case "${1:-}" in
+"") ;;
+--resolve-only) RESOLVE_ONLY=1 ;;
+*) die "usage: $0 [--resolve-only]" ;;
+esac
+
+if [ "$RESOLVE_ONLY" = 0 ]; then
+	mkdir -p "$CACHE" "$DEBS" "$CHECKPATCH_DIR"
+	# Serialise concurrent runs (several developers share this working tree).
+	exec 9>"$CACHE/.lock"
+	flock 9
+fi
 
 # --- apt source for bookworm-backports --------------------------------------------------
 ensure_backports() {
@@ -60,31 +76,89 @@ ensure_backports() {
 }
 
 # --- version resolution -----------------------------------------------------------------
-suite_of() {
+# Each series comes from its own suites only. apt's candidate is not used: it follows
+# what is installed (with bookworm-backports' linux-headers-amd64 installed, the
+# candidate of linux-headers-amd64 is the backports one, for "6.1" too).
+series_suites() {
 	case "$1" in
-	6.1) echo bookworm ;;
-	6.12) echo bookworm-backports ;;
+	6.1) echo "bookworm bookworm-security bookworm-updates" ;;
+	6.12) echo "bookworm-backports" ;;
 	*) die "unknown kernel series $1" ;;
 	esac
 }
 
-# The metapackage version that apt would take from <suite>, e.g. 6.12.95-1~bpo12+1.
-meta_version() { # <metapackage> <suite>
-	local pkg=$1 suite=$2 ver
-	if [ "$suite" = bookworm ]; then
-		# bookworm + bookworm-security + bookworm-updates: apt's ordinary candidate.
-		ver=$(apt-cache policy "$pkg" | awk '/Candidate:/ {print $2}')
-	else
-		ver=$(apt-cache policy -t "$suite" "$pkg" | awk '/Candidate:/ {print $2}')
-	fi
-	[ -n "$ver" ] && [ "$ver" != "(none)" ] || die "no candidate for $pkg in $suite"
-	echo "$ver"
+# "<package file><TAB><codename>" for each apt package file, the package file spelt as
+# apt-cache madison prints it ("URI dist/component arch Packages"): a source may name
+# its suite by an alias (oldstable-security), the codename (n=) is what we match.
+SUITE_MAP=""
+load_suite_map() {
+	[ -n "$SUITE_MAP" ] && return 0
+	SUITE_MAP=$(apt-cache policy | awk '
+		/^ *-?[0-9]+ / { $1 = ""; file = substr($0, 2); next }
+		/^ *release / && file != "" {
+			if (match($0, /n=[^,]*/)) print file "\t" substr($0, RSTART + 2, RLENGTH - 2)
+			file = ""
+		}')
+}
+
+# "<version> <suite>" for each version of <pkg> that an apt source offers from one of
+# <suites> (installed versions count only through the source they came from).
+offered_versions() { # <pkg> <suites...>
+	local pkg=$1
+	shift
+	load_suite_map
+	apt-cache madison "$pkg" | awk -F'|' -v pkg="$pkg" -v suites=" $* " '
+		FNR == NR { split($0, kv, "\t"); code[kv[1]] = kv[2]; next }
+		{
+			for (i = 1; i <= 3; i++) { gsub(/^[ \t]+|[ \t]+$/, "", $i); gsub(/[ \t]+/, " ", $i) }
+			if ($1 != pkg) next
+			if ($3 in code) s = code[$3]
+			else { split($3, w, " "); s = w[2]; sub(/\/.*/, "", s) }
+			if (index(suites, " " s " ")) print $2, s
+		}' <(printf '%s\n' "$SUITE_MAP") -
+}
+
+# The newest "<version> <suite>" of <pkg> in <suites>; empty if none offers it.
+newest_version() { # <pkg> <suites...>
+	local best="" ver suite
+	while read -r ver suite; do
+		if [ -z "$best" ] || dpkg --compare-versions "$ver" gt "${best%% *}"; then
+			best="$ver $suite"
+		fi
+	done < <(offered_versions "$@")
+	echo "$best"
 }
 
 # The ABI name the metapackage depends on, e.g. 6.1.0-56-amd64.
 abi_of() { # <metapackage> <version> <prefix>
 	apt-cache show "$1=$2" | sed -n 's/^Depends: //p' | head -n1 | tr ',' '\n' |
 		sed -n "s/^ *$3\([^ (|]*\).*/\1/p" | head -n1
+}
+
+# Sets ABI (6.1.0-57-amd64), PKGVER (6.1.192-3) and PKG_SUITE (bookworm-security): the
+# newest linux-image-amd64 and linux-headers-amd64 of the series' suites, which must
+# depend on the same ABI, and that ABI's image and headers packages, which must have
+# the same newest version there.
+resolve_series() { # <series>
+	local s=$1 suites iv hv iabi habi ipkg hpkg
+	suites=$(series_suites "$s")
+	local where="in $s's suites ($suites)"
+	iv=$(newest_version linux-image-amd64 $suites)
+	hv=$(newest_version linux-headers-amd64 $suites)
+	[ -n "$iv" ] || die "no linux-image-amd64 $where; apt-cache madison linux-image-amd64 lists what the apt sources offer"
+	[ -n "$hv" ] || die "no linux-headers-amd64 $where; apt-cache madison linux-headers-amd64 lists what the apt sources offer"
+	iabi=$(abi_of linux-image-amd64 "${iv%% *}" linux-image-)
+	habi=$(abi_of linux-headers-amd64 "${hv%% *}" linux-headers-)
+	[ -n "$iabi" ] && [ "$iabi" = "$habi" ] ||
+		die "series $s: linux-image-amd64 ${iv/ / from } depends on '$iabi', linux-headers-amd64 ${hv/ / from } on '$habi', newest $where: they must name the same ABI"
+	case "$iabi" in "$s".*) ;; *) die "series $s resolved to $iabi $where" ;; esac
+	ipkg=$(newest_version "linux-image-$iabi" $suites)
+	hpkg=$(newest_version "linux-headers-$iabi" $suites)
+	[ -n "$ipkg" ] && [ "${ipkg%% *}" = "${hpkg%% *}" ] ||
+		die "series $s: linux-image-$iabi '${ipkg/ / from }' and linux-headers-$iabi '${hpkg/ / from }', newest $where, differ"
+	ABI=$iabi
+	PKGVER=${ipkg%% *}
+	PKG_SUITE=${ipkg##* }
 }
 
 # --- header installation ----------------------------------------------------------------
@@ -202,7 +276,9 @@ install_checkpatch() {
 	for f in $files; do [ -s "$CHECKPATCH_DIR/$f" ] || ok=0; done
 	[ $ok = 1 ] && return 0
 	local ver deb
-	ver=$(meta_version linux-source-6.1 bookworm)
+	ver=$(newest_version linux-source-6.1 $(series_suites 6.1))
+	[ -n "$ver" ] || die "no linux-source-6.1 in $(series_suites 6.1)"
+	ver=${ver%% *}
 	deb=$(ls "$DEBS"/linux-source-6.1_*.deb 2>/dev/null | head -n1 || true)
 	if [ -z "$deb" ]; then
 		log "downloading linux-source-6.1 ($ver) for checkpatch.pl"
@@ -228,26 +304,26 @@ install_checkpatch() {
 }
 
 # --- main -------------------------------------------------------------------------------
+if [ "$RESOLVE_ONLY" = 1 ]; then
+	for s in $SERIES; do
+		resolve_series "$s"
+		printf '%s %s %s %s\n' "$s" "$ABI" "$PKGVER" "$PKG_SUITE"
+	done
+	exit 0
+fi
+
 ensure_backports
 
 entries=()
 for s in $SERIES; do
-	suite=$(suite_of "$s")
-	iver=$(meta_version linux-image-amd64 "$suite")
-	hver=$(meta_version linux-headers-amd64 "$suite")
-	[ "$iver" = "$hver" ] || die "linux-image-amd64 ($iver) and linux-headers-amd64 ($hver) differ in $suite"
-	abi=$(abi_of linux-image-amd64 "$iver" linux-image-)
-	habi=$(abi_of linux-headers-amd64 "$hver" linux-headers-)
-	[ -n "$abi" ] && [ "$abi" = "$habi" ] || die "cannot resolve the $s ABI ($abi / $habi)"
-	case "$abi" in "$s".*) ;; *) die "series $s resolved to $abi: wrong suite?" ;; esac
-	# The versioned package the metapackage points at (same source version).
-	pkgver=$(apt-cache show "linux-image-$abi" | awk -v v="$iver" '/^Version:/ {if ($2 == v) print $2}' | head -n1)
-	[ -n "$pkgver" ] || pkgver=$(apt-cache policy "linux-image-$abi" | awk '/Candidate:/ {print $2}')
-	log "series $s: $abi ($pkgver, from $suite)"
-	install_headers "$abi" "$pkgver"
-	install_image "$abi" "$pkgver"
+	resolve_series "$s"
+	suite=$(series_suites "$s")
+	suite=${suite%% *}
+	log "series $s: $ABI ($PKGVER, from $PKG_SUITE)"
+	install_headers "$ABI" "$PKGVER"
+	install_image "$ABI" "$PKGVER"
 	entries+=("$(printf '{"series": "%s", "version": "%s", "package_version": "%s", "suite": "%s", "vmlinuz": "%s", "kdir": "%s"}' \
-		"$s" "$abi" "$pkgver" "$suite" "$CACHE/$abi/vmlinuz" "/lib/modules/$abi/build")")
+		"$s" "$ABI" "$PKGVER" "$suite" "$CACHE/$ABI/vmlinuz" "/lib/modules/$ABI/build")")
 done
 
 install_checkpatch

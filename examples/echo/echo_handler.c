@@ -118,6 +118,7 @@ static int echo_raw_env(void)
 
 static int echo_raw_start(struct echo_state *st)
 {
+	char where[KG_ADDR_PORT_SIZE];
 	struct kg_server_config cfg;
 	int ret;
 
@@ -132,11 +133,12 @@ static int echo_raw_start(struct echo_state *st)
 	cfg.port = (u16)raw_port;
 	ret = kg_server_start(&st->raw, &cfg, &echo_raw_service);
 	if (ret) {
-		pr_err("raw echo: cannot serve on %s:%d: %d\n", raw_addr, raw_port, ret);
+		pr_err("raw echo: cannot serve on %s: %d\n",
+		       kg_addr_port(where, raw_addr, raw_port), ret);
 		return ret;
 	}
 #ifdef __KERNEL__
-	pr_info("raw echo on %s:%u\n", raw_addr, kg_server_port(st->raw));
+	pr_info("raw echo on %s\n", kg_addr_port(where, raw_addr, kg_server_port(st->raw)));
 #else
 	{
 		sigset_t all, old;
@@ -152,7 +154,7 @@ static int echo_raw_start(struct echo_state *st)
 			return ret;
 		}
 	}
-	printf("raw echo on %s:%u\n", raw_addr, kg_server_port(st->raw));
+	printf("raw echo on %s\n", kg_addr_port(where, raw_addr, kg_server_port(st->raw)));
 	fflush(stdout);
 #endif
 	return 0;

@@ -1265,6 +1265,7 @@ int kg_connect(struct kg_server *srv, const char *addr, u16 port,
 int kg_server_start(struct kg_server **out, const struct kg_server_config *cfg,
 		    const struct kg_service *svc)
 {
+	char where[KG_ADDR_PORT_SIZE];
 	struct kg_server *srv;
 	int err;
 
@@ -1321,8 +1322,8 @@ int kg_server_start(struct kg_server **out, const struct kg_server_config *cfg,
 	if (err)
 		goto release;
 	srv->listening = true;
-	pr_info("%s listening on %s port %u (%s)\n", svc && svc->name ? svc->name : "server",
-		srv->cfg.addr, srv->port,
+	pr_info("%s listening on %s (%s)\n", svc && svc->name ? svc->name : "server",
+		kg_addr_port(where, srv->cfg.addr, srv->port),
 		srv->cfg.transport == KG_TRANSPORT_FRAMED ? "framed" : "buffered");
 	*out = srv;
 	return 0;

@@ -14,6 +14,7 @@
 #define pr_fmt(fmt) "kgen-fwd-raw: " fmt
 
 #include "testsvc.h"
+#include "kgen/event.h"		/* kg_addr_port() */
 
 static int kg_fwd_key(struct kg_call *call, u32 *key)
 {
@@ -137,6 +138,7 @@ int kg_parse_host_port(const char *s, size_t len, char *host, size_t host_size, 
  */
 int kg_fwd_raw_connect(struct kg_fwd_raw *fwd, struct kg_server *srv, const char *backends)
 {
+	char where[KG_ADDR_PORT_SIZE];
 	const char *p = backends;
 	char host[64];
 	size_t len;
@@ -154,7 +156,7 @@ int kg_fwd_raw_connect(struct kg_fwd_raw *fwd, struct kg_server *srv, const char
 		}
 		err = kg_connect(srv, host, port, NULL, &fwd->backends[fwd->nbackends]);
 		if (err) {
-			pr_err("cannot connect to %s port %u: %d\n", host, port, err);
+			pr_err("cannot connect to %s: %d\n", kg_addr_port(where, host, port), err);
 			return err;
 		}
 		fwd->nbackends++;

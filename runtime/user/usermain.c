@@ -7,6 +7,7 @@
 #include <getopt.h>
 
 #include "kgen/usermain.h"
+#include "kgen/event.h"		/* kg_addr_port() */
 
 /* A limit flag: N, 0 keeping the runtime's default; a u32 in the config. */
 struct kg_limit_flag {
@@ -240,6 +241,7 @@ void kg_server_stats_print(FILE *f, const struct kg_server_stats *st)
  * @m: what to serve
  *
  * Parses the flags, runs @m->init, prints "serving <name> on <addr>:<port>"
+ * (an IPv6 <addr> in brackets)
  * on stdout, serves until SIGINT or SIGTERM, stops the server, prints its
  * counters on stderr and runs @m->exit.
  *
@@ -251,6 +253,7 @@ int kg_user_main(int argc, char **argv, const struct kg_user_main *m)
 	struct kg_server_config cfg;
 	struct kg_server_stats st;
 	struct kg_server *srv;
+	char where[KG_ADDR_PORT_SIZE];
 	void *data = NULL;
 	int ret;
 
@@ -267,12 +270,14 @@ int kg_user_main(int argc, char **argv, const struct kg_user_main *m)
 	m->service->data = data;
 	ret = kg_server_start(&srv, &cfg, m->service);
 	if (ret) {
-		fprintf(stderr, "cannot serve on %s:%u: %s\n", cfg.addr, cfg.port, strerror(-ret));
+		fprintf(stderr, "cannot serve on %s: %s\n", kg_addr_port(where, cfg.addr, cfg.port),
+			strerror(-ret));
 		if (m->exit)
 			m->exit(data);
 		return 1;
 	}
-	printf("serving %s on %s:%u\n", m->service->name, cfg.addr, kg_server_port(srv));
+	printf("serving %s on %s\n", m->service->name,
+	       kg_addr_port(where, cfg.addr, kg_server_port(srv)));
 	fflush(stdout);
 	ret = kg_server_run(srv);	/* until SIGINT or SIGTERM */
 	kg_server_stop_stats(srv, &st);

@@ -103,6 +103,7 @@ class UserServer:
             m = re.match(r"serving \S+ on \S+:(\d+)\s*$", line)
             if m:
                 self.port = int(m.group(1))
+        self.lines = lines             # stdout up to the listening line
         missing = set(spec.user_extra) - set(self.extra)
         if missing:
             self.proc.kill()

@@ -13,10 +13,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import re
 import shlex
+import socket
 import sys
 import tempfile
 import textwrap
@@ -123,6 +125,33 @@ def test_user(user_servers, tmp_path, name, transport, check):
     fn = next(c for c in checks(name) if c.__name__ == check)
     fn(Target(port=srv.port, transport=transport, extra=srv.extra, where="user"), tmp_path)
     assert srv.proc.poll() is None, f"{name}_user died: {''.join(srv.stderr)[-4000:]}"
+
+
+@pytest.mark.xdist_group("examples-user-echo")
+def test_user_ipv6_addresses_printed_in_brackets(user_servers):
+    """A generated server on ::1 prints "serving Echo on [::1]:<port>" (the raw echo
+    likewise), and the ports printed are the ones it serves on."""
+    from clients.echo import ec
+    if "echo" not in available():
+        pytest.skip("echo example not available")
+    try:
+        socket.socket(socket.AF_INET6).bind(("::1", 0))
+    except OSError:
+        pytest.skip("::1 not available")
+    spec = dataclasses.replace(SPECS["echo"], user_env={"ECHO_RAW_PORT": "0", "ECHO_RAW_ADDR": "::1"})
+    srv = UserServer(user_servers.binary("echo"), spec, "framed", args=("--addr", "::1"))
+    try:
+        c = Target(port=srv.port, host="::1").client(ec.Echo)
+        try:
+            assert c.echo(b"over v6") == b"over v6"
+        finally:
+            c.close()
+    finally:
+        rc = srv.stop()
+    assert rc == 0, "".join(srv.stderr)
+    out = "".join(srv.lines)
+    assert f"raw echo on [::1]:{srv.extra['raw_port']}\n" in out, out
+    assert f"serving Echo on [::1]:{srv.port}\n" in out, out
 
 
 # --------------------------------------------------------------------------------------

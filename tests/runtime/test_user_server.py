@@ -144,6 +144,22 @@ def test_echo_raw_ipv6():
         srv.assert_clean()
 
 
+@pytest.mark.parametrize("addr, printed", [("::1", "[::1]"), ("127.0.0.1", "127.0.0.1")])
+def test_listening_address_printed_with_port(addr, printed):
+    """IPv6 literals print in brackets ("[::1]:9090"), so the port stays apart."""
+    if ":" in addr:
+        try:
+            socket.socket(socket.AF_INET6).bind((addr, 0))
+        except OSError:
+            pytest.skip(f"{addr} not available")
+    with Server("echo_raw", addr=addr) as srv:
+        assert echo_raw_roundtrip(srv, b"where") == b"where"
+        srv.assert_clean()
+    lines = [line for line in srv.stderr.splitlines() if "listening on" in line]
+    assert len(lines) == 1, srv.stderr
+    assert f"listening on {printed}:{srv.port} (" in lines[0], lines[0]
+
+
 def test_max_conns_refuses_extra_connections():
     with Server("echo_raw", "--max-conns", "2") as srv:
         a, b = srv.connect(), srv.connect()

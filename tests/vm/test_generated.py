@@ -100,6 +100,11 @@ def test_forwarder_module_in_vm(kernel, tmp_path):
         if insmod {ko} transport=carrier-pigeon; then exit 1; fi
         test ! -e /sys/module/forwarder
         dmesg | grep -q 'serving Forwarder on 127.0.0.1:9090'
+        # an IPv6 address prints in brackets, the port apart from it
+        insmod {ko} addr=::1 port=9092
+        rmmod forwarder
+        dmesg | grep -q 'serving Forwarder on \\[::1\\]:9092$'
+        dmesg | grep -q 'Forwarder listening on \\[::1\\]:9092 (framed)$'
         """)
     res = run_in_vm(kernel, script, timeout=400)
     res.assert_ok()

@@ -92,6 +92,33 @@ bool kg_sock_peer_gone(struct kg_sock *s);
 /* Bytes sent but not yet acknowledged by the peer (SIOCOUTQ); 0 on error. */
 u32 kg_sock_unacked(struct kg_sock *s);
 
+/* Room for "[<IPv6 literal>%<interface>]:<port>"; a longer address ends in "...". */
+#define KG_ADDR_PORT_SIZE	80
+
+/**
+ * kg_addr_port() - an address and port as messages print them
+ * @buf: KG_ADDR_PORT_SIZE bytes
+ * @addr: an IPv4 or IPv6 literal
+ * @port: the port
+ *
+ * IPv6 literals go in brackets, so the port stays apart from the address:
+ * "127.0.0.1:9090", "[::1]:9090".
+ *
+ * Return: @buf.
+ */
+static inline const char *kg_addr_port(char *buf, const char *addr, unsigned int port)
+{
+	int n;
+
+	if (strchr(addr, ':'))
+		n = snprintf(buf, KG_ADDR_PORT_SIZE, "[%s]:%u", addr, port);
+	else
+		n = snprintf(buf, KG_ADDR_PORT_SIZE, "%s:%u", addr, port);
+	if (n >= KG_ADDR_PORT_SIZE)
+		memcpy(buf + KG_ADDR_PORT_SIZE - 4, "...", 4);
+	return buf;
+}
+
 /*
  * Attach: save the socket's callbacks (kernel) / add it to epoll (user) and
  * call @fn with KG_EV_* bits from now on. If data is already queued, @fn runs

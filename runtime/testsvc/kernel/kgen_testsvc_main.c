@@ -144,6 +144,7 @@ static void kgt_fwd_stats(struct seq_file *m, void *data)
 
 static int __init kgt_init(void)
 {
+	char where[KG_ADDR_PORT_SIZE];
 	const struct kg_service *svc;
 	struct kg_server_config cfg;
 	int ret;
@@ -158,7 +159,7 @@ static int __init kgt_init(void)
 	}
 	ret = kg_server_start(&kgt_server, &cfg, svc);
 	if (ret) {
-		pr_err("cannot serve on %s:%u: %d\n", addr, port, ret);
+		pr_err("cannot serve on %s: %d\n", kg_addr_port(where, addr, port), ret);
 		return ret;
 	}
 	if (kgt_is_fwd && *backends) {
@@ -172,8 +173,8 @@ static int __init kgt_init(void)
 	}
 	kgt_debugfs = kg_debugfs_create(KBUILD_MODNAME, kgt_server,
 					kgt_is_fwd ? kgt_fwd_stats : NULL, &kgt_fwd);
-	pr_info("serving %s on %s port %u (wq_mode %d)\n", service, addr,
-		kg_server_port(kgt_server), wq_mode);
+	pr_info("serving %s on %s (wq_mode %d)\n", service,
+		kg_addr_port(where, addr, kg_server_port(kgt_server)), wq_mode);
 	return 0;
 }
 

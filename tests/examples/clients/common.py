@@ -47,7 +47,8 @@ class Target:
                            proto_factory=TBinaryProtocolFactory(strict_read=strict_read,
                                                                 strict_write=strict_write),
                            trans_factory=TRANSPORTS[transport or self.transport](),
-                           timeout=timeout)
+                           timeout=timeout,
+                           socket_family=socket.AF_INET6 if ":" in self.host else socket.AF_INET)
 
 
 _loaded: dict[str, object] = {}

@@ -169,6 +169,7 @@ static void *alltypes_data;
 
 static int __init alltypes_module_init(void)
 {
+	char where[KG_ADDR_PORT_SIZE];
 	struct kg_server_config cfg;
 	int ret;
 
@@ -181,11 +182,12 @@ static int __init alltypes_module_init(void)
 	alltypes_service.data = alltypes_data;
 	ret = kg_server_start(&alltypes_server, &cfg, &alltypes_service);
 	if (ret) {
-		pr_err("cannot serve on %s:%u: %d\n", addr, port, ret);
+		pr_err("cannot serve on %s: %d\n", kg_addr_port(where, addr, port), ret);
 		alltypes_handler_exit(alltypes_data);
 		return ret;
 	}
-	pr_info("serving Everything on %s:%u\n", addr, kg_server_port(alltypes_server));
+	pr_info("serving Everything on %s\n",
+		kg_addr_port(where, addr, kg_server_port(alltypes_server)));
 	/* Counters in /sys/kernel/debug/<module>/stats; NULL (and no file) without debugfs. */
 	alltypes_debugfs = kg_debugfs_create(KBUILD_MODNAME, alltypes_server, NULL, NULL);
 	return 0;

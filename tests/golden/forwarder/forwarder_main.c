@@ -152,6 +152,7 @@ static void *forwarder_data;
 
 static int __init forwarder_module_init(void)
 {
+	char where[KG_ADDR_PORT_SIZE];
 	struct kg_server_config cfg;
 	int ret;
 
@@ -164,11 +165,12 @@ static int __init forwarder_module_init(void)
 	forwarder_service.data = forwarder_data;
 	ret = kg_server_start(&forwarder_server, &cfg, &forwarder_service);
 	if (ret) {
-		pr_err("cannot serve on %s:%u: %d\n", addr, port, ret);
+		pr_err("cannot serve on %s: %d\n", kg_addr_port(where, addr, port), ret);
 		forwarder_handler_exit(forwarder_data);
 		return ret;
 	}
-	pr_info("serving Forwarder on %s:%u\n", addr, kg_server_port(forwarder_server));
+	pr_info("serving Forwarder on %s\n",
+		kg_addr_port(where, addr, kg_server_port(forwarder_server)));
 	/* Counters in /sys/kernel/debug/<module>/stats; NULL (and no file) without debugfs. */
 	forwarder_debugfs = kg_debugfs_create(KBUILD_MODNAME, forwarder_server, NULL, NULL);
 	return 0;

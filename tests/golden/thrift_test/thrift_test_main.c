@@ -171,6 +171,7 @@ static void *thrift_test_data;
 
 static int __init thrift_test_module_init(void)
 {
+	char where[KG_ADDR_PORT_SIZE];
 	struct kg_server_config cfg;
 	int ret;
 
@@ -183,11 +184,12 @@ static int __init thrift_test_module_init(void)
 	thrift_test_service.data = thrift_test_data;
 	ret = kg_server_start(&thrift_test_server, &cfg, &thrift_test_service);
 	if (ret) {
-		pr_err("cannot serve on %s:%u: %d\n", addr, port, ret);
+		pr_err("cannot serve on %s: %d\n", kg_addr_port(where, addr, port), ret);
 		thrift_test_handler_exit(thrift_test_data);
 		return ret;
 	}
-	pr_info("serving ThriftTest on %s:%u\n", addr, kg_server_port(thrift_test_server));
+	pr_info("serving ThriftTest on %s\n",
+		kg_addr_port(where, addr, kg_server_port(thrift_test_server)));
 	/* Counters in /sys/kernel/debug/<module>/stats; NULL (and no file) without debugfs. */
 	thrift_test_debugfs = kg_debugfs_create(KBUILD_MODNAME, thrift_test_server, NULL, NULL);
 	return 0;
