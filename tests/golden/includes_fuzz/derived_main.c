@@ -161,6 +161,7 @@ static void *derived_data;
 
 static int __init derived_module_init(void)
 {
+	char where[KG_ADDR_PORT_SIZE];
 	struct kg_server_config cfg;
 	int ret;
 
@@ -173,11 +174,12 @@ static int __init derived_module_init(void)
 	derived_service.data = derived_data;
 	ret = kg_server_start(&derived_server, &cfg, &derived_service);
 	if (ret) {
-		pr_err("cannot serve on %s:%u: %d\n", addr, port, ret);
+		pr_err("cannot serve on %s: %d\n", kg_addr_port(where, addr, port), ret);
 		derived_handler_exit(derived_data);
 		return ret;
 	}
-	pr_info("serving Leaf on %s:%u\n", addr, kg_server_port(derived_server));
+	pr_info("serving Leaf on %s\n",
+		kg_addr_port(where, addr, kg_server_port(derived_server)));
 	/* Counters in /sys/kernel/debug/<module>/stats; NULL (and no file) without debugfs. */
 	derived_debugfs = kg_debugfs_create(KBUILD_MODNAME, derived_server, NULL, NULL);
 	return 0;
