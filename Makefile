@@ -4,12 +4,14 @@
 #   make demo   set up, generate the forwarder module, boot it in a VM and call it
 #   make test   set up and run every test (user space, kernel builds, VM tests)
 #   make setup  install Debian packages, Debian kernels for the VM tests and the venv
+#   make test-debug  build (once, cached) the debug kernel, run the VM tests and the
+#               hostile-client suite on it (KASAN, lockdep, kmemleak); not part of `test`
 
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
 
-.PHONY: all setup venv apt kernels test test-fast demo bench clean
+.PHONY: all setup venv apt kernels debug-kernel test test-fast test-debug demo bench clean
 
 all: venv
 
@@ -29,6 +31,14 @@ kernels: apt
 
 test: setup
 	$(PYTEST) -n 2 --dist loadgroup tests
+
+debug-kernel: venv
+	scripts/build-debug-kernel.sh
+
+# The VM tests (hostile suite included) on the debug kernel only: ~15 min to build it
+# once per machine (2 cores), then slower guests: too long for CI's budget.
+test-debug: setup debug-kernel
+	KGEN_VM_SERIES=6.1-debug $(PYTEST) -n 2 --dist loadgroup -m vm tests
 
 # Everything but the VM tests: quick inner loop for developers.
 test-fast: venv

@@ -42,9 +42,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 MANIFEST = Path(os.environ.get("KGEN_KERNELS_MANIFEST", REPO / ".cache" / "kernels" / "kernels.json"))
+# The debug kernel (scripts/build-debug-kernel.sh: KASAN, lockdep, kmemleak...), series
+# "6.1-debug"; `make test-debug` selects it with KGEN_VM_SERIES=6.1-debug.
+DEBUG_MANIFEST = Path(os.environ.get("KGEN_DEBUG_KERNELS_MANIFEST",
+                                     REPO / ".cache" / "kernels" / "debug-kernels.json"))
 VENV = Path(os.environ.get("KGEN_VENV", REPO / ".venv"))
 VENV_PYTHON = VENV / "bin" / "python"
-SERIES = ("6.1", "6.12")
+# The kernel series the VM tests run on (the `kernel` fixture's parameters).
+SERIES = tuple(os.environ.get("KGEN_VM_SERIES", "6.1 6.12").split())
 
 # Modules udev would autoload at boot that only cost time under software emulation
 # (crypto self-tests, kvm, AHCI/CD-ROM, watchdog, input...).  Blacklisting them takes the
@@ -83,12 +88,15 @@ class Kernel:
 
 
 def kernels(manifest: Path | None = None) -> dict[str, Kernel]:
-    """The installed kernels, by series; {} when the manifest does not exist."""
-    path = Path(manifest or MANIFEST)
-    if not path.is_file():
-        return {}
+    """The installed kernels, by series; {} when no manifest exists.  Without an explicit
+    manifest: Debian's kernels (MANIFEST) and the debug kernel if built (DEBUG_MANIFEST)."""
+    paths = [Path(manifest)] if manifest else [MANIFEST, DEBUG_MANIFEST]
+    entries = []
+    for path in paths:
+        if path.is_file():
+            entries += json.loads(path.read_text())
     out = {}
-    for e in json.loads(path.read_text()):
+    for e in entries:
         out[e["series"]] = Kernel(series=e["series"], version=e["version"],
                                   vmlinuz=Path(e["vmlinuz"]), kdir=Path(e["kdir"]),
                                   package_version=e.get("package_version", ""))
@@ -100,7 +108,8 @@ def get_kernel(series: str) -> Kernel:
     ks = kernels()
     k = ks.get(series)
     if k is None:
-        pytest.skip(f"kernel series {series} not in {MANIFEST} (run `make kernels`)")
+        how = "make test-debug builds it" if series.endswith("-debug") else "run `make kernels`"
+        pytest.skip(f"kernel series {series} not in {MANIFEST} / {DEBUG_MANIFEST} ({how})")
     missing = [p for p in (k.vmlinuz, k.kdir / "Makefile") if not p.exists()]
     if missing:
         pytest.fail(f"kernel {k}: manifest lists it but {missing} missing; rerun `make kernels`")
