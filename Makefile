@@ -38,7 +38,7 @@ debug-kernel: venv
 # The VM tests (hostile suite included) on the debug kernel only: ~15 min to build it
 # once per machine (2 cores), then slower guests: too long for CI's budget.
 test-debug: setup debug-kernel
-	KGEN_VM_SERIES=6.1-debug $(PYTEST) -n 2 --dist loadgroup -m vm tests
+	KGEN_VM_SERIES=6.1-debug KGEN_VM_TIMEOUT_SCALE=4 $(PYTEST) -n 2 --dist loadgroup -m vm tests
 
 # Everything but the VM tests: quick inner loop for developers.
 test-fast: venv

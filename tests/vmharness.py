@@ -48,6 +48,10 @@ DEBUG_MANIFEST = Path(os.environ.get("KGEN_DEBUG_KERNELS_MANIFEST",
                                      REPO / ".cache" / "kernels" / "debug-kernels.json"))
 VENV = Path(os.environ.get("KGEN_VENV", REPO / ".venv"))
 VENV_PYTHON = VENV / "bin" / "python"
+# Every VM timeout (boot, script) is multiplied by this: the debug kernel (KASAN, lockdep)
+# boots in 3-5 minutes under TCG where Debian's take 20-60 s; `make test-debug` sets 4.
+TIMEOUT_SCALE = float(os.environ.get("KGEN_VM_TIMEOUT_SCALE", "1"))
+
 # The kernel series the VM tests run on (the `kernel` fixture's parameters).
 SERIES = tuple(os.environ.get("KGEN_VM_SERIES", "6.1 6.12").split())
 
@@ -530,6 +534,7 @@ def run_in_vm(kernel: Kernel, script: str, *, timeout: float = 300, cpus: int = 
     timing).  memory_debug=False boots without MEMORY_DEBUG_BOOT (benchmarks).  Returns a
     VMResult; call .assert_ok() (exit 0 and clean dmesg).
     """
+    timeout *= TIMEOUT_SCALE
     base = Path(results_dir) if results_dir else Path(tempfile.mkdtemp(prefix="kgen-vm-"))
     base.mkdir(parents=True, exist_ok=True)
     results = base.resolve()
@@ -637,7 +642,7 @@ class VMSession:
         self.kernel = kernel
         self.opts = dict(cpus=cpus, memory=memory, icount=icount, rwdirs=rwdirs,
                          append=append, fast_boot=fast_boot, memory_debug=memory_debug)
-        self.boot_timeout = boot_timeout
+        self.boot_timeout = boot_timeout * TIMEOUT_SCALE
         self.cwd = Path(cwd)
         self.proc: subprocess.Popen | None = None
         self.results: Path | None = None
@@ -726,6 +731,7 @@ class VMSession:
     # -- running --
     def run(self, script: str, *, timeout: float = 120, cwd: Path | str | None = None) -> VMResult:
         """Run the bash script as root in the guest (booting first if needed)."""
+        timeout *= TIMEOUT_SCALE
         if not self.alive or self._needs_reboot:
             self.start()
         assert self.results is not None
