@@ -6,12 +6,14 @@
 #   make setup  install Debian packages, Debian kernels for the VM tests and the venv
 #   make fuzz   generate, build and run the libFuzzer harness of ThriftTest and of the
 #               corpus' realworld/ IDLs (FUZZ_RUNS executions or FUZZ_TIME seconds each)
+#   make test-debug  build (once, cached) the debug kernel, run the VM tests and the
+#               hostile-client suite on it (KASAN, lockdep, kmemleak); not part of `test`
 
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
 
-.PHONY: all setup venv apt kernels test test-fast demo bench fuzz clean
+.PHONY: all setup venv apt kernels debug-kernel test test-fast test-debug demo bench fuzz clean
 
 all: venv
 
@@ -31,6 +33,14 @@ kernels: apt
 
 test: setup
 	$(PYTEST) -n 2 --dist loadgroup tests
+
+debug-kernel: venv
+	scripts/build-debug-kernel.sh
+
+# The VM tests (hostile suite included) on the debug kernel only: ~15 min to build it
+# once per machine (2 cores), then slower guests: too long for CI's budget.
+test-debug: setup debug-kernel
+	KGEN_VM_SERIES=6.1-debug KGEN_VM_TIMEOUT_SCALE=4 $(PYTEST) -n 2 --dist loadgroup -m vm tests
 
 # Everything but the VM tests: quick inner loop for developers.
 test-fast: venv

@@ -237,7 +237,9 @@ def main() -> int:
     if "forwarder" in benches:
         ko, user = build_forwarder(kernel)
         script += forwarder_script(ko, user, args.quick)
-    res = vmharness.run_in_vm(kernel, script, timeout=3000, icount=True, memory="2G")
+    # memory_debug=False: no slub_debug/KFENCE, they would slow the allocations measured.
+    res = vmharness.run_in_vm(kernel, script, timeout=3000, icount=True, memory="2G",
+                              memory_debug=False)
     res.assert_ok()
     if "echo" in benches:
         rows = []

@@ -42,14 +42,31 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 MANIFEST = Path(os.environ.get("KGEN_KERNELS_MANIFEST", REPO / ".cache" / "kernels" / "kernels.json"))
+# The debug kernel (scripts/build-debug-kernel.sh: KASAN, lockdep, kmemleak...), series
+# "6.1-debug"; `make test-debug` selects it with KGEN_VM_SERIES=6.1-debug.
+DEBUG_MANIFEST = Path(os.environ.get("KGEN_DEBUG_KERNELS_MANIFEST",
+                                     REPO / ".cache" / "kernels" / "debug-kernels.json"))
 VENV = Path(os.environ.get("KGEN_VENV", REPO / ".venv"))
 VENV_PYTHON = VENV / "bin" / "python"
-SERIES = ("6.1", "6.12")
+# Every VM timeout (boot, script) is multiplied by this: the debug kernel (KASAN, lockdep)
+# boots in 3-5 minutes under TCG where Debian's take 20-60 s; `make test-debug` sets 4.
+TIMEOUT_SCALE = float(os.environ.get("KGEN_VM_TIMEOUT_SCALE", "1"))
+
+# The kernel series the VM tests run on (the `kernel` fixture's parameters).
+SERIES = tuple(os.environ.get("KGEN_VM_SERIES", "6.1 6.12").split())
 
 # Modules udev would autoload at boot that only cost time under software emulation
 # (crypto self-tests, kvm, AHCI/CD-ROM, watchdog, input...).  Blacklisting them takes the
 # boot from ~25 s to ~17 s.  Only alias-based autoloading is affected: `modprobe <name>`
 # still loads them.
+# Boot options of every test VM that make the kernel catch more memory errors: SLUB
+# sanity checks, red zones, poisoning and owner tracking on every slab cache (F Z P U),
+# and KFENCE sampling one allocation every 100 ms (Debian 6.12 has KFENCE built in but off
+# by default; Debian 6.1 has no KFENCE, it ignores the parameter; the debug kernel of
+# scripts/build-debug-kernel.sh has it on).  Benchmarks boot without them
+# (memory_debug=False): they slow allocation down.
+MEMORY_DEBUG_BOOT = ("slub_debug=FZPU", "kfence.sample_interval=100")
+
 BOOT_BLACKLIST = (
     "kvm,kvm_amd,kvm_intel,ccp,crct10dif_pclmul,crc32_pclmul,crc32c_intel,"
     "ghash_clmulni_intel,sha512_ssse3,sha256_ssse3,sha1_ssse3,aesni_intel,polyval_clmulni,"
@@ -75,12 +92,15 @@ class Kernel:
 
 
 def kernels(manifest: Path | None = None) -> dict[str, Kernel]:
-    """The installed kernels, by series; {} when the manifest does not exist."""
-    path = Path(manifest or MANIFEST)
-    if not path.is_file():
-        return {}
+    """The installed kernels, by series; {} when no manifest exists.  Without an explicit
+    manifest: Debian's kernels (MANIFEST) and the debug kernel if built (DEBUG_MANIFEST)."""
+    paths = [Path(manifest)] if manifest else [MANIFEST, DEBUG_MANIFEST]
+    entries = []
+    for path in paths:
+        if path.is_file():
+            entries += json.loads(path.read_text())
     out = {}
-    for e in json.loads(path.read_text()):
+    for e in entries:
         out[e["series"]] = Kernel(series=e["series"], version=e["version"],
                                   vmlinuz=Path(e["vmlinuz"]), kdir=Path(e["kdir"]),
                                   package_version=e.get("package_version", ""))
@@ -92,7 +112,8 @@ def get_kernel(series: str) -> Kernel:
     ks = kernels()
     k = ks.get(series)
     if k is None:
-        pytest.skip(f"kernel series {series} not in {MANIFEST} (run `make kernels`)")
+        how = "make test-debug builds it" if series.endswith("-debug") else "run `make kernels`"
+        pytest.skip(f"kernel series {series} not in {MANIFEST} / {DEBUG_MANIFEST} ({how})")
     missing = [p for p in (k.vmlinuz, k.kdir / "Makefile") if not p.exists()]
     if missing:
         pytest.fail(f"kernel {k}: manifest lists it but {missing} missing; rerun `make kernels`")
@@ -335,6 +356,21 @@ DMESG_BAD_PATTERNS = [
     r"stack-protector",
     r"Poison overwritten|double free|use-after-free|out-of-bounds",
     r"kobject.*(already|not initialized)",
+    # SLUB debugging (slub_debug=FZPU): "BUG kmalloc-64 (Not tainted): Redzone overwritten",
+    # "FIX kmalloc-64: Restoring ...", "Object padding overwritten"
+    r"\bBUG kmalloc-",
+    r"\bBUG [\w.:-]+ \((Not t|T)ainted",
+    r"\bFIX [\w.:-]+: ",
+    r"Redzone|Object padding|Padding overwritten|Freepointer corrupt",
+    # KFENCE and KASAN reports ("BUG: KFENCE: out-of-bounds read ...", "BUG: KASAN: ...")
+    r"BUG: KFENCE|BUG: KASAN",
+    # lockdep (PROVE_LOCKING in the debug kernel)
+    r"possible circular locking|possible recursive locking|inconsistent lock state",
+    r"possible irq lock inversion|suspicious RCU usage|lock held when returning",
+    # kmemleak ("kmemleak: 3 new suspected memory leaks")
+    r"kmemleak: .*suspected memory leak",
+    # the OOM killer, global or of a cgroup
+    r"Out of memory|out of memory: Kill|oom-kill|invoked oom-killer",
 ]
 _DMESG_BAD = re.compile("|".join(f"(?:{p})" for p in DMESG_BAD_PATTERNS))
 
@@ -431,7 +467,8 @@ def _vng_env() -> dict[str, str]:
 
 def vng_command(kernel: Kernel, results: Path, wrapper_cmd: str, *, cpus: int = 2,
                 memory: str = "1G", icount: bool = False, rwdirs: Sequence[Path | str] = (),
-                append: Sequence[str] = (), fast_boot: bool = True) -> list[str]:
+                append: Sequence[str] = (), fast_boot: bool = True,
+                memory_debug: bool = True) -> list[str]:
     cmd = [str(VENV / "bin" / "vng"), "--run", str(kernel.vmlinuz), "--disable-kvm", "--force-9p",
            "--verbose", f"--rwdir={results}"]
     for d in rwdirs:
@@ -445,6 +482,8 @@ def vng_command(kernel: Kernel, results: Path, wrapper_cmd: str, *, cpus: int = 
     kargs = ["loglevel=5"]
     if fast_boot:
         kargs.append(f"modprobe.blacklist={BOOT_BLACKLIST}")
+    if memory_debug:
+        kargs += MEMORY_DEBUG_BOOT
     for a in list(kargs) + list(append):
         cmd += ["--append", a]
     cmd += ["--", wrapper_cmd]
@@ -482,7 +521,7 @@ def _boot_and_wait(cmd: list[str], cwd: Path | str, console_path: Path, timeout:
 def run_in_vm(kernel: Kernel, script: str, *, timeout: float = 300, cpus: int = 2,
               memory: str = "1G", icount: bool = False, rwdirs: Sequence[Path | str] = (),
               append: Sequence[str] = (), cwd: Path | str = REPO, fast_boot: bool = True,
-              results_dir: Path | str | None = None) -> VMResult:
+              results_dir: Path | str | None = None, memory_debug: bool = True) -> VMResult:
     """Boot kernel under qemu (no KVM) and run the bash `script` as root in the guest.
 
     The guest sees the host's files (read-only, with throw-away overlays on /tmp, /etc,
@@ -492,8 +531,10 @@ def run_in_vm(kernel: Kernel, script: str, *, timeout: float = 300, cpus: int = 
     runs with `timeout` minus a margin, so dmesg is still collected when it hangs.
 
     icount=True: one vCPU and `-icount shift=0,sleep=off` (deterministic, repeatable
-    timing).  Returns a VMResult; call .assert_ok() (exit 0 and clean dmesg).
+    timing).  memory_debug=False boots without MEMORY_DEBUG_BOOT (benchmarks).  Returns a
+    VMResult; call .assert_ok() (exit 0 and clean dmesg).
     """
+    timeout *= TIMEOUT_SCALE
     base = Path(results_dir) if results_dir else Path(tempfile.mkdtemp(prefix="kgen-vm-"))
     base.mkdir(parents=True, exist_ok=True)
     results = base.resolve()
@@ -506,7 +547,7 @@ def run_in_vm(kernel: Kernel, script: str, *, timeout: float = 300, cpus: int = 
         cwd=shlex.quote(str(cwd)), guest_timeout=guest_timeout))
     cmd = vng_command(kernel, results, f"bash {shlex.quote(str(results / 'wrapper.sh'))}",
                       cpus=cpus, memory=memory, icount=icount, rwdirs=rwdirs, append=append,
-                      fast_boot=fast_boot)
+                      fast_boot=fast_boot, memory_debug=memory_debug)
     (results / "vng.cmd").write_text(shlex.join(cmd) + "\n")
     console_path = results / "console.log"
     t0 = time.monotonic()
@@ -597,11 +638,11 @@ class VMSession:
     def __init__(self, kernel: Kernel, *, cpus: int = 2, memory: str = "1G",
                  icount: bool = False, rwdirs: Sequence[Path | str] = (),
                  append: Sequence[str] = (), fast_boot: bool = True,
-                 boot_timeout: float = 300, cwd: Path | str = REPO):
+                 boot_timeout: float = 300, cwd: Path | str = REPO, memory_debug: bool = True):
         self.kernel = kernel
         self.opts = dict(cpus=cpus, memory=memory, icount=icount, rwdirs=rwdirs,
-                         append=append, fast_boot=fast_boot)
-        self.boot_timeout = boot_timeout
+                         append=append, fast_boot=fast_boot, memory_debug=memory_debug)
+        self.boot_timeout = boot_timeout * TIMEOUT_SCALE
         self.cwd = Path(cwd)
         self.proc: subprocess.Popen | None = None
         self.results: Path | None = None
@@ -690,6 +731,7 @@ class VMSession:
     # -- running --
     def run(self, script: str, *, timeout: float = 120, cwd: Path | str | None = None) -> VMResult:
         """Run the bash script as root in the guest (booting first if needed)."""
+        timeout *= TIMEOUT_SCALE
         if not self.alive or self._needs_reboot:
             self.start()
         assert self.results is not None

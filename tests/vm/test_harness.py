@@ -177,3 +177,95 @@ def test_vm_detects_real_kernel_warning(kernel, vm, tmp_path):
     boots = vm.boots
     vm.run("true").assert_ok()
     assert vm.boots == boots + 1
+
+
+def test_check_dmesg_catches_memory_lock_and_oom_reports():
+    """The reports of slub_debug, KFENCE, KASAN, lockdep, kmemleak and the OOM killer."""
+    for line in ("BUG kmalloc-64 (Tainted: G           O      ): Right Redzone overwritten",
+                 "BUG skbuff_head_cache (Not tainted): Poison overwritten",
+                 "FIX kmalloc-64: Restoring Right Redzone 0xffff888003f1c040-0xffff888003f1c047=0xcc",
+                 "Object padding overwritten. First byte 0x0 instead of 0x5a",
+                 "BUG: KFENCE: out-of-bounds write in kgen_x+0x10/0x20",
+                 "BUG: KASAN: slab-out-of-bounds in kg_bsock_fill+0x1/0x2",
+                 "WARNING: possible circular locking dependency detected",
+                 "WARNING: inconsistent lock state",
+                 "BUG: sleeping function called from invalid context at mm/slab.h:123",
+                 "kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)",
+                 "unreferenced object 0xffff888005c1a000 (size 4096):",
+                 "python invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0",
+                 "Out of memory: Killed process 123 (python) total-vm:1234kB",
+                 "oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0"):
+        assert dmesg_problems(f"[    3.0] {line}\n"), line
+    for line in ("kfence: initialized - using 2097152 bytes for 255 objects at 0x(____ptrval____)",
+                 "kmemleak: Kernel memory leak detector initialized (mem pool available: 15000)",
+                 "thrifttest: listening on 0.0.0.0:9090 (framed, binary)"):
+        assert not dmesg_problems(f"[    3.0] {line}\n"), line
+
+
+SLAB_OOB_C = r"""
+// SPDX-License-Identifier: GPL-2.0
+#include <linux/module.h>
+#include <linux/slab.h>
+
+/* A runtime offset, so the compiler cannot see the write is out of bounds. */
+static int offset = 64;
+module_param(offset, int, 0444);
+MODULE_PARM_DESC(offset, "byte written past a 64-byte kmalloc object");
+
+static int __init kgen_oob_init(void)
+{
+	u8 *p = kmalloc(64, GFP_KERNEL);
+
+	if (!p)
+		return -ENOMEM;
+	((volatile u8 *)p)[offset] = 0x55;
+	kfree(p);
+	return 0;
+}
+
+static void __exit kgen_oob_exit(void)
+{
+}
+
+module_init(kgen_oob_init);
+module_exit(kgen_oob_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("thrift-kgen VM harness: writes one byte past a slab object");
+"""
+
+
+@pytest.mark.vm
+@pytest.mark.kernel_build
+def test_vm_boots_with_memory_debugging(kernel, vm, tmp_path):
+    """Every test VM boots with slub_debug=FZPU (red zones, poison, owner tracking, checks
+    on every cache) and KFENCE sampling where the kernel has KFENCE; a one-byte write past
+    a kmalloc object is then reported, and the harness flags it."""
+    from vmharness import MEMORY_DEBUG_BOOT
+    script = textwrap.dedent("""\
+        cat /proc/cmdline
+        for f in sanity_checks red_zone poison store_user; do
+            echo "$f=$(cat /sys/kernel/slab/kmalloc-64/$f)"
+        done
+        echo "kfence=$(cat /sys/module/kfence/parameters/sample_interval 2>/dev/null || echo absent)"
+        """)
+    res = vm.run(script)
+    res.assert_ok()
+    out = res.stdout
+    print(out)
+    for arg in MEMORY_DEBUG_BOOT:
+        assert arg in out.splitlines()[0].split(), out
+    for f in ("sanity_checks", "red_zone", "poison", "store_user"):
+        assert f"{f}=1" in out, out
+    config = (kernel.vmlinuz.parent / "config")
+    has_kfence = config.is_file() and "CONFIG_KFENCE=y" in config.read_text().splitlines()
+    assert ("kfence=100" if has_kfence else "kfence=absent") in out, out
+
+    d = tmp_path / "oob"
+    d.mkdir()
+    (d / "kgen_oob.c").write_text(SLAB_OOB_C)
+    (d / "Kbuild").write_text("obj-m := kgen_oob.o\n")
+    ko = build_module(d, kernel, build_dir=tmp_path / "build")
+    res = vm.run(f"insmod {ko} && rmmod kgen_oob")
+    res.check()
+    with pytest.raises(DmesgError, match=r"Redzone overwritten|BUG kmalloc-64 |BUG: KASAN"):
+        res.assert_clean_dmesg()
