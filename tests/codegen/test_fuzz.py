@@ -144,19 +144,20 @@ def _regression_cases():
     return sorted(p for p in REGRESSIONS.iterdir() if p.is_dir() and any(p.iterdir()))
 
 
-@pytest.mark.parametrize("case", _regression_cases(), ids=lambda p: p.name)
-def test_fuzz_regressions(case, tmp_path):
-    """Past findings: tests/codegen/fuzz_regressions/<harness>/ holds the inputs; the harness
-    is thrift_test (ThriftTest with the example handler) or realworld_<path> (the corpus)."""
-    if case.name == "thrift_test":
-        binary = _build(tmp_path, THRIFT_TEST, HANDLER, service="ThriftTest")
-    else:
-        rw = CORPUS / "realworld"
-        named = {"realworld_" + re.sub(r"[^A-Za-z0-9]+", "_", str(f.relative_to(rw).with_suffix(""))).lower(): f
-                 for f in (sorted(rw.rglob("*.thrift")) if rw.is_dir() else [])}
-        if case.name not in named:
-            pytest.skip(f"{case.name}: no such IDL under {rw}")
-        binary = _build(tmp_path, named[case.name])
-    inputs = sorted(str(p) for p in case.iterdir() if p.is_file() and p.suffix != ".md")
-    r = _fuzz(binary, *inputs)
-    assert r.returncode == 0, r.stderr[-5000:]
+# No findings yet means no cases: then nothing is collected (not a skipped test).
+if _regression_cases():
+    @pytest.mark.parametrize("case", _regression_cases(), ids=lambda p: p.name)
+    def test_fuzz_regressions(case, tmp_path):
+        """Past findings: tests/codegen/fuzz_regressions/<harness>/ holds the inputs; the harness
+        is thrift_test (ThriftTest with the example handler) or realworld_<path> (the corpus)."""
+        if case.name == "thrift_test":
+            binary = _build(tmp_path, THRIFT_TEST, HANDLER, service="ThriftTest")
+        else:
+            rw = CORPUS / "realworld"
+            named = {"realworld_" + re.sub(r"[^A-Za-z0-9]+", "_", str(f.relative_to(rw).with_suffix(""))).lower(): f
+                     for f in (sorted(rw.rglob("*.thrift")) if rw.is_dir() else [])}
+            assert case.name in named, f"{case.name}: no such IDL under {rw}"
+            binary = _build(tmp_path, named[case.name])
+        inputs = sorted(str(p) for p in case.iterdir() if p.is_file() and p.suffix != ".md")
+        r = _fuzz(binary, *inputs)
+        assert r.returncode == 0, r.stderr[-5000:]
