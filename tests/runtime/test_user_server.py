@@ -513,6 +513,28 @@ def test_idle_timeout_closes_an_idle_connection():
     assert st["closed_idle"] == 1 and st["closed_message_timeout"] == 0, st
 
 
+def test_many_idle_connections_all_close_soon_after_the_timeout():
+    """600 idle connections: the timeout closes them in batches, but batch after batch, not one
+    batch per tick (a tick is 500 ms here: 32 a tick would take ~9 s)."""
+    n = 600
+    with Server("echo_thrift", "--idle-timeout-ms", "2000", "--max-conns", "2000") as srv:
+        conns = [srv.connect() for _ in range(n)]
+        t0 = time.monotonic()
+        for s in conns:
+            s.settimeout(10)
+        closed_after = []
+        for s in conns:
+            assert s.recv(1) == b"", "an idle connection got bytes"
+            closed_after.append(time.monotonic() - t0)
+            s.close()
+        srv.assert_clean()
+    st = srv.counters()
+    print(f"{n} idle connections closed between {min(closed_after):.2f} s and "
+          f"{max(closed_after):.2f} s (idle_timeout_ms=2000)")
+    assert st["closed_idle"] == n, st
+    assert max(closed_after) < 2.0 + 3.0, max(closed_after)
+
+
 def test_slowloris_is_closed_while_a_good_client_is_served():
     with Server("echo_thrift", "--message-timeout-ms", "1000") as srv:
         good = GoodClient(srv.connect).start()
