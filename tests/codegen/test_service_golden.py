@@ -3,7 +3,8 @@
 `pytest --update-goldens tests/codegen/test_service_golden.py` rewrites
 tests/golden/<case>/ from the current generator; otherwise any difference fails,
 with a unified diff. The runtime copy (runtime/) and kgen.mk (paths relative to
-where the test ran) are left out.
+where the test ran) are left out. A case listed in BASE keeps only what differs from its
+base case.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ CASES = {
     "includes_fuzz": (lambda: INPUTS / "derived.thrift", {"fuzz": True}),
 }
 
+# A case that only adds to another: its goldens hold just the files that differ from the
+# base case's output (every other file must be the base's), so no near-copies are kept.
+BASE = {"includes_fuzz": "includes"}
+
 SKIP_TOP = {"runtime", "kgen.mk"}
 
 
@@ -59,6 +64,12 @@ def test_golden(case, tmp_path, update_goldens):
     out = tmp_path / "out"
     gen(idl, out, **dict(opts))
     actual = output_files(out)
+    if case in BASE:
+        base_idl, base_opts = CASES[BASE[case]]
+        gen(base_idl(), tmp_path / "base", **dict(base_opts))
+        base = output_files(tmp_path / "base")
+        assert set(base) <= set(actual), f"{case} lacks files of {BASE[case]}"
+        actual = {rel: text for rel, text in actual.items() if base.get(rel) != text}
     expected_dir = GOLDEN / case
     if update_goldens:
         if expected_dir.exists():
