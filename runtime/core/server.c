@@ -94,7 +94,7 @@ struct kg_server {
 	atomic64_t accepted, refused, closed, messages, bad_messages;
 	atomic64_t refused_max_conns, closed_idle, closed_message_timeout, closed_bad_input;
 	atomic64_t app_exceptions, backpressure;
-	atomic64_t bytes_in_reaped, bytes_out_reaped;
+	atomic64_t bytes_in_reaped, bytes_out_reaped, parse_bytes_reaped;
 
 	struct kg_mem mem;
 	struct list_head mem_waiters;	/* struct kg_conn.mem_node, under lock */
@@ -220,6 +220,7 @@ static void kg_conn_reap(struct kg_deferred *d)
 	if (c->opened && c->svc && c->svc->conn_close)
 		c->svc->conn_close(c);
 	atomic64_add(c->bs.bytes_in, &srv->bytes_in_reaped);
+	atomic64_add(c->ts.parse_bytes, &srv->parse_bytes_reaped);
 	atomic64_add(c->bs.bytes_out, &srv->bytes_out_reaped);
 	if (c->evicted_bytes) {
 		/* Before the uncharges: the waiters they wake may evict again. */
@@ -1447,6 +1448,7 @@ void kg_server_stats(const struct kg_server *srv, struct kg_server_stats *st)
 	st->app_exceptions = atomic64_read(&s->app_exceptions);
 	st->backpressure = atomic64_read(&s->backpressure);
 	st->bytes_in = atomic64_read(&s->bytes_in_reaped);
+	st->parse_bytes = atomic64_read(&s->parse_bytes_reaped);
 	st->bytes_out = atomic64_read(&s->bytes_out_reaped);
 	st->mem_budget = s->mem.limit;
 	st->mem_in_use = kg_mem_in_use(&s->mem);
@@ -1459,6 +1461,7 @@ void kg_server_stats(const struct kg_server *srv, struct kg_server_stats *st)
 	st->live = s->accepted_live;
 	list_for_each_entry(c, &s->conns, node) {
 		st->bytes_in += READ_ONCE(c->bs.bytes_in);
+		st->parse_bytes += READ_ONCE(c->ts.parse_bytes);
 		st->bytes_out += READ_ONCE(c->bs.bytes_out);
 	}
 	spin_unlock(&s->lock);

@@ -224,6 +224,7 @@ void kg_server_stats_print(FILE *f, const struct kg_server_stats *st)
 	fprintf(f, "bytes_in %llu\n", (unsigned long long)st->bytes_in);
 	fprintf(f, "bytes_out %llu\n", (unsigned long long)st->bytes_out);
 	fprintf(f, "backpressure %llu\n", (unsigned long long)st->backpressure);
+	fprintf(f, "parse_bytes %llu\n", (unsigned long long)st->parse_bytes);
 	fprintf(f, "mem_budget %llu\n", (unsigned long long)st->mem_budget);
 	fprintf(f, "mem_in_use %llu\n", (unsigned long long)st->mem_in_use);
 	fprintf(f, "mem_peak %llu\n", (unsigned long long)st->mem_peak);

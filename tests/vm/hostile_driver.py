@@ -989,6 +989,7 @@ def attack_memory_exhaustion(ctx) -> dict:
 def attack_unframed_never_ending_struct(ctx) -> dict:
     field = b"\x03\x00\x32\x01"            # byte field 50 = 1, an unknown field: skipped
     head = message("testI32", M_CALL, 1, b"")
+    st0 = read_stats()
     s = connect()
     cpu0 = system_cpu()
     t0 = time.monotonic()
@@ -1010,15 +1011,21 @@ def attack_unframed_never_ending_struct(ctx) -> dict:
         time.sleep(0.005)
     cpu = system_cpu() - cpu0
     secs = time.monotonic() - t0
+    st1 = read_stats()
     rst_close(s)
-    # Parsed once, 2 MB of fields take milliseconds; parsed again on every arrival, seconds.
-    allowed = ctx["kernel_cpu_per_s"] * secs + 2.0
+    # The module's own count of bytes its framing examined (parse_bytes) says whether each
+    # byte was parsed once: re-parsing the 2 MB prefix on each of ~1000 arrivals would be
+    # gigabytes.  Guest CPU is reported, not asserted: it varies with the host's load.
+    received = stat(st1, "bytes_in") - stat(st0, "bytes_in")
+    examined = stat(st1, "parse_bytes") - stat(st0, "parse_bytes")
     facts = {"bulk_bytes": sent, "bulk_seconds": round(t_bulk, 2), "trickled_fields": trickled,
              "closed_by_server": closed, "guest_kernel_cpu_seconds": round(cpu, 2),
-             "allowed_kernel_cpu_seconds": round(allowed, 2), "attack_seconds": round(secs, 2)}
-    need(cpu <= allowed, f"the guest kernel spent {cpu:.2f} s of CPU in {secs:.1f} s of the attack, "
-                         f"want <= {allowed:.2f} (the good client alone: "
-                         f"{ctx['kernel_cpu_per_s']:.3f} s per s, + 2 s): re-parsing?", facts)
+             "good_client_kernel_cpu_per_s": round(ctx["kernel_cpu_per_s"], 3),
+             "attack_seconds": round(secs, 2), "bytes_in": received, "parse_bytes": examined}
+    need(not closed, "the server closed a connection that was still sending its message", facts)
+    need(received >= sent, f"the module received {received} of the {sent} bytes sent", facts)
+    need(examined <= 2 * received + 64 * 1024,
+         f"the framing examined {examined} bytes for {received} received: re-parsing", facts)
     return facts
 
 

@@ -604,7 +604,7 @@ def check_debugfs_stats(ko):
         st = srv.wait_stats(lambda s: s["closed"] >= 1)
         text = STATS.read_text()
     for k in ("accepted", "refused", "closed", "messages", "bad_messages", "app_exceptions",
-              "bytes_in", "bytes_out", "backpressure", "mem_budget", "mem_in_use", "mem_peak",
+              "bytes_in", "bytes_out", "backpressure", "parse_bytes", "mem_budget", "mem_in_use", "mem_peak",
               "mem_pressure", "refused_memory", "closed_memory", "closed_reply_too_large",
               "live", "refused_max_conns", "closed_idle", "closed_message_timeout",
               "closed_bad_input"):

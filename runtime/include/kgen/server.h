@@ -202,6 +202,11 @@ struct kg_server_stats {
 	u64 bytes_in;
 	u64 bytes_out;
 	u64 backpressure;	/* times reading paused for a full send buffer (own or a forward target's) */
+	/*
+	 * Bytes examined to find where messages end: unframed, about bytes_in
+	 * (each byte once); more would mean re-parsing.
+	 */
+	u64 parse_bytes;
 	u64 mem_budget;		/* bytes allowed (config) */
 	u64 mem_in_use;		/* bytes charged now */
 	u64 mem_peak;		/* largest mem_in_use */
