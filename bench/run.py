@@ -80,8 +80,12 @@ def sh(cmd: list[str], cwd: Path = REPO) -> None:
 
 def cc(out: Path, srcs: list[Path], libs: list[str] = (), cxx: bool = False,
        inc: list[Path] = ()) -> Path:
-    """A static user-space build: in the VM it runs from tmpfs without touching 9p."""
+    """A static user-space build: in the VM it runs from tmpfs without touching 9p.
+    Skipped when out is newer than its sources and the headers beside them."""
     BUILD.mkdir(parents=True, exist_ok=True)
+    deps = [Path(x) for x in srcs] + [h for d in {Path(x).parent for x in srcs} for h in d.glob("*.h")]
+    if out.exists() and all(d.stat().st_mtime < out.stat().st_mtime for d in deps):
+        return out
     cmd = ["g++", "-std=c++17"] if cxx else ["gcc"]
     cmd += ["-O2", "-static", "-Wall", "-Wextra", "-Werror", "-o", str(out)]
     cmd += [f"-I{i}" for i in inc] + [str(s) for s in srcs] + list(libs)
@@ -98,7 +102,11 @@ def build_apache(idl: str, service: str, server_src: str, types: bool) -> Path:
     """An Apache C++ peer: `thrift --gen cpp` of the project's IDL, our handler, libthrift."""
     gen = BUILD / "apache-gen" / idl
     gen.mkdir(parents=True, exist_ok=True)
-    sh(["thrift", "--gen", "cpp", "-out", str(gen), str(REPO / "idl" / f"{idl}.thrift")])
+    src = REPO / "idl" / f"{idl}.thrift"
+    stamp = gen / ".stamp"
+    if not stamp.exists() or stamp.stat().st_mtime < src.stat().st_mtime:
+        sh(["thrift", "--gen", "cpp", "-out", str(gen), str(src)])
+        stamp.touch()
     srcs = [PEERS_DIR / "apache" / server_src, gen / f"{service}.cpp"]
     if types:
         srcs.append(gen / f"{idl}_types.cpp")
@@ -130,6 +138,9 @@ cp {client} $B/kgen-bench; rm -f $B/tick; mkfifo $B/tick; exec 9<> $B/tick
 nap() {{ read -t 0.05 -u 9 || true; }}
 # wait_for FILE WORD: until FILE contains WORD
 wait_for() {{ until [[ -s $1 && $(< $1) == *$2* ]]; do nap; done; }}
+# wait_up PID FILE: until FILE says "listening"; fail if PID died first (its output on stderr)
+wait_up() {{ until [[ -s $2 && $(< $2) == *listening* ]]; do
+  kill -0 $1 2> /dev/null || {{ echo "server $1 died:"; cat $2; exit 1; }} >&2; nap; done; }}
 last_line() {{ local l x; while IFS= read -r x; do l=$x; done < $1; printf '%s' "$l"; }}
 rm -f $B/go; mkfifo $B/go
 out=$KGEN_RESULTS/rounds.jsonl; : > $out
@@ -157,7 +168,7 @@ class Script:
         # The server too runs from the tmpfs, so neither side pages code in over 9p.
         self.add(f"cp {shlex.quote(str(binary))} $B/{binary.name}",
                  f"{env} $B/{binary.name} {args} > $B/u.out 2>&1 &",
-                 "spid=$!; wait_for $B/u.out listening")
+                 "spid=$!; wait_up $spid $B/u.out")
 
     def stop_user(self) -> None:
         self.add("kill $spid; wait $spid || true")

@@ -24,11 +24,12 @@
  *       Call the forwarder's connect() with BACKENDS backends on consecutive
  *       ports and check the reply. (Not the Python client: in a VM with
  *       -icount, starting Python over 9p costs minutes of guest time.)
- *   kgen-bench sink  PORT EXPECTED_BYTES
+ *   kgen-bench sink  PORT EXPECTED_BYTES [hash]
  *       A backend: accept one connection, count bytes until EXPECTED_BYTES
  *       arrived (or the peer closed, or 300 s passed with nothing: guest
  *       time, which jumps ahead while a VM waits for 9p), print them with the monotonic times of
- *       the first and last byte (one clock for every process in the VM).
+ *       the first and last byte (one clock for every process in the VM);
+ *       with "hash", also the FNV-1a hash of the bytes (tests compare peers).
  *
  * Each prints one JSON object on stdout with the bytes moved and the
  * seconds taken (CLOCK_MONOTONIC).
@@ -414,10 +415,11 @@ static int cmd_fwd(char **argv)
 	c0 = cpu_self();
 	t0 = now();
 	for (i = 0; i < count; i++) {
-		/* The key picks the backend; client id and sequence make it traceable. */
+		/* The key picks the backend. */
 		int32_t key = (int32_t)((client + i) % backends);
 
-		used += build_msg(buf + used, key, text, payload, (int32_t)i);
+		/* seqid 0, as Apache's oneway clients send: every forwarder's output is the same. */
+		used += build_msg(buf + used, key, text, payload, 0);
 		if (used + one > one * batch || i == count - 1) {
 			send_all(fd, buf, used);
 			total += used;
@@ -506,6 +508,8 @@ static int cmd_sink(char **argv)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[0])) };
 	unsigned long long expected = strtoull(argv[1], NULL, 0), got = 0;
+	unsigned long long hash = 0xcbf29ce484222325ULL;	/* FNV-1a */
+	int hashing = argv[2] && !strcmp(argv[2], "hash");
 	struct timeval idle = { .tv_sec = 300 };
 	double t0 = 0, t1 = 0;
 	char buf[65536];
@@ -535,10 +539,19 @@ static int cmd_sink(char **argv)
 			break;
 		if (!got)
 			t0 = now();
+		if (hashing) {
+			ssize_t k;
+
+			for (k = 0; k < n; k++)
+				hash = (hash ^ (unsigned char)buf[k]) * 0x100000001b3ULL;
+		}
 		got += n;
 		t1 = now();
 	}
-	printf("{\"bytes\": %llu, \"t0\": %.9f, \"t1\": %.9f}\n", got, t0, t1);
+	printf("{\"bytes\": %llu, \"t0\": %.9f, \"t1\": %.9f", got, t0, t1);
+	if (hashing)
+		printf(", \"fnv1a\": \"%016llx\"", hash);
+	printf("}\n");
 	return 0;
 }
 
@@ -561,6 +574,6 @@ int main(int argc, char **argv)
 		"       kgen-bench snap [PID]\n"
 		"       kgen-bench fwd HOST PORT PAYLOAD COUNT BACKENDS CLIENT_ID\n"
 		"       kgen-bench connect HOST PORT BACKEND_HOST FIRST_PORT BACKENDS\n"
-		"       kgen-bench sink PORT EXPECTED_BYTES\n");
+		"       kgen-bench sink PORT EXPECTED_BYTES [hash]\n");
 	return 2;
 }
