@@ -150,11 +150,11 @@ rec() {{ echo "$1 $2 $3 $4 $5 $(last_line $6)" >> $out; }}
 
 
 def echo_rounds(size: int, quick: bool) -> int:
-    """Rounds per size: a fixed count for small sizes (for p99), about 1-2 MiB for large ones."""
+    """Rounds per size: a fixed count for small sizes (for p99), about 1 MiB for large ones."""
     if size <= SMALL:
-        return 2000 if quick else 20000
-    total = (256 << 10) if quick else (2 << 20)
-    return max(total // size, 200 if quick else 1000)
+        return 2000 if quick else 10000
+    total = (256 << 10) if quick else (1 << 20)
+    return max(total // size, 200 if quick else 500)
 
 
 class Script:
@@ -222,7 +222,8 @@ def techo_script(s: Script, peers, sizes, quick: bool, ko: dict) -> None:
 
 
 def fwd_count(payload: int, quick: bool) -> int:
-    total = (256 << 10) if quick else (2 << 20)
+    """Messages per client: about 1 MiB (256 KiB with --quick, start-up transients show)."""
+    total = (256 << 10) if quick else (1 << 20)
     return max(total // (payload + 30), 100)
 
 
