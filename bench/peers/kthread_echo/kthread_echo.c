@@ -29,6 +29,7 @@ static struct task_struct *thread;
 /* The connection being served, so that module exit can wake a blocked recv. */
 static DEFINE_MUTEX(conn_lock);
 static struct socket *conn;
+static bool stopping;		/* under conn_lock: exit began, serve no more */
 
 static int kecho_recv_all(struct socket *sock, void *buf, size_t len)
 {
@@ -94,6 +95,12 @@ static int kecho_thread(void *unused)
 			continue;
 		}
 		mutex_lock(&conn_lock);
+		if (stopping) {
+			/* Returns only once kthread_stop() asks: it needs the task. */
+			mutex_unlock(&conn_lock);
+			sock_release(sock);
+			continue;
+		}
 		conn = sock;
 		mutex_unlock(&conn_lock);
 		kecho_serve(sock);
@@ -143,6 +150,7 @@ static void __exit kecho_exit(void)
 	/* Wake the thread wherever it blocks: in accept, or in a recv/send. */
 	kernel_sock_shutdown(listener, SHUT_RDWR);
 	mutex_lock(&conn_lock);
+	stopping = true;
 	if (conn)
 		kernel_sock_shutdown(conn, SHUT_RDWR);
 	mutex_unlock(&conn_lock);
