@@ -3,7 +3,8 @@
 """thrift-kgen against its peers, side by side in one VM: the thesis' two benchmarks.
 
     .venv/bin/python bench/run.py [--kernel 6.1] [--bench echo,techo,forwarder] [--quick]
-                                  [--peers kernel,user,...] [--sizes 32,64,128]
+                                  [--peers kernel,user,...] [--sizes 32,64,128] [--reps 3]
+                                  [--fwd-kib 1024] [--from-vm-dir DIR]
 
 echo (thesis section 3.2): the raw byte echo, the client sending and reading back
 buffers of 32 B .. 16 KiB.  Peers: the runtime's test module (service=echo_raw), the
@@ -221,10 +222,9 @@ def techo_script(s: Script, peers, sizes, quick: bool, ko: dict) -> None:
             s.stop_user()
 
 
-def fwd_count(payload: int, quick: bool) -> int:
-    """Messages per client: about 1 MiB (256 KiB with --quick, start-up transients show)."""
-    total = (256 << 10) if quick else (1 << 20)
-    return max(total // (payload + 30), 100)
+def fwd_count(payload: int, kib: int) -> int:
+    """Messages per client: about kib KiB of them."""
+    return max((kib << 10) // (payload + 30), 100)
 
 
 def fwd_msg_bytes(payload: int) -> int:
@@ -238,9 +238,9 @@ def sink_share(count: int, client: int, backend: int) -> int:
     return whole + (1 if (backend - client) % FWD_BACKENDS < rest else 0)
 
 
-def forwarder_script(s: Script, peers, payloads, reps: int, quick: bool, ko: dict) -> None:
+def forwarder_script(s: Script, peers, payloads, reps: int, kib: int, ko: dict) -> None:
     def one_round(peer: str, payload: int, rep: int) -> None:
-        count = fwd_count(payload, quick)
+        count = fwd_count(payload, kib)
         s.add("pids=''")
         for b in range(FWD_BACKENDS):
             share = sum(sink_share(count, c, b) for c in range(FWD_CLIENTS))
@@ -360,11 +360,11 @@ def echo_summary(bench: str, recs: dict, peers, sizes) -> list[dict]:
     return rows
 
 
-def forwarder_summary(recs: dict, peers, payloads, reps: int, quick: bool) -> tuple[list, list]:
+def forwarder_summary(recs: dict, peers, payloads, reps: int, kib: int) -> tuple[list, list]:
     rows, medians = [], []
     for peer in peers:
         for payload in payloads:
-            count = fwd_count(payload, quick) * FWD_CLIENTS
+            count = fwd_count(payload, kib) * FWD_CLIENTS
             want = count * fwd_msg_bytes(payload)
             reps_rows = []
             for rep in range(reps):
@@ -443,9 +443,15 @@ def main() -> int:
     ap.add_argument("--sizes", default="", help="only these sizes / payloads (comma-separated)")
     ap.add_argument("--reps", type=int, default=FWD_REPS, help="forwarder rounds per point")
     ap.add_argument("--quick", action="store_true", help="fewer bytes per point")
+    ap.add_argument("--fwd-kib", type=int, default=0,
+                    help="forwarder: KiB each client sends per round (default 1024; --quick 256)")
+    ap.add_argument("--from-vm-dir", type=Path, default=None,
+                    help="no build, no VM: report the rounds.jsonl a run left in this VM results"
+                         " directory (an interrupted run's finished benchmarks; name them with --bench)")
     ap.add_argument("--results", type=Path, default=None, help="where the JSON and PNG go")
     args = ap.parse_args()
     RESULTS = args.results or RESULTS
+    fwd_kib = args.fwd_kib or (256 if args.quick else 1024)
     kernel = vmharness.kernels().get(args.kernel)
     if kernel is None:
         print(f"kernel {args.kernel} not installed: run `make kernels`", file=sys.stderr)
@@ -460,6 +466,14 @@ def main() -> int:
                 [x for x in sizes if not only_sizes or x in only_sizes])
 
     t_start = time.monotonic()
+    if args.from_vm_dir:
+        plan = {b: pick(*{"echo": (ECHO_PEERS, ECHO_SIZES), "techo": (TECHO_PEERS, TECHO_SIZES),
+                          "forwarder": (FWD_PEERS, FWD_PAYLOADS)}[b]) for b in benches}
+        d = args.from_vm_dir
+        # Host time in the VM: from the script's writing (just before boot) to the last result.
+        vm_s = (d / "rounds.jsonl").stat().st_mtime - (d / "script.sh").stat().st_mtime
+        return report(plan, load_rounds(d / "rounds.jsonl"), kernel, args, fwd_kib,
+                      {"build": None, "vm": round(vm_s, 1), "from": str(d)})
     client = build_client()
     ko: dict = {}
     s = Script()
@@ -496,17 +510,20 @@ def main() -> int:
                                                   types=True)
         if "libevent" in peers:
             ko["libevent_fwd"] = build_libevent_fwd()
-        forwarder_script(s, peers, sizes, args.reps, args.quick, ko)
+        forwarder_script(s, peers, sizes, args.reps, fwd_kib, ko)
     t_built = time.monotonic()
     # memory_debug=False: no slub_debug/KFENCE, they would slow the allocations measured.
     res = vmharness.run_in_vm(kernel, s.text(), timeout=6 * 3600, icount=True, memory="2G",
                               memory_debug=False)
     res.assert_ok()
     t_done = time.monotonic()
-    recs = load_rounds(res.results_dir / "rounds.jsonl")
-    meta = {"kernel": kernel.version, "quick": args.quick,
-            "host_seconds": {"build": round(t_built - t_start, 1), "vm": round(t_done - t_built, 1)},
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    return report(plan, load_rounds(res.results_dir / "rounds.jsonl"), kernel, args, fwd_kib,
+                  {"build": round(t_built - t_start, 1), "vm": round(t_done - t_built, 1)})
+
+
+def report(plan: dict, recs: dict, kernel: vmharness.Kernel, args, fwd_kib: int, host_seconds: dict) -> int:
+    meta = {"kernel": kernel.version, "quick": args.quick, "host_seconds": host_seconds,
+            "benches": sorted(plan), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     per_call = [("Mbit/s", lambda r: f"{r['mbps']:.2f}"),
                 ("p50 / p99 latency, us", lambda r: f"{r['p50_us']:.0f} / {r['p99_us']:.0f}"),
                 ("server CPU per call, ns", lambda r: f"{r['server_ns_per_call']:.0f}")]
@@ -522,16 +539,17 @@ def main() -> int:
              "echo (thesis 3.2): raw bytes" if bench == "echo" else "echo as Thrift calls: Echo.echo(binary), framed")
     if "forwarder" in plan:
         peers, payloads = plan["forwarder"]
-        rows, medians = forwarder_summary(recs, peers, payloads, args.reps, args.quick)
+        rows, medians = forwarder_summary(recs, peers, payloads, args.reps, fwd_kib)
         print_table(f"forwarder: {FWD_CLIENTS} clients -> {FWD_BACKENDS} sinks, median of {args.reps}",
                     "payload", medians, peers,
                     [("Mbit/s", lambda r: f"{r['mbps']:.2f}"),
                      ("server CPU per message, ns", lambda r: f"{r['server_ns_per_msg']:.0f}")])
         (RESULTS / "forwarder.json").write_text(json.dumps(
-            {**meta, "peers": peers, "reps": args.reps, "rows": rows, "summary": medians}, indent=1))
+            {**meta, "peers": peers, "reps": args.reps, "kib_per_client": fwd_kib, "rows": rows,
+             "summary": medians}, indent=1))
         plot("forwarder", "payload", medians, peers, "payload size, bytes",
              f"forwarder (thesis 3.3): {FWD_CLIENTS} clients -> {FWD_BACKENDS} sinks")
-    print(f"\nbuild {t_built - t_start:.0f} s, VM {t_done - t_built:.0f} s (host time)")
+    print(f"\nhost time: {host_seconds}")
     return 0
 
 
