@@ -273,13 +273,19 @@ def main() -> int:
         text, v = codec_section(codec)
         sections.append(text)
         verdicts = v + verdicts
-    vm_line = ""
-    if meta:
-        hs = meta.get("host_seconds", {})
-        vm_line = (f"Guest kernel: Debian {meta['kernel']} (`--kernel` picks the series). Last VM run:"
-                   f" {meta.get('date', '?')}, {'--quick, ' if meta.get('quick') else ''}"
-                   f"{hs.get('vm', 0) / 60:.0f} min of host time in the VM after {hs.get('build', 0) / 60:.0f}"
-                   " min of builds.")
+    runs = []
+    for name in ("echo", "techo", "forwarder"):
+        d = load(args.results, name)
+        if not d:
+            continue
+        hs = d.get("host_seconds", {})
+        how = f"{(hs.get('vm') or 0) / 60:.0f} min of host time in the VM"
+        if hs.get("from"):
+            how += " (reported from an interrupted run's finished rounds, --from-vm-dir)"
+        runs.append(f"`{name}` {d.get('date', '?')}{' (--quick)' if d.get('quick') else ''}, {how}")
+    kern = meta["kernel"] if meta else "?"
+    vm_line = (f"Guest kernel: Debian {kern} (`--kernel` picks the series). VM runs: {'; '.join(runs)}."
+               if runs else "")
     text = f"""# Benchmarks
 
 thrift-kgen against its peers, as issue 10 asks: the module, its user-space build, Apache
