@@ -360,14 +360,16 @@ def echo_summary(bench: str, recs: dict, peers, sizes) -> list[dict]:
     return rows
 
 
-def forwarder_summary(recs: dict, peers, payloads, reps: int, kib: int) -> tuple[list, list]:
+def forwarder_summary(recs: dict, peers, payloads, kib: int) -> tuple[list, list]:
+    """Every round found in recs (a point may lack some peers, or have fewer rounds when
+    several runs' rounds were merged); the summary has each point's median round."""
     rows, medians = [], []
     for peer in peers:
         for payload in payloads:
             count = fwd_count(payload, kib) * FWD_CLIENTS
             want = count * fwd_msg_bytes(payload)
             reps_rows = []
-            for rep in range(reps):
+            for rep in sorted(k[3] for k in recs if k[:3] == ("forwarder", peer, payload)):
                 r = recs[("forwarder", peer, payload, rep)]
                 sinks = [v for k, v in r.items() if k.startswith("sink")]
                 got = sum(s["bytes"] for s in sinks)
@@ -377,16 +379,18 @@ def forwarder_summary(recs: dict, peers, payloads, reps: int, kib: int) -> tuple
                                      f" sinks got {got} of {want} bytes")
                 seconds = max(s["t1"] for s in sinks) - min(s["t0"] for s in sinks)
                 cost = round_cost(peer, r["s0"], r["s1"])
-                client_ns = sum(v["client_cpu"] for k, v in r.items() if k == "client") * 1e9
                 reps_rows.append({"peer": peer, "payload": payload, "rep": rep, "messages": count,
                                   "sink_bytes": got, "seconds": seconds,
                                   "mbps": got * 8 / seconds / 1e6, "msgs_per_s": count / seconds,
                                   "server_ns_per_msg": cost["server_ns"] / count,
                                   "guest_ns_per_msg": seconds * 1e9 / count, **cost})
+            if not reps_rows:
+                continue
             rows += reps_rows
             med = dict(sorted(reps_rows, key=lambda x: x["seconds"])[len(reps_rows) // 2])
             # Server CPU: the median of the rounds too (it does not jump with the clock).
             med["server_ns_per_msg"] = sorted(x["server_ns_per_msg"] for x in reps_rows)[len(reps_rows) // 2]
+            med["rounds"] = len(reps_rows)
             medians.append(med)
     return rows, medians
 
@@ -399,7 +403,7 @@ def print_table(title: str, key: str, rows: list[dict], peers, cols) -> None:
         print(f"  {name}")
         print(f"  {key:>8} " + " ".join(f"{p:>16}" for p in peers))
         for k in keys:
-            print(f"  {k:>8} " + " ".join(f"{fmt(by[(p, k)]):>16}" for p in peers))
+            print(f"  {k:>8} " + " ".join(f"{fmt(by[(p, k)]) if (p, k) in by else '-':>16}" for p in peers))
 
 
 def plot(name: str, key: str, rows: list[dict], peers, xlabel: str, title: str) -> None:
@@ -414,10 +418,11 @@ def plot(name: str, key: str, rows: list[dict], peers, xlabel: str, title: str) 
     xs = sorted({r[key] for r in rows})
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(12, 4.5))
     marks = "os^vDx"
+    cost_key = "server_ns_per_msg" if name == "forwarder" else "server_ns_per_call"
     for i, p in enumerate(peers):
-        ax.plot(xs, [by[(p, x)]["mbps"] for x in xs], marks[i] + "-", label=PEER_LABELS[p])
-        cost_key = "server_ns_per_msg" if name == "forwarder" else "server_ns_per_call"
-        bx.plot(xs, [by[(p, x)][cost_key] / 1000 for x in xs], marks[i] + "-", label=PEER_LABELS[p])
+        px = [x for x in xs if (p, x) in by]
+        ax.plot(px, [by[(p, x)]["mbps"] for x in px], marks[i] + "-", label=PEER_LABELS[p])
+        bx.plot(px, [by[(p, x)][cost_key] / 1000 for x in px], marks[i] + "-", label=PEER_LABELS[p])
     for a in (ax, bx):
         a.set_xscale("log", base=2)
         a.set_xlabel(xlabel)
@@ -448,6 +453,8 @@ def main() -> int:
     ap.add_argument("--from-vm-dir", type=Path, default=None,
                     help="no build, no VM: report the rounds.jsonl a run left in this VM results"
                          " directory (an interrupted run's finished benchmarks; name them with --bench)")
+    ap.add_argument("--merge", type=Path, action="append", default=[],
+                    help="with --from-vm-dir: also these rounds.jsonl files (other runs' rounds)")
     ap.add_argument("--results", type=Path, default=None, help="where the JSON and PNG go")
     args = ap.parse_args()
     RESULTS = args.results or RESULTS
@@ -472,8 +479,15 @@ def main() -> int:
         d = args.from_vm_dir
         # Host time in the VM: from the script's writing (just before boot) to the last result.
         vm_s = (d / "rounds.jsonl").stat().st_mtime - (d / "script.sh").stat().st_mtime
-        return report(plan, load_rounds(d / "rounds.jsonl"), kernel, args, fwd_kib,
-                      {"build": None, "vm": round(vm_s, 1), "from": str(d)})
+        recs = load_rounds(d / "rounds.jsonl")
+        for extra in args.merge:
+            recs.update(load_rounds(extra))
+            # Its run's VM time too, when the file sits beside the script of that run.
+            if (extra.parent / "script.sh").exists():
+                vm_s += extra.stat().st_mtime - (extra.parent / "script.sh").stat().st_mtime
+        return report(plan, recs, kernel, args, fwd_kib,
+                      {"build": None, "vm": round(vm_s, 1), "from": str(d),
+                       "merged": [str(m) for m in args.merge]})
     client = build_client()
     ko: dict = {}
     s = Script()
@@ -539,13 +553,13 @@ def report(plan: dict, recs: dict, kernel: vmharness.Kernel, args, fwd_kib: int,
              "echo (thesis 3.2): raw bytes" if bench == "echo" else "echo as Thrift calls: Echo.echo(binary), framed")
     if "forwarder" in plan:
         peers, payloads = plan["forwarder"]
-        rows, medians = forwarder_summary(recs, peers, payloads, args.reps, fwd_kib)
-        print_table(f"forwarder: {FWD_CLIENTS} clients -> {FWD_BACKENDS} sinks, median of {args.reps}",
+        rows, medians = forwarder_summary(recs, peers, payloads, fwd_kib)
+        print_table(f"forwarder: {FWD_CLIENTS} clients -> {FWD_BACKENDS} sinks, median of the rounds",
                     "payload", medians, peers,
                     [("Mbit/s", lambda r: f"{r['mbps']:.2f}"),
                      ("server CPU per message, ns", lambda r: f"{r['server_ns_per_msg']:.0f}")])
         (RESULTS / "forwarder.json").write_text(json.dumps(
-            {**meta, "peers": peers, "reps": args.reps, "kib_per_client": fwd_kib, "rows": rows,
+            {**meta, "peers": peers, "kib_per_client": fwd_kib, "rows": rows,
              "summary": medians}, indent=1))
         plot("forwarder", "payload", medians, peers, "payload size, bytes",
              f"forwarder (thesis 3.3): {FWD_CLIENTS} clients -> {FWD_BACKENDS} sinks")
