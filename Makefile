@@ -8,12 +8,15 @@
 #               corpus' realworld/ IDLs (FUZZ_RUNS executions or FUZZ_TIME seconds each)
 #   make test-debug  build (once, cached) the debug kernel, run the VM tests and the
 #               hostile-client suite on it (KASAN, lockdep, kmemleak); not part of `test`
+#   make bench  the VM benchmarks against Apache C++, libevent and a kthread echo
+#               (BENCH_FLAGS: bench/run.py's flags), then BENCHMARKS.md
+#   make bench-codec  the codec benchmark on the host, then BENCHMARKS.md
 
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
 
-.PHONY: all setup venv apt kernels debug-kernel test test-fast test-debug demo bench fuzz clean
+.PHONY: all setup venv apt kernels debug-kernel test test-fast test-debug demo bench bench-codec fuzz clean
 
 all: venv
 
@@ -49,8 +52,15 @@ test-fast: venv
 demo: setup
 	$(PY) -m scripts.demo
 
+# BENCHMARKS.md: every figure comes from bench/results/*.json (bench/report.py).
+BENCH_FLAGS ?=
 bench: setup
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH_FLAGS)
+	$(PY) bench/report.py
+
+bench-codec: venv
+	$(PY) bench/codec/run.py
+	$(PY) bench/report.py
 
 # docs/fuzzing.md. FUZZ_ONLY=thrift_test picks harnesses (python -m scripts.fuzz --list).
 FUZZ_RUNS ?= 200000

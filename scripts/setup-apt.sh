@@ -1,7 +1,7 @@
 #!/bin/sh
 # Debian packages the build and the tests need. Idempotent: installs only what is missing.
 set -eu
-pkgs="build-essential bc flex bison libelf-dev sparse python3-venv \
+pkgs="build-essential bc flex bison libelf-dev sparse libthrift-dev libboost-dev libevent-dev python3-venv \
       qemu-system-x86 qemu-utils busybox-static kmod cpio zstd xz-utils \
       udev iproute2 thrift-compiler dkms clang libclang-rt-14-dev"
 missing=""

@@ -7,6 +7,16 @@
  *   kgen-bench echo  HOST PORT BUFSIZE ROUNDS
  *       The paper's echo client (section 3.2): send the buffer size, then
  *       ROUNDS times send BUFSIZE bytes and read them back.
+ *   kgen-bench techo HOST PORT BUFSIZE ROUNDS
+ *       The same as Thrift calls: ROUNDS framed strict binary calls of
+ *       Echo.echo(1: binary data) with BUFSIZE bytes, each reply checked.
+ *       Both echo clients report the latency of each round (p50, p99).
+ *   kgen-bench snap [PID]
+ *       Counters read before and after each round: the CPU time of process
+ *       PID (every thread, exited ones included: its process CPU clock, the
+ *       sum of the sum_exec_runtime that each task's /proc/.../schedstat
+ *       shows), the schedstat run time of every kernel thread by name
+ *       (kworkers, the kthread echo) and the cpu line of /proc/stat.
  *   kgen-bench fwd   HOST PORT PAYLOAD COUNT BACKENDS CLIENT_ID
  *       The paper's forwarder load (section 3.3): COUNT prerecorded framed
  *       Thrift messages "msg(key, payload)", keys spread over BACKENDS.
@@ -14,11 +24,12 @@
  *       Call the forwarder's connect() with BACKENDS backends on consecutive
  *       ports and check the reply. (Not the Python client: in a VM with
  *       -icount, starting Python over 9p costs minutes of guest time.)
- *   kgen-bench sink  PORT EXPECTED_BYTES
+ *   kgen-bench sink  PORT EXPECTED_BYTES [hash]
  *       A backend: accept one connection, count bytes until EXPECTED_BYTES
  *       arrived (or the peer closed, or 300 s passed with nothing: guest
  *       time, which jumps ahead while a VM waits for 9p), print them with the monotonic times of
- *       the first and last byte (one clock for every process in the VM).
+ *       the first and last byte (one clock for every process in the VM);
+ *       with "hash", also the FNV-1a hash of the bytes (tests compare peers).
  *
  * Each prints one JSON object on stdout with the bytes moved and the
  * seconds taken (CLOCK_MONOTONIC).
@@ -29,6 +40,7 @@
  * 9p takes longer than a whole run).
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -105,35 +117,77 @@ static void recv_all(int fd, void *buf, size_t len)
 	}
 }
 
+static double cpu_self(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of sorted @v. */
+static double percentile(const double *v, long n, double p)
+{
+	long k = (long)(p / 100.0 * n + 0.999999);
+
+	if (k < 1)
+		k = 1;
+	if (k > n)
+		k = n;
+	return v[k - 1];
+}
+
+static void print_echo(size_t size, long rounds, double t0, double t1, double cpu, double *lat)
+{
+	qsort(lat, rounds, sizeof(*lat), cmp_double);
+	printf("{\"size\": %zu, \"rounds\": %ld, \"bytes\": %zu, \"seconds\": %.9f,"
+	       " \"client_cpu\": %.9f, \"p50_us\": %.3f, \"p99_us\": %.3f}\n",
+	       size, rounds, size * rounds * 2, t1 - t0, cpu,
+	       percentile(lat, rounds, 50) * 1e6, percentile(lat, rounds, 99) * 1e6);
+}
+
 static int cmd_echo(char **argv)
 {
 	int port = atoi(argv[1]);
 	size_t size = strtoul(argv[2], NULL, 0);
 	long rounds = strtol(argv[3], NULL, 0);
 	char *out = malloc(size), *in = malloc(size);
+	double *lat = malloc(sizeof(double) * (rounds > 0 ? rounds : 1));
 	uint32_t be = htonl(size);
-	double t0, t1;
+	double t0, t1, c0, prev;
 	int fd;
 	long i;
 
-	if (!out || !in || !size)
+	if (!out || !in || !lat || !size || rounds <= 0)
 		die("buffer");
 	memset(out, 'e', size);
 	fd = connect_to(argv[0], port);
 	send_all(fd, &be, sizeof(be));
-	t0 = now();
+	c0 = cpu_self();
+	t0 = prev = now();
 	for (i = 0; i < rounds; i++) {
+		double t;
+
 		send_all(fd, out, size);
 		recv_all(fd, in, size);
 		if (memcmp(in, out, size)) {
 			fprintf(stderr, "echo: bytes differ\n");
 			return 1;
 		}
+		t = now();
+		lat[i] = t - prev;
+		prev = t;
 	}
 	t1 = now();
+	print_echo(size, rounds, t0, t1, cpu_self() - c0, lat);
 	close(fd);
-	printf("{\"size\": %zu, \"rounds\": %ld, \"bytes\": %zu, \"seconds\": %.9f}\n",
-	       size, rounds, size * rounds * 2, t1 - t0);
 	return 0;
 }
 
@@ -143,6 +197,155 @@ static size_t put_be32(unsigned char *p, uint32_t v)
 	memcpy(p, &v, 4);
 	return 4;
 }
+
+/*
+ * Echo.echo(1: binary data) as a framed strict binary CALL; the reply must be
+ * REPLY "echo" with the same seqid and field 0 holding the same bytes.
+ */
+static int cmd_techo(char **argv)
+{
+	static const char name[] = "echo";
+	int port = atoi(argv[1]);
+	uint32_t size = strtoul(argv[2], NULL, 0);
+	long rounds = strtol(argv[3], NULL, 0);
+	size_t hdr = 4 + 4 + 4 + (sizeof(name) - 1) + 4 + 3 + 4;
+	size_t len = hdr + size + 1;
+	unsigned char *out = malloc(len), *in = malloc(len), *p;
+	double *lat = malloc(sizeof(double) * (rounds > 0 ? rounds : 1));
+	double t0, t1, c0, prev;
+	int fd;
+	long i;
+
+	if (!out || !in || !lat || !size || rounds <= 0)
+		die("buffer");
+	p = out + 4;
+	p += put_be32(p, 0x80010001u);	/* version 1, CALL */
+	p += put_be32(p, sizeof(name) - 1);
+	memcpy(p, name, sizeof(name) - 1);
+	p += sizeof(name) - 1;
+	p += put_be32(p, 0);		/* seqid, set per call */
+	*p++ = 11;			/* field 1: binary */
+	*p++ = 0;
+	*p++ = 1;
+	p += put_be32(p, size);
+	memset(p, 'e', size);
+	p[size] = 0;			/* stop */
+	put_be32(out, len - 4);
+	fd = connect_to(argv[0], port);
+	c0 = cpu_self();
+	t0 = prev = now();
+	for (i = 0; i < rounds; i++) {
+		size_t seq_at = 4 + 4 + 4 + sizeof(name) - 1;
+		double t;
+
+		put_be32(out + seq_at, (uint32_t)i);
+		send_all(fd, out, len);
+		/* The reply has the same shape: field 0 instead of field 1. */
+		recv_all(fd, in, len);
+		out[4 + 3] = 2;		/* compare as a REPLY ... */
+		out[hdr - 5] = 0;	/* ... of field 0 */
+		if (memcmp(in, out, len)) {
+			fprintf(stderr, "techo: reply %ld differs\n", i);
+			return 1;
+		}
+		out[4 + 3] = 1;
+		out[hdr - 5] = 1;
+		t = now();
+		lat[i] = t - prev;
+		prev = t;
+	}
+	t1 = now();
+	print_echo(size, rounds, t0, t1, cpu_self() - c0, lat);
+	close(fd);
+	return 0;
+}
+
+/* Run time in ns (schedstat's first field) of task @pid, or -1. */
+static long long schedstat_ns(const char *pid)
+{
+	char path[300];
+	long long ns = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%.32s/schedstat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &ns) != 1)
+		ns = -1;
+	fclose(f);
+	return ns;
+}
+
+static int cmd_snap(int argc, char **argv)
+{
+	char path[300], comm[64], line[512];
+	struct dirent *d;
+	const char *sep = "";
+	DIR *proc;
+	FILE *f;
+
+	printf("{\"t\": %.9f", now());
+	if (argc > 0 && atoi(argv[0]) > 0) {
+		clockid_t clk;
+		struct timespec ts;
+
+		if (clock_getcpuclockid(atoi(argv[0]), &clk) || clock_gettime(clk, &ts))
+			die("server cpu clock");
+		printf(", \"server_ns\": %lld", (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+	}
+	f = fopen("/proc/stat", "r");
+	if (f && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		printf(", \"stat_cpu\": \"%s\"", line);
+	}
+	if (f)
+		fclose(f);
+	/* Kernel threads: their parent is kthreadd (pid 2), or they are it. */
+	printf(", \"kthreads\": {");
+	proc = opendir("/proc");
+	if (!proc)
+		die("/proc");
+	while ((d = readdir(proc))) {
+		int ppid = -1;
+		char state;
+		long long ns;
+		size_t n;
+
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(line, sizeof(line), f))
+			line[0] = 0;
+		fclose(f);
+		/* "pid (comm) state ppid": comm may hold spaces and parentheses. */
+		if (!strrchr(line, ')') || sscanf(strrchr(line, ')') + 1, " %c %d", &state, &ppid) != 2)
+			continue;
+		if (ppid != 2)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = 0;
+		fclose(f);
+		n = strcspn(comm, "\n\"\\");
+		comm[n] = 0;
+		ns = schedstat_ns(d->d_name);
+		if (ns < 0)
+			continue;
+		printf("%s\"%s %s\": %lld", sep, d->d_name, comm, ns);
+		sep = ", ";
+	}
+	closedir(proc);
+	printf("}}\n");
+	return 0;
+}
+
 
 /* One framed, strict binary ONEWAY message: msg(1: i32 key, 2: string payload). */
 static size_t build_msg(unsigned char *p, int32_t key, const char *payload, uint32_t len,
@@ -200,7 +403,7 @@ static int cmd_fwd(char **argv)
 	size_t one = payload + 64, batch = 64, used = 0, total = 0;
 	unsigned char *buf = malloc(one * batch);
 	char *text = malloc(payload + 1);
-	double t0, t1;
+	double t0, t1, c0;
 	long i;
 	int fd;
 
@@ -209,12 +412,14 @@ static int cmd_fwd(char **argv)
 	memset(text, 'p', payload);
 	fd = connect_to(argv[0], port);
 	wait_for_go();
+	c0 = cpu_self();
 	t0 = now();
 	for (i = 0; i < count; i++) {
-		/* The key picks the backend; client id and sequence make it traceable. */
+		/* The key picks the backend. */
 		int32_t key = (int32_t)((client + i) % backends);
 
-		used += build_msg(buf + used, key, text, payload, (int32_t)i);
+		/* seqid 0, as Apache's oneway clients send: every forwarder's output is the same. */
+		used += build_msg(buf + used, key, text, payload, 0);
 		if (used + one > one * batch || i == count - 1) {
 			send_all(fd, buf, used);
 			total += used;
@@ -223,8 +428,8 @@ static int cmd_fwd(char **argv)
 	}
 	t1 = now();
 	close(fd);
-	printf("{\"client\": %d, \"messages\": %ld, \"bytes\": %zu, \"seconds\": %.9f}\n",
-	       client, count, total, t1 - t0);
+	printf("{\"client\": %d, \"messages\": %ld, \"bytes\": %zu, \"seconds\": %.9f,"
+	       " \"client_cpu\": %.9f}\n", client, count, total, t1 - t0, cpu_self() - c0);
 	return 0;
 }
 
@@ -303,6 +508,8 @@ static int cmd_sink(char **argv)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[0])) };
 	unsigned long long expected = strtoull(argv[1], NULL, 0), got = 0;
+	unsigned long long hash = 0xcbf29ce484222325ULL;	/* FNV-1a */
+	int hashing = argv[2] && !strcmp(argv[2], "hash");
 	struct timeval idle = { .tv_sec = 300 };
 	double t0 = 0, t1 = 0;
 	char buf[65536];
@@ -332,10 +539,19 @@ static int cmd_sink(char **argv)
 			break;
 		if (!got)
 			t0 = now();
+		if (hashing) {
+			ssize_t k;
+
+			for (k = 0; k < n; k++)
+				hash = (hash ^ (unsigned char)buf[k]) * 0x100000001b3ULL;
+		}
 		got += n;
 		t1 = now();
 	}
-	printf("{\"bytes\": %llu, \"t0\": %.9f, \"t1\": %.9f}\n", got, t0, t1);
+	printf("{\"bytes\": %llu, \"t0\": %.9f, \"t1\": %.9f", got, t0, t1);
+	if (hashing)
+		printf(", \"fnv1a\": \"%016llx\"", hash);
+	printf("}\n");
 	return 0;
 }
 
@@ -343,6 +559,10 @@ int main(int argc, char **argv)
 {
 	if (argc >= 6 && !strcmp(argv[1], "echo"))
 		return cmd_echo(argv + 2);
+	if (argc >= 6 && !strcmp(argv[1], "techo"))
+		return cmd_techo(argv + 2);
+	if (argc >= 2 && !strcmp(argv[1], "snap"))
+		return cmd_snap(argc - 2, argv + 2);
 	if (argc >= 8 && !strcmp(argv[1], "fwd"))
 		return cmd_fwd(argv + 2);
 	if (argc >= 7 && !strcmp(argv[1], "connect"))
@@ -350,8 +570,10 @@ int main(int argc, char **argv)
 	if (argc >= 4 && !strcmp(argv[1], "sink"))
 		return cmd_sink(argv + 2);
 	fprintf(stderr, "usage: kgen-bench echo HOST PORT BUFSIZE ROUNDS\n"
+		"       kgen-bench techo HOST PORT BUFSIZE ROUNDS\n"
+		"       kgen-bench snap [PID]\n"
 		"       kgen-bench fwd HOST PORT PAYLOAD COUNT BACKENDS CLIENT_ID\n"
 		"       kgen-bench connect HOST PORT BACKEND_HOST FIRST_PORT BACKENDS\n"
-		"       kgen-bench sink PORT EXPECTED_BYTES\n");
+		"       kgen-bench sink PORT EXPECTED_BYTES [hash]\n");
 	return 2;
 }

@@ -1,0 +1,208 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The benchmarks' programs build and agree, so that `make bench` does not rot.
+
+Not timed: these run the peers of bench/run.py on the host (user space) and check what
+they answer, byte for byte; bench/codec/run.py --check builds the codec benchmark and
+compares every implementation's encodings.  The kthread echo module builds clean.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+
+import run as bench  # noqa: E402
+from vmharness import build_module  # noqa: E402
+
+CHECKPATCH = REPO / ".cache" / "checkpatch" / "checkpatch.pl"
+
+
+def have_apache() -> bool:
+    return (shutil.which("thrift") is not None
+            and Path("/usr/include/thrift/server/TNonblockingServer.h").exists()
+            and Path("/usr/include/boost/numeric/conversion/cast.hpp").exists())
+
+
+def have_libevent() -> bool:
+    return Path("/usr/include/event2/bufferevent.h").exists()
+
+
+needs_apache = pytest.mark.skipif(not have_apache(), reason="libthrift-dev / libboost-dev not installed"
+                                  " (scripts/setup-apt.sh)")
+
+
+def free_ports(n: int) -> int:
+    """The first of n consecutive free TCP ports on 127.0.0.1."""
+    for base in range(20000 + os.getpid() % 20000, 60000, 97):
+        socks = []
+        try:
+            for p in range(base, base + n):
+                s = socket.socket()
+                s.bind(("127.0.0.1", p))
+                socks.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free ports")
+
+
+class Server:
+    """A server process; started() waits until it prints "listening"."""
+
+    def __init__(self, cmd: list, env: dict | None = None):
+        self.proc = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True,
+                                     env={**os.environ, **(env or {})})
+        deadline = time.monotonic() + 30
+        seen = []
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+            if "listening" in line:
+                return
+        self.stop()
+        raise AssertionError(f"{cmd[0]} did not start: {''.join(seen)}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def client(*args) -> dict:
+    p = subprocess.run([str(bench.build_client()), *map(str, args)], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout.splitlines()[-1])
+
+
+def user_build(example: str) -> Path:
+    ex = REPO / "examples" / example
+    subprocess.run(["make", "-s", "-C", str(ex), "user"], check=True, stdout=subprocess.DEVNULL)
+    return ex / f"{example}_user"
+
+
+@needs_apache
+def test_codec_encodings_identical():
+    """kgen's C, Apache C++ (both builds) and thriftpy2 write the same bytes for every value."""
+    p = subprocess.run([sys.executable, str(REPO / "bench" / "codec" / "run.py"), "--check"],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "encodings identical" in p.stdout
+
+
+def echo_servers():
+    yield "kgen user", [user_build("echo"), "--port", "{port}", "--transport", "framed"], {"ECHO_RAW_PORT": "-1"}
+    if have_apache():
+        apache = bench.build_apache("echo", "Echo", "echo_server.cpp", types=False)
+        yield "apache nonblocking", [apache, "nonblocking", "{port}"], {}
+        yield "apache threaded", [apache, "threaded", "{port}"], {}
+
+
+def test_echo_peers_answer_byte_for_byte():
+    """Every Thrift echo peer returns each call's bytes (techo compares every reply)."""
+    names = []
+    for name, cmd, env in echo_servers():
+        port = free_ports(1)
+        srv = Server([str(c).format(port=port) for c in cmd], env)
+        try:
+            for size in (32, 4096):
+                r = client("techo", "127.0.0.1", port, size, 50)
+                assert r["rounds"] == 50 and r["bytes"] == 2 * 50 * size, (name, r)
+        finally:
+            srv.stop()
+        names.append(name)
+    assert names[0] == "kgen user"
+
+
+def test_raw_echo_user_answers():
+    subprocess.run(["make", "-s", "-C", str(REPO / "runtime" / "testsvc")], check=True,
+                   stdout=subprocess.DEVNULL)
+    port = free_ports(1)
+    srv = Server([REPO / "runtime" / "build" / "user" / "kgen-testsvc", "--service", "echo_raw",
+                  "--port", port])
+    try:
+        r = client("echo", "127.0.0.1", port, 128, 100)
+        assert r["bytes"] == 2 * 100 * 128
+    finally:
+        srv.stop()
+
+
+def forwarders():
+    yield "kgen user", lambda port, first, n: ([user_build("forwarder"), "--port", port, "--transport",
+                                                "framed"], True)
+    if have_apache():
+        apache = bench.build_apache("forwarder", "Forwarder", "forwarder_server.cpp", types=True)
+        yield "apache nonblocking", lambda port, first, n: ([apache, "nonblocking", port], True)
+        yield "apache threaded", lambda port, first, n: ([apache, "threaded", port], True)
+    if have_libevent():
+        lev = bench.build_libevent_fwd()
+        yield "libevent", lambda port, first, n: ([lev, port, "127.0.0.1", first, n], False)
+
+
+def test_forwarder_peers_deliver_the_same_bytes():
+    """One client's messages reach each sink identically through every forwarder peer."""
+    backends, count, payload = 4, 200, 32
+    msg = bench.fwd_msg_bytes(payload)
+    hashes = {}
+    for name, make in forwarders():
+        base = free_ports(backends + 1)
+        port, first = base, base + 1
+        sinks = []
+        for b in range(backends):
+            share = count // backends      # keys 0, 1, 2, 3, 0, ...: an even split
+            sinks.append(subprocess.Popen([str(bench.build_client()), "sink", str(first + b),
+                                           str(share * msg), "hash"], stdout=subprocess.PIPE,
+                                          text=True))
+        for s in sinks:
+            assert "listening" in s.stdout.readline()
+        cmd, connect = make(port, first, backends)
+        srv = Server([str(c) for c in cmd])
+        try:
+            if connect:
+                assert client("connect", "127.0.0.1", port, "127.0.0.1", first, backends)["connected"] == backends
+            client("fwd", "127.0.0.1", port, payload, count, backends, 0)
+            got = [json.loads(s.communicate(timeout=60)[0].splitlines()[-1]) for s in sinks]
+        finally:
+            srv.stop()
+            for s in sinks:
+                if s.poll() is None:
+                    s.kill()
+        assert [g["bytes"] for g in got] == [count // backends * msg] * backends, (name, got)
+        hashes[name] = [g["fnv1a"] for g in got]
+    assert len(hashes) >= 1
+    first_name = next(iter(hashes))
+    for name, h in hashes.items():
+        assert h == hashes[first_name], f"{name} delivered other bytes than {first_name}"
+
+
+@pytest.mark.kernel_build
+def test_kthread_echo_builds_clean(kernel, tmp_path):
+    """The blocking kthread echo peer: W=1 and sparse clean, checkpatch clean."""
+    ko = build_module(REPO / "bench" / "peers" / "kthread_echo", kernel, sparse=True,
+                      build_dir=tmp_path / "build")
+    assert ko.name == "kthread_echo.ko"
+    if CHECKPATCH.is_file():
+        p = subprocess.run(["perl", str(CHECKPATCH), "--no-tree", "-f", "--terse",
+                            str(REPO / "bench" / "peers" / "kthread_echo" / "kthread_echo.c")],
+                           capture_output=True, text=True)
+        assert p.returncode == 0 and not p.stdout.strip(), p.stdout
