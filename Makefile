@@ -8,6 +8,8 @@
 #               corpus' realworld/ IDLs (FUZZ_RUNS executions or FUZZ_TIME seconds each)
 #   make test-debug  build (once, cached) the debug kernel, run the VM tests and the
 #               hostile-client suite on it (KASAN, lockdep, kmemleak); not part of `test`
+#   make test-all    every test on every Debian series: 6.1, 6.12 and their PREEMPT_RT
+#               builds 6.1-rt, 6.12-rt (`make kernels-rt`); the debug kernel stays in test-debug
 #   make bench  the VM benchmarks against Apache C++, libevent and a kthread echo
 #               (BENCH_FLAGS: bench/run.py's flags), then BENCHMARKS.md
 #   make bench-codec  the codec benchmark on the host, then BENCHMARKS.md
@@ -16,7 +18,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
 
-.PHONY: all setup venv apt kernels debug-kernel test test-fast test-debug demo bench bench-codec fuzz clean
+.PHONY: all setup venv apt kernels kernels-rt debug-kernel test test-all test-fast test-debug demo bench \
+	bench-codec fuzz clean
 
 all: venv
 
@@ -34,6 +37,12 @@ $(VENV)/.stamp: pyproject.toml
 kernels: apt
 	scripts/setup-kernels.sh
 
+# Debian's PREEMPT_RT kernels (spinlocks sleep, softirqs run in threads), added to the same
+# manifest; only `make test-all` boots them (docs/vm-testing.md: what they cost).
+RT_SERIES := 6.1-rt 6.12-rt
+kernels-rt: apt
+	KGEN_KERNEL_SERIES="$(RT_SERIES)" scripts/setup-kernels.sh
+
 test: setup
 	$(PYTEST) -n 2 --dist loadgroup tests
 
@@ -44,6 +53,9 @@ debug-kernel: venv
 # once per machine (2 cores), then slower guests: too long for CI's budget.
 test-debug: setup debug-kernel
 	KGEN_VM_SERIES=6.1-debug KGEN_VM_TIMEOUT_SCALE=4 $(PYTEST) -n 2 --dist loadgroup -m vm tests
+
+test-all: setup kernels-rt
+	KGEN_VM_SERIES="6.1 6.12 $(RT_SERIES)" $(PYTEST) -n 2 --dist loadgroup tests
 
 # Everything but the VM tests: quick inner loop for developers.
 test-fast: venv

@@ -3,22 +3,27 @@
 # Install the Debian kernels the VM tests boot and the module builds target.
 #
 # For each wanted kernel series (6.1 from bookworm, bookworm-security and bookworm-updates,
-# 6.12 from bookworm-backports):
-#   - resolve the exact ABI version (e.g. 6.1.0-56-amd64) from the newest linux-image-amd64 /
-#     linux-headers-amd64 metapackages of those suites only (whatever is installed), so
-#     image and headers always match;
+# 6.12 from bookworm-backports; 6.1-rt and 6.12-rt are Debian's PREEMPT_RT builds of the
+# same suites):
+#   - resolve the exact ABI version (e.g. 6.1.0-56-amd64, 6.1.0-56-rt-amd64) from the newest
+#     linux-image-<flavour> / linux-headers-<flavour> metapackages (flavour amd64 or
+#     rt-amd64) of those suites only (whatever is installed), so image and headers always
+#     match;
 #   - apt-install linux-headers-<ver> (gives /usr/src/linux-headers-<ver> and the
 #     /lib/modules/<ver>/build symlink);
 #   - apt-get download linux-image-<ver> into .cache/kernels/debs and unpack it with
 #     dpkg -x (the image is never apt-installed: no initramfs, no bootloader);
 #   - copy vmlinuz to .cache/kernels/<ver>/vmlinuz and the modules to /lib/modules/<ver>/,
 #     run depmod <ver>;
-# then write .cache/kernels/kernels.json for tests/vmharness.py, and extract checkpatch.pl
+# then write .cache/kernels/kernels.json for tests/vmharness.py (the series set up now;
+# entries of other series already there are kept while their files exist, so
+# `make kernels` and `make kernels-rt` add up), and extract checkpatch.pl
 # (+ spelling.txt, const_structs.checkpatch) from Debian's linux-source-6.1 into
 # .cache/checkpatch/.
 #
 # Idempotent: what is already in place is not downloaded again.
-# Environment: KGEN_KERNEL_SERIES="6.1 6.12" restricts the series set up.
+# Environment: KGEN_KERNEL_SERIES, default "6.1 6.12": the series set up; the RT ones are
+# only set up when named (`make kernels-rt`: KGEN_KERNEL_SERIES="6.1-rt 6.12-rt").
 # --resolve-only: print "<series> <abi> <package version> <suite>" per series and stop
 # (reads apt's lists only; changes nothing, needs no root).
 set -euo pipefail
@@ -81,9 +86,17 @@ ensure_backports() {
 # candidate of linux-headers-amd64 is the backports one, for "6.1" too).
 series_suites() {
 	case "$1" in
-	6.1) echo "bookworm bookworm-security bookworm-updates" ;;
-	6.12) echo "bookworm-backports" ;;
-	*) die "unknown kernel series $1" ;;
+	6.1 | 6.1-rt) echo "bookworm bookworm-security bookworm-updates" ;;
+	6.12 | 6.12-rt) echo "bookworm-backports" ;;
+	*) die "unknown kernel series $1 (known: 6.1 6.12 6.1-rt 6.12-rt)" ;;
+	esac
+}
+
+# The package flavour: linux-image-<flavour> is the metapackage, <abi> ends in -<flavour>.
+series_flavour() {
+	case "$1" in
+	*-rt) echo rt-amd64 ;;
+	*) echo amd64 ;;
 	esac
 }
 
@@ -140,18 +153,26 @@ abi_of() { # <metapackage> <version> <prefix>
 # depend on the same ABI, and that ABI's image and headers packages, which must have
 # the same newest version there.
 resolve_series() { # <series>
-	local s=$1 suites iv hv iabi habi ipkg hpkg
+	local s=$1 suites flavour iv hv iabi habi ipkg hpkg
 	suites=$(series_suites "$s")
+	flavour=$(series_flavour "$s")
+	local image=linux-image-$flavour headers=linux-headers-$flavour
 	local where="in $s's suites ($suites)"
-	iv=$(newest_version linux-image-amd64 $suites)
-	hv=$(newest_version linux-headers-amd64 $suites)
-	[ -n "$iv" ] || die "no linux-image-amd64 $where; apt-cache madison linux-image-amd64 lists what the apt sources offer"
-	[ -n "$hv" ] || die "no linux-headers-amd64 $where; apt-cache madison linux-headers-amd64 lists what the apt sources offer"
-	iabi=$(abi_of linux-image-amd64 "${iv%% *}" linux-image-)
-	habi=$(abi_of linux-headers-amd64 "${hv%% *}" linux-headers-)
+	iv=$(newest_version $image $suites)
+	hv=$(newest_version $headers $suites)
+	[ -n "$iv" ] || die "no $image $where; apt-cache madison $image lists what the apt sources offer"
+	[ -n "$hv" ] || die "no $headers $where; apt-cache madison $headers lists what the apt sources offer"
+	iabi=$(abi_of $image "${iv%% *}" linux-image-)
+	habi=$(abi_of $headers "${hv%% *}" linux-headers-)
 	[ -n "$iabi" ] && [ "$iabi" = "$habi" ] ||
-		die "series $s: linux-image-amd64 ${iv/ / from } depends on '$iabi', linux-headers-amd64 ${hv/ / from } on '$habi', newest $where: they must name the same ABI"
-	case "$iabi" in "$s".*) ;; *) die "series $s resolved to $iabi $where" ;; esac
+		die "series $s: $image ${iv/ / from } depends on '$iabi', $headers ${hv/ / from } on '$habi', newest $where: they must name the same ABI"
+	# 6.1.0-57-amd64 for 6.1, 6.1.0-57-rt-amd64 for 6.1-rt (and not the other way round).
+	case "$flavour:$iabi" in
+	rt-amd64:"${s%-rt}".*-rt-amd64) ;;
+	amd64:*-rt-amd64) die "series $s resolved to $iabi $where" ;;
+	amd64:"$s".*-amd64) ;;
+	*) die "series $s resolved to $iabi $where" ;;
+	esac
 	ipkg=$(newest_version "linux-image-$iabi" $suites)
 	hpkg=$(newest_version "linux-headers-$iabi" $suites)
 	[ -n "$ipkg" ] && [ "${ipkg%% *}" = "${hpkg%% *}" ] ||
@@ -328,15 +349,7 @@ done
 
 install_checkpatch
 
-{
-	echo "["
-	n=${#entries[@]}
-	for i in "${!entries[@]}"; do
-		sep=","; [ "$i" -eq $((n - 1)) ] && sep=""
-		echo "  ${entries[$i]}$sep"
-	done
-	echo "]"
-} >"$CACHE/kernels.json.tmp"
-mv "$CACHE/kernels.json.tmp" "$CACHE/kernels.json"
+# The series set up now, plus the manifest's other series whose files are still there.
+printf '%s\n' "${entries[@]}" | python3 "$ROOT/scripts/kernels-manifest.py" "$CACHE/kernels.json"
 log "wrote $CACHE/kernels.json"
 cat "$CACHE/kernels.json"

@@ -1,11 +1,14 @@
-"""scripts/setup-kernels.sh --resolve-only against a stub apt-cache.
+"""scripts/setup-kernels.sh --resolve-only against a stub apt-cache, and the manifest merge.
 
 The stub prints apt-cache outputs recorded on a Debian 12 machine (tests/data/apt/,
 trimmed), with and without bookworm-backports' linux-headers-amd64 metapackage installed:
 with it, apt's candidate for linux-headers-amd64 is the backports 6.12 one, which the
-6.1 series must not pick up. No network, no root: --resolve-only only reads apt-cache.
+6.1 series must not pick up. The PREEMPT_RT series (6.1-rt, 6.12-rt) come from the
+linux-image-rt-amd64 / linux-headers-rt-amd64 metapackages of the same suites. No
+network, no root: --resolve-only only reads apt-cache.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -20,7 +23,10 @@ RECORDINGS = REPO / "tests" / "data" / "apt"
 EXPECTED = {
     "6.1": "6.1 6.1.0-57-amd64 6.1.192-3 bookworm-security",
     "6.12": "6.12 6.12.95+deb12-amd64 6.12.95-1~bpo12+1 bookworm-backports",
+    "6.1-rt": "6.1-rt 6.1.0-57-rt-amd64 6.1.192-3 bookworm-security",
+    "6.12-rt": "6.12-rt 6.12.95+deb12-rt-amd64 6.12.95-1~bpo12+1 bookworm-backports",
 }
+MANIFEST_SCRIPT = REPO / "scripts" / "kernels-manifest.py"
 
 # One recording per invocation, named after its arguments joined by '_'; anything not
 # recorded fails, so the test also shows which apt-cache queries the resolution uses.
@@ -114,3 +120,88 @@ def test_no_backports_source_fails_naming_the_suite(stub_bin, tmp_path):
     r = resolve(stub_bin, rec, series="6.1")
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == [EXPECTED["6.1"]]
+
+
+@pytest.mark.parametrize("situation", ["without-backports-meta", "with-backports-meta"])
+def test_rt_series_from_the_rt_metapackages_of_their_suites(stub_bin, situation):
+    r = resolve(stub_bin, RECORDINGS / situation, series="6.1 6.12 6.1-rt 6.12-rt")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [EXPECTED[s] for s in ("6.1", "6.12", "6.1-rt", "6.12-rt")]
+
+
+def test_rt_metapackages_on_different_abis_fail_naming_the_rt_packages(stub_bin, tmp_path):
+    rec = trimmed_copy(tmp_path, "without-backports-meta",
+                       {"madison_linux-headers-rt-amd64": "bookworm-security"})
+    r = resolve(stub_bin, rec, series="6.1-rt")
+    assert r.returncode != 0
+    assert r.stdout == ""
+    assert "linux-image-rt-amd64" in r.stderr and "linux-headers-rt-amd64" in r.stderr
+    assert "6.1.0-57-rt-amd64" in r.stderr and "6.1.0-50-rt-amd64" in r.stderr
+    # The generic series does not look at the RT metapackages.
+    r = resolve(stub_bin, rec, series="6.1")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [EXPECTED["6.1"]]
+
+
+def test_metapackage_of_the_wrong_flavour_is_refused(stub_bin, tmp_path):
+    """A generic series must never resolve to an RT ABI (it would boot the wrong kernel)."""
+    rec = tmp_path / "rec"
+    shutil.copytree(RECORDINGS / "without-backports-meta", rec)
+    for pkg in ("image", "headers"):
+        f = rec / f"show_linux-{pkg}-amd64=6.1.192-3"
+        f.write_text(f.read_text().replace("6.1.0-57-amd64", "6.1.0-57-rt-amd64"))
+    r = resolve(stub_bin, rec, series="6.1")
+    assert r.returncode != 0
+    assert "series 6.1 resolved to 6.1.0-57-rt-amd64" in r.stderr
+
+
+def test_unknown_series_is_refused_listing_the_known_ones(stub_bin):
+    r = resolve(stub_bin, RECORDINGS / "without-backports-meta", series="6.6-rt")
+    assert r.returncode != 0
+    assert "unknown kernel series 6.6-rt (known: 6.1 6.12 6.1-rt 6.12-rt)" in r.stderr
+
+
+def _entry(tmp_path, series, version, present=True):
+    kdir = tmp_path / "modules" / version / "build"
+    vmlinuz = tmp_path / "kernels" / version / "vmlinuz"
+    if present:
+        kdir.mkdir(parents=True)
+        (kdir / "Makefile").write_text("")
+        vmlinuz.parent.mkdir(parents=True)
+        vmlinuz.write_bytes(b"\0")
+    return {"series": series, "version": version, "package_version": "1", "suite": "s",
+            "vmlinuz": str(vmlinuz), "kdir": str(kdir)}
+
+
+def write_manifest(path, entries):
+    stdin = "".join(json.dumps(e) + "\n" for e in entries)
+    r = subprocess.run(["python3", str(MANIFEST_SCRIPT), str(path)], input=stdin,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return json.loads(path.read_text())
+
+
+def test_manifest_keeps_other_series_and_replaces_those_set_up(tmp_path):
+    """`make kernels` then `make kernels-rt` (and again `make kernels`) add up."""
+    manifest = tmp_path / "kernels.json"
+    generic = [_entry(tmp_path, "6.1", "6.1.0-57-amd64"), _entry(tmp_path, "6.12", "6.12.95+deb12-amd64")]
+    rt = [_entry(tmp_path, "6.12-rt", "6.12.95+deb12-rt-amd64"), _entry(tmp_path, "6.1-rt", "6.1.0-57-rt-amd64")]
+    assert write_manifest(manifest, generic) == generic
+    both = write_manifest(manifest, rt)
+    assert [e["series"] for e in both] == ["6.1", "6.12", "6.1-rt", "6.12-rt"]
+    # A newer 6.1 replaces the old entry; the RT ones stay.
+    newer = _entry(tmp_path, "6.1", "6.1.0-58-amd64")
+    again = write_manifest(manifest, [newer])
+    assert [e["version"] for e in again] == ["6.1.0-58-amd64", "6.12.95+deb12-amd64",
+                                             "6.1.0-57-rt-amd64", "6.12.95+deb12-rt-amd64"]
+
+
+def test_manifest_drops_entries_whose_files_are_gone(tmp_path):
+    manifest = tmp_path / "kernels.json"
+    gone = _entry(tmp_path, "6.1-rt", "6.1.0-57-rt-amd64", present=False)
+    manifest.write_text(json.dumps([gone]))
+    kept = _entry(tmp_path, "6.1", "6.1.0-57-amd64")
+    assert write_manifest(manifest, [kept]) == [kept]
+    # A manifest that is not JSON is rewritten from what was set up.
+    manifest.write_text("[{")
+    assert write_manifest(manifest, [kept]) == [kept]

@@ -112,7 +112,8 @@ def get_kernel(series: str) -> Kernel:
     ks = kernels()
     k = ks.get(series)
     if k is None:
-        how = "make test-debug builds it" if series.endswith("-debug") else "run `make kernels`"
+        how = ("make test-debug builds it" if series.endswith("-debug")
+               else "run `make kernels-rt`" if series.endswith("-rt") else "run `make kernels`")
         pytest.skip(f"kernel series {series} not in {MANIFEST} / {DEBUG_MANIFEST} ({how})")
     missing = [p for p in (k.vmlinuz, k.kdir / "Makefile") if not p.exists()]
     if missing:
