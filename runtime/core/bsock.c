@@ -2,7 +2,7 @@
 /*
  * Buffered sockets: see bsock.h.
  */
-#define pr_fmt(fmt) "kgen-bsock: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": bsock: " fmt
 
 #include "kgen/bsock.h"
 #include "kgen/mem.h"

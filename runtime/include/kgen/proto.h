@@ -65,6 +65,11 @@ enum kg_msg_type {
 enum kg_protocol {
 	KG_PROTO_BINARY = 0,
 	KG_PROTO_COMPACT = 1,
+	/*
+	 * Servers only: each connection's protocol is found from its first
+	 * message (kg_frame_detect_proto()); readers and writers never see it.
+	 */
+	KG_PROTO_AUTO = 2,
 };
 
 /* A view of bytes inside a received message (not NUL-terminated). */

@@ -109,8 +109,14 @@ struct kg_service {
 struct kg_server_config {
 	const char *addr;		/* IPv4 or IPv6 literal; "127.0.0.1" by default */
 	u16 port;
-	u8 transport;			/* enum kg_transport */
-	u8 proto;			/* enum kg_protocol */
+	u8 transport;			/* enum kg_transport; AUTO: each client's */
+	/*
+	 * enum kg_protocol. AUTO (the default): each accepted connection's,
+	 * found from its first bytes (frame.h); replies go out in it.
+	 * Outbound connections (kg_connect()) use binary then, and framed
+	 * for transport AUTO. A fixed protocol refuses other clients.
+	 */
+	u8 proto;
 	u32 max_conns;			/* further connections are accepted and closed */
 	u32 rcvbuf_max;			/* bytes buffered per connection (>= max_frame + 4) */
 	u32 sndbuf_max;			/* bytes queued per connection before it stops reading */
@@ -168,6 +174,7 @@ void *kg_conn_service_data(const struct kg_conn *c);
  * caller's connection is woken when @to drains: return -EAGAIN from
  * process() to get the same message again then. -EPIPE: @to is closed.
  * -EFBIG: the message is larger than @to's send limit (sndbuf_max).
+ * -EPROTO: @to speaks another protocol (bytes are not re-encoded).
  */
 int kg_conn_forward(struct kg_conn *to, const struct kg_call *call);
 void kg_conn_close(struct kg_conn *c);
@@ -214,6 +221,12 @@ struct kg_server_stats {
 	u64 refused_memory;	/* accepts refused: the budget could not pay for a connection */
 	u64 closed_memory;	/* connections closed to free memory, or whose reply had none */
 	u64 closed_reply_too_large;	/* a reply over max_reply */
+	/*
+	 * Accepted connections by protocol: counted at accept when the
+	 * protocol is fixed, once their first message shows it when auto.
+	 */
+	u64 conns_binary;
+	u64 conns_compact;
 };
 void kg_server_stats(const struct kg_server *srv, struct kg_server_stats *st);
 

@@ -27,14 +27,14 @@ struct kg_tmsg {
 struct kg_tsock {
 	struct kg_bsock *bs;
 	const struct kg_limits *limits;
-	u8 transport;			/* enum kg_transport */
-	u8 proto;			/* enum kg_protocol */
+	u8 transport;			/* enum kg_transport; AUTO until detected */
+	u8 proto;			/* enum kg_protocol; AUTO until detected */
 	u32 current_len;		/* bytes of the message next() returned, 0 if none */
 	/*
 	 * kg_frame_resume() said -EAGAIN with this frame.need: no whole
 	 * message ends before need bytes (a lower bound, see frame.h), so
-	 * next() does not call it again until that many are buffered. 0:
-	 * call at once.
+	 * next() does not call it again until that many are buffered (the
+	 * same for transport detection's need). 0: call at once.
 	 */
 	u32 need;
 	/*
