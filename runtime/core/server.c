@@ -139,7 +139,7 @@ struct kg_conn {
 	u8 close_reason;		/* enum kg_close_reason, set by the event function */
 	/* Set by the event function: when the message in progress began, 0 if none. */
 	u32 partial_since;
-	/* The timeout pass's own (under srv->lock): when bytes last moved, 0 before its first look. */
+	/* The timeout pass's own (under srv->lock): when bytes last moved, 0 if never looked at. */
 	u32 active_at;
 	u64 seen_bytes;
 };
@@ -153,8 +153,8 @@ static inline enum kg_conn_state kg_conn_state(const struct kg_conn *c)
  * kg_server_config_defaults() - fill @cfg with the defaults
  * @cfg: the configuration
  *
- * 127.0.0.1, framed, the protocol of each client (auto), 4 MiB max frame (strings up to it; replies up
- * to whatever max_frame is at start),
+ * 127.0.0.1, framed, the protocol of each client (auto), 4 MiB max frame
+ * (strings up to it; replies up to whatever max_frame is at start),
  * a 1 MiB send buffer, 1024 connections, a 64 MiB memory budget.
  */
 void kg_server_config_defaults(struct kg_server_config *cfg)

@@ -60,6 +60,7 @@ static const struct kg_choice kg_transports = {
 	{ "framed", "buffered", "auto" },
 	{ KG_TRANSPORT_FRAMED, KG_TRANSPORT_BUFFERED, KG_TRANSPORT_AUTO },
 };
+
 static const struct kg_choice kg_protocols = {
 	{ "auto", "binary", "compact" }, { KG_PROTO_AUTO, KG_PROTO_BINARY, KG_PROTO_COMPACT },
 };

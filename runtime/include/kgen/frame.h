@@ -88,8 +88,8 @@ struct kg_frame_state {
  * could have been; that is all waiting costs. Without it an unframed message
  * arriving in many pieces is re-parsed from its start on each (quadratic).
  */
-int kg_frame_next(u8 transport, u8 proto, const struct kg_limits *limits,
-		  const void *buf, size_t len, struct kg_frame *frame);
+int __must_check kg_frame_next(u8 transport, u8 proto, const struct kg_limits *limits,
+			       const void *buf, size_t len, struct kg_frame *frame);
 
 /*
  * kg_frame_next() for a message that arrives in pieces. @st belongs to the
@@ -110,9 +110,9 @@ int kg_frame_next(u8 transport, u8 proto, const struct kg_limits *limits,
  * malformed byte inside it is refused once that many are; kg_frame_resume()
  * sees it at once, keeps it (phase "failed") and says -EAGAIN until then.
  */
-int kg_frame_resume(struct kg_frame_state *st, u8 transport, u8 proto,
-		    const struct kg_limits *limits, const void *buf, size_t len,
-		    struct kg_frame *frame);
+int __must_check kg_frame_resume(struct kg_frame_state *st, u8 transport, u8 proto,
+				 const struct kg_limits *limits, const void *buf, size_t len,
+				 struct kg_frame *frame);
 
 /* Forget a partial parse: the next kg_frame_resume() starts a new message. */
 static inline void kg_frame_state_reset(struct kg_frame_state *st)
@@ -133,7 +133,7 @@ static inline void kg_frame_state_reset(struct kg_frame_state *st)
  * the length). Returns 0 with *@proto set, -EAGAIN for len 0, -EBADMSG for
  * a first byte no protocol starts with.
  */
-int kg_frame_detect_proto(const void *msg, size_t len, u8 *proto);
+int __must_check kg_frame_detect_proto(const void *msg, size_t len, u8 *proto);
 
 /*
  * Transport detection (transport=auto): framed or not, from the first bytes
@@ -151,7 +151,7 @@ int kg_frame_detect_proto(const void *msg, size_t len, u8 *proto);
  * hold that many bytes). Bytes that fit no protocol are refused afterwards,
  * by kg_frame_detect_proto() or the framing.
  */
-int kg_frame_detect_transport(const void *buf, size_t len, u8 *transport, u32 *need);
+int __must_check kg_frame_detect_transport(const void *buf, size_t len, u8 *transport, u32 *need);
 
 /* Bytes kg_frame_write_header() writes for @transport (4 or 0). */
 static inline u32 kg_frame_header_len(u8 transport)

@@ -177,7 +177,8 @@ static inline size_t kg_reader_remaining(const struct kg_reader *r)
 }
 
 /* ---- writing ---- */
-void kg_write_message_begin(struct kg_writer *w, const char *name, u32 name_len, u8 type, s32 seqid);
+void kg_write_message_begin(struct kg_writer *w, const char *name, u32 name_len, u8 type,
+			    s32 seqid);
 void kg_write_message_end(struct kg_writer *w);
 void kg_write_struct_begin(struct kg_writer *w);
 void kg_write_struct_end(struct kg_writer *w);
