@@ -141,10 +141,11 @@ int __must_check kg_frame_detect_proto(const void *msg, size_t len, u8 *proto);
  * or 0x82 (strict binary, compact) or with an old binary name length; a
  * framed one with a length below 0x80000000, then 0x80, 0x82 or, old
  * binary, a name length that fits in the frame with the rest of a header.
- * Old binary is the one ambiguous case: framed is chosen when bytes 4..7,
- * read as a name length, fit in the frame the first 4 bytes would announce,
- * which an unframed message can only do if its method name starts with a
- * NUL byte. No valid message is shorter than 8 bytes, so waiting for them
+ * Old binary is the one ambiguous case: framed is chosen when byte 4 is
+ * 0x80 or 0x82, or bytes 4..7, read as a name length, fit in the frame the
+ * first 4 bytes would announce; an unframed message does either only if
+ * its method name starts with a 0x80, 0x82 or NUL byte, which no Thrift
+ * identifier does. No valid message is shorter than 8 bytes, so waiting for them
  * cannot hang a client.
  *
  * Returns 0 with *@transport set, or -EAGAIN with *@need (the buffer must
