@@ -2,7 +2,7 @@
 /*
  * Buffered sockets: see bsock.h.
  */
-#define pr_fmt(fmt) "kgen-bsock: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": bsock: " fmt
 
 #include "kgen/bsock.h"
 #include "kgen/mem.h"
@@ -105,6 +105,7 @@ size_t kg_bsock_held(struct kg_bsock *bs, size_t *rcv)
 /* Wake everyone waiting for room here; called with send_lock held. */
 static void kg_bsock_wake_waiters(struct kg_bsock *bs)
 {
+	lockdep_assert_held(&bs->send_lock);
 	while (!list_empty(&bs->waiters)) {
 		struct kg_bsock_waiter *w;
 
@@ -326,6 +327,7 @@ static int kg_bsock_snd_room(struct kg_bsock *bs, size_t len)
 	u8 *bigger;
 	size_t cap;
 
+	lockdep_assert_held(&bs->send_lock);
 	if (!len || len <= bs->scap - bs->stail)
 		return 0;
 	if (bs->shead) {

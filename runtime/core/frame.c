@@ -348,6 +348,81 @@ int kg_frame_resume(struct kg_frame_state *st, u8 transport, u8 proto,
 	}
 }
 
+/* First bytes of the protocols (see frame.h): compact's id, strict binary's version. */
+#define KG_DETECT_COMPACT_ID	0x82
+#define KG_DETECT_STRICT_BINARY	0x80
+/* Old binary in a frame: name length (4), name, type (1), seqid (4), a STOP (1) at least. */
+#define KG_DETECT_OLD_FRAMED_MIN	10u
+/* The bytes transport detection may wait for: no valid message is shorter. */
+#define KG_DETECT_TRANSPORT_MAX	8u
+
+/**
+ * kg_frame_detect_proto() - the protocol a message is in, from its first byte
+ * @msg: the message's first bytes (framed: after the frame header)
+ * @len: how many
+ * @proto: set to KG_PROTO_BINARY or KG_PROTO_COMPACT
+ *
+ * Return: 0; -EAGAIN when @len is 0; -EBADMSG when no protocol starts so.
+ */
+int kg_frame_detect_proto(const void *msg, size_t len, u8 *proto)
+{
+	u8 b;
+
+	if (!len)
+		return -EAGAIN;
+	b = *(const u8 *)msg;
+	if (b == KG_DETECT_COMPACT_ID)
+		*proto = KG_PROTO_COMPACT;
+	else if (b == KG_DETECT_STRICT_BINARY || b < 0x80)
+		*proto = KG_PROTO_BINARY;	/* strict, or old: a name length */
+	else
+		return -EBADMSG;
+	return 0;
+}
+
+/**
+ * kg_frame_detect_transport() - framed or unframed, from a connection's first bytes
+ * @buf: the bytes received so far
+ * @len: how many
+ * @transport: set to KG_TRANSPORT_FRAMED or KG_TRANSPORT_BUFFERED
+ * @need: on -EAGAIN, the bytes the buffer must hold to decide (at most 8)
+ *
+ * Return: 0 or -EAGAIN (see frame.h).
+ */
+int kg_frame_detect_transport(const void *buf, size_t len, u8 *transport, u32 *need)
+{
+	const u8 *p = buf;
+	u64 frame_len, name_len;
+
+	if (len < 1) {
+		*need = 1;
+		return -EAGAIN;
+	}
+	/* A frame length is below 2 GiB: 0x80 and above begin a message. */
+	if (p[0] >= 0x80) {
+		*transport = KG_TRANSPORT_BUFFERED;
+		return 0;
+	}
+	if (len < KG_FRAME_HEADER_LEN + 1) {
+		*need = KG_FRAME_HEADER_LEN + 1;
+		return -EAGAIN;
+	}
+	if (p[4] == KG_DETECT_STRICT_BINARY || p[4] == KG_DETECT_COMPACT_ID) {
+		*transport = KG_TRANSPORT_FRAMED;
+		return 0;
+	}
+	if (len < KG_DETECT_TRANSPORT_MAX) {
+		*need = KG_DETECT_TRANSPORT_MAX;
+		return -EAGAIN;
+	}
+	/* Old binary: a name length that fits the frame, or the name itself. */
+	frame_len = kg_get_be32(p);
+	name_len = kg_get_be32(p + 4);
+	*transport = name_len + KG_DETECT_OLD_FRAMED_MIN <= frame_len ? KG_TRANSPORT_FRAMED :
+									 KG_TRANSPORT_BUFFERED;
+	return 0;
+}
+
 /**
  * kg_frame_write_header() - write the frame header of an outgoing message
  * @transport: enum kg_transport

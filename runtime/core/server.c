@@ -15,6 +15,11 @@
  *    may hold references (a forwarder's backends) past the reap: their
  *    writes then fail with -EPIPE, nothing else is touched.
  *
+ * State: enum kg_conn_state. CLOSED is set under the server's lock by
+ * kg_conn_close() from any context; the event function's own steps
+ * (CONNECTING -> OPEN -> DRAINING) are compare-and-swaps, so they never undo
+ * a close.
+ *
  * Concurrency (kernel): one connection's event function never runs twice at
  * once, so the receive side, the arena and the message loop need no lock.
  * Send buffers are locked in bsock. The server's lock covers the list, the
@@ -29,7 +34,7 @@
  * a send lock, then the server's lock (an uncharge under a send lock wakes
  * the waiters), then the event layer's.
  */
-#define pr_fmt(fmt) "kgen-server: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include "kgen/server.h"
 #include "kgen/event.h"
@@ -59,10 +64,19 @@
 /* Connections closed or retired per pass (more wait for the next one). */
 #define KG_EXPIRE_BATCH		32
 
+/* A connection's life (struct kg_conn.state). */
+enum kg_conn_state {
+	KG_CONN_OPEN = 0,	/* serving */
+	KG_CONN_CONNECTING,	/* outbound, connect in progress: writes are queued */
+	KG_CONN_DRAINING,	/* the peer finished: closed once replies are out */
+	KG_CONN_CLOSED,		/* off the list; the reap work releases it */
+};
+
 /* Who runs a connection's event function: see kg_conn_event(). */
 enum kg_run_state {
 	KG_RUN_IDLE = 0,
-	KG_RUN_BUSY,
+	KG_RUN_BUSY,		/* the event function, past its last look at input */
+	KG_RUN_SERVING,		/* the event function, which flushes before it returns */
 	KG_RUN_RETIRING,	/* the listener checks whether the peer is gone */
 };
 
@@ -100,6 +114,7 @@ struct kg_server {
 	struct list_head mem_waiters;	/* struct kg_conn.mem_node, under lock */
 	u64 evicting;			/* input bytes of victims not yet reaped */
 	atomic64_t mem_pressure, refused_memory, closed_memory, closed_reply_too_large;
+	atomic64_t conns_binary, conns_compact;
 };
 
 struct kg_conn {
@@ -118,29 +133,28 @@ struct kg_conn {
 	struct kg_bsock_waiter waiter;	/* registered on waiting_on->bs */
 	struct kg_conn *waiting_on;	/* holds a reference */
 	void *user;
-	bool attached;
-	bool dead;
-	bool outbound;
-	bool connecting;
-	bool opened;			/* conn_open succeeded: call conn_close */
-	bool in_run;			/* the event function will flush before it returns */
-	bool close_when_flushed;	/* the peer finished: close once replies are out */
-	bool bad_input;			/* closing for undelimitable or unreadable input */
+	atomic_t state;			/* enum kg_conn_state */
 	atomic_t run_state;		/* enum kg_run_state */
+	bool outbound;			/* kg_connect()'s, not accepted */
+	u8 close_reason;		/* enum kg_close_reason, set by the event function */
 	/* Set by the event function: when the message in progress began, 0 if none. */
 	u32 partial_since;
-	/* The timeout pass's own (under srv->lock): when bytes last moved. */
-	bool timer_seen;
+	/* The timeout pass's own (under srv->lock): when bytes last moved, 0 if never looked at. */
 	u32 active_at;
 	u64 seen_bytes;
 };
+
+static inline enum kg_conn_state kg_conn_state(const struct kg_conn *c)
+{
+	return atomic_read(&c->state);
+}
 
 /**
  * kg_server_config_defaults() - fill @cfg with the defaults
  * @cfg: the configuration
  *
- * 127.0.0.1, framed binary, 4 MiB max frame (strings up to it; replies up
- * to whatever max_frame is at start),
+ * 127.0.0.1, framed, the protocol of each client (auto), 4 MiB max frame
+ * (strings up to it; replies up to whatever max_frame is at start),
  * a 1 MiB send buffer, 1024 connections, a 64 MiB memory budget.
  */
 void kg_server_config_defaults(struct kg_server_config *cfg)
@@ -149,7 +163,7 @@ void kg_server_config_defaults(struct kg_server_config *cfg)
 	cfg->addr = "127.0.0.1";
 	cfg->port = 9090;
 	cfg->transport = KG_TRANSPORT_FRAMED;
-	cfg->proto = KG_PROTO_BINARY;
+	cfg->proto = KG_PROTO_AUTO;
 	cfg->max_conns = 1024;
 	cfg->limits = kg_default_limits;
 	cfg->limits.max_frame = KG_SERVER_MAX_FRAME;
@@ -214,10 +228,10 @@ static void kg_conn_reap(struct kg_deferred *d)
 	struct kg_conn *c = container_of(d, struct kg_conn, reap);
 	struct kg_server *srv = c->srv;
 
-	if (c->attached)
-		kg_event_sync(&c->ev);
+	/* Listed, so attached and opened (kg_conn_create()). */
+	kg_event_sync(&c->ev);
 	kg_conn_stop_waiting(c);
-	if (c->opened && c->svc && c->svc->conn_close)
+	if (c->svc && c->svc->conn_close)
 		c->svc->conn_close(c);
 	atomic64_add(c->bs.bytes_in, &srv->bytes_in_reaped);
 	atomic64_add(c->ts.parse_bytes, &srv->parse_bytes_reaped);
@@ -256,13 +270,19 @@ void kg_conn_close(struct kg_conn *c)
 static bool kg_conn_close_why(struct kg_conn *c, enum kg_close_reason why)
 {
 	struct kg_server *srv = c->srv;
+	enum kg_conn_state was;
 
 	spin_lock(&srv->lock);
-	if (c->dead) {
+	/*
+	 * Closers serialize on the lock; the event function's compare-and-swaps
+	 * in between cannot undo CLOSED (a stale @was only skips a flush).
+	 */
+	was = kg_conn_state(c);
+	if (was == KG_CONN_CLOSED) {
 		spin_unlock(&srv->lock);
 		return false;
 	}
-	WRITE_ONCE(c->dead, true);
+	atomic_set(&c->state, KG_CONN_CLOSED);
 	list_del_init(&c->node);
 	if (!list_empty(&c->mem_node)) {
 		list_del_init(&c->mem_node);
@@ -272,9 +292,8 @@ static bool kg_conn_close_why(struct kg_conn *c, enum kg_close_reason why)
 		srv->accepted_live--;
 	spin_unlock(&srv->lock);
 
-	if (c->attached)
-		kg_event_detach(&c->ev);
-	if (!c->connecting)
+	kg_event_detach(&c->ev);
+	if (was != KG_CONN_CONNECTING)
 		kg_bsock_flush(&c->bs);
 	kg_bsock_mark_dead(&c->bs);
 	kg_sock_shutdown(c->sock);
@@ -369,7 +388,7 @@ static void kg_conn_mem_wait(struct kg_conn *c, u64 frees)
 
 	atomic64_inc(&srv->mem_pressure);
 	spin_lock(&srv->lock);
-	if (!c->dead && list_empty(&c->mem_node)) {
+	if (kg_conn_state(c) != KG_CONN_CLOSED && list_empty(&c->mem_node)) {
 		list_add_tail(&c->mem_node, &srv->mem_waiters);
 		atomic_inc(&srv->mem.waiting);
 	}
@@ -393,14 +412,16 @@ static bool kg_conn_mem_waiting(struct kg_conn *c)
 
 /*
  * Bytes were queued on @c from somewhere: make sure they get sent. If @c's
- * event function is running it flushes before returning (it clears in_run
- * before its last flush, and both sides order through the send lock);
- * otherwise kick it, so many writes cost one flush in @c's own context.
+ * event function is serving it flushes before returning (it leaves
+ * KG_RUN_SERVING before its last flush, and both sides order through the
+ * send lock); otherwise kick it, so many writes cost one flush in @c's own
+ * context.
  */
 static void kg_conn_wrote(struct kg_conn *c)
 {
 	/* Still connecting: the completion event flushes. */
-	if (!READ_ONCE(c->connecting) && !READ_ONCE(c->in_run))
+	if (kg_conn_state(c) != KG_CONN_CONNECTING &&
+	    atomic_read(&c->run_state) != KG_RUN_SERVING)
 		kg_event_kick(&c->ev, KG_EV_WRITE);
 }
 
@@ -498,7 +519,9 @@ static int kg_conn_wait_for(struct kg_conn *waiter, struct kg_conn *target, size
  *
  * Return: 0; -EAGAIN when @to is full (the caller's connection is woken
  * when it drains: return -EAGAIN from process()); -EPIPE when @to is
- * closed; -EFBIG when the message can never fit @to's send buffer.
+ * closed; -EFBIG when the message can never fit @to's send buffer; -EPROTO
+ * when @to speaks another protocol than the call came in (a compact client
+ * of an auto server forwarded to a binary backend: not re-encoded).
  */
 int kg_conn_forward(struct kg_conn *to, const struct kg_call *call)
 {
@@ -506,6 +529,9 @@ int kg_conn_forward(struct kg_conn *to, const struct kg_call *call)
 	u32 hdr = call->raw.len - (call->in->end - call->in->start);
 	int err;
 
+	/* Bytes as received: meaningless to a peer of the other protocol. */
+	if (call->conn->ts.proto != to->ts.proto)
+		return -EPROTO;
 	msg.raw = call->raw;
 	msg.payload.data = call->raw.data + hdr;
 	msg.payload.len = call->raw.len - hdr;
@@ -670,6 +696,12 @@ int kg_call_reply_app_exception(struct kg_call *call, u32 type, const char *mess
 
 /* ---- the message loop ---- */
 
+/* An accepted connection's protocol is known: fixed at accept, or detected. */
+static void kg_server_count_proto(struct kg_server *srv, u8 proto)
+{
+	atomic64_inc(proto == KG_PROTO_COMPACT ? &srv->conns_compact : &srv->conns_binary);
+}
+
 enum kg_serve_result {
 	KG_SERVE_MORE = 0,	/* every whole message served: receive more */
 	KG_SERVE_STOPPED = 1,	/* stopped for budget or backpressure: a kick is arranged */
@@ -766,6 +798,7 @@ static int kg_conn_serve(struct kg_conn *c, u32 *budget)
 	struct kg_tmsg msg;
 	const u8 *data;
 	ssize_t before, after;
+	bool detecting;
 	u64 frees;
 	int err;
 
@@ -800,7 +833,10 @@ static int kg_conn_serve(struct kg_conn *c, u32 *budget)
 			WRITE_ONCE(c->partial_since, 0);
 			continue;
 		}
+		detecting = c->ts.proto == KG_PROTO_AUTO;
 		err = kg_tsock_next(&c->ts, &msg);
+		if (unlikely(detecting) && c->ts.proto != KG_PROTO_AUTO)
+			kg_server_count_proto(srv, c->ts.proto);
 		if (err == 0) {
 			kg_conn_note_partial(c);
 			return KG_SERVE_MORE;
@@ -808,7 +844,7 @@ static int kg_conn_serve(struct kg_conn *c, u32 *budget)
 		if (err < 0) {
 			atomic64_inc(&srv->bad_messages);
 			pr_debug("undelimitable input (%d): closing\n", err);
-			c->bad_input = true;
+			c->close_reason = KG_CLOSE_BAD_INPUT;
 			return err;
 		}
 		WRITE_ONCE(c->partial_since, 0);	/* whole: no longer a timeout matter */
@@ -820,7 +856,7 @@ static int kg_conn_serve(struct kg_conn *c, u32 *budget)
 		}
 		err = kg_conn_serve_message(c, &msg);
 		if (err == -EBADMSG)
-			c->bad_input = true;	/* unreadable header */
+			c->close_reason = KG_CLOSE_BAD_INPUT;	/* unreadable header */
 		if (err == -EAGAIN)
 			return kg_conn_blocked(c);
 		if (err)
@@ -850,7 +886,7 @@ static int kg_conn_pump(struct kg_conn *c)
 			return ret < 0 ? ret : 0;
 		if (c->bs.eof) {
 			/* Served all we can; what is left is a truncated message. */
-			c->close_when_flushed = true;
+			atomic_cmpxchg(&c->state, KG_CONN_OPEN, KG_CONN_DRAINING);
 			return 0;
 		}
 		if (c->bs.mem_starved) {
@@ -863,7 +899,7 @@ static int kg_conn_pump(struct kg_conn *c)
 		if (c->bs.rcv_drained)
 			return 0;
 		if (!n) {
-			c->bad_input = true;
+			c->close_reason = KG_CLOSE_BAD_INPUT;
 			return -EMSGSIZE;	/* buffer full, no whole message in it */
 		}
 	}
@@ -871,11 +907,12 @@ static int kg_conn_pump(struct kg_conn *c)
 
 static void kg_conn_run(struct kg_conn *c, unsigned int events)
 {
+	enum kg_conn_state state = kg_conn_state(c);
 	int err = 0;
 
-	if (READ_ONCE(c->dead))
+	if (state == KG_CONN_CLOSED)
 		return;
-	if (c->connecting) {
+	if (state == KG_CONN_CONNECTING) {
 		if (!(events & (KG_EV_WRITE | KG_EV_CLOSE)))
 			return;
 		err = kg_sock_error(c->sock);
@@ -883,15 +920,19 @@ static void kg_conn_run(struct kg_conn *c, unsigned int events)
 			pr_debug("connect failed: %d\n", err);
 			goto close;
 		}
-		WRITE_ONCE(c->connecting, false);
+		/* Fails only if closed meanwhile: then there is nothing to do. */
+		if (atomic_cmpxchg(&c->state, KG_CONN_CONNECTING, KG_CONN_OPEN) !=
+		    KG_CONN_CONNECTING)
+			return;
+		state = KG_CONN_OPEN;
 	}
-	WRITE_ONCE(c->in_run, true);
+	atomic_set(&c->run_state, KG_RUN_SERVING);
 	if (c->waiting_on && (events & KG_EV_READ))
 		kg_conn_stop_waiting(c);	/* woken (or new bytes): retry */
-	if (!c->close_when_flushed && !c->waiting_on && (events & (KG_EV_READ | KG_EV_CLOSE)))
+	if (state == KG_CONN_OPEN && !c->waiting_on && (events & (KG_EV_READ | KG_EV_CLOSE)))
 		err = kg_conn_pump(c);
-	/* Cleared before the last flush: see kg_conn_wrote(). */
-	WRITE_ONCE(c->in_run, false);
+	/* Left before the last flush: see kg_conn_wrote(). */
+	atomic_set(&c->run_state, KG_RUN_BUSY);
 	/* Pay for what is used: no message is being decoded now. */
 	kg_arena_release(&c->arena);
 	kg_bsock_release_idle(&c->bs);
@@ -902,13 +943,13 @@ static void kg_conn_run(struct kg_conn *c, unsigned int events)
 		return;
 	if (err)
 		goto close;
-	if (c->close_when_flushed)
+	if (kg_conn_state(c) == KG_CONN_DRAINING)
 		goto close;
 	return;
 close:
 	if (err && err != -ECONNRESET && err != -EPIPE)
 		pr_debug("closing connection: %d\n", err);
-	kg_conn_close_why(c, c->bad_input ? KG_CLOSE_BAD_INPUT : KG_CLOSE_OTHER);
+	kg_conn_close_why(c, c->close_reason);
 }
 
 /*
@@ -938,9 +979,17 @@ static int kg_conn_create(struct kg_server *srv, struct kg_sock *sock,
 			  bool caller_ref, struct kg_conn **out)
 {
 	const struct kg_server_config *cfg = &srv->cfg;
+	u8 transport = cfg->transport, proto = cfg->proto;
 	struct kg_conn *c;
 	int err;
 
+	if (outbound) {
+		/* Ours to choose, nothing to detect: framed binary unless configured. */
+		if (transport == KG_TRANSPORT_AUTO)
+			transport = KG_TRANSPORT_FRAMED;
+		if (proto == KG_PROTO_AUTO)
+			proto = KG_PROTO_BINARY;
+	}
 	/* The only memory an idle connection holds: its buffers come later. */
 	c = kg_mem_alloc(&srv->mem, sizeof(*c), false);
 	if (!c)
@@ -951,7 +1000,8 @@ static int kg_conn_create(struct kg_server *srv, struct kg_sock *sock,
 	c->svc = svc;
 	c->sock = sock;
 	c->outbound = outbound;
-	c->connecting = connecting;
+	atomic_set(&c->state, connecting ? KG_CONN_CONNECTING : KG_CONN_OPEN);
+	atomic_set(&c->run_state, KG_RUN_IDLE);
 	INIT_LIST_HEAD(&c->node);
 	INIT_LIST_HEAD(&c->mem_node);
 	kg_bsock_waiter_init(&c->waiter, &c->ev);
@@ -962,7 +1012,7 @@ static int kg_conn_create(struct kg_server *srv, struct kg_sock *sock,
 	if (err)
 		goto free;
 	kg_bsock_set_budget(&c->bs, &srv->mem, cfg->max_reply);
-	kg_tsock_init(&c->ts, &c->bs, cfg->transport, cfg->proto, &srv->cfg.limits);
+	kg_tsock_init(&c->ts, &c->bs, transport, proto, &srv->cfg.limits);
 	if (svc && svc->conn_open) {
 		err = svc->conn_open(c);
 		if (err) {
@@ -970,7 +1020,6 @@ static int kg_conn_create(struct kg_server *srv, struct kg_sock *sock,
 			goto free;
 		}
 	}
-	c->opened = true;
 
 	spin_lock(&srv->lock);
 	if (srv->stopping) {
@@ -984,11 +1033,8 @@ static int kg_conn_create(struct kg_server *srv, struct kg_sock *sock,
 
 	if (caller_ref)
 		kg_conn_get(c);
-	c->attached = true;
 	err = kg_event_attach(&c->ev, srv->loop, sock, kg_conn_event);
 	if (err) {
-		/* Never attached: nothing else can know about it yet. */
-		c->attached = false;
 		spin_lock(&srv->lock);
 		list_del_init(&c->node);
 		spin_unlock(&srv->lock);
@@ -1023,10 +1069,10 @@ static enum kg_close_reason kg_conn_expired(struct kg_conn *c, u32 now)
 	 * activity; bytes merely queued in the kernel are not.
 	 */
 	moved -= kg_sock_unacked(c->sock);
-	if (!c->timer_seen || moved != c->seen_bytes) {
-		c->timer_seen = true;
+	lockdep_assert_held(&c->srv->lock);
+	if (!c->active_at || moved != c->seen_bytes) {
 		c->seen_bytes = moved;
-		c->active_at = now;
+		c->active_at = now | 1;		/* 0 means not looked at yet */
 	} else if (cfg->idle_timeout_ms && (s32)(now - c->active_at) >= (s32)cfg->idle_timeout_ms) {
 		return KG_CLOSE_IDLE;
 	}
@@ -1219,6 +1265,8 @@ static void kg_listen_event(struct kg_event *ev, unsigned int events)
 			continue;
 		}
 		atomic64_inc(&srv->accepted);
+		if (srv->cfg.proto != KG_PROTO_AUTO)
+			kg_server_count_proto(srv, srv->cfg.proto);
 		kg_server_timer_start(srv);
 	}
 	/* Budget spent: the others' ready events first, then accept more. */
@@ -1256,6 +1304,18 @@ int kg_connect(struct kg_server *srv, const char *addr, u16 port,
 }
 
 /* ---- the server ---- */
+
+static const char *kg_transport_name(u8 transport)
+{
+	switch (transport) {
+	case KG_TRANSPORT_FRAMED:
+		return "framed";
+	case KG_TRANSPORT_BUFFERED:
+		return "buffered";
+	default:
+		return "framed or buffered";
+	}
+}
 
 /**
  * kg_server_start() - listen and serve @svc
@@ -1330,7 +1390,7 @@ int kg_server_start(struct kg_server **out, const struct kg_server_config *cfg,
 	srv->listening = true;
 	pr_info("%s listening on %s (%s)\n", svc && svc->name ? svc->name : "server",
 		kg_addr_port(where, srv->cfg.addr, srv->port),
-		srv->cfg.transport == KG_TRANSPORT_FRAMED ? "framed" : "buffered");
+		kg_transport_name(srv->cfg.transport));
 	*out = srv;
 	return 0;
 
@@ -1457,6 +1517,8 @@ void kg_server_stats(const struct kg_server *srv, struct kg_server_stats *st)
 	st->refused_memory = atomic64_read(&s->refused_memory);
 	st->closed_memory = atomic64_read(&s->closed_memory);
 	st->closed_reply_too_large = atomic64_read(&s->closed_reply_too_large);
+	st->conns_binary = atomic64_read(&s->conns_binary);
+	st->conns_compact = atomic64_read(&s->conns_compact);
 	spin_lock(&s->lock);
 	st->live = s->accepted_live;
 	list_for_each_entry(c, &s->conns, node) {

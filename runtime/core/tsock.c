@@ -2,7 +2,7 @@
 /*
  * Thrift sockets: see tsock.h.
  */
-#define pr_fmt(fmt) "kgen-tsock: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": tsock: " fmt
 
 #include "kgen/tsock.h"
 
@@ -10,8 +10,10 @@
  * kg_tsock_init() - set up a Thrift socket over a buffered socket
  * @ts: the Thrift socket
  * @bs: the buffered socket it reads and writes
- * @transport: KG_TRANSPORT_FRAMED or KG_TRANSPORT_BUFFERED
- * @proto: KG_PROTO_BINARY or KG_PROTO_COMPACT
+ * @transport: KG_TRANSPORT_FRAMED, KG_TRANSPORT_BUFFERED or (a server's
+ *	connection) KG_TRANSPORT_AUTO
+ * @proto: KG_PROTO_BINARY, KG_PROTO_COMPACT or (a server's connection)
+ *	KG_PROTO_AUTO: found from the first message, see kg_tsock_next()
  * @limits: bounds on one message (max_frame and, unframed, the skip-parse)
  */
 void kg_tsock_init(struct kg_tsock *ts, struct kg_bsock *bs, u8 transport, u8 proto,
@@ -42,6 +44,12 @@ void kg_tsock_init(struct kg_tsock *ts, struct kg_bsock *bs, u8 transport, u8 pr
  * cannot miss a message). Calling again before the message is discarded
  * returns it again without parsing.
  *
+ * Detection: with @ts->transport KG_TRANSPORT_AUTO, the first call that has
+ * enough bytes (at most 8) fixes it; with @ts->proto KG_PROTO_AUTO, the
+ * first message's first byte fixes it (unframed: before its end is looked
+ * for, since the skip-parse is the protocol's; framed: once the frame is
+ * in). Both stay for the connection's life: replies are written in them.
+ *
  * Return: 1 with @msg set; 0 when more bytes are needed; -EBADMSG or
  * -EMSGSIZE when the stream can never yield a valid message (close it).
  */
@@ -67,6 +75,17 @@ int kg_tsock_next(struct kg_tsock *ts, struct kg_tmsg *msg)
 	}
 	if ((size_t)avail < ts->need)
 		return 0;
+	if (unlikely(ts->transport == KG_TRANSPORT_AUTO)) {
+		ret = kg_frame_detect_transport(data, avail, &ts->transport, &ts->need);
+		if (ret == -EAGAIN)
+			return 0;
+		ts->need = 0;
+	}
+	if (unlikely(ts->proto == KG_PROTO_AUTO) && ts->transport == KG_TRANSPORT_BUFFERED) {
+		ret = kg_frame_detect_proto(data, avail, &ts->proto);
+		if (ret)
+			return ret;	/* avail >= 1: -EBADMSG */
+	}
 	ts->parse_attempts++;
 	ret = kg_frame_resume(&ts->parse, ts->transport, ts->proto, ts->limits, data, avail,
 			      &frame);
@@ -79,6 +98,12 @@ int kg_tsock_next(struct kg_tsock *ts, struct kg_tmsg *msg)
 	ts->need = 0;
 	if (ret)
 		return ret;
+	if (unlikely(ts->proto == KG_PROTO_AUTO)) {
+		/* Framed: a frame holds at least one byte. */
+		ret = kg_frame_detect_proto(data + frame.header_len, frame.payload_len, &ts->proto);
+		if (ret)
+			return -EBADMSG;
+	}
 	msg->raw.data = data;
 	msg->raw.len = frame.total_len;
 	msg->payload.data = data + frame.header_len;

@@ -80,34 +80,51 @@ struct kg_sock {
 
 static void kg_loop_work(struct work_struct *work);
 
+/* workqueue.c's WQ_NAME_LEN on 6.1 (32 on 6.12): longer names are cut. */
+#define KG_WQ_NAME_LEN	24
+
+/* "<module>_ev<suffix>", the module's name shortened so the suffix stays. */
+static void kg_wq_name(char name[KG_WQ_NAME_LEN], const char *suffix)
+{
+	int room = KG_WQ_NAME_LEN - 1 - (int)strlen("_ev") - (int)strlen(suffix);
+
+	snprintf(name, KG_WQ_NAME_LEN, "%.*s_ev%s", room, KBUILD_MODNAME, suffix);
+}
+
 int kg_loop_create(struct kg_loop **out, int wq_mode)
 {
+	static const char *const suffix[] = {
+		[KG_WQ_ORDERED] = "", [KG_WQ_UNBOUND] = "_unbound", [KG_WQ_PERCPU] = "_percpu",
+	};
+	char name[KG_WQ_NAME_LEN];
 	struct kg_loop *loop;
 
+	if (wq_mode < KG_WQ_ORDERED || wq_mode > KG_WQ_PERCPU)
+		return -EINVAL;
 	loop = kzalloc(sizeof(*loop), GFP_KERNEL);
 	if (!loop)
 		return -ENOMEM;
 	loop->wq_mode = wq_mode;
+	/* Per module: two loaded modules' workers are told apart. */
+	kg_wq_name(name, suffix[wq_mode]);
 	switch (wq_mode) {
 	case KG_WQ_ORDERED:
 		/* One work item at a time, like Slick's single-thread queue. */
-		loop->wq = alloc_ordered_workqueue("kgen_ev", 0);
+		loop->wq = alloc_ordered_workqueue("%s", 0, name);
 		break;
 	case KG_WQ_UNBOUND:
-		loop->wq = alloc_workqueue("kgen_ev_unbound", WQ_UNBOUND, 0);
-		break;
-	case KG_WQ_PERCPU:
-		/* Work runs on the CPU whose softirq saw the packet. */
-		loop->wq = alloc_workqueue("kgen_ev_percpu", 0, 0);
+		loop->wq = alloc_workqueue("%s", WQ_UNBOUND, 0, name);
 		break;
 	default:
-		kfree(loop);
-		return -EINVAL;
+		/* Work runs on the CPU whose softirq saw the packet. */
+		loop->wq = alloc_workqueue("%s", 0, 0, name);
+		break;
 	}
 	if (!loop->wq) {
 		kfree(loop);
 		return -ENOMEM;
 	}
+	pr_debug("workqueue %s\n", name);
 	loop->single = wq_mode == KG_WQ_ORDERED;
 	spin_lock_init(&loop->ready_lock);
 	INIT_LIST_HEAD(&loop->ready);
@@ -187,6 +204,7 @@ static void kg_event_raise(struct kg_event *ev, unsigned int events)
 /* Caller holds sk->sk_callback_lock. NULL on children not yet accepted. */
 static struct kg_event *kg_sk_event(const struct sock *sk)
 {
+	lockdep_assert_held(&sk->sk_callback_lock);
 	return __locked_read_sk_user_data_with_flags(sk, SK_USER_DATA_NOCOPY);
 }
 

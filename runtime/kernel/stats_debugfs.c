@@ -48,6 +48,8 @@ static int kg_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "refused_memory %llu\n", st.refused_memory);
 	seq_printf(m, "closed_memory %llu\n", st.closed_memory);
 	seq_printf(m, "closed_reply_too_large %llu\n", st.closed_reply_too_large);
+	seq_printf(m, "conns_binary %llu\n", st.conns_binary);
+	seq_printf(m, "conns_compact %llu\n", st.conns_compact);
 	if (d->extra)
 		d->extra(m, d->data);
 	return 0;

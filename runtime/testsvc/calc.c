@@ -14,7 +14,7 @@
  * place in the send buffer); unknown methods get UNKNOWN_METHOD; arguments
  * that do not decode are left to the server (PROTOCOL_ERROR).
  */
-#define pr_fmt(fmt) "kgen-calc: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": calc: " fmt
 
 #include "testsvc.h"
 

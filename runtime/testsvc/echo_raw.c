@@ -6,7 +6,7 @@
  * otherwise ignored: the echo is of the byte stream, in whatever pieces
  * arrive, limited by the room in the send buffer (backpressure).
  */
-#define pr_fmt(fmt) "kgen-echo-raw: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": echo-raw: " fmt
 
 #include "testsvc.h"
 

@@ -5,7 +5,7 @@
  * Thrift client calling it gets its own CALL back, which is enough to show
  * that messages are delimited correctly in both transports.
  */
-#define pr_fmt(fmt) "kgen-echo-thrift: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": echo-thrift: " fmt
 
 #include "testsvc.h"
 

@@ -11,7 +11,7 @@
  * the message is retried once the backend drains): nothing is dropped or
  * reordered for backpressure.
  */
-#define pr_fmt(fmt) "kgen-fwd-raw: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": fwd-raw: " fmt
 
 #include "testsvc.h"
 #include "kgen/event.h"		/* kg_addr_port() */

@@ -165,9 +165,10 @@ int main(int argc, char **argv)
 		kg_fwd_raw_exit(&fwd);
 	}
 	fprintf(stderr,
-		"stats accepted %llu refused %llu closed %llu messages %llu bad %llu appex %llu in %llu out %llu backpressure %llu"
-		" mem_budget %llu mem_in_use %llu mem_peak %llu mem_pressure %llu refused_memory %llu"
-		" closed_memory %llu closed_reply_too_large %llu\n",
+		"stats accepted %llu refused %llu closed %llu messages %llu bad %llu appex %llu"
+		" in %llu out %llu backpressure %llu"
+		" mem_budget %llu mem_in_use %llu mem_peak %llu mem_pressure %llu"
+		" refused_memory %llu closed_memory %llu closed_reply_too_large %llu\n",
 		(unsigned long long)st.accepted, (unsigned long long)st.refused,
 		(unsigned long long)st.closed, (unsigned long long)st.messages,
 		(unsigned long long)st.bad_messages, (unsigned long long)st.app_exceptions,
@@ -175,7 +176,8 @@ int main(int argc, char **argv)
 		(unsigned long long)st.backpressure, (unsigned long long)st.mem_budget,
 		(unsigned long long)st.mem_in_use, (unsigned long long)st.mem_peak,
 		(unsigned long long)st.mem_pressure, (unsigned long long)st.refused_memory,
-		(unsigned long long)st.closed_memory, (unsigned long long)st.closed_reply_too_large);
+		(unsigned long long)st.closed_memory,
+		(unsigned long long)st.closed_reply_too_large);
 	kg_server_stats_print(stderr, &st);
 	return err ? 1 : 0;
 }

@@ -9,7 +9,7 @@
  * nothing the loop still points at is ever freed under it.
  */
 #define _GNU_SOURCE
-#define pr_fmt(fmt) "kgen-epoll: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": epoll: " fmt
 
 #include "kgen/event.h"
 

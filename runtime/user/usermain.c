@@ -50,17 +50,19 @@ static const struct kg_limit_flag kg_limit_flags[] = {
 #define KG_NLIMITS	ARRAY_SIZE(kg_limit_flags)
 #define KG_OPT_LIMIT	256	/* getopt value of kg_limit_flags[0]; the others follow */
 
-/* A flag taking one of two names: the default first. */
+/* A flag taking one of three names, as the module parameter of the same name. */
 struct kg_choice {
-	const char *name[2];
-	u8 value[2];
+	const char *name[3];
+	u8 value[3];
 };
 
 static const struct kg_choice kg_transports = {
-	{ "framed", "buffered" }, { KG_TRANSPORT_FRAMED, KG_TRANSPORT_BUFFERED },
+	{ "framed", "buffered", "auto" },
+	{ KG_TRANSPORT_FRAMED, KG_TRANSPORT_BUFFERED, KG_TRANSPORT_AUTO },
 };
+
 static const struct kg_choice kg_protocols = {
-	{ "binary", "compact" }, { KG_PROTO_BINARY, KG_PROTO_COMPACT },
+	{ "auto", "binary", "compact" }, { KG_PROTO_AUTO, KG_PROTO_BINARY, KG_PROTO_COMPACT },
 };
 
 static int kg_choice_arg(const char *what, const struct kg_choice *c, const char *arg, u8 *out)
@@ -73,7 +75,8 @@ static int kg_choice_arg(const char *what, const struct kg_choice *c, const char
 			return 0;
 		}
 	}
-	fprintf(stderr, "unknown %s \"%s\" (%s or %s)\n", what, arg, c->name[0], c->name[1]);
+	fprintf(stderr, "unknown %s \"%s\" (%s, %s or %s)\n", what, arg, c->name[0],
+		c->name[1], c->name[2]);
 	return -EINVAL;
 }
 
@@ -87,8 +90,8 @@ static void kg_usage(FILE *f, const char *argv0, const struct kg_user_main *m)
 		"Serve %s (%s) over Thrift.\n"
 		"  --addr ADDR        address to listen on (default 127.0.0.1)\n"
 		"  --port PORT        TCP port (default %u; 0 picks a free one)\n"
-		"  --transport T      framed (default) or buffered\n"
-		"  --protocol P       binary (default) or compact\n",
+		"  --transport T      framed (default), buffered, or auto (each client's)\n"
+		"  --protocol P       auto (default: each client's), binary or compact\n",
 		argv0, m->service->name, m->source ? m->source : "?", m->default_port);
 	for (i = 0; i < KG_NLIMITS; i++) {
 		snprintf(flag, sizeof(flag), "--%s N", kg_limit_flags[i].flag);
@@ -233,6 +236,8 @@ void kg_server_stats_print(FILE *f, const struct kg_server_stats *st)
 	fprintf(f, "closed_memory %llu\n", (unsigned long long)st->closed_memory);
 	fprintf(f, "closed_reply_too_large %llu\n",
 		(unsigned long long)st->closed_reply_too_large);
+	fprintf(f, "conns_binary %llu\n", (unsigned long long)st->conns_binary);
+	fprintf(f, "conns_compact %llu\n", (unsigned long long)st->conns_compact);
 }
 
 /**

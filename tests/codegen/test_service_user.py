@@ -268,9 +268,11 @@ def test_counters_printed_on_exit(forwarder_bin):
                        "live", "refused_max_conns", "closed_idle", "closed_message_timeout",
                        "closed_bad_input",
                        "mem_budget", "mem_in_use", "mem_peak", "mem_pressure",
-                       "refused_memory", "closed_memory", "closed_reply_too_large"}, err
+                       "refused_memory", "closed_memory", "closed_reply_too_large",
+                       "conns_binary", "conns_compact"}, err
     assert st["mem_in_use"] == 0 and 0 < st["mem_peak"] <= st["mem_budget"], err
     assert st["live"] == 0 and st["closed_idle"] == 0 and st["closed_bad_input"] == 0, err
     assert st["accepted"] == 3 and st["closed"] == 3 and st["refused"] == 0, err
+    assert st["conns_binary"] == 3 and st["conns_compact"] == 0, err
     assert st["messages"] == 11 and st["app_exceptions"] == 1, err
     assert st["bytes_in"] > 0 and st["bytes_out"] > 0, err

@@ -607,7 +607,7 @@ def check_debugfs_stats(ko):
               "bytes_in", "bytes_out", "backpressure", "parse_bytes", "mem_budget", "mem_in_use", "mem_peak",
               "mem_pressure", "refused_memory", "closed_memory", "closed_reply_too_large",
               "live", "refused_max_conns", "closed_idle", "closed_message_timeout",
-              "closed_bad_input"):
+              "closed_bad_input", "conns_binary", "conns_compact"):
         assert re.search(rf"^{k} \d+$", text, re.M), (k, text)
     assert not STATS.exists(), "debugfs entry left behind"
     return {"stats": st}

@@ -127,3 +127,90 @@ def test_forwarder_module_in_vm(kernel, tmp_path):
         assert st["messages"] >= 207 and st["bad_messages"] == 0, (t, st)
         assert st["app_exceptions"] >= 1, (t, st)
         assert st["bytes_in"] > 0 and st["bytes_out"] > 0, (t, st)
+
+
+AUTO_CLIENT = Path(__file__).resolve().parent / "protocol_auto_client.py"
+
+
+@pytest.mark.vm
+@pytest.mark.kernel_build
+def test_protocol_auto_and_two_modules_in_vm(vm, kernel, tmp_path):
+    """protocol=auto (the default) in the kernel: thriftpy2's strict binary, old binary and
+    compact clients, framed and buffered, all at once on one forwarder.ko (transport=auto),
+    each answered in its protocol; protocol=binary still refuses a compact client. Beside it a
+    second generated module (echo.ko, a skeleton): dmesg tells the two apart (KBUILD_MODNAME
+    prefixes) and each has its own workqueue (printed by pr_debug through dyndbg)."""
+    fwd, echo = tmp_path / "fwd", tmp_path / "echo"
+    fwd.mkdir()
+    shutil.copyfile(REPO / "tests" / "codegen" / "handlers" / "forwarder_handler.c",
+                    fwd / "forwarder_handler.c")
+    cli_generate(REPO / "idl" / "forwarder.thrift", fwd)
+    cli_generate(REPO / "idl" / "echo.thrift", echo)
+    fwd_ko, echo_ko = build_module(fwd, kernel, sparse=True), build_module(echo, kernel)
+    script = textwrap.dedent(f"""\
+        set -eux
+        mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+        insmod {fwd_ko} port=9090 transport=auto 'dyndbg=+p'
+        insmod {echo_ko} port=9091 wq_mode=1 'dyndbg=+p'
+        grep -qx auto /sys/module/forwarder/parameters/protocol
+        grep -qx auto /sys/module/echo/parameters/protocol
+        {VENV_PYTHON} {AUTO_CLIENT} 9090 40
+        {VENV_PYTHON} - <<'PY'
+        import socket, struct
+        # the echo skeleton answers a compact call in compact (an exception: not implemented)
+        s = socket.create_connection(("127.0.0.1", 9091), 30)
+        body = b"\\x82\\x21\\x07\\x04echo\\x00"
+        s.sendall(struct.pack(">i", len(body)) + body)
+        head = b""
+        while len(head) < 6:
+            more = s.recv(6 - len(head))
+            assert more, head
+            head += more
+        assert head[4:6] == b"\\x82\\x61", head   # compact, type EXCEPTION (3 << 5 | 1)
+        s.close()
+        PY
+        echo "STATS"
+        cat /sys/kernel/debug/forwarder/stats
+        echo "END"
+        rmmod forwarder
+        insmod {fwd_ko} port=9090 protocol=binary
+        if {VENV_PYTHON} - <<'PY'
+        from thriftpy2.protocol import TCompactProtocolFactory
+        import thriftpy2, thriftpy2.rpc
+        fw = thriftpy2.load("{REPO}/idl/forwarder.thrift", module_name="forwarder_thrift")
+        c = thriftpy2.rpc.make_client(fw.Forwarder, "127.0.0.1", 9090, timeout=30000,
+                                      proto_factory=TCompactProtocolFactory())
+        c.stats()
+        PY
+        then exit 1; fi
+        echo "STATS_BINARY"
+        cat /sys/kernel/debug/forwarder/stats
+        echo "END_BINARY"
+        rmmod forwarder
+        rmmod echo
+        """)
+    res = vm.run(script, timeout=900)
+    res.assert_ok()
+    assert "OK 6 40" in res.stdout, res.describe()
+
+    def stats(tag):
+        m = re.search(rf"^{tag}\n(.*?)^END{tag[5:]}$", res.stdout, re.M | re.S)
+        assert m, res.describe()
+        return {k: int(v) for k, v in (line.split() for line in m.group(1).splitlines())}
+
+    st = stats("STATS")
+    print(f"{kernel} auto: {st}")
+    assert st["conns_binary"] == 4 and st["conns_compact"] == 2, st
+    assert st["bad_messages"] == 0 and st["closed_bad_input"] == 0, st
+    assert st["messages"] >= 6 * 40 * 2, st
+    st = stats("STATS_BINARY")
+    assert st["bad_messages"] == 1 and st["closed_bad_input"] == 1, st
+    assert st["conns_binary"] == 1 and st["conns_compact"] == 0, st
+    # Two modules at once: every line says whose it is, and each has its own workqueue.
+    assert re.search(r"\] forwarder: Forwarder listening on 127\.0\.0\.1:9090 \(framed or "
+                     r"buffered\)$", res.dmesg, re.M), res.dmesg
+    assert re.search(r"\] echo: Echo listening on 127\.0\.0\.1:9091 \(framed\)$", res.dmesg,
+                     re.M), res.dmesg
+    assert re.search(r"\] forwarder: event: workqueue forwarder_ev$", res.dmesg, re.M), res.dmesg
+    assert re.search(r"\] echo: event: workqueue echo_ev_unbound$", res.dmesg, re.M), res.dmesg
+    assert not re.search(r"kgen-(server|tsock|bsock)|kgen_ev", res.dmesg), res.dmesg

@@ -176,8 +176,11 @@ static inline void kfree(const void *p)
 #define kvfree(p)		kfree(p)
 
 /* Logging: always to stderr, prefixed like the kernel's pr_fmt. */
+#ifndef KBUILD_MODNAME
+#define KBUILD_MODNAME "kgen"
+#endif
 #ifndef pr_fmt
-#define pr_fmt(fmt) "kgen: " fmt
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #endif
 #define pr_err(fmt, ...)	fprintf(stderr, pr_fmt(fmt), ##__VA_ARGS__)
 #define pr_warn(fmt, ...)	fprintf(stderr, pr_fmt(fmt), ##__VA_ARGS__)
@@ -192,28 +195,50 @@ static inline void kfree(const void *p)
 #define pr_warn_ratelimited	pr_warn
 #define pr_info_ratelimited	pr_info
 
-/* Locks: the user-space backend runs one thread, so these only type-check. */
+/*
+ * Locks: the user-space backend runs one thread, so a lock only records
+ * that it is held: taking it twice (a deadlock in the kernel) or asserting
+ * it while free aborts, so the tests check the locking rules too.
+ */
 struct mutex {
-	int unused;
+	int held;
 };
 
 typedef struct {
-	int unused;
+	int held;
 } spinlock_t;
 
+static inline void kg_user_lock(int *held)
+{
+	if (*held) {
+		fprintf(stderr, "BUG: lock taken twice\n");
+		abort();
+	}
+	*held = 1;
+}
+
+static inline void kg_user_assert_held(const int *held)
+{
+	if (!*held) {
+		fprintf(stderr, "BUG: lock not held\n");
+		abort();
+	}
+}
+
 #define DEFINE_MUTEX(name)	struct mutex name = { 0 }
-#define mutex_init(m)		((void)(m))
+#define mutex_init(m)		((m)->held = 0)
 #define mutex_destroy(m)	((void)(m))
-#define mutex_lock(m)		((void)(m))
-#define mutex_unlock(m)		((void)(m))
+#define mutex_lock(m)		kg_user_lock(&(m)->held)
+#define mutex_unlock(m)		((m)->held = 0)
 #define DEFINE_SPINLOCK(name)	spinlock_t name = { 0 }
-#define spin_lock_init(l)	((void)(l))
-#define spin_lock(l)		((void)(l))
-#define spin_unlock(l)		((void)(l))
-#define spin_lock_bh(l)		((void)(l))
-#define spin_unlock_bh(l)	((void)(l))
-#define spin_lock_irqsave(l, f)		((void)(l), (void)(f))
-#define spin_unlock_irqrestore(l, f)	((void)(l), (void)(f))
+#define spin_lock_init(l)	((l)->held = 0)
+#define spin_lock(l)		kg_user_lock(&(l)->held)
+#define spin_unlock(l)		((l)->held = 0)
+#define spin_lock_bh(l)		spin_lock(l)
+#define spin_unlock_bh(l)	spin_unlock(l)
+#define spin_lock_irqsave(l, f)		((void)(f), spin_lock(l))
+#define spin_unlock_irqrestore(l, f)	((void)(f), spin_unlock(l))
+#define lockdep_assert_held(l)	kg_user_assert_held(&(l)->held)
 
 #define EXPORT_SYMBOL(sym)
 #define EXPORT_SYMBOL_GPL(sym)

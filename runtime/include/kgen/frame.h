@@ -23,6 +23,8 @@
 enum kg_transport {
 	KG_TRANSPORT_FRAMED = 0,
 	KG_TRANSPORT_BUFFERED = 1,	/* unframed: message end found by skip-parse */
+	/* Servers only: framed or not, per connection (kg_frame_detect_transport()). */
+	KG_TRANSPORT_AUTO = 2,
 };
 
 #define KG_FRAME_HEADER_LEN	4
@@ -86,8 +88,8 @@ struct kg_frame_state {
  * could have been; that is all waiting costs. Without it an unframed message
  * arriving in many pieces is re-parsed from its start on each (quadratic).
  */
-int kg_frame_next(u8 transport, u8 proto, const struct kg_limits *limits,
-		  const void *buf, size_t len, struct kg_frame *frame);
+int __must_check kg_frame_next(u8 transport, u8 proto, const struct kg_limits *limits,
+			       const void *buf, size_t len, struct kg_frame *frame);
 
 /*
  * kg_frame_next() for a message that arrives in pieces. @st belongs to the
@@ -108,9 +110,9 @@ int kg_frame_next(u8 transport, u8 proto, const struct kg_limits *limits,
  * malformed byte inside it is refused once that many are; kg_frame_resume()
  * sees it at once, keeps it (phase "failed") and says -EAGAIN until then.
  */
-int kg_frame_resume(struct kg_frame_state *st, u8 transport, u8 proto,
-		    const struct kg_limits *limits, const void *buf, size_t len,
-		    struct kg_frame *frame);
+int __must_check kg_frame_resume(struct kg_frame_state *st, u8 transport, u8 proto,
+				 const struct kg_limits *limits, const void *buf, size_t len,
+				 struct kg_frame *frame);
 
 /* Forget a partial parse: the next kg_frame_resume() starts a new message. */
 static inline void kg_frame_state_reset(struct kg_frame_state *st)
@@ -118,6 +120,39 @@ static inline void kg_frame_state_reset(struct kg_frame_state *st)
 	/* stack[] is written before it is read. */
 	memset(st, 0, offsetof(struct kg_frame_state, stack));
 }
+
+/*
+ * Protocol detection (protocol=auto): what a connection speaks, from the
+ * first bytes of its first message. Each protocol's first byte differs:
+ * compact's protocol id 0x82; strict binary's version 0x80 (then 0x01);
+ * old binary's big-endian name length, below 0x80 for any name under 2 GiB.
+ * One byte decides; the protocol's header reader then checks the rest
+ * (versions, types) as it would for a fixed protocol.
+ *
+ * kg_frame_detect_proto(): @msg is a message's first bytes (framed: after
+ * the length). Returns 0 with *@proto set, -EAGAIN for len 0, -EBADMSG for
+ * a first byte no protocol starts with.
+ */
+int __must_check kg_frame_detect_proto(const void *msg, size_t len, u8 *proto);
+
+/*
+ * Transport detection (transport=auto): framed or not, from the first bytes
+ * of a connection, at most 8 of them. An unframed message starts with 0x80
+ * or 0x82 (strict binary, compact) or with an old binary name length; a
+ * framed one with a length below 0x80000000, then 0x80, 0x82 or, old
+ * binary, a name length that fits in the frame with the rest of a header.
+ * Old binary is the one ambiguous case: framed is chosen when byte 4 is
+ * 0x80 or 0x82, or bytes 4..7, read as a name length, fit in the frame the
+ * first 4 bytes would announce; an unframed message does either only if
+ * its method name starts with a 0x80, 0x82 or NUL byte, which no Thrift
+ * identifier does. No valid message is shorter than 8 bytes, so waiting for them
+ * cannot hang a client.
+ *
+ * Returns 0 with *@transport set, or -EAGAIN with *@need (the buffer must
+ * hold that many bytes). Bytes that fit no protocol are refused afterwards,
+ * by kg_frame_detect_proto() or the framing.
+ */
+int __must_check kg_frame_detect_transport(const void *buf, size_t len, u8 *transport, u32 *need);
 
 /* Bytes kg_frame_write_header() writes for @transport (4 or 0). */
 static inline u32 kg_frame_header_len(u8 transport)

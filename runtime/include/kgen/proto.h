@@ -65,6 +65,11 @@ enum kg_msg_type {
 enum kg_protocol {
 	KG_PROTO_BINARY = 0,
 	KG_PROTO_COMPACT = 1,
+	/*
+	 * Servers only: each connection's protocol is found from its first
+	 * message (kg_frame_detect_proto()); readers and writers never see it.
+	 */
+	KG_PROTO_AUTO = 2,
 };
 
 /* A view of bytes inside a received message (not NUL-terminated). */
@@ -172,7 +177,8 @@ static inline size_t kg_reader_remaining(const struct kg_reader *r)
 }
 
 /* ---- writing ---- */
-void kg_write_message_begin(struct kg_writer *w, const char *name, u32 name_len, u8 type, s32 seqid);
+void kg_write_message_begin(struct kg_writer *w, const char *name, u32 name_len, u8 type,
+			    s32 seqid);
 void kg_write_message_end(struct kg_writer *w);
 void kg_write_struct_begin(struct kg_writer *w);
 void kg_write_struct_end(struct kg_writer *w);

@@ -62,7 +62,8 @@ typedef int (*kg_encode_fn)(struct kg_writer *w, const void *value);
  * -ENOMEM when the memory budget cannot pay for it (the connection is
  * closed); -EPIPE; or @encode's error. process() returns it as it is.
  */
-int kg_call_reply(struct kg_call *call, u8 msg_type, kg_encode_fn encode, const void *value);
+int __must_check kg_call_reply(struct kg_call *call, u8 msg_type, kg_encode_fn encode,
+			       const void *value);
 /* Reply with a TApplicationException (ignored for oneway calls). */
 int kg_call_reply_app_exception(struct kg_call *call, u32 type, const char *message);
 
@@ -109,8 +110,14 @@ struct kg_service {
 struct kg_server_config {
 	const char *addr;		/* IPv4 or IPv6 literal; "127.0.0.1" by default */
 	u16 port;
-	u8 transport;			/* enum kg_transport */
-	u8 proto;			/* enum kg_protocol */
+	u8 transport;			/* enum kg_transport; AUTO: each client's */
+	/*
+	 * enum kg_protocol. AUTO (the default): each accepted connection's,
+	 * found from its first bytes (frame.h); replies go out in it.
+	 * Outbound connections (kg_connect()) use binary then, and framed
+	 * for transport AUTO. A fixed protocol refuses other clients.
+	 */
+	u8 proto;
 	u32 max_conns;			/* further connections are accepted and closed */
 	u32 rcvbuf_max;			/* bytes buffered per connection (>= max_frame + 4) */
 	u32 sndbuf_max;			/* bytes queued per connection before it stops reading */
@@ -133,8 +140,8 @@ void kg_server_config_defaults(struct kg_server_config *cfg);
 
 struct kg_loop;
 
-int kg_server_start(struct kg_server **out, const struct kg_server_config *cfg,
-		    const struct kg_service *svc);
+int __must_check kg_server_start(struct kg_server **out, const struct kg_server_config *cfg,
+				 const struct kg_service *svc);
 /* Close every connection, wait for running handlers, free everything. */
 void kg_server_stop(struct kg_server *srv);
 struct kg_server_stats;
@@ -156,9 +163,9 @@ void kg_conn_set_user(struct kg_conn *c, void *user);
 ssize_t kg_conn_peek(struct kg_conn *c, const u8 **data);
 void kg_conn_discard(struct kg_conn *c, size_t len);
 /* All or nothing: -ENOBUFS if the send buffer cannot take len more bytes. */
-int kg_conn_write_all(struct kg_conn *c, const void *buf, size_t len);
+int __must_check kg_conn_write_all(struct kg_conn *c, const void *buf, size_t len);
 /* As much as fits now: bytes queued (0 when full), or -EPIPE if closing. */
-ssize_t kg_conn_write(struct kg_conn *c, const void *buf, size_t len);
+ssize_t __must_check kg_conn_write(struct kg_conn *c, const void *buf, size_t len);
 struct kg_server *kg_conn_server(const struct kg_conn *c);
 /* The service's data (kg_service.data) of the connection. */
 void *kg_conn_service_data(const struct kg_conn *c);
@@ -168,8 +175,9 @@ void *kg_conn_service_data(const struct kg_conn *c);
  * caller's connection is woken when @to drains: return -EAGAIN from
  * process() to get the same message again then. -EPIPE: @to is closed.
  * -EFBIG: the message is larger than @to's send limit (sndbuf_max).
+ * -EPROTO: @to speaks another protocol (bytes are not re-encoded).
  */
-int kg_conn_forward(struct kg_conn *to, const struct kg_call *call);
+int __must_check kg_conn_forward(struct kg_conn *to, const struct kg_call *call);
 void kg_conn_close(struct kg_conn *c);
 
 /*
@@ -180,11 +188,11 @@ void kg_conn_close(struct kg_conn *c);
  * the caller (kg_conn_put() it); the connection stays open until
  * kg_conn_close() or kg_server_stop(). @svc may be NULL (replies dropped).
  */
-int kg_connect(struct kg_server *srv, const char *addr, u16 port,
-	       const struct kg_service *svc, struct kg_conn **out);
+int __must_check kg_connect(struct kg_server *srv, const char *addr, u16 port,
+			    const struct kg_service *svc, struct kg_conn **out);
 /* Send one whole Thrift message (header + value) on @c; framed if configured. */
-int kg_conn_send_message(struct kg_conn *c, const char *name, u8 msg_type, s32 seqid,
-			 kg_encode_fn encode, const void *value);
+int __must_check kg_conn_send_message(struct kg_conn *c, const char *name, u8 msg_type,
+				      s32 seqid, kg_encode_fn encode, const void *value);
 
 /* Counters, readable from debugfs (kernel) or by the user-space server. */
 struct kg_server_stats {
@@ -201,7 +209,8 @@ struct kg_server_stats {
 	u64 app_exceptions;
 	u64 bytes_in;
 	u64 bytes_out;
-	u64 backpressure;	/* times reading paused for a full send buffer (own or a forward target's) */
+	/* Times reading paused for a full send buffer (own or a forward target's). */
+	u64 backpressure;
 	/*
 	 * Bytes examined to find where messages end: unframed, about bytes_in
 	 * (each byte once); more would mean re-parsing.
@@ -214,7 +223,14 @@ struct kg_server_stats {
 	u64 refused_memory;	/* accepts refused: the budget could not pay for a connection */
 	u64 closed_memory;	/* connections closed to free memory, or whose reply had none */
 	u64 closed_reply_too_large;	/* a reply over max_reply */
+	/*
+	 * Accepted connections by protocol: counted at accept when the
+	 * protocol is fixed, once their first message shows it when auto.
+	 */
+	u64 conns_binary;
+	u64 conns_compact;
 };
+
 void kg_server_stats(const struct kg_server *srv, struct kg_server_stats *st);
 
 #endif /* _KGEN_SERVER_H */

@@ -27,14 +27,14 @@ struct kg_tmsg {
 struct kg_tsock {
 	struct kg_bsock *bs;
 	const struct kg_limits *limits;
-	u8 transport;			/* enum kg_transport */
-	u8 proto;			/* enum kg_protocol */
+	u8 transport;			/* enum kg_transport; AUTO until detected */
+	u8 proto;			/* enum kg_protocol; AUTO until detected */
 	u32 current_len;		/* bytes of the message next() returned, 0 if none */
 	/*
 	 * kg_frame_resume() said -EAGAIN with this frame.need: no whole
 	 * message ends before need bytes (a lower bound, see frame.h), so
-	 * next() does not call it again until that many are buffered. 0:
-	 * call at once.
+	 * next() does not call it again until that many are buffered (the
+	 * same for transport detection's need). 0: call at once.
 	 */
 	u32 need;
 	/*
@@ -53,10 +53,11 @@ typedef int (*kg_tsock_encode_fn)(struct kg_writer *w, const void *arg);
 
 void kg_tsock_init(struct kg_tsock *ts, struct kg_bsock *bs, u8 transport, u8 proto,
 		   const struct kg_limits *limits);
-int kg_tsock_next(struct kg_tsock *ts, struct kg_tmsg *msg);
+int __must_check kg_tsock_next(struct kg_tsock *ts, struct kg_tmsg *msg);
 void kg_tsock_discard(struct kg_tsock *ts);
-int kg_tsock_write(struct kg_tsock *ts, const struct kg_tmsg *msg);
-int kg_tsock_forward(struct kg_tsock *from, struct kg_tsock *to);
-int kg_tsock_write_encoded(struct kg_tsock *ts, kg_tsock_encode_fn encode, const void *arg);
+int __must_check kg_tsock_write(struct kg_tsock *ts, const struct kg_tmsg *msg);
+int __must_check kg_tsock_forward(struct kg_tsock *from, struct kg_tsock *to);
+int __must_check kg_tsock_write_encoded(struct kg_tsock *ts, kg_tsock_encode_fn encode,
+					const void *arg);
 
 #endif /* _KGEN_TSOCK_H */

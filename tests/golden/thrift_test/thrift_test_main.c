@@ -55,7 +55,7 @@ static struct kg_service thrift_test_service = {
 static char *addr = "127.0.0.1";
 static unsigned int port = 9090;
 static char *transport = "framed";
-static char *protocol = "binary";
+static char *protocol = "auto";
 static unsigned int max_conns;
 static unsigned int max_frame;
 static unsigned int max_string;
@@ -84,16 +84,20 @@ static int thrift_test_config(struct kg_server_config *cfg)
 		cfg->transport = KG_TRANSPORT_FRAMED;
 	} else if (!strcmp(transport, "buffered")) {
 		cfg->transport = KG_TRANSPORT_BUFFERED;
+	} else if (!strcmp(transport, "auto")) {
+		cfg->transport = KG_TRANSPORT_AUTO;
 	} else {
-		pr_err("unknown transport \"%s\" (framed or buffered)\n", transport);
+		pr_err("unknown transport \"%s\" (framed, buffered or auto)\n", transport);
 		return -EINVAL;
 	}
-	if (!strcmp(protocol, "binary")) {
+	if (!strcmp(protocol, "auto")) {
+		cfg->proto = KG_PROTO_AUTO;
+	} else if (!strcmp(protocol, "binary")) {
 		cfg->proto = KG_PROTO_BINARY;
 	} else if (!strcmp(protocol, "compact")) {
 		cfg->proto = KG_PROTO_COMPACT;
 	} else {
-		pr_err("unknown protocol \"%s\" (binary or compact)\n", protocol);
+		pr_err("unknown protocol \"%s\" (auto, binary or compact)\n", protocol);
 		return -EINVAL;
 	}
 	if (max_conns)
@@ -133,9 +137,9 @@ MODULE_PARM_DESC(addr, "Address to listen on, IPv4 or IPv6 literal (default 127.
 module_param(port, uint, 0444);
 MODULE_PARM_DESC(port, "TCP port to listen on (default 9090)");
 module_param(transport, charp, 0444);
-MODULE_PARM_DESC(transport, "Thrift transport: framed (default) or buffered");
+MODULE_PARM_DESC(transport, "Thrift transport: framed (default), buffered or auto (per client)");
 module_param(protocol, charp, 0444);
-MODULE_PARM_DESC(protocol, "Thrift protocol: binary (default) or compact");
+MODULE_PARM_DESC(protocol, "Thrift protocol: auto (default, per client), binary or compact");
 module_param(max_conns, uint, 0444);
 MODULE_PARM_DESC(max_conns, "Connections served at once; more are accepted and closed (0: the runtime's default)");
 module_param(max_frame, uint, 0444);

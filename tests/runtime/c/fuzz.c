@@ -100,6 +100,30 @@ static void fail(const char *what, size_t n, int a, int b)
 	exit(1);
 }
 
+/*
+ * Detection (protocol and transport auto) of a message the walk read whole:
+ * its protocol, unframed (but for old binary whose name starts with a NUL,
+ * 0x80 or 0x82 byte: the ambiguity frame.h describes) and in a frame.
+ */
+static void check_detect(size_t len, u8 proto)
+{
+	static u8 framed[sizeof(in) + 4];
+	u32 need = 0;
+	u8 p = 0xee, t = 0xee;
+
+	if (kg_frame_detect_proto(in, len, &p) || p != proto)
+		fail("detect proto", len, p, proto);
+	if (in[0] >= 0x80 || (in[4] && in[4] != 0x80 && in[4] != 0x82)) {
+		if (kg_frame_detect_transport(in, len, &t, &need) || t != KG_TRANSPORT_BUFFERED)
+			fail("detect unframed", len, t, (int)need);
+	}
+	kg_put_be32(framed, (u32)len);
+	memcpy(framed + 4, in, len);
+	t = 0xee;
+	if (kg_frame_detect_transport(framed, len + 4, &t, &need) || t != KG_TRANSPORT_FRAMED)
+		fail("detect framed", len, t, (int)need);
+}
+
 /* kg_frame_resume() over random cuts of in[0..n) agrees with kg_frame_next(). */
 static void check_resume(size_t n, u8 proto, const struct kg_limits *lim)
 {
@@ -201,6 +225,8 @@ int main(int argc, char **argv)
 		if (e1 && e1 != -ENODATA && e3 != e1)
 			fail("frame/walk error", n, e3, e1);
 
+		if (!e1)
+			check_detect(kg_reader_offset(&r1), proto);
 		check_resume(n, proto, &lim);
 		if (below(4) == 0) {
 			struct kg_limits low = lim;

@@ -224,6 +224,74 @@ KT_TEST(write_header_and_unknowns)
 	CHECK_EQ(kg_frame_next(KG_TRANSPORT_BUFFERED, 9, NULL, h, 4, &f), -EPROTONOSUPPORT);
 }
 
+/* protocol=auto: one byte decides (frame.h). */
+KT_TEST(detect_proto_first_byte)
+{
+	u8 b = 0, proto;
+	int b_int;
+
+	CHECK_EQ(kg_frame_detect_proto(&b, 0, &proto), -EAGAIN);
+	for (b_int = 0; b_int < 256; b_int++) {
+		int ret;
+
+		b = (u8)b_int;
+		proto = 0xee;
+		ret = kg_frame_detect_proto(&b, 1, &proto);
+		if (b < 0x80 || b == 0x80) {
+			CHECK_EQ_AT(ret, 0, b_int);
+			CHECK_EQ_AT(proto, KG_PROTO_BINARY, b_int);
+		} else if (b == 0x82) {
+			CHECK_EQ_AT(ret, 0, b_int);
+			CHECK_EQ_AT(proto, KG_PROTO_COMPACT, b_int);
+		} else {
+			CHECK_EQ_AT(ret, -EBADMSG, b_int);
+			CHECK_EQ_AT(proto, 0xee, b_int);
+		}
+	}
+}
+
+/* transport=auto: what each first 8 bytes mean, and how many it waits for. */
+KT_TEST(detect_transport_cases)
+{
+	static const struct {
+		u8 bytes[8];
+		u32 len;
+		int ret;
+		u32 need;	/* on -EAGAIN */
+		u8 transport;	/* on 0 */
+	} cases[] = {
+		{ { 0 }, 0, -EAGAIN, 1, 0 },
+		{ { 0x80, 0x01 }, 1, 0, 0, KG_TRANSPORT_BUFFERED },		/* strict */
+		{ { 0x82, 0x21 }, 1, 0, 0, KG_TRANSPORT_BUFFERED },		/* compact */
+		{ { 0x90 }, 1, 0, 0, KG_TRANSPORT_BUFFERED },	/* refused as a protocol later */
+		{ { 0, 0, 0, 20 }, 4, -EAGAIN, 5, 0 },
+		{ { 0, 0, 0, 20, 0x80 }, 5, 0, 0, KG_TRANSPORT_FRAMED },
+		{ { 0, 0, 0, 20, 0x82 }, 5, 0, 0, KG_TRANSPORT_FRAMED },
+		{ { 0, 0, 0, 20, 0 }, 5, -EAGAIN, 8, 0 },
+		/* Old binary in a frame of 20: name length 10 leaves 10 for the rest. */
+		{ { 0, 0, 0, 20, 0, 0, 0, 10 }, 8, 0, 0, KG_TRANSPORT_FRAMED },
+		{ { 0, 0, 0, 20, 0, 0, 0, 11 }, 8, 0, 0, KG_TRANSPORT_BUFFERED },
+		/* Old binary unframed: "ping" after its length 4 is no name length. */
+		{ { 0, 0, 0, 4, 'p', 'i', 'n', 'g' }, 8, 0, 0, KG_TRANSPORT_BUFFERED },
+		/* Empty name: the type byte follows. */
+		{ { 0, 0, 0, 0, 1, 0, 0, 0 }, 8, 0, 0, KG_TRANSPORT_BUFFERED },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		u8 transport = 0xee;
+		u32 need = 0;
+		int ret = kg_frame_detect_transport(cases[i].bytes, cases[i].len, &transport,
+						    &need);
+
+		CHECK_EQ_AT(ret, cases[i].ret, i);
+		if (ret == -EAGAIN)
+			CHECK_EQ_AT(need, cases[i].need, i);
+		else
+			CHECK_EQ_AT(transport, cases[i].transport, i);
+	}
+}
+
 KT_MAIN(KT_CASE(framed_every_split_point),
 	KT_CASE(framed_bad_sizes),
 	KT_CASE(unframed_every_split_point),
@@ -231,4 +299,6 @@ KT_MAIN(KT_CASE(framed_every_split_point),
 	KT_CASE(unframed_garbage_refused_early),
 	KT_CASE(unframed_over_max_frame),
 	KT_CASE(unframed_need_hint),
-	KT_CASE(write_header_and_unknowns))
+	KT_CASE(write_header_and_unknowns),
+	KT_CASE(detect_proto_first_byte),
+	KT_CASE(detect_transport_cases))

@@ -102,6 +102,31 @@ static void add_rich(struct stream *s, u8 transport, u8 proto, int seed)
 	stream_commit(s, transport, w);
 }
 
+/*
+ * A rich message in old binary (no version: name length, name, type byte,
+ * seqid), as a non-strict TBinaryProtocol writes it.
+ */
+static void add_rich_old(struct stream *s, u8 transport, int seed)
+{
+	struct kg_writer *w = stream_writer(s, KG_PROTO_BINARY);
+	u8 *m = w->buf, type;
+	u32 name_len;
+
+	kt_write_rich_message(w, seed);
+	if (w->err) {
+		stream_commit(s, transport, w);	/* reports it */
+		return;
+	}
+	/* Strict: 0x8001000T, name length, name, seqid: 1 byte shorter old. */
+	type = m[3];
+	name_len = kg_get_be32(m + 4);
+	memmove(m, m + 4, 4 + name_len);
+	memmove(m + 4 + name_len + 1, m + 4 + name_len + 4, w->len - 8 - name_len);
+	m[4 + name_len] = type;
+	w->len -= 3;
+	stream_commit(s, transport, w);
+}
+
 /* A "put" whose only argument is a @n-byte string. */
 static void add_big_string(struct stream *s, u8 transport, u8 proto, size_t n)
 {
@@ -146,6 +171,7 @@ struct result {
 	size_t found;		/* messages kg_tsock_next() returned */
 	size_t arrivals;	/* pieces received */
 	u64 attempts;		/* kg_frame_next() calls */
+	u8 transport, proto;	/* the tsock's at the end (detected, if it was auto) */
 };
 
 /*
@@ -155,8 +181,8 @@ struct result {
  * found, once, byte-identical, when (and only when) all of it is in, and
  * that a pending need never exceeds what the message takes.
  */
-static void drive(const struct stream *s, u8 transport, u8 proto, size_t piece, size_t split,
-		  struct result *res)
+static void drive_as(const struct stream *s, u8 transport, u8 proto, u8 ts_transport,
+		     u8 ts_proto, size_t piece, size_t split, struct result *res)
 {
 	struct kg_sock sock = { .data = s->buf };
 	struct kg_tsock ts;
@@ -170,7 +196,7 @@ static void drive(const struct stream *s, u8 transport, u8 proto, size_t piece, 
 		KT_FAIL("kg_bsock_init");
 		return;
 	}
-	kg_tsock_init(&ts, &bs, transport, proto, NULL);
+	kg_tsock_init(&ts, &bs, ts_transport, ts_proto, NULL);
 	while (sock.ready < s->len) {
 		if (split)
 			sock.ready = sock.ready < split ? split : s->len;
@@ -214,7 +240,16 @@ static void drive(const struct stream *s, u8 transport, u8 proto, size_t piece, 
 	CHECK_EQ(sock.sent, s->len);
 out:
 	res->attempts = ts.parse_attempts;
+	res->transport = ts.transport;
+	res->proto = ts.proto;
 	kg_bsock_destroy(&bs);
+}
+
+/* A tsock set to the stream's own transport and protocol. */
+static void drive(const struct stream *s, u8 transport, u8 proto, size_t piece, size_t split,
+		  struct result *res)
+{
+	drive_as(s, transport, proto, transport, proto, piece, split, res);
 }
 
 static const u8 transports[] = { KG_TRANSPORT_FRAMED, KG_TRANSPORT_BUFFERED };
@@ -675,11 +710,100 @@ KT_TEST(binary_map_15mb_in_mss_pieces)
 	free(data);
 }
 
+/*
+ * protocol=auto and transport=auto: a tsock that does not know its peer's
+ * transport or protocol (or either) finds every message of a stream in
+ * strict binary, old binary or compact, framed or not, however it arrives,
+ * and ends up set to the stream's own.
+ */
+KT_TEST(auto_detects_at_every_split_point)
+{
+	static const char *const enc_name[] = { "strict", "old", "compact" };
+	struct result res;
+	struct stream s;
+	size_t ti, ei, ai, split;
+	u8 t, p, as_t[3], as_p[3];
+
+	for (ti = 0; ti < 2; ti++) {
+		for (ei = 0; ei < 3; ei++) {
+			t = transports[ti];
+			p = ei == 2 ? KG_PROTO_COMPACT : KG_PROTO_BINARY;
+			stream_init(&s, 8192);
+			if (ei == 1) {
+				add_rich_old(&s, t, 3);
+				add_rich_old(&s, t, 4);
+			} else {
+				add_rich(&s, t, p, 3);
+				add_rich(&s, t, p, 4);
+			}
+			add_big_string(&s, t, p, 300);
+			as_t[0] = KG_TRANSPORT_AUTO, as_p[0] = KG_PROTO_AUTO;
+			as_t[1] = t, as_p[1] = KG_PROTO_AUTO;
+			as_t[2] = KG_TRANSPORT_AUTO, as_p[2] = p;
+			for (ai = 0; ai < 3; ai++) {
+				drive_as(&s, t, p, as_t[ai], as_p[ai], 1, 0, &res);
+				if (res.found != 3 || res.transport != t || res.proto != p)
+					KT_FAIL("%s %s as %u/%u: %zu found, %u/%u", tname(t),
+						enc_name[ei], as_t[ai], as_p[ai], res.found,
+						res.transport, res.proto);
+				for (split = 1; split < s.len; split++) {
+					drive_as(&s, t, p, as_t[ai], as_p[ai], 0, split, &res);
+					CHECK_EQ_AT(res.found, 3, split);
+					CHECK_EQ_AT(res.transport, t, split);
+					CHECK_EQ_AT(res.proto, p, split);
+				}
+			}
+			free(s.buf);
+		}
+	}
+}
+
+/* First bytes no protocol starts with: refused as soon as they are in. */
+KT_TEST(auto_refuses_unknown_first_bytes)
+{
+	static const u8 unframed[] = { 0x81, 0x01, 0x00, 0x01, 0, 0, 0, 0, 0, 0 };
+	static const u8 framed[] = { 0, 0, 0, 6, 0x90, 0x21, 0, 0, 0, 0 };
+	struct kg_sock sock = { .data = unframed, .ready = 1 };
+	struct kg_tsock ts;
+	struct kg_bsock bs;
+	struct kg_tmsg msg;
+
+	if (kg_bsock_init(&bs, &sock, NULL, 1u << 16, 1u << 16)) {
+		KT_FAIL("kg_bsock_init");
+		return;
+	}
+	/* Unframed: the first byte decides. */
+	kg_tsock_init(&ts, &bs, KG_TRANSPORT_AUTO, KG_PROTO_AUTO, NULL);
+	kg_bsock_fill(&bs, SIZE_MAX);
+	CHECK_EQ(kg_tsock_next(&ts, &msg), -EBADMSG);
+	kg_bsock_destroy(&bs);
+
+	/* Framed: once the frame is in (it says how long it is). */
+	memset(&sock, 0, sizeof(sock));
+	sock.data = framed;
+	if (kg_bsock_init(&bs, &sock, NULL, 1u << 16, 1u << 16)) {
+		KT_FAIL("kg_bsock_init");
+		return;
+	}
+	kg_tsock_init(&ts, &bs, KG_TRANSPORT_FRAMED, KG_PROTO_AUTO, NULL);
+	for (sock.ready = 1; sock.ready < sizeof(framed); sock.ready++) {
+		kg_bsock_fill(&bs, SIZE_MAX);
+		CHECK_EQ_AT(kg_tsock_next(&ts, &msg), 0, sock.ready);
+	}
+	sock.ready = sizeof(framed);
+	kg_bsock_fill(&bs, SIZE_MAX);
+	CHECK_EQ(kg_tsock_next(&ts, &msg), -EBADMSG);
+	CHECK_EQ(ts.proto, KG_PROTO_AUTO);
+	kg_bsock_destroy(&bs);
+}
+
 KT_MAIN(KT_CASE(big_string_in_mss_pieces),
 	KT_CASE(big_string_in_byte_pieces),
 	KT_CASE(many_fields_in_byte_pieces),
 	KT_CASE(many_fields_in_mss_pieces),
 	KT_CASE(every_split_point),
+	KT_CASE(auto_detects_at_every_split_point),
+	KT_CASE(auto_refuses_unknown_first_bytes),
 	KT_CASE(prefixes_read_in_bounds),
 	KT_CASE(need_is_per_message),
 	KT_CASE(garbage_refused),
