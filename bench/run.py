@@ -77,6 +77,8 @@ nap() {{ read -t 0.05 -u 9 || true; }}
 wait_for() {{ until [[ -s $1 && $(< $1) == *$2* ]]; do nap; done; }}
 last_line() {{ local l x; while IFS= read -r x; do l=$x; done < $1; printf '%s' "$l"; }}
 rm -f $B/go; mkfifo $B/go
+# ctxt: the guest's context switches so far (/proc/stat), into $CTXT, without a fork
+ctxt() {{ local k v r; while read -r k v r; do if [[ $k == ctxt ]]; then CTXT=$v; fi; done < /proc/stat; }}
 """
 
 
@@ -102,8 +104,11 @@ def echo_script(ko: Path, user: Path, quick: bool) -> str:
     def runs(mode: str) -> None:
         for size in ECHO_SIZES:
             rounds = echo_bytes_per_size(size, quick)
+            lines.append("ctxt; c0=$CTXT")
             lines.append(f"$B/kgen-bench echo 127.0.0.1 9100 {size} {rounds} > $B/echo.out")
-            lines.append(f"echo \"{mode} $(< $B/echo.out)\" >> $out")
+            lines.append("ctxt; j=$(< $B/echo.out)")
+            # The client's JSON plus the guest's context switches during the round.
+            lines.append(f'echo "{mode} ' + '${j%\\}}, \\"ctxt\\": $((CTXT - c0))}" >> $out')
 
     lines.append(f"insmod {shlex.quote(str(ko))} service=echo_raw port=9100")
     runs("kernel")
@@ -163,8 +168,10 @@ def forwarder_script(ko: Path, user: Path, quick: bool) -> str:
                          " cpids=\"$cpids $!\"")
         lines.append(f"for c in {{0..{FWD_CLIENTS - 1}}}; do wait_for $B/client$c.err ready; done")
         # One byte each; the FIFO stays open until they are done, so none misses its byte.
+        lines.append("ctxt; c0=$CTXT")
         lines.append(f"exec 3<> $B/go; printf '%{FWD_CLIENTS}s' '' >&3")
         lines.append("wait $cpids; exec 3>&-; wait $pids")
+        lines.append(f"ctxt; echo \"{mode} {payload} {rep} $((CTXT - c0))\" >> $KGEN_RESULTS/fwd_ctxt.txt")
         # "<mode> <payload> <rep> <sink> <the sink's JSON>", parsed on the host.
         lines.append(f"for b in {{0..{FWD_BACKENDS - 1}}}; do"
                      f" echo \"{mode} {payload} {rep} $b $(last_line $B/sink$b.out)\" >> $out; done")
@@ -180,17 +187,22 @@ def forwarder_script(ko: Path, user: Path, quick: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def table(title: str, key: str, rows: list[dict], value) -> list[dict]:
+def table(title: str, key: str, rows: list[dict], value, per_msg=None) -> list[dict]:
+    """per_msg(row): the row's context switches per message (guest-wide), if measured."""
     by = {(r["mode"], r[key]): r for r in rows}
     keys = sorted({r[key] for r in rows})
     print(f"\n{title}")
-    print(f"{key:>10} {'kernel Mbit/s':>14} {'user Mbit/s':>12} {'kernel/user':>12}")
+    print(f"{key:>10} {'kernel Mbit/s':>14} {'user Mbit/s':>12} {'kernel/user':>12}"
+          f" {'ctxsw/msg k':>12} {'ctxsw/msg u':>12}")
     out = []
     for k in keys:
         kv, uv = value(by[("kernel", k)]), value(by[("user", k)])
         ratio = kv / uv if uv else float("nan")
-        print(f"{k:>10} {kv:>14.2f} {uv:>12.2f} {ratio:>12.2f}")
-        out.append({key: k, "kernel_mbps": kv, "user_mbps": uv, "ratio": ratio})
+        kc = per_msg(by[("kernel", k)]) if per_msg else float("nan")
+        uc = per_msg(by[("user", k)]) if per_msg else float("nan")
+        print(f"{k:>10} {kv:>14.2f} {uv:>12.2f} {ratio:>12.3f} {kc:>12.2f} {uc:>12.2f}")
+        out.append({key: k, "kernel_mbps": kv, "user_mbps": uv, "ratio": ratio,
+                    "kernel_ctxsw_per_msg": kc, "user_ctxsw_per_msg": uc})
     return out
 
 
@@ -218,15 +230,22 @@ def plot(name: str, key: str, summary: list[dict], xlabel: str) -> None:
 
 
 def main() -> int:
+    global ECHO_SIZES, FWD_PAYLOADS, RESULTS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kernel", default="6.1", help="kernel series (default 6.1)")
     ap.add_argument("--bench", default="echo,forwarder")
     ap.add_argument("--quick", action="store_true", help="fewer bytes per point")
+    ap.add_argument("--results", type=Path, help=f"where the JSON and plots go (default {RESULTS})")
+    ap.add_argument("--sizes", help="comma-separated echo sizes / forwarder payloads (default: all)")
     args = ap.parse_args()
     kernel = vmharness.kernels().get(args.kernel)
     if kernel is None:
         print(f"kernel {args.kernel} not installed: run `make kernels`", file=sys.stderr)
         return 1
+    if args.results:
+        RESULTS = args.results.resolve()
+    if args.sizes:
+        ECHO_SIZES = FWD_PAYLOADS = tuple(int(x) for x in args.sizes.split(","))
     RESULTS.mkdir(parents=True, exist_ok=True)
     client = build_client()
     benches = args.bench.split(",")
@@ -247,7 +266,8 @@ def main() -> int:
             mode, js = line.split(" ", 1)
             rows.append({"mode": mode, **json.loads(js)})
         summary = table("echo (thesis 3.2): bytes sent and echoed back per guest second", "size", rows,
-                        lambda r: r["bytes"] * 8 / r["seconds"] / 1e6)
+                        lambda r: r["bytes"] * 8 / r["seconds"] / 1e6,
+                        lambda r: r.get("ctxt", float("nan")) / r["rounds"])
         (RESULTS / "echo.json").write_text(json.dumps({"kernel": kernel.version, "rows": rows,
                                                        "summary": summary}, indent=1))
         plot("echo", "size", summary, "buffer size, bytes")
@@ -257,6 +277,12 @@ def main() -> int:
             mode, payload, rep, sink, js = line.split(" ", 4)
             sinks.append({"mode": mode, "payload": int(payload), "rep": int(rep), "sink": int(sink),
                           **json.loads(js)})
+        ctx = {}
+        ctx_file = res.results_dir / "fwd_ctxt.txt"
+        if ctx_file.exists():
+            for line in ctx_file.read_text().splitlines():
+                mode, payload, rep, n = line.split()
+                ctx[(mode, int(payload), int(rep))] = int(n)
         rows, medians = [], []
         for mode in ("kernel", "user"):
             for payload in FWD_PAYLOADS:
@@ -272,13 +298,14 @@ def main() -> int:
                               f" got {got} of {want} bytes", file=sys.stderr)
                         return 1
                     reps.append({"mode": mode, "payload": payload, "rep": rep, "messages": count,
-                                 "sink_bytes": got,
+                                 "sink_bytes": got, "ctxt": ctx.get((mode, payload, rep), float("nan")),
                                  "seconds": max(s["t1"] for s in mine) - min(s["t0"] for s in mine)})
                 rows += reps
                 medians.append(sorted(reps, key=lambda r: r["seconds"])[len(reps) // 2])
         summary = table(f"forwarder (thesis 3.3): {FWD_CLIENTS} clients -> {FWD_BACKENDS} sinks,"
                         f" bytes delivered per guest second (median of {FWD_REPS} rounds)",
-                        "payload", medians, lambda r: r["sink_bytes"] * 8 / r["seconds"] / 1e6)
+                        "payload", medians, lambda r: r["sink_bytes"] * 8 / r["seconds"] / 1e6,
+                        lambda r: r["ctxt"] / r["messages"])
         (RESULTS / "forwarder.json").write_text(json.dumps({"kernel": kernel.version, "rows": rows,
                                                             "summary": summary}, indent=1))
         plot("forwarder", "payload", summary, "payload size, bytes")

@@ -664,6 +664,20 @@ ssize_t kg_sock_recv(struct kg_sock *s, void *buf, size_t len)
 			      MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
+bool kg_sock_rx_empty(struct kg_sock *s)
+{
+	struct sock *sk = s->sock->sk;
+
+	/*
+	 * After a receive returned, the backlog was processed (release_sock()),
+	 * so what arrived is in the queue; what arrives later calls
+	 * sk_data_ready, which raises the event again. An error or a FIN is
+	 * reported by sk_state_change the same way.
+	 */
+	return skb_queue_empty_lockless(&sk->sk_receive_queue) && !READ_ONCE(sk->sk_err) &&
+	       !(READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN);
+}
+
 ssize_t kg_sock_send(struct kg_sock *s, const void *buf, size_t len)
 {
 	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };

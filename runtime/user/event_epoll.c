@@ -601,6 +601,17 @@ bool kg_sock_peer_gone(struct kg_sock *s)
 }
 
 /**
+ * kg_sock_rx_empty() - would a receive now find nothing?
+ * @s: the socket
+ *
+ * Return: false (unknown: finding out costs as much as the receive itself).
+ */
+bool kg_sock_rx_empty(struct kg_sock *s)
+{
+	return false;
+}
+
+/**
  * kg_sock_unacked() - bytes sent but not yet acknowledged by the peer
  * @s: the socket
  *
