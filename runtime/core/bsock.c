@@ -310,6 +310,11 @@ ssize_t kg_bsock_fill(struct kg_bsock *bs, size_t budget)
 	/* Empty after a big message: give it back, start small again. */
 	if (bs->rhead == bs->rtail && bs->rcap > KG_BSOCK_INITIAL)
 		kg_bsock_release_idle(bs);
+	/* No buffer yet (or trimmed): pay for one only once bytes are there. */
+	if (!bs->rbuf && !bs->eof && kg_sock_rx_empty(bs->sock)) {
+		bs->rcv_drained = true;
+		return 0;
+	}
 	while (!bs->eof && total < budget) {
 		n = kg_bsock_rcv_room(bs);
 		if (n == -ENOBUFS)
@@ -323,7 +328,7 @@ ssize_t kg_bsock_fill(struct kg_bsock *bs, size_t budget)
 			bs->rtail += n;
 			total += n;
 			/* Skip the receive that would only say -EAGAIN: a whole pass of TCP. */
-			if (kg_sock_rx_empty(bs->sock)) {
+			if (KG_SOCK_RX_EMPTY_CHEAP && kg_sock_rx_empty(bs->sock)) {
 				bs->rcv_drained = true;
 				break;
 			}

@@ -604,11 +604,15 @@ bool kg_sock_peer_gone(struct kg_sock *s)
  * kg_sock_rx_empty() - would a receive now find nothing?
  * @s: the socket
  *
- * Return: false (unknown: finding out costs as much as the receive itself).
+ * Return: true when a one-byte peek says -EAGAIN; false for bytes, end of
+ * stream or an error (the receive reports those).
  */
 bool kg_sock_rx_empty(struct kg_sock *s)
 {
-	return false;
+	u8 byte;
+	ssize_t n = recv(s->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 /**
