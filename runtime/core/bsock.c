@@ -212,9 +212,8 @@ ssize_t kg_bsock_read(struct kg_bsock *bs, void *buf, size_t max_len)
  * kg_bsock_release_idle() - free the receive buffer if it holds nothing
  * @bs: the buffered socket (from the owner's event function)
  *
- * An idle connection then holds no buffer at all; the next bytes allocate
- * a small one again. (The send buffer is freed by the flush that empties
- * it.)
+ * The next bytes allocate a small one again. (kg_bsock_trim() frees the
+ * send buffer as well.)
  */
 void kg_bsock_release_idle(struct kg_bsock *bs)
 {
@@ -225,6 +224,28 @@ void kg_bsock_release_idle(struct kg_bsock *bs)
 	bs->rcap = 0;
 	bs->rhead = 0;
 	bs->rtail = 0;
+}
+
+/**
+ * kg_bsock_trim() - free both buffers if they hold nothing
+ * @bs: the buffered socket (from the owner's event function)
+ *
+ * Buffers are kept while the connection is busy (an alloc/free pair per
+ * message otherwise) and given back once it has been quiet for a while, or
+ * when memory is short: an idle connection then holds no buffer at all.
+ */
+void kg_bsock_trim(struct kg_bsock *bs)
+{
+	kg_bsock_release_idle(bs);
+	mutex_lock(&bs->send_lock);
+	if (bs->sbuf && bs->stail == bs->shead) {
+		kg_bsock_free(bs, bs->sbuf, bs->scap);
+		bs->sbuf = NULL;
+		bs->scap = 0;
+		bs->shead = 0;
+		bs->stail = 0;
+	}
+	mutex_unlock(&bs->send_lock);
 }
 
 /*
@@ -290,6 +311,11 @@ ssize_t kg_bsock_fill(struct kg_bsock *bs, size_t budget)
 	/* Empty after a big message: give it back, start small again. */
 	if (bs->rhead == bs->rtail && bs->rcap > KG_BSOCK_INITIAL)
 		kg_bsock_release_idle(bs);
+	/* No buffer yet (or trimmed): pay for one only once bytes are there. */
+	if (!bs->rbuf && !bs->eof && kg_sock_rx_empty(bs->sock)) {
+		bs->rcv_drained = true;
+		return 0;
+	}
 	while (!bs->eof && total < budget) {
 		n = kg_bsock_rcv_room(bs);
 		if (n == -ENOBUFS)
@@ -302,6 +328,11 @@ ssize_t kg_bsock_fill(struct kg_bsock *bs, size_t budget)
 		if (n > 0) {
 			bs->rtail += n;
 			total += n;
+			/* Skip the receive that would only say -EAGAIN: a whole pass of TCP. */
+			if (KG_SOCK_RX_EMPTY_CHEAP && kg_sock_rx_empty(bs->sock)) {
+				bs->rcv_drained = true;
+				break;
+			}
 		} else if (n == 0) {
 			bs->eof = true;
 		} else if (n == -EAGAIN) {
@@ -485,10 +516,7 @@ int kg_bsock_flush(struct kg_bsock *bs)
 		bs->shead = 0;
 		bs->stail = 0;
 		n = 0;
-		/* Nothing queued: hold no buffer (allocated again by the next write). */
-		kg_bsock_free(bs, bs->sbuf, bs->scap);
-		bs->sbuf = NULL;
-		bs->scap = 0;
+		/* The empty buffer is kept for the next reply: see kg_bsock_trim(). */
 	}
 	if (sent && unsent <= bs->low_water) {
 		if (bs->paused) {

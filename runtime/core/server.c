@@ -134,6 +134,7 @@ struct kg_conn {
 	struct kg_conn *waiting_on;	/* holds a reference */
 	void *user;
 	atomic_t state;			/* enum kg_conn_state */
+	bool trim_wanted;		/* quiet for a tick: free the empty buffers and arena */
 	atomic_t run_state;		/* enum kg_run_state */
 	bool outbound;			/* kg_connect()'s, not accepted */
 	u8 close_reason;		/* enum kg_close_reason, set by the event function */
@@ -354,8 +355,9 @@ static void kg_server_make_room(struct kg_server *srv)
 	list_for_each_entry(c, &srv->conns, node) {
 		if (c->outbound)
 			continue;	/* the module's own (a forwarder's backends) */
-		if (kg_bsock_held(&c->bs, &rcv) != rcv)
+		if (kg_bsock_sending(&c->bs))
 			continue;	/* replies in flight */
+		kg_bsock_held(&c->bs, &rcv);
 		held = rcv + READ_ONCE(c->arena.held);
 		if (held > best) {
 			best = held;
@@ -905,6 +907,21 @@ static int kg_conn_pump(struct kg_conn *c)
 	}
 }
 
+/*
+ * Pay for what is used, but not per message: the arena and empty buffers
+ * stay while the connection is busy (three alloc/free pairs per ping-pong
+ * message otherwise) and go once the timeout pass saw it quiet for a tick,
+ * or at once while anyone waits for memory.
+ */
+static void kg_conn_trim(struct kg_conn *c)
+{
+	if (!READ_ONCE(c->trim_wanted) && !atomic_read(&c->srv->mem.waiting))
+		return;
+	WRITE_ONCE(c->trim_wanted, false);
+	kg_arena_release(&c->arena);
+	kg_bsock_trim(&c->bs);
+}
+
 static void kg_conn_run(struct kg_conn *c, unsigned int events)
 {
 	enum kg_conn_state state = kg_conn_state(c);
@@ -933,12 +950,10 @@ static void kg_conn_run(struct kg_conn *c, unsigned int events)
 		err = kg_conn_pump(c);
 	/* Left before the last flush: see kg_conn_wrote(). */
 	atomic_set(&c->run_state, KG_RUN_BUSY);
-	/* Pay for what is used: no message is being decoded now. */
-	kg_arena_release(&c->arena);
-	kg_bsock_release_idle(&c->bs);
 	if (err)
 		goto close;
 	err = kg_bsock_flush(&c->bs);
+	kg_conn_trim(c);
 	if (err == -EAGAIN)
 		return;
 	if (err)
@@ -1056,26 +1071,50 @@ free:
 
 /* ---- timeouts ---- */
 
-/* Why @c should be closed now, if it should; the timeout pass, under srv->lock. */
-static enum kg_close_reason kg_conn_expired(struct kg_conn *c, u32 now)
+/*
+ * The timeout pass, under srv->lock: did bytes move on @c since the last
+ * pass? Bytes received, or taken by the peer (acknowledged: a client
+ * reading a long reply slowly keeps the kernel's send queue moving), are
+ * activity; bytes merely queued in the kernel are not.
+ */
+static bool kg_conn_moved(struct kg_conn *c, u32 now)
+{
+	u64 moved = READ_ONCE(c->bs.bytes_in) + READ_ONCE(c->bs.bytes_out);
+
+	lockdep_assert_held(&c->srv->lock);
+	moved -= kg_sock_unacked(c->sock);
+	if (c->active_at && moved == c->seen_bytes)
+		return false;
+	c->seen_bytes = moved;
+	c->active_at = now | 1;		/* 0 means not looked at yet */
+	return true;
+}
+
+/* Quiet for a whole tick and holding memory: let its own run give it back. */
+static void kg_conn_trim_if_quiet(struct kg_conn *c)
+{
+	enum kg_conn_state state = kg_conn_state(c);
+	size_t rcv;
+
+	/* Not while connecting: a write event would be taken for its completion. */
+	if (READ_ONCE(c->trim_wanted) || state == KG_CONN_CLOSED || state == KG_CONN_CONNECTING)
+		return;
+	if (!kg_bsock_held(&c->bs, &rcv) && !READ_ONCE(c->arena.held))
+		return;
+	WRITE_ONCE(c->trim_wanted, true);
+	/* A write event only flushes: it reads nothing, allocates nothing. */
+	kg_event_kick(&c->ev, KG_EV_WRITE);
+}
+
+/* Why @c should be closed now, if it should; after kg_conn_moved(). */
+static enum kg_close_reason kg_conn_expired(struct kg_conn *c, bool moved, u32 now)
 {
 	const struct kg_server_config *cfg = &c->srv->cfg;
-	u64 moved = READ_ONCE(c->bs.bytes_in) + READ_ONCE(c->bs.bytes_out);
 	u32 since;
 
-	/*
-	 * Bytes received, or taken by the peer (acknowledged: a client reading
-	 * a long reply slowly keeps the kernel's send queue moving), are
-	 * activity; bytes merely queued in the kernel are not.
-	 */
-	moved -= kg_sock_unacked(c->sock);
-	lockdep_assert_held(&c->srv->lock);
-	if (!c->active_at || moved != c->seen_bytes) {
-		c->seen_bytes = moved;
-		c->active_at = now | 1;		/* 0 means not looked at yet */
-	} else if (cfg->idle_timeout_ms && (s32)(now - c->active_at) >= (s32)cfg->idle_timeout_ms) {
+	if (!moved && cfg->idle_timeout_ms &&
+	    (s32)(now - c->active_at) >= (s32)cfg->idle_timeout_ms)
 		return KG_CLOSE_IDLE;
-	}
 	since = READ_ONCE(c->partial_since);
 	if (cfg->message_timeout_ms && since &&
 	    (s32)(now - since) >= (s32)cfg->message_timeout_ms)
@@ -1096,6 +1135,7 @@ static void kg_server_timer(struct kg_timer *t)
 	struct kg_conn *c;
 	unsigned int i, n = 0;
 	enum kg_close_reason r;
+	bool moved;
 
 	spin_lock(&srv->lock);
 	if (srv->stopping || list_empty(&srv->conns)) {
@@ -1104,9 +1144,12 @@ static void kg_server_timer(struct kg_timer *t)
 		return;
 	}
 	list_for_each_entry(c, &srv->conns, node) {
+		moved = kg_conn_moved(c, now);
+		if (!moved)
+			kg_conn_trim_if_quiet(c);
 		if (c->outbound)
 			continue;
-		r = kg_conn_expired(c, now);
+		r = kg_conn_expired(c, moved, now);
 		if (r != KG_CLOSE_OTHER && n < KG_EXPIRE_BATCH) {
 			kg_conn_get(c);
 			victim[n] = c;
@@ -1372,6 +1415,9 @@ int kg_server_start(struct kg_server **out, const struct kg_server_config *cfg,
 		if (srv->cfg.message_timeout_ms)
 			shortest = min(shortest, srv->cfg.message_timeout_ms);
 		srv->tick_ms = clamp(shortest / 4, KG_TICK_MIN_MS, KG_TICK_MAX_MS);
+	} else {
+		/* No timeouts: the pass still gives quiet connections' memory back. */
+		srv->tick_ms = KG_TICK_MAX_MS;
 	}
 
 	err = kg_loop_create(&srv->loop, srv->cfg.wq_mode);

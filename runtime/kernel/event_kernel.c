@@ -49,6 +49,13 @@ struct kg_loop {
 	/* Ordered mode: events to run, in order; see kg_loop_work(). */
 	spinlock_t ready_lock;
 	struct list_head ready;
+	/*
+	 * Events raised for writing only (bytes queued on them by another
+	 * connection's handler): run once the ready list is empty, so a
+	 * forwarder's backend sends what every ready client gave it in one
+	 * flush, as the epoll loop does, not a few messages per client run.
+	 */
+	struct list_head later;
 	struct kg_event *running;	/* whose function loop_work is calling */
 	bool scheduled;			/* loop_work queued or running */
 	struct work_struct loop_work;
@@ -128,6 +135,7 @@ int kg_loop_create(struct kg_loop **out, int wq_mode)
 	loop->single = wq_mode == KG_WQ_ORDERED;
 	spin_lock_init(&loop->ready_lock);
 	INIT_LIST_HEAD(&loop->ready);
+	INIT_LIST_HEAD(&loop->later);
 	INIT_WORK(&loop->loop_work, kg_loop_work);
 	*out = loop;
 	return 0;
@@ -193,7 +201,7 @@ static void kg_event_raise(struct kg_event *ev, unsigned int events)
 	/* Any context: socket callbacks run in softirq, kicks in process context. */
 	spin_lock_irqsave(&loop->ready_lock, flags);
 	if (list_empty(&ev->ready))
-		list_add_tail(&ev->ready, &loop->ready);
+		list_add_tail(&ev->ready, events == KG_EV_WRITE ? &loop->later : &loop->ready);
 	start = !loop->scheduled;
 	loop->scheduled = true;
 	spin_unlock_irqrestore(&loop->ready_lock, flags);
@@ -316,10 +324,11 @@ static void kg_event_work(struct work_struct *work)
 #define KG_LOOP_BUDGET	256
 
 /*
- * Ordered mode: run ready events until none is left. An event is taken off
- * the list before its bits are read, so a raise after that puts it back and
- * nothing is lost. After a budget the loop queues itself again, behind any
- * deferred work (connection reaps) queued meanwhile.
+ * Ordered mode: run ready events until none is left, then the write-only
+ * ones (loop->later), then again. An event is taken off its list before its
+ * bits are read, so a raise after that puts it back and nothing is lost.
+ * After a budget the loop queues itself again, behind any deferred work
+ * (connection reaps) queued meanwhile.
  */
 static void kg_loop_work(struct work_struct *work)
 {
@@ -329,8 +338,16 @@ static void kg_loop_work(struct work_struct *work)
 	bool again = false;
 
 	spin_lock_irq(&loop->ready_lock);
-	while (!list_empty(&loop->ready)) {
+	for (;;) {
+		if (list_empty(&loop->ready)) {
+			if (list_empty(&loop->later))
+				break;
+			/* The turn's reads are done: now its flushes. */
+			list_splice_tail_init(&loop->later, &loop->ready);
+		}
 		if (!budget--) {
+			/* Flushes are not starved by reads: next turn, behind these. */
+			list_splice_tail_init(&loop->later, &loop->ready);
 			again = true;
 			break;
 		}
@@ -673,13 +690,69 @@ int kg_sock_error(struct kg_sock *s)
 	return sock_error(s->sock->sk);
 }
 
+/* Where kg_recv_actor() copies to. */
+struct kg_recv_dest {
+	u8 *buf;
+	size_t got;
+};
+
+/* Called by read_sock for each piece of queued data, socket locked. */
+static int kg_recv_actor(read_descriptor_t *desc, struct sk_buff *skb, unsigned int offset,
+			 size_t len)
+{
+	struct kg_recv_dest *d = desc->arg.data;
+	size_t n = min_t(size_t, len, desc->count);
+
+	if (skb_copy_bits(skb, offset, d->buf + d->got, n)) {
+		desc->error = -EFAULT;
+		return 0;
+	}
+	d->got += n;
+	desc->count -= n;
+	return n;
+}
+
+/*
+ * Straight from the socket's receive queue with read_sock (tcp_read_sock,
+ * as net/strparser does): one walk of the queue under the socket lock, none
+ * of recvmsg's layers (LSM hook, iov_iter, the blocking-receive machinery).
+ */
 ssize_t kg_sock_recv(struct kg_sock *s, void *buf, size_t len)
 {
-	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
-	struct kvec vec = { .iov_base = buf, .iov_len = min_t(size_t, len, INT_MAX) };
+	struct socket *sock = s->sock;
+	struct sock *sk = sock->sk;
+	struct kg_recv_dest d = { .buf = buf };
+	read_descriptor_t desc = { .arg.data = &d, .count = min_t(size_t, len, INT_MAX) };
+	int ret;
 
-	return kernel_recvmsg(s->sock, &msg, &vec, 1, vec.iov_len,
-			      MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (!desc.count)
+		return 0;
+	lock_sock(sk);
+	ret = sock->ops->read_sock(sk, &desc, kg_recv_actor);
+	if (!ret && desc.error)
+		ret = desc.error;
+	if (!ret) {
+		/* As recvmsg: queued bytes first, then the error, then end of stream. */
+		ret = sock_error(sk);
+		if (!ret && !(sk->sk_state == TCP_CLOSE || (sk->sk_shutdown & RCV_SHUTDOWN)))
+			ret = -EAGAIN;
+	}
+	release_sock(sk);
+	return ret;
+}
+
+bool kg_sock_rx_empty(struct kg_sock *s)
+{
+	struct sock *sk = s->sock->sk;
+
+	/*
+	 * After a receive returned, the backlog was processed (release_sock()),
+	 * so what arrived is in the queue; what arrives later calls
+	 * sk_data_ready, which raises the event again. An error or a FIN is
+	 * reported by sk_state_change the same way.
+	 */
+	return skb_queue_empty_lockless(&sk->sk_receive_queue) && !READ_ONCE(sk->sk_err) &&
+	       !(READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN);
 }
 
 ssize_t kg_sock_send(struct kg_sock *s, const void *buf, size_t len)

@@ -601,6 +601,21 @@ bool kg_sock_peer_gone(struct kg_sock *s)
 }
 
 /**
+ * kg_sock_rx_empty() - would a receive now find nothing?
+ * @s: the socket
+ *
+ * Return: true when a one-byte peek says -EAGAIN; false for bytes, end of
+ * stream or an error (the receive reports those).
+ */
+bool kg_sock_rx_empty(struct kg_sock *s)
+{
+	u8 byte;
+	ssize_t n = recv(s->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/**
  * kg_sock_unacked() - bytes sent but not yet acknowledged by the peer
  * @s: the socket
  *

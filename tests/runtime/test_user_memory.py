@@ -234,3 +234,38 @@ def test_many_clients_with_big_messages_within_a_small_budget():
     assert st["mem_peak"] <= budget
     assert st["mem_pressure"] > 0, st
     assert st["closed_memory"] == results.count("closed"), (st, results)
+
+
+def test_quiet_connections_give_their_buffers_back():
+    """Buffers and the arena stay while a connection is busy (no alloc/free per
+    message) and go once the timer saw it quiet for a tick: 40 connections call
+    and stay open, then, once they were quiet for a few ticks, 40 more do the
+    same. Kept for good, the first 40 would still hold their buffers and the
+    peak would be both groups' worth; given back, it is about one group's."""
+    n = 40
+    with Server("echo_thrift", "--max-conns", str(2 * n + 10)) as srv:
+        def group(seq):
+            socks = []
+            for i in range(n):
+                s = srv.connect()
+                m = echo_call(seq + i, b"x" * 64)
+                s.sendall(m)
+                assert recv_exact(s, len(m)) == m
+                socks.append(s)
+            return socks
+        first = group(0)
+        time.sleep(3.5)     # the timeout pass ticks every second (30 s message timeout / 4, at most 1 s)
+        second = group(n)
+        time.sleep(3.5)
+        # Both groups quiet and trimmed: the first still works (buffers again).
+        for i, s in enumerate(first):
+            m = echo_call(1000 + i, b"again")
+            s.sendall(m)
+            assert recv_exact(s, len(m)) == m
+        st = srv.assert_clean()
+        for s in first + second:
+            s.close()
+    per_busy = st["mem_peak"] / n
+    print(f"peak {st['mem_peak']} for {n} busy + {n} quiet connections: {per_busy:.0f} bytes per busy one")
+    # One busy connection holds a 16 KiB receive buffer, a 16 KiB send buffer and an arena chunk.
+    assert 32 * KiB <= per_busy <= 1.5 * (32 * KiB + 16 * KiB), st

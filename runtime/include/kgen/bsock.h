@@ -12,10 +12,11 @@
  * free room is still queued when it is at most max_msg and what waits is
  * below high_water: the buffer grows for it and it leaves as the peer reads.
  *
- * Memory: no buffer exists until bytes arrive or are queued; the send
- * buffer is freed by the flush that empties it, the receive buffer by
- * kg_bsock_release_idle() (or when it is empty at the next fill after a big
- * message). With a budget (kg_bsock_set_budget()) every buffer is charged
+ * Memory: no buffer exists until bytes arrive or are queued; an empty buffer
+ * is kept while the connection is busy and freed by kg_bsock_trim() (the
+ * server calls it once the connection was quiet for a timer tick, or at once
+ * when memory is short), the receive buffer also by kg_bsock_release_idle()
+ * (or when it is empty at the next fill after a big message). With a budget (kg_bsock_set_budget()) every buffer is charged
  * to it; a receive buffer it cannot pay for sets mem_starved and the owner
  * stops reading (TCP's window then holds the peer back).
  *
@@ -79,6 +80,7 @@ int kg_bsock_init(struct kg_bsock *bs, struct kg_sock *sock, struct kg_event *ev
 void kg_bsock_set_budget(struct kg_bsock *bs, struct kg_mem *mem, u32 max_msg);
 void kg_bsock_destroy(struct kg_bsock *bs);
 void kg_bsock_release_idle(struct kg_bsock *bs);
+void kg_bsock_trim(struct kg_bsock *bs);
 size_t kg_bsock_held(struct kg_bsock *bs, size_t *rcv);
 void kg_bsock_mark_dead(struct kg_bsock *bs);
 
@@ -98,6 +100,12 @@ size_t kg_bsock_room(struct kg_bsock *bs);
 bool kg_bsock_pause_if_full(struct kg_bsock *bs);
 int kg_bsock_wait_room(struct kg_bsock *bs, struct kg_bsock_waiter *w, size_t need);
 void kg_bsock_cancel_wait(struct kg_bsock *bs, struct kg_bsock_waiter *w);
+
+/* Bytes wait in the send buffer (a lockless snapshot; an empty kept buffer is not). */
+static inline bool kg_bsock_sending(const struct kg_bsock *bs)
+{
+	return READ_ONCE(bs->stail) != READ_ONCE(bs->shead);
+}
 
 static inline void kg_bsock_waiter_init(struct kg_bsock_waiter *w, struct kg_event *ev)
 {

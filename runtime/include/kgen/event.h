@@ -80,6 +80,19 @@ int kg_sock_accept(struct kg_sock *listener, struct kg_sock **out);	/* -EAGAIN: 
 int kg_sock_connect(struct kg_loop *loop, const char *addr, u16 port, struct kg_sock **out);
 int kg_sock_error(struct kg_sock *s);			/* pending socket error, 0 if none */
 ssize_t kg_sock_recv(struct kg_sock *s, void *buf, size_t len);	/* 0 EOF, -EAGAIN */
+/*
+ * True when a receive now would find nothing, not even end of stream or an
+ * error (bytes arriving later raise KG_EV_READ): the caller can skip the
+ * receive that would return -EAGAIN, or not pay for a buffer yet. The
+ * kernel looks at the receive queue; user space peeks, a system call, so
+ * asking after every receive is worth it only where KG_SOCK_RX_EMPTY_CHEAP.
+ */
+bool kg_sock_rx_empty(struct kg_sock *s);
+#ifdef __KERNEL__
+#define KG_SOCK_RX_EMPTY_CHEAP	1
+#else
+#define KG_SOCK_RX_EMPTY_CHEAP	0
+#endif
 ssize_t kg_sock_send(struct kg_sock *s, const void *buf, size_t len);	/* -EAGAIN */
 void kg_sock_shutdown(struct kg_sock *s);
 void kg_sock_release(struct kg_sock *s);

@@ -33,6 +33,11 @@ ssize_t kg_sock_recv(struct kg_sock *s, void *buf, size_t len)
 	return (ssize_t)n;
 }
 
+bool kg_sock_rx_empty(struct kg_sock *s)
+{
+	return false;
+}
+
 ssize_t kg_sock_send(struct kg_sock *s, const void *buf, size_t len)
 {
 	size_t n = min_t(size_t, len, s->send_room);
@@ -283,7 +288,9 @@ KT_TEST(bsock_buffers_exist_only_while_used)
 	sock.send_room = 1u << 20;
 	CHECK_EQ(kg_bsock_flush(&bs), 0);
 	CHECK_EQ(sock.sent, 11000);
-	CHECK_EQ(kg_mem_in_use(&m), 0);		/* flushed empty: freed */
+	CHECK(kg_mem_in_use(&m) > 0);		/* flushed empty: kept for the next reply */
+	kg_bsock_trim(&bs);
+	CHECK_EQ(kg_mem_in_use(&m), 0);		/* trimmed: nothing held */
 	kg_bsock_destroy(&bs);
 	CHECK_EQ(kg_mem_in_use(&m), 0);
 }
