@@ -37,6 +37,7 @@
 #include "kgen/tsock.h"
 #include "kgen/netcompat.h"
 #include "kgen/mem.h"
+#include "kgen/dgram.h"
 
 #define KG_FILL_BUDGET		(256u * 1024)	/* bytes received per fill */
 #define KG_DEFAULT_SNDBUF	(1024u * 1024)
@@ -81,6 +82,7 @@ struct kg_server {
 	struct kg_event listen_ev;
 	bool listening;
 	u16 port;
+	struct kg_dgram *dgram;		/* listen=udp or both (dgram.c) */
 
 	spinlock_t lock;		/* conns, accepted_live, stopping, timer_armed */
 	struct list_head conns;
@@ -657,8 +659,10 @@ int kg_call_reply_app_exception(struct kg_call *call, u32 type, const char *mess
 	};
 	int err;
 
-	if (call->msg_type == KG_MSG_ONEWAY)
+	if (call->msg_type == KG_MSG_ONEWAY) {
+		call->unanswered = true;
 		return 0;
+	}
 	err = kg_tsock_write_encoded(&call->conn->ts, kg_encode_appex, &e);
 	if (!err) {
 		call->replied = true;
@@ -1257,6 +1261,33 @@ int kg_connect(struct kg_server *srv, const char *addr, u16 port,
 
 /* ---- the server ---- */
 
+static const char *const kg_listen_names[] = { "tcp", "udp", "both" };
+
+/* UDP carries oneway calls only (no reply): refuse a service with others. */
+static int kg_server_check_listen(const struct kg_server_config *cfg,
+				  const struct kg_service *svc)
+{
+	const char *what = cfg->listen < ARRAY_SIZE(kg_listen_names) ?
+			   kg_listen_names[cfg->listen] : NULL;
+
+	if (!what) {
+		pr_err("listen %u out of range (tcp, udp or both)\n", cfg->listen);
+		return -EINVAL;
+	}
+	if (cfg->listen == KG_LISTEN_TCP)
+		return 0;
+	if (!svc || svc->on_bytes || !svc->oneway_only) {
+		if (svc && svc->first_twoway)
+			pr_err("listen=%s: %s is not oneway; UDP serves only services whose methods are all oneway\n",
+			       what, svc->first_twoway);
+		else
+			pr_err("listen=%s: %s is not a oneway-only Thrift service; UDP serves only those\n",
+			       what, svc && svc->name ? svc->name : "the service");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /**
  * kg_server_start() - listen and serve @svc
  * @out: the new server
@@ -1275,6 +1306,9 @@ int kg_server_start(struct kg_server **out, const struct kg_server_config *cfg,
 	struct kg_server *srv;
 	int err;
 
+	err = kg_server_check_listen(cfg, svc);
+	if (err)
+		return err;
 	srv = kzalloc(sizeof(*srv), GFP_KERNEL);
 	if (!srv)
 		return -ENOMEM;
@@ -1318,22 +1352,46 @@ int kg_server_start(struct kg_server **out, const struct kg_server_config *cfg,
 	if (err)
 		goto free;
 	kg_timer_init(&srv->timer, srv->loop, kg_server_timer);
-	err = kg_sock_listen(srv->loop, srv->cfg.addr, srv->cfg.port, 1024, &srv->listener);
-	if (err) {
-		pr_err("cannot listen on %s port %u: %d\n", srv->cfg.addr, srv->cfg.port, err);
-		goto destroy_loop;
+	srv->port = srv->cfg.port;
+	if (srv->cfg.listen != KG_LISTEN_UDP) {
+		err = kg_sock_listen(srv->loop, srv->cfg.addr, srv->cfg.port, 1024,
+				     &srv->listener);
+		if (err) {
+			pr_err("cannot listen on %s port %u: %d\n", srv->cfg.addr,
+			       srv->cfg.port, err);
+			goto destroy_loop;
+		}
+		srv->port = kg_sock_local_port(srv->listener);
+		err = kg_event_attach(&srv->listen_ev, srv->loop, srv->listener, kg_listen_event);
+		if (err)
+			goto release;
+		srv->listening = true;
+		pr_info("%s listening on %s (%s)\n", svc && svc->name ? svc->name : "server",
+			kg_addr_port(where, srv->cfg.addr, srv->port),
+			srv->cfg.transport == KG_TRANSPORT_FRAMED ? "framed" : "buffered");
 	}
-	srv->port = kg_sock_local_port(srv->listener);
-	err = kg_event_attach(&srv->listen_ev, srv->loop, srv->listener, kg_listen_event);
-	if (err)
-		goto release;
-	srv->listening = true;
-	pr_info("%s listening on %s (%s)\n", svc && svc->name ? svc->name : "server",
-		kg_addr_port(where, srv->cfg.addr, srv->port),
-		srv->cfg.transport == KG_TRANSPORT_FRAMED ? "framed" : "buffered");
+	if (srv->cfg.listen != KG_LISTEN_TCP) {
+		/* Both: the port TCP got (port 0 picks one for TCP first). */
+		err = kg_dgram_start(&srv->dgram, srv, srv->loop, &srv->mem, &srv->cfg, svc,
+				     srv->port);
+		if (err) {
+			pr_err("cannot bind UDP on %s port %u: %d\n", srv->cfg.addr, srv->port,
+			       err);
+			goto detach;
+		}
+		srv->port = kg_dgram_port(srv->dgram);
+		pr_info("%s listening on %s (UDP, one message per datagram)\n",
+			svc && svc->name ? svc->name : "server",
+			kg_addr_port(where, srv->cfg.addr, srv->port));
+	}
 	*out = srv;
 	return 0;
 
+detach:
+	if (srv->listening) {
+		kg_event_detach(&srv->listen_ev);
+		kg_event_sync(&srv->listen_ev);
+	}
 release:
 	kg_sock_release(srv->listener);
 destroy_loop:
@@ -1373,6 +1431,7 @@ void kg_server_stop_stats(struct kg_server *srv, struct kg_server_stats *final)
 		kg_event_detach(&srv->listen_ev);
 		kg_event_sync(&srv->listen_ev);
 	}
+	kg_dgram_stop(srv->dgram);
 	spin_lock(&srv->lock);
 	srv->stopping = true;
 	spin_unlock(&srv->lock);
@@ -1400,6 +1459,7 @@ void kg_server_stop_stats(struct kg_server *srv, struct kg_server_stats *final)
 		pr_warn("%llu bytes of the memory budget still charged at stop\n",
 			(unsigned long long)kg_mem_in_use(&srv->mem));
 	kg_sock_release(srv->listener);
+	kg_dgram_free(srv->dgram);
 	kg_loop_destroy(srv->loop);
 	kfree(srv);
 }
@@ -1457,6 +1517,10 @@ void kg_server_stats(const struct kg_server *srv, struct kg_server_stats *st)
 	st->refused_memory = atomic64_read(&s->refused_memory);
 	st->closed_memory = atomic64_read(&s->closed_memory);
 	st->closed_reply_too_large = atomic64_read(&s->closed_reply_too_large);
+	st->dgrams_in = 0;
+	st->dgrams_dropped = 0;
+	st->dgrams_lost = 0;
+	kg_dgram_stats(s->dgram, st);
 	spin_lock(&s->lock);
 	st->live = s->accepted_live;
 	list_for_each_entry(c, &s->conns, node) {

@@ -48,6 +48,9 @@ static int kg_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "refused_memory %llu\n", st.refused_memory);
 	seq_printf(m, "closed_memory %llu\n", st.closed_memory);
 	seq_printf(m, "closed_reply_too_large %llu\n", st.closed_reply_too_large);
+	seq_printf(m, "dgrams_in %llu\n", st.dgrams_in);
+	seq_printf(m, "dgrams_dropped %llu\n", st.dgrams_dropped);
+	seq_printf(m, "dgrams_lost %llu\n", st.dgrams_lost);
 	if (d->extra)
 		d->extra(m, d->data);
 	return 0;
