@@ -102,7 +102,7 @@ static void kg_usage(FILE *f, const char *argv0, const struct kg_user_main *m)
 		"usage: %s [options]\n"
 		"Serve %s (%s) over Thrift.\n"
 		"  --addr ADDR        address to listen on (default 127.0.0.1)\n"
-		"  --port PORT        TCP port (default %u; 0 picks a free one)\n"
+		"  --port PORT        port, TCP and/or UDP (default %u; 0 picks a free one)\n"
 		"  --transport T      framed (default) or buffered\n"
 		"  --protocol P       binary (default) or compact\n"
 		"  --listen L         tcp (default), udp or both (one port; UDP: oneway-only services)\n",

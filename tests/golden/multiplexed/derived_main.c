@@ -178,7 +178,7 @@ static int derived_config(struct kg_server_config *cfg)
 module_param(addr, charp, 0444);
 MODULE_PARM_DESC(addr, "Address to listen on, IPv4 or IPv6 literal (default 127.0.0.1)");
 module_param(port, uint, 0444);
-MODULE_PARM_DESC(port, "TCP port to listen on (default 9090)");
+MODULE_PARM_DESC(port, "Port to listen on, TCP and/or UDP (see listen; default 9090)");
 module_param(transport, charp, 0444);
 MODULE_PARM_DESC(transport, "Thrift transport: framed (default) or buffered");
 module_param(protocol, charp, 0444);
