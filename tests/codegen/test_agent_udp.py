@@ -119,6 +119,16 @@ def test_udp_flood_does_not_stall_tcp(agent_bin, proto):
     assert st["mem_in_use"] == 0, st
 
 
+def test_udp_ipv6(agent_bin):
+    srv = AgentServer(agent_bin, "--listen", "both", "--addr", "::1", "--protocol", "compact")
+    c = jc.Client(srv.port, "compact", srv.lines, report_base=1, host="::1")
+    res = jc.scenario_counts(c, batches=20)
+    st, err = srv.stop()
+    assert res["reports"][-1][1] == res["expect"], res
+    assert st["dgrams_in"] == res["sent"] and st["dgrams_dropped"] == 0, st
+    assert re.search(r"listening on \[::1\]:\d+ \(UDP", err), err
+
+
 def test_listen_udp_refused_for_twoway_service(tmp_path):
     """A service with a method that is not oneway cannot serve UDP: the start says which."""
     out = tmp_path / "calc"

@@ -111,11 +111,12 @@ def dmesg_lines():
 
 
 class Client:
-    def __init__(self, port: int, proto: str, lines: Lines, report_base: int):
-        self.addr = ("127.0.0.1", port)
+    def __init__(self, port: int, proto: str, lines: Lines, report_base: int, host="127.0.0.1"):
+        self.addr = (host, port)
         self.proto = proto
         self.lines = lines
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                                  socket.SOCK_DGRAM)
         self.sent = 0          # datagrams sent
         self.reports = 0       # report datagrams sent
         self.next_report = report_base
