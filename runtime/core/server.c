@@ -1375,7 +1375,7 @@ int kg_server_start(struct kg_server **out, const struct kg_server_config *cfg,
 		err = kg_dgram_start(&srv->dgram, srv, srv->loop, &srv->mem, &srv->cfg, svc,
 				     srv->port);
 		if (err) {
-			pr_err("cannot bind UDP on %s port %u: %d\n", srv->cfg.addr, srv->port,
+			pr_err("cannot serve UDP on %s port %u: %d\n", srv->cfg.addr, srv->port,
 			       err);
 			goto detach;
 		}

@@ -119,6 +119,29 @@ def test_udp_flood_does_not_stall_tcp(agent_bin, proto):
     assert st["mem_in_use"] == 0, st
 
 
+def test_udp_out_of_memory_dropped(agent_bin):
+    """A datagram whose decoding needs more arena than the budget has left is dropped."""
+    srv = AgentServer(agent_bin, "--listen", "udp", "--protocol", "compact",
+                      "--mem-budget", "40000")
+    c = jc.Client(srv.port, "compact", srv.lines, report_base=1)
+    big = jc.encode(jc.batch("svc", range(1, 230), tags=0), "compact")
+    assert len(big) <= jc.MAX_FRAME
+    c.send(big)
+    after_big = c.report()
+    c.send(jc.encode(jc.batch("svc", [7, 8]), "compact"))
+    after_small = c.report()
+    st, _ = srv.stop()
+    assert after_big["spans"] == 0 and after_small["spans"] == 2, (after_big, after_small)
+    assert st["dgrams_dropped"] == 1 and st["dgrams_in"] == 4, st
+    assert st["mem_peak"] <= 40000 and st["mem_in_use"] == 0, st
+
+
+def test_udp_no_budget_for_the_buffer(agent_bin):
+    p = subprocess.run([str(agent_bin), "--port", "0", "--listen", "udp", "--mem-budget", "4096"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1 and "cannot serve UDP" in p.stderr, p.stderr
+
+
 def test_udp_ipv6(agent_bin):
     srv = AgentServer(agent_bin, "--listen", "both", "--addr", "::1", "--protocol", "compact")
     c = jc.Client(srv.port, "compact", srv.lines, report_base=1, host="::1")
