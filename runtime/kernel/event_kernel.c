@@ -780,12 +780,12 @@ err:
 
 ssize_t kg_sock_recv_dgram(struct kg_sock *s, void *buf, size_t len, bool *truncated)
 {
-	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
+	struct msghdr msg = { .msg_flags = 0 };	/* udp_recvmsg() adds MSG_TRUNC */
 	struct kvec vec = { .iov_base = buf, .iov_len = min_t(size_t, len, INT_MAX) };
 	int n;
 
 	n = kernel_recvmsg(s->sock, &msg, &vec, 1, vec.iov_len, MSG_DONTWAIT);
-	/* udp_recvmsg() copies what fits and sets MSG_TRUNC if there was more. */
+	/* What fits is copied; MSG_TRUNC says there was more. */
 	*truncated = n >= 0 && (msg.msg_flags & MSG_TRUNC);
 	return n;
 }
