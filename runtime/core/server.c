@@ -1362,36 +1362,38 @@ int kg_server_start(struct kg_server **out, const struct kg_server_config *cfg,
 			goto destroy_loop;
 		}
 		srv->port = kg_sock_local_port(srv->listener);
-		err = kg_event_attach(&srv->listen_ev, srv->loop, srv->listener, kg_listen_event);
-		if (err)
-			goto release;
-		srv->listening = true;
-		pr_info("%s listening on %s (%s)\n", svc && svc->name ? svc->name : "server",
-			kg_addr_port(where, srv->cfg.addr, srv->port),
-			srv->cfg.transport == KG_TRANSPORT_FRAMED ? "framed" : "buffered");
 	}
+	/*
+	 * UDP before accepting: nothing is left to undo but the datagram
+	 * server if the listener's attach fails. Both: the port TCP got.
+	 */
 	if (srv->cfg.listen != KG_LISTEN_TCP) {
-		/* Both: the port TCP got (port 0 picks one for TCP first). */
 		err = kg_dgram_start(&srv->dgram, srv, srv->loop, &srv->mem, &srv->cfg, svc,
 				     srv->port);
 		if (err) {
 			pr_err("cannot serve UDP on %s port %u: %d\n", srv->cfg.addr, srv->port,
 			       err);
-			goto detach;
+			goto release;
 		}
 		srv->port = kg_dgram_port(srv->dgram);
 		pr_info("%s listening on %s (UDP, one message per datagram)\n",
 			svc && svc->name ? svc->name : "server",
 			kg_addr_port(where, srv->cfg.addr, srv->port));
 	}
+	if (srv->listener) {
+		err = kg_event_attach(&srv->listen_ev, srv->loop, srv->listener, kg_listen_event);
+		if (err)
+			goto stop_dgram;
+		srv->listening = true;
+		pr_info("%s listening on %s (%s)\n", svc && svc->name ? svc->name : "server",
+			kg_addr_port(where, srv->cfg.addr, srv->port),
+			srv->cfg.transport == KG_TRANSPORT_FRAMED ? "framed" : "buffered");
+	}
 	*out = srv;
 	return 0;
 
-detach:
-	if (srv->listening) {
-		kg_event_detach(&srv->listen_ev);
-		kg_event_sync(&srv->listen_ev);
-	}
+stop_dgram:
+	kg_dgram_free(srv->dgram);
 release:
 	kg_sock_release(srv->listener);
 destroy_loop:
