@@ -207,8 +207,10 @@ def scenario_malformed(c: Client):
             "reports": c.reports - reports}
 
 
-def scenario_flood(c: Client, port: int, seconds=4.0, tcp_batches=10, tcp_timeout=15.0):
-    """UDP datagrams as fast as one sender can while a TCP client sends batches (listen=both)."""
+def scenario_flood(c: Client, port: int, seconds=4.0, tcp_batches=10, tcp_timeout=15.0,
+                   max_flood=None):
+    """UDP datagrams as fast as one sender can while a TCP client sends batches (listen=both);
+    at most max_flood datagrams (a bound on the time a slow VM spends on it)."""
     stop = threading.Event()
     flood = {"sent": 0, "errors": 0}
 
@@ -216,7 +218,7 @@ def scenario_flood(c: Client, port: int, seconds=4.0, tcp_batches=10, tcp_timeou
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         data = [encode(batch("flood", [1_000_000 + i], tags=0), c.proto) for i in range(64)]
         i = 0
-        while not stop.is_set():
+        while not stop.is_set() and (max_flood is None or flood["sent"] < max_flood):
             try:
                 s.sendto(data[i % 64], c.addr)
                 flood["sent"] += 1
@@ -268,7 +270,7 @@ def main(argv):
         elif scenario == "malformed":
             res = scenario_malformed(c)
         elif scenario == "flood":
-            res = scenario_flood(c, port, seconds=3.0, tcp_batches=5)
+            res = scenario_flood(c, port, seconds=2.0, tcp_batches=3, max_flood=20000)
         else:
             raise SystemExit(f"unknown scenario {scenario}")
         print(f"RESULT {scenario} " + json.dumps(res), flush=True)
