@@ -42,6 +42,7 @@
 #include "kgen/tsock.h"
 #include "kgen/netcompat.h"
 #include "kgen/mem.h"
+#include "kgen/dgram.h"
 
 #define KG_FILL_BUDGET		(256u * 1024)	/* bytes received per fill */
 #define KG_DEFAULT_SNDBUF	(1024u * 1024)
@@ -95,6 +96,7 @@ struct kg_server {
 	struct kg_event listen_ev;
 	bool listening;
 	u16 port;
+	struct kg_dgram *dgram;		/* listen=udp or both (dgram.c) */
 
 	spinlock_t lock;		/* conns, accepted_live, stopping, timer_armed */
 	struct list_head conns;
@@ -685,8 +687,10 @@ int kg_call_reply_app_exception(struct kg_call *call, u32 type, const char *mess
 	};
 	int err;
 
-	if (call->msg_type == KG_MSG_ONEWAY)
+	if (call->msg_type == KG_MSG_ONEWAY) {
+		call->unanswered = true;
 		return 0;
+	}
 	err = kg_tsock_write_encoded(&call->conn->ts, kg_encode_appex, &e);
 	if (!err) {
 		call->replied = true;
@@ -1360,6 +1364,33 @@ static const char *kg_transport_name(u8 transport)
 	}
 }
 
+static const char *const kg_listen_names[] = { "tcp", "udp", "both" };
+
+/* UDP carries oneway calls only (no reply): refuse a service with others. */
+static int kg_server_check_listen(const struct kg_server_config *cfg,
+				  const struct kg_service *svc)
+{
+	const char *what = cfg->listen < ARRAY_SIZE(kg_listen_names) ?
+			   kg_listen_names[cfg->listen] : NULL;
+
+	if (!what) {
+		pr_err("listen %u out of range (tcp, udp or both)\n", cfg->listen);
+		return -EINVAL;
+	}
+	if (cfg->listen == KG_LISTEN_TCP)
+		return 0;
+	if (!svc || svc->on_bytes || !svc->oneway_only) {
+		if (svc && svc->first_twoway)
+			pr_err("listen=%s: %s is not oneway; UDP serves only services whose methods are all oneway\n",
+			       what, svc->first_twoway);
+		else
+			pr_err("listen=%s: %s is not a oneway-only Thrift service; UDP serves only those\n",
+			       what, svc && svc->name ? svc->name : "the service");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /**
  * kg_server_start() - listen and serve @svc
  * @out: the new server
@@ -1378,6 +1409,9 @@ int kg_server_start(struct kg_server **out, const struct kg_server_config *cfg,
 	struct kg_server *srv;
 	int err;
 
+	err = kg_server_check_listen(cfg, svc);
+	if (err)
+		return err;
 	srv = kzalloc(sizeof(*srv), GFP_KERNEL);
 	if (!srv)
 		return -ENOMEM;
@@ -1424,22 +1458,48 @@ int kg_server_start(struct kg_server **out, const struct kg_server_config *cfg,
 	if (err)
 		goto free;
 	kg_timer_init(&srv->timer, srv->loop, kg_server_timer);
-	err = kg_sock_listen(srv->loop, srv->cfg.addr, srv->cfg.port, 1024, &srv->listener);
-	if (err) {
-		pr_err("cannot listen on %s port %u: %d\n", srv->cfg.addr, srv->cfg.port, err);
-		goto destroy_loop;
+	srv->port = srv->cfg.port;
+	if (srv->cfg.listen != KG_LISTEN_UDP) {
+		err = kg_sock_listen(srv->loop, srv->cfg.addr, srv->cfg.port, 1024,
+				     &srv->listener);
+		if (err) {
+			pr_err("cannot listen on %s port %u: %d\n", srv->cfg.addr,
+			       srv->cfg.port, err);
+			goto destroy_loop;
+		}
+		srv->port = kg_sock_local_port(srv->listener);
 	}
-	srv->port = kg_sock_local_port(srv->listener);
-	err = kg_event_attach(&srv->listen_ev, srv->loop, srv->listener, kg_listen_event);
-	if (err)
-		goto release;
-	srv->listening = true;
-	pr_info("%s listening on %s (%s)\n", svc && svc->name ? svc->name : "server",
-		kg_addr_port(where, srv->cfg.addr, srv->port),
-		kg_transport_name(srv->cfg.transport));
+	/*
+	 * UDP before accepting: nothing is left to undo but the datagram
+	 * server if the listener's attach fails. Both: the port TCP got.
+	 */
+	if (srv->cfg.listen != KG_LISTEN_TCP) {
+		err = kg_dgram_start(&srv->dgram, srv, srv->loop, &srv->mem, &srv->cfg, svc,
+				     srv->port);
+		if (err) {
+			pr_err("cannot serve UDP on %s port %u: %d\n", srv->cfg.addr, srv->port,
+			       err);
+			goto release;
+		}
+		srv->port = kg_dgram_port(srv->dgram);
+		pr_info("%s listening on %s (UDP, one message per datagram)\n",
+			svc && svc->name ? svc->name : "server",
+			kg_addr_port(where, srv->cfg.addr, srv->port));
+	}
+	if (srv->listener) {
+		err = kg_event_attach(&srv->listen_ev, srv->loop, srv->listener, kg_listen_event);
+		if (err)
+			goto stop_dgram;
+		srv->listening = true;
+		pr_info("%s listening on %s (%s)\n", svc && svc->name ? svc->name : "server",
+			kg_addr_port(where, srv->cfg.addr, srv->port),
+			kg_transport_name(srv->cfg.transport));
+	}
 	*out = srv;
 	return 0;
 
+stop_dgram:
+	kg_dgram_free(srv->dgram);
 release:
 	kg_sock_release(srv->listener);
 destroy_loop:
@@ -1479,6 +1539,7 @@ void kg_server_stop_stats(struct kg_server *srv, struct kg_server_stats *final)
 		kg_event_detach(&srv->listen_ev);
 		kg_event_sync(&srv->listen_ev);
 	}
+	kg_dgram_stop(srv->dgram);
 	spin_lock(&srv->lock);
 	srv->stopping = true;
 	spin_unlock(&srv->lock);
@@ -1506,6 +1567,7 @@ void kg_server_stop_stats(struct kg_server *srv, struct kg_server_stats *final)
 		pr_warn("%llu bytes of the memory budget still charged at stop\n",
 			(unsigned long long)kg_mem_in_use(&srv->mem));
 	kg_sock_release(srv->listener);
+	kg_dgram_free(srv->dgram);
 	kg_loop_destroy(srv->loop);
 	kfree(srv);
 }
@@ -1565,6 +1627,10 @@ void kg_server_stats(const struct kg_server *srv, struct kg_server_stats *st)
 	st->closed_reply_too_large = atomic64_read(&s->closed_reply_too_large);
 	st->conns_binary = atomic64_read(&s->conns_binary);
 	st->conns_compact = atomic64_read(&s->conns_compact);
+	st->dgrams_in = 0;
+	st->dgrams_dropped = 0;
+	st->dgrams_lost = 0;
+	kg_dgram_stats(s->dgram, st);
 	spin_lock(&s->lock);
 	st->live = s->accepted_live;
 	list_for_each_entry(c, &s->conns, node) {

@@ -825,3 +825,114 @@ bool kg_sock_peer_gone(struct kg_sock *s)
 	n = kernel_recvmsg(s->sock, &msg, &vec, 1, 1, MSG_DONTWAIT | MSG_PEEK);
 	return n == 0 || (n < 0 && n != -EAGAIN && n != -EINTR);
 }
+
+/* ---- UDP (runtime/core/dgram.c) ---- */
+
+/* Datagrams only: no write space or state to report on an unconnected socket. */
+static void kg_sk_dgram_ready(struct sock *sk)
+{
+	struct kg_event *ev;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	ev = kg_sk_event(sk);
+	if (ev)
+		kg_event_raise(ev, KG_EV_READ);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+int kg_sock_bind_udp(struct kg_loop *loop, const char *addr, u16 port, struct kg_sock **out)
+{
+	struct sockaddr_storage ss;
+	struct socket *sock;
+	struct kg_sock *s;
+	int len, ret;
+
+	ret = kg_parse_addr(addr, port, &ss, &len);
+	if (ret)
+		return ret;
+	ret = sock_create_kern(&init_net, ss.ss_family, SOCK_DGRAM, IPPROTO_UDP, &sock);
+	if (ret)
+		return ret;
+	/* No SO_REUSEADDR: on UDP it would let another socket share the port. */
+	ret = kernel_bind(sock, (struct sockaddr *)&ss, len);
+	if (ret)
+		goto err;
+	s = kg_sock_wrap(loop, sock);
+	if (!s) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	*out = s;
+	return 0;
+err:
+	sock_release(sock);
+	return ret;
+}
+
+ssize_t kg_sock_recv_dgram(struct kg_sock *s, void *buf, size_t len, bool *truncated)
+{
+	struct msghdr msg = { .msg_flags = 0 };	/* udp_recvmsg() adds MSG_TRUNC */
+	struct kvec vec = { .iov_base = buf, .iov_len = min_t(size_t, len, INT_MAX) };
+	int n;
+
+	n = kernel_recvmsg(s->sock, &msg, &vec, 1, vec.iov_len, MSG_DONTWAIT);
+	/* What fits is copied; MSG_TRUNC says there was more. */
+	*truncated = n >= 0 && (msg.msg_flags & MSG_TRUNC);
+	return n;
+}
+
+u64 kg_sock_dgram_drops(struct kg_sock *s)
+{
+	/* Counted by the UDP stack when the receive buffer is full (and bad checksums). */
+	return (u32)atomic_read(&s->sock->sk->sk_drops);
+}
+
+int kg_event_attach_dgram(struct kg_event *ev, struct kg_loop *loop, struct kg_sock *s,
+			  kg_event_fn fn)
+{
+	struct sock *sk = s->sock->sk;
+
+	if (s->ev)
+		return -EBUSY;
+	ev->loop = loop;
+	ev->sock = s;
+	ev->fn = fn;
+	ev->pending = 0;
+	INIT_WORK(&ev->work, kg_event_work);
+	INIT_LIST_HEAD(&ev->ready);
+
+	write_lock_bh(&sk->sk_callback_lock);
+	ev->saved_data_ready = sk->sk_data_ready;
+	__rcu_assign_sk_user_data_with_flags(sk, ev, SK_USER_DATA_NOCOPY);
+	sk->sk_data_ready = kg_sk_dgram_ready;
+	WRITE_ONCE(ev->attached, true);
+	/* Datagrams queued before the attach are read once now. */
+	kg_event_raise(ev, KG_EV_READ);
+	write_unlock_bh(&sk->sk_callback_lock);
+
+	s->ev = ev;
+	return 0;
+}
+
+void kg_event_detach_dgram(struct kg_event *ev)
+{
+	struct kg_sock *s = ev->sock;
+	struct sock *sk;
+
+	if (!READ_ONCE(ev->attached))
+		return;
+	sk = s->sock->sk;
+	/* Once the write lock is held no callback of ours is looking at @ev. */
+	write_lock_bh(&sk->sk_callback_lock);
+	rcu_assign_sk_user_data(sk, NULL);
+	sk->sk_data_ready = ev->saved_data_ready;
+	WRITE_ONCE(ev->attached, false);
+	write_unlock_bh(&sk->sk_callback_lock);
+	s->ev = NULL;
+	/*
+	 * UDP calls sk_data_ready from softirq under RCU, having read the
+	 * pointer before the lock: let such calls finish before the module
+	 * (and our callback) may go.
+	 */
+	synchronize_net();
+}

@@ -50,6 +50,9 @@ static int kg_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "closed_reply_too_large %llu\n", st.closed_reply_too_large);
 	seq_printf(m, "conns_binary %llu\n", st.conns_binary);
 	seq_printf(m, "conns_compact %llu\n", st.conns_compact);
+	seq_printf(m, "dgrams_in %llu\n", st.dgrams_in);
+	seq_printf(m, "dgrams_dropped %llu\n", st.dgrams_dropped);
+	seq_printf(m, "dgrams_lost %llu\n", st.dgrams_lost);
 	if (d->extra)
 		d->extra(m, d->data);
 	return 0;

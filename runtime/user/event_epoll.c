@@ -44,6 +44,7 @@ struct kg_sock {
 	int fd;
 	bool connecting;		/* first EPOLLOUT completes the connect */
 	struct kg_event *ev;
+	u32 dgram_drops;		/* UDP: the kernel's SO_RXQ_OVFL count, last seen */
 };
 
 static struct kg_loop *kg_signal_loop;
@@ -837,4 +838,115 @@ void kg_deferred_queue(struct kg_deferred *d)
 	else
 		loop->deferred = d;
 	loop->deferred_tail = d;
+}
+
+/* ---- UDP (runtime/core/dgram.c) ---- */
+
+/**
+ * kg_sock_bind_udp() - open a non-blocking UDP socket bound to @addr/@port
+ * @loop: the loop it will be attached to
+ * @addr: IPv4 or IPv6 literal (NULL: 127.0.0.1)
+ * @port: port, 0 for any free one
+ * @out: the socket
+ *
+ * SO_RXQ_OVFL is on, so that kg_sock_dgram_drops() can tell how many
+ * datagrams the receive buffer dropped.
+ *
+ * Return: 0 or a negative errno.
+ */
+int kg_sock_bind_udp(struct kg_loop *loop, const char *addr, u16 port, struct kg_sock **out)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1, err;
+
+	(void)loop;
+	err = kg_parse_addr(addr, port, &ss, &len);
+	if (err)
+		return err;
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* No SO_REUSEADDR: on UDP it would let another socket share the port. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&ss, len)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	*out = kg_sock_wrap(fd);
+	return *out ? 0 : -ENOMEM;
+}
+
+/**
+ * kg_sock_recv_dgram() - receive one datagram
+ * @s: the socket
+ * @buf: where to
+ * @len: room in @buf
+ * @truncated: set when the datagram was longer than @len
+ *
+ * Return: its length (at most @len), -EAGAIN when none is queued, or a
+ * negative errno.
+ */
+ssize_t kg_sock_recv_dgram(struct kg_sock *s, void *buf, size_t len, bool *truncated)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(u32))];
+	} control;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = control.buf, .msg_controllen = sizeof(control.buf),
+	};
+	struct cmsghdr *c;
+	ssize_t n;
+
+	*truncated = false;
+	n = recvmsg(s->fd, &msg, MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	*truncated = msg.msg_flags & MSG_TRUNC;
+	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(u32)))
+			memcpy(&s->dgram_drops, CMSG_DATA(c), sizeof(u32));
+	}
+	return n;
+}
+
+/**
+ * kg_sock_dgram_drops() - datagrams the receive buffer dropped
+ * @s: the socket
+ *
+ * Return: the kernel's count as of the last datagram received (it comes with
+ * each one).
+ */
+u64 kg_sock_dgram_drops(struct kg_sock *s)
+{
+	return s->dgram_drops;
+}
+
+/**
+ * kg_event_attach_dgram() - watch a UDP socket for datagrams
+ * @ev: the event
+ * @loop: the loop
+ * @s: the socket
+ * @fn: called with KG_EV_READ
+ *
+ * Return: 0 or a negative errno.
+ */
+int kg_event_attach_dgram(struct kg_event *ev, struct kg_loop *loop, struct kg_sock *s,
+			  kg_event_fn fn)
+{
+	return kg_event_attach(ev, loop, s, fn);
+}
+
+/**
+ * kg_event_detach_dgram() - stop watching a UDP socket
+ * @ev: the event
+ */
+void kg_event_detach_dgram(struct kg_event *ev)
+{
+	kg_event_detach(ev);
 }

@@ -65,6 +65,22 @@ static const struct kg_choice kg_protocols = {
 	{ "auto", "binary", "compact" }, { KG_PROTO_AUTO, KG_PROTO_BINARY, KG_PROTO_COMPACT },
 };
 
+static const char *const kg_listens[] = { "tcp", "udp", "both" };
+
+static int kg_listen_arg(const char *arg, u8 *out)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(kg_listens); i++) {
+		if (!strcmp(arg, kg_listens[i])) {
+			*out = (u8)i;	/* enum kg_listen */
+			return 0;
+		}
+	}
+	fprintf(stderr, "unknown listen \"%s\" (tcp, udp or both)\n", arg);
+	return -EINVAL;
+}
+
 static int kg_choice_arg(const char *what, const struct kg_choice *c, const char *arg, u8 *out)
 {
 	size_t i;
@@ -89,9 +105,10 @@ static void kg_usage(FILE *f, const char *argv0, const struct kg_user_main *m)
 		"usage: %s [options]\n"
 		"Serve %s (%s) over Thrift.\n"
 		"  --addr ADDR        address to listen on (default 127.0.0.1)\n"
-		"  --port PORT        TCP port (default %u; 0 picks a free one)\n"
+		"  --port PORT        port, TCP and/or UDP (default %u; 0 picks a free one)\n"
 		"  --transport T      framed (default), buffered, or auto (each client's)\n"
-		"  --protocol P       auto (default: each client's), binary or compact\n",
+		"  --protocol P       auto (default: each client's), binary or compact\n"
+		"  --listen L         tcp (default), udp or both (one port; UDP: oneway-only services)\n",
 		argv0, m->service->name, m->source ? m->source : "?", m->default_port);
 	for (i = 0; i < KG_NLIMITS; i++) {
 		snprintf(flag, sizeof(flag), "--%s N", kg_limit_flags[i].flag);
@@ -136,15 +153,16 @@ static int kg_uint_arg(const char *name, const char *arg, unsigned long max, u32
 int kg_server_config_from_args(struct kg_server_config *cfg, int argc, char **argv,
 			       const struct kg_user_main *m)
 {
-	struct option opts[4 + KG_NLIMITS + 3] = {
+	struct option opts[5 + KG_NLIMITS + 3] = {
 		{ "addr", required_argument, NULL, 'a' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "transport", required_argument, NULL, 't' },
 		{ "protocol", required_argument, NULL, 'P' },
+		{ "listen", required_argument, NULL, 'l' },
 	};
 	const char *argv0 = argc > 0 ? argv[0] : "server";
 	u32 port = m->default_port, wq;
-	size_t i, n = 4;
+	size_t i, n = 5;
 	int c;
 
 	for (i = 0; i < KG_NLIMITS; i++)
@@ -170,6 +188,10 @@ int kg_server_config_from_args(struct kg_server_config *cfg, int argc, char **ar
 			break;
 		case 'P':
 			if (kg_choice_arg("protocol", &kg_protocols, optarg, &cfg->proto))
+				return -EINVAL;
+			break;
+		case 'l':
+			if (kg_listen_arg(optarg, &cfg->listen))
 				return -EINVAL;
 			break;
 		case 'w':
@@ -238,6 +260,9 @@ void kg_server_stats_print(FILE *f, const struct kg_server_stats *st)
 		(unsigned long long)st->closed_reply_too_large);
 	fprintf(f, "conns_binary %llu\n", (unsigned long long)st->conns_binary);
 	fprintf(f, "conns_compact %llu\n", (unsigned long long)st->conns_compact);
+	fprintf(f, "dgrams_in %llu\n", (unsigned long long)st->dgrams_in);
+	fprintf(f, "dgrams_dropped %llu\n", (unsigned long long)st->dgrams_dropped);
+	fprintf(f, "dgrams_lost %llu\n", (unsigned long long)st->dgrams_lost);
 }
 
 /**

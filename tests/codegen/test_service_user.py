@@ -269,7 +269,9 @@ def test_counters_printed_on_exit(forwarder_bin):
                        "closed_bad_input",
                        "mem_budget", "mem_in_use", "mem_peak", "mem_pressure",
                        "refused_memory", "closed_memory", "closed_reply_too_large",
-                       "conns_binary", "conns_compact"}, err
+                       "conns_binary", "conns_compact",
+                       "dgrams_in", "dgrams_dropped", "dgrams_lost"}, err
+    assert st["dgrams_in"] == 0 and st["dgrams_dropped"] == 0, err    # TCP only (listen=tcp)
     assert st["mem_in_use"] == 0 and 0 < st["mem_peak"] <= st["mem_budget"], err
     assert st["live"] == 0 and st["closed_idle"] == 0 and st["closed_bad_input"] == 0, err
     assert st["accepted"] == 3 and st["closed"] == 3 and st["refused"] == 0, err

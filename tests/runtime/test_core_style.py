@@ -10,6 +10,7 @@ CHECKPATCH = REPO / ".cache" / "checkpatch" / "checkpatch.pl"
 CORE = ["runtime/core/arena.c", "runtime/core/mem.c", "runtime/include/kgen/mem.h", "runtime/core/proto.c", "runtime/core/proto_binary.c",
         "runtime/core/proto_compact.c", "runtime/core/proto_internal.h", "runtime/core/frame.c",
         "runtime/include/kgen/arena.h", "runtime/include/kgen/frame.h",
+        "runtime/core/dgram.c", "runtime/include/kgen/dgram.h",
         "tests/runtime/kmod/selftest_main.c"]
 # compat.h's user-space half defines the kernel's own names (typedefs,
 # attributes, volatile accessors): only these complaints are expected there.

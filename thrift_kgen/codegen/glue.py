@@ -119,11 +119,21 @@ class ModuleGenerator:
             service_name=served.name,
             served_desc=served_desc,
             default_port=DEFAULT_PORT,
+            first_twoway=_first_twoway(services),
             limits=limits(),
             description=f"Thrift {served_desc} from {c.source_name} (thrift-kgen)",
             **common,
         )
         return files
+
+
+def _first_twoway(services) -> str | None:
+    """'Service.method' of the first served method that is not oneway (UDP refuses it), or None."""
+    for v in services:
+        for m in v.methods:
+            if not m.oneway:
+                return f"{v.name}.{m.name}"
+    return None
 
 
 def _served_desc(c) -> str:

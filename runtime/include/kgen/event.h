@@ -105,6 +105,24 @@ bool kg_sock_peer_gone(struct kg_sock *s);
 /* Bytes sent but not yet acknowledged by the peer (SIOCOUTQ); 0 on error. */
 u32 kg_sock_unacked(struct kg_sock *s);
 
+/*
+ * UDP (runtime/core/dgram.c): a non-blocking socket bound to @addr/@port
+ * (0: any free port), attached with kg_event_attach_dgram(), which watches
+ * for datagrams only (KG_EV_READ) and leaves the other callbacks alone.
+ */
+int kg_sock_bind_udp(struct kg_loop *loop, const char *addr, u16 port, struct kg_sock **out);
+/*
+ * One datagram into @buf: its length, -EAGAIN when none is queued, or a
+ * negative errno. *@truncated: it was longer than @len (the rest is lost).
+ */
+ssize_t kg_sock_recv_dgram(struct kg_sock *s, void *buf, size_t len, bool *truncated);
+/* Datagrams the socket's receive buffer dropped since it was bound (full). */
+u64 kg_sock_dgram_drops(struct kg_sock *s);
+int kg_event_attach_dgram(struct kg_event *ev, struct kg_loop *loop, struct kg_sock *s,
+			  kg_event_fn fn);
+/* As kg_event_detach(), for kg_event_attach_dgram(); then kg_event_sync(). */
+void kg_event_detach_dgram(struct kg_event *ev);
+
 /* Room for "[<IPv6 literal>%<interface>]:<port>"; a longer address ends in "...". */
 #define KG_ADDR_PORT_SIZE	80
 

@@ -43,10 +43,12 @@ struct kg_call {
 	struct kg_bytes raw;		/* the whole message as received, frame header included */
 	struct kg_reader *in;		/* positioned after the message header */
 	struct kg_arena *arena;		/* freed when the call ends */
-	struct kg_conn *conn;		/* where it came from (and where the reply goes) */
+	struct kg_conn *conn;		/* where it came from and the reply goes; NULL: UDP */
 	struct kg_server *server;
 	void *service_data;		/* the service's state, from kg_service.init() */
 	bool replied;
+	/* A reply or exception was due but not sent: a oneway call (UDP drops it). */
+	bool unanswered;
 };
 
 typedef int (*kg_encode_fn)(struct kg_writer *w, const void *value);
@@ -101,6 +103,20 @@ struct kg_service {
 	int (*conn_open)(struct kg_conn *conn);
 	void (*conn_close)(struct kg_conn *conn);
 	void *data;			/* becomes kg_call.service_data */
+	/*
+	 * Set by the generator: every method is oneway, so the service may be
+	 * served over UDP (kg_server_config.listen); otherwise @first_twoway
+	 * names a method that is not ("Service.method"), for the refusal.
+	 */
+	bool oneway_only;
+	const char *first_twoway;
+};
+
+/* What kg_server_start() listens on: one port number for both. */
+enum kg_listen {
+	KG_LISTEN_TCP = 0,
+	KG_LISTEN_UDP = 1,	/* oneway-only services: one datagram is one message */
+	KG_LISTEN_BOTH = 2,
 };
 
 /* Defaults of the timeouts (0 in the config disables one). */
@@ -118,6 +134,7 @@ struct kg_server_config {
 	 * for transport AUTO. A fixed protocol refuses other clients.
 	 */
 	u8 proto;
+	u8 listen;			/* enum kg_listen */
 	u32 max_conns;			/* further connections are accepted and closed */
 	u32 rcvbuf_max;			/* bytes buffered per connection (>= max_frame + 4) */
 	u32 sndbuf_max;			/* bytes queued per connection before it stops reading */
@@ -229,6 +246,10 @@ struct kg_server_stats {
 	 */
 	u64 conns_binary;
 	u64 conns_compact;
+	/* UDP (listen=udp or both): datagrams taken from the socket, and of those dropped */
+	u64 dgrams_in;
+	u64 dgrams_dropped;	/* malformed, too large, not a oneway call, no memory */
+	u64 dgrams_lost;	/* never taken: the socket's receive buffer was full */
 };
 
 void kg_server_stats(const struct kg_server *srv, struct kg_server_stats *st);

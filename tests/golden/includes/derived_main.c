@@ -34,6 +34,8 @@ static int derived_process(struct kg_call *call)
 static struct kg_service derived_service = {
 	.name = "Leaf",
 	.process = derived_process,
+	/* Not every method is oneway: TCP only (listen=udp is refused at start). */
+	.first_twoway = "SharedService.getStruct",
 };
 
 #ifdef __KERNEL__
@@ -46,6 +48,7 @@ static char *addr = "127.0.0.1";
 static unsigned int port = 9090;
 static char *transport = "framed";
 static char *protocol = "auto";
+static char *listen_on = "tcp";
 static unsigned int max_conns;
 static unsigned int max_frame;
 static unsigned int max_string;
@@ -90,6 +93,16 @@ static int derived_config(struct kg_server_config *cfg)
 		pr_err("unknown protocol \"%s\" (auto, binary or compact)\n", protocol);
 		return -EINVAL;
 	}
+	if (!strcmp(listen_on, "tcp")) {
+		cfg->listen = KG_LISTEN_TCP;
+	} else if (!strcmp(listen_on, "udp")) {
+		cfg->listen = KG_LISTEN_UDP;
+	} else if (!strcmp(listen_on, "both")) {
+		cfg->listen = KG_LISTEN_BOTH;
+	} else {
+		pr_err("unknown listen \"%s\" (tcp, udp or both)\n", listen_on);
+		return -EINVAL;
+	}
 	if (max_conns)
 		cfg->max_conns = max_conns;
 	if (max_frame)
@@ -125,11 +138,13 @@ static int derived_config(struct kg_server_config *cfg)
 module_param(addr, charp, 0444);
 MODULE_PARM_DESC(addr, "Address to listen on, IPv4 or IPv6 literal (default 127.0.0.1)");
 module_param(port, uint, 0444);
-MODULE_PARM_DESC(port, "TCP port to listen on (default 9090)");
+MODULE_PARM_DESC(port, "Port to listen on, TCP and/or UDP (see listen; default 9090)");
 module_param(transport, charp, 0444);
 MODULE_PARM_DESC(transport, "Thrift transport: framed (default), buffered or auto (per client)");
 module_param(protocol, charp, 0444);
 MODULE_PARM_DESC(protocol, "Thrift protocol: auto (default, per client), binary or compact");
+module_param_named(listen, listen_on, charp, 0444);
+MODULE_PARM_DESC(listen, "tcp (default), udp or both on one port; UDP: oneway-only services, one message per datagram");
 module_param(max_conns, uint, 0444);
 MODULE_PARM_DESC(max_conns, "Connections served at once; more are accepted and closed (0: the runtime's default)");
 module_param(max_frame, uint, 0444);
