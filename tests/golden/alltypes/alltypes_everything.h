@@ -9,12 +9,8 @@
 #define _ALLTYPES_EVERYTHING_H
 
 #include <kgen/server.h>
+#include <kgen/dispatch.h>
 #include "alltypes_types.h"
-
-#ifndef KG_DISPATCH_UNKNOWN
-/* What a service's dispatch() returns for a method it does not have. */
-#define KG_DISPATCH_UNKNOWN 1
-#endif
 
 /**
  * struct alltypes_everything_nothing_args - Thrift struct Everything_nothing_args
@@ -647,209 +643,290 @@ struct kg_map_i32_list_map_string_i32_entry {
 #endif
 
 void alltypes_everything_nothing_args_init(struct alltypes_everything_nothing_args *v);
-int alltypes_everything_nothing_args_encode(struct kg_writer *w, const struct alltypes_everything_nothing_args *v);
-int alltypes_everything_nothing_args_decode(struct kg_reader *r, struct alltypes_everything_nothing_args *v);
-size_t alltypes_everything_nothing_args_encoded_size(const struct alltypes_everything_nothing_args *v, u8 proto);
+int alltypes_everything_nothing_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_nothing_args_decode(struct kg_reader *r,
+					    struct alltypes_everything_nothing_args *v);
+size_t alltypes_everything_nothing_args_encoded_size(
+		const struct alltypes_everything_nothing_args *v, u8 proto);
 
 void alltypes_everything_nothing_result_init(struct alltypes_everything_nothing_result *v);
-int alltypes_everything_nothing_result_encode(struct kg_writer *w, const struct alltypes_everything_nothing_result *v);
-int alltypes_everything_nothing_result_decode(struct kg_reader *r, struct alltypes_everything_nothing_result *v);
-size_t alltypes_everything_nothing_result_encoded_size(const struct alltypes_everything_nothing_result *v, u8 proto);
+int alltypes_everything_nothing_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_nothing_result_decode(struct kg_reader *r,
+					      struct alltypes_everything_nothing_result *v);
+size_t alltypes_everything_nothing_result_encoded_size(
+		const struct alltypes_everything_nothing_result *v, u8 proto);
 
 void alltypes_everything_flip_args_init(struct alltypes_everything_flip_args *v);
-int alltypes_everything_flip_args_encode(struct kg_writer *w, const struct alltypes_everything_flip_args *v);
-int alltypes_everything_flip_args_decode(struct kg_reader *r, struct alltypes_everything_flip_args *v);
-size_t alltypes_everything_flip_args_encoded_size(const struct alltypes_everything_flip_args *v, u8 proto);
+int alltypes_everything_flip_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_flip_args_decode(struct kg_reader *r,
+					 struct alltypes_everything_flip_args *v);
+size_t alltypes_everything_flip_args_encoded_size(const struct alltypes_everything_flip_args *v,
+						  u8 proto);
 
 void alltypes_everything_flip_result_init(struct alltypes_everything_flip_result *v);
-int alltypes_everything_flip_result_encode(struct kg_writer *w, const struct alltypes_everything_flip_result *v);
-int alltypes_everything_flip_result_decode(struct kg_reader *r, struct alltypes_everything_flip_result *v);
-size_t alltypes_everything_flip_result_encoded_size(const struct alltypes_everything_flip_result *v, u8 proto);
+int alltypes_everything_flip_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_flip_result_decode(struct kg_reader *r,
+					   struct alltypes_everything_flip_result *v);
+size_t alltypes_everything_flip_result_encoded_size(const struct alltypes_everything_flip_result *v,
+						    u8 proto);
 
 void alltypes_everything_byte8_args_init(struct alltypes_everything_byte8_args *v);
-int alltypes_everything_byte8_args_encode(struct kg_writer *w, const struct alltypes_everything_byte8_args *v);
-int alltypes_everything_byte8_args_decode(struct kg_reader *r, struct alltypes_everything_byte8_args *v);
-size_t alltypes_everything_byte8_args_encoded_size(const struct alltypes_everything_byte8_args *v, u8 proto);
+int alltypes_everything_byte8_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_byte8_args_decode(struct kg_reader *r,
+					  struct alltypes_everything_byte8_args *v);
+size_t alltypes_everything_byte8_args_encoded_size(const struct alltypes_everything_byte8_args *v,
+						   u8 proto);
 
 void alltypes_everything_byte8_result_init(struct alltypes_everything_byte8_result *v);
-int alltypes_everything_byte8_result_encode(struct kg_writer *w, const struct alltypes_everything_byte8_result *v);
-int alltypes_everything_byte8_result_decode(struct kg_reader *r, struct alltypes_everything_byte8_result *v);
-size_t alltypes_everything_byte8_result_encoded_size(const struct alltypes_everything_byte8_result *v, u8 proto);
+int alltypes_everything_byte8_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_byte8_result_decode(struct kg_reader *r,
+					    struct alltypes_everything_byte8_result *v);
+size_t alltypes_everything_byte8_result_encoded_size(
+		const struct alltypes_everything_byte8_result *v, u8 proto);
 
 void alltypes_everything_short16_args_init(struct alltypes_everything_short16_args *v);
-int alltypes_everything_short16_args_encode(struct kg_writer *w, const struct alltypes_everything_short16_args *v);
-int alltypes_everything_short16_args_decode(struct kg_reader *r, struct alltypes_everything_short16_args *v);
-size_t alltypes_everything_short16_args_encoded_size(const struct alltypes_everything_short16_args *v, u8 proto);
+int alltypes_everything_short16_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_short16_args_decode(struct kg_reader *r,
+					    struct alltypes_everything_short16_args *v);
+size_t alltypes_everything_short16_args_encoded_size(
+		const struct alltypes_everything_short16_args *v, u8 proto);
 
 void alltypes_everything_short16_result_init(struct alltypes_everything_short16_result *v);
-int alltypes_everything_short16_result_encode(struct kg_writer *w, const struct alltypes_everything_short16_result *v);
-int alltypes_everything_short16_result_decode(struct kg_reader *r, struct alltypes_everything_short16_result *v);
-size_t alltypes_everything_short16_result_encoded_size(const struct alltypes_everything_short16_result *v, u8 proto);
+int alltypes_everything_short16_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_short16_result_decode(struct kg_reader *r,
+					      struct alltypes_everything_short16_result *v);
+size_t alltypes_everything_short16_result_encoded_size(
+		const struct alltypes_everything_short16_result *v, u8 proto);
 
 void alltypes_everything_int32_args_init(struct alltypes_everything_int32_args *v);
-int alltypes_everything_int32_args_encode(struct kg_writer *w, const struct alltypes_everything_int32_args *v);
-int alltypes_everything_int32_args_decode(struct kg_reader *r, struct alltypes_everything_int32_args *v);
-size_t alltypes_everything_int32_args_encoded_size(const struct alltypes_everything_int32_args *v, u8 proto);
+int alltypes_everything_int32_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_int32_args_decode(struct kg_reader *r,
+					  struct alltypes_everything_int32_args *v);
+size_t alltypes_everything_int32_args_encoded_size(const struct alltypes_everything_int32_args *v,
+						   u8 proto);
 
 void alltypes_everything_int32_result_init(struct alltypes_everything_int32_result *v);
-int alltypes_everything_int32_result_encode(struct kg_writer *w, const struct alltypes_everything_int32_result *v);
-int alltypes_everything_int32_result_decode(struct kg_reader *r, struct alltypes_everything_int32_result *v);
-size_t alltypes_everything_int32_result_encoded_size(const struct alltypes_everything_int32_result *v, u8 proto);
+int alltypes_everything_int32_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_int32_result_decode(struct kg_reader *r,
+					    struct alltypes_everything_int32_result *v);
+size_t alltypes_everything_int32_result_encoded_size(
+		const struct alltypes_everything_int32_result *v, u8 proto);
 
 void alltypes_everything_long64_args_init(struct alltypes_everything_long64_args *v);
-int alltypes_everything_long64_args_encode(struct kg_writer *w, const struct alltypes_everything_long64_args *v);
-int alltypes_everything_long64_args_decode(struct kg_reader *r, struct alltypes_everything_long64_args *v);
-size_t alltypes_everything_long64_args_encoded_size(const struct alltypes_everything_long64_args *v, u8 proto);
+int alltypes_everything_long64_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_long64_args_decode(struct kg_reader *r,
+					   struct alltypes_everything_long64_args *v);
+size_t alltypes_everything_long64_args_encoded_size(const struct alltypes_everything_long64_args *v,
+						    u8 proto);
 
 void alltypes_everything_long64_result_init(struct alltypes_everything_long64_result *v);
-int alltypes_everything_long64_result_encode(struct kg_writer *w, const struct alltypes_everything_long64_result *v);
-int alltypes_everything_long64_result_decode(struct kg_reader *r, struct alltypes_everything_long64_result *v);
-size_t alltypes_everything_long64_result_encoded_size(const struct alltypes_everything_long64_result *v, u8 proto);
+int alltypes_everything_long64_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_long64_result_decode(struct kg_reader *r,
+					     struct alltypes_everything_long64_result *v);
+size_t alltypes_everything_long64_result_encoded_size(
+		const struct alltypes_everything_long64_result *v, u8 proto);
 
 void alltypes_everything_dbl_args_init(struct alltypes_everything_dbl_args *v);
-int alltypes_everything_dbl_args_encode(struct kg_writer *w, const struct alltypes_everything_dbl_args *v);
-int alltypes_everything_dbl_args_decode(struct kg_reader *r, struct alltypes_everything_dbl_args *v);
-size_t alltypes_everything_dbl_args_encoded_size(const struct alltypes_everything_dbl_args *v, u8 proto);
+int alltypes_everything_dbl_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_dbl_args_decode(struct kg_reader *r,
+					struct alltypes_everything_dbl_args *v);
+size_t alltypes_everything_dbl_args_encoded_size(const struct alltypes_everything_dbl_args *v,
+						 u8 proto);
 
 void alltypes_everything_dbl_result_init(struct alltypes_everything_dbl_result *v);
-int alltypes_everything_dbl_result_encode(struct kg_writer *w, const struct alltypes_everything_dbl_result *v);
-int alltypes_everything_dbl_result_decode(struct kg_reader *r, struct alltypes_everything_dbl_result *v);
-size_t alltypes_everything_dbl_result_encoded_size(const struct alltypes_everything_dbl_result *v, u8 proto);
+int alltypes_everything_dbl_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_dbl_result_decode(struct kg_reader *r,
+					  struct alltypes_everything_dbl_result *v);
+size_t alltypes_everything_dbl_result_encoded_size(const struct alltypes_everything_dbl_result *v,
+						   u8 proto);
 
 void alltypes_everything_str_args_init(struct alltypes_everything_str_args *v);
-int alltypes_everything_str_args_encode(struct kg_writer *w, const struct alltypes_everything_str_args *v);
-int alltypes_everything_str_args_decode(struct kg_reader *r, struct alltypes_everything_str_args *v);
-size_t alltypes_everything_str_args_encoded_size(const struct alltypes_everything_str_args *v, u8 proto);
+int alltypes_everything_str_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_str_args_decode(struct kg_reader *r,
+					struct alltypes_everything_str_args *v);
+size_t alltypes_everything_str_args_encoded_size(const struct alltypes_everything_str_args *v,
+						 u8 proto);
 
 void alltypes_everything_str_result_init(struct alltypes_everything_str_result *v);
-int alltypes_everything_str_result_encode(struct kg_writer *w, const struct alltypes_everything_str_result *v);
-int alltypes_everything_str_result_decode(struct kg_reader *r, struct alltypes_everything_str_result *v);
-size_t alltypes_everything_str_result_encoded_size(const struct alltypes_everything_str_result *v, u8 proto);
+int alltypes_everything_str_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_str_result_decode(struct kg_reader *r,
+					  struct alltypes_everything_str_result *v);
+size_t alltypes_everything_str_result_encoded_size(const struct alltypes_everything_str_result *v,
+						   u8 proto);
 
 void alltypes_everything_bin_args_init(struct alltypes_everything_bin_args *v);
-int alltypes_everything_bin_args_encode(struct kg_writer *w, const struct alltypes_everything_bin_args *v);
-int alltypes_everything_bin_args_decode(struct kg_reader *r, struct alltypes_everything_bin_args *v);
-size_t alltypes_everything_bin_args_encoded_size(const struct alltypes_everything_bin_args *v, u8 proto);
+int alltypes_everything_bin_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_bin_args_decode(struct kg_reader *r,
+					struct alltypes_everything_bin_args *v);
+size_t alltypes_everything_bin_args_encoded_size(const struct alltypes_everything_bin_args *v,
+						 u8 proto);
 
 void alltypes_everything_bin_result_init(struct alltypes_everything_bin_result *v);
-int alltypes_everything_bin_result_encode(struct kg_writer *w, const struct alltypes_everything_bin_result *v);
-int alltypes_everything_bin_result_decode(struct kg_reader *r, struct alltypes_everything_bin_result *v);
-size_t alltypes_everything_bin_result_encoded_size(const struct alltypes_everything_bin_result *v, u8 proto);
+int alltypes_everything_bin_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_bin_result_decode(struct kg_reader *r,
+					  struct alltypes_everything_bin_result *v);
+size_t alltypes_everything_bin_result_encoded_size(const struct alltypes_everything_bin_result *v,
+						   u8 proto);
 
 void alltypes_everything_id_args_init(struct alltypes_everything_id_args *v);
-int alltypes_everything_id_args_encode(struct kg_writer *w, const struct alltypes_everything_id_args *v);
+int alltypes_everything_id_args_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_id_args_decode(struct kg_reader *r, struct alltypes_everything_id_args *v);
-size_t alltypes_everything_id_args_encoded_size(const struct alltypes_everything_id_args *v, u8 proto);
+size_t alltypes_everything_id_args_encoded_size(const struct alltypes_everything_id_args *v,
+						u8 proto);
 
 void alltypes_everything_id_result_init(struct alltypes_everything_id_result *v);
-int alltypes_everything_id_result_encode(struct kg_writer *w, const struct alltypes_everything_id_result *v);
-int alltypes_everything_id_result_decode(struct kg_reader *r, struct alltypes_everything_id_result *v);
-size_t alltypes_everything_id_result_encoded_size(const struct alltypes_everything_id_result *v, u8 proto);
+int alltypes_everything_id_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_id_result_decode(struct kg_reader *r,
+					 struct alltypes_everything_id_result *v);
+size_t alltypes_everything_id_result_encoded_size(const struct alltypes_everything_id_result *v,
+						  u8 proto);
 
 void alltypes_everything_color_args_init(struct alltypes_everything_color_args *v);
-int alltypes_everything_color_args_encode(struct kg_writer *w, const struct alltypes_everything_color_args *v);
-int alltypes_everything_color_args_decode(struct kg_reader *r, struct alltypes_everything_color_args *v);
-size_t alltypes_everything_color_args_encoded_size(const struct alltypes_everything_color_args *v, u8 proto);
+int alltypes_everything_color_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_color_args_decode(struct kg_reader *r,
+					  struct alltypes_everything_color_args *v);
+size_t alltypes_everything_color_args_encoded_size(const struct alltypes_everything_color_args *v,
+						   u8 proto);
 
 void alltypes_everything_color_result_init(struct alltypes_everything_color_result *v);
-int alltypes_everything_color_result_encode(struct kg_writer *w, const struct alltypes_everything_color_result *v);
-int alltypes_everything_color_result_decode(struct kg_reader *r, struct alltypes_everything_color_result *v);
-size_t alltypes_everything_color_result_encoded_size(const struct alltypes_everything_color_result *v, u8 proto);
+int alltypes_everything_color_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_color_result_decode(struct kg_reader *r,
+					    struct alltypes_everything_color_result *v);
+size_t alltypes_everything_color_result_encoded_size(
+		const struct alltypes_everything_color_result *v, u8 proto);
 
 void alltypes_everything_when_args_init(struct alltypes_everything_when_args *v);
-int alltypes_everything_when_args_encode(struct kg_writer *w, const struct alltypes_everything_when_args *v);
-int alltypes_everything_when_args_decode(struct kg_reader *r, struct alltypes_everything_when_args *v);
-size_t alltypes_everything_when_args_encoded_size(const struct alltypes_everything_when_args *v, u8 proto);
+int alltypes_everything_when_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_when_args_decode(struct kg_reader *r,
+					 struct alltypes_everything_when_args *v);
+size_t alltypes_everything_when_args_encoded_size(const struct alltypes_everything_when_args *v,
+						  u8 proto);
 
 void alltypes_everything_when_result_init(struct alltypes_everything_when_result *v);
-int alltypes_everything_when_result_encode(struct kg_writer *w, const struct alltypes_everything_when_result *v);
-int alltypes_everything_when_result_decode(struct kg_reader *r, struct alltypes_everything_when_result *v);
-size_t alltypes_everything_when_result_encoded_size(const struct alltypes_everything_when_result *v, u8 proto);
+int alltypes_everything_when_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_when_result_decode(struct kg_reader *r,
+					   struct alltypes_everything_when_result *v);
+size_t alltypes_everything_when_result_encoded_size(const struct alltypes_everything_when_result *v,
+						    u8 proto);
 
 void alltypes_everything_names_args_init(struct alltypes_everything_names_args *v);
-int alltypes_everything_names_args_encode(struct kg_writer *w, const struct alltypes_everything_names_args *v);
-int alltypes_everything_names_args_decode(struct kg_reader *r, struct alltypes_everything_names_args *v);
-size_t alltypes_everything_names_args_encoded_size(const struct alltypes_everything_names_args *v, u8 proto);
+int alltypes_everything_names_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_names_args_decode(struct kg_reader *r,
+					  struct alltypes_everything_names_args *v);
+size_t alltypes_everything_names_args_encoded_size(const struct alltypes_everything_names_args *v,
+						   u8 proto);
 
 void alltypes_everything_names_result_init(struct alltypes_everything_names_result *v);
-int alltypes_everything_names_result_encode(struct kg_writer *w, const struct alltypes_everything_names_result *v);
-int alltypes_everything_names_result_decode(struct kg_reader *r, struct alltypes_everything_names_result *v);
-size_t alltypes_everything_names_result_encoded_size(const struct alltypes_everything_names_result *v, u8 proto);
+int alltypes_everything_names_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_names_result_decode(struct kg_reader *r,
+					    struct alltypes_everything_names_result *v);
+size_t alltypes_everything_names_result_encoded_size(
+		const struct alltypes_everything_names_result *v, u8 proto);
 
 void alltypes_everything_point_args_init(struct alltypes_everything_point_args *v);
-int alltypes_everything_point_args_encode(struct kg_writer *w, const struct alltypes_everything_point_args *v);
-int alltypes_everything_point_args_decode(struct kg_reader *r, struct alltypes_everything_point_args *v);
-size_t alltypes_everything_point_args_encoded_size(const struct alltypes_everything_point_args *v, u8 proto);
+int alltypes_everything_point_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_point_args_decode(struct kg_reader *r,
+					  struct alltypes_everything_point_args *v);
+size_t alltypes_everything_point_args_encoded_size(const struct alltypes_everything_point_args *v,
+						   u8 proto);
 
 void alltypes_everything_point_result_init(struct alltypes_everything_point_result *v);
-int alltypes_everything_point_result_encode(struct kg_writer *w, const struct alltypes_everything_point_result *v);
-int alltypes_everything_point_result_decode(struct kg_reader *r, struct alltypes_everything_point_result *v);
-size_t alltypes_everything_point_result_encoded_size(const struct alltypes_everything_point_result *v, u8 proto);
+int alltypes_everything_point_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_point_result_decode(struct kg_reader *r,
+					    struct alltypes_everything_point_result *v);
+size_t alltypes_everything_point_result_encoded_size(
+		const struct alltypes_everything_point_result *v, u8 proto);
 
 void alltypes_everything_shape_args_init(struct alltypes_everything_shape_args *v);
-int alltypes_everything_shape_args_encode(struct kg_writer *w, const struct alltypes_everything_shape_args *v);
-int alltypes_everything_shape_args_decode(struct kg_reader *r, struct alltypes_everything_shape_args *v);
-size_t alltypes_everything_shape_args_encoded_size(const struct alltypes_everything_shape_args *v, u8 proto);
+int alltypes_everything_shape_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_shape_args_decode(struct kg_reader *r,
+					  struct alltypes_everything_shape_args *v);
+size_t alltypes_everything_shape_args_encoded_size(const struct alltypes_everything_shape_args *v,
+						   u8 proto);
 
 void alltypes_everything_shape_result_init(struct alltypes_everything_shape_result *v);
-int alltypes_everything_shape_result_encode(struct kg_writer *w, const struct alltypes_everything_shape_result *v);
-int alltypes_everything_shape_result_decode(struct kg_reader *r, struct alltypes_everything_shape_result *v);
-size_t alltypes_everything_shape_result_encoded_size(const struct alltypes_everything_shape_result *v, u8 proto);
+int alltypes_everything_shape_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_shape_result_decode(struct kg_reader *r,
+					    struct alltypes_everything_shape_result *v);
+size_t alltypes_everything_shape_result_encoded_size(
+		const struct alltypes_everything_shape_result *v, u8 proto);
 
 void alltypes_everything_ints_args_init(struct alltypes_everything_ints_args *v);
-int alltypes_everything_ints_args_encode(struct kg_writer *w, const struct alltypes_everything_ints_args *v);
-int alltypes_everything_ints_args_decode(struct kg_reader *r, struct alltypes_everything_ints_args *v);
-size_t alltypes_everything_ints_args_encoded_size(const struct alltypes_everything_ints_args *v, u8 proto);
+int alltypes_everything_ints_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_ints_args_decode(struct kg_reader *r,
+					 struct alltypes_everything_ints_args *v);
+size_t alltypes_everything_ints_args_encoded_size(const struct alltypes_everything_ints_args *v,
+						  u8 proto);
 
 void alltypes_everything_ints_result_init(struct alltypes_everything_ints_result *v);
-int alltypes_everything_ints_result_encode(struct kg_writer *w, const struct alltypes_everything_ints_result *v);
-int alltypes_everything_ints_result_decode(struct kg_reader *r, struct alltypes_everything_ints_result *v);
-size_t alltypes_everything_ints_result_encoded_size(const struct alltypes_everything_ints_result *v, u8 proto);
+int alltypes_everything_ints_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_ints_result_decode(struct kg_reader *r,
+					   struct alltypes_everything_ints_result *v);
+size_t alltypes_everything_ints_result_encoded_size(const struct alltypes_everything_ints_result *v,
+						    u8 proto);
 
 void alltypes_everything_strings_args_init(struct alltypes_everything_strings_args *v);
-int alltypes_everything_strings_args_encode(struct kg_writer *w, const struct alltypes_everything_strings_args *v);
-int alltypes_everything_strings_args_decode(struct kg_reader *r, struct alltypes_everything_strings_args *v);
-size_t alltypes_everything_strings_args_encoded_size(const struct alltypes_everything_strings_args *v, u8 proto);
+int alltypes_everything_strings_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_strings_args_decode(struct kg_reader *r,
+					    struct alltypes_everything_strings_args *v);
+size_t alltypes_everything_strings_args_encoded_size(
+		const struct alltypes_everything_strings_args *v, u8 proto);
 
 void alltypes_everything_strings_result_init(struct alltypes_everything_strings_result *v);
-int alltypes_everything_strings_result_encode(struct kg_writer *w, const struct alltypes_everything_strings_result *v);
-int alltypes_everything_strings_result_decode(struct kg_reader *r, struct alltypes_everything_strings_result *v);
-size_t alltypes_everything_strings_result_encoded_size(const struct alltypes_everything_strings_result *v, u8 proto);
+int alltypes_everything_strings_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_strings_result_decode(struct kg_reader *r,
+					      struct alltypes_everything_strings_result *v);
+size_t alltypes_everything_strings_result_encoded_size(
+		const struct alltypes_everything_strings_result *v, u8 proto);
 
 void alltypes_everything_points_args_init(struct alltypes_everything_points_args *v);
-int alltypes_everything_points_args_encode(struct kg_writer *w, const struct alltypes_everything_points_args *v);
-int alltypes_everything_points_args_decode(struct kg_reader *r, struct alltypes_everything_points_args *v);
-size_t alltypes_everything_points_args_encoded_size(const struct alltypes_everything_points_args *v, u8 proto);
+int alltypes_everything_points_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_points_args_decode(struct kg_reader *r,
+					   struct alltypes_everything_points_args *v);
+size_t alltypes_everything_points_args_encoded_size(const struct alltypes_everything_points_args *v,
+						    u8 proto);
 
 void alltypes_everything_points_result_init(struct alltypes_everything_points_result *v);
-int alltypes_everything_points_result_encode(struct kg_writer *w, const struct alltypes_everything_points_result *v);
-int alltypes_everything_points_result_decode(struct kg_reader *r, struct alltypes_everything_points_result *v);
-size_t alltypes_everything_points_result_encoded_size(const struct alltypes_everything_points_result *v, u8 proto);
+int alltypes_everything_points_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_points_result_decode(struct kg_reader *r,
+					     struct alltypes_everything_points_result *v);
+size_t alltypes_everything_points_result_encoded_size(
+		const struct alltypes_everything_points_result *v, u8 proto);
 
 void alltypes_everything_nested_args_init(struct alltypes_everything_nested_args *v);
-int alltypes_everything_nested_args_encode(struct kg_writer *w, const struct alltypes_everything_nested_args *v);
-int alltypes_everything_nested_args_decode(struct kg_reader *r, struct alltypes_everything_nested_args *v);
-size_t alltypes_everything_nested_args_encoded_size(const struct alltypes_everything_nested_args *v, u8 proto);
+int alltypes_everything_nested_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_nested_args_decode(struct kg_reader *r,
+					   struct alltypes_everything_nested_args *v);
+size_t alltypes_everything_nested_args_encoded_size(const struct alltypes_everything_nested_args *v,
+						    u8 proto);
 
 void alltypes_everything_nested_result_init(struct alltypes_everything_nested_result *v);
-int alltypes_everything_nested_result_encode(struct kg_writer *w, const struct alltypes_everything_nested_result *v);
-int alltypes_everything_nested_result_decode(struct kg_reader *r, struct alltypes_everything_nested_result *v);
-size_t alltypes_everything_nested_result_encoded_size(const struct alltypes_everything_nested_result *v, u8 proto);
+int alltypes_everything_nested_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_nested_result_decode(struct kg_reader *r,
+					     struct alltypes_everything_nested_result *v);
+size_t alltypes_everything_nested_result_encoded_size(
+		const struct alltypes_everything_nested_result *v, u8 proto);
 
 void alltypes_everything_many_args_init(struct alltypes_everything_many_args *v);
-int alltypes_everything_many_args_encode(struct kg_writer *w, const struct alltypes_everything_many_args *v);
-int alltypes_everything_many_args_decode(struct kg_reader *r, struct alltypes_everything_many_args *v);
-size_t alltypes_everything_many_args_encoded_size(const struct alltypes_everything_many_args *v, u8 proto);
+int alltypes_everything_many_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_many_args_decode(struct kg_reader *r,
+					 struct alltypes_everything_many_args *v);
+size_t alltypes_everything_many_args_encoded_size(const struct alltypes_everything_many_args *v,
+						  u8 proto);
 
 void alltypes_everything_many_result_init(struct alltypes_everything_many_result *v);
-int alltypes_everything_many_result_encode(struct kg_writer *w, const struct alltypes_everything_many_result *v);
-int alltypes_everything_many_result_decode(struct kg_reader *r, struct alltypes_everything_many_result *v);
-size_t alltypes_everything_many_result_encoded_size(const struct alltypes_everything_many_result *v, u8 proto);
+int alltypes_everything_many_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_many_result_decode(struct kg_reader *r,
+					   struct alltypes_everything_many_result *v);
+size_t alltypes_everything_many_result_encoded_size(const struct alltypes_everything_many_result *v,
+						    u8 proto);
 
 void alltypes_everything_fire_args_init(struct alltypes_everything_fire_args *v);
-int alltypes_everything_fire_args_encode(struct kg_writer *w, const struct alltypes_everything_fire_args *v);
-int alltypes_everything_fire_args_decode(struct kg_reader *r, struct alltypes_everything_fire_args *v);
-size_t alltypes_everything_fire_args_encoded_size(const struct alltypes_everything_fire_args *v, u8 proto);
+int alltypes_everything_fire_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_fire_args_decode(struct kg_reader *r,
+					 struct alltypes_everything_fire_args *v);
+size_t alltypes_everything_fire_args_encoded_size(const struct alltypes_everything_fire_args *v,
+						  u8 proto);
 
 /**
  * DOC: Everything
@@ -865,9 +942,10 @@ size_t alltypes_everything_fire_args_encoded_size(const struct alltypes_everythi
  * exception after filling that struct (the exception is the reply), or a
  * negative errno (the client gets an INTERNAL_ERROR TApplicationException;
  * -EOPNOTSUPP reads "not implemented"; -EAGAIN keeps the message, to be
- * served again once a full send buffer drains: see kg_conn_forward()). Memory a result points to must
- * outlive the handler: use kg_read_alloc(call->in, ...) (freed with the call) or static
- * data. &kg_call.service_data is the state from the module's init hook.
+ * served again once a full send buffer drains: see kg_conn_forward()).
+ * Memory a result points to must outlive the handler: use
+ * kg_read_alloc(call->in, ...) (freed with the call) or static data.
+ * &kg_call.service_data is the state from the module's init hook.
  */
 
 /**
@@ -1465,7 +1543,8 @@ int alltypes_everything_send_names(struct kg_conn *conn, s32 seqid, const struct
  * -EREMOTEIO for a TApplicationException, or another negative errno for a
  * reply that cannot be decoded (-ENODATA: no result in it).
  */
-int alltypes_everything_recv_names(struct kg_reader *in, u8 msg_type, struct kg_list_string *result);
+int alltypes_everything_recv_names(struct kg_reader *in, u8 msg_type,
+				   struct kg_list_string *result);
 
 /**
  * alltypes_everything_send_point() - send a point CALL message
@@ -1487,7 +1566,8 @@ int alltypes_everything_send_point(struct kg_conn *conn, s32 seqid, const struct
  * -EREMOTEIO for a TApplicationException, or another negative errno for a
  * reply that cannot be decoded (-ENODATA: no result in it).
  */
-int alltypes_everything_recv_point(struct kg_reader *in, u8 msg_type, struct alltypes_point *result);
+int alltypes_everything_recv_point(struct kg_reader *in, u8 msg_type,
+				   struct alltypes_point *result);
 
 /**
  * alltypes_everything_send_shape() - send a shape CALL message
@@ -1509,7 +1589,8 @@ int alltypes_everything_send_shape(struct kg_conn *conn, s32 seqid, const struct
  * -EREMOTEIO for a TApplicationException, or another negative errno for a
  * reply that cannot be decoded (-ENODATA: no result in it).
  */
-int alltypes_everything_recv_shape(struct kg_reader *in, u8 msg_type, struct alltypes_shape *result);
+int alltypes_everything_recv_shape(struct kg_reader *in, u8 msg_type,
+				   struct alltypes_shape *result);
 
 /**
  * alltypes_everything_send_ints() - send a ints CALL message
@@ -1541,7 +1622,8 @@ int alltypes_everything_recv_ints(struct kg_reader *in, u8 msg_type, struct kg_l
  *
  * Return: 0, or a negative errno (-ENOBUFS: the send buffer is full).
  */
-int alltypes_everything_send_strings(struct kg_conn *conn, s32 seqid, const struct kg_set_string *s);
+int alltypes_everything_send_strings(struct kg_conn *conn, s32 seqid,
+				     const struct kg_set_string *s);
 
 /**
  * alltypes_everything_recv_strings() - decode the reply to strings
@@ -1644,6 +1726,7 @@ int alltypes_everything_recv_many(struct kg_reader *in, u8 msg_type, s32 *result
  *
  * Return: 0, or a negative errno (-ENOBUFS: the send buffer is full).
  */
-int alltypes_everything_send_fire(struct kg_conn *conn, s32 seqid, struct kg_bytes event, s32 call_);
+int alltypes_everything_send_fire(struct kg_conn *conn, s32 seqid, struct kg_bytes event,
+				  s32 call_);
 
 #endif /* _ALLTYPES_EVERYTHING_H */

@@ -9,12 +9,8 @@
 #define _FORWARDER_FORWARDER_H
 
 #include <kgen/server.h>
+#include <kgen/dispatch.h>
 #include "forwarder_types.h"
-
-#ifndef KG_DISPATCH_UNKNOWN
-/* What a service's dispatch() returns for a method it does not have. */
-#define KG_DISPATCH_UNKNOWN 1
-#endif
 
 /**
  * struct forwarder_forwarder_msg_args - Thrift struct Forwarder_msg_args
@@ -99,39 +95,55 @@ struct forwarder_forwarder_stats_result {
 };
 
 void forwarder_forwarder_msg_args_init(struct forwarder_forwarder_msg_args *v);
-int forwarder_forwarder_msg_args_encode(struct kg_writer *w, const struct forwarder_forwarder_msg_args *v);
-int forwarder_forwarder_msg_args_decode(struct kg_reader *r, struct forwarder_forwarder_msg_args *v);
-size_t forwarder_forwarder_msg_args_encoded_size(const struct forwarder_forwarder_msg_args *v, u8 proto);
+int forwarder_forwarder_msg_args_encode(struct kg_writer *w, const void *value);
+int forwarder_forwarder_msg_args_decode(struct kg_reader *r,
+					struct forwarder_forwarder_msg_args *v);
+size_t forwarder_forwarder_msg_args_encoded_size(const struct forwarder_forwarder_msg_args *v,
+						 u8 proto);
 
 void forwarder_forwarder_connect_args_init(struct forwarder_forwarder_connect_args *v);
-int forwarder_forwarder_connect_args_encode(struct kg_writer *w, const struct forwarder_forwarder_connect_args *v);
-int forwarder_forwarder_connect_args_decode(struct kg_reader *r, struct forwarder_forwarder_connect_args *v);
-size_t forwarder_forwarder_connect_args_encoded_size(const struct forwarder_forwarder_connect_args *v, u8 proto);
+int forwarder_forwarder_connect_args_encode(struct kg_writer *w, const void *value);
+int forwarder_forwarder_connect_args_decode(struct kg_reader *r,
+					    struct forwarder_forwarder_connect_args *v);
+size_t forwarder_forwarder_connect_args_encoded_size(
+		const struct forwarder_forwarder_connect_args *v, u8 proto);
 
 void forwarder_forwarder_connect_result_init(struct forwarder_forwarder_connect_result *v);
-int forwarder_forwarder_connect_result_encode(struct kg_writer *w, const struct forwarder_forwarder_connect_result *v);
-int forwarder_forwarder_connect_result_decode(struct kg_reader *r, struct forwarder_forwarder_connect_result *v);
-size_t forwarder_forwarder_connect_result_encoded_size(const struct forwarder_forwarder_connect_result *v, u8 proto);
+int forwarder_forwarder_connect_result_encode(struct kg_writer *w, const void *value);
+int forwarder_forwarder_connect_result_decode(struct kg_reader *r,
+					      struct forwarder_forwarder_connect_result *v);
+size_t forwarder_forwarder_connect_result_encoded_size(
+		const struct forwarder_forwarder_connect_result *v, u8 proto);
 
-void forwarder_forwarder_close_backends_args_init(struct forwarder_forwarder_close_backends_args *v);
-int forwarder_forwarder_close_backends_args_encode(struct kg_writer *w, const struct forwarder_forwarder_close_backends_args *v);
-int forwarder_forwarder_close_backends_args_decode(struct kg_reader *r, struct forwarder_forwarder_close_backends_args *v);
-size_t forwarder_forwarder_close_backends_args_encoded_size(const struct forwarder_forwarder_close_backends_args *v, u8 proto);
+void forwarder_forwarder_close_backends_args_init(
+		struct forwarder_forwarder_close_backends_args *v);
+int forwarder_forwarder_close_backends_args_encode(struct kg_writer *w, const void *value);
+int forwarder_forwarder_close_backends_args_decode(struct kg_reader *r,
+		struct forwarder_forwarder_close_backends_args *v);
+size_t forwarder_forwarder_close_backends_args_encoded_size(
+		const struct forwarder_forwarder_close_backends_args *v, u8 proto);
 
-void forwarder_forwarder_close_backends_result_init(struct forwarder_forwarder_close_backends_result *v);
-int forwarder_forwarder_close_backends_result_encode(struct kg_writer *w, const struct forwarder_forwarder_close_backends_result *v);
-int forwarder_forwarder_close_backends_result_decode(struct kg_reader *r, struct forwarder_forwarder_close_backends_result *v);
-size_t forwarder_forwarder_close_backends_result_encoded_size(const struct forwarder_forwarder_close_backends_result *v, u8 proto);
+void forwarder_forwarder_close_backends_result_init(
+		struct forwarder_forwarder_close_backends_result *v);
+int forwarder_forwarder_close_backends_result_encode(struct kg_writer *w, const void *value);
+int forwarder_forwarder_close_backends_result_decode(struct kg_reader *r,
+		struct forwarder_forwarder_close_backends_result *v);
+size_t forwarder_forwarder_close_backends_result_encoded_size(
+		const struct forwarder_forwarder_close_backends_result *v, u8 proto);
 
 void forwarder_forwarder_stats_args_init(struct forwarder_forwarder_stats_args *v);
-int forwarder_forwarder_stats_args_encode(struct kg_writer *w, const struct forwarder_forwarder_stats_args *v);
-int forwarder_forwarder_stats_args_decode(struct kg_reader *r, struct forwarder_forwarder_stats_args *v);
-size_t forwarder_forwarder_stats_args_encoded_size(const struct forwarder_forwarder_stats_args *v, u8 proto);
+int forwarder_forwarder_stats_args_encode(struct kg_writer *w, const void *value);
+int forwarder_forwarder_stats_args_decode(struct kg_reader *r,
+					  struct forwarder_forwarder_stats_args *v);
+size_t forwarder_forwarder_stats_args_encoded_size(const struct forwarder_forwarder_stats_args *v,
+						   u8 proto);
 
 void forwarder_forwarder_stats_result_init(struct forwarder_forwarder_stats_result *v);
-int forwarder_forwarder_stats_result_encode(struct kg_writer *w, const struct forwarder_forwarder_stats_result *v);
-int forwarder_forwarder_stats_result_decode(struct kg_reader *r, struct forwarder_forwarder_stats_result *v);
-size_t forwarder_forwarder_stats_result_encoded_size(const struct forwarder_forwarder_stats_result *v, u8 proto);
+int forwarder_forwarder_stats_result_encode(struct kg_writer *w, const void *value);
+int forwarder_forwarder_stats_result_decode(struct kg_reader *r,
+					    struct forwarder_forwarder_stats_result *v);
+size_t forwarder_forwarder_stats_result_encoded_size(
+		const struct forwarder_forwarder_stats_result *v, u8 proto);
 
 /**
  * DOC: Forwarder
@@ -145,9 +157,10 @@ size_t forwarder_forwarder_stats_result_encoded_size(const struct forwarder_forw
  * exception after filling that struct (the exception is the reply), or a
  * negative errno (the client gets an INTERNAL_ERROR TApplicationException;
  * -EOPNOTSUPP reads "not implemented"; -EAGAIN keeps the message, to be
- * served again once a full send buffer drains: see kg_conn_forward()). Memory a result points to must
- * outlive the handler: use kg_read_alloc(call->in, ...) (freed with the call) or static
- * data. &kg_call.service_data is the state from the module's init hook.
+ * served again once a full send buffer drains: see kg_conn_forward()).
+ * Memory a result points to must outlive the handler: use
+ * kg_read_alloc(call->in, ...) (freed with the call) or static data.
+ * &kg_call.service_data is the state from the module's init hook.
  */
 
 /**

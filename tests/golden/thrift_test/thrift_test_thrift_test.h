@@ -9,12 +9,8 @@
 #define _THRIFT_TEST_THRIFT_TEST_H
 
 #include <kgen/server.h>
+#include <kgen/dispatch.h>
 #include "thrift_test_types.h"
-
-#ifndef KG_DISPATCH_UNKNOWN
-/* What a service's dispatch() returns for a method it does not have. */
-#define KG_DISPATCH_UNKNOWN 1
-#endif
 
 /**
  * struct thrift_test_thrift_test_test_void_args - Thrift struct ThriftTest_testVoid_args
@@ -348,7 +344,8 @@ struct thrift_test_thrift_test_test_string_map_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_string_map_result - Thrift struct ThriftTest_testStringMap_result
+ * struct thrift_test_thrift_test_test_string_map_result - Thrift struct
+ * ThriftTest_testStringMap_result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -552,7 +549,8 @@ struct kg_map_i64_map_i32_thrift_test_insanity {
 #endif
 
 /**
- * struct thrift_test_thrift_test_test_insanity_result - Thrift struct ThriftTest_testInsanity_result
+ * struct thrift_test_thrift_test_test_insanity_result - Thrift struct
+ * ThriftTest_testInsanity_result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -629,7 +627,8 @@ struct thrift_test_thrift_test_test_exception_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_exception_result - Thrift struct ThriftTest_testException_result
+ * struct thrift_test_thrift_test_test_exception_result - Thrift struct
+ * ThriftTest_testException_result
  * @err1: field 1: err1
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -642,7 +641,8 @@ struct thrift_test_thrift_test_test_exception_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_multi_exception_args - Thrift struct ThriftTest_testMultiException_args
+ * struct thrift_test_thrift_test_test_multi_exception_args - Thrift struct
+ * ThriftTest_testMultiException_args
  * @arg0: field 1: arg0
  * @arg1: field 2: arg1
  * @isset: which fields hold a value (decode sets them; encode writes
@@ -658,7 +658,8 @@ struct thrift_test_thrift_test_test_multi_exception_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_multi_exception_result - Thrift struct ThriftTest_testMultiException_result
+ * struct thrift_test_thrift_test_test_multi_exception_result - Thrift struct
+ * ThriftTest_testMultiException_result
  * @success: field 0: success
  * @err1: field 1: err1
  * @err2: field 2: err2
@@ -738,229 +739,355 @@ struct kg_map_i16_string_entry {
 #endif
 
 void thrift_test_thrift_test_test_void_args_init(struct thrift_test_thrift_test_test_void_args *v);
-int thrift_test_thrift_test_test_void_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_void_args *v);
-int thrift_test_thrift_test_test_void_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_void_args *v);
-size_t thrift_test_thrift_test_test_void_args_encoded_size(const struct thrift_test_thrift_test_test_void_args *v, u8 proto);
+int thrift_test_thrift_test_test_void_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_void_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_void_args *v);
+size_t thrift_test_thrift_test_test_void_args_encoded_size(
+		const struct thrift_test_thrift_test_test_void_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_void_result_init(struct thrift_test_thrift_test_test_void_result *v);
-int thrift_test_thrift_test_test_void_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_void_result *v);
-int thrift_test_thrift_test_test_void_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_void_result *v);
-size_t thrift_test_thrift_test_test_void_result_encoded_size(const struct thrift_test_thrift_test_test_void_result *v, u8 proto);
+void thrift_test_thrift_test_test_void_result_init(
+		struct thrift_test_thrift_test_test_void_result *v);
+int thrift_test_thrift_test_test_void_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_void_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_void_result *v);
+size_t thrift_test_thrift_test_test_void_result_encoded_size(
+		const struct thrift_test_thrift_test_test_void_result *v, u8 proto);
 
-void thrift_test_thrift_test_test_string_args_init(struct thrift_test_thrift_test_test_string_args *v);
-int thrift_test_thrift_test_test_string_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_args *v);
-int thrift_test_thrift_test_test_string_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_args *v);
-size_t thrift_test_thrift_test_test_string_args_encoded_size(const struct thrift_test_thrift_test_test_string_args *v, u8 proto);
+void thrift_test_thrift_test_test_string_args_init(
+		struct thrift_test_thrift_test_test_string_args *v);
+int thrift_test_thrift_test_test_string_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_string_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_args *v);
+size_t thrift_test_thrift_test_test_string_args_encoded_size(
+		const struct thrift_test_thrift_test_test_string_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_string_result_init(struct thrift_test_thrift_test_test_string_result *v);
-int thrift_test_thrift_test_test_string_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_result *v);
-int thrift_test_thrift_test_test_string_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_result *v);
-size_t thrift_test_thrift_test_test_string_result_encoded_size(const struct thrift_test_thrift_test_test_string_result *v, u8 proto);
+void thrift_test_thrift_test_test_string_result_init(
+		struct thrift_test_thrift_test_test_string_result *v);
+int thrift_test_thrift_test_test_string_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_string_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_result *v);
+size_t thrift_test_thrift_test_test_string_result_encoded_size(
+		const struct thrift_test_thrift_test_test_string_result *v, u8 proto);
 
 void thrift_test_thrift_test_test_bool_args_init(struct thrift_test_thrift_test_test_bool_args *v);
-int thrift_test_thrift_test_test_bool_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_bool_args *v);
-int thrift_test_thrift_test_test_bool_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_bool_args *v);
-size_t thrift_test_thrift_test_test_bool_args_encoded_size(const struct thrift_test_thrift_test_test_bool_args *v, u8 proto);
+int thrift_test_thrift_test_test_bool_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_bool_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_bool_args *v);
+size_t thrift_test_thrift_test_test_bool_args_encoded_size(
+		const struct thrift_test_thrift_test_test_bool_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_bool_result_init(struct thrift_test_thrift_test_test_bool_result *v);
-int thrift_test_thrift_test_test_bool_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_bool_result *v);
-int thrift_test_thrift_test_test_bool_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_bool_result *v);
-size_t thrift_test_thrift_test_test_bool_result_encoded_size(const struct thrift_test_thrift_test_test_bool_result *v, u8 proto);
+void thrift_test_thrift_test_test_bool_result_init(
+		struct thrift_test_thrift_test_test_bool_result *v);
+int thrift_test_thrift_test_test_bool_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_bool_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_bool_result *v);
+size_t thrift_test_thrift_test_test_bool_result_encoded_size(
+		const struct thrift_test_thrift_test_test_bool_result *v, u8 proto);
 
 void thrift_test_thrift_test_test_byte_args_init(struct thrift_test_thrift_test_test_byte_args *v);
-int thrift_test_thrift_test_test_byte_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_byte_args *v);
-int thrift_test_thrift_test_test_byte_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_byte_args *v);
-size_t thrift_test_thrift_test_test_byte_args_encoded_size(const struct thrift_test_thrift_test_test_byte_args *v, u8 proto);
+int thrift_test_thrift_test_test_byte_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_byte_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_byte_args *v);
+size_t thrift_test_thrift_test_test_byte_args_encoded_size(
+		const struct thrift_test_thrift_test_test_byte_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_byte_result_init(struct thrift_test_thrift_test_test_byte_result *v);
-int thrift_test_thrift_test_test_byte_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_byte_result *v);
-int thrift_test_thrift_test_test_byte_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_byte_result *v);
-size_t thrift_test_thrift_test_test_byte_result_encoded_size(const struct thrift_test_thrift_test_test_byte_result *v, u8 proto);
+void thrift_test_thrift_test_test_byte_result_init(
+		struct thrift_test_thrift_test_test_byte_result *v);
+int thrift_test_thrift_test_test_byte_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_byte_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_byte_result *v);
+size_t thrift_test_thrift_test_test_byte_result_encoded_size(
+		const struct thrift_test_thrift_test_test_byte_result *v, u8 proto);
 
 void thrift_test_thrift_test_test_i32_args_init(struct thrift_test_thrift_test_test_i32_args *v);
-int thrift_test_thrift_test_test_i32_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i32_args *v);
-int thrift_test_thrift_test_test_i32_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_i32_args *v);
-size_t thrift_test_thrift_test_test_i32_args_encoded_size(const struct thrift_test_thrift_test_test_i32_args *v, u8 proto);
+int thrift_test_thrift_test_test_i32_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_i32_args_decode(struct kg_reader *r,
+						 struct thrift_test_thrift_test_test_i32_args *v);
+size_t thrift_test_thrift_test_test_i32_args_encoded_size(
+		const struct thrift_test_thrift_test_test_i32_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_i32_result_init(struct thrift_test_thrift_test_test_i32_result *v);
-int thrift_test_thrift_test_test_i32_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i32_result *v);
-int thrift_test_thrift_test_test_i32_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_i32_result *v);
-size_t thrift_test_thrift_test_test_i32_result_encoded_size(const struct thrift_test_thrift_test_test_i32_result *v, u8 proto);
+void thrift_test_thrift_test_test_i32_result_init(
+		struct thrift_test_thrift_test_test_i32_result *v);
+int thrift_test_thrift_test_test_i32_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_i32_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i32_result *v);
+size_t thrift_test_thrift_test_test_i32_result_encoded_size(
+		const struct thrift_test_thrift_test_test_i32_result *v, u8 proto);
 
 void thrift_test_thrift_test_test_i64_args_init(struct thrift_test_thrift_test_test_i64_args *v);
-int thrift_test_thrift_test_test_i64_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i64_args *v);
-int thrift_test_thrift_test_test_i64_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_i64_args *v);
-size_t thrift_test_thrift_test_test_i64_args_encoded_size(const struct thrift_test_thrift_test_test_i64_args *v, u8 proto);
+int thrift_test_thrift_test_test_i64_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_i64_args_decode(struct kg_reader *r,
+						 struct thrift_test_thrift_test_test_i64_args *v);
+size_t thrift_test_thrift_test_test_i64_args_encoded_size(
+		const struct thrift_test_thrift_test_test_i64_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_i64_result_init(struct thrift_test_thrift_test_test_i64_result *v);
-int thrift_test_thrift_test_test_i64_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i64_result *v);
-int thrift_test_thrift_test_test_i64_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_i64_result *v);
-size_t thrift_test_thrift_test_test_i64_result_encoded_size(const struct thrift_test_thrift_test_test_i64_result *v, u8 proto);
+void thrift_test_thrift_test_test_i64_result_init(
+		struct thrift_test_thrift_test_test_i64_result *v);
+int thrift_test_thrift_test_test_i64_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_i64_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i64_result *v);
+size_t thrift_test_thrift_test_test_i64_result_encoded_size(
+		const struct thrift_test_thrift_test_test_i64_result *v, u8 proto);
 
-void thrift_test_thrift_test_test_double_args_init(struct thrift_test_thrift_test_test_double_args *v);
-int thrift_test_thrift_test_test_double_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_double_args *v);
-int thrift_test_thrift_test_test_double_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_double_args *v);
-size_t thrift_test_thrift_test_test_double_args_encoded_size(const struct thrift_test_thrift_test_test_double_args *v, u8 proto);
+void thrift_test_thrift_test_test_double_args_init(
+		struct thrift_test_thrift_test_test_double_args *v);
+int thrift_test_thrift_test_test_double_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_double_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_double_args *v);
+size_t thrift_test_thrift_test_test_double_args_encoded_size(
+		const struct thrift_test_thrift_test_test_double_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_double_result_init(struct thrift_test_thrift_test_test_double_result *v);
-int thrift_test_thrift_test_test_double_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_double_result *v);
-int thrift_test_thrift_test_test_double_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_double_result *v);
-size_t thrift_test_thrift_test_test_double_result_encoded_size(const struct thrift_test_thrift_test_test_double_result *v, u8 proto);
+void thrift_test_thrift_test_test_double_result_init(
+		struct thrift_test_thrift_test_test_double_result *v);
+int thrift_test_thrift_test_test_double_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_double_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_double_result *v);
+size_t thrift_test_thrift_test_test_double_result_encoded_size(
+		const struct thrift_test_thrift_test_test_double_result *v, u8 proto);
 
-void thrift_test_thrift_test_test_binary_args_init(struct thrift_test_thrift_test_test_binary_args *v);
-int thrift_test_thrift_test_test_binary_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_binary_args *v);
-int thrift_test_thrift_test_test_binary_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_binary_args *v);
-size_t thrift_test_thrift_test_test_binary_args_encoded_size(const struct thrift_test_thrift_test_test_binary_args *v, u8 proto);
+void thrift_test_thrift_test_test_binary_args_init(
+		struct thrift_test_thrift_test_test_binary_args *v);
+int thrift_test_thrift_test_test_binary_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_binary_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_binary_args *v);
+size_t thrift_test_thrift_test_test_binary_args_encoded_size(
+		const struct thrift_test_thrift_test_test_binary_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_binary_result_init(struct thrift_test_thrift_test_test_binary_result *v);
-int thrift_test_thrift_test_test_binary_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_binary_result *v);
-int thrift_test_thrift_test_test_binary_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_binary_result *v);
-size_t thrift_test_thrift_test_test_binary_result_encoded_size(const struct thrift_test_thrift_test_test_binary_result *v, u8 proto);
+void thrift_test_thrift_test_test_binary_result_init(
+		struct thrift_test_thrift_test_test_binary_result *v);
+int thrift_test_thrift_test_test_binary_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_binary_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_binary_result *v);
+size_t thrift_test_thrift_test_test_binary_result_encoded_size(
+		const struct thrift_test_thrift_test_test_binary_result *v, u8 proto);
 
 void thrift_test_thrift_test_test_uuid_args_init(struct thrift_test_thrift_test_test_uuid_args *v);
-int thrift_test_thrift_test_test_uuid_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_uuid_args *v);
-int thrift_test_thrift_test_test_uuid_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_uuid_args *v);
-size_t thrift_test_thrift_test_test_uuid_args_encoded_size(const struct thrift_test_thrift_test_test_uuid_args *v, u8 proto);
+int thrift_test_thrift_test_test_uuid_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_uuid_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_uuid_args *v);
+size_t thrift_test_thrift_test_test_uuid_args_encoded_size(
+		const struct thrift_test_thrift_test_test_uuid_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_uuid_result_init(struct thrift_test_thrift_test_test_uuid_result *v);
-int thrift_test_thrift_test_test_uuid_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_uuid_result *v);
-int thrift_test_thrift_test_test_uuid_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_uuid_result *v);
-size_t thrift_test_thrift_test_test_uuid_result_encoded_size(const struct thrift_test_thrift_test_test_uuid_result *v, u8 proto);
+void thrift_test_thrift_test_test_uuid_result_init(
+		struct thrift_test_thrift_test_test_uuid_result *v);
+int thrift_test_thrift_test_test_uuid_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_uuid_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_uuid_result *v);
+size_t thrift_test_thrift_test_test_uuid_result_encoded_size(
+		const struct thrift_test_thrift_test_test_uuid_result *v, u8 proto);
 
-void thrift_test_thrift_test_test_struct_args_init(struct thrift_test_thrift_test_test_struct_args *v);
-int thrift_test_thrift_test_test_struct_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_struct_args *v);
-int thrift_test_thrift_test_test_struct_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_struct_args *v);
-size_t thrift_test_thrift_test_test_struct_args_encoded_size(const struct thrift_test_thrift_test_test_struct_args *v, u8 proto);
+void thrift_test_thrift_test_test_struct_args_init(
+		struct thrift_test_thrift_test_test_struct_args *v);
+int thrift_test_thrift_test_test_struct_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_struct_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_struct_args *v);
+size_t thrift_test_thrift_test_test_struct_args_encoded_size(
+		const struct thrift_test_thrift_test_test_struct_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_struct_result_init(struct thrift_test_thrift_test_test_struct_result *v);
-int thrift_test_thrift_test_test_struct_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_struct_result *v);
-int thrift_test_thrift_test_test_struct_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_struct_result *v);
-size_t thrift_test_thrift_test_test_struct_result_encoded_size(const struct thrift_test_thrift_test_test_struct_result *v, u8 proto);
+void thrift_test_thrift_test_test_struct_result_init(
+		struct thrift_test_thrift_test_test_struct_result *v);
+int thrift_test_thrift_test_test_struct_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_struct_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_struct_result *v);
+size_t thrift_test_thrift_test_test_struct_result_encoded_size(
+		const struct thrift_test_thrift_test_test_struct_result *v, u8 proto);
 
 void thrift_test_thrift_test_test_nest_args_init(struct thrift_test_thrift_test_test_nest_args *v);
-int thrift_test_thrift_test_test_nest_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_nest_args *v);
-int thrift_test_thrift_test_test_nest_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_nest_args *v);
-size_t thrift_test_thrift_test_test_nest_args_encoded_size(const struct thrift_test_thrift_test_test_nest_args *v, u8 proto);
+int thrift_test_thrift_test_test_nest_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_nest_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_nest_args *v);
+size_t thrift_test_thrift_test_test_nest_args_encoded_size(
+		const struct thrift_test_thrift_test_test_nest_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_nest_result_init(struct thrift_test_thrift_test_test_nest_result *v);
-int thrift_test_thrift_test_test_nest_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_nest_result *v);
-int thrift_test_thrift_test_test_nest_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_nest_result *v);
-size_t thrift_test_thrift_test_test_nest_result_encoded_size(const struct thrift_test_thrift_test_test_nest_result *v, u8 proto);
+void thrift_test_thrift_test_test_nest_result_init(
+		struct thrift_test_thrift_test_test_nest_result *v);
+int thrift_test_thrift_test_test_nest_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_nest_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_nest_result *v);
+size_t thrift_test_thrift_test_test_nest_result_encoded_size(
+		const struct thrift_test_thrift_test_test_nest_result *v, u8 proto);
 
 void thrift_test_thrift_test_test_map_args_init(struct thrift_test_thrift_test_test_map_args *v);
-int thrift_test_thrift_test_test_map_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_args *v);
-int thrift_test_thrift_test_test_map_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_args *v);
-size_t thrift_test_thrift_test_test_map_args_encoded_size(const struct thrift_test_thrift_test_test_map_args *v, u8 proto);
+int thrift_test_thrift_test_test_map_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_map_args_decode(struct kg_reader *r,
+						 struct thrift_test_thrift_test_test_map_args *v);
+size_t thrift_test_thrift_test_test_map_args_encoded_size(
+		const struct thrift_test_thrift_test_test_map_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_map_result_init(struct thrift_test_thrift_test_test_map_result *v);
-int thrift_test_thrift_test_test_map_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_result *v);
-int thrift_test_thrift_test_test_map_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_result *v);
-size_t thrift_test_thrift_test_test_map_result_encoded_size(const struct thrift_test_thrift_test_test_map_result *v, u8 proto);
+void thrift_test_thrift_test_test_map_result_init(
+		struct thrift_test_thrift_test_test_map_result *v);
+int thrift_test_thrift_test_test_map_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_map_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_result *v);
+size_t thrift_test_thrift_test_test_map_result_encoded_size(
+		const struct thrift_test_thrift_test_test_map_result *v, u8 proto);
 
-void thrift_test_thrift_test_test_string_map_args_init(struct thrift_test_thrift_test_test_string_map_args *v);
-int thrift_test_thrift_test_test_string_map_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_map_args *v);
-int thrift_test_thrift_test_test_string_map_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_map_args *v);
-size_t thrift_test_thrift_test_test_string_map_args_encoded_size(const struct thrift_test_thrift_test_test_string_map_args *v, u8 proto);
+void thrift_test_thrift_test_test_string_map_args_init(
+		struct thrift_test_thrift_test_test_string_map_args *v);
+int thrift_test_thrift_test_test_string_map_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_string_map_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_map_args *v);
+size_t thrift_test_thrift_test_test_string_map_args_encoded_size(
+		const struct thrift_test_thrift_test_test_string_map_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_string_map_result_init(struct thrift_test_thrift_test_test_string_map_result *v);
-int thrift_test_thrift_test_test_string_map_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_map_result *v);
-int thrift_test_thrift_test_test_string_map_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_map_result *v);
-size_t thrift_test_thrift_test_test_string_map_result_encoded_size(const struct thrift_test_thrift_test_test_string_map_result *v, u8 proto);
+void thrift_test_thrift_test_test_string_map_result_init(
+		struct thrift_test_thrift_test_test_string_map_result *v);
+int thrift_test_thrift_test_test_string_map_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_string_map_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_map_result *v);
+size_t thrift_test_thrift_test_test_string_map_result_encoded_size(
+		const struct thrift_test_thrift_test_test_string_map_result *v, u8 proto);
 
 void thrift_test_thrift_test_test_set_args_init(struct thrift_test_thrift_test_test_set_args *v);
-int thrift_test_thrift_test_test_set_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_set_args *v);
-int thrift_test_thrift_test_test_set_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_set_args *v);
-size_t thrift_test_thrift_test_test_set_args_encoded_size(const struct thrift_test_thrift_test_test_set_args *v, u8 proto);
+int thrift_test_thrift_test_test_set_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_set_args_decode(struct kg_reader *r,
+						 struct thrift_test_thrift_test_test_set_args *v);
+size_t thrift_test_thrift_test_test_set_args_encoded_size(
+		const struct thrift_test_thrift_test_test_set_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_set_result_init(struct thrift_test_thrift_test_test_set_result *v);
-int thrift_test_thrift_test_test_set_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_set_result *v);
-int thrift_test_thrift_test_test_set_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_set_result *v);
-size_t thrift_test_thrift_test_test_set_result_encoded_size(const struct thrift_test_thrift_test_test_set_result *v, u8 proto);
+void thrift_test_thrift_test_test_set_result_init(
+		struct thrift_test_thrift_test_test_set_result *v);
+int thrift_test_thrift_test_test_set_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_set_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_set_result *v);
+size_t thrift_test_thrift_test_test_set_result_encoded_size(
+		const struct thrift_test_thrift_test_test_set_result *v, u8 proto);
 
 void thrift_test_thrift_test_test_list_args_init(struct thrift_test_thrift_test_test_list_args *v);
-int thrift_test_thrift_test_test_list_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_list_args *v);
-int thrift_test_thrift_test_test_list_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_list_args *v);
-size_t thrift_test_thrift_test_test_list_args_encoded_size(const struct thrift_test_thrift_test_test_list_args *v, u8 proto);
+int thrift_test_thrift_test_test_list_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_list_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_list_args *v);
+size_t thrift_test_thrift_test_test_list_args_encoded_size(
+		const struct thrift_test_thrift_test_test_list_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_list_result_init(struct thrift_test_thrift_test_test_list_result *v);
-int thrift_test_thrift_test_test_list_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_list_result *v);
-int thrift_test_thrift_test_test_list_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_list_result *v);
-size_t thrift_test_thrift_test_test_list_result_encoded_size(const struct thrift_test_thrift_test_test_list_result *v, u8 proto);
+void thrift_test_thrift_test_test_list_result_init(
+		struct thrift_test_thrift_test_test_list_result *v);
+int thrift_test_thrift_test_test_list_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_list_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_list_result *v);
+size_t thrift_test_thrift_test_test_list_result_encoded_size(
+		const struct thrift_test_thrift_test_test_list_result *v, u8 proto);
 
 void thrift_test_thrift_test_test_enum_args_init(struct thrift_test_thrift_test_test_enum_args *v);
-int thrift_test_thrift_test_test_enum_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_enum_args *v);
-int thrift_test_thrift_test_test_enum_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_enum_args *v);
-size_t thrift_test_thrift_test_test_enum_args_encoded_size(const struct thrift_test_thrift_test_test_enum_args *v, u8 proto);
+int thrift_test_thrift_test_test_enum_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_enum_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_enum_args *v);
+size_t thrift_test_thrift_test_test_enum_args_encoded_size(
+		const struct thrift_test_thrift_test_test_enum_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_enum_result_init(struct thrift_test_thrift_test_test_enum_result *v);
-int thrift_test_thrift_test_test_enum_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_enum_result *v);
-int thrift_test_thrift_test_test_enum_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_enum_result *v);
-size_t thrift_test_thrift_test_test_enum_result_encoded_size(const struct thrift_test_thrift_test_test_enum_result *v, u8 proto);
+void thrift_test_thrift_test_test_enum_result_init(
+		struct thrift_test_thrift_test_test_enum_result *v);
+int thrift_test_thrift_test_test_enum_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_enum_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_enum_result *v);
+size_t thrift_test_thrift_test_test_enum_result_encoded_size(
+		const struct thrift_test_thrift_test_test_enum_result *v, u8 proto);
 
-void thrift_test_thrift_test_test_typedef_args_init(struct thrift_test_thrift_test_test_typedef_args *v);
-int thrift_test_thrift_test_test_typedef_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_typedef_args *v);
-int thrift_test_thrift_test_test_typedef_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_typedef_args *v);
-size_t thrift_test_thrift_test_test_typedef_args_encoded_size(const struct thrift_test_thrift_test_test_typedef_args *v, u8 proto);
+void thrift_test_thrift_test_test_typedef_args_init(
+		struct thrift_test_thrift_test_test_typedef_args *v);
+int thrift_test_thrift_test_test_typedef_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_typedef_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_typedef_args *v);
+size_t thrift_test_thrift_test_test_typedef_args_encoded_size(
+		const struct thrift_test_thrift_test_test_typedef_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_typedef_result_init(struct thrift_test_thrift_test_test_typedef_result *v);
-int thrift_test_thrift_test_test_typedef_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_typedef_result *v);
-int thrift_test_thrift_test_test_typedef_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_typedef_result *v);
-size_t thrift_test_thrift_test_test_typedef_result_encoded_size(const struct thrift_test_thrift_test_test_typedef_result *v, u8 proto);
+void thrift_test_thrift_test_test_typedef_result_init(
+		struct thrift_test_thrift_test_test_typedef_result *v);
+int thrift_test_thrift_test_test_typedef_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_typedef_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_typedef_result *v);
+size_t thrift_test_thrift_test_test_typedef_result_encoded_size(
+		const struct thrift_test_thrift_test_test_typedef_result *v, u8 proto);
 
-void thrift_test_thrift_test_test_map_map_args_init(struct thrift_test_thrift_test_test_map_map_args *v);
-int thrift_test_thrift_test_test_map_map_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_map_args *v);
-int thrift_test_thrift_test_test_map_map_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_map_args *v);
-size_t thrift_test_thrift_test_test_map_map_args_encoded_size(const struct thrift_test_thrift_test_test_map_map_args *v, u8 proto);
+void thrift_test_thrift_test_test_map_map_args_init(
+		struct thrift_test_thrift_test_test_map_map_args *v);
+int thrift_test_thrift_test_test_map_map_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_map_map_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_map_args *v);
+size_t thrift_test_thrift_test_test_map_map_args_encoded_size(
+		const struct thrift_test_thrift_test_test_map_map_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_map_map_result_init(struct thrift_test_thrift_test_test_map_map_result *v);
-int thrift_test_thrift_test_test_map_map_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_map_result *v);
-int thrift_test_thrift_test_test_map_map_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_map_result *v);
-size_t thrift_test_thrift_test_test_map_map_result_encoded_size(const struct thrift_test_thrift_test_test_map_map_result *v, u8 proto);
+void thrift_test_thrift_test_test_map_map_result_init(
+		struct thrift_test_thrift_test_test_map_map_result *v);
+int thrift_test_thrift_test_test_map_map_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_map_map_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_map_result *v);
+size_t thrift_test_thrift_test_test_map_map_result_encoded_size(
+		const struct thrift_test_thrift_test_test_map_map_result *v, u8 proto);
 
-void thrift_test_thrift_test_test_insanity_args_init(struct thrift_test_thrift_test_test_insanity_args *v);
-int thrift_test_thrift_test_test_insanity_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_insanity_args *v);
-int thrift_test_thrift_test_test_insanity_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_insanity_args *v);
-size_t thrift_test_thrift_test_test_insanity_args_encoded_size(const struct thrift_test_thrift_test_test_insanity_args *v, u8 proto);
+void thrift_test_thrift_test_test_insanity_args_init(
+		struct thrift_test_thrift_test_test_insanity_args *v);
+int thrift_test_thrift_test_test_insanity_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_insanity_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_insanity_args *v);
+size_t thrift_test_thrift_test_test_insanity_args_encoded_size(
+		const struct thrift_test_thrift_test_test_insanity_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_insanity_result_init(struct thrift_test_thrift_test_test_insanity_result *v);
-int thrift_test_thrift_test_test_insanity_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_insanity_result *v);
-int thrift_test_thrift_test_test_insanity_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_insanity_result *v);
-size_t thrift_test_thrift_test_test_insanity_result_encoded_size(const struct thrift_test_thrift_test_test_insanity_result *v, u8 proto);
+void thrift_test_thrift_test_test_insanity_result_init(
+		struct thrift_test_thrift_test_test_insanity_result *v);
+int thrift_test_thrift_test_test_insanity_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_insanity_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_insanity_result *v);
+size_t thrift_test_thrift_test_test_insanity_result_encoded_size(
+		const struct thrift_test_thrift_test_test_insanity_result *v, u8 proto);
 
-void thrift_test_thrift_test_test_multi_args_init(struct thrift_test_thrift_test_test_multi_args *v);
-int thrift_test_thrift_test_test_multi_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_args *v);
-int thrift_test_thrift_test_test_multi_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_multi_args *v);
-size_t thrift_test_thrift_test_test_multi_args_encoded_size(const struct thrift_test_thrift_test_test_multi_args *v, u8 proto);
+void thrift_test_thrift_test_test_multi_args_init(
+		struct thrift_test_thrift_test_test_multi_args *v);
+int thrift_test_thrift_test_test_multi_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_multi_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_args *v);
+size_t thrift_test_thrift_test_test_multi_args_encoded_size(
+		const struct thrift_test_thrift_test_test_multi_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_multi_result_init(struct thrift_test_thrift_test_test_multi_result *v);
-int thrift_test_thrift_test_test_multi_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_result *v);
-int thrift_test_thrift_test_test_multi_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_multi_result *v);
-size_t thrift_test_thrift_test_test_multi_result_encoded_size(const struct thrift_test_thrift_test_test_multi_result *v, u8 proto);
+void thrift_test_thrift_test_test_multi_result_init(
+		struct thrift_test_thrift_test_test_multi_result *v);
+int thrift_test_thrift_test_test_multi_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_multi_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_result *v);
+size_t thrift_test_thrift_test_test_multi_result_encoded_size(
+		const struct thrift_test_thrift_test_test_multi_result *v, u8 proto);
 
-void thrift_test_thrift_test_test_exception_args_init(struct thrift_test_thrift_test_test_exception_args *v);
-int thrift_test_thrift_test_test_exception_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_exception_args *v);
-int thrift_test_thrift_test_test_exception_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_exception_args *v);
-size_t thrift_test_thrift_test_test_exception_args_encoded_size(const struct thrift_test_thrift_test_test_exception_args *v, u8 proto);
+void thrift_test_thrift_test_test_exception_args_init(
+		struct thrift_test_thrift_test_test_exception_args *v);
+int thrift_test_thrift_test_test_exception_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_exception_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_exception_args *v);
+size_t thrift_test_thrift_test_test_exception_args_encoded_size(
+		const struct thrift_test_thrift_test_test_exception_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_exception_result_init(struct thrift_test_thrift_test_test_exception_result *v);
-int thrift_test_thrift_test_test_exception_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_exception_result *v);
-int thrift_test_thrift_test_test_exception_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_exception_result *v);
-size_t thrift_test_thrift_test_test_exception_result_encoded_size(const struct thrift_test_thrift_test_test_exception_result *v, u8 proto);
+void thrift_test_thrift_test_test_exception_result_init(
+		struct thrift_test_thrift_test_test_exception_result *v);
+int thrift_test_thrift_test_test_exception_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_exception_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_exception_result *v);
+size_t thrift_test_thrift_test_test_exception_result_encoded_size(
+		const struct thrift_test_thrift_test_test_exception_result *v, u8 proto);
 
-void thrift_test_thrift_test_test_multi_exception_args_init(struct thrift_test_thrift_test_test_multi_exception_args *v);
-int thrift_test_thrift_test_test_multi_exception_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_exception_args *v);
-int thrift_test_thrift_test_test_multi_exception_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_multi_exception_args *v);
-size_t thrift_test_thrift_test_test_multi_exception_args_encoded_size(const struct thrift_test_thrift_test_test_multi_exception_args *v, u8 proto);
+void thrift_test_thrift_test_test_multi_exception_args_init(
+		struct thrift_test_thrift_test_test_multi_exception_args *v);
+int thrift_test_thrift_test_test_multi_exception_args_encode(struct kg_writer *w,
+							     const void *value);
+int thrift_test_thrift_test_test_multi_exception_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_exception_args *v);
+size_t thrift_test_thrift_test_test_multi_exception_args_encoded_size(
+		const struct thrift_test_thrift_test_test_multi_exception_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_multi_exception_result_init(struct thrift_test_thrift_test_test_multi_exception_result *v);
-int thrift_test_thrift_test_test_multi_exception_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_exception_result *v);
-int thrift_test_thrift_test_test_multi_exception_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_multi_exception_result *v);
-size_t thrift_test_thrift_test_test_multi_exception_result_encoded_size(const struct thrift_test_thrift_test_test_multi_exception_result *v, u8 proto);
+void thrift_test_thrift_test_test_multi_exception_result_init(
+		struct thrift_test_thrift_test_test_multi_exception_result *v);
+int thrift_test_thrift_test_test_multi_exception_result_encode(struct kg_writer *w,
+							       const void *value);
+int thrift_test_thrift_test_test_multi_exception_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_exception_result *v);
+size_t thrift_test_thrift_test_test_multi_exception_result_encoded_size(
+		const struct thrift_test_thrift_test_test_multi_exception_result *v, u8 proto);
 
-void thrift_test_thrift_test_test_oneway_args_init(struct thrift_test_thrift_test_test_oneway_args *v);
-int thrift_test_thrift_test_test_oneway_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_oneway_args *v);
-int thrift_test_thrift_test_test_oneway_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_oneway_args *v);
-size_t thrift_test_thrift_test_test_oneway_args_encoded_size(const struct thrift_test_thrift_test_test_oneway_args *v, u8 proto);
+void thrift_test_thrift_test_test_oneway_args_init(
+		struct thrift_test_thrift_test_test_oneway_args *v);
+int thrift_test_thrift_test_test_oneway_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_oneway_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_oneway_args *v);
+size_t thrift_test_thrift_test_test_oneway_args_encoded_size(
+		const struct thrift_test_thrift_test_test_oneway_args *v, u8 proto);
 
 /**
  * DOC: ThriftTest
@@ -977,9 +1104,10 @@ size_t thrift_test_thrift_test_test_oneway_args_encoded_size(const struct thrift
  * exception after filling that struct (the exception is the reply), or a
  * negative errno (the client gets an INTERNAL_ERROR TApplicationException;
  * -EOPNOTSUPP reads "not implemented"; -EAGAIN keeps the message, to be
- * served again once a full send buffer drains: see kg_conn_forward()). Memory a result points to must
- * outlive the handler: use kg_read_alloc(call->in, ...) (freed with the call) or static
- * data. &kg_call.service_data is the state from the module's init hook.
+ * served again once a full send buffer drains: see kg_conn_forward()).
+ * Memory a result points to must outlive the handler: use
+ * kg_read_alloc(call->in, ...) (freed with the call) or static data.
+ * &kg_call.service_data is the state from the module's init hook.
  */
 
 /**
@@ -1215,7 +1343,9 @@ int thrift_test_thrift_test_test_multi(struct kg_call *call, s8 arg0, s32 arg1, 
 int thrift_test_thrift_test_test_exception(struct kg_call *call, struct kg_bytes arg,
 					   struct thrift_test_xception *err1);
 
-/* What thrift_test_thrift_test_test_multi_exception() returns after filling a declared exception. */
+/*
+ * What thrift_test_thrift_test_test_multi_exception() returns after filling a declared exception.
+ */
 #define THRIFT_TEST_THRIFT_TEST_TEST_MULTI_EXCEPTION_ERR1 1
 #define THRIFT_TEST_THRIFT_TEST_TEST_MULTI_EXCEPTION_ERR2 2
 
@@ -1225,8 +1355,10 @@ int thrift_test_thrift_test_test_exception(struct kg_call *call, struct kg_bytes
  * @arg0: argument 1: arg0
  * @arg1: argument 2: arg1
  * @result: set it to the return value
- * @err1: fill it and return THRIFT_TEST_THRIFT_TEST_TEST_MULTI_EXCEPTION_ERR1 to throw exception 1: err1
- * @err2: fill it and return THRIFT_TEST_THRIFT_TEST_TEST_MULTI_EXCEPTION_ERR2 to throw exception 2: err2
+ * @err1: fill it and return THRIFT_TEST_THRIFT_TEST_TEST_MULTI_EXCEPTION_ERR1 to throw exception 1:
+ * err1
+ * @err2: fill it and return THRIFT_TEST_THRIFT_TEST_TEST_MULTI_EXCEPTION_ERR2 to throw exception 2:
+ * err2
  *
  * Return: 0, a ``THRIFT_TEST_THRIFT_TEST_*`` exception constant or a negative errno.
  */
@@ -1270,7 +1402,8 @@ int thrift_test_thrift_test_test_oneway(struct kg_call *call, s32 seconds_to_sle
  * @test_insanity: thrift_test_thrift_test_test_insanity() or another function of that type
  * @test_multi: thrift_test_thrift_test_test_multi() or another function of that type
  * @test_exception: thrift_test_thrift_test_test_exception() or another function of that type
- * @test_multi_exception: thrift_test_thrift_test_test_multi_exception() or another function of that type
+ * @test_multi_exception: thrift_test_thrift_test_test_multi_exception() or another function of that
+ * type
  * @test_oneway: thrift_test_thrift_test_test_oneway() or another function of that type
  */
 struct thrift_test_thrift_test_ops {
@@ -1324,7 +1457,8 @@ struct thrift_test_thrift_test_ops {
  * Return: 0 when served (a reply may have been written), or a negative errno
  * to close the connection.
  */
-int thrift_test_thrift_test_process(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops);
+int thrift_test_thrift_test_process(struct kg_call *call,
+				    const struct thrift_test_thrift_test_ops *ops);
 
 /**
  * thrift_test_thrift_test_dispatch() - find and run the method of a call
@@ -1336,7 +1470,8 @@ int thrift_test_thrift_test_process(struct kg_call *call, const struct thrift_te
  * Return: KG_DISPATCH_UNKNOWN if no such method (nothing written), else as
  * thrift_test_thrift_test_process().
  */
-int thrift_test_thrift_test_dispatch(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops);
+int thrift_test_thrift_test_dispatch(struct kg_call *call,
+				     const struct thrift_test_thrift_test_ops *ops);
 
 /* ---- client: call ThriftTest on another server ---- */
 
@@ -1368,7 +1503,8 @@ int thrift_test_thrift_test_recv_test_void(struct kg_reader *in, u8 msg_type);
  *
  * Return: 0, or a negative errno (-ENOBUFS: the send buffer is full).
  */
-int thrift_test_thrift_test_send_test_string(struct kg_conn *conn, s32 seqid, struct kg_bytes thing);
+int thrift_test_thrift_test_send_test_string(struct kg_conn *conn, s32 seqid,
+					     struct kg_bytes thing);
 
 /**
  * thrift_test_thrift_test_recv_test_string() - decode the reply to testString
@@ -1501,7 +1637,8 @@ int thrift_test_thrift_test_recv_test_double(struct kg_reader *in, u8 msg_type, 
  *
  * Return: 0, or a negative errno (-ENOBUFS: the send buffer is full).
  */
-int thrift_test_thrift_test_send_test_binary(struct kg_conn *conn, s32 seqid, struct kg_bytes thing);
+int thrift_test_thrift_test_send_test_binary(struct kg_conn *conn, s32 seqid,
+					     struct kg_bytes thing);
 
 /**
  * thrift_test_thrift_test_recv_test_binary() - decode the reply to testBinary
@@ -1773,7 +1910,7 @@ int thrift_test_thrift_test_send_test_insanity(struct kg_conn *conn, s32 seqid,
  * reply that cannot be decoded (-ENODATA: no result in it).
  */
 int thrift_test_thrift_test_recv_test_insanity(struct kg_reader *in, u8 msg_type,
-					       struct kg_map_i64_map_i32_thrift_test_insanity *result);
+		struct kg_map_i64_map_i32_thrift_test_insanity *result);
 
 /**
  * thrift_test_thrift_test_send_test_multi() - send a testMulti CALL message
