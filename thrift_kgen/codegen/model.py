@@ -648,7 +648,9 @@ class ProgramModel:
         members = NameTable.scope(RESERVED_MEMBERS)
         for f in s.fields:
             ct = self.ctype(f.type)
-            member = members.claim(snake(f.name))
+            member = members.claim(snake(f.name), what=f"field {s.name}.{f.name}", loc=f.loc)
+            self.names.warnings.extend(members.warnings)
+            members.warnings.clear()
             tt = ast.true_type(f.type)
             pointer = ct.cat == "struct" and (f.reference or (id(s), id(tt)) in self._pointer_edges)
             req = f.requiredness

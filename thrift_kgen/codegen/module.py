@@ -9,12 +9,13 @@ fuzz.py) prints this model and adds nothing to it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
 from ..frontend import ast
-from ..frontend.diagnostics import ERROR, CompileError, Diagnostic
+from ..frontend.diagnostics import ERROR, WARNING, CompileError, Diagnostic
 from .model import ProgramModel, TypesLowering
 from .naming import NameTable, file_prefix, module_name
 from .params import PARAMS
@@ -136,6 +137,10 @@ def lower(program: ast.Program, out_dir, options=None) -> ModuleModel:
     names = NameTable()
     names.reserve([f"{prefix}_{s}" for s in GLUE_SYMBOLS], "the module's glue")
     names.reserve([p.name for p in PARAMS], "a module parameter")
+    if program.name[:1].isdigit():
+        names.warnings.append(Diagnostic(ast.Location(program.path, 0, 0), WARNING, (
+            f"{Path(program.path).name} starts with a digit, which C names cannot: "
+            f"C prefix {prefix}, module {module_name(program, _opt(options, 'module_name'))}")))
     types = TypesLowering(names)
     programs = tuple(types.program(p) for p in all_programs(program))
     services = ServiceLowering(types)
@@ -158,6 +163,10 @@ def lower(program: ast.Program, out_dir, options=None) -> ModuleModel:
                         + type_sources + list(FUZZ_RUNTIME)
                         + (list(FUZZ_RUNTIME_SERVED) if served else []))
     version = _opt(options, "module_version")
+    if version is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.+~_-]{0,63}", version):
+        raise _error(program, f"--module-version {version!r}: letters, digits and . + ~ _ -, "
+                              "starting with a letter or digit (it goes into MODULE_VERSION "
+                              "and dkms.conf)")
     return ModuleModel(
         program=program,
         out_dir=Path(out_dir),

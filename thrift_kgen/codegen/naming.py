@@ -124,7 +124,10 @@ class NameTable:
         apart from functions and variables. `what` (e.g. "struct CalcDivideArgs") and
         `loc` make the warning on a clash.
         """
-        base = safe_ident(base)
+        wanted, base = base, safe_ident(base)
+        if base != wanted and loc is not None:
+            self.warnings.append(Diagnostic(loc, WARNING, (
+                f"{what or 'name'}: {wanted} is a C keyword or kernel macro; using {base}")))
         n = 1
         while True:
             cand = base if n == 1 else f"{base}_{n}"

@@ -78,7 +78,7 @@ PARAMS: tuple[Param, ...] = (
           doc="address to listen on (IPv4 or IPv6 literal)"),
     Param(name="port", kind="uint_zero", member="port", default=str(DEFAULT_PORT), max="65535",
           shown_default="`9090`", help=f"TCP port to listen on (default {DEFAULT_PORT}; 0 picks a free one)",
-          doc="TCP port (`--port`: the IDL's module picks its default; 0 picks a free one)"),
+          doc="TCP port (0 picks a free one)"),
     Param(name="transport", kind="choice", member="transport", shown_default="`framed`",
           choices=(("framed", "KG_TRANSPORT_FRAMED"), ("buffered", "KG_TRANSPORT_BUFFERED")),
           help="Thrift transport: framed (default) or buffered",

@@ -227,7 +227,7 @@ class ServiceLowering:
         program = service.program
 
         args_ast = ast.Struct(
-            name=f"{service.name}_{fn.name}_args", kind=ast.STRUCT, program=program, loc=fn.loc,
+            name=f"{service.name}.{fn.name} args", kind=ast.STRUCT, program=program, loc=fn.loc,
             fields=[_synth_field(f, ast.DEFAULT if f.requiredness != ast.REQUIRED else ast.REQUIRED)
                     for f in fn.args],
         )
@@ -242,7 +242,7 @@ class ServiceLowering:
                             sinks)
         result = None
         if not fn.oneway:
-            res_ast = ast.Struct(name=f"{service.name}_{fn.name}_result", kind=ast.STRUCT,
+            res_ast = ast.Struct(name=f"{service.name}.{fn.name} result", kind=ast.STRUCT,
                                  program=program, loc=fn.loc, fields=res_fields)
             result = self._struct(pm, res_ast, f"{base}_result", f"the result struct of {where}",
                                   fn.loc, sinks)

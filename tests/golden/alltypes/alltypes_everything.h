@@ -13,19 +13,19 @@
 #include "alltypes_types.h"
 
 /**
- * struct alltypes_everything_nothing_args - Thrift struct Everything_nothing_args
+ * struct alltypes_everything_nothing_args - Thrift struct Everything.nothing args
  */
 struct alltypes_everything_nothing_args {
 };
 
 /**
- * struct alltypes_everything_nothing_result - Thrift struct Everything_nothing_result
+ * struct alltypes_everything_nothing_result - Thrift struct Everything.nothing result
  */
 struct alltypes_everything_nothing_result {
 };
 
 /**
- * struct alltypes_everything_flip_args - Thrift struct Everything_flip_args
+ * struct alltypes_everything_flip_args - Thrift struct Everything.flip args
  * @b: field 1: b
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -38,7 +38,7 @@ struct alltypes_everything_flip_args {
 };
 
 /**
- * struct alltypes_everything_flip_result - Thrift struct Everything_flip_result
+ * struct alltypes_everything_flip_result - Thrift struct Everything.flip result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -51,7 +51,7 @@ struct alltypes_everything_flip_result {
 };
 
 /**
- * struct alltypes_everything_byte8_args - Thrift struct Everything_byte8_args
+ * struct alltypes_everything_byte8_args - Thrift struct Everything.byte8 args
  * @b: field 1: b
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -64,7 +64,7 @@ struct alltypes_everything_byte8_args {
 };
 
 /**
- * struct alltypes_everything_byte8_result - Thrift struct Everything_byte8_result
+ * struct alltypes_everything_byte8_result - Thrift struct Everything.byte8 result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -77,7 +77,7 @@ struct alltypes_everything_byte8_result {
 };
 
 /**
- * struct alltypes_everything_short16_args - Thrift struct Everything_short16_args
+ * struct alltypes_everything_short16_args - Thrift struct Everything.short16 args
  * @s: field 1: s
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -90,7 +90,7 @@ struct alltypes_everything_short16_args {
 };
 
 /**
- * struct alltypes_everything_short16_result - Thrift struct Everything_short16_result
+ * struct alltypes_everything_short16_result - Thrift struct Everything.short16 result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -103,7 +103,7 @@ struct alltypes_everything_short16_result {
 };
 
 /**
- * struct alltypes_everything_int32_args - Thrift struct Everything_int32_args
+ * struct alltypes_everything_int32_args - Thrift struct Everything.int32 args
  * @i: field 1: i
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -116,7 +116,7 @@ struct alltypes_everything_int32_args {
 };
 
 /**
- * struct alltypes_everything_int32_result - Thrift struct Everything_int32_result
+ * struct alltypes_everything_int32_result - Thrift struct Everything.int32 result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -129,7 +129,7 @@ struct alltypes_everything_int32_result {
 };
 
 /**
- * struct alltypes_everything_long64_args - Thrift struct Everything_long64_args
+ * struct alltypes_everything_long64_args - Thrift struct Everything.long64 args
  * @l: field 1: l
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -142,7 +142,7 @@ struct alltypes_everything_long64_args {
 };
 
 /**
- * struct alltypes_everything_long64_result - Thrift struct Everything_long64_result
+ * struct alltypes_everything_long64_result - Thrift struct Everything.long64 result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -155,7 +155,7 @@ struct alltypes_everything_long64_result {
 };
 
 /**
- * struct alltypes_everything_dbl_args - Thrift struct Everything_dbl_args
+ * struct alltypes_everything_dbl_args - Thrift struct Everything.dbl args
  * @d: field 1: d
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -168,7 +168,7 @@ struct alltypes_everything_dbl_args {
 };
 
 /**
- * struct alltypes_everything_dbl_result - Thrift struct Everything_dbl_result
+ * struct alltypes_everything_dbl_result - Thrift struct Everything.dbl result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -181,7 +181,7 @@ struct alltypes_everything_dbl_result {
 };
 
 /**
- * struct alltypes_everything_str_args - Thrift struct Everything_str_args
+ * struct alltypes_everything_str_args - Thrift struct Everything.str args
  * @s: field 1: s
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -194,7 +194,7 @@ struct alltypes_everything_str_args {
 };
 
 /**
- * struct alltypes_everything_str_result - Thrift struct Everything_str_result
+ * struct alltypes_everything_str_result - Thrift struct Everything.str result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -207,7 +207,7 @@ struct alltypes_everything_str_result {
 };
 
 /**
- * struct alltypes_everything_bin_args - Thrift struct Everything_bin_args
+ * struct alltypes_everything_bin_args - Thrift struct Everything.bin args
  * @b: field 1: b
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -220,7 +220,7 @@ struct alltypes_everything_bin_args {
 };
 
 /**
- * struct alltypes_everything_bin_result - Thrift struct Everything_bin_result
+ * struct alltypes_everything_bin_result - Thrift struct Everything.bin result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -233,7 +233,7 @@ struct alltypes_everything_bin_result {
 };
 
 /**
- * struct alltypes_everything_id_args - Thrift struct Everything_id_args
+ * struct alltypes_everything_id_args - Thrift struct Everything.id args
  * @u: field 1: u
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -246,7 +246,7 @@ struct alltypes_everything_id_args {
 };
 
 /**
- * struct alltypes_everything_id_result - Thrift struct Everything_id_result
+ * struct alltypes_everything_id_result - Thrift struct Everything.id result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -259,7 +259,7 @@ struct alltypes_everything_id_result {
 };
 
 /**
- * struct alltypes_everything_color_args - Thrift struct Everything_color_args
+ * struct alltypes_everything_color_args - Thrift struct Everything.color args
  * @c: field 1: c
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -272,7 +272,7 @@ struct alltypes_everything_color_args {
 };
 
 /**
- * struct alltypes_everything_color_result - Thrift struct Everything_color_result
+ * struct alltypes_everything_color_result - Thrift struct Everything.color result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -285,7 +285,7 @@ struct alltypes_everything_color_result {
 };
 
 /**
- * struct alltypes_everything_when_args - Thrift struct Everything_when_args
+ * struct alltypes_everything_when_args - Thrift struct Everything.when args
  * @t: field 1: t
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -298,7 +298,7 @@ struct alltypes_everything_when_args {
 };
 
 /**
- * struct alltypes_everything_when_result - Thrift struct Everything_when_result
+ * struct alltypes_everything_when_result - Thrift struct Everything.when result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -320,7 +320,7 @@ struct kg_list_string {
 #endif
 
 /**
- * struct alltypes_everything_names_args - Thrift struct Everything_names_args
+ * struct alltypes_everything_names_args - Thrift struct Everything.names args
  * @n: field 1: n
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -333,7 +333,7 @@ struct alltypes_everything_names_args {
 };
 
 /**
- * struct alltypes_everything_names_result - Thrift struct Everything_names_result
+ * struct alltypes_everything_names_result - Thrift struct Everything.names result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -346,7 +346,7 @@ struct alltypes_everything_names_result {
 };
 
 /**
- * struct alltypes_everything_point_args - Thrift struct Everything_point_args
+ * struct alltypes_everything_point_args - Thrift struct Everything.point args
  * @p: field 1: p
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -359,7 +359,7 @@ struct alltypes_everything_point_args {
 };
 
 /**
- * struct alltypes_everything_point_result - Thrift struct Everything_point_result
+ * struct alltypes_everything_point_result - Thrift struct Everything.point result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -372,7 +372,7 @@ struct alltypes_everything_point_result {
 };
 
 /**
- * struct alltypes_everything_shape_args - Thrift struct Everything_shape_args
+ * struct alltypes_everything_shape_args - Thrift struct Everything.shape args
  * @s: field 1: s
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -385,7 +385,7 @@ struct alltypes_everything_shape_args {
 };
 
 /**
- * struct alltypes_everything_shape_result - Thrift struct Everything_shape_result
+ * struct alltypes_everything_shape_result - Thrift struct Everything.shape result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -407,7 +407,7 @@ struct kg_list_i32 {
 #endif
 
 /**
- * struct alltypes_everything_ints_args - Thrift struct Everything_ints_args
+ * struct alltypes_everything_ints_args - Thrift struct Everything.ints args
  * @l: field 1: l
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -420,7 +420,7 @@ struct alltypes_everything_ints_args {
 };
 
 /**
- * struct alltypes_everything_ints_result - Thrift struct Everything_ints_result
+ * struct alltypes_everything_ints_result - Thrift struct Everything.ints result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -442,7 +442,7 @@ struct kg_set_string {
 #endif
 
 /**
- * struct alltypes_everything_strings_args - Thrift struct Everything_strings_args
+ * struct alltypes_everything_strings_args - Thrift struct Everything.strings args
  * @s: field 1: s
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -455,7 +455,7 @@ struct alltypes_everything_strings_args {
 };
 
 /**
- * struct alltypes_everything_strings_result - Thrift struct Everything_strings_result
+ * struct alltypes_everything_strings_result - Thrift struct Everything.strings result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -478,7 +478,7 @@ struct kg_map_string_alltypes_point {
 #endif
 
 /**
- * struct alltypes_everything_points_args - Thrift struct Everything_points_args
+ * struct alltypes_everything_points_args - Thrift struct Everything.points args
  * @m: field 1: m
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -491,7 +491,7 @@ struct alltypes_everything_points_args {
 };
 
 /**
- * struct alltypes_everything_points_result - Thrift struct Everything_points_result
+ * struct alltypes_everything_points_result - Thrift struct Everything.points result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -533,7 +533,7 @@ struct kg_map_i32_list_map_string_i32 {
 #endif
 
 /**
- * struct alltypes_everything_nested_args - Thrift struct Everything_nested_args
+ * struct alltypes_everything_nested_args - Thrift struct Everything.nested args
  * @n: field 1: n
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -546,7 +546,7 @@ struct alltypes_everything_nested_args {
 };
 
 /**
- * struct alltypes_everything_nested_result - Thrift struct Everything_nested_result
+ * struct alltypes_everything_nested_result - Thrift struct Everything.nested result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -559,7 +559,7 @@ struct alltypes_everything_nested_result {
 };
 
 /**
- * struct alltypes_everything_many_args - Thrift struct Everything_many_args
+ * struct alltypes_everything_many_args - Thrift struct Everything.many args
  * @a: field 1: a
  * @b: field 2: b
  * @c: field 3: c
@@ -584,7 +584,7 @@ struct alltypes_everything_many_args {
 };
 
 /**
- * struct alltypes_everything_many_result - Thrift struct Everything_many_result
+ * struct alltypes_everything_many_result - Thrift struct Everything.many result
  * @success: field 0: success
  * @oops: field 1: oops
  * @worse: field 2: worse
@@ -603,7 +603,7 @@ struct alltypes_everything_many_result {
 };
 
 /**
- * struct alltypes_everything_fire_args - Thrift struct Everything_fire_args
+ * struct alltypes_everything_fire_args - Thrift struct Everything.fire args
  * @event: field 1: event
  * @call: field 2: call
  * @isset: which fields hold a value (decode sets them; encode writes

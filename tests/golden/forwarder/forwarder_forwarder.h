@@ -13,7 +13,7 @@
 #include "forwarder_types.h"
 
 /**
- * struct forwarder_forwarder_msg_args - Thrift struct Forwarder_msg_args
+ * struct forwarder_forwarder_msg_args - Thrift struct Forwarder.msg args
  * @key: field 1: key
  * @payload: field 2: payload
  * @isset: which fields hold a value (decode sets them; encode writes
@@ -38,7 +38,7 @@ struct kg_list_forwarder_backend {
 #endif
 
 /**
- * struct forwarder_forwarder_connect_args - Thrift struct Forwarder_connect_args
+ * struct forwarder_forwarder_connect_args - Thrift struct Forwarder.connect args
  * @backends: field 1: backends
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -51,7 +51,7 @@ struct forwarder_forwarder_connect_args {
 };
 
 /**
- * struct forwarder_forwarder_connect_result - Thrift struct Forwarder_connect_result
+ * struct forwarder_forwarder_connect_result - Thrift struct Forwarder.connect result
  * @err: field 1: err
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -64,25 +64,25 @@ struct forwarder_forwarder_connect_result {
 };
 
 /**
- * struct forwarder_forwarder_close_backends_args - Thrift struct Forwarder_close_backends_args
+ * struct forwarder_forwarder_close_backends_args - Thrift struct Forwarder.close_backends args
  */
 struct forwarder_forwarder_close_backends_args {
 };
 
 /**
- * struct forwarder_forwarder_close_backends_result - Thrift struct Forwarder_close_backends_result
+ * struct forwarder_forwarder_close_backends_result - Thrift struct Forwarder.close_backends result
  */
 struct forwarder_forwarder_close_backends_result {
 };
 
 /**
- * struct forwarder_forwarder_stats_args - Thrift struct Forwarder_stats_args
+ * struct forwarder_forwarder_stats_args - Thrift struct Forwarder.stats args
  */
 struct forwarder_forwarder_stats_args {
 };
 
 /**
- * struct forwarder_forwarder_stats_result - Thrift struct Forwarder_stats_result
+ * struct forwarder_forwarder_stats_result - Thrift struct Forwarder.stats result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)

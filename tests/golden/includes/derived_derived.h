@@ -14,7 +14,7 @@
 #include "shared_shared_service.h"
 
 /**
- * struct derived_derived_put_args - Thrift struct Derived_put_args
+ * struct derived_derived_put_args - Thrift struct Derived.put args
  * @s: field 1: s
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -27,7 +27,7 @@ struct derived_derived_put_args {
 };
 
 /**
- * struct derived_derived_put_result - Thrift struct Derived_put_result
+ * struct derived_derived_put_result - Thrift struct Derived.put result
  * @nf: field 1: nf
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -40,7 +40,7 @@ struct derived_derived_put_result {
 };
 
 /**
- * struct derived_derived_all_args - Thrift struct Derived_all_args
+ * struct derived_derived_all_args - Thrift struct Derived.all args
  */
 struct derived_derived_all_args {
 };
@@ -55,7 +55,7 @@ struct kg_list_shared_shared_struct {
 #endif
 
 /**
- * struct derived_derived_all_result - Thrift struct Derived_all_result
+ * struct derived_derived_all_result - Thrift struct Derived.all result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)

@@ -14,13 +14,13 @@
 #include "derived_derived.h"
 
 /**
- * struct derived_leaf_count_args - Thrift struct Leaf_count_args
+ * struct derived_leaf_count_args - Thrift struct Leaf.count args
  */
 struct derived_leaf_count_args {
 };
 
 /**
- * struct derived_leaf_count_result - Thrift struct Leaf_count_result
+ * struct derived_leaf_count_result - Thrift struct Leaf.count result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)

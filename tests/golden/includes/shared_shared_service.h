@@ -13,7 +13,7 @@
 #include "shared_types.h"
 
 /**
- * struct shared_shared_service_get_struct_args - Thrift struct SharedService_getStruct_args
+ * struct shared_shared_service_get_struct_args - Thrift struct SharedService.getStruct args
  * @key: field 1: key
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -26,7 +26,7 @@ struct shared_shared_service_get_struct_args {
 };
 
 /**
- * struct shared_shared_service_get_struct_result - Thrift struct SharedService_getStruct_result
+ * struct shared_shared_service_get_struct_result - Thrift struct SharedService.getStruct result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -39,7 +39,7 @@ struct shared_shared_service_get_struct_result {
 };
 
 /**
- * struct shared_shared_service_ping_args - Thrift struct SharedService_ping_args
+ * struct shared_shared_service_ping_args - Thrift struct SharedService.ping args
  */
 struct shared_shared_service_ping_args {
 };

@@ -13,19 +13,19 @@
 #include "thrift_test_types.h"
 
 /**
- * struct thrift_test_thrift_test_test_void_args - Thrift struct ThriftTest_testVoid_args
+ * struct thrift_test_thrift_test_test_void_args - Thrift struct ThriftTest.testVoid args
  */
 struct thrift_test_thrift_test_test_void_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_void_result - Thrift struct ThriftTest_testVoid_result
+ * struct thrift_test_thrift_test_test_void_result - Thrift struct ThriftTest.testVoid result
  */
 struct thrift_test_thrift_test_test_void_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_string_args - Thrift struct ThriftTest_testString_args
+ * struct thrift_test_thrift_test_test_string_args - Thrift struct ThriftTest.testString args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -38,7 +38,7 @@ struct thrift_test_thrift_test_test_string_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_string_result - Thrift struct ThriftTest_testString_result
+ * struct thrift_test_thrift_test_test_string_result - Thrift struct ThriftTest.testString result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -51,7 +51,7 @@ struct thrift_test_thrift_test_test_string_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_bool_args - Thrift struct ThriftTest_testBool_args
+ * struct thrift_test_thrift_test_test_bool_args - Thrift struct ThriftTest.testBool args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -64,7 +64,7 @@ struct thrift_test_thrift_test_test_bool_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_bool_result - Thrift struct ThriftTest_testBool_result
+ * struct thrift_test_thrift_test_test_bool_result - Thrift struct ThriftTest.testBool result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -77,7 +77,7 @@ struct thrift_test_thrift_test_test_bool_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_byte_args - Thrift struct ThriftTest_testByte_args
+ * struct thrift_test_thrift_test_test_byte_args - Thrift struct ThriftTest.testByte args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -90,7 +90,7 @@ struct thrift_test_thrift_test_test_byte_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_byte_result - Thrift struct ThriftTest_testByte_result
+ * struct thrift_test_thrift_test_test_byte_result - Thrift struct ThriftTest.testByte result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -103,7 +103,7 @@ struct thrift_test_thrift_test_test_byte_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_i32_args - Thrift struct ThriftTest_testI32_args
+ * struct thrift_test_thrift_test_test_i32_args - Thrift struct ThriftTest.testI32 args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -116,7 +116,7 @@ struct thrift_test_thrift_test_test_i32_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_i32_result - Thrift struct ThriftTest_testI32_result
+ * struct thrift_test_thrift_test_test_i32_result - Thrift struct ThriftTest.testI32 result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -129,7 +129,7 @@ struct thrift_test_thrift_test_test_i32_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_i64_args - Thrift struct ThriftTest_testI64_args
+ * struct thrift_test_thrift_test_test_i64_args - Thrift struct ThriftTest.testI64 args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -142,7 +142,7 @@ struct thrift_test_thrift_test_test_i64_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_i64_result - Thrift struct ThriftTest_testI64_result
+ * struct thrift_test_thrift_test_test_i64_result - Thrift struct ThriftTest.testI64 result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -155,7 +155,7 @@ struct thrift_test_thrift_test_test_i64_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_double_args - Thrift struct ThriftTest_testDouble_args
+ * struct thrift_test_thrift_test_test_double_args - Thrift struct ThriftTest.testDouble args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -168,7 +168,7 @@ struct thrift_test_thrift_test_test_double_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_double_result - Thrift struct ThriftTest_testDouble_result
+ * struct thrift_test_thrift_test_test_double_result - Thrift struct ThriftTest.testDouble result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -181,7 +181,7 @@ struct thrift_test_thrift_test_test_double_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_binary_args - Thrift struct ThriftTest_testBinary_args
+ * struct thrift_test_thrift_test_test_binary_args - Thrift struct ThriftTest.testBinary args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -194,7 +194,7 @@ struct thrift_test_thrift_test_test_binary_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_binary_result - Thrift struct ThriftTest_testBinary_result
+ * struct thrift_test_thrift_test_test_binary_result - Thrift struct ThriftTest.testBinary result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -207,7 +207,7 @@ struct thrift_test_thrift_test_test_binary_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_uuid_args - Thrift struct ThriftTest_testUuid_args
+ * struct thrift_test_thrift_test_test_uuid_args - Thrift struct ThriftTest.testUuid args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -220,7 +220,7 @@ struct thrift_test_thrift_test_test_uuid_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_uuid_result - Thrift struct ThriftTest_testUuid_result
+ * struct thrift_test_thrift_test_test_uuid_result - Thrift struct ThriftTest.testUuid result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -233,7 +233,7 @@ struct thrift_test_thrift_test_test_uuid_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_struct_args - Thrift struct ThriftTest_testStruct_args
+ * struct thrift_test_thrift_test_test_struct_args - Thrift struct ThriftTest.testStruct args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -246,7 +246,7 @@ struct thrift_test_thrift_test_test_struct_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_struct_result - Thrift struct ThriftTest_testStruct_result
+ * struct thrift_test_thrift_test_test_struct_result - Thrift struct ThriftTest.testStruct result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -259,7 +259,7 @@ struct thrift_test_thrift_test_test_struct_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_nest_args - Thrift struct ThriftTest_testNest_args
+ * struct thrift_test_thrift_test_test_nest_args - Thrift struct ThriftTest.testNest args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -272,7 +272,7 @@ struct thrift_test_thrift_test_test_nest_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_nest_result - Thrift struct ThriftTest_testNest_result
+ * struct thrift_test_thrift_test_test_nest_result - Thrift struct ThriftTest.testNest result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -295,7 +295,7 @@ struct kg_map_i32_i32 {
 #endif
 
 /**
- * struct thrift_test_thrift_test_test_map_args - Thrift struct ThriftTest_testMap_args
+ * struct thrift_test_thrift_test_test_map_args - Thrift struct ThriftTest.testMap args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -308,7 +308,7 @@ struct thrift_test_thrift_test_test_map_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_map_result - Thrift struct ThriftTest_testMap_result
+ * struct thrift_test_thrift_test_test_map_result - Thrift struct ThriftTest.testMap result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -331,7 +331,7 @@ struct kg_map_string_string {
 #endif
 
 /**
- * struct thrift_test_thrift_test_test_string_map_args - Thrift struct ThriftTest_testStringMap_args
+ * struct thrift_test_thrift_test_test_string_map_args - Thrift struct ThriftTest.testStringMap args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -344,8 +344,8 @@ struct thrift_test_thrift_test_test_string_map_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_string_map_result - Thrift struct
- * ThriftTest_testStringMap_result
+ * struct thrift_test_thrift_test_test_string_map_result - Thrift struct ThriftTest.testStringMap
+ * result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -367,7 +367,7 @@ struct kg_set_i32 {
 #endif
 
 /**
- * struct thrift_test_thrift_test_test_set_args - Thrift struct ThriftTest_testSet_args
+ * struct thrift_test_thrift_test_test_set_args - Thrift struct ThriftTest.testSet args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -380,7 +380,7 @@ struct thrift_test_thrift_test_test_set_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_set_result - Thrift struct ThriftTest_testSet_result
+ * struct thrift_test_thrift_test_test_set_result - Thrift struct ThriftTest.testSet result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -402,7 +402,7 @@ struct kg_list_i32 {
 #endif
 
 /**
- * struct thrift_test_thrift_test_test_list_args - Thrift struct ThriftTest_testList_args
+ * struct thrift_test_thrift_test_test_list_args - Thrift struct ThriftTest.testList args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -415,7 +415,7 @@ struct thrift_test_thrift_test_test_list_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_list_result - Thrift struct ThriftTest_testList_result
+ * struct thrift_test_thrift_test_test_list_result - Thrift struct ThriftTest.testList result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -428,7 +428,7 @@ struct thrift_test_thrift_test_test_list_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_enum_args - Thrift struct ThriftTest_testEnum_args
+ * struct thrift_test_thrift_test_test_enum_args - Thrift struct ThriftTest.testEnum args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -441,7 +441,7 @@ struct thrift_test_thrift_test_test_enum_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_enum_result - Thrift struct ThriftTest_testEnum_result
+ * struct thrift_test_thrift_test_test_enum_result - Thrift struct ThriftTest.testEnum result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -454,7 +454,7 @@ struct thrift_test_thrift_test_test_enum_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_typedef_args - Thrift struct ThriftTest_testTypedef_args
+ * struct thrift_test_thrift_test_test_typedef_args - Thrift struct ThriftTest.testTypedef args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -467,7 +467,7 @@ struct thrift_test_thrift_test_test_typedef_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_typedef_result - Thrift struct ThriftTest_testTypedef_result
+ * struct thrift_test_thrift_test_test_typedef_result - Thrift struct ThriftTest.testTypedef result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -480,7 +480,7 @@ struct thrift_test_thrift_test_test_typedef_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_map_map_args - Thrift struct ThriftTest_testMapMap_args
+ * struct thrift_test_thrift_test_test_map_map_args - Thrift struct ThriftTest.testMapMap args
  * @hello: field 1: hello
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -503,7 +503,7 @@ struct kg_map_i32_map_i32_i32 {
 #endif
 
 /**
- * struct thrift_test_thrift_test_test_map_map_result - Thrift struct ThriftTest_testMapMap_result
+ * struct thrift_test_thrift_test_test_map_map_result - Thrift struct ThriftTest.testMapMap result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -516,7 +516,7 @@ struct thrift_test_thrift_test_test_map_map_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_insanity_args - Thrift struct ThriftTest_testInsanity_args
+ * struct thrift_test_thrift_test_test_insanity_args - Thrift struct ThriftTest.testInsanity args
  * @argument: field 1: argument
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -549,8 +549,8 @@ struct kg_map_i64_map_i32_thrift_test_insanity {
 #endif
 
 /**
- * struct thrift_test_thrift_test_test_insanity_result - Thrift struct
- * ThriftTest_testInsanity_result
+ * struct thrift_test_thrift_test_test_insanity_result - Thrift struct ThriftTest.testInsanity
+ * result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -573,7 +573,7 @@ struct kg_map_i16_string {
 #endif
 
 /**
- * struct thrift_test_thrift_test_test_multi_args - Thrift struct ThriftTest_testMulti_args
+ * struct thrift_test_thrift_test_test_multi_args - Thrift struct ThriftTest.testMulti args
  * @arg0: field 1: arg0
  * @arg1: field 2: arg1
  * @arg2: field 3: arg2
@@ -601,7 +601,7 @@ struct thrift_test_thrift_test_test_multi_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_multi_result - Thrift struct ThriftTest_testMulti_result
+ * struct thrift_test_thrift_test_test_multi_result - Thrift struct ThriftTest.testMulti result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -614,7 +614,7 @@ struct thrift_test_thrift_test_test_multi_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_exception_args - Thrift struct ThriftTest_testException_args
+ * struct thrift_test_thrift_test_test_exception_args - Thrift struct ThriftTest.testException args
  * @arg: field 1: arg
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -627,8 +627,8 @@ struct thrift_test_thrift_test_test_exception_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_exception_result - Thrift struct
- * ThriftTest_testException_result
+ * struct thrift_test_thrift_test_test_exception_result - Thrift struct ThriftTest.testException
+ * result
  * @err1: field 1: err1
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -642,7 +642,7 @@ struct thrift_test_thrift_test_test_exception_result {
 
 /**
  * struct thrift_test_thrift_test_test_multi_exception_args - Thrift struct
- * ThriftTest_testMultiException_args
+ * ThriftTest.testMultiException args
  * @arg0: field 1: arg0
  * @arg1: field 2: arg1
  * @isset: which fields hold a value (decode sets them; encode writes
@@ -659,7 +659,7 @@ struct thrift_test_thrift_test_test_multi_exception_args {
 
 /**
  * struct thrift_test_thrift_test_test_multi_exception_result - Thrift struct
- * ThriftTest_testMultiException_result
+ * ThriftTest.testMultiException result
  * @success: field 0: success
  * @err1: field 1: err1
  * @err2: field 2: err2
@@ -678,7 +678,7 @@ struct thrift_test_thrift_test_test_multi_exception_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_oneway_args - Thrift struct ThriftTest_testOneway_args
+ * struct thrift_test_thrift_test_test_oneway_args - Thrift struct ThriftTest.testOneway args
  * @seconds_to_sleep: field 1: secondsToSleep
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
