@@ -3,14 +3,14 @@
 Templates print what this module computes: every C name, C type, wire type id,
 initializer and limit is decided here, so templates hold only loops and
 conditions.  The service half builds its args/result structs on the same model
-(through `types.service_api`).
+(service.py lowers them with `ProgramModel.struct_model(..., cname=...)`).
 
 Model API (names are stable; the service generator relies on them)
 -------------------------------------------------------------------
 
 `TypesLowering(names).program(program)` (one model per program and module) gives, for one `.thrift` file:
 
-* `prefix`        C prefix of the file (`service.file_prefix`: `ThriftTest` -> `thrift_test`)
+* `prefix`        C prefix of the file (`naming.file_prefix`: `ThriftTest` -> `thrift_test`)
 * `types_h`, `types_c`  file names (`thrift_test_types.h`)
 * `enums`, `consts`, `typedefs`, `structs` (structs, unions, exceptions), each a
   model object below, in source order; `includes`: the included ProgramModels.

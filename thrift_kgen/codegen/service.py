@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from ..frontend import ast
 from . import render
 from .model import STRUCT_DERIVED, StaticSink, StructModel, TypesLowering
-from .naming import RESERVED_PARAMS, TAG, NameTable, file_prefix, safe_ident, snake
+from .naming import RESERVED_PARAMS, TAG, file_prefix, safe_ident, snake
 
 # A service whose snake name is one of these would write over another generated file.
 FILE_CLASHES = ("types", "handler", "main", "module", "user", "fuzz")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ..frontend import ast
 from . import render
-from .model import Container, ProgramModel, StaticSink, StructModel, Unit
+from .model import Container, CType, ProgramModel, StaticSink, StructModel, Unit
 
 
 class EnumGenerator:
