@@ -84,6 +84,7 @@ from pathlib import Path
 
 from ..frontend import ast
 from .naming import RESERVED_MEMBERS, TAG, NameTable, file_prefix, snake
+from .render import c_literal, comment_text, kdoc_oneline
 
 # ---------------------------------------------------------------------------
 # Types
@@ -231,14 +232,6 @@ class StructModel:
     def size_fn(self) -> str:
         return f"{self.cname}_encoded_size"
 
-    @property
-    def has_containers(self) -> bool:
-        return any(f.ctype.cat == "container" for f in self.fields)
-
-    @property
-    def has_defaults(self) -> bool:
-        return any(f.default is not None for f in self.fields)
-
 
 @dataclass(eq=False)
 class EnumValueModel:
@@ -299,22 +292,6 @@ class StaticSink:
 # ---------------------------------------------------------------------------
 # Constant values -> C initializers
 # ---------------------------------------------------------------------------
-
-
-def c_bytes_literal(b: bytes) -> str:
-    out = ['"']
-    for ch in b:
-        c = chr(ch)
-        if c in '"\\':
-            out.append("\\" + c)
-        elif c == "?":
-            out.append("\\?")
-        elif 0x20 <= ch < 0x7F:
-            out.append(c)
-        else:
-            out.append(f"\\{ch:03o}")
-    out.append('"')
-    return "".join(out)
 
 
 def c_int(v: int, kind: str) -> str:
@@ -414,14 +391,10 @@ def type_limit(t: ast.Type, name: str) -> int | None:
 
 
 def _doc_summary(doc: str | None, fallback: str) -> str:
-    from .render import kdoc_oneline
-
     return kdoc_oneline(doc, fallback)
 
 
 def _doc_lines(doc: str | None) -> list[str]:
-    from .render import comment_text
-
     if not doc or "\n" not in doc.strip():
         return []
     return comment_text(doc)
@@ -585,11 +558,6 @@ class ProgramModel:
             return self.struct_names[id(s)]
         return self._of(prog).struct_cname(s)
 
-    def enum_cname(self, e: ast.Enum) -> str:
-        if e.program is None or e.program is self.ast:
-            return self.enum_names[id(e)]
-        return self._of(e.program).enum_cname(e)
-
     def ctype(self, t: ast.Type) -> CType:
         tt = ast.true_type(t)
         if isinstance(tt, ast.BaseType):
@@ -696,7 +664,7 @@ class ProgramModel:
             return f"0x{double_bits(value):016x}ULL"
         if ct.cat == "bytes":
             b = _to_bytes(value)
-            return f"{{ .data = (const u8 *){c_bytes_literal(b)}, .len = {len(b)} }}"
+            return f"{{ .data = (const u8 *){c_literal(b)}, .len = {len(b)} }}"
         if k == "uuid":
             b = _uuid_bytes(value)
             return "{ .b = { " + ", ".join(f"0x{x:02x}" for x in b) + " } }"

@@ -49,12 +49,13 @@ def banner(source_name: str) -> str:
             "Do not edit: manual edits will be lost.")
 
 
-def c_string(s: str) -> str:
-    """A C string literal (ASCII; anything else escaped in octal)."""
+def c_literal(b: bytes) -> str:
+    """A C string literal of bytes: printable ASCII as is, `?` escaped (no trigraphs),
+    anything else in octal."""
     out = ['"']
-    for ch in s.encode("utf-8"):
+    for ch in b:
         c = chr(ch)
-        if c in '"\\':
+        if c in '"\\?':
             out.append("\\" + c)
         elif 0x20 <= ch < 0x7F:
             out.append(c)
@@ -62,6 +63,11 @@ def c_string(s: str) -> str:
             out.append(f"\\{ch:03o}")
     out.append('"')
     return "".join(out)
+
+
+def c_string(s: str) -> str:
+    """A C string literal of text (UTF-8)."""
+    return c_literal(s.encode("utf-8"))
 
 
 def comment_text(doc: str | None, width: int = 72) -> list[str]:
