@@ -15,9 +15,9 @@ error.  No input, however broken, produces a Python traceback (set THRIFT_KGEN_D
 to see one for an internal error).
 
 Code generation lives in `thrift_kgen.codegen`; this module calls
-`thrift_kgen.codegen.generate(program, out_dir, options, warn=...)` with the resolved root
-`Program`, the output directory (a `str`), a `GenerateOptions` (below) and where its warnings go. Until that
-function exists, `generate` reports a clear error and exits 1.
+`thrift_kgen.codegen.generate(program, out_dir, options, warn=...)` with the resolved
+root `Program`, the output directory (a `str`), a `GenerateOptions` (below) and where
+its warnings go. Until that function exists, `generate` reports a clear error and exits 1.
 """
 
 from __future__ import annotations
