@@ -162,7 +162,8 @@ def test_default_command_without_codegen_is_a_clear_error(good, monkeypatch, tmp
 def test_default_command_calls_codegen_generate(good, monkeypatch, tmp_path):
     calls = []
     fake = types.ModuleType("thrift_kgen.codegen")
-    fake.generate = lambda program, out_dir, options: calls.append((program, out_dir, options))
+    # warn: where the generator's warnings go (the CLI prints them like the front end's)
+    fake.generate = lambda program, out_dir, options, warn: calls.append((program, out_dir, options))
     monkeypatch.setitem(sys.modules, "thrift_kgen.codegen", fake)
     out = str(tmp_path / "mod")
     # Apache's habit: options before or after the file, no subcommand.

@@ -15,9 +15,9 @@ error.  No input, however broken, produces a Python traceback (set THRIFT_KGEN_D
 to see one for an internal error).
 
 Code generation lives in `thrift_kgen.codegen`; this module calls
-`thrift_kgen.codegen.generate(program, out_dir, options)` with the resolved root
-`Program`, the output directory (a `str`) and a `GenerateOptions` (below).  Until that
-function exists, `generate` reports a clear error and exits 1.
+`thrift_kgen.codegen.generate(program, out_dir, options, warn=...)` with the resolved
+root `Program`, the output directory (a `str`), a `GenerateOptions` (below) and where
+its warnings go. Until that function exists, `generate` reports a clear error and exits 1.
 """
 
 from __future__ import annotations
@@ -42,13 +42,14 @@ DEFAULT_OUT = "gen-kmod"
 class GenerateOptions:
     """What the generate command passes to `thrift_kgen.codegen.generate`."""
 
-    service: str | None = None  # --service: the service to serve (None: the only/last one, codegen decides)
+    service: str | None = None  # --service: the service to serve (needed when FILE has several)
     include_dirs: list[str] = field(default_factory=list)  # -I, in order
     verbose: bool = False  # -v
     source: str = ""  # the IDL file as given on the command line
     module_name: str | None = None  # --module: the module's name (default: the IDL file's, lower case)
     multiplex: bool = False  # --multiplex: serve every service on one port (TMultiplexedProtocol)
     fuzz: bool = False  # --fuzz: also write the libFuzzer harness and `make fuzz`
+    module_version: str | None = None  # --module-version: MODULE_VERSION and dkms.conf's version
 
 
 def _debug() -> bool:
@@ -126,7 +127,10 @@ def cli() -> None:
 @include_option
 @click.option("-o", "--out", "out_dir", metavar="DIR", default=DEFAULT_OUT, show_default=True,
               help="Write the generated module into DIR.")
-@click.option("--service", metavar="NAME", default=None, help="The service to serve (default: decided by the generator).")
+@click.option("--service", metavar="NAME", default=None,
+              help="The service to serve (needed when FILE defines several).")
+@click.option("--module-version", "module_version", metavar="VERSION", default=None,
+              help="MODULE_VERSION() and dkms.conf's PACKAGE_VERSION (default: thrift-kgen's).")
 @click.option("--module", "module_name", metavar="NAME", default=None,
               help="Name the module NAME.ko (default: the IDL file's name in lower case).")
 @click.option("--multiplex", is_flag=True,
@@ -135,7 +139,8 @@ def cli() -> None:
               help="Also write a libFuzzer harness (<prefix>_fuzz.c) and `make fuzz` (docs/fuzzing.md).")
 @click.option("-v", "--verbose", is_flag=True, help="Say what is being done.")
 @click.argument("file", metavar="FILE")
-def generate_cmd(include_dirs, out_dir, service, module_name, multiplex, fuzz, verbose, file) -> None:
+def generate_cmd(include_dirs, out_dir, service, module_version, module_name, multiplex, fuzz, verbose,
+                 file) -> None:
     """Generate a kernel module from FILE."""
     if module_name is not None and not re.fullmatch(r"[a-z_][a-z0-9_]{0,55}", module_name):
         click.echo(f"thrift-kgen: error: --module {module_name!r}: a module name is lower-case letters,"
@@ -164,15 +169,19 @@ def generate_cmd(include_dirs, out_dir, service, module_name, multiplex, fuzz, v
         )
         sys.exit(1)
     options = GenerateOptions(service=service, include_dirs=list(include_dirs), verbose=verbose, source=file,
-                              module_name=module_name, multiplex=multiplex, fuzz=fuzz)
+                              module_name=module_name, multiplex=multiplex, fuzz=fuzz,
+                              module_version=module_version)
     if verbose:
         click.echo(f"thrift-kgen: generating {program.name} into {out_dir}", err=True)
+    warnings = Diagnostics(sources=diags.sources)  # renamed C names, missing handlers
     try:
-        result = generate(program, out_dir, options)
+        result = generate(program, out_dir, options, warn=warnings.items.append)
     except CompileError as e:  # the generator reports through the same kind of diagnostics
         gd = Diagnostics(items=list(e.diagnostics), sources=diags.sources)
         _emit(gd)
         sys.exit(1)
+    finally:
+        _emit(warnings)
     if result is False:
         sys.exit(1)
 

@@ -1,151 +1,52 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * User space only: the main() of a generated server, so generated code
- * carries no option parsing of its own. The flags mirror the module
- * parameters of the generated glue (thrift_kgen/codegen/glue.py, LIMITS).
+ * carries no option parsing of its own. The flags are the module's
+ * parameters (the table the glue passes, thrift_kgen/codegen/params.py).
  */
 #include <getopt.h>
 
 #include "kgen/usermain.h"
 #include "kgen/event.h"		/* kg_addr_port() */
 
-/* A limit flag: N, 0 keeping the runtime's default; a u32 in the config. */
-struct kg_limit_flag {
-	const char *flag;
-	size_t offset;
-	const char *help;
-};
+#define KG_MAX_PARAMS	64
+#define KG_OPT_PARAM	256	/* getopt value of params[0]; the others follow */
 
-#define KG_CFG(field)	offsetof(struct kg_server_config, field)
-
-/* The timeouts: 0 turns them off instead of keeping the default. */
-static bool kg_zero_disables(const struct kg_limit_flag *l)
-{
-	return l->offset == KG_CFG(idle_timeout_ms) || l->offset == KG_CFG(message_timeout_ms);
-}
-
-static const struct kg_limit_flag kg_limit_flags[] = {
-	{ "max-conns", KG_CFG(max_conns),
-	  "connections served at once; more are accepted and closed" },
-	{ "max-frame", KG_CFG(limits.max_frame), "bytes in one message" },
-	{ "max-string", KG_CFG(limits.max_string), "bytes in one string or binary" },
-	{ "max-container", KG_CFG(limits.max_container), "elements in one list, set or map" },
-	{ "max-depth", KG_CFG(limits.max_depth),
-	  "nesting of structs and containers (at most 64)" },
-	{ "arena-size", KG_CFG(limits.arena_size), "bytes of decoded data per message" },
-	{ "rcvbuf-max", KG_CFG(rcvbuf_max), "bytes buffered for reading per connection" },
-	{ "sndbuf-max", KG_CFG(sndbuf_max),
-	  "bytes queued for sending per connection before it stops reading" },
-	{ "max-reply", KG_CFG(max_reply),
-	  "largest reply; a larger one closes the connection" },
-	{ "mem-budget", KG_CFG(mem_budget),
-	  "bytes of buffers and arenas for all connections together" },
-	{ "budget", KG_CFG(budget), "messages served per connection per turn, for fairness" },
-	{ "idle-timeout-ms", KG_CFG(idle_timeout_ms),
-	  "close a connection that sends and takes nothing this long (default 300000)" },
-	{ "message-timeout-ms", KG_CFG(message_timeout_ms),
-	  "close a connection whose message stays incomplete this long (default 30000)" },
-};
-
-#define KG_NLIMITS	ARRAY_SIZE(kg_limit_flags)
-#define KG_OPT_LIMIT	256	/* getopt value of kg_limit_flags[0]; the others follow */
-
-/* A flag taking one of three names, as the module parameter of the same name. */
-struct kg_choice {
-	const char *name[3];
-	u8 value[3];
-};
-
-static const struct kg_choice kg_transports = {
-	{ "framed", "buffered", "auto" },
-	{ KG_TRANSPORT_FRAMED, KG_TRANSPORT_BUFFERED, KG_TRANSPORT_AUTO },
-};
-
-static const struct kg_choice kg_protocols = {
-	{ "auto", "binary", "compact" }, { KG_PROTO_AUTO, KG_PROTO_BINARY, KG_PROTO_COMPACT },
-};
-
-static const char *const kg_listens[] = { "tcp", "udp", "both" };
-
-static int kg_listen_arg(const char *arg, u8 *out)
+/* The flag of a parameter: its name with '-' for '_'. */
+static void kg_flag_name(char *flag, size_t size, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(kg_listens); i++) {
-		if (!strcmp(arg, kg_listens[i])) {
-			*out = (u8)i;	/* enum kg_listen */
-			return 0;
-		}
-	}
-	fprintf(stderr, "unknown listen \"%s\" (tcp, udp or both)\n", arg);
-	return -EINVAL;
-}
-
-static int kg_choice_arg(const char *what, const struct kg_choice *c, const char *arg, u8 *out)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(c->name); i++) {
-		if (!strcmp(arg, c->name[i])) {
-			*out = c->value[i];
-			return 0;
-		}
-	}
-	fprintf(stderr, "unknown %s \"%s\" (%s, %s or %s)\n", what, arg, c->name[0],
-		c->name[1], c->name[2]);
-	return -EINVAL;
+	for (i = 0; i + 1 < size && name[i]; i++)
+		flag[i] = name[i] == '_' ? '-' : name[i];
+	flag[i] = '\0';
 }
 
 static void kg_usage(FILE *f, const char *argv0, const struct kg_user_main *m)
 {
-	char flag[32];
+	char flag[40], arg[48];
 	size_t i;
 
-	fprintf(f,
-		"usage: %s [options]\n"
-		"Serve %s (%s) over Thrift.\n"
-		"  --addr ADDR        address to listen on (default 127.0.0.1)\n"
-		"  --port PORT        port, TCP and/or UDP (default %u; 0 picks a free one)\n"
-		"  --transport T      framed (default), buffered, or auto (each client's)\n"
-		"  --protocol P       auto (default: each client's), binary or compact\n"
-		"  --listen L         tcp (default), udp or both (one port; UDP: oneway-only services)\n",
-		argv0, m->service->name, m->source ? m->source : "?", m->default_port);
-	for (i = 0; i < KG_NLIMITS; i++) {
-		snprintf(flag, sizeof(flag), "--%s N", kg_limit_flags[i].flag);
-		fprintf(f, "  %-18s %s (0: %s)\n", flag, kg_limit_flags[i].help,
-			kg_zero_disables(&kg_limit_flags[i]) ? "never" : "default");
+	fprintf(f, "usage: %s [options]\nServe %s (%s) over Thrift.\n", argv0,
+		m->service->name, m->source);
+	for (i = 0; i < m->nparams; i++) {
+		kg_flag_name(flag, sizeof(flag), m->params[i].name);
+		snprintf(arg, sizeof(arg), "--%s %s", flag,
+			 m->params[i].kind == KG_PARAM_STRING ? "S" :
+			 m->params[i].kind == KG_PARAM_CHOICE ? "WORD" : "N");
+		fprintf(f, "  %-24s %s\n", arg, m->params[i].help);
 	}
 	fprintf(f,
-		"  --wq-mode N        accepted for symmetry with the module; ignored\n"
-		"  --help             this text\n"
+		"  --help                   this text\n"
 		"On exit (SIGINT, SIGTERM) the server's counters are printed on stderr.\n");
-}
-
-static int kg_uint_arg(const char *name, const char *arg, unsigned long max, u32 *out)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(arg, &end, 0);
-	if (errno || end == arg || *end || v > UINT_MAX || arg[0] == '-') {
-		fprintf(stderr, "--%s: not a number: %s\n", name, arg);
-		return -EINVAL;
-	}
-	if (v > max) {
-		fprintf(stderr, "--%s: %lu out of range (at most %lu)\n", name, v, max);
-		return -EINVAL;
-	}
-	*out = (u32)v;
-	return 0;
 }
 
 /**
  * kg_server_config_from_args() - the server's settings from the command line
- * @cfg: filled: the runtime's defaults, @m->default_port, then the flags
+ * @cfg: filled: the runtime's defaults, then @m->params as the flags set them
  * @argc: main()'s
  * @argv: main()'s
- * @m: the service and defaults (for --help and the default port)
+ * @m: the service, its parameters (their variables hold the defaults)
  *
  * Return: 0, KG_ARGS_HELP (--help printed on stdout) or -EINVAL (the
  * problem and the usage printed on stderr).
@@ -153,77 +54,45 @@ static int kg_uint_arg(const char *name, const char *arg, unsigned long max, u32
 int kg_server_config_from_args(struct kg_server_config *cfg, int argc, char **argv,
 			       const struct kg_user_main *m)
 {
-	struct option opts[5 + KG_NLIMITS + 3] = {
-		{ "addr", required_argument, NULL, 'a' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "transport", required_argument, NULL, 't' },
-		{ "protocol", required_argument, NULL, 'P' },
-		{ "listen", required_argument, NULL, 'l' },
-	};
-	const char *argv0 = argc > 0 ? argv[0] : "server";
-	u32 port = m->default_port, wq;
-	size_t i, n = 5;
+	static char flags[KG_MAX_PARAMS][40];
+	struct option opts[KG_MAX_PARAMS + 2];
+	const char *argv0 = argv[0];
+	size_t i, n = 0;
 	int c;
 
-	for (i = 0; i < KG_NLIMITS; i++)
-		opts[n++] = (struct option){ kg_limit_flags[i].flag, required_argument, NULL,
-					     KG_OPT_LIMIT + (int)i };
-	opts[n++] = (struct option){ "wq-mode", required_argument, NULL, 'w' };
+	if (m->nparams > KG_MAX_PARAMS) {
+		fprintf(stderr, "%s: %zu parameters, at most %d\n", argv0, m->nparams,
+			KG_MAX_PARAMS);
+		return -EINVAL;
+	}
+	for (i = 0; i < m->nparams; i++) {
+		kg_flag_name(flags[i], sizeof(flags[i]), m->params[i].name);
+		opts[n++] = (struct option){ flags[i], required_argument, NULL,
+					     KG_OPT_PARAM + (int)i };
+	}
 	opts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	opts[n] = (struct option){ NULL, 0, NULL, 0 };
 
-	kg_server_config_defaults(cfg);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			cfg->addr = optarg;
-			break;
-		case 'p':
-			if (kg_uint_arg("port", optarg, 65535, &port))
-				return -EINVAL;
-			break;
-		case 't':
-			if (kg_choice_arg("transport", &kg_transports, optarg, &cfg->transport))
-				return -EINVAL;
-			break;
-		case 'P':
-			if (kg_choice_arg("protocol", &kg_protocols, optarg, &cfg->proto))
-				return -EINVAL;
-			break;
-		case 'l':
-			if (kg_listen_arg(optarg, &cfg->listen))
-				return -EINVAL;
-			break;
-		case 'w':
-			/* one event loop in user space: no workqueue to choose */
-			if (kg_uint_arg("wq-mode", optarg, UINT_MAX, &wq))
-				return -EINVAL;
-			break;
-		case 'h':
+		if (c == 'h') {
 			kg_usage(stdout, argv0, m);
 			return KG_ARGS_HELP;
-		default:
-			if (c >= KG_OPT_LIMIT && c < KG_OPT_LIMIT + (int)KG_NLIMITS) {
-				const struct kg_limit_flag *l = &kg_limit_flags[c - KG_OPT_LIMIT];
-				u32 v;
-
-				if (kg_uint_arg(l->flag, optarg, UINT_MAX, &v))
-					return -EINVAL;
-				if (v || kg_zero_disables(l))
-					*(u32 *)((char *)cfg + l->offset) = v;
-				break;
-			}
-			kg_usage(stderr, argv0, m);
-			return -EINVAL;
 		}
+		if (c >= KG_OPT_PARAM && c < KG_OPT_PARAM + (int)m->nparams) {
+			i = (size_t)(c - KG_OPT_PARAM);
+			if (kg_param_parse(&m->params[i], flags[i], optarg))
+				return -EINVAL;
+			continue;
+		}
+		kg_usage(stderr, argv0, m);
+		return -EINVAL;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "unexpected argument: %s\n", argv[optind]);
 		kg_usage(stderr, argv0, m);
 		return -EINVAL;
 	}
-	cfg->port = (u16)port;
-	return 0;
+	return kg_params_config(cfg, m->params, m->nparams);
 }
 
 /**

@@ -31,7 +31,8 @@ def _generate(path: Path, corpus: Path, out: Path) -> list[Path] | None:
         return None
     if program is None or diags.error_count:
         return None
-    generate(program, str(out), Options())
+    # several services: serve them all (no --service would be an error)
+    generate(program, str(out), Options(multiplex=len(program.services) > 1))
     return sorted(p for p in out.glob("*.c"))
 
 

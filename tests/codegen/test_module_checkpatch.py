@@ -20,6 +20,8 @@ CASES = {
     "alltypes": REPO / "tests" / "golden" / "inputs" / "alltypes.thrift",
     "includes": REPO / "tests" / "golden" / "inputs" / "derived.thrift",
 }
+# Files with several services name the one served.
+SERVICE = {"thrift_test": {"service": "ThriftTest"}, "includes": {"service": "Leaf"}}
 
 
 def checkpatch(out, files) -> list[str]:
@@ -36,7 +38,7 @@ def generated(case, tmp_path):
     if not idl.is_file():
         pytest.skip(f"{idl} missing")
     out = tmp_path / "mod"
-    gen(idl, out)
+    gen(idl, out, **SERVICE.get(case, {}))
     return out
 
 

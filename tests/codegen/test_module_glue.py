@@ -61,10 +61,9 @@ def test_dispatch_table_sorted(tmp_path):
     src = (out / "alltypes_everything.c").read_text()
     table = src[src.index("alltypes_everything_methods[] = {"):]
     table = table[:table.index("};")]
-    names = re.findall(r'\{ "([^"]+)", (\d+),', table)
+    names = re.findall(r'\{ KG_NAME\("([^"]+)"\), ', table)
     assert len(names) == 21
-    assert [n for n, _ in names] == sorted((n for n, _ in names), key=str.encode)
-    assert all(len(n) == int(ln) for n, ln in names)
+    assert names == sorted(names, key=str.encode)
 
 
 def test_service_choice(tmp_path):
@@ -73,8 +72,12 @@ def test_service_choice(tmp_path):
     from codegen_util import load
 
     prog = load(REPO / "tests" / "golden" / "inputs" / "derived.thrift")
+    with pytest.raises(CompileError) as e:  # two services and no --service: say which
+        generate(prog, tmp_path / "a", Options())
+    assert "defines 2 services (Derived, Leaf)" in str(e.value)
+    assert "--service NAME" in str(e.value) and not (tmp_path / "a").exists()
     out = tmp_path / "a"
-    generate(prog, out, Options())  # default: the last service, Leaf
+    generate(prog, out, Options(service="Leaf"))
     assert "serving Leaf" in (out / "derived_main.c").read_text()
     out = tmp_path / "b"
     generate(prog, out, Options(service="Derived", module_name="store"))

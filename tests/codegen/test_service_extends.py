@@ -31,7 +31,7 @@ def build(tmp_path_factory, name, **opts):
 
 @pytest.fixture(scope="module")
 def leaf_bin(tmp_path_factory):
-    return build(tmp_path_factory, "leaf")
+    return build(tmp_path_factory, "leaf", service="Leaf")
 
 
 @pytest.fixture(scope="module")

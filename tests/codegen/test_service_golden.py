@@ -31,16 +31,16 @@ def thrift_test_idl() -> Path:
 CASES = {
     "forwarder": (lambda: REPO / "idl" / "forwarder.thrift", {}),
     "thrift_test": (thrift_test_idl, {"service": "ThriftTest"}),
-    "includes": (lambda: INPUTS / "derived.thrift", {}),
+    "includes": (lambda: INPUTS / "derived.thrift", {"service": "Leaf"}),
     "alltypes": (lambda: INPUTS / "alltypes.thrift", {}),
     "multiplexed": (lambda: INPUTS / "derived.thrift", {"multiplex": True, "module_name": "mux"}),
     # --fuzz: the harness and the Makefile's fuzz targets (over includes and extends)
-    "includes_fuzz": (lambda: INPUTS / "derived.thrift", {"fuzz": True}),
+    "includes_fuzz": (lambda: INPUTS / "derived.thrift", {"service": "Leaf", "fuzz": True}),
 }
 
 # A case that only adds to another: its goldens hold just the files that differ from the
 # base case's output (every other file must be the base's), so no near-copies are kept.
-BASE = {"includes_fuzz": "includes"}
+BASE = {"includes_fuzz": "includes", "multiplexed": "includes"}
 
 SKIP_TOP = {"runtime", "kgen.mk"}
 

@@ -3,14 +3,14 @@
 Templates print what this module computes: every C name, C type, wire type id,
 initializer and limit is decided here, so templates hold only loops and
 conditions.  The service half builds its args/result structs on the same model
-(through `types.service_api`).
+(service.py lowers them with `ProgramModel.struct_model(..., cname=...)`).
 
 Model API (names are stable; the service generator relies on them)
 -------------------------------------------------------------------
 
-`ProgramModel.of(program)` (cached per program) gives, for one `.thrift` file:
+`TypesLowering(names).program(program)` (one model per program and module) gives, for one `.thrift` file:
 
-* `prefix`        C prefix of the file (`service.file_prefix`: `ThriftTest` -> `thrift_test`)
+* `prefix`        C prefix of the file (`naming.file_prefix`: `ThriftTest` -> `thrift_test`)
 * `types_h`, `types_c`  file names (`thrift_test_types.h`)
 * `enums`, `consts`, `typedefs`, `structs` (structs, unions, exceptions), each a
   model object below, in source order; `includes`: the included ProgramModels.
@@ -83,69 +83,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..frontend import ast
-from .service import file_prefix
-
-# ---------------------------------------------------------------------------
-# Names
-# ---------------------------------------------------------------------------
-
-C_KEYWORDS = frozenset("""
-auto break case char const continue default do double else enum extern float for goto
-if inline int long register restrict return short signed sizeof static struct switch
-typedef union unsigned void volatile while _Bool _Complex _Imaginary _Alignas _Alignof
-_Atomic _Generic _Noreturn _Static_assert _Thread_local asm typeof bool true false
-""".split())
-
-# Object-like macros and type names of the kernel (and of user-space libc) that
-# would break a member or variable of that name, plus gcc's gnu-mode `linux`/`unix`.
-MACRO_CLASHES = frozenset("""
-NULL current jiffies errno linux unix i386 stdin stdout stderr u8 u16 u32 u64 s8 s16 s32 s64
-size_t ssize_t loff_t bool min max likely unlikely offsetof container_of fallthrough
-__user __force __iomem __packed noinline EOF HZ PAGE_SIZE BITS_PER_LONG
-""".split())
-
-# Members the generated structs use for themselves.
-RESERVED_MEMBERS = frozenset({"isset"})
-
-
-def snake(name: str) -> str:
-    """`CrazyNesting` -> `crazy_nesting`, `userMap` -> `user_map`, `HTTP2Server` -> `http2_server`."""
-    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
-    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
-    s = re.sub(r"[^A-Za-z0-9_]", "_", s)
-    s = re.sub(r"_+", "_", s).lower().strip("_") or "x"
-    if s[0].isdigit():
-        s = "n" + s
-    return s
-
-
-def safe_ident(name: str) -> str:
-    while name in C_KEYWORDS or name in MACRO_CLASHES:
-        name += "_"
-    return name
-
-
-class NameTable:
-    """C identifiers taken in one scope; `claim` picks the first free variant."""
-
-    def __init__(self, reserved: frozenset[str] | set[str] = frozenset()):
-        self.taken: set[str] = set(reserved)
-
-    def claim(self, base: str, derived: tuple[str, ...] = ("",), upper: bool = False) -> str:
-        """Reserve `base + d` for every d in `derived`; on a clash try base_2, base_3..."""
-        base = safe_ident(base)
-        n = 1
-        while True:
-            cand = base if n == 1 else f"{base}_{n}"
-            names = [(cand + d) for d in derived]
-            if upper:
-                names = [x.upper() for x in names]
-            if not any(x in self.taken for x in names) and not any(
-                    x in C_KEYWORDS or x in MACRO_CLASHES for x in names):
-                self.taken.update(names)
-                return cand
-            n += 1
-
+from .naming import RESERVED_MEMBERS, TAG, NameTable, file_prefix, snake
+from .render import c_literal, comment_text, kdoc_oneline
 
 # ---------------------------------------------------------------------------
 # Types
@@ -166,6 +105,9 @@ BASE = {
 }
 
 MAX_CNAME = 72
+
+# What a struct's name is claimed with: the type and its functions.
+STRUCT_DERIVED = (TAG, "_init", "_encode", "_decode", "_encoded_size")
 
 
 @dataclass(eq=False)
@@ -262,6 +204,9 @@ class StructModel:
     doc_summary: str = ""
     doc: list[str] = field(default_factory=list)
     program: "ProgramModel | None" = None
+    # The template variant: "struct", or "message" for an args/result struct (its encoder
+    # is a kg_encode_fn: C/struct/encode/message.j2).
+    variant: str = "struct"
 
     @property
     def c(self) -> str:
@@ -286,14 +231,6 @@ class StructModel:
     @property
     def size_fn(self) -> str:
         return f"{self.cname}_encoded_size"
-
-    @property
-    def has_containers(self) -> bool:
-        return any(f.ctype.cat == "container" for f in self.fields)
-
-    @property
-    def has_defaults(self) -> bool:
-        return any(f.default is not None for f in self.fields)
 
 
 @dataclass(eq=False)
@@ -355,22 +292,6 @@ class StaticSink:
 # ---------------------------------------------------------------------------
 # Constant values -> C initializers
 # ---------------------------------------------------------------------------
-
-
-def c_bytes_literal(b: bytes) -> str:
-    out = ['"']
-    for ch in b:
-        c = chr(ch)
-        if c in '"\\':
-            out.append("\\" + c)
-        elif c == "?":
-            out.append("\\?")
-        elif 0x20 <= ch < 0x7F:
-            out.append(c)
-        else:
-            out.append(f"\\{ch:03o}")
-    out.append('"')
-    return "".join(out)
 
 
 def c_int(v: int, kind: str) -> str:
@@ -470,43 +391,48 @@ def type_limit(t: ast.Type, name: str) -> int | None:
 
 
 def _doc_summary(doc: str | None, fallback: str) -> str:
-    from .render import kdoc_oneline
-
     return kdoc_oneline(doc, fallback)
 
 
 def _doc_lines(doc: str | None) -> list[str]:
-    from .render import comment_text
-
     if not doc or "\n" not in doc.strip():
         return []
     return comment_text(doc)
 
 
-class ProgramModel:
-    """The C model of one program; build with `ProgramModel.of(program)`."""
+class TypesLowering:
+    """Lowers the programs of one module; every C name goes through `names`, the module's table."""
 
-    _cache: dict[int, "ProgramModel"] = {}
+    def __init__(self, names: NameTable | None = None):
+        self.names = names if names is not None else NameTable()
+        self._programs: dict[int, ProgramModel] = {}  # by id(); each model holds its program
 
-    @classmethod
-    def of(cls, program: ast.Program) -> "ProgramModel":
-        pm = cls._cache.get(id(program))
-        if pm is None or pm.ast is not program:
-            pm = cls(program)
-            cls._cache[id(program)] = pm
+    def program(self, program: ast.Program) -> "ProgramModel":
+        pm = self._programs.get(id(program))
+        if pm is None:
+            pm = ProgramModel(program, self)
+            self._programs[id(program)] = pm
             pm._lower()
         return pm
 
-    def __init__(self, program: ast.Program):
+
+class ProgramModel:
+    """The C model of one program; build with `TypesLowering.program(program)`."""
+
+    @classmethod
+    def of(cls, program: ast.Program) -> "ProgramModel":
+        """The model of a program lowered on its own (tests of the types half)."""
+        return TypesLowering().program(program)
+
+    def __init__(self, program: ast.Program, lowering: TypesLowering):
         self.ast = program
+        self.lowering = lowering
         self.prefix = file_prefix(program)
-        if self.prefix in ("kg", "kgen"):
-            self.prefix += "_idl"
         self.source = Path(program.path).name
         self.types_h = f"{self.prefix}_types.h"
         self.types_c = f"{self.prefix}_types.c"
         self.guard = f"_{self.prefix.upper()}_TYPES_H"
-        self.names = NameTable()
+        self.names = lowering.names
         self.struct_names: dict[int, str] = {}
         self.enum_names: dict[int, str] = {}
         self.includes: list[ProgramModel] = []
@@ -518,21 +444,25 @@ class ProgramModel:
         self._pointer_edges: set[tuple[int, int]] = set()
         self.statics = StaticSink(f"{self.prefix}", self.names)
 
+    def _of(self, program: ast.Program) -> "ProgramModel":
+        return self.lowering.program(program)
+
     # -- lowering --------------------------------------------------------------
 
     def _lower(self) -> None:
         p = self.ast
         for inc in p.includes:
             if inc.program is not None:
-                self.includes.append(ProgramModel.of(inc.program))
+                self.includes.append(self._of(inc.program))
         # 1. names, in source order
         for d in p.definitions:
             base = f"{self.prefix}_{snake(d.name)}"
             if isinstance(d, ast.Struct):
                 self.struct_names[id(d)] = self.names.claim(
-                    base, ("", "_init", "_encode", "_decode", "_encoded_size"))
+                    base, STRUCT_DERIVED, what=f"{d.kind} {d.name}", loc=d.loc)
             elif isinstance(d, ast.Enum):
-                self.enum_names[id(d)] = self.names.claim(base, ("", "_name"))
+                self.enum_names[id(d)] = self.names.claim(base, (TAG, "_name"),
+                                                          what=f"enum {d.name}", loc=d.loc)
         self._find_recursion()
         # 2. models
         for d in p.definitions:
@@ -544,7 +474,8 @@ class ProgramModel:
         for d in p.definitions:
             if isinstance(d, ast.Typedef):
                 ct = self.ctype(d.type)
-                cname = self.names.claim(f"{self.prefix}_{snake(d.name)}", ("_t",)) + "_t"
+                cname = self.names.claim(f"{self.prefix}_{snake(d.name)}", ("_t",),
+                                         what=f"typedef {d.name}", loc=d.loc) + "_t"
                 self.typedefs.append(TypedefModel(ast=d, cname=cname, ctype=ct,
                                                   doc_summary=_doc_summary(d.doc, f"typedef {d.name}")))
             elif isinstance(d, ast.Const):
@@ -552,12 +483,11 @@ class ProgramModel:
 
     def _enum(self, e: ast.Enum) -> EnumModel:
         cname = self.enum_names[id(e)]
-        vt = NameTable(self.names.taken)
         seen: set[int] = set()
         vals = []
         for v in e.values:
-            n = vt.claim(f"{cname}_{snake(v.name)}".upper(), upper=True).upper()
-            self.names.taken.add(n)
+            n = self.names.claim(f"{cname}_{snake(v.name)}".upper(), upper=True,
+                                 what=f"enum value {e.name}.{v.name}", loc=v.loc or e.loc).upper()
             vals.append(EnumValueModel(name=v.name, cname=n, value=v.value, doc=_doc_summary(v.doc, ""),
                                        unique=v.value not in seen))
             seen.add(v.value)
@@ -621,20 +551,12 @@ class ProgramModel:
     # -- types -------------------------------------------------------------------
 
     def struct_cname(self, s: ast.Struct) -> str:
-        synth = getattr(s, "_kg_cname", None)
-        if synth:
-            return synth
         prog = s.program
         if prog is None or prog is self.ast:
             if id(s) not in self.struct_names:  # synthesized without a name
                 self.struct_names[id(s)] = self.names.claim(f"{self.prefix}_{snake(s.name)}")
             return self.struct_names[id(s)]
-        return ProgramModel.of(prog).struct_cname(s)
-
-    def enum_cname(self, e: ast.Enum) -> str:
-        if e.program is None or e.program is self.ast:
-            return self.enum_names[id(e)]
-        return ProgramModel.of(e.program).enum_cname(e)
+        return self._of(prog).struct_cname(s)
 
     def ctype(self, t: ast.Type) -> CType:
         tt = ast.true_type(t)
@@ -678,21 +600,25 @@ class ProgramModel:
 
     def struct_model(self, s: ast.Struct, cname: str | None = None,
                      sink: StaticSink | None = None) -> StructModel:
+        """The model of `s`; a synthesized struct (args/result) gets `cname`, the name its
+        service claimed, and is not kept here (its service holds it)."""
         key = id(s)
-        if key in self._struct_models and cname is None:
+        if cname is None and key in self._struct_models:
             return self._struct_models[key]
-        if cname is not None:
-            s._kg_cname = cname  # type: ignore[attr-defined]
-        cn = self.struct_cname(s)
+        cn = cname or self.struct_cname(s)
         sink = sink or self.statics
         sm = StructModel(ast=s, cname=cn, kind=s.kind, program=self,
+                         variant="message" if cname else "struct",
                          doc_summary=_doc_summary(s.doc, f"Thrift {s.kind} {s.name}"),
                          doc=_doc_lines(s.doc))
-        self._struct_models[key] = sm
-        members = NameTable(RESERVED_MEMBERS)
+        if cname is None:
+            self._struct_models[key] = sm
+        members = NameTable.scope(RESERVED_MEMBERS)
         for f in s.fields:
             ct = self.ctype(f.type)
-            member = members.claim(snake(f.name))
+            member = members.claim(snake(f.name), what=f"field {s.name}.{f.name}", loc=f.loc)
+            self.names.warnings.extend(members.warnings)
+            members.warnings.clear()
             tt = ast.true_type(f.type)
             pointer = ct.cat == "struct" and (f.reference or (id(s), id(tt)) in self._pointer_edges)
             req = f.requiredness
@@ -738,7 +664,7 @@ class ProgramModel:
             return f"0x{double_bits(value):016x}ULL"
         if ct.cat == "bytes":
             b = _to_bytes(value)
-            return f"{{ .data = (const u8 *){c_bytes_literal(b)}, .len = {len(b)} }}"
+            return f"{{ .data = (const u8 *){c_literal(b)}, .len = {len(b)} }}"
         if k == "uuid":
             b = _uuid_bytes(value)
             return "{ .b = { " + ", ".join(f"0x{x:02x}" for x in b) + " } }"
@@ -787,19 +713,20 @@ class ProgramModel:
     def _model_for(self, s: ast.Struct) -> StructModel:
         if s.program is None or s.program is self.ast:
             return self.struct_model(s)
-        return ProgramModel.of(s.program).struct_model(s)
+        return self._of(s.program).struct_model(s)
 
     def _const(self, c: ast.Const) -> ConstModel:
         ct = self.ctype(c.type)
         value = c.evaluated if c.evaluated is not None else evaluate(c.value)
         summary = _doc_summary(c.doc, f"constant {c.name}")
         if ct.cat == "scalar":
-            cname = self.names.claim(f"{self.prefix}_{snake(c.name)}".upper(), upper=True).upper()
+            cname = self.names.claim(f"{self.prefix}_{snake(c.name)}".upper(), upper=True,
+                                     what=f"const {c.name}", loc=c.loc).upper()
             define = self.initializer(ct, value, self.statics)
             comment = f"{float(value)!r}" if ct.kind == "double" else ""
             return ConstModel(ast=c, cname=cname, ctype=ct, define=define, comment=comment, init=None,
                               doc_summary=summary)
-        cname = self.names.claim(f"{self.prefix}_{snake(c.name)}")
+        cname = self.names.claim(f"{self.prefix}_{snake(c.name)}", what=f"const {c.name}", loc=c.loc)
         init = self.initializer(ct, value, self.statics)
         return ConstModel(ast=c, cname=cname, ctype=ct, define=None, comment="", init=init,
                           doc_summary=summary)

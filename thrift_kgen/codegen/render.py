@@ -8,6 +8,7 @@ is computed in Python by the generator classes.
 from __future__ import annotations
 
 import functools
+import re
 import textwrap
 from pathlib import Path
 
@@ -30,6 +31,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["c_string"] = c_string
     env.filters["comment"] = comment_text
+    env.filters["cwrap"] = lambda items, head, tail="", indent=1: wrap(head, list(items), tail, indent)
     env.globals["version"] = __version__
     return env
 
@@ -37,6 +39,8 @@ def environment() -> jinja2.Environment:
 def render(template: str, **ctx) -> str:
     """Render `C/<construct>/<role>/<variant>.j2` with `ctx`; one trailing newline."""
     text = environment().get_template(template).render(**ctx)
+    if not template.startswith("C/build/"):
+        text = fit(text)
     return text.rstrip("\n") + "\n"
 
 
@@ -45,12 +49,13 @@ def banner(source_name: str) -> str:
             "Do not edit: manual edits will be lost.")
 
 
-def c_string(s: str) -> str:
-    """A C string literal (ASCII; anything else escaped in octal)."""
+def c_literal(b: bytes) -> str:
+    """A C string literal of bytes: printable ASCII as is, `?` escaped (no trigraphs),
+    anything else in octal."""
     out = ['"']
-    for ch in s.encode("utf-8"):
+    for ch in b:
         c = chr(ch)
-        if c in '"\\':
+        if c in '"\\?':
             out.append("\\" + c)
         elif 0x20 <= ch < 0x7F:
             out.append(c)
@@ -58,6 +63,11 @@ def c_string(s: str) -> str:
             out.append(f"\\{ch:03o}")
     out.append('"')
     return "".join(out)
+
+
+def c_string(s: str) -> str:
+    """A C string literal of text (UTF-8)."""
+    return c_literal(s.encode("utf-8"))
 
 
 def comment_text(doc: str | None, width: int = 72) -> list[str]:
@@ -85,3 +95,150 @@ def kdoc_oneline(doc: str | None, fallback: str) -> str:
     first = doc.strip().split("\n\n")[0].replace("\n", " ").strip()
     first = " ".join(first.split()).replace("*/", "* /")
     return first or fallback
+
+
+def wrap(head: str, params: list[str], tail: str, indent: int = 0, width: int = 100) -> str:
+    """`head` + params joined by ", " + `tail`, wrapped kernel style: aligned to the paren,
+    or, when an argument does not fit there, one tab deeper than the line starts."""
+    text = _wrap_at(head, params, tail, indent, width, None)
+    if all(len(x.expandtabs(8)) + (8 * indent if i == 0 else 0) <= width
+           for i, x in enumerate(text.split("\n"))):
+        return text
+    lead = len(head) - len(head.lstrip("\t"))
+    return _wrap_at(head, params, tail, indent, width, 8 * (lead + indent + 2))
+
+
+def _wrap_at(head: str, params: list[str], tail: str, indent: int, width: int,
+             col: int | None) -> str:
+    """`head` + params joined by ", " + `tail`, wrapped kernel style (aligned to the paren).
+
+    `indent`: tabs the template puts before the first line (continuation lines
+    carry their own full alignment).
+    """
+    one = head + ", ".join(params) + tail
+    if len((one).expandtabs(8)) + 8 * indent <= width:
+        return one
+    head_width = len(head.expandtabs(8)) + 8 * indent
+    aligned = col is None
+    if col is None:
+        col = head_width
+    pad = "\t" * (col // 8) + " " * (col % 8)
+    lines: list[str] = []
+    cur = head
+    cur_width = head_width
+    for i, p in enumerate(params):
+        piece = p + (", " if i < len(params) - 1 else tail)
+        if cur != pad and (cur != head or not aligned) and cur_width + len(piece.rstrip()) > width:
+            lines.append(cur.rstrip())
+            cur, cur_width = pad, col
+        cur += piece
+        cur_width += len(piece)
+    lines.append(cur.rstrip())
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# Lines within 100 columns (checkpatch), after rendering
+# ---------------------------------------------------------------------------
+
+WIDTH = 100
+# Words before a parenthesis that is not an argument list.
+_NOT_CALLS = frozenset({"if", "while", "for", "switch", "return", "sizeof", "typeof"})
+
+
+def _cols(s: str) -> int:
+    return len(s.expandtabs(8))
+
+
+def _pad(col: int) -> str:
+    return "\t" * (col // 8) + " " * (col % 8)
+
+
+def _split_args(line: str) -> tuple[str, list[str], str] | None:
+    """`head(` + the top-level arguments + `)tail` of the first call or declarator whose
+    parenthesis closes on this line; None when there is none (strings are left whole)."""
+    depth, start, args, cur, in_str = 0, -1, [], [], None
+    i = 0
+    while i < len(line):
+        ch = line[i]
+        if in_str:
+            cur.append(ch)
+            if ch == "\\":
+                cur.append(line[i + 1] if i + 1 < len(line) else "")
+                i += 2
+                continue
+            if ch == in_str:
+                in_str = None
+        elif ch in "\"'":
+            in_str = ch
+            if depth:
+                cur.append(ch)
+        elif ch == "(":
+            if depth == 0:
+                start, cur, args = i, [], []
+            else:
+                cur.append(ch)
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0 and start >= 0:
+                args.append("".join(cur).strip())
+                callee = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*$", line[:start])
+                if args != [""] and callee and callee.group(1) not in _NOT_CALLS:
+                    return line[:start + 1], args, line[i:]
+                start = -1
+            elif depth > 0:
+                cur.append(ch)
+        elif ch == "," and depth == 1:
+            args.append("".join(cur).strip())
+            cur = []
+        elif depth:
+            cur.append(ch)
+        i += 1
+    return None
+
+
+def _fit_comment(line: str) -> list[str] | None:
+    """A one-line `/* text */` (or a ` * text` line of a block comment), reflowed."""
+    stripped = line.lstrip("\t ")
+    lead = line[:len(line) - len(stripped)]
+    if stripped.startswith("/*") and stripped.endswith("*/") and not stripped.startswith("/**"):
+        body = stripped[2:-2].strip()
+        width = WIDTH - _cols(lead) - 3
+        return ([lead + "/*"] + [lead + " * " + w for w in textwrap.wrap(body, width)]
+                + [lead + " */"])
+    if stripped.startswith("* ") and not line.rstrip().endswith("*/"):
+        width = WIDTH - _cols(lead) - 2
+        return [lead + "* " + w for w in textwrap.wrap(stripped[2:], width,
+                                                       break_on_hyphens=False)]
+    return None
+
+
+def _fit_line(line: str) -> list[str]:
+    if _cols(line) <= WIDTH:
+        return [line]
+    comment = _fit_comment(line)
+    if comment is not None:
+        return comment
+    code, trailing = line, ""
+    if "/*" in line and line.rstrip().endswith("*/") and not line.lstrip().startswith("/*"):
+        code, trailing = line[:line.index("/*")].rstrip(), line[line.index("/*"):]
+    parts = _split_args(code)
+    if parts is None:
+        return [line]
+    head, args, tail = parts
+    out = wrap(head, args, tail, width=WIDTH).split("\n")
+    if trailing:  # the comment goes above the statement it explains
+        lead = line[:len(line) - len(line.lstrip("\t "))]
+        out = _fit_line(lead + trailing) + out
+    return [o for piece in out for o in ([piece] if _cols(piece) <= WIDTH or piece == line
+                                         else _fit_line(piece))]
+
+
+def fit(text: str) -> str:
+    """Every line over 100 columns broken kernel style: argument lists aligned to their
+    parenthesis, comments reflowed. Lines it cannot break (a long string) stay."""
+    out = []
+    for line in text.split("\n"):
+        out.extend(_fit_line(line))
+    return "\n".join(out)

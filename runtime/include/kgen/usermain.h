@@ -3,7 +3,7 @@
  * User space only: the main() of a generated server (<module>_user).
  *
  * The settings the kernel module takes as parameters are command-line flags
- * here (--addr, --port, --transport, --protocol, the limits, --wq-mode);
+ * here (--addr, --port, ..., one per struct kg_param, '-' for '_');
  * kg_user_main() parses them, runs the handler file's init hook, serves until
  * SIGINT/SIGTERM, prints the server's counters on stderr and runs the exit
  * hook. Generated code only fills a struct kg_user_main and calls it.
@@ -14,11 +14,13 @@
 #include <stdio.h>
 
 #include "server.h"
+#include "params.h"
 
 struct kg_user_main {
 	struct kg_service *service;	/* served; ->name is printed, ->data set from init */
 	const char *source;		/* the IDL file, for --help */
-	u16 default_port;
+	const struct kg_param *params;	/* the module's parameters: one flag each */
+	size_t nparams;
 	int (*init)(void **data);	/* the handler file's hooks; either may be NULL */
 	void (*exit)(void *data);
 };
@@ -27,8 +29,8 @@ struct kg_user_main {
 #define KG_ARGS_HELP	1
 
 /*
- * Fill @cfg from kg_server_config_defaults(), @m->default_port and the flags
- * in @argv (getopt_long(), so call it once per process). Returns 0,
+ * Fill @cfg from kg_server_config_defaults() and @m->params as the flags
+ * in @argv set them (getopt_long(), so call it once per process). Returns 0,
  * KG_ARGS_HELP after printing the usage on stdout, or -EINVAL after printing
  * what is wrong (and the usage) on stderr.
  */

@@ -4,6 +4,7 @@
  *
  * Service Everything: processor, dispatch table and client stubs.
  */
+#include <kgen/dispatch.h>
 #include "alltypes_everything.h"
 
 static void kg_list_string_encode(struct kg_writer *w, const struct kg_list_string *v)
@@ -27,8 +28,8 @@ static void kg_list_string_encode(struct kg_writer *w, const struct kg_list_stri
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_string_decode(struct kg_reader *r, struct kg_list_string *v,
-		u32 max_items, u32 max_len)
+static int kg_list_string_decode(struct kg_reader *r, struct kg_list_string *v, u32 max_items,
+				 u32 max_len)
 {
 	u8 et;
 	u32 i, n;
@@ -90,8 +91,7 @@ static void kg_list_i32_encode(struct kg_writer *w, const struct kg_list_i32 *v)
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_i32_decode(struct kg_reader *r, struct kg_list_i32 *v,
-		u32 max_items)
+static int kg_list_i32_decode(struct kg_reader *r, struct kg_list_i32 *v, u32 max_items)
 {
 	u8 et;
 	u32 i, n;
@@ -151,8 +151,8 @@ static void kg_set_string_encode(struct kg_writer *w, const struct kg_set_string
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_set_string_decode(struct kg_reader *r, struct kg_set_string *v,
-		u32 max_items, u32 max_len)
+static int kg_set_string_decode(struct kg_reader *r, struct kg_set_string *v, u32 max_items,
+				u32 max_len)
 {
 	u8 et;
 	u32 i, n;
@@ -193,7 +193,8 @@ static int kg_set_string_decode(struct kg_reader *r, struct kg_set_string *v,
 	return err ? err : skipped;
 }
 
-static void kg_map_string_alltypes_point_encode(struct kg_writer *w, const struct kg_map_string_alltypes_point *v)
+static void kg_map_string_alltypes_point_encode(struct kg_writer *w,
+						const struct kg_map_string_alltypes_point *v)
 {
 	u32 i;
 
@@ -217,8 +218,9 @@ static void kg_map_string_alltypes_point_encode(struct kg_writer *w, const struc
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_map_string_alltypes_point_decode(struct kg_reader *r, struct kg_map_string_alltypes_point *v,
-		u32 max_items, u32 max_len)
+static int kg_map_string_alltypes_point_decode(struct kg_reader *r,
+					       struct kg_map_string_alltypes_point *v,
+					       u32 max_items, u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
@@ -289,8 +291,8 @@ static void kg_map_string_i32_encode(struct kg_writer *w, const struct kg_map_st
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_map_string_i32_decode(struct kg_reader *r, struct kg_map_string_i32 *v,
-		u32 max_items, u32 max_len)
+static int kg_map_string_i32_decode(struct kg_reader *r, struct kg_map_string_i32 *v, u32 max_items,
+				    u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
@@ -337,7 +339,8 @@ static int kg_map_string_i32_decode(struct kg_reader *r, struct kg_map_string_i3
 	return err ? err : skipped;
 }
 
-static void kg_list_map_string_i32_encode(struct kg_writer *w, const struct kg_list_map_string_i32 *v)
+static void kg_list_map_string_i32_encode(struct kg_writer *w,
+					  const struct kg_list_map_string_i32 *v)
 {
 	u32 i;
 
@@ -359,7 +362,7 @@ static void kg_list_map_string_i32_encode(struct kg_writer *w, const struct kg_l
  * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_list_map_string_i32_decode(struct kg_reader *r, struct kg_list_map_string_i32 *v,
-		u32 max_items, u32 max_len)
+					 u32 max_items, u32 max_len)
 {
 	u8 et;
 	u32 i, n;
@@ -399,7 +402,8 @@ static int kg_list_map_string_i32_decode(struct kg_reader *r, struct kg_list_map
 	return err ? err : skipped;
 }
 
-static void kg_map_i32_list_map_string_i32_encode(struct kg_writer *w, const struct kg_map_i32_list_map_string_i32 *v)
+static void kg_map_i32_list_map_string_i32_encode(struct kg_writer *w,
+						  const struct kg_map_i32_list_map_string_i32 *v)
 {
 	u32 i;
 
@@ -423,8 +427,9 @@ static void kg_map_i32_list_map_string_i32_encode(struct kg_writer *w, const str
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_map_i32_list_map_string_i32_decode(struct kg_reader *r, struct kg_map_i32_list_map_string_i32 *v,
-		u32 max_items, u32 max_len)
+static int kg_map_i32_list_map_string_i32_decode(struct kg_reader *r,
+						 struct kg_map_i32_list_map_string_i32 *v,
+						 u32 max_items, u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
@@ -476,9 +481,14 @@ void alltypes_everything_nothing_args_init(struct alltypes_everything_nothing_ar
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_nothing_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_nothing_args_encode(struct kg_writer *w, const struct alltypes_everything_nothing_args *v)
+/*
+ * alltypes_everything_nothing_args_encode() - write @value (a struct
+ * alltypes_everything_nothing_args); returns w->err
+ */
+int alltypes_everything_nothing_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_nothing_args *v = value;
+
 	(void)v;
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
@@ -494,7 +504,8 @@ int alltypes_everything_nothing_args_encode(struct kg_writer *w, const struct al
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_nothing_args_decode(struct kg_reader *r, struct alltypes_everything_nothing_args *v)
+int alltypes_everything_nothing_args_decode(struct kg_reader *r,
+					    struct alltypes_everything_nothing_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -527,8 +538,12 @@ int alltypes_everything_nothing_args_decode(struct kg_reader *r, struct alltypes
 	return 0;
 }
 
-/* alltypes_everything_nothing_args_encoded_size() - bytes alltypes_everything_nothing_args_encode() writes for @v in @proto */
-size_t alltypes_everything_nothing_args_encoded_size(const struct alltypes_everything_nothing_args *v, u8 proto)
+/*
+ * alltypes_everything_nothing_args_encoded_size() - bytes alltypes_everything_nothing_args_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_nothing_args_encoded_size(
+		const struct alltypes_everything_nothing_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -543,9 +558,14 @@ void alltypes_everything_nothing_result_init(struct alltypes_everything_nothing_
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_nothing_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_nothing_result_encode(struct kg_writer *w, const struct alltypes_everything_nothing_result *v)
+/*
+ * alltypes_everything_nothing_result_encode() - write @value (a struct
+ * alltypes_everything_nothing_result); returns w->err
+ */
+int alltypes_everything_nothing_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_nothing_result *v = value;
+
 	(void)v;
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
@@ -561,7 +581,8 @@ int alltypes_everything_nothing_result_encode(struct kg_writer *w, const struct 
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_nothing_result_decode(struct kg_reader *r, struct alltypes_everything_nothing_result *v)
+int alltypes_everything_nothing_result_decode(struct kg_reader *r,
+					      struct alltypes_everything_nothing_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -594,8 +615,12 @@ int alltypes_everything_nothing_result_decode(struct kg_reader *r, struct alltyp
 	return 0;
 }
 
-/* alltypes_everything_nothing_result_encoded_size() - bytes alltypes_everything_nothing_result_encode() writes for @v in @proto */
-size_t alltypes_everything_nothing_result_encoded_size(const struct alltypes_everything_nothing_result *v, u8 proto)
+/*
+ * alltypes_everything_nothing_result_encoded_size() - bytes
+ * alltypes_everything_nothing_result_encode() writes for @v in @proto
+ */
+size_t alltypes_everything_nothing_result_encoded_size(
+		const struct alltypes_everything_nothing_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -610,9 +635,14 @@ void alltypes_everything_flip_args_init(struct alltypes_everything_flip_args *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_flip_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_flip_args_encode(struct kg_writer *w, const struct alltypes_everything_flip_args *v)
+/*
+ * alltypes_everything_flip_args_encode() - write @value (a struct alltypes_everything_flip_args);
+ * returns w->err
+ */
+int alltypes_everything_flip_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_flip_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -633,7 +663,8 @@ int alltypes_everything_flip_args_encode(struct kg_writer *w, const struct allty
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_flip_args_decode(struct kg_reader *r, struct alltypes_everything_flip_args *v)
+int alltypes_everything_flip_args_decode(struct kg_reader *r,
+					 struct alltypes_everything_flip_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -678,8 +709,12 @@ int alltypes_everything_flip_args_decode(struct kg_reader *r, struct alltypes_ev
 	return 0;
 }
 
-/* alltypes_everything_flip_args_encoded_size() - bytes alltypes_everything_flip_args_encode() writes for @v in @proto */
-size_t alltypes_everything_flip_args_encoded_size(const struct alltypes_everything_flip_args *v, u8 proto)
+/*
+ * alltypes_everything_flip_args_encoded_size() - bytes alltypes_everything_flip_args_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_flip_args_encoded_size(const struct alltypes_everything_flip_args *v,
+						  u8 proto)
 {
 	struct kg_writer w;
 
@@ -694,9 +729,14 @@ void alltypes_everything_flip_result_init(struct alltypes_everything_flip_result
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_flip_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_flip_result_encode(struct kg_writer *w, const struct alltypes_everything_flip_result *v)
+/*
+ * alltypes_everything_flip_result_encode() - write @value (a struct
+ * alltypes_everything_flip_result); returns w->err
+ */
+int alltypes_everything_flip_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_flip_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -717,7 +757,8 @@ int alltypes_everything_flip_result_encode(struct kg_writer *w, const struct all
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_flip_result_decode(struct kg_reader *r, struct alltypes_everything_flip_result *v)
+int alltypes_everything_flip_result_decode(struct kg_reader *r,
+					   struct alltypes_everything_flip_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -762,8 +803,12 @@ int alltypes_everything_flip_result_decode(struct kg_reader *r, struct alltypes_
 	return 0;
 }
 
-/* alltypes_everything_flip_result_encoded_size() - bytes alltypes_everything_flip_result_encode() writes for @v in @proto */
-size_t alltypes_everything_flip_result_encoded_size(const struct alltypes_everything_flip_result *v, u8 proto)
+/*
+ * alltypes_everything_flip_result_encoded_size() - bytes alltypes_everything_flip_result_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_flip_result_encoded_size(const struct alltypes_everything_flip_result *v,
+						    u8 proto)
 {
 	struct kg_writer w;
 
@@ -778,9 +823,14 @@ void alltypes_everything_byte8_args_init(struct alltypes_everything_byte8_args *
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_byte8_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_byte8_args_encode(struct kg_writer *w, const struct alltypes_everything_byte8_args *v)
+/*
+ * alltypes_everything_byte8_args_encode() - write @value (a struct alltypes_everything_byte8_args);
+ * returns w->err
+ */
+int alltypes_everything_byte8_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_byte8_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -801,7 +851,8 @@ int alltypes_everything_byte8_args_encode(struct kg_writer *w, const struct allt
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_byte8_args_decode(struct kg_reader *r, struct alltypes_everything_byte8_args *v)
+int alltypes_everything_byte8_args_decode(struct kg_reader *r,
+					  struct alltypes_everything_byte8_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -846,8 +897,12 @@ int alltypes_everything_byte8_args_decode(struct kg_reader *r, struct alltypes_e
 	return 0;
 }
 
-/* alltypes_everything_byte8_args_encoded_size() - bytes alltypes_everything_byte8_args_encode() writes for @v in @proto */
-size_t alltypes_everything_byte8_args_encoded_size(const struct alltypes_everything_byte8_args *v, u8 proto)
+/*
+ * alltypes_everything_byte8_args_encoded_size() - bytes alltypes_everything_byte8_args_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_byte8_args_encoded_size(const struct alltypes_everything_byte8_args *v,
+						   u8 proto)
 {
 	struct kg_writer w;
 
@@ -862,9 +917,14 @@ void alltypes_everything_byte8_result_init(struct alltypes_everything_byte8_resu
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_byte8_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_byte8_result_encode(struct kg_writer *w, const struct alltypes_everything_byte8_result *v)
+/*
+ * alltypes_everything_byte8_result_encode() - write @value (a struct
+ * alltypes_everything_byte8_result); returns w->err
+ */
+int alltypes_everything_byte8_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_byte8_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -885,7 +945,8 @@ int alltypes_everything_byte8_result_encode(struct kg_writer *w, const struct al
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_byte8_result_decode(struct kg_reader *r, struct alltypes_everything_byte8_result *v)
+int alltypes_everything_byte8_result_decode(struct kg_reader *r,
+					    struct alltypes_everything_byte8_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -930,8 +991,12 @@ int alltypes_everything_byte8_result_decode(struct kg_reader *r, struct alltypes
 	return 0;
 }
 
-/* alltypes_everything_byte8_result_encoded_size() - bytes alltypes_everything_byte8_result_encode() writes for @v in @proto */
-size_t alltypes_everything_byte8_result_encoded_size(const struct alltypes_everything_byte8_result *v, u8 proto)
+/*
+ * alltypes_everything_byte8_result_encoded_size() - bytes alltypes_everything_byte8_result_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_byte8_result_encoded_size(
+		const struct alltypes_everything_byte8_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -946,9 +1011,14 @@ void alltypes_everything_short16_args_init(struct alltypes_everything_short16_ar
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_short16_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_short16_args_encode(struct kg_writer *w, const struct alltypes_everything_short16_args *v)
+/*
+ * alltypes_everything_short16_args_encode() - write @value (a struct
+ * alltypes_everything_short16_args); returns w->err
+ */
+int alltypes_everything_short16_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_short16_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -969,7 +1039,8 @@ int alltypes_everything_short16_args_encode(struct kg_writer *w, const struct al
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_short16_args_decode(struct kg_reader *r, struct alltypes_everything_short16_args *v)
+int alltypes_everything_short16_args_decode(struct kg_reader *r,
+					    struct alltypes_everything_short16_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1014,8 +1085,12 @@ int alltypes_everything_short16_args_decode(struct kg_reader *r, struct alltypes
 	return 0;
 }
 
-/* alltypes_everything_short16_args_encoded_size() - bytes alltypes_everything_short16_args_encode() writes for @v in @proto */
-size_t alltypes_everything_short16_args_encoded_size(const struct alltypes_everything_short16_args *v, u8 proto)
+/*
+ * alltypes_everything_short16_args_encoded_size() - bytes alltypes_everything_short16_args_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_short16_args_encoded_size(
+		const struct alltypes_everything_short16_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -1030,9 +1105,14 @@ void alltypes_everything_short16_result_init(struct alltypes_everything_short16_
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_short16_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_short16_result_encode(struct kg_writer *w, const struct alltypes_everything_short16_result *v)
+/*
+ * alltypes_everything_short16_result_encode() - write @value (a struct
+ * alltypes_everything_short16_result); returns w->err
+ */
+int alltypes_everything_short16_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_short16_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -1053,7 +1133,8 @@ int alltypes_everything_short16_result_encode(struct kg_writer *w, const struct 
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_short16_result_decode(struct kg_reader *r, struct alltypes_everything_short16_result *v)
+int alltypes_everything_short16_result_decode(struct kg_reader *r,
+					      struct alltypes_everything_short16_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1098,8 +1179,12 @@ int alltypes_everything_short16_result_decode(struct kg_reader *r, struct alltyp
 	return 0;
 }
 
-/* alltypes_everything_short16_result_encoded_size() - bytes alltypes_everything_short16_result_encode() writes for @v in @proto */
-size_t alltypes_everything_short16_result_encoded_size(const struct alltypes_everything_short16_result *v, u8 proto)
+/*
+ * alltypes_everything_short16_result_encoded_size() - bytes
+ * alltypes_everything_short16_result_encode() writes for @v in @proto
+ */
+size_t alltypes_everything_short16_result_encoded_size(
+		const struct alltypes_everything_short16_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -1114,9 +1199,14 @@ void alltypes_everything_int32_args_init(struct alltypes_everything_int32_args *
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_int32_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_int32_args_encode(struct kg_writer *w, const struct alltypes_everything_int32_args *v)
+/*
+ * alltypes_everything_int32_args_encode() - write @value (a struct alltypes_everything_int32_args);
+ * returns w->err
+ */
+int alltypes_everything_int32_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_int32_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -1137,7 +1227,8 @@ int alltypes_everything_int32_args_encode(struct kg_writer *w, const struct allt
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_int32_args_decode(struct kg_reader *r, struct alltypes_everything_int32_args *v)
+int alltypes_everything_int32_args_decode(struct kg_reader *r,
+					  struct alltypes_everything_int32_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1182,8 +1273,12 @@ int alltypes_everything_int32_args_decode(struct kg_reader *r, struct alltypes_e
 	return 0;
 }
 
-/* alltypes_everything_int32_args_encoded_size() - bytes alltypes_everything_int32_args_encode() writes for @v in @proto */
-size_t alltypes_everything_int32_args_encoded_size(const struct alltypes_everything_int32_args *v, u8 proto)
+/*
+ * alltypes_everything_int32_args_encoded_size() - bytes alltypes_everything_int32_args_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_int32_args_encoded_size(const struct alltypes_everything_int32_args *v,
+						   u8 proto)
 {
 	struct kg_writer w;
 
@@ -1198,9 +1293,14 @@ void alltypes_everything_int32_result_init(struct alltypes_everything_int32_resu
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_int32_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_int32_result_encode(struct kg_writer *w, const struct alltypes_everything_int32_result *v)
+/*
+ * alltypes_everything_int32_result_encode() - write @value (a struct
+ * alltypes_everything_int32_result); returns w->err
+ */
+int alltypes_everything_int32_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_int32_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -1221,7 +1321,8 @@ int alltypes_everything_int32_result_encode(struct kg_writer *w, const struct al
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_int32_result_decode(struct kg_reader *r, struct alltypes_everything_int32_result *v)
+int alltypes_everything_int32_result_decode(struct kg_reader *r,
+					    struct alltypes_everything_int32_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1266,8 +1367,12 @@ int alltypes_everything_int32_result_decode(struct kg_reader *r, struct alltypes
 	return 0;
 }
 
-/* alltypes_everything_int32_result_encoded_size() - bytes alltypes_everything_int32_result_encode() writes for @v in @proto */
-size_t alltypes_everything_int32_result_encoded_size(const struct alltypes_everything_int32_result *v, u8 proto)
+/*
+ * alltypes_everything_int32_result_encoded_size() - bytes alltypes_everything_int32_result_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_int32_result_encoded_size(
+		const struct alltypes_everything_int32_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -1282,9 +1387,14 @@ void alltypes_everything_long64_args_init(struct alltypes_everything_long64_args
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_long64_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_long64_args_encode(struct kg_writer *w, const struct alltypes_everything_long64_args *v)
+/*
+ * alltypes_everything_long64_args_encode() - write @value (a struct
+ * alltypes_everything_long64_args); returns w->err
+ */
+int alltypes_everything_long64_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_long64_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -1305,7 +1415,8 @@ int alltypes_everything_long64_args_encode(struct kg_writer *w, const struct all
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_long64_args_decode(struct kg_reader *r, struct alltypes_everything_long64_args *v)
+int alltypes_everything_long64_args_decode(struct kg_reader *r,
+					   struct alltypes_everything_long64_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1350,8 +1461,12 @@ int alltypes_everything_long64_args_decode(struct kg_reader *r, struct alltypes_
 	return 0;
 }
 
-/* alltypes_everything_long64_args_encoded_size() - bytes alltypes_everything_long64_args_encode() writes for @v in @proto */
-size_t alltypes_everything_long64_args_encoded_size(const struct alltypes_everything_long64_args *v, u8 proto)
+/*
+ * alltypes_everything_long64_args_encoded_size() - bytes alltypes_everything_long64_args_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_long64_args_encoded_size(const struct alltypes_everything_long64_args *v,
+						    u8 proto)
 {
 	struct kg_writer w;
 
@@ -1366,9 +1481,14 @@ void alltypes_everything_long64_result_init(struct alltypes_everything_long64_re
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_long64_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_long64_result_encode(struct kg_writer *w, const struct alltypes_everything_long64_result *v)
+/*
+ * alltypes_everything_long64_result_encode() - write @value (a struct
+ * alltypes_everything_long64_result); returns w->err
+ */
+int alltypes_everything_long64_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_long64_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -1389,7 +1509,8 @@ int alltypes_everything_long64_result_encode(struct kg_writer *w, const struct a
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_long64_result_decode(struct kg_reader *r, struct alltypes_everything_long64_result *v)
+int alltypes_everything_long64_result_decode(struct kg_reader *r,
+					     struct alltypes_everything_long64_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1434,8 +1555,12 @@ int alltypes_everything_long64_result_decode(struct kg_reader *r, struct alltype
 	return 0;
 }
 
-/* alltypes_everything_long64_result_encoded_size() - bytes alltypes_everything_long64_result_encode() writes for @v in @proto */
-size_t alltypes_everything_long64_result_encoded_size(const struct alltypes_everything_long64_result *v, u8 proto)
+/*
+ * alltypes_everything_long64_result_encoded_size() - bytes
+ * alltypes_everything_long64_result_encode() writes for @v in @proto
+ */
+size_t alltypes_everything_long64_result_encoded_size(
+		const struct alltypes_everything_long64_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -1450,9 +1575,14 @@ void alltypes_everything_dbl_args_init(struct alltypes_everything_dbl_args *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_dbl_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_dbl_args_encode(struct kg_writer *w, const struct alltypes_everything_dbl_args *v)
+/*
+ * alltypes_everything_dbl_args_encode() - write @value (a struct alltypes_everything_dbl_args);
+ * returns w->err
+ */
+int alltypes_everything_dbl_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_dbl_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -1518,8 +1648,12 @@ int alltypes_everything_dbl_args_decode(struct kg_reader *r, struct alltypes_eve
 	return 0;
 }
 
-/* alltypes_everything_dbl_args_encoded_size() - bytes alltypes_everything_dbl_args_encode() writes for @v in @proto */
-size_t alltypes_everything_dbl_args_encoded_size(const struct alltypes_everything_dbl_args *v, u8 proto)
+/*
+ * alltypes_everything_dbl_args_encoded_size() - bytes alltypes_everything_dbl_args_encode() writes
+ * for @v in @proto
+ */
+size_t alltypes_everything_dbl_args_encoded_size(const struct alltypes_everything_dbl_args *v,
+						 u8 proto)
 {
 	struct kg_writer w;
 
@@ -1534,9 +1668,14 @@ void alltypes_everything_dbl_result_init(struct alltypes_everything_dbl_result *
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_dbl_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_dbl_result_encode(struct kg_writer *w, const struct alltypes_everything_dbl_result *v)
+/*
+ * alltypes_everything_dbl_result_encode() - write @value (a struct alltypes_everything_dbl_result);
+ * returns w->err
+ */
+int alltypes_everything_dbl_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_dbl_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -1557,7 +1696,8 @@ int alltypes_everything_dbl_result_encode(struct kg_writer *w, const struct allt
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_dbl_result_decode(struct kg_reader *r, struct alltypes_everything_dbl_result *v)
+int alltypes_everything_dbl_result_decode(struct kg_reader *r,
+					  struct alltypes_everything_dbl_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1602,8 +1742,12 @@ int alltypes_everything_dbl_result_decode(struct kg_reader *r, struct alltypes_e
 	return 0;
 }
 
-/* alltypes_everything_dbl_result_encoded_size() - bytes alltypes_everything_dbl_result_encode() writes for @v in @proto */
-size_t alltypes_everything_dbl_result_encoded_size(const struct alltypes_everything_dbl_result *v, u8 proto)
+/*
+ * alltypes_everything_dbl_result_encoded_size() - bytes alltypes_everything_dbl_result_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_dbl_result_encoded_size(const struct alltypes_everything_dbl_result *v,
+						   u8 proto)
 {
 	struct kg_writer w;
 
@@ -1618,9 +1762,14 @@ void alltypes_everything_str_args_init(struct alltypes_everything_str_args *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_str_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_str_args_encode(struct kg_writer *w, const struct alltypes_everything_str_args *v)
+/*
+ * alltypes_everything_str_args_encode() - write @value (a struct alltypes_everything_str_args);
+ * returns w->err
+ */
+int alltypes_everything_str_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_str_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -1686,8 +1835,12 @@ int alltypes_everything_str_args_decode(struct kg_reader *r, struct alltypes_eve
 	return 0;
 }
 
-/* alltypes_everything_str_args_encoded_size() - bytes alltypes_everything_str_args_encode() writes for @v in @proto */
-size_t alltypes_everything_str_args_encoded_size(const struct alltypes_everything_str_args *v, u8 proto)
+/*
+ * alltypes_everything_str_args_encoded_size() - bytes alltypes_everything_str_args_encode() writes
+ * for @v in @proto
+ */
+size_t alltypes_everything_str_args_encoded_size(const struct alltypes_everything_str_args *v,
+						 u8 proto)
 {
 	struct kg_writer w;
 
@@ -1702,9 +1855,14 @@ void alltypes_everything_str_result_init(struct alltypes_everything_str_result *
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_str_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_str_result_encode(struct kg_writer *w, const struct alltypes_everything_str_result *v)
+/*
+ * alltypes_everything_str_result_encode() - write @value (a struct alltypes_everything_str_result);
+ * returns w->err
+ */
+int alltypes_everything_str_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_str_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -1725,7 +1883,8 @@ int alltypes_everything_str_result_encode(struct kg_writer *w, const struct allt
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_str_result_decode(struct kg_reader *r, struct alltypes_everything_str_result *v)
+int alltypes_everything_str_result_decode(struct kg_reader *r,
+					  struct alltypes_everything_str_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1770,8 +1929,12 @@ int alltypes_everything_str_result_decode(struct kg_reader *r, struct alltypes_e
 	return 0;
 }
 
-/* alltypes_everything_str_result_encoded_size() - bytes alltypes_everything_str_result_encode() writes for @v in @proto */
-size_t alltypes_everything_str_result_encoded_size(const struct alltypes_everything_str_result *v, u8 proto)
+/*
+ * alltypes_everything_str_result_encoded_size() - bytes alltypes_everything_str_result_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_str_result_encoded_size(const struct alltypes_everything_str_result *v,
+						   u8 proto)
 {
 	struct kg_writer w;
 
@@ -1786,9 +1949,14 @@ void alltypes_everything_bin_args_init(struct alltypes_everything_bin_args *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_bin_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_bin_args_encode(struct kg_writer *w, const struct alltypes_everything_bin_args *v)
+/*
+ * alltypes_everything_bin_args_encode() - write @value (a struct alltypes_everything_bin_args);
+ * returns w->err
+ */
+int alltypes_everything_bin_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_bin_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -1854,8 +2022,12 @@ int alltypes_everything_bin_args_decode(struct kg_reader *r, struct alltypes_eve
 	return 0;
 }
 
-/* alltypes_everything_bin_args_encoded_size() - bytes alltypes_everything_bin_args_encode() writes for @v in @proto */
-size_t alltypes_everything_bin_args_encoded_size(const struct alltypes_everything_bin_args *v, u8 proto)
+/*
+ * alltypes_everything_bin_args_encoded_size() - bytes alltypes_everything_bin_args_encode() writes
+ * for @v in @proto
+ */
+size_t alltypes_everything_bin_args_encoded_size(const struct alltypes_everything_bin_args *v,
+						 u8 proto)
 {
 	struct kg_writer w;
 
@@ -1870,9 +2042,14 @@ void alltypes_everything_bin_result_init(struct alltypes_everything_bin_result *
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_bin_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_bin_result_encode(struct kg_writer *w, const struct alltypes_everything_bin_result *v)
+/*
+ * alltypes_everything_bin_result_encode() - write @value (a struct alltypes_everything_bin_result);
+ * returns w->err
+ */
+int alltypes_everything_bin_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_bin_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -1893,7 +2070,8 @@ int alltypes_everything_bin_result_encode(struct kg_writer *w, const struct allt
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_bin_result_decode(struct kg_reader *r, struct alltypes_everything_bin_result *v)
+int alltypes_everything_bin_result_decode(struct kg_reader *r,
+					  struct alltypes_everything_bin_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1938,8 +2116,12 @@ int alltypes_everything_bin_result_decode(struct kg_reader *r, struct alltypes_e
 	return 0;
 }
 
-/* alltypes_everything_bin_result_encoded_size() - bytes alltypes_everything_bin_result_encode() writes for @v in @proto */
-size_t alltypes_everything_bin_result_encoded_size(const struct alltypes_everything_bin_result *v, u8 proto)
+/*
+ * alltypes_everything_bin_result_encoded_size() - bytes alltypes_everything_bin_result_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_bin_result_encoded_size(const struct alltypes_everything_bin_result *v,
+						   u8 proto)
 {
 	struct kg_writer w;
 
@@ -1954,9 +2136,14 @@ void alltypes_everything_id_args_init(struct alltypes_everything_id_args *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_id_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_id_args_encode(struct kg_writer *w, const struct alltypes_everything_id_args *v)
+/*
+ * alltypes_everything_id_args_encode() - write @value (a struct alltypes_everything_id_args);
+ * returns w->err
+ */
+int alltypes_everything_id_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_id_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -2022,8 +2209,12 @@ int alltypes_everything_id_args_decode(struct kg_reader *r, struct alltypes_ever
 	return 0;
 }
 
-/* alltypes_everything_id_args_encoded_size() - bytes alltypes_everything_id_args_encode() writes for @v in @proto */
-size_t alltypes_everything_id_args_encoded_size(const struct alltypes_everything_id_args *v, u8 proto)
+/*
+ * alltypes_everything_id_args_encoded_size() - bytes alltypes_everything_id_args_encode() writes
+ * for @v in @proto
+ */
+size_t alltypes_everything_id_args_encoded_size(const struct alltypes_everything_id_args *v,
+						u8 proto)
 {
 	struct kg_writer w;
 
@@ -2038,9 +2229,14 @@ void alltypes_everything_id_result_init(struct alltypes_everything_id_result *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_id_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_id_result_encode(struct kg_writer *w, const struct alltypes_everything_id_result *v)
+/*
+ * alltypes_everything_id_result_encode() - write @value (a struct alltypes_everything_id_result);
+ * returns w->err
+ */
+int alltypes_everything_id_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_id_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -2061,7 +2257,8 @@ int alltypes_everything_id_result_encode(struct kg_writer *w, const struct allty
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_id_result_decode(struct kg_reader *r, struct alltypes_everything_id_result *v)
+int alltypes_everything_id_result_decode(struct kg_reader *r,
+					 struct alltypes_everything_id_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2106,8 +2303,12 @@ int alltypes_everything_id_result_decode(struct kg_reader *r, struct alltypes_ev
 	return 0;
 }
 
-/* alltypes_everything_id_result_encoded_size() - bytes alltypes_everything_id_result_encode() writes for @v in @proto */
-size_t alltypes_everything_id_result_encoded_size(const struct alltypes_everything_id_result *v, u8 proto)
+/*
+ * alltypes_everything_id_result_encoded_size() - bytes alltypes_everything_id_result_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_id_result_encoded_size(const struct alltypes_everything_id_result *v,
+						  u8 proto)
 {
 	struct kg_writer w;
 
@@ -2122,9 +2323,14 @@ void alltypes_everything_color_args_init(struct alltypes_everything_color_args *
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_color_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_color_args_encode(struct kg_writer *w, const struct alltypes_everything_color_args *v)
+/*
+ * alltypes_everything_color_args_encode() - write @value (a struct alltypes_everything_color_args);
+ * returns w->err
+ */
+int alltypes_everything_color_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_color_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -2145,7 +2351,8 @@ int alltypes_everything_color_args_encode(struct kg_writer *w, const struct allt
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_color_args_decode(struct kg_reader *r, struct alltypes_everything_color_args *v)
+int alltypes_everything_color_args_decode(struct kg_reader *r,
+					  struct alltypes_everything_color_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2190,8 +2397,12 @@ int alltypes_everything_color_args_decode(struct kg_reader *r, struct alltypes_e
 	return 0;
 }
 
-/* alltypes_everything_color_args_encoded_size() - bytes alltypes_everything_color_args_encode() writes for @v in @proto */
-size_t alltypes_everything_color_args_encoded_size(const struct alltypes_everything_color_args *v, u8 proto)
+/*
+ * alltypes_everything_color_args_encoded_size() - bytes alltypes_everything_color_args_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_color_args_encoded_size(const struct alltypes_everything_color_args *v,
+						   u8 proto)
 {
 	struct kg_writer w;
 
@@ -2206,9 +2417,14 @@ void alltypes_everything_color_result_init(struct alltypes_everything_color_resu
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_color_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_color_result_encode(struct kg_writer *w, const struct alltypes_everything_color_result *v)
+/*
+ * alltypes_everything_color_result_encode() - write @value (a struct
+ * alltypes_everything_color_result); returns w->err
+ */
+int alltypes_everything_color_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_color_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -2229,7 +2445,8 @@ int alltypes_everything_color_result_encode(struct kg_writer *w, const struct al
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_color_result_decode(struct kg_reader *r, struct alltypes_everything_color_result *v)
+int alltypes_everything_color_result_decode(struct kg_reader *r,
+					    struct alltypes_everything_color_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2274,8 +2491,12 @@ int alltypes_everything_color_result_decode(struct kg_reader *r, struct alltypes
 	return 0;
 }
 
-/* alltypes_everything_color_result_encoded_size() - bytes alltypes_everything_color_result_encode() writes for @v in @proto */
-size_t alltypes_everything_color_result_encoded_size(const struct alltypes_everything_color_result *v, u8 proto)
+/*
+ * alltypes_everything_color_result_encoded_size() - bytes alltypes_everything_color_result_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_color_result_encoded_size(
+		const struct alltypes_everything_color_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -2290,9 +2511,14 @@ void alltypes_everything_when_args_init(struct alltypes_everything_when_args *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_when_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_when_args_encode(struct kg_writer *w, const struct alltypes_everything_when_args *v)
+/*
+ * alltypes_everything_when_args_encode() - write @value (a struct alltypes_everything_when_args);
+ * returns w->err
+ */
+int alltypes_everything_when_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_when_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -2313,7 +2539,8 @@ int alltypes_everything_when_args_encode(struct kg_writer *w, const struct allty
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_when_args_decode(struct kg_reader *r, struct alltypes_everything_when_args *v)
+int alltypes_everything_when_args_decode(struct kg_reader *r,
+					 struct alltypes_everything_when_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2358,8 +2585,12 @@ int alltypes_everything_when_args_decode(struct kg_reader *r, struct alltypes_ev
 	return 0;
 }
 
-/* alltypes_everything_when_args_encoded_size() - bytes alltypes_everything_when_args_encode() writes for @v in @proto */
-size_t alltypes_everything_when_args_encoded_size(const struct alltypes_everything_when_args *v, u8 proto)
+/*
+ * alltypes_everything_when_args_encoded_size() - bytes alltypes_everything_when_args_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_when_args_encoded_size(const struct alltypes_everything_when_args *v,
+						  u8 proto)
 {
 	struct kg_writer w;
 
@@ -2374,9 +2605,14 @@ void alltypes_everything_when_result_init(struct alltypes_everything_when_result
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_when_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_when_result_encode(struct kg_writer *w, const struct alltypes_everything_when_result *v)
+/*
+ * alltypes_everything_when_result_encode() - write @value (a struct
+ * alltypes_everything_when_result); returns w->err
+ */
+int alltypes_everything_when_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_when_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -2397,7 +2633,8 @@ int alltypes_everything_when_result_encode(struct kg_writer *w, const struct all
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_when_result_decode(struct kg_reader *r, struct alltypes_everything_when_result *v)
+int alltypes_everything_when_result_decode(struct kg_reader *r,
+					   struct alltypes_everything_when_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2442,8 +2679,12 @@ int alltypes_everything_when_result_decode(struct kg_reader *r, struct alltypes_
 	return 0;
 }
 
-/* alltypes_everything_when_result_encoded_size() - bytes alltypes_everything_when_result_encode() writes for @v in @proto */
-size_t alltypes_everything_when_result_encoded_size(const struct alltypes_everything_when_result *v, u8 proto)
+/*
+ * alltypes_everything_when_result_encoded_size() - bytes alltypes_everything_when_result_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_when_result_encoded_size(const struct alltypes_everything_when_result *v,
+						    u8 proto)
 {
 	struct kg_writer w;
 
@@ -2458,9 +2699,14 @@ void alltypes_everything_names_args_init(struct alltypes_everything_names_args *
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_names_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_names_args_encode(struct kg_writer *w, const struct alltypes_everything_names_args *v)
+/*
+ * alltypes_everything_names_args_encode() - write @value (a struct alltypes_everything_names_args);
+ * returns w->err
+ */
+int alltypes_everything_names_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_names_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -2481,7 +2727,8 @@ int alltypes_everything_names_args_encode(struct kg_writer *w, const struct allt
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_names_args_decode(struct kg_reader *r, struct alltypes_everything_names_args *v)
+int alltypes_everything_names_args_decode(struct kg_reader *r,
+					  struct alltypes_everything_names_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2531,8 +2778,12 @@ int alltypes_everything_names_args_decode(struct kg_reader *r, struct alltypes_e
 	return 0;
 }
 
-/* alltypes_everything_names_args_encoded_size() - bytes alltypes_everything_names_args_encode() writes for @v in @proto */
-size_t alltypes_everything_names_args_encoded_size(const struct alltypes_everything_names_args *v, u8 proto)
+/*
+ * alltypes_everything_names_args_encoded_size() - bytes alltypes_everything_names_args_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_names_args_encoded_size(const struct alltypes_everything_names_args *v,
+						   u8 proto)
 {
 	struct kg_writer w;
 
@@ -2547,9 +2798,14 @@ void alltypes_everything_names_result_init(struct alltypes_everything_names_resu
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_names_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_names_result_encode(struct kg_writer *w, const struct alltypes_everything_names_result *v)
+/*
+ * alltypes_everything_names_result_encode() - write @value (a struct
+ * alltypes_everything_names_result); returns w->err
+ */
+int alltypes_everything_names_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_names_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -2570,7 +2826,8 @@ int alltypes_everything_names_result_encode(struct kg_writer *w, const struct al
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_names_result_decode(struct kg_reader *r, struct alltypes_everything_names_result *v)
+int alltypes_everything_names_result_decode(struct kg_reader *r,
+					    struct alltypes_everything_names_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2620,8 +2877,12 @@ int alltypes_everything_names_result_decode(struct kg_reader *r, struct alltypes
 	return 0;
 }
 
-/* alltypes_everything_names_result_encoded_size() - bytes alltypes_everything_names_result_encode() writes for @v in @proto */
-size_t alltypes_everything_names_result_encoded_size(const struct alltypes_everything_names_result *v, u8 proto)
+/*
+ * alltypes_everything_names_result_encoded_size() - bytes alltypes_everything_names_result_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_names_result_encoded_size(
+		const struct alltypes_everything_names_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -2636,9 +2897,14 @@ void alltypes_everything_point_args_init(struct alltypes_everything_point_args *
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_point_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_point_args_encode(struct kg_writer *w, const struct alltypes_everything_point_args *v)
+/*
+ * alltypes_everything_point_args_encode() - write @value (a struct alltypes_everything_point_args);
+ * returns w->err
+ */
+int alltypes_everything_point_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_point_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -2659,7 +2925,8 @@ int alltypes_everything_point_args_encode(struct kg_writer *w, const struct allt
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_point_args_decode(struct kg_reader *r, struct alltypes_everything_point_args *v)
+int alltypes_everything_point_args_decode(struct kg_reader *r,
+					  struct alltypes_everything_point_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2704,8 +2971,12 @@ int alltypes_everything_point_args_decode(struct kg_reader *r, struct alltypes_e
 	return 0;
 }
 
-/* alltypes_everything_point_args_encoded_size() - bytes alltypes_everything_point_args_encode() writes for @v in @proto */
-size_t alltypes_everything_point_args_encoded_size(const struct alltypes_everything_point_args *v, u8 proto)
+/*
+ * alltypes_everything_point_args_encoded_size() - bytes alltypes_everything_point_args_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_point_args_encoded_size(const struct alltypes_everything_point_args *v,
+						   u8 proto)
 {
 	struct kg_writer w;
 
@@ -2720,9 +2991,14 @@ void alltypes_everything_point_result_init(struct alltypes_everything_point_resu
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_point_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_point_result_encode(struct kg_writer *w, const struct alltypes_everything_point_result *v)
+/*
+ * alltypes_everything_point_result_encode() - write @value (a struct
+ * alltypes_everything_point_result); returns w->err
+ */
+int alltypes_everything_point_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_point_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -2743,7 +3019,8 @@ int alltypes_everything_point_result_encode(struct kg_writer *w, const struct al
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_point_result_decode(struct kg_reader *r, struct alltypes_everything_point_result *v)
+int alltypes_everything_point_result_decode(struct kg_reader *r,
+					    struct alltypes_everything_point_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2788,8 +3065,12 @@ int alltypes_everything_point_result_decode(struct kg_reader *r, struct alltypes
 	return 0;
 }
 
-/* alltypes_everything_point_result_encoded_size() - bytes alltypes_everything_point_result_encode() writes for @v in @proto */
-size_t alltypes_everything_point_result_encoded_size(const struct alltypes_everything_point_result *v, u8 proto)
+/*
+ * alltypes_everything_point_result_encoded_size() - bytes alltypes_everything_point_result_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_point_result_encoded_size(
+		const struct alltypes_everything_point_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -2804,9 +3085,14 @@ void alltypes_everything_shape_args_init(struct alltypes_everything_shape_args *
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_shape_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_shape_args_encode(struct kg_writer *w, const struct alltypes_everything_shape_args *v)
+/*
+ * alltypes_everything_shape_args_encode() - write @value (a struct alltypes_everything_shape_args);
+ * returns w->err
+ */
+int alltypes_everything_shape_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_shape_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -2827,7 +3113,8 @@ int alltypes_everything_shape_args_encode(struct kg_writer *w, const struct allt
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_shape_args_decode(struct kg_reader *r, struct alltypes_everything_shape_args *v)
+int alltypes_everything_shape_args_decode(struct kg_reader *r,
+					  struct alltypes_everything_shape_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2872,8 +3159,12 @@ int alltypes_everything_shape_args_decode(struct kg_reader *r, struct alltypes_e
 	return 0;
 }
 
-/* alltypes_everything_shape_args_encoded_size() - bytes alltypes_everything_shape_args_encode() writes for @v in @proto */
-size_t alltypes_everything_shape_args_encoded_size(const struct alltypes_everything_shape_args *v, u8 proto)
+/*
+ * alltypes_everything_shape_args_encoded_size() - bytes alltypes_everything_shape_args_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_shape_args_encoded_size(const struct alltypes_everything_shape_args *v,
+						   u8 proto)
 {
 	struct kg_writer w;
 
@@ -2888,9 +3179,14 @@ void alltypes_everything_shape_result_init(struct alltypes_everything_shape_resu
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_shape_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_shape_result_encode(struct kg_writer *w, const struct alltypes_everything_shape_result *v)
+/*
+ * alltypes_everything_shape_result_encode() - write @value (a struct
+ * alltypes_everything_shape_result); returns w->err
+ */
+int alltypes_everything_shape_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_shape_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -2911,7 +3207,8 @@ int alltypes_everything_shape_result_encode(struct kg_writer *w, const struct al
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_shape_result_decode(struct kg_reader *r, struct alltypes_everything_shape_result *v)
+int alltypes_everything_shape_result_decode(struct kg_reader *r,
+					    struct alltypes_everything_shape_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2956,8 +3253,12 @@ int alltypes_everything_shape_result_decode(struct kg_reader *r, struct alltypes
 	return 0;
 }
 
-/* alltypes_everything_shape_result_encoded_size() - bytes alltypes_everything_shape_result_encode() writes for @v in @proto */
-size_t alltypes_everything_shape_result_encoded_size(const struct alltypes_everything_shape_result *v, u8 proto)
+/*
+ * alltypes_everything_shape_result_encoded_size() - bytes alltypes_everything_shape_result_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_shape_result_encoded_size(
+		const struct alltypes_everything_shape_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -2972,9 +3273,14 @@ void alltypes_everything_ints_args_init(struct alltypes_everything_ints_args *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_ints_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_ints_args_encode(struct kg_writer *w, const struct alltypes_everything_ints_args *v)
+/*
+ * alltypes_everything_ints_args_encode() - write @value (a struct alltypes_everything_ints_args);
+ * returns w->err
+ */
+int alltypes_everything_ints_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_ints_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -2995,7 +3301,8 @@ int alltypes_everything_ints_args_encode(struct kg_writer *w, const struct allty
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_ints_args_decode(struct kg_reader *r, struct alltypes_everything_ints_args *v)
+int alltypes_everything_ints_args_decode(struct kg_reader *r,
+					 struct alltypes_everything_ints_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3045,8 +3352,12 @@ int alltypes_everything_ints_args_decode(struct kg_reader *r, struct alltypes_ev
 	return 0;
 }
 
-/* alltypes_everything_ints_args_encoded_size() - bytes alltypes_everything_ints_args_encode() writes for @v in @proto */
-size_t alltypes_everything_ints_args_encoded_size(const struct alltypes_everything_ints_args *v, u8 proto)
+/*
+ * alltypes_everything_ints_args_encoded_size() - bytes alltypes_everything_ints_args_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_ints_args_encoded_size(const struct alltypes_everything_ints_args *v,
+						  u8 proto)
 {
 	struct kg_writer w;
 
@@ -3061,9 +3372,14 @@ void alltypes_everything_ints_result_init(struct alltypes_everything_ints_result
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_ints_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_ints_result_encode(struct kg_writer *w, const struct alltypes_everything_ints_result *v)
+/*
+ * alltypes_everything_ints_result_encode() - write @value (a struct
+ * alltypes_everything_ints_result); returns w->err
+ */
+int alltypes_everything_ints_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_ints_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -3084,7 +3400,8 @@ int alltypes_everything_ints_result_encode(struct kg_writer *w, const struct all
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_ints_result_decode(struct kg_reader *r, struct alltypes_everything_ints_result *v)
+int alltypes_everything_ints_result_decode(struct kg_reader *r,
+					   struct alltypes_everything_ints_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3134,8 +3451,12 @@ int alltypes_everything_ints_result_decode(struct kg_reader *r, struct alltypes_
 	return 0;
 }
 
-/* alltypes_everything_ints_result_encoded_size() - bytes alltypes_everything_ints_result_encode() writes for @v in @proto */
-size_t alltypes_everything_ints_result_encoded_size(const struct alltypes_everything_ints_result *v, u8 proto)
+/*
+ * alltypes_everything_ints_result_encoded_size() - bytes alltypes_everything_ints_result_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_ints_result_encoded_size(const struct alltypes_everything_ints_result *v,
+						    u8 proto)
 {
 	struct kg_writer w;
 
@@ -3150,9 +3471,14 @@ void alltypes_everything_strings_args_init(struct alltypes_everything_strings_ar
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_strings_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_strings_args_encode(struct kg_writer *w, const struct alltypes_everything_strings_args *v)
+/*
+ * alltypes_everything_strings_args_encode() - write @value (a struct
+ * alltypes_everything_strings_args); returns w->err
+ */
+int alltypes_everything_strings_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_strings_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -3173,7 +3499,8 @@ int alltypes_everything_strings_args_encode(struct kg_writer *w, const struct al
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_strings_args_decode(struct kg_reader *r, struct alltypes_everything_strings_args *v)
+int alltypes_everything_strings_args_decode(struct kg_reader *r,
+					    struct alltypes_everything_strings_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3223,8 +3550,12 @@ int alltypes_everything_strings_args_decode(struct kg_reader *r, struct alltypes
 	return 0;
 }
 
-/* alltypes_everything_strings_args_encoded_size() - bytes alltypes_everything_strings_args_encode() writes for @v in @proto */
-size_t alltypes_everything_strings_args_encoded_size(const struct alltypes_everything_strings_args *v, u8 proto)
+/*
+ * alltypes_everything_strings_args_encoded_size() - bytes alltypes_everything_strings_args_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_strings_args_encoded_size(
+		const struct alltypes_everything_strings_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -3239,9 +3570,14 @@ void alltypes_everything_strings_result_init(struct alltypes_everything_strings_
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_strings_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_strings_result_encode(struct kg_writer *w, const struct alltypes_everything_strings_result *v)
+/*
+ * alltypes_everything_strings_result_encode() - write @value (a struct
+ * alltypes_everything_strings_result); returns w->err
+ */
+int alltypes_everything_strings_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_strings_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -3262,7 +3598,8 @@ int alltypes_everything_strings_result_encode(struct kg_writer *w, const struct 
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_strings_result_decode(struct kg_reader *r, struct alltypes_everything_strings_result *v)
+int alltypes_everything_strings_result_decode(struct kg_reader *r,
+					      struct alltypes_everything_strings_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3312,8 +3649,12 @@ int alltypes_everything_strings_result_decode(struct kg_reader *r, struct alltyp
 	return 0;
 }
 
-/* alltypes_everything_strings_result_encoded_size() - bytes alltypes_everything_strings_result_encode() writes for @v in @proto */
-size_t alltypes_everything_strings_result_encoded_size(const struct alltypes_everything_strings_result *v, u8 proto)
+/*
+ * alltypes_everything_strings_result_encoded_size() - bytes
+ * alltypes_everything_strings_result_encode() writes for @v in @proto
+ */
+size_t alltypes_everything_strings_result_encoded_size(
+		const struct alltypes_everything_strings_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -3328,9 +3669,14 @@ void alltypes_everything_points_args_init(struct alltypes_everything_points_args
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_points_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_points_args_encode(struct kg_writer *w, const struct alltypes_everything_points_args *v)
+/*
+ * alltypes_everything_points_args_encode() - write @value (a struct
+ * alltypes_everything_points_args); returns w->err
+ */
+int alltypes_everything_points_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_points_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -3351,7 +3697,8 @@ int alltypes_everything_points_args_encode(struct kg_writer *w, const struct all
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_points_args_decode(struct kg_reader *r, struct alltypes_everything_points_args *v)
+int alltypes_everything_points_args_decode(struct kg_reader *r,
+					   struct alltypes_everything_points_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3401,8 +3748,12 @@ int alltypes_everything_points_args_decode(struct kg_reader *r, struct alltypes_
 	return 0;
 }
 
-/* alltypes_everything_points_args_encoded_size() - bytes alltypes_everything_points_args_encode() writes for @v in @proto */
-size_t alltypes_everything_points_args_encoded_size(const struct alltypes_everything_points_args *v, u8 proto)
+/*
+ * alltypes_everything_points_args_encoded_size() - bytes alltypes_everything_points_args_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_points_args_encoded_size(const struct alltypes_everything_points_args *v,
+						    u8 proto)
 {
 	struct kg_writer w;
 
@@ -3417,9 +3768,14 @@ void alltypes_everything_points_result_init(struct alltypes_everything_points_re
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_points_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_points_result_encode(struct kg_writer *w, const struct alltypes_everything_points_result *v)
+/*
+ * alltypes_everything_points_result_encode() - write @value (a struct
+ * alltypes_everything_points_result); returns w->err
+ */
+int alltypes_everything_points_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_points_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -3440,7 +3796,8 @@ int alltypes_everything_points_result_encode(struct kg_writer *w, const struct a
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_points_result_decode(struct kg_reader *r, struct alltypes_everything_points_result *v)
+int alltypes_everything_points_result_decode(struct kg_reader *r,
+					     struct alltypes_everything_points_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3490,8 +3847,12 @@ int alltypes_everything_points_result_decode(struct kg_reader *r, struct alltype
 	return 0;
 }
 
-/* alltypes_everything_points_result_encoded_size() - bytes alltypes_everything_points_result_encode() writes for @v in @proto */
-size_t alltypes_everything_points_result_encoded_size(const struct alltypes_everything_points_result *v, u8 proto)
+/*
+ * alltypes_everything_points_result_encoded_size() - bytes
+ * alltypes_everything_points_result_encode() writes for @v in @proto
+ */
+size_t alltypes_everything_points_result_encoded_size(
+		const struct alltypes_everything_points_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -3506,9 +3867,14 @@ void alltypes_everything_nested_args_init(struct alltypes_everything_nested_args
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_nested_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_nested_args_encode(struct kg_writer *w, const struct alltypes_everything_nested_args *v)
+/*
+ * alltypes_everything_nested_args_encode() - write @value (a struct
+ * alltypes_everything_nested_args); returns w->err
+ */
+int alltypes_everything_nested_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_nested_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -3529,7 +3895,8 @@ int alltypes_everything_nested_args_encode(struct kg_writer *w, const struct all
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_nested_args_decode(struct kg_reader *r, struct alltypes_everything_nested_args *v)
+int alltypes_everything_nested_args_decode(struct kg_reader *r,
+					   struct alltypes_everything_nested_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3579,8 +3946,12 @@ int alltypes_everything_nested_args_decode(struct kg_reader *r, struct alltypes_
 	return 0;
 }
 
-/* alltypes_everything_nested_args_encoded_size() - bytes alltypes_everything_nested_args_encode() writes for @v in @proto */
-size_t alltypes_everything_nested_args_encoded_size(const struct alltypes_everything_nested_args *v, u8 proto)
+/*
+ * alltypes_everything_nested_args_encoded_size() - bytes alltypes_everything_nested_args_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_nested_args_encoded_size(const struct alltypes_everything_nested_args *v,
+						    u8 proto)
 {
 	struct kg_writer w;
 
@@ -3595,9 +3966,14 @@ void alltypes_everything_nested_result_init(struct alltypes_everything_nested_re
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_nested_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_nested_result_encode(struct kg_writer *w, const struct alltypes_everything_nested_result *v)
+/*
+ * alltypes_everything_nested_result_encode() - write @value (a struct
+ * alltypes_everything_nested_result); returns w->err
+ */
+int alltypes_everything_nested_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_nested_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -3618,7 +3994,8 @@ int alltypes_everything_nested_result_encode(struct kg_writer *w, const struct a
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_nested_result_decode(struct kg_reader *r, struct alltypes_everything_nested_result *v)
+int alltypes_everything_nested_result_decode(struct kg_reader *r,
+					     struct alltypes_everything_nested_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3668,8 +4045,12 @@ int alltypes_everything_nested_result_decode(struct kg_reader *r, struct alltype
 	return 0;
 }
 
-/* alltypes_everything_nested_result_encoded_size() - bytes alltypes_everything_nested_result_encode() writes for @v in @proto */
-size_t alltypes_everything_nested_result_encoded_size(const struct alltypes_everything_nested_result *v, u8 proto)
+/*
+ * alltypes_everything_nested_result_encoded_size() - bytes
+ * alltypes_everything_nested_result_encode() writes for @v in @proto
+ */
+size_t alltypes_everything_nested_result_encoded_size(
+		const struct alltypes_everything_nested_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -3684,9 +4065,14 @@ void alltypes_everything_many_args_init(struct alltypes_everything_many_args *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_many_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_many_args_encode(struct kg_writer *w, const struct alltypes_everything_many_args *v)
+/*
+ * alltypes_everything_many_args_encode() - write @value (a struct alltypes_everything_many_args);
+ * returns w->err
+ */
+int alltypes_everything_many_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_many_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -3731,7 +4117,8 @@ int alltypes_everything_many_args_encode(struct kg_writer *w, const struct allty
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_many_args_decode(struct kg_reader *r, struct alltypes_everything_many_args *v)
+int alltypes_everything_many_args_decode(struct kg_reader *r,
+					 struct alltypes_everything_many_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3829,8 +4216,12 @@ int alltypes_everything_many_args_decode(struct kg_reader *r, struct alltypes_ev
 	return 0;
 }
 
-/* alltypes_everything_many_args_encoded_size() - bytes alltypes_everything_many_args_encode() writes for @v in @proto */
-size_t alltypes_everything_many_args_encoded_size(const struct alltypes_everything_many_args *v, u8 proto)
+/*
+ * alltypes_everything_many_args_encoded_size() - bytes alltypes_everything_many_args_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_many_args_encoded_size(const struct alltypes_everything_many_args *v,
+						  u8 proto)
 {
 	struct kg_writer w;
 
@@ -3845,9 +4236,14 @@ void alltypes_everything_many_result_init(struct alltypes_everything_many_result
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_many_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_many_result_encode(struct kg_writer *w, const struct alltypes_everything_many_result *v)
+/*
+ * alltypes_everything_many_result_encode() - write @value (a struct
+ * alltypes_everything_many_result); returns w->err
+ */
+int alltypes_everything_many_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_many_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -3880,7 +4276,8 @@ int alltypes_everything_many_result_encode(struct kg_writer *w, const struct all
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_many_result_decode(struct kg_reader *r, struct alltypes_everything_many_result *v)
+int alltypes_everything_many_result_decode(struct kg_reader *r,
+					   struct alltypes_everything_many_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3949,8 +4346,12 @@ int alltypes_everything_many_result_decode(struct kg_reader *r, struct alltypes_
 	return 0;
 }
 
-/* alltypes_everything_many_result_encoded_size() - bytes alltypes_everything_many_result_encode() writes for @v in @proto */
-size_t alltypes_everything_many_result_encoded_size(const struct alltypes_everything_many_result *v, u8 proto)
+/*
+ * alltypes_everything_many_result_encoded_size() - bytes alltypes_everything_many_result_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_many_result_encoded_size(const struct alltypes_everything_many_result *v,
+						    u8 proto)
 {
 	struct kg_writer w;
 
@@ -3965,9 +4366,14 @@ void alltypes_everything_fire_args_init(struct alltypes_everything_fire_args *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_everything_fire_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_everything_fire_args_encode(struct kg_writer *w, const struct alltypes_everything_fire_args *v)
+/*
+ * alltypes_everything_fire_args_encode() - write @value (a struct alltypes_everything_fire_args);
+ * returns w->err
+ */
+int alltypes_everything_fire_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct alltypes_everything_fire_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -3994,7 +4400,8 @@ int alltypes_everything_fire_args_encode(struct kg_writer *w, const struct allty
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_fire_args_decode(struct kg_reader *r, struct alltypes_everything_fire_args *v)
+int alltypes_everything_fire_args_decode(struct kg_reader *r,
+					 struct alltypes_everything_fire_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -4051,8 +4458,12 @@ int alltypes_everything_fire_args_decode(struct kg_reader *r, struct alltypes_ev
 	return 0;
 }
 
-/* alltypes_everything_fire_args_encoded_size() - bytes alltypes_everything_fire_args_encode() writes for @v in @proto */
-size_t alltypes_everything_fire_args_encoded_size(const struct alltypes_everything_fire_args *v, u8 proto)
+/*
+ * alltypes_everything_fire_args_encoded_size() - bytes alltypes_everything_fire_args_encode()
+ * writes for @v in @proto
+ */
+size_t alltypes_everything_fire_args_encoded_size(const struct alltypes_everything_fire_args *v,
+						  u8 proto)
 {
 	struct kg_writer w;
 
@@ -4061,59 +4472,9 @@ size_t alltypes_everything_fire_args_encoded_size(const struct alltypes_everythi
 	return w.len;
 }
 
-/* Arguments that could not be decoded: describe it if possible, else close. */
-static int __maybe_unused alltypes_everything_bad_args(struct kg_call *call, int err)
+static int alltypes_everything_do_nothing(struct kg_call *call, const void *handlers)
 {
-	switch (err) {
-	case -ENOMEM:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "arguments too large for the arena");
-	case -EMSGSIZE:
-		return kg_call_reply_app_exception(call, KG_APPEX_PROTOCOL_ERROR,
-						   "arguments exceed a size limit");
-	case -EBADMSG:
-	case -ENODATA:
-	case -EINVAL:
-	case -EPROTO:
-		return kg_call_reply_app_exception(call, KG_APPEX_PROTOCOL_ERROR,
-						   "malformed arguments");
-	default:
-		return err < 0 ? err : -EBADMSG;
-	}
-}
-
-/* A handler failed with a negative errno: INTERNAL_ERROR to the client. */
-static int __maybe_unused alltypes_everything_handler_error(struct kg_call *call, int err)
-{
-	char msg[64];
-
-	if (err == -EOPNOTSUPP)
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "not implemented");
-	snprintf(msg, sizeof(msg), "handler failed: error %d", err);
-	return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR, msg);
-}
-
-/* A TApplicationException reply: skip its fields, report -EREMOTEIO. */
-static int __maybe_unused alltypes_everything_recv_app_exception(struct kg_reader *in)
-{
-	int ret = kg_skip(in, KG_T_STRUCT);
-
-	return ret ? ret : -EREMOTEIO;
-}
-
-static int alltypes_everything_nothing_args_encode_fn(struct kg_writer *w, const void *value)
-{
-	return alltypes_everything_nothing_args_encode(w, value);
-}
-
-static int alltypes_everything_nothing_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return alltypes_everything_nothing_result_encode(w, value);
-}
-
-static int alltypes_everything_do_nothing(struct kg_call *call, const struct alltypes_everything_ops *ops)
-{
+	const struct alltypes_everything_ops *ops = handlers;
 	struct alltypes_everything_nothing_args *args;
 	struct alltypes_everything_nothing_result *res;
 	int ret;
@@ -4121,43 +4482,33 @@ static int alltypes_everything_do_nothing(struct kg_call *call, const struct all
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return alltypes_everything_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	alltypes_everything_nothing_args_init(args);
 	ret = alltypes_everything_nothing_args_decode(call->in, args);
 	if (ret)
-		return alltypes_everything_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->nothing)
-		return alltypes_everything_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	alltypes_everything_nothing_result_init(res);
 	ret = ops->nothing(call);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return alltypes_everything_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
 	case 0:
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_nothing_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_nothing_result_encode, res);
 }
 
-static int alltypes_everything_flip_args_encode_fn(struct kg_writer *w, const void *value)
+static int alltypes_everything_do_flip(struct kg_call *call, const void *handlers)
 {
-	return alltypes_everything_flip_args_encode(w, value);
-}
-
-static int alltypes_everything_flip_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return alltypes_everything_flip_result_encode(w, value);
-}
-
-static int alltypes_everything_do_flip(struct kg_call *call, const struct alltypes_everything_ops *ops)
-{
+	const struct alltypes_everything_ops *ops = handlers;
 	struct alltypes_everything_flip_args *args;
 	struct alltypes_everything_flip_result *res;
 	int ret;
@@ -4165,19 +4516,19 @@ static int alltypes_everything_do_flip(struct kg_call *call, const struct alltyp
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return alltypes_everything_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	alltypes_everything_flip_args_init(args);
 	ret = alltypes_everything_flip_args_decode(call->in, args);
 	if (ret)
-		return alltypes_everything_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->flip)
-		return alltypes_everything_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	alltypes_everything_flip_result_init(res);
 	ret = ops->flip(call, args->b, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return alltypes_everything_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4185,24 +4536,14 @@ static int alltypes_everything_do_flip(struct kg_call *call, const struct alltyp
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_flip_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_flip_result_encode, res);
 }
 
-static int alltypes_everything_byte8_args_encode_fn(struct kg_writer *w, const void *value)
+static int alltypes_everything_do_byte8(struct kg_call *call, const void *handlers)
 {
-	return alltypes_everything_byte8_args_encode(w, value);
-}
-
-static int alltypes_everything_byte8_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return alltypes_everything_byte8_result_encode(w, value);
-}
-
-static int alltypes_everything_do_byte8(struct kg_call *call, const struct alltypes_everything_ops *ops)
-{
+	const struct alltypes_everything_ops *ops = handlers;
 	struct alltypes_everything_byte8_args *args;
 	struct alltypes_everything_byte8_result *res;
 	int ret;
@@ -4210,19 +4551,19 @@ static int alltypes_everything_do_byte8(struct kg_call *call, const struct allty
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return alltypes_everything_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	alltypes_everything_byte8_args_init(args);
 	ret = alltypes_everything_byte8_args_decode(call->in, args);
 	if (ret)
-		return alltypes_everything_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->byte8)
-		return alltypes_everything_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	alltypes_everything_byte8_result_init(res);
 	ret = ops->byte8(call, args->b, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return alltypes_everything_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4230,24 +4571,14 @@ static int alltypes_everything_do_byte8(struct kg_call *call, const struct allty
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_byte8_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_byte8_result_encode, res);
 }
 
-static int alltypes_everything_short16_args_encode_fn(struct kg_writer *w, const void *value)
+static int alltypes_everything_do_short16(struct kg_call *call, const void *handlers)
 {
-	return alltypes_everything_short16_args_encode(w, value);
-}
-
-static int alltypes_everything_short16_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return alltypes_everything_short16_result_encode(w, value);
-}
-
-static int alltypes_everything_do_short16(struct kg_call *call, const struct alltypes_everything_ops *ops)
-{
+	const struct alltypes_everything_ops *ops = handlers;
 	struct alltypes_everything_short16_args *args;
 	struct alltypes_everything_short16_result *res;
 	int ret;
@@ -4255,19 +4586,19 @@ static int alltypes_everything_do_short16(struct kg_call *call, const struct all
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return alltypes_everything_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	alltypes_everything_short16_args_init(args);
 	ret = alltypes_everything_short16_args_decode(call->in, args);
 	if (ret)
-		return alltypes_everything_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->short16)
-		return alltypes_everything_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	alltypes_everything_short16_result_init(res);
 	ret = ops->short16(call, args->s, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return alltypes_everything_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4275,24 +4606,14 @@ static int alltypes_everything_do_short16(struct kg_call *call, const struct all
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_short16_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_short16_result_encode, res);
 }
 
-static int alltypes_everything_int32_args_encode_fn(struct kg_writer *w, const void *value)
+static int alltypes_everything_do_int32(struct kg_call *call, const void *handlers)
 {
-	return alltypes_everything_int32_args_encode(w, value);
-}
-
-static int alltypes_everything_int32_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return alltypes_everything_int32_result_encode(w, value);
-}
-
-static int alltypes_everything_do_int32(struct kg_call *call, const struct alltypes_everything_ops *ops)
-{
+	const struct alltypes_everything_ops *ops = handlers;
 	struct alltypes_everything_int32_args *args;
 	struct alltypes_everything_int32_result *res;
 	int ret;
@@ -4300,19 +4621,19 @@ static int alltypes_everything_do_int32(struct kg_call *call, const struct allty
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return alltypes_everything_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	alltypes_everything_int32_args_init(args);
 	ret = alltypes_everything_int32_args_decode(call->in, args);
 	if (ret)
-		return alltypes_everything_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->int32)
-		return alltypes_everything_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	alltypes_everything_int32_result_init(res);
 	ret = ops->int32(call, args->i, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return alltypes_everything_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4320,24 +4641,14 @@ static int alltypes_everything_do_int32(struct kg_call *call, const struct allty
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_int32_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_int32_result_encode, res);
 }
 
-static int alltypes_everything_long64_args_encode_fn(struct kg_writer *w, const void *value)
+static int alltypes_everything_do_long64(struct kg_call *call, const void *handlers)
 {
-	return alltypes_everything_long64_args_encode(w, value);
-}
-
-static int alltypes_everything_long64_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return alltypes_everything_long64_result_encode(w, value);
-}
-
-static int alltypes_everything_do_long64(struct kg_call *call, const struct alltypes_everything_ops *ops)
-{
+	const struct alltypes_everything_ops *ops = handlers;
 	struct alltypes_everything_long64_args *args;
 	struct alltypes_everything_long64_result *res;
 	int ret;
@@ -4345,19 +4656,19 @@ static int alltypes_everything_do_long64(struct kg_call *call, const struct allt
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return alltypes_everything_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	alltypes_everything_long64_args_init(args);
 	ret = alltypes_everything_long64_args_decode(call->in, args);
 	if (ret)
-		return alltypes_everything_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->long64)
-		return alltypes_everything_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	alltypes_everything_long64_result_init(res);
 	ret = ops->long64(call, args->l, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return alltypes_everything_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4365,24 +4676,14 @@ static int alltypes_everything_do_long64(struct kg_call *call, const struct allt
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_long64_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_long64_result_encode, res);
 }
 
-static int alltypes_everything_dbl_args_encode_fn(struct kg_writer *w, const void *value)
+static int alltypes_everything_do_dbl(struct kg_call *call, const void *handlers)
 {
-	return alltypes_everything_dbl_args_encode(w, value);
-}
-
-static int alltypes_everything_dbl_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return alltypes_everything_dbl_result_encode(w, value);
-}
-
-static int alltypes_everything_do_dbl(struct kg_call *call, const struct alltypes_everything_ops *ops)
-{
+	const struct alltypes_everything_ops *ops = handlers;
 	struct alltypes_everything_dbl_args *args;
 	struct alltypes_everything_dbl_result *res;
 	int ret;
@@ -4390,19 +4691,19 @@ static int alltypes_everything_do_dbl(struct kg_call *call, const struct alltype
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return alltypes_everything_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	alltypes_everything_dbl_args_init(args);
 	ret = alltypes_everything_dbl_args_decode(call->in, args);
 	if (ret)
-		return alltypes_everything_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->dbl)
-		return alltypes_everything_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	alltypes_everything_dbl_result_init(res);
 	ret = ops->dbl(call, args->d, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return alltypes_everything_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4410,24 +4711,14 @@ static int alltypes_everything_do_dbl(struct kg_call *call, const struct alltype
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_dbl_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_dbl_result_encode, res);
 }
 
-static int alltypes_everything_str_args_encode_fn(struct kg_writer *w, const void *value)
+static int alltypes_everything_do_str(struct kg_call *call, const void *handlers)
 {
-	return alltypes_everything_str_args_encode(w, value);
-}
-
-static int alltypes_everything_str_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return alltypes_everything_str_result_encode(w, value);
-}
-
-static int alltypes_everything_do_str(struct kg_call *call, const struct alltypes_everything_ops *ops)
-{
+	const struct alltypes_everything_ops *ops = handlers;
 	struct alltypes_everything_str_args *args;
 	struct alltypes_everything_str_result *res;
 	int ret;
@@ -4435,19 +4726,19 @@ static int alltypes_everything_do_str(struct kg_call *call, const struct alltype
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return alltypes_everything_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	alltypes_everything_str_args_init(args);
 	ret = alltypes_everything_str_args_decode(call->in, args);
 	if (ret)
-		return alltypes_everything_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->str)
-		return alltypes_everything_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	alltypes_everything_str_result_init(res);
 	ret = ops->str(call, args->s, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return alltypes_everything_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4455,24 +4746,14 @@ static int alltypes_everything_do_str(struct kg_call *call, const struct alltype
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_str_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_str_result_encode, res);
 }
 
-static int alltypes_everything_bin_args_encode_fn(struct kg_writer *w, const void *value)
+static int alltypes_everything_do_bin(struct kg_call *call, const void *handlers)
 {
-	return alltypes_everything_bin_args_encode(w, value);
-}
-
-static int alltypes_everything_bin_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return alltypes_everything_bin_result_encode(w, value);
-}
-
-static int alltypes_everything_do_bin(struct kg_call *call, const struct alltypes_everything_ops *ops)
-{
+	const struct alltypes_everything_ops *ops = handlers;
 	struct alltypes_everything_bin_args *args;
 	struct alltypes_everything_bin_result *res;
 	int ret;
@@ -4480,19 +4761,19 @@ static int alltypes_everything_do_bin(struct kg_call *call, const struct alltype
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return alltypes_everything_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	alltypes_everything_bin_args_init(args);
 	ret = alltypes_everything_bin_args_decode(call->in, args);
 	if (ret)
-		return alltypes_everything_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->bin)
-		return alltypes_everything_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	alltypes_everything_bin_result_init(res);
 	ret = ops->bin(call, args->b, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return alltypes_everything_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4500,24 +4781,14 @@ static int alltypes_everything_do_bin(struct kg_call *call, const struct alltype
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_bin_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_bin_result_encode, res);
 }
 
-static int alltypes_everything_id_args_encode_fn(struct kg_writer *w, const void *value)
+static int alltypes_everything_do_id(struct kg_call *call, const void *handlers)
 {
-	return alltypes_everything_id_args_encode(w, value);
-}
-
-static int alltypes_everything_id_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return alltypes_everything_id_result_encode(w, value);
-}
-
-static int alltypes_everything_do_id(struct kg_call *call, const struct alltypes_everything_ops *ops)
-{
+	const struct alltypes_everything_ops *ops = handlers;
 	struct alltypes_everything_id_args *args;
 	struct alltypes_everything_id_result *res;
 	int ret;
@@ -4525,19 +4796,19 @@ static int alltypes_everything_do_id(struct kg_call *call, const struct alltypes
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return alltypes_everything_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	alltypes_everything_id_args_init(args);
 	ret = alltypes_everything_id_args_decode(call->in, args);
 	if (ret)
-		return alltypes_everything_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->id)
-		return alltypes_everything_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	alltypes_everything_id_result_init(res);
 	ret = ops->id(call, &args->u, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return alltypes_everything_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4545,24 +4816,14 @@ static int alltypes_everything_do_id(struct kg_call *call, const struct alltypes
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_id_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_id_result_encode, res);
 }
 
-static int alltypes_everything_color_args_encode_fn(struct kg_writer *w, const void *value)
+static int alltypes_everything_do_color(struct kg_call *call, const void *handlers)
 {
-	return alltypes_everything_color_args_encode(w, value);
-}
-
-static int alltypes_everything_color_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return alltypes_everything_color_result_encode(w, value);
-}
-
-static int alltypes_everything_do_color(struct kg_call *call, const struct alltypes_everything_ops *ops)
-{
+	const struct alltypes_everything_ops *ops = handlers;
 	struct alltypes_everything_color_args *args;
 	struct alltypes_everything_color_result *res;
 	int ret;
@@ -4570,19 +4831,19 @@ static int alltypes_everything_do_color(struct kg_call *call, const struct allty
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return alltypes_everything_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	alltypes_everything_color_args_init(args);
 	ret = alltypes_everything_color_args_decode(call->in, args);
 	if (ret)
-		return alltypes_everything_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->color)
-		return alltypes_everything_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	alltypes_everything_color_result_init(res);
 	ret = ops->color(call, args->c, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return alltypes_everything_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4590,24 +4851,14 @@ static int alltypes_everything_do_color(struct kg_call *call, const struct allty
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_color_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_color_result_encode, res);
 }
 
-static int alltypes_everything_when_args_encode_fn(struct kg_writer *w, const void *value)
+static int alltypes_everything_do_when(struct kg_call *call, const void *handlers)
 {
-	return alltypes_everything_when_args_encode(w, value);
-}
-
-static int alltypes_everything_when_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return alltypes_everything_when_result_encode(w, value);
-}
-
-static int alltypes_everything_do_when(struct kg_call *call, const struct alltypes_everything_ops *ops)
-{
+	const struct alltypes_everything_ops *ops = handlers;
 	struct alltypes_everything_when_args *args;
 	struct alltypes_everything_when_result *res;
 	int ret;
@@ -4615,19 +4866,19 @@ static int alltypes_everything_do_when(struct kg_call *call, const struct alltyp
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return alltypes_everything_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	alltypes_everything_when_args_init(args);
 	ret = alltypes_everything_when_args_decode(call->in, args);
 	if (ret)
-		return alltypes_everything_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->when)
-		return alltypes_everything_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	alltypes_everything_when_result_init(res);
 	ret = ops->when(call, args->t, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return alltypes_everything_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4635,24 +4886,14 @@ static int alltypes_everything_do_when(struct kg_call *call, const struct alltyp
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_when_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_when_result_encode, res);
 }
 
-static int alltypes_everything_names_args_encode_fn(struct kg_writer *w, const void *value)
+static int alltypes_everything_do_names(struct kg_call *call, const void *handlers)
 {
-	return alltypes_everything_names_args_encode(w, value);
-}
-
-static int alltypes_everything_names_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return alltypes_everything_names_result_encode(w, value);
-}
-
-static int alltypes_everything_do_names(struct kg_call *call, const struct alltypes_everything_ops *ops)
-{
+	const struct alltypes_everything_ops *ops = handlers;
 	struct alltypes_everything_names_args *args;
 	struct alltypes_everything_names_result *res;
 	int ret;
@@ -4660,19 +4901,19 @@ static int alltypes_everything_do_names(struct kg_call *call, const struct allty
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return alltypes_everything_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	alltypes_everything_names_args_init(args);
 	ret = alltypes_everything_names_args_decode(call->in, args);
 	if (ret)
-		return alltypes_everything_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->names)
-		return alltypes_everything_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	alltypes_everything_names_result_init(res);
 	ret = ops->names(call, &args->n, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return alltypes_everything_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4680,24 +4921,14 @@ static int alltypes_everything_do_names(struct kg_call *call, const struct allty
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_names_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_names_result_encode, res);
 }
 
-static int alltypes_everything_point_args_encode_fn(struct kg_writer *w, const void *value)
+static int alltypes_everything_do_point(struct kg_call *call, const void *handlers)
 {
-	return alltypes_everything_point_args_encode(w, value);
-}
-
-static int alltypes_everything_point_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return alltypes_everything_point_result_encode(w, value);
-}
-
-static int alltypes_everything_do_point(struct kg_call *call, const struct alltypes_everything_ops *ops)
-{
+	const struct alltypes_everything_ops *ops = handlers;
 	struct alltypes_everything_point_args *args;
 	struct alltypes_everything_point_result *res;
 	int ret;
@@ -4705,19 +4936,19 @@ static int alltypes_everything_do_point(struct kg_call *call, const struct allty
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return alltypes_everything_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	alltypes_everything_point_args_init(args);
 	ret = alltypes_everything_point_args_decode(call->in, args);
 	if (ret)
-		return alltypes_everything_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->point)
-		return alltypes_everything_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	alltypes_everything_point_result_init(res);
 	ret = ops->point(call, &args->p, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return alltypes_everything_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4725,24 +4956,14 @@ static int alltypes_everything_do_point(struct kg_call *call, const struct allty
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_point_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_point_result_encode, res);
 }
 
-static int alltypes_everything_shape_args_encode_fn(struct kg_writer *w, const void *value)
+static int alltypes_everything_do_shape(struct kg_call *call, const void *handlers)
 {
-	return alltypes_everything_shape_args_encode(w, value);
-}
-
-static int alltypes_everything_shape_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return alltypes_everything_shape_result_encode(w, value);
-}
-
-static int alltypes_everything_do_shape(struct kg_call *call, const struct alltypes_everything_ops *ops)
-{
+	const struct alltypes_everything_ops *ops = handlers;
 	struct alltypes_everything_shape_args *args;
 	struct alltypes_everything_shape_result *res;
 	int ret;
@@ -4750,19 +4971,19 @@ static int alltypes_everything_do_shape(struct kg_call *call, const struct allty
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return alltypes_everything_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	alltypes_everything_shape_args_init(args);
 	ret = alltypes_everything_shape_args_decode(call->in, args);
 	if (ret)
-		return alltypes_everything_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->shape)
-		return alltypes_everything_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	alltypes_everything_shape_result_init(res);
 	ret = ops->shape(call, &args->s, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return alltypes_everything_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4770,24 +4991,14 @@ static int alltypes_everything_do_shape(struct kg_call *call, const struct allty
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_shape_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_shape_result_encode, res);
 }
 
-static int alltypes_everything_ints_args_encode_fn(struct kg_writer *w, const void *value)
+static int alltypes_everything_do_ints(struct kg_call *call, const void *handlers)
 {
-	return alltypes_everything_ints_args_encode(w, value);
-}
-
-static int alltypes_everything_ints_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return alltypes_everything_ints_result_encode(w, value);
-}
-
-static int alltypes_everything_do_ints(struct kg_call *call, const struct alltypes_everything_ops *ops)
-{
+	const struct alltypes_everything_ops *ops = handlers;
 	struct alltypes_everything_ints_args *args;
 	struct alltypes_everything_ints_result *res;
 	int ret;
@@ -4795,19 +5006,19 @@ static int alltypes_everything_do_ints(struct kg_call *call, const struct alltyp
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return alltypes_everything_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	alltypes_everything_ints_args_init(args);
 	ret = alltypes_everything_ints_args_decode(call->in, args);
 	if (ret)
-		return alltypes_everything_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->ints)
-		return alltypes_everything_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	alltypes_everything_ints_result_init(res);
 	ret = ops->ints(call, &args->l, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return alltypes_everything_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4815,24 +5026,14 @@ static int alltypes_everything_do_ints(struct kg_call *call, const struct alltyp
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_ints_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_ints_result_encode, res);
 }
 
-static int alltypes_everything_strings_args_encode_fn(struct kg_writer *w, const void *value)
+static int alltypes_everything_do_strings(struct kg_call *call, const void *handlers)
 {
-	return alltypes_everything_strings_args_encode(w, value);
-}
-
-static int alltypes_everything_strings_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return alltypes_everything_strings_result_encode(w, value);
-}
-
-static int alltypes_everything_do_strings(struct kg_call *call, const struct alltypes_everything_ops *ops)
-{
+	const struct alltypes_everything_ops *ops = handlers;
 	struct alltypes_everything_strings_args *args;
 	struct alltypes_everything_strings_result *res;
 	int ret;
@@ -4840,19 +5041,19 @@ static int alltypes_everything_do_strings(struct kg_call *call, const struct all
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return alltypes_everything_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	alltypes_everything_strings_args_init(args);
 	ret = alltypes_everything_strings_args_decode(call->in, args);
 	if (ret)
-		return alltypes_everything_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->strings)
-		return alltypes_everything_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	alltypes_everything_strings_result_init(res);
 	ret = ops->strings(call, &args->s, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return alltypes_everything_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4860,24 +5061,14 @@ static int alltypes_everything_do_strings(struct kg_call *call, const struct all
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_strings_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_strings_result_encode, res);
 }
 
-static int alltypes_everything_points_args_encode_fn(struct kg_writer *w, const void *value)
+static int alltypes_everything_do_points(struct kg_call *call, const void *handlers)
 {
-	return alltypes_everything_points_args_encode(w, value);
-}
-
-static int alltypes_everything_points_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return alltypes_everything_points_result_encode(w, value);
-}
-
-static int alltypes_everything_do_points(struct kg_call *call, const struct alltypes_everything_ops *ops)
-{
+	const struct alltypes_everything_ops *ops = handlers;
 	struct alltypes_everything_points_args *args;
 	struct alltypes_everything_points_result *res;
 	int ret;
@@ -4885,19 +5076,19 @@ static int alltypes_everything_do_points(struct kg_call *call, const struct allt
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return alltypes_everything_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	alltypes_everything_points_args_init(args);
 	ret = alltypes_everything_points_args_decode(call->in, args);
 	if (ret)
-		return alltypes_everything_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->points)
-		return alltypes_everything_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	alltypes_everything_points_result_init(res);
 	ret = ops->points(call, &args->m, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return alltypes_everything_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4905,24 +5096,14 @@ static int alltypes_everything_do_points(struct kg_call *call, const struct allt
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_points_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_points_result_encode, res);
 }
 
-static int alltypes_everything_nested_args_encode_fn(struct kg_writer *w, const void *value)
+static int alltypes_everything_do_nested(struct kg_call *call, const void *handlers)
 {
-	return alltypes_everything_nested_args_encode(w, value);
-}
-
-static int alltypes_everything_nested_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return alltypes_everything_nested_result_encode(w, value);
-}
-
-static int alltypes_everything_do_nested(struct kg_call *call, const struct alltypes_everything_ops *ops)
-{
+	const struct alltypes_everything_ops *ops = handlers;
 	struct alltypes_everything_nested_args *args;
 	struct alltypes_everything_nested_result *res;
 	int ret;
@@ -4930,19 +5111,19 @@ static int alltypes_everything_do_nested(struct kg_call *call, const struct allt
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return alltypes_everything_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	alltypes_everything_nested_args_init(args);
 	ret = alltypes_everything_nested_args_decode(call->in, args);
 	if (ret)
-		return alltypes_everything_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->nested)
-		return alltypes_everything_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	alltypes_everything_nested_result_init(res);
 	ret = ops->nested(call, &args->n, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return alltypes_everything_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4950,24 +5131,14 @@ static int alltypes_everything_do_nested(struct kg_call *call, const struct allt
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_nested_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_nested_result_encode, res);
 }
 
-static int alltypes_everything_many_args_encode_fn(struct kg_writer *w, const void *value)
+static int alltypes_everything_do_many(struct kg_call *call, const void *handlers)
 {
-	return alltypes_everything_many_args_encode(w, value);
-}
-
-static int alltypes_everything_many_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return alltypes_everything_many_result_encode(w, value);
-}
-
-static int alltypes_everything_do_many(struct kg_call *call, const struct alltypes_everything_ops *ops)
-{
+	const struct alltypes_everything_ops *ops = handlers;
 	struct alltypes_everything_many_args *args;
 	struct alltypes_everything_many_result *res;
 	int ret;
@@ -4975,19 +5146,20 @@ static int alltypes_everything_do_many(struct kg_call *call, const struct alltyp
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return alltypes_everything_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	alltypes_everything_many_args_init(args);
 	ret = alltypes_everything_many_args_decode(call->in, args);
 	if (ret)
-		return alltypes_everything_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->many)
-		return alltypes_everything_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	alltypes_everything_many_result_init(res);
-	ret = ops->many(call, args->a, args->b, &args->c, &args->d, args->int_, &res->success, &res->oops, &res->worse);
+	ret = ops->many(call, args->a, args->b, &args->c, &args->d, args->int_, &res->success,
+			&res->oops, &res->worse);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return alltypes_everything_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -5001,31 +5173,26 @@ static int alltypes_everything_do_many(struct kg_call *call, const struct alltyp
 		res->isset.worse = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_many_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, alltypes_everything_many_result_encode, res);
 }
 
-static int alltypes_everything_fire_args_encode_fn(struct kg_writer *w, const void *value)
+static int alltypes_everything_do_fire(struct kg_call *call, const void *handlers)
 {
-	return alltypes_everything_fire_args_encode(w, value);
-}
-
-static int alltypes_everything_do_fire(struct kg_call *call, const struct alltypes_everything_ops *ops)
-{
+	const struct alltypes_everything_ops *ops = handlers;
 	struct alltypes_everything_fire_args *args;
 	int ret;
 
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	if (!args)
-		return alltypes_everything_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	alltypes_everything_fire_args_init(args);
 	ret = alltypes_everything_fire_args_decode(call->in, args);
 	if (ret)
-		return alltypes_everything_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->fire)
-		return alltypes_everything_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	ret = ops->fire(call, args->event, args->call);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
@@ -5034,72 +5201,42 @@ static int alltypes_everything_do_fire(struct kg_call *call, const struct alltyp
 	return 0;	/* oneway: no reply */
 }
 
-struct alltypes_everything_method {
-	const char *name;
-	u32 len;
-	int (*process)(struct kg_call *call, const struct alltypes_everything_ops *ops);
-};
-
-/* Sorted by name (bytewise, shorter first on a tie) for binary search. */
-static const struct alltypes_everything_method alltypes_everything_methods[] = {
-	{ "bin", 3, alltypes_everything_do_bin },
-	{ "byte8", 5, alltypes_everything_do_byte8 },
-	{ "color", 5, alltypes_everything_do_color },
-	{ "dbl", 3, alltypes_everything_do_dbl },
-	{ "fire", 4, alltypes_everything_do_fire },
-	{ "flip", 4, alltypes_everything_do_flip },
-	{ "id", 2, alltypes_everything_do_id },
-	{ "int32", 5, alltypes_everything_do_int32 },
-	{ "ints", 4, alltypes_everything_do_ints },
-	{ "long64", 6, alltypes_everything_do_long64 },
-	{ "many", 4, alltypes_everything_do_many },
-	{ "names", 5, alltypes_everything_do_names },
-	{ "nested", 6, alltypes_everything_do_nested },
-	{ "nothing", 7, alltypes_everything_do_nothing },
-	{ "point", 5, alltypes_everything_do_point },
-	{ "points", 6, alltypes_everything_do_points },
-	{ "shape", 5, alltypes_everything_do_shape },
-	{ "short16", 7, alltypes_everything_do_short16 },
-	{ "str", 3, alltypes_everything_do_str },
-	{ "strings", 7, alltypes_everything_do_strings },
-	{ "when", 4, alltypes_everything_do_when },
+/* Sorted by name (bytewise, shorter first on a tie) for kg_dispatch(). */
+static const struct kg_method alltypes_everything_methods[] = {
+	{ KG_NAME("bin"), alltypes_everything_do_bin },
+	{ KG_NAME("byte8"), alltypes_everything_do_byte8 },
+	{ KG_NAME("color"), alltypes_everything_do_color },
+	{ KG_NAME("dbl"), alltypes_everything_do_dbl },
+	{ KG_NAME("fire"), alltypes_everything_do_fire },
+	{ KG_NAME("flip"), alltypes_everything_do_flip },
+	{ KG_NAME("id"), alltypes_everything_do_id },
+	{ KG_NAME("int32"), alltypes_everything_do_int32 },
+	{ KG_NAME("ints"), alltypes_everything_do_ints },
+	{ KG_NAME("long64"), alltypes_everything_do_long64 },
+	{ KG_NAME("many"), alltypes_everything_do_many },
+	{ KG_NAME("names"), alltypes_everything_do_names },
+	{ KG_NAME("nested"), alltypes_everything_do_nested },
+	{ KG_NAME("nothing"), alltypes_everything_do_nothing },
+	{ KG_NAME("point"), alltypes_everything_do_point },
+	{ KG_NAME("points"), alltypes_everything_do_points },
+	{ KG_NAME("shape"), alltypes_everything_do_shape },
+	{ KG_NAME("short16"), alltypes_everything_do_short16 },
+	{ KG_NAME("str"), alltypes_everything_do_str },
+	{ KG_NAME("strings"), alltypes_everything_do_strings },
+	{ KG_NAME("when"), alltypes_everything_do_when },
 };
 
 int alltypes_everything_dispatch(struct kg_call *call, const struct alltypes_everything_ops *ops)
 {
-	size_t lo = 0, hi = ARRAY_SIZE(alltypes_everything_methods);
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct alltypes_everything_method *e = &alltypes_everything_methods[mid];
-		int c = memcmp(call->method.data, e->name, min(call->method.len, e->len));
-
-		if (!c)
-			c = call->method.len < e->len ? -1 : call->method.len > e->len;
-		if (!c)
-			return e->process(call, ops);
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return KG_DISPATCH_UNKNOWN;
+	return kg_dispatch(call, alltypes_everything_methods,
+			   ARRAY_SIZE(alltypes_everything_methods), ops);
 }
 
 int alltypes_everything_process(struct kg_call *call, const struct alltypes_everything_ops *ops)
 {
-	char msg[96];
-	int ret;
-
-	if (call->msg_type != KG_MSG_CALL && call->msg_type != KG_MSG_ONEWAY)
-		return kg_call_reply_app_exception(call, KG_APPEX_INVALID_MESSAGE_TYPE,
-						   "Everything: expected a CALL or ONEWAY message");
-	ret = alltypes_everything_dispatch(call, ops);
-	if (ret != KG_DISPATCH_UNKNOWN)
-		return ret;
-	snprintf(msg, sizeof(msg), "Invalid method name: '%.*s'",
-		 (int)min_t(u32, call->method.len, 64), (const char *)call->method.data);
-	return kg_call_reply_app_exception(call, KG_APPEX_UNKNOWN_METHOD, msg);
+	if (!kg_call_is_request(call))
+		return kg_reply_not_request(call, "Everything");
+	return kg_reply_if_unknown(call, alltypes_everything_dispatch(call, ops));
 }
 
 int alltypes_everything_send_nothing(struct kg_conn *conn, s32 seqid)
@@ -5108,7 +5245,7 @@ int alltypes_everything_send_nothing(struct kg_conn *conn, s32 seqid)
 
 	alltypes_everything_nothing_args_init(&args);
 	return kg_conn_send_message(conn, "nothing", KG_MSG_CALL, seqid,
-				    alltypes_everything_nothing_args_encode_fn, &args);
+				    alltypes_everything_nothing_args_encode, &args);
 }
 
 int alltypes_everything_recv_nothing(struct kg_reader *in, u8 msg_type)
@@ -5117,7 +5254,7 @@ int alltypes_everything_recv_nothing(struct kg_reader *in, u8 msg_type)
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return alltypes_everything_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5138,7 +5275,7 @@ int alltypes_everything_send_flip(struct kg_conn *conn, s32 seqid, bool b)
 	args.b = b;
 	args.isset.b = true;
 	return kg_conn_send_message(conn, "flip", KG_MSG_CALL, seqid,
-				    alltypes_everything_flip_args_encode_fn, &args);
+				    alltypes_everything_flip_args_encode, &args);
 }
 
 int alltypes_everything_recv_flip(struct kg_reader *in, u8 msg_type, bool *result)
@@ -5147,7 +5284,7 @@ int alltypes_everything_recv_flip(struct kg_reader *in, u8 msg_type, bool *resul
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return alltypes_everything_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5172,7 +5309,7 @@ int alltypes_everything_send_byte8(struct kg_conn *conn, s32 seqid, s8 b)
 	args.b = b;
 	args.isset.b = true;
 	return kg_conn_send_message(conn, "byte8", KG_MSG_CALL, seqid,
-				    alltypes_everything_byte8_args_encode_fn, &args);
+				    alltypes_everything_byte8_args_encode, &args);
 }
 
 int alltypes_everything_recv_byte8(struct kg_reader *in, u8 msg_type, s8 *result)
@@ -5181,7 +5318,7 @@ int alltypes_everything_recv_byte8(struct kg_reader *in, u8 msg_type, s8 *result
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return alltypes_everything_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5206,7 +5343,7 @@ int alltypes_everything_send_short16(struct kg_conn *conn, s32 seqid, s16 s)
 	args.s = s;
 	args.isset.s = true;
 	return kg_conn_send_message(conn, "short16", KG_MSG_CALL, seqid,
-				    alltypes_everything_short16_args_encode_fn, &args);
+				    alltypes_everything_short16_args_encode, &args);
 }
 
 int alltypes_everything_recv_short16(struct kg_reader *in, u8 msg_type, s16 *result)
@@ -5215,7 +5352,7 @@ int alltypes_everything_recv_short16(struct kg_reader *in, u8 msg_type, s16 *res
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return alltypes_everything_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5240,7 +5377,7 @@ int alltypes_everything_send_int32(struct kg_conn *conn, s32 seqid, s32 i)
 	args.i = i;
 	args.isset.i = true;
 	return kg_conn_send_message(conn, "int32", KG_MSG_CALL, seqid,
-				    alltypes_everything_int32_args_encode_fn, &args);
+				    alltypes_everything_int32_args_encode, &args);
 }
 
 int alltypes_everything_recv_int32(struct kg_reader *in, u8 msg_type, s32 *result)
@@ -5249,7 +5386,7 @@ int alltypes_everything_recv_int32(struct kg_reader *in, u8 msg_type, s32 *resul
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return alltypes_everything_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5274,7 +5411,7 @@ int alltypes_everything_send_long64(struct kg_conn *conn, s32 seqid, s64 l)
 	args.l = l;
 	args.isset.l = true;
 	return kg_conn_send_message(conn, "long64", KG_MSG_CALL, seqid,
-				    alltypes_everything_long64_args_encode_fn, &args);
+				    alltypes_everything_long64_args_encode, &args);
 }
 
 int alltypes_everything_recv_long64(struct kg_reader *in, u8 msg_type, s64 *result)
@@ -5283,7 +5420,7 @@ int alltypes_everything_recv_long64(struct kg_reader *in, u8 msg_type, s64 *resu
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return alltypes_everything_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5308,7 +5445,7 @@ int alltypes_everything_send_dbl(struct kg_conn *conn, s32 seqid, u64 d)
 	args.d = d;
 	args.isset.d = true;
 	return kg_conn_send_message(conn, "dbl", KG_MSG_CALL, seqid,
-				    alltypes_everything_dbl_args_encode_fn, &args);
+				    alltypes_everything_dbl_args_encode, &args);
 }
 
 int alltypes_everything_recv_dbl(struct kg_reader *in, u8 msg_type, u64 *result)
@@ -5317,7 +5454,7 @@ int alltypes_everything_recv_dbl(struct kg_reader *in, u8 msg_type, u64 *result)
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return alltypes_everything_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5342,7 +5479,7 @@ int alltypes_everything_send_str(struct kg_conn *conn, s32 seqid, struct kg_byte
 	args.s = s;
 	args.isset.s = true;
 	return kg_conn_send_message(conn, "str", KG_MSG_CALL, seqid,
-				    alltypes_everything_str_args_encode_fn, &args);
+				    alltypes_everything_str_args_encode, &args);
 }
 
 int alltypes_everything_recv_str(struct kg_reader *in, u8 msg_type, struct kg_bytes *result)
@@ -5351,7 +5488,7 @@ int alltypes_everything_recv_str(struct kg_reader *in, u8 msg_type, struct kg_by
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return alltypes_everything_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5376,7 +5513,7 @@ int alltypes_everything_send_bin(struct kg_conn *conn, s32 seqid, struct kg_byte
 	args.b = b;
 	args.isset.b = true;
 	return kg_conn_send_message(conn, "bin", KG_MSG_CALL, seqid,
-				    alltypes_everything_bin_args_encode_fn, &args);
+				    alltypes_everything_bin_args_encode, &args);
 }
 
 int alltypes_everything_recv_bin(struct kg_reader *in, u8 msg_type, struct kg_bytes *result)
@@ -5385,7 +5522,7 @@ int alltypes_everything_recv_bin(struct kg_reader *in, u8 msg_type, struct kg_by
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return alltypes_everything_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5410,7 +5547,7 @@ int alltypes_everything_send_id(struct kg_conn *conn, s32 seqid, const struct kg
 	args.u = *u;
 	args.isset.u = true;
 	return kg_conn_send_message(conn, "id", KG_MSG_CALL, seqid,
-				    alltypes_everything_id_args_encode_fn, &args);
+				    alltypes_everything_id_args_encode, &args);
 }
 
 int alltypes_everything_recv_id(struct kg_reader *in, u8 msg_type, struct kg_uuid *result)
@@ -5419,7 +5556,7 @@ int alltypes_everything_recv_id(struct kg_reader *in, u8 msg_type, struct kg_uui
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return alltypes_everything_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5444,7 +5581,7 @@ int alltypes_everything_send_color(struct kg_conn *conn, s32 seqid, s32 c)
 	args.c = c;
 	args.isset.c = true;
 	return kg_conn_send_message(conn, "color", KG_MSG_CALL, seqid,
-				    alltypes_everything_color_args_encode_fn, &args);
+				    alltypes_everything_color_args_encode, &args);
 }
 
 int alltypes_everything_recv_color(struct kg_reader *in, u8 msg_type, s32 *result)
@@ -5453,7 +5590,7 @@ int alltypes_everything_recv_color(struct kg_reader *in, u8 msg_type, s32 *resul
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return alltypes_everything_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5478,7 +5615,7 @@ int alltypes_everything_send_when(struct kg_conn *conn, s32 seqid, s64 t)
 	args.t = t;
 	args.isset.t = true;
 	return kg_conn_send_message(conn, "when", KG_MSG_CALL, seqid,
-				    alltypes_everything_when_args_encode_fn, &args);
+				    alltypes_everything_when_args_encode, &args);
 }
 
 int alltypes_everything_recv_when(struct kg_reader *in, u8 msg_type, s64 *result)
@@ -5487,7 +5624,7 @@ int alltypes_everything_recv_when(struct kg_reader *in, u8 msg_type, s64 *result
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return alltypes_everything_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5512,7 +5649,7 @@ int alltypes_everything_send_names(struct kg_conn *conn, s32 seqid, const struct
 	args.n = *n;
 	args.isset.n = true;
 	return kg_conn_send_message(conn, "names", KG_MSG_CALL, seqid,
-				    alltypes_everything_names_args_encode_fn, &args);
+				    alltypes_everything_names_args_encode, &args);
 }
 
 int alltypes_everything_recv_names(struct kg_reader *in, u8 msg_type, struct kg_list_string *result)
@@ -5521,7 +5658,7 @@ int alltypes_everything_recv_names(struct kg_reader *in, u8 msg_type, struct kg_
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return alltypes_everything_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5546,7 +5683,7 @@ int alltypes_everything_send_point(struct kg_conn *conn, s32 seqid, const struct
 	args.p = *p;
 	args.isset.p = true;
 	return kg_conn_send_message(conn, "point", KG_MSG_CALL, seqid,
-				    alltypes_everything_point_args_encode_fn, &args);
+				    alltypes_everything_point_args_encode, &args);
 }
 
 int alltypes_everything_recv_point(struct kg_reader *in, u8 msg_type, struct alltypes_point *result)
@@ -5555,7 +5692,7 @@ int alltypes_everything_recv_point(struct kg_reader *in, u8 msg_type, struct all
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return alltypes_everything_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5580,7 +5717,7 @@ int alltypes_everything_send_shape(struct kg_conn *conn, s32 seqid, const struct
 	args.s = *s;
 	args.isset.s = true;
 	return kg_conn_send_message(conn, "shape", KG_MSG_CALL, seqid,
-				    alltypes_everything_shape_args_encode_fn, &args);
+				    alltypes_everything_shape_args_encode, &args);
 }
 
 int alltypes_everything_recv_shape(struct kg_reader *in, u8 msg_type, struct alltypes_shape *result)
@@ -5589,7 +5726,7 @@ int alltypes_everything_recv_shape(struct kg_reader *in, u8 msg_type, struct all
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return alltypes_everything_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5614,7 +5751,7 @@ int alltypes_everything_send_ints(struct kg_conn *conn, s32 seqid, const struct 
 	args.l = *l;
 	args.isset.l = true;
 	return kg_conn_send_message(conn, "ints", KG_MSG_CALL, seqid,
-				    alltypes_everything_ints_args_encode_fn, &args);
+				    alltypes_everything_ints_args_encode, &args);
 }
 
 int alltypes_everything_recv_ints(struct kg_reader *in, u8 msg_type, struct kg_list_i32 *result)
@@ -5623,7 +5760,7 @@ int alltypes_everything_recv_ints(struct kg_reader *in, u8 msg_type, struct kg_l
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return alltypes_everything_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5648,7 +5785,7 @@ int alltypes_everything_send_strings(struct kg_conn *conn, s32 seqid, const stru
 	args.s = *s;
 	args.isset.s = true;
 	return kg_conn_send_message(conn, "strings", KG_MSG_CALL, seqid,
-				    alltypes_everything_strings_args_encode_fn, &args);
+				    alltypes_everything_strings_args_encode, &args);
 }
 
 int alltypes_everything_recv_strings(struct kg_reader *in, u8 msg_type,
@@ -5658,7 +5795,7 @@ int alltypes_everything_recv_strings(struct kg_reader *in, u8 msg_type,
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return alltypes_everything_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5684,7 +5821,7 @@ int alltypes_everything_send_points(struct kg_conn *conn, s32 seqid,
 	args.m = *m;
 	args.isset.m = true;
 	return kg_conn_send_message(conn, "points", KG_MSG_CALL, seqid,
-				    alltypes_everything_points_args_encode_fn, &args);
+				    alltypes_everything_points_args_encode, &args);
 }
 
 int alltypes_everything_recv_points(struct kg_reader *in, u8 msg_type,
@@ -5694,7 +5831,7 @@ int alltypes_everything_recv_points(struct kg_reader *in, u8 msg_type,
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return alltypes_everything_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5720,7 +5857,7 @@ int alltypes_everything_send_nested(struct kg_conn *conn, s32 seqid,
 	args.n = *n;
 	args.isset.n = true;
 	return kg_conn_send_message(conn, "nested", KG_MSG_CALL, seqid,
-				    alltypes_everything_nested_args_encode_fn, &args);
+				    alltypes_everything_nested_args_encode, &args);
 }
 
 int alltypes_everything_recv_nested(struct kg_reader *in, u8 msg_type,
@@ -5730,7 +5867,7 @@ int alltypes_everything_recv_nested(struct kg_reader *in, u8 msg_type,
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return alltypes_everything_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5765,7 +5902,7 @@ int alltypes_everything_send_many(struct kg_conn *conn, s32 seqid, s32 a, struct
 	args.int_ = int_;
 	args.isset.int_ = true;
 	return kg_conn_send_message(conn, "many", KG_MSG_CALL, seqid,
-				    alltypes_everything_many_args_encode_fn, &args);
+				    alltypes_everything_many_args_encode, &args);
 }
 
 int alltypes_everything_recv_many(struct kg_reader *in, u8 msg_type, s32 *result,
@@ -5775,7 +5912,7 @@ int alltypes_everything_recv_many(struct kg_reader *in, u8 msg_type, s32 *result
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return alltypes_everything_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5810,5 +5947,5 @@ int alltypes_everything_send_fire(struct kg_conn *conn, s32 seqid, struct kg_byt
 	args.call = call_;
 	args.isset.call = true;
 	return kg_conn_send_message(conn, "fire", KG_MSG_ONEWAY, seqid,
-				    alltypes_everything_fire_args_encode_fn, &args);
+				    alltypes_everything_fire_args_encode, &args);
 }

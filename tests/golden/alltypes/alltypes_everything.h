@@ -9,27 +9,23 @@
 #define _ALLTYPES_EVERYTHING_H
 
 #include <kgen/server.h>
+#include <kgen/dispatch.h>
 #include "alltypes_types.h"
 
-#ifndef KG_DISPATCH_UNKNOWN
-/* What a service's dispatch() returns for a method it does not have. */
-#define KG_DISPATCH_UNKNOWN 1
-#endif
-
 /**
- * struct alltypes_everything_nothing_args - Thrift struct Everything_nothing_args
+ * struct alltypes_everything_nothing_args - Thrift struct Everything.nothing args
  */
 struct alltypes_everything_nothing_args {
 };
 
 /**
- * struct alltypes_everything_nothing_result - Thrift struct Everything_nothing_result
+ * struct alltypes_everything_nothing_result - Thrift struct Everything.nothing result
  */
 struct alltypes_everything_nothing_result {
 };
 
 /**
- * struct alltypes_everything_flip_args - Thrift struct Everything_flip_args
+ * struct alltypes_everything_flip_args - Thrift struct Everything.flip args
  * @b: field 1: b
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -42,7 +38,7 @@ struct alltypes_everything_flip_args {
 };
 
 /**
- * struct alltypes_everything_flip_result - Thrift struct Everything_flip_result
+ * struct alltypes_everything_flip_result - Thrift struct Everything.flip result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -55,7 +51,7 @@ struct alltypes_everything_flip_result {
 };
 
 /**
- * struct alltypes_everything_byte8_args - Thrift struct Everything_byte8_args
+ * struct alltypes_everything_byte8_args - Thrift struct Everything.byte8 args
  * @b: field 1: b
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -68,7 +64,7 @@ struct alltypes_everything_byte8_args {
 };
 
 /**
- * struct alltypes_everything_byte8_result - Thrift struct Everything_byte8_result
+ * struct alltypes_everything_byte8_result - Thrift struct Everything.byte8 result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -81,7 +77,7 @@ struct alltypes_everything_byte8_result {
 };
 
 /**
- * struct alltypes_everything_short16_args - Thrift struct Everything_short16_args
+ * struct alltypes_everything_short16_args - Thrift struct Everything.short16 args
  * @s: field 1: s
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -94,7 +90,7 @@ struct alltypes_everything_short16_args {
 };
 
 /**
- * struct alltypes_everything_short16_result - Thrift struct Everything_short16_result
+ * struct alltypes_everything_short16_result - Thrift struct Everything.short16 result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -107,7 +103,7 @@ struct alltypes_everything_short16_result {
 };
 
 /**
- * struct alltypes_everything_int32_args - Thrift struct Everything_int32_args
+ * struct alltypes_everything_int32_args - Thrift struct Everything.int32 args
  * @i: field 1: i
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -120,7 +116,7 @@ struct alltypes_everything_int32_args {
 };
 
 /**
- * struct alltypes_everything_int32_result - Thrift struct Everything_int32_result
+ * struct alltypes_everything_int32_result - Thrift struct Everything.int32 result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -133,7 +129,7 @@ struct alltypes_everything_int32_result {
 };
 
 /**
- * struct alltypes_everything_long64_args - Thrift struct Everything_long64_args
+ * struct alltypes_everything_long64_args - Thrift struct Everything.long64 args
  * @l: field 1: l
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -146,7 +142,7 @@ struct alltypes_everything_long64_args {
 };
 
 /**
- * struct alltypes_everything_long64_result - Thrift struct Everything_long64_result
+ * struct alltypes_everything_long64_result - Thrift struct Everything.long64 result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -159,7 +155,7 @@ struct alltypes_everything_long64_result {
 };
 
 /**
- * struct alltypes_everything_dbl_args - Thrift struct Everything_dbl_args
+ * struct alltypes_everything_dbl_args - Thrift struct Everything.dbl args
  * @d: field 1: d
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -172,7 +168,7 @@ struct alltypes_everything_dbl_args {
 };
 
 /**
- * struct alltypes_everything_dbl_result - Thrift struct Everything_dbl_result
+ * struct alltypes_everything_dbl_result - Thrift struct Everything.dbl result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -185,7 +181,7 @@ struct alltypes_everything_dbl_result {
 };
 
 /**
- * struct alltypes_everything_str_args - Thrift struct Everything_str_args
+ * struct alltypes_everything_str_args - Thrift struct Everything.str args
  * @s: field 1: s
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -198,7 +194,7 @@ struct alltypes_everything_str_args {
 };
 
 /**
- * struct alltypes_everything_str_result - Thrift struct Everything_str_result
+ * struct alltypes_everything_str_result - Thrift struct Everything.str result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -211,7 +207,7 @@ struct alltypes_everything_str_result {
 };
 
 /**
- * struct alltypes_everything_bin_args - Thrift struct Everything_bin_args
+ * struct alltypes_everything_bin_args - Thrift struct Everything.bin args
  * @b: field 1: b
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -224,7 +220,7 @@ struct alltypes_everything_bin_args {
 };
 
 /**
- * struct alltypes_everything_bin_result - Thrift struct Everything_bin_result
+ * struct alltypes_everything_bin_result - Thrift struct Everything.bin result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -237,7 +233,7 @@ struct alltypes_everything_bin_result {
 };
 
 /**
- * struct alltypes_everything_id_args - Thrift struct Everything_id_args
+ * struct alltypes_everything_id_args - Thrift struct Everything.id args
  * @u: field 1: u
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -250,7 +246,7 @@ struct alltypes_everything_id_args {
 };
 
 /**
- * struct alltypes_everything_id_result - Thrift struct Everything_id_result
+ * struct alltypes_everything_id_result - Thrift struct Everything.id result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -263,7 +259,7 @@ struct alltypes_everything_id_result {
 };
 
 /**
- * struct alltypes_everything_color_args - Thrift struct Everything_color_args
+ * struct alltypes_everything_color_args - Thrift struct Everything.color args
  * @c: field 1: c
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -276,7 +272,7 @@ struct alltypes_everything_color_args {
 };
 
 /**
- * struct alltypes_everything_color_result - Thrift struct Everything_color_result
+ * struct alltypes_everything_color_result - Thrift struct Everything.color result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -289,7 +285,7 @@ struct alltypes_everything_color_result {
 };
 
 /**
- * struct alltypes_everything_when_args - Thrift struct Everything_when_args
+ * struct alltypes_everything_when_args - Thrift struct Everything.when args
  * @t: field 1: t
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -302,7 +298,7 @@ struct alltypes_everything_when_args {
 };
 
 /**
- * struct alltypes_everything_when_result - Thrift struct Everything_when_result
+ * struct alltypes_everything_when_result - Thrift struct Everything.when result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -324,7 +320,7 @@ struct kg_list_string {
 #endif
 
 /**
- * struct alltypes_everything_names_args - Thrift struct Everything_names_args
+ * struct alltypes_everything_names_args - Thrift struct Everything.names args
  * @n: field 1: n
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -337,7 +333,7 @@ struct alltypes_everything_names_args {
 };
 
 /**
- * struct alltypes_everything_names_result - Thrift struct Everything_names_result
+ * struct alltypes_everything_names_result - Thrift struct Everything.names result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -350,7 +346,7 @@ struct alltypes_everything_names_result {
 };
 
 /**
- * struct alltypes_everything_point_args - Thrift struct Everything_point_args
+ * struct alltypes_everything_point_args - Thrift struct Everything.point args
  * @p: field 1: p
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -363,7 +359,7 @@ struct alltypes_everything_point_args {
 };
 
 /**
- * struct alltypes_everything_point_result - Thrift struct Everything_point_result
+ * struct alltypes_everything_point_result - Thrift struct Everything.point result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -376,7 +372,7 @@ struct alltypes_everything_point_result {
 };
 
 /**
- * struct alltypes_everything_shape_args - Thrift struct Everything_shape_args
+ * struct alltypes_everything_shape_args - Thrift struct Everything.shape args
  * @s: field 1: s
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -389,7 +385,7 @@ struct alltypes_everything_shape_args {
 };
 
 /**
- * struct alltypes_everything_shape_result - Thrift struct Everything_shape_result
+ * struct alltypes_everything_shape_result - Thrift struct Everything.shape result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -411,7 +407,7 @@ struct kg_list_i32 {
 #endif
 
 /**
- * struct alltypes_everything_ints_args - Thrift struct Everything_ints_args
+ * struct alltypes_everything_ints_args - Thrift struct Everything.ints args
  * @l: field 1: l
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -424,7 +420,7 @@ struct alltypes_everything_ints_args {
 };
 
 /**
- * struct alltypes_everything_ints_result - Thrift struct Everything_ints_result
+ * struct alltypes_everything_ints_result - Thrift struct Everything.ints result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -446,7 +442,7 @@ struct kg_set_string {
 #endif
 
 /**
- * struct alltypes_everything_strings_args - Thrift struct Everything_strings_args
+ * struct alltypes_everything_strings_args - Thrift struct Everything.strings args
  * @s: field 1: s
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -459,7 +455,7 @@ struct alltypes_everything_strings_args {
 };
 
 /**
- * struct alltypes_everything_strings_result - Thrift struct Everything_strings_result
+ * struct alltypes_everything_strings_result - Thrift struct Everything.strings result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -482,7 +478,7 @@ struct kg_map_string_alltypes_point {
 #endif
 
 /**
- * struct alltypes_everything_points_args - Thrift struct Everything_points_args
+ * struct alltypes_everything_points_args - Thrift struct Everything.points args
  * @m: field 1: m
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -495,7 +491,7 @@ struct alltypes_everything_points_args {
 };
 
 /**
- * struct alltypes_everything_points_result - Thrift struct Everything_points_result
+ * struct alltypes_everything_points_result - Thrift struct Everything.points result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -537,7 +533,7 @@ struct kg_map_i32_list_map_string_i32 {
 #endif
 
 /**
- * struct alltypes_everything_nested_args - Thrift struct Everything_nested_args
+ * struct alltypes_everything_nested_args - Thrift struct Everything.nested args
  * @n: field 1: n
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -550,7 +546,7 @@ struct alltypes_everything_nested_args {
 };
 
 /**
- * struct alltypes_everything_nested_result - Thrift struct Everything_nested_result
+ * struct alltypes_everything_nested_result - Thrift struct Everything.nested result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -563,7 +559,7 @@ struct alltypes_everything_nested_result {
 };
 
 /**
- * struct alltypes_everything_many_args - Thrift struct Everything_many_args
+ * struct alltypes_everything_many_args - Thrift struct Everything.many args
  * @a: field 1: a
  * @b: field 2: b
  * @c: field 3: c
@@ -588,7 +584,7 @@ struct alltypes_everything_many_args {
 };
 
 /**
- * struct alltypes_everything_many_result - Thrift struct Everything_many_result
+ * struct alltypes_everything_many_result - Thrift struct Everything.many result
  * @success: field 0: success
  * @oops: field 1: oops
  * @worse: field 2: worse
@@ -607,7 +603,7 @@ struct alltypes_everything_many_result {
 };
 
 /**
- * struct alltypes_everything_fire_args - Thrift struct Everything_fire_args
+ * struct alltypes_everything_fire_args - Thrift struct Everything.fire args
  * @event: field 1: event
  * @call: field 2: call
  * @isset: which fields hold a value (decode sets them; encode writes
@@ -647,209 +643,290 @@ struct kg_map_i32_list_map_string_i32_entry {
 #endif
 
 void alltypes_everything_nothing_args_init(struct alltypes_everything_nothing_args *v);
-int alltypes_everything_nothing_args_encode(struct kg_writer *w, const struct alltypes_everything_nothing_args *v);
-int alltypes_everything_nothing_args_decode(struct kg_reader *r, struct alltypes_everything_nothing_args *v);
-size_t alltypes_everything_nothing_args_encoded_size(const struct alltypes_everything_nothing_args *v, u8 proto);
+int alltypes_everything_nothing_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_nothing_args_decode(struct kg_reader *r,
+					    struct alltypes_everything_nothing_args *v);
+size_t alltypes_everything_nothing_args_encoded_size(
+		const struct alltypes_everything_nothing_args *v, u8 proto);
 
 void alltypes_everything_nothing_result_init(struct alltypes_everything_nothing_result *v);
-int alltypes_everything_nothing_result_encode(struct kg_writer *w, const struct alltypes_everything_nothing_result *v);
-int alltypes_everything_nothing_result_decode(struct kg_reader *r, struct alltypes_everything_nothing_result *v);
-size_t alltypes_everything_nothing_result_encoded_size(const struct alltypes_everything_nothing_result *v, u8 proto);
+int alltypes_everything_nothing_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_nothing_result_decode(struct kg_reader *r,
+					      struct alltypes_everything_nothing_result *v);
+size_t alltypes_everything_nothing_result_encoded_size(
+		const struct alltypes_everything_nothing_result *v, u8 proto);
 
 void alltypes_everything_flip_args_init(struct alltypes_everything_flip_args *v);
-int alltypes_everything_flip_args_encode(struct kg_writer *w, const struct alltypes_everything_flip_args *v);
-int alltypes_everything_flip_args_decode(struct kg_reader *r, struct alltypes_everything_flip_args *v);
-size_t alltypes_everything_flip_args_encoded_size(const struct alltypes_everything_flip_args *v, u8 proto);
+int alltypes_everything_flip_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_flip_args_decode(struct kg_reader *r,
+					 struct alltypes_everything_flip_args *v);
+size_t alltypes_everything_flip_args_encoded_size(const struct alltypes_everything_flip_args *v,
+						  u8 proto);
 
 void alltypes_everything_flip_result_init(struct alltypes_everything_flip_result *v);
-int alltypes_everything_flip_result_encode(struct kg_writer *w, const struct alltypes_everything_flip_result *v);
-int alltypes_everything_flip_result_decode(struct kg_reader *r, struct alltypes_everything_flip_result *v);
-size_t alltypes_everything_flip_result_encoded_size(const struct alltypes_everything_flip_result *v, u8 proto);
+int alltypes_everything_flip_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_flip_result_decode(struct kg_reader *r,
+					   struct alltypes_everything_flip_result *v);
+size_t alltypes_everything_flip_result_encoded_size(const struct alltypes_everything_flip_result *v,
+						    u8 proto);
 
 void alltypes_everything_byte8_args_init(struct alltypes_everything_byte8_args *v);
-int alltypes_everything_byte8_args_encode(struct kg_writer *w, const struct alltypes_everything_byte8_args *v);
-int alltypes_everything_byte8_args_decode(struct kg_reader *r, struct alltypes_everything_byte8_args *v);
-size_t alltypes_everything_byte8_args_encoded_size(const struct alltypes_everything_byte8_args *v, u8 proto);
+int alltypes_everything_byte8_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_byte8_args_decode(struct kg_reader *r,
+					  struct alltypes_everything_byte8_args *v);
+size_t alltypes_everything_byte8_args_encoded_size(const struct alltypes_everything_byte8_args *v,
+						   u8 proto);
 
 void alltypes_everything_byte8_result_init(struct alltypes_everything_byte8_result *v);
-int alltypes_everything_byte8_result_encode(struct kg_writer *w, const struct alltypes_everything_byte8_result *v);
-int alltypes_everything_byte8_result_decode(struct kg_reader *r, struct alltypes_everything_byte8_result *v);
-size_t alltypes_everything_byte8_result_encoded_size(const struct alltypes_everything_byte8_result *v, u8 proto);
+int alltypes_everything_byte8_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_byte8_result_decode(struct kg_reader *r,
+					    struct alltypes_everything_byte8_result *v);
+size_t alltypes_everything_byte8_result_encoded_size(
+		const struct alltypes_everything_byte8_result *v, u8 proto);
 
 void alltypes_everything_short16_args_init(struct alltypes_everything_short16_args *v);
-int alltypes_everything_short16_args_encode(struct kg_writer *w, const struct alltypes_everything_short16_args *v);
-int alltypes_everything_short16_args_decode(struct kg_reader *r, struct alltypes_everything_short16_args *v);
-size_t alltypes_everything_short16_args_encoded_size(const struct alltypes_everything_short16_args *v, u8 proto);
+int alltypes_everything_short16_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_short16_args_decode(struct kg_reader *r,
+					    struct alltypes_everything_short16_args *v);
+size_t alltypes_everything_short16_args_encoded_size(
+		const struct alltypes_everything_short16_args *v, u8 proto);
 
 void alltypes_everything_short16_result_init(struct alltypes_everything_short16_result *v);
-int alltypes_everything_short16_result_encode(struct kg_writer *w, const struct alltypes_everything_short16_result *v);
-int alltypes_everything_short16_result_decode(struct kg_reader *r, struct alltypes_everything_short16_result *v);
-size_t alltypes_everything_short16_result_encoded_size(const struct alltypes_everything_short16_result *v, u8 proto);
+int alltypes_everything_short16_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_short16_result_decode(struct kg_reader *r,
+					      struct alltypes_everything_short16_result *v);
+size_t alltypes_everything_short16_result_encoded_size(
+		const struct alltypes_everything_short16_result *v, u8 proto);
 
 void alltypes_everything_int32_args_init(struct alltypes_everything_int32_args *v);
-int alltypes_everything_int32_args_encode(struct kg_writer *w, const struct alltypes_everything_int32_args *v);
-int alltypes_everything_int32_args_decode(struct kg_reader *r, struct alltypes_everything_int32_args *v);
-size_t alltypes_everything_int32_args_encoded_size(const struct alltypes_everything_int32_args *v, u8 proto);
+int alltypes_everything_int32_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_int32_args_decode(struct kg_reader *r,
+					  struct alltypes_everything_int32_args *v);
+size_t alltypes_everything_int32_args_encoded_size(const struct alltypes_everything_int32_args *v,
+						   u8 proto);
 
 void alltypes_everything_int32_result_init(struct alltypes_everything_int32_result *v);
-int alltypes_everything_int32_result_encode(struct kg_writer *w, const struct alltypes_everything_int32_result *v);
-int alltypes_everything_int32_result_decode(struct kg_reader *r, struct alltypes_everything_int32_result *v);
-size_t alltypes_everything_int32_result_encoded_size(const struct alltypes_everything_int32_result *v, u8 proto);
+int alltypes_everything_int32_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_int32_result_decode(struct kg_reader *r,
+					    struct alltypes_everything_int32_result *v);
+size_t alltypes_everything_int32_result_encoded_size(
+		const struct alltypes_everything_int32_result *v, u8 proto);
 
 void alltypes_everything_long64_args_init(struct alltypes_everything_long64_args *v);
-int alltypes_everything_long64_args_encode(struct kg_writer *w, const struct alltypes_everything_long64_args *v);
-int alltypes_everything_long64_args_decode(struct kg_reader *r, struct alltypes_everything_long64_args *v);
-size_t alltypes_everything_long64_args_encoded_size(const struct alltypes_everything_long64_args *v, u8 proto);
+int alltypes_everything_long64_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_long64_args_decode(struct kg_reader *r,
+					   struct alltypes_everything_long64_args *v);
+size_t alltypes_everything_long64_args_encoded_size(const struct alltypes_everything_long64_args *v,
+						    u8 proto);
 
 void alltypes_everything_long64_result_init(struct alltypes_everything_long64_result *v);
-int alltypes_everything_long64_result_encode(struct kg_writer *w, const struct alltypes_everything_long64_result *v);
-int alltypes_everything_long64_result_decode(struct kg_reader *r, struct alltypes_everything_long64_result *v);
-size_t alltypes_everything_long64_result_encoded_size(const struct alltypes_everything_long64_result *v, u8 proto);
+int alltypes_everything_long64_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_long64_result_decode(struct kg_reader *r,
+					     struct alltypes_everything_long64_result *v);
+size_t alltypes_everything_long64_result_encoded_size(
+		const struct alltypes_everything_long64_result *v, u8 proto);
 
 void alltypes_everything_dbl_args_init(struct alltypes_everything_dbl_args *v);
-int alltypes_everything_dbl_args_encode(struct kg_writer *w, const struct alltypes_everything_dbl_args *v);
-int alltypes_everything_dbl_args_decode(struct kg_reader *r, struct alltypes_everything_dbl_args *v);
-size_t alltypes_everything_dbl_args_encoded_size(const struct alltypes_everything_dbl_args *v, u8 proto);
+int alltypes_everything_dbl_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_dbl_args_decode(struct kg_reader *r,
+					struct alltypes_everything_dbl_args *v);
+size_t alltypes_everything_dbl_args_encoded_size(const struct alltypes_everything_dbl_args *v,
+						 u8 proto);
 
 void alltypes_everything_dbl_result_init(struct alltypes_everything_dbl_result *v);
-int alltypes_everything_dbl_result_encode(struct kg_writer *w, const struct alltypes_everything_dbl_result *v);
-int alltypes_everything_dbl_result_decode(struct kg_reader *r, struct alltypes_everything_dbl_result *v);
-size_t alltypes_everything_dbl_result_encoded_size(const struct alltypes_everything_dbl_result *v, u8 proto);
+int alltypes_everything_dbl_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_dbl_result_decode(struct kg_reader *r,
+					  struct alltypes_everything_dbl_result *v);
+size_t alltypes_everything_dbl_result_encoded_size(const struct alltypes_everything_dbl_result *v,
+						   u8 proto);
 
 void alltypes_everything_str_args_init(struct alltypes_everything_str_args *v);
-int alltypes_everything_str_args_encode(struct kg_writer *w, const struct alltypes_everything_str_args *v);
-int alltypes_everything_str_args_decode(struct kg_reader *r, struct alltypes_everything_str_args *v);
-size_t alltypes_everything_str_args_encoded_size(const struct alltypes_everything_str_args *v, u8 proto);
+int alltypes_everything_str_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_str_args_decode(struct kg_reader *r,
+					struct alltypes_everything_str_args *v);
+size_t alltypes_everything_str_args_encoded_size(const struct alltypes_everything_str_args *v,
+						 u8 proto);
 
 void alltypes_everything_str_result_init(struct alltypes_everything_str_result *v);
-int alltypes_everything_str_result_encode(struct kg_writer *w, const struct alltypes_everything_str_result *v);
-int alltypes_everything_str_result_decode(struct kg_reader *r, struct alltypes_everything_str_result *v);
-size_t alltypes_everything_str_result_encoded_size(const struct alltypes_everything_str_result *v, u8 proto);
+int alltypes_everything_str_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_str_result_decode(struct kg_reader *r,
+					  struct alltypes_everything_str_result *v);
+size_t alltypes_everything_str_result_encoded_size(const struct alltypes_everything_str_result *v,
+						   u8 proto);
 
 void alltypes_everything_bin_args_init(struct alltypes_everything_bin_args *v);
-int alltypes_everything_bin_args_encode(struct kg_writer *w, const struct alltypes_everything_bin_args *v);
-int alltypes_everything_bin_args_decode(struct kg_reader *r, struct alltypes_everything_bin_args *v);
-size_t alltypes_everything_bin_args_encoded_size(const struct alltypes_everything_bin_args *v, u8 proto);
+int alltypes_everything_bin_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_bin_args_decode(struct kg_reader *r,
+					struct alltypes_everything_bin_args *v);
+size_t alltypes_everything_bin_args_encoded_size(const struct alltypes_everything_bin_args *v,
+						 u8 proto);
 
 void alltypes_everything_bin_result_init(struct alltypes_everything_bin_result *v);
-int alltypes_everything_bin_result_encode(struct kg_writer *w, const struct alltypes_everything_bin_result *v);
-int alltypes_everything_bin_result_decode(struct kg_reader *r, struct alltypes_everything_bin_result *v);
-size_t alltypes_everything_bin_result_encoded_size(const struct alltypes_everything_bin_result *v, u8 proto);
+int alltypes_everything_bin_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_bin_result_decode(struct kg_reader *r,
+					  struct alltypes_everything_bin_result *v);
+size_t alltypes_everything_bin_result_encoded_size(const struct alltypes_everything_bin_result *v,
+						   u8 proto);
 
 void alltypes_everything_id_args_init(struct alltypes_everything_id_args *v);
-int alltypes_everything_id_args_encode(struct kg_writer *w, const struct alltypes_everything_id_args *v);
+int alltypes_everything_id_args_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_id_args_decode(struct kg_reader *r, struct alltypes_everything_id_args *v);
-size_t alltypes_everything_id_args_encoded_size(const struct alltypes_everything_id_args *v, u8 proto);
+size_t alltypes_everything_id_args_encoded_size(const struct alltypes_everything_id_args *v,
+						u8 proto);
 
 void alltypes_everything_id_result_init(struct alltypes_everything_id_result *v);
-int alltypes_everything_id_result_encode(struct kg_writer *w, const struct alltypes_everything_id_result *v);
-int alltypes_everything_id_result_decode(struct kg_reader *r, struct alltypes_everything_id_result *v);
-size_t alltypes_everything_id_result_encoded_size(const struct alltypes_everything_id_result *v, u8 proto);
+int alltypes_everything_id_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_id_result_decode(struct kg_reader *r,
+					 struct alltypes_everything_id_result *v);
+size_t alltypes_everything_id_result_encoded_size(const struct alltypes_everything_id_result *v,
+						  u8 proto);
 
 void alltypes_everything_color_args_init(struct alltypes_everything_color_args *v);
-int alltypes_everything_color_args_encode(struct kg_writer *w, const struct alltypes_everything_color_args *v);
-int alltypes_everything_color_args_decode(struct kg_reader *r, struct alltypes_everything_color_args *v);
-size_t alltypes_everything_color_args_encoded_size(const struct alltypes_everything_color_args *v, u8 proto);
+int alltypes_everything_color_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_color_args_decode(struct kg_reader *r,
+					  struct alltypes_everything_color_args *v);
+size_t alltypes_everything_color_args_encoded_size(const struct alltypes_everything_color_args *v,
+						   u8 proto);
 
 void alltypes_everything_color_result_init(struct alltypes_everything_color_result *v);
-int alltypes_everything_color_result_encode(struct kg_writer *w, const struct alltypes_everything_color_result *v);
-int alltypes_everything_color_result_decode(struct kg_reader *r, struct alltypes_everything_color_result *v);
-size_t alltypes_everything_color_result_encoded_size(const struct alltypes_everything_color_result *v, u8 proto);
+int alltypes_everything_color_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_color_result_decode(struct kg_reader *r,
+					    struct alltypes_everything_color_result *v);
+size_t alltypes_everything_color_result_encoded_size(
+		const struct alltypes_everything_color_result *v, u8 proto);
 
 void alltypes_everything_when_args_init(struct alltypes_everything_when_args *v);
-int alltypes_everything_when_args_encode(struct kg_writer *w, const struct alltypes_everything_when_args *v);
-int alltypes_everything_when_args_decode(struct kg_reader *r, struct alltypes_everything_when_args *v);
-size_t alltypes_everything_when_args_encoded_size(const struct alltypes_everything_when_args *v, u8 proto);
+int alltypes_everything_when_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_when_args_decode(struct kg_reader *r,
+					 struct alltypes_everything_when_args *v);
+size_t alltypes_everything_when_args_encoded_size(const struct alltypes_everything_when_args *v,
+						  u8 proto);
 
 void alltypes_everything_when_result_init(struct alltypes_everything_when_result *v);
-int alltypes_everything_when_result_encode(struct kg_writer *w, const struct alltypes_everything_when_result *v);
-int alltypes_everything_when_result_decode(struct kg_reader *r, struct alltypes_everything_when_result *v);
-size_t alltypes_everything_when_result_encoded_size(const struct alltypes_everything_when_result *v, u8 proto);
+int alltypes_everything_when_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_when_result_decode(struct kg_reader *r,
+					   struct alltypes_everything_when_result *v);
+size_t alltypes_everything_when_result_encoded_size(const struct alltypes_everything_when_result *v,
+						    u8 proto);
 
 void alltypes_everything_names_args_init(struct alltypes_everything_names_args *v);
-int alltypes_everything_names_args_encode(struct kg_writer *w, const struct alltypes_everything_names_args *v);
-int alltypes_everything_names_args_decode(struct kg_reader *r, struct alltypes_everything_names_args *v);
-size_t alltypes_everything_names_args_encoded_size(const struct alltypes_everything_names_args *v, u8 proto);
+int alltypes_everything_names_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_names_args_decode(struct kg_reader *r,
+					  struct alltypes_everything_names_args *v);
+size_t alltypes_everything_names_args_encoded_size(const struct alltypes_everything_names_args *v,
+						   u8 proto);
 
 void alltypes_everything_names_result_init(struct alltypes_everything_names_result *v);
-int alltypes_everything_names_result_encode(struct kg_writer *w, const struct alltypes_everything_names_result *v);
-int alltypes_everything_names_result_decode(struct kg_reader *r, struct alltypes_everything_names_result *v);
-size_t alltypes_everything_names_result_encoded_size(const struct alltypes_everything_names_result *v, u8 proto);
+int alltypes_everything_names_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_names_result_decode(struct kg_reader *r,
+					    struct alltypes_everything_names_result *v);
+size_t alltypes_everything_names_result_encoded_size(
+		const struct alltypes_everything_names_result *v, u8 proto);
 
 void alltypes_everything_point_args_init(struct alltypes_everything_point_args *v);
-int alltypes_everything_point_args_encode(struct kg_writer *w, const struct alltypes_everything_point_args *v);
-int alltypes_everything_point_args_decode(struct kg_reader *r, struct alltypes_everything_point_args *v);
-size_t alltypes_everything_point_args_encoded_size(const struct alltypes_everything_point_args *v, u8 proto);
+int alltypes_everything_point_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_point_args_decode(struct kg_reader *r,
+					  struct alltypes_everything_point_args *v);
+size_t alltypes_everything_point_args_encoded_size(const struct alltypes_everything_point_args *v,
+						   u8 proto);
 
 void alltypes_everything_point_result_init(struct alltypes_everything_point_result *v);
-int alltypes_everything_point_result_encode(struct kg_writer *w, const struct alltypes_everything_point_result *v);
-int alltypes_everything_point_result_decode(struct kg_reader *r, struct alltypes_everything_point_result *v);
-size_t alltypes_everything_point_result_encoded_size(const struct alltypes_everything_point_result *v, u8 proto);
+int alltypes_everything_point_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_point_result_decode(struct kg_reader *r,
+					    struct alltypes_everything_point_result *v);
+size_t alltypes_everything_point_result_encoded_size(
+		const struct alltypes_everything_point_result *v, u8 proto);
 
 void alltypes_everything_shape_args_init(struct alltypes_everything_shape_args *v);
-int alltypes_everything_shape_args_encode(struct kg_writer *w, const struct alltypes_everything_shape_args *v);
-int alltypes_everything_shape_args_decode(struct kg_reader *r, struct alltypes_everything_shape_args *v);
-size_t alltypes_everything_shape_args_encoded_size(const struct alltypes_everything_shape_args *v, u8 proto);
+int alltypes_everything_shape_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_shape_args_decode(struct kg_reader *r,
+					  struct alltypes_everything_shape_args *v);
+size_t alltypes_everything_shape_args_encoded_size(const struct alltypes_everything_shape_args *v,
+						   u8 proto);
 
 void alltypes_everything_shape_result_init(struct alltypes_everything_shape_result *v);
-int alltypes_everything_shape_result_encode(struct kg_writer *w, const struct alltypes_everything_shape_result *v);
-int alltypes_everything_shape_result_decode(struct kg_reader *r, struct alltypes_everything_shape_result *v);
-size_t alltypes_everything_shape_result_encoded_size(const struct alltypes_everything_shape_result *v, u8 proto);
+int alltypes_everything_shape_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_shape_result_decode(struct kg_reader *r,
+					    struct alltypes_everything_shape_result *v);
+size_t alltypes_everything_shape_result_encoded_size(
+		const struct alltypes_everything_shape_result *v, u8 proto);
 
 void alltypes_everything_ints_args_init(struct alltypes_everything_ints_args *v);
-int alltypes_everything_ints_args_encode(struct kg_writer *w, const struct alltypes_everything_ints_args *v);
-int alltypes_everything_ints_args_decode(struct kg_reader *r, struct alltypes_everything_ints_args *v);
-size_t alltypes_everything_ints_args_encoded_size(const struct alltypes_everything_ints_args *v, u8 proto);
+int alltypes_everything_ints_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_ints_args_decode(struct kg_reader *r,
+					 struct alltypes_everything_ints_args *v);
+size_t alltypes_everything_ints_args_encoded_size(const struct alltypes_everything_ints_args *v,
+						  u8 proto);
 
 void alltypes_everything_ints_result_init(struct alltypes_everything_ints_result *v);
-int alltypes_everything_ints_result_encode(struct kg_writer *w, const struct alltypes_everything_ints_result *v);
-int alltypes_everything_ints_result_decode(struct kg_reader *r, struct alltypes_everything_ints_result *v);
-size_t alltypes_everything_ints_result_encoded_size(const struct alltypes_everything_ints_result *v, u8 proto);
+int alltypes_everything_ints_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_ints_result_decode(struct kg_reader *r,
+					   struct alltypes_everything_ints_result *v);
+size_t alltypes_everything_ints_result_encoded_size(const struct alltypes_everything_ints_result *v,
+						    u8 proto);
 
 void alltypes_everything_strings_args_init(struct alltypes_everything_strings_args *v);
-int alltypes_everything_strings_args_encode(struct kg_writer *w, const struct alltypes_everything_strings_args *v);
-int alltypes_everything_strings_args_decode(struct kg_reader *r, struct alltypes_everything_strings_args *v);
-size_t alltypes_everything_strings_args_encoded_size(const struct alltypes_everything_strings_args *v, u8 proto);
+int alltypes_everything_strings_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_strings_args_decode(struct kg_reader *r,
+					    struct alltypes_everything_strings_args *v);
+size_t alltypes_everything_strings_args_encoded_size(
+		const struct alltypes_everything_strings_args *v, u8 proto);
 
 void alltypes_everything_strings_result_init(struct alltypes_everything_strings_result *v);
-int alltypes_everything_strings_result_encode(struct kg_writer *w, const struct alltypes_everything_strings_result *v);
-int alltypes_everything_strings_result_decode(struct kg_reader *r, struct alltypes_everything_strings_result *v);
-size_t alltypes_everything_strings_result_encoded_size(const struct alltypes_everything_strings_result *v, u8 proto);
+int alltypes_everything_strings_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_strings_result_decode(struct kg_reader *r,
+					      struct alltypes_everything_strings_result *v);
+size_t alltypes_everything_strings_result_encoded_size(
+		const struct alltypes_everything_strings_result *v, u8 proto);
 
 void alltypes_everything_points_args_init(struct alltypes_everything_points_args *v);
-int alltypes_everything_points_args_encode(struct kg_writer *w, const struct alltypes_everything_points_args *v);
-int alltypes_everything_points_args_decode(struct kg_reader *r, struct alltypes_everything_points_args *v);
-size_t alltypes_everything_points_args_encoded_size(const struct alltypes_everything_points_args *v, u8 proto);
+int alltypes_everything_points_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_points_args_decode(struct kg_reader *r,
+					   struct alltypes_everything_points_args *v);
+size_t alltypes_everything_points_args_encoded_size(const struct alltypes_everything_points_args *v,
+						    u8 proto);
 
 void alltypes_everything_points_result_init(struct alltypes_everything_points_result *v);
-int alltypes_everything_points_result_encode(struct kg_writer *w, const struct alltypes_everything_points_result *v);
-int alltypes_everything_points_result_decode(struct kg_reader *r, struct alltypes_everything_points_result *v);
-size_t alltypes_everything_points_result_encoded_size(const struct alltypes_everything_points_result *v, u8 proto);
+int alltypes_everything_points_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_points_result_decode(struct kg_reader *r,
+					     struct alltypes_everything_points_result *v);
+size_t alltypes_everything_points_result_encoded_size(
+		const struct alltypes_everything_points_result *v, u8 proto);
 
 void alltypes_everything_nested_args_init(struct alltypes_everything_nested_args *v);
-int alltypes_everything_nested_args_encode(struct kg_writer *w, const struct alltypes_everything_nested_args *v);
-int alltypes_everything_nested_args_decode(struct kg_reader *r, struct alltypes_everything_nested_args *v);
-size_t alltypes_everything_nested_args_encoded_size(const struct alltypes_everything_nested_args *v, u8 proto);
+int alltypes_everything_nested_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_nested_args_decode(struct kg_reader *r,
+					   struct alltypes_everything_nested_args *v);
+size_t alltypes_everything_nested_args_encoded_size(const struct alltypes_everything_nested_args *v,
+						    u8 proto);
 
 void alltypes_everything_nested_result_init(struct alltypes_everything_nested_result *v);
-int alltypes_everything_nested_result_encode(struct kg_writer *w, const struct alltypes_everything_nested_result *v);
-int alltypes_everything_nested_result_decode(struct kg_reader *r, struct alltypes_everything_nested_result *v);
-size_t alltypes_everything_nested_result_encoded_size(const struct alltypes_everything_nested_result *v, u8 proto);
+int alltypes_everything_nested_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_nested_result_decode(struct kg_reader *r,
+					     struct alltypes_everything_nested_result *v);
+size_t alltypes_everything_nested_result_encoded_size(
+		const struct alltypes_everything_nested_result *v, u8 proto);
 
 void alltypes_everything_many_args_init(struct alltypes_everything_many_args *v);
-int alltypes_everything_many_args_encode(struct kg_writer *w, const struct alltypes_everything_many_args *v);
-int alltypes_everything_many_args_decode(struct kg_reader *r, struct alltypes_everything_many_args *v);
-size_t alltypes_everything_many_args_encoded_size(const struct alltypes_everything_many_args *v, u8 proto);
+int alltypes_everything_many_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_many_args_decode(struct kg_reader *r,
+					 struct alltypes_everything_many_args *v);
+size_t alltypes_everything_many_args_encoded_size(const struct alltypes_everything_many_args *v,
+						  u8 proto);
 
 void alltypes_everything_many_result_init(struct alltypes_everything_many_result *v);
-int alltypes_everything_many_result_encode(struct kg_writer *w, const struct alltypes_everything_many_result *v);
-int alltypes_everything_many_result_decode(struct kg_reader *r, struct alltypes_everything_many_result *v);
-size_t alltypes_everything_many_result_encoded_size(const struct alltypes_everything_many_result *v, u8 proto);
+int alltypes_everything_many_result_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_many_result_decode(struct kg_reader *r,
+					   struct alltypes_everything_many_result *v);
+size_t alltypes_everything_many_result_encoded_size(const struct alltypes_everything_many_result *v,
+						    u8 proto);
 
 void alltypes_everything_fire_args_init(struct alltypes_everything_fire_args *v);
-int alltypes_everything_fire_args_encode(struct kg_writer *w, const struct alltypes_everything_fire_args *v);
-int alltypes_everything_fire_args_decode(struct kg_reader *r, struct alltypes_everything_fire_args *v);
-size_t alltypes_everything_fire_args_encoded_size(const struct alltypes_everything_fire_args *v, u8 proto);
+int alltypes_everything_fire_args_encode(struct kg_writer *w, const void *value);
+int alltypes_everything_fire_args_decode(struct kg_reader *r,
+					 struct alltypes_everything_fire_args *v);
+size_t alltypes_everything_fire_args_encoded_size(const struct alltypes_everything_fire_args *v,
+						  u8 proto);
 
 /**
  * DOC: Everything
@@ -865,9 +942,10 @@ size_t alltypes_everything_fire_args_encoded_size(const struct alltypes_everythi
  * exception after filling that struct (the exception is the reply), or a
  * negative errno (the client gets an INTERNAL_ERROR TApplicationException;
  * -EOPNOTSUPP reads "not implemented"; -EAGAIN keeps the message, to be
- * served again once a full send buffer drains: see kg_conn_forward()). Memory a result points to must
- * outlive the handler: use kg_read_alloc(call->in, ...) (freed with the call) or static
- * data. &kg_call.service_data is the state from the module's init hook.
+ * served again once a full send buffer drains: see kg_conn_forward()).
+ * Memory a result points to must outlive the handler: use
+ * kg_read_alloc(call->in, ...) (freed with the call) or static data.
+ * &kg_call.service_data is the state from the module's init hook.
  */
 
 /**
@@ -1465,7 +1543,8 @@ int alltypes_everything_send_names(struct kg_conn *conn, s32 seqid, const struct
  * -EREMOTEIO for a TApplicationException, or another negative errno for a
  * reply that cannot be decoded (-ENODATA: no result in it).
  */
-int alltypes_everything_recv_names(struct kg_reader *in, u8 msg_type, struct kg_list_string *result);
+int alltypes_everything_recv_names(struct kg_reader *in, u8 msg_type,
+				   struct kg_list_string *result);
 
 /**
  * alltypes_everything_send_point() - send a point CALL message
@@ -1487,7 +1566,8 @@ int alltypes_everything_send_point(struct kg_conn *conn, s32 seqid, const struct
  * -EREMOTEIO for a TApplicationException, or another negative errno for a
  * reply that cannot be decoded (-ENODATA: no result in it).
  */
-int alltypes_everything_recv_point(struct kg_reader *in, u8 msg_type, struct alltypes_point *result);
+int alltypes_everything_recv_point(struct kg_reader *in, u8 msg_type,
+				   struct alltypes_point *result);
 
 /**
  * alltypes_everything_send_shape() - send a shape CALL message
@@ -1509,7 +1589,8 @@ int alltypes_everything_send_shape(struct kg_conn *conn, s32 seqid, const struct
  * -EREMOTEIO for a TApplicationException, or another negative errno for a
  * reply that cannot be decoded (-ENODATA: no result in it).
  */
-int alltypes_everything_recv_shape(struct kg_reader *in, u8 msg_type, struct alltypes_shape *result);
+int alltypes_everything_recv_shape(struct kg_reader *in, u8 msg_type,
+				   struct alltypes_shape *result);
 
 /**
  * alltypes_everything_send_ints() - send a ints CALL message
@@ -1541,7 +1622,8 @@ int alltypes_everything_recv_ints(struct kg_reader *in, u8 msg_type, struct kg_l
  *
  * Return: 0, or a negative errno (-ENOBUFS: the send buffer is full).
  */
-int alltypes_everything_send_strings(struct kg_conn *conn, s32 seqid, const struct kg_set_string *s);
+int alltypes_everything_send_strings(struct kg_conn *conn, s32 seqid,
+				     const struct kg_set_string *s);
 
 /**
  * alltypes_everything_recv_strings() - decode the reply to strings
@@ -1644,6 +1726,7 @@ int alltypes_everything_recv_many(struct kg_reader *in, u8 msg_type, s32 *result
  *
  * Return: 0, or a negative errno (-ENOBUFS: the send buffer is full).
  */
-int alltypes_everything_send_fire(struct kg_conn *conn, s32 seqid, struct kg_bytes event, s32 call_);
+int alltypes_everything_send_fire(struct kg_conn *conn, s32 seqid, struct kg_bytes event,
+				  s32 call_);
 
 #endif /* _ALLTYPES_EVERYTHING_H */

@@ -19,7 +19,8 @@ const char *alltypes_color_name(s32 v)
 	}
 }
 
-static void kg_list_alltypes_point_encode(struct kg_writer *w, const struct kg_list_alltypes_point *v)
+static void kg_list_alltypes_point_encode(struct kg_writer *w,
+					  const struct kg_list_alltypes_point *v)
 {
 	u32 i;
 
@@ -41,7 +42,7 @@ static void kg_list_alltypes_point_encode(struct kg_writer *w, const struct kg_l
  * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_list_alltypes_point_decode(struct kg_reader *r, struct kg_list_alltypes_point *v,
-		u32 max_items)
+					 u32 max_items)
 {
 	u8 et;
 	u32 i, n;

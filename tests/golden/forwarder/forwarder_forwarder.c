@@ -4,9 +4,11 @@
  *
  * Service Forwarder: processor, dispatch table and client stubs.
  */
+#include <kgen/dispatch.h>
 #include "forwarder_forwarder.h"
 
-static void kg_list_forwarder_backend_encode(struct kg_writer *w, const struct kg_list_forwarder_backend *v)
+static void kg_list_forwarder_backend_encode(struct kg_writer *w,
+					     const struct kg_list_forwarder_backend *v)
 {
 	u32 i;
 
@@ -27,8 +29,8 @@ static void kg_list_forwarder_backend_encode(struct kg_writer *w, const struct k
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_forwarder_backend_decode(struct kg_reader *r, struct kg_list_forwarder_backend *v,
-		u32 max_items)
+static int kg_list_forwarder_backend_decode(struct kg_reader *r,
+					    struct kg_list_forwarder_backend *v, u32 max_items)
 {
 	u8 et;
 	u32 i, n;
@@ -73,9 +75,14 @@ void forwarder_forwarder_msg_args_init(struct forwarder_forwarder_msg_args *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* forwarder_forwarder_msg_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int forwarder_forwarder_msg_args_encode(struct kg_writer *w, const struct forwarder_forwarder_msg_args *v)
+/*
+ * forwarder_forwarder_msg_args_encode() - write @value (a struct forwarder_forwarder_msg_args);
+ * returns w->err
+ */
+int forwarder_forwarder_msg_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct forwarder_forwarder_msg_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -159,8 +166,12 @@ int forwarder_forwarder_msg_args_decode(struct kg_reader *r, struct forwarder_fo
 	return 0;
 }
 
-/* forwarder_forwarder_msg_args_encoded_size() - bytes forwarder_forwarder_msg_args_encode() writes for @v in @proto */
-size_t forwarder_forwarder_msg_args_encoded_size(const struct forwarder_forwarder_msg_args *v, u8 proto)
+/*
+ * forwarder_forwarder_msg_args_encoded_size() - bytes forwarder_forwarder_msg_args_encode() writes
+ * for @v in @proto
+ */
+size_t forwarder_forwarder_msg_args_encoded_size(const struct forwarder_forwarder_msg_args *v,
+						 u8 proto)
 {
 	struct kg_writer w;
 
@@ -175,9 +186,14 @@ void forwarder_forwarder_connect_args_init(struct forwarder_forwarder_connect_ar
 	memset(v, 0, sizeof(*v));
 }
 
-/* forwarder_forwarder_connect_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int forwarder_forwarder_connect_args_encode(struct kg_writer *w, const struct forwarder_forwarder_connect_args *v)
+/*
+ * forwarder_forwarder_connect_args_encode() - write @value (a struct
+ * forwarder_forwarder_connect_args); returns w->err
+ */
+int forwarder_forwarder_connect_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct forwarder_forwarder_connect_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -198,7 +214,8 @@ int forwarder_forwarder_connect_args_encode(struct kg_writer *w, const struct fo
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int forwarder_forwarder_connect_args_decode(struct kg_reader *r, struct forwarder_forwarder_connect_args *v)
+int forwarder_forwarder_connect_args_decode(struct kg_reader *r,
+					    struct forwarder_forwarder_connect_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -248,8 +265,12 @@ int forwarder_forwarder_connect_args_decode(struct kg_reader *r, struct forwarde
 	return 0;
 }
 
-/* forwarder_forwarder_connect_args_encoded_size() - bytes forwarder_forwarder_connect_args_encode() writes for @v in @proto */
-size_t forwarder_forwarder_connect_args_encoded_size(const struct forwarder_forwarder_connect_args *v, u8 proto)
+/*
+ * forwarder_forwarder_connect_args_encoded_size() - bytes forwarder_forwarder_connect_args_encode()
+ * writes for @v in @proto
+ */
+size_t forwarder_forwarder_connect_args_encoded_size(
+		const struct forwarder_forwarder_connect_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -264,9 +285,14 @@ void forwarder_forwarder_connect_result_init(struct forwarder_forwarder_connect_
 	memset(v, 0, sizeof(*v));
 }
 
-/* forwarder_forwarder_connect_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int forwarder_forwarder_connect_result_encode(struct kg_writer *w, const struct forwarder_forwarder_connect_result *v)
+/*
+ * forwarder_forwarder_connect_result_encode() - write @value (a struct
+ * forwarder_forwarder_connect_result); returns w->err
+ */
+int forwarder_forwarder_connect_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct forwarder_forwarder_connect_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -287,7 +313,8 @@ int forwarder_forwarder_connect_result_encode(struct kg_writer *w, const struct 
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int forwarder_forwarder_connect_result_decode(struct kg_reader *r, struct forwarder_forwarder_connect_result *v)
+int forwarder_forwarder_connect_result_decode(struct kg_reader *r,
+					      struct forwarder_forwarder_connect_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -332,8 +359,12 @@ int forwarder_forwarder_connect_result_decode(struct kg_reader *r, struct forwar
 	return 0;
 }
 
-/* forwarder_forwarder_connect_result_encoded_size() - bytes forwarder_forwarder_connect_result_encode() writes for @v in @proto */
-size_t forwarder_forwarder_connect_result_encoded_size(const struct forwarder_forwarder_connect_result *v, u8 proto)
+/*
+ * forwarder_forwarder_connect_result_encoded_size() - bytes
+ * forwarder_forwarder_connect_result_encode() writes for @v in @proto
+ */
+size_t forwarder_forwarder_connect_result_encoded_size(
+		const struct forwarder_forwarder_connect_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -348,9 +379,14 @@ void forwarder_forwarder_close_backends_args_init(struct forwarder_forwarder_clo
 	memset(v, 0, sizeof(*v));
 }
 
-/* forwarder_forwarder_close_backends_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int forwarder_forwarder_close_backends_args_encode(struct kg_writer *w, const struct forwarder_forwarder_close_backends_args *v)
+/*
+ * forwarder_forwarder_close_backends_args_encode() - write @value (a struct
+ * forwarder_forwarder_close_backends_args); returns w->err
+ */
+int forwarder_forwarder_close_backends_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct forwarder_forwarder_close_backends_args *v = value;
+
 	(void)v;
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
@@ -361,12 +397,14 @@ int forwarder_forwarder_close_backends_args_encode(struct kg_writer *w, const st
 }
 
 /*
- * forwarder_forwarder_close_backends_args_decode() - read one struct into @v (defaults applied first).
+ * forwarder_forwarder_close_backends_args_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int forwarder_forwarder_close_backends_args_decode(struct kg_reader *r, struct forwarder_forwarder_close_backends_args *v)
+int forwarder_forwarder_close_backends_args_decode(struct kg_reader *r,
+		struct forwarder_forwarder_close_backends_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -399,8 +437,12 @@ int forwarder_forwarder_close_backends_args_decode(struct kg_reader *r, struct f
 	return 0;
 }
 
-/* forwarder_forwarder_close_backends_args_encoded_size() - bytes forwarder_forwarder_close_backends_args_encode() writes for @v in @proto */
-size_t forwarder_forwarder_close_backends_args_encoded_size(const struct forwarder_forwarder_close_backends_args *v, u8 proto)
+/*
+ * forwarder_forwarder_close_backends_args_encoded_size() - bytes
+ * forwarder_forwarder_close_backends_args_encode() writes for @v in @proto
+ */
+size_t forwarder_forwarder_close_backends_args_encoded_size(
+		const struct forwarder_forwarder_close_backends_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -410,14 +452,20 @@ size_t forwarder_forwarder_close_backends_args_encoded_size(const struct forward
 }
 
 /* forwarder_forwarder_close_backends_result_init() - zero @v and apply the IDL's default values */
-void forwarder_forwarder_close_backends_result_init(struct forwarder_forwarder_close_backends_result *v)
+void forwarder_forwarder_close_backends_result_init(
+		struct forwarder_forwarder_close_backends_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* forwarder_forwarder_close_backends_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int forwarder_forwarder_close_backends_result_encode(struct kg_writer *w, const struct forwarder_forwarder_close_backends_result *v)
+/*
+ * forwarder_forwarder_close_backends_result_encode() - write @value (a struct
+ * forwarder_forwarder_close_backends_result); returns w->err
+ */
+int forwarder_forwarder_close_backends_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct forwarder_forwarder_close_backends_result *v = value;
+
 	(void)v;
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
@@ -428,12 +476,14 @@ int forwarder_forwarder_close_backends_result_encode(struct kg_writer *w, const 
 }
 
 /*
- * forwarder_forwarder_close_backends_result_decode() - read one struct into @v (defaults applied first).
+ * forwarder_forwarder_close_backends_result_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int forwarder_forwarder_close_backends_result_decode(struct kg_reader *r, struct forwarder_forwarder_close_backends_result *v)
+int forwarder_forwarder_close_backends_result_decode(struct kg_reader *r,
+		struct forwarder_forwarder_close_backends_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -466,8 +516,12 @@ int forwarder_forwarder_close_backends_result_decode(struct kg_reader *r, struct
 	return 0;
 }
 
-/* forwarder_forwarder_close_backends_result_encoded_size() - bytes forwarder_forwarder_close_backends_result_encode() writes for @v in @proto */
-size_t forwarder_forwarder_close_backends_result_encoded_size(const struct forwarder_forwarder_close_backends_result *v, u8 proto)
+/*
+ * forwarder_forwarder_close_backends_result_encoded_size() - bytes
+ * forwarder_forwarder_close_backends_result_encode() writes for @v in @proto
+ */
+size_t forwarder_forwarder_close_backends_result_encoded_size(
+		const struct forwarder_forwarder_close_backends_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -482,9 +536,14 @@ void forwarder_forwarder_stats_args_init(struct forwarder_forwarder_stats_args *
 	memset(v, 0, sizeof(*v));
 }
 
-/* forwarder_forwarder_stats_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int forwarder_forwarder_stats_args_encode(struct kg_writer *w, const struct forwarder_forwarder_stats_args *v)
+/*
+ * forwarder_forwarder_stats_args_encode() - write @value (a struct forwarder_forwarder_stats_args);
+ * returns w->err
+ */
+int forwarder_forwarder_stats_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct forwarder_forwarder_stats_args *v = value;
+
 	(void)v;
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
@@ -500,7 +559,8 @@ int forwarder_forwarder_stats_args_encode(struct kg_writer *w, const struct forw
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int forwarder_forwarder_stats_args_decode(struct kg_reader *r, struct forwarder_forwarder_stats_args *v)
+int forwarder_forwarder_stats_args_decode(struct kg_reader *r,
+					  struct forwarder_forwarder_stats_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -533,8 +593,12 @@ int forwarder_forwarder_stats_args_decode(struct kg_reader *r, struct forwarder_
 	return 0;
 }
 
-/* forwarder_forwarder_stats_args_encoded_size() - bytes forwarder_forwarder_stats_args_encode() writes for @v in @proto */
-size_t forwarder_forwarder_stats_args_encoded_size(const struct forwarder_forwarder_stats_args *v, u8 proto)
+/*
+ * forwarder_forwarder_stats_args_encoded_size() - bytes forwarder_forwarder_stats_args_encode()
+ * writes for @v in @proto
+ */
+size_t forwarder_forwarder_stats_args_encoded_size(const struct forwarder_forwarder_stats_args *v,
+						   u8 proto)
 {
 	struct kg_writer w;
 
@@ -549,9 +613,14 @@ void forwarder_forwarder_stats_result_init(struct forwarder_forwarder_stats_resu
 	memset(v, 0, sizeof(*v));
 }
 
-/* forwarder_forwarder_stats_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int forwarder_forwarder_stats_result_encode(struct kg_writer *w, const struct forwarder_forwarder_stats_result *v)
+/*
+ * forwarder_forwarder_stats_result_encode() - write @value (a struct
+ * forwarder_forwarder_stats_result); returns w->err
+ */
+int forwarder_forwarder_stats_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct forwarder_forwarder_stats_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -572,7 +641,8 @@ int forwarder_forwarder_stats_result_encode(struct kg_writer *w, const struct fo
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int forwarder_forwarder_stats_result_decode(struct kg_reader *r, struct forwarder_forwarder_stats_result *v)
+int forwarder_forwarder_stats_result_decode(struct kg_reader *r,
+					    struct forwarder_forwarder_stats_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -617,8 +687,12 @@ int forwarder_forwarder_stats_result_decode(struct kg_reader *r, struct forwarde
 	return 0;
 }
 
-/* forwarder_forwarder_stats_result_encoded_size() - bytes forwarder_forwarder_stats_result_encode() writes for @v in @proto */
-size_t forwarder_forwarder_stats_result_encoded_size(const struct forwarder_forwarder_stats_result *v, u8 proto)
+/*
+ * forwarder_forwarder_stats_result_encoded_size() - bytes forwarder_forwarder_stats_result_encode()
+ * writes for @v in @proto
+ */
+size_t forwarder_forwarder_stats_result_encoded_size(
+		const struct forwarder_forwarder_stats_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -627,66 +701,21 @@ size_t forwarder_forwarder_stats_result_encoded_size(const struct forwarder_forw
 	return w.len;
 }
 
-/* Arguments that could not be decoded: describe it if possible, else close. */
-static int __maybe_unused forwarder_forwarder_bad_args(struct kg_call *call, int err)
+static int forwarder_forwarder_do_msg(struct kg_call *call, const void *handlers)
 {
-	switch (err) {
-	case -ENOMEM:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "arguments too large for the arena");
-	case -EMSGSIZE:
-		return kg_call_reply_app_exception(call, KG_APPEX_PROTOCOL_ERROR,
-						   "arguments exceed a size limit");
-	case -EBADMSG:
-	case -ENODATA:
-	case -EINVAL:
-	case -EPROTO:
-		return kg_call_reply_app_exception(call, KG_APPEX_PROTOCOL_ERROR,
-						   "malformed arguments");
-	default:
-		return err < 0 ? err : -EBADMSG;
-	}
-}
-
-/* A handler failed with a negative errno: INTERNAL_ERROR to the client. */
-static int __maybe_unused forwarder_forwarder_handler_error(struct kg_call *call, int err)
-{
-	char msg[64];
-
-	if (err == -EOPNOTSUPP)
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "not implemented");
-	snprintf(msg, sizeof(msg), "handler failed: error %d", err);
-	return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR, msg);
-}
-
-/* A TApplicationException reply: skip its fields, report -EREMOTEIO. */
-static int __maybe_unused forwarder_forwarder_recv_app_exception(struct kg_reader *in)
-{
-	int ret = kg_skip(in, KG_T_STRUCT);
-
-	return ret ? ret : -EREMOTEIO;
-}
-
-static int forwarder_forwarder_msg_args_encode_fn(struct kg_writer *w, const void *value)
-{
-	return forwarder_forwarder_msg_args_encode(w, value);
-}
-
-static int forwarder_forwarder_do_msg(struct kg_call *call, const struct forwarder_forwarder_ops *ops)
-{
+	const struct forwarder_forwarder_ops *ops = handlers;
 	struct forwarder_forwarder_msg_args *args;
 	int ret;
 
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	if (!args)
-		return forwarder_forwarder_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	forwarder_forwarder_msg_args_init(args);
 	ret = forwarder_forwarder_msg_args_decode(call->in, args);
 	if (ret)
-		return forwarder_forwarder_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->msg)
-		return forwarder_forwarder_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	ret = ops->msg(call, args->key, args->payload);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
@@ -695,18 +724,9 @@ static int forwarder_forwarder_do_msg(struct kg_call *call, const struct forward
 	return 0;	/* oneway: no reply */
 }
 
-static int forwarder_forwarder_connect_args_encode_fn(struct kg_writer *w, const void *value)
+static int forwarder_forwarder_do_connect(struct kg_call *call, const void *handlers)
 {
-	return forwarder_forwarder_connect_args_encode(w, value);
-}
-
-static int forwarder_forwarder_connect_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return forwarder_forwarder_connect_result_encode(w, value);
-}
-
-static int forwarder_forwarder_do_connect(struct kg_call *call, const struct forwarder_forwarder_ops *ops)
-{
+	const struct forwarder_forwarder_ops *ops = handlers;
 	struct forwarder_forwarder_connect_args *args;
 	struct forwarder_forwarder_connect_result *res;
 	int ret;
@@ -714,19 +734,19 @@ static int forwarder_forwarder_do_connect(struct kg_call *call, const struct for
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return forwarder_forwarder_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	forwarder_forwarder_connect_args_init(args);
 	ret = forwarder_forwarder_connect_args_decode(call->in, args);
 	if (ret)
-		return forwarder_forwarder_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->connect)
-		return forwarder_forwarder_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	forwarder_forwarder_connect_result_init(res);
 	ret = ops->connect(call, &args->backends, &res->err);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return forwarder_forwarder_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -736,24 +756,14 @@ static int forwarder_forwarder_do_connect(struct kg_call *call, const struct for
 		res->isset.err = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, forwarder_forwarder_connect_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, forwarder_forwarder_connect_result_encode, res);
 }
 
-static int forwarder_forwarder_close_backends_args_encode_fn(struct kg_writer *w, const void *value)
+static int forwarder_forwarder_do_close_backends(struct kg_call *call, const void *handlers)
 {
-	return forwarder_forwarder_close_backends_args_encode(w, value);
-}
-
-static int forwarder_forwarder_close_backends_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return forwarder_forwarder_close_backends_result_encode(w, value);
-}
-
-static int forwarder_forwarder_do_close_backends(struct kg_call *call, const struct forwarder_forwarder_ops *ops)
-{
+	const struct forwarder_forwarder_ops *ops = handlers;
 	struct forwarder_forwarder_close_backends_args *args;
 	struct forwarder_forwarder_close_backends_result *res;
 	int ret;
@@ -761,43 +771,34 @@ static int forwarder_forwarder_do_close_backends(struct kg_call *call, const str
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return forwarder_forwarder_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	forwarder_forwarder_close_backends_args_init(args);
 	ret = forwarder_forwarder_close_backends_args_decode(call->in, args);
 	if (ret)
-		return forwarder_forwarder_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->close_backends)
-		return forwarder_forwarder_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	forwarder_forwarder_close_backends_result_init(res);
 	ret = ops->close_backends(call);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return forwarder_forwarder_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
 	case 0:
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, forwarder_forwarder_close_backends_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, forwarder_forwarder_close_backends_result_encode,
+			     res);
 }
 
-static int forwarder_forwarder_stats_args_encode_fn(struct kg_writer *w, const void *value)
+static int forwarder_forwarder_do_stats(struct kg_call *call, const void *handlers)
 {
-	return forwarder_forwarder_stats_args_encode(w, value);
-}
-
-static int forwarder_forwarder_stats_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return forwarder_forwarder_stats_result_encode(w, value);
-}
-
-static int forwarder_forwarder_do_stats(struct kg_call *call, const struct forwarder_forwarder_ops *ops)
-{
+	const struct forwarder_forwarder_ops *ops = handlers;
 	struct forwarder_forwarder_stats_args *args;
 	struct forwarder_forwarder_stats_result *res;
 	int ret;
@@ -805,19 +806,19 @@ static int forwarder_forwarder_do_stats(struct kg_call *call, const struct forwa
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return forwarder_forwarder_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	forwarder_forwarder_stats_args_init(args);
 	ret = forwarder_forwarder_stats_args_decode(call->in, args);
 	if (ret)
-		return forwarder_forwarder_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->stats)
-		return forwarder_forwarder_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	forwarder_forwarder_stats_result_init(res);
 	ret = ops->stats(call, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return forwarder_forwarder_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -825,61 +826,30 @@ static int forwarder_forwarder_do_stats(struct kg_call *call, const struct forwa
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, forwarder_forwarder_stats_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, forwarder_forwarder_stats_result_encode, res);
 }
 
-struct forwarder_forwarder_method {
-	const char *name;
-	u32 len;
-	int (*process)(struct kg_call *call, const struct forwarder_forwarder_ops *ops);
-};
-
-/* Sorted by name (bytewise, shorter first on a tie) for binary search. */
-static const struct forwarder_forwarder_method forwarder_forwarder_methods[] = {
-	{ "close_backends", 14, forwarder_forwarder_do_close_backends },
-	{ "connect", 7, forwarder_forwarder_do_connect },
-	{ "msg", 3, forwarder_forwarder_do_msg },
-	{ "stats", 5, forwarder_forwarder_do_stats },
+/* Sorted by name (bytewise, shorter first on a tie) for kg_dispatch(). */
+static const struct kg_method forwarder_forwarder_methods[] = {
+	{ KG_NAME("close_backends"), forwarder_forwarder_do_close_backends },
+	{ KG_NAME("connect"), forwarder_forwarder_do_connect },
+	{ KG_NAME("msg"), forwarder_forwarder_do_msg },
+	{ KG_NAME("stats"), forwarder_forwarder_do_stats },
 };
 
 int forwarder_forwarder_dispatch(struct kg_call *call, const struct forwarder_forwarder_ops *ops)
 {
-	size_t lo = 0, hi = ARRAY_SIZE(forwarder_forwarder_methods);
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct forwarder_forwarder_method *e = &forwarder_forwarder_methods[mid];
-		int c = memcmp(call->method.data, e->name, min(call->method.len, e->len));
-
-		if (!c)
-			c = call->method.len < e->len ? -1 : call->method.len > e->len;
-		if (!c)
-			return e->process(call, ops);
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return KG_DISPATCH_UNKNOWN;
+	return kg_dispatch(call, forwarder_forwarder_methods,
+			   ARRAY_SIZE(forwarder_forwarder_methods), ops);
 }
 
 int forwarder_forwarder_process(struct kg_call *call, const struct forwarder_forwarder_ops *ops)
 {
-	char msg[96];
-	int ret;
-
-	if (call->msg_type != KG_MSG_CALL && call->msg_type != KG_MSG_ONEWAY)
-		return kg_call_reply_app_exception(call, KG_APPEX_INVALID_MESSAGE_TYPE,
-						   "Forwarder: expected a CALL or ONEWAY message");
-	ret = forwarder_forwarder_dispatch(call, ops);
-	if (ret != KG_DISPATCH_UNKNOWN)
-		return ret;
-	snprintf(msg, sizeof(msg), "Invalid method name: '%.*s'",
-		 (int)min_t(u32, call->method.len, 64), (const char *)call->method.data);
-	return kg_call_reply_app_exception(call, KG_APPEX_UNKNOWN_METHOD, msg);
+	if (!kg_call_is_request(call))
+		return kg_reply_not_request(call, "Forwarder");
+	return kg_reply_if_unknown(call, forwarder_forwarder_dispatch(call, ops));
 }
 
 int forwarder_forwarder_send_msg(struct kg_conn *conn, s32 seqid, s32 key, struct kg_bytes payload)
@@ -892,7 +862,7 @@ int forwarder_forwarder_send_msg(struct kg_conn *conn, s32 seqid, s32 key, struc
 	args.payload = payload;
 	args.isset.payload = true;
 	return kg_conn_send_message(conn, "msg", KG_MSG_ONEWAY, seqid,
-				    forwarder_forwarder_msg_args_encode_fn, &args);
+				    forwarder_forwarder_msg_args_encode, &args);
 }
 
 int forwarder_forwarder_send_connect(struct kg_conn *conn, s32 seqid,
@@ -904,7 +874,7 @@ int forwarder_forwarder_send_connect(struct kg_conn *conn, s32 seqid,
 	args.backends = *backends;
 	args.isset.backends = true;
 	return kg_conn_send_message(conn, "connect", KG_MSG_CALL, seqid,
-				    forwarder_forwarder_connect_args_encode_fn, &args);
+				    forwarder_forwarder_connect_args_encode, &args);
 }
 
 int forwarder_forwarder_recv_connect(struct kg_reader *in, u8 msg_type,
@@ -914,7 +884,7 @@ int forwarder_forwarder_recv_connect(struct kg_reader *in, u8 msg_type,
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return forwarder_forwarder_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -937,7 +907,7 @@ int forwarder_forwarder_send_close_backends(struct kg_conn *conn, s32 seqid)
 
 	forwarder_forwarder_close_backends_args_init(&args);
 	return kg_conn_send_message(conn, "close_backends", KG_MSG_CALL, seqid,
-				    forwarder_forwarder_close_backends_args_encode_fn, &args);
+				    forwarder_forwarder_close_backends_args_encode, &args);
 }
 
 int forwarder_forwarder_recv_close_backends(struct kg_reader *in, u8 msg_type)
@@ -946,7 +916,7 @@ int forwarder_forwarder_recv_close_backends(struct kg_reader *in, u8 msg_type)
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return forwarder_forwarder_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -965,7 +935,7 @@ int forwarder_forwarder_send_stats(struct kg_conn *conn, s32 seqid)
 
 	forwarder_forwarder_stats_args_init(&args);
 	return kg_conn_send_message(conn, "stats", KG_MSG_CALL, seqid,
-				    forwarder_forwarder_stats_args_encode_fn, &args);
+				    forwarder_forwarder_stats_args_encode, &args);
 }
 
 int forwarder_forwarder_recv_stats(struct kg_reader *in, u8 msg_type,
@@ -975,7 +945,7 @@ int forwarder_forwarder_recv_stats(struct kg_reader *in, u8 msg_type,
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return forwarder_forwarder_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));

@@ -9,15 +9,11 @@
 #define _FORWARDER_FORWARDER_H
 
 #include <kgen/server.h>
+#include <kgen/dispatch.h>
 #include "forwarder_types.h"
 
-#ifndef KG_DISPATCH_UNKNOWN
-/* What a service's dispatch() returns for a method it does not have. */
-#define KG_DISPATCH_UNKNOWN 1
-#endif
-
 /**
- * struct forwarder_forwarder_msg_args - Thrift struct Forwarder_msg_args
+ * struct forwarder_forwarder_msg_args - Thrift struct Forwarder.msg args
  * @key: field 1: key
  * @payload: field 2: payload
  * @isset: which fields hold a value (decode sets them; encode writes
@@ -42,7 +38,7 @@ struct kg_list_forwarder_backend {
 #endif
 
 /**
- * struct forwarder_forwarder_connect_args - Thrift struct Forwarder_connect_args
+ * struct forwarder_forwarder_connect_args - Thrift struct Forwarder.connect args
  * @backends: field 1: backends
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -55,7 +51,7 @@ struct forwarder_forwarder_connect_args {
 };
 
 /**
- * struct forwarder_forwarder_connect_result - Thrift struct Forwarder_connect_result
+ * struct forwarder_forwarder_connect_result - Thrift struct Forwarder.connect result
  * @err: field 1: err
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -68,25 +64,25 @@ struct forwarder_forwarder_connect_result {
 };
 
 /**
- * struct forwarder_forwarder_close_backends_args - Thrift struct Forwarder_close_backends_args
+ * struct forwarder_forwarder_close_backends_args - Thrift struct Forwarder.close_backends args
  */
 struct forwarder_forwarder_close_backends_args {
 };
 
 /**
- * struct forwarder_forwarder_close_backends_result - Thrift struct Forwarder_close_backends_result
+ * struct forwarder_forwarder_close_backends_result - Thrift struct Forwarder.close_backends result
  */
 struct forwarder_forwarder_close_backends_result {
 };
 
 /**
- * struct forwarder_forwarder_stats_args - Thrift struct Forwarder_stats_args
+ * struct forwarder_forwarder_stats_args - Thrift struct Forwarder.stats args
  */
 struct forwarder_forwarder_stats_args {
 };
 
 /**
- * struct forwarder_forwarder_stats_result - Thrift struct Forwarder_stats_result
+ * struct forwarder_forwarder_stats_result - Thrift struct Forwarder.stats result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -99,39 +95,55 @@ struct forwarder_forwarder_stats_result {
 };
 
 void forwarder_forwarder_msg_args_init(struct forwarder_forwarder_msg_args *v);
-int forwarder_forwarder_msg_args_encode(struct kg_writer *w, const struct forwarder_forwarder_msg_args *v);
-int forwarder_forwarder_msg_args_decode(struct kg_reader *r, struct forwarder_forwarder_msg_args *v);
-size_t forwarder_forwarder_msg_args_encoded_size(const struct forwarder_forwarder_msg_args *v, u8 proto);
+int forwarder_forwarder_msg_args_encode(struct kg_writer *w, const void *value);
+int forwarder_forwarder_msg_args_decode(struct kg_reader *r,
+					struct forwarder_forwarder_msg_args *v);
+size_t forwarder_forwarder_msg_args_encoded_size(const struct forwarder_forwarder_msg_args *v,
+						 u8 proto);
 
 void forwarder_forwarder_connect_args_init(struct forwarder_forwarder_connect_args *v);
-int forwarder_forwarder_connect_args_encode(struct kg_writer *w, const struct forwarder_forwarder_connect_args *v);
-int forwarder_forwarder_connect_args_decode(struct kg_reader *r, struct forwarder_forwarder_connect_args *v);
-size_t forwarder_forwarder_connect_args_encoded_size(const struct forwarder_forwarder_connect_args *v, u8 proto);
+int forwarder_forwarder_connect_args_encode(struct kg_writer *w, const void *value);
+int forwarder_forwarder_connect_args_decode(struct kg_reader *r,
+					    struct forwarder_forwarder_connect_args *v);
+size_t forwarder_forwarder_connect_args_encoded_size(
+		const struct forwarder_forwarder_connect_args *v, u8 proto);
 
 void forwarder_forwarder_connect_result_init(struct forwarder_forwarder_connect_result *v);
-int forwarder_forwarder_connect_result_encode(struct kg_writer *w, const struct forwarder_forwarder_connect_result *v);
-int forwarder_forwarder_connect_result_decode(struct kg_reader *r, struct forwarder_forwarder_connect_result *v);
-size_t forwarder_forwarder_connect_result_encoded_size(const struct forwarder_forwarder_connect_result *v, u8 proto);
+int forwarder_forwarder_connect_result_encode(struct kg_writer *w, const void *value);
+int forwarder_forwarder_connect_result_decode(struct kg_reader *r,
+					      struct forwarder_forwarder_connect_result *v);
+size_t forwarder_forwarder_connect_result_encoded_size(
+		const struct forwarder_forwarder_connect_result *v, u8 proto);
 
-void forwarder_forwarder_close_backends_args_init(struct forwarder_forwarder_close_backends_args *v);
-int forwarder_forwarder_close_backends_args_encode(struct kg_writer *w, const struct forwarder_forwarder_close_backends_args *v);
-int forwarder_forwarder_close_backends_args_decode(struct kg_reader *r, struct forwarder_forwarder_close_backends_args *v);
-size_t forwarder_forwarder_close_backends_args_encoded_size(const struct forwarder_forwarder_close_backends_args *v, u8 proto);
+void forwarder_forwarder_close_backends_args_init(
+		struct forwarder_forwarder_close_backends_args *v);
+int forwarder_forwarder_close_backends_args_encode(struct kg_writer *w, const void *value);
+int forwarder_forwarder_close_backends_args_decode(struct kg_reader *r,
+		struct forwarder_forwarder_close_backends_args *v);
+size_t forwarder_forwarder_close_backends_args_encoded_size(
+		const struct forwarder_forwarder_close_backends_args *v, u8 proto);
 
-void forwarder_forwarder_close_backends_result_init(struct forwarder_forwarder_close_backends_result *v);
-int forwarder_forwarder_close_backends_result_encode(struct kg_writer *w, const struct forwarder_forwarder_close_backends_result *v);
-int forwarder_forwarder_close_backends_result_decode(struct kg_reader *r, struct forwarder_forwarder_close_backends_result *v);
-size_t forwarder_forwarder_close_backends_result_encoded_size(const struct forwarder_forwarder_close_backends_result *v, u8 proto);
+void forwarder_forwarder_close_backends_result_init(
+		struct forwarder_forwarder_close_backends_result *v);
+int forwarder_forwarder_close_backends_result_encode(struct kg_writer *w, const void *value);
+int forwarder_forwarder_close_backends_result_decode(struct kg_reader *r,
+		struct forwarder_forwarder_close_backends_result *v);
+size_t forwarder_forwarder_close_backends_result_encoded_size(
+		const struct forwarder_forwarder_close_backends_result *v, u8 proto);
 
 void forwarder_forwarder_stats_args_init(struct forwarder_forwarder_stats_args *v);
-int forwarder_forwarder_stats_args_encode(struct kg_writer *w, const struct forwarder_forwarder_stats_args *v);
-int forwarder_forwarder_stats_args_decode(struct kg_reader *r, struct forwarder_forwarder_stats_args *v);
-size_t forwarder_forwarder_stats_args_encoded_size(const struct forwarder_forwarder_stats_args *v, u8 proto);
+int forwarder_forwarder_stats_args_encode(struct kg_writer *w, const void *value);
+int forwarder_forwarder_stats_args_decode(struct kg_reader *r,
+					  struct forwarder_forwarder_stats_args *v);
+size_t forwarder_forwarder_stats_args_encoded_size(const struct forwarder_forwarder_stats_args *v,
+						   u8 proto);
 
 void forwarder_forwarder_stats_result_init(struct forwarder_forwarder_stats_result *v);
-int forwarder_forwarder_stats_result_encode(struct kg_writer *w, const struct forwarder_forwarder_stats_result *v);
-int forwarder_forwarder_stats_result_decode(struct kg_reader *r, struct forwarder_forwarder_stats_result *v);
-size_t forwarder_forwarder_stats_result_encoded_size(const struct forwarder_forwarder_stats_result *v, u8 proto);
+int forwarder_forwarder_stats_result_encode(struct kg_writer *w, const void *value);
+int forwarder_forwarder_stats_result_decode(struct kg_reader *r,
+					    struct forwarder_forwarder_stats_result *v);
+size_t forwarder_forwarder_stats_result_encoded_size(
+		const struct forwarder_forwarder_stats_result *v, u8 proto);
 
 /**
  * DOC: Forwarder
@@ -145,9 +157,10 @@ size_t forwarder_forwarder_stats_result_encoded_size(const struct forwarder_forw
  * exception after filling that struct (the exception is the reply), or a
  * negative errno (the client gets an INTERNAL_ERROR TApplicationException;
  * -EOPNOTSUPP reads "not implemented"; -EAGAIN keeps the message, to be
- * served again once a full send buffer drains: see kg_conn_forward()). Memory a result points to must
- * outlive the handler: use kg_read_alloc(call->in, ...) (freed with the call) or static
- * data. &kg_call.service_data is the state from the module's init hook.
+ * served again once a full send buffer drains: see kg_conn_forward()).
+ * Memory a result points to must outlive the handler: use
+ * kg_read_alloc(call->in, ...) (freed with the call) or static data.
+ * &kg_call.service_data is the state from the module's init hook.
  */
 
 /**

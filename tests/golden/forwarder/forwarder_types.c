@@ -202,7 +202,10 @@ int forwarder_backend_error_decode(struct kg_reader *r, struct forwarder_backend
 	return 0;
 }
 
-/* forwarder_backend_error_encoded_size() - bytes forwarder_backend_error_encode() writes for @v in @proto */
+/*
+ * forwarder_backend_error_encoded_size() - bytes forwarder_backend_error_encode() writes for @v in
+ * @proto
+ */
 size_t forwarder_backend_error_encoded_size(const struct forwarder_backend_error *v, u8 proto)
 {
 	struct kg_writer w;
@@ -322,7 +325,10 @@ int forwarder_forwarder_stats_decode(struct kg_reader *r, struct forwarder_forwa
 	return 0;
 }
 
-/* forwarder_forwarder_stats_encoded_size() - bytes forwarder_forwarder_stats_encode() writes for @v in @proto */
+/*
+ * forwarder_forwarder_stats_encoded_size() - bytes forwarder_forwarder_stats_encode() writes for @v
+ * in @proto
+ */
 size_t forwarder_forwarder_stats_encoded_size(const struct forwarder_forwarder_stats *v, u8 proto)
 {
 	struct kg_writer w;

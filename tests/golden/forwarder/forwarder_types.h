@@ -84,7 +84,8 @@ int forwarder_backend_error_decode(struct kg_reader *r, struct forwarder_backend
 size_t forwarder_backend_error_encoded_size(const struct forwarder_backend_error *v, u8 proto);
 
 void forwarder_forwarder_stats_init(struct forwarder_forwarder_stats *v);
-int forwarder_forwarder_stats_encode(struct kg_writer *w, const struct forwarder_forwarder_stats *v);
+int forwarder_forwarder_stats_encode(struct kg_writer *w,
+				     const struct forwarder_forwarder_stats *v);
 int forwarder_forwarder_stats_decode(struct kg_reader *r, struct forwarder_forwarder_stats *v);
 size_t forwarder_forwarder_stats_encoded_size(const struct forwarder_forwarder_stats *v, u8 proto);
 

@@ -4,9 +4,11 @@
  *
  * Service Derived: processor, dispatch table and client stubs.
  */
+#include <kgen/dispatch.h>
 #include "derived_derived.h"
 
-static void kg_list_shared_shared_struct_encode(struct kg_writer *w, const struct kg_list_shared_shared_struct *v)
+static void kg_list_shared_shared_struct_encode(struct kg_writer *w,
+						const struct kg_list_shared_shared_struct *v)
 {
 	u32 i;
 
@@ -27,8 +29,9 @@ static void kg_list_shared_shared_struct_encode(struct kg_writer *w, const struc
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_shared_shared_struct_decode(struct kg_reader *r, struct kg_list_shared_shared_struct *v,
-		u32 max_items)
+static int kg_list_shared_shared_struct_decode(struct kg_reader *r,
+					       struct kg_list_shared_shared_struct *v,
+					       u32 max_items)
 {
 	u8 et;
 	u32 i, n;
@@ -73,9 +76,14 @@ void derived_derived_put_args_init(struct derived_derived_put_args *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* derived_derived_put_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int derived_derived_put_args_encode(struct kg_writer *w, const struct derived_derived_put_args *v)
+/*
+ * derived_derived_put_args_encode() - write @value (a struct derived_derived_put_args); returns
+ * w->err
+ */
+int derived_derived_put_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct derived_derived_put_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -141,7 +149,10 @@ int derived_derived_put_args_decode(struct kg_reader *r, struct derived_derived_
 	return 0;
 }
 
-/* derived_derived_put_args_encoded_size() - bytes derived_derived_put_args_encode() writes for @v in @proto */
+/*
+ * derived_derived_put_args_encoded_size() - bytes derived_derived_put_args_encode() writes for @v
+ * in @proto
+ */
 size_t derived_derived_put_args_encoded_size(const struct derived_derived_put_args *v, u8 proto)
 {
 	struct kg_writer w;
@@ -157,9 +168,14 @@ void derived_derived_put_result_init(struct derived_derived_put_result *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* derived_derived_put_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int derived_derived_put_result_encode(struct kg_writer *w, const struct derived_derived_put_result *v)
+/*
+ * derived_derived_put_result_encode() - write @value (a struct derived_derived_put_result); returns
+ * w->err
+ */
+int derived_derived_put_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct derived_derived_put_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -225,7 +241,10 @@ int derived_derived_put_result_decode(struct kg_reader *r, struct derived_derive
 	return 0;
 }
 
-/* derived_derived_put_result_encoded_size() - bytes derived_derived_put_result_encode() writes for @v in @proto */
+/*
+ * derived_derived_put_result_encoded_size() - bytes derived_derived_put_result_encode() writes for
+ * @v in @proto
+ */
 size_t derived_derived_put_result_encoded_size(const struct derived_derived_put_result *v, u8 proto)
 {
 	struct kg_writer w;
@@ -241,9 +260,14 @@ void derived_derived_all_args_init(struct derived_derived_all_args *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* derived_derived_all_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int derived_derived_all_args_encode(struct kg_writer *w, const struct derived_derived_all_args *v)
+/*
+ * derived_derived_all_args_encode() - write @value (a struct derived_derived_all_args); returns
+ * w->err
+ */
+int derived_derived_all_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct derived_derived_all_args *v = value;
+
 	(void)v;
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
@@ -292,7 +316,10 @@ int derived_derived_all_args_decode(struct kg_reader *r, struct derived_derived_
 	return 0;
 }
 
-/* derived_derived_all_args_encoded_size() - bytes derived_derived_all_args_encode() writes for @v in @proto */
+/*
+ * derived_derived_all_args_encoded_size() - bytes derived_derived_all_args_encode() writes for @v
+ * in @proto
+ */
 size_t derived_derived_all_args_encoded_size(const struct derived_derived_all_args *v, u8 proto)
 {
 	struct kg_writer w;
@@ -308,9 +335,14 @@ void derived_derived_all_result_init(struct derived_derived_all_result *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* derived_derived_all_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int derived_derived_all_result_encode(struct kg_writer *w, const struct derived_derived_all_result *v)
+/*
+ * derived_derived_all_result_encode() - write @value (a struct derived_derived_all_result); returns
+ * w->err
+ */
+int derived_derived_all_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct derived_derived_all_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -381,7 +413,10 @@ int derived_derived_all_result_decode(struct kg_reader *r, struct derived_derive
 	return 0;
 }
 
-/* derived_derived_all_result_encoded_size() - bytes derived_derived_all_result_encode() writes for @v in @proto */
+/*
+ * derived_derived_all_result_encoded_size() - bytes derived_derived_all_result_encode() writes for
+ * @v in @proto
+ */
 size_t derived_derived_all_result_encoded_size(const struct derived_derived_all_result *v, u8 proto)
 {
 	struct kg_writer w;
@@ -391,59 +426,9 @@ size_t derived_derived_all_result_encoded_size(const struct derived_derived_all_
 	return w.len;
 }
 
-/* Arguments that could not be decoded: describe it if possible, else close. */
-static int __maybe_unused derived_derived_bad_args(struct kg_call *call, int err)
+static int derived_derived_do_put(struct kg_call *call, const void *handlers)
 {
-	switch (err) {
-	case -ENOMEM:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "arguments too large for the arena");
-	case -EMSGSIZE:
-		return kg_call_reply_app_exception(call, KG_APPEX_PROTOCOL_ERROR,
-						   "arguments exceed a size limit");
-	case -EBADMSG:
-	case -ENODATA:
-	case -EINVAL:
-	case -EPROTO:
-		return kg_call_reply_app_exception(call, KG_APPEX_PROTOCOL_ERROR,
-						   "malformed arguments");
-	default:
-		return err < 0 ? err : -EBADMSG;
-	}
-}
-
-/* A handler failed with a negative errno: INTERNAL_ERROR to the client. */
-static int __maybe_unused derived_derived_handler_error(struct kg_call *call, int err)
-{
-	char msg[64];
-
-	if (err == -EOPNOTSUPP)
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "not implemented");
-	snprintf(msg, sizeof(msg), "handler failed: error %d", err);
-	return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR, msg);
-}
-
-/* A TApplicationException reply: skip its fields, report -EREMOTEIO. */
-static int __maybe_unused derived_derived_recv_app_exception(struct kg_reader *in)
-{
-	int ret = kg_skip(in, KG_T_STRUCT);
-
-	return ret ? ret : -EREMOTEIO;
-}
-
-static int derived_derived_put_args_encode_fn(struct kg_writer *w, const void *value)
-{
-	return derived_derived_put_args_encode(w, value);
-}
-
-static int derived_derived_put_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return derived_derived_put_result_encode(w, value);
-}
-
-static int derived_derived_do_put(struct kg_call *call, const struct derived_derived_ops *ops)
-{
+	const struct derived_derived_ops *ops = handlers;
 	struct derived_derived_put_args *args;
 	struct derived_derived_put_result *res;
 	int ret;
@@ -451,19 +436,19 @@ static int derived_derived_do_put(struct kg_call *call, const struct derived_der
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return derived_derived_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	derived_derived_put_args_init(args);
 	ret = derived_derived_put_args_decode(call->in, args);
 	if (ret)
-		return derived_derived_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->put)
-		return derived_derived_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	derived_derived_put_result_init(res);
 	ret = ops->put(call, &args->s, &res->nf);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return derived_derived_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -473,24 +458,14 @@ static int derived_derived_do_put(struct kg_call *call, const struct derived_der
 		res->isset.nf = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, derived_derived_put_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, derived_derived_put_result_encode, res);
 }
 
-static int derived_derived_all_args_encode_fn(struct kg_writer *w, const void *value)
+static int derived_derived_do_all(struct kg_call *call, const void *handlers)
 {
-	return derived_derived_all_args_encode(w, value);
-}
-
-static int derived_derived_all_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return derived_derived_all_result_encode(w, value);
-}
-
-static int derived_derived_do_all(struct kg_call *call, const struct derived_derived_ops *ops)
-{
+	const struct derived_derived_ops *ops = handlers;
 	struct derived_derived_all_args *args;
 	struct derived_derived_all_result *res;
 	int ret;
@@ -498,19 +473,19 @@ static int derived_derived_do_all(struct kg_call *call, const struct derived_der
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return derived_derived_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	derived_derived_all_args_init(args);
 	ret = derived_derived_all_args_decode(call->in, args);
 	if (ret)
-		return derived_derived_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->all)
-		return derived_derived_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	derived_derived_all_result_init(res);
 	ret = ops->all(call, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return derived_derived_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -518,59 +493,32 @@ static int derived_derived_do_all(struct kg_call *call, const struct derived_der
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, derived_derived_all_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, derived_derived_all_result_encode, res);
 }
 
-struct derived_derived_method {
-	const char *name;
-	u32 len;
-	int (*process)(struct kg_call *call, const struct derived_derived_ops *ops);
-};
-
-/* Sorted by name (bytewise, shorter first on a tie) for binary search. */
-static const struct derived_derived_method derived_derived_methods[] = {
-	{ "all", 3, derived_derived_do_all },
-	{ "put", 3, derived_derived_do_put },
+/* Sorted by name (bytewise, shorter first on a tie) for kg_dispatch(). */
+static const struct kg_method derived_derived_methods[] = {
+	{ KG_NAME("all"), derived_derived_do_all },
+	{ KG_NAME("put"), derived_derived_do_put },
 };
 
 int derived_derived_dispatch(struct kg_call *call, const struct derived_derived_ops *ops)
 {
-	size_t lo = 0, hi = ARRAY_SIZE(derived_derived_methods);
+	int ret = kg_dispatch(call, derived_derived_methods, ARRAY_SIZE(derived_derived_methods),
+			      ops);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct derived_derived_method *e = &derived_derived_methods[mid];
-		int c = memcmp(call->method.data, e->name, min(call->method.len, e->len));
-
-		if (!c)
-			c = call->method.len < e->len ? -1 : call->method.len > e->len;
-		if (!c)
-			return e->process(call, ops);
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return shared_shared_service_dispatch(call, ops->base);
+	if (ret == KG_DISPATCH_UNKNOWN)
+		return shared_shared_service_dispatch(call, ops->base);
+	return ret;
 }
 
 int derived_derived_process(struct kg_call *call, const struct derived_derived_ops *ops)
 {
-	char msg[96];
-	int ret;
-
-	if (call->msg_type != KG_MSG_CALL && call->msg_type != KG_MSG_ONEWAY)
-		return kg_call_reply_app_exception(call, KG_APPEX_INVALID_MESSAGE_TYPE,
-						   "Derived: expected a CALL or ONEWAY message");
-	ret = derived_derived_dispatch(call, ops);
-	if (ret != KG_DISPATCH_UNKNOWN)
-		return ret;
-	snprintf(msg, sizeof(msg), "Invalid method name: '%.*s'",
-		 (int)min_t(u32, call->method.len, 64), (const char *)call->method.data);
-	return kg_call_reply_app_exception(call, KG_APPEX_UNKNOWN_METHOD, msg);
+	if (!kg_call_is_request(call))
+		return kg_reply_not_request(call, "Derived");
+	return kg_reply_if_unknown(call, derived_derived_dispatch(call, ops));
 }
 
 int derived_derived_send_put(struct kg_conn *conn, s32 seqid, const struct shared_shared_struct *s)
@@ -581,7 +529,7 @@ int derived_derived_send_put(struct kg_conn *conn, s32 seqid, const struct share
 	args.s = *s;
 	args.isset.s = true;
 	return kg_conn_send_message(conn, "put", KG_MSG_CALL, seqid,
-				    derived_derived_put_args_encode_fn, &args);
+				    derived_derived_put_args_encode, &args);
 }
 
 int derived_derived_recv_put(struct kg_reader *in, u8 msg_type, struct derived_not_found *nf)
@@ -590,7 +538,7 @@ int derived_derived_recv_put(struct kg_reader *in, u8 msg_type, struct derived_n
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return derived_derived_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -613,7 +561,7 @@ int derived_derived_send_all(struct kg_conn *conn, s32 seqid)
 
 	derived_derived_all_args_init(&args);
 	return kg_conn_send_message(conn, "all", KG_MSG_CALL, seqid,
-				    derived_derived_all_args_encode_fn, &args);
+				    derived_derived_all_args_encode, &args);
 }
 
 int derived_derived_recv_all(struct kg_reader *in, u8 msg_type,
@@ -623,7 +571,7 @@ int derived_derived_recv_all(struct kg_reader *in, u8 msg_type,
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return derived_derived_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));

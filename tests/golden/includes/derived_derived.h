@@ -9,16 +9,12 @@
 #define _DERIVED_DERIVED_H
 
 #include <kgen/server.h>
+#include <kgen/dispatch.h>
 #include "derived_types.h"
 #include "shared_shared_service.h"
 
-#ifndef KG_DISPATCH_UNKNOWN
-/* What a service's dispatch() returns for a method it does not have. */
-#define KG_DISPATCH_UNKNOWN 1
-#endif
-
 /**
- * struct derived_derived_put_args - Thrift struct Derived_put_args
+ * struct derived_derived_put_args - Thrift struct Derived.put args
  * @s: field 1: s
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -31,7 +27,7 @@ struct derived_derived_put_args {
 };
 
 /**
- * struct derived_derived_put_result - Thrift struct Derived_put_result
+ * struct derived_derived_put_result - Thrift struct Derived.put result
  * @nf: field 1: nf
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -44,7 +40,7 @@ struct derived_derived_put_result {
 };
 
 /**
- * struct derived_derived_all_args - Thrift struct Derived_all_args
+ * struct derived_derived_all_args - Thrift struct Derived.all args
  */
 struct derived_derived_all_args {
 };
@@ -59,7 +55,7 @@ struct kg_list_shared_shared_struct {
 #endif
 
 /**
- * struct derived_derived_all_result - Thrift struct Derived_all_result
+ * struct derived_derived_all_result - Thrift struct Derived.all result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -72,24 +68,26 @@ struct derived_derived_all_result {
 };
 
 void derived_derived_put_args_init(struct derived_derived_put_args *v);
-int derived_derived_put_args_encode(struct kg_writer *w, const struct derived_derived_put_args *v);
+int derived_derived_put_args_encode(struct kg_writer *w, const void *value);
 int derived_derived_put_args_decode(struct kg_reader *r, struct derived_derived_put_args *v);
 size_t derived_derived_put_args_encoded_size(const struct derived_derived_put_args *v, u8 proto);
 
 void derived_derived_put_result_init(struct derived_derived_put_result *v);
-int derived_derived_put_result_encode(struct kg_writer *w, const struct derived_derived_put_result *v);
+int derived_derived_put_result_encode(struct kg_writer *w, const void *value);
 int derived_derived_put_result_decode(struct kg_reader *r, struct derived_derived_put_result *v);
-size_t derived_derived_put_result_encoded_size(const struct derived_derived_put_result *v, u8 proto);
+size_t derived_derived_put_result_encoded_size(const struct derived_derived_put_result *v,
+					       u8 proto);
 
 void derived_derived_all_args_init(struct derived_derived_all_args *v);
-int derived_derived_all_args_encode(struct kg_writer *w, const struct derived_derived_all_args *v);
+int derived_derived_all_args_encode(struct kg_writer *w, const void *value);
 int derived_derived_all_args_decode(struct kg_reader *r, struct derived_derived_all_args *v);
 size_t derived_derived_all_args_encoded_size(const struct derived_derived_all_args *v, u8 proto);
 
 void derived_derived_all_result_init(struct derived_derived_all_result *v);
-int derived_derived_all_result_encode(struct kg_writer *w, const struct derived_derived_all_result *v);
+int derived_derived_all_result_encode(struct kg_writer *w, const void *value);
 int derived_derived_all_result_decode(struct kg_reader *r, struct derived_derived_all_result *v);
-size_t derived_derived_all_result_encoded_size(const struct derived_derived_all_result *v, u8 proto);
+size_t derived_derived_all_result_encoded_size(const struct derived_derived_all_result *v,
+					       u8 proto);
 
 /**
  * DOC: Derived
@@ -103,9 +101,10 @@ size_t derived_derived_all_result_encoded_size(const struct derived_derived_all_
  * exception after filling that struct (the exception is the reply), or a
  * negative errno (the client gets an INTERNAL_ERROR TApplicationException;
  * -EOPNOTSUPP reads "not implemented"; -EAGAIN keeps the message, to be
- * served again once a full send buffer drains: see kg_conn_forward()). Memory a result points to must
- * outlive the handler: use kg_read_alloc(call->in, ...) (freed with the call) or static
- * data. &kg_call.service_data is the state from the module's init hook.
+ * served again once a full send buffer drains: see kg_conn_forward()).
+ * Memory a result points to must outlive the handler: use
+ * kg_read_alloc(call->in, ...) (freed with the call) or static data.
+ * &kg_call.service_data is the state from the module's init hook.
  */
 
 /* What derived_derived_put() returns after filling a declared exception. */

@@ -4,6 +4,7 @@
  *
  * Service Leaf: processor, dispatch table and client stubs.
  */
+#include <kgen/dispatch.h>
 #include "derived_leaf.h"
 
 /* derived_leaf_count_args_init() - zero @v and apply the IDL's default values */
@@ -12,9 +13,14 @@ void derived_leaf_count_args_init(struct derived_leaf_count_args *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* derived_leaf_count_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int derived_leaf_count_args_encode(struct kg_writer *w, const struct derived_leaf_count_args *v)
+/*
+ * derived_leaf_count_args_encode() - write @value (a struct derived_leaf_count_args); returns
+ * w->err
+ */
+int derived_leaf_count_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct derived_leaf_count_args *v = value;
+
 	(void)v;
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
@@ -63,7 +69,10 @@ int derived_leaf_count_args_decode(struct kg_reader *r, struct derived_leaf_coun
 	return 0;
 }
 
-/* derived_leaf_count_args_encoded_size() - bytes derived_leaf_count_args_encode() writes for @v in @proto */
+/*
+ * derived_leaf_count_args_encoded_size() - bytes derived_leaf_count_args_encode() writes for @v in
+ * @proto
+ */
 size_t derived_leaf_count_args_encoded_size(const struct derived_leaf_count_args *v, u8 proto)
 {
 	struct kg_writer w;
@@ -79,9 +88,14 @@ void derived_leaf_count_result_init(struct derived_leaf_count_result *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* derived_leaf_count_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int derived_leaf_count_result_encode(struct kg_writer *w, const struct derived_leaf_count_result *v)
+/*
+ * derived_leaf_count_result_encode() - write @value (a struct derived_leaf_count_result); returns
+ * w->err
+ */
+int derived_leaf_count_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct derived_leaf_count_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -147,7 +161,10 @@ int derived_leaf_count_result_decode(struct kg_reader *r, struct derived_leaf_co
 	return 0;
 }
 
-/* derived_leaf_count_result_encoded_size() - bytes derived_leaf_count_result_encode() writes for @v in @proto */
+/*
+ * derived_leaf_count_result_encoded_size() - bytes derived_leaf_count_result_encode() writes for @v
+ * in @proto
+ */
 size_t derived_leaf_count_result_encoded_size(const struct derived_leaf_count_result *v, u8 proto)
 {
 	struct kg_writer w;
@@ -157,59 +174,9 @@ size_t derived_leaf_count_result_encoded_size(const struct derived_leaf_count_re
 	return w.len;
 }
 
-/* Arguments that could not be decoded: describe it if possible, else close. */
-static int __maybe_unused derived_leaf_bad_args(struct kg_call *call, int err)
+static int derived_leaf_do_count(struct kg_call *call, const void *handlers)
 {
-	switch (err) {
-	case -ENOMEM:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "arguments too large for the arena");
-	case -EMSGSIZE:
-		return kg_call_reply_app_exception(call, KG_APPEX_PROTOCOL_ERROR,
-						   "arguments exceed a size limit");
-	case -EBADMSG:
-	case -ENODATA:
-	case -EINVAL:
-	case -EPROTO:
-		return kg_call_reply_app_exception(call, KG_APPEX_PROTOCOL_ERROR,
-						   "malformed arguments");
-	default:
-		return err < 0 ? err : -EBADMSG;
-	}
-}
-
-/* A handler failed with a negative errno: INTERNAL_ERROR to the client. */
-static int __maybe_unused derived_leaf_handler_error(struct kg_call *call, int err)
-{
-	char msg[64];
-
-	if (err == -EOPNOTSUPP)
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "not implemented");
-	snprintf(msg, sizeof(msg), "handler failed: error %d", err);
-	return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR, msg);
-}
-
-/* A TApplicationException reply: skip its fields, report -EREMOTEIO. */
-static int __maybe_unused derived_leaf_recv_app_exception(struct kg_reader *in)
-{
-	int ret = kg_skip(in, KG_T_STRUCT);
-
-	return ret ? ret : -EREMOTEIO;
-}
-
-static int derived_leaf_count_args_encode_fn(struct kg_writer *w, const void *value)
-{
-	return derived_leaf_count_args_encode(w, value);
-}
-
-static int derived_leaf_count_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return derived_leaf_count_result_encode(w, value);
-}
-
-static int derived_leaf_do_count(struct kg_call *call, const struct derived_leaf_ops *ops)
-{
+	const struct derived_leaf_ops *ops = handlers;
 	struct derived_leaf_count_args *args;
 	struct derived_leaf_count_result *res;
 	int ret;
@@ -217,19 +184,19 @@ static int derived_leaf_do_count(struct kg_call *call, const struct derived_leaf
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return derived_leaf_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	derived_leaf_count_args_init(args);
 	ret = derived_leaf_count_args_decode(call->in, args);
 	if (ret)
-		return derived_leaf_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->count)
-		return derived_leaf_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	derived_leaf_count_result_init(res);
 	ret = ops->count(call, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return derived_leaf_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -237,58 +204,30 @@ static int derived_leaf_do_count(struct kg_call *call, const struct derived_leaf
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, derived_leaf_count_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, derived_leaf_count_result_encode, res);
 }
 
-struct derived_leaf_method {
-	const char *name;
-	u32 len;
-	int (*process)(struct kg_call *call, const struct derived_leaf_ops *ops);
-};
-
-/* Sorted by name (bytewise, shorter first on a tie) for binary search. */
-static const struct derived_leaf_method derived_leaf_methods[] = {
-	{ "count", 5, derived_leaf_do_count },
+/* Sorted by name (bytewise, shorter first on a tie) for kg_dispatch(). */
+static const struct kg_method derived_leaf_methods[] = {
+	{ KG_NAME("count"), derived_leaf_do_count },
 };
 
 int derived_leaf_dispatch(struct kg_call *call, const struct derived_leaf_ops *ops)
 {
-	size_t lo = 0, hi = ARRAY_SIZE(derived_leaf_methods);
+	int ret = kg_dispatch(call, derived_leaf_methods, ARRAY_SIZE(derived_leaf_methods), ops);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct derived_leaf_method *e = &derived_leaf_methods[mid];
-		int c = memcmp(call->method.data, e->name, min(call->method.len, e->len));
-
-		if (!c)
-			c = call->method.len < e->len ? -1 : call->method.len > e->len;
-		if (!c)
-			return e->process(call, ops);
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return derived_derived_dispatch(call, ops->base);
+	if (ret == KG_DISPATCH_UNKNOWN)
+		return derived_derived_dispatch(call, ops->base);
+	return ret;
 }
 
 int derived_leaf_process(struct kg_call *call, const struct derived_leaf_ops *ops)
 {
-	char msg[96];
-	int ret;
-
-	if (call->msg_type != KG_MSG_CALL && call->msg_type != KG_MSG_ONEWAY)
-		return kg_call_reply_app_exception(call, KG_APPEX_INVALID_MESSAGE_TYPE,
-						   "Leaf: expected a CALL or ONEWAY message");
-	ret = derived_leaf_dispatch(call, ops);
-	if (ret != KG_DISPATCH_UNKNOWN)
-		return ret;
-	snprintf(msg, sizeof(msg), "Invalid method name: '%.*s'",
-		 (int)min_t(u32, call->method.len, 64), (const char *)call->method.data);
-	return kg_call_reply_app_exception(call, KG_APPEX_UNKNOWN_METHOD, msg);
+	if (!kg_call_is_request(call))
+		return kg_reply_not_request(call, "Leaf");
+	return kg_reply_if_unknown(call, derived_leaf_dispatch(call, ops));
 }
 
 int derived_leaf_send_count(struct kg_conn *conn, s32 seqid)
@@ -297,7 +236,7 @@ int derived_leaf_send_count(struct kg_conn *conn, s32 seqid)
 
 	derived_leaf_count_args_init(&args);
 	return kg_conn_send_message(conn, "count", KG_MSG_CALL, seqid,
-				    derived_leaf_count_args_encode_fn, &args);
+				    derived_leaf_count_args_encode, &args);
 }
 
 int derived_leaf_recv_count(struct kg_reader *in, u8 msg_type, s64 *result)
@@ -306,7 +245,7 @@ int derived_leaf_recv_count(struct kg_reader *in, u8 msg_type, s64 *result)
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return derived_leaf_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));

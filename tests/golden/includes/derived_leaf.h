@@ -9,22 +9,18 @@
 #define _DERIVED_LEAF_H
 
 #include <kgen/server.h>
+#include <kgen/dispatch.h>
 #include "derived_types.h"
 #include "derived_derived.h"
 
-#ifndef KG_DISPATCH_UNKNOWN
-/* What a service's dispatch() returns for a method it does not have. */
-#define KG_DISPATCH_UNKNOWN 1
-#endif
-
 /**
- * struct derived_leaf_count_args - Thrift struct Leaf_count_args
+ * struct derived_leaf_count_args - Thrift struct Leaf.count args
  */
 struct derived_leaf_count_args {
 };
 
 /**
- * struct derived_leaf_count_result - Thrift struct Leaf_count_result
+ * struct derived_leaf_count_result - Thrift struct Leaf.count result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -37,12 +33,12 @@ struct derived_leaf_count_result {
 };
 
 void derived_leaf_count_args_init(struct derived_leaf_count_args *v);
-int derived_leaf_count_args_encode(struct kg_writer *w, const struct derived_leaf_count_args *v);
+int derived_leaf_count_args_encode(struct kg_writer *w, const void *value);
 int derived_leaf_count_args_decode(struct kg_reader *r, struct derived_leaf_count_args *v);
 size_t derived_leaf_count_args_encoded_size(const struct derived_leaf_count_args *v, u8 proto);
 
 void derived_leaf_count_result_init(struct derived_leaf_count_result *v);
-int derived_leaf_count_result_encode(struct kg_writer *w, const struct derived_leaf_count_result *v);
+int derived_leaf_count_result_encode(struct kg_writer *w, const void *value);
 int derived_leaf_count_result_decode(struct kg_reader *r, struct derived_leaf_count_result *v);
 size_t derived_leaf_count_result_encoded_size(const struct derived_leaf_count_result *v, u8 proto);
 
@@ -58,9 +54,10 @@ size_t derived_leaf_count_result_encoded_size(const struct derived_leaf_count_re
  * exception after filling that struct (the exception is the reply), or a
  * negative errno (the client gets an INTERNAL_ERROR TApplicationException;
  * -EOPNOTSUPP reads "not implemented"; -EAGAIN keeps the message, to be
- * served again once a full send buffer drains: see kg_conn_forward()). Memory a result points to must
- * outlive the handler: use kg_read_alloc(call->in, ...) (freed with the call) or static
- * data. &kg_call.service_data is the state from the module's init hook.
+ * served again once a full send buffer drains: see kg_conn_forward()).
+ * Memory a result points to must outlive the handler: use
+ * kg_read_alloc(call->in, ...) (freed with the call) or static data.
+ * &kg_call.service_data is the state from the module's init hook.
  */
 
 /**

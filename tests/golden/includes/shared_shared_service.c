@@ -4,6 +4,7 @@
  *
  * Service SharedService: processor, dispatch table and client stubs.
  */
+#include <kgen/dispatch.h>
 #include "shared_shared_service.h"
 
 /* shared_shared_service_get_struct_args_init() - zero @v and apply the IDL's default values */
@@ -12,9 +13,14 @@ void shared_shared_service_get_struct_args_init(struct shared_shared_service_get
 	memset(v, 0, sizeof(*v));
 }
 
-/* shared_shared_service_get_struct_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int shared_shared_service_get_struct_args_encode(struct kg_writer *w, const struct shared_shared_service_get_struct_args *v)
+/*
+ * shared_shared_service_get_struct_args_encode() - write @value (a struct
+ * shared_shared_service_get_struct_args); returns w->err
+ */
+int shared_shared_service_get_struct_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct shared_shared_service_get_struct_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -30,12 +36,14 @@ int shared_shared_service_get_struct_args_encode(struct kg_writer *w, const stru
 }
 
 /*
- * shared_shared_service_get_struct_args_decode() - read one struct into @v (defaults applied first).
+ * shared_shared_service_get_struct_args_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int shared_shared_service_get_struct_args_decode(struct kg_reader *r, struct shared_shared_service_get_struct_args *v)
+int shared_shared_service_get_struct_args_decode(struct kg_reader *r,
+						 struct shared_shared_service_get_struct_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -80,8 +88,12 @@ int shared_shared_service_get_struct_args_decode(struct kg_reader *r, struct sha
 	return 0;
 }
 
-/* shared_shared_service_get_struct_args_encoded_size() - bytes shared_shared_service_get_struct_args_encode() writes for @v in @proto */
-size_t shared_shared_service_get_struct_args_encoded_size(const struct shared_shared_service_get_struct_args *v, u8 proto)
+/*
+ * shared_shared_service_get_struct_args_encoded_size() - bytes
+ * shared_shared_service_get_struct_args_encode() writes for @v in @proto
+ */
+size_t shared_shared_service_get_struct_args_encoded_size(
+		const struct shared_shared_service_get_struct_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -96,9 +108,14 @@ void shared_shared_service_get_struct_result_init(struct shared_shared_service_g
 	memset(v, 0, sizeof(*v));
 }
 
-/* shared_shared_service_get_struct_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int shared_shared_service_get_struct_result_encode(struct kg_writer *w, const struct shared_shared_service_get_struct_result *v)
+/*
+ * shared_shared_service_get_struct_result_encode() - write @value (a struct
+ * shared_shared_service_get_struct_result); returns w->err
+ */
+int shared_shared_service_get_struct_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct shared_shared_service_get_struct_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -114,12 +131,14 @@ int shared_shared_service_get_struct_result_encode(struct kg_writer *w, const st
 }
 
 /*
- * shared_shared_service_get_struct_result_decode() - read one struct into @v (defaults applied first).
+ * shared_shared_service_get_struct_result_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int shared_shared_service_get_struct_result_decode(struct kg_reader *r, struct shared_shared_service_get_struct_result *v)
+int shared_shared_service_get_struct_result_decode(struct kg_reader *r,
+		struct shared_shared_service_get_struct_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -164,8 +183,12 @@ int shared_shared_service_get_struct_result_decode(struct kg_reader *r, struct s
 	return 0;
 }
 
-/* shared_shared_service_get_struct_result_encoded_size() - bytes shared_shared_service_get_struct_result_encode() writes for @v in @proto */
-size_t shared_shared_service_get_struct_result_encoded_size(const struct shared_shared_service_get_struct_result *v, u8 proto)
+/*
+ * shared_shared_service_get_struct_result_encoded_size() - bytes
+ * shared_shared_service_get_struct_result_encode() writes for @v in @proto
+ */
+size_t shared_shared_service_get_struct_result_encoded_size(
+		const struct shared_shared_service_get_struct_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -180,9 +203,14 @@ void shared_shared_service_ping_args_init(struct shared_shared_service_ping_args
 	memset(v, 0, sizeof(*v));
 }
 
-/* shared_shared_service_ping_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int shared_shared_service_ping_args_encode(struct kg_writer *w, const struct shared_shared_service_ping_args *v)
+/*
+ * shared_shared_service_ping_args_encode() - write @value (a struct
+ * shared_shared_service_ping_args); returns w->err
+ */
+int shared_shared_service_ping_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct shared_shared_service_ping_args *v = value;
+
 	(void)v;
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
@@ -198,7 +226,8 @@ int shared_shared_service_ping_args_encode(struct kg_writer *w, const struct sha
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int shared_shared_service_ping_args_decode(struct kg_reader *r, struct shared_shared_service_ping_args *v)
+int shared_shared_service_ping_args_decode(struct kg_reader *r,
+					   struct shared_shared_service_ping_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -231,8 +260,12 @@ int shared_shared_service_ping_args_decode(struct kg_reader *r, struct shared_sh
 	return 0;
 }
 
-/* shared_shared_service_ping_args_encoded_size() - bytes shared_shared_service_ping_args_encode() writes for @v in @proto */
-size_t shared_shared_service_ping_args_encoded_size(const struct shared_shared_service_ping_args *v, u8 proto)
+/*
+ * shared_shared_service_ping_args_encoded_size() - bytes shared_shared_service_ping_args_encode()
+ * writes for @v in @proto
+ */
+size_t shared_shared_service_ping_args_encoded_size(const struct shared_shared_service_ping_args *v,
+						    u8 proto)
 {
 	struct kg_writer w;
 
@@ -241,59 +274,9 @@ size_t shared_shared_service_ping_args_encoded_size(const struct shared_shared_s
 	return w.len;
 }
 
-/* Arguments that could not be decoded: describe it if possible, else close. */
-static int __maybe_unused shared_shared_service_bad_args(struct kg_call *call, int err)
+static int shared_shared_service_do_get_struct(struct kg_call *call, const void *handlers)
 {
-	switch (err) {
-	case -ENOMEM:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "arguments too large for the arena");
-	case -EMSGSIZE:
-		return kg_call_reply_app_exception(call, KG_APPEX_PROTOCOL_ERROR,
-						   "arguments exceed a size limit");
-	case -EBADMSG:
-	case -ENODATA:
-	case -EINVAL:
-	case -EPROTO:
-		return kg_call_reply_app_exception(call, KG_APPEX_PROTOCOL_ERROR,
-						   "malformed arguments");
-	default:
-		return err < 0 ? err : -EBADMSG;
-	}
-}
-
-/* A handler failed with a negative errno: INTERNAL_ERROR to the client. */
-static int __maybe_unused shared_shared_service_handler_error(struct kg_call *call, int err)
-{
-	char msg[64];
-
-	if (err == -EOPNOTSUPP)
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "not implemented");
-	snprintf(msg, sizeof(msg), "handler failed: error %d", err);
-	return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR, msg);
-}
-
-/* A TApplicationException reply: skip its fields, report -EREMOTEIO. */
-static int __maybe_unused shared_shared_service_recv_app_exception(struct kg_reader *in)
-{
-	int ret = kg_skip(in, KG_T_STRUCT);
-
-	return ret ? ret : -EREMOTEIO;
-}
-
-static int shared_shared_service_get_struct_args_encode_fn(struct kg_writer *w, const void *value)
-{
-	return shared_shared_service_get_struct_args_encode(w, value);
-}
-
-static int shared_shared_service_get_struct_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return shared_shared_service_get_struct_result_encode(w, value);
-}
-
-static int shared_shared_service_do_get_struct(struct kg_call *call, const struct shared_shared_service_ops *ops)
-{
+	const struct shared_shared_service_ops *ops = handlers;
 	struct shared_shared_service_get_struct_args *args;
 	struct shared_shared_service_get_struct_result *res;
 	int ret;
@@ -301,19 +284,19 @@ static int shared_shared_service_do_get_struct(struct kg_call *call, const struc
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return shared_shared_service_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	shared_shared_service_get_struct_args_init(args);
 	ret = shared_shared_service_get_struct_args_decode(call->in, args);
 	if (ret)
-		return shared_shared_service_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->get_struct)
-		return shared_shared_service_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	shared_shared_service_get_struct_result_init(res);
 	ret = ops->get_struct(call, args->key, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return shared_shared_service_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -321,31 +304,27 @@ static int shared_shared_service_do_get_struct(struct kg_call *call, const struc
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, shared_shared_service_get_struct_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, shared_shared_service_get_struct_result_encode,
+			     res);
 }
 
-static int shared_shared_service_ping_args_encode_fn(struct kg_writer *w, const void *value)
+static int shared_shared_service_do_ping(struct kg_call *call, const void *handlers)
 {
-	return shared_shared_service_ping_args_encode(w, value);
-}
-
-static int shared_shared_service_do_ping(struct kg_call *call, const struct shared_shared_service_ops *ops)
-{
+	const struct shared_shared_service_ops *ops = handlers;
 	struct shared_shared_service_ping_args *args;
 	int ret;
 
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	if (!args)
-		return shared_shared_service_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	shared_shared_service_ping_args_init(args);
 	ret = shared_shared_service_ping_args_decode(call->in, args);
 	if (ret)
-		return shared_shared_service_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->ping)
-		return shared_shared_service_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	ret = ops->ping(call);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
@@ -354,53 +333,24 @@ static int shared_shared_service_do_ping(struct kg_call *call, const struct shar
 	return 0;	/* oneway: no reply */
 }
 
-struct shared_shared_service_method {
-	const char *name;
-	u32 len;
-	int (*process)(struct kg_call *call, const struct shared_shared_service_ops *ops);
+/* Sorted by name (bytewise, shorter first on a tie) for kg_dispatch(). */
+static const struct kg_method shared_shared_service_methods[] = {
+	{ KG_NAME("getStruct"), shared_shared_service_do_get_struct },
+	{ KG_NAME("ping"), shared_shared_service_do_ping },
 };
 
-/* Sorted by name (bytewise, shorter first on a tie) for binary search. */
-static const struct shared_shared_service_method shared_shared_service_methods[] = {
-	{ "getStruct", 9, shared_shared_service_do_get_struct },
-	{ "ping", 4, shared_shared_service_do_ping },
-};
-
-int shared_shared_service_dispatch(struct kg_call *call, const struct shared_shared_service_ops *ops)
+int shared_shared_service_dispatch(struct kg_call *call,
+				   const struct shared_shared_service_ops *ops)
 {
-	size_t lo = 0, hi = ARRAY_SIZE(shared_shared_service_methods);
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct shared_shared_service_method *e = &shared_shared_service_methods[mid];
-		int c = memcmp(call->method.data, e->name, min(call->method.len, e->len));
-
-		if (!c)
-			c = call->method.len < e->len ? -1 : call->method.len > e->len;
-		if (!c)
-			return e->process(call, ops);
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return KG_DISPATCH_UNKNOWN;
+	return kg_dispatch(call, shared_shared_service_methods,
+			   ARRAY_SIZE(shared_shared_service_methods), ops);
 }
 
 int shared_shared_service_process(struct kg_call *call, const struct shared_shared_service_ops *ops)
 {
-	char msg[96];
-	int ret;
-
-	if (call->msg_type != KG_MSG_CALL && call->msg_type != KG_MSG_ONEWAY)
-		return kg_call_reply_app_exception(call, KG_APPEX_INVALID_MESSAGE_TYPE,
-						   "SharedService: expected a CALL or ONEWAY message");
-	ret = shared_shared_service_dispatch(call, ops);
-	if (ret != KG_DISPATCH_UNKNOWN)
-		return ret;
-	snprintf(msg, sizeof(msg), "Invalid method name: '%.*s'",
-		 (int)min_t(u32, call->method.len, 64), (const char *)call->method.data);
-	return kg_call_reply_app_exception(call, KG_APPEX_UNKNOWN_METHOD, msg);
+	if (!kg_call_is_request(call))
+		return kg_reply_not_request(call, "SharedService");
+	return kg_reply_if_unknown(call, shared_shared_service_dispatch(call, ops));
 }
 
 int shared_shared_service_send_get_struct(struct kg_conn *conn, s32 seqid, s32 key)
@@ -411,7 +361,7 @@ int shared_shared_service_send_get_struct(struct kg_conn *conn, s32 seqid, s32 k
 	args.key = key;
 	args.isset.key = true;
 	return kg_conn_send_message(conn, "getStruct", KG_MSG_CALL, seqid,
-				    shared_shared_service_get_struct_args_encode_fn, &args);
+				    shared_shared_service_get_struct_args_encode, &args);
 }
 
 int shared_shared_service_recv_get_struct(struct kg_reader *in, u8 msg_type,
@@ -421,7 +371,7 @@ int shared_shared_service_recv_get_struct(struct kg_reader *in, u8 msg_type,
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return shared_shared_service_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -444,5 +394,5 @@ int shared_shared_service_send_ping(struct kg_conn *conn, s32 seqid)
 
 	shared_shared_service_ping_args_init(&args);
 	return kg_conn_send_message(conn, "ping", KG_MSG_ONEWAY, seqid,
-				    shared_shared_service_ping_args_encode_fn, &args);
+				    shared_shared_service_ping_args_encode, &args);
 }

@@ -9,15 +9,11 @@
 #define _SHARED_SHARED_SERVICE_H
 
 #include <kgen/server.h>
+#include <kgen/dispatch.h>
 #include "shared_types.h"
 
-#ifndef KG_DISPATCH_UNKNOWN
-/* What a service's dispatch() returns for a method it does not have. */
-#define KG_DISPATCH_UNKNOWN 1
-#endif
-
 /**
- * struct shared_shared_service_get_struct_args - Thrift struct SharedService_getStruct_args
+ * struct shared_shared_service_get_struct_args - Thrift struct SharedService.getStruct args
  * @key: field 1: key
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -30,7 +26,7 @@ struct shared_shared_service_get_struct_args {
 };
 
 /**
- * struct shared_shared_service_get_struct_result - Thrift struct SharedService_getStruct_result
+ * struct shared_shared_service_get_struct_result - Thrift struct SharedService.getStruct result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -43,25 +39,32 @@ struct shared_shared_service_get_struct_result {
 };
 
 /**
- * struct shared_shared_service_ping_args - Thrift struct SharedService_ping_args
+ * struct shared_shared_service_ping_args - Thrift struct SharedService.ping args
  */
 struct shared_shared_service_ping_args {
 };
 
 void shared_shared_service_get_struct_args_init(struct shared_shared_service_get_struct_args *v);
-int shared_shared_service_get_struct_args_encode(struct kg_writer *w, const struct shared_shared_service_get_struct_args *v);
-int shared_shared_service_get_struct_args_decode(struct kg_reader *r, struct shared_shared_service_get_struct_args *v);
-size_t shared_shared_service_get_struct_args_encoded_size(const struct shared_shared_service_get_struct_args *v, u8 proto);
+int shared_shared_service_get_struct_args_encode(struct kg_writer *w, const void *value);
+int shared_shared_service_get_struct_args_decode(struct kg_reader *r,
+						 struct shared_shared_service_get_struct_args *v);
+size_t shared_shared_service_get_struct_args_encoded_size(
+		const struct shared_shared_service_get_struct_args *v, u8 proto);
 
-void shared_shared_service_get_struct_result_init(struct shared_shared_service_get_struct_result *v);
-int shared_shared_service_get_struct_result_encode(struct kg_writer *w, const struct shared_shared_service_get_struct_result *v);
-int shared_shared_service_get_struct_result_decode(struct kg_reader *r, struct shared_shared_service_get_struct_result *v);
-size_t shared_shared_service_get_struct_result_encoded_size(const struct shared_shared_service_get_struct_result *v, u8 proto);
+void shared_shared_service_get_struct_result_init(
+		struct shared_shared_service_get_struct_result *v);
+int shared_shared_service_get_struct_result_encode(struct kg_writer *w, const void *value);
+int shared_shared_service_get_struct_result_decode(struct kg_reader *r,
+		struct shared_shared_service_get_struct_result *v);
+size_t shared_shared_service_get_struct_result_encoded_size(
+		const struct shared_shared_service_get_struct_result *v, u8 proto);
 
 void shared_shared_service_ping_args_init(struct shared_shared_service_ping_args *v);
-int shared_shared_service_ping_args_encode(struct kg_writer *w, const struct shared_shared_service_ping_args *v);
-int shared_shared_service_ping_args_decode(struct kg_reader *r, struct shared_shared_service_ping_args *v);
-size_t shared_shared_service_ping_args_encoded_size(const struct shared_shared_service_ping_args *v, u8 proto);
+int shared_shared_service_ping_args_encode(struct kg_writer *w, const void *value);
+int shared_shared_service_ping_args_decode(struct kg_reader *r,
+					   struct shared_shared_service_ping_args *v);
+size_t shared_shared_service_ping_args_encoded_size(const struct shared_shared_service_ping_args *v,
+						    u8 proto);
 
 /**
  * DOC: SharedService
@@ -77,9 +80,10 @@ size_t shared_shared_service_ping_args_encoded_size(const struct shared_shared_s
  * exception after filling that struct (the exception is the reply), or a
  * negative errno (the client gets an INTERNAL_ERROR TApplicationException;
  * -EOPNOTSUPP reads "not implemented"; -EAGAIN keeps the message, to be
- * served again once a full send buffer drains: see kg_conn_forward()). Memory a result points to must
- * outlive the handler: use kg_read_alloc(call->in, ...) (freed with the call) or static
- * data. &kg_call.service_data is the state from the module's init hook.
+ * served again once a full send buffer drains: see kg_conn_forward()).
+ * Memory a result points to must outlive the handler: use
+ * kg_read_alloc(call->in, ...) (freed with the call) or static data.
+ * &kg_call.service_data is the state from the module's init hook.
  */
 
 /**
@@ -125,7 +129,8 @@ struct shared_shared_service_ops {
  * Return: 0 when served (a reply may have been written), or a negative errno
  * to close the connection.
  */
-int shared_shared_service_process(struct kg_call *call, const struct shared_shared_service_ops *ops);
+int shared_shared_service_process(struct kg_call *call,
+				  const struct shared_shared_service_ops *ops);
 
 /**
  * shared_shared_service_dispatch() - find and run the method of a call
@@ -137,7 +142,8 @@ int shared_shared_service_process(struct kg_call *call, const struct shared_shar
  * Return: KG_DISPATCH_UNKNOWN if no such method (nothing written), else as
  * shared_shared_service_process().
  */
-int shared_shared_service_dispatch(struct kg_call *call, const struct shared_shared_service_ops *ops);
+int shared_shared_service_dispatch(struct kg_call *call,
+				   const struct shared_shared_service_ops *ops);
 
 /* ---- client: call SharedService on another server ---- */
 

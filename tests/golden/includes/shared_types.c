@@ -96,7 +96,9 @@ int shared_shared_struct_decode(struct kg_reader *r, struct shared_shared_struct
 	return 0;
 }
 
-/* shared_shared_struct_encoded_size() - bytes shared_shared_struct_encode() writes for @v in @proto */
+/*
+ * shared_shared_struct_encoded_size() - bytes shared_shared_struct_encode() writes for @v in @proto
+ */
 size_t shared_shared_struct_encoded_size(const struct shared_shared_struct *v, u8 proto)
 {
 	struct kg_writer w;

@@ -301,38 +301,38 @@ static size_t kg_fuzz_10_encoded_size(const void *v, u8 proto)
 
 static const struct kg_fuzz_struct kg_fuzz_structs[] = {
 	{ "SharedStruct",
-	  sizeof(struct shared_shared_struct), kg_fuzz_0_init, kg_fuzz_0_decode, kg_fuzz_0_encode,
-	  kg_fuzz_0_encoded_size },
+	  sizeof(struct shared_shared_struct),
+	  kg_fuzz_0_init, kg_fuzz_0_decode, kg_fuzz_0_encode, kg_fuzz_0_encoded_size },
 	{ "NotFound",
-	  sizeof(struct derived_not_found), kg_fuzz_1_init, kg_fuzz_1_decode, kg_fuzz_1_encode,
-	  kg_fuzz_1_encoded_size },
+	  sizeof(struct derived_not_found),
+	  kg_fuzz_1_init, kg_fuzz_1_decode, kg_fuzz_1_encode, kg_fuzz_1_encoded_size },
 	{ "SharedService.getStruct args",
-	  sizeof(struct shared_shared_service_get_struct_args), kg_fuzz_2_init, kg_fuzz_2_decode, kg_fuzz_2_encode,
-	  kg_fuzz_2_encoded_size },
+	  sizeof(struct shared_shared_service_get_struct_args),
+	  kg_fuzz_2_init, kg_fuzz_2_decode, kg_fuzz_2_encode, kg_fuzz_2_encoded_size },
 	{ "SharedService.getStruct result",
-	  sizeof(struct shared_shared_service_get_struct_result), kg_fuzz_3_init, kg_fuzz_3_decode, kg_fuzz_3_encode,
-	  kg_fuzz_3_encoded_size },
+	  sizeof(struct shared_shared_service_get_struct_result),
+	  kg_fuzz_3_init, kg_fuzz_3_decode, kg_fuzz_3_encode, kg_fuzz_3_encoded_size },
 	{ "SharedService.ping args",
-	  sizeof(struct shared_shared_service_ping_args), kg_fuzz_4_init, kg_fuzz_4_decode, kg_fuzz_4_encode,
-	  kg_fuzz_4_encoded_size },
+	  sizeof(struct shared_shared_service_ping_args),
+	  kg_fuzz_4_init, kg_fuzz_4_decode, kg_fuzz_4_encode, kg_fuzz_4_encoded_size },
 	{ "Derived.put args",
-	  sizeof(struct derived_derived_put_args), kg_fuzz_5_init, kg_fuzz_5_decode, kg_fuzz_5_encode,
-	  kg_fuzz_5_encoded_size },
+	  sizeof(struct derived_derived_put_args),
+	  kg_fuzz_5_init, kg_fuzz_5_decode, kg_fuzz_5_encode, kg_fuzz_5_encoded_size },
 	{ "Derived.put result",
-	  sizeof(struct derived_derived_put_result), kg_fuzz_6_init, kg_fuzz_6_decode, kg_fuzz_6_encode,
-	  kg_fuzz_6_encoded_size },
+	  sizeof(struct derived_derived_put_result),
+	  kg_fuzz_6_init, kg_fuzz_6_decode, kg_fuzz_6_encode, kg_fuzz_6_encoded_size },
 	{ "Derived.all args",
-	  sizeof(struct derived_derived_all_args), kg_fuzz_7_init, kg_fuzz_7_decode, kg_fuzz_7_encode,
-	  kg_fuzz_7_encoded_size },
+	  sizeof(struct derived_derived_all_args),
+	  kg_fuzz_7_init, kg_fuzz_7_decode, kg_fuzz_7_encode, kg_fuzz_7_encoded_size },
 	{ "Derived.all result",
-	  sizeof(struct derived_derived_all_result), kg_fuzz_8_init, kg_fuzz_8_decode, kg_fuzz_8_encode,
-	  kg_fuzz_8_encoded_size },
+	  sizeof(struct derived_derived_all_result),
+	  kg_fuzz_8_init, kg_fuzz_8_decode, kg_fuzz_8_encode, kg_fuzz_8_encoded_size },
 	{ "Leaf.count args",
-	  sizeof(struct derived_leaf_count_args), kg_fuzz_9_init, kg_fuzz_9_decode, kg_fuzz_9_encode,
-	  kg_fuzz_9_encoded_size },
+	  sizeof(struct derived_leaf_count_args),
+	  kg_fuzz_9_init, kg_fuzz_9_decode, kg_fuzz_9_encode, kg_fuzz_9_encoded_size },
 	{ "Leaf.count result",
-	  sizeof(struct derived_leaf_count_result), kg_fuzz_10_init, kg_fuzz_10_decode, kg_fuzz_10_encode,
-	  kg_fuzz_10_encoded_size },
+	  sizeof(struct derived_leaf_count_result),
+	  kg_fuzz_10_init, kg_fuzz_10_decode, kg_fuzz_10_encode, kg_fuzz_10_encoded_size },
 };
 
 /* Encode @v into a new buffer of its exact size; checks the counting pass. */
@@ -451,7 +451,8 @@ static void kg_fuzz_framing_one(u8 transport, u8 proto, const u8 *data, size_t l
 		perr = kg_fuzz_frame(transport, proto, data, p, &part);
 		if (!err && p < whole.total_len) {
 			KG_FUZZ_CHECK(perr == -EAGAIN, "framing: a prefix of a message");
-			KG_FUZZ_CHECK(part.need <= whole.total_len, "framing: need above the message");
+			KG_FUZZ_CHECK(part.need <= whole.total_len,
+				      "framing: need above the message");
 		}
 		if (perr == -EBADMSG || perr == -EMSGSIZE)
 			KG_FUZZ_CHECK(err == -EBADMSG || err == -EMSGSIZE,
@@ -739,7 +740,8 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
 
 static void kg_fuzz_print_stats(void)
 {
-	fprintf(stderr, "kgen-fuzz: round_trips %lu undecodable %lu frames %lu messages %lu replies %lu app_exceptions %lu\n",
+	fprintf(stderr, "kgen-fuzz: round_trips %lu undecodable %lu frames %lu messages %lu"
+		" replies %lu app_exceptions %lu\n",
 		kg_fuzz_stats.round_trips, kg_fuzz_stats.undecodable, kg_fuzz_stats.frames,
 		kg_fuzz_stats.messages, kg_fuzz_stats.replies, kg_fuzz_stats.app_exceptions);
 }

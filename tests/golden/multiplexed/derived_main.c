@@ -4,10 +4,12 @@
  *
  * Glue for the mux server: serves services Derived, Leaf (multiplexed).
  * In the kernel (mux.ko) the settings are module parameters; in user
- * space (mux_user) the same settings are command-line flags.
+ * space (mux_user) the same settings are command-line flags. Both go
+ * through derived_params[] (runtime/core/params.c).
  */
 #include <kgen/server.h>
-#include <kgen/event.h>
+#include <kgen/params.h>
+#include <kgen/event.h>		/* kg_addr_port() */
 #include "derived_module.h"
 
 static const struct shared_shared_service_ops shared_shared_service_handlers = {
@@ -36,43 +38,16 @@ static int derived_leaf_serve(struct kg_call *call)
 	return derived_leaf_process(call, &derived_leaf_handlers);
 }
 
-/* TMultiplexedProtocol: "Service:method" names, sorted for binary search. */
-static const struct derived_mux_entry {
-	const char *name;
-	u32 len;
-	int (*process)(struct kg_call *call);
-} derived_mux[] = {
-	{ "Derived", 7, derived_derived_serve },
-	{ "Leaf", 4, derived_leaf_serve },
+/* TMultiplexedProtocol: "Service:method" names, sorted for kg_mux_process(). */
+static const struct kg_mux_service derived_mux[] = {
+	{ KG_NAME("Derived"), derived_derived_serve },
+	{ KG_NAME("Leaf"), derived_leaf_serve },
 };
 
 static int derived_process(struct kg_call *call)
 {
-	const u8 *colon = call->method.len ? memchr(call->method.data, ':', call->method.len) : NULL;
-	size_t lo = 0, hi = ARRAY_SIZE(derived_mux);
-	u32 len;
-
-	if (!colon)
-		return derived_leaf_process(call, &derived_leaf_handlers);
-	len = (u32)(colon - call->method.data);
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct derived_mux_entry *e = &derived_mux[mid];
-		int c = memcmp(call->method.data, e->name, min(len, e->len));
-
-		if (!c)
-			c = len < e->len ? -1 : len > e->len;
-		if (!c) {
-			call->method.data = colon + 1;
-			call->method.len -= len + 1;
-			return e->process(call);
-		}
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return kg_call_reply_app_exception(call, KG_APPEX_UNKNOWN_METHOD, "unknown service");
+	return kg_mux_process(call, derived_mux, ARRAY_SIZE(derived_mux),
+			      derived_leaf_serve);
 }
 
 static struct kg_service derived_service = {
@@ -82,18 +57,15 @@ static struct kg_service derived_service = {
 	.first_twoway = "SharedService.getStruct",
 };
 
-#ifdef __KERNEL__
-#include <linux/module.h>
-#include <linux/moduleparam.h>
-#include <kgen/kstats.h>
-
-/* Settings: module parameters (user space: the same as flags, see kgen/usermain.h). */
+/* Settings (user space: the same as flags, see kgen/usermain.h). */
 static char *addr = "127.0.0.1";
 static unsigned int port = 9090;
 static char *transport = "framed";
 static char *protocol = "auto";
 static char *listen_on = "tcp";
 static unsigned int max_conns;
+static unsigned int idle_timeout_ms = KG_DEFAULT_IDLE_TIMEOUT_MS;
+static unsigned int message_timeout_ms = KG_DEFAULT_MESSAGE_TIMEOUT_MS;
 static unsigned int max_frame;
 static unsigned int max_string;
 static unsigned int max_container;
@@ -104,118 +76,116 @@ static unsigned int sndbuf_max;
 static unsigned int max_reply;
 static unsigned int mem_budget;
 static unsigned int budget;
-static unsigned int idle_timeout_ms = KG_DEFAULT_IDLE_TIMEOUT_MS;
-static unsigned int message_timeout_ms = KG_DEFAULT_MESSAGE_TIMEOUT_MS;
-static int wq_mode;
+static unsigned int wq_mode;
 
-static int derived_config(struct kg_server_config *cfg)
-{
-	kg_server_config_defaults(cfg);
-	cfg->addr = addr;
-	if (port > 65535) {
-		pr_err("port %u out of range\n", port);
-		return -EINVAL;
-	}
-	cfg->port = (u16)port;
-	if (!strcmp(transport, "framed")) {
-		cfg->transport = KG_TRANSPORT_FRAMED;
-	} else if (!strcmp(transport, "buffered")) {
-		cfg->transport = KG_TRANSPORT_BUFFERED;
-	} else if (!strcmp(transport, "auto")) {
-		cfg->transport = KG_TRANSPORT_AUTO;
-	} else {
-		pr_err("unknown transport \"%s\" (framed, buffered or auto)\n", transport);
-		return -EINVAL;
-	}
-	if (!strcmp(protocol, "auto")) {
-		cfg->proto = KG_PROTO_AUTO;
-	} else if (!strcmp(protocol, "binary")) {
-		cfg->proto = KG_PROTO_BINARY;
-	} else if (!strcmp(protocol, "compact")) {
-		cfg->proto = KG_PROTO_COMPACT;
-	} else {
-		pr_err("unknown protocol \"%s\" (auto, binary or compact)\n", protocol);
-		return -EINVAL;
-	}
-	if (!strcmp(listen_on, "tcp")) {
-		cfg->listen = KG_LISTEN_TCP;
-	} else if (!strcmp(listen_on, "udp")) {
-		cfg->listen = KG_LISTEN_UDP;
-	} else if (!strcmp(listen_on, "both")) {
-		cfg->listen = KG_LISTEN_BOTH;
-	} else {
-		pr_err("unknown listen \"%s\" (tcp, udp or both)\n", listen_on);
-		return -EINVAL;
-	}
-	if (max_conns)
-		cfg->max_conns = max_conns;
-	if (max_frame)
-		cfg->limits.max_frame = max_frame;
-	if (max_string)
-		cfg->limits.max_string = max_string;
-	if (max_container)
-		cfg->limits.max_container = max_container;
-	if (max_depth)
-		cfg->limits.max_depth = max_depth;
-	if (arena_size)
-		cfg->limits.arena_size = arena_size;
-	if (rcvbuf_max)
-		cfg->rcvbuf_max = rcvbuf_max;
-	if (sndbuf_max)
-		cfg->sndbuf_max = sndbuf_max;
-	if (max_reply)
-		cfg->max_reply = max_reply;
-	if (mem_budget)
-		cfg->mem_budget = mem_budget;
-	if (budget)
-		cfg->budget = budget;
-	cfg->idle_timeout_ms = idle_timeout_ms;
-	cfg->message_timeout_ms = message_timeout_ms;
-	if (wq_mode < 0 || wq_mode > 2) {
-		pr_err("wq_mode %d out of range (0 ordered, 1 unbound, 2 per-cpu)\n", wq_mode);
-		return -EINVAL;
-	}
-	cfg->wq_mode = wq_mode;
-	return 0;
-}
+static const struct kg_param_choice derived_params_transport[] = {
+	{ "framed", KG_TRANSPORT_FRAMED },
+	{ "buffered", KG_TRANSPORT_BUFFERED },
+	{ "auto", KG_TRANSPORT_AUTO },
+};
+
+static const struct kg_param_choice derived_params_protocol[] = {
+	{ "auto", KG_PROTO_AUTO },
+	{ "binary", KG_PROTO_BINARY },
+	{ "compact", KG_PROTO_COMPACT },
+};
+
+static const struct kg_param_choice derived_params_listen[] = {
+	{ "tcp", KG_LISTEN_TCP },
+	{ "udp", KG_LISTEN_UDP },
+	{ "both", KG_LISTEN_BOTH },
+};
+
+static const struct kg_param derived_params[] = {
+	KG_PARAM_STRING_ROW("addr", addr, addr,
+			    "Address to listen on, IPv4 or IPv6 literal (default 127.0.0.1)"),
+	KG_PARAM_UINT_ROW("port", port, port, KG_PARAM_UINT, 65535,
+		"Port to listen on, TCP and/or UDP (see listen; default 9090; 0 picks a free one)"),
+	KG_PARAM_CHOICE_ROW("transport", transport, transport, derived_params_transport,
+		"Thrift transport: framed (default), buffered or auto (per client)"),
+	KG_PARAM_CHOICE_ROW("protocol", protocol, proto, derived_params_protocol,
+		"Thrift protocol: auto (default, per client), binary or compact"),
+	KG_PARAM_CHOICE_ROW("listen", listen_on, listen, derived_params_listen,
+		"tcp (default), udp or both on one port; UDP: oneway-only services, one message per datagram"),
+	KG_PARAM_UINT_ROW("max_conns", max_conns, max_conns, KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
+		"Connections served at once; more are accepted and closed (0: default)"),
+	KG_PARAM_UINT_ROW("idle_timeout_ms", idle_timeout_ms, idle_timeout_ms, KG_PARAM_UINT, U32_MAX,
+		"Close a connection that sends and takes nothing this long (ms; 0: never)"),
+	KG_PARAM_UINT_ROW("message_timeout_ms", message_timeout_ms, message_timeout_ms, KG_PARAM_UINT, U32_MAX,
+		"Close a connection whose message stays incomplete this long (ms; 0: never)"),
+	KG_PARAM_UINT_ROW("max_frame", max_frame, limits.max_frame, KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
+		"Bytes in one message (0: default)"),
+	KG_PARAM_UINT_ROW("max_string", max_string, limits.max_string, KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
+		"Bytes in one string or binary (0: default)"),
+	KG_PARAM_UINT_ROW("max_container", max_container, limits.max_container, KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
+		"Elements in one list, set or map (0: default)"),
+	KG_PARAM_UINT_ROW("max_depth", max_depth, limits.max_depth, KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
+		"Nesting of structs and containers (at most 64) (0: default)"),
+	KG_PARAM_UINT_ROW("arena_size", arena_size, limits.arena_size, KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
+		"Bytes of decoded data per message (0: default)"),
+	KG_PARAM_UINT_ROW("rcvbuf_max", rcvbuf_max, rcvbuf_max, KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
+		"Bytes buffered for reading per connection (0: default)"),
+	KG_PARAM_UINT_ROW("sndbuf_max", sndbuf_max, sndbuf_max, KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
+		"Bytes queued for sending per connection; more stops its reading (0: default)"),
+	KG_PARAM_UINT_ROW("max_reply", max_reply, max_reply, KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
+		"Largest reply; a larger one closes the connection (0: default)"),
+	KG_PARAM_UINT_ROW("mem_budget", mem_budget, mem_budget, KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
+		"Bytes of buffers and arenas for all connections together (0: default)"),
+	KG_PARAM_UINT_ROW("budget", budget, budget, KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
+		"Messages served per connection per turn, for fairness (0: default)"),
+	KG_PARAM_UINT_ROW("wq_mode", wq_mode, wq_mode, KG_PARAM_UINT, 2,
+		"Workqueue: 0 ordered (default), 1 unbound, 2 per-cpu"),
+};
+
+#ifdef __KERNEL__
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <kgen/kstats.h>
 
 module_param(addr, charp, 0444);
 MODULE_PARM_DESC(addr, "Address to listen on, IPv4 or IPv6 literal (default 127.0.0.1)");
 module_param(port, uint, 0444);
-MODULE_PARM_DESC(port, "Port to listen on, TCP and/or UDP (see listen; default 9090)");
+MODULE_PARM_DESC(port,
+		"Port to listen on, TCP and/or UDP (see listen; default 9090; 0 picks a free one)");
 module_param(transport, charp, 0444);
 MODULE_PARM_DESC(transport, "Thrift transport: framed (default), buffered or auto (per client)");
 module_param(protocol, charp, 0444);
 MODULE_PARM_DESC(protocol, "Thrift protocol: auto (default, per client), binary or compact");
 module_param_named(listen, listen_on, charp, 0444);
-MODULE_PARM_DESC(listen, "tcp (default), udp or both on one port; UDP: oneway-only services, one message per datagram");
+MODULE_PARM_DESC(listen,
+		"tcp (default), udp or both on one port; UDP: oneway-only services, one message per datagram");
 module_param(max_conns, uint, 0444);
-MODULE_PARM_DESC(max_conns, "Connections served at once; more are accepted and closed (0: the runtime's default)");
-module_param(max_frame, uint, 0444);
-MODULE_PARM_DESC(max_frame, "Bytes in one message (0: the runtime's default)");
-module_param(max_string, uint, 0444);
-MODULE_PARM_DESC(max_string, "Bytes in one string or binary (0: the runtime's default)");
-module_param(max_container, uint, 0444);
-MODULE_PARM_DESC(max_container, "Elements in one list, set or map (0: the runtime's default)");
-module_param(max_depth, uint, 0444);
-MODULE_PARM_DESC(max_depth, "Nesting of structs and containers (at most 64) (0: the runtime's default)");
-module_param(arena_size, uint, 0444);
-MODULE_PARM_DESC(arena_size, "Bytes of decoded data per message (0: the runtime's default)");
-module_param(rcvbuf_max, uint, 0444);
-MODULE_PARM_DESC(rcvbuf_max, "Bytes buffered for reading per connection (0: the runtime's default)");
-module_param(sndbuf_max, uint, 0444);
-MODULE_PARM_DESC(sndbuf_max, "Bytes queued for sending per connection before it stops reading (0: the runtime's default)");
-module_param(max_reply, uint, 0444);
-MODULE_PARM_DESC(max_reply, "Largest reply; a larger one closes the connection (0: the runtime's default)");
-module_param(mem_budget, uint, 0444);
-MODULE_PARM_DESC(mem_budget, "Bytes of buffers and arenas for all connections together (0: the runtime's default)");
-module_param(budget, uint, 0444);
-MODULE_PARM_DESC(budget, "Messages served per connection per turn, for fairness (0: the runtime's default)");
+MODULE_PARM_DESC(max_conns,
+		 "Connections served at once; more are accepted and closed (0: default)");
 module_param(idle_timeout_ms, uint, 0444);
-MODULE_PARM_DESC(idle_timeout_ms, "Close a connection that sends and takes nothing this long, in ms, 300000 by default (0: never)");
+MODULE_PARM_DESC(idle_timeout_ms,
+		 "Close a connection that sends and takes nothing this long (ms; 0: never)");
 module_param(message_timeout_ms, uint, 0444);
-MODULE_PARM_DESC(message_timeout_ms, "Close a connection whose message stays incomplete this long, in ms, 30000 by default (0: never)");
-module_param(wq_mode, int, 0444);
+MODULE_PARM_DESC(message_timeout_ms,
+		 "Close a connection whose message stays incomplete this long (ms; 0: never)");
+module_param(max_frame, uint, 0444);
+MODULE_PARM_DESC(max_frame, "Bytes in one message (0: default)");
+module_param(max_string, uint, 0444);
+MODULE_PARM_DESC(max_string, "Bytes in one string or binary (0: default)");
+module_param(max_container, uint, 0444);
+MODULE_PARM_DESC(max_container, "Elements in one list, set or map (0: default)");
+module_param(max_depth, uint, 0444);
+MODULE_PARM_DESC(max_depth, "Nesting of structs and containers (at most 64) (0: default)");
+module_param(arena_size, uint, 0444);
+MODULE_PARM_DESC(arena_size, "Bytes of decoded data per message (0: default)");
+module_param(rcvbuf_max, uint, 0444);
+MODULE_PARM_DESC(rcvbuf_max, "Bytes buffered for reading per connection (0: default)");
+module_param(sndbuf_max, uint, 0444);
+MODULE_PARM_DESC(sndbuf_max,
+		 "Bytes queued for sending per connection; more stops its reading (0: default)");
+module_param(max_reply, uint, 0444);
+MODULE_PARM_DESC(max_reply, "Largest reply; a larger one closes the connection (0: default)");
+module_param(mem_budget, uint, 0444);
+MODULE_PARM_DESC(mem_budget,
+		 "Bytes of buffers and arenas for all connections together (0: default)");
+module_param(budget, uint, 0444);
+MODULE_PARM_DESC(budget, "Messages served per connection per turn, for fairness (0: default)");
+module_param(wq_mode, uint, 0444);
 MODULE_PARM_DESC(wq_mode, "Workqueue: 0 ordered (default), 1 unbound, 2 per-cpu");
 
 static struct kg_server *derived_server;
@@ -228,7 +198,7 @@ static int __init derived_module_init(void)
 	struct kg_server_config cfg;
 	int ret;
 
-	ret = derived_config(&cfg);
+	ret = kg_params_config(&cfg, derived_params, ARRAY_SIZE(derived_params));
 	if (ret)
 		return ret;
 	ret = derived_handler_init(&derived_data);
@@ -244,7 +214,8 @@ static int __init derived_module_init(void)
 	pr_info("serving Leaf on %s\n",
 		kg_addr_port(where, addr, kg_server_port(derived_server)));
 	/* Counters in /sys/kernel/debug/<module>/stats; NULL (and no file) without debugfs. */
-	derived_debugfs = kg_debugfs_create(KBUILD_MODNAME, derived_server, NULL, NULL);
+	derived_debugfs = kg_debugfs_create(KBUILD_MODNAME, derived_server,
+						  NULL, NULL);
 	return 0;
 }
 
@@ -259,6 +230,7 @@ module_init(derived_module_init);
 module_exit(derived_module_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Thrift services Derived, Leaf (multiplexed) from derived.thrift (thrift-kgen)");
+MODULE_VERSION("0.1.0");
 
 #else /* !__KERNEL__ */
 #include <kgen/usermain.h>
@@ -269,7 +241,8 @@ int main(int argc, char **argv)
 	static const struct kg_user_main user_main = {
 		.service = &derived_service,
 		.source = "derived.thrift",
-		.default_port = 9090,
+		.params = derived_params,
+		.nparams = ARRAY_SIZE(derived_params),
 		.init = derived_handler_init,
 		.exit = derived_handler_exit,
 	};

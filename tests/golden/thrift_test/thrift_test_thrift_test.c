@@ -4,6 +4,7 @@
  *
  * Service ThriftTest: processor, dispatch table and client stubs.
  */
+#include <kgen/dispatch.h>
 #include "thrift_test_thrift_test.h"
 
 static void kg_map_i32_i32_encode(struct kg_writer *w, const struct kg_map_i32_i32 *v)
@@ -30,8 +31,7 @@ static void kg_map_i32_i32_encode(struct kg_writer *w, const struct kg_map_i32_i
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_i32 *v,
-		u32 max_items)
+static int kg_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_i32 *v, u32 max_items)
 {
 	u8 kt, vt;
 	u32 i, n;
@@ -101,7 +101,7 @@ static void kg_map_string_string_encode(struct kg_writer *w, const struct kg_map
  * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_map_string_string_decode(struct kg_reader *r, struct kg_map_string_string *v,
-		u32 max_items, u32 max_len)
+				       u32 max_items, u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
@@ -171,8 +171,7 @@ static void kg_set_i32_encode(struct kg_writer *w, const struct kg_set_i32 *v)
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_set_i32_decode(struct kg_reader *r, struct kg_set_i32 *v,
-		u32 max_items)
+static int kg_set_i32_decode(struct kg_reader *r, struct kg_set_i32 *v, u32 max_items)
 {
 	u8 et;
 	u32 i, n;
@@ -232,8 +231,7 @@ static void kg_list_i32_encode(struct kg_writer *w, const struct kg_list_i32 *v)
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_i32_decode(struct kg_reader *r, struct kg_list_i32 *v,
-		u32 max_items)
+static int kg_list_i32_decode(struct kg_reader *r, struct kg_list_i32 *v, u32 max_items)
 {
 	u8 et;
 	u32 i, n;
@@ -272,7 +270,8 @@ static int kg_list_i32_decode(struct kg_reader *r, struct kg_list_i32 *v,
 	return err ? err : skipped;
 }
 
-static void kg_map_i32_map_i32_i32_encode(struct kg_writer *w, const struct kg_map_i32_map_i32_i32 *v)
+static void kg_map_i32_map_i32_i32_encode(struct kg_writer *w,
+					  const struct kg_map_i32_map_i32_i32 *v)
 {
 	u32 i;
 
@@ -297,7 +296,7 @@ static void kg_map_i32_map_i32_i32_encode(struct kg_writer *w, const struct kg_m
  * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_map_i32_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_map_i32_i32 *v,
-		u32 max_items)
+					 u32 max_items)
 {
 	u8 kt, vt;
 	u32 i, n;
@@ -343,7 +342,8 @@ static int kg_map_i32_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_
 	return err ? err : skipped;
 }
 
-static void kg_map_i32_thrift_test_insanity_encode(struct kg_writer *w, const struct kg_map_i32_thrift_test_insanity *v)
+static void kg_map_i32_thrift_test_insanity_encode(struct kg_writer *w,
+						   const struct kg_map_i32_thrift_test_insanity *v)
 {
 	u32 i;
 
@@ -367,8 +367,9 @@ static void kg_map_i32_thrift_test_insanity_encode(struct kg_writer *w, const st
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_map_i32_thrift_test_insanity_decode(struct kg_reader *r, struct kg_map_i32_thrift_test_insanity *v,
-		u32 max_items)
+static int kg_map_i32_thrift_test_insanity_decode(struct kg_reader *r,
+						  struct kg_map_i32_thrift_test_insanity *v,
+						  u32 max_items)
 {
 	u8 kt, vt;
 	u32 i, n;
@@ -413,7 +414,8 @@ static int kg_map_i32_thrift_test_insanity_decode(struct kg_reader *r, struct kg
 	return err ? err : skipped;
 }
 
-static void kg_map_i64_map_i32_thrift_test_insanity_encode(struct kg_writer *w, const struct kg_map_i64_map_i32_thrift_test_insanity *v)
+static void kg_map_i64_map_i32_thrift_test_insanity_encode(struct kg_writer *w,
+		const struct kg_map_i64_map_i32_thrift_test_insanity *v)
 {
 	u32 i;
 
@@ -437,8 +439,8 @@ static void kg_map_i64_map_i32_thrift_test_insanity_encode(struct kg_writer *w, 
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_map_i64_map_i32_thrift_test_insanity_decode(struct kg_reader *r, struct kg_map_i64_map_i32_thrift_test_insanity *v,
-		u32 max_items)
+static int kg_map_i64_map_i32_thrift_test_insanity_decode(struct kg_reader *r,
+		struct kg_map_i64_map_i32_thrift_test_insanity *v, u32 max_items)
 {
 	u8 kt, vt;
 	u32 i, n;
@@ -508,8 +510,8 @@ static void kg_map_i16_string_encode(struct kg_writer *w, const struct kg_map_i1
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_map_i16_string_decode(struct kg_reader *r, struct kg_map_i16_string *v,
-		u32 max_items, u32 max_len)
+static int kg_map_i16_string_decode(struct kg_reader *r, struct kg_map_i16_string *v, u32 max_items,
+				    u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
@@ -562,9 +564,14 @@ void thrift_test_thrift_test_test_void_args_init(struct thrift_test_thrift_test_
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_void_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_void_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_void_args *v)
+/*
+ * thrift_test_thrift_test_test_void_args_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_void_args); returns w->err
+ */
+int thrift_test_thrift_test_test_void_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_void_args *v = value;
+
 	(void)v;
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
@@ -575,12 +582,14 @@ int thrift_test_thrift_test_test_void_args_encode(struct kg_writer *w, const str
 }
 
 /*
- * thrift_test_thrift_test_test_void_args_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_void_args_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_void_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_void_args *v)
+int thrift_test_thrift_test_test_void_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_void_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -613,8 +622,12 @@ int thrift_test_thrift_test_test_void_args_decode(struct kg_reader *r, struct th
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_void_args_encoded_size() - bytes thrift_test_thrift_test_test_void_args_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_void_args_encoded_size(const struct thrift_test_thrift_test_test_void_args *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_void_args_encoded_size() - bytes
+ * thrift_test_thrift_test_test_void_args_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_void_args_encoded_size(
+		const struct thrift_test_thrift_test_test_void_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -624,14 +637,20 @@ size_t thrift_test_thrift_test_test_void_args_encoded_size(const struct thrift_t
 }
 
 /* thrift_test_thrift_test_test_void_result_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_void_result_init(struct thrift_test_thrift_test_test_void_result *v)
+void thrift_test_thrift_test_test_void_result_init(
+		struct thrift_test_thrift_test_test_void_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_void_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_void_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_void_result *v)
+/*
+ * thrift_test_thrift_test_test_void_result_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_void_result); returns w->err
+ */
+int thrift_test_thrift_test_test_void_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_void_result *v = value;
+
 	(void)v;
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
@@ -642,12 +661,14 @@ int thrift_test_thrift_test_test_void_result_encode(struct kg_writer *w, const s
 }
 
 /*
- * thrift_test_thrift_test_test_void_result_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_void_result_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_void_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_void_result *v)
+int thrift_test_thrift_test_test_void_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_void_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -680,8 +701,12 @@ int thrift_test_thrift_test_test_void_result_decode(struct kg_reader *r, struct 
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_void_result_encoded_size() - bytes thrift_test_thrift_test_test_void_result_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_void_result_encoded_size(const struct thrift_test_thrift_test_test_void_result *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_void_result_encoded_size() - bytes
+ * thrift_test_thrift_test_test_void_result_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_void_result_encoded_size(
+		const struct thrift_test_thrift_test_test_void_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -691,14 +716,20 @@ size_t thrift_test_thrift_test_test_void_result_encoded_size(const struct thrift
 }
 
 /* thrift_test_thrift_test_test_string_args_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_string_args_init(struct thrift_test_thrift_test_test_string_args *v)
+void thrift_test_thrift_test_test_string_args_init(
+		struct thrift_test_thrift_test_test_string_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_string_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_string_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_args *v)
+/*
+ * thrift_test_thrift_test_test_string_args_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_string_args); returns w->err
+ */
+int thrift_test_thrift_test_test_string_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_string_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -714,12 +745,14 @@ int thrift_test_thrift_test_test_string_args_encode(struct kg_writer *w, const s
 }
 
 /*
- * thrift_test_thrift_test_test_string_args_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_string_args_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_string_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_args *v)
+int thrift_test_thrift_test_test_string_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -764,8 +797,12 @@ int thrift_test_thrift_test_test_string_args_decode(struct kg_reader *r, struct 
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_string_args_encoded_size() - bytes thrift_test_thrift_test_test_string_args_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_string_args_encoded_size(const struct thrift_test_thrift_test_test_string_args *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_string_args_encoded_size() - bytes
+ * thrift_test_thrift_test_test_string_args_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_string_args_encoded_size(
+		const struct thrift_test_thrift_test_test_string_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -775,14 +812,20 @@ size_t thrift_test_thrift_test_test_string_args_encoded_size(const struct thrift
 }
 
 /* thrift_test_thrift_test_test_string_result_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_string_result_init(struct thrift_test_thrift_test_test_string_result *v)
+void thrift_test_thrift_test_test_string_result_init(
+		struct thrift_test_thrift_test_test_string_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_string_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_string_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_result *v)
+/*
+ * thrift_test_thrift_test_test_string_result_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_string_result); returns w->err
+ */
+int thrift_test_thrift_test_test_string_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_string_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -798,12 +841,14 @@ int thrift_test_thrift_test_test_string_result_encode(struct kg_writer *w, const
 }
 
 /*
- * thrift_test_thrift_test_test_string_result_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_string_result_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_string_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_result *v)
+int thrift_test_thrift_test_test_string_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -848,8 +893,12 @@ int thrift_test_thrift_test_test_string_result_decode(struct kg_reader *r, struc
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_string_result_encoded_size() - bytes thrift_test_thrift_test_test_string_result_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_string_result_encoded_size(const struct thrift_test_thrift_test_test_string_result *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_string_result_encoded_size() - bytes
+ * thrift_test_thrift_test_test_string_result_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_string_result_encoded_size(
+		const struct thrift_test_thrift_test_test_string_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -864,9 +913,14 @@ void thrift_test_thrift_test_test_bool_args_init(struct thrift_test_thrift_test_
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_bool_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_bool_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_bool_args *v)
+/*
+ * thrift_test_thrift_test_test_bool_args_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_bool_args); returns w->err
+ */
+int thrift_test_thrift_test_test_bool_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_bool_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -882,12 +936,14 @@ int thrift_test_thrift_test_test_bool_args_encode(struct kg_writer *w, const str
 }
 
 /*
- * thrift_test_thrift_test_test_bool_args_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_bool_args_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_bool_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_bool_args *v)
+int thrift_test_thrift_test_test_bool_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_bool_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -932,8 +988,12 @@ int thrift_test_thrift_test_test_bool_args_decode(struct kg_reader *r, struct th
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_bool_args_encoded_size() - bytes thrift_test_thrift_test_test_bool_args_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_bool_args_encoded_size(const struct thrift_test_thrift_test_test_bool_args *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_bool_args_encoded_size() - bytes
+ * thrift_test_thrift_test_test_bool_args_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_bool_args_encoded_size(
+		const struct thrift_test_thrift_test_test_bool_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -943,14 +1003,20 @@ size_t thrift_test_thrift_test_test_bool_args_encoded_size(const struct thrift_t
 }
 
 /* thrift_test_thrift_test_test_bool_result_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_bool_result_init(struct thrift_test_thrift_test_test_bool_result *v)
+void thrift_test_thrift_test_test_bool_result_init(
+		struct thrift_test_thrift_test_test_bool_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_bool_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_bool_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_bool_result *v)
+/*
+ * thrift_test_thrift_test_test_bool_result_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_bool_result); returns w->err
+ */
+int thrift_test_thrift_test_test_bool_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_bool_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -966,12 +1032,14 @@ int thrift_test_thrift_test_test_bool_result_encode(struct kg_writer *w, const s
 }
 
 /*
- * thrift_test_thrift_test_test_bool_result_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_bool_result_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_bool_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_bool_result *v)
+int thrift_test_thrift_test_test_bool_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_bool_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1016,8 +1084,12 @@ int thrift_test_thrift_test_test_bool_result_decode(struct kg_reader *r, struct 
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_bool_result_encoded_size() - bytes thrift_test_thrift_test_test_bool_result_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_bool_result_encoded_size(const struct thrift_test_thrift_test_test_bool_result *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_bool_result_encoded_size() - bytes
+ * thrift_test_thrift_test_test_bool_result_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_bool_result_encoded_size(
+		const struct thrift_test_thrift_test_test_bool_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -1032,9 +1104,14 @@ void thrift_test_thrift_test_test_byte_args_init(struct thrift_test_thrift_test_
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_byte_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_byte_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_byte_args *v)
+/*
+ * thrift_test_thrift_test_test_byte_args_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_byte_args); returns w->err
+ */
+int thrift_test_thrift_test_test_byte_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_byte_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -1050,12 +1127,14 @@ int thrift_test_thrift_test_test_byte_args_encode(struct kg_writer *w, const str
 }
 
 /*
- * thrift_test_thrift_test_test_byte_args_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_byte_args_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_byte_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_byte_args *v)
+int thrift_test_thrift_test_test_byte_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_byte_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1100,8 +1179,12 @@ int thrift_test_thrift_test_test_byte_args_decode(struct kg_reader *r, struct th
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_byte_args_encoded_size() - bytes thrift_test_thrift_test_test_byte_args_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_byte_args_encoded_size(const struct thrift_test_thrift_test_test_byte_args *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_byte_args_encoded_size() - bytes
+ * thrift_test_thrift_test_test_byte_args_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_byte_args_encoded_size(
+		const struct thrift_test_thrift_test_test_byte_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -1111,14 +1194,20 @@ size_t thrift_test_thrift_test_test_byte_args_encoded_size(const struct thrift_t
 }
 
 /* thrift_test_thrift_test_test_byte_result_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_byte_result_init(struct thrift_test_thrift_test_test_byte_result *v)
+void thrift_test_thrift_test_test_byte_result_init(
+		struct thrift_test_thrift_test_test_byte_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_byte_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_byte_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_byte_result *v)
+/*
+ * thrift_test_thrift_test_test_byte_result_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_byte_result); returns w->err
+ */
+int thrift_test_thrift_test_test_byte_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_byte_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -1134,12 +1223,14 @@ int thrift_test_thrift_test_test_byte_result_encode(struct kg_writer *w, const s
 }
 
 /*
- * thrift_test_thrift_test_test_byte_result_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_byte_result_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_byte_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_byte_result *v)
+int thrift_test_thrift_test_test_byte_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_byte_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1184,8 +1275,12 @@ int thrift_test_thrift_test_test_byte_result_decode(struct kg_reader *r, struct 
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_byte_result_encoded_size() - bytes thrift_test_thrift_test_test_byte_result_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_byte_result_encoded_size(const struct thrift_test_thrift_test_test_byte_result *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_byte_result_encoded_size() - bytes
+ * thrift_test_thrift_test_test_byte_result_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_byte_result_encoded_size(
+		const struct thrift_test_thrift_test_test_byte_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -1200,9 +1295,14 @@ void thrift_test_thrift_test_test_i32_args_init(struct thrift_test_thrift_test_t
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_i32_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_i32_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i32_args *v)
+/*
+ * thrift_test_thrift_test_test_i32_args_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_i32_args); returns w->err
+ */
+int thrift_test_thrift_test_test_i32_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_i32_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -1218,12 +1318,14 @@ int thrift_test_thrift_test_test_i32_args_encode(struct kg_writer *w, const stru
 }
 
 /*
- * thrift_test_thrift_test_test_i32_args_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_i32_args_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_i32_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_i32_args *v)
+int thrift_test_thrift_test_test_i32_args_decode(struct kg_reader *r,
+						 struct thrift_test_thrift_test_test_i32_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1268,8 +1370,12 @@ int thrift_test_thrift_test_test_i32_args_decode(struct kg_reader *r, struct thr
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_i32_args_encoded_size() - bytes thrift_test_thrift_test_test_i32_args_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_i32_args_encoded_size(const struct thrift_test_thrift_test_test_i32_args *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_i32_args_encoded_size() - bytes
+ * thrift_test_thrift_test_test_i32_args_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_i32_args_encoded_size(
+		const struct thrift_test_thrift_test_test_i32_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -1284,9 +1390,14 @@ void thrift_test_thrift_test_test_i32_result_init(struct thrift_test_thrift_test
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_i32_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_i32_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i32_result *v)
+/*
+ * thrift_test_thrift_test_test_i32_result_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_i32_result); returns w->err
+ */
+int thrift_test_thrift_test_test_i32_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_i32_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -1302,12 +1413,14 @@ int thrift_test_thrift_test_test_i32_result_encode(struct kg_writer *w, const st
 }
 
 /*
- * thrift_test_thrift_test_test_i32_result_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_i32_result_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_i32_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_i32_result *v)
+int thrift_test_thrift_test_test_i32_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i32_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1352,8 +1465,12 @@ int thrift_test_thrift_test_test_i32_result_decode(struct kg_reader *r, struct t
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_i32_result_encoded_size() - bytes thrift_test_thrift_test_test_i32_result_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_i32_result_encoded_size(const struct thrift_test_thrift_test_test_i32_result *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_i32_result_encoded_size() - bytes
+ * thrift_test_thrift_test_test_i32_result_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_i32_result_encoded_size(
+		const struct thrift_test_thrift_test_test_i32_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -1368,9 +1485,14 @@ void thrift_test_thrift_test_test_i64_args_init(struct thrift_test_thrift_test_t
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_i64_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_i64_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i64_args *v)
+/*
+ * thrift_test_thrift_test_test_i64_args_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_i64_args); returns w->err
+ */
+int thrift_test_thrift_test_test_i64_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_i64_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -1386,12 +1508,14 @@ int thrift_test_thrift_test_test_i64_args_encode(struct kg_writer *w, const stru
 }
 
 /*
- * thrift_test_thrift_test_test_i64_args_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_i64_args_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_i64_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_i64_args *v)
+int thrift_test_thrift_test_test_i64_args_decode(struct kg_reader *r,
+						 struct thrift_test_thrift_test_test_i64_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1436,8 +1560,12 @@ int thrift_test_thrift_test_test_i64_args_decode(struct kg_reader *r, struct thr
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_i64_args_encoded_size() - bytes thrift_test_thrift_test_test_i64_args_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_i64_args_encoded_size(const struct thrift_test_thrift_test_test_i64_args *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_i64_args_encoded_size() - bytes
+ * thrift_test_thrift_test_test_i64_args_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_i64_args_encoded_size(
+		const struct thrift_test_thrift_test_test_i64_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -1452,9 +1580,14 @@ void thrift_test_thrift_test_test_i64_result_init(struct thrift_test_thrift_test
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_i64_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_i64_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i64_result *v)
+/*
+ * thrift_test_thrift_test_test_i64_result_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_i64_result); returns w->err
+ */
+int thrift_test_thrift_test_test_i64_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_i64_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -1470,12 +1603,14 @@ int thrift_test_thrift_test_test_i64_result_encode(struct kg_writer *w, const st
 }
 
 /*
- * thrift_test_thrift_test_test_i64_result_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_i64_result_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_i64_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_i64_result *v)
+int thrift_test_thrift_test_test_i64_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i64_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1520,8 +1655,12 @@ int thrift_test_thrift_test_test_i64_result_decode(struct kg_reader *r, struct t
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_i64_result_encoded_size() - bytes thrift_test_thrift_test_test_i64_result_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_i64_result_encoded_size(const struct thrift_test_thrift_test_test_i64_result *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_i64_result_encoded_size() - bytes
+ * thrift_test_thrift_test_test_i64_result_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_i64_result_encoded_size(
+		const struct thrift_test_thrift_test_test_i64_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -1531,14 +1670,20 @@ size_t thrift_test_thrift_test_test_i64_result_encoded_size(const struct thrift_
 }
 
 /* thrift_test_thrift_test_test_double_args_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_double_args_init(struct thrift_test_thrift_test_test_double_args *v)
+void thrift_test_thrift_test_test_double_args_init(
+		struct thrift_test_thrift_test_test_double_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_double_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_double_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_double_args *v)
+/*
+ * thrift_test_thrift_test_test_double_args_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_double_args); returns w->err
+ */
+int thrift_test_thrift_test_test_double_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_double_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -1554,12 +1699,14 @@ int thrift_test_thrift_test_test_double_args_encode(struct kg_writer *w, const s
 }
 
 /*
- * thrift_test_thrift_test_test_double_args_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_double_args_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_double_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_double_args *v)
+int thrift_test_thrift_test_test_double_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_double_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1604,8 +1751,12 @@ int thrift_test_thrift_test_test_double_args_decode(struct kg_reader *r, struct 
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_double_args_encoded_size() - bytes thrift_test_thrift_test_test_double_args_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_double_args_encoded_size(const struct thrift_test_thrift_test_test_double_args *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_double_args_encoded_size() - bytes
+ * thrift_test_thrift_test_test_double_args_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_double_args_encoded_size(
+		const struct thrift_test_thrift_test_test_double_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -1615,14 +1766,20 @@ size_t thrift_test_thrift_test_test_double_args_encoded_size(const struct thrift
 }
 
 /* thrift_test_thrift_test_test_double_result_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_double_result_init(struct thrift_test_thrift_test_test_double_result *v)
+void thrift_test_thrift_test_test_double_result_init(
+		struct thrift_test_thrift_test_test_double_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_double_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_double_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_double_result *v)
+/*
+ * thrift_test_thrift_test_test_double_result_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_double_result); returns w->err
+ */
+int thrift_test_thrift_test_test_double_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_double_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -1638,12 +1795,14 @@ int thrift_test_thrift_test_test_double_result_encode(struct kg_writer *w, const
 }
 
 /*
- * thrift_test_thrift_test_test_double_result_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_double_result_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_double_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_double_result *v)
+int thrift_test_thrift_test_test_double_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_double_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1688,8 +1847,12 @@ int thrift_test_thrift_test_test_double_result_decode(struct kg_reader *r, struc
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_double_result_encoded_size() - bytes thrift_test_thrift_test_test_double_result_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_double_result_encoded_size(const struct thrift_test_thrift_test_test_double_result *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_double_result_encoded_size() - bytes
+ * thrift_test_thrift_test_test_double_result_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_double_result_encoded_size(
+		const struct thrift_test_thrift_test_test_double_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -1699,14 +1862,20 @@ size_t thrift_test_thrift_test_test_double_result_encoded_size(const struct thri
 }
 
 /* thrift_test_thrift_test_test_binary_args_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_binary_args_init(struct thrift_test_thrift_test_test_binary_args *v)
+void thrift_test_thrift_test_test_binary_args_init(
+		struct thrift_test_thrift_test_test_binary_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_binary_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_binary_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_binary_args *v)
+/*
+ * thrift_test_thrift_test_test_binary_args_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_binary_args); returns w->err
+ */
+int thrift_test_thrift_test_test_binary_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_binary_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -1722,12 +1891,14 @@ int thrift_test_thrift_test_test_binary_args_encode(struct kg_writer *w, const s
 }
 
 /*
- * thrift_test_thrift_test_test_binary_args_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_binary_args_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_binary_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_binary_args *v)
+int thrift_test_thrift_test_test_binary_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_binary_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1772,8 +1943,12 @@ int thrift_test_thrift_test_test_binary_args_decode(struct kg_reader *r, struct 
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_binary_args_encoded_size() - bytes thrift_test_thrift_test_test_binary_args_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_binary_args_encoded_size(const struct thrift_test_thrift_test_test_binary_args *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_binary_args_encoded_size() - bytes
+ * thrift_test_thrift_test_test_binary_args_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_binary_args_encoded_size(
+		const struct thrift_test_thrift_test_test_binary_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -1783,14 +1958,20 @@ size_t thrift_test_thrift_test_test_binary_args_encoded_size(const struct thrift
 }
 
 /* thrift_test_thrift_test_test_binary_result_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_binary_result_init(struct thrift_test_thrift_test_test_binary_result *v)
+void thrift_test_thrift_test_test_binary_result_init(
+		struct thrift_test_thrift_test_test_binary_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_binary_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_binary_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_binary_result *v)
+/*
+ * thrift_test_thrift_test_test_binary_result_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_binary_result); returns w->err
+ */
+int thrift_test_thrift_test_test_binary_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_binary_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -1806,12 +1987,14 @@ int thrift_test_thrift_test_test_binary_result_encode(struct kg_writer *w, const
 }
 
 /*
- * thrift_test_thrift_test_test_binary_result_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_binary_result_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_binary_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_binary_result *v)
+int thrift_test_thrift_test_test_binary_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_binary_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1856,8 +2039,12 @@ int thrift_test_thrift_test_test_binary_result_decode(struct kg_reader *r, struc
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_binary_result_encoded_size() - bytes thrift_test_thrift_test_test_binary_result_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_binary_result_encoded_size(const struct thrift_test_thrift_test_test_binary_result *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_binary_result_encoded_size() - bytes
+ * thrift_test_thrift_test_test_binary_result_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_binary_result_encoded_size(
+		const struct thrift_test_thrift_test_test_binary_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -1872,9 +2059,14 @@ void thrift_test_thrift_test_test_uuid_args_init(struct thrift_test_thrift_test_
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_uuid_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_uuid_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_uuid_args *v)
+/*
+ * thrift_test_thrift_test_test_uuid_args_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_uuid_args); returns w->err
+ */
+int thrift_test_thrift_test_test_uuid_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_uuid_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -1890,12 +2082,14 @@ int thrift_test_thrift_test_test_uuid_args_encode(struct kg_writer *w, const str
 }
 
 /*
- * thrift_test_thrift_test_test_uuid_args_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_uuid_args_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_uuid_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_uuid_args *v)
+int thrift_test_thrift_test_test_uuid_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_uuid_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1940,8 +2134,12 @@ int thrift_test_thrift_test_test_uuid_args_decode(struct kg_reader *r, struct th
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_uuid_args_encoded_size() - bytes thrift_test_thrift_test_test_uuid_args_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_uuid_args_encoded_size(const struct thrift_test_thrift_test_test_uuid_args *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_uuid_args_encoded_size() - bytes
+ * thrift_test_thrift_test_test_uuid_args_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_uuid_args_encoded_size(
+		const struct thrift_test_thrift_test_test_uuid_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -1951,14 +2149,20 @@ size_t thrift_test_thrift_test_test_uuid_args_encoded_size(const struct thrift_t
 }
 
 /* thrift_test_thrift_test_test_uuid_result_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_uuid_result_init(struct thrift_test_thrift_test_test_uuid_result *v)
+void thrift_test_thrift_test_test_uuid_result_init(
+		struct thrift_test_thrift_test_test_uuid_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_uuid_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_uuid_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_uuid_result *v)
+/*
+ * thrift_test_thrift_test_test_uuid_result_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_uuid_result); returns w->err
+ */
+int thrift_test_thrift_test_test_uuid_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_uuid_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -1974,12 +2178,14 @@ int thrift_test_thrift_test_test_uuid_result_encode(struct kg_writer *w, const s
 }
 
 /*
- * thrift_test_thrift_test_test_uuid_result_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_uuid_result_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_uuid_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_uuid_result *v)
+int thrift_test_thrift_test_test_uuid_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_uuid_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2024,8 +2230,12 @@ int thrift_test_thrift_test_test_uuid_result_decode(struct kg_reader *r, struct 
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_uuid_result_encoded_size() - bytes thrift_test_thrift_test_test_uuid_result_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_uuid_result_encoded_size(const struct thrift_test_thrift_test_test_uuid_result *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_uuid_result_encoded_size() - bytes
+ * thrift_test_thrift_test_test_uuid_result_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_uuid_result_encoded_size(
+		const struct thrift_test_thrift_test_test_uuid_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -2035,14 +2245,20 @@ size_t thrift_test_thrift_test_test_uuid_result_encoded_size(const struct thrift
 }
 
 /* thrift_test_thrift_test_test_struct_args_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_struct_args_init(struct thrift_test_thrift_test_test_struct_args *v)
+void thrift_test_thrift_test_test_struct_args_init(
+		struct thrift_test_thrift_test_test_struct_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_struct_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_struct_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_struct_args *v)
+/*
+ * thrift_test_thrift_test_test_struct_args_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_struct_args); returns w->err
+ */
+int thrift_test_thrift_test_test_struct_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_struct_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -2058,12 +2274,14 @@ int thrift_test_thrift_test_test_struct_args_encode(struct kg_writer *w, const s
 }
 
 /*
- * thrift_test_thrift_test_test_struct_args_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_struct_args_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_struct_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_struct_args *v)
+int thrift_test_thrift_test_test_struct_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_struct_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2108,8 +2326,12 @@ int thrift_test_thrift_test_test_struct_args_decode(struct kg_reader *r, struct 
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_struct_args_encoded_size() - bytes thrift_test_thrift_test_test_struct_args_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_struct_args_encoded_size(const struct thrift_test_thrift_test_test_struct_args *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_struct_args_encoded_size() - bytes
+ * thrift_test_thrift_test_test_struct_args_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_struct_args_encoded_size(
+		const struct thrift_test_thrift_test_test_struct_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -2119,14 +2341,20 @@ size_t thrift_test_thrift_test_test_struct_args_encoded_size(const struct thrift
 }
 
 /* thrift_test_thrift_test_test_struct_result_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_struct_result_init(struct thrift_test_thrift_test_test_struct_result *v)
+void thrift_test_thrift_test_test_struct_result_init(
+		struct thrift_test_thrift_test_test_struct_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_struct_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_struct_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_struct_result *v)
+/*
+ * thrift_test_thrift_test_test_struct_result_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_struct_result); returns w->err
+ */
+int thrift_test_thrift_test_test_struct_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_struct_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -2142,12 +2370,14 @@ int thrift_test_thrift_test_test_struct_result_encode(struct kg_writer *w, const
 }
 
 /*
- * thrift_test_thrift_test_test_struct_result_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_struct_result_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_struct_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_struct_result *v)
+int thrift_test_thrift_test_test_struct_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_struct_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2192,8 +2422,12 @@ int thrift_test_thrift_test_test_struct_result_decode(struct kg_reader *r, struc
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_struct_result_encoded_size() - bytes thrift_test_thrift_test_test_struct_result_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_struct_result_encoded_size(const struct thrift_test_thrift_test_test_struct_result *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_struct_result_encoded_size() - bytes
+ * thrift_test_thrift_test_test_struct_result_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_struct_result_encoded_size(
+		const struct thrift_test_thrift_test_test_struct_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -2208,9 +2442,14 @@ void thrift_test_thrift_test_test_nest_args_init(struct thrift_test_thrift_test_
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_nest_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_nest_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_nest_args *v)
+/*
+ * thrift_test_thrift_test_test_nest_args_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_nest_args); returns w->err
+ */
+int thrift_test_thrift_test_test_nest_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_nest_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -2226,12 +2465,14 @@ int thrift_test_thrift_test_test_nest_args_encode(struct kg_writer *w, const str
 }
 
 /*
- * thrift_test_thrift_test_test_nest_args_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_nest_args_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_nest_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_nest_args *v)
+int thrift_test_thrift_test_test_nest_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_nest_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2276,8 +2517,12 @@ int thrift_test_thrift_test_test_nest_args_decode(struct kg_reader *r, struct th
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_nest_args_encoded_size() - bytes thrift_test_thrift_test_test_nest_args_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_nest_args_encoded_size(const struct thrift_test_thrift_test_test_nest_args *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_nest_args_encoded_size() - bytes
+ * thrift_test_thrift_test_test_nest_args_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_nest_args_encoded_size(
+		const struct thrift_test_thrift_test_test_nest_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -2287,14 +2532,20 @@ size_t thrift_test_thrift_test_test_nest_args_encoded_size(const struct thrift_t
 }
 
 /* thrift_test_thrift_test_test_nest_result_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_nest_result_init(struct thrift_test_thrift_test_test_nest_result *v)
+void thrift_test_thrift_test_test_nest_result_init(
+		struct thrift_test_thrift_test_test_nest_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_nest_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_nest_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_nest_result *v)
+/*
+ * thrift_test_thrift_test_test_nest_result_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_nest_result); returns w->err
+ */
+int thrift_test_thrift_test_test_nest_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_nest_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -2310,12 +2561,14 @@ int thrift_test_thrift_test_test_nest_result_encode(struct kg_writer *w, const s
 }
 
 /*
- * thrift_test_thrift_test_test_nest_result_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_nest_result_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_nest_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_nest_result *v)
+int thrift_test_thrift_test_test_nest_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_nest_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2360,8 +2613,12 @@ int thrift_test_thrift_test_test_nest_result_decode(struct kg_reader *r, struct 
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_nest_result_encoded_size() - bytes thrift_test_thrift_test_test_nest_result_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_nest_result_encoded_size(const struct thrift_test_thrift_test_test_nest_result *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_nest_result_encoded_size() - bytes
+ * thrift_test_thrift_test_test_nest_result_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_nest_result_encoded_size(
+		const struct thrift_test_thrift_test_test_nest_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -2376,9 +2633,14 @@ void thrift_test_thrift_test_test_map_args_init(struct thrift_test_thrift_test_t
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_map_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_map_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_args *v)
+/*
+ * thrift_test_thrift_test_test_map_args_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_map_args); returns w->err
+ */
+int thrift_test_thrift_test_test_map_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_map_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -2394,12 +2656,14 @@ int thrift_test_thrift_test_test_map_args_encode(struct kg_writer *w, const stru
 }
 
 /*
- * thrift_test_thrift_test_test_map_args_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_map_args_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_map_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_args *v)
+int thrift_test_thrift_test_test_map_args_decode(struct kg_reader *r,
+						 struct thrift_test_thrift_test_test_map_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2449,8 +2713,12 @@ int thrift_test_thrift_test_test_map_args_decode(struct kg_reader *r, struct thr
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_map_args_encoded_size() - bytes thrift_test_thrift_test_test_map_args_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_map_args_encoded_size(const struct thrift_test_thrift_test_test_map_args *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_map_args_encoded_size() - bytes
+ * thrift_test_thrift_test_test_map_args_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_map_args_encoded_size(
+		const struct thrift_test_thrift_test_test_map_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -2465,9 +2733,14 @@ void thrift_test_thrift_test_test_map_result_init(struct thrift_test_thrift_test
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_map_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_map_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_result *v)
+/*
+ * thrift_test_thrift_test_test_map_result_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_map_result); returns w->err
+ */
+int thrift_test_thrift_test_test_map_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_map_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -2483,12 +2756,14 @@ int thrift_test_thrift_test_test_map_result_encode(struct kg_writer *w, const st
 }
 
 /*
- * thrift_test_thrift_test_test_map_result_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_map_result_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_map_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_result *v)
+int thrift_test_thrift_test_test_map_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2538,8 +2813,12 @@ int thrift_test_thrift_test_test_map_result_decode(struct kg_reader *r, struct t
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_map_result_encoded_size() - bytes thrift_test_thrift_test_test_map_result_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_map_result_encoded_size(const struct thrift_test_thrift_test_test_map_result *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_map_result_encoded_size() - bytes
+ * thrift_test_thrift_test_test_map_result_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_map_result_encoded_size(
+		const struct thrift_test_thrift_test_test_map_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -2548,15 +2827,23 @@ size_t thrift_test_thrift_test_test_map_result_encoded_size(const struct thrift_
 	return w.len;
 }
 
-/* thrift_test_thrift_test_test_string_map_args_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_string_map_args_init(struct thrift_test_thrift_test_test_string_map_args *v)
+/*
+ * thrift_test_thrift_test_test_string_map_args_init() - zero @v and apply the IDL's default values
+ */
+void thrift_test_thrift_test_test_string_map_args_init(
+		struct thrift_test_thrift_test_test_string_map_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_string_map_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_string_map_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_map_args *v)
+/*
+ * thrift_test_thrift_test_test_string_map_args_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_string_map_args); returns w->err
+ */
+int thrift_test_thrift_test_test_string_map_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_string_map_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -2572,12 +2859,14 @@ int thrift_test_thrift_test_test_string_map_args_encode(struct kg_writer *w, con
 }
 
 /*
- * thrift_test_thrift_test_test_string_map_args_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_string_map_args_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_string_map_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_map_args *v)
+int thrift_test_thrift_test_test_string_map_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_map_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2627,8 +2916,12 @@ int thrift_test_thrift_test_test_string_map_args_decode(struct kg_reader *r, str
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_string_map_args_encoded_size() - bytes thrift_test_thrift_test_test_string_map_args_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_string_map_args_encoded_size(const struct thrift_test_thrift_test_test_string_map_args *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_string_map_args_encoded_size() - bytes
+ * thrift_test_thrift_test_test_string_map_args_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_string_map_args_encoded_size(
+		const struct thrift_test_thrift_test_test_string_map_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -2637,15 +2930,24 @@ size_t thrift_test_thrift_test_test_string_map_args_encoded_size(const struct th
 	return w.len;
 }
 
-/* thrift_test_thrift_test_test_string_map_result_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_string_map_result_init(struct thrift_test_thrift_test_test_string_map_result *v)
+/*
+ * thrift_test_thrift_test_test_string_map_result_init() - zero @v and apply the IDL's default
+ * values
+ */
+void thrift_test_thrift_test_test_string_map_result_init(
+		struct thrift_test_thrift_test_test_string_map_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_string_map_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_string_map_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_map_result *v)
+/*
+ * thrift_test_thrift_test_test_string_map_result_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_string_map_result); returns w->err
+ */
+int thrift_test_thrift_test_test_string_map_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_string_map_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -2661,12 +2963,14 @@ int thrift_test_thrift_test_test_string_map_result_encode(struct kg_writer *w, c
 }
 
 /*
- * thrift_test_thrift_test_test_string_map_result_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_string_map_result_decode() - read one struct into @v (defaults
+ * applied first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_string_map_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_map_result *v)
+int thrift_test_thrift_test_test_string_map_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_map_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2716,8 +3020,12 @@ int thrift_test_thrift_test_test_string_map_result_decode(struct kg_reader *r, s
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_string_map_result_encoded_size() - bytes thrift_test_thrift_test_test_string_map_result_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_string_map_result_encoded_size(const struct thrift_test_thrift_test_test_string_map_result *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_string_map_result_encoded_size() - bytes
+ * thrift_test_thrift_test_test_string_map_result_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_string_map_result_encoded_size(
+		const struct thrift_test_thrift_test_test_string_map_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -2732,9 +3040,14 @@ void thrift_test_thrift_test_test_set_args_init(struct thrift_test_thrift_test_t
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_set_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_set_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_set_args *v)
+/*
+ * thrift_test_thrift_test_test_set_args_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_set_args); returns w->err
+ */
+int thrift_test_thrift_test_test_set_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_set_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -2750,12 +3063,14 @@ int thrift_test_thrift_test_test_set_args_encode(struct kg_writer *w, const stru
 }
 
 /*
- * thrift_test_thrift_test_test_set_args_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_set_args_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_set_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_set_args *v)
+int thrift_test_thrift_test_test_set_args_decode(struct kg_reader *r,
+						 struct thrift_test_thrift_test_test_set_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2805,8 +3120,12 @@ int thrift_test_thrift_test_test_set_args_decode(struct kg_reader *r, struct thr
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_set_args_encoded_size() - bytes thrift_test_thrift_test_test_set_args_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_set_args_encoded_size(const struct thrift_test_thrift_test_test_set_args *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_set_args_encoded_size() - bytes
+ * thrift_test_thrift_test_test_set_args_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_set_args_encoded_size(
+		const struct thrift_test_thrift_test_test_set_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -2821,9 +3140,14 @@ void thrift_test_thrift_test_test_set_result_init(struct thrift_test_thrift_test
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_set_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_set_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_set_result *v)
+/*
+ * thrift_test_thrift_test_test_set_result_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_set_result); returns w->err
+ */
+int thrift_test_thrift_test_test_set_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_set_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -2839,12 +3163,14 @@ int thrift_test_thrift_test_test_set_result_encode(struct kg_writer *w, const st
 }
 
 /*
- * thrift_test_thrift_test_test_set_result_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_set_result_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_set_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_set_result *v)
+int thrift_test_thrift_test_test_set_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_set_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2894,8 +3220,12 @@ int thrift_test_thrift_test_test_set_result_decode(struct kg_reader *r, struct t
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_set_result_encoded_size() - bytes thrift_test_thrift_test_test_set_result_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_set_result_encoded_size(const struct thrift_test_thrift_test_test_set_result *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_set_result_encoded_size() - bytes
+ * thrift_test_thrift_test_test_set_result_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_set_result_encoded_size(
+		const struct thrift_test_thrift_test_test_set_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -2910,9 +3240,14 @@ void thrift_test_thrift_test_test_list_args_init(struct thrift_test_thrift_test_
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_list_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_list_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_list_args *v)
+/*
+ * thrift_test_thrift_test_test_list_args_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_list_args); returns w->err
+ */
+int thrift_test_thrift_test_test_list_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_list_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -2928,12 +3263,14 @@ int thrift_test_thrift_test_test_list_args_encode(struct kg_writer *w, const str
 }
 
 /*
- * thrift_test_thrift_test_test_list_args_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_list_args_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_list_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_list_args *v)
+int thrift_test_thrift_test_test_list_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_list_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2983,8 +3320,12 @@ int thrift_test_thrift_test_test_list_args_decode(struct kg_reader *r, struct th
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_list_args_encoded_size() - bytes thrift_test_thrift_test_test_list_args_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_list_args_encoded_size(const struct thrift_test_thrift_test_test_list_args *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_list_args_encoded_size() - bytes
+ * thrift_test_thrift_test_test_list_args_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_list_args_encoded_size(
+		const struct thrift_test_thrift_test_test_list_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -2994,14 +3335,20 @@ size_t thrift_test_thrift_test_test_list_args_encoded_size(const struct thrift_t
 }
 
 /* thrift_test_thrift_test_test_list_result_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_list_result_init(struct thrift_test_thrift_test_test_list_result *v)
+void thrift_test_thrift_test_test_list_result_init(
+		struct thrift_test_thrift_test_test_list_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_list_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_list_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_list_result *v)
+/*
+ * thrift_test_thrift_test_test_list_result_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_list_result); returns w->err
+ */
+int thrift_test_thrift_test_test_list_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_list_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -3017,12 +3364,14 @@ int thrift_test_thrift_test_test_list_result_encode(struct kg_writer *w, const s
 }
 
 /*
- * thrift_test_thrift_test_test_list_result_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_list_result_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_list_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_list_result *v)
+int thrift_test_thrift_test_test_list_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_list_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3072,8 +3421,12 @@ int thrift_test_thrift_test_test_list_result_decode(struct kg_reader *r, struct 
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_list_result_encoded_size() - bytes thrift_test_thrift_test_test_list_result_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_list_result_encoded_size(const struct thrift_test_thrift_test_test_list_result *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_list_result_encoded_size() - bytes
+ * thrift_test_thrift_test_test_list_result_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_list_result_encoded_size(
+		const struct thrift_test_thrift_test_test_list_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -3088,9 +3441,14 @@ void thrift_test_thrift_test_test_enum_args_init(struct thrift_test_thrift_test_
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_enum_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_enum_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_enum_args *v)
+/*
+ * thrift_test_thrift_test_test_enum_args_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_enum_args); returns w->err
+ */
+int thrift_test_thrift_test_test_enum_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_enum_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -3106,12 +3464,14 @@ int thrift_test_thrift_test_test_enum_args_encode(struct kg_writer *w, const str
 }
 
 /*
- * thrift_test_thrift_test_test_enum_args_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_enum_args_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_enum_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_enum_args *v)
+int thrift_test_thrift_test_test_enum_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_enum_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3156,8 +3516,12 @@ int thrift_test_thrift_test_test_enum_args_decode(struct kg_reader *r, struct th
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_enum_args_encoded_size() - bytes thrift_test_thrift_test_test_enum_args_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_enum_args_encoded_size(const struct thrift_test_thrift_test_test_enum_args *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_enum_args_encoded_size() - bytes
+ * thrift_test_thrift_test_test_enum_args_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_enum_args_encoded_size(
+		const struct thrift_test_thrift_test_test_enum_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -3167,14 +3531,20 @@ size_t thrift_test_thrift_test_test_enum_args_encoded_size(const struct thrift_t
 }
 
 /* thrift_test_thrift_test_test_enum_result_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_enum_result_init(struct thrift_test_thrift_test_test_enum_result *v)
+void thrift_test_thrift_test_test_enum_result_init(
+		struct thrift_test_thrift_test_test_enum_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_enum_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_enum_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_enum_result *v)
+/*
+ * thrift_test_thrift_test_test_enum_result_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_enum_result); returns w->err
+ */
+int thrift_test_thrift_test_test_enum_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_enum_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -3190,12 +3560,14 @@ int thrift_test_thrift_test_test_enum_result_encode(struct kg_writer *w, const s
 }
 
 /*
- * thrift_test_thrift_test_test_enum_result_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_enum_result_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_enum_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_enum_result *v)
+int thrift_test_thrift_test_test_enum_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_enum_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3240,8 +3612,12 @@ int thrift_test_thrift_test_test_enum_result_decode(struct kg_reader *r, struct 
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_enum_result_encoded_size() - bytes thrift_test_thrift_test_test_enum_result_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_enum_result_encoded_size(const struct thrift_test_thrift_test_test_enum_result *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_enum_result_encoded_size() - bytes
+ * thrift_test_thrift_test_test_enum_result_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_enum_result_encoded_size(
+		const struct thrift_test_thrift_test_test_enum_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -3251,14 +3627,20 @@ size_t thrift_test_thrift_test_test_enum_result_encoded_size(const struct thrift
 }
 
 /* thrift_test_thrift_test_test_typedef_args_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_typedef_args_init(struct thrift_test_thrift_test_test_typedef_args *v)
+void thrift_test_thrift_test_test_typedef_args_init(
+		struct thrift_test_thrift_test_test_typedef_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_typedef_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_typedef_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_typedef_args *v)
+/*
+ * thrift_test_thrift_test_test_typedef_args_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_typedef_args); returns w->err
+ */
+int thrift_test_thrift_test_test_typedef_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_typedef_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -3274,12 +3656,14 @@ int thrift_test_thrift_test_test_typedef_args_encode(struct kg_writer *w, const 
 }
 
 /*
- * thrift_test_thrift_test_test_typedef_args_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_typedef_args_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_typedef_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_typedef_args *v)
+int thrift_test_thrift_test_test_typedef_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_typedef_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3324,8 +3708,12 @@ int thrift_test_thrift_test_test_typedef_args_decode(struct kg_reader *r, struct
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_typedef_args_encoded_size() - bytes thrift_test_thrift_test_test_typedef_args_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_typedef_args_encoded_size(const struct thrift_test_thrift_test_test_typedef_args *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_typedef_args_encoded_size() - bytes
+ * thrift_test_thrift_test_test_typedef_args_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_typedef_args_encoded_size(
+		const struct thrift_test_thrift_test_test_typedef_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -3334,15 +3722,23 @@ size_t thrift_test_thrift_test_test_typedef_args_encoded_size(const struct thrif
 	return w.len;
 }
 
-/* thrift_test_thrift_test_test_typedef_result_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_typedef_result_init(struct thrift_test_thrift_test_test_typedef_result *v)
+/*
+ * thrift_test_thrift_test_test_typedef_result_init() - zero @v and apply the IDL's default values
+ */
+void thrift_test_thrift_test_test_typedef_result_init(
+		struct thrift_test_thrift_test_test_typedef_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_typedef_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_typedef_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_typedef_result *v)
+/*
+ * thrift_test_thrift_test_test_typedef_result_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_typedef_result); returns w->err
+ */
+int thrift_test_thrift_test_test_typedef_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_typedef_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -3358,12 +3754,14 @@ int thrift_test_thrift_test_test_typedef_result_encode(struct kg_writer *w, cons
 }
 
 /*
- * thrift_test_thrift_test_test_typedef_result_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_typedef_result_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_typedef_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_typedef_result *v)
+int thrift_test_thrift_test_test_typedef_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_typedef_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3408,8 +3806,12 @@ int thrift_test_thrift_test_test_typedef_result_decode(struct kg_reader *r, stru
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_typedef_result_encoded_size() - bytes thrift_test_thrift_test_test_typedef_result_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_typedef_result_encoded_size(const struct thrift_test_thrift_test_test_typedef_result *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_typedef_result_encoded_size() - bytes
+ * thrift_test_thrift_test_test_typedef_result_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_typedef_result_encoded_size(
+		const struct thrift_test_thrift_test_test_typedef_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -3419,14 +3821,20 @@ size_t thrift_test_thrift_test_test_typedef_result_encoded_size(const struct thr
 }
 
 /* thrift_test_thrift_test_test_map_map_args_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_map_map_args_init(struct thrift_test_thrift_test_test_map_map_args *v)
+void thrift_test_thrift_test_test_map_map_args_init(
+		struct thrift_test_thrift_test_test_map_map_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_map_map_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_map_map_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_map_args *v)
+/*
+ * thrift_test_thrift_test_test_map_map_args_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_map_map_args); returns w->err
+ */
+int thrift_test_thrift_test_test_map_map_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_map_map_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -3442,12 +3850,14 @@ int thrift_test_thrift_test_test_map_map_args_encode(struct kg_writer *w, const 
 }
 
 /*
- * thrift_test_thrift_test_test_map_map_args_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_map_map_args_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_map_map_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_map_args *v)
+int thrift_test_thrift_test_test_map_map_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_map_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3492,8 +3902,12 @@ int thrift_test_thrift_test_test_map_map_args_decode(struct kg_reader *r, struct
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_map_map_args_encoded_size() - bytes thrift_test_thrift_test_test_map_map_args_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_map_map_args_encoded_size(const struct thrift_test_thrift_test_test_map_map_args *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_map_map_args_encoded_size() - bytes
+ * thrift_test_thrift_test_test_map_map_args_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_map_map_args_encoded_size(
+		const struct thrift_test_thrift_test_test_map_map_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -3502,15 +3916,23 @@ size_t thrift_test_thrift_test_test_map_map_args_encoded_size(const struct thrif
 	return w.len;
 }
 
-/* thrift_test_thrift_test_test_map_map_result_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_map_map_result_init(struct thrift_test_thrift_test_test_map_map_result *v)
+/*
+ * thrift_test_thrift_test_test_map_map_result_init() - zero @v and apply the IDL's default values
+ */
+void thrift_test_thrift_test_test_map_map_result_init(
+		struct thrift_test_thrift_test_test_map_map_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_map_map_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_map_map_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_map_result *v)
+/*
+ * thrift_test_thrift_test_test_map_map_result_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_map_map_result); returns w->err
+ */
+int thrift_test_thrift_test_test_map_map_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_map_map_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -3526,12 +3948,14 @@ int thrift_test_thrift_test_test_map_map_result_encode(struct kg_writer *w, cons
 }
 
 /*
- * thrift_test_thrift_test_test_map_map_result_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_map_map_result_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_map_map_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_map_result *v)
+int thrift_test_thrift_test_test_map_map_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_map_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3581,8 +4005,12 @@ int thrift_test_thrift_test_test_map_map_result_decode(struct kg_reader *r, stru
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_map_map_result_encoded_size() - bytes thrift_test_thrift_test_test_map_map_result_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_map_map_result_encoded_size(const struct thrift_test_thrift_test_test_map_map_result *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_map_map_result_encoded_size() - bytes
+ * thrift_test_thrift_test_test_map_map_result_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_map_map_result_encoded_size(
+		const struct thrift_test_thrift_test_test_map_map_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -3592,14 +4020,20 @@ size_t thrift_test_thrift_test_test_map_map_result_encoded_size(const struct thr
 }
 
 /* thrift_test_thrift_test_test_insanity_args_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_insanity_args_init(struct thrift_test_thrift_test_test_insanity_args *v)
+void thrift_test_thrift_test_test_insanity_args_init(
+		struct thrift_test_thrift_test_test_insanity_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_insanity_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_insanity_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_insanity_args *v)
+/*
+ * thrift_test_thrift_test_test_insanity_args_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_insanity_args); returns w->err
+ */
+int thrift_test_thrift_test_test_insanity_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_insanity_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -3615,12 +4049,14 @@ int thrift_test_thrift_test_test_insanity_args_encode(struct kg_writer *w, const
 }
 
 /*
- * thrift_test_thrift_test_test_insanity_args_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_insanity_args_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_insanity_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_insanity_args *v)
+int thrift_test_thrift_test_test_insanity_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_insanity_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3665,8 +4101,12 @@ int thrift_test_thrift_test_test_insanity_args_decode(struct kg_reader *r, struc
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_insanity_args_encoded_size() - bytes thrift_test_thrift_test_test_insanity_args_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_insanity_args_encoded_size(const struct thrift_test_thrift_test_test_insanity_args *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_insanity_args_encoded_size() - bytes
+ * thrift_test_thrift_test_test_insanity_args_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_insanity_args_encoded_size(
+		const struct thrift_test_thrift_test_test_insanity_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -3675,15 +4115,23 @@ size_t thrift_test_thrift_test_test_insanity_args_encoded_size(const struct thri
 	return w.len;
 }
 
-/* thrift_test_thrift_test_test_insanity_result_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_insanity_result_init(struct thrift_test_thrift_test_test_insanity_result *v)
+/*
+ * thrift_test_thrift_test_test_insanity_result_init() - zero @v and apply the IDL's default values
+ */
+void thrift_test_thrift_test_test_insanity_result_init(
+		struct thrift_test_thrift_test_test_insanity_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_insanity_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_insanity_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_insanity_result *v)
+/*
+ * thrift_test_thrift_test_test_insanity_result_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_insanity_result); returns w->err
+ */
+int thrift_test_thrift_test_test_insanity_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_insanity_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -3699,12 +4147,14 @@ int thrift_test_thrift_test_test_insanity_result_encode(struct kg_writer *w, con
 }
 
 /*
- * thrift_test_thrift_test_test_insanity_result_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_insanity_result_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_insanity_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_insanity_result *v)
+int thrift_test_thrift_test_test_insanity_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_insanity_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3754,8 +4204,12 @@ int thrift_test_thrift_test_test_insanity_result_decode(struct kg_reader *r, str
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_insanity_result_encoded_size() - bytes thrift_test_thrift_test_test_insanity_result_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_insanity_result_encoded_size(const struct thrift_test_thrift_test_test_insanity_result *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_insanity_result_encoded_size() - bytes
+ * thrift_test_thrift_test_test_insanity_result_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_insanity_result_encoded_size(
+		const struct thrift_test_thrift_test_test_insanity_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -3770,9 +4224,14 @@ void thrift_test_thrift_test_test_multi_args_init(struct thrift_test_thrift_test
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_multi_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_multi_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_args *v)
+/*
+ * thrift_test_thrift_test_test_multi_args_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_multi_args); returns w->err
+ */
+int thrift_test_thrift_test_test_multi_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_multi_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -3818,12 +4277,14 @@ int thrift_test_thrift_test_test_multi_args_encode(struct kg_writer *w, const st
 }
 
 /*
- * thrift_test_thrift_test_test_multi_args_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_multi_args_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_multi_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_multi_args *v)
+int thrift_test_thrift_test_test_multi_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3933,8 +4394,12 @@ int thrift_test_thrift_test_test_multi_args_decode(struct kg_reader *r, struct t
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_multi_args_encoded_size() - bytes thrift_test_thrift_test_test_multi_args_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_multi_args_encoded_size(const struct thrift_test_thrift_test_test_multi_args *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_multi_args_encoded_size() - bytes
+ * thrift_test_thrift_test_test_multi_args_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_multi_args_encoded_size(
+		const struct thrift_test_thrift_test_test_multi_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -3944,14 +4409,20 @@ size_t thrift_test_thrift_test_test_multi_args_encoded_size(const struct thrift_
 }
 
 /* thrift_test_thrift_test_test_multi_result_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_multi_result_init(struct thrift_test_thrift_test_test_multi_result *v)
+void thrift_test_thrift_test_test_multi_result_init(
+		struct thrift_test_thrift_test_test_multi_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_multi_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_multi_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_result *v)
+/*
+ * thrift_test_thrift_test_test_multi_result_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_multi_result); returns w->err
+ */
+int thrift_test_thrift_test_test_multi_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_multi_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -3967,12 +4438,14 @@ int thrift_test_thrift_test_test_multi_result_encode(struct kg_writer *w, const 
 }
 
 /*
- * thrift_test_thrift_test_test_multi_result_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_multi_result_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_multi_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_multi_result *v)
+int thrift_test_thrift_test_test_multi_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -4017,8 +4490,12 @@ int thrift_test_thrift_test_test_multi_result_decode(struct kg_reader *r, struct
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_multi_result_encoded_size() - bytes thrift_test_thrift_test_test_multi_result_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_multi_result_encoded_size(const struct thrift_test_thrift_test_test_multi_result *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_multi_result_encoded_size() - bytes
+ * thrift_test_thrift_test_test_multi_result_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_multi_result_encoded_size(
+		const struct thrift_test_thrift_test_test_multi_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -4027,15 +4504,23 @@ size_t thrift_test_thrift_test_test_multi_result_encoded_size(const struct thrif
 	return w.len;
 }
 
-/* thrift_test_thrift_test_test_exception_args_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_exception_args_init(struct thrift_test_thrift_test_test_exception_args *v)
+/*
+ * thrift_test_thrift_test_test_exception_args_init() - zero @v and apply the IDL's default values
+ */
+void thrift_test_thrift_test_test_exception_args_init(
+		struct thrift_test_thrift_test_test_exception_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_exception_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_exception_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_exception_args *v)
+/*
+ * thrift_test_thrift_test_test_exception_args_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_exception_args); returns w->err
+ */
+int thrift_test_thrift_test_test_exception_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_exception_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -4051,12 +4536,14 @@ int thrift_test_thrift_test_test_exception_args_encode(struct kg_writer *w, cons
 }
 
 /*
- * thrift_test_thrift_test_test_exception_args_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_exception_args_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_exception_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_exception_args *v)
+int thrift_test_thrift_test_test_exception_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_exception_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -4101,8 +4588,12 @@ int thrift_test_thrift_test_test_exception_args_decode(struct kg_reader *r, stru
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_exception_args_encoded_size() - bytes thrift_test_thrift_test_test_exception_args_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_exception_args_encoded_size(const struct thrift_test_thrift_test_test_exception_args *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_exception_args_encoded_size() - bytes
+ * thrift_test_thrift_test_test_exception_args_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_exception_args_encoded_size(
+		const struct thrift_test_thrift_test_test_exception_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -4111,15 +4602,23 @@ size_t thrift_test_thrift_test_test_exception_args_encoded_size(const struct thr
 	return w.len;
 }
 
-/* thrift_test_thrift_test_test_exception_result_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_exception_result_init(struct thrift_test_thrift_test_test_exception_result *v)
+/*
+ * thrift_test_thrift_test_test_exception_result_init() - zero @v and apply the IDL's default values
+ */
+void thrift_test_thrift_test_test_exception_result_init(
+		struct thrift_test_thrift_test_test_exception_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_exception_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_exception_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_exception_result *v)
+/*
+ * thrift_test_thrift_test_test_exception_result_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_exception_result); returns w->err
+ */
+int thrift_test_thrift_test_test_exception_result_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_exception_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -4135,12 +4634,14 @@ int thrift_test_thrift_test_test_exception_result_encode(struct kg_writer *w, co
 }
 
 /*
- * thrift_test_thrift_test_test_exception_result_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_exception_result_decode() - read one struct into @v (defaults
+ * applied first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_exception_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_exception_result *v)
+int thrift_test_thrift_test_test_exception_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_exception_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -4185,8 +4686,12 @@ int thrift_test_thrift_test_test_exception_result_decode(struct kg_reader *r, st
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_exception_result_encoded_size() - bytes thrift_test_thrift_test_test_exception_result_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_exception_result_encoded_size(const struct thrift_test_thrift_test_test_exception_result *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_exception_result_encoded_size() - bytes
+ * thrift_test_thrift_test_test_exception_result_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_exception_result_encoded_size(
+		const struct thrift_test_thrift_test_test_exception_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -4195,15 +4700,24 @@ size_t thrift_test_thrift_test_test_exception_result_encoded_size(const struct t
 	return w.len;
 }
 
-/* thrift_test_thrift_test_test_multi_exception_args_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_multi_exception_args_init(struct thrift_test_thrift_test_test_multi_exception_args *v)
+/*
+ * thrift_test_thrift_test_test_multi_exception_args_init() - zero @v and apply the IDL's default
+ * values
+ */
+void thrift_test_thrift_test_test_multi_exception_args_init(
+		struct thrift_test_thrift_test_test_multi_exception_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_multi_exception_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_multi_exception_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_exception_args *v)
+/*
+ * thrift_test_thrift_test_test_multi_exception_args_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_multi_exception_args); returns w->err
+ */
+int thrift_test_thrift_test_test_multi_exception_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_multi_exception_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -4225,12 +4739,14 @@ int thrift_test_thrift_test_test_multi_exception_args_encode(struct kg_writer *w
 }
 
 /*
- * thrift_test_thrift_test_test_multi_exception_args_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_multi_exception_args_decode() - read one struct into @v (defaults
+ * applied first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_multi_exception_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_multi_exception_args *v)
+int thrift_test_thrift_test_test_multi_exception_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_exception_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -4287,8 +4803,12 @@ int thrift_test_thrift_test_test_multi_exception_args_decode(struct kg_reader *r
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_multi_exception_args_encoded_size() - bytes thrift_test_thrift_test_test_multi_exception_args_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_multi_exception_args_encoded_size(const struct thrift_test_thrift_test_test_multi_exception_args *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_multi_exception_args_encoded_size() - bytes
+ * thrift_test_thrift_test_test_multi_exception_args_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_multi_exception_args_encoded_size(
+		const struct thrift_test_thrift_test_test_multi_exception_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -4297,15 +4817,25 @@ size_t thrift_test_thrift_test_test_multi_exception_args_encoded_size(const stru
 	return w.len;
 }
 
-/* thrift_test_thrift_test_test_multi_exception_result_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_multi_exception_result_init(struct thrift_test_thrift_test_test_multi_exception_result *v)
+/*
+ * thrift_test_thrift_test_test_multi_exception_result_init() - zero @v and apply the IDL's default
+ * values
+ */
+void thrift_test_thrift_test_test_multi_exception_result_init(
+		struct thrift_test_thrift_test_test_multi_exception_result *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_multi_exception_result_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_multi_exception_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_exception_result *v)
+/*
+ * thrift_test_thrift_test_test_multi_exception_result_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_multi_exception_result); returns w->err
+ */
+int thrift_test_thrift_test_test_multi_exception_result_encode(struct kg_writer *w,
+							       const void *value)
 {
+	const struct thrift_test_thrift_test_test_multi_exception_result *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -4333,12 +4863,14 @@ int thrift_test_thrift_test_test_multi_exception_result_encode(struct kg_writer 
 }
 
 /*
- * thrift_test_thrift_test_test_multi_exception_result_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_multi_exception_result_decode() - read one struct into @v (defaults
+ * applied first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_multi_exception_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_multi_exception_result *v)
+int thrift_test_thrift_test_test_multi_exception_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_exception_result *v)
 {
 	u8 ttype;
 	s16 id;
@@ -4407,8 +4939,12 @@ int thrift_test_thrift_test_test_multi_exception_result_decode(struct kg_reader 
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_multi_exception_result_encoded_size() - bytes thrift_test_thrift_test_test_multi_exception_result_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_multi_exception_result_encoded_size(const struct thrift_test_thrift_test_test_multi_exception_result *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_multi_exception_result_encoded_size() - bytes
+ * thrift_test_thrift_test_test_multi_exception_result_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_multi_exception_result_encoded_size(
+		const struct thrift_test_thrift_test_test_multi_exception_result *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -4418,14 +4954,20 @@ size_t thrift_test_thrift_test_test_multi_exception_result_encoded_size(const st
 }
 
 /* thrift_test_thrift_test_test_oneway_args_init() - zero @v and apply the IDL's default values */
-void thrift_test_thrift_test_test_oneway_args_init(struct thrift_test_thrift_test_test_oneway_args *v)
+void thrift_test_thrift_test_test_oneway_args_init(
+		struct thrift_test_thrift_test_test_oneway_args *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_thrift_test_test_oneway_args_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_thrift_test_test_oneway_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_oneway_args *v)
+/*
+ * thrift_test_thrift_test_test_oneway_args_encode() - write @value (a struct
+ * thrift_test_thrift_test_test_oneway_args); returns w->err
+ */
+int thrift_test_thrift_test_test_oneway_args_encode(struct kg_writer *w, const void *value)
 {
+	const struct thrift_test_thrift_test_test_oneway_args *v = value;
+
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
 		return w->err;	/* too deep (or cyclic): stop recursing */
@@ -4441,12 +4983,14 @@ int thrift_test_thrift_test_test_oneway_args_encode(struct kg_writer *w, const s
 }
 
 /*
- * thrift_test_thrift_test_test_oneway_args_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_thrift_test_test_oneway_args_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_oneway_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_oneway_args *v)
+int thrift_test_thrift_test_test_oneway_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_oneway_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -4491,8 +5035,12 @@ int thrift_test_thrift_test_test_oneway_args_decode(struct kg_reader *r, struct 
 	return 0;
 }
 
-/* thrift_test_thrift_test_test_oneway_args_encoded_size() - bytes thrift_test_thrift_test_test_oneway_args_encode() writes for @v in @proto */
-size_t thrift_test_thrift_test_test_oneway_args_encoded_size(const struct thrift_test_thrift_test_test_oneway_args *v, u8 proto)
+/*
+ * thrift_test_thrift_test_test_oneway_args_encoded_size() - bytes
+ * thrift_test_thrift_test_test_oneway_args_encode() writes for @v in @proto
+ */
+size_t thrift_test_thrift_test_test_oneway_args_encoded_size(
+		const struct thrift_test_thrift_test_test_oneway_args *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -4501,59 +5049,9 @@ size_t thrift_test_thrift_test_test_oneway_args_encoded_size(const struct thrift
 	return w.len;
 }
 
-/* Arguments that could not be decoded: describe it if possible, else close. */
-static int __maybe_unused thrift_test_thrift_test_bad_args(struct kg_call *call, int err)
+static int thrift_test_thrift_test_do_test_void(struct kg_call *call, const void *handlers)
 {
-	switch (err) {
-	case -ENOMEM:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "arguments too large for the arena");
-	case -EMSGSIZE:
-		return kg_call_reply_app_exception(call, KG_APPEX_PROTOCOL_ERROR,
-						   "arguments exceed a size limit");
-	case -EBADMSG:
-	case -ENODATA:
-	case -EINVAL:
-	case -EPROTO:
-		return kg_call_reply_app_exception(call, KG_APPEX_PROTOCOL_ERROR,
-						   "malformed arguments");
-	default:
-		return err < 0 ? err : -EBADMSG;
-	}
-}
-
-/* A handler failed with a negative errno: INTERNAL_ERROR to the client. */
-static int __maybe_unused thrift_test_thrift_test_handler_error(struct kg_call *call, int err)
-{
-	char msg[64];
-
-	if (err == -EOPNOTSUPP)
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "not implemented");
-	snprintf(msg, sizeof(msg), "handler failed: error %d", err);
-	return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR, msg);
-}
-
-/* A TApplicationException reply: skip its fields, report -EREMOTEIO. */
-static int __maybe_unused thrift_test_thrift_test_recv_app_exception(struct kg_reader *in)
-{
-	int ret = kg_skip(in, KG_T_STRUCT);
-
-	return ret ? ret : -EREMOTEIO;
-}
-
-static int thrift_test_thrift_test_test_void_args_encode_fn(struct kg_writer *w, const void *value)
-{
-	return thrift_test_thrift_test_test_void_args_encode(w, value);
-}
-
-static int thrift_test_thrift_test_test_void_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return thrift_test_thrift_test_test_void_result_encode(w, value);
-}
-
-static int thrift_test_thrift_test_do_test_void(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops)
-{
+	const struct thrift_test_thrift_test_ops *ops = handlers;
 	struct thrift_test_thrift_test_test_void_args *args;
 	struct thrift_test_thrift_test_test_void_result *res;
 	int ret;
@@ -4561,43 +5059,34 @@ static int thrift_test_thrift_test_do_test_void(struct kg_call *call, const stru
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return thrift_test_thrift_test_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	thrift_test_thrift_test_test_void_args_init(args);
 	ret = thrift_test_thrift_test_test_void_args_decode(call->in, args);
 	if (ret)
-		return thrift_test_thrift_test_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->test_void)
-		return thrift_test_thrift_test_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	thrift_test_thrift_test_test_void_result_init(res);
 	ret = ops->test_void(call);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return thrift_test_thrift_test_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
 	case 0:
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_void_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_void_result_encode,
+			     res);
 }
 
-static int thrift_test_thrift_test_test_string_args_encode_fn(struct kg_writer *w, const void *value)
+static int thrift_test_thrift_test_do_test_string(struct kg_call *call, const void *handlers)
 {
-	return thrift_test_thrift_test_test_string_args_encode(w, value);
-}
-
-static int thrift_test_thrift_test_test_string_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return thrift_test_thrift_test_test_string_result_encode(w, value);
-}
-
-static int thrift_test_thrift_test_do_test_string(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops)
-{
+	const struct thrift_test_thrift_test_ops *ops = handlers;
 	struct thrift_test_thrift_test_test_string_args *args;
 	struct thrift_test_thrift_test_test_string_result *res;
 	int ret;
@@ -4605,19 +5094,19 @@ static int thrift_test_thrift_test_do_test_string(struct kg_call *call, const st
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return thrift_test_thrift_test_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	thrift_test_thrift_test_test_string_args_init(args);
 	ret = thrift_test_thrift_test_test_string_args_decode(call->in, args);
 	if (ret)
-		return thrift_test_thrift_test_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->test_string)
-		return thrift_test_thrift_test_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	thrift_test_thrift_test_test_string_result_init(res);
 	ret = ops->test_string(call, args->thing, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return thrift_test_thrift_test_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4625,24 +5114,15 @@ static int thrift_test_thrift_test_do_test_string(struct kg_call *call, const st
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_string_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_string_result_encode,
+			     res);
 }
 
-static int thrift_test_thrift_test_test_bool_args_encode_fn(struct kg_writer *w, const void *value)
+static int thrift_test_thrift_test_do_test_bool(struct kg_call *call, const void *handlers)
 {
-	return thrift_test_thrift_test_test_bool_args_encode(w, value);
-}
-
-static int thrift_test_thrift_test_test_bool_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return thrift_test_thrift_test_test_bool_result_encode(w, value);
-}
-
-static int thrift_test_thrift_test_do_test_bool(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops)
-{
+	const struct thrift_test_thrift_test_ops *ops = handlers;
 	struct thrift_test_thrift_test_test_bool_args *args;
 	struct thrift_test_thrift_test_test_bool_result *res;
 	int ret;
@@ -4650,19 +5130,19 @@ static int thrift_test_thrift_test_do_test_bool(struct kg_call *call, const stru
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return thrift_test_thrift_test_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	thrift_test_thrift_test_test_bool_args_init(args);
 	ret = thrift_test_thrift_test_test_bool_args_decode(call->in, args);
 	if (ret)
-		return thrift_test_thrift_test_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->test_bool)
-		return thrift_test_thrift_test_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	thrift_test_thrift_test_test_bool_result_init(res);
 	ret = ops->test_bool(call, args->thing, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return thrift_test_thrift_test_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4670,24 +5150,15 @@ static int thrift_test_thrift_test_do_test_bool(struct kg_call *call, const stru
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_bool_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_bool_result_encode,
+			     res);
 }
 
-static int thrift_test_thrift_test_test_byte_args_encode_fn(struct kg_writer *w, const void *value)
+static int thrift_test_thrift_test_do_test_byte(struct kg_call *call, const void *handlers)
 {
-	return thrift_test_thrift_test_test_byte_args_encode(w, value);
-}
-
-static int thrift_test_thrift_test_test_byte_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return thrift_test_thrift_test_test_byte_result_encode(w, value);
-}
-
-static int thrift_test_thrift_test_do_test_byte(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops)
-{
+	const struct thrift_test_thrift_test_ops *ops = handlers;
 	struct thrift_test_thrift_test_test_byte_args *args;
 	struct thrift_test_thrift_test_test_byte_result *res;
 	int ret;
@@ -4695,19 +5166,19 @@ static int thrift_test_thrift_test_do_test_byte(struct kg_call *call, const stru
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return thrift_test_thrift_test_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	thrift_test_thrift_test_test_byte_args_init(args);
 	ret = thrift_test_thrift_test_test_byte_args_decode(call->in, args);
 	if (ret)
-		return thrift_test_thrift_test_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->test_byte)
-		return thrift_test_thrift_test_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	thrift_test_thrift_test_test_byte_result_init(res);
 	ret = ops->test_byte(call, args->thing, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return thrift_test_thrift_test_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4715,24 +5186,15 @@ static int thrift_test_thrift_test_do_test_byte(struct kg_call *call, const stru
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_byte_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_byte_result_encode,
+			     res);
 }
 
-static int thrift_test_thrift_test_test_i32_args_encode_fn(struct kg_writer *w, const void *value)
+static int thrift_test_thrift_test_do_test_i32(struct kg_call *call, const void *handlers)
 {
-	return thrift_test_thrift_test_test_i32_args_encode(w, value);
-}
-
-static int thrift_test_thrift_test_test_i32_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return thrift_test_thrift_test_test_i32_result_encode(w, value);
-}
-
-static int thrift_test_thrift_test_do_test_i32(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops)
-{
+	const struct thrift_test_thrift_test_ops *ops = handlers;
 	struct thrift_test_thrift_test_test_i32_args *args;
 	struct thrift_test_thrift_test_test_i32_result *res;
 	int ret;
@@ -4740,19 +5202,19 @@ static int thrift_test_thrift_test_do_test_i32(struct kg_call *call, const struc
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return thrift_test_thrift_test_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	thrift_test_thrift_test_test_i32_args_init(args);
 	ret = thrift_test_thrift_test_test_i32_args_decode(call->in, args);
 	if (ret)
-		return thrift_test_thrift_test_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->test_i32)
-		return thrift_test_thrift_test_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	thrift_test_thrift_test_test_i32_result_init(res);
 	ret = ops->test_i32(call, args->thing, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return thrift_test_thrift_test_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4760,24 +5222,15 @@ static int thrift_test_thrift_test_do_test_i32(struct kg_call *call, const struc
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_i32_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_i32_result_encode,
+			     res);
 }
 
-static int thrift_test_thrift_test_test_i64_args_encode_fn(struct kg_writer *w, const void *value)
+static int thrift_test_thrift_test_do_test_i64(struct kg_call *call, const void *handlers)
 {
-	return thrift_test_thrift_test_test_i64_args_encode(w, value);
-}
-
-static int thrift_test_thrift_test_test_i64_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return thrift_test_thrift_test_test_i64_result_encode(w, value);
-}
-
-static int thrift_test_thrift_test_do_test_i64(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops)
-{
+	const struct thrift_test_thrift_test_ops *ops = handlers;
 	struct thrift_test_thrift_test_test_i64_args *args;
 	struct thrift_test_thrift_test_test_i64_result *res;
 	int ret;
@@ -4785,19 +5238,19 @@ static int thrift_test_thrift_test_do_test_i64(struct kg_call *call, const struc
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return thrift_test_thrift_test_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	thrift_test_thrift_test_test_i64_args_init(args);
 	ret = thrift_test_thrift_test_test_i64_args_decode(call->in, args);
 	if (ret)
-		return thrift_test_thrift_test_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->test_i64)
-		return thrift_test_thrift_test_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	thrift_test_thrift_test_test_i64_result_init(res);
 	ret = ops->test_i64(call, args->thing, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return thrift_test_thrift_test_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4805,24 +5258,15 @@ static int thrift_test_thrift_test_do_test_i64(struct kg_call *call, const struc
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_i64_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_i64_result_encode,
+			     res);
 }
 
-static int thrift_test_thrift_test_test_double_args_encode_fn(struct kg_writer *w, const void *value)
+static int thrift_test_thrift_test_do_test_double(struct kg_call *call, const void *handlers)
 {
-	return thrift_test_thrift_test_test_double_args_encode(w, value);
-}
-
-static int thrift_test_thrift_test_test_double_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return thrift_test_thrift_test_test_double_result_encode(w, value);
-}
-
-static int thrift_test_thrift_test_do_test_double(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops)
-{
+	const struct thrift_test_thrift_test_ops *ops = handlers;
 	struct thrift_test_thrift_test_test_double_args *args;
 	struct thrift_test_thrift_test_test_double_result *res;
 	int ret;
@@ -4830,19 +5274,19 @@ static int thrift_test_thrift_test_do_test_double(struct kg_call *call, const st
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return thrift_test_thrift_test_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	thrift_test_thrift_test_test_double_args_init(args);
 	ret = thrift_test_thrift_test_test_double_args_decode(call->in, args);
 	if (ret)
-		return thrift_test_thrift_test_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->test_double)
-		return thrift_test_thrift_test_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	thrift_test_thrift_test_test_double_result_init(res);
 	ret = ops->test_double(call, args->thing, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return thrift_test_thrift_test_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4850,24 +5294,15 @@ static int thrift_test_thrift_test_do_test_double(struct kg_call *call, const st
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_double_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_double_result_encode,
+			     res);
 }
 
-static int thrift_test_thrift_test_test_binary_args_encode_fn(struct kg_writer *w, const void *value)
+static int thrift_test_thrift_test_do_test_binary(struct kg_call *call, const void *handlers)
 {
-	return thrift_test_thrift_test_test_binary_args_encode(w, value);
-}
-
-static int thrift_test_thrift_test_test_binary_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return thrift_test_thrift_test_test_binary_result_encode(w, value);
-}
-
-static int thrift_test_thrift_test_do_test_binary(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops)
-{
+	const struct thrift_test_thrift_test_ops *ops = handlers;
 	struct thrift_test_thrift_test_test_binary_args *args;
 	struct thrift_test_thrift_test_test_binary_result *res;
 	int ret;
@@ -4875,19 +5310,19 @@ static int thrift_test_thrift_test_do_test_binary(struct kg_call *call, const st
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return thrift_test_thrift_test_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	thrift_test_thrift_test_test_binary_args_init(args);
 	ret = thrift_test_thrift_test_test_binary_args_decode(call->in, args);
 	if (ret)
-		return thrift_test_thrift_test_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->test_binary)
-		return thrift_test_thrift_test_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	thrift_test_thrift_test_test_binary_result_init(res);
 	ret = ops->test_binary(call, args->thing, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return thrift_test_thrift_test_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4895,24 +5330,15 @@ static int thrift_test_thrift_test_do_test_binary(struct kg_call *call, const st
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_binary_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_binary_result_encode,
+			     res);
 }
 
-static int thrift_test_thrift_test_test_uuid_args_encode_fn(struct kg_writer *w, const void *value)
+static int thrift_test_thrift_test_do_test_uuid(struct kg_call *call, const void *handlers)
 {
-	return thrift_test_thrift_test_test_uuid_args_encode(w, value);
-}
-
-static int thrift_test_thrift_test_test_uuid_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return thrift_test_thrift_test_test_uuid_result_encode(w, value);
-}
-
-static int thrift_test_thrift_test_do_test_uuid(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops)
-{
+	const struct thrift_test_thrift_test_ops *ops = handlers;
 	struct thrift_test_thrift_test_test_uuid_args *args;
 	struct thrift_test_thrift_test_test_uuid_result *res;
 	int ret;
@@ -4920,19 +5346,19 @@ static int thrift_test_thrift_test_do_test_uuid(struct kg_call *call, const stru
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return thrift_test_thrift_test_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	thrift_test_thrift_test_test_uuid_args_init(args);
 	ret = thrift_test_thrift_test_test_uuid_args_decode(call->in, args);
 	if (ret)
-		return thrift_test_thrift_test_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->test_uuid)
-		return thrift_test_thrift_test_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	thrift_test_thrift_test_test_uuid_result_init(res);
 	ret = ops->test_uuid(call, &args->thing, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return thrift_test_thrift_test_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4940,24 +5366,15 @@ static int thrift_test_thrift_test_do_test_uuid(struct kg_call *call, const stru
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_uuid_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_uuid_result_encode,
+			     res);
 }
 
-static int thrift_test_thrift_test_test_struct_args_encode_fn(struct kg_writer *w, const void *value)
+static int thrift_test_thrift_test_do_test_struct(struct kg_call *call, const void *handlers)
 {
-	return thrift_test_thrift_test_test_struct_args_encode(w, value);
-}
-
-static int thrift_test_thrift_test_test_struct_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return thrift_test_thrift_test_test_struct_result_encode(w, value);
-}
-
-static int thrift_test_thrift_test_do_test_struct(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops)
-{
+	const struct thrift_test_thrift_test_ops *ops = handlers;
 	struct thrift_test_thrift_test_test_struct_args *args;
 	struct thrift_test_thrift_test_test_struct_result *res;
 	int ret;
@@ -4965,19 +5382,19 @@ static int thrift_test_thrift_test_do_test_struct(struct kg_call *call, const st
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return thrift_test_thrift_test_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	thrift_test_thrift_test_test_struct_args_init(args);
 	ret = thrift_test_thrift_test_test_struct_args_decode(call->in, args);
 	if (ret)
-		return thrift_test_thrift_test_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->test_struct)
-		return thrift_test_thrift_test_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	thrift_test_thrift_test_test_struct_result_init(res);
 	ret = ops->test_struct(call, &args->thing, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return thrift_test_thrift_test_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -4985,24 +5402,15 @@ static int thrift_test_thrift_test_do_test_struct(struct kg_call *call, const st
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_struct_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_struct_result_encode,
+			     res);
 }
 
-static int thrift_test_thrift_test_test_nest_args_encode_fn(struct kg_writer *w, const void *value)
+static int thrift_test_thrift_test_do_test_nest(struct kg_call *call, const void *handlers)
 {
-	return thrift_test_thrift_test_test_nest_args_encode(w, value);
-}
-
-static int thrift_test_thrift_test_test_nest_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return thrift_test_thrift_test_test_nest_result_encode(w, value);
-}
-
-static int thrift_test_thrift_test_do_test_nest(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops)
-{
+	const struct thrift_test_thrift_test_ops *ops = handlers;
 	struct thrift_test_thrift_test_test_nest_args *args;
 	struct thrift_test_thrift_test_test_nest_result *res;
 	int ret;
@@ -5010,19 +5418,19 @@ static int thrift_test_thrift_test_do_test_nest(struct kg_call *call, const stru
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return thrift_test_thrift_test_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	thrift_test_thrift_test_test_nest_args_init(args);
 	ret = thrift_test_thrift_test_test_nest_args_decode(call->in, args);
 	if (ret)
-		return thrift_test_thrift_test_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->test_nest)
-		return thrift_test_thrift_test_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	thrift_test_thrift_test_test_nest_result_init(res);
 	ret = ops->test_nest(call, &args->thing, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return thrift_test_thrift_test_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -5030,24 +5438,15 @@ static int thrift_test_thrift_test_do_test_nest(struct kg_call *call, const stru
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_nest_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_nest_result_encode,
+			     res);
 }
 
-static int thrift_test_thrift_test_test_map_args_encode_fn(struct kg_writer *w, const void *value)
+static int thrift_test_thrift_test_do_test_map(struct kg_call *call, const void *handlers)
 {
-	return thrift_test_thrift_test_test_map_args_encode(w, value);
-}
-
-static int thrift_test_thrift_test_test_map_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return thrift_test_thrift_test_test_map_result_encode(w, value);
-}
-
-static int thrift_test_thrift_test_do_test_map(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops)
-{
+	const struct thrift_test_thrift_test_ops *ops = handlers;
 	struct thrift_test_thrift_test_test_map_args *args;
 	struct thrift_test_thrift_test_test_map_result *res;
 	int ret;
@@ -5055,19 +5454,19 @@ static int thrift_test_thrift_test_do_test_map(struct kg_call *call, const struc
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return thrift_test_thrift_test_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	thrift_test_thrift_test_test_map_args_init(args);
 	ret = thrift_test_thrift_test_test_map_args_decode(call->in, args);
 	if (ret)
-		return thrift_test_thrift_test_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->test_map)
-		return thrift_test_thrift_test_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	thrift_test_thrift_test_test_map_result_init(res);
 	ret = ops->test_map(call, &args->thing, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return thrift_test_thrift_test_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -5075,24 +5474,15 @@ static int thrift_test_thrift_test_do_test_map(struct kg_call *call, const struc
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_map_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_map_result_encode,
+			     res);
 }
 
-static int thrift_test_thrift_test_test_string_map_args_encode_fn(struct kg_writer *w, const void *value)
+static int thrift_test_thrift_test_do_test_string_map(struct kg_call *call, const void *handlers)
 {
-	return thrift_test_thrift_test_test_string_map_args_encode(w, value);
-}
-
-static int thrift_test_thrift_test_test_string_map_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return thrift_test_thrift_test_test_string_map_result_encode(w, value);
-}
-
-static int thrift_test_thrift_test_do_test_string_map(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops)
-{
+	const struct thrift_test_thrift_test_ops *ops = handlers;
 	struct thrift_test_thrift_test_test_string_map_args *args;
 	struct thrift_test_thrift_test_test_string_map_result *res;
 	int ret;
@@ -5100,19 +5490,19 @@ static int thrift_test_thrift_test_do_test_string_map(struct kg_call *call, cons
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return thrift_test_thrift_test_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	thrift_test_thrift_test_test_string_map_args_init(args);
 	ret = thrift_test_thrift_test_test_string_map_args_decode(call->in, args);
 	if (ret)
-		return thrift_test_thrift_test_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->test_string_map)
-		return thrift_test_thrift_test_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	thrift_test_thrift_test_test_string_map_result_init(res);
 	ret = ops->test_string_map(call, &args->thing, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return thrift_test_thrift_test_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -5120,24 +5510,15 @@ static int thrift_test_thrift_test_do_test_string_map(struct kg_call *call, cons
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_string_map_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY,
+			     thrift_test_thrift_test_test_string_map_result_encode, res);
 }
 
-static int thrift_test_thrift_test_test_set_args_encode_fn(struct kg_writer *w, const void *value)
+static int thrift_test_thrift_test_do_test_set(struct kg_call *call, const void *handlers)
 {
-	return thrift_test_thrift_test_test_set_args_encode(w, value);
-}
-
-static int thrift_test_thrift_test_test_set_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return thrift_test_thrift_test_test_set_result_encode(w, value);
-}
-
-static int thrift_test_thrift_test_do_test_set(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops)
-{
+	const struct thrift_test_thrift_test_ops *ops = handlers;
 	struct thrift_test_thrift_test_test_set_args *args;
 	struct thrift_test_thrift_test_test_set_result *res;
 	int ret;
@@ -5145,19 +5526,19 @@ static int thrift_test_thrift_test_do_test_set(struct kg_call *call, const struc
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return thrift_test_thrift_test_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	thrift_test_thrift_test_test_set_args_init(args);
 	ret = thrift_test_thrift_test_test_set_args_decode(call->in, args);
 	if (ret)
-		return thrift_test_thrift_test_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->test_set)
-		return thrift_test_thrift_test_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	thrift_test_thrift_test_test_set_result_init(res);
 	ret = ops->test_set(call, &args->thing, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return thrift_test_thrift_test_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -5165,24 +5546,15 @@ static int thrift_test_thrift_test_do_test_set(struct kg_call *call, const struc
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_set_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_set_result_encode,
+			     res);
 }
 
-static int thrift_test_thrift_test_test_list_args_encode_fn(struct kg_writer *w, const void *value)
+static int thrift_test_thrift_test_do_test_list(struct kg_call *call, const void *handlers)
 {
-	return thrift_test_thrift_test_test_list_args_encode(w, value);
-}
-
-static int thrift_test_thrift_test_test_list_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return thrift_test_thrift_test_test_list_result_encode(w, value);
-}
-
-static int thrift_test_thrift_test_do_test_list(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops)
-{
+	const struct thrift_test_thrift_test_ops *ops = handlers;
 	struct thrift_test_thrift_test_test_list_args *args;
 	struct thrift_test_thrift_test_test_list_result *res;
 	int ret;
@@ -5190,19 +5562,19 @@ static int thrift_test_thrift_test_do_test_list(struct kg_call *call, const stru
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return thrift_test_thrift_test_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	thrift_test_thrift_test_test_list_args_init(args);
 	ret = thrift_test_thrift_test_test_list_args_decode(call->in, args);
 	if (ret)
-		return thrift_test_thrift_test_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->test_list)
-		return thrift_test_thrift_test_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	thrift_test_thrift_test_test_list_result_init(res);
 	ret = ops->test_list(call, &args->thing, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return thrift_test_thrift_test_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -5210,24 +5582,15 @@ static int thrift_test_thrift_test_do_test_list(struct kg_call *call, const stru
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_list_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_list_result_encode,
+			     res);
 }
 
-static int thrift_test_thrift_test_test_enum_args_encode_fn(struct kg_writer *w, const void *value)
+static int thrift_test_thrift_test_do_test_enum(struct kg_call *call, const void *handlers)
 {
-	return thrift_test_thrift_test_test_enum_args_encode(w, value);
-}
-
-static int thrift_test_thrift_test_test_enum_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return thrift_test_thrift_test_test_enum_result_encode(w, value);
-}
-
-static int thrift_test_thrift_test_do_test_enum(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops)
-{
+	const struct thrift_test_thrift_test_ops *ops = handlers;
 	struct thrift_test_thrift_test_test_enum_args *args;
 	struct thrift_test_thrift_test_test_enum_result *res;
 	int ret;
@@ -5235,19 +5598,19 @@ static int thrift_test_thrift_test_do_test_enum(struct kg_call *call, const stru
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return thrift_test_thrift_test_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	thrift_test_thrift_test_test_enum_args_init(args);
 	ret = thrift_test_thrift_test_test_enum_args_decode(call->in, args);
 	if (ret)
-		return thrift_test_thrift_test_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->test_enum)
-		return thrift_test_thrift_test_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	thrift_test_thrift_test_test_enum_result_init(res);
 	ret = ops->test_enum(call, args->thing, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return thrift_test_thrift_test_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -5255,24 +5618,15 @@ static int thrift_test_thrift_test_do_test_enum(struct kg_call *call, const stru
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_enum_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_enum_result_encode,
+			     res);
 }
 
-static int thrift_test_thrift_test_test_typedef_args_encode_fn(struct kg_writer *w, const void *value)
+static int thrift_test_thrift_test_do_test_typedef(struct kg_call *call, const void *handlers)
 {
-	return thrift_test_thrift_test_test_typedef_args_encode(w, value);
-}
-
-static int thrift_test_thrift_test_test_typedef_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return thrift_test_thrift_test_test_typedef_result_encode(w, value);
-}
-
-static int thrift_test_thrift_test_do_test_typedef(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops)
-{
+	const struct thrift_test_thrift_test_ops *ops = handlers;
 	struct thrift_test_thrift_test_test_typedef_args *args;
 	struct thrift_test_thrift_test_test_typedef_result *res;
 	int ret;
@@ -5280,19 +5634,19 @@ static int thrift_test_thrift_test_do_test_typedef(struct kg_call *call, const s
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return thrift_test_thrift_test_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	thrift_test_thrift_test_test_typedef_args_init(args);
 	ret = thrift_test_thrift_test_test_typedef_args_decode(call->in, args);
 	if (ret)
-		return thrift_test_thrift_test_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->test_typedef)
-		return thrift_test_thrift_test_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	thrift_test_thrift_test_test_typedef_result_init(res);
 	ret = ops->test_typedef(call, args->thing, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return thrift_test_thrift_test_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -5300,24 +5654,15 @@ static int thrift_test_thrift_test_do_test_typedef(struct kg_call *call, const s
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_typedef_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_typedef_result_encode,
+			     res);
 }
 
-static int thrift_test_thrift_test_test_map_map_args_encode_fn(struct kg_writer *w, const void *value)
+static int thrift_test_thrift_test_do_test_map_map(struct kg_call *call, const void *handlers)
 {
-	return thrift_test_thrift_test_test_map_map_args_encode(w, value);
-}
-
-static int thrift_test_thrift_test_test_map_map_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return thrift_test_thrift_test_test_map_map_result_encode(w, value);
-}
-
-static int thrift_test_thrift_test_do_test_map_map(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops)
-{
+	const struct thrift_test_thrift_test_ops *ops = handlers;
 	struct thrift_test_thrift_test_test_map_map_args *args;
 	struct thrift_test_thrift_test_test_map_map_result *res;
 	int ret;
@@ -5325,19 +5670,19 @@ static int thrift_test_thrift_test_do_test_map_map(struct kg_call *call, const s
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return thrift_test_thrift_test_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	thrift_test_thrift_test_test_map_map_args_init(args);
 	ret = thrift_test_thrift_test_test_map_map_args_decode(call->in, args);
 	if (ret)
-		return thrift_test_thrift_test_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->test_map_map)
-		return thrift_test_thrift_test_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	thrift_test_thrift_test_test_map_map_result_init(res);
 	ret = ops->test_map_map(call, args->hello, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return thrift_test_thrift_test_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -5345,24 +5690,15 @@ static int thrift_test_thrift_test_do_test_map_map(struct kg_call *call, const s
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_map_map_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_map_map_result_encode,
+			     res);
 }
 
-static int thrift_test_thrift_test_test_insanity_args_encode_fn(struct kg_writer *w, const void *value)
+static int thrift_test_thrift_test_do_test_insanity(struct kg_call *call, const void *handlers)
 {
-	return thrift_test_thrift_test_test_insanity_args_encode(w, value);
-}
-
-static int thrift_test_thrift_test_test_insanity_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return thrift_test_thrift_test_test_insanity_result_encode(w, value);
-}
-
-static int thrift_test_thrift_test_do_test_insanity(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops)
-{
+	const struct thrift_test_thrift_test_ops *ops = handlers;
 	struct thrift_test_thrift_test_test_insanity_args *args;
 	struct thrift_test_thrift_test_test_insanity_result *res;
 	int ret;
@@ -5370,19 +5706,19 @@ static int thrift_test_thrift_test_do_test_insanity(struct kg_call *call, const 
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return thrift_test_thrift_test_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	thrift_test_thrift_test_test_insanity_args_init(args);
 	ret = thrift_test_thrift_test_test_insanity_args_decode(call->in, args);
 	if (ret)
-		return thrift_test_thrift_test_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->test_insanity)
-		return thrift_test_thrift_test_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	thrift_test_thrift_test_test_insanity_result_init(res);
 	ret = ops->test_insanity(call, &args->argument, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return thrift_test_thrift_test_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -5390,24 +5726,15 @@ static int thrift_test_thrift_test_do_test_insanity(struct kg_call *call, const 
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_insanity_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY,
+			     thrift_test_thrift_test_test_insanity_result_encode, res);
 }
 
-static int thrift_test_thrift_test_test_multi_args_encode_fn(struct kg_writer *w, const void *value)
+static int thrift_test_thrift_test_do_test_multi(struct kg_call *call, const void *handlers)
 {
-	return thrift_test_thrift_test_test_multi_args_encode(w, value);
-}
-
-static int thrift_test_thrift_test_test_multi_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return thrift_test_thrift_test_test_multi_result_encode(w, value);
-}
-
-static int thrift_test_thrift_test_do_test_multi(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops)
-{
+	const struct thrift_test_thrift_test_ops *ops = handlers;
 	struct thrift_test_thrift_test_test_multi_args *args;
 	struct thrift_test_thrift_test_test_multi_result *res;
 	int ret;
@@ -5415,19 +5742,20 @@ static int thrift_test_thrift_test_do_test_multi(struct kg_call *call, const str
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return thrift_test_thrift_test_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	thrift_test_thrift_test_test_multi_args_init(args);
 	ret = thrift_test_thrift_test_test_multi_args_decode(call->in, args);
 	if (ret)
-		return thrift_test_thrift_test_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->test_multi)
-		return thrift_test_thrift_test_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	thrift_test_thrift_test_test_multi_result_init(res);
-	ret = ops->test_multi(call, args->arg0, args->arg1, args->arg2, &args->arg3, args->arg4, args->arg5, &res->success);
+	ret = ops->test_multi(call, args->arg0, args->arg1, args->arg2, &args->arg3, args->arg4,
+			      args->arg5, &res->success);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return thrift_test_thrift_test_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -5435,24 +5763,15 @@ static int thrift_test_thrift_test_do_test_multi(struct kg_call *call, const str
 		res->isset.success = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_multi_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_multi_result_encode,
+			     res);
 }
 
-static int thrift_test_thrift_test_test_exception_args_encode_fn(struct kg_writer *w, const void *value)
+static int thrift_test_thrift_test_do_test_exception(struct kg_call *call, const void *handlers)
 {
-	return thrift_test_thrift_test_test_exception_args_encode(w, value);
-}
-
-static int thrift_test_thrift_test_test_exception_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return thrift_test_thrift_test_test_exception_result_encode(w, value);
-}
-
-static int thrift_test_thrift_test_do_test_exception(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops)
-{
+	const struct thrift_test_thrift_test_ops *ops = handlers;
 	struct thrift_test_thrift_test_test_exception_args *args;
 	struct thrift_test_thrift_test_test_exception_result *res;
 	int ret;
@@ -5460,19 +5779,19 @@ static int thrift_test_thrift_test_do_test_exception(struct kg_call *call, const
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return thrift_test_thrift_test_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	thrift_test_thrift_test_test_exception_args_init(args);
 	ret = thrift_test_thrift_test_test_exception_args_decode(call->in, args);
 	if (ret)
-		return thrift_test_thrift_test_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->test_exception)
-		return thrift_test_thrift_test_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	thrift_test_thrift_test_test_exception_result_init(res);
 	ret = ops->test_exception(call, args->arg, &res->err1);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return thrift_test_thrift_test_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -5482,24 +5801,16 @@ static int thrift_test_thrift_test_do_test_exception(struct kg_call *call, const
 		res->isset.err1 = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_exception_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY,
+			     thrift_test_thrift_test_test_exception_result_encode, res);
 }
 
-static int thrift_test_thrift_test_test_multi_exception_args_encode_fn(struct kg_writer *w, const void *value)
+static int thrift_test_thrift_test_do_test_multi_exception(struct kg_call *call,
+							   const void *handlers)
 {
-	return thrift_test_thrift_test_test_multi_exception_args_encode(w, value);
-}
-
-static int thrift_test_thrift_test_test_multi_exception_result_encode_fn(struct kg_writer *w, const void *value)
-{
-	return thrift_test_thrift_test_test_multi_exception_result_encode(w, value);
-}
-
-static int thrift_test_thrift_test_do_test_multi_exception(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops)
-{
+	const struct thrift_test_thrift_test_ops *ops = handlers;
 	struct thrift_test_thrift_test_test_multi_exception_args *args;
 	struct thrift_test_thrift_test_test_multi_exception_result *res;
 	int ret;
@@ -5507,19 +5818,20 @@ static int thrift_test_thrift_test_do_test_multi_exception(struct kg_call *call,
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
-		return thrift_test_thrift_test_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	thrift_test_thrift_test_test_multi_exception_args_init(args);
 	ret = thrift_test_thrift_test_test_multi_exception_args_decode(call->in, args);
 	if (ret)
-		return thrift_test_thrift_test_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->test_multi_exception)
-		return thrift_test_thrift_test_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	thrift_test_thrift_test_test_multi_exception_result_init(res);
-	ret = ops->test_multi_exception(call, args->arg0, args->arg1, &res->success, &res->err1, &res->err2);
+	ret = ops->test_multi_exception(call, args->arg0, args->arg1, &res->success, &res->err1,
+					&res->err2);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
 	if (ret < 0)
-		return thrift_test_thrift_test_handler_error(call, ret);
+		return kg_reply_handler_error(call, ret);
 	if (call->msg_type == KG_MSG_ONEWAY)
 		return 0;	/* sent as oneway: no reply expected */
 	switch (ret) {
@@ -5533,31 +5845,27 @@ static int thrift_test_thrift_test_do_test_multi_exception(struct kg_call *call,
 		res->isset.err2 = true;
 		break;
 	default:
-		return kg_call_reply_app_exception(call, KG_APPEX_INTERNAL_ERROR,
-						   "handler returned an undeclared exception");
+		return kg_reply_undeclared(call);
 	}
-	return kg_call_reply(call, KG_MSG_REPLY, thrift_test_thrift_test_test_multi_exception_result_encode_fn, res);
+	return kg_call_reply(call, KG_MSG_REPLY,
+			     thrift_test_thrift_test_test_multi_exception_result_encode, res);
 }
 
-static int thrift_test_thrift_test_test_oneway_args_encode_fn(struct kg_writer *w, const void *value)
+static int thrift_test_thrift_test_do_test_oneway(struct kg_call *call, const void *handlers)
 {
-	return thrift_test_thrift_test_test_oneway_args_encode(w, value);
-}
-
-static int thrift_test_thrift_test_do_test_oneway(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops)
-{
+	const struct thrift_test_thrift_test_ops *ops = handlers;
 	struct thrift_test_thrift_test_test_oneway_args *args;
 	int ret;
 
 	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	if (!args)
-		return thrift_test_thrift_test_bad_args(call, -ENOMEM);
+		return kg_reply_bad_args(call, -ENOMEM);
 	thrift_test_thrift_test_test_oneway_args_init(args);
 	ret = thrift_test_thrift_test_test_oneway_args_decode(call->in, args);
 	if (ret)
-		return thrift_test_thrift_test_bad_args(call, ret);
+		return kg_reply_bad_args(call, ret);
 	if (!ops->test_oneway)
-		return thrift_test_thrift_test_handler_error(call, -EOPNOTSUPP);
+		return kg_reply_handler_error(call, -EOPNOTSUPP);
 	ret = ops->test_oneway(call, args->seconds_to_sleep);
 	if (ret == -EAGAIN)
 		return ret;	/* kept: served again once the connection drains */
@@ -5566,74 +5874,46 @@ static int thrift_test_thrift_test_do_test_oneway(struct kg_call *call, const st
 	return 0;	/* oneway: no reply */
 }
 
-struct thrift_test_thrift_test_method {
-	const char *name;
-	u32 len;
-	int (*process)(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops);
+/* Sorted by name (bytewise, shorter first on a tie) for kg_dispatch(). */
+static const struct kg_method thrift_test_thrift_test_methods[] = {
+	{ KG_NAME("testBinary"), thrift_test_thrift_test_do_test_binary },
+	{ KG_NAME("testBool"), thrift_test_thrift_test_do_test_bool },
+	{ KG_NAME("testByte"), thrift_test_thrift_test_do_test_byte },
+	{ KG_NAME("testDouble"), thrift_test_thrift_test_do_test_double },
+	{ KG_NAME("testEnum"), thrift_test_thrift_test_do_test_enum },
+	{ KG_NAME("testException"), thrift_test_thrift_test_do_test_exception },
+	{ KG_NAME("testI32"), thrift_test_thrift_test_do_test_i32 },
+	{ KG_NAME("testI64"), thrift_test_thrift_test_do_test_i64 },
+	{ KG_NAME("testInsanity"), thrift_test_thrift_test_do_test_insanity },
+	{ KG_NAME("testList"), thrift_test_thrift_test_do_test_list },
+	{ KG_NAME("testMap"), thrift_test_thrift_test_do_test_map },
+	{ KG_NAME("testMapMap"), thrift_test_thrift_test_do_test_map_map },
+	{ KG_NAME("testMulti"), thrift_test_thrift_test_do_test_multi },
+	{ KG_NAME("testMultiException"), thrift_test_thrift_test_do_test_multi_exception },
+	{ KG_NAME("testNest"), thrift_test_thrift_test_do_test_nest },
+	{ KG_NAME("testOneway"), thrift_test_thrift_test_do_test_oneway },
+	{ KG_NAME("testSet"), thrift_test_thrift_test_do_test_set },
+	{ KG_NAME("testString"), thrift_test_thrift_test_do_test_string },
+	{ KG_NAME("testStringMap"), thrift_test_thrift_test_do_test_string_map },
+	{ KG_NAME("testStruct"), thrift_test_thrift_test_do_test_struct },
+	{ KG_NAME("testTypedef"), thrift_test_thrift_test_do_test_typedef },
+	{ KG_NAME("testUuid"), thrift_test_thrift_test_do_test_uuid },
+	{ KG_NAME("testVoid"), thrift_test_thrift_test_do_test_void },
 };
 
-/* Sorted by name (bytewise, shorter first on a tie) for binary search. */
-static const struct thrift_test_thrift_test_method thrift_test_thrift_test_methods[] = {
-	{ "testBinary", 10, thrift_test_thrift_test_do_test_binary },
-	{ "testBool", 8, thrift_test_thrift_test_do_test_bool },
-	{ "testByte", 8, thrift_test_thrift_test_do_test_byte },
-	{ "testDouble", 10, thrift_test_thrift_test_do_test_double },
-	{ "testEnum", 8, thrift_test_thrift_test_do_test_enum },
-	{ "testException", 13, thrift_test_thrift_test_do_test_exception },
-	{ "testI32", 7, thrift_test_thrift_test_do_test_i32 },
-	{ "testI64", 7, thrift_test_thrift_test_do_test_i64 },
-	{ "testInsanity", 12, thrift_test_thrift_test_do_test_insanity },
-	{ "testList", 8, thrift_test_thrift_test_do_test_list },
-	{ "testMap", 7, thrift_test_thrift_test_do_test_map },
-	{ "testMapMap", 10, thrift_test_thrift_test_do_test_map_map },
-	{ "testMulti", 9, thrift_test_thrift_test_do_test_multi },
-	{ "testMultiException", 18, thrift_test_thrift_test_do_test_multi_exception },
-	{ "testNest", 8, thrift_test_thrift_test_do_test_nest },
-	{ "testOneway", 10, thrift_test_thrift_test_do_test_oneway },
-	{ "testSet", 7, thrift_test_thrift_test_do_test_set },
-	{ "testString", 10, thrift_test_thrift_test_do_test_string },
-	{ "testStringMap", 13, thrift_test_thrift_test_do_test_string_map },
-	{ "testStruct", 10, thrift_test_thrift_test_do_test_struct },
-	{ "testTypedef", 11, thrift_test_thrift_test_do_test_typedef },
-	{ "testUuid", 8, thrift_test_thrift_test_do_test_uuid },
-	{ "testVoid", 8, thrift_test_thrift_test_do_test_void },
-};
-
-int thrift_test_thrift_test_dispatch(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops)
+int thrift_test_thrift_test_dispatch(struct kg_call *call,
+				     const struct thrift_test_thrift_test_ops *ops)
 {
-	size_t lo = 0, hi = ARRAY_SIZE(thrift_test_thrift_test_methods);
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct thrift_test_thrift_test_method *e = &thrift_test_thrift_test_methods[mid];
-		int c = memcmp(call->method.data, e->name, min(call->method.len, e->len));
-
-		if (!c)
-			c = call->method.len < e->len ? -1 : call->method.len > e->len;
-		if (!c)
-			return e->process(call, ops);
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return KG_DISPATCH_UNKNOWN;
+	return kg_dispatch(call, thrift_test_thrift_test_methods,
+			   ARRAY_SIZE(thrift_test_thrift_test_methods), ops);
 }
 
-int thrift_test_thrift_test_process(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops)
+int thrift_test_thrift_test_process(struct kg_call *call,
+				    const struct thrift_test_thrift_test_ops *ops)
 {
-	char msg[96];
-	int ret;
-
-	if (call->msg_type != KG_MSG_CALL && call->msg_type != KG_MSG_ONEWAY)
-		return kg_call_reply_app_exception(call, KG_APPEX_INVALID_MESSAGE_TYPE,
-						   "ThriftTest: expected a CALL or ONEWAY message");
-	ret = thrift_test_thrift_test_dispatch(call, ops);
-	if (ret != KG_DISPATCH_UNKNOWN)
-		return ret;
-	snprintf(msg, sizeof(msg), "Invalid method name: '%.*s'",
-		 (int)min_t(u32, call->method.len, 64), (const char *)call->method.data);
-	return kg_call_reply_app_exception(call, KG_APPEX_UNKNOWN_METHOD, msg);
+	if (!kg_call_is_request(call))
+		return kg_reply_not_request(call, "ThriftTest");
+	return kg_reply_if_unknown(call, thrift_test_thrift_test_dispatch(call, ops));
 }
 
 int thrift_test_thrift_test_send_test_void(struct kg_conn *conn, s32 seqid)
@@ -5642,7 +5922,7 @@ int thrift_test_thrift_test_send_test_void(struct kg_conn *conn, s32 seqid)
 
 	thrift_test_thrift_test_test_void_args_init(&args);
 	return kg_conn_send_message(conn, "testVoid", KG_MSG_CALL, seqid,
-				    thrift_test_thrift_test_test_void_args_encode_fn, &args);
+				    thrift_test_thrift_test_test_void_args_encode, &args);
 }
 
 int thrift_test_thrift_test_recv_test_void(struct kg_reader *in, u8 msg_type)
@@ -5651,7 +5931,7 @@ int thrift_test_thrift_test_recv_test_void(struct kg_reader *in, u8 msg_type)
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return thrift_test_thrift_test_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5672,7 +5952,7 @@ int thrift_test_thrift_test_send_test_string(struct kg_conn *conn, s32 seqid, st
 	args.thing = thing;
 	args.isset.thing = true;
 	return kg_conn_send_message(conn, "testString", KG_MSG_CALL, seqid,
-				    thrift_test_thrift_test_test_string_args_encode_fn, &args);
+				    thrift_test_thrift_test_test_string_args_encode, &args);
 }
 
 int thrift_test_thrift_test_recv_test_string(struct kg_reader *in, u8 msg_type,
@@ -5682,7 +5962,7 @@ int thrift_test_thrift_test_recv_test_string(struct kg_reader *in, u8 msg_type,
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return thrift_test_thrift_test_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5707,7 +5987,7 @@ int thrift_test_thrift_test_send_test_bool(struct kg_conn *conn, s32 seqid, bool
 	args.thing = thing;
 	args.isset.thing = true;
 	return kg_conn_send_message(conn, "testBool", KG_MSG_CALL, seqid,
-				    thrift_test_thrift_test_test_bool_args_encode_fn, &args);
+				    thrift_test_thrift_test_test_bool_args_encode, &args);
 }
 
 int thrift_test_thrift_test_recv_test_bool(struct kg_reader *in, u8 msg_type, bool *result)
@@ -5716,7 +5996,7 @@ int thrift_test_thrift_test_recv_test_bool(struct kg_reader *in, u8 msg_type, bo
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return thrift_test_thrift_test_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5741,7 +6021,7 @@ int thrift_test_thrift_test_send_test_byte(struct kg_conn *conn, s32 seqid, s8 t
 	args.thing = thing;
 	args.isset.thing = true;
 	return kg_conn_send_message(conn, "testByte", KG_MSG_CALL, seqid,
-				    thrift_test_thrift_test_test_byte_args_encode_fn, &args);
+				    thrift_test_thrift_test_test_byte_args_encode, &args);
 }
 
 int thrift_test_thrift_test_recv_test_byte(struct kg_reader *in, u8 msg_type, s8 *result)
@@ -5750,7 +6030,7 @@ int thrift_test_thrift_test_recv_test_byte(struct kg_reader *in, u8 msg_type, s8
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return thrift_test_thrift_test_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5775,7 +6055,7 @@ int thrift_test_thrift_test_send_test_i32(struct kg_conn *conn, s32 seqid, s32 t
 	args.thing = thing;
 	args.isset.thing = true;
 	return kg_conn_send_message(conn, "testI32", KG_MSG_CALL, seqid,
-				    thrift_test_thrift_test_test_i32_args_encode_fn, &args);
+				    thrift_test_thrift_test_test_i32_args_encode, &args);
 }
 
 int thrift_test_thrift_test_recv_test_i32(struct kg_reader *in, u8 msg_type, s32 *result)
@@ -5784,7 +6064,7 @@ int thrift_test_thrift_test_recv_test_i32(struct kg_reader *in, u8 msg_type, s32
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return thrift_test_thrift_test_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5809,7 +6089,7 @@ int thrift_test_thrift_test_send_test_i64(struct kg_conn *conn, s32 seqid, s64 t
 	args.thing = thing;
 	args.isset.thing = true;
 	return kg_conn_send_message(conn, "testI64", KG_MSG_CALL, seqid,
-				    thrift_test_thrift_test_test_i64_args_encode_fn, &args);
+				    thrift_test_thrift_test_test_i64_args_encode, &args);
 }
 
 int thrift_test_thrift_test_recv_test_i64(struct kg_reader *in, u8 msg_type, s64 *result)
@@ -5818,7 +6098,7 @@ int thrift_test_thrift_test_recv_test_i64(struct kg_reader *in, u8 msg_type, s64
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return thrift_test_thrift_test_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5843,7 +6123,7 @@ int thrift_test_thrift_test_send_test_double(struct kg_conn *conn, s32 seqid, u6
 	args.thing = thing;
 	args.isset.thing = true;
 	return kg_conn_send_message(conn, "testDouble", KG_MSG_CALL, seqid,
-				    thrift_test_thrift_test_test_double_args_encode_fn, &args);
+				    thrift_test_thrift_test_test_double_args_encode, &args);
 }
 
 int thrift_test_thrift_test_recv_test_double(struct kg_reader *in, u8 msg_type, u64 *result)
@@ -5852,7 +6132,7 @@ int thrift_test_thrift_test_recv_test_double(struct kg_reader *in, u8 msg_type, 
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return thrift_test_thrift_test_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5877,7 +6157,7 @@ int thrift_test_thrift_test_send_test_binary(struct kg_conn *conn, s32 seqid, st
 	args.thing = thing;
 	args.isset.thing = true;
 	return kg_conn_send_message(conn, "testBinary", KG_MSG_CALL, seqid,
-				    thrift_test_thrift_test_test_binary_args_encode_fn, &args);
+				    thrift_test_thrift_test_test_binary_args_encode, &args);
 }
 
 int thrift_test_thrift_test_recv_test_binary(struct kg_reader *in, u8 msg_type,
@@ -5887,7 +6167,7 @@ int thrift_test_thrift_test_recv_test_binary(struct kg_reader *in, u8 msg_type,
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return thrift_test_thrift_test_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5913,7 +6193,7 @@ int thrift_test_thrift_test_send_test_uuid(struct kg_conn *conn, s32 seqid,
 	args.thing = *thing;
 	args.isset.thing = true;
 	return kg_conn_send_message(conn, "testUuid", KG_MSG_CALL, seqid,
-				    thrift_test_thrift_test_test_uuid_args_encode_fn, &args);
+				    thrift_test_thrift_test_test_uuid_args_encode, &args);
 }
 
 int thrift_test_thrift_test_recv_test_uuid(struct kg_reader *in, u8 msg_type,
@@ -5923,7 +6203,7 @@ int thrift_test_thrift_test_recv_test_uuid(struct kg_reader *in, u8 msg_type,
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return thrift_test_thrift_test_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5949,7 +6229,7 @@ int thrift_test_thrift_test_send_test_struct(struct kg_conn *conn, s32 seqid,
 	args.thing = *thing;
 	args.isset.thing = true;
 	return kg_conn_send_message(conn, "testStruct", KG_MSG_CALL, seqid,
-				    thrift_test_thrift_test_test_struct_args_encode_fn, &args);
+				    thrift_test_thrift_test_test_struct_args_encode, &args);
 }
 
 int thrift_test_thrift_test_recv_test_struct(struct kg_reader *in, u8 msg_type,
@@ -5959,7 +6239,7 @@ int thrift_test_thrift_test_recv_test_struct(struct kg_reader *in, u8 msg_type,
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return thrift_test_thrift_test_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -5985,7 +6265,7 @@ int thrift_test_thrift_test_send_test_nest(struct kg_conn *conn, s32 seqid,
 	args.thing = *thing;
 	args.isset.thing = true;
 	return kg_conn_send_message(conn, "testNest", KG_MSG_CALL, seqid,
-				    thrift_test_thrift_test_test_nest_args_encode_fn, &args);
+				    thrift_test_thrift_test_test_nest_args_encode, &args);
 }
 
 int thrift_test_thrift_test_recv_test_nest(struct kg_reader *in, u8 msg_type,
@@ -5995,7 +6275,7 @@ int thrift_test_thrift_test_recv_test_nest(struct kg_reader *in, u8 msg_type,
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return thrift_test_thrift_test_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -6021,7 +6301,7 @@ int thrift_test_thrift_test_send_test_map(struct kg_conn *conn, s32 seqid,
 	args.thing = *thing;
 	args.isset.thing = true;
 	return kg_conn_send_message(conn, "testMap", KG_MSG_CALL, seqid,
-				    thrift_test_thrift_test_test_map_args_encode_fn, &args);
+				    thrift_test_thrift_test_test_map_args_encode, &args);
 }
 
 int thrift_test_thrift_test_recv_test_map(struct kg_reader *in, u8 msg_type,
@@ -6031,7 +6311,7 @@ int thrift_test_thrift_test_recv_test_map(struct kg_reader *in, u8 msg_type,
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return thrift_test_thrift_test_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -6057,7 +6337,7 @@ int thrift_test_thrift_test_send_test_string_map(struct kg_conn *conn, s32 seqid
 	args.thing = *thing;
 	args.isset.thing = true;
 	return kg_conn_send_message(conn, "testStringMap", KG_MSG_CALL, seqid,
-				    thrift_test_thrift_test_test_string_map_args_encode_fn, &args);
+				    thrift_test_thrift_test_test_string_map_args_encode, &args);
 }
 
 int thrift_test_thrift_test_recv_test_string_map(struct kg_reader *in, u8 msg_type,
@@ -6067,7 +6347,7 @@ int thrift_test_thrift_test_recv_test_string_map(struct kg_reader *in, u8 msg_ty
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return thrift_test_thrift_test_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -6093,7 +6373,7 @@ int thrift_test_thrift_test_send_test_set(struct kg_conn *conn, s32 seqid,
 	args.thing = *thing;
 	args.isset.thing = true;
 	return kg_conn_send_message(conn, "testSet", KG_MSG_CALL, seqid,
-				    thrift_test_thrift_test_test_set_args_encode_fn, &args);
+				    thrift_test_thrift_test_test_set_args_encode, &args);
 }
 
 int thrift_test_thrift_test_recv_test_set(struct kg_reader *in, u8 msg_type,
@@ -6103,7 +6383,7 @@ int thrift_test_thrift_test_recv_test_set(struct kg_reader *in, u8 msg_type,
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return thrift_test_thrift_test_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -6129,7 +6409,7 @@ int thrift_test_thrift_test_send_test_list(struct kg_conn *conn, s32 seqid,
 	args.thing = *thing;
 	args.isset.thing = true;
 	return kg_conn_send_message(conn, "testList", KG_MSG_CALL, seqid,
-				    thrift_test_thrift_test_test_list_args_encode_fn, &args);
+				    thrift_test_thrift_test_test_list_args_encode, &args);
 }
 
 int thrift_test_thrift_test_recv_test_list(struct kg_reader *in, u8 msg_type,
@@ -6139,7 +6419,7 @@ int thrift_test_thrift_test_recv_test_list(struct kg_reader *in, u8 msg_type,
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return thrift_test_thrift_test_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -6164,7 +6444,7 @@ int thrift_test_thrift_test_send_test_enum(struct kg_conn *conn, s32 seqid, s32 
 	args.thing = thing;
 	args.isset.thing = true;
 	return kg_conn_send_message(conn, "testEnum", KG_MSG_CALL, seqid,
-				    thrift_test_thrift_test_test_enum_args_encode_fn, &args);
+				    thrift_test_thrift_test_test_enum_args_encode, &args);
 }
 
 int thrift_test_thrift_test_recv_test_enum(struct kg_reader *in, u8 msg_type, s32 *result)
@@ -6173,7 +6453,7 @@ int thrift_test_thrift_test_recv_test_enum(struct kg_reader *in, u8 msg_type, s3
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return thrift_test_thrift_test_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -6198,7 +6478,7 @@ int thrift_test_thrift_test_send_test_typedef(struct kg_conn *conn, s32 seqid, s
 	args.thing = thing;
 	args.isset.thing = true;
 	return kg_conn_send_message(conn, "testTypedef", KG_MSG_CALL, seqid,
-				    thrift_test_thrift_test_test_typedef_args_encode_fn, &args);
+				    thrift_test_thrift_test_test_typedef_args_encode, &args);
 }
 
 int thrift_test_thrift_test_recv_test_typedef(struct kg_reader *in, u8 msg_type, s64 *result)
@@ -6207,7 +6487,7 @@ int thrift_test_thrift_test_recv_test_typedef(struct kg_reader *in, u8 msg_type,
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return thrift_test_thrift_test_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -6232,7 +6512,7 @@ int thrift_test_thrift_test_send_test_map_map(struct kg_conn *conn, s32 seqid, s
 	args.hello = hello;
 	args.isset.hello = true;
 	return kg_conn_send_message(conn, "testMapMap", KG_MSG_CALL, seqid,
-				    thrift_test_thrift_test_test_map_map_args_encode_fn, &args);
+				    thrift_test_thrift_test_test_map_map_args_encode, &args);
 }
 
 int thrift_test_thrift_test_recv_test_map_map(struct kg_reader *in, u8 msg_type,
@@ -6242,7 +6522,7 @@ int thrift_test_thrift_test_recv_test_map_map(struct kg_reader *in, u8 msg_type,
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return thrift_test_thrift_test_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -6268,17 +6548,17 @@ int thrift_test_thrift_test_send_test_insanity(struct kg_conn *conn, s32 seqid,
 	args.argument = *argument;
 	args.isset.argument = true;
 	return kg_conn_send_message(conn, "testInsanity", KG_MSG_CALL, seqid,
-				    thrift_test_thrift_test_test_insanity_args_encode_fn, &args);
+				    thrift_test_thrift_test_test_insanity_args_encode, &args);
 }
 
 int thrift_test_thrift_test_recv_test_insanity(struct kg_reader *in, u8 msg_type,
-					       struct kg_map_i64_map_i32_thrift_test_insanity *result)
+		struct kg_map_i64_map_i32_thrift_test_insanity *result)
 {
 	struct thrift_test_thrift_test_test_insanity_result *res;
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return thrift_test_thrift_test_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -6315,7 +6595,7 @@ int thrift_test_thrift_test_send_test_multi(struct kg_conn *conn, s32 seqid, s8 
 	args.arg5 = arg5;
 	args.isset.arg5 = true;
 	return kg_conn_send_message(conn, "testMulti", KG_MSG_CALL, seqid,
-				    thrift_test_thrift_test_test_multi_args_encode_fn, &args);
+				    thrift_test_thrift_test_test_multi_args_encode, &args);
 }
 
 int thrift_test_thrift_test_recv_test_multi(struct kg_reader *in, u8 msg_type,
@@ -6325,7 +6605,7 @@ int thrift_test_thrift_test_recv_test_multi(struct kg_reader *in, u8 msg_type,
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return thrift_test_thrift_test_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -6351,7 +6631,7 @@ int thrift_test_thrift_test_send_test_exception(struct kg_conn *conn, s32 seqid,
 	args.arg = arg;
 	args.isset.arg = true;
 	return kg_conn_send_message(conn, "testException", KG_MSG_CALL, seqid,
-				    thrift_test_thrift_test_test_exception_args_encode_fn, &args);
+				    thrift_test_thrift_test_test_exception_args_encode, &args);
 }
 
 int thrift_test_thrift_test_recv_test_exception(struct kg_reader *in, u8 msg_type,
@@ -6361,7 +6641,7 @@ int thrift_test_thrift_test_recv_test_exception(struct kg_reader *in, u8 msg_typ
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return thrift_test_thrift_test_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -6389,7 +6669,8 @@ int thrift_test_thrift_test_send_test_multi_exception(struct kg_conn *conn, s32 
 	args.arg1 = arg1;
 	args.isset.arg1 = true;
 	return kg_conn_send_message(conn, "testMultiException", KG_MSG_CALL, seqid,
-				    thrift_test_thrift_test_test_multi_exception_args_encode_fn, &args);
+				    thrift_test_thrift_test_test_multi_exception_args_encode,
+				    &args);
 }
 
 int thrift_test_thrift_test_recv_test_multi_exception(struct kg_reader *in, u8 msg_type,
@@ -6401,7 +6682,7 @@ int thrift_test_thrift_test_recv_test_multi_exception(struct kg_reader *in, u8 m
 	int ret;
 
 	if (msg_type == KG_MSG_EXCEPTION)
-		return thrift_test_thrift_test_recv_app_exception(in);
+		return kg_recv_app_exception(in);
 	if (msg_type != KG_MSG_REPLY)
 		return -EBADMSG;
 	res = kg_read_alloc(in, 1, sizeof(*res));
@@ -6434,5 +6715,5 @@ int thrift_test_thrift_test_send_test_oneway(struct kg_conn *conn, s32 seqid, s3
 	args.seconds_to_sleep = seconds_to_sleep;
 	args.isset.seconds_to_sleep = true;
 	return kg_conn_send_message(conn, "testOneway", KG_MSG_ONEWAY, seqid,
-				    thrift_test_thrift_test_test_oneway_args_encode_fn, &args);
+				    thrift_test_thrift_test_test_oneway_args_encode, &args);
 }

@@ -9,27 +9,23 @@
 #define _THRIFT_TEST_THRIFT_TEST_H
 
 #include <kgen/server.h>
+#include <kgen/dispatch.h>
 #include "thrift_test_types.h"
 
-#ifndef KG_DISPATCH_UNKNOWN
-/* What a service's dispatch() returns for a method it does not have. */
-#define KG_DISPATCH_UNKNOWN 1
-#endif
-
 /**
- * struct thrift_test_thrift_test_test_void_args - Thrift struct ThriftTest_testVoid_args
+ * struct thrift_test_thrift_test_test_void_args - Thrift struct ThriftTest.testVoid args
  */
 struct thrift_test_thrift_test_test_void_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_void_result - Thrift struct ThriftTest_testVoid_result
+ * struct thrift_test_thrift_test_test_void_result - Thrift struct ThriftTest.testVoid result
  */
 struct thrift_test_thrift_test_test_void_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_string_args - Thrift struct ThriftTest_testString_args
+ * struct thrift_test_thrift_test_test_string_args - Thrift struct ThriftTest.testString args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -42,7 +38,7 @@ struct thrift_test_thrift_test_test_string_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_string_result - Thrift struct ThriftTest_testString_result
+ * struct thrift_test_thrift_test_test_string_result - Thrift struct ThriftTest.testString result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -55,7 +51,7 @@ struct thrift_test_thrift_test_test_string_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_bool_args - Thrift struct ThriftTest_testBool_args
+ * struct thrift_test_thrift_test_test_bool_args - Thrift struct ThriftTest.testBool args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -68,7 +64,7 @@ struct thrift_test_thrift_test_test_bool_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_bool_result - Thrift struct ThriftTest_testBool_result
+ * struct thrift_test_thrift_test_test_bool_result - Thrift struct ThriftTest.testBool result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -81,7 +77,7 @@ struct thrift_test_thrift_test_test_bool_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_byte_args - Thrift struct ThriftTest_testByte_args
+ * struct thrift_test_thrift_test_test_byte_args - Thrift struct ThriftTest.testByte args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -94,7 +90,7 @@ struct thrift_test_thrift_test_test_byte_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_byte_result - Thrift struct ThriftTest_testByte_result
+ * struct thrift_test_thrift_test_test_byte_result - Thrift struct ThriftTest.testByte result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -107,7 +103,7 @@ struct thrift_test_thrift_test_test_byte_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_i32_args - Thrift struct ThriftTest_testI32_args
+ * struct thrift_test_thrift_test_test_i32_args - Thrift struct ThriftTest.testI32 args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -120,7 +116,7 @@ struct thrift_test_thrift_test_test_i32_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_i32_result - Thrift struct ThriftTest_testI32_result
+ * struct thrift_test_thrift_test_test_i32_result - Thrift struct ThriftTest.testI32 result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -133,7 +129,7 @@ struct thrift_test_thrift_test_test_i32_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_i64_args - Thrift struct ThriftTest_testI64_args
+ * struct thrift_test_thrift_test_test_i64_args - Thrift struct ThriftTest.testI64 args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -146,7 +142,7 @@ struct thrift_test_thrift_test_test_i64_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_i64_result - Thrift struct ThriftTest_testI64_result
+ * struct thrift_test_thrift_test_test_i64_result - Thrift struct ThriftTest.testI64 result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -159,7 +155,7 @@ struct thrift_test_thrift_test_test_i64_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_double_args - Thrift struct ThriftTest_testDouble_args
+ * struct thrift_test_thrift_test_test_double_args - Thrift struct ThriftTest.testDouble args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -172,7 +168,7 @@ struct thrift_test_thrift_test_test_double_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_double_result - Thrift struct ThriftTest_testDouble_result
+ * struct thrift_test_thrift_test_test_double_result - Thrift struct ThriftTest.testDouble result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -185,7 +181,7 @@ struct thrift_test_thrift_test_test_double_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_binary_args - Thrift struct ThriftTest_testBinary_args
+ * struct thrift_test_thrift_test_test_binary_args - Thrift struct ThriftTest.testBinary args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -198,7 +194,7 @@ struct thrift_test_thrift_test_test_binary_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_binary_result - Thrift struct ThriftTest_testBinary_result
+ * struct thrift_test_thrift_test_test_binary_result - Thrift struct ThriftTest.testBinary result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -211,7 +207,7 @@ struct thrift_test_thrift_test_test_binary_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_uuid_args - Thrift struct ThriftTest_testUuid_args
+ * struct thrift_test_thrift_test_test_uuid_args - Thrift struct ThriftTest.testUuid args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -224,7 +220,7 @@ struct thrift_test_thrift_test_test_uuid_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_uuid_result - Thrift struct ThriftTest_testUuid_result
+ * struct thrift_test_thrift_test_test_uuid_result - Thrift struct ThriftTest.testUuid result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -237,7 +233,7 @@ struct thrift_test_thrift_test_test_uuid_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_struct_args - Thrift struct ThriftTest_testStruct_args
+ * struct thrift_test_thrift_test_test_struct_args - Thrift struct ThriftTest.testStruct args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -250,7 +246,7 @@ struct thrift_test_thrift_test_test_struct_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_struct_result - Thrift struct ThriftTest_testStruct_result
+ * struct thrift_test_thrift_test_test_struct_result - Thrift struct ThriftTest.testStruct result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -263,7 +259,7 @@ struct thrift_test_thrift_test_test_struct_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_nest_args - Thrift struct ThriftTest_testNest_args
+ * struct thrift_test_thrift_test_test_nest_args - Thrift struct ThriftTest.testNest args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -276,7 +272,7 @@ struct thrift_test_thrift_test_test_nest_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_nest_result - Thrift struct ThriftTest_testNest_result
+ * struct thrift_test_thrift_test_test_nest_result - Thrift struct ThriftTest.testNest result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -299,7 +295,7 @@ struct kg_map_i32_i32 {
 #endif
 
 /**
- * struct thrift_test_thrift_test_test_map_args - Thrift struct ThriftTest_testMap_args
+ * struct thrift_test_thrift_test_test_map_args - Thrift struct ThriftTest.testMap args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -312,7 +308,7 @@ struct thrift_test_thrift_test_test_map_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_map_result - Thrift struct ThriftTest_testMap_result
+ * struct thrift_test_thrift_test_test_map_result - Thrift struct ThriftTest.testMap result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -335,7 +331,7 @@ struct kg_map_string_string {
 #endif
 
 /**
- * struct thrift_test_thrift_test_test_string_map_args - Thrift struct ThriftTest_testStringMap_args
+ * struct thrift_test_thrift_test_test_string_map_args - Thrift struct ThriftTest.testStringMap args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -348,7 +344,8 @@ struct thrift_test_thrift_test_test_string_map_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_string_map_result - Thrift struct ThriftTest_testStringMap_result
+ * struct thrift_test_thrift_test_test_string_map_result - Thrift struct ThriftTest.testStringMap
+ * result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -370,7 +367,7 @@ struct kg_set_i32 {
 #endif
 
 /**
- * struct thrift_test_thrift_test_test_set_args - Thrift struct ThriftTest_testSet_args
+ * struct thrift_test_thrift_test_test_set_args - Thrift struct ThriftTest.testSet args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -383,7 +380,7 @@ struct thrift_test_thrift_test_test_set_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_set_result - Thrift struct ThriftTest_testSet_result
+ * struct thrift_test_thrift_test_test_set_result - Thrift struct ThriftTest.testSet result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -405,7 +402,7 @@ struct kg_list_i32 {
 #endif
 
 /**
- * struct thrift_test_thrift_test_test_list_args - Thrift struct ThriftTest_testList_args
+ * struct thrift_test_thrift_test_test_list_args - Thrift struct ThriftTest.testList args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -418,7 +415,7 @@ struct thrift_test_thrift_test_test_list_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_list_result - Thrift struct ThriftTest_testList_result
+ * struct thrift_test_thrift_test_test_list_result - Thrift struct ThriftTest.testList result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -431,7 +428,7 @@ struct thrift_test_thrift_test_test_list_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_enum_args - Thrift struct ThriftTest_testEnum_args
+ * struct thrift_test_thrift_test_test_enum_args - Thrift struct ThriftTest.testEnum args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -444,7 +441,7 @@ struct thrift_test_thrift_test_test_enum_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_enum_result - Thrift struct ThriftTest_testEnum_result
+ * struct thrift_test_thrift_test_test_enum_result - Thrift struct ThriftTest.testEnum result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -457,7 +454,7 @@ struct thrift_test_thrift_test_test_enum_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_typedef_args - Thrift struct ThriftTest_testTypedef_args
+ * struct thrift_test_thrift_test_test_typedef_args - Thrift struct ThriftTest.testTypedef args
  * @thing: field 1: thing
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -470,7 +467,7 @@ struct thrift_test_thrift_test_test_typedef_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_typedef_result - Thrift struct ThriftTest_testTypedef_result
+ * struct thrift_test_thrift_test_test_typedef_result - Thrift struct ThriftTest.testTypedef result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -483,7 +480,7 @@ struct thrift_test_thrift_test_test_typedef_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_map_map_args - Thrift struct ThriftTest_testMapMap_args
+ * struct thrift_test_thrift_test_test_map_map_args - Thrift struct ThriftTest.testMapMap args
  * @hello: field 1: hello
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -506,7 +503,7 @@ struct kg_map_i32_map_i32_i32 {
 #endif
 
 /**
- * struct thrift_test_thrift_test_test_map_map_result - Thrift struct ThriftTest_testMapMap_result
+ * struct thrift_test_thrift_test_test_map_map_result - Thrift struct ThriftTest.testMapMap result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -519,7 +516,7 @@ struct thrift_test_thrift_test_test_map_map_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_insanity_args - Thrift struct ThriftTest_testInsanity_args
+ * struct thrift_test_thrift_test_test_insanity_args - Thrift struct ThriftTest.testInsanity args
  * @argument: field 1: argument
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -552,7 +549,8 @@ struct kg_map_i64_map_i32_thrift_test_insanity {
 #endif
 
 /**
- * struct thrift_test_thrift_test_test_insanity_result - Thrift struct ThriftTest_testInsanity_result
+ * struct thrift_test_thrift_test_test_insanity_result - Thrift struct ThriftTest.testInsanity
+ * result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -575,7 +573,7 @@ struct kg_map_i16_string {
 #endif
 
 /**
- * struct thrift_test_thrift_test_test_multi_args - Thrift struct ThriftTest_testMulti_args
+ * struct thrift_test_thrift_test_test_multi_args - Thrift struct ThriftTest.testMulti args
  * @arg0: field 1: arg0
  * @arg1: field 2: arg1
  * @arg2: field 3: arg2
@@ -603,7 +601,7 @@ struct thrift_test_thrift_test_test_multi_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_multi_result - Thrift struct ThriftTest_testMulti_result
+ * struct thrift_test_thrift_test_test_multi_result - Thrift struct ThriftTest.testMulti result
  * @success: field 0: success
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -616,7 +614,7 @@ struct thrift_test_thrift_test_test_multi_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_exception_args - Thrift struct ThriftTest_testException_args
+ * struct thrift_test_thrift_test_test_exception_args - Thrift struct ThriftTest.testException args
  * @arg: field 1: arg
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -629,7 +627,8 @@ struct thrift_test_thrift_test_test_exception_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_exception_result - Thrift struct ThriftTest_testException_result
+ * struct thrift_test_thrift_test_test_exception_result - Thrift struct ThriftTest.testException
+ * result
  * @err1: field 1: err1
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -642,7 +641,8 @@ struct thrift_test_thrift_test_test_exception_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_multi_exception_args - Thrift struct ThriftTest_testMultiException_args
+ * struct thrift_test_thrift_test_test_multi_exception_args - Thrift struct
+ * ThriftTest.testMultiException args
  * @arg0: field 1: arg0
  * @arg1: field 2: arg1
  * @isset: which fields hold a value (decode sets them; encode writes
@@ -658,7 +658,8 @@ struct thrift_test_thrift_test_test_multi_exception_args {
 };
 
 /**
- * struct thrift_test_thrift_test_test_multi_exception_result - Thrift struct ThriftTest_testMultiException_result
+ * struct thrift_test_thrift_test_test_multi_exception_result - Thrift struct
+ * ThriftTest.testMultiException result
  * @success: field 0: success
  * @err1: field 1: err1
  * @err2: field 2: err2
@@ -677,7 +678,7 @@ struct thrift_test_thrift_test_test_multi_exception_result {
 };
 
 /**
- * struct thrift_test_thrift_test_test_oneway_args - Thrift struct ThriftTest_testOneway_args
+ * struct thrift_test_thrift_test_test_oneway_args - Thrift struct ThriftTest.testOneway args
  * @seconds_to_sleep: field 1: secondsToSleep
  * @isset: which fields hold a value (decode sets them; encode writes
  *	optional and default fields only when set)
@@ -738,229 +739,355 @@ struct kg_map_i16_string_entry {
 #endif
 
 void thrift_test_thrift_test_test_void_args_init(struct thrift_test_thrift_test_test_void_args *v);
-int thrift_test_thrift_test_test_void_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_void_args *v);
-int thrift_test_thrift_test_test_void_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_void_args *v);
-size_t thrift_test_thrift_test_test_void_args_encoded_size(const struct thrift_test_thrift_test_test_void_args *v, u8 proto);
+int thrift_test_thrift_test_test_void_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_void_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_void_args *v);
+size_t thrift_test_thrift_test_test_void_args_encoded_size(
+		const struct thrift_test_thrift_test_test_void_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_void_result_init(struct thrift_test_thrift_test_test_void_result *v);
-int thrift_test_thrift_test_test_void_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_void_result *v);
-int thrift_test_thrift_test_test_void_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_void_result *v);
-size_t thrift_test_thrift_test_test_void_result_encoded_size(const struct thrift_test_thrift_test_test_void_result *v, u8 proto);
+void thrift_test_thrift_test_test_void_result_init(
+		struct thrift_test_thrift_test_test_void_result *v);
+int thrift_test_thrift_test_test_void_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_void_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_void_result *v);
+size_t thrift_test_thrift_test_test_void_result_encoded_size(
+		const struct thrift_test_thrift_test_test_void_result *v, u8 proto);
 
-void thrift_test_thrift_test_test_string_args_init(struct thrift_test_thrift_test_test_string_args *v);
-int thrift_test_thrift_test_test_string_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_args *v);
-int thrift_test_thrift_test_test_string_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_args *v);
-size_t thrift_test_thrift_test_test_string_args_encoded_size(const struct thrift_test_thrift_test_test_string_args *v, u8 proto);
+void thrift_test_thrift_test_test_string_args_init(
+		struct thrift_test_thrift_test_test_string_args *v);
+int thrift_test_thrift_test_test_string_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_string_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_args *v);
+size_t thrift_test_thrift_test_test_string_args_encoded_size(
+		const struct thrift_test_thrift_test_test_string_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_string_result_init(struct thrift_test_thrift_test_test_string_result *v);
-int thrift_test_thrift_test_test_string_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_result *v);
-int thrift_test_thrift_test_test_string_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_result *v);
-size_t thrift_test_thrift_test_test_string_result_encoded_size(const struct thrift_test_thrift_test_test_string_result *v, u8 proto);
+void thrift_test_thrift_test_test_string_result_init(
+		struct thrift_test_thrift_test_test_string_result *v);
+int thrift_test_thrift_test_test_string_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_string_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_result *v);
+size_t thrift_test_thrift_test_test_string_result_encoded_size(
+		const struct thrift_test_thrift_test_test_string_result *v, u8 proto);
 
 void thrift_test_thrift_test_test_bool_args_init(struct thrift_test_thrift_test_test_bool_args *v);
-int thrift_test_thrift_test_test_bool_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_bool_args *v);
-int thrift_test_thrift_test_test_bool_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_bool_args *v);
-size_t thrift_test_thrift_test_test_bool_args_encoded_size(const struct thrift_test_thrift_test_test_bool_args *v, u8 proto);
+int thrift_test_thrift_test_test_bool_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_bool_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_bool_args *v);
+size_t thrift_test_thrift_test_test_bool_args_encoded_size(
+		const struct thrift_test_thrift_test_test_bool_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_bool_result_init(struct thrift_test_thrift_test_test_bool_result *v);
-int thrift_test_thrift_test_test_bool_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_bool_result *v);
-int thrift_test_thrift_test_test_bool_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_bool_result *v);
-size_t thrift_test_thrift_test_test_bool_result_encoded_size(const struct thrift_test_thrift_test_test_bool_result *v, u8 proto);
+void thrift_test_thrift_test_test_bool_result_init(
+		struct thrift_test_thrift_test_test_bool_result *v);
+int thrift_test_thrift_test_test_bool_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_bool_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_bool_result *v);
+size_t thrift_test_thrift_test_test_bool_result_encoded_size(
+		const struct thrift_test_thrift_test_test_bool_result *v, u8 proto);
 
 void thrift_test_thrift_test_test_byte_args_init(struct thrift_test_thrift_test_test_byte_args *v);
-int thrift_test_thrift_test_test_byte_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_byte_args *v);
-int thrift_test_thrift_test_test_byte_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_byte_args *v);
-size_t thrift_test_thrift_test_test_byte_args_encoded_size(const struct thrift_test_thrift_test_test_byte_args *v, u8 proto);
+int thrift_test_thrift_test_test_byte_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_byte_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_byte_args *v);
+size_t thrift_test_thrift_test_test_byte_args_encoded_size(
+		const struct thrift_test_thrift_test_test_byte_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_byte_result_init(struct thrift_test_thrift_test_test_byte_result *v);
-int thrift_test_thrift_test_test_byte_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_byte_result *v);
-int thrift_test_thrift_test_test_byte_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_byte_result *v);
-size_t thrift_test_thrift_test_test_byte_result_encoded_size(const struct thrift_test_thrift_test_test_byte_result *v, u8 proto);
+void thrift_test_thrift_test_test_byte_result_init(
+		struct thrift_test_thrift_test_test_byte_result *v);
+int thrift_test_thrift_test_test_byte_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_byte_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_byte_result *v);
+size_t thrift_test_thrift_test_test_byte_result_encoded_size(
+		const struct thrift_test_thrift_test_test_byte_result *v, u8 proto);
 
 void thrift_test_thrift_test_test_i32_args_init(struct thrift_test_thrift_test_test_i32_args *v);
-int thrift_test_thrift_test_test_i32_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i32_args *v);
-int thrift_test_thrift_test_test_i32_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_i32_args *v);
-size_t thrift_test_thrift_test_test_i32_args_encoded_size(const struct thrift_test_thrift_test_test_i32_args *v, u8 proto);
+int thrift_test_thrift_test_test_i32_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_i32_args_decode(struct kg_reader *r,
+						 struct thrift_test_thrift_test_test_i32_args *v);
+size_t thrift_test_thrift_test_test_i32_args_encoded_size(
+		const struct thrift_test_thrift_test_test_i32_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_i32_result_init(struct thrift_test_thrift_test_test_i32_result *v);
-int thrift_test_thrift_test_test_i32_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i32_result *v);
-int thrift_test_thrift_test_test_i32_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_i32_result *v);
-size_t thrift_test_thrift_test_test_i32_result_encoded_size(const struct thrift_test_thrift_test_test_i32_result *v, u8 proto);
+void thrift_test_thrift_test_test_i32_result_init(
+		struct thrift_test_thrift_test_test_i32_result *v);
+int thrift_test_thrift_test_test_i32_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_i32_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i32_result *v);
+size_t thrift_test_thrift_test_test_i32_result_encoded_size(
+		const struct thrift_test_thrift_test_test_i32_result *v, u8 proto);
 
 void thrift_test_thrift_test_test_i64_args_init(struct thrift_test_thrift_test_test_i64_args *v);
-int thrift_test_thrift_test_test_i64_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i64_args *v);
-int thrift_test_thrift_test_test_i64_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_i64_args *v);
-size_t thrift_test_thrift_test_test_i64_args_encoded_size(const struct thrift_test_thrift_test_test_i64_args *v, u8 proto);
+int thrift_test_thrift_test_test_i64_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_i64_args_decode(struct kg_reader *r,
+						 struct thrift_test_thrift_test_test_i64_args *v);
+size_t thrift_test_thrift_test_test_i64_args_encoded_size(
+		const struct thrift_test_thrift_test_test_i64_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_i64_result_init(struct thrift_test_thrift_test_test_i64_result *v);
-int thrift_test_thrift_test_test_i64_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_i64_result *v);
-int thrift_test_thrift_test_test_i64_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_i64_result *v);
-size_t thrift_test_thrift_test_test_i64_result_encoded_size(const struct thrift_test_thrift_test_test_i64_result *v, u8 proto);
+void thrift_test_thrift_test_test_i64_result_init(
+		struct thrift_test_thrift_test_test_i64_result *v);
+int thrift_test_thrift_test_test_i64_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_i64_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i64_result *v);
+size_t thrift_test_thrift_test_test_i64_result_encoded_size(
+		const struct thrift_test_thrift_test_test_i64_result *v, u8 proto);
 
-void thrift_test_thrift_test_test_double_args_init(struct thrift_test_thrift_test_test_double_args *v);
-int thrift_test_thrift_test_test_double_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_double_args *v);
-int thrift_test_thrift_test_test_double_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_double_args *v);
-size_t thrift_test_thrift_test_test_double_args_encoded_size(const struct thrift_test_thrift_test_test_double_args *v, u8 proto);
+void thrift_test_thrift_test_test_double_args_init(
+		struct thrift_test_thrift_test_test_double_args *v);
+int thrift_test_thrift_test_test_double_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_double_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_double_args *v);
+size_t thrift_test_thrift_test_test_double_args_encoded_size(
+		const struct thrift_test_thrift_test_test_double_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_double_result_init(struct thrift_test_thrift_test_test_double_result *v);
-int thrift_test_thrift_test_test_double_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_double_result *v);
-int thrift_test_thrift_test_test_double_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_double_result *v);
-size_t thrift_test_thrift_test_test_double_result_encoded_size(const struct thrift_test_thrift_test_test_double_result *v, u8 proto);
+void thrift_test_thrift_test_test_double_result_init(
+		struct thrift_test_thrift_test_test_double_result *v);
+int thrift_test_thrift_test_test_double_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_double_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_double_result *v);
+size_t thrift_test_thrift_test_test_double_result_encoded_size(
+		const struct thrift_test_thrift_test_test_double_result *v, u8 proto);
 
-void thrift_test_thrift_test_test_binary_args_init(struct thrift_test_thrift_test_test_binary_args *v);
-int thrift_test_thrift_test_test_binary_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_binary_args *v);
-int thrift_test_thrift_test_test_binary_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_binary_args *v);
-size_t thrift_test_thrift_test_test_binary_args_encoded_size(const struct thrift_test_thrift_test_test_binary_args *v, u8 proto);
+void thrift_test_thrift_test_test_binary_args_init(
+		struct thrift_test_thrift_test_test_binary_args *v);
+int thrift_test_thrift_test_test_binary_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_binary_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_binary_args *v);
+size_t thrift_test_thrift_test_test_binary_args_encoded_size(
+		const struct thrift_test_thrift_test_test_binary_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_binary_result_init(struct thrift_test_thrift_test_test_binary_result *v);
-int thrift_test_thrift_test_test_binary_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_binary_result *v);
-int thrift_test_thrift_test_test_binary_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_binary_result *v);
-size_t thrift_test_thrift_test_test_binary_result_encoded_size(const struct thrift_test_thrift_test_test_binary_result *v, u8 proto);
+void thrift_test_thrift_test_test_binary_result_init(
+		struct thrift_test_thrift_test_test_binary_result *v);
+int thrift_test_thrift_test_test_binary_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_binary_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_binary_result *v);
+size_t thrift_test_thrift_test_test_binary_result_encoded_size(
+		const struct thrift_test_thrift_test_test_binary_result *v, u8 proto);
 
 void thrift_test_thrift_test_test_uuid_args_init(struct thrift_test_thrift_test_test_uuid_args *v);
-int thrift_test_thrift_test_test_uuid_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_uuid_args *v);
-int thrift_test_thrift_test_test_uuid_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_uuid_args *v);
-size_t thrift_test_thrift_test_test_uuid_args_encoded_size(const struct thrift_test_thrift_test_test_uuid_args *v, u8 proto);
+int thrift_test_thrift_test_test_uuid_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_uuid_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_uuid_args *v);
+size_t thrift_test_thrift_test_test_uuid_args_encoded_size(
+		const struct thrift_test_thrift_test_test_uuid_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_uuid_result_init(struct thrift_test_thrift_test_test_uuid_result *v);
-int thrift_test_thrift_test_test_uuid_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_uuid_result *v);
-int thrift_test_thrift_test_test_uuid_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_uuid_result *v);
-size_t thrift_test_thrift_test_test_uuid_result_encoded_size(const struct thrift_test_thrift_test_test_uuid_result *v, u8 proto);
+void thrift_test_thrift_test_test_uuid_result_init(
+		struct thrift_test_thrift_test_test_uuid_result *v);
+int thrift_test_thrift_test_test_uuid_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_uuid_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_uuid_result *v);
+size_t thrift_test_thrift_test_test_uuid_result_encoded_size(
+		const struct thrift_test_thrift_test_test_uuid_result *v, u8 proto);
 
-void thrift_test_thrift_test_test_struct_args_init(struct thrift_test_thrift_test_test_struct_args *v);
-int thrift_test_thrift_test_test_struct_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_struct_args *v);
-int thrift_test_thrift_test_test_struct_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_struct_args *v);
-size_t thrift_test_thrift_test_test_struct_args_encoded_size(const struct thrift_test_thrift_test_test_struct_args *v, u8 proto);
+void thrift_test_thrift_test_test_struct_args_init(
+		struct thrift_test_thrift_test_test_struct_args *v);
+int thrift_test_thrift_test_test_struct_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_struct_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_struct_args *v);
+size_t thrift_test_thrift_test_test_struct_args_encoded_size(
+		const struct thrift_test_thrift_test_test_struct_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_struct_result_init(struct thrift_test_thrift_test_test_struct_result *v);
-int thrift_test_thrift_test_test_struct_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_struct_result *v);
-int thrift_test_thrift_test_test_struct_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_struct_result *v);
-size_t thrift_test_thrift_test_test_struct_result_encoded_size(const struct thrift_test_thrift_test_test_struct_result *v, u8 proto);
+void thrift_test_thrift_test_test_struct_result_init(
+		struct thrift_test_thrift_test_test_struct_result *v);
+int thrift_test_thrift_test_test_struct_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_struct_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_struct_result *v);
+size_t thrift_test_thrift_test_test_struct_result_encoded_size(
+		const struct thrift_test_thrift_test_test_struct_result *v, u8 proto);
 
 void thrift_test_thrift_test_test_nest_args_init(struct thrift_test_thrift_test_test_nest_args *v);
-int thrift_test_thrift_test_test_nest_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_nest_args *v);
-int thrift_test_thrift_test_test_nest_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_nest_args *v);
-size_t thrift_test_thrift_test_test_nest_args_encoded_size(const struct thrift_test_thrift_test_test_nest_args *v, u8 proto);
+int thrift_test_thrift_test_test_nest_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_nest_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_nest_args *v);
+size_t thrift_test_thrift_test_test_nest_args_encoded_size(
+		const struct thrift_test_thrift_test_test_nest_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_nest_result_init(struct thrift_test_thrift_test_test_nest_result *v);
-int thrift_test_thrift_test_test_nest_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_nest_result *v);
-int thrift_test_thrift_test_test_nest_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_nest_result *v);
-size_t thrift_test_thrift_test_test_nest_result_encoded_size(const struct thrift_test_thrift_test_test_nest_result *v, u8 proto);
+void thrift_test_thrift_test_test_nest_result_init(
+		struct thrift_test_thrift_test_test_nest_result *v);
+int thrift_test_thrift_test_test_nest_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_nest_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_nest_result *v);
+size_t thrift_test_thrift_test_test_nest_result_encoded_size(
+		const struct thrift_test_thrift_test_test_nest_result *v, u8 proto);
 
 void thrift_test_thrift_test_test_map_args_init(struct thrift_test_thrift_test_test_map_args *v);
-int thrift_test_thrift_test_test_map_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_args *v);
-int thrift_test_thrift_test_test_map_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_args *v);
-size_t thrift_test_thrift_test_test_map_args_encoded_size(const struct thrift_test_thrift_test_test_map_args *v, u8 proto);
+int thrift_test_thrift_test_test_map_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_map_args_decode(struct kg_reader *r,
+						 struct thrift_test_thrift_test_test_map_args *v);
+size_t thrift_test_thrift_test_test_map_args_encoded_size(
+		const struct thrift_test_thrift_test_test_map_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_map_result_init(struct thrift_test_thrift_test_test_map_result *v);
-int thrift_test_thrift_test_test_map_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_result *v);
-int thrift_test_thrift_test_test_map_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_result *v);
-size_t thrift_test_thrift_test_test_map_result_encoded_size(const struct thrift_test_thrift_test_test_map_result *v, u8 proto);
+void thrift_test_thrift_test_test_map_result_init(
+		struct thrift_test_thrift_test_test_map_result *v);
+int thrift_test_thrift_test_test_map_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_map_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_result *v);
+size_t thrift_test_thrift_test_test_map_result_encoded_size(
+		const struct thrift_test_thrift_test_test_map_result *v, u8 proto);
 
-void thrift_test_thrift_test_test_string_map_args_init(struct thrift_test_thrift_test_test_string_map_args *v);
-int thrift_test_thrift_test_test_string_map_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_map_args *v);
-int thrift_test_thrift_test_test_string_map_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_map_args *v);
-size_t thrift_test_thrift_test_test_string_map_args_encoded_size(const struct thrift_test_thrift_test_test_string_map_args *v, u8 proto);
+void thrift_test_thrift_test_test_string_map_args_init(
+		struct thrift_test_thrift_test_test_string_map_args *v);
+int thrift_test_thrift_test_test_string_map_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_string_map_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_map_args *v);
+size_t thrift_test_thrift_test_test_string_map_args_encoded_size(
+		const struct thrift_test_thrift_test_test_string_map_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_string_map_result_init(struct thrift_test_thrift_test_test_string_map_result *v);
-int thrift_test_thrift_test_test_string_map_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_string_map_result *v);
-int thrift_test_thrift_test_test_string_map_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_string_map_result *v);
-size_t thrift_test_thrift_test_test_string_map_result_encoded_size(const struct thrift_test_thrift_test_test_string_map_result *v, u8 proto);
+void thrift_test_thrift_test_test_string_map_result_init(
+		struct thrift_test_thrift_test_test_string_map_result *v);
+int thrift_test_thrift_test_test_string_map_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_string_map_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_map_result *v);
+size_t thrift_test_thrift_test_test_string_map_result_encoded_size(
+		const struct thrift_test_thrift_test_test_string_map_result *v, u8 proto);
 
 void thrift_test_thrift_test_test_set_args_init(struct thrift_test_thrift_test_test_set_args *v);
-int thrift_test_thrift_test_test_set_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_set_args *v);
-int thrift_test_thrift_test_test_set_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_set_args *v);
-size_t thrift_test_thrift_test_test_set_args_encoded_size(const struct thrift_test_thrift_test_test_set_args *v, u8 proto);
+int thrift_test_thrift_test_test_set_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_set_args_decode(struct kg_reader *r,
+						 struct thrift_test_thrift_test_test_set_args *v);
+size_t thrift_test_thrift_test_test_set_args_encoded_size(
+		const struct thrift_test_thrift_test_test_set_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_set_result_init(struct thrift_test_thrift_test_test_set_result *v);
-int thrift_test_thrift_test_test_set_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_set_result *v);
-int thrift_test_thrift_test_test_set_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_set_result *v);
-size_t thrift_test_thrift_test_test_set_result_encoded_size(const struct thrift_test_thrift_test_test_set_result *v, u8 proto);
+void thrift_test_thrift_test_test_set_result_init(
+		struct thrift_test_thrift_test_test_set_result *v);
+int thrift_test_thrift_test_test_set_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_set_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_set_result *v);
+size_t thrift_test_thrift_test_test_set_result_encoded_size(
+		const struct thrift_test_thrift_test_test_set_result *v, u8 proto);
 
 void thrift_test_thrift_test_test_list_args_init(struct thrift_test_thrift_test_test_list_args *v);
-int thrift_test_thrift_test_test_list_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_list_args *v);
-int thrift_test_thrift_test_test_list_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_list_args *v);
-size_t thrift_test_thrift_test_test_list_args_encoded_size(const struct thrift_test_thrift_test_test_list_args *v, u8 proto);
+int thrift_test_thrift_test_test_list_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_list_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_list_args *v);
+size_t thrift_test_thrift_test_test_list_args_encoded_size(
+		const struct thrift_test_thrift_test_test_list_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_list_result_init(struct thrift_test_thrift_test_test_list_result *v);
-int thrift_test_thrift_test_test_list_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_list_result *v);
-int thrift_test_thrift_test_test_list_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_list_result *v);
-size_t thrift_test_thrift_test_test_list_result_encoded_size(const struct thrift_test_thrift_test_test_list_result *v, u8 proto);
+void thrift_test_thrift_test_test_list_result_init(
+		struct thrift_test_thrift_test_test_list_result *v);
+int thrift_test_thrift_test_test_list_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_list_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_list_result *v);
+size_t thrift_test_thrift_test_test_list_result_encoded_size(
+		const struct thrift_test_thrift_test_test_list_result *v, u8 proto);
 
 void thrift_test_thrift_test_test_enum_args_init(struct thrift_test_thrift_test_test_enum_args *v);
-int thrift_test_thrift_test_test_enum_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_enum_args *v);
-int thrift_test_thrift_test_test_enum_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_enum_args *v);
-size_t thrift_test_thrift_test_test_enum_args_encoded_size(const struct thrift_test_thrift_test_test_enum_args *v, u8 proto);
+int thrift_test_thrift_test_test_enum_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_enum_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_enum_args *v);
+size_t thrift_test_thrift_test_test_enum_args_encoded_size(
+		const struct thrift_test_thrift_test_test_enum_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_enum_result_init(struct thrift_test_thrift_test_test_enum_result *v);
-int thrift_test_thrift_test_test_enum_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_enum_result *v);
-int thrift_test_thrift_test_test_enum_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_enum_result *v);
-size_t thrift_test_thrift_test_test_enum_result_encoded_size(const struct thrift_test_thrift_test_test_enum_result *v, u8 proto);
+void thrift_test_thrift_test_test_enum_result_init(
+		struct thrift_test_thrift_test_test_enum_result *v);
+int thrift_test_thrift_test_test_enum_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_enum_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_enum_result *v);
+size_t thrift_test_thrift_test_test_enum_result_encoded_size(
+		const struct thrift_test_thrift_test_test_enum_result *v, u8 proto);
 
-void thrift_test_thrift_test_test_typedef_args_init(struct thrift_test_thrift_test_test_typedef_args *v);
-int thrift_test_thrift_test_test_typedef_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_typedef_args *v);
-int thrift_test_thrift_test_test_typedef_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_typedef_args *v);
-size_t thrift_test_thrift_test_test_typedef_args_encoded_size(const struct thrift_test_thrift_test_test_typedef_args *v, u8 proto);
+void thrift_test_thrift_test_test_typedef_args_init(
+		struct thrift_test_thrift_test_test_typedef_args *v);
+int thrift_test_thrift_test_test_typedef_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_typedef_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_typedef_args *v);
+size_t thrift_test_thrift_test_test_typedef_args_encoded_size(
+		const struct thrift_test_thrift_test_test_typedef_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_typedef_result_init(struct thrift_test_thrift_test_test_typedef_result *v);
-int thrift_test_thrift_test_test_typedef_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_typedef_result *v);
-int thrift_test_thrift_test_test_typedef_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_typedef_result *v);
-size_t thrift_test_thrift_test_test_typedef_result_encoded_size(const struct thrift_test_thrift_test_test_typedef_result *v, u8 proto);
+void thrift_test_thrift_test_test_typedef_result_init(
+		struct thrift_test_thrift_test_test_typedef_result *v);
+int thrift_test_thrift_test_test_typedef_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_typedef_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_typedef_result *v);
+size_t thrift_test_thrift_test_test_typedef_result_encoded_size(
+		const struct thrift_test_thrift_test_test_typedef_result *v, u8 proto);
 
-void thrift_test_thrift_test_test_map_map_args_init(struct thrift_test_thrift_test_test_map_map_args *v);
-int thrift_test_thrift_test_test_map_map_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_map_args *v);
-int thrift_test_thrift_test_test_map_map_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_map_args *v);
-size_t thrift_test_thrift_test_test_map_map_args_encoded_size(const struct thrift_test_thrift_test_test_map_map_args *v, u8 proto);
+void thrift_test_thrift_test_test_map_map_args_init(
+		struct thrift_test_thrift_test_test_map_map_args *v);
+int thrift_test_thrift_test_test_map_map_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_map_map_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_map_args *v);
+size_t thrift_test_thrift_test_test_map_map_args_encoded_size(
+		const struct thrift_test_thrift_test_test_map_map_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_map_map_result_init(struct thrift_test_thrift_test_test_map_map_result *v);
-int thrift_test_thrift_test_test_map_map_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_map_map_result *v);
-int thrift_test_thrift_test_test_map_map_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_map_map_result *v);
-size_t thrift_test_thrift_test_test_map_map_result_encoded_size(const struct thrift_test_thrift_test_test_map_map_result *v, u8 proto);
+void thrift_test_thrift_test_test_map_map_result_init(
+		struct thrift_test_thrift_test_test_map_map_result *v);
+int thrift_test_thrift_test_test_map_map_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_map_map_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_map_result *v);
+size_t thrift_test_thrift_test_test_map_map_result_encoded_size(
+		const struct thrift_test_thrift_test_test_map_map_result *v, u8 proto);
 
-void thrift_test_thrift_test_test_insanity_args_init(struct thrift_test_thrift_test_test_insanity_args *v);
-int thrift_test_thrift_test_test_insanity_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_insanity_args *v);
-int thrift_test_thrift_test_test_insanity_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_insanity_args *v);
-size_t thrift_test_thrift_test_test_insanity_args_encoded_size(const struct thrift_test_thrift_test_test_insanity_args *v, u8 proto);
+void thrift_test_thrift_test_test_insanity_args_init(
+		struct thrift_test_thrift_test_test_insanity_args *v);
+int thrift_test_thrift_test_test_insanity_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_insanity_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_insanity_args *v);
+size_t thrift_test_thrift_test_test_insanity_args_encoded_size(
+		const struct thrift_test_thrift_test_test_insanity_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_insanity_result_init(struct thrift_test_thrift_test_test_insanity_result *v);
-int thrift_test_thrift_test_test_insanity_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_insanity_result *v);
-int thrift_test_thrift_test_test_insanity_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_insanity_result *v);
-size_t thrift_test_thrift_test_test_insanity_result_encoded_size(const struct thrift_test_thrift_test_test_insanity_result *v, u8 proto);
+void thrift_test_thrift_test_test_insanity_result_init(
+		struct thrift_test_thrift_test_test_insanity_result *v);
+int thrift_test_thrift_test_test_insanity_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_insanity_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_insanity_result *v);
+size_t thrift_test_thrift_test_test_insanity_result_encoded_size(
+		const struct thrift_test_thrift_test_test_insanity_result *v, u8 proto);
 
-void thrift_test_thrift_test_test_multi_args_init(struct thrift_test_thrift_test_test_multi_args *v);
-int thrift_test_thrift_test_test_multi_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_args *v);
-int thrift_test_thrift_test_test_multi_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_multi_args *v);
-size_t thrift_test_thrift_test_test_multi_args_encoded_size(const struct thrift_test_thrift_test_test_multi_args *v, u8 proto);
+void thrift_test_thrift_test_test_multi_args_init(
+		struct thrift_test_thrift_test_test_multi_args *v);
+int thrift_test_thrift_test_test_multi_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_multi_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_args *v);
+size_t thrift_test_thrift_test_test_multi_args_encoded_size(
+		const struct thrift_test_thrift_test_test_multi_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_multi_result_init(struct thrift_test_thrift_test_test_multi_result *v);
-int thrift_test_thrift_test_test_multi_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_result *v);
-int thrift_test_thrift_test_test_multi_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_multi_result *v);
-size_t thrift_test_thrift_test_test_multi_result_encoded_size(const struct thrift_test_thrift_test_test_multi_result *v, u8 proto);
+void thrift_test_thrift_test_test_multi_result_init(
+		struct thrift_test_thrift_test_test_multi_result *v);
+int thrift_test_thrift_test_test_multi_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_multi_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_result *v);
+size_t thrift_test_thrift_test_test_multi_result_encoded_size(
+		const struct thrift_test_thrift_test_test_multi_result *v, u8 proto);
 
-void thrift_test_thrift_test_test_exception_args_init(struct thrift_test_thrift_test_test_exception_args *v);
-int thrift_test_thrift_test_test_exception_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_exception_args *v);
-int thrift_test_thrift_test_test_exception_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_exception_args *v);
-size_t thrift_test_thrift_test_test_exception_args_encoded_size(const struct thrift_test_thrift_test_test_exception_args *v, u8 proto);
+void thrift_test_thrift_test_test_exception_args_init(
+		struct thrift_test_thrift_test_test_exception_args *v);
+int thrift_test_thrift_test_test_exception_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_exception_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_exception_args *v);
+size_t thrift_test_thrift_test_test_exception_args_encoded_size(
+		const struct thrift_test_thrift_test_test_exception_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_exception_result_init(struct thrift_test_thrift_test_test_exception_result *v);
-int thrift_test_thrift_test_test_exception_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_exception_result *v);
-int thrift_test_thrift_test_test_exception_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_exception_result *v);
-size_t thrift_test_thrift_test_test_exception_result_encoded_size(const struct thrift_test_thrift_test_test_exception_result *v, u8 proto);
+void thrift_test_thrift_test_test_exception_result_init(
+		struct thrift_test_thrift_test_test_exception_result *v);
+int thrift_test_thrift_test_test_exception_result_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_exception_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_exception_result *v);
+size_t thrift_test_thrift_test_test_exception_result_encoded_size(
+		const struct thrift_test_thrift_test_test_exception_result *v, u8 proto);
 
-void thrift_test_thrift_test_test_multi_exception_args_init(struct thrift_test_thrift_test_test_multi_exception_args *v);
-int thrift_test_thrift_test_test_multi_exception_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_exception_args *v);
-int thrift_test_thrift_test_test_multi_exception_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_multi_exception_args *v);
-size_t thrift_test_thrift_test_test_multi_exception_args_encoded_size(const struct thrift_test_thrift_test_test_multi_exception_args *v, u8 proto);
+void thrift_test_thrift_test_test_multi_exception_args_init(
+		struct thrift_test_thrift_test_test_multi_exception_args *v);
+int thrift_test_thrift_test_test_multi_exception_args_encode(struct kg_writer *w,
+							     const void *value);
+int thrift_test_thrift_test_test_multi_exception_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_exception_args *v);
+size_t thrift_test_thrift_test_test_multi_exception_args_encoded_size(
+		const struct thrift_test_thrift_test_test_multi_exception_args *v, u8 proto);
 
-void thrift_test_thrift_test_test_multi_exception_result_init(struct thrift_test_thrift_test_test_multi_exception_result *v);
-int thrift_test_thrift_test_test_multi_exception_result_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_multi_exception_result *v);
-int thrift_test_thrift_test_test_multi_exception_result_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_multi_exception_result *v);
-size_t thrift_test_thrift_test_test_multi_exception_result_encoded_size(const struct thrift_test_thrift_test_test_multi_exception_result *v, u8 proto);
+void thrift_test_thrift_test_test_multi_exception_result_init(
+		struct thrift_test_thrift_test_test_multi_exception_result *v);
+int thrift_test_thrift_test_test_multi_exception_result_encode(struct kg_writer *w,
+							       const void *value);
+int thrift_test_thrift_test_test_multi_exception_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_exception_result *v);
+size_t thrift_test_thrift_test_test_multi_exception_result_encoded_size(
+		const struct thrift_test_thrift_test_test_multi_exception_result *v, u8 proto);
 
-void thrift_test_thrift_test_test_oneway_args_init(struct thrift_test_thrift_test_test_oneway_args *v);
-int thrift_test_thrift_test_test_oneway_args_encode(struct kg_writer *w, const struct thrift_test_thrift_test_test_oneway_args *v);
-int thrift_test_thrift_test_test_oneway_args_decode(struct kg_reader *r, struct thrift_test_thrift_test_test_oneway_args *v);
-size_t thrift_test_thrift_test_test_oneway_args_encoded_size(const struct thrift_test_thrift_test_test_oneway_args *v, u8 proto);
+void thrift_test_thrift_test_test_oneway_args_init(
+		struct thrift_test_thrift_test_test_oneway_args *v);
+int thrift_test_thrift_test_test_oneway_args_encode(struct kg_writer *w, const void *value);
+int thrift_test_thrift_test_test_oneway_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_oneway_args *v);
+size_t thrift_test_thrift_test_test_oneway_args_encoded_size(
+		const struct thrift_test_thrift_test_test_oneway_args *v, u8 proto);
 
 /**
  * DOC: ThriftTest
@@ -977,9 +1104,10 @@ size_t thrift_test_thrift_test_test_oneway_args_encoded_size(const struct thrift
  * exception after filling that struct (the exception is the reply), or a
  * negative errno (the client gets an INTERNAL_ERROR TApplicationException;
  * -EOPNOTSUPP reads "not implemented"; -EAGAIN keeps the message, to be
- * served again once a full send buffer drains: see kg_conn_forward()). Memory a result points to must
- * outlive the handler: use kg_read_alloc(call->in, ...) (freed with the call) or static
- * data. &kg_call.service_data is the state from the module's init hook.
+ * served again once a full send buffer drains: see kg_conn_forward()).
+ * Memory a result points to must outlive the handler: use
+ * kg_read_alloc(call->in, ...) (freed with the call) or static data.
+ * &kg_call.service_data is the state from the module's init hook.
  */
 
 /**
@@ -1215,7 +1343,9 @@ int thrift_test_thrift_test_test_multi(struct kg_call *call, s8 arg0, s32 arg1, 
 int thrift_test_thrift_test_test_exception(struct kg_call *call, struct kg_bytes arg,
 					   struct thrift_test_xception *err1);
 
-/* What thrift_test_thrift_test_test_multi_exception() returns after filling a declared exception. */
+/*
+ * What thrift_test_thrift_test_test_multi_exception() returns after filling a declared exception.
+ */
 #define THRIFT_TEST_THRIFT_TEST_TEST_MULTI_EXCEPTION_ERR1 1
 #define THRIFT_TEST_THRIFT_TEST_TEST_MULTI_EXCEPTION_ERR2 2
 
@@ -1225,8 +1355,10 @@ int thrift_test_thrift_test_test_exception(struct kg_call *call, struct kg_bytes
  * @arg0: argument 1: arg0
  * @arg1: argument 2: arg1
  * @result: set it to the return value
- * @err1: fill it and return THRIFT_TEST_THRIFT_TEST_TEST_MULTI_EXCEPTION_ERR1 to throw exception 1: err1
- * @err2: fill it and return THRIFT_TEST_THRIFT_TEST_TEST_MULTI_EXCEPTION_ERR2 to throw exception 2: err2
+ * @err1: fill it and return THRIFT_TEST_THRIFT_TEST_TEST_MULTI_EXCEPTION_ERR1 to throw exception 1:
+ * err1
+ * @err2: fill it and return THRIFT_TEST_THRIFT_TEST_TEST_MULTI_EXCEPTION_ERR2 to throw exception 2:
+ * err2
  *
  * Return: 0, a ``THRIFT_TEST_THRIFT_TEST_*`` exception constant or a negative errno.
  */
@@ -1270,7 +1402,8 @@ int thrift_test_thrift_test_test_oneway(struct kg_call *call, s32 seconds_to_sle
  * @test_insanity: thrift_test_thrift_test_test_insanity() or another function of that type
  * @test_multi: thrift_test_thrift_test_test_multi() or another function of that type
  * @test_exception: thrift_test_thrift_test_test_exception() or another function of that type
- * @test_multi_exception: thrift_test_thrift_test_test_multi_exception() or another function of that type
+ * @test_multi_exception: thrift_test_thrift_test_test_multi_exception() or another function of that
+ * type
  * @test_oneway: thrift_test_thrift_test_test_oneway() or another function of that type
  */
 struct thrift_test_thrift_test_ops {
@@ -1324,7 +1457,8 @@ struct thrift_test_thrift_test_ops {
  * Return: 0 when served (a reply may have been written), or a negative errno
  * to close the connection.
  */
-int thrift_test_thrift_test_process(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops);
+int thrift_test_thrift_test_process(struct kg_call *call,
+				    const struct thrift_test_thrift_test_ops *ops);
 
 /**
  * thrift_test_thrift_test_dispatch() - find and run the method of a call
@@ -1336,7 +1470,8 @@ int thrift_test_thrift_test_process(struct kg_call *call, const struct thrift_te
  * Return: KG_DISPATCH_UNKNOWN if no such method (nothing written), else as
  * thrift_test_thrift_test_process().
  */
-int thrift_test_thrift_test_dispatch(struct kg_call *call, const struct thrift_test_thrift_test_ops *ops);
+int thrift_test_thrift_test_dispatch(struct kg_call *call,
+				     const struct thrift_test_thrift_test_ops *ops);
 
 /* ---- client: call ThriftTest on another server ---- */
 
@@ -1368,7 +1503,8 @@ int thrift_test_thrift_test_recv_test_void(struct kg_reader *in, u8 msg_type);
  *
  * Return: 0, or a negative errno (-ENOBUFS: the send buffer is full).
  */
-int thrift_test_thrift_test_send_test_string(struct kg_conn *conn, s32 seqid, struct kg_bytes thing);
+int thrift_test_thrift_test_send_test_string(struct kg_conn *conn, s32 seqid,
+					     struct kg_bytes thing);
 
 /**
  * thrift_test_thrift_test_recv_test_string() - decode the reply to testString
@@ -1501,7 +1637,8 @@ int thrift_test_thrift_test_recv_test_double(struct kg_reader *in, u8 msg_type, 
  *
  * Return: 0, or a negative errno (-ENOBUFS: the send buffer is full).
  */
-int thrift_test_thrift_test_send_test_binary(struct kg_conn *conn, s32 seqid, struct kg_bytes thing);
+int thrift_test_thrift_test_send_test_binary(struct kg_conn *conn, s32 seqid,
+					     struct kg_bytes thing);
 
 /**
  * thrift_test_thrift_test_recv_test_binary() - decode the reply to testBinary
@@ -1773,7 +1910,7 @@ int thrift_test_thrift_test_send_test_insanity(struct kg_conn *conn, s32 seqid,
  * reply that cannot be decoded (-ENODATA: no result in it).
  */
 int thrift_test_thrift_test_recv_test_insanity(struct kg_reader *in, u8 msg_type,
-					       struct kg_map_i64_map_i32_thrift_test_insanity *result);
+		struct kg_map_i64_map_i32_thrift_test_insanity *result);
 
 /**
  * thrift_test_thrift_test_send_test_multi() - send a testMulti CALL message

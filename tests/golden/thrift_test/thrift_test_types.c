@@ -51,8 +51,7 @@ static void kg_map_i32_i64_encode(struct kg_writer *w, const struct kg_map_i32_i
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_map_i32_i64_decode(struct kg_reader *r, struct kg_map_i32_i64 *v,
-		u32 max_items)
+static int kg_map_i32_i64_decode(struct kg_reader *r, struct kg_map_i32_i64 *v, u32 max_items)
 {
 	u8 kt, vt;
 	u32 i, n;
@@ -97,7 +96,8 @@ static int kg_map_i32_i64_decode(struct kg_reader *r, struct kg_map_i32_i64 *v,
 	return err ? err : skipped;
 }
 
-static void kg_list_thrift_test_xtruct_encode(struct kg_writer *w, const struct kg_list_thrift_test_xtruct *v)
+static void kg_list_thrift_test_xtruct_encode(struct kg_writer *w,
+					      const struct kg_list_thrift_test_xtruct *v)
 {
 	u32 i;
 
@@ -118,8 +118,8 @@ static void kg_list_thrift_test_xtruct_encode(struct kg_writer *w, const struct 
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_thrift_test_xtruct_decode(struct kg_reader *r, struct kg_list_thrift_test_xtruct *v,
-		u32 max_items)
+static int kg_list_thrift_test_xtruct_decode(struct kg_reader *r,
+					     struct kg_list_thrift_test_xtruct *v, u32 max_items)
 {
 	u8 et;
 	u32 i, n;
@@ -158,7 +158,8 @@ static int kg_list_thrift_test_xtruct_decode(struct kg_reader *r, struct kg_list
 	return err ? err : skipped;
 }
 
-static void kg_set_thrift_test_insanity_encode(struct kg_writer *w, const struct kg_set_thrift_test_insanity *v)
+static void kg_set_thrift_test_insanity_encode(struct kg_writer *w,
+					       const struct kg_set_thrift_test_insanity *v)
 {
 	u32 i;
 
@@ -179,8 +180,8 @@ static void kg_set_thrift_test_insanity_encode(struct kg_writer *w, const struct
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_set_thrift_test_insanity_decode(struct kg_reader *r, struct kg_set_thrift_test_insanity *v,
-		u32 max_items)
+static int kg_set_thrift_test_insanity_decode(struct kg_reader *r,
+					      struct kg_set_thrift_test_insanity *v, u32 max_items)
 {
 	u8 et;
 	u32 i, n;
@@ -240,8 +241,7 @@ static void kg_set_i32_encode(struct kg_writer *w, const struct kg_set_i32 *v)
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_set_i32_decode(struct kg_reader *r, struct kg_set_i32 *v,
-		u32 max_items)
+static int kg_set_i32_decode(struct kg_reader *r, struct kg_set_i32 *v, u32 max_items)
 {
 	u8 et;
 	u32 i, n;
@@ -280,7 +280,8 @@ static int kg_set_i32_decode(struct kg_reader *r, struct kg_set_i32 *v,
 	return err ? err : skipped;
 }
 
-static void kg_map_thrift_test_insanity_string_encode(struct kg_writer *w, const struct kg_map_thrift_test_insanity_string *v)
+static void kg_map_thrift_test_insanity_string_encode(struct kg_writer *w,
+		const struct kg_map_thrift_test_insanity_string *v)
 {
 	u32 i;
 
@@ -304,8 +305,9 @@ static void kg_map_thrift_test_insanity_string_encode(struct kg_writer *w, const
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_map_thrift_test_insanity_string_decode(struct kg_reader *r, struct kg_map_thrift_test_insanity_string *v,
-		u32 max_items, u32 max_len)
+static int kg_map_thrift_test_insanity_string_decode(struct kg_reader *r,
+						     struct kg_map_thrift_test_insanity_string *v,
+						     u32 max_items, u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
@@ -352,7 +354,8 @@ static int kg_map_thrift_test_insanity_string_decode(struct kg_reader *r, struct
 	return err ? err : skipped;
 }
 
-static void kg_list_map_thrift_test_insanity_string_encode(struct kg_writer *w, const struct kg_list_map_thrift_test_insanity_string *v)
+static void kg_list_map_thrift_test_insanity_string_encode(struct kg_writer *w,
+		const struct kg_list_map_thrift_test_insanity_string *v)
 {
 	u32 i;
 
@@ -373,8 +376,8 @@ static void kg_list_map_thrift_test_insanity_string_encode(struct kg_writer *w, 
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_map_thrift_test_insanity_string_decode(struct kg_reader *r, struct kg_list_map_thrift_test_insanity_string *v,
-		u32 max_items, u32 max_len)
+static int kg_list_map_thrift_test_insanity_string_decode(struct kg_reader *r,
+		struct kg_list_map_thrift_test_insanity_string *v, u32 max_items, u32 max_len)
 {
 	u8 et;
 	u32 i, n;
@@ -403,7 +406,8 @@ static int kg_list_map_thrift_test_insanity_string_decode(struct kg_reader *r, s
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_map_thrift_test_insanity_string_decode(r, &v->elems[i], max_items, max_len);
+		err = kg_map_thrift_test_insanity_string_decode(r, &v->elems[i], max_items,
+								max_len);
 		if (err < 0)
 			return err;
 		skipped |= err;
@@ -414,7 +418,8 @@ static int kg_list_map_thrift_test_insanity_string_decode(struct kg_reader *r, s
 	return err ? err : skipped;
 }
 
-static void kg_set_list_map_thrift_test_insanity_string_encode(struct kg_writer *w, const struct kg_set_list_map_thrift_test_insanity_string *v)
+static void kg_set_list_map_thrift_test_insanity_string_encode(struct kg_writer *w,
+		const struct kg_set_list_map_thrift_test_insanity_string *v)
 {
 	u32 i;
 
@@ -435,8 +440,8 @@ static void kg_set_list_map_thrift_test_insanity_string_encode(struct kg_writer 
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_set_list_map_thrift_test_insanity_string_decode(struct kg_reader *r, struct kg_set_list_map_thrift_test_insanity_string *v,
-		u32 max_items, u32 max_len)
+static int kg_set_list_map_thrift_test_insanity_string_decode(struct kg_reader *r,
+		struct kg_set_list_map_thrift_test_insanity_string *v, u32 max_items, u32 max_len)
 {
 	u8 et;
 	u32 i, n;
@@ -465,7 +470,8 @@ static int kg_set_list_map_thrift_test_insanity_string_decode(struct kg_reader *
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_list_map_thrift_test_insanity_string_decode(r, &v->elems[i], max_items, max_len);
+		err = kg_list_map_thrift_test_insanity_string_decode(r, &v->elems[i], max_items,
+								     max_len);
 		if (err < 0)
 			return err;
 		skipped |= err;
@@ -476,7 +482,8 @@ static int kg_set_list_map_thrift_test_insanity_string_decode(struct kg_reader *
 	return err ? err : skipped;
 }
 
-static void kg_map_i32_set_list_map_thrift_test_insanity_string_encode(struct kg_writer *w, const struct kg_map_i32_set_list_map_thrift_test_insanity_string *v)
+static void kg_map_i32_set_list_map_thrift_test_insanity_string_encode(struct kg_writer *w,
+		const struct kg_map_i32_set_list_map_thrift_test_insanity_string *v)
 {
 	u32 i;
 
@@ -500,8 +507,9 @@ static void kg_map_i32_set_list_map_thrift_test_insanity_string_encode(struct kg
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_map_i32_set_list_map_thrift_test_insanity_string_decode(struct kg_reader *r, struct kg_map_i32_set_list_map_thrift_test_insanity_string *v,
-		u32 max_items, u32 max_len)
+static int kg_map_i32_set_list_map_thrift_test_insanity_string_decode(struct kg_reader *r,
+		struct kg_map_i32_set_list_map_thrift_test_insanity_string *v, u32 max_items,
+		u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
@@ -536,7 +544,8 @@ static int kg_map_i32_set_list_map_thrift_test_insanity_string_decode(struct kg_
 		err = kg_read_i32(r, &v->entries[i].key);
 		if (err)
 			return err;
-		err = kg_set_list_map_thrift_test_insanity_string_decode(r, &v->entries[i].value, max_items, max_len);
+		err = kg_set_list_map_thrift_test_insanity_string_decode(r, &v->entries[i].value,
+									 max_items, max_len);
 		if (err < 0)
 			return err;
 		skipped |= err;
@@ -547,7 +556,9 @@ static int kg_map_i32_set_list_map_thrift_test_insanity_string_decode(struct kg_
 	return err ? err : skipped;
 }
 
-static void kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode(struct kg_writer *w, const struct kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *v)
+static void kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode(
+		struct kg_writer *w,
+		const struct kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *v)
 {
 	u32 i;
 
@@ -571,7 +582,9 @@ static void kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_enco
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode(struct kg_reader *r, struct kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *v,
+static int kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode(
+		struct kg_reader *r,
+		struct kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *v,
 		u32 max_items, u32 max_len)
 {
 	u8 kt, vt;
@@ -608,7 +621,8 @@ static int kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decod
 		if (err < 0)
 			return err;
 		skipped |= err;
-		err = kg_map_i32_set_list_map_thrift_test_insanity_string_decode(r, &v->entries[i].value, max_items, max_len);
+		err = kg_map_i32_set_list_map_thrift_test_insanity_string_decode(r,
+				&v->entries[i].value, max_items, max_len);
 		if (err < 0)
 			return err;
 		skipped |= err;
@@ -619,7 +633,9 @@ static int kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decod
 	return err ? err : skipped;
 }
 
-static void kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode(struct kg_writer *w, const struct kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *v)
+static void kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode(
+		struct kg_writer *w,
+		const struct kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *v)
 {
 	u32 i;
 
@@ -630,7 +646,8 @@ static void kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string
 	}
 	kg_write_list_begin(w, KG_T_MAP, v->count);
 	for (i = 0; i < v->count; i++)
-		kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode(w, &v->elems[i]);
+		kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode(w,
+				&v->elems[i]);
 	kg_write_list_end(w);
 }
 
@@ -640,7 +657,9 @@ static void kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode(struct kg_reader *r, struct kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *v,
+static int kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode(
+		struct kg_reader *r,
+		struct kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *v,
 		u32 max_items, u32 max_len)
 {
 	u8 et;
@@ -670,7 +689,8 @@ static int kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode(r, &v->elems[i], max_items, max_len);
+		err = kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode(r,
+				&v->elems[i], max_items, max_len);
 		if (err < 0)
 			return err;
 		skipped |= err;
@@ -702,8 +722,7 @@ static void kg_list_i32_encode(struct kg_writer *w, const struct kg_list_i32 *v)
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_i32_decode(struct kg_reader *r, struct kg_list_i32 *v,
-		u32 max_items)
+static int kg_list_i32_decode(struct kg_reader *r, struct kg_list_i32 *v, u32 max_items)
 {
 	u8 et;
 	u32 i, n;
@@ -766,8 +785,7 @@ static void kg_map_i32_i32_encode(struct kg_writer *w, const struct kg_map_i32_i
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_i32 *v,
-		u32 max_items)
+static int kg_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_i32 *v, u32 max_items)
 {
 	u8 kt, vt;
 	u32 i, n;
@@ -833,8 +851,8 @@ static void kg_list_string_encode(struct kg_writer *w, const struct kg_list_stri
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_string_decode(struct kg_reader *r, struct kg_list_string *v,
-		u32 max_items, u32 max_len)
+static int kg_list_string_decode(struct kg_reader *r, struct kg_list_string *v, u32 max_items,
+				 u32 max_len)
 {
 	u8 et;
 	u32 i, n;
@@ -900,7 +918,7 @@ static void kg_map_string_string_encode(struct kg_writer *w, const struct kg_map
  * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_map_string_string_decode(struct kg_reader *r, struct kg_map_string_string *v,
-		u32 max_items, u32 max_len)
+				       u32 max_items, u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
@@ -970,8 +988,8 @@ static void kg_set_string_encode(struct kg_writer *w, const struct kg_set_string
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_set_string_decode(struct kg_reader *r, struct kg_set_string *v,
-		u32 max_items, u32 max_len)
+static int kg_set_string_decode(struct kg_reader *r, struct kg_set_string *v, u32 max_items,
+				u32 max_len)
 {
 	u8 et;
 	u32 i, n;
@@ -1033,8 +1051,7 @@ static void kg_list_list_i32_encode(struct kg_writer *w, const struct kg_list_li
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_list_i32_decode(struct kg_reader *r, struct kg_list_list_i32 *v,
-		u32 max_items)
+static int kg_list_list_i32_decode(struct kg_reader *r, struct kg_list_list_i32 *v, u32 max_items)
 {
 	u8 et;
 	u32 i, n;
@@ -1096,7 +1113,7 @@ static void kg_list_list_list_i32_encode(struct kg_writer *w, const struct kg_li
  * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_list_list_list_i32_decode(struct kg_reader *r, struct kg_list_list_list_i32 *v,
-		u32 max_items)
+					u32 max_items)
 {
 	u8 et;
 	u32 i, n;
@@ -1157,8 +1174,7 @@ static void kg_list_set_i32_encode(struct kg_writer *w, const struct kg_list_set
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_set_i32_decode(struct kg_reader *r, struct kg_list_set_i32 *v,
-		u32 max_items)
+static int kg_list_set_i32_decode(struct kg_reader *r, struct kg_list_set_i32 *v, u32 max_items)
 {
 	u8 et;
 	u32 i, n;
@@ -1223,7 +1239,7 @@ static void kg_map_i32_set_string_encode(struct kg_writer *w, const struct kg_ma
  * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_map_i32_set_string_decode(struct kg_reader *r, struct kg_map_i32_set_string *v,
-		u32 max_items, u32 max_len)
+					u32 max_items, u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
@@ -1269,7 +1285,8 @@ static int kg_map_i32_set_string_decode(struct kg_reader *r, struct kg_map_i32_s
 	return err ? err : skipped;
 }
 
-static void kg_list_map_i32_set_string_encode(struct kg_writer *w, const struct kg_list_map_i32_set_string *v)
+static void kg_list_map_i32_set_string_encode(struct kg_writer *w,
+					      const struct kg_list_map_i32_set_string *v)
 {
 	u32 i;
 
@@ -1290,8 +1307,9 @@ static void kg_list_map_i32_set_string_encode(struct kg_writer *w, const struct 
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_map_i32_set_string_decode(struct kg_reader *r, struct kg_list_map_i32_set_string *v,
-		u32 max_items, u32 max_len)
+static int kg_list_map_i32_set_string_decode(struct kg_reader *r,
+					     struct kg_list_map_i32_set_string *v, u32 max_items,
+					     u32 max_len)
 {
 	u8 et;
 	u32 i, n;
@@ -1331,7 +1349,8 @@ static int kg_list_map_i32_set_string_decode(struct kg_reader *r, struct kg_list
 	return err ? err : skipped;
 }
 
-static void kg_list_thrift_test_bonk_encode(struct kg_writer *w, const struct kg_list_thrift_test_bonk *v)
+static void kg_list_thrift_test_bonk_encode(struct kg_writer *w,
+					    const struct kg_list_thrift_test_bonk *v)
 {
 	u32 i;
 
@@ -1353,7 +1372,7 @@ static void kg_list_thrift_test_bonk_encode(struct kg_writer *w, const struct kg
  * type. No rewinding, no second pass: every byte is read once.
  */
 static int kg_list_thrift_test_bonk_decode(struct kg_reader *r, struct kg_list_thrift_test_bonk *v,
-		u32 max_items)
+					   u32 max_items)
 {
 	u8 et;
 	u32 i, n;
@@ -1392,7 +1411,8 @@ static int kg_list_thrift_test_bonk_decode(struct kg_reader *r, struct kg_list_t
 	return err ? err : skipped;
 }
 
-static void kg_list_list_thrift_test_bonk_encode(struct kg_writer *w, const struct kg_list_list_thrift_test_bonk *v)
+static void kg_list_list_thrift_test_bonk_encode(struct kg_writer *w,
+						 const struct kg_list_list_thrift_test_bonk *v)
 {
 	u32 i;
 
@@ -1413,8 +1433,9 @@ static void kg_list_list_thrift_test_bonk_encode(struct kg_writer *w, const stru
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_list_thrift_test_bonk_decode(struct kg_reader *r, struct kg_list_list_thrift_test_bonk *v,
-		u32 max_items)
+static int kg_list_list_thrift_test_bonk_decode(struct kg_reader *r,
+						struct kg_list_list_thrift_test_bonk *v,
+						u32 max_items)
 {
 	u8 et;
 	u32 i, n;
@@ -1454,7 +1475,8 @@ static int kg_list_list_thrift_test_bonk_decode(struct kg_reader *r, struct kg_l
 	return err ? err : skipped;
 }
 
-static void kg_list_list_list_thrift_test_bonk_encode(struct kg_writer *w, const struct kg_list_list_list_thrift_test_bonk *v)
+static void kg_list_list_list_thrift_test_bonk_encode(struct kg_writer *w,
+		const struct kg_list_list_list_thrift_test_bonk *v)
 {
 	u32 i;
 
@@ -1475,8 +1497,9 @@ static void kg_list_list_list_thrift_test_bonk_encode(struct kg_writer *w, const
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_list_list_thrift_test_bonk_decode(struct kg_reader *r, struct kg_list_list_list_thrift_test_bonk *v,
-		u32 max_items)
+static int kg_list_list_list_thrift_test_bonk_decode(struct kg_reader *r,
+						     struct kg_list_list_list_thrift_test_bonk *v,
+						     u32 max_items)
 {
 	u8 et;
 	u32 i, n;
@@ -1537,8 +1560,8 @@ static void kg_set_binary_encode(struct kg_writer *w, const struct kg_set_binary
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_set_binary_decode(struct kg_reader *r, struct kg_set_binary *v,
-		u32 max_items, u32 max_len)
+static int kg_set_binary_decode(struct kg_reader *r, struct kg_set_binary *v, u32 max_items,
+				u32 max_len)
 {
 	u8 et;
 	u32 i, n;
@@ -1603,8 +1626,8 @@ static void kg_map_binary_i32_encode(struct kg_writer *w, const struct kg_map_bi
  * and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_map_binary_i32_decode(struct kg_reader *r, struct kg_map_binary_i32 *v,
-		u32 max_items, u32 max_len)
+static int kg_map_binary_i32_decode(struct kg_reader *r, struct kg_map_binary_i32 *v, u32 max_items,
+				    u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
@@ -2103,7 +2126,9 @@ int thrift_test_xtruct2_decode(struct kg_reader *r, struct thrift_test_xtruct2 *
 	return 0;
 }
 
-/* thrift_test_xtruct2_encoded_size() - bytes thrift_test_xtruct2_encode() writes for @v in @proto */
+/*
+ * thrift_test_xtruct2_encoded_size() - bytes thrift_test_xtruct2_encode() writes for @v in @proto
+ */
 size_t thrift_test_xtruct2_encoded_size(const struct thrift_test_xtruct2 *v, u8 proto)
 {
 	struct kg_writer w;
@@ -2241,7 +2266,9 @@ int thrift_test_xtruct3_decode(struct kg_reader *r, struct thrift_test_xtruct3 *
 	return 0;
 }
 
-/* thrift_test_xtruct3_encoded_size() - bytes thrift_test_xtruct3_encode() writes for @v in @proto */
+/*
+ * thrift_test_xtruct3_encoded_size() - bytes thrift_test_xtruct3_encode() writes for @v in @proto
+ */
 size_t thrift_test_xtruct3_encoded_size(const struct thrift_test_xtruct3 *v, u8 proto)
 {
 	struct kg_writer w;
@@ -2353,7 +2380,9 @@ int thrift_test_insanity_decode(struct kg_reader *r, struct thrift_test_insanity
 	return 0;
 }
 
-/* thrift_test_insanity_encoded_size() - bytes thrift_test_insanity_encode() writes for @v in @proto */
+/*
+ * thrift_test_insanity_encoded_size() - bytes thrift_test_insanity_encode() writes for @v in @proto
+ */
 size_t thrift_test_insanity_encoded_size(const struct thrift_test_insanity *v, u8 proto)
 {
 	struct kg_writer w;
@@ -2389,7 +2418,8 @@ int thrift_test_crazy_nesting_encode(struct kg_writer *w, const struct thrift_te
 	}
 	{
 		kg_write_field_begin(w, KG_T_LIST, 3);
-		kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode(w, &v->list_field);
+		kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode(w,
+				&v->list_field);
 
 		kg_write_field_end(w);
 	}
@@ -2469,7 +2499,8 @@ int thrift_test_crazy_nesting_decode(struct kg_reader *r, struct thrift_test_cra
 					return err;
 				break;
 			}
-			err = kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode(r, &v->list_field, 0, 0);
+			err = kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode(
+					r, &v->list_field, 0, 0);
 			if (err < 0)
 				return err;
 			if (err) {
@@ -2521,7 +2552,10 @@ int thrift_test_crazy_nesting_decode(struct kg_reader *r, struct thrift_test_cra
 	return 0;
 }
 
-/* thrift_test_crazy_nesting_encoded_size() - bytes thrift_test_crazy_nesting_encode() writes for @v in @proto */
+/*
+ * thrift_test_crazy_nesting_encoded_size() - bytes thrift_test_crazy_nesting_encode() writes for @v
+ * in @proto
+ */
 size_t thrift_test_crazy_nesting_encoded_size(const struct thrift_test_crazy_nesting *v, u8 proto)
 {
 	struct kg_writer w;
@@ -2540,7 +2574,8 @@ void thrift_test_some_union_init(struct thrift_test_some_union *v)
 /* thrift_test_some_union_encode() - write @v; returns w->err (0 or a negative errno) */
 int thrift_test_some_union_encode(struct kg_writer *w, const struct thrift_test_some_union *v)
 {
-	if (v->isset.map_thing + v->isset.string_thing + v->isset.i32_thing + v->isset.xtruct_thing + v->isset.insanity_thing > 1 && !w->err)
+	if (v->isset.map_thing + v->isset.string_thing + v->isset.i32_thing +
+	    v->isset.xtruct_thing + v->isset.insanity_thing > 1 && !w->err)
 		w->err = -EINVAL;	/* a union holds at most one field */
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
@@ -2695,7 +2730,10 @@ int thrift_test_some_union_decode(struct kg_reader *r, struct thrift_test_some_u
 	return 0;
 }
 
-/* thrift_test_some_union_encoded_size() - bytes thrift_test_some_union_encode() writes for @v in @proto */
+/*
+ * thrift_test_some_union_encoded_size() - bytes thrift_test_some_union_encode() writes for @v in
+ * @proto
+ */
 size_t thrift_test_some_union_encoded_size(const struct thrift_test_some_union *v, u8 proto)
 {
 	struct kg_writer w;
@@ -2797,7 +2835,9 @@ int thrift_test_xception_decode(struct kg_reader *r, struct thrift_test_xception
 	return 0;
 }
 
-/* thrift_test_xception_encoded_size() - bytes thrift_test_xception_encode() writes for @v in @proto */
+/*
+ * thrift_test_xception_encoded_size() - bytes thrift_test_xception_encode() writes for @v in @proto
+ */
 size_t thrift_test_xception_encoded_size(const struct thrift_test_xception *v, u8 proto)
 {
 	struct kg_writer w;
@@ -2899,7 +2939,10 @@ int thrift_test_xception2_decode(struct kg_reader *r, struct thrift_test_xceptio
 	return 0;
 }
 
-/* thrift_test_xception2_encoded_size() - bytes thrift_test_xception2_encode() writes for @v in @proto */
+/*
+ * thrift_test_xception2_encoded_size() - bytes thrift_test_xception2_encode() writes for @v in
+ * @proto
+ */
 size_t thrift_test_xception2_encoded_size(const struct thrift_test_xception2 *v, u8 proto)
 {
 	struct kg_writer w;
@@ -2966,7 +3009,10 @@ int thrift_test_empty_struct_decode(struct kg_reader *r, struct thrift_test_empt
 	return 0;
 }
 
-/* thrift_test_empty_struct_encoded_size() - bytes thrift_test_empty_struct_encode() writes for @v in @proto */
+/*
+ * thrift_test_empty_struct_encoded_size() - bytes thrift_test_empty_struct_encode() writes for @v
+ * in @proto
+ */
 size_t thrift_test_empty_struct_encoded_size(const struct thrift_test_empty_struct *v, u8 proto)
 {
 	struct kg_writer w;
@@ -3050,7 +3096,10 @@ int thrift_test_one_field_decode(struct kg_reader *r, struct thrift_test_one_fie
 	return 0;
 }
 
-/* thrift_test_one_field_encoded_size() - bytes thrift_test_one_field_encode() writes for @v in @proto */
+/*
+ * thrift_test_one_field_encoded_size() - bytes thrift_test_one_field_encode() writes for @v in
+ * @proto
+ */
 size_t thrift_test_one_field_encoded_size(const struct thrift_test_one_field *v, u8 proto)
 {
 	struct kg_writer w;
@@ -3067,7 +3116,8 @@ void thrift_test_versioning_test_v1_init(struct thrift_test_versioning_test_v1 *
 }
 
 /* thrift_test_versioning_test_v1_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_versioning_test_v1_encode(struct kg_writer *w, const struct thrift_test_versioning_test_v1 *v)
+int thrift_test_versioning_test_v1_encode(struct kg_writer *w,
+					  const struct thrift_test_versioning_test_v1 *v)
 {
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
@@ -3101,7 +3151,8 @@ int thrift_test_versioning_test_v1_encode(struct kg_writer *w, const struct thri
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_versioning_test_v1_decode(struct kg_reader *r, struct thrift_test_versioning_test_v1 *v)
+int thrift_test_versioning_test_v1_decode(struct kg_reader *r,
+					  struct thrift_test_versioning_test_v1 *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3170,8 +3221,12 @@ int thrift_test_versioning_test_v1_decode(struct kg_reader *r, struct thrift_tes
 	return 0;
 }
 
-/* thrift_test_versioning_test_v1_encoded_size() - bytes thrift_test_versioning_test_v1_encode() writes for @v in @proto */
-size_t thrift_test_versioning_test_v1_encoded_size(const struct thrift_test_versioning_test_v1 *v, u8 proto)
+/*
+ * thrift_test_versioning_test_v1_encoded_size() - bytes thrift_test_versioning_test_v1_encode()
+ * writes for @v in @proto
+ */
+size_t thrift_test_versioning_test_v1_encoded_size(const struct thrift_test_versioning_test_v1 *v,
+						   u8 proto)
 {
 	struct kg_writer w;
 
@@ -3187,7 +3242,8 @@ void thrift_test_versioning_test_v2_init(struct thrift_test_versioning_test_v2 *
 }
 
 /* thrift_test_versioning_test_v2_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_versioning_test_v2_encode(struct kg_writer *w, const struct thrift_test_versioning_test_v2 *v)
+int thrift_test_versioning_test_v2_encode(struct kg_writer *w,
+					  const struct thrift_test_versioning_test_v2 *v)
 {
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
@@ -3275,7 +3331,8 @@ int thrift_test_versioning_test_v2_encode(struct kg_writer *w, const struct thri
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_versioning_test_v2_decode(struct kg_reader *r, struct thrift_test_versioning_test_v2 *v)
+int thrift_test_versioning_test_v2_decode(struct kg_reader *r,
+					  struct thrift_test_versioning_test_v2 *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3467,8 +3524,12 @@ int thrift_test_versioning_test_v2_decode(struct kg_reader *r, struct thrift_tes
 	return 0;
 }
 
-/* thrift_test_versioning_test_v2_encoded_size() - bytes thrift_test_versioning_test_v2_encode() writes for @v in @proto */
-size_t thrift_test_versioning_test_v2_encoded_size(const struct thrift_test_versioning_test_v2 *v, u8 proto)
+/*
+ * thrift_test_versioning_test_v2_encoded_size() - bytes thrift_test_versioning_test_v2_encode()
+ * writes for @v in @proto
+ */
+size_t thrift_test_versioning_test_v2_encoded_size(const struct thrift_test_versioning_test_v2 *v,
+						   u8 proto)
 {
 	struct kg_writer w;
 
@@ -3483,8 +3544,11 @@ void thrift_test_list_type_versioning_v1_init(struct thrift_test_list_type_versi
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_list_type_versioning_v1_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_list_type_versioning_v1_encode(struct kg_writer *w, const struct thrift_test_list_type_versioning_v1 *v)
+/*
+ * thrift_test_list_type_versioning_v1_encode() - write @v; returns w->err (0 or a negative errno)
+ */
+int thrift_test_list_type_versioning_v1_encode(struct kg_writer *w,
+					       const struct thrift_test_list_type_versioning_v1 *v)
 {
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
@@ -3512,7 +3576,8 @@ int thrift_test_list_type_versioning_v1_encode(struct kg_writer *w, const struct
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_list_type_versioning_v1_decode(struct kg_reader *r, struct thrift_test_list_type_versioning_v1 *v)
+int thrift_test_list_type_versioning_v1_decode(struct kg_reader *r,
+					       struct thrift_test_list_type_versioning_v1 *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3574,8 +3639,12 @@ int thrift_test_list_type_versioning_v1_decode(struct kg_reader *r, struct thrif
 	return 0;
 }
 
-/* thrift_test_list_type_versioning_v1_encoded_size() - bytes thrift_test_list_type_versioning_v1_encode() writes for @v in @proto */
-size_t thrift_test_list_type_versioning_v1_encoded_size(const struct thrift_test_list_type_versioning_v1 *v, u8 proto)
+/*
+ * thrift_test_list_type_versioning_v1_encoded_size() - bytes
+ * thrift_test_list_type_versioning_v1_encode() writes for @v in @proto
+ */
+size_t thrift_test_list_type_versioning_v1_encoded_size(
+		const struct thrift_test_list_type_versioning_v1 *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -3590,8 +3659,11 @@ void thrift_test_list_type_versioning_v2_init(struct thrift_test_list_type_versi
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_list_type_versioning_v2_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_list_type_versioning_v2_encode(struct kg_writer *w, const struct thrift_test_list_type_versioning_v2 *v)
+/*
+ * thrift_test_list_type_versioning_v2_encode() - write @v; returns w->err (0 or a negative errno)
+ */
+int thrift_test_list_type_versioning_v2_encode(struct kg_writer *w,
+					       const struct thrift_test_list_type_versioning_v2 *v)
 {
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
@@ -3619,7 +3691,8 @@ int thrift_test_list_type_versioning_v2_encode(struct kg_writer *w, const struct
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_list_type_versioning_v2_decode(struct kg_reader *r, struct thrift_test_list_type_versioning_v2 *v)
+int thrift_test_list_type_versioning_v2_decode(struct kg_reader *r,
+					       struct thrift_test_list_type_versioning_v2 *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3681,8 +3754,12 @@ int thrift_test_list_type_versioning_v2_decode(struct kg_reader *r, struct thrif
 	return 0;
 }
 
-/* thrift_test_list_type_versioning_v2_encoded_size() - bytes thrift_test_list_type_versioning_v2_encode() writes for @v in @proto */
-size_t thrift_test_list_type_versioning_v2_encoded_size(const struct thrift_test_list_type_versioning_v2 *v, u8 proto)
+/*
+ * thrift_test_list_type_versioning_v2_encoded_size() - bytes
+ * thrift_test_list_type_versioning_v2_encode() writes for @v in @proto
+ */
+size_t thrift_test_list_type_versioning_v2_encoded_size(
+		const struct thrift_test_list_type_versioning_v2 *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -3698,7 +3775,8 @@ void thrift_test_guess_protocol_struct_init(struct thrift_test_guess_protocol_st
 }
 
 /* thrift_test_guess_protocol_struct_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_guess_protocol_struct_encode(struct kg_writer *w, const struct thrift_test_guess_protocol_struct *v)
+int thrift_test_guess_protocol_struct_encode(struct kg_writer *w,
+					     const struct thrift_test_guess_protocol_struct *v)
 {
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
@@ -3720,7 +3798,8 @@ int thrift_test_guess_protocol_struct_encode(struct kg_writer *w, const struct t
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_guess_protocol_struct_decode(struct kg_reader *r, struct thrift_test_guess_protocol_struct *v)
+int thrift_test_guess_protocol_struct_decode(struct kg_reader *r,
+					     struct thrift_test_guess_protocol_struct *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3770,8 +3849,12 @@ int thrift_test_guess_protocol_struct_decode(struct kg_reader *r, struct thrift_
 	return 0;
 }
 
-/* thrift_test_guess_protocol_struct_encoded_size() - bytes thrift_test_guess_protocol_struct_encode() writes for @v in @proto */
-size_t thrift_test_guess_protocol_struct_encoded_size(const struct thrift_test_guess_protocol_struct *v, u8 proto)
+/*
+ * thrift_test_guess_protocol_struct_encoded_size() - bytes
+ * thrift_test_guess_protocol_struct_encode() writes for @v in @proto
+ */
+size_t thrift_test_guess_protocol_struct_encoded_size(
+		const struct thrift_test_guess_protocol_struct *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -4026,7 +4109,10 @@ int thrift_test_large_deltas_decode(struct kg_reader *r, struct thrift_test_larg
 	return 0;
 }
 
-/* thrift_test_large_deltas_encoded_size() - bytes thrift_test_large_deltas_encode() writes for @v in @proto */
+/*
+ * thrift_test_large_deltas_encoded_size() - bytes thrift_test_large_deltas_encode() writes for @v
+ * in @proto
+ */
 size_t thrift_test_large_deltas_encoded_size(const struct thrift_test_large_deltas *v, u8 proto)
 {
 	struct kg_writer w;
@@ -4043,7 +4129,8 @@ void thrift_test_nested_lists_i32x2_init(struct thrift_test_nested_lists_i32x2 *
 }
 
 /* thrift_test_nested_lists_i32x2_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_nested_lists_i32x2_encode(struct kg_writer *w, const struct thrift_test_nested_lists_i32x2 *v)
+int thrift_test_nested_lists_i32x2_encode(struct kg_writer *w,
+					  const struct thrift_test_nested_lists_i32x2 *v)
 {
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
@@ -4065,7 +4152,8 @@ int thrift_test_nested_lists_i32x2_encode(struct kg_writer *w, const struct thri
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_nested_lists_i32x2_decode(struct kg_reader *r, struct thrift_test_nested_lists_i32x2 *v)
+int thrift_test_nested_lists_i32x2_decode(struct kg_reader *r,
+					  struct thrift_test_nested_lists_i32x2 *v)
 {
 	u8 ttype;
 	s16 id;
@@ -4115,8 +4203,12 @@ int thrift_test_nested_lists_i32x2_decode(struct kg_reader *r, struct thrift_tes
 	return 0;
 }
 
-/* thrift_test_nested_lists_i32x2_encoded_size() - bytes thrift_test_nested_lists_i32x2_encode() writes for @v in @proto */
-size_t thrift_test_nested_lists_i32x2_encoded_size(const struct thrift_test_nested_lists_i32x2 *v, u8 proto)
+/*
+ * thrift_test_nested_lists_i32x2_encoded_size() - bytes thrift_test_nested_lists_i32x2_encode()
+ * writes for @v in @proto
+ */
+size_t thrift_test_nested_lists_i32x2_encoded_size(const struct thrift_test_nested_lists_i32x2 *v,
+						   u8 proto)
 {
 	struct kg_writer w;
 
@@ -4132,7 +4224,8 @@ void thrift_test_nested_lists_i32x3_init(struct thrift_test_nested_lists_i32x3 *
 }
 
 /* thrift_test_nested_lists_i32x3_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_nested_lists_i32x3_encode(struct kg_writer *w, const struct thrift_test_nested_lists_i32x3 *v)
+int thrift_test_nested_lists_i32x3_encode(struct kg_writer *w,
+					  const struct thrift_test_nested_lists_i32x3 *v)
 {
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
@@ -4154,7 +4247,8 @@ int thrift_test_nested_lists_i32x3_encode(struct kg_writer *w, const struct thri
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_nested_lists_i32x3_decode(struct kg_reader *r, struct thrift_test_nested_lists_i32x3 *v)
+int thrift_test_nested_lists_i32x3_decode(struct kg_reader *r,
+					  struct thrift_test_nested_lists_i32x3 *v)
 {
 	u8 ttype;
 	s16 id;
@@ -4204,8 +4298,12 @@ int thrift_test_nested_lists_i32x3_decode(struct kg_reader *r, struct thrift_tes
 	return 0;
 }
 
-/* thrift_test_nested_lists_i32x3_encoded_size() - bytes thrift_test_nested_lists_i32x3_encode() writes for @v in @proto */
-size_t thrift_test_nested_lists_i32x3_encoded_size(const struct thrift_test_nested_lists_i32x3 *v, u8 proto)
+/*
+ * thrift_test_nested_lists_i32x3_encoded_size() - bytes thrift_test_nested_lists_i32x3_encode()
+ * writes for @v in @proto
+ */
+size_t thrift_test_nested_lists_i32x3_encoded_size(const struct thrift_test_nested_lists_i32x3 *v,
+						   u8 proto)
 {
 	struct kg_writer w;
 
@@ -4221,7 +4319,8 @@ void thrift_test_nested_mixedx2_init(struct thrift_test_nested_mixedx2 *v)
 }
 
 /* thrift_test_nested_mixedx2_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_nested_mixedx2_encode(struct kg_writer *w, const struct thrift_test_nested_mixedx2 *v)
+int thrift_test_nested_mixedx2_encode(struct kg_writer *w,
+				      const struct thrift_test_nested_mixedx2 *v)
 {
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
@@ -4339,7 +4438,10 @@ int thrift_test_nested_mixedx2_decode(struct kg_reader *r, struct thrift_test_ne
 	return 0;
 }
 
-/* thrift_test_nested_mixedx2_encoded_size() - bytes thrift_test_nested_mixedx2_encode() writes for @v in @proto */
+/*
+ * thrift_test_nested_mixedx2_encoded_size() - bytes thrift_test_nested_mixedx2_encode() writes for
+ * @v in @proto
+ */
 size_t thrift_test_nested_mixedx2_encoded_size(const struct thrift_test_nested_mixedx2 *v, u8 proto)
 {
 	struct kg_writer w;
@@ -4428,7 +4530,10 @@ int thrift_test_list_bonks_decode(struct kg_reader *r, struct thrift_test_list_b
 	return 0;
 }
 
-/* thrift_test_list_bonks_encoded_size() - bytes thrift_test_list_bonks_encode() writes for @v in @proto */
+/*
+ * thrift_test_list_bonks_encoded_size() - bytes thrift_test_list_bonks_encode() writes for @v in
+ * @proto
+ */
 size_t thrift_test_list_bonks_encoded_size(const struct thrift_test_list_bonks *v, u8 proto)
 {
 	struct kg_writer w;
@@ -4445,7 +4550,8 @@ void thrift_test_nested_lists_bonk_init(struct thrift_test_nested_lists_bonk *v)
 }
 
 /* thrift_test_nested_lists_bonk_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_nested_lists_bonk_encode(struct kg_writer *w, const struct thrift_test_nested_lists_bonk *v)
+int thrift_test_nested_lists_bonk_encode(struct kg_writer *w,
+					 const struct thrift_test_nested_lists_bonk *v)
 {
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
@@ -4467,7 +4573,8 @@ int thrift_test_nested_lists_bonk_encode(struct kg_writer *w, const struct thrif
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_nested_lists_bonk_decode(struct kg_reader *r, struct thrift_test_nested_lists_bonk *v)
+int thrift_test_nested_lists_bonk_decode(struct kg_reader *r,
+					 struct thrift_test_nested_lists_bonk *v)
 {
 	u8 ttype;
 	s16 id;
@@ -4517,8 +4624,12 @@ int thrift_test_nested_lists_bonk_decode(struct kg_reader *r, struct thrift_test
 	return 0;
 }
 
-/* thrift_test_nested_lists_bonk_encoded_size() - bytes thrift_test_nested_lists_bonk_encode() writes for @v in @proto */
-size_t thrift_test_nested_lists_bonk_encoded_size(const struct thrift_test_nested_lists_bonk *v, u8 proto)
+/*
+ * thrift_test_nested_lists_bonk_encoded_size() - bytes thrift_test_nested_lists_bonk_encode()
+ * writes for @v in @proto
+ */
+size_t thrift_test_nested_lists_bonk_encoded_size(const struct thrift_test_nested_lists_bonk *v,
+						  u8 proto)
 {
 	struct kg_writer w;
 
@@ -4621,7 +4732,10 @@ int thrift_test_bool_test_decode(struct kg_reader *r, struct thrift_test_bool_te
 	return 0;
 }
 
-/* thrift_test_bool_test_encoded_size() - bytes thrift_test_bool_test_encode() writes for @v in @proto */
+/*
+ * thrift_test_bool_test_encoded_size() - bytes thrift_test_bool_test_encode() writes for @v in
+ * @proto
+ */
 size_t thrift_test_bool_test_encoded_size(const struct thrift_test_bool_test *v, u8 proto)
 {
 	struct kg_writer w;
@@ -4707,7 +4821,9 @@ int thrift_test_struct_a_decode(struct kg_reader *r, struct thrift_test_struct_a
 	return 0;
 }
 
-/* thrift_test_struct_a_encoded_size() - bytes thrift_test_struct_a_encode() writes for @v in @proto */
+/*
+ * thrift_test_struct_a_encoded_size() - bytes thrift_test_struct_a_encode() writes for @v in @proto
+ */
 size_t thrift_test_struct_a_encoded_size(const struct thrift_test_struct_a *v, u8 proto)
 {
 	struct kg_writer w;
@@ -4811,7 +4927,9 @@ int thrift_test_struct_b_decode(struct kg_reader *r, struct thrift_test_struct_b
 	return 0;
 }
 
-/* thrift_test_struct_b_encoded_size() - bytes thrift_test_struct_b_encode() writes for @v in @proto */
+/*
+ * thrift_test_struct_b_encoded_size() - bytes thrift_test_struct_b_encode() writes for @v in @proto
+ */
 size_t thrift_test_struct_b_encoded_size(const struct thrift_test_struct_b *v, u8 proto)
 {
 	struct kg_writer w;
@@ -4828,8 +4946,11 @@ void thrift_test_optional_set_default_test_init(struct thrift_test_optional_set_
 	v->with_default = (struct kg_set_string){ .count = 1, .elems = (struct kg_bytes *)thrift_test_data_1 };
 }
 
-/* thrift_test_optional_set_default_test_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_optional_set_default_test_encode(struct kg_writer *w, const struct thrift_test_optional_set_default_test *v)
+/*
+ * thrift_test_optional_set_default_test_encode() - write @v; returns w->err (0 or a negative errno)
+ */
+int thrift_test_optional_set_default_test_encode(struct kg_writer *w,
+		const struct thrift_test_optional_set_default_test *v)
 {
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
@@ -4846,12 +4967,14 @@ int thrift_test_optional_set_default_test_encode(struct kg_writer *w, const stru
 }
 
 /*
- * thrift_test_optional_set_default_test_decode() - read one struct into @v (defaults applied first).
+ * thrift_test_optional_set_default_test_decode() - read one struct into @v (defaults applied
+ * first).
  * Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_optional_set_default_test_decode(struct kg_reader *r, struct thrift_test_optional_set_default_test *v)
+int thrift_test_optional_set_default_test_decode(struct kg_reader *r,
+						 struct thrift_test_optional_set_default_test *v)
 {
 	u8 ttype;
 	s16 id;
@@ -4901,8 +5024,12 @@ int thrift_test_optional_set_default_test_decode(struct kg_reader *r, struct thr
 	return 0;
 }
 
-/* thrift_test_optional_set_default_test_encoded_size() - bytes thrift_test_optional_set_default_test_encode() writes for @v in @proto */
-size_t thrift_test_optional_set_default_test_encoded_size(const struct thrift_test_optional_set_default_test *v, u8 proto)
+/*
+ * thrift_test_optional_set_default_test_encoded_size() - bytes
+ * thrift_test_optional_set_default_test_encode() writes for @v in @proto
+ */
+size_t thrift_test_optional_set_default_test_encoded_size(
+		const struct thrift_test_optional_set_default_test *v, u8 proto)
 {
 	struct kg_writer w;
 
@@ -4920,7 +5047,8 @@ void thrift_test_optional_binary_init(struct thrift_test_optional_binary *v)
 }
 
 /* thrift_test_optional_binary_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_optional_binary_encode(struct kg_writer *w, const struct thrift_test_optional_binary *v)
+int thrift_test_optional_binary_encode(struct kg_writer *w,
+				       const struct thrift_test_optional_binary *v)
 {
 	kg_write_struct_begin(w);
 	if (w->err && w->depth >= KG_MAX_DEPTH)
@@ -5015,8 +5143,12 @@ int thrift_test_optional_binary_decode(struct kg_reader *r, struct thrift_test_o
 	return 0;
 }
 
-/* thrift_test_optional_binary_encoded_size() - bytes thrift_test_optional_binary_encode() writes for @v in @proto */
-size_t thrift_test_optional_binary_encoded_size(const struct thrift_test_optional_binary *v, u8 proto)
+/*
+ * thrift_test_optional_binary_encoded_size() - bytes thrift_test_optional_binary_encode() writes
+ * for @v in @proto
+ */
+size_t thrift_test_optional_binary_encoded_size(const struct thrift_test_optional_binary *v,
+						u8 proto)
 {
 	struct kg_writer w;
 

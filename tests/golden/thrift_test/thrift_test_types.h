@@ -255,7 +255,10 @@ struct kg_map_i32_set_list_map_thrift_test_insanity_string {
 
 #ifndef KG_CONTAINER_KG_MAP_SET_I32_MAP_I32_SET_LIST_MAP_THRIFT_TEST_INSANITY_STRING
 #define KG_CONTAINER_KG_MAP_SET_I32_MAP_I32_SET_LIST_MAP_THRIFT_TEST_INSANITY_STRING
-/* map<set_i32, map_i32_set_list_map_thrift_test_insanity_string>: @count entries from the message arena */
+/*
+ * map<set_i32, map_i32_set_list_map_thrift_test_insanity_string>: @count entries from the message
+ * arena
+ */
 struct kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_entry;
 struct kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string {
 	u32 count;
@@ -265,7 +268,10 @@ struct kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string {
 
 #ifndef KG_CONTAINER_KG_LIST_MAP_SET_I32_MAP_I32_SET_LIST_MAP_THRIFT_TEST_INSANITY_STRING
 #define KG_CONTAINER_KG_LIST_MAP_SET_I32_MAP_I32_SET_LIST_MAP_THRIFT_TEST_INSANITY_STRING
-/* list<map_set_i32_map_i32_set_list_map_thrift_test_insanity_string>: @count elements from the message arena */
+/*
+ * list<map_set_i32_map_i32_set_list_map_thrift_test_insanity_string>: @count elements from the
+ * message arena
+ */
 struct kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string {
 	u32 count;
 	struct kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *elems;
@@ -928,7 +934,8 @@ int thrift_test_insanity_decode(struct kg_reader *r, struct thrift_test_insanity
 size_t thrift_test_insanity_encoded_size(const struct thrift_test_insanity *v, u8 proto);
 
 void thrift_test_crazy_nesting_init(struct thrift_test_crazy_nesting *v);
-int thrift_test_crazy_nesting_encode(struct kg_writer *w, const struct thrift_test_crazy_nesting *v);
+int thrift_test_crazy_nesting_encode(struct kg_writer *w,
+				     const struct thrift_test_crazy_nesting *v);
 int thrift_test_crazy_nesting_decode(struct kg_reader *r, struct thrift_test_crazy_nesting *v);
 size_t thrift_test_crazy_nesting_encoded_size(const struct thrift_test_crazy_nesting *v, u8 proto);
 
@@ -958,29 +965,44 @@ int thrift_test_one_field_decode(struct kg_reader *r, struct thrift_test_one_fie
 size_t thrift_test_one_field_encoded_size(const struct thrift_test_one_field *v, u8 proto);
 
 void thrift_test_versioning_test_v1_init(struct thrift_test_versioning_test_v1 *v);
-int thrift_test_versioning_test_v1_encode(struct kg_writer *w, const struct thrift_test_versioning_test_v1 *v);
-int thrift_test_versioning_test_v1_decode(struct kg_reader *r, struct thrift_test_versioning_test_v1 *v);
-size_t thrift_test_versioning_test_v1_encoded_size(const struct thrift_test_versioning_test_v1 *v, u8 proto);
+int thrift_test_versioning_test_v1_encode(struct kg_writer *w,
+					  const struct thrift_test_versioning_test_v1 *v);
+int thrift_test_versioning_test_v1_decode(struct kg_reader *r,
+					  struct thrift_test_versioning_test_v1 *v);
+size_t thrift_test_versioning_test_v1_encoded_size(const struct thrift_test_versioning_test_v1 *v,
+						   u8 proto);
 
 void thrift_test_versioning_test_v2_init(struct thrift_test_versioning_test_v2 *v);
-int thrift_test_versioning_test_v2_encode(struct kg_writer *w, const struct thrift_test_versioning_test_v2 *v);
-int thrift_test_versioning_test_v2_decode(struct kg_reader *r, struct thrift_test_versioning_test_v2 *v);
-size_t thrift_test_versioning_test_v2_encoded_size(const struct thrift_test_versioning_test_v2 *v, u8 proto);
+int thrift_test_versioning_test_v2_encode(struct kg_writer *w,
+					  const struct thrift_test_versioning_test_v2 *v);
+int thrift_test_versioning_test_v2_decode(struct kg_reader *r,
+					  struct thrift_test_versioning_test_v2 *v);
+size_t thrift_test_versioning_test_v2_encoded_size(const struct thrift_test_versioning_test_v2 *v,
+						   u8 proto);
 
 void thrift_test_list_type_versioning_v1_init(struct thrift_test_list_type_versioning_v1 *v);
-int thrift_test_list_type_versioning_v1_encode(struct kg_writer *w, const struct thrift_test_list_type_versioning_v1 *v);
-int thrift_test_list_type_versioning_v1_decode(struct kg_reader *r, struct thrift_test_list_type_versioning_v1 *v);
-size_t thrift_test_list_type_versioning_v1_encoded_size(const struct thrift_test_list_type_versioning_v1 *v, u8 proto);
+int thrift_test_list_type_versioning_v1_encode(struct kg_writer *w,
+					       const struct thrift_test_list_type_versioning_v1 *v);
+int thrift_test_list_type_versioning_v1_decode(struct kg_reader *r,
+					       struct thrift_test_list_type_versioning_v1 *v);
+size_t thrift_test_list_type_versioning_v1_encoded_size(
+		const struct thrift_test_list_type_versioning_v1 *v, u8 proto);
 
 void thrift_test_list_type_versioning_v2_init(struct thrift_test_list_type_versioning_v2 *v);
-int thrift_test_list_type_versioning_v2_encode(struct kg_writer *w, const struct thrift_test_list_type_versioning_v2 *v);
-int thrift_test_list_type_versioning_v2_decode(struct kg_reader *r, struct thrift_test_list_type_versioning_v2 *v);
-size_t thrift_test_list_type_versioning_v2_encoded_size(const struct thrift_test_list_type_versioning_v2 *v, u8 proto);
+int thrift_test_list_type_versioning_v2_encode(struct kg_writer *w,
+					       const struct thrift_test_list_type_versioning_v2 *v);
+int thrift_test_list_type_versioning_v2_decode(struct kg_reader *r,
+					       struct thrift_test_list_type_versioning_v2 *v);
+size_t thrift_test_list_type_versioning_v2_encoded_size(
+		const struct thrift_test_list_type_versioning_v2 *v, u8 proto);
 
 void thrift_test_guess_protocol_struct_init(struct thrift_test_guess_protocol_struct *v);
-int thrift_test_guess_protocol_struct_encode(struct kg_writer *w, const struct thrift_test_guess_protocol_struct *v);
-int thrift_test_guess_protocol_struct_decode(struct kg_reader *r, struct thrift_test_guess_protocol_struct *v);
-size_t thrift_test_guess_protocol_struct_encoded_size(const struct thrift_test_guess_protocol_struct *v, u8 proto);
+int thrift_test_guess_protocol_struct_encode(struct kg_writer *w,
+					     const struct thrift_test_guess_protocol_struct *v);
+int thrift_test_guess_protocol_struct_decode(struct kg_reader *r,
+					     struct thrift_test_guess_protocol_struct *v);
+size_t thrift_test_guess_protocol_struct_encoded_size(
+		const struct thrift_test_guess_protocol_struct *v, u8 proto);
 
 void thrift_test_large_deltas_init(struct thrift_test_large_deltas *v);
 int thrift_test_large_deltas_encode(struct kg_writer *w, const struct thrift_test_large_deltas *v);
@@ -988,19 +1010,27 @@ int thrift_test_large_deltas_decode(struct kg_reader *r, struct thrift_test_larg
 size_t thrift_test_large_deltas_encoded_size(const struct thrift_test_large_deltas *v, u8 proto);
 
 void thrift_test_nested_lists_i32x2_init(struct thrift_test_nested_lists_i32x2 *v);
-int thrift_test_nested_lists_i32x2_encode(struct kg_writer *w, const struct thrift_test_nested_lists_i32x2 *v);
-int thrift_test_nested_lists_i32x2_decode(struct kg_reader *r, struct thrift_test_nested_lists_i32x2 *v);
-size_t thrift_test_nested_lists_i32x2_encoded_size(const struct thrift_test_nested_lists_i32x2 *v, u8 proto);
+int thrift_test_nested_lists_i32x2_encode(struct kg_writer *w,
+					  const struct thrift_test_nested_lists_i32x2 *v);
+int thrift_test_nested_lists_i32x2_decode(struct kg_reader *r,
+					  struct thrift_test_nested_lists_i32x2 *v);
+size_t thrift_test_nested_lists_i32x2_encoded_size(const struct thrift_test_nested_lists_i32x2 *v,
+						   u8 proto);
 
 void thrift_test_nested_lists_i32x3_init(struct thrift_test_nested_lists_i32x3 *v);
-int thrift_test_nested_lists_i32x3_encode(struct kg_writer *w, const struct thrift_test_nested_lists_i32x3 *v);
-int thrift_test_nested_lists_i32x3_decode(struct kg_reader *r, struct thrift_test_nested_lists_i32x3 *v);
-size_t thrift_test_nested_lists_i32x3_encoded_size(const struct thrift_test_nested_lists_i32x3 *v, u8 proto);
+int thrift_test_nested_lists_i32x3_encode(struct kg_writer *w,
+					  const struct thrift_test_nested_lists_i32x3 *v);
+int thrift_test_nested_lists_i32x3_decode(struct kg_reader *r,
+					  struct thrift_test_nested_lists_i32x3 *v);
+size_t thrift_test_nested_lists_i32x3_encoded_size(const struct thrift_test_nested_lists_i32x3 *v,
+						   u8 proto);
 
 void thrift_test_nested_mixedx2_init(struct thrift_test_nested_mixedx2 *v);
-int thrift_test_nested_mixedx2_encode(struct kg_writer *w, const struct thrift_test_nested_mixedx2 *v);
+int thrift_test_nested_mixedx2_encode(struct kg_writer *w,
+				      const struct thrift_test_nested_mixedx2 *v);
 int thrift_test_nested_mixedx2_decode(struct kg_reader *r, struct thrift_test_nested_mixedx2 *v);
-size_t thrift_test_nested_mixedx2_encoded_size(const struct thrift_test_nested_mixedx2 *v, u8 proto);
+size_t thrift_test_nested_mixedx2_encoded_size(const struct thrift_test_nested_mixedx2 *v,
+					       u8 proto);
 
 void thrift_test_list_bonks_init(struct thrift_test_list_bonks *v);
 int thrift_test_list_bonks_encode(struct kg_writer *w, const struct thrift_test_list_bonks *v);
@@ -1008,9 +1038,12 @@ int thrift_test_list_bonks_decode(struct kg_reader *r, struct thrift_test_list_b
 size_t thrift_test_list_bonks_encoded_size(const struct thrift_test_list_bonks *v, u8 proto);
 
 void thrift_test_nested_lists_bonk_init(struct thrift_test_nested_lists_bonk *v);
-int thrift_test_nested_lists_bonk_encode(struct kg_writer *w, const struct thrift_test_nested_lists_bonk *v);
-int thrift_test_nested_lists_bonk_decode(struct kg_reader *r, struct thrift_test_nested_lists_bonk *v);
-size_t thrift_test_nested_lists_bonk_encoded_size(const struct thrift_test_nested_lists_bonk *v, u8 proto);
+int thrift_test_nested_lists_bonk_encode(struct kg_writer *w,
+					 const struct thrift_test_nested_lists_bonk *v);
+int thrift_test_nested_lists_bonk_decode(struct kg_reader *r,
+					 struct thrift_test_nested_lists_bonk *v);
+size_t thrift_test_nested_lists_bonk_encoded_size(const struct thrift_test_nested_lists_bonk *v,
+						  u8 proto);
 
 void thrift_test_bool_test_init(struct thrift_test_bool_test *v);
 int thrift_test_bool_test_encode(struct kg_writer *w, const struct thrift_test_bool_test *v);
@@ -1028,13 +1061,18 @@ int thrift_test_struct_b_decode(struct kg_reader *r, struct thrift_test_struct_b
 size_t thrift_test_struct_b_encoded_size(const struct thrift_test_struct_b *v, u8 proto);
 
 void thrift_test_optional_set_default_test_init(struct thrift_test_optional_set_default_test *v);
-int thrift_test_optional_set_default_test_encode(struct kg_writer *w, const struct thrift_test_optional_set_default_test *v);
-int thrift_test_optional_set_default_test_decode(struct kg_reader *r, struct thrift_test_optional_set_default_test *v);
-size_t thrift_test_optional_set_default_test_encoded_size(const struct thrift_test_optional_set_default_test *v, u8 proto);
+int thrift_test_optional_set_default_test_encode(struct kg_writer *w,
+		const struct thrift_test_optional_set_default_test *v);
+int thrift_test_optional_set_default_test_decode(struct kg_reader *r,
+						 struct thrift_test_optional_set_default_test *v);
+size_t thrift_test_optional_set_default_test_encoded_size(
+		const struct thrift_test_optional_set_default_test *v, u8 proto);
 
 void thrift_test_optional_binary_init(struct thrift_test_optional_binary *v);
-int thrift_test_optional_binary_encode(struct kg_writer *w, const struct thrift_test_optional_binary *v);
+int thrift_test_optional_binary_encode(struct kg_writer *w,
+				       const struct thrift_test_optional_binary *v);
 int thrift_test_optional_binary_decode(struct kg_reader *r, struct thrift_test_optional_binary *v);
-size_t thrift_test_optional_binary_encoded_size(const struct thrift_test_optional_binary *v, u8 proto);
+size_t thrift_test_optional_binary_encoded_size(const struct thrift_test_optional_binary *v,
+						u8 proto);
 
 #endif /* _THRIFT_TEST_TYPES_H */
