@@ -312,14 +312,17 @@ def test_params_reach_module_and_flags(tmp_path):
     helptext = subprocess.run([str(out / "forwarder_user"), "--help"], capture_output=True,
                               text=True).stdout
     for p in PARAMS:
-        assert f"module_param({p.name}, {p.param_type}, 0444);" in main
+        if p.var == p.name:
+            assert f"module_param({p.name}, {p.param_type}, 0444);" in main
+        else:
+            assert f"module_param_named({p.name}, {p.var}, {p.param_type}, 0444);" in main
         assert f"--{p.flag} " in helptext
     bad = subprocess.run([str(out / "forwarder_user"), "--wq-mode", "3"], capture_output=True,
                          text=True)
     assert bad.returncode == 2 and "--wq-mode: 3 out of range (at most 2)" in bad.stderr
     bad = subprocess.run([str(out / "forwarder_user"), "--protocol", "json"], capture_output=True,
                          text=True)
-    assert bad.returncode == 2 and 'unknown protocol "json" (binary, compact)' in bad.stderr
+    assert bad.returncode == 2 and 'unknown protocol "json" (auto, binary, compact)' in bad.stderr
 
 
 def test_module_version_checked(tmp_path):
