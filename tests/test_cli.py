@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from thrift_kgen import __version__
 from thrift_kgen.cli import cli, main
+from thrift_kgen.frontend.lexer import MAX_NESTING
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -121,8 +122,21 @@ def test_broken_inputs_never_traceback(tmp_path, make):
     assert r.exit_code == (0 if make == "empty" else 1), r.output
     assert not isinstance(r.exception, Exception) or isinstance(r.exception, SystemExit), r.exception
     assert "Traceback" not in r.output
-    if make in ("missing", "directory", "deep"):
+    if make in ("missing", "directory"):
         assert r.output.startswith(f"{p}: error: ")
+    if make == "deep":  # located at the bracket past the limit
+        assert r.output.startswith(f"{p}:1:{len('const ') + 5 * MAX_NESTING + 5}: error: nested too deeply")
+
+
+def test_generate_at_the_nesting_limit_works(tmp_path):
+    """What the front end lets through, the generator handles (no RecursionError)."""
+    n = MAX_NESTING - 3  # struct braces, argument parentheses... are levels too
+    p = tmp_path / "deep.thrift"
+    p.write_text("struct S { 1: " + "list<" * n + "i32" + ">" * n + " x = " + "[" * (n - 1) + "]" * (n - 1) + " }\n"
+                 "service Svc { void f(1: " + "map<i32," * n + "S" + ">" * n + " m) }\n")
+    r = run(str(p), "-o", str(tmp_path / "mod"))
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "mod" / "deep_types.h").is_file()
 
 
 def test_dump_json(good):

@@ -34,7 +34,7 @@ import traceback
 import click
 
 from . import __version__
-from .frontend.diagnostics import WARNING, CompileError, Diagnostics
+from .frontend.diagnostics import WARNING, CompileError, Diagnostics, printable_excerpt
 
 DEFAULT_OUT = "gen-kmod"
 
@@ -115,7 +115,7 @@ def _emit(diags: Diagnostics, warnings: bool = True) -> None:
         if d.severity == WARNING and not warnings:
             continue
         if d.loc.line <= 0:  # a whole-file problem: no line to show
-            print(f"{d.loc.file}: {d.severity}: {d.message}", file=sys.stderr)
+            print(printable_excerpt(f"{d.loc.file}: {d.severity}: {d.message}", 0)[0], file=sys.stderr)
         else:
             print(diags.render(d), file=sys.stderr)
     n = diags.error_count

@@ -27,7 +27,7 @@ from .service import ServiceGenerator, file_prefix
 
 @dataclass
 class Options:
-    """Generation options (the CLI passes its own GenerateOptions: same attribute names)."""
+    """Generation options: what the CLI (`thrift-kgen generate`) passes to `generate`."""
 
     service: str | None = None  # the service to serve; default: the last one defined
     include_dirs: list[str] = field(default_factory=list)

@@ -82,7 +82,9 @@ import struct as _struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..cstring import c_string_literal
 from ..frontend import ast
+from ..frontend.resolver import hashable
 from .service import file_prefix
 
 # ---------------------------------------------------------------------------
@@ -357,22 +359,6 @@ class StaticSink:
 # ---------------------------------------------------------------------------
 
 
-def c_bytes_literal(b: bytes) -> str:
-    out = ['"']
-    for ch in b:
-        c = chr(ch)
-        if c in '"\\':
-            out.append("\\" + c)
-        elif c == "?":
-            out.append("\\?")
-        elif 0x20 <= ch < 0x7F:
-            out.append(c)
-        else:
-            out.append(f"\\{ch:03o}")
-    out.append('"')
-    return "".join(out)
-
-
 def c_int(v: int, kind: str) -> str:
     v = int(v)
     if kind == "i64":
@@ -412,7 +398,7 @@ def evaluate(cv: ast.ConstValue | None):
     if isinstance(cv, ast.ConstList):
         return [evaluate(x) for x in cv.items]
     if isinstance(cv, ast.ConstMap):
-        return {_hashable(evaluate(k)): evaluate(v) for k, v in cv.items}
+        return {hashable(evaluate(k)): evaluate(v) for k, v in cv.items}
     if isinstance(cv, ast.ConstRef):
         t = cv.target
         if isinstance(t, ast.EnumValue):
@@ -420,14 +406,6 @@ def evaluate(cv: ast.ConstValue | None):
         if isinstance(t, ast.Const):
             return t.evaluated if t.evaluated is not None else evaluate(t.value)
     return None
-
-
-def _hashable(x):
-    if isinstance(x, list):
-        return tuple(_hashable(i) for i in x)
-    if isinstance(x, dict):
-        return tuple((_hashable(k), _hashable(v)) for k, v in x.items())
-    return x
 
 
 # ---------------------------------------------------------------------------
@@ -738,7 +716,7 @@ class ProgramModel:
             return f"0x{double_bits(value):016x}ULL"
         if ct.cat == "bytes":
             b = _to_bytes(value)
-            return f"{{ .data = (const u8 *){c_bytes_literal(b)}, .len = {len(b)} }}"
+            return f"{{ .data = (const u8 *){c_string_literal(b)}, .len = {len(b)} }}"
         if k == "uuid":
             b = _uuid_bytes(value)
             return "{ .b = { " + ", ".join(f"0x{x:02x}" for x in b) + " } }"
