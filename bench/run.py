@@ -31,10 +31,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
+from thrift_kgen.testing import vm as vmharness
 
-import vmharness  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 BUILD = REPO / "bench" / "build"
 RESULTS = REPO / "bench" / "results"

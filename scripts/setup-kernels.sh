@@ -13,7 +13,7 @@
 #     dpkg -x (the image is never apt-installed: no initramfs, no bootloader);
 #   - copy vmlinuz to .cache/kernels/<ver>/vmlinuz and the modules to /lib/modules/<ver>/,
 #     run depmod <ver>;
-# then write .cache/kernels/kernels.json for tests/vmharness.py, and extract checkpatch.pl
+# then write .cache/kernels/kernels.json for thrift_kgen/testing/vm.py, and extract checkpatch.pl
 # (+ spelling.txt, const_structs.checkpatch) from Debian's linux-source-6.1 into
 # .cache/checkpatch/.
 #

@@ -11,15 +11,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 
 import pytest
 
 from codegen_util import REPO, gen
 from thrift_kgen import __version__
 
-sys.path.insert(0, str(REPO / "tests"))
-from vmharness import _kbuild_env, get_kernel  # noqa: E402
+from thrift_kgen.testing.vm import _kbuild_env, get_kernel
 
 IDL = REPO / "idl" / "echo.thrift"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from vmharness import build_module
+from thrift_kgen.testing.vm import build_module
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]

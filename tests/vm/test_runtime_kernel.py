@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from vmharness import build_module
+from thrift_kgen.testing.vm import build_module
 
 REPO = Path(__file__).resolve().parents[2]
 RUNTIME = REPO / "runtime"
