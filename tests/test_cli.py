@@ -139,6 +139,26 @@ def test_generate_at_the_nesting_limit_works(tmp_path):
     assert (tmp_path / "mod" / "deep_types.h").is_file()
 
 
+@pytest.mark.parametrize("kind", ["structs", "services"])
+def test_long_chains_of_references_never_show_python_errors(tmp_path, kind):
+    """3000 structs each holding the next, or services each extending the previous: the
+    front end accepts them (Apache does); generating either works or is a plain error."""
+    n = 3000
+    if kind == "structs":
+        text = "".join(f"struct S{i} {{ 1: S{i + 1} x }}\n" for i in range(n)) + f"struct S{n} {{ 1: i32 x }}\n"
+        text += "service Svc { void f(1: S0 s) }\n"
+    else:
+        text = "service B0 { void f0() }\n" + "".join(f"service B{i + 1} extends B{i} {{ void f{i + 1}() }}\n"
+                                                   for i in range(n))
+    p = tmp_path / "chain.thrift"
+    p.write_text(text)
+    assert run("check", str(p)).exit_code == 0
+    r = subprocess.run([sys.executable, "-m", "thrift_kgen", str(p), "-o", str(tmp_path / "mod")],
+                       capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert "Traceback" not in r.stderr and "recursion" not in r.stderr.lower(), r.stderr[-2000:]
+    assert r.returncode == 0 or r.stderr.startswith("thrift-kgen: error: "), r.stderr[-2000:]
+
+
 def test_dump_json(good):
     r = CliRunner().invoke(cli, ["dump", "--json", str(good)])
     assert r.exit_code == 0, r.output

@@ -291,8 +291,11 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("thrift-kgen: interrupted", err=True)
         sys.exit(130)
-    except RecursionError as e:
-        click.echo(f"thrift-kgen: error: input nested too deeply ({e})", err=True)
+    except RecursionError:  # the front end bounds nesting; a stage past it may still recurse per level
+        if _debug():
+            traceback.print_exc()
+        click.echo("thrift-kgen: error: the input's types or services refer to each other in chains too long"
+                   " to generate (please report this; THRIFT_KGEN_DEBUG=1 shows where)", err=True)
         sys.exit(1)
     except Exception as e:  # noqa: BLE001 - never a traceback for the user
         _internal_error(e)
