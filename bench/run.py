@@ -86,11 +86,11 @@ def echo_bytes_per_size(size: int, quick: bool) -> int:
 
 
 def build_echo(kernel: vmharness.Kernel) -> tuple[Path, Path]:
-    sh(["make", "-s", "-C", "runtime/testsvc"])
-    user = REPO / "runtime" / "build" / "user" / "kgen-testsvc"
+    sh(["make", "-s", "-C", "tests/testsvc"])
+    user = REPO / "tests" / "testsvc" / "build" / "user" / "kgen-testsvc"
     # The test module builds from a staged tree (its Makefile's `stage` target).
     stage = BUILD / f"testsvc-src-{kernel.version}"
-    sh(["make", "-s", "-C", "runtime/testsvc/kernel", "stage", f"OUT={stage}", f"KDIR={kernel.kdir}"])
+    sh(["make", "-s", "-C", "tests/testsvc/kernel", "stage", f"OUT={stage}", f"KDIR={kernel.kdir}"])
     ko = vmharness.build_module(stage, kernel, build_dir=BUILD / f"testsvc-{kernel.version}")
     return ko, user
 

@@ -43,7 +43,7 @@ def test_atomic64_in_user_space_needs_netcompat(tmp_path):
     for header, ok in (("kgen/compat.h", False), ("kgen/netcompat.h", True)):
         src = tmp_path / "h.c"
         src.write_text(f"#include <{header}>\n{body}")
-        r = subprocess.run(["cc", "-Wall", "-Wextra", "-Werror", "-I", str(REPO / "runtime" / "include"), "-o",
+        r = subprocess.run(["cc", "-Wall", "-Wextra", "-Werror", "-I", str(REPO / "thrift_kgen" / "runtime" / "include"), "-o",
                             str(tmp_path / "h"), str(src)], capture_output=True, text=True)
         assert (r.returncode == 0) == ok, (header, r.stderr)
         if ok:
