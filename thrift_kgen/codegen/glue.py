@@ -19,12 +19,13 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import runtime
 from ..frontend import ast
 from . import render
 from .service import ServiceView, file_prefix
 
 # Limits settable as module parameters: (name, kg_server_config field, help). The user-space
-# flags (--max-conns ...) are parsed by the runtime (runtime/user/usermain.c), from the same list.
+# flags (--max-conns ...) are parsed by the runtime (thrift_kgen/runtime/user/usermain.c), from the same list.
 LIMITS = [
     ("max_conns", "max_conns", "Connections served at once; more are accepted and closed"),
     ("max_frame", "limits.max_frame", "Bytes in one message"),
@@ -204,39 +205,18 @@ class BuildGenerator:
 # --------------------------------------------------------------------------
 
 # What the fuzz harness links from the runtime: no server, no sockets.
-FUZZ_RUNTIME = ("runtime/core/arena.c", "runtime/core/mem.c", "runtime/core/frame.c",
-                "runtime/core/proto.c",
-                "runtime/core/proto_binary.c", "runtime/core/proto_compact.c")
-
-RUNTIME_PARTS = ("include", "core", "kernel", "user", "Kbuild.inc", "Makefile")
-RUNTIME_SKIP = re.compile(r"(\.o|\.ko|\.cmd|\.mod|\.mod\.c|\.a|\.d|~)$|^\.")
+FUZZ_RUNTIME = tuple(f"runtime/{rel}" for rel in runtime.fuzz_sources())
+RUNTIME_SKIP = runtime.SKIP
 
 
 def runtime_dir() -> Path:
-    """The C runtime: shipped in the package (thrift_kgen/runtime) or a checkout's runtime/."""
-    pkg = Path(__file__).resolve().parent.parent
-    for cand in (pkg / "runtime", pkg.parent / "runtime"):
-        if (cand / "include" / "kgen" / "server.h").is_file():
-            return cand
-    raise FileNotFoundError("thrift-kgen's C runtime is missing (no runtime/include/kgen/server.h "
-                            f"under {pkg} or {pkg.parent})")
+    """The C runtime, shipped in the package (thrift_kgen/runtime)."""
+    return runtime.RUNTIME_DIR
 
 
 def runtime_files() -> list[tuple[Path, str]]:
     """(source file, path relative to runtime/) of every runtime file to ship."""
-    root = runtime_dir()
-    out = []
-    for part in RUNTIME_PARTS:
-        base = root / part
-        if base.is_file():
-            out.append((base, part))
-            continue
-        if not base.is_dir():
-            continue
-        for p in sorted(base.rglob("*")):
-            if p.is_file() and not p.is_symlink() and not RUNTIME_SKIP.search(p.name):
-                out.append((p, p.relative_to(root).as_posix()))
-    return out
+    return runtime.files()
 
 
 def copy_runtime(out_dir: Path) -> list[Path]:
