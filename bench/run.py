@@ -46,10 +46,9 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
+from thrift_kgen.testing import vm as vmharness
 
-import vmharness  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 BUILD = REPO / "bench" / "build"
 RESULTS = REPO / "bench" / "results"
@@ -495,11 +494,11 @@ def main() -> int:
     plan = {}
     if "echo" in benches:
         peers, sizes = plan["echo"] = pick(ECHO_PEERS, ECHO_SIZES)
-        sh(["make", "-s", "-C", "runtime/testsvc"])
-        ko["testsvc_user"] = REPO / "runtime" / "build" / "user" / "kgen-testsvc"
+        sh(["make", "-s", "-C", "tests/testsvc"])
+        ko["testsvc_user"] = REPO / "tests" / "testsvc" / "build" / "user" / "kgen-testsvc"
         # The test module builds from a staged tree (its Makefile's `stage` target).
         stage = BUILD / f"testsvc-src-{kernel.version}"
-        sh(["make", "-s", "-C", "runtime/testsvc/kernel", "stage", f"OUT={stage}", f"KDIR={kernel.kdir}"])
+        sh(["make", "-s", "-C", "tests/testsvc/kernel", "stage", f"OUT={stage}", f"KDIR={kernel.kdir}"])
         ko["testsvc"] = vmharness.build_module(stage, kernel, build_dir=BUILD / f"testsvc-{kernel.version}")
         if "kthread" in peers:
             ko["kthread"] = build_kthread_echo(kernel)

@@ -24,7 +24,7 @@ SAN ?=
 STAMP := .kgen-stamp
 # Regenerate when the generator, its templates or the runtime it copies change too.
 KGEN_TREE := $(dir $(lastword $(MAKEFILE_LIST)))..
-KGEN_SOURCES := $(shell find $(KGEN_TREE)/thrift_kgen $(KGEN_TREE)/runtime \
+KGEN_SOURCES := $(shell find $(KGEN_TREE)/thrift_kgen \
 	-path '*/build' -prune -o -type f \( -name '*.py' -o -name '*.j2' -o -name '*.[ch]' \
 	-o -name 'Kbuild*' -o -name 'Makefile' \) -print 2>/dev/null)
 

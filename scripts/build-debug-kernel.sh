@@ -9,7 +9,7 @@
 # .cache/kernels/6.1-debug-<source version>-<hash of fragment and RECIPE>/, so a new
 # source package, a changed fragment or RECIPE builds a new kernel and an unchanged one is reused.
 # On success .cache/kernels/debug-kernels.json lists it (series "6.1-debug") for
-# tests/vmharness.py.  Prints the manifest path.
+# thrift_kgen/testing/vm.py.  Prints the manifest path.
 #
 # Needs: linux-source-6.1 (the package's tarball in /usr/src, else apt-get download),
 # gcc, make, flex, bison, bc, libelf-dev, libssl-dev.  Runs `nice -n 19 make -j$JOBS`

@@ -32,8 +32,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO / "tests" / "examples"))
+sys.path.insert(0, str(REPO / "tests" / "examples"))  # the example clients (tests/examples/clients)
 
 EXAMPLE = REPO / "examples" / "forwarder"
 PORT = 9090
@@ -103,7 +102,7 @@ def table(rows: list[dict]) -> str:
 
 
 def host(args) -> int:
-    from vmharness import dmesg_problems, get_kernel, run_in_vm
+    from thrift_kgen.testing.vm import dmesg_problems, get_kernel, run_in_vm
 
     t0 = time.monotonic()
     kernel = get_kernel(args.series)

@@ -15,7 +15,7 @@
 #     dpkg -x (the image is never apt-installed: no initramfs, no bootloader);
 #   - copy vmlinuz to .cache/kernels/<ver>/vmlinuz and the modules to /lib/modules/<ver>/,
 #     run depmod <ver>;
-# then write .cache/kernels/kernels.json for tests/vmharness.py (the series set up now;
+# then write .cache/kernels/kernels.json for thrift_kgen/testing/vm.py (the series set up now;
 # entries of other series already there are kept while their files exist, so
 # `make kernels` and `make kernels-rt` add up), and extract checkpatch.pl
 # (+ spelling.txt, const_structs.checkpatch) from Debian's linux-source-6.1 into

@@ -28,7 +28,7 @@ def update_goldens(request) -> bool:
     return bool(request.config.getoption("--update-goldens"))
 
 
-# VM / kernel-build harness (tests/vmharness.py): `kernel` (6.1/6.12), `kernels_info`, `vm`
+# VM / kernel-build harness (thrift_kgen/testing/vm.py): `kernel` (6.1/6.12), `kernels_info`, `vm`
 # (shared VMSession), and a hook putting VM tests in xdist groups vm-<series>.
-from vmharness import kernel, kernels_info, vm, vm_pool  # noqa: E402,F401
-from vmharness import pytest_collection_modifyitems, pytest_runtest_teardown  # noqa: E402,F401
+from thrift_kgen.testing.vm import kernel, kernels_info, vm, vm_pool  # noqa: E402,F401
+from thrift_kgen.testing.vm import pytest_collection_modifyitems, pytest_runtest_teardown  # noqa: E402,F401

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 
 import run as bench  # noqa: E402
-from vmharness import build_module  # noqa: E402
+from thrift_kgen.testing.vm import build_module  # noqa: E402
 
 CHECKPATCH = REPO / ".cache" / "checkpatch" / "checkpatch.pl"
 
@@ -135,10 +135,10 @@ def test_echo_peers_answer_byte_for_byte():
 
 
 def test_raw_echo_user_answers():
-    subprocess.run(["make", "-s", "-C", str(REPO / "runtime" / "testsvc")], check=True,
+    subprocess.run(["make", "-s", "-C", str(REPO / "tests" / "testsvc")], check=True,
                    stdout=subprocess.DEVNULL)
     port = free_ports(1)
-    srv = Server([REPO / "runtime" / "build" / "user" / "kgen-testsvc", "--service", "echo_raw",
+    srv = Server([REPO / "tests" / "testsvc" / "build" / "user" / "kgen-testsvc", "--service", "echo_raw",
                   "--port", port])
     try:
         r = client("echo", "127.0.0.1", port, 128, 100)

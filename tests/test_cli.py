@@ -4,9 +4,9 @@ exit statuses, and no traceback whatever the input."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from thrift_kgen import __version__
-from thrift_kgen.cli import GenerateOptions, cli, main
+from thrift_kgen.cli import cli, main
+from thrift_kgen.frontend.lexer import MAX_NESTING
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -121,8 +122,41 @@ def test_broken_inputs_never_traceback(tmp_path, make):
     assert r.exit_code == (0 if make == "empty" else 1), r.output
     assert not isinstance(r.exception, Exception) or isinstance(r.exception, SystemExit), r.exception
     assert "Traceback" not in r.output
-    if make in ("missing", "directory", "deep"):
+    if make in ("missing", "directory"):
         assert r.output.startswith(f"{p}: error: ")
+    if make == "deep":  # located at the bracket past the limit
+        assert r.output.startswith(f"{p}:1:{len('const ') + 5 * MAX_NESTING + 5}: error: nested too deeply")
+
+
+def test_generate_at_the_nesting_limit_works(tmp_path):
+    """What the front end lets through, the generator handles (no RecursionError)."""
+    n = MAX_NESTING - 3  # struct braces, argument parentheses... are levels too
+    p = tmp_path / "deep.thrift"
+    p.write_text("struct S { 1: " + "list<" * n + "i32" + ">" * n + " x = " + "[" * (n - 1) + "]" * (n - 1) + " }\n"
+                 "service Svc { void f(1: " + "map<i32," * n + "S" + ">" * n + " m) }\n")
+    r = run(str(p), "-o", str(tmp_path / "mod"))
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "mod" / "deep_types.h").is_file()
+
+
+@pytest.mark.parametrize("kind", ["structs", "services"])
+def test_long_chains_of_references_never_show_python_errors(tmp_path, kind):
+    """3000 structs each holding the next, or services each extending the previous: the
+    front end accepts them (Apache does); generating either works or is a plain error."""
+    n = 3000
+    if kind == "structs":
+        text = "".join(f"struct S{i} {{ 1: S{i + 1} x }}\n" for i in range(n)) + f"struct S{n} {{ 1: i32 x }}\n"
+        text += "service Svc { void f(1: S0 s) }\n"
+    else:
+        text = "service B0 { void f0() }\n" + "".join(f"service B{i + 1} extends B{i} {{ void f{i + 1}() }}\n"
+                                                   for i in range(n))
+    p = tmp_path / "chain.thrift"
+    p.write_text(text)
+    assert run("check", str(p)).exit_code == 0
+    r = subprocess.run([sys.executable, "-m", "thrift_kgen", str(p), "-o", str(tmp_path / "mod")],
+                       capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert "Traceback" not in r.stderr and "recursion" not in r.stderr.lower(), r.stderr[-2000:]
+    assert r.returncode == 0 or r.stderr.startswith("thrift-kgen: error: "), r.stderr[-2000:]
 
 
 def test_dump_json(good):
@@ -152,19 +186,12 @@ def test_dump_of_a_bad_file_fails(tmp_path):
     assert r.exit_code == 1 and "error:" in r.output
 
 
-def test_default_command_without_codegen_is_a_clear_error(good, monkeypatch, tmp_path):
-    monkeypatch.setitem(sys.modules, "thrift_kgen.codegen", types.ModuleType("thrift_kgen.codegen"))
-    r = run(str(good), "-o", str(tmp_path / "out"))
-    assert r.exit_code == 1
-    assert "code generation is not available" in r.output
-
-
 def test_default_command_calls_codegen_generate(good, monkeypatch, tmp_path):
+    import thrift_kgen.codegen as codegen
+
     calls = []
-    fake = types.ModuleType("thrift_kgen.codegen")
-    # warn: where the generator's warnings go (the CLI prints them like the front end's)
-    fake.generate = lambda program, out_dir, options, warn: calls.append((program, out_dir, options))
-    monkeypatch.setitem(sys.modules, "thrift_kgen.codegen", fake)
+    monkeypatch.setattr(codegen, "generate",
+                        lambda program, out_dir, options, warn: calls.append((program, out_dir, options)))
     out = str(tmp_path / "mod")
     # Apache's habit: options before or after the file, no subcommand.
     for args in ([str(good), "-o", out, "--service", "Geo"], ["-I", str(tmp_path), "-o", out, str(good)],
@@ -175,14 +202,14 @@ def test_default_command_calls_codegen_generate(good, monkeypatch, tmp_path):
     program, out_dir, options = calls[0]
     assert program.name == "geo" and program.services[0].name == "Geo"
     assert out_dir == out
-    assert isinstance(options, GenerateOptions) and options.service == "Geo"
+    assert isinstance(options, codegen.Options) and options.service == "Geo"
     assert calls[1][2].include_dirs == [str(tmp_path)]
 
 
 def test_generate_refuses_bad_input_and_unknown_service(good, tmp_path, monkeypatch):
-    fake = types.ModuleType("thrift_kgen.codegen")
-    fake.generate = lambda *a: pytest.fail("must not be called")
-    monkeypatch.setitem(sys.modules, "thrift_kgen.codegen", fake)
+    import thrift_kgen.codegen as codegen
+
+    monkeypatch.setattr(codegen, "generate", lambda *a: pytest.fail("must not be called"))
     r = run(str(good), "--service", "Nope")
     assert r.exit_code == 1 and "no service named Nope" in r.output
     bad = tmp_path / "bad.thrift"
@@ -194,6 +221,112 @@ def test_usage_errors_exit_2(good):
     assert run("check").exit_code == 2
     assert run("--bogus-option", str(good)).exit_code == 2
     assert run("dump").exit_code == 2
+
+
+def _apache_options() -> list[str]:
+    """The options `thrift -help` lists (Debian's Apache thrift compiler), or [] without it."""
+    try:
+        r = subprocess.run(["thrift", "-help"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    text = (r.stdout + r.stderr).split("Available generators")[0]
+    opts = []
+    for m in re.finditer(r"^\s+(-{1,2}[A-Za-z][\w-]*)(\[(\w+)\])?", text, re.M):
+        opts.append(m.group(1))
+        if m.group(3):  # -v[erbose]: both spellings
+            opts.append(m.group(1) + m.group(3))
+    return opts
+
+
+APACHE_WITH_VALUE = {"-o", "-out", "-I", "--gen", "--audit", "-Iold", "-Inew"}
+
+
+def test_every_apache_option_is_understood(good, tmp_path):
+    """Each option of `thrift -help` either works or is refused with a reason; none is a click error."""
+    opts = _apache_options()
+    if not opts:
+        pytest.skip("Apache's thrift compiler is not installed")
+    assert {"-version", "-out", "-strict", "-r", "--gen", "-I"} <= set(opts), opts
+    for opt in opts:
+        args = [opt, str(tmp_path) if opt in ("-o", "-out", "-I") else "x"] if opt in APACHE_WITH_VALUE else [opt]
+        out = tmp_path / "m"
+        r = run(*args, str(good), *(["-o", str(out)] if opt not in ("-o", "-out") else []))
+        assert "No such option" not in r.output and "Traceback" not in r.output, (opt, r.output)
+        if r.exit_code == 0:
+            continue
+        assert r.exit_code == 2, (opt, r.output)
+        assert r.output.startswith(f"thrift-kgen: error: {opt}"), (opt, r.output)
+        assert len(r.output.split(":", 3)[-1].strip()) > 20, (opt, r.output)  # a reason, not just "no"
+
+
+def test_apache_out_version_gen_strict_recurse(good, tmp_path):
+    out = tmp_path / "ut-not-this"
+    r = run(str(good), "-out", str(out))
+    assert r.exit_code == 0, r.output
+    assert (out / "geo_types.h").is_file() and not (tmp_path / "ut").exists()
+    for spelling in ("-version", "--version"):
+        r = run(spelling)
+        assert r.exit_code == 0 and r.output.strip() == f"thrift-kgen version {__version__}"
+    r = run("--gen", "c_glib", str(good))
+    assert r.exit_code == 2
+    assert r.output.startswith("thrift-kgen: error: --gen c_glib: thrift-kgen has one generator")
+    assert run("-gen=cpp", str(good)).output.startswith("thrift-kgen: error: -gen cpp:")
+    # -r and -strict change nothing: the same files, byte for byte.
+    mod = tmp_path / "mod"
+    assert run(str(good), "-o", str(mod)).exit_code == 0
+    plain = {p.name: p.read_bytes() for p in mod.iterdir() if p.is_file()}
+    for p in mod.iterdir():
+        if p.is_file():
+            p.unlink()
+    r = run("-strict", "-r", "--recurse", str(good), "-o", str(mod))
+    assert r.exit_code == 0, r.output
+    assert {p.name: p.read_bytes() for p in mod.iterdir() if p.is_file()} == plain
+
+
+def test_nowarn_hides_warnings(tmp_path):
+    p = tmp_path / "w.thrift"
+    p.write_text("service S { oneway i32 f() }\n")
+    assert "warning:" in run("check", str(p)).output
+    for args in (["check", "-nowarn", str(p)], ["check", "--nowarn", str(p)]):
+        r = run(*args)
+        assert r.exit_code == 0 and r.output == "", r.output
+
+
+def _unwritable_folder(tmp_path) -> Path | None:
+    d = tmp_path / "ro"
+    d.mkdir()
+    d.chmod(0o555)
+    try:
+        (d / "probe").write_text("")
+    except OSError:
+        return d
+    (d / "probe").unlink()
+    # root ignores file modes: sysfs refuses new files even to root.
+    sys_dir = Path("/sys")
+    try:
+        (sys_dir / "kgen-probe").write_text("")
+    except OSError:
+        return sys_dir
+    return None
+
+
+def test_bad_out_folder_is_a_plain_error(good, tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    cases = [(a_file, "it is a file, not a folder"), (a_file / "sub", "cannot create the folder: Not a directory")]
+    ro = _unwritable_folder(tmp_path)
+    if ro is not None:
+        cases.append((ro, None))
+    for out, why in cases:
+        r = subprocess.run([sys.executable, "-m", "thrift_kgen", str(good), "-o", str(out)],
+                           capture_output=True, text=True, cwd=REPO)
+        assert r.returncode == 1, (out, r.stderr)
+        assert r.stderr.startswith("thrift-kgen: error: "), r.stderr
+        assert "internal error" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+        if why:
+            assert r.stderr.strip() == f"thrift-kgen: error: -o {out}: {why}"
+        else:
+            assert "ermission denied" in r.stderr or "not writable" in r.stderr, r.stderr
 
 
 def test_main_entry_point_turns_internal_errors_into_exit_1(monkeypatch, capsys):

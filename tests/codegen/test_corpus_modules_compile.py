@@ -20,7 +20,7 @@ from thrift_kgen.frontend.resolver import load_program
 
 REPO = Path(__file__).resolve().parents[2]
 CFLAGS = ["-std=gnu11", "-fsyntax-only", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",
-          "-D_GNU_SOURCE", f"-I{REPO / 'runtime' / 'include'}"]
+          "-D_GNU_SOURCE", f"-I{REPO / 'thrift_kgen' / 'runtime' / 'include'}"]
 
 
 def _generate(path: Path, corpus: Path, out: Path) -> list[Path] | None:

@@ -152,14 +152,21 @@ def test_runtime_files_found():
     assert not any(f.startswith("build/") or f.endswith(".o") for f in files)
 
 
-def test_package_ships_runtime(tmp_path):
-    """`setup.py build` puts the runtime in the package, where glue.runtime_dir() looks first."""
+def test_wheel_ships_the_runtime_and_nothing_else(tmp_path):
+    """`pip wheel .` (no build hook): thrift_kgen/runtime/ in the wheel is exactly runtime.files()
+    (plus its __init__.py), the templates are there, no build product is."""
     import sys
+    import zipfile
 
-    r = subprocess.run([sys.executable, "setup.py", "-q", "build", "--build-base", str(tmp_path / "b")],
-                       cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
-    shipped = tmp_path / "b" / "lib" / "thrift_kgen" / "runtime"
-    files = {p.relative_to(shipped).as_posix() for p in shipped.rglob("*") if p.is_file()}
-    assert files == {rel for _, rel in glue.runtime_files()}
-    assert (tmp_path / "b" / "lib" / "thrift_kgen" / "templates" / "C" / "service").is_dir()
+    from thrift_kgen import runtime
+
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "-q", "-w", str(tmp_path)],
+                       cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    (wheel,) = tmp_path.glob("thrift_kgen-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    shipped = {n[len("thrift_kgen/runtime/"):] for n in names if n.startswith("thrift_kgen/runtime/")}
+    assert shipped - {"__init__.py"} == {rel for _, rel in runtime.files()}
+    assert "include/kgen/server.h" in shipped and "Kbuild.inc" in shipped
+    assert any(n.startswith("thrift_kgen/templates/C/service/") for n in names)
+    assert not [n for n in names if n.startswith("runtime/") or n.endswith((".o", ".ko", ".a", ".cmd"))]

@@ -11,15 +11,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 
 import pytest
 
 from codegen_util import REPO, gen
 from thrift_kgen import __version__
 
-sys.path.insert(0, str(REPO / "tests"))
-from vmharness import _kbuild_env, get_kernel  # noqa: E402
+from thrift_kgen.testing.vm import _kbuild_env, get_kernel
 
 IDL = REPO / "idl" / "echo.thrift"
 
@@ -48,6 +46,23 @@ def test_modules_install_into_staging_root(tmp_path):
     run(["make", "-C", out, "modules_install", f"KDIR={k.kdir}", f"INSTALL_MOD_PATH={root}",
          "INSTALL_MOD_DIR=kgen"])
     assert (root / "lib" / "modules" / k.version / "kgen" / "echo.ko").is_file()
+
+
+def test_staging_path_and_depmod_on_6_12(tmp_path):
+    """README: 6.12 installs updates/<module>.ko.xz; Debian's headers have no System.map, so
+    modules_install skips depmod and modprobe finds the module only after `depmod`."""
+    k = get_kernel("6.12")
+    out, root = tmp_path / "mod", tmp_path / "root"
+    gen(IDL, out)
+    r = run(["make", "-C", out, "modules_install", f"KDIR={k.kdir}", f"INSTALL_MOD_PATH={root}"])
+    assert "Skipping depmod" in r.stdout + r.stderr
+    installed = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.ko*"))
+    assert installed == [f"lib/modules/{k.version}/updates/echo.ko.xz"], installed
+    modprobe = ["/sbin/modprobe", "-n", "-d", root, "-S", k.version, "echo"]
+    before = subprocess.run([str(c) for c in modprobe], capture_output=True, text=True)
+    assert before.returncode != 0 and "not found" in before.stderr, before
+    run(["/sbin/depmod", "-b", root, k.version])
+    run(modprobe)  # dry run: found, with its dependencies
 
 
 def test_dkms_add_build_remove(tmp_path):

@@ -228,7 +228,7 @@ def test_flags(forwarder_bin):
     assert r.returncode == 2 and "carrier-pigeon" in r.stderr
     r = subprocess.run([str(forwarder_bin), "--port", "notaport"], capture_output=True, text=True)
     assert r.returncode == 2
-    # the flags are the runtime's (runtime/user/usermain.c): one per module parameter
+    # the flags are the runtime's (thrift_kgen/runtime/user/usermain.c): one per module parameter
     from thrift_kgen.codegen.params import PARAMS
 
     r = subprocess.run([str(forwarder_bin), "--help"], capture_output=True, text=True)

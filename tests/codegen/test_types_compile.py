@@ -3,7 +3,7 @@
 For each `.thrift` under apache-thrift/test/ and realworld/ that `load_program`
 accepts, `<prefix>_types.h/.c` are generated for it and every file it includes,
 and each `.c` is compiled with gcc -fsyntax-only -Wall -Wextra -Werror (plus the
-prototype/declaration warnings the kernel's W=1 adds) against runtime/include.
+prototype/declaration warnings the kernel's W=1 adds) against thrift_kgen/runtime/include.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from thrift_kgen.frontend.resolver import load_program
 REPO = Path(__file__).resolve().parents[2]
 CFLAGS = ["-std=gnu11", "-fsyntax-only", "-Wall", "-Wextra", "-Werror", "-Wmissing-prototypes",
           "-Wmissing-declarations", "-Wstrict-prototypes", "-Wold-style-definition", "-Wvla",
-          "-Wshadow", f"-I{REPO / 'runtime' / 'include'}"]
+          "-Wshadow", f"-I{REPO / 'thrift_kgen' / 'runtime' / 'include'}"]
 
 
 def _corpus_files(corpus: Path) -> list[Path]:
@@ -88,7 +88,7 @@ def test_thrifttest_sparse_clean(tmp_path):
     assert program is not None
     for name, text in types_gen.generate_files(program).items():
         (tmp_path / name).write_text(text)
-    r = subprocess.run(["sparse", "-Wsparse-all", f"-I{REPO / 'runtime' / 'include'}", f"-I{tmp_path}",
+    r = subprocess.run(["sparse", "-Wsparse-all", f"-I{REPO / 'thrift_kgen' / 'runtime' / 'include'}", f"-I{tmp_path}",
                         str(tmp_path / "thrift_test_types.c")], capture_output=True, text=True)
     ours = [line for line in r.stderr.splitlines()
             if str(tmp_path) in line and "in included file" not in line]

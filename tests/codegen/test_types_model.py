@@ -11,7 +11,7 @@ from thrift_kgen.frontend.diagnostics import Diagnostics
 from thrift_kgen.frontend.resolver import load_program
 
 REPO = Path(__file__).resolve().parents[2]
-RUNTIME = REPO / "runtime"
+RUNTIME = REPO / "thrift_kgen" / "runtime"
 
 IDL = r'''
 /** Limits, names, recursion, defaults. */

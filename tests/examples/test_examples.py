@@ -5,7 +5,7 @@
   (a) the user-space server, built with SAN=1 (ASan + UBSan), on the host, and
   (b) the kernel module in a Debian 6.1 / 6.12 VM (marker `vm`): every example is
       built with W=1 (no warnings allowed), and one script in the worker's shared VM
-      of each kernel series (vmharness.VMPool, as the `vm` fixture) loads each
+      of each kernel series (thrift_kgen.testing.vm.VMPool, as the `vm` fixture) loads each
       module in turn (framed transport with the unbound workqueue, then buffered with
       the ordered one), runs `python -m clients.run` in the guest, and unloads it
       with rmmod; dmesg must stay clean.
@@ -32,7 +32,7 @@ sys.path.insert(0, str(HERE))
 
 from clients.common import Target  # noqa: E402
 from examples_util import REPO, SPECS, UserServer, generate, make  # noqa: E402
-from vmharness import SERIES, VENV_PYTHON, build_module, get_kernel  # noqa: E402
+from thrift_kgen.testing.vm import SERIES, VENV_PYTHON, build_module, get_kernel  # noqa: E402
 
 EXAMPLE_NAMES = ("echo", "forwarder", "thrifttest", "calculator")
 

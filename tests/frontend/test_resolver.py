@@ -578,3 +578,81 @@ def test_extends_error_is_located_at_extends_loc_when_the_parser_gives_it():
     d = Diagnostics()
     assert not resolve_program(p, d)
     assert errs(d) == [(1, 19, 'Service "A" has not been defined.')]
+
+
+# --------------------------------------------------------------------------
+# Apache's semantic rules, checked once (here, not in the parser), from IDL text
+
+
+def test_parser_records_what_is_written_and_the_resolver_checks_it():
+    d = Diagnostics()
+    prog = parser.parse_text("struct a.b {}\nunion U { 1: required i32 x = 1, 2: i32 y = 2 }\n"
+                             "enum E { A = 68719476736 }\nservice S { void f(1: optional i32 a) }\n", "t.thrift", d)
+    assert prog is not None and not d.items  # nothing semantic is the parser's business
+    assert prog.structs[1].fields[0].requiredness == ast.REQUIRED
+    assert prog.enums[0].values[0].value == 68719476736
+
+
+def test_enum_value_out_of_i32_range_is_an_error(tmp_path):
+    assert one_error(tmp_path, "enum foo {\n  bar = 68719476736, baz\n}\n") == (
+        2, 3, "64-bit value supplied for enum bar will be truncated.")
+
+
+def test_enum_implicit_overflow_is_one_error_where_it_overflows(tmp_path):
+    assert one_error(tmp_path, "enum E { A = 2147483647, B, C }\n") == (1, 26, "enum value overflow at enum B")
+
+
+def test_union_member_rules_from_text(tmp_path):
+    prog, diags = load(tmp_path, "union U {\n  1: i32 a\n  2: required string b\n  3: optional i64 c\n}\n")
+    assert [f.requiredness for f in prog.structs[0].fields] == [ast.OPTIONAL] * 3
+    assert warns(diags) == ["Union U field b: union members must be optional, ignoring specified requiredness."]
+    assert one_error(tmp_path, "union U { 1: i32 a = 1, 2: i32 b = 2 }\n") == (
+        1, 32, "Field b provides another default value for union U")
+
+
+@pytest.mark.parametrize(
+    "text, name, col",
+    [("struct a.b {}", "a.b", 8), ("struct S { 1: i32 x.y }", "x.y", 19), ("enum E { A.B }", "A.B", 10),
+     ("service S { void a.b() }", "a.b", 18), ("exception E { 1: i32 x.y }", "x.y", 22)],
+)
+def test_names_cannot_have_dots(tmp_path, text, name, col):
+    assert one_error(tmp_path, text + "\n") == (1, col, f"Identifier {name} can't have a dot.")
+
+
+def test_optional_and_required_in_argument_and_throws_lists(tmp_path):
+    prog, diags = load(tmp_path, "exception E {}\n"
+                       "service S { void f(1: optional i32 a, 2: required i32 b) throws (1: required E e, 2: optional E o) }\n")
+    f = prog.services[0].functions[0]
+    assert [a.requiredness for a in f.args] == [ast.DEFAULT, ast.REQUIRED]
+    assert [t.requiredness for t in f.throws] == [ast.DEFAULT, ast.DEFAULT]
+    assert warns(diags) == ["optional keyword is ignored in argument lists.",
+                            "optional keyword is ignored in argument lists.",
+                            'Exception field e: "required" is illegal here, ignoring.']
+
+
+# --------------------------------------------------------------------------
+# Deep inputs: errors with a location, never a RecursionError
+
+
+def test_include_chain_past_the_limit_is_an_error_at_the_include(tmp_path):
+    from thrift_kgen.frontend.resolver import MAX_INCLUDE_DEPTH
+
+    n = 3 * MAX_INCLUDE_DEPTH
+    files = {f"f{i}.thrift": f'include "f{i + 1}.thrift"\nstruct S{i} {{ 1: f{i + 1}.S{i + 1} x }}\n' for i in range(n)}
+    files[f"f{n}.thrift"] = f"struct S{n} {{ 1: i32 x }}\n"
+    write(tmp_path, files)
+    d = Diagnostics()
+    assert load_program(str(tmp_path / "f0.thrift"), [], d) is None
+    assert errs(d) == [(1, 1, f"includes nest more than {MAX_INCLUDE_DEPTH} files deep "
+                              f"(at {tmp_path / f'f{MAX_INCLUDE_DEPTH}.thrift'})")]
+    assert d.errors[0].loc.file == str(tmp_path / f"f{MAX_INCLUDE_DEPTH - 1}.thrift")
+    d = Diagnostics()  # a chain within the limit loads
+    assert load_program(str(tmp_path / f"f{n - MAX_INCLUDE_DEPTH + 1}.thrift"), [], d) is not None, errs(d)
+
+
+def test_long_typedef_chain_resolves_and_evaluates_defaults(tmp_path):
+    n = 3000
+    text = "".join(f"typedef T{i + 1} T{i}\n" for i in range(n)) + f"typedef i16 T{n}\nstruct A {{ 1: T0 x = 5 }}\n"
+    prog = ok(tmp_path, text)
+    assert prog.structs[0].fields[0].default_evaluated == 5
+    assert one_error(tmp_path, text.replace("= 5", "= 70000"))[2].startswith('type error: const "x" was declared as i16')

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNTIME = ROOT / "runtime"
+RUNTIME = ROOT / "thrift_kgen" / "runtime"
 CDIR = Path(__file__).resolve().parent / "c"
 
 CFLAGS = ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",

@@ -1,6 +1,6 @@
 """Helpers for the user-space test-service tests: build, run, talk Thrift bytes.
 
-The test services (runtime/testsvc) are built with ASan + UBSan into a
+The test services (tests/testsvc) are built with ASan + UBSan into a
 build directory of their own (so parallel builds by other tests do not
 race), run on 127.0.0.1 with port 0, and stopped with SIGTERM; every test
 checks the exit status and that stderr has no sanitizer report.
@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-RUNTIME = REPO / "runtime"
-BUILD = RUNTIME / "build" / "testsvc-pytest"
+TESTSVC = REPO / "tests" / "testsvc"
+BUILD = TESTSVC / "build" / "testsvc-pytest"
 BINARY = BUILD / "user-san" / "kgen-testsvc"
 CLIENT = BUILD / "user-san" / "kgen-testclient"
 
@@ -37,7 +37,7 @@ def build() -> Path:
     with open(BUILD / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         res = subprocess.run(
-            ["make", "-s", "-C", str(RUNTIME / "testsvc"), "SAN=1", f"BUILD={BUILD}", "-j4"],
+            ["make", "-s", "-C", str(TESTSVC), "SAN=1", f"BUILD={BUILD}", "-j4"],
             capture_output=True, text=True, timeout=600)
         if res.returncode != 0:
             raise RuntimeError(f"build failed:\n{res.stdout}\n{res.stderr}")

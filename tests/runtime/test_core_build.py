@@ -1,12 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
-"""runtime/Makefile: the user-space library builds (plain and sanitized)
+"""thrift_kgen/runtime/Makefile: the user-space library builds (plain and sanitized)
 from wildcards, rebuilds only what changed, and cleans."""
 import subprocess
 from pathlib import Path
 
 import pytest
 
-RUNTIME = Path(__file__).resolve().parents[2] / "runtime"
+RUNTIME = Path(__file__).resolve().parents[2] / "thrift_kgen" / "runtime"
 MINE = {"arena.o", "mem.o", "proto.o", "proto_binary.o", "frame.o"}
 
 

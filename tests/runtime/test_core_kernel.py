@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """The runtime core in the kernel: it compiles with W=1 and sparse (C=1)
 without a single diagnostic against Debian's 6.1 and 6.12 headers, both as
-the core self-test module and through runtime/Kbuild.inc with the whole
+the core self-test module and through thrift_kgen/runtime/Kbuild.inc with the whole
 runtime; and the self-test module's in-kernel checks pass in a VM."""
 import re
 import shutil
@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from vmharness import build_module
+from thrift_kgen.testing.vm import build_module
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-RUNTIME = REPO / "runtime"
+RUNTIME = REPO / "thrift_kgen" / "runtime"
 
 
 def copy_runtime(dst, parts=("include", "core", "kernel", "user", "Kbuild.inc")):

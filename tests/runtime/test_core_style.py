@@ -7,10 +7,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 CHECKPATCH = REPO / ".cache" / "checkpatch" / "checkpatch.pl"
-CORE = ["runtime/core/arena.c", "runtime/core/mem.c", "runtime/include/kgen/mem.h", "runtime/core/proto.c", "runtime/core/proto_binary.c",
-        "runtime/core/proto_compact.c", "runtime/core/proto_internal.h", "runtime/core/frame.c",
-        "runtime/include/kgen/arena.h", "runtime/include/kgen/frame.h",
-        "runtime/core/dgram.c", "runtime/include/kgen/dgram.h",
+CORE = ["thrift_kgen/runtime/core/arena.c", "thrift_kgen/runtime/core/mem.c", "thrift_kgen/runtime/include/kgen/mem.h", "thrift_kgen/runtime/core/proto.c", "thrift_kgen/runtime/core/proto_binary.c",
+        "thrift_kgen/runtime/core/proto_compact.c", "thrift_kgen/runtime/core/proto_internal.h", "thrift_kgen/runtime/core/frame.c",
+        "thrift_kgen/runtime/include/kgen/arena.h", "thrift_kgen/runtime/include/kgen/frame.h",
+        "thrift_kgen/runtime/core/dgram.c", "thrift_kgen/runtime/include/kgen/dgram.h",
         "tests/runtime/kmod/selftest_main.c"]
 # compat.h's user-space half defines the kernel's own names (typedefs,
 # attributes, volatile accessors): only these complaints are expected there.
@@ -35,7 +35,7 @@ def test_checkpatch_strict_clean(path):
 
 
 def test_checkpatch_compat_only_expected():
-    res = checkpatch("runtime/include/kgen/compat.h")
+    res = checkpatch("thrift_kgen/runtime/include/kgen/compat.h")
     lines = [line for line in res.stdout.splitlines() if not line.startswith("total:")]
     assert lines, "checkpatch printed nothing: did its output format change?"
     bad = [line for line in lines if not any(f":{t}:" in line for t in COMPAT_EXPECTED)]
@@ -47,6 +47,6 @@ def test_kernel_doc_clean():
     if not kdoc:
         pytest.skip("no kernel-doc script (linux-headers not installed)")
     res = subprocess.run(["perl", str(kdoc[-1]), "-none", "-Wall", *CORE,
-                          "runtime/include/kgen/proto.h"],
+                          "thrift_kgen/runtime/include/kgen/proto.h"],
                          cwd=REPO, capture_output=True, text=True)
     assert res.returncode == 0 and not res.stderr.strip(), res.stderr

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from vmharness import VENV_PYTHON, build_module, run_in_vm
+from thrift_kgen.testing.vm import VENV_PYTHON, build_module, run_in_vm
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "codegen"))

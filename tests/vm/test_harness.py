@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from vmharness import (VENV_PYTHON, BuildError, DmesgError, build_module, check_dmesg,
+from thrift_kgen.testing.vm import (VENV_PYTHON, BuildError, DmesgError, build_module, check_dmesg,
                        dmesg_problems, run_in_vm)
 
 HELLO_C = r"""
@@ -240,7 +240,7 @@ def test_vm_boots_with_memory_debugging(kernel, vm, tmp_path):
     """Every test VM boots with slub_debug=FZPU (red zones, poison, owner tracking, checks
     on every cache) and KFENCE sampling where the kernel has KFENCE; a one-byte write past
     a kmalloc object is then reported, and the harness flags it."""
-    from vmharness import MEMORY_DEBUG_BOOT
+    from thrift_kgen.testing.vm import MEMORY_DEBUG_BOOT
     script = textwrap.dedent("""\
         cat /proc/cmdline
         for f in sanity_checks red_zone poison store_user; do

@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "examples"))
 
 from examples_util import generate  # noqa: E402
-from vmharness import VENV_PYTHON, build_module, check_dmesg  # noqa: E402
+from thrift_kgen.testing.vm import VENV_PYTHON, build_module, check_dmesg  # noqa: E402
 
 DRIVER = HERE / "hostile_driver.py"
 

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-"""The runtime in a real kernel: kgen_testsvc.ko (runtime/testsvc/kernel) on Debian 6.1 / 6.12.
+"""The runtime in a real kernel: kgen_testsvc.ko (tests/testsvc/kernel) on Debian 6.1 / 6.12.
 
 One script per kernel, in the worker's shared VM, runs every check of tests/vm/runtime_kernel_driver.py (the guest
 driver: 100 concurrent clients, 1-byte writes, 1 MiB messages, vanishing clients,
@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from vmharness import build_module
+from thrift_kgen.testing.vm import build_module
 
 REPO = Path(__file__).resolve().parents[2]
-RUNTIME = REPO / "runtime"
+RUNTIME = REPO / "thrift_kgen" / "runtime"
+TESTSVC = REPO / "tests" / "testsvc"
 DRIVER = Path(__file__).resolve().parent / "runtime_kernel_driver.py"
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -65,12 +66,12 @@ CHECKS = [
 
 
 def stage(dest: Path) -> Path:
-    """Lay out the module sources as runtime/testsvc/kernel/Kbuild expects them."""
+    """Lay out the module sources as tests/testsvc/kernel/Kbuild expects them."""
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     for f in ("Kbuild", "kgen_testsvc_main.c"):
-        shutil.copy(RUNTIME / "testsvc" / "kernel" / f, dest / f)
+        shutil.copy(TESTSVC / "kernel" / f, dest / f)
     rt = dest / "runtime"
     rt.mkdir()
     shutil.copy(RUNTIME / "Kbuild.inc", rt / "Kbuild.inc")
@@ -78,7 +79,7 @@ def stage(dest: Path) -> Path:
         shutil.copytree(RUNTIME / d, rt / d)
     svc = dest / "testsvc"
     svc.mkdir()
-    for f in sorted((RUNTIME / "testsvc").glob("*.[ch]")):
+    for f in sorted(TESTSVC.glob("*.[ch]")):
         shutil.copy(f, svc / f.name)
     return dest
 

@@ -37,7 +37,7 @@ __all__ = ["Options", "generate", "all_programs", "missing_handlers"]
 
 @dataclass
 class Options:
-    """Generation options (the CLI passes its own GenerateOptions: same attribute names)."""
+    """Generation options: what the CLI (`thrift-kgen generate`) passes to `generate`."""
 
     service: str | None = None  # the service to serve; needed when the file has several
     include_dirs: list[str] = field(default_factory=list)

@@ -19,6 +19,7 @@ import re
 import shutil
 from pathlib import Path
 
+from .. import runtime
 from . import render, types
 from .module import ModuleModel
 from .params import PARAMS
@@ -117,35 +118,17 @@ def fragment(mod: ModuleModel, cwd: Path) -> str:
 # The runtime
 # --------------------------------------------------------------------------
 
-RUNTIME_PARTS = ("include", "core", "kernel", "user", "Kbuild.inc", "Makefile")
-RUNTIME_SKIP = re.compile(r"(\.o|\.ko|\.cmd|\.mod|\.mod\.c|\.a|\.d|~)$|^\.")
+RUNTIME_SKIP = runtime.SKIP
 
 
 def runtime_dir() -> Path:
-    """The C runtime: shipped in the package (thrift_kgen/runtime) or a checkout's runtime/."""
-    pkg = Path(__file__).resolve().parent.parent
-    for cand in (pkg / "runtime", pkg.parent / "runtime"):
-        if (cand / "include" / "kgen" / "server.h").is_file():
-            return cand
-    raise FileNotFoundError("thrift-kgen's C runtime is missing (no runtime/include/kgen/server.h "
-                            f"under {pkg} or {pkg.parent})")
+    """The C runtime, shipped in the package (thrift_kgen/runtime)."""
+    return runtime.RUNTIME_DIR
 
 
 def runtime_files() -> list[tuple[Path, str]]:
     """(source file, path relative to runtime/) of every runtime file to ship."""
-    root = runtime_dir()
-    out = []
-    for part in RUNTIME_PARTS:
-        base = root / part
-        if base.is_file():
-            out.append((base, part))
-            continue
-        if not base.is_dir():
-            continue
-        for p in sorted(base.rglob("*")):
-            if p.is_file() and not p.is_symlink() and not RUNTIME_SKIP.search(p.name):
-                out.append((p, p.relative_to(root).as_posix()))
-    return out
+    return runtime.files()
 
 
 def copy_runtime(out_dir: Path) -> list[Path]:

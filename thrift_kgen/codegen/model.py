@@ -82,9 +82,10 @@ import struct as _struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..cstring import c_string_literal
 from ..frontend import ast
 from .naming import RESERVED_MEMBERS, TAG, NameTable, file_prefix, snake
-from .render import c_literal, comment_text, kdoc_oneline
+from .render import comment_text, kdoc_oneline
 
 # ---------------------------------------------------------------------------
 # Types
@@ -333,7 +334,7 @@ def evaluate(cv: ast.ConstValue | None):
     if isinstance(cv, ast.ConstList):
         return [evaluate(x) for x in cv.items]
     if isinstance(cv, ast.ConstMap):
-        return {_hashable(evaluate(k)): evaluate(v) for k, v in cv.items}
+        return {hashable(evaluate(k)): evaluate(v) for k, v in cv.items}
     if isinstance(cv, ast.ConstRef):
         t = cv.target
         if isinstance(t, ast.EnumValue):
@@ -341,14 +342,6 @@ def evaluate(cv: ast.ConstValue | None):
         if isinstance(t, ast.Const):
             return t.evaluated if t.evaluated is not None else evaluate(t.value)
     return None
-
-
-def _hashable(x):
-    if isinstance(x, list):
-        return tuple(_hashable(i) for i in x)
-    if isinstance(x, dict):
-        return tuple((_hashable(k), _hashable(v)) for k, v in x.items())
-    return x
 
 
 # ---------------------------------------------------------------------------
@@ -664,7 +657,7 @@ class ProgramModel:
             return f"0x{double_bits(value):016x}ULL"
         if ct.cat == "bytes":
             b = _to_bytes(value)
-            return f"{{ .data = (const u8 *){c_literal(b)}, .len = {len(b)} }}"
+            return f"{{ .data = (const u8 *){c_string_literal(b)}, .len = {len(b)} }}"
         if k == "uuid":
             b = _uuid_bytes(value)
             return "{ .b = { " + ", ".join(f"0x{x:02x}" for x in b) + " } }"

@@ -17,16 +17,15 @@ from .. import __version__
 from ..frontend import ast
 from ..frontend.diagnostics import ERROR, WARNING, CompileError, Diagnostic
 from .model import ProgramModel, TypesLowering
+from .. import runtime
 from .naming import NameTable, file_prefix, module_name
 from .params import PARAMS
 from .service import ServiceLowering, ServiceModel
 
 # What the fuzz harness links from the runtime: no server, no sockets.
-FUZZ_RUNTIME = ("runtime/core/arena.c", "runtime/core/mem.c", "runtime/core/frame.c",
-                "runtime/core/proto.c", "runtime/core/proto_binary.c",
-                "runtime/core/proto_compact.c")
+FUZZ_RUNTIME = tuple(f"runtime/{rel}" for rel in runtime.fuzz_sources())
 # ... and, with a service, the dispatch helpers (their replies go to the harness).
-FUZZ_RUNTIME_SERVED = ("runtime/core/dispatch.c",)
+FUZZ_RUNTIME_SERVED = tuple(f"runtime/{rel}" for rel in runtime.SERVICE_CORE)
 
 # Module-level symbols of <prefix>_main.c (and the handler hooks), `<prefix>_<name>`.
 GLUE_SYMBOLS = ("service", "process", "server", "debugfs", "data", "module_init", "module_exit",

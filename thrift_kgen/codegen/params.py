@@ -2,7 +2,7 @@
 
 Each row becomes, in every generated `<prefix>_main.c`, a variable, a `module_param()`
 with its `MODULE_PARM_DESC()`, and a row of the `struct kg_param` table that the
-runtime turns into a `struct kg_server_config` (runtime/core/params.c) in the kernel
+runtime turns into a `struct kg_server_config` (thrift_kgen/runtime/core/params.c) in the kernel
 and parses as a flag (`--max-conns`: `-` for `_`) in user space (runtime/user/usermain.c).
 The README's parameter table is made from it too (`python -m thrift_kgen.codegen.params`;
 tests/codegen/test_params.py checks it is current).

@@ -11,7 +11,7 @@ For every function of a service this produces:
   the service's ops table and writes the reply, the declared exception or a
   TApplicationException;
 * a method table sorted by name (the binary search is the runtime's kg_dispatch(),
-  runtime/core/dispatch.c) and the service's `process()`/`dispatch()` entry points,
+  thrift_kgen/runtime/core/dispatch.c) and the service's `process()`/`dispatch()` entry points,
   following `extends`;
 * client stubs (`<svc>_send_<fn>`, `<svc>_recv_<fn>`) to call other servers.
 

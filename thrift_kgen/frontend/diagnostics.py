@@ -25,12 +25,47 @@ class Diagnostic:
     message: str
 
     def format(self, source_line: str | None = None) -> str:
-        head = f"{self.loc}: {self.severity}: {self.message}"
+        head = printable_excerpt(f"{self.loc}: {self.severity}: {self.message}", 0)[0]
         if source_line is None or self.loc.line <= 0:
             return head
-        line = source_line.rstrip("\n").replace("\t", " ")
-        caret = " " * max(self.loc.col - 1, 0) + "^"
-        return f"{head}\n {line}\n {caret}"
+        line, caret_at = printable_excerpt(source_line.rstrip("\n"), self.loc.col)
+        if len(line) > EXCERPT_WIDTH:  # a window around the caret
+            start = max(0, min(caret_at - EXCERPT_WIDTH // 2, len(line) - EXCERPT_WIDTH))
+            end = start + EXCERPT_WIDTH
+            line = ("..." if start else "") + line[start:end] + ("..." if end < len(line) else "")
+            caret_at += (3 if start else 0) - start
+        return f"{head}\n {line}\n {' ' * caret_at}^"
+
+
+EXCERPT_WIDTH = 100  # longest source excerpt shown under a diagnostic
+
+
+def printable_excerpt(line: str, col: int) -> tuple[str, int]:
+    """`line` safe to print on a terminal, and where column `col` (1-based) lands in it.
+
+    A tab shows as a space; a byte that was not UTF-8 (kept by the reader as a lone
+    surrogate, Python's surrogateescape) shows as `\\xNN`; any other character that is
+    not printable (controls, escape sequences, a byte-order mark) as `\\xNN`/`\\uNNNN`.
+    """
+    out: list[str] = []
+    caret_at = None
+    width = 0
+    for i, ch in enumerate(line):
+        if i == col - 1:
+            caret_at = width
+        if ch == "\t":
+            shown = " "
+        elif 0xDC80 <= ord(ch) <= 0xDCFF:
+            shown = f"\\x{ord(ch) - 0xDC00:02x}"
+        elif not ch.isprintable():
+            shown = f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+        else:
+            shown = ch
+        out.append(shown)
+        width += len(shown)
+    if caret_at is None:  # at or past the end of the line
+        caret_at = width + max(col - 1 - len(line), 0)
+    return "".join(out), caret_at
 
 
 class CompileError(Exception):
@@ -51,7 +86,8 @@ class Diagnostics:
     max_errors: int = 50
 
     def add_source(self, path: str, text: str) -> None:
-        self.sources[path] = text.splitlines()
+        # Columns count from after a leading byte-order mark (the lexer never sees it).
+        self.sources[path] = text.removeprefix("\ufeff").splitlines()
 
     def error(self, loc: Location, message: str) -> None:
         self.items.append(Diagnostic(loc, ERROR, message))

@@ -88,6 +88,15 @@ tokens = (
 
 literals = [":", ";", ",", "{", "}", "(", ")", "=", "<", ">", "[", "]", "*", "&"]
 
+#: Brackets open at once, at most.  Every later stage (resolver, JSON dump, code
+#: generator) walks types and constant values recursively: this bound keeps them far
+#: from Python's recursion limit whatever the input, so a deep input is an error with
+#: its location, not a RecursionError.  (A decoder refuses more than max_depth, 64 by
+#: default, levels at run time anyway.)
+MAX_NESTING = 100
+_OPENING = "<[{("
+_CLOSING = ">]})"
+
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
@@ -120,6 +129,7 @@ class LexState:
     program_doc_lineno: int = 0
     program_doc_status: str = "INVALID"
     line_starts: list[int] = field(default_factory=list)
+    nesting: int = 0  # brackets open (MAX_NESTING)
 
     def loc(self, lexpos: int) -> Location:
         return Location(self.path, *line_col(self.text, lexpos, self.line_starts))
@@ -351,6 +361,17 @@ def _too_big(t, text: str) -> None:
 def t_SYMBOL(t):
     r"[:;,{}()=<>\[\]*&]"
     st = _state(t)
+    if t.value in _OPENING:
+        st.nesting += 1
+        if st.nesting > MAX_NESTING:
+            st.diags.error(
+                st.loc(t.lexpos),
+                f"nested too deeply: more than {MAX_NESTING} levels of '<', '[', '{{' and '(' "
+                "(types and constant values nest at most that much)",
+            )
+            raise LexAbort()
+    elif t.value in _CLOSING and st.nesting > 0:
+        st.nesting -= 1
     t.type = t.value  # one of `literals`
     t.value = Tok(t.value, st.loc(t.lexpos), t.value)
     return t
@@ -371,8 +392,10 @@ def t_error(t):
             st.diags.error(loc, "end of file while reading string literal (missing closing " + c + ")")
         else:
             st.diags.error(loc, "end of line while reading string literal (missing closing " + c + ")")
+    elif c == "\ufeff":
+        st.diags.error(loc, "unexpected byte-order mark (U+FEFF): one is allowed only at the start of the file")
     else:
-        shown = c if c.isprintable() else repr(c)
+        shown = c if c.isprintable() else repr(c)[1:-1]
         st.diags.error(loc, f"unexpected token in input: '{shown}'")
     raise LexAbort()
 

@@ -14,10 +14,13 @@ What the parser fills in, as Apache's parser does:
 * enum values: implicit value = previous + 1, starting at 0;
 * field ids: a missing (or non-positive) id gets -1, -2, ... within its field
   list, with a warning; `explicit_id` says which;
-* `optional` in a function's argument or throws list is ignored (warning);
 * doctext (`/** ... */`) attaches to the next definition, field, enum value or
   function, with Apache's exact rules (`CaptureDocText`/`DestroyDocText`), and
   the file-level doctext (`Program.doc`) by Apache's candidate rules.
+
+Apache's semantic rules (dotted names, the i32 range of enum values, union members,
+`optional`/`required` in argument and throws lists) are checked in one place, the
+resolver, also for ASTs built by hand.
 
 Locations: a definition, field, function or enum value is located at its
 name; a type, constant value or annotation at its first token; a header
@@ -62,7 +65,6 @@ REMOVED_DECLARATIONS = {
 REMOVED_TYPES = {"slist": "string", "senum": "string"}
 
 SHRT_MIN, SHRT_MAX = -32768, 32767
-INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 
 class _Abort(Exception):
@@ -116,13 +118,6 @@ def _declare_valid_program_doctext(p) -> None:
         ls.program_doc_status = "ABSOLUTELY_SURE"
     else:
         ls.program_doc_status = "NO_PROGRAM_DOCTEXT"
-
-
-def _simple_identifier(p, tok) -> str:
-    name = tok.value
-    if "." in name:
-        _ps(p).diags.error(tok.loc, f"Identifier {name} can't have a dot.")
-    return name
 
 
 # --------------------------------------------------------------------------
@@ -215,12 +210,12 @@ def p_comma_or_semicolon_optional(p):
 
 def p_typedef(p):
     """typedef : TYPEDEF field_type IDENTIFIER type_annotations comma_or_semicolon_optional"""
-    p[0] = ast.Typedef(loc=p[3].loc, name=_simple_identifier(p, p[3]), type=p[2], annotations=p[4])
+    p[0] = ast.Typedef(loc=p[3].loc, name=p[3].value, type=p[2], annotations=p[4])
 
 
 def p_enum(p):
     """enum : ENUM IDENTIFIER '{' enum_def_list '}' type_annotations"""
-    e = ast.Enum(loc=p[2].loc, name=_simple_identifier(p, p[2]), values=p[4], annotations=p[6])
+    e = ast.Enum(loc=p[2].loc, name=p[2].value, values=p[4], annotations=p[6])
     for v in e.values:
         v.enum = e
     p[0] = e
@@ -249,29 +244,20 @@ def p_enum_def(p):
 def p_enum_value_explicit(p):
     """enum_value : IDENTIFIER '=' INTCONSTANT"""
     ps = _ps(p)
-    name = _simple_identifier(p, p[1])
-    value = p[3].value
-    if not INT32_MIN <= value <= INT32_MAX:
-        ps.diags.error(p[3].loc, f"64-bit value supplied for enum {name} will be truncated.")
-        value = ((value + 2**31) % 2**32) - 2**31
-    ps.enum_val = value
-    p[0] = ast.EnumValue(loc=p[1].loc, name=name, value=value, explicit=True)
+    ps.enum_val = p[3].value
+    p[0] = ast.EnumValue(loc=p[1].loc, name=p[1].value, value=ps.enum_val, explicit=True)
 
 
 def p_enum_value_implicit(p):
     """enum_value : IDENTIFIER"""
     ps = _ps(p)
-    name = _simple_identifier(p, p[1])
-    if ps.enum_val == INT32_MAX:
-        ps.diags.error(p[1].loc, f"enum value overflow at enum {name}")
-        ps.enum_val = INT32_MIN - 1
     ps.enum_val += 1
-    p[0] = ast.EnumValue(loc=p[1].loc, name=name, value=ps.enum_val, explicit=False)
+    p[0] = ast.EnumValue(loc=p[1].loc, name=p[1].value, value=ps.enum_val, explicit=False)
 
 
 def p_const(p):
     """const : CONST field_type IDENTIFIER '=' const_value comma_or_semicolon_optional"""
-    p[0] = ast.Const(loc=p[3].loc, name=_simple_identifier(p, p[3]), type=p[2], value=p[5])
+    p[0] = ast.Const(loc=p[3].loc, name=p[3].value, type=p[2], value=p[5])
 
 
 def p_const_value_int(p):
@@ -341,37 +327,14 @@ def p_struct_head(p):
 def p_struct(p):
     """struct : struct_head IDENTIFIER xsd_all '{' field_list '}' type_annotations"""
     kind = ast.UNION if p[1].value == "union" else ast.STRUCT
-    if kind == ast.UNION:
-        _union_members(p, p[2].value, p[5])
     p[0] = ast.Struct(
         loc=p[2].loc,
-        name=_simple_identifier(p, p[2]),
+        name=p[2].value,
         kind=kind,
         xsd_all=p[3],
         fields=p[5],
         annotations=p[7],
     )
-
-
-def _union_members(p, name: str, fields: list) -> None:
-    """Apache's t_struct::validate_union_member: members are optional, one default at most."""
-    ps = _ps(p)
-    with_value = 0
-    for f in fields:
-        if f.requiredness != ast.OPTIONAL:
-            if f.requiredness != ast.DEFAULT:
-                ps.diags.warning(
-                    f.loc,
-                    f"Union {name} field {f.name}: union members must be optional,"
-                    " ignoring specified requiredness.",
-                )
-            f.requiredness = ast.OPTIONAL
-        if f.default is not None:
-            with_value += 1
-            if with_value > 1:
-                ps.diags.error(
-                    f.loc, f"Field {f.name} provides another default value for union {name}"
-                )
 
 
 def p_xsd_all(p):
@@ -402,7 +365,7 @@ def p_xception(p):
     """xception : EXCEPTION IDENTIFIER '{' field_list '}' type_annotations"""
     p[0] = ast.Struct(
         loc=p[2].loc,
-        name=_simple_identifier(p, p[2]),
+        name=p[2].value,
         kind=ast.EXCEPTION,
         fields=p[4],
         annotations=p[6],
@@ -413,7 +376,7 @@ def p_service(p):
     """service : SERVICE IDENTIFIER extends '{' function_list '}' type_annotations"""
     p[0] = ast.Service(
         loc=p[2].loc,
-        name=_simple_identifier(p, p[2]),
+        name=p[2].value,
         extends=p[3],
         functions=p[5],
         annotations=p[7],
@@ -439,23 +402,12 @@ def p_function_list_empty(p):
 
 def p_function(p):
     """function : capture_doc oneway function_type IDENTIFIER '(' field_list ')' throws type_annotations comma_or_semicolon_optional"""
-    ps = _ps(p)
-    args, throws = p[6], p[8]
-    # Apache sets g_arglist for the whole service body: `optional` means nothing there.
-    for f in args + throws:
-        if f.requiredness == ast.OPTIONAL:
-            ps.diags.warning(f.loc, "optional keyword is ignored in argument lists.")
-            f.requiredness = ast.DEFAULT
-    for f in throws:  # THRIFT-5669
-        if f.requiredness == ast.REQUIRED:
-            ps.diags.warning(f.loc, f'Exception field {f.name}: "required" is illegal here, ignoring.')
-            f.requiredness = ast.DEFAULT
     fn = ast.Function(
         loc=p[4].loc,
-        name=_simple_identifier(p, p[4]),
+        name=p[4].value,
         return_type=p[3],
-        args=args,
-        throws=throws,
+        args=p[6],
+        throws=p[8],
         oneway=p[2],
         annotations=p[9],
     )
@@ -504,7 +456,7 @@ def p_field(p):
     f = ast.Field(
         loc=name_tok.loc,
         id=fid,
-        name=_simple_identifier(p, name_tok),
+        name=name_tok.value,
         type=p[4],
         requiredness=p[3],
         default=p[7],
@@ -887,6 +839,7 @@ def parse_text(text: str, path: str, diags: Diagnostics) -> ast.Program | None:
     Never raises (except for KeyboardInterrupt and the like).
     """
     errors_before = diags.error_count
+    text = text.removeprefix("\ufeff")
     try:
         lexer = new_lexer(text, path, diags)
         lexer.pstate = ParseState(path, diags)
@@ -925,15 +878,19 @@ def parse_file(path, diags: Diagnostics) -> ast.Program | None:
     except OSError as e:
         _internal(diags, path, f"cannot read file: {e.strerror or e}")
         return None
+    bom = data.startswith(b"\xef\xbb\xbf")  # Apache accepts a UTF-8 byte-order mark
+    if bom:
+        data = data[3:]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        text = data.decode("utf-8", errors="replace")
-        diags.add_source(path, text)
+        # The excerpt shows the bad bytes escaped (diagnostics.printable_excerpt).
+        diags.add_source(path, data.decode("utf-8", errors="surrogateescape"))
+        line_start = data.rfind(b"\n", 0, e.start) + 1
         line = data[: e.start].count(b"\n") + 1
-        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        col = len(data[line_start : e.start].decode("utf-8")) + 1
         try:
-            diags.error(Location(path, line, col), "file is not valid UTF-8")
+            diags.error(Location(path, line, col), f"file is not valid UTF-8 (byte 0x{data[e.start]:02x})")
         except CompileError:
             pass
         return None

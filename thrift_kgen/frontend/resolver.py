@@ -105,6 +105,9 @@ INT_RANGES = {
 I32_MIN, I32_MAX = INT_RANGES["i32"]
 I16_MIN, I16_MAX = INT_RANGES["i16"]
 
+#: Files open at once along one include chain, at most (loading recurses per level).
+MAX_INCLUDE_DEPTH = 64
+
 # Visibility order of things defined in included files: before everything.
 _INCLUDED = -1
 
@@ -212,6 +215,9 @@ class _Loader:
         if real in self.cache:
             return self.cache[real]
         loc = include_loc or Location(path, 0, 0)
+        if len(stack) >= MAX_INCLUDE_DEPTH:
+            self.diags.error(loc, f"includes nest more than {MAX_INCLUDE_DEPTH} files deep (at {_show(path)})")
+            return None
         prog = self._parse(path, loc)
         self.cache[real] = prog
         if prog is None:
@@ -468,8 +474,12 @@ class Resolver:
     def true_type(self, t, pos: int | None, what: str):
         """Follow TypeRefs and typedefs.  With `pos`, every named type met must be
         visible at that source position (Apache resolves such names at parse time).
-        Returns None (after an error) if a name is unresolved or not yet visible."""
-        for _ in range(1000):
+        Returns None (after an error) if a name is unresolved or not yet visible.
+        A typedef chain may be as long as the file makes it; cycles were cut by
+        resolve_types (and cannot cross files: includes are acyclic)."""
+        seen: set[int] = set()
+        while id(t) not in seen:
+            seen.add(id(t))
             if isinstance(t, TypeRef):
                 target = t.target
                 if target is None:
@@ -577,7 +587,7 @@ class Resolver:
             bad = False
             for k, val in v.items:
                 try:
-                    kk = _hashable(self.evaluate(k, tt.key, kt, name + "<key>", pos))
+                    kk = hashable(self.evaluate(k, tt.key, kt, name + "<key>", pos))
                     vv = self.evaluate(val, tt.value, vt, name + "<val>", pos)
                 except _EvalError:
                     bad = True
@@ -786,14 +796,16 @@ class Resolver:
     # -- enums --------------------------------------------------------------
 
     def check_enum(self, e: Enum) -> None:
+        prev = -1
         for v in e.values:
             self.check_identifier(v.loc, v.name)
             v.enum = e
             if not I32_MIN <= v.value <= I32_MAX:
                 if v.explicit:
                     self.error(v.loc, f"64-bit value supplied for enum {v.name} will be truncated.")
-                else:
+                elif prev == I32_MAX:  # where the numbering overflows, not every value after it
                     self.error(v.loc, f"enum value overflow at enum {v.name}")
+            prev = v.value
 
     # -- services -----------------------------------------------------------
 
@@ -840,14 +852,15 @@ class Resolver:
         return None
 
     def check_function(self, svc: Service, fn: Function, pos: int) -> None:
-        for a in fn.args:
+        # Apache's g_arglist covers the whole service body: `optional` means nothing there.
+        for a in fn.args + fn.throws:
             if a.requiredness == OPTIONAL:
                 self.warning(a.loc, "optional keyword is ignored in argument lists.")
                 a.requiredness = DEFAULT
         self.check_fields(fn.args, f"{svc.name}.{fn.name}")
         self.check_fields(fn.throws, f"{svc.name}.{fn.name}")
         for t in fn.throws:
-            if t.requiredness == REQUIRED:
+            if t.requiredness == REQUIRED:  # THRIFT-5669
                 self.warning(t.loc, f'Exception field {t.name}: "required" is illegal here, ignoring.')
                 t.requiredness = DEFAULT
             tt = self.true_type(t.type, pos, f"the throws clause of {svc.name}.{fn.name}")
@@ -878,9 +891,11 @@ def _show(path: str) -> str:
     return rel if len(rel) < len(path) else path
 
 
-def _hashable(x):
+def hashable(x):
+    """An evaluated constant value usable as a dict key (a map constant's key): lists and
+    sets become tuples, maps tuples of (key, value) pairs, recursively."""
     if isinstance(x, list):
-        return tuple(_hashable(i) for i in x)
+        return tuple(hashable(i) for i in x)
     if isinstance(x, dict):
-        return tuple((k, _hashable(v)) for k, v in x.items())
+        return tuple((hashable(k), hashable(v)) for k, v in x.items())
     return x

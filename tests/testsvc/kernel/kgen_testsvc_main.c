@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kgen_testsvc.ko: the runtime's test services (runtime/testsvc) served from
+ * kgen_testsvc.ko: the runtime's test services (tests/testsvc) served from
  * the kernel, built from the runtime alone (no generated code). Used by the
  * VM tests to prove the kernel event backend, the server and the services.
  *

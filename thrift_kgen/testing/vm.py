@@ -9,6 +9,7 @@ The kernels are installed by scripts/setup-kernels.sh (`make kernels`), which wr
     run_in_vm(kernel, script, *, timeout=300, ...) -> VMResult
     check_dmesg(text, allow=()) -> None                  raises DmesgError on kernel trouble
 
+Import it as `from thrift_kgen.testing.vm import ...` (tests, bench/, scripts/).
 Fixtures (imported by tests/conftest.py): `kernel` (parametrized over SERIES, skips a
 series only if the manifest lacks it), `kernels_info` (the whole dict).
 
@@ -40,7 +41,7 @@ from typing import Iterable, Sequence
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # the checkout: thrift_kgen/testing/vm.py
 MANIFEST = Path(os.environ.get("KGEN_KERNELS_MANIFEST", REPO / ".cache" / "kernels" / "kernels.json"))
 # The debug kernel (scripts/build-debug-kernel.sh: KASAN, lockdep, kmemleak...), series
 # "6.1-debug"; `make test-debug` selects it with KGEN_VM_SERIES=6.1-debug.
@@ -443,7 +444,7 @@ class VMResult:
 
 
 _WRAPPER = r"""#!/bin/bash
-# Guest side of tests/vmharness.py: run script.sh, capture everything into $R.
+# Guest side of thrift_kgen/testing/vm.py: run script.sh, capture everything into $R.
 R={results}
 export PATH={venv_bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LC_ALL=C PYTHONDONTWRITEBYTECODE=1 KGEN_GUEST=1 KGEN_RESULTS=$R
@@ -580,7 +581,7 @@ def run_in_vm(kernel: Kernel, script: str, *, timeout: float = 300, cpus: int = 
 # --------------------------------------------------------------------------------------
 
 _SERVER = r"""#!/bin/bash
-# Guest side of vmharness.VMSession: run $R/cmd-<n>/script.sh as they appear.
+# Guest side of thrift_kgen.testing.vm.VMSession: run $R/cmd-<n>/script.sh as they appear.
 # Few processes per command and none while idle: under TCG every exec over 9p is slow.
 R={results}
 export PATH={venv_bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
