@@ -83,7 +83,7 @@ PARAMS: tuple[Param, ...] = (
           doc="address to listen on (IPv4 or IPv6 literal)"),
     Param(name="port", kind="uint_zero", member="port", default=str(DEFAULT_PORT), max="65535",
           shown_default="`9090`",
-          help=f"Port to listen on, TCP and/or UDP (see listen; default {DEFAULT_PORT}; 0 picks a free one)",
+          help=f"Port, TCP and/or UDP (see listen; default {DEFAULT_PORT}; 0 picks a free one)",
           doc="port (TCP, UDP or both: see `listen`; 0 picks a free one)"),
     Param(name="transport", kind="choice", member="transport", shown_default="`framed`",
           choices=(("framed", "KG_TRANSPORT_FRAMED"), ("buffered", "KG_TRANSPORT_BUFFERED"),
@@ -99,8 +99,7 @@ PARAMS: tuple[Param, ...] = (
               "[docs/runtime-networking.md](docs/runtime-networking.md), Protocol detection)"),
     Param(name="listen", kind="choice", member="listen", shown_default="`tcp`", c_name="listen_on",
           choices=(("tcp", "KG_LISTEN_TCP"), ("udp", "KG_LISTEN_UDP"), ("both", "KG_LISTEN_BOTH")),
-          help="tcp (default), udp or both on one port; UDP: oneway-only services, one message "
-               "per datagram",
+          help="tcp (default), udp or both; UDP: oneway-only services, a message per datagram",
           doc="`tcp`, `udp` or `both` (one port number): UDP serves services whose methods are all "
               "oneway, one unframed message per datagram, no reply; refused (the module does not "
               "load) for any other service, naming the first two-way method"),

@@ -98,42 +98,60 @@ static const struct kg_param_choice derived_params_listen[] = {
 
 static const struct kg_param derived_params[] = {
 	KG_PARAM_STRING_ROW("addr", addr, addr,
-			    "Address to listen on, IPv4 or IPv6 literal (default 127.0.0.1)"),
-	KG_PARAM_UINT_ROW("port", port, port, KG_PARAM_UINT, 65535,
-		"Port to listen on, TCP and/or UDP (see listen; default 9090; 0 picks a free one)"),
-	KG_PARAM_CHOICE_ROW("transport", transport, transport, derived_params_transport,
+		"Address to listen on, IPv4 or IPv6 literal (default 127.0.0.1)"),
+	KG_PARAM_UINT_ROW("port", port, port,
+		KG_PARAM_UINT, 65535,
+		"Port, TCP and/or UDP (see listen; default 9090; 0 picks a free one)"),
+	KG_PARAM_CHOICE_ROW("transport", transport, transport,
+		derived_params_transport,
 		"Thrift transport: framed (default), buffered or auto (per client)"),
-	KG_PARAM_CHOICE_ROW("protocol", protocol, proto, derived_params_protocol,
+	KG_PARAM_CHOICE_ROW("protocol", protocol, proto,
+		derived_params_protocol,
 		"Thrift protocol: auto (default, per client), binary or compact"),
-	KG_PARAM_CHOICE_ROW("listen", listen_on, listen, derived_params_listen,
-		"tcp (default), udp or both on one port; UDP: oneway-only services, one message per datagram"),
-	KG_PARAM_UINT_ROW("max_conns", max_conns, max_conns, KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
+	KG_PARAM_CHOICE_ROW("listen", listen_on, listen,
+		derived_params_listen,
+		"tcp (default), udp or both; UDP: oneway-only services, a message per datagram"),
+	KG_PARAM_UINT_ROW("max_conns", max_conns, max_conns,
+		KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
 		"Connections served at once; more are accepted and closed (0: default)"),
-	KG_PARAM_UINT_ROW("idle_timeout_ms", idle_timeout_ms, idle_timeout_ms, KG_PARAM_UINT, U32_MAX,
+	KG_PARAM_UINT_ROW("idle_timeout_ms", idle_timeout_ms, idle_timeout_ms,
+		KG_PARAM_UINT, U32_MAX,
 		"Close a connection that sends and takes nothing this long (ms; 0: never)"),
-	KG_PARAM_UINT_ROW("message_timeout_ms", message_timeout_ms, message_timeout_ms, KG_PARAM_UINT, U32_MAX,
+	KG_PARAM_UINT_ROW("message_timeout_ms", message_timeout_ms, message_timeout_ms,
+		KG_PARAM_UINT, U32_MAX,
 		"Close a connection whose message stays incomplete this long (ms; 0: never)"),
-	KG_PARAM_UINT_ROW("max_frame", max_frame, limits.max_frame, KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
+	KG_PARAM_UINT_ROW("max_frame", max_frame, limits.max_frame,
+		KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
 		"Bytes in one message (0: default)"),
-	KG_PARAM_UINT_ROW("max_string", max_string, limits.max_string, KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
+	KG_PARAM_UINT_ROW("max_string", max_string, limits.max_string,
+		KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
 		"Bytes in one string or binary (0: default)"),
-	KG_PARAM_UINT_ROW("max_container", max_container, limits.max_container, KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
+	KG_PARAM_UINT_ROW("max_container", max_container, limits.max_container,
+		KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
 		"Elements in one list, set or map (0: default)"),
-	KG_PARAM_UINT_ROW("max_depth", max_depth, limits.max_depth, KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
+	KG_PARAM_UINT_ROW("max_depth", max_depth, limits.max_depth,
+		KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
 		"Nesting of structs and containers (at most 64) (0: default)"),
-	KG_PARAM_UINT_ROW("arena_size", arena_size, limits.arena_size, KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
+	KG_PARAM_UINT_ROW("arena_size", arena_size, limits.arena_size,
+		KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
 		"Bytes of decoded data per message (0: default)"),
-	KG_PARAM_UINT_ROW("rcvbuf_max", rcvbuf_max, rcvbuf_max, KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
+	KG_PARAM_UINT_ROW("rcvbuf_max", rcvbuf_max, rcvbuf_max,
+		KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
 		"Bytes buffered for reading per connection (0: default)"),
-	KG_PARAM_UINT_ROW("sndbuf_max", sndbuf_max, sndbuf_max, KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
+	KG_PARAM_UINT_ROW("sndbuf_max", sndbuf_max, sndbuf_max,
+		KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
 		"Bytes queued for sending per connection; more stops its reading (0: default)"),
-	KG_PARAM_UINT_ROW("max_reply", max_reply, max_reply, KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
+	KG_PARAM_UINT_ROW("max_reply", max_reply, max_reply,
+		KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
 		"Largest reply; a larger one closes the connection (0: default)"),
-	KG_PARAM_UINT_ROW("mem_budget", mem_budget, mem_budget, KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
+	KG_PARAM_UINT_ROW("mem_budget", mem_budget, mem_budget,
+		KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
 		"Bytes of buffers and arenas for all connections together (0: default)"),
-	KG_PARAM_UINT_ROW("budget", budget, budget, KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
+	KG_PARAM_UINT_ROW("budget", budget, budget,
+		KG_PARAM_UINT_OR_DEFAULT, U32_MAX,
 		"Messages served per connection per turn, for fairness (0: default)"),
-	KG_PARAM_UINT_ROW("wq_mode", wq_mode, wq_mode, KG_PARAM_UINT, 2,
+	KG_PARAM_UINT_ROW("wq_mode", wq_mode, wq_mode,
+		KG_PARAM_UINT, 2,
 		"Workqueue: 0 ordered (default), 1 unbound, 2 per-cpu"),
 };
 
@@ -145,15 +163,14 @@ static const struct kg_param derived_params[] = {
 module_param(addr, charp, 0444);
 MODULE_PARM_DESC(addr, "Address to listen on, IPv4 or IPv6 literal (default 127.0.0.1)");
 module_param(port, uint, 0444);
-MODULE_PARM_DESC(port,
-		"Port to listen on, TCP and/or UDP (see listen; default 9090; 0 picks a free one)");
+MODULE_PARM_DESC(port, "Port, TCP and/or UDP (see listen; default 9090; 0 picks a free one)");
 module_param(transport, charp, 0444);
 MODULE_PARM_DESC(transport, "Thrift transport: framed (default), buffered or auto (per client)");
 module_param(protocol, charp, 0444);
 MODULE_PARM_DESC(protocol, "Thrift protocol: auto (default, per client), binary or compact");
 module_param_named(listen, listen_on, charp, 0444);
 MODULE_PARM_DESC(listen,
-		"tcp (default), udp or both on one port; UDP: oneway-only services, one message per datagram");
+		 "tcp (default), udp or both; UDP: oneway-only services, a message per datagram");
 module_param(max_conns, uint, 0444);
 MODULE_PARM_DESC(max_conns,
 		 "Connections served at once; more are accepted and closed (0: default)");

@@ -69,7 +69,8 @@ int kg_reply_if_unknown(struct kg_call *call, int ret)
 int kg_mux_process(struct kg_call *call, const struct kg_mux_service *table, size_t n,
 		   int (*plain)(struct kg_call *call))
 {
-	const u8 *colon = call->method.len ? memchr(call->method.data, ':', call->method.len) : NULL;
+	const u8 *colon = call->method.len ?
+			  memchr(call->method.data, ':', call->method.len) : NULL;
 	const struct kg_mux_service *s;
 	u32 len;
 

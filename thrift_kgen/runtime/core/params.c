@@ -70,7 +70,8 @@ int kg_params_config(struct kg_server_config *cfg, const struct kg_param *params
 		default:
 			v = *(unsigned int *)p->value;
 			if (v > p->max) {
-				kg_param_err("%s %u out of range (at most %u)\n", p->name, v, p->max);
+				kg_param_err("%s %u out of range (at most %u)\n",
+					     p->name, v, p->max);
 				return -EINVAL;
 			}
 			if (v || p->kind == KG_PARAM_UINT)

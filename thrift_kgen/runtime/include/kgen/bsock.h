@@ -16,8 +16,8 @@
  * is kept while the connection is busy and freed by kg_bsock_trim() (the
  * server calls it once the connection was quiet for a timer tick, or at once
  * when memory is short), the receive buffer also by kg_bsock_release_idle()
- * (or when it is empty at the next fill after a big message). With a budget (kg_bsock_set_budget()) every buffer is charged
- * to it; a receive buffer it cannot pay for sets mem_starved and the owner
+ * (or when it is empty at the next fill after a big message). With a budget
+ * (kg_bsock_set_budget()) every buffer is charged to it; a receive buffer it cannot pay for sets mem_starved and the owner
  * stops reading (TCP's window then holds the peer back).
  *
  * Locking: the receive side belongs to the connection's own event function.

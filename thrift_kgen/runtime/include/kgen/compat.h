@@ -189,7 +189,8 @@ static inline void kfree(const void *p)
 #ifdef KGEN_DEBUG
 #define pr_debug(fmt, ...)	fprintf(stderr, pr_fmt(fmt), ##__VA_ARGS__)
 #else
-#define pr_debug(fmt, ...)	do { if (0) fprintf(stderr, pr_fmt(fmt), ##__VA_ARGS__); } while (0)
+#define pr_debug(fmt, ...)	\
+	do { if (0) fprintf(stderr, pr_fmt(fmt), ##__VA_ARGS__); } while (0)
 #endif
 #define pr_err_ratelimited	pr_err
 #define pr_warn_ratelimited	pr_warn

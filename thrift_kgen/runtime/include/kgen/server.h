@@ -40,7 +40,7 @@ struct kg_call {
 	struct kg_bytes method;		/* name from the message header */
 	u8 msg_type;			/* KG_MSG_CALL or KG_MSG_ONEWAY */
 	s32 seqid;
-	struct kg_bytes raw;		/* the whole message as received, frame header included */
+	struct kg_bytes raw;		/* the whole message received, frame header included */
 	struct kg_reader *in;		/* positioned after the message header */
 	struct kg_arena *arena;		/* freed when the call ends */
 	struct kg_conn *conn;		/* where it came from and the reply goes; NULL: UDP */
@@ -136,11 +136,11 @@ struct kg_server_config {
 	u8 proto;
 	u8 listen;			/* enum kg_listen */
 	u32 max_conns;			/* further connections are accepted and closed */
-	u32 rcvbuf_max;			/* bytes buffered per connection (>= max_frame + 4) */
-	u32 sndbuf_max;			/* bytes queued per connection before it stops reading */
+	u32 rcvbuf_max;			/* bytes buffered per connection, >= max_frame + 4 */
+	u32 sndbuf_max;			/* bytes queued per connection, more: stop reading */
 	u32 max_reply;			/* largest message queued at once (>= sndbuf_max) */
-	u32 mem_budget;			/* bytes of buffers, arenas, connections, all together */
-	u32 budget;			/* messages served per connection per run, for fairness */
+	u32 mem_budget;			/* bytes of buffers, arenas, connections, in all */
+	u32 budget;			/* messages per connection per run, for fairness */
 	/*
 	 * Accepted connections only, checked a few times per second: closed
 	 * when no byte came in and none of its output was taken for
@@ -149,7 +149,7 @@ struct kg_server_config {
 	 */
 	u32 idle_timeout_ms;
 	u32 message_timeout_ms;
-	int wq_mode;			/* kernel: 0 ordered (like Slick), 1 unbound, 2 per-cpu */
+	int wq_mode;			/* kernel: 0 ordered (as Slick), 1 unbound, 2 per-cpu */
 	struct kg_limits limits;
 };
 
