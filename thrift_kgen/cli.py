@@ -183,15 +183,20 @@ APACHE_EPILOG = (
 
 
 def _usable_out_dir(out_dir: str) -> str | None:
-    """Why `out_dir` cannot receive the module (None: it can; it is created if missing)."""
+    """Why `out_dir` cannot receive the module (None: it can). Nothing is created here: an
+    input the generator refuses leaves no empty folder behind."""
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         return "it is a file, not a folder"
-    try:
-        os.makedirs(out_dir, exist_ok=True)
-    except OSError as e:
-        return f"cannot create the folder: {e.strerror or e}"
-    if not os.access(out_dir, os.W_OK | os.X_OK):
-        return "the folder is not writable"
+    path = os.path.abspath(out_dir)
+    existing = path
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        return "cannot create the folder: Not a directory"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        if existing == path:
+            return "the folder is not writable"
+        return f"cannot create the folder: {existing} is not writable (Permission denied)"
     return None
 
 

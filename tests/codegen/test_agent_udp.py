@@ -3,7 +3,7 @@ user-space server with ASan and UBSan, fed Jaeger-style emitBatch datagrams.
 
 The handler (tests/codegen/handlers/agent_handler.c) counts spans and prints its counts
 on request (tests/vm/jaeger_udp_client.py has the client and the scenarios, shared with
-the VM test tests/vm/test_agent_udp.py).
+the VM test tests/vm/test_agent_udp_vm.py).
 """
 
 from __future__ import annotations

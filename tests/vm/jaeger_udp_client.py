@@ -9,7 +9,7 @@ TCP; `lines` is where those lines are read (the user-space server's stdout, or d
 VM).
 
 Used by tests/codegen/test_agent_udp.py (user space) and, as a script in the guest, by
-tests/vm/test_agent_udp.py:
+tests/vm/test_agent_udp_vm.py:
 
     jaeger_udp_client.py PORT PROTOCOL SCENARIO[,SCENARIO...] REPORT_BASE
                                                      (counts, malformed, flood)

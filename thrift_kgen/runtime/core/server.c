@@ -341,13 +341,29 @@ static void kg_server_mem_wake(struct kg_mem *m)
  * bytes in their send buffer are never chosen: they are sending replies,
  * which leave as their client reads (one that never reads is ended by the
  * timeouts). Outbound connections (the module's own, to configured
- * backends) are not chosen either. Nothing is chosen while an earlier victim is still being
- * released: its reap frees the memory and wakes the waiters.
+ * backends) are not chosen either, nor connections between messages: their
+ * kept buffers are given back instead (kg_conn_trim()), and nobody is
+ * closed this time. Nothing is chosen while an earlier victim is still
+ * being released: its reap frees the memory and wakes the waiters.
  */
+static void kg_conn_trim_if_quiet(struct kg_conn *c);
+
+/*
+ * Between messages, with nothing unread and not being served: what @c holds
+ * are only the buffers and arena kept for its next message (see
+ * kg_conn_trim()). Under srv->lock.
+ */
+static bool kg_conn_between_messages(struct kg_conn *c)
+{
+	return READ_ONCE(c->bs.rhead) == READ_ONCE(c->bs.rtail) && !READ_ONCE(c->partial_since) &&
+	       atomic_read(&c->run_state) != KG_RUN_SERVING;
+}
+
 static void kg_server_make_room(struct kg_server *srv)
 {
 	struct kg_conn *c, *victim = NULL;
 	size_t best = 0, held, rcv;
+	bool trimming = false;
 
 	spin_lock(&srv->lock);
 	if (srv->evicting) {
@@ -361,11 +377,21 @@ static void kg_server_make_room(struct kg_server *srv)
 			continue;	/* replies in flight */
 		kg_bsock_held(&c->bs, &rcv);
 		held = rcv + READ_ONCE(c->arena.held);
+		if (!held)
+			continue;
+		if (kg_conn_between_messages(c)) {
+			/* Its run gives them back (and wakes the waiters): close nobody. */
+			kg_conn_trim_if_quiet(c);
+			trimming = true;
+			continue;
+		}
 		if (held > best) {
 			best = held;
 			victim = c;
 		}
 	}
+	if (trimming)
+		victim = NULL;
 	if (victim) {
 		kg_conn_get(victim);
 		victim->evicted_bytes = best;
