@@ -382,6 +382,11 @@ int kg_event_attach(struct kg_event *ev, struct kg_loop *loop, struct kg_sock *s
 	INIT_WORK(&ev->work, kg_event_work);
 	INIT_LIST_HEAD(&ev->ready);
 
+	/*
+	 * Before the first event is raised: once raised, the event may run,
+	 * close and free @s on another worker before we get further.
+	 */
+	s->ev = ev;
 	write_lock_bh(&sk->sk_callback_lock);
 	ev->saved_data_ready = sk->sk_data_ready;
 	ev->saved_write_space = sk->sk_write_space;
@@ -409,8 +414,6 @@ int kg_event_attach(struct kg_event *ev, struct kg_loop *loop, struct kg_sock *s
 	if (events)
 		kg_event_raise(ev, events);
 	write_unlock_bh(&sk->sk_callback_lock);
-
-	s->ev = ev;
 	return 0;
 }
 
@@ -901,6 +904,7 @@ int kg_event_attach_dgram(struct kg_event *ev, struct kg_loop *loop, struct kg_s
 	INIT_WORK(&ev->work, kg_event_work);
 	INIT_LIST_HEAD(&ev->ready);
 
+	s->ev = ev;	/* before the first event: see kg_event_attach() */
 	write_lock_bh(&sk->sk_callback_lock);
 	ev->saved_data_ready = sk->sk_data_ready;
 	__rcu_assign_sk_user_data_with_flags(sk, ev, SK_USER_DATA_NOCOPY);
@@ -909,8 +913,6 @@ int kg_event_attach_dgram(struct kg_event *ev, struct kg_loop *loop, struct kg_s
 	/* Datagrams queued before the attach are read once now. */
 	kg_event_raise(ev, KG_EV_READ);
 	write_unlock_bh(&sk->sk_callback_lock);
-
-	s->ev = ev;
 	return 0;
 }
 
