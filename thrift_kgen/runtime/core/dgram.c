@@ -188,7 +188,7 @@ void kg_dgram_stop(struct kg_dgram *d)
 {
 	if (!d || !d->attached)
 		return;
-	kg_event_detach_dgram(&d->ev);
+	kg_event_detach(&d->ev);
 	kg_event_sync(&d->ev);
 	d->attached = false;
 	d->lost_at_stop = kg_sock_dgram_drops(d->sock);

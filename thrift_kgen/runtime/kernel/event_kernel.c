@@ -367,8 +367,14 @@ static void kg_loop_work(struct work_struct *work)
 	kg_loop_done(loop);
 }
 
-int kg_event_attach(struct kg_event *ev, struct kg_loop *loop, struct kg_sock *s,
-		    kg_event_fn fn)
+static void kg_sk_dgram_ready(struct sock *sk);
+
+/*
+ * One attach for streams and datagrams: every callback is saved, so that
+ * kg_event_detach() restores the same three whichever kind this was.
+ */
+static int kg_event_attach_sock(struct kg_event *ev, struct kg_loop *loop, struct kg_sock *s,
+				kg_event_fn fn, bool dgram)
 {
 	struct sock *sk = s->sock->sk;
 	unsigned int events;
@@ -379,6 +385,7 @@ int kg_event_attach(struct kg_event *ev, struct kg_loop *loop, struct kg_sock *s
 	ev->sock = s;
 	ev->fn = fn;
 	ev->pending = 0;
+	ev->dgram = dgram;
 	INIT_WORK(&ev->work, kg_event_work);
 	INIT_LIST_HEAD(&ev->ready);
 
@@ -391,30 +398,42 @@ int kg_event_attach(struct kg_event *ev, struct kg_loop *loop, struct kg_sock *s
 	ev->saved_data_ready = sk->sk_data_ready;
 	ev->saved_write_space = sk->sk_write_space;
 	ev->saved_state_change = sk->sk_state_change;
-	if (!s->have_orig) {
-		s->orig_data_ready = sk->sk_data_ready;
-		s->orig_write_space = sk->sk_write_space;
-		s->orig_state_change = sk->sk_state_change;
-		s->have_orig = true;
-	}
 	/* NOCOPY: children cloned from a listener must not see our event. */
 	__rcu_assign_sk_user_data_with_flags(sk, ev, SK_USER_DATA_NOCOPY);
-	sk->sk_data_ready = kg_sk_data_ready;
-	sk->sk_write_space = kg_sk_write_space;
-	sk->sk_state_change = kg_sk_state_change;
-	WRITE_ONCE(ev->attached, true);
-
-	/* Whatever happened before we were listening is reported once now. */
-	if (sk->sk_state == TCP_LISTEN)
+	if (dgram) {
+		/* No write space or state to report on an unconnected socket. */
+		sk->sk_data_ready = kg_sk_dgram_ready;
+		/* Datagrams queued before the attach are read once now. */
 		events = KG_EV_READ;
-	else if (sk->sk_state == TCP_ESTABLISHED && !READ_ONCE(sk->sk_err))
-		events = KG_EV_READ | KG_EV_WRITE;
-	else
-		events = kg_state_events(sk);
+	} else {
+		if (!s->have_orig) {
+			s->orig_data_ready = sk->sk_data_ready;
+			s->orig_write_space = sk->sk_write_space;
+			s->orig_state_change = sk->sk_state_change;
+			s->have_orig = true;
+		}
+		sk->sk_data_ready = kg_sk_data_ready;
+		sk->sk_write_space = kg_sk_write_space;
+		sk->sk_state_change = kg_sk_state_change;
+		/* Whatever happened before we were listening is reported once now. */
+		if (sk->sk_state == TCP_LISTEN)
+			events = KG_EV_READ;
+		else if (sk->sk_state == TCP_ESTABLISHED && !READ_ONCE(sk->sk_err))
+			events = KG_EV_READ | KG_EV_WRITE;
+		else
+			events = kg_state_events(sk);
+	}
+	WRITE_ONCE(ev->attached, true);
 	if (events)
 		kg_event_raise(ev, events);
 	write_unlock_bh(&sk->sk_callback_lock);
 	return 0;
+}
+
+int kg_event_attach(struct kg_event *ev, struct kg_loop *loop, struct kg_sock *s,
+		    kg_event_fn fn)
+{
+	return kg_event_attach_sock(ev, loop, s, fn, false);
 }
 
 void kg_event_detach(struct kg_event *ev)
@@ -434,6 +453,13 @@ void kg_event_detach(struct kg_event *ev)
 	WRITE_ONCE(ev->attached, false);
 	write_unlock_bh(&sk->sk_callback_lock);
 	s->ev = NULL;
+	/*
+	 * UDP calls sk_data_ready from softirq under RCU, having read the
+	 * pointer before the lock: let such calls finish before the module
+	 * (and our callback) may go. TCP calls it under the socket lock.
+	 */
+	if (ev->dgram)
+		synchronize_net();
 }
 
 void kg_event_sync(struct kg_event *ev)
@@ -831,7 +857,7 @@ bool kg_sock_peer_gone(struct kg_sock *s)
 
 /* ---- UDP (runtime/core/dgram.c) ---- */
 
-/* Datagrams only: no write space or state to report on an unconnected socket. */
+/* Datagrams only: see kg_event_attach_sock(). */
 static void kg_sk_dgram_ready(struct sock *sk)
 {
 	struct kg_event *ev;
@@ -893,48 +919,5 @@ u64 kg_sock_dgram_drops(struct kg_sock *s)
 int kg_event_attach_dgram(struct kg_event *ev, struct kg_loop *loop, struct kg_sock *s,
 			  kg_event_fn fn)
 {
-	struct sock *sk = s->sock->sk;
-
-	if (s->ev)
-		return -EBUSY;
-	ev->loop = loop;
-	ev->sock = s;
-	ev->fn = fn;
-	ev->pending = 0;
-	INIT_WORK(&ev->work, kg_event_work);
-	INIT_LIST_HEAD(&ev->ready);
-
-	s->ev = ev;	/* before the first event: see kg_event_attach() */
-	write_lock_bh(&sk->sk_callback_lock);
-	ev->saved_data_ready = sk->sk_data_ready;
-	__rcu_assign_sk_user_data_with_flags(sk, ev, SK_USER_DATA_NOCOPY);
-	sk->sk_data_ready = kg_sk_dgram_ready;
-	WRITE_ONCE(ev->attached, true);
-	/* Datagrams queued before the attach are read once now. */
-	kg_event_raise(ev, KG_EV_READ);
-	write_unlock_bh(&sk->sk_callback_lock);
-	return 0;
-}
-
-void kg_event_detach_dgram(struct kg_event *ev)
-{
-	struct kg_sock *s = ev->sock;
-	struct sock *sk;
-
-	if (!READ_ONCE(ev->attached))
-		return;
-	sk = s->sock->sk;
-	/* Once the write lock is held no callback of ours is looking at @ev. */
-	write_lock_bh(&sk->sk_callback_lock);
-	rcu_assign_sk_user_data(sk, NULL);
-	sk->sk_data_ready = ev->saved_data_ready;
-	WRITE_ONCE(ev->attached, false);
-	write_unlock_bh(&sk->sk_callback_lock);
-	s->ev = NULL;
-	/*
-	 * UDP calls sk_data_ready from softirq under RCU, having read the
-	 * pointer before the lock: let such calls finish before the module
-	 * (and our callback) may go.
-	 */
-	synchronize_net();
+	return kg_event_attach_sock(ev, loop, s, fn, true);
 }

@@ -941,12 +941,3 @@ int kg_event_attach_dgram(struct kg_event *ev, struct kg_loop *loop, struct kg_s
 {
 	return kg_event_attach(ev, loop, s, fn);
 }
-
-/**
- * kg_event_detach_dgram() - stop watching a UDP socket
- * @ev: the event
- */
-void kg_event_detach_dgram(struct kg_event *ev)
-{
-	kg_event_detach(ev);
-}

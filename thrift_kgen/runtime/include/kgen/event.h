@@ -51,6 +51,7 @@ struct kg_event {
 	void (*saved_write_space)(struct sock *sk);
 	void (*saved_state_change)(struct sock *sk);
 	bool attached;
+	bool dgram;			/* kg_event_attach_dgram(): detach waits for RCU */
 };
 #else
 struct kg_event {
@@ -108,7 +109,7 @@ u32 kg_sock_unacked(struct kg_sock *s);
 /*
  * UDP (runtime/core/dgram.c): a non-blocking socket bound to @addr/@port
  * (0: any free port), attached with kg_event_attach_dgram(), which watches
- * for datagrams only (KG_EV_READ) and leaves the other callbacks alone.
+ * for datagrams only (KG_EV_READ), and detached with kg_event_detach().
  */
 int kg_sock_bind_udp(struct kg_loop *loop, const char *addr, u16 port, struct kg_sock **out);
 /*
@@ -120,8 +121,6 @@ ssize_t kg_sock_recv_dgram(struct kg_sock *s, void *buf, size_t len, bool *trunc
 u64 kg_sock_dgram_drops(struct kg_sock *s);
 int kg_event_attach_dgram(struct kg_event *ev, struct kg_loop *loop, struct kg_sock *s,
 			  kg_event_fn fn);
-/* As kg_event_detach(), for kg_event_attach_dgram(); then kg_event_sync(). */
-void kg_event_detach_dgram(struct kg_event *ev);
 
 /* Room for "[<IPv6 literal>%<interface>]:<port>"; a longer address ends in "...". */
 #define KG_ADDR_PORT_SIZE	80
