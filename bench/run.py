@@ -624,7 +624,7 @@ def plot(name: str, key: str, rows: list[dict], peers, xlabel: str, title: str) 
 
 
 def main() -> int:
-    global RESULTS
+    global RESULTS, COMMIT
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kernel", default="6.1", help="kernel series (default 6.1)")
     ap.add_argument("--bench", default="echo,techo,forwarder")
@@ -656,6 +656,8 @@ def main() -> int:
         return ([p for p in peers if not only_peers or p in only_peers],
                 [x for x in sizes if not only_sizes or x in only_sizes])
 
+    # The tree measured: taken before the build (work may go on while the VM runs).
+    COMMIT = None if args.from_vm_dir else tree_commit()
     t_start = time.monotonic()
     if args.from_vm_dir:
         plan = {b: pick(*{"echo": (ECHO_PEERS, ECHO_SIZES), "techo": (TECHO_PEERS, TECHO_SIZES),
@@ -719,6 +721,9 @@ def main() -> int:
                   {"build": round(t_built - t_start, 1), "vm": round(t_done - t_built, 1)})
 
 
+COMMIT: str | None = None
+
+
 def tree_commit() -> str:
     """The commit the figures were measured on, "+dirty" when the tree had changes (bench/
     results excepted): bench/report.py compares it with the commit its notes were written for."""
@@ -732,7 +737,7 @@ def tree_commit() -> str:
 
 def report(plan: dict, recs: dict, kernel: vmharness.Kernel, args, fwd_kib: int, host_seconds: dict) -> int:
     meta = {"kernel": kernel.version, "quick": args.quick, "host_seconds": host_seconds,
-            "commit": tree_commit(),
+            "commit": COMMIT,
             "benches": sorted(plan), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     per_call = [("Mbit/s", lambda r: f"{r['mbps']:.2f}"),
                 ("p50 / p99 latency, us", lambda r: f"{r['p50_us']:.0f} / {r['p99_us']:.0f}"),
