@@ -140,7 +140,14 @@ def failed_lines(data: dict, key: str) -> list[str]:
             + "."]
 
 
-def forwarder_section(data: dict) -> tuple[str, list[str]]:
+def extra_dirs(results: Path) -> list[Path]:
+    return sorted(d for d in results.glob("[0-9]*") if d.is_dir())
+
+
+def forwarder_section(data: dict, where: Path | None = None) -> tuple[str, list[str]]:
+    """where: the results directory of another kernel's run (the default one otherwise)."""
+    other = f" on {data['kernel']}" if where else ""
+    img = f"{where or 'bench/results'}/forwarder.png"
     peers, rows = data["peers"], data["summary"]
     by = by_peer(rows, "payload")
     pays = sorted({r["payload"] for r in rows})
@@ -154,7 +161,7 @@ def forwarder_section(data: dict) -> tuple[str, list[str]]:
         return f"{r['mbps']:.1f}"
 
     rounds = {p: max((by[(p, x)].get("rounds", 1) for x in pays if (p, x) in by), default=0) for p in peers}
-    out = ["### Forwarder (thesis 3.3)", "",
+    out = [f"### Forwarder (thesis 3.3){other}", "",
            "examples/forwarder: 8 clients send framed one-way `msg(key, payload)` messages"
            f" ({data.get('kib_per_client', '?')} KiB each per round) spread over 20 sink backends (all"
            " in the guest); every message must reach its sink exactly once (checked: each sink counts"
@@ -194,27 +201,27 @@ def forwarder_section(data: dict) -> tuple[str, list[str]]:
                          for x in pays]))
     out += switches_table(peers, pays, by, "payload, B", "msg")
     out += failed_lines(data, "payload")
-    out += ["", "![forwarder](bench/results/forwarder.png)", ""]
+    out += ["", f"![forwarder{other}]({img})", ""]
     small = [x for x in SMALL if x in pays]
     verdicts = []
     if small and has_user:
         tp = min(by[("kernel", x)]["mbps"] / by[("user", x)]["mbps"] for x in small)
-        verdicts.append(verdict(tp, 1.3, "forwarder, module vs its user build, whole guest, worst of 32-128 B"))
+        verdicts.append(verdict(tp, 1.3, f"forwarder{other}, module vs its user build, whole guest, worst of 32-128 B"))
         cpu = min(by[("user", x)]["server_ns_per_msg"] / by[("kernel", x)]["server_ns_per_msg"] for x in small)
-        verdicts.append(f"forwarder, module vs its user build, server CPU per message: **{cpu:.2f}x**"
+        verdicts.append(f"forwarder{other}, module vs its user build, server CPU per message: **{cpu:.2f}x**"
                         " (user CPU / module CPU, worst of 32-128 B)")
     small_o = [x for x in small if best_other(x)]
     if small_o:
         tp = min(by[("kernel", x)]["mbps"] / best_other(x)[0] for x in small_o)
         best = sorted({PEER_LABELS[best_other(x)[1]] for x in small_o})
-        verdicts.append(verdict(tp, 2.0, "forwarder, module vs the best of the other peers"
+        verdicts.append(verdict(tp, 2.0, f"forwarder{other}, module vs the best of the other peers"
                                 f" ({', '.join(best)}), whole guest, worst of 32-128 B"))
         for p in others:
             xs = [x for x in small if (p, x) in by]
             if xs:
                 tp = min(by[("kernel", x)]["mbps"] / by[(p, x)]["mbps"] for x in xs)
                 cpu = min(by[(p, x)]["server_ns_per_msg"] / by[("kernel", x)]["server_ns_per_msg"] for x in xs)
-                verdicts.append(f"forwarder, module vs {PEER_LABELS[p]}: whole guest **{tp:.2f}x**,"
+                verdicts.append(f"forwarder{other}, module vs {PEER_LABELS[p]}: whole guest **{tp:.2f}x**,"
                                 f" server CPU per message **{cpu:.2f}x** (worst of 32-128 B)")
     return "\n".join(out), verdicts
 
@@ -390,27 +397,49 @@ def main() -> int:
         text, v = forwarder_section(fwd)
         sections.append(text)
         verdicts += v
+    # Other kernels' runs: bench/results/<series>/ (bench/run.py --kernel 6.12 --results ...).
+    for res in extra_dirs(args.results):
+        for name in ("forwarder",):
+            d = load(res, name)
+            if d:
+                text, v = forwarder_section(d, res.relative_to(REPO) if res.is_relative_to(REPO) else res)
+                sections.append(text)
+                verdicts += v
     codec = load(args.results, "codec")
     if codec:
         text, v = codec_section(codec)
         sections.append(text)
         verdicts = v + verdicts
+    # One line per run: benchmarks measured in the same VM run share its date and times.
+    groups: dict = {}
+    for res in [args.results] + extra_dirs(args.results):
+        for name in ("echo", "techo", "forwarder"):
+            d = load(res, name)
+            if d:
+                hs = d.get("host_seconds", {})
+                key = (d["kernel"], d.get("date"), d.get("commit"), json.dumps(hs, sort_keys=True))
+                groups.setdefault(key, (d, []))[1].append(name)
     runs = []
-    for name in ("echo", "techo", "forwarder"):
-        d = load(args.results, name)
-        if not d:
-            continue
+    for (kernel, date, commit, _), (d, names) in groups.items():
         hs = d.get("host_seconds", {})
         how = f"{(hs.get('vm') or 0) / 60:.0f} min of host time in the VM"
+        if hs.get("build"):
+            how += f" after {hs['build'] / 60:.0f} min of builds"
         if hs.get("merged"):
             how += f" in {1 + len(hs['merged'])} runs whose rounds were merged (--from-vm-dir, --merge)"
         elif hs.get("from"):
             how += " (reported from an interrupted run's finished rounds, --from-vm-dir)"
-        commit = f", commit {d['commit']}" if d.get("commit") else ""
-        runs.append(f"`{name}` {d.get('date', '?')}{' (--quick)' if d.get('quick') else ''}{commit}, {how}")
+        runs.append(f"{', '.join(f'`{n}`' for n in names)} on {kernel}: one run {date or '?'}"
+                    f"{' (--quick)' if d.get('quick') else ''}{f', commit {commit}' if commit else ''}, {how}")
     kern = meta["kernel"] if meta else "?"
-    vm_line = (f"Guest kernel: Debian {kern} (`--kernel` picks the series). VM runs: {'; '.join(runs)}."
-               if runs else "")
+    vm_line = (f"Guest kernel: Debian {kern} unless a section names another (`--kernel` picks the"
+               f" series). VM runs: {'; '.join(runs)}." if runs else "")
+    whole = [(d, names) for (k, *_), (d, names) in groups.items() if len(names) == 3]
+    duration = ""
+    if whole:
+        hs = whole[0][0]["host_seconds"]
+        duration = (f"\n                        # (the run below: {((hs.get('build') or 0) + (hs.get('vm') or 0)) / 60:.0f}"
+                    " min of host time; under -icount host load stretches it, never the figures)")
     notes, stale = notes_text(args.results)
     text = f"""# Benchmarks
 
@@ -424,7 +453,8 @@ Machine: {machine()}. {vm_line}
 
 ## Reproduce
 
-    make bench          # VM benchmarks (echo, techo, forwarder), then this file
+    make bench          # VM benchmarks (bench/run.py --quick: echo, techo, forwarder), then this file{duration}
+    .venv/bin/python bench/run.py --quick --kernel 6.12 --bench forwarder --results bench/results/6.12
     make bench-codec    # the codec benchmark (host), then this file
     .venv/bin/python bench/run.py --bench forwarder --peers kernel,user --sizes 32,64 --quick
     .venv/bin/python bench/codec/run.py --check   # build and compare encodings only

@@ -539,8 +539,10 @@ static int cmd_fwd(char **argv)
 		}
 	}
 	t1 = now();
+	/* t0: when this client started sending, on the clock the sinks' times are on. */
 	printf("{\"client\": %d, \"messages\": %ld, \"bytes\": %zu, \"seconds\": %.9f,"
-	       " \"client_cpu\": %.9f}\n", client, count, total, t1 - t0, cpu_self() - c0);
+	       " \"t0\": %.9f, \"client_cpu\": %.9f}\n", client, count, total, t1 - t0, t0,
+	       cpu_self() - c0);
 	hold();
 	close(fd);
 	return 0;
