@@ -29,11 +29,19 @@ clock (the sum of every thread's sum_exec_runtime, the first field of
 schedstat run time of every kworker (the module's work items run there; the guest is
 otherwise idle) and of the kthread echo's thread.  Softirq work is charged to
 whichever task it interrupted (Debian's kernels have no IRQ_TIME_ACCOUNTING), ksoftirqd
-is reported apart.  Each forwarder point is the median of FWD_REPS rounds (eight clients
-and twenty sinks on one vCPU sometimes all wait on a TCP timer at once, and the idle
-guest clock jumps to it).  Absolute numbers are those of an emulated CPU; the ratios are
-what to read.  Writes bench/results/<bench>.json and .png; bench/report.py turns them
-into BENCHMARKS.md's tables.
+is reported apart.  Context switches come from the same snapshots: the server's threads'
+voluntary + nonvoluntary switches (/proc/<pid>/task/*/status; the clients hold their
+connections open until the second snapshot, so per-connection threads are still
+counted), the kworkers' for the module, and the whole guest's (/proc/stat ctxt).  Each
+forwarder point is the median of FWD_REPS rounds, with their min and max; a round is
+timed from the first client's start to the last byte at a sink.
+
+Every round runs in a subshell under a guest-time limit (KGEN_BENCH_TIMEOUT: every
+kgen-bench exits 124 after it; every wait has a deadline): a failed round is recorded
+(the VM results directory's failed.txt has its processes' states and the sockets), its
+processes are killed, and the run goes on.  Absolute numbers are those of an emulated
+CPU; the ratios are what to read.  Writes bench/results/<bench>.json and .png;
+bench/report.py turns them into BENCHMARKS.md's tables.
 """
 
 from __future__ import annotations
