@@ -157,9 +157,12 @@ def forwarder_section(data: dict, where: Path | None = None) -> tuple[str, list[
 
     def mbps(r):
         if r.get("rounds", 1) > 1 and "mbps_min" in r:
-            return f"{r['mbps']:.1f} ({r['mbps_min']:.0f}-{r['mbps_max']:.0f})"
+            f = ".1f" if r["mbps_max"] < 100 else ".0f"
+            return f"{r['mbps']:.1f} ({r['mbps_min']:{f}}-{r['mbps_max']:{f}})"
         return f"{r['mbps']:.1f}"
 
+    # A peer without one measured point (not run, or every round failed) has no column.
+    peers = [p for p in peers if any((p, x) in by for x in pays)]
     rounds = {p: max((by[(p, x)].get("rounds", 1) for x in pays if (p, x) in by), default=0) for p in peers}
     out = [f"### Forwarder (thesis 3.3){other}", "",
            "examples/forwarder: 8 clients send framed one-way `msg(key, payload)` messages"
