@@ -566,6 +566,14 @@ def print_table(title: str, key: str, rows: list[dict], peers, cols) -> None:
             print(f"  {k:>8} " + " ".join(f"{fmt(by[(p, k)]) if (p, k) in by else '-':>16}" for p in peers))
 
 
+PLOT_TITLES = {
+    "echo": ("buffer size, bytes", "echo (thesis 3.2, figure 3.1): raw bytes"),
+    "techo": ("buffer size, bytes", "echo as Thrift calls: Echo.echo(binary), framed"),
+    "forwarder": ("payload size, bytes",
+                  f"forwarder (thesis 3.3, figure 3.2): {FWD_CLIENTS} clients -> {FWD_BACKENDS} sinks"),
+}
+
+
 def plot(name: str, key: str, rows: list[dict], peers, xlabel: str, title: str) -> None:
     """Like the thesis' figures 3.1 (echo) and 3.2 (forwarder): throughput against size, one
     series per peer; beside it the server's own CPU.  Both axes logarithmic, so that the
@@ -575,7 +583,7 @@ def plot(name: str, key: str, rows: list[dict], peers, xlabel: str, title: str) 
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        from matplotlib.ticker import FuncFormatter, NullFormatter
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
     except ImportError:
         print("(matplotlib not installed: no plot)")
         return
@@ -607,8 +615,9 @@ def plot(name: str, key: str, rows: list[dict], peers, xlabel: str, title: str) 
     rx.xaxis.set_major_formatter(plain)
     rx.xaxis.set_minor_formatter(NullFormatter())
     rx.set_yscale("log")
+    rx.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))
     rx.yaxis.set_major_formatter(plain)
-    rx.yaxis.set_minor_formatter(plain)
+    rx.yaxis.set_minor_formatter(NullFormatter())
     rx.set_xlabel(xlabel)
     rx.set_ylabel("module's throughput / the peer's")
     rx.set_title("the module against each peer (whole guest)", fontsize=10)
@@ -620,6 +629,8 @@ def plot(name: str, key: str, rows: list[dict], peers, xlabel: str, title: str) 
         a.set_xticks(xs)
         a.xaxis.set_major_formatter(plain)
         a.xaxis.set_minor_formatter(NullFormatter())
+        # 1-2-5 ticks, labelled: a range within one decade still has labels.
+        a.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         a.yaxis.set_major_formatter(plain)
         a.yaxis.set_minor_formatter(NullFormatter())
         a.set_xlabel(xlabel)
@@ -654,8 +665,18 @@ def main() -> int:
     ap.add_argument("--merge", type=Path, action="append", default=[],
                     help="with --from-vm-dir: also these rounds.jsonl files (other runs' rounds)")
     ap.add_argument("--results", type=Path, default=None, help="where the JSON and PNG go")
+    ap.add_argument("--replot", action="store_true",
+                    help="no build, no VM: draw the PNGs again from the JSON in --results")
     args = ap.parse_args()
     RESULTS = args.results or RESULTS
+    if args.replot:
+        for name, key in (("echo", "size"), ("techo", "size"), ("forwarder", "payload")):
+            f = RESULTS / f"{name}.json"
+            if f.exists():
+                d = json.loads(f.read_text())
+                plot(name, key, d["summary"] if name == "forwarder" else d["rows"], d["peers"],
+                     PLOT_TITLES[name][0], f"{PLOT_TITLES[name][1]}, guest {d['kernel']}")
+        return 0
     fwd_kib = args.fwd_kib or (256 if args.quick else 1024)
     kernel = vmharness.kernels().get(args.kernel)
     if kernel is None:
@@ -766,8 +787,8 @@ def report(plan: dict, recs: dict, kernel: vmharness.Kernel, args, fwd_kib: int,
             print(f"  {bench} {f['peer']} {f['size']}: {f['why']}")
         (RESULTS / f"{bench}.json").write_text(json.dumps({**meta, "peers": peers, "rows": rows,
                                                            "failed": failed}, indent=1))
-        plot(bench, "size", rows, peers, "buffer size, bytes",
-             "echo (thesis 3.2): raw bytes" if bench == "echo" else "echo as Thrift calls: Echo.echo(binary), framed")
+        plot(bench, "size", rows, peers, PLOT_TITLES[bench][0],
+             f"{PLOT_TITLES[bench][1]}, guest {kernel.version}")
     if "forwarder" in plan:
         peers, payloads = plan["forwarder"]
         rows, medians, failed = forwarder_summary(recs, peers, payloads, fwd_kib)
@@ -782,8 +803,8 @@ def report(plan: dict, recs: dict, kernel: vmharness.Kernel, args, fwd_kib: int,
         (RESULTS / "forwarder.json").write_text(json.dumps(
             {**meta, "peers": peers, "kib_per_client": fwd_kib, "rows": rows,
              "summary": medians, "failed": failed}, indent=1))
-        plot("forwarder", "payload", medians, peers, "payload size, bytes",
-             f"forwarder (thesis 3.3): {FWD_CLIENTS} clients -> {FWD_BACKENDS} sinks")
+        plot("forwarder", "payload", medians, peers, PLOT_TITLES["forwarder"][0],
+             f"{PLOT_TITLES['forwarder'][1]}, guest {kernel.version}")
     print(f"\nhost time: {host_seconds}")
     return 0
 
