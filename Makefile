@@ -65,7 +65,7 @@ demo: setup
 	$(PY) -m scripts.demo
 
 # BENCHMARKS.md: every figure comes from bench/results/*.json (bench/report.py).
-BENCH_FLAGS ?=
+BENCH_FLAGS ?= --quick
 bench: setup
 	$(PY) bench/run.py $(BENCH_FLAGS)
 	$(PY) bench/report.py

@@ -29,11 +29,19 @@ clock (the sum of every thread's sum_exec_runtime, the first field of
 schedstat run time of every kworker (the module's work items run there; the guest is
 otherwise idle) and of the kthread echo's thread.  Softirq work is charged to
 whichever task it interrupted (Debian's kernels have no IRQ_TIME_ACCOUNTING), ksoftirqd
-is reported apart.  Each forwarder point is the median of FWD_REPS rounds (eight clients
-and twenty sinks on one vCPU sometimes all wait on a TCP timer at once, and the idle
-guest clock jumps to it).  Absolute numbers are those of an emulated CPU; the ratios are
-what to read.  Writes bench/results/<bench>.json and .png; bench/report.py turns them
-into BENCHMARKS.md's tables.
+is reported apart.  Context switches come from the same snapshots: the server's threads'
+voluntary + nonvoluntary switches (/proc/<pid>/task/*/status; the clients hold their
+connections open until the second snapshot, so per-connection threads are still
+counted), the kworkers' for the module, and the whole guest's (/proc/stat ctxt).  Each
+forwarder point is the median of FWD_REPS rounds, with their min and max; a round is
+timed from the first client's start to the last byte at a sink.
+
+Every round runs in a subshell under a guest-time limit (KGEN_BENCH_TIMEOUT: every
+kgen-bench exits 124 after it; every wait has a deadline): a failed round is recorded
+(the VM results directory's failed.txt has its processes' states and the sockets), its
+processes are killed, and the run goes on.  Absolute numbers are those of an emulated
+CPU; the ratios are what to read.  Writes bench/results/<bench>.json and .png;
+bench/report.py turns them into BENCHMARKS.md's tables.
 """
 
 from __future__ import annotations
@@ -55,7 +63,10 @@ RESULTS = REPO / "bench" / "results"
 PEERS_DIR = REPO / "bench" / "peers"
 ECHO_SIZES = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384)
 TECHO_SIZES = (32, 64, 128, 256, 1024, 4096)
-FWD_PAYLOADS = (32, 64, 128, 256, 512, 1024, 2048, 4096)
+FWD_PAYLOADS = (32, 64, 128, 256, 1024, 4096)
+# The Apache forwarders decode and re-encode every message, at 15-40 Mbit/s: a round costs
+# minutes of host time, so they run at the sizes of issue 10's targets only.
+FWD_APACHE_PAYLOADS = (32, 64, 128)
 FWD_CLIENTS = 8
 FWD_REPS = 3
 FWD_BACKENDS = 20
@@ -133,19 +144,51 @@ def build_kthread_echo(kernel: vmharness.Kernel) -> Path:
 # never gets data) rather than sleep(1) and grep(1).
 GUEST_PREAMBLE = """\
 set -e
-B=/run/kgen-bench; mkdir -p $B; mountpoint -q $B || mount -t tmpfs tmpfs $B
-cp {client} $B/kgen-bench; rm -f $B/tick; mkfifo $B/tick; exec 9<> $B/tick
+B=${{KGEN_BENCH_DIR:-/run/kgen-bench}}; mkdir -p $B
+[[ -n $KGEN_BENCH_DIR ]] || mountpoint -q $B || mount -t tmpfs tmpfs $B
+cp {client} $B/kgen-bench; rm -f $B/tick $B/go $B/hold; mkfifo $B/tick $B/go $B/hold; exec 9<> $B/tick
 nap() {{ read -t 0.05 -u 9 || true; }}
-# wait_for FILE WORD: until FILE contains WORD
-wait_for() {{ until [[ -s $1 && $(< $1) == *$2* ]]; do nap; done; }}
-# wait_up PID FILE: until FILE says "listening"; fail if PID died first (its output on stderr)
-wait_up() {{ until [[ -s $2 && $(< $2) == *listening* ]]; do
-  kill -0 $1 2> /dev/null || {{ echo "server $1 died:"; cat $2; exit 1; }} >&2; nap; done; }}
+# wait_for FILE WORD [PID]: until FILE contains WORD; fails when PID exits first, or after
+# $KGEN_BENCH_TIMEOUT s (guest time)
+wait_for() {{ local end=$((SECONDS + ${{KGEN_BENCH_TIMEOUT:-600}}));
+  until [[ -s $1 && $(< $1) == *$2* ]]; do
+    [[ -z $3 ]] || kill -0 $3 2> /dev/null || [[ -s $1 && $(< $1) == *$2* ]] ||
+      {{ echo "$3 exited before $2 in $1" >&2; return 1; }}
+    (( SECONDS < end )) || {{ echo "timed out waiting for $2 in $1" >&2; return 1; }}; nap; done; }}
+# wait_up PID FILE: until FILE says "listening"; fails if PID died first (its output on stderr)
+wait_up() {{ local end=$((SECONDS + ${{KGEN_BENCH_TIMEOUT:-600}}));
+  until [[ -s $2 && $(< $2) == *listening* ]]; do
+  kill -0 $1 2> /dev/null || {{ echo "server $1 died:"; cat $2; return 1; }} >&2
+  (( SECONDS < end )) || {{ echo "server $1 not listening after ${{KGEN_BENCH_TIMEOUT:-600}} s" >&2; return 1; }}
+  nap; done; }}
+# waitall PID...: wait for each; the first failure's status
+waitall() {{ local p; for p; do wait $p || return $?; done; }}
+# stop PID: SIGTERM, then SIGKILL if it is still there after 5 s
+stop() {{ kill $1 2> /dev/null || true; local i; for i in {{1..100}}; do
+  kill -0 $1 2> /dev/null || break; nap; done; kill -9 $1 2> /dev/null || true; wait $1 || true; }}
 last_line() {{ local l x; while IFS= read -r x; do l=$x; done < $1; printf '%s' "$l"; }}
-rm -f $B/go; mkfifo $B/go
 out=$KGEN_RESULTS/rounds.jsonl; : > $out
 # rec BENCH PEER SIZE REP KIND FILE: one line of results, parsed on the host
 rec() {{ echo "$1 $2 $3 $4 $5 $(last_line $6)" >> $out; }}
+# A round runs in a subshell; every process it starts is tracked, so that a round that
+# fails or times out (KGEN_BENCH_TIMEOUT: each kgen-bench exits 124 after that long)
+# leaves nothing behind: round_failed records why, the processes' states, then kills them.
+track() {{ echo $1 >> $B/round.pids; }}
+round_begin() {{ : > $B/round.pids; export KGEN_BENCH_TIMEOUT=$1; }}
+round_failed() {{ local tag=$1 rc=$2 p d=$KGEN_RESULTS/failed.txt
+  echo "$tag failed (status $rc)" >&2
+  {{ echo "== $tag: status $rc, guest uptime $(< /proc/uptime)"
+    for p in $(< $B/round.pids) $spid; do [[ -d /proc/$p ]] || continue
+      echo "-- pid $p: $(< /proc/$p/stat)"; echo "   wchan $(< /proc/$p/wchan)"
+      cat /proc/$p/stack 2> /dev/null | head -8; done
+    echo "-- sockets (st: 01 ESTABLISHED 06 TIME_WAIT 08 CLOSE_WAIT 0A LISTEN)"
+    while read -r sl loc rem st q rest; do echo "$loc $rem $st $q"; done < /proc/net/tcp | head -80
+  }} >> $d 2>&1
+  echo "$tag fail {{\\"status\\": $rc}}" >> $out
+  for p in $(< $B/round.pids); do kill -9 $p 2> /dev/null || true; done
+  # Gone before the next round binds their ports (they are not this shell's children).
+  for p in $(< $B/round.pids); do for i in {{1..100}}; do
+    [[ -d /proc/$p && $(< /proc/$p/stat) != *") Z "* ]] || break; nap; done; done; }}
 """
 
 
@@ -157,6 +200,17 @@ def echo_rounds(size: int, quick: bool) -> int:
     return max(total // size, 200 if quick else 500)
 
 
+# Guest seconds a round may take before it is failed: rounds take 0.02-3 s at the default
+# sizes; a stuck peer costs at most this much (a spinning one costs host time: under
+# -icount one guest second of busy vCPU is about a minute of host time).
+ROUND_TIMEOUT_MIN = 10
+SLOWEST_MBPS = 6     # well under the slowest peer's rate (Apache, 32 B: 14 Mbit/s)
+
+
+def round_timeout(nbytes: int) -> int:
+    return max(ROUND_TIMEOUT_MIN, int(nbytes * 8 / (SLOWEST_MBPS * 1e6)) + 1)
+
+
 class Script:
     def __init__(self) -> None:
         self.lines: list[str] = []
@@ -164,14 +218,24 @@ class Script:
     def add(self, *lines: str) -> None:
         self.lines += lines
 
-    def start_user(self, binary: Path, args: str, env: str = "") -> None:
-        # The server too runs from the tmpfs, so neither side pages code in over 9p.
-        self.add(f"cp {shlex.quote(str(binary))} $B/{binary.name}",
-                 f"{env} $B/{binary.name} {args} > $B/u.out 2>&1 &",
-                 "spid=$!; wait_up $spid $B/u.out")
+    def start_user(self, binary: Path, args: str, env: str = "", track: bool = False) -> None:
+        # The server too runs from the tmpfs, so neither side pages code in over 9p.  A
+        # server that does not come up fails every round of its peer, not the run.
+        # u.out is emptied here, not by the background command's redirection: that runs in
+        # the child, and on one vCPU the parent would read the previous server's
+        # "listening" first (the cause of the libevent rounds that never finished).
+        self.add(f"cp {shlex.quote(str(binary))} $B/{binary.name}", ": > $B/u.out",
+                 f"{env} $B/{binary.name} {args} >> $B/u.out 2>&1 &",
+                 "spid=$!" + ("; track $spid" if track else ""),
+                 "wait_up $spid $B/u.out" + ("" if track else " || true"))
 
     def stop_user(self) -> None:
-        self.add("kill $spid; wait $spid || true")
+        self.add("stop $spid")
+
+    def round(self, tag: str, timeout: int, body: list[str]) -> None:
+        """One round in a subshell: any failure or time-out is recorded and the run goes on."""
+        self.add(f"round_begin {timeout}", "set +e", "(", "set -e", *["  " + x for x in body], ")",
+                 f"rc=$?; set -e; (( rc == 0 )) || round_failed '{tag}' $rc")
 
     def text(self) -> str:
         return "\n".join(self.lines) + "\n"
@@ -180,11 +244,18 @@ class Script:
 def echo_rounds_script(s: Script, bench: str, peer: str, port: int, sizes, quick: bool) -> None:
     mode = "echo" if bench == "echo" else "techo"
     for size in sizes:
-        s.add(f"$B/kgen-bench snap $spid > $B/s0",
-              f"$B/kgen-bench {mode} 127.0.0.1 {port} {size} {echo_rounds(size, quick)} > $B/c.out",
-              f"$B/kgen-bench snap $spid > $B/s1",
-              f"rec {bench} {peer} {size} 0 s0 $B/s0", f"rec {bench} {peer} {size} 0 s1 $B/s1",
-              f"rec {bench} {peer} {size} 0 client $B/c.out")
+        rounds = echo_rounds(size, quick)
+        tag = f"{bench} {peer} {size} 0"
+        # The client holds its connection open until the second snapshot (KGEN_BENCH_HOLD):
+        # a per-connection server thread is still there to be counted.
+        s.round(tag, round_timeout(2 * size * rounds), [
+            "$B/kgen-bench snap $spid > $B/s0", ": > $B/c.out",
+            f"KGEN_BENCH_HOLD=$B/hold $B/kgen-bench {mode} 127.0.0.1 {port} {size} {rounds}"
+            " >> $B/c.out & cpid=$!; track $cpid",
+            "wait_for $B/c.out seconds $cpid",
+            "$B/kgen-bench snap $spid > $B/s1",
+            "exec 4<> $B/hold; printf ' ' >&4; wait $cpid; exec 4>&-",
+            f"rec {tag} s0 $B/s0", f"rec {tag} s1 $B/s1", f"rec {tag} client $B/c.out"])
 
 
 def echo_script(s: Script, peers, sizes, quick: bool, ko: dict) -> None:
@@ -237,49 +308,69 @@ def sink_share(count: int, client: int, backend: int) -> int:
     return whole + (1 if (backend - client) % FWD_BACKENDS < rest else 0)
 
 
-def forwarder_script(s: Script, peers, payloads, reps: int, kib: int, ko: dict) -> None:
+def forwarder_script(s: Script, peers, payloads, reps: int, kib: int, ko: dict,
+                     port: int = 9200, sink_port: int = 9300) -> None:
     def one_round(peer: str, payload: int, rep: int) -> None:
         count = fwd_count(payload, kib)
-        s.add("pids=''")
+        tag = f"forwarder {peer} {payload} {rep}"
+        # Emptied by this shell before the processes start (see start_user): stale
+        # "listening" / "ready" lines from the last round must not be read as new ones.
+        body = ["pids=''",
+                f"for b in {{0..{FWD_BACKENDS - 1}}}; do : > $B/sink$b.out; done",
+                f"for c in {{0..{FWD_CLIENTS - 1}}}; do : > $B/client$c.out; : > $B/client$c.err; done"]
         for b in range(FWD_BACKENDS):
             share = sum(sink_share(count, c, b) for c in range(FWD_CLIENTS))
-            s.add(f"$B/kgen-bench sink {9300 + b} {share * fwd_msg_bytes(payload)} > $B/sink{b}.out &"
-                  " pids=\"$pids $!\"")
+            body.append(f"$B/kgen-bench sink {sink_port + b} {share * fwd_msg_bytes(payload)}"
+                        f" >> $B/sink{b}.out & pids=\"$pids $!\"; track $!")
         # Every sink listens before the forwarder connects to it.
-        s.add(f"for b in {{0..{FWD_BACKENDS - 1}}}; do wait_for $B/sink$b.out listening; done")
+        body.append("set -- $pids")
+        body.append(f"for b in {{0..{FWD_BACKENDS - 1}}}; do wait_for $B/sink$b.out listening $1; shift; done")
         if peer == "libevent":
             # It connects its backends at start: one process per round.
-            s.start_user(ko["libevent_fwd"], f"9200 127.0.0.1 9300 {FWD_BACKENDS}")
+            body += [": > $B/u.out",
+                     f"$B/libevent-fwd {port} 127.0.0.1 {sink_port} {FWD_BACKENDS} >> $B/u.out 2>&1 &",
+                     "spid=$!; track $spid; wait_up $spid $B/u.out"]
         else:
             # connect() from the C client: Python would cost minutes of guest time to start.
-            s.add(f"$B/kgen-bench connect 127.0.0.1 9200 127.0.0.1 9300 {FWD_BACKENDS} > /dev/null")
-        # Every client is started and connected, then all start sending at once.
-        s.add("cpids=''")
+            body.append(f"$B/kgen-bench connect 127.0.0.1 {port} 127.0.0.1 {sink_port} {FWD_BACKENDS} > /dev/null")
+        # Every client is started and connected, then all start sending at once; each holds
+        # its connection until the second snapshot (TThreadedServer's threads die with it).
+        body.append("cpids=''")
         for c in range(FWD_CLIENTS):
-            s.add(f"KGEN_BENCH_GO=$B/go $B/kgen-bench fwd 127.0.0.1 9200 {payload} {count}"
-                  f" {FWD_BACKENDS} {c} > $B/client{c}.out 2> $B/client{c}.err & cpids=\"$cpids $!\"")
-        s.add(f"for c in {{0..{FWD_CLIENTS - 1}}}; do wait_for $B/client$c.err ready; done",
-              "$B/kgen-bench snap $spid > $B/s0",
-              # One byte each; the FIFO stays open until they are done, so none misses its byte.
-              f"exec 3<> $B/go; printf '%{FWD_CLIENTS}s' '' >&3",
-              "wait $cpids; exec 3>&-; wait $pids",
-              "$B/kgen-bench snap $spid > $B/s1")
-        tag = f"forwarder {peer} {payload} {rep}"
-        s.add(f"rec {tag} s0 $B/s0", f"rec {tag} s1 $B/s1")
-        s.add(f"for c in {{0..{FWD_CLIENTS - 1}}}; do rec {tag} client $B/client$c.out; done")
-        s.add(f"for b in {{0..{FWD_BACKENDS - 1}}}; do rec {tag} sink$b $B/sink$b.out; done")
+            body.append(f"KGEN_BENCH_GO=$B/go KGEN_BENCH_HOLD=$B/hold $B/kgen-bench fwd 127.0.0.1 {port}"
+                        f" {payload} {count} {FWD_BACKENDS} {c} >> $B/client{c}.out 2>> $B/client{c}.err &"
+                        " cpids=\"$cpids $!\"; track $!")
+        body += ["set -- $cpids",
+                 f"for c in {{0..{FWD_CLIENTS - 1}}}; do wait_for $B/client$c.err ready $1; shift; done",
+                 "$B/kgen-bench snap $spid > $B/s0",
+                 # One byte each; the FIFO stays open until they are done, so none misses its byte.
+                 f"exec 3<> $B/go; printf '%{FWD_CLIENTS}s' '' >&3",
+                 "waitall $pids",
+                 "$B/kgen-bench snap $spid > $B/s1",
+                 f"exec 4<> $B/hold; printf '%{FWD_CLIENTS}s' '' >&4",
+                 "waitall $cpids; exec 3>&- 4>&-",
+                 f"rec {tag} s0 $B/s0", f"rec {tag} s1 $B/s1",
+                 f"for c in {{0..{FWD_CLIENTS - 1}}}; do rec {tag} client$c $B/client$c.out; done",
+                 f"for b in {{0..{FWD_BACKENDS - 1}}}; do rec {tag} sink$b $B/sink$b.out; done"]
         if peer == "libevent":
-            s.stop_user()
+            body.append("stop $spid")
+        s.round(tag, round_timeout(count * FWD_CLIENTS * fwd_msg_bytes(payload)), body)
 
     for peer in peers:
+        if peer == "libevent":
+            # Copied once, before its rounds: a read over 9p inside a round can stall the
+            # guest long enough (its clock jumps) for the sinks' time-out to fire (6.12).
+            s.add(f"cp {shlex.quote(str(ko['libevent_fwd']))} $B/libevent-fwd")
         if peer == "kernel":
-            s.add(f"insmod {shlex.quote(str(ko['forwarder']))} port=9200 transport=framed", "spid=0")
+            s.add(f"insmod {shlex.quote(str(ko['forwarder']))} port={port} transport=framed", "spid=0")
         elif peer == "user":
-            s.start_user(ko["forwarder_user"], "--port 9200 --transport framed")
+            s.start_user(ko["forwarder_user"], f"--port {port} --transport framed")
         elif peer.startswith("apache"):
             s.start_user(ko["apache_forwarder"],
-                         f"{peer.removeprefix('apache-').replace('nb', 'nonblocking')} 9200")
+                         f"{peer.removeprefix('apache-').replace('nb', 'nonblocking')} {port}")
         for payload in payloads:
+            if peer.startswith("apache") and payload not in FWD_APACHE_PAYLOADS:
+                continue
             for rep in range(reps):
                 one_round(peer, payload, rep)
         if peer == "kernel":
@@ -299,20 +390,31 @@ def parse_stat_cpu(line: str) -> dict:
     return dict(zip(names, vals))
 
 
-def kthread_delta(s0: dict, s1: dict, prefix: str) -> tuple[int, list[str]]:
-    """Run time (ns) of the kernel threads whose name starts with prefix, between snapshots.
-    Keys are "pid comm"; a kworker's comm names the workqueue it last served."""
-    a = {k.split(" ", 1)[0]: v for k, v in s0["kthreads"].items()}
+def kthread_delta(s0: dict, s1: dict, prefix: str, field: str = "kthreads") -> tuple[int, list[str]]:
+    """Run time (ns; field="kthreads_csw": context switches) of the kernel threads whose name
+    starts with prefix, between snapshots.  Keys of "kthreads" are "pid comm"; a kworker's
+    comm names the workqueue it last served; "kthreads_csw" is keyed by pid."""
+    def by_pid(snap: dict) -> dict:
+        if field == "kthreads":
+            return {k.split(" ", 1)[0]: v for k, v in snap["kthreads"].items()}
+        return snap.get(field, {})
+    a, b = by_pid(s0), by_pid(s1)
     total, busy = 0, []
-    for key, v in s1["kthreads"].items():
+    for key in s1["kthreads"]:
         pid, comm = key.split(" ", 1)
-        if not comm.startswith(prefix):
+        if not comm.startswith(prefix) or pid not in b:
             continue
-        d = v - a.get(pid, 0)
+        d = b[pid] - a.get(pid, 0)
         total += d
-        if d > 1_000_000:
+        if field == "kthreads" and d > 1_000_000:
             busy.append(comm)
     return total, busy
+
+
+# TCP counters kept per round (deltas): what a round waited on when its guest clock jumped.
+TCP_COUNTERS = ("DelayedACKs", "DelayedACKLocked", "DelayedACKLost", "TCPBacklogDrop", "TCPTimeouts",
+                "TCPLossProbes", "TCPRcvQDrop", "TCPZeroWindowDrop", "TCPToZeroWindowAdv",
+                "TCPWantZeroWindowAdv", "PruneCalled", "TCPAutoCorking", "ListenOverflows")
 
 
 def round_cost(peer: str, s0: dict, s1: dict) -> dict:
@@ -330,6 +432,20 @@ def round_cost(peer: str, s0: dict, s1: dict) -> dict:
     else:
         # The module: its work items run on kworkers (the guest does nothing else).
         out["server_ns"] = kworker_ns
+    # Context switches (snapshots from before this field have none): the server's own (a
+    # user-space server's threads; the module's kworkers; the kthread echo's thread) and
+    # the whole guest's (/proc/stat ctxt: clients and sinks included, the same for every peer).
+    if "ctxt" in s0:
+        if "server_csw" in s0:
+            out["server_csw"] = s1["server_csw"] - s0["server_csw"]
+        else:
+            out["server_csw"] = kthread_delta(s0, s1, "kecho" if peer == "kthread" else "kworker",
+                                              "kthreads_csw")[0]
+        out["guest_csw"] = s1["ctxt"] - s0["ctxt"]
+        t0, t1 = s0.get("tcpext", {}), s1.get("tcpext", {})
+        out["tcp"] = {k: t1[k] - t0[k] for k in TCP_COUNTERS if k in t0 and t1[k] != t0[k]}
+        if "tcp" in s0 and s1["tcp"]["RetransSegs"] != s0["tcp"]["RetransSegs"]:
+            out["tcp"]["RetransSegs"] = s1["tcp"]["RetransSegs"] - s0["tcp"]["RetransSegs"]
     return out
 
 
@@ -337,15 +453,40 @@ def load_rounds(path: Path) -> dict:
     recs: dict = {}
     for line in path.read_text().splitlines():
         bench, peer, size, rep, kind, js = line.split(" ", 5)
-        recs.setdefault((bench, peer, int(size), int(rep)), {})[kind] = json.loads(js)
+        try:
+            val = json.loads(js)
+        except json.JSONDecodeError:
+            val = {"unparsed": js}
+        recs.setdefault((bench, peer, int(size), int(rep)), {})[kind] = val
     return recs
 
 
-def echo_summary(bench: str, recs: dict, peers, sizes) -> list[dict]:
-    rows = []
+def round_failure(r: dict | None) -> str | None:
+    """Why a round has no figures, or None."""
+    if r is None:
+        return "not run"
+    if "fail" in r:
+        return f"failed (status {r['fail'].get('status')}: {'timed out' if r['fail'].get('status') == 124 else 'error'})"
+    if "s0" not in r or "s1" not in r or "client" not in r or "unparsed" in r.get("client", {}):
+        return "incomplete"
+    return None
+
+
+def per(x: dict, key: str, n: int) -> float | None:
+    return x[key] / n if key in x else None
+
+
+def echo_summary(bench: str, recs: dict, peers, sizes) -> tuple[list[dict], list[dict]]:
+    rows, failed = [], []
     for peer in peers:
         for size in sizes:
-            r = recs[(bench, peer, size, 0)]
+            r = recs.get((bench, peer, size, 0))
+            why = round_failure(r)
+            if why is None and "rounds" not in r["client"]:
+                why = "incomplete"
+            if why:
+                failed.append({"peer": peer, "size": size, "why": why})
+                continue
             c = r["client"]
             cost = round_cost(peer, r["s0"], r["s1"])
             calls = c["rounds"]
@@ -354,15 +495,24 @@ def echo_summary(bench: str, recs: dict, peers, sizes) -> list[dict]:
                          "calls_per_s": calls / c["seconds"],
                          "p50_us": c["p50_us"], "p99_us": c["p99_us"],
                          "server_ns_per_call": cost["server_ns"] / calls,
+                         "server_csw_per_call": per(cost, "server_csw", calls),
+                         "guest_csw_per_call": per(cost, "guest_csw", calls),
                          "client_ns_per_call": c["client_cpu"] * 1e9 / calls,
                          "guest_ns_per_call": c["seconds"] * 1e9 / calls, **cost})
-    return rows
+    return rows, failed
 
 
-def forwarder_summary(recs: dict, peers, payloads, kib: int) -> tuple[list, list]:
+def median(xs: list):
+    xs = sorted(x for x in xs if x is not None)
+    return xs[len(xs) // 2] if xs else None
+
+
+def forwarder_summary(recs: dict, peers, payloads, kib: int) -> tuple[list, list, list]:
     """Every round found in recs (a point may lack some peers, or have fewer rounds when
-    several runs' rounds were merged); the summary has each point's median round."""
-    rows, medians = [], []
+    several runs' rounds were merged); the summary has each point's median round, with the
+    rounds' min and max throughput beside it.  A round that failed, timed out or lost bytes
+    is listed in the third list and left out of the figures."""
+    rows, medians, failed = [], [], []
     for peer in peers:
         for payload in payloads:
             count = fwd_count(payload, kib) * FWD_CLIENTS
@@ -371,27 +521,41 @@ def forwarder_summary(recs: dict, peers, payloads, kib: int) -> tuple[list, list
             for rep in sorted(k[3] for k in recs if k[:3] == ("forwarder", peer, payload)):
                 r = recs[("forwarder", peer, payload, rep)]
                 sinks = [v for k, v in r.items() if k.startswith("sink")]
-                got = sum(s["bytes"] for s in sinks)
+                got = sum(s.get("bytes", 0) for s in sinks)
+                why = round_failure({**r, "client": {}})
                 # Every message exactly once: each sink got exactly its share.
-                if len(sinks) != FWD_BACKENDS or got != want:
-                    raise SystemExit(f"forwarder {peer} payload {payload} round {rep}: {len(sinks)}"
-                                     f" sinks got {got} of {want} bytes")
-                seconds = max(s["t1"] for s in sinks) - min(s["t0"] for s in sinks)
+                if why is None and (len(sinks) != FWD_BACKENDS or got != want):
+                    why = f"{len(sinks)} sinks got {got} of {want} bytes"
+                if why:
+                    failed.append({"peer": peer, "payload": payload, "rep": rep, "why": why})
+                    continue
+                # From the first client's start to the last byte at a sink: all the round's work.
+                # (From the first byte at a sink, as before, the window's start depended on when
+                # the server first got the vCPU among eight clients: rounds differed by 2-4x.)
+                clients = [v for k, v in r.items() if k.startswith("client")]
+                sink_seconds = max(s["t1"] for s in sinks) - min(s["t0"] for s in sinks)
+                starts = [c["t0"] for c in clients if "t0" in c]
+                seconds = max(s["t1"] for s in sinks) - min(starts) if starts else sink_seconds
                 cost = round_cost(peer, r["s0"], r["s1"])
                 reps_rows.append({"peer": peer, "payload": payload, "rep": rep, "messages": count,
-                                  "sink_bytes": got, "seconds": seconds,
+                                  "sink_bytes": got, "seconds": seconds, "sink_seconds": sink_seconds,
                                   "mbps": got * 8 / seconds / 1e6, "msgs_per_s": count / seconds,
                                   "server_ns_per_msg": cost["server_ns"] / count,
+                                  "server_csw_per_msg": per(cost, "server_csw", count),
+                                  "guest_csw_per_msg": per(cost, "guest_csw", count),
                                   "guest_ns_per_msg": seconds * 1e9 / count, **cost})
             if not reps_rows:
                 continue
             rows += reps_rows
             med = dict(sorted(reps_rows, key=lambda x: x["seconds"])[len(reps_rows) // 2])
-            # Server CPU: the median of the rounds too (it does not jump with the clock).
-            med["server_ns_per_msg"] = sorted(x["server_ns_per_msg"] for x in reps_rows)[len(reps_rows) // 2]
+            # Server CPU and switches: the median of the rounds too (they do not jump with the clock).
+            for k in ("server_ns_per_msg", "server_csw_per_msg", "guest_csw_per_msg"):
+                med[k] = median([x[k] for x in reps_rows])
             med["rounds"] = len(reps_rows)
+            med["mbps_min"] = min(x["mbps"] for x in reps_rows)
+            med["mbps_max"] = max(x["mbps"] for x in reps_rows)
             medians.append(med)
-    return rows, medians
+    return rows, medians, failed
 
 
 def print_table(title: str, key: str, rows: list[dict], peers, cols) -> None:
@@ -405,41 +569,90 @@ def print_table(title: str, key: str, rows: list[dict], peers, cols) -> None:
             print(f"  {k:>8} " + " ".join(f"{fmt(by[(p, k)]) if (p, k) in by else '-':>16}" for p in peers))
 
 
+PLOT_TITLES = {
+    "echo": ("buffer size, bytes", "echo (thesis 3.2, figure 3.1): raw bytes"),
+    "techo": ("buffer size, bytes", "echo as Thrift calls: Echo.echo(binary), framed"),
+    "forwarder": ("payload size, bytes",
+                  f"forwarder (thesis 3.3, figure 3.2): {FWD_CLIENTS} clients -> {FWD_BACKENDS} sinks"),
+}
+
+
 def plot(name: str, key: str, rows: list[dict], peers, xlabel: str, title: str) -> None:
+    """Like the thesis' figures 3.1 (echo) and 3.2 (forwarder): throughput against size, one
+    series per peer; beside it the server's own CPU.  Both axes logarithmic, so that the
+    small sizes the targets are about stay readable; forwarder points carry the rounds'
+    min-max as error bars."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
     except ImportError:
         print("(matplotlib not installed: no plot)")
         return
     by = {(r["peer"], r[key]): r for r in rows}
     xs = sorted({r[key] for r in rows})
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, (ax, rx, bx) = plt.subplots(1, 3, figsize=(16, 4.8))
     marks = "os^vDx"
     cost_key = "server_ns_per_msg" if name == "forwarder" else "server_ns_per_call"
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
     for i, p in enumerate(peers):
         px = [x for x in xs if (p, x) in by]
-        ax.plot(px, [by[(p, x)]["mbps"] for x in px], marks[i] + "-", label=PEER_LABELS[p])
+        if not px:
+            continue
+        ys = [by[(p, x)]["mbps"] for x in px]
+        if all("mbps_min" in by[(p, x)] for x in px):
+            err = [[y - by[(p, x)]["mbps_min"] for x, y in zip(px, ys)],
+                   [by[(p, x)]["mbps_max"] - y for x, y in zip(px, ys)]]
+            ax.errorbar(px, ys, yerr=err, fmt=marks[i] + "-", capsize=3, label=PEER_LABELS[p])
+        else:
+            ax.plot(px, ys, marks[i] + "-", label=PEER_LABELS[p])
         bx.plot(px, [by[(p, x)][cost_key] / 1000 for x in px], marks[i] + "-", label=PEER_LABELS[p])
+        kx = [x for x in px if ("kernel", x) in by]
+        if p != "kernel" and kx:
+            rx.plot(kx, [by[("kernel", x)]["mbps"] / by[(p, x)]["mbps"] for x in kx], marks[i] + "-",
+                    color=f"C{i}", label=f"module / {PEER_LABELS[p]}")
+    rx.axhline(1.0, color="grey", lw=0.8)
+    rx.set_xscale("log", base=2)
+    rx.set_xticks(xs)
+    rx.xaxis.set_major_formatter(plain)
+    rx.xaxis.set_minor_formatter(NullFormatter())
+    rx.set_yscale("log")
+    rx.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))
+    rx.yaxis.set_major_formatter(plain)
+    rx.yaxis.set_minor_formatter(NullFormatter())
+    rx.set_xlabel(xlabel)
+    rx.set_ylabel("module's throughput / the peer's")
+    rx.set_title("the module against each peer (whole guest)", fontsize=10)
+    rx.grid(True, which="both", alpha=0.3)
+    rx.legend(fontsize=7)
     for a in (ax, bx):
         a.set_xscale("log", base=2)
+        a.set_yscale("log")
+        a.set_xticks(xs)
+        a.xaxis.set_major_formatter(plain)
+        a.xaxis.set_minor_formatter(NullFormatter())
+        # 1-2-5 ticks, labelled: a range within one decade still has labels.
+        a.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        a.yaxis.set_major_formatter(plain)
+        a.yaxis.set_minor_formatter(NullFormatter())
         a.set_xlabel(xlabel)
-        a.grid(True, alpha=0.3)
+        a.grid(True, which="both", alpha=0.3)
     ax.set_ylabel("throughput, Mbit/s (guest time = instructions)")
-    ax.set_title("whole guest (clients and server share the vCPU)")
-    bx.set_yscale("log")
+    ax.set_title("whole guest (clients and server share the vCPU)"
+                 + (": median, min-max of the rounds" if name == "forwarder" else ""), fontsize=10)
     bx.set_ylabel("server CPU per " + ("message" if name == "forwarder" else "call") + ", us")
-    bx.set_title("the server's own CPU (guest schedstat)")
+    bx.set_title("the server's own CPU (guest schedstat)", fontsize=10)
     ax.legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(RESULTS / f"{name}.png", dpi=100)
+    plt.close(fig)
     print(f"plot: {RESULTS / (name + '.png')}")
 
 
 def main() -> int:
-    global RESULTS
+    global RESULTS, COMMIT
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kernel", default="6.1", help="kernel series (default 6.1)")
     ap.add_argument("--bench", default="echo,techo,forwarder")
@@ -455,8 +668,18 @@ def main() -> int:
     ap.add_argument("--merge", type=Path, action="append", default=[],
                     help="with --from-vm-dir: also these rounds.jsonl files (other runs' rounds)")
     ap.add_argument("--results", type=Path, default=None, help="where the JSON and PNG go")
+    ap.add_argument("--replot", action="store_true",
+                    help="no build, no VM: draw the PNGs again from the JSON in --results")
     args = ap.parse_args()
     RESULTS = args.results or RESULTS
+    if args.replot:
+        for name, key in (("echo", "size"), ("techo", "size"), ("forwarder", "payload")):
+            f = RESULTS / f"{name}.json"
+            if f.exists():
+                d = json.loads(f.read_text())
+                plot(name, key, d["summary"] if name == "forwarder" else d["rows"], d["peers"],
+                     PLOT_TITLES[name][0], f"{PLOT_TITLES[name][1]}, guest {d['kernel']}")
+        return 0
     fwd_kib = args.fwd_kib or (256 if args.quick else 1024)
     kernel = vmharness.kernels().get(args.kernel)
     if kernel is None:
@@ -471,6 +694,8 @@ def main() -> int:
         return ([p for p in peers if not only_peers or p in only_peers],
                 [x for x in sizes if not only_sizes or x in only_sizes])
 
+    # The tree measured: taken before the build (work may go on while the VM runs).
+    COMMIT = None if args.from_vm_dir else tree_commit()
     t_start = time.monotonic()
     if args.from_vm_dir:
         plan = {b: pick(*{"echo": (ECHO_PEERS, ECHO_SIZES), "techo": (TECHO_PEERS, TECHO_SIZES),
@@ -534,8 +759,23 @@ def main() -> int:
                   {"build": round(t_built - t_start, 1), "vm": round(t_done - t_built, 1)})
 
 
+COMMIT: str | None = None
+
+
+def tree_commit() -> str:
+    """The commit the figures were measured on, "+dirty" when the tree had changes (bench/
+    results excepted): bench/report.py compares it with the commit its notes were written for."""
+    head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO, capture_output=True,
+                          text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                            ":!bench/results", ":!BENCHMARKS.md"], cwd=REPO, capture_output=True,
+                           text=True).stdout.strip()
+    return head + ("+dirty" if dirty else "")
+
+
 def report(plan: dict, recs: dict, kernel: vmharness.Kernel, args, fwd_kib: int, host_seconds: dict) -> int:
     meta = {"kernel": kernel.version, "quick": args.quick, "host_seconds": host_seconds,
+            "commit": COMMIT,
             "benches": sorted(plan), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     per_call = [("Mbit/s", lambda r: f"{r['mbps']:.2f}"),
                 ("p50 / p99 latency, us", lambda r: f"{r['p50_us']:.0f} / {r['p99_us']:.0f}"),
@@ -544,24 +784,30 @@ def report(plan: dict, recs: dict, kernel: vmharness.Kernel, args, fwd_kib: int,
         if bench not in plan:
             continue
         peers, sizes = plan[bench]
-        rows = echo_summary(bench, recs, peers, sizes)
+        rows, failed = echo_summary(bench, recs, peers, sizes)
         print_table(f"{bench}: per size", "size", rows, peers, per_call)
-        (RESULTS / f"{bench}.json").write_text(json.dumps({**meta, "peers": peers, "rows": rows},
-                                                          indent=1))
-        plot(bench, "size", rows, peers, "buffer size, bytes",
-             "echo (thesis 3.2): raw bytes" if bench == "echo" else "echo as Thrift calls: Echo.echo(binary), framed")
+        for f in failed:
+            print(f"  {bench} {f['peer']} {f['size']}: {f['why']}")
+        (RESULTS / f"{bench}.json").write_text(json.dumps({**meta, "peers": peers, "rows": rows,
+                                                           "failed": failed}, indent=1))
+        plot(bench, "size", rows, peers, PLOT_TITLES[bench][0],
+             f"{PLOT_TITLES[bench][1]}, guest {kernel.version}")
     if "forwarder" in plan:
         peers, payloads = plan["forwarder"]
-        rows, medians = forwarder_summary(recs, peers, payloads, fwd_kib)
+        rows, medians, failed = forwarder_summary(recs, peers, payloads, fwd_kib)
         print_table(f"forwarder: {FWD_CLIENTS} clients -> {FWD_BACKENDS} sinks, median of the rounds",
                     "payload", medians, peers,
-                    [("Mbit/s", lambda r: f"{r['mbps']:.2f}"),
-                     ("server CPU per message, ns", lambda r: f"{r['server_ns_per_msg']:.0f}")])
+                    [("Mbit/s (min-max)", lambda r: f"{r['mbps']:.0f} ({r['mbps_min']:.0f}-{r['mbps_max']:.0f})"),
+                     ("server CPU per message, ns", lambda r: f"{r['server_ns_per_msg']:.0f}"),
+                     ("server / guest switches per message",
+                      lambda r: f"{r['server_csw_per_msg'] or 0:.3f} / {r['guest_csw_per_msg'] or 0:.3f}")])
+        for f in failed:
+            print(f"  forwarder {f['peer']} {f['payload']} round {f['rep']}: {f['why']}")
         (RESULTS / "forwarder.json").write_text(json.dumps(
             {**meta, "peers": peers, "kib_per_client": fwd_kib, "rows": rows,
-             "summary": medians}, indent=1))
-        plot("forwarder", "payload", medians, peers, "payload size, bytes",
-             f"forwarder (thesis 3.3): {FWD_CLIENTS} clients -> {FWD_BACKENDS} sinks")
+             "summary": medians, "failed": failed}, indent=1))
+        plot("forwarder", "payload", medians, peers, PLOT_TITLES["forwarder"][0],
+             f"{PLOT_TITLES['forwarder'][1]}, guest {kernel.version}")
     print(f"\nhost time: {host_seconds}")
     return 0
 

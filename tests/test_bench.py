@@ -206,3 +206,56 @@ def test_kthread_echo_builds_clean(kernel, tmp_path):
                             str(REPO / "bench" / "peers" / "kthread_echo" / "kthread_echo.c")],
                            capture_output=True, text=True)
         assert p.returncode == 0 and not p.stdout.strip(), p.stdout
+
+
+def guest_script(tmp_path: Path, build) -> tuple[Path, dict]:
+    """bench/run.py's guest script, run on the host (its working files in tmp_path)."""
+    s = bench.Script()
+    s.add(bench.GUEST_PREAMBLE.format(client=bench.build_client()))
+    build(s)
+    script = tmp_path / "script.sh"
+    script.write_text(s.text())
+    (tmp_path / "res").mkdir()
+    return script, {**os.environ, "KGEN_BENCH_DIR": str(tmp_path / "b"), "KGEN_RESULTS": str(tmp_path / "res")}
+
+
+def test_a_stuck_round_fails_and_the_run_goes_on(tmp_path):
+    """A peer that never answers fails its round (guest-side time-out, status 124) and is
+    recorded; the next round still runs (the cause of hung runs: nothing had a time-out)."""
+    port = free_ports(1)
+
+    def build(s):
+        # The "server" accepts and reads, never replies: connect() waits for its reply.
+        s.round("forwarder stuck 32 0", 2, [f"KGEN_BENCH_TIMEOUT=0 $B/kgen-bench sink {port} 1000 > $B/x.out &"
+                                            " track $!",
+                                            "wait_for $B/x.out listening $!",
+                                            f"$B/kgen-bench connect 127.0.0.1 {port} 127.0.0.1 1 1"])
+        s.round("forwarder fine 32 0", 5, ["$B/kgen-bench snap > $B/y.out",
+                                           "rec forwarder fine 32 0 s0 $B/y.out"])
+    script, env = guest_script(tmp_path, build)
+    p = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    recs = bench.load_rounds(tmp_path / "res" / "rounds.jsonl")
+    assert recs[("forwarder", "stuck", 32, 0)]["fail"] == {"status": 124}
+    assert bench.round_failure(recs[("forwarder", "stuck", 32, 0)]).startswith("failed (status 124")
+    assert "kgen-bench" in (tmp_path / "res" / "failed.txt").read_text()
+    assert "fail" not in recs[("forwarder", "fine", 32, 0)] and "ctxt" in recs[("forwarder", "fine", 32, 0)]["s0"]
+
+
+def test_forwarder_rounds_back_to_back(tmp_path):
+    """Two peers, two rounds each, as in the VM: every round delivers every byte, each
+    with its switch counts (a server's stale "listening" line once made the libevent
+    round's clients connect before it listened, and the run hang)."""
+    if not have_libevent():
+        pytest.skip("libevent-dev not installed")
+    port = free_ports(bench.FWD_BACKENDS + 1)
+    ko = {"forwarder_user": user_build("forwarder"), "libevent_fwd": bench.build_libevent_fwd()}
+    script, env = guest_script(tmp_path, lambda s: bench.forwarder_script(
+        s, ["user", "libevent"], [32], 2, 16, ko, port=port, sink_port=port + 1))
+    p = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    recs = bench.load_rounds(tmp_path / "res" / "rounds.jsonl")
+    rows, medians, failed = bench.forwarder_summary(recs, ["user", "libevent"], [32], 16)
+    assert not failed and len(rows) == 4, (failed, p.stderr)
+    assert all(r["server_csw_per_msg"] is not None and r["guest_csw"] > 0 for r in rows)
+    assert [m["rounds"] for m in medians] == [2, 2]

@@ -38,6 +38,15 @@
  * wait for one byte from the FIFO, so that every client is loaded and
  * connected before the first one sends (in a VM, starting a binary over
  * 9p takes longer than a whole run).
+ *
+ * KGEN_BENCH_HOLD=FIFO (echo, techo, fwd): once done, print the result, then
+ * wait for one byte from the FIFO before closing the connection, so that
+ * the "after" snapshot still sees the server's per-connection threads
+ * (TThreadedServer's): their context switches die with them.
+ *
+ * KGEN_BENCH_TIMEOUT=SECONDS (every command): exit with status 124 after
+ * that long (guest time): a stuck peer fails its round instead of hanging
+ * the run.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -49,6 +58,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -125,6 +135,28 @@ static double cpu_self(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Block for one byte from the FIFO named by environment variable @var, if set. */
+static void fifo_byte(const char *var)
+{
+	const char *path = getenv(var);
+	char c;
+	int fd;
+
+	if (!path)
+		return;
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || read(fd, &c, 1) != 1)
+		die(var);
+	close(fd);
+}
+
+/* The result is out: let the snapshot see the connection before it closes. */
+static void hold(void)
+{
+	fflush(stdout);
+	fifo_byte("KGEN_BENCH_HOLD");
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -187,6 +219,7 @@ static int cmd_echo(char **argv)
 	}
 	t1 = now();
 	print_echo(size, rounds, t0, t1, cpu_self() - c0, lat);
+	hold();
 	close(fd);
 	return 0;
 }
@@ -256,6 +289,7 @@ static int cmd_techo(char **argv)
 	}
 	t1 = now();
 	print_echo(size, rounds, t0, t1, cpu_self() - c0, lat);
+	hold();
 	close(fd);
 	return 0;
 }
@@ -277,14 +311,87 @@ static long long schedstat_ns(const char *pid)
 	return ns;
 }
 
+/* voluntary + nonvoluntary context switches of one task, from its status file, or -1. */
+static long long status_csw(const char *status_path)
+{
+	char line[256];
+	long long n = -1, v;
+	FILE *f = fopen(status_path, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "voluntary_ctxt_switches: %lld", &v) == 1 ||
+		    sscanf(line, "nonvoluntary_ctxt_switches: %lld", &v) == 1)
+			n = (n < 0 ? 0 : n) + v;
+	}
+	fclose(f);
+	return n;
+}
+
+/* Context switches of every live thread of process @pid. */
+static long long process_csw(int pid)
+{
+	char path[300];
+	long long sum = 0, n;
+	struct dirent *d;
+	DIR *task;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	task = opendir(path);
+	if (!task)
+		return -1;
+	while ((d = readdir(task))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.32s/status", pid, d->d_name);
+		n = status_csw(path);
+		if (n > 0)
+			sum += n;
+	}
+	closedir(task);
+	return sum;
+}
+
+/* "name value" pairs of the /proc/net/{netstat,snmp} section @prefix ("TcpExt:", "Tcp:"). */
+static void print_netstat(const char *file, const char *prefix, const char *key)
+{
+	static char names[8192], values[8192];
+	char *np, *vp, *n, *v;
+	const char *sep = "";
+	FILE *f = fopen(file, "r");
+
+	if (!f)
+		return;
+	while (fgets(names, sizeof(names), f) && fgets(values, sizeof(values), f)) {
+		if (strncmp(names, prefix, strlen(prefix)) || strncmp(values, prefix, strlen(prefix)))
+			continue;
+		printf(", \"%s\": {", key);
+		n = strtok_r(names + strlen(prefix), " \n", &np);
+		v = strtok_r(values + strlen(prefix), " \n", &vp);
+		while (n && v) {
+			printf("%s\"%s\": %s", sep, n, v);
+			sep = ", ";
+			n = strtok_r(NULL, " \n", &np);
+			v = strtok_r(NULL, " \n", &vp);
+		}
+		printf("}");
+		break;
+	}
+	fclose(f);
+}
+
 static int cmd_snap(int argc, char **argv)
 {
+	static char csw[65536];
 	char path[300], comm[64], line[512];
 	struct dirent *d;
 	const char *sep = "";
+	size_t used = 0;
 	DIR *proc;
 	FILE *f;
 
+	csw[0] = 0;
 	printf("{\"t\": %.9f", now());
 	if (argc > 0 && atoi(argv[0]) > 0) {
 		clockid_t clk;
@@ -293,14 +400,21 @@ static int cmd_snap(int argc, char **argv)
 		if (clock_getcpuclockid(atoi(argv[0]), &clk) || clock_gettime(clk, &ts))
 			die("server cpu clock");
 		printf(", \"server_ns\": %lld", (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+		printf(", \"server_csw\": %lld", process_csw(atoi(argv[0])));
 	}
 	f = fopen("/proc/stat", "r");
 	if (f && fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = 0;
 		printf(", \"stat_cpu\": \"%s\"", line);
+		/* The whole guest's context switches: the "ctxt" line further down. */
+		while (fgets(line, sizeof(line), f))
+			if (!strncmp(line, "ctxt ", 5))
+				printf(", \"ctxt\": %lld", atoll(line + 5));
 	}
 	if (f)
 		fclose(f);
+	print_netstat("/proc/net/netstat", "TcpExt:", "tcpext");
+	print_netstat("/proc/net/snmp", "Tcp:", "tcp");
 	/* Kernel threads: their parent is kthreadd (pid 2), or they are it. */
 	printf(", \"kthreads\": {");
 	proc = opendir("/proc");
@@ -310,6 +424,7 @@ static int cmd_snap(int argc, char **argv)
 		int ppid = -1;
 		char state;
 		long long ns;
+		int k;
 		size_t n;
 
 		if (d->d_name[0] < '1' || d->d_name[0] > '9')
@@ -338,11 +453,17 @@ static int cmd_snap(int argc, char **argv)
 		ns = schedstat_ns(d->d_name);
 		if (ns < 0)
 			continue;
+		snprintf(path, sizeof(path), "/proc/%s/status", d->d_name);
 		printf("%s\"%s %s\": %lld", sep, d->d_name, comm, ns);
+		k = snprintf(csw + used, sizeof(csw) - used, "%s\"%s\": %lld", sep, d->d_name,
+			     status_csw(path));
+		if (k > 0 && (size_t)k < sizeof(csw) - used)
+			used += k;
 		sep = ", ";
 	}
 	closedir(proc);
-	printf("}}\n");
+	/* Context switches of the same kernel threads, by pid. */
+	printf("}, \"kthreads_csw\": {%s}}\n", csw);
 	return 0;
 }
 
@@ -378,19 +499,10 @@ static size_t build_msg(unsigned char *p, int32_t key, const char *payload, uint
 /* Block until the start signal: one byte from the FIFO named by KGEN_BENCH_GO. */
 static void wait_for_go(void)
 {
-	const char *path = getenv("KGEN_BENCH_GO");
-	char c;
-	int fd;
-
-	if (!path)
+	if (!getenv("KGEN_BENCH_GO"))
 		return;
 	fprintf(stderr, "ready\n");
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		die("open KGEN_BENCH_GO");
-	if (read(fd, &c, 1) != 1)
-		die("read KGEN_BENCH_GO");
-	close(fd);
+	fifo_byte("KGEN_BENCH_GO");
 }
 
 static int cmd_fwd(char **argv)
@@ -427,9 +539,12 @@ static int cmd_fwd(char **argv)
 		}
 	}
 	t1 = now();
-	close(fd);
+	/* t0: when this client started sending, on the clock the sinks' times are on. */
 	printf("{\"client\": %d, \"messages\": %ld, \"bytes\": %zu, \"seconds\": %.9f,"
-	       " \"client_cpu\": %.9f}\n", client, count, total, t1 - t0, cpu_self() - c0);
+	       " \"t0\": %.9f, \"client_cpu\": %.9f}\n", client, count, total, t1 - t0, t0,
+	       cpu_self() - c0);
+	hold();
+	close(fd);
 	return 0;
 }
 
@@ -555,8 +670,21 @@ static int cmd_sink(char **argv)
 	return 0;
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+	_exit(124);
+}
+
 int main(int argc, char **argv)
 {
+	const char *timeout = getenv("KGEN_BENCH_TIMEOUT");
+
+	if (timeout && atoi(timeout) > 0) {
+		/* Exit 124 like timeout(1); the round is recorded as failed. */
+		signal(SIGALRM, on_alarm);
+		alarm(atoi(timeout));
+	}
 	if (argc >= 6 && !strcmp(argv[1], "echo"))
 		return cmd_echo(argv + 2);
 	if (argc >= 6 && !strcmp(argv[1], "techo"))
