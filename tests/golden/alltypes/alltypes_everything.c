@@ -47,7 +47,7 @@ static int kg_list_string_decode_binary(struct kg_reader *r, struct kg_list_stri
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_seq_begin(r, &et, &n);
+	err = kg_binary_read_seq_of(r, KG_T_STRING, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -95,7 +95,7 @@ static int kg_list_string_decode_compact(struct kg_reader *r, struct kg_list_str
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_seq_begin(r, &et, &n);
+	err = kg_compact_read_seq_of(r, KG_T_STRING, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -168,7 +168,7 @@ static int kg_list_i32_decode_binary(struct kg_reader *r, struct kg_list_i32 *v,
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_seq_begin(r, &et, &n);
+	err = kg_binary_read_seq_of(r, KG_T_I32, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -213,7 +213,7 @@ static int kg_list_i32_decode_compact(struct kg_reader *r, struct kg_list_i32 *v
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_seq_begin(r, &et, &n);
+	err = kg_compact_read_seq_of(r, KG_T_I32, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -285,7 +285,7 @@ static int kg_set_string_decode_binary(struct kg_reader *r, struct kg_set_string
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_seq_begin(r, &et, &n);
+	err = kg_binary_read_seq_of(r, KG_T_STRING, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -333,7 +333,7 @@ static int kg_set_string_decode_compact(struct kg_reader *r, struct kg_set_strin
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_seq_begin(r, &et, &n);
+	err = kg_compact_read_seq_of(r, KG_T_STRING, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -416,7 +416,7 @@ static int kg_map_string_alltypes_point_decode_binary(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_map_begin(r, &kt, &vt, &n);
+	err = kg_binary_read_map_of(r, KG_T_STRING, KG_T_STRUCT, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -471,7 +471,7 @@ static int kg_map_string_alltypes_point_decode_compact(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_map_begin(r, &kt, &vt, &n);
+	err = kg_compact_read_map_of(r, KG_T_STRING, KG_T_STRUCT, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -557,7 +557,7 @@ static int kg_map_string_i32_decode_binary(struct kg_reader *r, struct kg_map_st
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_map_begin(r, &kt, &vt, &n);
+	err = kg_binary_read_map_of(r, KG_T_STRING, KG_T_I32, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -611,7 +611,7 @@ static int kg_map_string_i32_decode_compact(struct kg_reader *r, struct kg_map_s
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_map_begin(r, &kt, &vt, &n);
+	err = kg_compact_read_map_of(r, KG_T_STRING, KG_T_I32, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -694,7 +694,7 @@ static int kg_list_map_string_i32_decode_binary(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_seq_begin(r, &et, &n);
+	err = kg_binary_read_seq_of(r, KG_T_MAP, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -742,7 +742,7 @@ static int kg_list_map_string_i32_decode_compact(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_seq_begin(r, &et, &n);
+	err = kg_compact_read_seq_of(r, KG_T_MAP, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -824,7 +824,7 @@ static int kg_map_i32_list_map_string_i32_decode_binary(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_map_begin(r, &kt, &vt, &n);
+	err = kg_binary_read_map_of(r, KG_T_I32, KG_T_LIST, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -879,7 +879,7 @@ static int kg_map_i32_list_map_string_i32_decode_compact(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_map_begin(r, &kt, &vt, &n);
+	err = kg_compact_read_map_of(r, KG_T_I32, KG_T_LIST, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)

@@ -50,7 +50,7 @@ static int kg_list_shared_shared_struct_decode_binary(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_seq_begin(r, &et, &n);
+	err = kg_binary_read_seq_of(r, KG_T_STRUCT, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -97,7 +97,7 @@ static int kg_list_shared_shared_struct_decode_compact(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_seq_begin(r, &et, &n);
+	err = kg_compact_read_seq_of(r, KG_T_STRUCT, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)

@@ -53,7 +53,7 @@ static int kg_map_i32_i32_decode_binary(struct kg_reader *r, struct kg_map_i32_i
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_map_begin(r, &kt, &vt, &n);
+	err = kg_binary_read_map_of(r, KG_T_I32, KG_T_I32, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -105,7 +105,7 @@ static int kg_map_i32_i32_decode_compact(struct kg_reader *r, struct kg_map_i32_
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_map_begin(r, &kt, &vt, &n);
+	err = kg_compact_read_map_of(r, KG_T_I32, KG_T_I32, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -191,7 +191,7 @@ static int kg_map_string_string_decode_binary(struct kg_reader *r, struct kg_map
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_map_begin(r, &kt, &vt, &n);
+	err = kg_binary_read_map_of(r, KG_T_STRING, KG_T_STRING, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -247,7 +247,7 @@ static int kg_map_string_string_decode_compact(struct kg_reader *r, struct kg_ma
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_map_begin(r, &kt, &vt, &n);
+	err = kg_compact_read_map_of(r, KG_T_STRING, KG_T_STRING, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -328,7 +328,7 @@ static int kg_set_i32_decode_binary(struct kg_reader *r, struct kg_set_i32 *v, u
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_seq_begin(r, &et, &n);
+	err = kg_binary_read_seq_of(r, KG_T_I32, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -373,7 +373,7 @@ static int kg_set_i32_decode_compact(struct kg_reader *r, struct kg_set_i32 *v, 
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_seq_begin(r, &et, &n);
+	err = kg_compact_read_seq_of(r, KG_T_I32, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -444,7 +444,7 @@ static int kg_list_i32_decode_binary(struct kg_reader *r, struct kg_list_i32 *v,
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_seq_begin(r, &et, &n);
+	err = kg_binary_read_seq_of(r, KG_T_I32, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -489,7 +489,7 @@ static int kg_list_i32_decode_compact(struct kg_reader *r, struct kg_list_i32 *v
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_seq_begin(r, &et, &n);
+	err = kg_compact_read_seq_of(r, KG_T_I32, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -569,7 +569,7 @@ static int kg_map_i32_map_i32_i32_decode_binary(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_map_begin(r, &kt, &vt, &n);
+	err = kg_binary_read_map_of(r, KG_T_I32, KG_T_MAP, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -622,7 +622,7 @@ static int kg_map_i32_map_i32_i32_decode_compact(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_map_begin(r, &kt, &vt, &n);
+	err = kg_compact_read_map_of(r, KG_T_I32, KG_T_MAP, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -710,7 +710,7 @@ static int kg_map_i32_thrift_test_insanity_decode_binary(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_map_begin(r, &kt, &vt, &n);
+	err = kg_binary_read_map_of(r, KG_T_I32, KG_T_STRUCT, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -763,7 +763,7 @@ static int kg_map_i32_thrift_test_insanity_decode_compact(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_map_begin(r, &kt, &vt, &n);
+	err = kg_compact_read_map_of(r, KG_T_I32, KG_T_STRUCT, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -849,7 +849,7 @@ static int kg_map_i64_map_i32_thrift_test_insanity_decode_binary(struct kg_reade
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_map_begin(r, &kt, &vt, &n);
+	err = kg_binary_read_map_of(r, KG_T_I64, KG_T_MAP, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -903,7 +903,7 @@ static int kg_map_i64_map_i32_thrift_test_insanity_decode_compact(struct kg_read
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_map_begin(r, &kt, &vt, &n);
+	err = kg_compact_read_map_of(r, KG_T_I64, KG_T_MAP, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -989,7 +989,7 @@ static int kg_map_i16_string_decode_binary(struct kg_reader *r, struct kg_map_i1
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_map_begin(r, &kt, &vt, &n);
+	err = kg_binary_read_map_of(r, KG_T_I16, KG_T_STRING, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -1043,7 +1043,7 @@ static int kg_map_i16_string_decode_compact(struct kg_reader *r, struct kg_map_i
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_map_begin(r, &kt, &vt, &n);
+	err = kg_compact_read_map_of(r, KG_T_I16, KG_T_STRING, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)

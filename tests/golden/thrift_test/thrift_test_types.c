@@ -73,7 +73,7 @@ static int kg_map_i32_i64_decode_binary(struct kg_reader *r, struct kg_map_i32_i
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_map_begin(r, &kt, &vt, &n);
+	err = kg_binary_read_map_of(r, KG_T_I32, KG_T_I64, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -125,7 +125,7 @@ static int kg_map_i32_i64_decode_compact(struct kg_reader *r, struct kg_map_i32_
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_map_begin(r, &kt, &vt, &n);
+	err = kg_compact_read_map_of(r, KG_T_I32, KG_T_I64, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -206,7 +206,7 @@ static int kg_list_thrift_test_xtruct_decode_binary(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_seq_begin(r, &et, &n);
+	err = kg_binary_read_seq_of(r, KG_T_STRUCT, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -253,7 +253,7 @@ static int kg_list_thrift_test_xtruct_decode_compact(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_seq_begin(r, &et, &n);
+	err = kg_compact_read_seq_of(r, KG_T_STRUCT, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -328,7 +328,7 @@ static int kg_set_thrift_test_insanity_decode_binary(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_seq_begin(r, &et, &n);
+	err = kg_binary_read_seq_of(r, KG_T_STRUCT, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -375,7 +375,7 @@ static int kg_set_thrift_test_insanity_decode_compact(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_seq_begin(r, &et, &n);
+	err = kg_compact_read_seq_of(r, KG_T_STRUCT, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -446,7 +446,7 @@ static int kg_set_i32_decode_binary(struct kg_reader *r, struct kg_set_i32 *v, u
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_seq_begin(r, &et, &n);
+	err = kg_binary_read_seq_of(r, KG_T_I32, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -491,7 +491,7 @@ static int kg_set_i32_decode_compact(struct kg_reader *r, struct kg_set_i32 *v, 
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_seq_begin(r, &et, &n);
+	err = kg_compact_read_seq_of(r, KG_T_I32, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -571,7 +571,7 @@ static int kg_map_thrift_test_insanity_string_decode_binary(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_map_begin(r, &kt, &vt, &n);
+	err = kg_binary_read_map_of(r, KG_T_STRUCT, KG_T_STRING, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -625,7 +625,7 @@ static int kg_map_thrift_test_insanity_string_decode_compact(struct kg_reader *r
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_map_begin(r, &kt, &vt, &n);
+	err = kg_compact_read_map_of(r, KG_T_STRUCT, KG_T_STRING, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -707,7 +707,7 @@ static int kg_list_map_thrift_test_insanity_string_decode_binary(struct kg_reade
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_seq_begin(r, &et, &n);
+	err = kg_binary_read_seq_of(r, KG_T_MAP, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -755,7 +755,7 @@ static int kg_list_map_thrift_test_insanity_string_decode_compact(struct kg_read
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_seq_begin(r, &et, &n);
+	err = kg_compact_read_seq_of(r, KG_T_MAP, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -831,7 +831,7 @@ static int kg_set_list_map_thrift_test_insanity_string_decode_binary(struct kg_r
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_seq_begin(r, &et, &n);
+	err = kg_binary_read_seq_of(r, KG_T_LIST, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -879,7 +879,7 @@ static int kg_set_list_map_thrift_test_insanity_string_decode_compact(struct kg_
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_seq_begin(r, &et, &n);
+	err = kg_compact_read_seq_of(r, KG_T_LIST, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -962,7 +962,7 @@ static int kg_map_i32_set_list_map_thrift_test_insanity_string_decode_binary(str
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_map_begin(r, &kt, &vt, &n);
+	err = kg_binary_read_map_of(r, KG_T_I32, KG_T_SET, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -1017,7 +1017,7 @@ static int kg_map_i32_set_list_map_thrift_test_insanity_string_decode_compact(st
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_map_begin(r, &kt, &vt, &n);
+	err = kg_compact_read_map_of(r, KG_T_I32, KG_T_SET, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -1111,7 +1111,7 @@ static int kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decod
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_map_begin(r, &kt, &vt, &n);
+	err = kg_binary_read_map_of(r, KG_T_SET, KG_T_MAP, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -1168,7 +1168,7 @@ static int kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decod
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_map_begin(r, &kt, &vt, &n);
+	err = kg_compact_read_map_of(r, KG_T_SET, KG_T_MAP, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -1257,7 +1257,7 @@ static int kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_seq_begin(r, &et, &n);
+	err = kg_binary_read_seq_of(r, KG_T_MAP, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -1307,7 +1307,7 @@ static int kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_seq_begin(r, &et, &n);
+	err = kg_compact_read_seq_of(r, KG_T_MAP, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -1380,7 +1380,7 @@ static int kg_list_i32_decode_binary(struct kg_reader *r, struct kg_list_i32 *v,
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_seq_begin(r, &et, &n);
+	err = kg_binary_read_seq_of(r, KG_T_I32, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -1425,7 +1425,7 @@ static int kg_list_i32_decode_compact(struct kg_reader *r, struct kg_list_i32 *v
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_seq_begin(r, &et, &n);
+	err = kg_compact_read_seq_of(r, KG_T_I32, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -1503,7 +1503,7 @@ static int kg_map_i32_i32_decode_binary(struct kg_reader *r, struct kg_map_i32_i
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_map_begin(r, &kt, &vt, &n);
+	err = kg_binary_read_map_of(r, KG_T_I32, KG_T_I32, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -1555,7 +1555,7 @@ static int kg_map_i32_i32_decode_compact(struct kg_reader *r, struct kg_map_i32_
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_map_begin(r, &kt, &vt, &n);
+	err = kg_compact_read_map_of(r, KG_T_I32, KG_T_I32, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -1633,7 +1633,7 @@ static int kg_list_string_decode_binary(struct kg_reader *r, struct kg_list_stri
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_seq_begin(r, &et, &n);
+	err = kg_binary_read_seq_of(r, KG_T_STRING, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -1681,7 +1681,7 @@ static int kg_list_string_decode_compact(struct kg_reader *r, struct kg_list_str
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_seq_begin(r, &et, &n);
+	err = kg_compact_read_seq_of(r, KG_T_STRING, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -1763,7 +1763,7 @@ static int kg_map_string_string_decode_binary(struct kg_reader *r, struct kg_map
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_map_begin(r, &kt, &vt, &n);
+	err = kg_binary_read_map_of(r, KG_T_STRING, KG_T_STRING, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -1819,7 +1819,7 @@ static int kg_map_string_string_decode_compact(struct kg_reader *r, struct kg_ma
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_map_begin(r, &kt, &vt, &n);
+	err = kg_compact_read_map_of(r, KG_T_STRING, KG_T_STRING, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -1901,7 +1901,7 @@ static int kg_set_string_decode_binary(struct kg_reader *r, struct kg_set_string
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_seq_begin(r, &et, &n);
+	err = kg_binary_read_seq_of(r, KG_T_STRING, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -1949,7 +1949,7 @@ static int kg_set_string_decode_compact(struct kg_reader *r, struct kg_set_strin
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_seq_begin(r, &et, &n);
+	err = kg_compact_read_seq_of(r, KG_T_STRING, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -2023,7 +2023,7 @@ static int kg_list_list_i32_decode_binary(struct kg_reader *r, struct kg_list_li
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_seq_begin(r, &et, &n);
+	err = kg_binary_read_seq_of(r, KG_T_LIST, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -2070,7 +2070,7 @@ static int kg_list_list_i32_decode_compact(struct kg_reader *r, struct kg_list_l
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_seq_begin(r, &et, &n);
+	err = kg_compact_read_seq_of(r, KG_T_LIST, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -2145,7 +2145,7 @@ static int kg_list_list_list_i32_decode_binary(struct kg_reader *r, struct kg_li
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_seq_begin(r, &et, &n);
+	err = kg_binary_read_seq_of(r, KG_T_LIST, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -2192,7 +2192,7 @@ static int kg_list_list_list_i32_decode_compact(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_seq_begin(r, &et, &n);
+	err = kg_compact_read_seq_of(r, KG_T_LIST, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -2265,7 +2265,7 @@ static int kg_list_set_i32_decode_binary(struct kg_reader *r, struct kg_list_set
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_seq_begin(r, &et, &n);
+	err = kg_binary_read_seq_of(r, KG_T_SET, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -2312,7 +2312,7 @@ static int kg_list_set_i32_decode_compact(struct kg_reader *r, struct kg_list_se
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_seq_begin(r, &et, &n);
+	err = kg_compact_read_seq_of(r, KG_T_SET, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -2393,7 +2393,7 @@ static int kg_map_i32_set_string_decode_binary(struct kg_reader *r, struct kg_ma
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_map_begin(r, &kt, &vt, &n);
+	err = kg_binary_read_map_of(r, KG_T_I32, KG_T_SET, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -2447,7 +2447,7 @@ static int kg_map_i32_set_string_decode_compact(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_map_begin(r, &kt, &vt, &n);
+	err = kg_compact_read_map_of(r, KG_T_I32, KG_T_SET, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -2529,7 +2529,7 @@ static int kg_list_map_i32_set_string_decode_binary(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_seq_begin(r, &et, &n);
+	err = kg_binary_read_seq_of(r, KG_T_MAP, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -2577,7 +2577,7 @@ static int kg_list_map_i32_set_string_decode_compact(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_seq_begin(r, &et, &n);
+	err = kg_compact_read_seq_of(r, KG_T_MAP, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -2652,7 +2652,7 @@ static int kg_list_thrift_test_bonk_decode_binary(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_seq_begin(r, &et, &n);
+	err = kg_binary_read_seq_of(r, KG_T_STRUCT, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -2699,7 +2699,7 @@ static int kg_list_thrift_test_bonk_decode_compact(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_seq_begin(r, &et, &n);
+	err = kg_compact_read_seq_of(r, KG_T_STRUCT, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -2774,7 +2774,7 @@ static int kg_list_list_thrift_test_bonk_decode_binary(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_seq_begin(r, &et, &n);
+	err = kg_binary_read_seq_of(r, KG_T_LIST, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -2822,7 +2822,7 @@ static int kg_list_list_thrift_test_bonk_decode_compact(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_seq_begin(r, &et, &n);
+	err = kg_compact_read_seq_of(r, KG_T_LIST, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -2897,7 +2897,7 @@ static int kg_list_list_list_thrift_test_bonk_decode_binary(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_seq_begin(r, &et, &n);
+	err = kg_binary_read_seq_of(r, KG_T_LIST, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -2944,7 +2944,7 @@ static int kg_list_list_list_thrift_test_bonk_decode_compact(struct kg_reader *r
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_seq_begin(r, &et, &n);
+	err = kg_compact_read_seq_of(r, KG_T_LIST, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -3017,7 +3017,7 @@ static int kg_set_binary_decode_binary(struct kg_reader *r, struct kg_set_binary
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_seq_begin(r, &et, &n);
+	err = kg_binary_read_seq_of(r, KG_T_STRING, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -3065,7 +3065,7 @@ static int kg_set_binary_decode_compact(struct kg_reader *r, struct kg_set_binar
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_seq_begin(r, &et, &n);
+	err = kg_compact_read_seq_of(r, KG_T_STRING, &et, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -3145,7 +3145,7 @@ static int kg_map_binary_i32_decode_binary(struct kg_reader *r, struct kg_map_bi
 	int skipped = 0;
 	int err;
 
-	err = kg_binary_read_map_begin(r, &kt, &vt, &n);
+	err = kg_binary_read_map_of(r, KG_T_STRING, KG_T_I32, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
@@ -3199,7 +3199,7 @@ static int kg_map_binary_i32_decode_compact(struct kg_reader *r, struct kg_map_b
 	int skipped = 0;
 	int err;
 
-	err = kg_compact_read_map_begin(r, &kt, &vt, &n);
+	err = kg_compact_read_map_of(r, KG_T_STRING, KG_T_I32, &kt, &vt, &n);
 	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)

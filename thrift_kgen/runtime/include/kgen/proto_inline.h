@@ -334,8 +334,8 @@ static __always_inline int kg_binary_read_field_begin(struct kg_reader *r, u8 *t
 	const u8 *p = r->pos;
 	u8 t;
 
-	if (unlikely(!kg_r_has(r, 3)))
-		return kg_bin_read_field_begin(r, ttype, id);
+	if (unlikely(!kg_r_has(r, 1)))
+		return kg_reader_short(r, 1);
 	t = p[0];
 	if (t == KG_T_STOP) {
 		r->pos = p + 1;
@@ -343,6 +343,8 @@ static __always_inline int kg_binary_read_field_begin(struct kg_reader *r, u8 *t
 		*id = 0;
 		return 0;
 	}
+	if (unlikely(!kg_r_has(r, 3)))
+		return kg_bin_read_field_begin(r, ttype, id);
 	if (unlikely(t >= 32 || !((KG_VALID_TTYPES >> t) & 1)))
 		return -EBADMSG;
 	*ttype = t;
@@ -434,6 +436,85 @@ static __always_inline int kg_binary_read_uuid(struct kg_reader *r, u8 v[16])
 		return kg_reader_short(r, 16);
 	memcpy(v, r->pos, 16);
 	r->pos += 16;
+	return 0;
+}
+
+/*
+ * Container headers: kg_binary_read_seq_begin() / kg_binary_read_map_begin() with a
+ * fast path for the element types the caller wants (constants): anything else, and
+ * every error, is left to the out-of-line function, which reads the header again.
+ */
+static __always_inline u32 kg_binary_min_size(u8 ttype)
+{
+	switch (ttype) {
+	case KG_T_I16:
+		return 2;
+	case KG_T_I32:
+	case KG_T_STRING:
+		return 4;
+	case KG_T_DOUBLE:
+	case KG_T_I64:
+		return 8;
+	case KG_T_MAP:
+		return 6;
+	case KG_T_SET:
+	case KG_T_LIST:
+		return 5;
+	case KG_T_UUID:
+		return 16;
+	default:
+		return 1;
+	}
+}
+
+static __always_inline bool kg_reader_count_ok(const struct kg_reader *r, u32 n, u32 each,
+					       size_t header)
+{
+	return likely(n <= r->limits->max_container &&
+		      (u64)n * each <= (u64)(r->end - r->pos) - header);
+}
+
+static __always_inline bool kg_reader_may_enter(const struct kg_reader *r)
+{
+	return likely(r->depth < min_t(u32, r->limits->max_depth, KG_MAX_DEPTH));
+}
+
+static __always_inline int kg_binary_read_seq_of(struct kg_reader *r, u8 want, u8 *elem,
+						 u32 *count)
+{
+	const u8 *p = r->pos;
+	s32 n;
+
+	if (unlikely(!kg_r_has(r, 5) || p[0] != want || !kg_reader_may_enter(r)))
+		return kg_binary_read_seq_begin(r, elem, count);
+	n = (s32)kg_get_be32(p + 1);
+	if (unlikely(n < 0 || !kg_reader_count_ok(r, (u32)n, kg_binary_min_size(want), 5)))
+		return kg_binary_read_seq_begin(r, elem, count);
+	r->depth++;
+	r->pos = p + 5;
+	*elem = want;
+	*count = (u32)n;
+	return 0;
+}
+
+static __always_inline int kg_binary_read_map_of(struct kg_reader *r, u8 kwant, u8 vwant,
+						 u8 *ktype, u8 *vtype, u32 *count)
+{
+	const u8 *p = r->pos;
+	s32 n;
+
+	if (unlikely(!kg_r_has(r, 6) || p[0] != kwant || p[1] != vwant ||
+		     !kg_reader_may_enter(r)))
+		return kg_binary_read_map_begin(r, ktype, vtype, count);
+	n = (s32)kg_get_be32(p + 2);
+	if (unlikely(n < 0 || !kg_reader_count_ok(r, (u32)n, kg_binary_min_size(kwant) +
+						  kg_binary_min_size(vwant), 6)))
+		return kg_binary_read_map_begin(r, ktype, vtype, count);
+	r->depth++;
+	r->pos = p + 6;
+	*ktype = kwant;
+	*vtype = vwant;
+	*count = (u32)n;
 	return 0;
 }
 
@@ -816,6 +897,54 @@ static __always_inline int kg_compact_read_binary(struct kg_reader *r, struct kg
 	v->data = r->pos;
 	v->len = len;
 	r->pos += len;
+	return 0;
+}
+
+static __always_inline u32 kg_compact_min_size(u8 ttype)
+{
+	return ttype == KG_T_DOUBLE ? 8 : ttype == KG_T_UUID ? 16 : 1;
+}
+
+/* As kg_binary_read_seq_of(): short headers (fewer than 15 elements) inline. */
+static __always_inline int kg_compact_read_seq_of(struct kg_reader *r, u8 want, u8 *elem,
+						  u32 *count)
+{
+	const u8 *p = r->pos;
+	u32 n;
+
+	if (unlikely(!kg_r_has(r, 1) || (p[0] & 0x0f) != kg_compact_type(want) ||
+		     (p[0] >> 4) == 15 || !kg_reader_may_enter(r)))
+		return kg_compact_read_seq_begin(r, elem, count);
+	n = p[0] >> 4;
+	if (unlikely(!kg_reader_count_ok(r, n, kg_compact_min_size(want), 1)))
+		return kg_compact_read_seq_begin(r, elem, count);
+	r->depth++;
+	r->pos = p + 1;
+	*elem = want;
+	*count = n;
+	return 0;
+}
+
+/* As kg_binary_read_map_of(): a one-byte count (1 to 127 pairs) inline. */
+static __always_inline int kg_compact_read_map_of(struct kg_reader *r, u8 kwant, u8 vwant,
+						  u8 *ktype, u8 *vtype, u32 *count)
+{
+	const u8 *p = r->pos;
+	u32 n;
+
+	if (unlikely(!kg_r_has(r, 2) || !p[0] || (p[0] & 0x80) ||
+		     p[1] != (kg_compact_type(kwant) << 4 | kg_compact_type(vwant)) ||
+		     !kg_reader_may_enter(r)))
+		return kg_compact_read_map_begin(r, ktype, vtype, count);
+	n = p[0];
+	if (unlikely(!kg_reader_count_ok(r, n, kg_compact_min_size(kwant) +
+					 kg_compact_min_size(vwant), 2)))
+		return kg_compact_read_map_begin(r, ktype, vtype, count);
+	r->depth++;
+	r->pos = p + 2;
+	*ktype = kwant;
+	*vtype = vwant;
+	*count = n;
 	return 0;
 }
 
