@@ -736,6 +736,38 @@ void kg_compact_write_field_slow(struct kg_writer *w, u8 ct, s16 id, s16 *last)
 }
 
 /**
+ * kg_compact_write_field_varint_slow() - a field header and a varint value, slowly
+ * @w: the writer
+ * @ct: the compact type id
+ * @id: the field id
+ * @v: the value (zigzag already applied)
+ * @last: the previous field id of this struct (updated)
+ */
+void kg_compact_write_field_varint_slow(struct kg_writer *w, u8 ct, s16 id, u64 v, s16 *last)
+{
+	kg_compact_write_field_slow(w, ct, id, last);
+	kg_cpt_put_varint(w, v);
+}
+
+/**
+ * kg_compact_write_field_bytes_slow() - a field header and a binary value, slowly
+ * @w: the writer
+ * @id: the field id
+ * @v: the bytes
+ * @last: the previous field id of this struct (updated)
+ */
+void kg_compact_write_field_bytes_slow(struct kg_writer *w, s16 id, struct kg_bytes v,
+				       s16 *last)
+{
+	if (unlikely(v.len > (u32)S32_MAX)) {
+		kg_w_error(w, -EMSGSIZE);
+		return;
+	}
+	kg_compact_write_field_slow(w, KG_CT_BINARY, id, last);
+	kg_cpt_write_binary(w, v.data, v.len);
+}
+
+/**
  * kg_compact_write_list_begin() - a list or set header
  * @w: the writer
  * @elem: the element type id

@@ -2,10 +2,10 @@
 /*
  * Thrift wire protocol: the one interface generated code uses to read and write.
  *
- * Generated encoders/decoders call only the kg_read_* / kg_write_* functions
- * below; which wire format (binary now, compact later) they speak is chosen by
- * reader->proto / writer->proto at run time, so templates never change when a
- * protocol is added.
+ * The kg_read_* / kg_write_* functions below speak the wire format chosen by
+ * reader->proto / writer->proto at run time (binary or compact). Generated
+ * code has one body per format instead, over the inline primitives of
+ * kgen/proto_inline.h (same bytes, same checks), chosen once per value.
  *
  * Readers work over one contiguous, complete message and never allocate:
  * strings and binaries are returned as views into the message (zero copy);

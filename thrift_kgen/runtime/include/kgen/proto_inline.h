@@ -59,6 +59,9 @@ int kg_cpt_read_i64(struct kg_reader *r, s64 *v);
 int kg_cpt_read_binary(struct kg_reader *r, struct kg_bytes *v);
 void kg_compact_write_varint_slow(struct kg_writer *w, u64 v);
 void kg_compact_write_field_slow(struct kg_writer *w, u8 ct, s16 id, s16 *last);
+void kg_compact_write_field_varint_slow(struct kg_writer *w, u8 ct, s16 id, u64 v, s16 *last);
+void kg_compact_write_field_bytes_slow(struct kg_writer *w, s16 id, struct kg_bytes v,
+				       s16 *last);
 void kg_compact_write_list_begin(struct kg_writer *w, u8 elem, u32 count);
 void kg_compact_write_map_begin(struct kg_writer *w, u8 ktype, u8 vtype, u32 count);
 
@@ -610,13 +613,31 @@ static __always_inline void kg_compact_write_varint(struct kg_writer *w, u64 v, 
 		kg_compact_write_varint_slow(w, v);
 }
 
+/*
+ * The short field header (id delta 1 to 15) stored, with room for @max more bytes
+ * after it: where they go. NULL when either is not so: the caller's out-of-line path.
+ */
+static __always_inline u8 *kg_compact_field_room(struct kg_writer *w, u8 ct, s16 id,
+						 s16 *last, size_t max)
+{
+	s32 delta = (s32)id - *last;
+	u8 *p;
+
+	if (unlikely(delta <= 0 || delta > 15 || w->len + 1 + max > w->cap))
+		return NULL;
+	p = w->buf + w->len;
+	*p = (u8)(delta << 4) | ct;
+	*last = id;
+	return p + 1;
+}
+
 static __always_inline void kg_compact_write_field_begin(struct kg_writer *w, u8 ttype, s16 id,
 							 s16 *last)
 {
-	u8 *p = kg_compact_room(w, 4);
+	u8 *p = kg_compact_field_room(w, kg_compact_type(ttype), id, last, 0);
 
 	if (likely(p))
-		kg_compact_used(w, kg_compact_put_field(p, kg_compact_type(ttype), id, last));
+		kg_compact_used(w, p);
 	else
 		kg_compact_write_field_slow(w, kg_compact_type(ttype), id, last);
 }
@@ -693,10 +714,10 @@ static __always_inline void kg_compact_write_field_bool(struct kg_writer *w, s16
 							s16 *last)
 {
 	u8 ct = v ? KG_CT_TRUE : KG_CT_FALSE;
-	u8 *p = kg_compact_room(w, 4);
+	u8 *p = kg_compact_field_room(w, ct, id, last, 0);
 
 	if (likely(p))
-		kg_compact_used(w, kg_compact_put_field(p, ct, id, last));
+		kg_compact_used(w, p);
 	else
 		kg_compact_write_field_slow(w, ct, id, last);
 }
@@ -704,12 +725,11 @@ static __always_inline void kg_compact_write_field_bool(struct kg_writer *w, s16
 static __always_inline void kg_compact_write_field_byte(struct kg_writer *w, s16 id, s8 v,
 							s16 *last)
 {
-	u8 *p = kg_compact_room(w, 5);
+	u8 *p = kg_compact_field_room(w, KG_CT_BYTE, id, last, 1);
 
 	if (likely(p)) {
-		p = kg_compact_put_field(p, KG_CT_BYTE, id, last);
-		*p++ = (u8)v;
-		kg_compact_used(w, p);
+		*p = (u8)v;
+		kg_compact_used(w, p + 1);
 		return;
 	}
 	kg_compact_write_field_slow(w, KG_CT_BYTE, id, last);
@@ -719,15 +739,12 @@ static __always_inline void kg_compact_write_field_byte(struct kg_writer *w, s16
 static __always_inline void kg_compact_write_field_varint(struct kg_writer *w, u8 ct, s16 id,
 							  u64 v, size_t max, s16 *last)
 {
-	u8 *p = kg_compact_room(w, 4 + max);
+	u8 *p = kg_compact_field_room(w, ct, id, last, max);
 
-	if (likely(p)) {
-		p = kg_compact_put_field(p, ct, id, last);
+	if (likely(p))
 		kg_compact_used(w, kg_compact_put_varint(p, v));
-		return;
-	}
-	kg_compact_write_field_slow(w, ct, id, last);
-	kg_compact_write_varint_slow(w, v);
+	else
+		kg_compact_write_field_varint_slow(w, ct, id, v, last);
 }
 
 static __always_inline void kg_compact_write_field_i16(struct kg_writer *w, s16 id, s16 v,
@@ -751,30 +768,32 @@ static __always_inline void kg_compact_write_field_i64(struct kg_writer *w, s16 
 static __always_inline void kg_compact_write_field_double(struct kg_writer *w, s16 id, u64 bits,
 							  s16 *last)
 {
-	kg_compact_write_field_begin(w, KG_T_DOUBLE, id, last);
+	u8 *p = kg_compact_field_room(w, KG_CT_DOUBLE, id, last, 8);
+
+	if (likely(p)) {
+		kg_compact_put_le64(p, bits);
+		kg_compact_used(w, p + 8);
+		return;
+	}
+	kg_compact_write_field_slow(w, KG_CT_DOUBLE, id, last);
 	kg_compact_write_double(w, bits);
 }
 
 static __always_inline void kg_compact_write_field_bytes(struct kg_writer *w, s16 id,
 							 struct kg_bytes v, s16 *last)
 {
-	u8 *p;
+	u8 *p = NULL;
 
-	if (unlikely(v.len > (u32)S32_MAX)) {
-		kg_w_error(w, -EMSGSIZE);
-		return;
-	}
-	p = kg_compact_room(w, 4 + 5 + (size_t)v.len);
+	if (likely(v.len <= (u32)S32_MAX))
+		p = kg_compact_field_room(w, KG_CT_BINARY, id, last, 5 + (size_t)v.len);
 	if (likely(p)) {
-		p = kg_compact_put_field(p, KG_CT_BINARY, id, last);
 		p = kg_compact_put_varint(p, v.len);
 		if (v.len)
 			memcpy(p, v.data, v.len);
 		kg_compact_used(w, p + v.len);
 		return;
 	}
-	kg_compact_write_field_slow(w, KG_CT_BINARY, id, last);
-	kg_compact_write_bytes(w, v);
+	kg_compact_write_field_bytes_slow(w, id, v, last);
 }
 
 /* ---- compact: reading ---- */
