@@ -75,17 +75,25 @@ static inline void kg_w_error(struct kg_writer *w, int err)
 	w->cap = 0;
 }
 
-/* @n bytes to store at the returned place, or NULL (counted, not stored). */
-static __always_inline u8 *kg_w_room(struct kg_writer *w, size_t n)
+/*
+ * Whether @n bytes fit; if not, they are counted (kg_writer_overflow()). When they
+ * do, kg_w_take() says where they go: two steps rather than a pointer that may be
+ * NULL, so that the fast path tests nothing else.
+ */
+static __always_inline bool kg_w_fits(struct kg_writer *w, size_t n)
 {
-	size_t at = w->len;
-
-	if (likely(at + n <= w->cap)) {
-		w->len = at + n;
-		return w->buf + at;
-	}
+	if (likely(w->len + n <= w->cap))
+		return true;
 	kg_writer_overflow(w, n);
-	return NULL;
+	return false;
+}
+
+static __always_inline u8 *kg_w_take(struct kg_writer *w, size_t n)
+{
+	u8 *p = w->buf + w->len;
+
+	w->len += n;
+	return p;
 }
 
 /* Enter a struct: false when too deep (or cyclic), with the sticky -EMSGSIZE. */
@@ -134,26 +142,32 @@ static __always_inline void kg_binary_put_field(u8 *p, u8 ttype, s16 id)
 
 static __always_inline void kg_binary_write_field_begin(struct kg_writer *w, u8 ttype, s16 id)
 {
-	u8 *p = kg_w_room(w, 3);
+	u8 *p;
 
-	if (p)
-		kg_binary_put_field(p, ttype, id);
+	if (unlikely(!kg_w_fits(w, 3)))
+		return;
+	p = kg_w_take(w, 3);
+	kg_binary_put_field(p, ttype, id);
 }
 
 static __always_inline void kg_binary_write_field_stop(struct kg_writer *w)
 {
-	u8 *p = kg_w_room(w, 1);
+	u8 *p;
 
-	if (p)
-		*p = KG_T_STOP;
+	if (unlikely(!kg_w_fits(w, 1)))
+		return;
+	p = kg_w_take(w, 1);
+	*p = KG_T_STOP;
 }
 
 static __always_inline void kg_binary_write_u8(struct kg_writer *w, u8 v)
 {
-	u8 *p = kg_w_room(w, 1);
+	u8 *p;
 
-	if (p)
-		*p = v;
+	if (unlikely(!kg_w_fits(w, 1)))
+		return;
+	p = kg_w_take(w, 1);
+	*p = v;
 }
 
 static __always_inline void kg_binary_write_bool(struct kg_writer *w, bool v)
@@ -168,34 +182,42 @@ static __always_inline void kg_binary_write_byte(struct kg_writer *w, s8 v)
 
 static __always_inline void kg_binary_write_i16(struct kg_writer *w, s16 v)
 {
-	u8 *p = kg_w_room(w, 2);
+	u8 *p;
 
-	if (p)
-		kg_put_be16(p, (u16)v);
+	if (unlikely(!kg_w_fits(w, 2)))
+		return;
+	p = kg_w_take(w, 2);
+	kg_put_be16(p, (u16)v);
 }
 
 static __always_inline void kg_binary_write_i32(struct kg_writer *w, s32 v)
 {
-	u8 *p = kg_w_room(w, 4);
+	u8 *p;
 
-	if (p)
-		kg_put_be32(p, (u32)v);
+	if (unlikely(!kg_w_fits(w, 4)))
+		return;
+	p = kg_w_take(w, 4);
+	kg_put_be32(p, (u32)v);
 }
 
 static __always_inline void kg_binary_write_i64(struct kg_writer *w, s64 v)
 {
-	u8 *p = kg_w_room(w, 8);
+	u8 *p;
 
-	if (p)
-		kg_put_be64(p, (u64)v);
+	if (unlikely(!kg_w_fits(w, 8)))
+		return;
+	p = kg_w_take(w, 8);
+	kg_put_be64(p, (u64)v);
 }
 
 static __always_inline void kg_binary_write_double(struct kg_writer *w, u64 bits)
 {
-	u8 *p = kg_w_room(w, 8);
+	u8 *p;
 
-	if (p)
-		kg_put_be64(p, bits);
+	if (unlikely(!kg_w_fits(w, 8)))
+		return;
+	p = kg_w_take(w, 8);
+	kg_put_be64(p, bits);
 }
 
 /* @pre bytes of header (a field header, or none) before the length and the bytes. */
@@ -208,9 +230,9 @@ static __always_inline void kg_binary_write_bytes_after(struct kg_writer *w, u8 
 		kg_w_error(w, -EMSGSIZE);
 		return;
 	}
-	p = kg_w_room(w, pre + 4 + (size_t)v.len);
-	if (!p)
+	if (unlikely(!kg_w_fits(w, pre + 4 + (size_t)v.len)))
 		return;
+	p = kg_w_take(w, pre + 4 + (size_t)v.len);
 	if (pre)
 		kg_binary_put_field(p, ttype, id);
 	kg_put_be32(p + pre, v.len);
@@ -225,71 +247,79 @@ static __always_inline void kg_binary_write_bytes(struct kg_writer *w, struct kg
 
 static __always_inline void kg_binary_write_uuid(struct kg_writer *w, const u8 v[16])
 {
-	u8 *p = kg_w_room(w, 16);
+	u8 *p;
 
-	if (p)
-		memcpy(p, v, 16);
+	if (unlikely(!kg_w_fits(w, 16)))
+		return;
+	p = kg_w_take(w, 16);
+	memcpy(p, v, 16);
 }
 
 /* A field header and its value in one reservation. */
 static __always_inline void kg_binary_write_field_bool(struct kg_writer *w, s16 id, bool v)
 {
-	u8 *p = kg_w_room(w, 4);
+	u8 *p;
 
-	if (p) {
-		kg_binary_put_field(p, KG_T_BOOL, id);
-		p[3] = v ? 1 : 0;
-	}
+	if (unlikely(!kg_w_fits(w, 4)))
+		return;
+	p = kg_w_take(w, 4);
+	kg_binary_put_field(p, KG_T_BOOL, id);
+	p[3] = v ? 1 : 0;
 }
 
 static __always_inline void kg_binary_write_field_byte(struct kg_writer *w, s16 id, s8 v)
 {
-	u8 *p = kg_w_room(w, 4);
+	u8 *p;
 
-	if (p) {
-		kg_binary_put_field(p, KG_T_BYTE, id);
-		p[3] = (u8)v;
-	}
+	if (unlikely(!kg_w_fits(w, 4)))
+		return;
+	p = kg_w_take(w, 4);
+	kg_binary_put_field(p, KG_T_BYTE, id);
+	p[3] = (u8)v;
 }
 
 static __always_inline void kg_binary_write_field_i16(struct kg_writer *w, s16 id, s16 v)
 {
-	u8 *p = kg_w_room(w, 5);
+	u8 *p;
 
-	if (p) {
-		kg_binary_put_field(p, KG_T_I16, id);
-		kg_put_be16(p + 3, (u16)v);
-	}
+	if (unlikely(!kg_w_fits(w, 5)))
+		return;
+	p = kg_w_take(w, 5);
+	kg_binary_put_field(p, KG_T_I16, id);
+	kg_put_be16(p + 3, (u16)v);
 }
 
 static __always_inline void kg_binary_write_field_i32(struct kg_writer *w, s16 id, s32 v)
 {
-	u8 *p = kg_w_room(w, 7);
+	u8 *p;
 
-	if (p) {
-		kg_binary_put_field(p, KG_T_I32, id);
-		kg_put_be32(p + 3, (u32)v);
-	}
+	if (unlikely(!kg_w_fits(w, 7)))
+		return;
+	p = kg_w_take(w, 7);
+	kg_binary_put_field(p, KG_T_I32, id);
+	kg_put_be32(p + 3, (u32)v);
 }
 
 static __always_inline void kg_binary_write_field_i64(struct kg_writer *w, s16 id, s64 v)
 {
-	u8 *p = kg_w_room(w, 11);
+	u8 *p;
 
-	if (p) {
-		kg_binary_put_field(p, KG_T_I64, id);
-		kg_put_be64(p + 3, (u64)v);
-	}
+	if (unlikely(!kg_w_fits(w, 11)))
+		return;
+	p = kg_w_take(w, 11);
+	kg_binary_put_field(p, KG_T_I64, id);
+	kg_put_be64(p + 3, (u64)v);
 }
 
 static __always_inline void kg_binary_write_field_double(struct kg_writer *w, s16 id, u64 bits)
 {
-	u8 *p = kg_w_room(w, 11);
+	u8 *p;
 
-	if (p) {
-		kg_binary_put_field(p, KG_T_DOUBLE, id);
-		kg_put_be64(p + 3, bits);
-	}
+	if (unlikely(!kg_w_fits(w, 11)))
+		return;
+	p = kg_w_take(w, 11);
+	kg_binary_put_field(p, KG_T_DOUBLE, id);
+	kg_put_be64(p + 3, bits);
 }
 
 static __always_inline void kg_binary_write_field_bytes(struct kg_writer *w, s16 id,
@@ -306,11 +336,11 @@ static __always_inline void kg_binary_write_list_begin(struct kg_writer *w, u8 e
 		kg_w_error(w, -EMSGSIZE);
 		return;
 	}
-	p = kg_w_room(w, 5);
-	if (p) {
-		p[0] = elem;
-		kg_put_be32(p + 1, count);
-	}
+	if (unlikely(!kg_w_fits(w, 5)))
+		return;
+	p = kg_w_take(w, 5);
+	p[0] = elem;
+	kg_put_be32(p + 1, count);
 }
 
 static __always_inline void kg_binary_write_map_begin(struct kg_writer *w, u8 ktype, u8 vtype,
@@ -322,12 +352,12 @@ static __always_inline void kg_binary_write_map_begin(struct kg_writer *w, u8 kt
 		kg_w_error(w, -EMSGSIZE);
 		return;
 	}
-	p = kg_w_room(w, 6);
-	if (p) {
-		p[0] = ktype;
-		p[1] = vtype;
-		kg_put_be32(p + 2, count);
-	}
+	if (unlikely(!kg_w_fits(w, 6)))
+		return;
+	p = kg_w_take(w, 6);
+	p[0] = ktype;
+	p[1] = vtype;
+	kg_put_be32(p + 2, count);
 }
 
 /* ---- binary: reading ---- */
@@ -575,14 +605,6 @@ static __always_inline u8 *kg_compact_put_varint(u8 *p, u64 v)
 	return p;
 }
 
-/* Room for @max bytes, of which the caller stores some: NULL when they may not fit. */
-static __always_inline u8 *kg_compact_room(struct kg_writer *w, size_t max)
-{
-	if (likely(w->len + max <= w->cap))
-		return w->buf + w->len;
-	return NULL;
-}
-
 static __always_inline void kg_compact_used(struct kg_writer *w, const u8 *end)
 {
 	w->len = (size_t)(end - w->buf);
@@ -605,38 +627,37 @@ static __always_inline u8 *kg_compact_put_field(u8 *p, u8 ct, s16 id, s16 *last)
 
 static __always_inline void kg_compact_write_varint(struct kg_writer *w, u64 v, size_t max)
 {
-	u8 *p = kg_compact_room(w, max);
-
-	if (likely(p))
-		kg_compact_used(w, kg_compact_put_varint(p, v));
+	if (likely(w->len + max <= w->cap))
+		kg_compact_used(w, kg_compact_put_varint(w->buf + w->len, v));
 	else
 		kg_compact_write_varint_slow(w, v);
 }
 
 /*
  * The short field header (id delta 1 to 15) stored, with room for @max more bytes
- * after it: where they go. NULL when either is not so: the caller's out-of-line path.
+ * after it, at *@at. False when either is not so: the caller's out-of-line path.
  */
-static __always_inline u8 *kg_compact_field_room(struct kg_writer *w, u8 ct, s16 id,
-						 s16 *last, size_t max)
+static __always_inline bool kg_compact_field_fits(struct kg_writer *w, u8 ct, s16 id,
+						  s16 *last, size_t max, u8 **at)
 {
 	s32 delta = (s32)id - *last;
 	u8 *p;
 
 	if (unlikely(delta <= 0 || delta > 15 || w->len + 1 + max > w->cap))
-		return NULL;
+		return false;
 	p = w->buf + w->len;
 	*p = (u8)(delta << 4) | ct;
 	*last = id;
-	return p + 1;
+	*at = p + 1;
+	return true;
 }
 
 static __always_inline void kg_compact_write_field_begin(struct kg_writer *w, u8 ttype, s16 id,
 							 s16 *last)
 {
-	u8 *p = kg_compact_field_room(w, kg_compact_type(ttype), id, last, 0);
+	u8 *p;
 
-	if (likely(p))
+	if (likely(kg_compact_field_fits(w, kg_compact_type(ttype), id, last, 0, &p)))
 		kg_compact_used(w, p);
 	else
 		kg_compact_write_field_slow(w, kg_compact_type(ttype), id, last);
@@ -682,16 +703,16 @@ static __always_inline void kg_compact_put_le64(u8 *p, u64 bits)
 
 static __always_inline void kg_compact_write_double(struct kg_writer *w, u64 bits)
 {
-	u8 *p = kg_w_room(w, 8);
+	u8 *p;
 
-	if (p)
-		kg_compact_put_le64(p, bits);
+	if (unlikely(!kg_w_fits(w, 8)))
+		return;
+	p = kg_w_take(w, 8);
+	kg_compact_put_le64(p, bits);
 }
 
 static __always_inline void kg_compact_write_bytes(struct kg_writer *w, struct kg_bytes v)
 {
-	u8 *p;
-
 	if (unlikely(v.len > (u32)S32_MAX)) {
 		kg_w_error(w, -EMSGSIZE);
 		return;
@@ -699,9 +720,8 @@ static __always_inline void kg_compact_write_bytes(struct kg_writer *w, struct k
 	kg_compact_write_varint(w, v.len, 5);
 	if (!v.len)
 		return;
-	p = kg_w_room(w, v.len);
-	if (p)
-		memcpy(p, v.data, v.len);
+	if (likely(kg_w_fits(w, v.len)))
+		memcpy(kg_w_take(w, v.len), v.data, v.len);
 }
 
 static __always_inline void kg_compact_write_uuid(struct kg_writer *w, const u8 v[16])
@@ -714,9 +734,9 @@ static __always_inline void kg_compact_write_field_bool(struct kg_writer *w, s16
 							s16 *last)
 {
 	u8 ct = v ? KG_CT_TRUE : KG_CT_FALSE;
-	u8 *p = kg_compact_field_room(w, ct, id, last, 0);
+	u8 *p;
 
-	if (likely(p))
+	if (likely(kg_compact_field_fits(w, ct, id, last, 0, &p)))
 		kg_compact_used(w, p);
 	else
 		kg_compact_write_field_slow(w, ct, id, last);
@@ -725,9 +745,9 @@ static __always_inline void kg_compact_write_field_bool(struct kg_writer *w, s16
 static __always_inline void kg_compact_write_field_byte(struct kg_writer *w, s16 id, s8 v,
 							s16 *last)
 {
-	u8 *p = kg_compact_field_room(w, KG_CT_BYTE, id, last, 1);
+	u8 *p;
 
-	if (likely(p)) {
+	if (likely(kg_compact_field_fits(w, KG_CT_BYTE, id, last, 1, &p))) {
 		*p = (u8)v;
 		kg_compact_used(w, p + 1);
 		return;
@@ -739,9 +759,9 @@ static __always_inline void kg_compact_write_field_byte(struct kg_writer *w, s16
 static __always_inline void kg_compact_write_field_varint(struct kg_writer *w, u8 ct, s16 id,
 							  u64 v, size_t max, s16 *last)
 {
-	u8 *p = kg_compact_field_room(w, ct, id, last, max);
+	u8 *p;
 
-	if (likely(p))
+	if (likely(kg_compact_field_fits(w, ct, id, last, max, &p)))
 		kg_compact_used(w, kg_compact_put_varint(p, v));
 	else
 		kg_compact_write_field_varint_slow(w, ct, id, v, last);
@@ -768,9 +788,9 @@ static __always_inline void kg_compact_write_field_i64(struct kg_writer *w, s16 
 static __always_inline void kg_compact_write_field_double(struct kg_writer *w, s16 id, u64 bits,
 							  s16 *last)
 {
-	u8 *p = kg_compact_field_room(w, KG_CT_DOUBLE, id, last, 8);
+	u8 *p;
 
-	if (likely(p)) {
+	if (likely(kg_compact_field_fits(w, KG_CT_DOUBLE, id, last, 8, &p))) {
 		kg_compact_put_le64(p, bits);
 		kg_compact_used(w, p + 8);
 		return;
@@ -782,11 +802,10 @@ static __always_inline void kg_compact_write_field_double(struct kg_writer *w, s
 static __always_inline void kg_compact_write_field_bytes(struct kg_writer *w, s16 id,
 							 struct kg_bytes v, s16 *last)
 {
-	u8 *p = NULL;
+	u8 *p;
 
-	if (likely(v.len <= (u32)S32_MAX))
-		p = kg_compact_field_room(w, KG_CT_BINARY, id, last, 5 + (size_t)v.len);
-	if (likely(p)) {
+	if (likely(v.len <= (u32)S32_MAX &&
+		   kg_compact_field_fits(w, KG_CT_BINARY, id, last, 5 + (size_t)v.len, &p))) {
 		p = kg_compact_put_varint(p, v.len);
 		if (v.len)
 			memcpy(p, v.data, v.len);
