@@ -5,7 +5,10 @@
  * and protocol. Writes each encoding to OUTDIR/kgen-<proto>-<value>.bin,
  * then prints one JSON line per (value, protocol, operation):
  *   encode        one pass into a buffer big enough
- *   encode_sized  the server's reply path: the size pass, then the encode
+ *   encode_sized  the size pass (<struct>_encoded_size()), then the encode: the
+ *                 server's reply path before it became one pass
+ *   encode_reply  the reply path now: one pass into the room after a 4-byte
+ *                 frame header, the length filled in after
  *   decode        into the struct, strings as views, containers in an arena
  *   roundtrip     encode then decode
  * plus memcpy of the encoded bytes, the floor for any encoder.
@@ -105,6 +108,10 @@ static void make_values(void)
 			size_t need = FN##_encoded_size(&VALUE, proto);			\
 			kg_writer_init(&w, buf, need, proto);				\
 			FN##_encode(&w, &VALUE); BARRIER());				\
+		TIME_OP("kgen", pname, NAME, "encode_reply",				\
+			kg_writer_init(&w, buf + 4, BUF_SIZE - 4, proto);		\
+			FN##_encode(&w, &VALUE);					\
+			kg_put_be32(buf, (u32)w.len); BARRIER());			\
 		TIME_OP("kgen", pname, NAME, "decode",					\
 			kg_arena_init(&a, arena_mem, sizeof(arena_mem));		\
 			kg_reader_init(&r, copy, len, proto, &a, &limits);		\

@@ -99,17 +99,20 @@ def table(rows: list[dict]) -> str:
     lines = []
     for proto in PROTOS:
         lines.append(f"\n{proto}: ns per operation (median), and Apache C++ / thrift-kgen")
-        head = (f"{'value':>9} {'op':>10} {'kgen':>10} {'kgen sized':>10} {'apache':>10} {'apache-t':>10}"
+        head = (f"{'value':>9} {'op':>10} {'kgen':>10} {'kgen sized':>10} {'kgen reply':>10}"
+                f" {'apache':>10} {'apache-t':>10}"
                 f" {'thriftpy2':>11} {'memcpy':>9} {'apache/kgen':>11} {'apache-t/kgen':>13}")
         lines.append(head)
         for value in VALUES:
             for op in OPS:
                 k = by[("kgen", proto, value, op)]
                 sized = by.get(("kgen", proto, value, "encode_sized")) if op == "encode" else None
+                reply = by.get(("kgen", proto, value, "encode_reply")) if op == "encode" else None
                 a, at = by[("apache", proto, value, op)], by[("apache-tmpl", proto, value, op)]
                 py = by[("thriftpy2", proto, value, op)]
                 mc = by[("memcpy", proto, value, "encode")] if op == "encode" else None
                 lines.append(f"{value:>9} {op:>10} {k:>10.1f} {sized if sized else float('nan'):>10.1f}"
+                             f" {reply if reply else float('nan'):>10.1f}"
                              f" {a:>10.1f} {at:>10.1f} {py:>11.1f}"
                              f" {mc if mc else float('nan'):>9.1f} {a / k:>11.2f} {at / k:>13.2f}")
     return "\n".join(lines)

@@ -113,9 +113,10 @@ def planted(tmp_path_factory):
 
 
 def test_fuzz_detects_encoder_bug(planted):
-    """Xtruct's encoder writes i32_thing + 1: decode/encode no longer reaches a fixed point."""
-    _plant(planted / "thrift_test_types.c", "int thrift_test_xtruct_encode(",
-           "kg_write_i32(w, v->i32_thing);", "kg_write_i32(w, v->i32_thing + 1);")
+    """Xtruct's binary encoder writes i32_thing + 1: decode/encode no longer reaches a fixed point."""
+    _plant(planted / "thrift_test_types.c", "int thrift_test_xtruct_encode_binary(",
+           "kg_binary_write_field_i32(w, 9, v->i32_thing);",
+           "kg_binary_write_field_i32(w, 9, v->i32_thing + 1);")
     r = make(planted, "fuzz")
     assert r.returncode == 0, r.stderr[-3000:]
     r = _fuzz(planted / "thrifttest_fuzz", "-runs=2000", str(planted / "fuzz-corpus"))
@@ -125,10 +126,10 @@ def test_fuzz_detects_encoder_bug(planted):
 
 
 def test_fuzz_detects_read_past_input(planted, tmp_path):
-    """Xtruct's decoder reads the byte after its input: ASan must see it (inputs are copied
+    """Xtruct's binary decoder reads the byte after its input: ASan must see it (inputs are copied
     to buffers of their exact size)."""
     gen(THRIFT_TEST, tmp_path, handler=HANDLER, service="ThriftTest", fuzz=True)
-    _plant(tmp_path / "thrift_test_types.c", "int thrift_test_xtruct_decode(",
+    _plant(tmp_path / "thrift_test_types.c", "int thrift_test_xtruct_decode_binary(",
            "v->isset.string_thing = true;",
            "(void)*(const volatile u8 *)r->end;\n\t\t\tv->isset.string_thing = true;")
     r = make(tmp_path, "fuzz")

@@ -77,6 +77,40 @@ static u32 get_u32(const u8 *b)
 	return (u32)b[0] << 24 | (u32)b[1] << 16 | (u32)b[2] << 8 | b[3];
 }
 
+/*
+ * Every buffer too small by 1 to 64 bytes (and down to none, for short encodings):
+ * -EMSGSIZE, w.len still the whole size (the one-pass reply path grows by it),
+ * nothing stored past the capacity, and what was stored is a prefix of the bytes.
+ */
+static int short_buffers(const struct kind *k, const void *v, u8 proto, const u8 *want,
+			 size_t size)
+{
+	struct kg_writer w;
+	size_t cap, i;
+	u8 *buf = malloc(size + 16);
+
+	if (!buf)
+		return -1002;
+	for (cap = size > 64 ? size - 64 : 0; cap < size; cap++) {
+		memset(buf, 0xee, size + 16);
+		kg_writer_init(&w, buf, cap, proto);
+		k->enc(&w, v);
+		if (w.err != -EMSGSIZE || w.len != size)
+			return free(buf), -1001;
+		for (i = cap; i < size + 16; i++)
+			if (buf[i] != 0xee)
+				return free(buf), -1001;
+		for (i = 0; i < cap && buf[i] == want[i]; i++)
+			;
+		while (i < cap && buf[i] == 0xee)
+			i++;
+		if (i != cap)
+			return free(buf), -1001;
+	}
+	free(buf);
+	return 0;
+}
+
 int main(void)
 {
 	static u8 arena_buf[1 << 20];
@@ -118,6 +152,8 @@ int main(void)
 			err = k->enc(&w, v);
 			if (!err && w.len != size)
 				err = -1000;
+			if (!err)
+				err = short_buffers(k, v, hdr[0], out, size);
 		}
 		put_u32((u32)err);
 		put_u32((u32)(r.pos - r.start));

@@ -108,7 +108,8 @@ BASE = {
 MAX_CNAME = 72
 
 # What a struct's name is claimed with: the type and its functions.
-STRUCT_DERIVED = (TAG, "_init", "_encode", "_decode", "_encoded_size")
+STRUCT_DERIVED = (TAG, "_init", "_encode", "_decode", "_encoded_size", "_encode_binary",
+                  "_encode_compact", "_decode_binary", "_decode_compact")
 
 
 @dataclass(eq=False)

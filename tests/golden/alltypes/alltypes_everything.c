@@ -7,48 +7,59 @@
 #include <kgen/dispatch.h>
 #include "alltypes_everything.h"
 
-static void kg_list_string_encode(struct kg_writer *w, const struct kg_list_string *v)
+static void kg_list_string_encode_binary(struct kg_writer *w, const struct kg_list_string *v)
 {
 	u32 i;
 
 	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
+		kg_w_error(w, -EINVAL);	/* a count without its array */
 		return;
 	}
-	kg_write_list_begin(w, KG_T_STRING, v->count);
+	kg_binary_write_list_begin(w, KG_T_STRING, v->count);
 	for (i = 0; i < v->count; i++)
-		kg_write_bytes(w, v->elems[i]);
-	kg_write_list_end(w);
+		kg_binary_write_bytes(w, v->elems[i]);
+}
+
+static void kg_list_string_encode_compact(struct kg_writer *w, const struct kg_list_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_STRING, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_compact_write_bytes(w, v->elems[i]);
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_string_decode(struct kg_reader *r, struct kg_list_string *v, u32 max_items,
-				 u32 max_len)
+static int kg_list_string_decode_binary(struct kg_reader *r, struct kg_list_string *v,
+					u32 max_items, u32 max_len)
 {
 	u8 et;
 	u32 i, n;
 	int skipped = 0;
 	int err;
 
-	err = kg_read_list_begin(r, &et, &n);
-	if (err)
+	err = kg_binary_read_seq_of(r, KG_T_STRING, &et, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_STRING) {
+	if (unlikely(n && et != KG_T_STRING)) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, et);
 			if (err)
 				return err;
 		}
-		err = kg_read_list_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->elems = NULL;
@@ -58,310 +69,25 @@ static int kg_list_string_decode(struct kg_reader *r, struct kg_list_string *v, 
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_read_string(r, &v->elems[i]);
-		if (err)
+		err = kg_binary_read_string(r, &v->elems[i]);
+		if (unlikely(err))
 			return err;
 		if (max_len && v->elems[i].len > max_len)
 			return -EMSGSIZE;
 
 	}
 	v->count = n;
-	err = kg_read_list_end(r);
-	return err ? err : skipped;
-}
-
-static void kg_list_i32_encode(struct kg_writer *w, const struct kg_list_i32 *v)
-{
-	u32 i;
-
-	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
-		return;
-	}
-	kg_write_list_begin(w, KG_T_I32, v->count);
-	for (i = 0; i < v->count; i++)
-		kg_write_i32(w, v->elems[i]);
-	kg_write_list_end(w);
+	kg_reader_leave(r);
+	return skipped;
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_i32_decode(struct kg_reader *r, struct kg_list_i32 *v, u32 max_items)
-{
-	u8 et;
-	u32 i, n;
-	int skipped = 0;
-	int err;
-
-	err = kg_read_list_begin(r, &et, &n);
-	if (err)
-		return err;
-	if (max_items && n > max_items)
-		return -EMSGSIZE;
-	if (n && et != KG_T_I32) {
-		for (i = 0; i < n; i++) {
-			err = kg_skip(r, et);
-			if (err)
-				return err;
-		}
-		err = kg_read_list_end(r);
-		return err ? err : 1;
-	}
-	v->count = 0;
-	v->elems = NULL;
-	if (n) {
-		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
-		if (!v->elems)
-			return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		err = kg_read_i32(r, &v->elems[i]);
-		if (err)
-			return err;
-
-	}
-	v->count = n;
-	err = kg_read_list_end(r);
-	return err ? err : skipped;
-}
-
-static void kg_set_string_encode(struct kg_writer *w, const struct kg_set_string *v)
-{
-	u32 i;
-
-	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
-		return;
-	}
-	kg_write_set_begin(w, KG_T_STRING, v->count);
-	for (i = 0; i < v->count; i++)
-		kg_write_bytes(w, v->elems[i]);
-	kg_write_set_end(w);
-}
-
-/*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
- * type. No rewinding, no second pass: every byte is read once.
- */
-static int kg_set_string_decode(struct kg_reader *r, struct kg_set_string *v, u32 max_items,
-				u32 max_len)
-{
-	u8 et;
-	u32 i, n;
-	int skipped = 0;
-	int err;
-
-	err = kg_read_set_begin(r, &et, &n);
-	if (err)
-		return err;
-	if (max_items && n > max_items)
-		return -EMSGSIZE;
-	if (n && et != KG_T_STRING) {
-		for (i = 0; i < n; i++) {
-			err = kg_skip(r, et);
-			if (err)
-				return err;
-		}
-		err = kg_read_set_end(r);
-		return err ? err : 1;
-	}
-	v->count = 0;
-	v->elems = NULL;
-	if (n) {
-		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
-		if (!v->elems)
-			return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		err = kg_read_string(r, &v->elems[i]);
-		if (err)
-			return err;
-		if (max_len && v->elems[i].len > max_len)
-			return -EMSGSIZE;
-
-	}
-	v->count = n;
-	err = kg_read_set_end(r);
-	return err ? err : skipped;
-}
-
-static void kg_map_string_alltypes_point_encode(struct kg_writer *w,
-						const struct kg_map_string_alltypes_point *v)
-{
-	u32 i;
-
-	if (v->count && !v->entries) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
-		return;
-	}
-	kg_write_map_begin(w, KG_T_STRING, KG_T_STRUCT, v->count);
-	for (i = 0; i < v->count; i++) {
-		kg_write_bytes(w, v->entries[i].key);
-		alltypes_point_encode(w, &v->entries[i].value);
-
-	}
-	kg_write_map_end(w);
-}
-
-/*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
- * type. No rewinding, no second pass: every byte is read once.
- */
-static int kg_map_string_alltypes_point_decode(struct kg_reader *r,
-					       struct kg_map_string_alltypes_point *v,
-					       u32 max_items, u32 max_len)
-{
-	u8 kt, vt;
-	u32 i, n;
-	int skipped = 0;
-	int err;
-
-	err = kg_read_map_begin(r, &kt, &vt, &n);
-	if (err)
-		return err;
-	if (max_items && n > max_items)
-		return -EMSGSIZE;
-	if (n && (kt != KG_T_STRING || vt != KG_T_STRUCT)) {
-		for (i = 0; i < n; i++) {
-			err = kg_skip(r, kt);
-			if (err)
-				return err;
-			err = kg_skip(r, vt);
-			if (err)
-				return err;
-		}
-		err = kg_read_map_end(r);
-		return err ? err : 1;
-	}
-	v->count = 0;
-	v->entries = NULL;
-	if (n) {
-		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
-		if (!v->entries)
-			return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		err = kg_read_string(r, &v->entries[i].key);
-		if (err)
-			return err;
-		if (max_len && v->entries[i].key.len > max_len)
-			return -EMSGSIZE;
-		err = alltypes_point_decode(r, &v->entries[i].value);
-		if (err)
-			return err;
-
-	}
-	v->count = n;
-	err = kg_read_map_end(r);
-	return err ? err : skipped;
-}
-
-static void kg_map_string_i32_encode(struct kg_writer *w, const struct kg_map_string_i32 *v)
-{
-	u32 i;
-
-	if (v->count && !v->entries) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
-		return;
-	}
-	kg_write_map_begin(w, KG_T_STRING, KG_T_I32, v->count);
-	for (i = 0; i < v->count; i++) {
-		kg_write_bytes(w, v->entries[i].key);
-		kg_write_i32(w, v->entries[i].value);
-
-	}
-	kg_write_map_end(w);
-}
-
-/*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
- * type. No rewinding, no second pass: every byte is read once.
- */
-static int kg_map_string_i32_decode(struct kg_reader *r, struct kg_map_string_i32 *v, u32 max_items,
-				    u32 max_len)
-{
-	u8 kt, vt;
-	u32 i, n;
-	int skipped = 0;
-	int err;
-
-	err = kg_read_map_begin(r, &kt, &vt, &n);
-	if (err)
-		return err;
-	if (max_items && n > max_items)
-		return -EMSGSIZE;
-	if (n && (kt != KG_T_STRING || vt != KG_T_I32)) {
-		for (i = 0; i < n; i++) {
-			err = kg_skip(r, kt);
-			if (err)
-				return err;
-			err = kg_skip(r, vt);
-			if (err)
-				return err;
-		}
-		err = kg_read_map_end(r);
-		return err ? err : 1;
-	}
-	v->count = 0;
-	v->entries = NULL;
-	if (n) {
-		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
-		if (!v->entries)
-			return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		err = kg_read_string(r, &v->entries[i].key);
-		if (err)
-			return err;
-		if (max_len && v->entries[i].key.len > max_len)
-			return -EMSGSIZE;
-		err = kg_read_i32(r, &v->entries[i].value);
-		if (err)
-			return err;
-
-	}
-	v->count = n;
-	err = kg_read_map_end(r);
-	return err ? err : skipped;
-}
-
-static void kg_list_map_string_i32_encode(struct kg_writer *w,
-					  const struct kg_list_map_string_i32 *v)
-{
-	u32 i;
-
-	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
-		return;
-	}
-	kg_write_list_begin(w, KG_T_MAP, v->count);
-	for (i = 0; i < v->count; i++)
-		kg_map_string_i32_encode(w, &v->elems[i]);
-	kg_write_list_end(w);
-}
-
-/*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
- * type. No rewinding, no second pass: every byte is read once.
- */
-static int kg_list_map_string_i32_decode(struct kg_reader *r, struct kg_list_map_string_i32 *v,
+static int kg_list_string_decode_compact(struct kg_reader *r, struct kg_list_string *v,
 					 u32 max_items, u32 max_len)
 {
 	u8 et;
@@ -369,19 +95,19 @@ static int kg_list_map_string_i32_decode(struct kg_reader *r, struct kg_list_map
 	int skipped = 0;
 	int err;
 
-	err = kg_read_list_begin(r, &et, &n);
-	if (err)
+	err = kg_compact_read_seq_of(r, KG_T_STRING, &et, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_MAP) {
+	if (unlikely(n && et != KG_T_STRING)) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, et);
 			if (err)
 				return err;
 		}
-		err = kg_read_list_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->elems = NULL;
@@ -391,57 +117,311 @@ static int kg_list_map_string_i32_decode(struct kg_reader *r, struct kg_list_map
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_map_string_i32_decode(r, &v->elems[i], max_items, max_len);
-		if (err < 0)
+		err = kg_compact_read_string(r, &v->elems[i]);
+		if (unlikely(err))
 			return err;
-		skipped |= err;
+		if (max_len && v->elems[i].len > max_len)
+			return -EMSGSIZE;
 
 	}
 	v->count = n;
-	err = kg_read_list_end(r);
-	return err ? err : skipped;
+	kg_reader_leave(r);
+	return skipped;
 }
 
-static void kg_map_i32_list_map_string_i32_encode(struct kg_writer *w,
-						  const struct kg_map_i32_list_map_string_i32 *v)
+static void kg_list_i32_encode_binary(struct kg_writer *w, const struct kg_list_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_binary_write_list_begin(w, KG_T_I32, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_binary_write_i32(w, v->elems[i]);
+}
+
+static void kg_list_i32_encode_compact(struct kg_writer *w, const struct kg_list_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_I32, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_compact_write_i32(w, v->elems[i]);
+}
+
+/*
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_list_i32_decode_binary(struct kg_reader *r, struct kg_list_i32 *v, u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_binary_read_seq_of(r, KG_T_I32, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_I32)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_binary_read_i32(r, &v->elems[i]);
+		if (unlikely(err))
+			return err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_list_i32_decode_compact(struct kg_reader *r, struct kg_list_i32 *v, u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_seq_of(r, KG_T_I32, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_I32)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_compact_read_i32(r, &v->elems[i]);
+		if (unlikely(err))
+			return err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_set_string_encode_binary(struct kg_writer *w, const struct kg_set_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_binary_write_list_begin(w, KG_T_STRING, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_binary_write_bytes(w, v->elems[i]);
+}
+
+static void kg_set_string_encode_compact(struct kg_writer *w, const struct kg_set_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_STRING, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_compact_write_bytes(w, v->elems[i]);
+}
+
+/*
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_set_string_decode_binary(struct kg_reader *r, struct kg_set_string *v, u32 max_items,
+				       u32 max_len)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_binary_read_seq_of(r, KG_T_STRING, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_STRING)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_binary_read_string(r, &v->elems[i]);
+		if (unlikely(err))
+			return err;
+		if (max_len && v->elems[i].len > max_len)
+			return -EMSGSIZE;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_set_string_decode_compact(struct kg_reader *r, struct kg_set_string *v, u32 max_items,
+					u32 max_len)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_seq_of(r, KG_T_STRING, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_STRING)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_compact_read_string(r, &v->elems[i]);
+		if (unlikely(err))
+			return err;
+		if (max_len && v->elems[i].len > max_len)
+			return -EMSGSIZE;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_map_string_alltypes_point_encode_binary(struct kg_writer *w,
+						       const struct kg_map_string_alltypes_point *v)
 {
 	u32 i;
 
 	if (v->count && !v->entries) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
+		kg_w_error(w, -EINVAL);	/* a count without its array */
 		return;
 	}
-	kg_write_map_begin(w, KG_T_I32, KG_T_LIST, v->count);
+	kg_binary_write_map_begin(w, KG_T_STRING, KG_T_STRUCT, v->count);
 	for (i = 0; i < v->count; i++) {
-		kg_write_i32(w, v->entries[i].key);
-		kg_list_map_string_i32_encode(w, &v->entries[i].value);
+		kg_binary_write_bytes(w, v->entries[i].key);
+		alltypes_point_encode_binary(w, &v->entries[i].value);
 
 	}
-	kg_write_map_end(w);
+}
+
+static void kg_map_string_alltypes_point_encode_compact(struct kg_writer *w,
+		const struct kg_map_string_alltypes_point *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_map_begin(w, KG_T_STRING, KG_T_STRUCT, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_compact_write_bytes(w, v->entries[i].key);
+		alltypes_point_encode_compact(w, &v->entries[i].value);
+
+	}
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_map_i32_list_map_string_i32_decode(struct kg_reader *r,
-						 struct kg_map_i32_list_map_string_i32 *v,
-						 u32 max_items, u32 max_len)
+static int kg_map_string_alltypes_point_decode_binary(struct kg_reader *r,
+						      struct kg_map_string_alltypes_point *v,
+						      u32 max_items, u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
 	int skipped = 0;
 	int err;
 
-	err = kg_read_map_begin(r, &kt, &vt, &n);
-	if (err)
+	err = kg_binary_read_map_of(r, KG_T_STRING, KG_T_STRUCT, &kt, &vt, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_I32 || vt != KG_T_LIST)) {
+	if (unlikely(n && (kt != KG_T_STRING || vt != KG_T_STRUCT))) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, kt);
 			if (err)
@@ -450,8 +430,8 @@ static int kg_map_i32_list_map_string_i32_decode(struct kg_reader *r,
 			if (err)
 				return err;
 		}
-		err = kg_read_map_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->entries = NULL;
@@ -461,18 +441,482 @@ static int kg_map_i32_list_map_string_i32_decode(struct kg_reader *r,
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_read_i32(r, &v->entries[i].key);
-		if (err)
+		err = kg_binary_read_string(r, &v->entries[i].key);
+		if (unlikely(err))
 			return err;
-		err = kg_list_map_string_i32_decode(r, &v->entries[i].value, max_items, max_len);
-		if (err < 0)
+		if (max_len && v->entries[i].key.len > max_len)
+			return -EMSGSIZE;
+		err = alltypes_point_decode_binary(r, &v->entries[i].value);
+		if (unlikely(err))
+			return err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_map_string_alltypes_point_decode_compact(struct kg_reader *r,
+						       struct kg_map_string_alltypes_point *v,
+						       u32 max_items, u32 max_len)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_map_of(r, KG_T_STRING, KG_T_STRUCT, &kt, &vt, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && (kt != KG_T_STRING || vt != KG_T_STRUCT))) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_compact_read_string(r, &v->entries[i].key);
+		if (unlikely(err))
+			return err;
+		if (max_len && v->entries[i].key.len > max_len)
+			return -EMSGSIZE;
+		err = alltypes_point_decode_compact(r, &v->entries[i].value);
+		if (unlikely(err))
+			return err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_map_string_i32_encode_binary(struct kg_writer *w, const struct kg_map_string_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_binary_write_map_begin(w, KG_T_STRING, KG_T_I32, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_binary_write_bytes(w, v->entries[i].key);
+		kg_binary_write_i32(w, v->entries[i].value);
+
+	}
+}
+
+static void kg_map_string_i32_encode_compact(struct kg_writer *w, const struct kg_map_string_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_map_begin(w, KG_T_STRING, KG_T_I32, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_compact_write_bytes(w, v->entries[i].key);
+		kg_compact_write_i32(w, v->entries[i].value);
+
+	}
+}
+
+/*
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_map_string_i32_decode_binary(struct kg_reader *r, struct kg_map_string_i32 *v,
+					   u32 max_items, u32 max_len)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_binary_read_map_of(r, KG_T_STRING, KG_T_I32, &kt, &vt, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && (kt != KG_T_STRING || vt != KG_T_I32))) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_binary_read_string(r, &v->entries[i].key);
+		if (unlikely(err))
+			return err;
+		if (max_len && v->entries[i].key.len > max_len)
+			return -EMSGSIZE;
+		err = kg_binary_read_i32(r, &v->entries[i].value);
+		if (unlikely(err))
+			return err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_map_string_i32_decode_compact(struct kg_reader *r, struct kg_map_string_i32 *v,
+					    u32 max_items, u32 max_len)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_map_of(r, KG_T_STRING, KG_T_I32, &kt, &vt, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && (kt != KG_T_STRING || vt != KG_T_I32))) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_compact_read_string(r, &v->entries[i].key);
+		if (unlikely(err))
+			return err;
+		if (max_len && v->entries[i].key.len > max_len)
+			return -EMSGSIZE;
+		err = kg_compact_read_i32(r, &v->entries[i].value);
+		if (unlikely(err))
+			return err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_list_map_string_i32_encode_binary(struct kg_writer *w,
+						 const struct kg_list_map_string_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_binary_write_list_begin(w, KG_T_MAP, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_map_string_i32_encode_binary(w, &v->elems[i]);
+}
+
+static void kg_list_map_string_i32_encode_compact(struct kg_writer *w,
+						  const struct kg_list_map_string_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_MAP, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_map_string_i32_encode_compact(w, &v->elems[i]);
+}
+
+/*
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_list_map_string_i32_decode_binary(struct kg_reader *r,
+						struct kg_list_map_string_i32 *v, u32 max_items,
+						u32 max_len)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_binary_read_seq_of(r, KG_T_MAP, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_MAP)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_map_string_i32_decode_binary(r, &v->elems[i], max_items, max_len);
+		if (unlikely(err < 0))
 			return err;
 		skipped |= err;
 
 	}
 	v->count = n;
-	err = kg_read_map_end(r);
-	return err ? err : skipped;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_list_map_string_i32_decode_compact(struct kg_reader *r,
+						 struct kg_list_map_string_i32 *v, u32 max_items,
+						 u32 max_len)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_seq_of(r, KG_T_MAP, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_MAP)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_map_string_i32_decode_compact(r, &v->elems[i], max_items, max_len);
+		if (unlikely(err < 0))
+			return err;
+		skipped |= err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_map_i32_list_map_string_i32_encode_binary(struct kg_writer *w,
+		const struct kg_map_i32_list_map_string_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_binary_write_map_begin(w, KG_T_I32, KG_T_LIST, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_binary_write_i32(w, v->entries[i].key);
+		kg_list_map_string_i32_encode_binary(w, &v->entries[i].value);
+
+	}
+}
+
+static void kg_map_i32_list_map_string_i32_encode_compact(struct kg_writer *w,
+		const struct kg_map_i32_list_map_string_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_map_begin(w, KG_T_I32, KG_T_LIST, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_compact_write_i32(w, v->entries[i].key);
+		kg_list_map_string_i32_encode_compact(w, &v->entries[i].value);
+
+	}
+}
+
+/*
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_map_i32_list_map_string_i32_decode_binary(struct kg_reader *r,
+							struct kg_map_i32_list_map_string_i32 *v,
+							u32 max_items, u32 max_len)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_binary_read_map_of(r, KG_T_I32, KG_T_LIST, &kt, &vt, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && (kt != KG_T_I32 || vt != KG_T_LIST))) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_binary_read_i32(r, &v->entries[i].key);
+		if (unlikely(err))
+			return err;
+		err = kg_list_map_string_i32_decode_binary(r, &v->entries[i].value, max_items,
+							   max_len);
+		if (unlikely(err < 0))
+			return err;
+		skipped |= err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_map_i32_list_map_string_i32_decode_compact(struct kg_reader *r,
+							 struct kg_map_i32_list_map_string_i32 *v,
+							 u32 max_items, u32 max_len)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_map_of(r, KG_T_I32, KG_T_LIST, &kt, &vt, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && (kt != KG_T_I32 || vt != KG_T_LIST))) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_compact_read_i32(r, &v->entries[i].key);
+		if (unlikely(err))
+			return err;
+		err = kg_list_map_string_i32_decode_compact(r, &v->entries[i].value, max_items,
+							    max_len);
+		if (unlikely(err < 0))
+			return err;
+		skipped |= err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
 }
 
 /* alltypes_everything_nothing_args_init() - zero @v and apply the IDL's default values */
@@ -482,42 +926,75 @@ void alltypes_everything_nothing_args_init(struct alltypes_everything_nothing_ar
 }
 
 /*
+ * alltypes_everything_nothing_args_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int alltypes_everything_nothing_args_encode_binary(struct kg_writer *w,
+						   const struct alltypes_everything_nothing_args *v)
+{
+	(void)v;
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_nothing_args_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_nothing_args_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_nothing_args *v)
+{
+	(void)v;
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * alltypes_everything_nothing_args_encode() - write @value (a struct
- * alltypes_everything_nothing_args); returns w->err
+ * alltypes_everything_nothing_args) in w->proto; returns w->err
  */
 int alltypes_everything_nothing_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_nothing_args *v = value;
 
-	(void)v;
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_nothing_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_nothing_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
 }
 
 /*
- * alltypes_everything_nothing_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_nothing_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_nothing_args_decode(struct kg_reader *r,
-					    struct alltypes_everything_nothing_args *v)
+int alltypes_everything_nothing_args_decode_binary(struct kg_reader *r,
+						   struct alltypes_everything_nothing_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_nothing_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
@@ -528,14 +1005,63 @@ int alltypes_everything_nothing_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_nothing_args_decode_compact() - read one struct in the compact protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_nothing_args_decode_compact(struct kg_reader *r,
+						    struct alltypes_everything_nothing_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_nothing_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_nothing_args_decode() - read one struct in r->proto: as
+ * alltypes_everything_nothing_args_decode_binary()
+ */
+int alltypes_everything_nothing_args_decode(struct kg_reader *r,
+					    struct alltypes_everything_nothing_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_nothing_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_nothing_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -559,42 +1085,75 @@ void alltypes_everything_nothing_result_init(struct alltypes_everything_nothing_
 }
 
 /*
+ * alltypes_everything_nothing_result_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int alltypes_everything_nothing_result_encode_binary(struct kg_writer *w,
+		const struct alltypes_everything_nothing_result *v)
+{
+	(void)v;
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_nothing_result_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_nothing_result_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_nothing_result *v)
+{
+	(void)v;
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * alltypes_everything_nothing_result_encode() - write @value (a struct
- * alltypes_everything_nothing_result); returns w->err
+ * alltypes_everything_nothing_result) in w->proto; returns w->err
  */
 int alltypes_everything_nothing_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_nothing_result *v = value;
 
-	(void)v;
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_nothing_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_nothing_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
 }
 
 /*
- * alltypes_everything_nothing_result_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_nothing_result_decode_binary() - read one struct in the binary protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_nothing_result_decode(struct kg_reader *r,
-					      struct alltypes_everything_nothing_result *v)
+int alltypes_everything_nothing_result_decode_binary(struct kg_reader *r,
+						     struct alltypes_everything_nothing_result *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_nothing_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
@@ -605,14 +1164,63 @@ int alltypes_everything_nothing_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_nothing_result_decode_compact() - read one struct in the compact protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_nothing_result_decode_compact(struct kg_reader *r,
+						      struct alltypes_everything_nothing_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_nothing_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_nothing_result_decode() - read one struct in r->proto: as
+ * alltypes_everything_nothing_result_decode_binary()
+ */
+int alltypes_everything_nothing_result_decode(struct kg_reader *r,
+					      struct alltypes_everything_nothing_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_nothing_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_nothing_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -636,60 +1244,90 @@ void alltypes_everything_flip_args_init(struct alltypes_everything_flip_args *v)
 }
 
 /*
- * alltypes_everything_flip_args_encode() - write @value (a struct alltypes_everything_flip_args);
- * returns w->err
+ * alltypes_everything_flip_args_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int alltypes_everything_flip_args_encode_binary(struct kg_writer *w,
+						const struct alltypes_everything_flip_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.b)
+		kg_binary_write_field_bool(w, 1, v->b);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_flip_args_encode_compact() - write @v in the compact protocol; returns w->err
+ */
+int alltypes_everything_flip_args_encode_compact(struct kg_writer *w,
+						 const struct alltypes_everything_flip_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.b)
+		kg_compact_write_field_bool(w, 1, v->b, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_flip_args_encode() - write @value (a struct alltypes_everything_flip_args) in
+ * w->proto; returns w->err
  */
 int alltypes_everything_flip_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_flip_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.b) {
-		kg_write_field_begin(w, KG_T_BOOL, 1);
-		kg_write_bool(w, v->b);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_flip_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_flip_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_flip_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_flip_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_flip_args_decode(struct kg_reader *r,
-					 struct alltypes_everything_flip_args *v)
+int alltypes_everything_flip_args_decode_binary(struct kg_reader *r,
+						struct alltypes_everything_flip_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_flip_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_BOOL) {
+			if (unlikely(ttype != KG_T_BOOL)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_bool(r, &v->b);
-			if (err)
+			err = kg_binary_read_bool(r, &v->b);
+			if (unlikely(err))
 				return err;
 			v->isset.b = true;
 			break;
@@ -699,14 +1337,75 @@ int alltypes_everything_flip_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_flip_args_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_flip_args_decode_compact(struct kg_reader *r,
+						 struct alltypes_everything_flip_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_flip_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_BOOL)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_bool(r, &v->b);
+			if (unlikely(err))
+				return err;
+			v->isset.b = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_flip_args_decode() - read one struct in r->proto: as
+ * alltypes_everything_flip_args_decode_binary()
+ */
+int alltypes_everything_flip_args_decode(struct kg_reader *r,
+					 struct alltypes_everything_flip_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_flip_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_flip_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -730,60 +1429,91 @@ void alltypes_everything_flip_result_init(struct alltypes_everything_flip_result
 }
 
 /*
+ * alltypes_everything_flip_result_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int alltypes_everything_flip_result_encode_binary(struct kg_writer *w,
+						  const struct alltypes_everything_flip_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_binary_write_field_bool(w, 0, v->success);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_flip_result_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_flip_result_encode_compact(struct kg_writer *w,
+						   const struct alltypes_everything_flip_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_compact_write_field_bool(w, 0, v->success, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * alltypes_everything_flip_result_encode() - write @value (a struct
- * alltypes_everything_flip_result); returns w->err
+ * alltypes_everything_flip_result) in w->proto; returns w->err
  */
 int alltypes_everything_flip_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_flip_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_BOOL, 0);
-		kg_write_bool(w, v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_flip_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_flip_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_flip_result_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_flip_result_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_flip_result_decode(struct kg_reader *r,
-					   struct alltypes_everything_flip_result *v)
+int alltypes_everything_flip_result_decode_binary(struct kg_reader *r,
+						  struct alltypes_everything_flip_result *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_flip_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_BOOL) {
+			if (unlikely(ttype != KG_T_BOOL)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_bool(r, &v->success);
-			if (err)
+			err = kg_binary_read_bool(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -793,14 +1523,75 @@ int alltypes_everything_flip_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_flip_result_decode_compact() - read one struct in the compact protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_flip_result_decode_compact(struct kg_reader *r,
+						   struct alltypes_everything_flip_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_flip_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_BOOL)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_bool(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_flip_result_decode() - read one struct in r->proto: as
+ * alltypes_everything_flip_result_decode_binary()
+ */
+int alltypes_everything_flip_result_decode(struct kg_reader *r,
+					   struct alltypes_everything_flip_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_flip_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_flip_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -824,60 +1615,91 @@ void alltypes_everything_byte8_args_init(struct alltypes_everything_byte8_args *
 }
 
 /*
- * alltypes_everything_byte8_args_encode() - write @value (a struct alltypes_everything_byte8_args);
- * returns w->err
+ * alltypes_everything_byte8_args_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int alltypes_everything_byte8_args_encode_binary(struct kg_writer *w,
+						 const struct alltypes_everything_byte8_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.b)
+		kg_binary_write_field_byte(w, 1, v->b);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_byte8_args_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_byte8_args_encode_compact(struct kg_writer *w,
+						  const struct alltypes_everything_byte8_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.b)
+		kg_compact_write_field_byte(w, 1, v->b, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_byte8_args_encode() - write @value (a struct alltypes_everything_byte8_args)
+ * in w->proto; returns w->err
  */
 int alltypes_everything_byte8_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_byte8_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.b) {
-		kg_write_field_begin(w, KG_T_BYTE, 1);
-		kg_write_byte(w, v->b);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_byte8_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_byte8_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_byte8_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_byte8_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_byte8_args_decode(struct kg_reader *r,
-					  struct alltypes_everything_byte8_args *v)
+int alltypes_everything_byte8_args_decode_binary(struct kg_reader *r,
+						 struct alltypes_everything_byte8_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_byte8_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_BYTE) {
+			if (unlikely(ttype != KG_T_BYTE)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_byte(r, &v->b);
-			if (err)
+			err = kg_binary_read_byte(r, &v->b);
+			if (unlikely(err))
 				return err;
 			v->isset.b = true;
 			break;
@@ -887,14 +1709,75 @@ int alltypes_everything_byte8_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_byte8_args_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_byte8_args_decode_compact(struct kg_reader *r,
+						  struct alltypes_everything_byte8_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_byte8_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_BYTE)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_byte(r, &v->b);
+			if (unlikely(err))
+				return err;
+			v->isset.b = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_byte8_args_decode() - read one struct in r->proto: as
+ * alltypes_everything_byte8_args_decode_binary()
+ */
+int alltypes_everything_byte8_args_decode(struct kg_reader *r,
+					  struct alltypes_everything_byte8_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_byte8_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_byte8_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -918,60 +1801,92 @@ void alltypes_everything_byte8_result_init(struct alltypes_everything_byte8_resu
 }
 
 /*
+ * alltypes_everything_byte8_result_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int alltypes_everything_byte8_result_encode_binary(struct kg_writer *w,
+						   const struct alltypes_everything_byte8_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_binary_write_field_byte(w, 0, v->success);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_byte8_result_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_byte8_result_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_byte8_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_compact_write_field_byte(w, 0, v->success, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * alltypes_everything_byte8_result_encode() - write @value (a struct
- * alltypes_everything_byte8_result); returns w->err
+ * alltypes_everything_byte8_result) in w->proto; returns w->err
  */
 int alltypes_everything_byte8_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_byte8_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_BYTE, 0);
-		kg_write_byte(w, v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_byte8_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_byte8_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_byte8_result_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_byte8_result_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_byte8_result_decode(struct kg_reader *r,
-					    struct alltypes_everything_byte8_result *v)
+int alltypes_everything_byte8_result_decode_binary(struct kg_reader *r,
+						   struct alltypes_everything_byte8_result *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_byte8_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_BYTE) {
+			if (unlikely(ttype != KG_T_BYTE)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_byte(r, &v->success);
-			if (err)
+			err = kg_binary_read_byte(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -981,14 +1896,75 @@ int alltypes_everything_byte8_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_byte8_result_decode_compact() - read one struct in the compact protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_byte8_result_decode_compact(struct kg_reader *r,
+						    struct alltypes_everything_byte8_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_byte8_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_BYTE)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_byte(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_byte8_result_decode() - read one struct in r->proto: as
+ * alltypes_everything_byte8_result_decode_binary()
+ */
+int alltypes_everything_byte8_result_decode(struct kg_reader *r,
+					    struct alltypes_everything_byte8_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_byte8_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_byte8_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1012,60 +1988,92 @@ void alltypes_everything_short16_args_init(struct alltypes_everything_short16_ar
 }
 
 /*
+ * alltypes_everything_short16_args_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int alltypes_everything_short16_args_encode_binary(struct kg_writer *w,
+						   const struct alltypes_everything_short16_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.s)
+		kg_binary_write_field_i16(w, 1, v->s);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_short16_args_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_short16_args_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_short16_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.s)
+		kg_compact_write_field_i16(w, 1, v->s, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * alltypes_everything_short16_args_encode() - write @value (a struct
- * alltypes_everything_short16_args); returns w->err
+ * alltypes_everything_short16_args) in w->proto; returns w->err
  */
 int alltypes_everything_short16_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_short16_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.s) {
-		kg_write_field_begin(w, KG_T_I16, 1);
-		kg_write_i16(w, v->s);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_short16_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_short16_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_short16_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_short16_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_short16_args_decode(struct kg_reader *r,
-					    struct alltypes_everything_short16_args *v)
+int alltypes_everything_short16_args_decode_binary(struct kg_reader *r,
+						   struct alltypes_everything_short16_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_short16_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_I16) {
+			if (unlikely(ttype != KG_T_I16)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i16(r, &v->s);
-			if (err)
+			err = kg_binary_read_i16(r, &v->s);
+			if (unlikely(err))
 				return err;
 			v->isset.s = true;
 			break;
@@ -1075,14 +2083,75 @@ int alltypes_everything_short16_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_short16_args_decode_compact() - read one struct in the compact protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_short16_args_decode_compact(struct kg_reader *r,
+						    struct alltypes_everything_short16_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_short16_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_I16)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i16(r, &v->s);
+			if (unlikely(err))
+				return err;
+			v->isset.s = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_short16_args_decode() - read one struct in r->proto: as
+ * alltypes_everything_short16_args_decode_binary()
+ */
+int alltypes_everything_short16_args_decode(struct kg_reader *r,
+					    struct alltypes_everything_short16_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_short16_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_short16_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1106,60 +2175,92 @@ void alltypes_everything_short16_result_init(struct alltypes_everything_short16_
 }
 
 /*
+ * alltypes_everything_short16_result_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int alltypes_everything_short16_result_encode_binary(struct kg_writer *w,
+		const struct alltypes_everything_short16_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_binary_write_field_i16(w, 0, v->success);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_short16_result_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_short16_result_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_short16_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_compact_write_field_i16(w, 0, v->success, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * alltypes_everything_short16_result_encode() - write @value (a struct
- * alltypes_everything_short16_result); returns w->err
+ * alltypes_everything_short16_result) in w->proto; returns w->err
  */
 int alltypes_everything_short16_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_short16_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_I16, 0);
-		kg_write_i16(w, v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_short16_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_short16_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_short16_result_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_short16_result_decode_binary() - read one struct in the binary protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_short16_result_decode(struct kg_reader *r,
-					      struct alltypes_everything_short16_result *v)
+int alltypes_everything_short16_result_decode_binary(struct kg_reader *r,
+						     struct alltypes_everything_short16_result *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_short16_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_I16) {
+			if (unlikely(ttype != KG_T_I16)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i16(r, &v->success);
-			if (err)
+			err = kg_binary_read_i16(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -1169,14 +2270,75 @@ int alltypes_everything_short16_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_short16_result_decode_compact() - read one struct in the compact protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_short16_result_decode_compact(struct kg_reader *r,
+						      struct alltypes_everything_short16_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_short16_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_I16)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i16(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_short16_result_decode() - read one struct in r->proto: as
+ * alltypes_everything_short16_result_decode_binary()
+ */
+int alltypes_everything_short16_result_decode(struct kg_reader *r,
+					      struct alltypes_everything_short16_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_short16_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_short16_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1200,60 +2362,91 @@ void alltypes_everything_int32_args_init(struct alltypes_everything_int32_args *
 }
 
 /*
- * alltypes_everything_int32_args_encode() - write @value (a struct alltypes_everything_int32_args);
- * returns w->err
+ * alltypes_everything_int32_args_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int alltypes_everything_int32_args_encode_binary(struct kg_writer *w,
+						 const struct alltypes_everything_int32_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.i)
+		kg_binary_write_field_i32(w, 1, v->i);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_int32_args_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_int32_args_encode_compact(struct kg_writer *w,
+						  const struct alltypes_everything_int32_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.i)
+		kg_compact_write_field_i32(w, 1, v->i, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_int32_args_encode() - write @value (a struct alltypes_everything_int32_args)
+ * in w->proto; returns w->err
  */
 int alltypes_everything_int32_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_int32_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.i) {
-		kg_write_field_begin(w, KG_T_I32, 1);
-		kg_write_i32(w, v->i);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_int32_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_int32_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_int32_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_int32_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_int32_args_decode(struct kg_reader *r,
-					  struct alltypes_everything_int32_args *v)
+int alltypes_everything_int32_args_decode_binary(struct kg_reader *r,
+						 struct alltypes_everything_int32_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_int32_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->i);
-			if (err)
+			err = kg_binary_read_i32(r, &v->i);
+			if (unlikely(err))
 				return err;
 			v->isset.i = true;
 			break;
@@ -1263,14 +2456,75 @@ int alltypes_everything_int32_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_int32_args_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_int32_args_decode_compact(struct kg_reader *r,
+						  struct alltypes_everything_int32_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_int32_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->i);
+			if (unlikely(err))
+				return err;
+			v->isset.i = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_int32_args_decode() - read one struct in r->proto: as
+ * alltypes_everything_int32_args_decode_binary()
+ */
+int alltypes_everything_int32_args_decode(struct kg_reader *r,
+					  struct alltypes_everything_int32_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_int32_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_int32_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1294,60 +2548,92 @@ void alltypes_everything_int32_result_init(struct alltypes_everything_int32_resu
 }
 
 /*
+ * alltypes_everything_int32_result_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int alltypes_everything_int32_result_encode_binary(struct kg_writer *w,
+						   const struct alltypes_everything_int32_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_binary_write_field_i32(w, 0, v->success);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_int32_result_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_int32_result_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_int32_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_compact_write_field_i32(w, 0, v->success, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * alltypes_everything_int32_result_encode() - write @value (a struct
- * alltypes_everything_int32_result); returns w->err
+ * alltypes_everything_int32_result) in w->proto; returns w->err
  */
 int alltypes_everything_int32_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_int32_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_I32, 0);
-		kg_write_i32(w, v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_int32_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_int32_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_int32_result_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_int32_result_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_int32_result_decode(struct kg_reader *r,
-					    struct alltypes_everything_int32_result *v)
+int alltypes_everything_int32_result_decode_binary(struct kg_reader *r,
+						   struct alltypes_everything_int32_result *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_int32_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->success);
-			if (err)
+			err = kg_binary_read_i32(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -1357,14 +2643,75 @@ int alltypes_everything_int32_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_int32_result_decode_compact() - read one struct in the compact protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_int32_result_decode_compact(struct kg_reader *r,
+						    struct alltypes_everything_int32_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_int32_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_int32_result_decode() - read one struct in r->proto: as
+ * alltypes_everything_int32_result_decode_binary()
+ */
+int alltypes_everything_int32_result_decode(struct kg_reader *r,
+					    struct alltypes_everything_int32_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_int32_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_int32_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1388,60 +2735,91 @@ void alltypes_everything_long64_args_init(struct alltypes_everything_long64_args
 }
 
 /*
+ * alltypes_everything_long64_args_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int alltypes_everything_long64_args_encode_binary(struct kg_writer *w,
+						  const struct alltypes_everything_long64_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.l)
+		kg_binary_write_field_i64(w, 1, v->l);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_long64_args_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_long64_args_encode_compact(struct kg_writer *w,
+						   const struct alltypes_everything_long64_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.l)
+		kg_compact_write_field_i64(w, 1, v->l, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * alltypes_everything_long64_args_encode() - write @value (a struct
- * alltypes_everything_long64_args); returns w->err
+ * alltypes_everything_long64_args) in w->proto; returns w->err
  */
 int alltypes_everything_long64_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_long64_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.l) {
-		kg_write_field_begin(w, KG_T_I64, 1);
-		kg_write_i64(w, v->l);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_long64_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_long64_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_long64_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_long64_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_long64_args_decode(struct kg_reader *r,
-					   struct alltypes_everything_long64_args *v)
+int alltypes_everything_long64_args_decode_binary(struct kg_reader *r,
+						  struct alltypes_everything_long64_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_long64_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_I64) {
+			if (unlikely(ttype != KG_T_I64)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i64(r, &v->l);
-			if (err)
+			err = kg_binary_read_i64(r, &v->l);
+			if (unlikely(err))
 				return err;
 			v->isset.l = true;
 			break;
@@ -1451,14 +2829,75 @@ int alltypes_everything_long64_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_long64_args_decode_compact() - read one struct in the compact protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_long64_args_decode_compact(struct kg_reader *r,
+						   struct alltypes_everything_long64_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_long64_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_I64)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i64(r, &v->l);
+			if (unlikely(err))
+				return err;
+			v->isset.l = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_long64_args_decode() - read one struct in r->proto: as
+ * alltypes_everything_long64_args_decode_binary()
+ */
+int alltypes_everything_long64_args_decode(struct kg_reader *r,
+					   struct alltypes_everything_long64_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_long64_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_long64_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1482,60 +2921,92 @@ void alltypes_everything_long64_result_init(struct alltypes_everything_long64_re
 }
 
 /*
+ * alltypes_everything_long64_result_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int alltypes_everything_long64_result_encode_binary(struct kg_writer *w,
+		const struct alltypes_everything_long64_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_binary_write_field_i64(w, 0, v->success);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_long64_result_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_long64_result_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_long64_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_compact_write_field_i64(w, 0, v->success, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * alltypes_everything_long64_result_encode() - write @value (a struct
- * alltypes_everything_long64_result); returns w->err
+ * alltypes_everything_long64_result) in w->proto; returns w->err
  */
 int alltypes_everything_long64_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_long64_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_I64, 0);
-		kg_write_i64(w, v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_long64_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_long64_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_long64_result_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_long64_result_decode_binary() - read one struct in the binary protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_long64_result_decode(struct kg_reader *r,
-					     struct alltypes_everything_long64_result *v)
+int alltypes_everything_long64_result_decode_binary(struct kg_reader *r,
+						    struct alltypes_everything_long64_result *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_long64_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_I64) {
+			if (unlikely(ttype != KG_T_I64)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i64(r, &v->success);
-			if (err)
+			err = kg_binary_read_i64(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -1545,14 +3016,75 @@ int alltypes_everything_long64_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_long64_result_decode_compact() - read one struct in the compact protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_long64_result_decode_compact(struct kg_reader *r,
+						     struct alltypes_everything_long64_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_long64_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_I64)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i64(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_long64_result_decode() - read one struct in r->proto: as
+ * alltypes_everything_long64_result_decode_binary()
+ */
+int alltypes_everything_long64_result_decode(struct kg_reader *r,
+					     struct alltypes_everything_long64_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_long64_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_long64_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1575,60 +3107,89 @@ void alltypes_everything_dbl_args_init(struct alltypes_everything_dbl_args *v)
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_dbl_args_encode_binary() - write @v in the binary protocol; returns w->err */
+int alltypes_everything_dbl_args_encode_binary(struct kg_writer *w,
+					       const struct alltypes_everything_dbl_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.d)
+		kg_binary_write_field_double(w, 1, v->d);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
 /*
- * alltypes_everything_dbl_args_encode() - write @value (a struct alltypes_everything_dbl_args);
- * returns w->err
+ * alltypes_everything_dbl_args_encode_compact() - write @v in the compact protocol; returns w->err
+ */
+int alltypes_everything_dbl_args_encode_compact(struct kg_writer *w,
+						const struct alltypes_everything_dbl_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.d)
+		kg_compact_write_field_double(w, 1, v->d, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_dbl_args_encode() - write @value (a struct alltypes_everything_dbl_args) in
+ * w->proto; returns w->err
  */
 int alltypes_everything_dbl_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_dbl_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.d) {
-		kg_write_field_begin(w, KG_T_DOUBLE, 1);
-		kg_write_double(w, v->d);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_dbl_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_dbl_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_dbl_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_dbl_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_dbl_args_decode(struct kg_reader *r, struct alltypes_everything_dbl_args *v)
+int alltypes_everything_dbl_args_decode_binary(struct kg_reader *r,
+					       struct alltypes_everything_dbl_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_dbl_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_DOUBLE) {
+			if (unlikely(ttype != KG_T_DOUBLE)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_double(r, &v->d);
-			if (err)
+			err = kg_binary_read_double(r, &v->d);
+			if (unlikely(err))
 				return err;
 			v->isset.d = true;
 			break;
@@ -1638,14 +3199,74 @@ int alltypes_everything_dbl_args_decode(struct kg_reader *r, struct alltypes_eve
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_dbl_args_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_dbl_args_decode_compact(struct kg_reader *r,
+						struct alltypes_everything_dbl_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_dbl_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_DOUBLE)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_double(r, &v->d);
+			if (unlikely(err))
+				return err;
+			v->isset.d = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_dbl_args_decode() - read one struct in r->proto: as
+ * alltypes_everything_dbl_args_decode_binary()
+ */
+int alltypes_everything_dbl_args_decode(struct kg_reader *r, struct alltypes_everything_dbl_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_dbl_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_dbl_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1669,60 +3290,91 @@ void alltypes_everything_dbl_result_init(struct alltypes_everything_dbl_result *
 }
 
 /*
- * alltypes_everything_dbl_result_encode() - write @value (a struct alltypes_everything_dbl_result);
- * returns w->err
+ * alltypes_everything_dbl_result_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int alltypes_everything_dbl_result_encode_binary(struct kg_writer *w,
+						 const struct alltypes_everything_dbl_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_binary_write_field_double(w, 0, v->success);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_dbl_result_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_dbl_result_encode_compact(struct kg_writer *w,
+						  const struct alltypes_everything_dbl_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_compact_write_field_double(w, 0, v->success, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_dbl_result_encode() - write @value (a struct alltypes_everything_dbl_result)
+ * in w->proto; returns w->err
  */
 int alltypes_everything_dbl_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_dbl_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_DOUBLE, 0);
-		kg_write_double(w, v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_dbl_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_dbl_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_dbl_result_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_dbl_result_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_dbl_result_decode(struct kg_reader *r,
-					  struct alltypes_everything_dbl_result *v)
+int alltypes_everything_dbl_result_decode_binary(struct kg_reader *r,
+						 struct alltypes_everything_dbl_result *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_dbl_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_DOUBLE) {
+			if (unlikely(ttype != KG_T_DOUBLE)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_double(r, &v->success);
-			if (err)
+			err = kg_binary_read_double(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -1732,14 +3384,75 @@ int alltypes_everything_dbl_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_dbl_result_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_dbl_result_decode_compact(struct kg_reader *r,
+						  struct alltypes_everything_dbl_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_dbl_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_DOUBLE)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_double(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_dbl_result_decode() - read one struct in r->proto: as
+ * alltypes_everything_dbl_result_decode_binary()
+ */
+int alltypes_everything_dbl_result_decode(struct kg_reader *r,
+					  struct alltypes_everything_dbl_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_dbl_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_dbl_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1762,60 +3475,89 @@ void alltypes_everything_str_args_init(struct alltypes_everything_str_args *v)
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_str_args_encode_binary() - write @v in the binary protocol; returns w->err */
+int alltypes_everything_str_args_encode_binary(struct kg_writer *w,
+					       const struct alltypes_everything_str_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.s)
+		kg_binary_write_field_bytes(w, 1, v->s);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
 /*
- * alltypes_everything_str_args_encode() - write @value (a struct alltypes_everything_str_args);
- * returns w->err
+ * alltypes_everything_str_args_encode_compact() - write @v in the compact protocol; returns w->err
+ */
+int alltypes_everything_str_args_encode_compact(struct kg_writer *w,
+						const struct alltypes_everything_str_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.s)
+		kg_compact_write_field_bytes(w, 1, v->s, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_str_args_encode() - write @value (a struct alltypes_everything_str_args) in
+ * w->proto; returns w->err
  */
 int alltypes_everything_str_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_str_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.s) {
-		kg_write_field_begin(w, KG_T_STRING, 1);
-		kg_write_bytes(w, v->s);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_str_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_str_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_str_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_str_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_str_args_decode(struct kg_reader *r, struct alltypes_everything_str_args *v)
+int alltypes_everything_str_args_decode_binary(struct kg_reader *r,
+					       struct alltypes_everything_str_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_str_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->s);
-			if (err)
+			err = kg_binary_read_string(r, &v->s);
+			if (unlikely(err))
 				return err;
 			v->isset.s = true;
 			break;
@@ -1825,14 +3567,74 @@ int alltypes_everything_str_args_decode(struct kg_reader *r, struct alltypes_eve
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_str_args_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_str_args_decode_compact(struct kg_reader *r,
+						struct alltypes_everything_str_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_str_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->s);
+			if (unlikely(err))
+				return err;
+			v->isset.s = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_str_args_decode() - read one struct in r->proto: as
+ * alltypes_everything_str_args_decode_binary()
+ */
+int alltypes_everything_str_args_decode(struct kg_reader *r, struct alltypes_everything_str_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_str_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_str_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1856,60 +3658,91 @@ void alltypes_everything_str_result_init(struct alltypes_everything_str_result *
 }
 
 /*
- * alltypes_everything_str_result_encode() - write @value (a struct alltypes_everything_str_result);
- * returns w->err
+ * alltypes_everything_str_result_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int alltypes_everything_str_result_encode_binary(struct kg_writer *w,
+						 const struct alltypes_everything_str_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_binary_write_field_bytes(w, 0, v->success);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_str_result_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_str_result_encode_compact(struct kg_writer *w,
+						  const struct alltypes_everything_str_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_compact_write_field_bytes(w, 0, v->success, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_str_result_encode() - write @value (a struct alltypes_everything_str_result)
+ * in w->proto; returns w->err
  */
 int alltypes_everything_str_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_str_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_STRING, 0);
-		kg_write_bytes(w, v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_str_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_str_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_str_result_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_str_result_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_str_result_decode(struct kg_reader *r,
-					  struct alltypes_everything_str_result *v)
+int alltypes_everything_str_result_decode_binary(struct kg_reader *r,
+						 struct alltypes_everything_str_result *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_str_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->success);
-			if (err)
+			err = kg_binary_read_string(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -1919,14 +3752,75 @@ int alltypes_everything_str_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_str_result_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_str_result_decode_compact(struct kg_reader *r,
+						  struct alltypes_everything_str_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_str_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_str_result_decode() - read one struct in r->proto: as
+ * alltypes_everything_str_result_decode_binary()
+ */
+int alltypes_everything_str_result_decode(struct kg_reader *r,
+					  struct alltypes_everything_str_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_str_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_str_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1949,60 +3843,89 @@ void alltypes_everything_bin_args_init(struct alltypes_everything_bin_args *v)
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_bin_args_encode_binary() - write @v in the binary protocol; returns w->err */
+int alltypes_everything_bin_args_encode_binary(struct kg_writer *w,
+					       const struct alltypes_everything_bin_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.b)
+		kg_binary_write_field_bytes(w, 1, v->b);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
 /*
- * alltypes_everything_bin_args_encode() - write @value (a struct alltypes_everything_bin_args);
- * returns w->err
+ * alltypes_everything_bin_args_encode_compact() - write @v in the compact protocol; returns w->err
+ */
+int alltypes_everything_bin_args_encode_compact(struct kg_writer *w,
+						const struct alltypes_everything_bin_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.b)
+		kg_compact_write_field_bytes(w, 1, v->b, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_bin_args_encode() - write @value (a struct alltypes_everything_bin_args) in
+ * w->proto; returns w->err
  */
 int alltypes_everything_bin_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_bin_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.b) {
-		kg_write_field_begin(w, KG_T_STRING, 1);
-		kg_write_bytes(w, v->b);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_bin_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_bin_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_bin_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_bin_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_bin_args_decode(struct kg_reader *r, struct alltypes_everything_bin_args *v)
+int alltypes_everything_bin_args_decode_binary(struct kg_reader *r,
+					       struct alltypes_everything_bin_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_bin_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_binary(r, &v->b);
-			if (err)
+			err = kg_binary_read_binary(r, &v->b);
+			if (unlikely(err))
 				return err;
 			v->isset.b = true;
 			break;
@@ -2012,14 +3935,74 @@ int alltypes_everything_bin_args_decode(struct kg_reader *r, struct alltypes_eve
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_bin_args_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_bin_args_decode_compact(struct kg_reader *r,
+						struct alltypes_everything_bin_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_bin_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_binary(r, &v->b);
+			if (unlikely(err))
+				return err;
+			v->isset.b = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_bin_args_decode() - read one struct in r->proto: as
+ * alltypes_everything_bin_args_decode_binary()
+ */
+int alltypes_everything_bin_args_decode(struct kg_reader *r, struct alltypes_everything_bin_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_bin_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_bin_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2043,60 +4026,91 @@ void alltypes_everything_bin_result_init(struct alltypes_everything_bin_result *
 }
 
 /*
- * alltypes_everything_bin_result_encode() - write @value (a struct alltypes_everything_bin_result);
- * returns w->err
+ * alltypes_everything_bin_result_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int alltypes_everything_bin_result_encode_binary(struct kg_writer *w,
+						 const struct alltypes_everything_bin_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_binary_write_field_bytes(w, 0, v->success);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_bin_result_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_bin_result_encode_compact(struct kg_writer *w,
+						  const struct alltypes_everything_bin_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_compact_write_field_bytes(w, 0, v->success, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_bin_result_encode() - write @value (a struct alltypes_everything_bin_result)
+ * in w->proto; returns w->err
  */
 int alltypes_everything_bin_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_bin_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_STRING, 0);
-		kg_write_bytes(w, v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_bin_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_bin_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_bin_result_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_bin_result_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_bin_result_decode(struct kg_reader *r,
-					  struct alltypes_everything_bin_result *v)
+int alltypes_everything_bin_result_decode_binary(struct kg_reader *r,
+						 struct alltypes_everything_bin_result *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_bin_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_binary(r, &v->success);
-			if (err)
+			err = kg_binary_read_binary(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -2106,14 +4120,75 @@ int alltypes_everything_bin_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_bin_result_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_bin_result_decode_compact(struct kg_reader *r,
+						  struct alltypes_everything_bin_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_bin_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_binary(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_bin_result_decode() - read one struct in r->proto: as
+ * alltypes_everything_bin_result_decode_binary()
+ */
+int alltypes_everything_bin_result_decode(struct kg_reader *r,
+					  struct alltypes_everything_bin_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_bin_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_bin_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2136,60 +4211,93 @@ void alltypes_everything_id_args_init(struct alltypes_everything_id_args *v)
 	memset(v, 0, sizeof(*v));
 }
 
+/* alltypes_everything_id_args_encode_binary() - write @v in the binary protocol; returns w->err */
+int alltypes_everything_id_args_encode_binary(struct kg_writer *w,
+					      const struct alltypes_everything_id_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.u) {
+		kg_binary_write_field_begin(w, KG_T_UUID, 1);
+		kg_binary_write_uuid(w, v->u.b);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
 /*
- * alltypes_everything_id_args_encode() - write @value (a struct alltypes_everything_id_args);
- * returns w->err
+ * alltypes_everything_id_args_encode_compact() - write @v in the compact protocol; returns w->err
+ */
+int alltypes_everything_id_args_encode_compact(struct kg_writer *w,
+					       const struct alltypes_everything_id_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.u) {
+		kg_compact_write_field_begin(w, KG_T_UUID, 1, &last);
+		kg_compact_write_uuid(w, v->u.b);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_id_args_encode() - write @value (a struct alltypes_everything_id_args) in
+ * w->proto; returns w->err
  */
 int alltypes_everything_id_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_id_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.u) {
-		kg_write_field_begin(w, KG_T_UUID, 1);
-		kg_write_uuid(w, v->u.b);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_id_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_id_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_id_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_id_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_id_args_decode(struct kg_reader *r, struct alltypes_everything_id_args *v)
+int alltypes_everything_id_args_decode_binary(struct kg_reader *r,
+					      struct alltypes_everything_id_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_id_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_UUID) {
+			if (unlikely(ttype != KG_T_UUID)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_uuid(r, v->u.b);
-			if (err)
+			err = kg_binary_read_uuid(r, v->u.b);
+			if (unlikely(err))
 				return err;
 			v->isset.u = true;
 			break;
@@ -2199,14 +4307,74 @@ int alltypes_everything_id_args_decode(struct kg_reader *r, struct alltypes_ever
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_id_args_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_id_args_decode_compact(struct kg_reader *r,
+					       struct alltypes_everything_id_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_id_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_UUID)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_uuid(r, v->u.b);
+			if (unlikely(err))
+				return err;
+			v->isset.u = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_id_args_decode() - read one struct in r->proto: as
+ * alltypes_everything_id_args_decode_binary()
+ */
+int alltypes_everything_id_args_decode(struct kg_reader *r, struct alltypes_everything_id_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_id_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_id_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2230,60 +4398,94 @@ void alltypes_everything_id_result_init(struct alltypes_everything_id_result *v)
 }
 
 /*
- * alltypes_everything_id_result_encode() - write @value (a struct alltypes_everything_id_result);
- * returns w->err
+ * alltypes_everything_id_result_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int alltypes_everything_id_result_encode_binary(struct kg_writer *w,
+						const struct alltypes_everything_id_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_binary_write_field_begin(w, KG_T_UUID, 0);
+		kg_binary_write_uuid(w, v->success.b);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_id_result_encode_compact() - write @v in the compact protocol; returns w->err
+ */
+int alltypes_everything_id_result_encode_compact(struct kg_writer *w,
+						 const struct alltypes_everything_id_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_compact_write_field_begin(w, KG_T_UUID, 0, &last);
+		kg_compact_write_uuid(w, v->success.b);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_id_result_encode() - write @value (a struct alltypes_everything_id_result) in
+ * w->proto; returns w->err
  */
 int alltypes_everything_id_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_id_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_UUID, 0);
-		kg_write_uuid(w, v->success.b);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_id_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_id_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_id_result_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_id_result_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_id_result_decode(struct kg_reader *r,
-					 struct alltypes_everything_id_result *v)
+int alltypes_everything_id_result_decode_binary(struct kg_reader *r,
+						struct alltypes_everything_id_result *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_id_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_UUID) {
+			if (unlikely(ttype != KG_T_UUID)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_uuid(r, v->success.b);
-			if (err)
+			err = kg_binary_read_uuid(r, v->success.b);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -2293,14 +4495,75 @@ int alltypes_everything_id_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_id_result_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_id_result_decode_compact(struct kg_reader *r,
+						 struct alltypes_everything_id_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_id_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_UUID)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_uuid(r, v->success.b);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_id_result_decode() - read one struct in r->proto: as
+ * alltypes_everything_id_result_decode_binary()
+ */
+int alltypes_everything_id_result_decode(struct kg_reader *r,
+					 struct alltypes_everything_id_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_id_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_id_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2324,60 +4587,91 @@ void alltypes_everything_color_args_init(struct alltypes_everything_color_args *
 }
 
 /*
- * alltypes_everything_color_args_encode() - write @value (a struct alltypes_everything_color_args);
- * returns w->err
+ * alltypes_everything_color_args_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int alltypes_everything_color_args_encode_binary(struct kg_writer *w,
+						 const struct alltypes_everything_color_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.c)
+		kg_binary_write_field_i32(w, 1, v->c);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_color_args_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_color_args_encode_compact(struct kg_writer *w,
+						  const struct alltypes_everything_color_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.c)
+		kg_compact_write_field_i32(w, 1, v->c, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_color_args_encode() - write @value (a struct alltypes_everything_color_args)
+ * in w->proto; returns w->err
  */
 int alltypes_everything_color_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_color_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.c) {
-		kg_write_field_begin(w, KG_T_I32, 1);
-		kg_write_i32(w, v->c);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_color_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_color_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_color_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_color_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_color_args_decode(struct kg_reader *r,
-					  struct alltypes_everything_color_args *v)
+int alltypes_everything_color_args_decode_binary(struct kg_reader *r,
+						 struct alltypes_everything_color_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_color_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->c);
-			if (err)
+			err = kg_binary_read_i32(r, &v->c);
+			if (unlikely(err))
 				return err;
 			v->isset.c = true;
 			break;
@@ -2387,14 +4681,75 @@ int alltypes_everything_color_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_color_args_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_color_args_decode_compact(struct kg_reader *r,
+						  struct alltypes_everything_color_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_color_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->c);
+			if (unlikely(err))
+				return err;
+			v->isset.c = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_color_args_decode() - read one struct in r->proto: as
+ * alltypes_everything_color_args_decode_binary()
+ */
+int alltypes_everything_color_args_decode(struct kg_reader *r,
+					  struct alltypes_everything_color_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_color_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_color_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2418,60 +4773,92 @@ void alltypes_everything_color_result_init(struct alltypes_everything_color_resu
 }
 
 /*
+ * alltypes_everything_color_result_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int alltypes_everything_color_result_encode_binary(struct kg_writer *w,
+						   const struct alltypes_everything_color_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_binary_write_field_i32(w, 0, v->success);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_color_result_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_color_result_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_color_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_compact_write_field_i32(w, 0, v->success, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * alltypes_everything_color_result_encode() - write @value (a struct
- * alltypes_everything_color_result); returns w->err
+ * alltypes_everything_color_result) in w->proto; returns w->err
  */
 int alltypes_everything_color_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_color_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_I32, 0);
-		kg_write_i32(w, v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_color_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_color_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_color_result_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_color_result_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_color_result_decode(struct kg_reader *r,
-					    struct alltypes_everything_color_result *v)
+int alltypes_everything_color_result_decode_binary(struct kg_reader *r,
+						   struct alltypes_everything_color_result *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_color_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->success);
-			if (err)
+			err = kg_binary_read_i32(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -2481,14 +4868,75 @@ int alltypes_everything_color_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_color_result_decode_compact() - read one struct in the compact protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_color_result_decode_compact(struct kg_reader *r,
+						    struct alltypes_everything_color_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_color_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_color_result_decode() - read one struct in r->proto: as
+ * alltypes_everything_color_result_decode_binary()
+ */
+int alltypes_everything_color_result_decode(struct kg_reader *r,
+					    struct alltypes_everything_color_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_color_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_color_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2512,60 +4960,90 @@ void alltypes_everything_when_args_init(struct alltypes_everything_when_args *v)
 }
 
 /*
- * alltypes_everything_when_args_encode() - write @value (a struct alltypes_everything_when_args);
- * returns w->err
+ * alltypes_everything_when_args_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int alltypes_everything_when_args_encode_binary(struct kg_writer *w,
+						const struct alltypes_everything_when_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.t)
+		kg_binary_write_field_i64(w, 1, v->t);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_when_args_encode_compact() - write @v in the compact protocol; returns w->err
+ */
+int alltypes_everything_when_args_encode_compact(struct kg_writer *w,
+						 const struct alltypes_everything_when_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.t)
+		kg_compact_write_field_i64(w, 1, v->t, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_when_args_encode() - write @value (a struct alltypes_everything_when_args) in
+ * w->proto; returns w->err
  */
 int alltypes_everything_when_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_when_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.t) {
-		kg_write_field_begin(w, KG_T_I64, 1);
-		kg_write_i64(w, v->t);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_when_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_when_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_when_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_when_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_when_args_decode(struct kg_reader *r,
-					 struct alltypes_everything_when_args *v)
+int alltypes_everything_when_args_decode_binary(struct kg_reader *r,
+						struct alltypes_everything_when_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_when_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_I64) {
+			if (unlikely(ttype != KG_T_I64)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i64(r, &v->t);
-			if (err)
+			err = kg_binary_read_i64(r, &v->t);
+			if (unlikely(err))
 				return err;
 			v->isset.t = true;
 			break;
@@ -2575,14 +5053,75 @@ int alltypes_everything_when_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_when_args_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_when_args_decode_compact(struct kg_reader *r,
+						 struct alltypes_everything_when_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_when_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_I64)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i64(r, &v->t);
+			if (unlikely(err))
+				return err;
+			v->isset.t = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_when_args_decode() - read one struct in r->proto: as
+ * alltypes_everything_when_args_decode_binary()
+ */
+int alltypes_everything_when_args_decode(struct kg_reader *r,
+					 struct alltypes_everything_when_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_when_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_when_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2606,60 +5145,91 @@ void alltypes_everything_when_result_init(struct alltypes_everything_when_result
 }
 
 /*
+ * alltypes_everything_when_result_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int alltypes_everything_when_result_encode_binary(struct kg_writer *w,
+						  const struct alltypes_everything_when_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_binary_write_field_i64(w, 0, v->success);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_when_result_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_when_result_encode_compact(struct kg_writer *w,
+						   const struct alltypes_everything_when_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_compact_write_field_i64(w, 0, v->success, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * alltypes_everything_when_result_encode() - write @value (a struct
- * alltypes_everything_when_result); returns w->err
+ * alltypes_everything_when_result) in w->proto; returns w->err
  */
 int alltypes_everything_when_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_when_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_I64, 0);
-		kg_write_i64(w, v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_when_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_when_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_when_result_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_when_result_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_when_result_decode(struct kg_reader *r,
-					   struct alltypes_everything_when_result *v)
+int alltypes_everything_when_result_decode_binary(struct kg_reader *r,
+						  struct alltypes_everything_when_result *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_when_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_I64) {
+			if (unlikely(ttype != KG_T_I64)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i64(r, &v->success);
-			if (err)
+			err = kg_binary_read_i64(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -2669,14 +5239,75 @@ int alltypes_everything_when_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_when_result_decode_compact() - read one struct in the compact protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_when_result_decode_compact(struct kg_reader *r,
+						   struct alltypes_everything_when_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_when_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_I64)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i64(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_when_result_decode() - read one struct in r->proto: as
+ * alltypes_everything_when_result_decode_binary()
+ */
+int alltypes_everything_when_result_decode(struct kg_reader *r,
+					   struct alltypes_everything_when_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_when_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_when_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2700,60 +5331,95 @@ void alltypes_everything_names_args_init(struct alltypes_everything_names_args *
 }
 
 /*
- * alltypes_everything_names_args_encode() - write @value (a struct alltypes_everything_names_args);
- * returns w->err
+ * alltypes_everything_names_args_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int alltypes_everything_names_args_encode_binary(struct kg_writer *w,
+						 const struct alltypes_everything_names_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.n) {
+		kg_binary_write_field_begin(w, KG_T_LIST, 1);
+		kg_list_string_encode_binary(w, &v->n);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_names_args_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_names_args_encode_compact(struct kg_writer *w,
+						  const struct alltypes_everything_names_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.n) {
+		kg_compact_write_field_begin(w, KG_T_LIST, 1, &last);
+		kg_list_string_encode_compact(w, &v->n);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_names_args_encode() - write @value (a struct alltypes_everything_names_args)
+ * in w->proto; returns w->err
  */
 int alltypes_everything_names_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_names_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.n) {
-		kg_write_field_begin(w, KG_T_LIST, 1);
-		kg_list_string_encode(w, &v->n);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_names_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_names_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_names_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_names_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_names_args_decode(struct kg_reader *r,
-					  struct alltypes_everything_names_args *v)
+int alltypes_everything_names_args_decode_binary(struct kg_reader *r,
+						 struct alltypes_everything_names_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_names_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_LIST) {
+			if (unlikely(ttype != KG_T_LIST)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_list_string_decode(r, &v->n, 0, 0);
-			if (err < 0)
+			err = kg_list_string_decode_binary(r, &v->n, 0, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -2768,14 +5434,80 @@ int alltypes_everything_names_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_names_args_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_names_args_decode_compact(struct kg_reader *r,
+						  struct alltypes_everything_names_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_names_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_LIST)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_list_string_decode_compact(r, &v->n, 0, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->n, 0, sizeof(v->n));
+				break;
+			}
+			v->isset.n = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_names_args_decode() - read one struct in r->proto: as
+ * alltypes_everything_names_args_decode_binary()
+ */
+int alltypes_everything_names_args_decode(struct kg_reader *r,
+					  struct alltypes_everything_names_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_names_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_names_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2799,60 +5531,96 @@ void alltypes_everything_names_result_init(struct alltypes_everything_names_resu
 }
 
 /*
+ * alltypes_everything_names_result_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int alltypes_everything_names_result_encode_binary(struct kg_writer *w,
+						   const struct alltypes_everything_names_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_binary_write_field_begin(w, KG_T_LIST, 0);
+		kg_list_string_encode_binary(w, &v->success);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_names_result_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_names_result_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_names_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_compact_write_field_begin(w, KG_T_LIST, 0, &last);
+		kg_list_string_encode_compact(w, &v->success);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * alltypes_everything_names_result_encode() - write @value (a struct
- * alltypes_everything_names_result); returns w->err
+ * alltypes_everything_names_result) in w->proto; returns w->err
  */
 int alltypes_everything_names_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_names_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_LIST, 0);
-		kg_list_string_encode(w, &v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_names_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_names_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_names_result_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_names_result_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_names_result_decode(struct kg_reader *r,
-					    struct alltypes_everything_names_result *v)
+int alltypes_everything_names_result_decode_binary(struct kg_reader *r,
+						   struct alltypes_everything_names_result *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_names_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_LIST) {
+			if (unlikely(ttype != KG_T_LIST)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_list_string_decode(r, &v->success, 0, 0);
-			if (err < 0)
+			err = kg_list_string_decode_binary(r, &v->success, 0, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -2867,14 +5635,80 @@ int alltypes_everything_names_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_names_result_decode_compact() - read one struct in the compact protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_names_result_decode_compact(struct kg_reader *r,
+						    struct alltypes_everything_names_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_names_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_LIST)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_list_string_decode_compact(r, &v->success, 0, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->success, 0, sizeof(v->success));
+				break;
+			}
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_names_result_decode() - read one struct in r->proto: as
+ * alltypes_everything_names_result_decode_binary()
+ */
+int alltypes_everything_names_result_decode(struct kg_reader *r,
+					    struct alltypes_everything_names_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_names_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_names_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2898,60 +5732,95 @@ void alltypes_everything_point_args_init(struct alltypes_everything_point_args *
 }
 
 /*
- * alltypes_everything_point_args_encode() - write @value (a struct alltypes_everything_point_args);
- * returns w->err
+ * alltypes_everything_point_args_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int alltypes_everything_point_args_encode_binary(struct kg_writer *w,
+						 const struct alltypes_everything_point_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.p) {
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 1);
+		alltypes_point_encode_binary(w, &v->p);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_point_args_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_point_args_encode_compact(struct kg_writer *w,
+						  const struct alltypes_everything_point_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.p) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 1, &last);
+		alltypes_point_encode_compact(w, &v->p);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_point_args_encode() - write @value (a struct alltypes_everything_point_args)
+ * in w->proto; returns w->err
  */
 int alltypes_everything_point_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_point_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.p) {
-		kg_write_field_begin(w, KG_T_STRUCT, 1);
-		alltypes_point_encode(w, &v->p);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_point_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_point_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_point_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_point_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_point_args_decode(struct kg_reader *r,
-					  struct alltypes_everything_point_args *v)
+int alltypes_everything_point_args_decode_binary(struct kg_reader *r,
+						 struct alltypes_everything_point_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_point_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = alltypes_point_decode(r, &v->p);
-			if (err)
+			err = alltypes_point_decode_binary(r, &v->p);
+			if (unlikely(err))
 				return err;
 			v->isset.p = true;
 			break;
@@ -2961,14 +5830,75 @@ int alltypes_everything_point_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_point_args_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_point_args_decode_compact(struct kg_reader *r,
+						  struct alltypes_everything_point_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_point_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = alltypes_point_decode_compact(r, &v->p);
+			if (unlikely(err))
+				return err;
+			v->isset.p = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_point_args_decode() - read one struct in r->proto: as
+ * alltypes_everything_point_args_decode_binary()
+ */
+int alltypes_everything_point_args_decode(struct kg_reader *r,
+					  struct alltypes_everything_point_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_point_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_point_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2992,60 +5922,96 @@ void alltypes_everything_point_result_init(struct alltypes_everything_point_resu
 }
 
 /*
+ * alltypes_everything_point_result_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int alltypes_everything_point_result_encode_binary(struct kg_writer *w,
+						   const struct alltypes_everything_point_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 0);
+		alltypes_point_encode_binary(w, &v->success);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_point_result_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_point_result_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_point_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 0, &last);
+		alltypes_point_encode_compact(w, &v->success);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * alltypes_everything_point_result_encode() - write @value (a struct
- * alltypes_everything_point_result); returns w->err
+ * alltypes_everything_point_result) in w->proto; returns w->err
  */
 int alltypes_everything_point_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_point_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_STRUCT, 0);
-		alltypes_point_encode(w, &v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_point_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_point_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_point_result_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_point_result_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_point_result_decode(struct kg_reader *r,
-					    struct alltypes_everything_point_result *v)
+int alltypes_everything_point_result_decode_binary(struct kg_reader *r,
+						   struct alltypes_everything_point_result *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_point_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = alltypes_point_decode(r, &v->success);
-			if (err)
+			err = alltypes_point_decode_binary(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -3055,14 +6021,75 @@ int alltypes_everything_point_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_point_result_decode_compact() - read one struct in the compact protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_point_result_decode_compact(struct kg_reader *r,
+						    struct alltypes_everything_point_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_point_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = alltypes_point_decode_compact(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_point_result_decode() - read one struct in r->proto: as
+ * alltypes_everything_point_result_decode_binary()
+ */
+int alltypes_everything_point_result_decode(struct kg_reader *r,
+					    struct alltypes_everything_point_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_point_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_point_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3086,60 +6113,95 @@ void alltypes_everything_shape_args_init(struct alltypes_everything_shape_args *
 }
 
 /*
- * alltypes_everything_shape_args_encode() - write @value (a struct alltypes_everything_shape_args);
- * returns w->err
+ * alltypes_everything_shape_args_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int alltypes_everything_shape_args_encode_binary(struct kg_writer *w,
+						 const struct alltypes_everything_shape_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.s) {
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 1);
+		alltypes_shape_encode_binary(w, &v->s);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_shape_args_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_shape_args_encode_compact(struct kg_writer *w,
+						  const struct alltypes_everything_shape_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.s) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 1, &last);
+		alltypes_shape_encode_compact(w, &v->s);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_shape_args_encode() - write @value (a struct alltypes_everything_shape_args)
+ * in w->proto; returns w->err
  */
 int alltypes_everything_shape_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_shape_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.s) {
-		kg_write_field_begin(w, KG_T_STRUCT, 1);
-		alltypes_shape_encode(w, &v->s);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_shape_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_shape_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_shape_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_shape_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_shape_args_decode(struct kg_reader *r,
-					  struct alltypes_everything_shape_args *v)
+int alltypes_everything_shape_args_decode_binary(struct kg_reader *r,
+						 struct alltypes_everything_shape_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_shape_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = alltypes_shape_decode(r, &v->s);
-			if (err)
+			err = alltypes_shape_decode_binary(r, &v->s);
+			if (unlikely(err))
 				return err;
 			v->isset.s = true;
 			break;
@@ -3149,14 +6211,75 @@ int alltypes_everything_shape_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_shape_args_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_shape_args_decode_compact(struct kg_reader *r,
+						  struct alltypes_everything_shape_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_shape_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = alltypes_shape_decode_compact(r, &v->s);
+			if (unlikely(err))
+				return err;
+			v->isset.s = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_shape_args_decode() - read one struct in r->proto: as
+ * alltypes_everything_shape_args_decode_binary()
+ */
+int alltypes_everything_shape_args_decode(struct kg_reader *r,
+					  struct alltypes_everything_shape_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_shape_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_shape_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3180,60 +6303,96 @@ void alltypes_everything_shape_result_init(struct alltypes_everything_shape_resu
 }
 
 /*
+ * alltypes_everything_shape_result_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int alltypes_everything_shape_result_encode_binary(struct kg_writer *w,
+						   const struct alltypes_everything_shape_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 0);
+		alltypes_shape_encode_binary(w, &v->success);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_shape_result_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_shape_result_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_shape_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 0, &last);
+		alltypes_shape_encode_compact(w, &v->success);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * alltypes_everything_shape_result_encode() - write @value (a struct
- * alltypes_everything_shape_result); returns w->err
+ * alltypes_everything_shape_result) in w->proto; returns w->err
  */
 int alltypes_everything_shape_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_shape_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_STRUCT, 0);
-		alltypes_shape_encode(w, &v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_shape_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_shape_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_shape_result_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_shape_result_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_shape_result_decode(struct kg_reader *r,
-					    struct alltypes_everything_shape_result *v)
+int alltypes_everything_shape_result_decode_binary(struct kg_reader *r,
+						   struct alltypes_everything_shape_result *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_shape_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = alltypes_shape_decode(r, &v->success);
-			if (err)
+			err = alltypes_shape_decode_binary(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -3243,14 +6402,75 @@ int alltypes_everything_shape_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_shape_result_decode_compact() - read one struct in the compact protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_shape_result_decode_compact(struct kg_reader *r,
+						    struct alltypes_everything_shape_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_shape_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = alltypes_shape_decode_compact(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_shape_result_decode() - read one struct in r->proto: as
+ * alltypes_everything_shape_result_decode_binary()
+ */
+int alltypes_everything_shape_result_decode(struct kg_reader *r,
+					    struct alltypes_everything_shape_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_shape_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_shape_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3274,60 +6494,94 @@ void alltypes_everything_ints_args_init(struct alltypes_everything_ints_args *v)
 }
 
 /*
- * alltypes_everything_ints_args_encode() - write @value (a struct alltypes_everything_ints_args);
- * returns w->err
+ * alltypes_everything_ints_args_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int alltypes_everything_ints_args_encode_binary(struct kg_writer *w,
+						const struct alltypes_everything_ints_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.l) {
+		kg_binary_write_field_begin(w, KG_T_LIST, 1);
+		kg_list_i32_encode_binary(w, &v->l);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_ints_args_encode_compact() - write @v in the compact protocol; returns w->err
+ */
+int alltypes_everything_ints_args_encode_compact(struct kg_writer *w,
+						 const struct alltypes_everything_ints_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.l) {
+		kg_compact_write_field_begin(w, KG_T_LIST, 1, &last);
+		kg_list_i32_encode_compact(w, &v->l);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_ints_args_encode() - write @value (a struct alltypes_everything_ints_args) in
+ * w->proto; returns w->err
  */
 int alltypes_everything_ints_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_ints_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.l) {
-		kg_write_field_begin(w, KG_T_LIST, 1);
-		kg_list_i32_encode(w, &v->l);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_ints_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_ints_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_ints_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_ints_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_ints_args_decode(struct kg_reader *r,
-					 struct alltypes_everything_ints_args *v)
+int alltypes_everything_ints_args_decode_binary(struct kg_reader *r,
+						struct alltypes_everything_ints_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_ints_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_LIST) {
+			if (unlikely(ttype != KG_T_LIST)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_list_i32_decode(r, &v->l, 0);
-			if (err < 0)
+			err = kg_list_i32_decode_binary(r, &v->l, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -3342,14 +6596,80 @@ int alltypes_everything_ints_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_ints_args_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_ints_args_decode_compact(struct kg_reader *r,
+						 struct alltypes_everything_ints_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_ints_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_LIST)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_list_i32_decode_compact(r, &v->l, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->l, 0, sizeof(v->l));
+				break;
+			}
+			v->isset.l = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_ints_args_decode() - read one struct in r->proto: as
+ * alltypes_everything_ints_args_decode_binary()
+ */
+int alltypes_everything_ints_args_decode(struct kg_reader *r,
+					 struct alltypes_everything_ints_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_ints_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_ints_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3373,60 +6693,95 @@ void alltypes_everything_ints_result_init(struct alltypes_everything_ints_result
 }
 
 /*
+ * alltypes_everything_ints_result_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int alltypes_everything_ints_result_encode_binary(struct kg_writer *w,
+						  const struct alltypes_everything_ints_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_binary_write_field_begin(w, KG_T_LIST, 0);
+		kg_list_i32_encode_binary(w, &v->success);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_ints_result_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_ints_result_encode_compact(struct kg_writer *w,
+						   const struct alltypes_everything_ints_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_compact_write_field_begin(w, KG_T_LIST, 0, &last);
+		kg_list_i32_encode_compact(w, &v->success);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * alltypes_everything_ints_result_encode() - write @value (a struct
- * alltypes_everything_ints_result); returns w->err
+ * alltypes_everything_ints_result) in w->proto; returns w->err
  */
 int alltypes_everything_ints_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_ints_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_LIST, 0);
-		kg_list_i32_encode(w, &v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_ints_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_ints_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_ints_result_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_ints_result_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_ints_result_decode(struct kg_reader *r,
-					   struct alltypes_everything_ints_result *v)
+int alltypes_everything_ints_result_decode_binary(struct kg_reader *r,
+						  struct alltypes_everything_ints_result *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_ints_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_LIST) {
+			if (unlikely(ttype != KG_T_LIST)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_list_i32_decode(r, &v->success, 0);
-			if (err < 0)
+			err = kg_list_i32_decode_binary(r, &v->success, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -3441,14 +6796,80 @@ int alltypes_everything_ints_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_ints_result_decode_compact() - read one struct in the compact protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_ints_result_decode_compact(struct kg_reader *r,
+						   struct alltypes_everything_ints_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_ints_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_LIST)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_list_i32_decode_compact(r, &v->success, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->success, 0, sizeof(v->success));
+				break;
+			}
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_ints_result_decode() - read one struct in r->proto: as
+ * alltypes_everything_ints_result_decode_binary()
+ */
+int alltypes_everything_ints_result_decode(struct kg_reader *r,
+					   struct alltypes_everything_ints_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_ints_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_ints_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3472,60 +6893,96 @@ void alltypes_everything_strings_args_init(struct alltypes_everything_strings_ar
 }
 
 /*
+ * alltypes_everything_strings_args_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int alltypes_everything_strings_args_encode_binary(struct kg_writer *w,
+						   const struct alltypes_everything_strings_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.s) {
+		kg_binary_write_field_begin(w, KG_T_SET, 1);
+		kg_set_string_encode_binary(w, &v->s);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_strings_args_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_strings_args_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_strings_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.s) {
+		kg_compact_write_field_begin(w, KG_T_SET, 1, &last);
+		kg_set_string_encode_compact(w, &v->s);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * alltypes_everything_strings_args_encode() - write @value (a struct
- * alltypes_everything_strings_args); returns w->err
+ * alltypes_everything_strings_args) in w->proto; returns w->err
  */
 int alltypes_everything_strings_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_strings_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.s) {
-		kg_write_field_begin(w, KG_T_SET, 1);
-		kg_set_string_encode(w, &v->s);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_strings_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_strings_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_strings_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_strings_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_strings_args_decode(struct kg_reader *r,
-					    struct alltypes_everything_strings_args *v)
+int alltypes_everything_strings_args_decode_binary(struct kg_reader *r,
+						   struct alltypes_everything_strings_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_strings_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_SET) {
+			if (unlikely(ttype != KG_T_SET)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_set_string_decode(r, &v->s, 0, 0);
-			if (err < 0)
+			err = kg_set_string_decode_binary(r, &v->s, 0, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -3540,14 +6997,80 @@ int alltypes_everything_strings_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_strings_args_decode_compact() - read one struct in the compact protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_strings_args_decode_compact(struct kg_reader *r,
+						    struct alltypes_everything_strings_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_strings_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_SET)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_set_string_decode_compact(r, &v->s, 0, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->s, 0, sizeof(v->s));
+				break;
+			}
+			v->isset.s = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_strings_args_decode() - read one struct in r->proto: as
+ * alltypes_everything_strings_args_decode_binary()
+ */
+int alltypes_everything_strings_args_decode(struct kg_reader *r,
+					    struct alltypes_everything_strings_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_strings_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_strings_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3571,60 +7094,96 @@ void alltypes_everything_strings_result_init(struct alltypes_everything_strings_
 }
 
 /*
+ * alltypes_everything_strings_result_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int alltypes_everything_strings_result_encode_binary(struct kg_writer *w,
+		const struct alltypes_everything_strings_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_binary_write_field_begin(w, KG_T_SET, 0);
+		kg_set_string_encode_binary(w, &v->success);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_strings_result_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_strings_result_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_strings_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_compact_write_field_begin(w, KG_T_SET, 0, &last);
+		kg_set_string_encode_compact(w, &v->success);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * alltypes_everything_strings_result_encode() - write @value (a struct
- * alltypes_everything_strings_result); returns w->err
+ * alltypes_everything_strings_result) in w->proto; returns w->err
  */
 int alltypes_everything_strings_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_strings_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_SET, 0);
-		kg_set_string_encode(w, &v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_strings_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_strings_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_strings_result_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_strings_result_decode_binary() - read one struct in the binary protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_strings_result_decode(struct kg_reader *r,
-					      struct alltypes_everything_strings_result *v)
+int alltypes_everything_strings_result_decode_binary(struct kg_reader *r,
+						     struct alltypes_everything_strings_result *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_strings_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_SET) {
+			if (unlikely(ttype != KG_T_SET)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_set_string_decode(r, &v->success, 0, 0);
-			if (err < 0)
+			err = kg_set_string_decode_binary(r, &v->success, 0, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -3639,14 +7198,80 @@ int alltypes_everything_strings_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_strings_result_decode_compact() - read one struct in the compact protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_strings_result_decode_compact(struct kg_reader *r,
+						      struct alltypes_everything_strings_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_strings_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_SET)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_set_string_decode_compact(r, &v->success, 0, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->success, 0, sizeof(v->success));
+				break;
+			}
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_strings_result_decode() - read one struct in r->proto: as
+ * alltypes_everything_strings_result_decode_binary()
+ */
+int alltypes_everything_strings_result_decode(struct kg_reader *r,
+					      struct alltypes_everything_strings_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_strings_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_strings_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3670,60 +7295,95 @@ void alltypes_everything_points_args_init(struct alltypes_everything_points_args
 }
 
 /*
+ * alltypes_everything_points_args_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int alltypes_everything_points_args_encode_binary(struct kg_writer *w,
+						  const struct alltypes_everything_points_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.m) {
+		kg_binary_write_field_begin(w, KG_T_MAP, 1);
+		kg_map_string_alltypes_point_encode_binary(w, &v->m);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_points_args_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_points_args_encode_compact(struct kg_writer *w,
+						   const struct alltypes_everything_points_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.m) {
+		kg_compact_write_field_begin(w, KG_T_MAP, 1, &last);
+		kg_map_string_alltypes_point_encode_compact(w, &v->m);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * alltypes_everything_points_args_encode() - write @value (a struct
- * alltypes_everything_points_args); returns w->err
+ * alltypes_everything_points_args) in w->proto; returns w->err
  */
 int alltypes_everything_points_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_points_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.m) {
-		kg_write_field_begin(w, KG_T_MAP, 1);
-		kg_map_string_alltypes_point_encode(w, &v->m);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_points_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_points_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_points_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_points_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_points_args_decode(struct kg_reader *r,
-					   struct alltypes_everything_points_args *v)
+int alltypes_everything_points_args_decode_binary(struct kg_reader *r,
+						  struct alltypes_everything_points_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_points_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_MAP) {
+			if (unlikely(ttype != KG_T_MAP)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_map_string_alltypes_point_decode(r, &v->m, 0, 0);
-			if (err < 0)
+			err = kg_map_string_alltypes_point_decode_binary(r, &v->m, 0, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -3738,14 +7398,80 @@ int alltypes_everything_points_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_points_args_decode_compact() - read one struct in the compact protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_points_args_decode_compact(struct kg_reader *r,
+						   struct alltypes_everything_points_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_points_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_MAP)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_map_string_alltypes_point_decode_compact(r, &v->m, 0, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->m, 0, sizeof(v->m));
+				break;
+			}
+			v->isset.m = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_points_args_decode() - read one struct in r->proto: as
+ * alltypes_everything_points_args_decode_binary()
+ */
+int alltypes_everything_points_args_decode(struct kg_reader *r,
+					   struct alltypes_everything_points_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_points_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_points_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3769,60 +7495,96 @@ void alltypes_everything_points_result_init(struct alltypes_everything_points_re
 }
 
 /*
+ * alltypes_everything_points_result_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int alltypes_everything_points_result_encode_binary(struct kg_writer *w,
+		const struct alltypes_everything_points_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_binary_write_field_begin(w, KG_T_MAP, 0);
+		kg_map_string_alltypes_point_encode_binary(w, &v->success);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_points_result_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_points_result_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_points_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_compact_write_field_begin(w, KG_T_MAP, 0, &last);
+		kg_map_string_alltypes_point_encode_compact(w, &v->success);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * alltypes_everything_points_result_encode() - write @value (a struct
- * alltypes_everything_points_result); returns w->err
+ * alltypes_everything_points_result) in w->proto; returns w->err
  */
 int alltypes_everything_points_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_points_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_MAP, 0);
-		kg_map_string_alltypes_point_encode(w, &v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_points_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_points_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_points_result_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_points_result_decode_binary() - read one struct in the binary protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_points_result_decode(struct kg_reader *r,
-					     struct alltypes_everything_points_result *v)
+int alltypes_everything_points_result_decode_binary(struct kg_reader *r,
+						    struct alltypes_everything_points_result *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_points_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_MAP) {
+			if (unlikely(ttype != KG_T_MAP)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_map_string_alltypes_point_decode(r, &v->success, 0, 0);
-			if (err < 0)
+			err = kg_map_string_alltypes_point_decode_binary(r, &v->success, 0, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -3837,14 +7599,80 @@ int alltypes_everything_points_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_points_result_decode_compact() - read one struct in the compact protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_points_result_decode_compact(struct kg_reader *r,
+						     struct alltypes_everything_points_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_points_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_MAP)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_map_string_alltypes_point_decode_compact(r, &v->success, 0, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->success, 0, sizeof(v->success));
+				break;
+			}
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_points_result_decode() - read one struct in r->proto: as
+ * alltypes_everything_points_result_decode_binary()
+ */
+int alltypes_everything_points_result_decode(struct kg_reader *r,
+					     struct alltypes_everything_points_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_points_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_points_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3868,60 +7696,95 @@ void alltypes_everything_nested_args_init(struct alltypes_everything_nested_args
 }
 
 /*
+ * alltypes_everything_nested_args_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int alltypes_everything_nested_args_encode_binary(struct kg_writer *w,
+						  const struct alltypes_everything_nested_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.n) {
+		kg_binary_write_field_begin(w, KG_T_MAP, 1);
+		kg_map_i32_list_map_string_i32_encode_binary(w, &v->n);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_nested_args_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_nested_args_encode_compact(struct kg_writer *w,
+						   const struct alltypes_everything_nested_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.n) {
+		kg_compact_write_field_begin(w, KG_T_MAP, 1, &last);
+		kg_map_i32_list_map_string_i32_encode_compact(w, &v->n);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * alltypes_everything_nested_args_encode() - write @value (a struct
- * alltypes_everything_nested_args); returns w->err
+ * alltypes_everything_nested_args) in w->proto; returns w->err
  */
 int alltypes_everything_nested_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_nested_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.n) {
-		kg_write_field_begin(w, KG_T_MAP, 1);
-		kg_map_i32_list_map_string_i32_encode(w, &v->n);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_nested_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_nested_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_nested_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_nested_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_nested_args_decode(struct kg_reader *r,
-					   struct alltypes_everything_nested_args *v)
+int alltypes_everything_nested_args_decode_binary(struct kg_reader *r,
+						  struct alltypes_everything_nested_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_nested_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_MAP) {
+			if (unlikely(ttype != KG_T_MAP)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_map_i32_list_map_string_i32_decode(r, &v->n, 0, 0);
-			if (err < 0)
+			err = kg_map_i32_list_map_string_i32_decode_binary(r, &v->n, 0, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -3936,14 +7799,80 @@ int alltypes_everything_nested_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_nested_args_decode_compact() - read one struct in the compact protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_nested_args_decode_compact(struct kg_reader *r,
+						   struct alltypes_everything_nested_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_nested_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_MAP)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_map_i32_list_map_string_i32_decode_compact(r, &v->n, 0, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->n, 0, sizeof(v->n));
+				break;
+			}
+			v->isset.n = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_nested_args_decode() - read one struct in r->proto: as
+ * alltypes_everything_nested_args_decode_binary()
+ */
+int alltypes_everything_nested_args_decode(struct kg_reader *r,
+					   struct alltypes_everything_nested_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_nested_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_nested_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3967,60 +7896,96 @@ void alltypes_everything_nested_result_init(struct alltypes_everything_nested_re
 }
 
 /*
+ * alltypes_everything_nested_result_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int alltypes_everything_nested_result_encode_binary(struct kg_writer *w,
+		const struct alltypes_everything_nested_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_binary_write_field_begin(w, KG_T_MAP, 0);
+		kg_map_i32_list_map_string_i32_encode_binary(w, &v->success);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_nested_result_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_nested_result_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_nested_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_compact_write_field_begin(w, KG_T_MAP, 0, &last);
+		kg_map_i32_list_map_string_i32_encode_compact(w, &v->success);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * alltypes_everything_nested_result_encode() - write @value (a struct
- * alltypes_everything_nested_result); returns w->err
+ * alltypes_everything_nested_result) in w->proto; returns w->err
  */
 int alltypes_everything_nested_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_nested_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_MAP, 0);
-		kg_map_i32_list_map_string_i32_encode(w, &v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_nested_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_nested_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_nested_result_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_nested_result_decode_binary() - read one struct in the binary protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_nested_result_decode(struct kg_reader *r,
-					     struct alltypes_everything_nested_result *v)
+int alltypes_everything_nested_result_decode_binary(struct kg_reader *r,
+						    struct alltypes_everything_nested_result *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_nested_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_MAP) {
+			if (unlikely(ttype != KG_T_MAP)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_map_i32_list_map_string_i32_decode(r, &v->success, 0, 0);
-			if (err < 0)
+			err = kg_map_i32_list_map_string_i32_decode_binary(r, &v->success, 0, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -4035,14 +8000,80 @@ int alltypes_everything_nested_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_nested_result_decode_compact() - read one struct in the compact protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_nested_result_decode_compact(struct kg_reader *r,
+						     struct alltypes_everything_nested_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_nested_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_MAP)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_map_i32_list_map_string_i32_decode_compact(r, &v->success, 0, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->success, 0, sizeof(v->success));
+				break;
+			}
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_nested_result_decode() - read one struct in r->proto: as
+ * alltypes_everything_nested_result_decode_binary()
+ */
+int alltypes_everything_nested_result_decode(struct kg_reader *r,
+					     struct alltypes_everything_nested_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_nested_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_nested_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -4066,120 +8097,150 @@ void alltypes_everything_many_args_init(struct alltypes_everything_many_args *v)
 }
 
 /*
- * alltypes_everything_many_args_encode() - write @value (a struct alltypes_everything_many_args);
- * returns w->err
+ * alltypes_everything_many_args_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int alltypes_everything_many_args_encode_binary(struct kg_writer *w,
+						const struct alltypes_everything_many_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.a)
+		kg_binary_write_field_i32(w, 1, v->a);
+	if (v->isset.b)
+		kg_binary_write_field_bytes(w, 2, v->b);
+	if (v->isset.c) {
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 3);
+		alltypes_point_encode_binary(w, &v->c);
+	}
+	if (v->isset.d) {
+		kg_binary_write_field_begin(w, KG_T_LIST, 4);
+		kg_list_i32_encode_binary(w, &v->d);
+	}
+	if (v->isset.int_)
+		kg_binary_write_field_i64(w, 5, v->int_);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_many_args_encode_compact() - write @v in the compact protocol; returns w->err
+ */
+int alltypes_everything_many_args_encode_compact(struct kg_writer *w,
+						 const struct alltypes_everything_many_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.a)
+		kg_compact_write_field_i32(w, 1, v->a, &last);
+	if (v->isset.b)
+		kg_compact_write_field_bytes(w, 2, v->b, &last);
+	if (v->isset.c) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 3, &last);
+		alltypes_point_encode_compact(w, &v->c);
+	}
+	if (v->isset.d) {
+		kg_compact_write_field_begin(w, KG_T_LIST, 4, &last);
+		kg_list_i32_encode_compact(w, &v->d);
+	}
+	if (v->isset.int_)
+		kg_compact_write_field_i64(w, 5, v->int_, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_many_args_encode() - write @value (a struct alltypes_everything_many_args) in
+ * w->proto; returns w->err
  */
 int alltypes_everything_many_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_many_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.a) {
-		kg_write_field_begin(w, KG_T_I32, 1);
-		kg_write_i32(w, v->a);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_many_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_many_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	if (v->isset.b) {
-		kg_write_field_begin(w, KG_T_STRING, 2);
-		kg_write_bytes(w, v->b);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.c) {
-		kg_write_field_begin(w, KG_T_STRUCT, 3);
-		alltypes_point_encode(w, &v->c);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.d) {
-		kg_write_field_begin(w, KG_T_LIST, 4);
-		kg_list_i32_encode(w, &v->d);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.int_) {
-		kg_write_field_begin(w, KG_T_I64, 5);
-		kg_write_i64(w, v->int_);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_many_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_many_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_many_args_decode(struct kg_reader *r,
-					 struct alltypes_everything_many_args *v)
+int alltypes_everything_many_args_decode_binary(struct kg_reader *r,
+						struct alltypes_everything_many_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_many_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->a);
-			if (err)
+			err = kg_binary_read_i32(r, &v->a);
+			if (unlikely(err))
 				return err;
 			v->isset.a = true;
 			break;
 		case 2:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->b);
-			if (err)
+			err = kg_binary_read_string(r, &v->b);
+			if (unlikely(err))
 				return err;
 			v->isset.b = true;
 			break;
 		case 3:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = alltypes_point_decode(r, &v->c);
-			if (err)
+			err = alltypes_point_decode_binary(r, &v->c);
+			if (unlikely(err))
 				return err;
 			v->isset.c = true;
 			break;
 		case 4:
-			if (ttype != KG_T_LIST) {
+			if (unlikely(ttype != KG_T_LIST)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_list_i32_decode(r, &v->d, 0);
-			if (err < 0)
+			err = kg_list_i32_decode_binary(r, &v->d, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -4189,14 +8250,14 @@ int alltypes_everything_many_args_decode(struct kg_reader *r,
 			v->isset.d = true;
 			break;
 		case 5:
-			if (ttype != KG_T_I64) {
+			if (unlikely(ttype != KG_T_I64)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i64(r, &v->int_);
-			if (err)
+			err = kg_binary_read_i64(r, &v->int_);
+			if (unlikely(err))
 				return err;
 			v->isset.int_ = true;
 			break;
@@ -4206,14 +8267,128 @@ int alltypes_everything_many_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_many_args_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_many_args_decode_compact(struct kg_reader *r,
+						 struct alltypes_everything_many_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_many_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->a);
+			if (unlikely(err))
+				return err;
+			v->isset.a = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->b);
+			if (unlikely(err))
+				return err;
+			v->isset.b = true;
+			break;
+		case 3:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = alltypes_point_decode_compact(r, &v->c);
+			if (unlikely(err))
+				return err;
+			v->isset.c = true;
+			break;
+		case 4:
+			if (unlikely(ttype != KG_T_LIST)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_list_i32_decode_compact(r, &v->d, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->d, 0, sizeof(v->d));
+				break;
+			}
+			v->isset.d = true;
+			break;
+		case 5:
+			if (unlikely(ttype != KG_T_I64)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i64(r, &v->int_);
+			if (unlikely(err))
+				return err;
+			v->isset.int_ = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_many_args_decode() - read one struct in r->proto: as
+ * alltypes_everything_many_args_decode_binary()
+ */
+int alltypes_everything_many_args_decode(struct kg_reader *r,
+					 struct alltypes_everything_many_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_many_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_many_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -4237,96 +8412,131 @@ void alltypes_everything_many_result_init(struct alltypes_everything_many_result
 }
 
 /*
+ * alltypes_everything_many_result_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int alltypes_everything_many_result_encode_binary(struct kg_writer *w,
+						  const struct alltypes_everything_many_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_binary_write_field_i32(w, 0, v->success);
+	if (v->isset.oops) {
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 1);
+		alltypes_oops_encode_binary(w, &v->oops);
+	}
+	if (v->isset.worse) {
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 2);
+		alltypes_worse_encode_binary(w, &v->worse);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_many_result_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int alltypes_everything_many_result_encode_compact(struct kg_writer *w,
+						   const struct alltypes_everything_many_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_compact_write_field_i32(w, 0, v->success, &last);
+	if (v->isset.oops) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 1, &last);
+		alltypes_oops_encode_compact(w, &v->oops);
+	}
+	if (v->isset.worse) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 2, &last);
+		alltypes_worse_encode_compact(w, &v->worse);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * alltypes_everything_many_result_encode() - write @value (a struct
- * alltypes_everything_many_result); returns w->err
+ * alltypes_everything_many_result) in w->proto; returns w->err
  */
 int alltypes_everything_many_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_many_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_I32, 0);
-		kg_write_i32(w, v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_many_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_many_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	if (v->isset.oops) {
-		kg_write_field_begin(w, KG_T_STRUCT, 1);
-		alltypes_oops_encode(w, &v->oops);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.worse) {
-		kg_write_field_begin(w, KG_T_STRUCT, 2);
-		alltypes_worse_encode(w, &v->worse);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_many_result_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_many_result_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_many_result_decode(struct kg_reader *r,
-					   struct alltypes_everything_many_result *v)
+int alltypes_everything_many_result_decode_binary(struct kg_reader *r,
+						  struct alltypes_everything_many_result *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_many_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->success);
-			if (err)
+			err = kg_binary_read_i32(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
 		case 1:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = alltypes_oops_decode(r, &v->oops);
-			if (err)
+			err = alltypes_oops_decode_binary(r, &v->oops);
+			if (unlikely(err))
 				return err;
 			v->isset.oops = true;
 			break;
 		case 2:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = alltypes_worse_decode(r, &v->worse);
-			if (err)
+			err = alltypes_worse_decode_binary(r, &v->worse);
+			if (unlikely(err))
 				return err;
 			v->isset.worse = true;
 			break;
@@ -4336,14 +8546,99 @@ int alltypes_everything_many_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_many_result_decode_compact() - read one struct in the compact protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_many_result_decode_compact(struct kg_reader *r,
+						   struct alltypes_everything_many_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_many_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		case 1:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = alltypes_oops_decode_compact(r, &v->oops);
+			if (unlikely(err))
+				return err;
+			v->isset.oops = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = alltypes_worse_decode_compact(r, &v->worse);
+			if (unlikely(err))
+				return err;
+			v->isset.worse = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_many_result_decode() - read one struct in r->proto: as
+ * alltypes_everything_many_result_decode_binary()
+ */
+int alltypes_everything_many_result_decode(struct kg_reader *r,
+					   struct alltypes_everything_many_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_many_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_many_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -4367,78 +8662,106 @@ void alltypes_everything_fire_args_init(struct alltypes_everything_fire_args *v)
 }
 
 /*
- * alltypes_everything_fire_args_encode() - write @value (a struct alltypes_everything_fire_args);
- * returns w->err
+ * alltypes_everything_fire_args_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int alltypes_everything_fire_args_encode_binary(struct kg_writer *w,
+						const struct alltypes_everything_fire_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.event)
+		kg_binary_write_field_bytes(w, 1, v->event);
+	if (v->isset.call)
+		kg_binary_write_field_i32(w, 2, v->call);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_fire_args_encode_compact() - write @v in the compact protocol; returns w->err
+ */
+int alltypes_everything_fire_args_encode_compact(struct kg_writer *w,
+						 const struct alltypes_everything_fire_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.event)
+		kg_compact_write_field_bytes(w, 1, v->event, &last);
+	if (v->isset.call)
+		kg_compact_write_field_i32(w, 2, v->call, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * alltypes_everything_fire_args_encode() - write @value (a struct alltypes_everything_fire_args) in
+ * w->proto; returns w->err
  */
 int alltypes_everything_fire_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct alltypes_everything_fire_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.event) {
-		kg_write_field_begin(w, KG_T_STRING, 1);
-		kg_write_bytes(w, v->event);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_fire_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_fire_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	if (v->isset.call) {
-		kg_write_field_begin(w, KG_T_I32, 2);
-		kg_write_i32(w, v->call);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * alltypes_everything_fire_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_everything_fire_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_fire_args_decode(struct kg_reader *r,
-					 struct alltypes_everything_fire_args *v)
+int alltypes_everything_fire_args_decode_binary(struct kg_reader *r,
+						struct alltypes_everything_fire_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_everything_fire_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->event);
-			if (err)
+			err = kg_binary_read_string(r, &v->event);
+			if (unlikely(err))
 				return err;
 			v->isset.event = true;
 			break;
 		case 2:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->call);
-			if (err)
+			err = kg_binary_read_i32(r, &v->call);
+			if (unlikely(err))
 				return err;
 			v->isset.call = true;
 			break;
@@ -4448,14 +8771,87 @@ int alltypes_everything_fire_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_everything_fire_args_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_everything_fire_args_decode_compact(struct kg_reader *r,
+						 struct alltypes_everything_fire_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_everything_fire_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->event);
+			if (unlikely(err))
+				return err;
+			v->isset.event = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->call);
+			if (unlikely(err))
+				return err;
+			v->isset.call = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * alltypes_everything_fire_args_decode() - read one struct in r->proto: as
+ * alltypes_everything_fire_args_decode_binary()
+ */
+int alltypes_everything_fire_args_decode(struct kg_reader *r,
+					 struct alltypes_everything_fire_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_fire_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_fire_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*

@@ -646,6 +646,14 @@ void alltypes_everything_nothing_args_init(struct alltypes_everything_nothing_ar
 int alltypes_everything_nothing_args_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_nothing_args_decode(struct kg_reader *r,
 					    struct alltypes_everything_nothing_args *v);
+int alltypes_everything_nothing_args_encode_binary(struct kg_writer *w,
+		const struct alltypes_everything_nothing_args *v);
+int alltypes_everything_nothing_args_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_nothing_args *v);
+int alltypes_everything_nothing_args_decode_binary(struct kg_reader *r,
+						   struct alltypes_everything_nothing_args *v);
+int alltypes_everything_nothing_args_decode_compact(struct kg_reader *r,
+						    struct alltypes_everything_nothing_args *v);
 size_t alltypes_everything_nothing_args_encoded_size(
 		const struct alltypes_everything_nothing_args *v, u8 proto);
 
@@ -653,6 +661,14 @@ void alltypes_everything_nothing_result_init(struct alltypes_everything_nothing_
 int alltypes_everything_nothing_result_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_nothing_result_decode(struct kg_reader *r,
 					      struct alltypes_everything_nothing_result *v);
+int alltypes_everything_nothing_result_encode_binary(struct kg_writer *w,
+		const struct alltypes_everything_nothing_result *v);
+int alltypes_everything_nothing_result_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_nothing_result *v);
+int alltypes_everything_nothing_result_decode_binary(struct kg_reader *r,
+						     struct alltypes_everything_nothing_result *v);
+int alltypes_everything_nothing_result_decode_compact(struct kg_reader *r,
+						      struct alltypes_everything_nothing_result *v);
 size_t alltypes_everything_nothing_result_encoded_size(
 		const struct alltypes_everything_nothing_result *v, u8 proto);
 
@@ -660,6 +676,14 @@ void alltypes_everything_flip_args_init(struct alltypes_everything_flip_args *v)
 int alltypes_everything_flip_args_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_flip_args_decode(struct kg_reader *r,
 					 struct alltypes_everything_flip_args *v);
+int alltypes_everything_flip_args_encode_binary(struct kg_writer *w,
+						const struct alltypes_everything_flip_args *v);
+int alltypes_everything_flip_args_encode_compact(struct kg_writer *w,
+						 const struct alltypes_everything_flip_args *v);
+int alltypes_everything_flip_args_decode_binary(struct kg_reader *r,
+						struct alltypes_everything_flip_args *v);
+int alltypes_everything_flip_args_decode_compact(struct kg_reader *r,
+						 struct alltypes_everything_flip_args *v);
 size_t alltypes_everything_flip_args_encoded_size(const struct alltypes_everything_flip_args *v,
 						  u8 proto);
 
@@ -667,6 +691,14 @@ void alltypes_everything_flip_result_init(struct alltypes_everything_flip_result
 int alltypes_everything_flip_result_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_flip_result_decode(struct kg_reader *r,
 					   struct alltypes_everything_flip_result *v);
+int alltypes_everything_flip_result_encode_binary(struct kg_writer *w,
+						  const struct alltypes_everything_flip_result *v);
+int alltypes_everything_flip_result_encode_compact(struct kg_writer *w,
+						   const struct alltypes_everything_flip_result *v);
+int alltypes_everything_flip_result_decode_binary(struct kg_reader *r,
+						  struct alltypes_everything_flip_result *v);
+int alltypes_everything_flip_result_decode_compact(struct kg_reader *r,
+						   struct alltypes_everything_flip_result *v);
 size_t alltypes_everything_flip_result_encoded_size(const struct alltypes_everything_flip_result *v,
 						    u8 proto);
 
@@ -674,6 +706,14 @@ void alltypes_everything_byte8_args_init(struct alltypes_everything_byte8_args *
 int alltypes_everything_byte8_args_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_byte8_args_decode(struct kg_reader *r,
 					  struct alltypes_everything_byte8_args *v);
+int alltypes_everything_byte8_args_encode_binary(struct kg_writer *w,
+						 const struct alltypes_everything_byte8_args *v);
+int alltypes_everything_byte8_args_encode_compact(struct kg_writer *w,
+						  const struct alltypes_everything_byte8_args *v);
+int alltypes_everything_byte8_args_decode_binary(struct kg_reader *r,
+						 struct alltypes_everything_byte8_args *v);
+int alltypes_everything_byte8_args_decode_compact(struct kg_reader *r,
+						  struct alltypes_everything_byte8_args *v);
 size_t alltypes_everything_byte8_args_encoded_size(const struct alltypes_everything_byte8_args *v,
 						   u8 proto);
 
@@ -681,6 +721,14 @@ void alltypes_everything_byte8_result_init(struct alltypes_everything_byte8_resu
 int alltypes_everything_byte8_result_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_byte8_result_decode(struct kg_reader *r,
 					    struct alltypes_everything_byte8_result *v);
+int alltypes_everything_byte8_result_encode_binary(struct kg_writer *w,
+		const struct alltypes_everything_byte8_result *v);
+int alltypes_everything_byte8_result_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_byte8_result *v);
+int alltypes_everything_byte8_result_decode_binary(struct kg_reader *r,
+						   struct alltypes_everything_byte8_result *v);
+int alltypes_everything_byte8_result_decode_compact(struct kg_reader *r,
+						    struct alltypes_everything_byte8_result *v);
 size_t alltypes_everything_byte8_result_encoded_size(
 		const struct alltypes_everything_byte8_result *v, u8 proto);
 
@@ -688,6 +736,14 @@ void alltypes_everything_short16_args_init(struct alltypes_everything_short16_ar
 int alltypes_everything_short16_args_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_short16_args_decode(struct kg_reader *r,
 					    struct alltypes_everything_short16_args *v);
+int alltypes_everything_short16_args_encode_binary(struct kg_writer *w,
+		const struct alltypes_everything_short16_args *v);
+int alltypes_everything_short16_args_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_short16_args *v);
+int alltypes_everything_short16_args_decode_binary(struct kg_reader *r,
+						   struct alltypes_everything_short16_args *v);
+int alltypes_everything_short16_args_decode_compact(struct kg_reader *r,
+						    struct alltypes_everything_short16_args *v);
 size_t alltypes_everything_short16_args_encoded_size(
 		const struct alltypes_everything_short16_args *v, u8 proto);
 
@@ -695,6 +751,14 @@ void alltypes_everything_short16_result_init(struct alltypes_everything_short16_
 int alltypes_everything_short16_result_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_short16_result_decode(struct kg_reader *r,
 					      struct alltypes_everything_short16_result *v);
+int alltypes_everything_short16_result_encode_binary(struct kg_writer *w,
+		const struct alltypes_everything_short16_result *v);
+int alltypes_everything_short16_result_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_short16_result *v);
+int alltypes_everything_short16_result_decode_binary(struct kg_reader *r,
+						     struct alltypes_everything_short16_result *v);
+int alltypes_everything_short16_result_decode_compact(struct kg_reader *r,
+						      struct alltypes_everything_short16_result *v);
 size_t alltypes_everything_short16_result_encoded_size(
 		const struct alltypes_everything_short16_result *v, u8 proto);
 
@@ -702,6 +766,14 @@ void alltypes_everything_int32_args_init(struct alltypes_everything_int32_args *
 int alltypes_everything_int32_args_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_int32_args_decode(struct kg_reader *r,
 					  struct alltypes_everything_int32_args *v);
+int alltypes_everything_int32_args_encode_binary(struct kg_writer *w,
+						 const struct alltypes_everything_int32_args *v);
+int alltypes_everything_int32_args_encode_compact(struct kg_writer *w,
+						  const struct alltypes_everything_int32_args *v);
+int alltypes_everything_int32_args_decode_binary(struct kg_reader *r,
+						 struct alltypes_everything_int32_args *v);
+int alltypes_everything_int32_args_decode_compact(struct kg_reader *r,
+						  struct alltypes_everything_int32_args *v);
 size_t alltypes_everything_int32_args_encoded_size(const struct alltypes_everything_int32_args *v,
 						   u8 proto);
 
@@ -709,6 +781,14 @@ void alltypes_everything_int32_result_init(struct alltypes_everything_int32_resu
 int alltypes_everything_int32_result_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_int32_result_decode(struct kg_reader *r,
 					    struct alltypes_everything_int32_result *v);
+int alltypes_everything_int32_result_encode_binary(struct kg_writer *w,
+		const struct alltypes_everything_int32_result *v);
+int alltypes_everything_int32_result_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_int32_result *v);
+int alltypes_everything_int32_result_decode_binary(struct kg_reader *r,
+						   struct alltypes_everything_int32_result *v);
+int alltypes_everything_int32_result_decode_compact(struct kg_reader *r,
+						    struct alltypes_everything_int32_result *v);
 size_t alltypes_everything_int32_result_encoded_size(
 		const struct alltypes_everything_int32_result *v, u8 proto);
 
@@ -716,6 +796,14 @@ void alltypes_everything_long64_args_init(struct alltypes_everything_long64_args
 int alltypes_everything_long64_args_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_long64_args_decode(struct kg_reader *r,
 					   struct alltypes_everything_long64_args *v);
+int alltypes_everything_long64_args_encode_binary(struct kg_writer *w,
+						  const struct alltypes_everything_long64_args *v);
+int alltypes_everything_long64_args_encode_compact(struct kg_writer *w,
+						   const struct alltypes_everything_long64_args *v);
+int alltypes_everything_long64_args_decode_binary(struct kg_reader *r,
+						  struct alltypes_everything_long64_args *v);
+int alltypes_everything_long64_args_decode_compact(struct kg_reader *r,
+						   struct alltypes_everything_long64_args *v);
 size_t alltypes_everything_long64_args_encoded_size(const struct alltypes_everything_long64_args *v,
 						    u8 proto);
 
@@ -723,6 +811,14 @@ void alltypes_everything_long64_result_init(struct alltypes_everything_long64_re
 int alltypes_everything_long64_result_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_long64_result_decode(struct kg_reader *r,
 					     struct alltypes_everything_long64_result *v);
+int alltypes_everything_long64_result_encode_binary(struct kg_writer *w,
+		const struct alltypes_everything_long64_result *v);
+int alltypes_everything_long64_result_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_long64_result *v);
+int alltypes_everything_long64_result_decode_binary(struct kg_reader *r,
+						    struct alltypes_everything_long64_result *v);
+int alltypes_everything_long64_result_decode_compact(struct kg_reader *r,
+						     struct alltypes_everything_long64_result *v);
 size_t alltypes_everything_long64_result_encoded_size(
 		const struct alltypes_everything_long64_result *v, u8 proto);
 
@@ -730,6 +826,14 @@ void alltypes_everything_dbl_args_init(struct alltypes_everything_dbl_args *v);
 int alltypes_everything_dbl_args_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_dbl_args_decode(struct kg_reader *r,
 					struct alltypes_everything_dbl_args *v);
+int alltypes_everything_dbl_args_encode_binary(struct kg_writer *w,
+					       const struct alltypes_everything_dbl_args *v);
+int alltypes_everything_dbl_args_encode_compact(struct kg_writer *w,
+						const struct alltypes_everything_dbl_args *v);
+int alltypes_everything_dbl_args_decode_binary(struct kg_reader *r,
+					       struct alltypes_everything_dbl_args *v);
+int alltypes_everything_dbl_args_decode_compact(struct kg_reader *r,
+						struct alltypes_everything_dbl_args *v);
 size_t alltypes_everything_dbl_args_encoded_size(const struct alltypes_everything_dbl_args *v,
 						 u8 proto);
 
@@ -737,6 +841,14 @@ void alltypes_everything_dbl_result_init(struct alltypes_everything_dbl_result *
 int alltypes_everything_dbl_result_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_dbl_result_decode(struct kg_reader *r,
 					  struct alltypes_everything_dbl_result *v);
+int alltypes_everything_dbl_result_encode_binary(struct kg_writer *w,
+						 const struct alltypes_everything_dbl_result *v);
+int alltypes_everything_dbl_result_encode_compact(struct kg_writer *w,
+						  const struct alltypes_everything_dbl_result *v);
+int alltypes_everything_dbl_result_decode_binary(struct kg_reader *r,
+						 struct alltypes_everything_dbl_result *v);
+int alltypes_everything_dbl_result_decode_compact(struct kg_reader *r,
+						  struct alltypes_everything_dbl_result *v);
 size_t alltypes_everything_dbl_result_encoded_size(const struct alltypes_everything_dbl_result *v,
 						   u8 proto);
 
@@ -744,6 +856,14 @@ void alltypes_everything_str_args_init(struct alltypes_everything_str_args *v);
 int alltypes_everything_str_args_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_str_args_decode(struct kg_reader *r,
 					struct alltypes_everything_str_args *v);
+int alltypes_everything_str_args_encode_binary(struct kg_writer *w,
+					       const struct alltypes_everything_str_args *v);
+int alltypes_everything_str_args_encode_compact(struct kg_writer *w,
+						const struct alltypes_everything_str_args *v);
+int alltypes_everything_str_args_decode_binary(struct kg_reader *r,
+					       struct alltypes_everything_str_args *v);
+int alltypes_everything_str_args_decode_compact(struct kg_reader *r,
+						struct alltypes_everything_str_args *v);
 size_t alltypes_everything_str_args_encoded_size(const struct alltypes_everything_str_args *v,
 						 u8 proto);
 
@@ -751,6 +871,14 @@ void alltypes_everything_str_result_init(struct alltypes_everything_str_result *
 int alltypes_everything_str_result_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_str_result_decode(struct kg_reader *r,
 					  struct alltypes_everything_str_result *v);
+int alltypes_everything_str_result_encode_binary(struct kg_writer *w,
+						 const struct alltypes_everything_str_result *v);
+int alltypes_everything_str_result_encode_compact(struct kg_writer *w,
+						  const struct alltypes_everything_str_result *v);
+int alltypes_everything_str_result_decode_binary(struct kg_reader *r,
+						 struct alltypes_everything_str_result *v);
+int alltypes_everything_str_result_decode_compact(struct kg_reader *r,
+						  struct alltypes_everything_str_result *v);
 size_t alltypes_everything_str_result_encoded_size(const struct alltypes_everything_str_result *v,
 						   u8 proto);
 
@@ -758,6 +886,14 @@ void alltypes_everything_bin_args_init(struct alltypes_everything_bin_args *v);
 int alltypes_everything_bin_args_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_bin_args_decode(struct kg_reader *r,
 					struct alltypes_everything_bin_args *v);
+int alltypes_everything_bin_args_encode_binary(struct kg_writer *w,
+					       const struct alltypes_everything_bin_args *v);
+int alltypes_everything_bin_args_encode_compact(struct kg_writer *w,
+						const struct alltypes_everything_bin_args *v);
+int alltypes_everything_bin_args_decode_binary(struct kg_reader *r,
+					       struct alltypes_everything_bin_args *v);
+int alltypes_everything_bin_args_decode_compact(struct kg_reader *r,
+						struct alltypes_everything_bin_args *v);
 size_t alltypes_everything_bin_args_encoded_size(const struct alltypes_everything_bin_args *v,
 						 u8 proto);
 
@@ -765,12 +901,28 @@ void alltypes_everything_bin_result_init(struct alltypes_everything_bin_result *
 int alltypes_everything_bin_result_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_bin_result_decode(struct kg_reader *r,
 					  struct alltypes_everything_bin_result *v);
+int alltypes_everything_bin_result_encode_binary(struct kg_writer *w,
+						 const struct alltypes_everything_bin_result *v);
+int alltypes_everything_bin_result_encode_compact(struct kg_writer *w,
+						  const struct alltypes_everything_bin_result *v);
+int alltypes_everything_bin_result_decode_binary(struct kg_reader *r,
+						 struct alltypes_everything_bin_result *v);
+int alltypes_everything_bin_result_decode_compact(struct kg_reader *r,
+						  struct alltypes_everything_bin_result *v);
 size_t alltypes_everything_bin_result_encoded_size(const struct alltypes_everything_bin_result *v,
 						   u8 proto);
 
 void alltypes_everything_id_args_init(struct alltypes_everything_id_args *v);
 int alltypes_everything_id_args_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_id_args_decode(struct kg_reader *r, struct alltypes_everything_id_args *v);
+int alltypes_everything_id_args_encode_binary(struct kg_writer *w,
+					      const struct alltypes_everything_id_args *v);
+int alltypes_everything_id_args_encode_compact(struct kg_writer *w,
+					       const struct alltypes_everything_id_args *v);
+int alltypes_everything_id_args_decode_binary(struct kg_reader *r,
+					      struct alltypes_everything_id_args *v);
+int alltypes_everything_id_args_decode_compact(struct kg_reader *r,
+					       struct alltypes_everything_id_args *v);
 size_t alltypes_everything_id_args_encoded_size(const struct alltypes_everything_id_args *v,
 						u8 proto);
 
@@ -778,6 +930,14 @@ void alltypes_everything_id_result_init(struct alltypes_everything_id_result *v)
 int alltypes_everything_id_result_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_id_result_decode(struct kg_reader *r,
 					 struct alltypes_everything_id_result *v);
+int alltypes_everything_id_result_encode_binary(struct kg_writer *w,
+						const struct alltypes_everything_id_result *v);
+int alltypes_everything_id_result_encode_compact(struct kg_writer *w,
+						 const struct alltypes_everything_id_result *v);
+int alltypes_everything_id_result_decode_binary(struct kg_reader *r,
+						struct alltypes_everything_id_result *v);
+int alltypes_everything_id_result_decode_compact(struct kg_reader *r,
+						 struct alltypes_everything_id_result *v);
 size_t alltypes_everything_id_result_encoded_size(const struct alltypes_everything_id_result *v,
 						  u8 proto);
 
@@ -785,6 +945,14 @@ void alltypes_everything_color_args_init(struct alltypes_everything_color_args *
 int alltypes_everything_color_args_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_color_args_decode(struct kg_reader *r,
 					  struct alltypes_everything_color_args *v);
+int alltypes_everything_color_args_encode_binary(struct kg_writer *w,
+						 const struct alltypes_everything_color_args *v);
+int alltypes_everything_color_args_encode_compact(struct kg_writer *w,
+						  const struct alltypes_everything_color_args *v);
+int alltypes_everything_color_args_decode_binary(struct kg_reader *r,
+						 struct alltypes_everything_color_args *v);
+int alltypes_everything_color_args_decode_compact(struct kg_reader *r,
+						  struct alltypes_everything_color_args *v);
 size_t alltypes_everything_color_args_encoded_size(const struct alltypes_everything_color_args *v,
 						   u8 proto);
 
@@ -792,6 +960,14 @@ void alltypes_everything_color_result_init(struct alltypes_everything_color_resu
 int alltypes_everything_color_result_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_color_result_decode(struct kg_reader *r,
 					    struct alltypes_everything_color_result *v);
+int alltypes_everything_color_result_encode_binary(struct kg_writer *w,
+		const struct alltypes_everything_color_result *v);
+int alltypes_everything_color_result_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_color_result *v);
+int alltypes_everything_color_result_decode_binary(struct kg_reader *r,
+						   struct alltypes_everything_color_result *v);
+int alltypes_everything_color_result_decode_compact(struct kg_reader *r,
+						    struct alltypes_everything_color_result *v);
 size_t alltypes_everything_color_result_encoded_size(
 		const struct alltypes_everything_color_result *v, u8 proto);
 
@@ -799,6 +975,14 @@ void alltypes_everything_when_args_init(struct alltypes_everything_when_args *v)
 int alltypes_everything_when_args_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_when_args_decode(struct kg_reader *r,
 					 struct alltypes_everything_when_args *v);
+int alltypes_everything_when_args_encode_binary(struct kg_writer *w,
+						const struct alltypes_everything_when_args *v);
+int alltypes_everything_when_args_encode_compact(struct kg_writer *w,
+						 const struct alltypes_everything_when_args *v);
+int alltypes_everything_when_args_decode_binary(struct kg_reader *r,
+						struct alltypes_everything_when_args *v);
+int alltypes_everything_when_args_decode_compact(struct kg_reader *r,
+						 struct alltypes_everything_when_args *v);
 size_t alltypes_everything_when_args_encoded_size(const struct alltypes_everything_when_args *v,
 						  u8 proto);
 
@@ -806,6 +990,14 @@ void alltypes_everything_when_result_init(struct alltypes_everything_when_result
 int alltypes_everything_when_result_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_when_result_decode(struct kg_reader *r,
 					   struct alltypes_everything_when_result *v);
+int alltypes_everything_when_result_encode_binary(struct kg_writer *w,
+						  const struct alltypes_everything_when_result *v);
+int alltypes_everything_when_result_encode_compact(struct kg_writer *w,
+						   const struct alltypes_everything_when_result *v);
+int alltypes_everything_when_result_decode_binary(struct kg_reader *r,
+						  struct alltypes_everything_when_result *v);
+int alltypes_everything_when_result_decode_compact(struct kg_reader *r,
+						   struct alltypes_everything_when_result *v);
 size_t alltypes_everything_when_result_encoded_size(const struct alltypes_everything_when_result *v,
 						    u8 proto);
 
@@ -813,6 +1005,14 @@ void alltypes_everything_names_args_init(struct alltypes_everything_names_args *
 int alltypes_everything_names_args_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_names_args_decode(struct kg_reader *r,
 					  struct alltypes_everything_names_args *v);
+int alltypes_everything_names_args_encode_binary(struct kg_writer *w,
+						 const struct alltypes_everything_names_args *v);
+int alltypes_everything_names_args_encode_compact(struct kg_writer *w,
+						  const struct alltypes_everything_names_args *v);
+int alltypes_everything_names_args_decode_binary(struct kg_reader *r,
+						 struct alltypes_everything_names_args *v);
+int alltypes_everything_names_args_decode_compact(struct kg_reader *r,
+						  struct alltypes_everything_names_args *v);
 size_t alltypes_everything_names_args_encoded_size(const struct alltypes_everything_names_args *v,
 						   u8 proto);
 
@@ -820,6 +1020,14 @@ void alltypes_everything_names_result_init(struct alltypes_everything_names_resu
 int alltypes_everything_names_result_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_names_result_decode(struct kg_reader *r,
 					    struct alltypes_everything_names_result *v);
+int alltypes_everything_names_result_encode_binary(struct kg_writer *w,
+		const struct alltypes_everything_names_result *v);
+int alltypes_everything_names_result_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_names_result *v);
+int alltypes_everything_names_result_decode_binary(struct kg_reader *r,
+						   struct alltypes_everything_names_result *v);
+int alltypes_everything_names_result_decode_compact(struct kg_reader *r,
+						    struct alltypes_everything_names_result *v);
 size_t alltypes_everything_names_result_encoded_size(
 		const struct alltypes_everything_names_result *v, u8 proto);
 
@@ -827,6 +1035,14 @@ void alltypes_everything_point_args_init(struct alltypes_everything_point_args *
 int alltypes_everything_point_args_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_point_args_decode(struct kg_reader *r,
 					  struct alltypes_everything_point_args *v);
+int alltypes_everything_point_args_encode_binary(struct kg_writer *w,
+						 const struct alltypes_everything_point_args *v);
+int alltypes_everything_point_args_encode_compact(struct kg_writer *w,
+						  const struct alltypes_everything_point_args *v);
+int alltypes_everything_point_args_decode_binary(struct kg_reader *r,
+						 struct alltypes_everything_point_args *v);
+int alltypes_everything_point_args_decode_compact(struct kg_reader *r,
+						  struct alltypes_everything_point_args *v);
 size_t alltypes_everything_point_args_encoded_size(const struct alltypes_everything_point_args *v,
 						   u8 proto);
 
@@ -834,6 +1050,14 @@ void alltypes_everything_point_result_init(struct alltypes_everything_point_resu
 int alltypes_everything_point_result_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_point_result_decode(struct kg_reader *r,
 					    struct alltypes_everything_point_result *v);
+int alltypes_everything_point_result_encode_binary(struct kg_writer *w,
+		const struct alltypes_everything_point_result *v);
+int alltypes_everything_point_result_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_point_result *v);
+int alltypes_everything_point_result_decode_binary(struct kg_reader *r,
+						   struct alltypes_everything_point_result *v);
+int alltypes_everything_point_result_decode_compact(struct kg_reader *r,
+						    struct alltypes_everything_point_result *v);
 size_t alltypes_everything_point_result_encoded_size(
 		const struct alltypes_everything_point_result *v, u8 proto);
 
@@ -841,6 +1065,14 @@ void alltypes_everything_shape_args_init(struct alltypes_everything_shape_args *
 int alltypes_everything_shape_args_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_shape_args_decode(struct kg_reader *r,
 					  struct alltypes_everything_shape_args *v);
+int alltypes_everything_shape_args_encode_binary(struct kg_writer *w,
+						 const struct alltypes_everything_shape_args *v);
+int alltypes_everything_shape_args_encode_compact(struct kg_writer *w,
+						  const struct alltypes_everything_shape_args *v);
+int alltypes_everything_shape_args_decode_binary(struct kg_reader *r,
+						 struct alltypes_everything_shape_args *v);
+int alltypes_everything_shape_args_decode_compact(struct kg_reader *r,
+						  struct alltypes_everything_shape_args *v);
 size_t alltypes_everything_shape_args_encoded_size(const struct alltypes_everything_shape_args *v,
 						   u8 proto);
 
@@ -848,6 +1080,14 @@ void alltypes_everything_shape_result_init(struct alltypes_everything_shape_resu
 int alltypes_everything_shape_result_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_shape_result_decode(struct kg_reader *r,
 					    struct alltypes_everything_shape_result *v);
+int alltypes_everything_shape_result_encode_binary(struct kg_writer *w,
+		const struct alltypes_everything_shape_result *v);
+int alltypes_everything_shape_result_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_shape_result *v);
+int alltypes_everything_shape_result_decode_binary(struct kg_reader *r,
+						   struct alltypes_everything_shape_result *v);
+int alltypes_everything_shape_result_decode_compact(struct kg_reader *r,
+						    struct alltypes_everything_shape_result *v);
 size_t alltypes_everything_shape_result_encoded_size(
 		const struct alltypes_everything_shape_result *v, u8 proto);
 
@@ -855,6 +1095,14 @@ void alltypes_everything_ints_args_init(struct alltypes_everything_ints_args *v)
 int alltypes_everything_ints_args_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_ints_args_decode(struct kg_reader *r,
 					 struct alltypes_everything_ints_args *v);
+int alltypes_everything_ints_args_encode_binary(struct kg_writer *w,
+						const struct alltypes_everything_ints_args *v);
+int alltypes_everything_ints_args_encode_compact(struct kg_writer *w,
+						 const struct alltypes_everything_ints_args *v);
+int alltypes_everything_ints_args_decode_binary(struct kg_reader *r,
+						struct alltypes_everything_ints_args *v);
+int alltypes_everything_ints_args_decode_compact(struct kg_reader *r,
+						 struct alltypes_everything_ints_args *v);
 size_t alltypes_everything_ints_args_encoded_size(const struct alltypes_everything_ints_args *v,
 						  u8 proto);
 
@@ -862,6 +1110,14 @@ void alltypes_everything_ints_result_init(struct alltypes_everything_ints_result
 int alltypes_everything_ints_result_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_ints_result_decode(struct kg_reader *r,
 					   struct alltypes_everything_ints_result *v);
+int alltypes_everything_ints_result_encode_binary(struct kg_writer *w,
+						  const struct alltypes_everything_ints_result *v);
+int alltypes_everything_ints_result_encode_compact(struct kg_writer *w,
+						   const struct alltypes_everything_ints_result *v);
+int alltypes_everything_ints_result_decode_binary(struct kg_reader *r,
+						  struct alltypes_everything_ints_result *v);
+int alltypes_everything_ints_result_decode_compact(struct kg_reader *r,
+						   struct alltypes_everything_ints_result *v);
 size_t alltypes_everything_ints_result_encoded_size(const struct alltypes_everything_ints_result *v,
 						    u8 proto);
 
@@ -869,6 +1125,14 @@ void alltypes_everything_strings_args_init(struct alltypes_everything_strings_ar
 int alltypes_everything_strings_args_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_strings_args_decode(struct kg_reader *r,
 					    struct alltypes_everything_strings_args *v);
+int alltypes_everything_strings_args_encode_binary(struct kg_writer *w,
+		const struct alltypes_everything_strings_args *v);
+int alltypes_everything_strings_args_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_strings_args *v);
+int alltypes_everything_strings_args_decode_binary(struct kg_reader *r,
+						   struct alltypes_everything_strings_args *v);
+int alltypes_everything_strings_args_decode_compact(struct kg_reader *r,
+						    struct alltypes_everything_strings_args *v);
 size_t alltypes_everything_strings_args_encoded_size(
 		const struct alltypes_everything_strings_args *v, u8 proto);
 
@@ -876,6 +1140,14 @@ void alltypes_everything_strings_result_init(struct alltypes_everything_strings_
 int alltypes_everything_strings_result_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_strings_result_decode(struct kg_reader *r,
 					      struct alltypes_everything_strings_result *v);
+int alltypes_everything_strings_result_encode_binary(struct kg_writer *w,
+		const struct alltypes_everything_strings_result *v);
+int alltypes_everything_strings_result_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_strings_result *v);
+int alltypes_everything_strings_result_decode_binary(struct kg_reader *r,
+						     struct alltypes_everything_strings_result *v);
+int alltypes_everything_strings_result_decode_compact(struct kg_reader *r,
+						      struct alltypes_everything_strings_result *v);
 size_t alltypes_everything_strings_result_encoded_size(
 		const struct alltypes_everything_strings_result *v, u8 proto);
 
@@ -883,6 +1155,14 @@ void alltypes_everything_points_args_init(struct alltypes_everything_points_args
 int alltypes_everything_points_args_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_points_args_decode(struct kg_reader *r,
 					   struct alltypes_everything_points_args *v);
+int alltypes_everything_points_args_encode_binary(struct kg_writer *w,
+						  const struct alltypes_everything_points_args *v);
+int alltypes_everything_points_args_encode_compact(struct kg_writer *w,
+						   const struct alltypes_everything_points_args *v);
+int alltypes_everything_points_args_decode_binary(struct kg_reader *r,
+						  struct alltypes_everything_points_args *v);
+int alltypes_everything_points_args_decode_compact(struct kg_reader *r,
+						   struct alltypes_everything_points_args *v);
 size_t alltypes_everything_points_args_encoded_size(const struct alltypes_everything_points_args *v,
 						    u8 proto);
 
@@ -890,6 +1170,14 @@ void alltypes_everything_points_result_init(struct alltypes_everything_points_re
 int alltypes_everything_points_result_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_points_result_decode(struct kg_reader *r,
 					     struct alltypes_everything_points_result *v);
+int alltypes_everything_points_result_encode_binary(struct kg_writer *w,
+		const struct alltypes_everything_points_result *v);
+int alltypes_everything_points_result_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_points_result *v);
+int alltypes_everything_points_result_decode_binary(struct kg_reader *r,
+						    struct alltypes_everything_points_result *v);
+int alltypes_everything_points_result_decode_compact(struct kg_reader *r,
+						     struct alltypes_everything_points_result *v);
 size_t alltypes_everything_points_result_encoded_size(
 		const struct alltypes_everything_points_result *v, u8 proto);
 
@@ -897,6 +1185,14 @@ void alltypes_everything_nested_args_init(struct alltypes_everything_nested_args
 int alltypes_everything_nested_args_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_nested_args_decode(struct kg_reader *r,
 					   struct alltypes_everything_nested_args *v);
+int alltypes_everything_nested_args_encode_binary(struct kg_writer *w,
+						  const struct alltypes_everything_nested_args *v);
+int alltypes_everything_nested_args_encode_compact(struct kg_writer *w,
+						   const struct alltypes_everything_nested_args *v);
+int alltypes_everything_nested_args_decode_binary(struct kg_reader *r,
+						  struct alltypes_everything_nested_args *v);
+int alltypes_everything_nested_args_decode_compact(struct kg_reader *r,
+						   struct alltypes_everything_nested_args *v);
 size_t alltypes_everything_nested_args_encoded_size(const struct alltypes_everything_nested_args *v,
 						    u8 proto);
 
@@ -904,6 +1200,14 @@ void alltypes_everything_nested_result_init(struct alltypes_everything_nested_re
 int alltypes_everything_nested_result_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_nested_result_decode(struct kg_reader *r,
 					     struct alltypes_everything_nested_result *v);
+int alltypes_everything_nested_result_encode_binary(struct kg_writer *w,
+		const struct alltypes_everything_nested_result *v);
+int alltypes_everything_nested_result_encode_compact(struct kg_writer *w,
+		const struct alltypes_everything_nested_result *v);
+int alltypes_everything_nested_result_decode_binary(struct kg_reader *r,
+						    struct alltypes_everything_nested_result *v);
+int alltypes_everything_nested_result_decode_compact(struct kg_reader *r,
+						     struct alltypes_everything_nested_result *v);
 size_t alltypes_everything_nested_result_encoded_size(
 		const struct alltypes_everything_nested_result *v, u8 proto);
 
@@ -911,6 +1215,14 @@ void alltypes_everything_many_args_init(struct alltypes_everything_many_args *v)
 int alltypes_everything_many_args_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_many_args_decode(struct kg_reader *r,
 					 struct alltypes_everything_many_args *v);
+int alltypes_everything_many_args_encode_binary(struct kg_writer *w,
+						const struct alltypes_everything_many_args *v);
+int alltypes_everything_many_args_encode_compact(struct kg_writer *w,
+						 const struct alltypes_everything_many_args *v);
+int alltypes_everything_many_args_decode_binary(struct kg_reader *r,
+						struct alltypes_everything_many_args *v);
+int alltypes_everything_many_args_decode_compact(struct kg_reader *r,
+						 struct alltypes_everything_many_args *v);
 size_t alltypes_everything_many_args_encoded_size(const struct alltypes_everything_many_args *v,
 						  u8 proto);
 
@@ -918,6 +1230,14 @@ void alltypes_everything_many_result_init(struct alltypes_everything_many_result
 int alltypes_everything_many_result_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_many_result_decode(struct kg_reader *r,
 					   struct alltypes_everything_many_result *v);
+int alltypes_everything_many_result_encode_binary(struct kg_writer *w,
+						  const struct alltypes_everything_many_result *v);
+int alltypes_everything_many_result_encode_compact(struct kg_writer *w,
+						   const struct alltypes_everything_many_result *v);
+int alltypes_everything_many_result_decode_binary(struct kg_reader *r,
+						  struct alltypes_everything_many_result *v);
+int alltypes_everything_many_result_decode_compact(struct kg_reader *r,
+						   struct alltypes_everything_many_result *v);
 size_t alltypes_everything_many_result_encoded_size(const struct alltypes_everything_many_result *v,
 						    u8 proto);
 
@@ -925,6 +1245,14 @@ void alltypes_everything_fire_args_init(struct alltypes_everything_fire_args *v)
 int alltypes_everything_fire_args_encode(struct kg_writer *w, const void *value);
 int alltypes_everything_fire_args_decode(struct kg_reader *r,
 					 struct alltypes_everything_fire_args *v);
+int alltypes_everything_fire_args_encode_binary(struct kg_writer *w,
+						const struct alltypes_everything_fire_args *v);
+int alltypes_everything_fire_args_encode_compact(struct kg_writer *w,
+						 const struct alltypes_everything_fire_args *v);
+int alltypes_everything_fire_args_decode_binary(struct kg_reader *r,
+						struct alltypes_everything_fire_args *v);
+int alltypes_everything_fire_args_decode_compact(struct kg_reader *r,
+						 struct alltypes_everything_fire_args *v);
 size_t alltypes_everything_fire_args_encoded_size(const struct alltypes_everything_fire_args *v,
 						  u8 proto);
 

@@ -19,49 +19,61 @@ const char *alltypes_color_name(s32 v)
 	}
 }
 
-static void kg_list_alltypes_point_encode(struct kg_writer *w,
-					  const struct kg_list_alltypes_point *v)
+static void kg_list_alltypes_point_encode_binary(struct kg_writer *w,
+						 const struct kg_list_alltypes_point *v)
 {
 	u32 i;
 
 	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
+		kg_w_error(w, -EINVAL);	/* a count without its array */
 		return;
 	}
-	kg_write_list_begin(w, KG_T_STRUCT, v->count);
+	kg_binary_write_list_begin(w, KG_T_STRUCT, v->count);
 	for (i = 0; i < v->count; i++)
-		alltypes_point_encode(w, &v->elems[i]);
-	kg_write_list_end(w);
+		alltypes_point_encode_binary(w, &v->elems[i]);
+}
+
+static void kg_list_alltypes_point_encode_compact(struct kg_writer *w,
+						  const struct kg_list_alltypes_point *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_STRUCT, v->count);
+	for (i = 0; i < v->count; i++)
+		alltypes_point_encode_compact(w, &v->elems[i]);
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_alltypes_point_decode(struct kg_reader *r, struct kg_list_alltypes_point *v,
-					 u32 max_items)
+static int kg_list_alltypes_point_decode_binary(struct kg_reader *r,
+						struct kg_list_alltypes_point *v, u32 max_items)
 {
 	u8 et;
 	u32 i, n;
 	int skipped = 0;
 	int err;
 
-	err = kg_read_list_begin(r, &et, &n);
-	if (err)
+	err = kg_binary_read_seq_of(r, KG_T_STRUCT, &et, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_STRUCT) {
+	if (unlikely(n && et != KG_T_STRUCT)) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, et);
 			if (err)
 				return err;
 		}
-		err = kg_read_list_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->elems = NULL;
@@ -71,14 +83,60 @@ static int kg_list_alltypes_point_decode(struct kg_reader *r, struct kg_list_all
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = alltypes_point_decode(r, &v->elems[i]);
-		if (err)
+		err = alltypes_point_decode_binary(r, &v->elems[i]);
+		if (unlikely(err))
 			return err;
 
 	}
 	v->count = n;
-	err = kg_read_list_end(r);
-	return err ? err : skipped;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_list_alltypes_point_decode_compact(struct kg_reader *r,
+						 struct kg_list_alltypes_point *v, u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_seq_of(r, KG_T_STRUCT, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_STRUCT)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = alltypes_point_decode_compact(r, &v->elems[i]);
+		if (unlikely(err))
+			return err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
 }
 
 /* alltypes_point_init() - zero @v and apply the IDL's default values */
@@ -87,91 +145,106 @@ void alltypes_point_init(struct alltypes_point *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_point_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_point_encode(struct kg_writer *w, const struct alltypes_point *v)
+/* alltypes_point_encode_binary() - write @v in the binary protocol; returns w->err */
+int alltypes_point_encode_binary(struct kg_writer *w, const struct alltypes_point *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
-	{
-		kg_write_field_begin(w, KG_T_DOUBLE, 1);
-		kg_write_double(w, v->x);
-
-		kg_write_field_end(w);
-	}
-	{
-		kg_write_field_begin(w, KG_T_DOUBLE, 2);
-		kg_write_double(w, v->y);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.label) {
-		kg_write_field_begin(w, KG_T_STRING, 3);
-		kg_write_bytes(w, v->label);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	kg_binary_write_field_double(w, 1, v->x);
+	kg_binary_write_field_double(w, 2, v->y);
+	if (v->isset.label)
+		kg_binary_write_field_bytes(w, 3, v->label);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
+/* alltypes_point_encode_compact() - write @v in the compact protocol; returns w->err */
+int alltypes_point_encode_compact(struct kg_writer *w, const struct alltypes_point *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	kg_compact_write_field_double(w, 1, v->x, &last);
+	kg_compact_write_field_double(w, 2, v->y, &last);
+	if (v->isset.label)
+		kg_compact_write_field_bytes(w, 3, v->label, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* alltypes_point_encode() - write @v in w->proto; returns w->err (0 or a negative errno) */
+int alltypes_point_encode(struct kg_writer *w, const struct alltypes_point *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_point_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_point_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
 /*
- * alltypes_point_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_point_decode_binary() - read one struct in the binary protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_point_decode(struct kg_reader *r, struct alltypes_point *v)
+int alltypes_point_decode_binary(struct kg_reader *r, struct alltypes_point *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_point_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_DOUBLE) {
+			if (unlikely(ttype != KG_T_DOUBLE)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_double(r, &v->x);
-			if (err)
+			err = kg_binary_read_double(r, &v->x);
+			if (unlikely(err))
 				return err;
 			v->isset.x = true;
 			break;
 		case 2:
-			if (ttype != KG_T_DOUBLE) {
+			if (unlikely(ttype != KG_T_DOUBLE)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_double(r, &v->y);
-			if (err)
+			err = kg_binary_read_double(r, &v->y);
+			if (unlikely(err))
 				return err;
 			v->isset.y = true;
 			break;
 		case 3:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->label);
-			if (err)
+			err = kg_binary_read_string(r, &v->label);
+			if (unlikely(err))
 				return err;
 			v->isset.label = true;
 			break;
@@ -181,18 +254,101 @@ int alltypes_point_decode(struct kg_reader *r, struct alltypes_point *v)
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	if (!v->isset.x)
 		return -EBADMSG;	/* required field x missing */
 	if (!v->isset.y)
 		return -EBADMSG;	/* required field y missing */
 	return 0;
+}
+
+/*
+ * alltypes_point_decode_compact() - read one struct in the compact protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_point_decode_compact(struct kg_reader *r, struct alltypes_point *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_point_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_DOUBLE)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_double(r, &v->x);
+			if (unlikely(err))
+				return err;
+			v->isset.x = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_DOUBLE)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_double(r, &v->y);
+			if (unlikely(err))
+				return err;
+			v->isset.y = true;
+			break;
+		case 3:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->label);
+			if (unlikely(err))
+				return err;
+			v->isset.label = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	if (!v->isset.x)
+		return -EBADMSG;	/* required field x missing */
+	if (!v->isset.y)
+		return -EBADMSG;	/* required field y missing */
+	return 0;
+}
+
+/* alltypes_point_decode() - read one struct in r->proto: as alltypes_point_decode_binary() */
+int alltypes_point_decode(struct kg_reader *r, struct alltypes_point *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_point_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_point_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /* alltypes_point_encoded_size() - bytes alltypes_point_encode() writes for @v in @proto */
@@ -211,38 +367,69 @@ void alltypes_shape_init(struct alltypes_shape *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_shape_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_shape_encode(struct kg_writer *w, const struct alltypes_shape *v)
+/* alltypes_shape_encode_binary() - write @v in the binary protocol; returns w->err */
+int alltypes_shape_encode_binary(struct kg_writer *w, const struct alltypes_shape *v)
 {
-	if (v->isset.point + v->isset.polygon > 1 && !w->err)
-		w->err = -EINVAL;	/* a union holds at most one field */
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (v->isset.point + v->isset.polygon > 1)
+		kg_w_error(w, -EINVAL);	/* a union holds at most one field */
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.point) {
-		kg_write_field_begin(w, KG_T_STRUCT, 1);
-		alltypes_point_encode(w, &v->point);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 1);
+		alltypes_point_encode_binary(w, &v->point);
 	}
 	if (v->isset.polygon) {
-		kg_write_field_begin(w, KG_T_LIST, 2);
-		kg_list_alltypes_point_encode(w, &v->polygon);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_LIST, 2);
+		kg_list_alltypes_point_encode_binary(w, &v->polygon);
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
+/* alltypes_shape_encode_compact() - write @v in the compact protocol; returns w->err */
+int alltypes_shape_encode_compact(struct kg_writer *w, const struct alltypes_shape *v)
+{
+	s16 last = 0;
+
+	if (v->isset.point + v->isset.polygon > 1)
+		kg_w_error(w, -EINVAL);	/* a union holds at most one field */
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.point) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 1, &last);
+		alltypes_point_encode_compact(w, &v->point);
+	}
+	if (v->isset.polygon) {
+		kg_compact_write_field_begin(w, KG_T_LIST, 2, &last);
+		kg_list_alltypes_point_encode_compact(w, &v->polygon);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* alltypes_shape_encode() - write @v in w->proto; returns w->err (0 or a negative errno) */
+int alltypes_shape_encode(struct kg_writer *w, const struct alltypes_shape *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_shape_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_shape_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
 /*
- * alltypes_shape_decode() - read one union into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_shape_decode_binary() - read one union in the binary protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field or a second field of the union, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_shape_decode(struct kg_reader *r, struct alltypes_shape *v)
+int alltypes_shape_decode_binary(struct kg_reader *r, struct alltypes_shape *v)
 {
 	u8 ttype;
 	s16 id;
@@ -250,18 +437,18 @@ int alltypes_shape_decode(struct kg_reader *r, struct alltypes_shape *v)
 	int err;
 
 	alltypes_shape_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
@@ -269,13 +456,13 @@ int alltypes_shape_decode(struct kg_reader *r, struct alltypes_shape *v)
 			}
 			if (nset++)
 				return -EBADMSG;	/* a union holds one field */
-			err = alltypes_point_decode(r, &v->point);
-			if (err)
+			err = alltypes_point_decode_binary(r, &v->point);
+			if (unlikely(err))
 				return err;
 			v->isset.point = true;
 			break;
 		case 2:
-			if (ttype != KG_T_LIST) {
+			if (unlikely(ttype != KG_T_LIST)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
@@ -283,8 +470,8 @@ int alltypes_shape_decode(struct kg_reader *r, struct alltypes_shape *v)
 			}
 			if (nset++)
 				return -EBADMSG;	/* a union holds one field */
-			err = kg_list_alltypes_point_decode(r, &v->polygon, 0);
-			if (err < 0)
+			err = kg_list_alltypes_point_decode_binary(r, &v->polygon, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -299,14 +486,91 @@ int alltypes_shape_decode(struct kg_reader *r, struct alltypes_shape *v)
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_shape_decode_compact() - read one union in the compact protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field or a second field of the union, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_shape_decode_compact(struct kg_reader *r, struct alltypes_shape *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	u32 nset = 0;
+	int err;
+
+	alltypes_shape_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			if (nset++)
+				return -EBADMSG;	/* a union holds one field */
+			err = alltypes_point_decode_compact(r, &v->point);
+			if (unlikely(err))
+				return err;
+			v->isset.point = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_LIST)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			if (nset++)
+				return -EBADMSG;	/* a union holds one field */
+			err = kg_list_alltypes_point_decode_compact(r, &v->polygon, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->polygon, 0, sizeof(v->polygon));
+				break;
+			}
+			v->isset.polygon = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/* alltypes_shape_decode() - read one union in r->proto: as alltypes_shape_decode_binary() */
+int alltypes_shape_decode(struct kg_reader *r, struct alltypes_shape *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_shape_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_shape_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /* alltypes_shape_encoded_size() - bytes alltypes_shape_encode() writes for @v in @proto */
@@ -325,73 +589,94 @@ void alltypes_oops_init(struct alltypes_oops *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_oops_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_oops_encode(struct kg_writer *w, const struct alltypes_oops *v)
+/* alltypes_oops_encode_binary() - write @v in the binary protocol; returns w->err */
+int alltypes_oops_encode_binary(struct kg_writer *w, const struct alltypes_oops *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.code) {
-		kg_write_field_begin(w, KG_T_I32, 1);
-		kg_write_i32(w, v->code);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.message) {
-		kg_write_field_begin(w, KG_T_STRING, 2);
-		kg_write_bytes(w, v->message);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	if (v->isset.code)
+		kg_binary_write_field_i32(w, 1, v->code);
+	if (v->isset.message)
+		kg_binary_write_field_bytes(w, 2, v->message);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
+/* alltypes_oops_encode_compact() - write @v in the compact protocol; returns w->err */
+int alltypes_oops_encode_compact(struct kg_writer *w, const struct alltypes_oops *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.code)
+		kg_compact_write_field_i32(w, 1, v->code, &last);
+	if (v->isset.message)
+		kg_compact_write_field_bytes(w, 2, v->message, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* alltypes_oops_encode() - write @v in w->proto; returns w->err (0 or a negative errno) */
+int alltypes_oops_encode(struct kg_writer *w, const struct alltypes_oops *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_oops_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_oops_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
 /*
- * alltypes_oops_decode() - read one exception into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_oops_decode_binary() - read one exception in the binary protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_oops_decode(struct kg_reader *r, struct alltypes_oops *v)
+int alltypes_oops_decode_binary(struct kg_reader *r, struct alltypes_oops *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_oops_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->code);
-			if (err)
+			err = kg_binary_read_i32(r, &v->code);
+			if (unlikely(err))
 				return err;
 			v->isset.code = true;
 			break;
 		case 2:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->message);
-			if (err)
+			err = kg_binary_read_string(r, &v->message);
+			if (unlikely(err))
 				return err;
 			v->isset.message = true;
 			break;
@@ -401,14 +686,81 @@ int alltypes_oops_decode(struct kg_reader *r, struct alltypes_oops *v)
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_oops_decode_compact() - read one exception in the compact protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_oops_decode_compact(struct kg_reader *r, struct alltypes_oops *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_oops_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->code);
+			if (unlikely(err))
+				return err;
+			v->isset.code = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->message);
+			if (unlikely(err))
+				return err;
+			v->isset.message = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/* alltypes_oops_decode() - read one exception in r->proto: as alltypes_oops_decode_binary() */
+int alltypes_oops_decode(struct kg_reader *r, struct alltypes_oops *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_oops_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_oops_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /* alltypes_oops_encoded_size() - bytes alltypes_oops_encode() writes for @v in @proto */
@@ -427,55 +779,78 @@ void alltypes_worse_init(struct alltypes_worse *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* alltypes_worse_encode() - write @v; returns w->err (0 or a negative errno) */
-int alltypes_worse_encode(struct kg_writer *w, const struct alltypes_worse *v)
+/* alltypes_worse_encode_binary() - write @v in the binary protocol; returns w->err */
+int alltypes_worse_encode_binary(struct kg_writer *w, const struct alltypes_worse *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.blob) {
-		kg_write_field_begin(w, KG_T_STRING, 1);
-		kg_write_bytes(w, v->blob);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	if (v->isset.blob)
+		kg_binary_write_field_bytes(w, 1, v->blob);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
+/* alltypes_worse_encode_compact() - write @v in the compact protocol; returns w->err */
+int alltypes_worse_encode_compact(struct kg_writer *w, const struct alltypes_worse *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.blob)
+		kg_compact_write_field_bytes(w, 1, v->blob, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* alltypes_worse_encode() - write @v in w->proto; returns w->err (0 or a negative errno) */
+int alltypes_worse_encode(struct kg_writer *w, const struct alltypes_worse *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_worse_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_worse_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
 /*
- * alltypes_worse_decode() - read one exception into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * alltypes_worse_decode_binary() - read one exception in the binary protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_worse_decode(struct kg_reader *r, struct alltypes_worse *v)
+int alltypes_worse_decode_binary(struct kg_reader *r, struct alltypes_worse *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	alltypes_worse_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_binary(r, &v->blob);
-			if (err)
+			err = kg_binary_read_binary(r, &v->blob);
+			if (unlikely(err))
 				return err;
 			v->isset.blob = true;
 			break;
@@ -485,14 +860,69 @@ int alltypes_worse_decode(struct kg_reader *r, struct alltypes_worse *v)
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * alltypes_worse_decode_compact() - read one exception in the compact protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int alltypes_worse_decode_compact(struct kg_reader *r, struct alltypes_worse *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	alltypes_worse_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_binary(r, &v->blob);
+			if (unlikely(err))
+				return err;
+			v->isset.blob = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/* alltypes_worse_decode() - read one exception in r->proto: as alltypes_worse_decode_binary() */
+int alltypes_worse_decode(struct kg_reader *r, struct alltypes_worse *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_worse_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_worse_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /* alltypes_worse_encoded_size() - bytes alltypes_worse_encode() writes for @v in @proto */

@@ -130,21 +130,37 @@ const char *alltypes_color_name(s32 v);
 void alltypes_point_init(struct alltypes_point *v);
 int alltypes_point_encode(struct kg_writer *w, const struct alltypes_point *v);
 int alltypes_point_decode(struct kg_reader *r, struct alltypes_point *v);
+int alltypes_point_encode_binary(struct kg_writer *w, const struct alltypes_point *v);
+int alltypes_point_encode_compact(struct kg_writer *w, const struct alltypes_point *v);
+int alltypes_point_decode_binary(struct kg_reader *r, struct alltypes_point *v);
+int alltypes_point_decode_compact(struct kg_reader *r, struct alltypes_point *v);
 size_t alltypes_point_encoded_size(const struct alltypes_point *v, u8 proto);
 
 void alltypes_shape_init(struct alltypes_shape *v);
 int alltypes_shape_encode(struct kg_writer *w, const struct alltypes_shape *v);
 int alltypes_shape_decode(struct kg_reader *r, struct alltypes_shape *v);
+int alltypes_shape_encode_binary(struct kg_writer *w, const struct alltypes_shape *v);
+int alltypes_shape_encode_compact(struct kg_writer *w, const struct alltypes_shape *v);
+int alltypes_shape_decode_binary(struct kg_reader *r, struct alltypes_shape *v);
+int alltypes_shape_decode_compact(struct kg_reader *r, struct alltypes_shape *v);
 size_t alltypes_shape_encoded_size(const struct alltypes_shape *v, u8 proto);
 
 void alltypes_oops_init(struct alltypes_oops *v);
 int alltypes_oops_encode(struct kg_writer *w, const struct alltypes_oops *v);
 int alltypes_oops_decode(struct kg_reader *r, struct alltypes_oops *v);
+int alltypes_oops_encode_binary(struct kg_writer *w, const struct alltypes_oops *v);
+int alltypes_oops_encode_compact(struct kg_writer *w, const struct alltypes_oops *v);
+int alltypes_oops_decode_binary(struct kg_reader *r, struct alltypes_oops *v);
+int alltypes_oops_decode_compact(struct kg_reader *r, struct alltypes_oops *v);
 size_t alltypes_oops_encoded_size(const struct alltypes_oops *v, u8 proto);
 
 void alltypes_worse_init(struct alltypes_worse *v);
 int alltypes_worse_encode(struct kg_writer *w, const struct alltypes_worse *v);
 int alltypes_worse_decode(struct kg_reader *r, struct alltypes_worse *v);
+int alltypes_worse_encode_binary(struct kg_writer *w, const struct alltypes_worse *v);
+int alltypes_worse_encode_compact(struct kg_writer *w, const struct alltypes_worse *v);
+int alltypes_worse_decode_binary(struct kg_reader *r, struct alltypes_worse *v);
+int alltypes_worse_decode_compact(struct kg_reader *r, struct alltypes_worse *v);
 size_t alltypes_worse_encoded_size(const struct alltypes_worse *v, u8 proto);
 
 #endif /* _ALLTYPES_TYPES_H */

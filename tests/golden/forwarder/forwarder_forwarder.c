@@ -7,49 +7,62 @@
 #include <kgen/dispatch.h>
 #include "forwarder_forwarder.h"
 
-static void kg_list_forwarder_backend_encode(struct kg_writer *w,
-					     const struct kg_list_forwarder_backend *v)
+static void kg_list_forwarder_backend_encode_binary(struct kg_writer *w,
+						    const struct kg_list_forwarder_backend *v)
 {
 	u32 i;
 
 	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
+		kg_w_error(w, -EINVAL);	/* a count without its array */
 		return;
 	}
-	kg_write_list_begin(w, KG_T_STRUCT, v->count);
+	kg_binary_write_list_begin(w, KG_T_STRUCT, v->count);
 	for (i = 0; i < v->count; i++)
-		forwarder_backend_encode(w, &v->elems[i]);
-	kg_write_list_end(w);
+		forwarder_backend_encode_binary(w, &v->elems[i]);
+}
+
+static void kg_list_forwarder_backend_encode_compact(struct kg_writer *w,
+						     const struct kg_list_forwarder_backend *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_STRUCT, v->count);
+	for (i = 0; i < v->count; i++)
+		forwarder_backend_encode_compact(w, &v->elems[i]);
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_forwarder_backend_decode(struct kg_reader *r,
-					    struct kg_list_forwarder_backend *v, u32 max_items)
+static int kg_list_forwarder_backend_decode_binary(struct kg_reader *r,
+						   struct kg_list_forwarder_backend *v,
+						   u32 max_items)
 {
 	u8 et;
 	u32 i, n;
 	int skipped = 0;
 	int err;
 
-	err = kg_read_list_begin(r, &et, &n);
-	if (err)
+	err = kg_binary_read_seq_of(r, KG_T_STRUCT, &et, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_STRUCT) {
+	if (unlikely(n && et != KG_T_STRUCT)) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, et);
 			if (err)
 				return err;
 		}
-		err = kg_read_list_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->elems = NULL;
@@ -59,14 +72,61 @@ static int kg_list_forwarder_backend_decode(struct kg_reader *r,
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = forwarder_backend_decode(r, &v->elems[i]);
-		if (err)
+		err = forwarder_backend_decode_binary(r, &v->elems[i]);
+		if (unlikely(err))
 			return err;
 
 	}
 	v->count = n;
-	err = kg_read_list_end(r);
-	return err ? err : skipped;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_list_forwarder_backend_decode_compact(struct kg_reader *r,
+						    struct kg_list_forwarder_backend *v,
+						    u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_seq_of(r, KG_T_STRUCT, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_STRUCT)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = forwarder_backend_decode_compact(r, &v->elems[i]);
+		if (unlikely(err))
+			return err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
 }
 
 /* forwarder_forwarder_msg_args_init() - zero @v and apply the IDL's default values */
@@ -75,78 +135,105 @@ void forwarder_forwarder_msg_args_init(struct forwarder_forwarder_msg_args *v)
 	memset(v, 0, sizeof(*v));
 }
 
+/* forwarder_forwarder_msg_args_encode_binary() - write @v in the binary protocol; returns w->err */
+int forwarder_forwarder_msg_args_encode_binary(struct kg_writer *w,
+					       const struct forwarder_forwarder_msg_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.key)
+		kg_binary_write_field_i32(w, 1, v->key);
+	if (v->isset.payload)
+		kg_binary_write_field_bytes(w, 2, v->payload);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
 /*
- * forwarder_forwarder_msg_args_encode() - write @value (a struct forwarder_forwarder_msg_args);
- * returns w->err
+ * forwarder_forwarder_msg_args_encode_compact() - write @v in the compact protocol; returns w->err
+ */
+int forwarder_forwarder_msg_args_encode_compact(struct kg_writer *w,
+						const struct forwarder_forwarder_msg_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.key)
+		kg_compact_write_field_i32(w, 1, v->key, &last);
+	if (v->isset.payload)
+		kg_compact_write_field_bytes(w, 2, v->payload, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * forwarder_forwarder_msg_args_encode() - write @value (a struct forwarder_forwarder_msg_args) in
+ * w->proto; returns w->err
  */
 int forwarder_forwarder_msg_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct forwarder_forwarder_msg_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.key) {
-		kg_write_field_begin(w, KG_T_I32, 1);
-		kg_write_i32(w, v->key);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return forwarder_forwarder_msg_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return forwarder_forwarder_msg_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	if (v->isset.payload) {
-		kg_write_field_begin(w, KG_T_STRING, 2);
-		kg_write_bytes(w, v->payload);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * forwarder_forwarder_msg_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * forwarder_forwarder_msg_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int forwarder_forwarder_msg_args_decode(struct kg_reader *r, struct forwarder_forwarder_msg_args *v)
+int forwarder_forwarder_msg_args_decode_binary(struct kg_reader *r,
+					       struct forwarder_forwarder_msg_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	forwarder_forwarder_msg_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->key);
-			if (err)
+			err = kg_binary_read_i32(r, &v->key);
+			if (unlikely(err))
 				return err;
 			v->isset.key = true;
 			break;
 		case 2:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->payload);
-			if (err)
+			err = kg_binary_read_string(r, &v->payload);
+			if (unlikely(err))
 				return err;
 			v->isset.payload = true;
 			break;
@@ -156,14 +243,86 @@ int forwarder_forwarder_msg_args_decode(struct kg_reader *r, struct forwarder_fo
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * forwarder_forwarder_msg_args_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int forwarder_forwarder_msg_args_decode_compact(struct kg_reader *r,
+						struct forwarder_forwarder_msg_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	forwarder_forwarder_msg_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->key);
+			if (unlikely(err))
+				return err;
+			v->isset.key = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->payload);
+			if (unlikely(err))
+				return err;
+			v->isset.payload = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * forwarder_forwarder_msg_args_decode() - read one struct in r->proto: as
+ * forwarder_forwarder_msg_args_decode_binary()
+ */
+int forwarder_forwarder_msg_args_decode(struct kg_reader *r, struct forwarder_forwarder_msg_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return forwarder_forwarder_msg_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return forwarder_forwarder_msg_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -187,60 +346,96 @@ void forwarder_forwarder_connect_args_init(struct forwarder_forwarder_connect_ar
 }
 
 /*
+ * forwarder_forwarder_connect_args_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int forwarder_forwarder_connect_args_encode_binary(struct kg_writer *w,
+						   const struct forwarder_forwarder_connect_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.backends) {
+		kg_binary_write_field_begin(w, KG_T_LIST, 1);
+		kg_list_forwarder_backend_encode_binary(w, &v->backends);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * forwarder_forwarder_connect_args_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int forwarder_forwarder_connect_args_encode_compact(struct kg_writer *w,
+		const struct forwarder_forwarder_connect_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.backends) {
+		kg_compact_write_field_begin(w, KG_T_LIST, 1, &last);
+		kg_list_forwarder_backend_encode_compact(w, &v->backends);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * forwarder_forwarder_connect_args_encode() - write @value (a struct
- * forwarder_forwarder_connect_args); returns w->err
+ * forwarder_forwarder_connect_args) in w->proto; returns w->err
  */
 int forwarder_forwarder_connect_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct forwarder_forwarder_connect_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.backends) {
-		kg_write_field_begin(w, KG_T_LIST, 1);
-		kg_list_forwarder_backend_encode(w, &v->backends);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return forwarder_forwarder_connect_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return forwarder_forwarder_connect_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * forwarder_forwarder_connect_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * forwarder_forwarder_connect_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int forwarder_forwarder_connect_args_decode(struct kg_reader *r,
-					    struct forwarder_forwarder_connect_args *v)
+int forwarder_forwarder_connect_args_decode_binary(struct kg_reader *r,
+						   struct forwarder_forwarder_connect_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	forwarder_forwarder_connect_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_LIST) {
+			if (unlikely(ttype != KG_T_LIST)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_list_forwarder_backend_decode(r, &v->backends, 0);
-			if (err < 0)
+			err = kg_list_forwarder_backend_decode_binary(r, &v->backends, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -255,14 +450,80 @@ int forwarder_forwarder_connect_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * forwarder_forwarder_connect_args_decode_compact() - read one struct in the compact protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int forwarder_forwarder_connect_args_decode_compact(struct kg_reader *r,
+						    struct forwarder_forwarder_connect_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	forwarder_forwarder_connect_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_LIST)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_list_forwarder_backend_decode_compact(r, &v->backends, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->backends, 0, sizeof(v->backends));
+				break;
+			}
+			v->isset.backends = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * forwarder_forwarder_connect_args_decode() - read one struct in r->proto: as
+ * forwarder_forwarder_connect_args_decode_binary()
+ */
+int forwarder_forwarder_connect_args_decode(struct kg_reader *r,
+					    struct forwarder_forwarder_connect_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return forwarder_forwarder_connect_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return forwarder_forwarder_connect_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -286,60 +547,96 @@ void forwarder_forwarder_connect_result_init(struct forwarder_forwarder_connect_
 }
 
 /*
+ * forwarder_forwarder_connect_result_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int forwarder_forwarder_connect_result_encode_binary(struct kg_writer *w,
+		const struct forwarder_forwarder_connect_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.err) {
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 1);
+		forwarder_backend_error_encode_binary(w, &v->err);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * forwarder_forwarder_connect_result_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int forwarder_forwarder_connect_result_encode_compact(struct kg_writer *w,
+		const struct forwarder_forwarder_connect_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.err) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 1, &last);
+		forwarder_backend_error_encode_compact(w, &v->err);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * forwarder_forwarder_connect_result_encode() - write @value (a struct
- * forwarder_forwarder_connect_result); returns w->err
+ * forwarder_forwarder_connect_result) in w->proto; returns w->err
  */
 int forwarder_forwarder_connect_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct forwarder_forwarder_connect_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.err) {
-		kg_write_field_begin(w, KG_T_STRUCT, 1);
-		forwarder_backend_error_encode(w, &v->err);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return forwarder_forwarder_connect_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return forwarder_forwarder_connect_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * forwarder_forwarder_connect_result_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * forwarder_forwarder_connect_result_decode_binary() - read one struct in the binary protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int forwarder_forwarder_connect_result_decode(struct kg_reader *r,
-					      struct forwarder_forwarder_connect_result *v)
+int forwarder_forwarder_connect_result_decode_binary(struct kg_reader *r,
+						     struct forwarder_forwarder_connect_result *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	forwarder_forwarder_connect_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = forwarder_backend_error_decode(r, &v->err);
-			if (err)
+			err = forwarder_backend_error_decode_binary(r, &v->err);
+			if (unlikely(err))
 				return err;
 			v->isset.err = true;
 			break;
@@ -349,14 +646,75 @@ int forwarder_forwarder_connect_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * forwarder_forwarder_connect_result_decode_compact() - read one struct in the compact protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int forwarder_forwarder_connect_result_decode_compact(struct kg_reader *r,
+						      struct forwarder_forwarder_connect_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	forwarder_forwarder_connect_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = forwarder_backend_error_decode_compact(r, &v->err);
+			if (unlikely(err))
+				return err;
+			v->isset.err = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * forwarder_forwarder_connect_result_decode() - read one struct in r->proto: as
+ * forwarder_forwarder_connect_result_decode_binary()
+ */
+int forwarder_forwarder_connect_result_decode(struct kg_reader *r,
+					      struct forwarder_forwarder_connect_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return forwarder_forwarder_connect_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return forwarder_forwarder_connect_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -380,30 +738,62 @@ void forwarder_forwarder_close_backends_args_init(struct forwarder_forwarder_clo
 }
 
 /*
+ * forwarder_forwarder_close_backends_args_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int forwarder_forwarder_close_backends_args_encode_binary(struct kg_writer *w,
+		const struct forwarder_forwarder_close_backends_args *v)
+{
+	(void)v;
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * forwarder_forwarder_close_backends_args_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int forwarder_forwarder_close_backends_args_encode_compact(struct kg_writer *w,
+		const struct forwarder_forwarder_close_backends_args *v)
+{
+	(void)v;
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * forwarder_forwarder_close_backends_args_encode() - write @value (a struct
- * forwarder_forwarder_close_backends_args); returns w->err
+ * forwarder_forwarder_close_backends_args) in w->proto; returns w->err
  */
 int forwarder_forwarder_close_backends_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct forwarder_forwarder_close_backends_args *v = value;
 
-	(void)v;
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return forwarder_forwarder_close_backends_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return forwarder_forwarder_close_backends_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
 }
 
 /*
- * forwarder_forwarder_close_backends_args_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * forwarder_forwarder_close_backends_args_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int forwarder_forwarder_close_backends_args_decode(struct kg_reader *r,
+int forwarder_forwarder_close_backends_args_decode_binary(struct kg_reader *r,
 		struct forwarder_forwarder_close_backends_args *v)
 {
 	u8 ttype;
@@ -411,12 +801,12 @@ int forwarder_forwarder_close_backends_args_decode(struct kg_reader *r,
 	int err;
 
 	forwarder_forwarder_close_backends_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
@@ -427,14 +817,63 @@ int forwarder_forwarder_close_backends_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * forwarder_forwarder_close_backends_args_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int forwarder_forwarder_close_backends_args_decode_compact(struct kg_reader *r,
+		struct forwarder_forwarder_close_backends_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	forwarder_forwarder_close_backends_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * forwarder_forwarder_close_backends_args_decode() - read one struct in r->proto: as
+ * forwarder_forwarder_close_backends_args_decode_binary()
+ */
+int forwarder_forwarder_close_backends_args_decode(struct kg_reader *r,
+		struct forwarder_forwarder_close_backends_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return forwarder_forwarder_close_backends_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return forwarder_forwarder_close_backends_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -459,30 +898,62 @@ void forwarder_forwarder_close_backends_result_init(
 }
 
 /*
+ * forwarder_forwarder_close_backends_result_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int forwarder_forwarder_close_backends_result_encode_binary(struct kg_writer *w,
+		const struct forwarder_forwarder_close_backends_result *v)
+{
+	(void)v;
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * forwarder_forwarder_close_backends_result_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int forwarder_forwarder_close_backends_result_encode_compact(struct kg_writer *w,
+		const struct forwarder_forwarder_close_backends_result *v)
+{
+	(void)v;
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * forwarder_forwarder_close_backends_result_encode() - write @value (a struct
- * forwarder_forwarder_close_backends_result); returns w->err
+ * forwarder_forwarder_close_backends_result) in w->proto; returns w->err
  */
 int forwarder_forwarder_close_backends_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct forwarder_forwarder_close_backends_result *v = value;
 
-	(void)v;
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return forwarder_forwarder_close_backends_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return forwarder_forwarder_close_backends_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
 }
 
 /*
- * forwarder_forwarder_close_backends_result_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * forwarder_forwarder_close_backends_result_decode_binary() - read one struct in the binary
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int forwarder_forwarder_close_backends_result_decode(struct kg_reader *r,
+int forwarder_forwarder_close_backends_result_decode_binary(struct kg_reader *r,
 		struct forwarder_forwarder_close_backends_result *v)
 {
 	u8 ttype;
@@ -490,12 +961,12 @@ int forwarder_forwarder_close_backends_result_decode(struct kg_reader *r,
 	int err;
 
 	forwarder_forwarder_close_backends_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
@@ -506,14 +977,63 @@ int forwarder_forwarder_close_backends_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * forwarder_forwarder_close_backends_result_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int forwarder_forwarder_close_backends_result_decode_compact(struct kg_reader *r,
+		struct forwarder_forwarder_close_backends_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	forwarder_forwarder_close_backends_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * forwarder_forwarder_close_backends_result_decode() - read one struct in r->proto: as
+ * forwarder_forwarder_close_backends_result_decode_binary()
+ */
+int forwarder_forwarder_close_backends_result_decode(struct kg_reader *r,
+		struct forwarder_forwarder_close_backends_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return forwarder_forwarder_close_backends_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return forwarder_forwarder_close_backends_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -537,42 +1057,74 @@ void forwarder_forwarder_stats_args_init(struct forwarder_forwarder_stats_args *
 }
 
 /*
- * forwarder_forwarder_stats_args_encode() - write @value (a struct forwarder_forwarder_stats_args);
- * returns w->err
+ * forwarder_forwarder_stats_args_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int forwarder_forwarder_stats_args_encode_binary(struct kg_writer *w,
+						 const struct forwarder_forwarder_stats_args *v)
+{
+	(void)v;
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * forwarder_forwarder_stats_args_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int forwarder_forwarder_stats_args_encode_compact(struct kg_writer *w,
+						  const struct forwarder_forwarder_stats_args *v)
+{
+	(void)v;
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * forwarder_forwarder_stats_args_encode() - write @value (a struct forwarder_forwarder_stats_args)
+ * in w->proto; returns w->err
  */
 int forwarder_forwarder_stats_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct forwarder_forwarder_stats_args *v = value;
 
-	(void)v;
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return forwarder_forwarder_stats_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return forwarder_forwarder_stats_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
 }
 
 /*
- * forwarder_forwarder_stats_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * forwarder_forwarder_stats_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int forwarder_forwarder_stats_args_decode(struct kg_reader *r,
-					  struct forwarder_forwarder_stats_args *v)
+int forwarder_forwarder_stats_args_decode_binary(struct kg_reader *r,
+						 struct forwarder_forwarder_stats_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	forwarder_forwarder_stats_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
@@ -583,14 +1135,63 @@ int forwarder_forwarder_stats_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * forwarder_forwarder_stats_args_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int forwarder_forwarder_stats_args_decode_compact(struct kg_reader *r,
+						  struct forwarder_forwarder_stats_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	forwarder_forwarder_stats_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * forwarder_forwarder_stats_args_decode() - read one struct in r->proto: as
+ * forwarder_forwarder_stats_args_decode_binary()
+ */
+int forwarder_forwarder_stats_args_decode(struct kg_reader *r,
+					  struct forwarder_forwarder_stats_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return forwarder_forwarder_stats_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return forwarder_forwarder_stats_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -614,60 +1215,96 @@ void forwarder_forwarder_stats_result_init(struct forwarder_forwarder_stats_resu
 }
 
 /*
+ * forwarder_forwarder_stats_result_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int forwarder_forwarder_stats_result_encode_binary(struct kg_writer *w,
+						   const struct forwarder_forwarder_stats_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 0);
+		forwarder_forwarder_stats_encode_binary(w, &v->success);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * forwarder_forwarder_stats_result_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int forwarder_forwarder_stats_result_encode_compact(struct kg_writer *w,
+		const struct forwarder_forwarder_stats_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 0, &last);
+		forwarder_forwarder_stats_encode_compact(w, &v->success);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * forwarder_forwarder_stats_result_encode() - write @value (a struct
- * forwarder_forwarder_stats_result); returns w->err
+ * forwarder_forwarder_stats_result) in w->proto; returns w->err
  */
 int forwarder_forwarder_stats_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct forwarder_forwarder_stats_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_STRUCT, 0);
-		forwarder_forwarder_stats_encode(w, &v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return forwarder_forwarder_stats_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return forwarder_forwarder_stats_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * forwarder_forwarder_stats_result_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * forwarder_forwarder_stats_result_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int forwarder_forwarder_stats_result_decode(struct kg_reader *r,
-					    struct forwarder_forwarder_stats_result *v)
+int forwarder_forwarder_stats_result_decode_binary(struct kg_reader *r,
+						   struct forwarder_forwarder_stats_result *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	forwarder_forwarder_stats_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = forwarder_forwarder_stats_decode(r, &v->success);
-			if (err)
+			err = forwarder_forwarder_stats_decode_binary(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -677,14 +1314,75 @@ int forwarder_forwarder_stats_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * forwarder_forwarder_stats_result_decode_compact() - read one struct in the compact protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int forwarder_forwarder_stats_result_decode_compact(struct kg_reader *r,
+						    struct forwarder_forwarder_stats_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	forwarder_forwarder_stats_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = forwarder_forwarder_stats_decode_compact(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * forwarder_forwarder_stats_result_decode() - read one struct in r->proto: as
+ * forwarder_forwarder_stats_result_decode_binary()
+ */
+int forwarder_forwarder_stats_result_decode(struct kg_reader *r,
+					    struct forwarder_forwarder_stats_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return forwarder_forwarder_stats_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return forwarder_forwarder_stats_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*

@@ -98,6 +98,14 @@ void forwarder_forwarder_msg_args_init(struct forwarder_forwarder_msg_args *v);
 int forwarder_forwarder_msg_args_encode(struct kg_writer *w, const void *value);
 int forwarder_forwarder_msg_args_decode(struct kg_reader *r,
 					struct forwarder_forwarder_msg_args *v);
+int forwarder_forwarder_msg_args_encode_binary(struct kg_writer *w,
+					       const struct forwarder_forwarder_msg_args *v);
+int forwarder_forwarder_msg_args_encode_compact(struct kg_writer *w,
+						const struct forwarder_forwarder_msg_args *v);
+int forwarder_forwarder_msg_args_decode_binary(struct kg_reader *r,
+					       struct forwarder_forwarder_msg_args *v);
+int forwarder_forwarder_msg_args_decode_compact(struct kg_reader *r,
+						struct forwarder_forwarder_msg_args *v);
 size_t forwarder_forwarder_msg_args_encoded_size(const struct forwarder_forwarder_msg_args *v,
 						 u8 proto);
 
@@ -105,6 +113,14 @@ void forwarder_forwarder_connect_args_init(struct forwarder_forwarder_connect_ar
 int forwarder_forwarder_connect_args_encode(struct kg_writer *w, const void *value);
 int forwarder_forwarder_connect_args_decode(struct kg_reader *r,
 					    struct forwarder_forwarder_connect_args *v);
+int forwarder_forwarder_connect_args_encode_binary(struct kg_writer *w,
+		const struct forwarder_forwarder_connect_args *v);
+int forwarder_forwarder_connect_args_encode_compact(struct kg_writer *w,
+		const struct forwarder_forwarder_connect_args *v);
+int forwarder_forwarder_connect_args_decode_binary(struct kg_reader *r,
+						   struct forwarder_forwarder_connect_args *v);
+int forwarder_forwarder_connect_args_decode_compact(struct kg_reader *r,
+						    struct forwarder_forwarder_connect_args *v);
 size_t forwarder_forwarder_connect_args_encoded_size(
 		const struct forwarder_forwarder_connect_args *v, u8 proto);
 
@@ -112,6 +128,14 @@ void forwarder_forwarder_connect_result_init(struct forwarder_forwarder_connect_
 int forwarder_forwarder_connect_result_encode(struct kg_writer *w, const void *value);
 int forwarder_forwarder_connect_result_decode(struct kg_reader *r,
 					      struct forwarder_forwarder_connect_result *v);
+int forwarder_forwarder_connect_result_encode_binary(struct kg_writer *w,
+		const struct forwarder_forwarder_connect_result *v);
+int forwarder_forwarder_connect_result_encode_compact(struct kg_writer *w,
+		const struct forwarder_forwarder_connect_result *v);
+int forwarder_forwarder_connect_result_decode_binary(struct kg_reader *r,
+						     struct forwarder_forwarder_connect_result *v);
+int forwarder_forwarder_connect_result_decode_compact(struct kg_reader *r,
+						      struct forwarder_forwarder_connect_result *v);
 size_t forwarder_forwarder_connect_result_encoded_size(
 		const struct forwarder_forwarder_connect_result *v, u8 proto);
 
@@ -119,6 +143,14 @@ void forwarder_forwarder_close_backends_args_init(
 		struct forwarder_forwarder_close_backends_args *v);
 int forwarder_forwarder_close_backends_args_encode(struct kg_writer *w, const void *value);
 int forwarder_forwarder_close_backends_args_decode(struct kg_reader *r,
+		struct forwarder_forwarder_close_backends_args *v);
+int forwarder_forwarder_close_backends_args_encode_binary(struct kg_writer *w,
+		const struct forwarder_forwarder_close_backends_args *v);
+int forwarder_forwarder_close_backends_args_encode_compact(struct kg_writer *w,
+		const struct forwarder_forwarder_close_backends_args *v);
+int forwarder_forwarder_close_backends_args_decode_binary(struct kg_reader *r,
+		struct forwarder_forwarder_close_backends_args *v);
+int forwarder_forwarder_close_backends_args_decode_compact(struct kg_reader *r,
 		struct forwarder_forwarder_close_backends_args *v);
 size_t forwarder_forwarder_close_backends_args_encoded_size(
 		const struct forwarder_forwarder_close_backends_args *v, u8 proto);
@@ -128,6 +160,14 @@ void forwarder_forwarder_close_backends_result_init(
 int forwarder_forwarder_close_backends_result_encode(struct kg_writer *w, const void *value);
 int forwarder_forwarder_close_backends_result_decode(struct kg_reader *r,
 		struct forwarder_forwarder_close_backends_result *v);
+int forwarder_forwarder_close_backends_result_encode_binary(struct kg_writer *w,
+		const struct forwarder_forwarder_close_backends_result *v);
+int forwarder_forwarder_close_backends_result_encode_compact(struct kg_writer *w,
+		const struct forwarder_forwarder_close_backends_result *v);
+int forwarder_forwarder_close_backends_result_decode_binary(struct kg_reader *r,
+		struct forwarder_forwarder_close_backends_result *v);
+int forwarder_forwarder_close_backends_result_decode_compact(struct kg_reader *r,
+		struct forwarder_forwarder_close_backends_result *v);
 size_t forwarder_forwarder_close_backends_result_encoded_size(
 		const struct forwarder_forwarder_close_backends_result *v, u8 proto);
 
@@ -135,6 +175,14 @@ void forwarder_forwarder_stats_args_init(struct forwarder_forwarder_stats_args *
 int forwarder_forwarder_stats_args_encode(struct kg_writer *w, const void *value);
 int forwarder_forwarder_stats_args_decode(struct kg_reader *r,
 					  struct forwarder_forwarder_stats_args *v);
+int forwarder_forwarder_stats_args_encode_binary(struct kg_writer *w,
+						 const struct forwarder_forwarder_stats_args *v);
+int forwarder_forwarder_stats_args_encode_compact(struct kg_writer *w,
+						  const struct forwarder_forwarder_stats_args *v);
+int forwarder_forwarder_stats_args_decode_binary(struct kg_reader *r,
+						 struct forwarder_forwarder_stats_args *v);
+int forwarder_forwarder_stats_args_decode_compact(struct kg_reader *r,
+						  struct forwarder_forwarder_stats_args *v);
 size_t forwarder_forwarder_stats_args_encoded_size(const struct forwarder_forwarder_stats_args *v,
 						   u8 proto);
 
@@ -142,6 +190,14 @@ void forwarder_forwarder_stats_result_init(struct forwarder_forwarder_stats_resu
 int forwarder_forwarder_stats_result_encode(struct kg_writer *w, const void *value);
 int forwarder_forwarder_stats_result_decode(struct kg_reader *r,
 					    struct forwarder_forwarder_stats_result *v);
+int forwarder_forwarder_stats_result_encode_binary(struct kg_writer *w,
+		const struct forwarder_forwarder_stats_result *v);
+int forwarder_forwarder_stats_result_encode_compact(struct kg_writer *w,
+		const struct forwarder_forwarder_stats_result *v);
+int forwarder_forwarder_stats_result_decode_binary(struct kg_reader *r,
+						   struct forwarder_forwarder_stats_result *v);
+int forwarder_forwarder_stats_result_decode_compact(struct kg_reader *r,
+						    struct forwarder_forwarder_stats_result *v);
 size_t forwarder_forwarder_stats_result_encoded_size(
 		const struct forwarder_forwarder_stats_result *v, u8 proto);
 

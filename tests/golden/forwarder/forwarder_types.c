@@ -10,73 +10,90 @@ void forwarder_backend_init(struct forwarder_backend *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* forwarder_backend_encode() - write @v; returns w->err (0 or a negative errno) */
-int forwarder_backend_encode(struct kg_writer *w, const struct forwarder_backend *v)
+/* forwarder_backend_encode_binary() - write @v in the binary protocol; returns w->err */
+int forwarder_backend_encode_binary(struct kg_writer *w, const struct forwarder_backend *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
-	{
-		kg_write_field_begin(w, KG_T_STRING, 1);
-		kg_write_bytes(w, v->addr);
-
-		kg_write_field_end(w);
-	}
-	{
-		kg_write_field_begin(w, KG_T_I32, 2);
-		kg_write_i32(w, v->port);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	kg_binary_write_field_bytes(w, 1, v->addr);
+	kg_binary_write_field_i32(w, 2, v->port);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
+/* forwarder_backend_encode_compact() - write @v in the compact protocol; returns w->err */
+int forwarder_backend_encode_compact(struct kg_writer *w, const struct forwarder_backend *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	kg_compact_write_field_bytes(w, 1, v->addr, &last);
+	kg_compact_write_field_i32(w, 2, v->port, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* forwarder_backend_encode() - write @v in w->proto; returns w->err (0 or a negative errno) */
+int forwarder_backend_encode(struct kg_writer *w, const struct forwarder_backend *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return forwarder_backend_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return forwarder_backend_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
 /*
- * forwarder_backend_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * forwarder_backend_decode_binary() - read one struct in the binary protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int forwarder_backend_decode(struct kg_reader *r, struct forwarder_backend *v)
+int forwarder_backend_decode_binary(struct kg_reader *r, struct forwarder_backend *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	forwarder_backend_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->addr);
-			if (err)
+			err = kg_binary_read_string(r, &v->addr);
+			if (unlikely(err))
 				return err;
 			v->isset.addr = true;
 			break;
 		case 2:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->port);
-			if (err)
+			err = kg_binary_read_i32(r, &v->port);
+			if (unlikely(err))
 				return err;
 			v->isset.port = true;
 			break;
@@ -86,18 +103,89 @@ int forwarder_backend_decode(struct kg_reader *r, struct forwarder_backend *v)
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	if (!v->isset.addr)
 		return -EBADMSG;	/* required field addr missing */
 	if (!v->isset.port)
 		return -EBADMSG;	/* required field port missing */
 	return 0;
+}
+
+/*
+ * forwarder_backend_decode_compact() - read one struct in the compact protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int forwarder_backend_decode_compact(struct kg_reader *r, struct forwarder_backend *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	forwarder_backend_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->addr);
+			if (unlikely(err))
+				return err;
+			v->isset.addr = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->port);
+			if (unlikely(err))
+				return err;
+			v->isset.port = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	if (!v->isset.addr)
+		return -EBADMSG;	/* required field addr missing */
+	if (!v->isset.port)
+		return -EBADMSG;	/* required field port missing */
+	return 0;
+}
+
+/* forwarder_backend_decode() - read one struct in r->proto: as forwarder_backend_decode_binary() */
+int forwarder_backend_decode(struct kg_reader *r, struct forwarder_backend *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return forwarder_backend_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return forwarder_backend_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /* forwarder_backend_encoded_size() - bytes forwarder_backend_encode() writes for @v in @proto */
@@ -116,73 +204,99 @@ void forwarder_backend_error_init(struct forwarder_backend_error *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* forwarder_backend_error_encode() - write @v; returns w->err (0 or a negative errno) */
-int forwarder_backend_error_encode(struct kg_writer *w, const struct forwarder_backend_error *v)
+/* forwarder_backend_error_encode_binary() - write @v in the binary protocol; returns w->err */
+int forwarder_backend_error_encode_binary(struct kg_writer *w,
+					  const struct forwarder_backend_error *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.message) {
-		kg_write_field_begin(w, KG_T_STRING, 1);
-		kg_write_bytes(w, v->message);
+	if (v->isset.message)
+		kg_binary_write_field_bytes(w, 1, v->message);
+	if (v->isset.errno_value)
+		kg_binary_write_field_i32(w, 2, v->errno_value);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
 
-		kg_write_field_end(w);
-	}
-	if (v->isset.errno_value) {
-		kg_write_field_begin(w, KG_T_I32, 2);
-		kg_write_i32(w, v->errno_value);
+/* forwarder_backend_error_encode_compact() - write @v in the compact protocol; returns w->err */
+int forwarder_backend_error_encode_compact(struct kg_writer *w,
+					   const struct forwarder_backend_error *v)
+{
+	s16 last = 0;
 
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.message)
+		kg_compact_write_field_bytes(w, 1, v->message, &last);
+	if (v->isset.errno_value)
+		kg_compact_write_field_i32(w, 2, v->errno_value, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
 /*
- * forwarder_backend_error_decode() - read one exception into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * forwarder_backend_error_encode() - write @v in w->proto; returns w->err (0 or a negative errno)
+ */
+int forwarder_backend_error_encode(struct kg_writer *w, const struct forwarder_backend_error *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return forwarder_backend_error_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return forwarder_backend_error_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
+/*
+ * forwarder_backend_error_decode_binary() - read one exception in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int forwarder_backend_error_decode(struct kg_reader *r, struct forwarder_backend_error *v)
+int forwarder_backend_error_decode_binary(struct kg_reader *r, struct forwarder_backend_error *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	forwarder_backend_error_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->message);
-			if (err)
+			err = kg_binary_read_string(r, &v->message);
+			if (unlikely(err))
 				return err;
 			v->isset.message = true;
 			break;
 		case 2:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->errno_value);
-			if (err)
+			err = kg_binary_read_i32(r, &v->errno_value);
+			if (unlikely(err))
 				return err;
 			v->isset.errno_value = true;
 			break;
@@ -192,14 +306,85 @@ int forwarder_backend_error_decode(struct kg_reader *r, struct forwarder_backend
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * forwarder_backend_error_decode_compact() - read one exception in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int forwarder_backend_error_decode_compact(struct kg_reader *r, struct forwarder_backend_error *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	forwarder_backend_error_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->message);
+			if (unlikely(err))
+				return err;
+			v->isset.message = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->errno_value);
+			if (unlikely(err))
+				return err;
+			v->isset.errno_value = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * forwarder_backend_error_decode() - read one exception in r->proto: as
+ * forwarder_backend_error_decode_binary()
+ */
+int forwarder_backend_error_decode(struct kg_reader *r, struct forwarder_backend_error *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return forwarder_backend_error_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return forwarder_backend_error_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -221,91 +406,116 @@ void forwarder_forwarder_stats_init(struct forwarder_forwarder_stats *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* forwarder_forwarder_stats_encode() - write @v; returns w->err (0 or a negative errno) */
-int forwarder_forwarder_stats_encode(struct kg_writer *w, const struct forwarder_forwarder_stats *v)
+/* forwarder_forwarder_stats_encode_binary() - write @v in the binary protocol; returns w->err */
+int forwarder_forwarder_stats_encode_binary(struct kg_writer *w,
+					    const struct forwarder_forwarder_stats *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.forwarded) {
-		kg_write_field_begin(w, KG_T_I64, 1);
-		kg_write_i64(w, v->forwarded);
+	if (v->isset.forwarded)
+		kg_binary_write_field_i64(w, 1, v->forwarded);
+	if (v->isset.dropped)
+		kg_binary_write_field_i64(w, 2, v->dropped);
+	if (v->isset.backends)
+		kg_binary_write_field_i32(w, 3, v->backends);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
 
-		kg_write_field_end(w);
-	}
-	if (v->isset.dropped) {
-		kg_write_field_begin(w, KG_T_I64, 2);
-		kg_write_i64(w, v->dropped);
+/* forwarder_forwarder_stats_encode_compact() - write @v in the compact protocol; returns w->err */
+int forwarder_forwarder_stats_encode_compact(struct kg_writer *w,
+					     const struct forwarder_forwarder_stats *v)
+{
+	s16 last = 0;
 
-		kg_write_field_end(w);
-	}
-	if (v->isset.backends) {
-		kg_write_field_begin(w, KG_T_I32, 3);
-		kg_write_i32(w, v->backends);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.forwarded)
+		kg_compact_write_field_i64(w, 1, v->forwarded, &last);
+	if (v->isset.dropped)
+		kg_compact_write_field_i64(w, 2, v->dropped, &last);
+	if (v->isset.backends)
+		kg_compact_write_field_i32(w, 3, v->backends, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
 /*
- * forwarder_forwarder_stats_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * forwarder_forwarder_stats_encode() - write @v in w->proto; returns w->err (0 or a negative errno)
+ */
+int forwarder_forwarder_stats_encode(struct kg_writer *w, const struct forwarder_forwarder_stats *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return forwarder_forwarder_stats_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return forwarder_forwarder_stats_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
+/*
+ * forwarder_forwarder_stats_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int forwarder_forwarder_stats_decode(struct kg_reader *r, struct forwarder_forwarder_stats *v)
+int forwarder_forwarder_stats_decode_binary(struct kg_reader *r,
+					    struct forwarder_forwarder_stats *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	forwarder_forwarder_stats_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_I64) {
+			if (unlikely(ttype != KG_T_I64)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i64(r, &v->forwarded);
-			if (err)
+			err = kg_binary_read_i64(r, &v->forwarded);
+			if (unlikely(err))
 				return err;
 			v->isset.forwarded = true;
 			break;
 		case 2:
-			if (ttype != KG_T_I64) {
+			if (unlikely(ttype != KG_T_I64)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i64(r, &v->dropped);
-			if (err)
+			err = kg_binary_read_i64(r, &v->dropped);
+			if (unlikely(err))
 				return err;
 			v->isset.dropped = true;
 			break;
 		case 3:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->backends);
-			if (err)
+			err = kg_binary_read_i32(r, &v->backends);
+			if (unlikely(err))
 				return err;
 			v->isset.backends = true;
 			break;
@@ -315,14 +525,98 @@ int forwarder_forwarder_stats_decode(struct kg_reader *r, struct forwarder_forwa
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * forwarder_forwarder_stats_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int forwarder_forwarder_stats_decode_compact(struct kg_reader *r,
+					     struct forwarder_forwarder_stats *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	forwarder_forwarder_stats_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_I64)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i64(r, &v->forwarded);
+			if (unlikely(err))
+				return err;
+			v->isset.forwarded = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_I64)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i64(r, &v->dropped);
+			if (unlikely(err))
+				return err;
+			v->isset.dropped = true;
+			break;
+		case 3:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->backends);
+			if (unlikely(err))
+				return err;
+			v->isset.backends = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * forwarder_forwarder_stats_decode() - read one struct in r->proto: as
+ * forwarder_forwarder_stats_decode_binary()
+ */
+int forwarder_forwarder_stats_decode(struct kg_reader *r, struct forwarder_forwarder_stats *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return forwarder_forwarder_stats_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return forwarder_forwarder_stats_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*

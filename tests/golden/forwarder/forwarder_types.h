@@ -76,17 +76,35 @@ struct forwarder_forwarder_stats {
 void forwarder_backend_init(struct forwarder_backend *v);
 int forwarder_backend_encode(struct kg_writer *w, const struct forwarder_backend *v);
 int forwarder_backend_decode(struct kg_reader *r, struct forwarder_backend *v);
+int forwarder_backend_encode_binary(struct kg_writer *w, const struct forwarder_backend *v);
+int forwarder_backend_encode_compact(struct kg_writer *w, const struct forwarder_backend *v);
+int forwarder_backend_decode_binary(struct kg_reader *r, struct forwarder_backend *v);
+int forwarder_backend_decode_compact(struct kg_reader *r, struct forwarder_backend *v);
 size_t forwarder_backend_encoded_size(const struct forwarder_backend *v, u8 proto);
 
 void forwarder_backend_error_init(struct forwarder_backend_error *v);
 int forwarder_backend_error_encode(struct kg_writer *w, const struct forwarder_backend_error *v);
 int forwarder_backend_error_decode(struct kg_reader *r, struct forwarder_backend_error *v);
+int forwarder_backend_error_encode_binary(struct kg_writer *w,
+					  const struct forwarder_backend_error *v);
+int forwarder_backend_error_encode_compact(struct kg_writer *w,
+					   const struct forwarder_backend_error *v);
+int forwarder_backend_error_decode_binary(struct kg_reader *r, struct forwarder_backend_error *v);
+int forwarder_backend_error_decode_compact(struct kg_reader *r, struct forwarder_backend_error *v);
 size_t forwarder_backend_error_encoded_size(const struct forwarder_backend_error *v, u8 proto);
 
 void forwarder_forwarder_stats_init(struct forwarder_forwarder_stats *v);
 int forwarder_forwarder_stats_encode(struct kg_writer *w,
 				     const struct forwarder_forwarder_stats *v);
 int forwarder_forwarder_stats_decode(struct kg_reader *r, struct forwarder_forwarder_stats *v);
+int forwarder_forwarder_stats_encode_binary(struct kg_writer *w,
+					    const struct forwarder_forwarder_stats *v);
+int forwarder_forwarder_stats_encode_compact(struct kg_writer *w,
+					     const struct forwarder_forwarder_stats *v);
+int forwarder_forwarder_stats_decode_binary(struct kg_reader *r,
+					    struct forwarder_forwarder_stats *v);
+int forwarder_forwarder_stats_decode_compact(struct kg_reader *r,
+					     struct forwarder_forwarder_stats *v);
 size_t forwarder_forwarder_stats_encoded_size(const struct forwarder_forwarder_stats *v, u8 proto);
 
 #endif /* _FORWARDER_TYPES_H */

@@ -7,50 +7,62 @@
 #include <kgen/dispatch.h>
 #include "derived_derived.h"
 
-static void kg_list_shared_shared_struct_encode(struct kg_writer *w,
-						const struct kg_list_shared_shared_struct *v)
+static void kg_list_shared_shared_struct_encode_binary(struct kg_writer *w,
+						       const struct kg_list_shared_shared_struct *v)
 {
 	u32 i;
 
 	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
+		kg_w_error(w, -EINVAL);	/* a count without its array */
 		return;
 	}
-	kg_write_list_begin(w, KG_T_STRUCT, v->count);
+	kg_binary_write_list_begin(w, KG_T_STRUCT, v->count);
 	for (i = 0; i < v->count; i++)
-		shared_shared_struct_encode(w, &v->elems[i]);
-	kg_write_list_end(w);
+		shared_shared_struct_encode_binary(w, &v->elems[i]);
+}
+
+static void kg_list_shared_shared_struct_encode_compact(struct kg_writer *w,
+		const struct kg_list_shared_shared_struct *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_STRUCT, v->count);
+	for (i = 0; i < v->count; i++)
+		shared_shared_struct_encode_compact(w, &v->elems[i]);
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_shared_shared_struct_decode(struct kg_reader *r,
-					       struct kg_list_shared_shared_struct *v,
-					       u32 max_items)
+static int kg_list_shared_shared_struct_decode_binary(struct kg_reader *r,
+						      struct kg_list_shared_shared_struct *v,
+						      u32 max_items)
 {
 	u8 et;
 	u32 i, n;
 	int skipped = 0;
 	int err;
 
-	err = kg_read_list_begin(r, &et, &n);
-	if (err)
+	err = kg_binary_read_seq_of(r, KG_T_STRUCT, &et, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_STRUCT) {
+	if (unlikely(n && et != KG_T_STRUCT)) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, et);
 			if (err)
 				return err;
 		}
-		err = kg_read_list_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->elems = NULL;
@@ -60,14 +72,61 @@ static int kg_list_shared_shared_struct_decode(struct kg_reader *r,
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = shared_shared_struct_decode(r, &v->elems[i]);
-		if (err)
+		err = shared_shared_struct_decode_binary(r, &v->elems[i]);
+		if (unlikely(err))
 			return err;
 
 	}
 	v->count = n;
-	err = kg_read_list_end(r);
-	return err ? err : skipped;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_list_shared_shared_struct_decode_compact(struct kg_reader *r,
+						       struct kg_list_shared_shared_struct *v,
+						       u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_seq_of(r, KG_T_STRUCT, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_STRUCT)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = shared_shared_struct_decode_compact(r, &v->elems[i]);
+		if (unlikely(err))
+			return err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
 }
 
 /* derived_derived_put_args_init() - zero @v and apply the IDL's default values */
@@ -76,60 +135,90 @@ void derived_derived_put_args_init(struct derived_derived_put_args *v)
 	memset(v, 0, sizeof(*v));
 }
 
+/* derived_derived_put_args_encode_binary() - write @v in the binary protocol; returns w->err */
+int derived_derived_put_args_encode_binary(struct kg_writer *w,
+					   const struct derived_derived_put_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.s) {
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 1);
+		shared_shared_struct_encode_binary(w, &v->s);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* derived_derived_put_args_encode_compact() - write @v in the compact protocol; returns w->err */
+int derived_derived_put_args_encode_compact(struct kg_writer *w,
+					    const struct derived_derived_put_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.s) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 1, &last);
+		shared_shared_struct_encode_compact(w, &v->s);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
 /*
- * derived_derived_put_args_encode() - write @value (a struct derived_derived_put_args); returns
- * w->err
+ * derived_derived_put_args_encode() - write @value (a struct derived_derived_put_args) in w->proto;
+ * returns w->err
  */
 int derived_derived_put_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct derived_derived_put_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.s) {
-		kg_write_field_begin(w, KG_T_STRUCT, 1);
-		shared_shared_struct_encode(w, &v->s);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return derived_derived_put_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return derived_derived_put_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * derived_derived_put_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * derived_derived_put_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int derived_derived_put_args_decode(struct kg_reader *r, struct derived_derived_put_args *v)
+int derived_derived_put_args_decode_binary(struct kg_reader *r, struct derived_derived_put_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	derived_derived_put_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = shared_shared_struct_decode(r, &v->s);
-			if (err)
+			err = shared_shared_struct_decode_binary(r, &v->s);
+			if (unlikely(err))
 				return err;
 			v->isset.s = true;
 			break;
@@ -139,14 +228,73 @@ int derived_derived_put_args_decode(struct kg_reader *r, struct derived_derived_
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * derived_derived_put_args_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int derived_derived_put_args_decode_compact(struct kg_reader *r, struct derived_derived_put_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	derived_derived_put_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = shared_shared_struct_decode_compact(r, &v->s);
+			if (unlikely(err))
+				return err;
+			v->isset.s = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * derived_derived_put_args_decode() - read one struct in r->proto: as
+ * derived_derived_put_args_decode_binary()
+ */
+int derived_derived_put_args_decode(struct kg_reader *r, struct derived_derived_put_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return derived_derived_put_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return derived_derived_put_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -168,60 +316,91 @@ void derived_derived_put_result_init(struct derived_derived_put_result *v)
 	memset(v, 0, sizeof(*v));
 }
 
+/* derived_derived_put_result_encode_binary() - write @v in the binary protocol; returns w->err */
+int derived_derived_put_result_encode_binary(struct kg_writer *w,
+					     const struct derived_derived_put_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.nf) {
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 1);
+		derived_not_found_encode_binary(w, &v->nf);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* derived_derived_put_result_encode_compact() - write @v in the compact protocol; returns w->err */
+int derived_derived_put_result_encode_compact(struct kg_writer *w,
+					      const struct derived_derived_put_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.nf) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 1, &last);
+		derived_not_found_encode_compact(w, &v->nf);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
 /*
- * derived_derived_put_result_encode() - write @value (a struct derived_derived_put_result); returns
- * w->err
+ * derived_derived_put_result_encode() - write @value (a struct derived_derived_put_result) in
+ * w->proto; returns w->err
  */
 int derived_derived_put_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct derived_derived_put_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.nf) {
-		kg_write_field_begin(w, KG_T_STRUCT, 1);
-		derived_not_found_encode(w, &v->nf);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return derived_derived_put_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return derived_derived_put_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * derived_derived_put_result_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * derived_derived_put_result_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int derived_derived_put_result_decode(struct kg_reader *r, struct derived_derived_put_result *v)
+int derived_derived_put_result_decode_binary(struct kg_reader *r,
+					     struct derived_derived_put_result *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	derived_derived_put_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = derived_not_found_decode(r, &v->nf);
-			if (err)
+			err = derived_not_found_decode_binary(r, &v->nf);
+			if (unlikely(err))
 				return err;
 			v->isset.nf = true;
 			break;
@@ -231,14 +410,74 @@ int derived_derived_put_result_decode(struct kg_reader *r, struct derived_derive
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * derived_derived_put_result_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int derived_derived_put_result_decode_compact(struct kg_reader *r,
+					      struct derived_derived_put_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	derived_derived_put_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = derived_not_found_decode_compact(r, &v->nf);
+			if (unlikely(err))
+				return err;
+			v->isset.nf = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * derived_derived_put_result_decode() - read one struct in r->proto: as
+ * derived_derived_put_result_decode_binary()
+ */
+int derived_derived_put_result_decode(struct kg_reader *r, struct derived_derived_put_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return derived_derived_put_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return derived_derived_put_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -260,42 +499,69 @@ void derived_derived_all_args_init(struct derived_derived_all_args *v)
 	memset(v, 0, sizeof(*v));
 }
 
+/* derived_derived_all_args_encode_binary() - write @v in the binary protocol; returns w->err */
+int derived_derived_all_args_encode_binary(struct kg_writer *w,
+					   const struct derived_derived_all_args *v)
+{
+	(void)v;
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* derived_derived_all_args_encode_compact() - write @v in the compact protocol; returns w->err */
+int derived_derived_all_args_encode_compact(struct kg_writer *w,
+					    const struct derived_derived_all_args *v)
+{
+	(void)v;
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
 /*
- * derived_derived_all_args_encode() - write @value (a struct derived_derived_all_args); returns
- * w->err
+ * derived_derived_all_args_encode() - write @value (a struct derived_derived_all_args) in w->proto;
+ * returns w->err
  */
 int derived_derived_all_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct derived_derived_all_args *v = value;
 
-	(void)v;
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return derived_derived_all_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return derived_derived_all_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
 }
 
 /*
- * derived_derived_all_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * derived_derived_all_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int derived_derived_all_args_decode(struct kg_reader *r, struct derived_derived_all_args *v)
+int derived_derived_all_args_decode_binary(struct kg_reader *r, struct derived_derived_all_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	derived_derived_all_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
@@ -306,14 +572,61 @@ int derived_derived_all_args_decode(struct kg_reader *r, struct derived_derived_
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * derived_derived_all_args_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int derived_derived_all_args_decode_compact(struct kg_reader *r, struct derived_derived_all_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	derived_derived_all_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * derived_derived_all_args_decode() - read one struct in r->proto: as
+ * derived_derived_all_args_decode_binary()
+ */
+int derived_derived_all_args_decode(struct kg_reader *r, struct derived_derived_all_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return derived_derived_all_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return derived_derived_all_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -335,60 +648,91 @@ void derived_derived_all_result_init(struct derived_derived_all_result *v)
 	memset(v, 0, sizeof(*v));
 }
 
+/* derived_derived_all_result_encode_binary() - write @v in the binary protocol; returns w->err */
+int derived_derived_all_result_encode_binary(struct kg_writer *w,
+					     const struct derived_derived_all_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_binary_write_field_begin(w, KG_T_LIST, 0);
+		kg_list_shared_shared_struct_encode_binary(w, &v->success);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* derived_derived_all_result_encode_compact() - write @v in the compact protocol; returns w->err */
+int derived_derived_all_result_encode_compact(struct kg_writer *w,
+					      const struct derived_derived_all_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_compact_write_field_begin(w, KG_T_LIST, 0, &last);
+		kg_list_shared_shared_struct_encode_compact(w, &v->success);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
 /*
- * derived_derived_all_result_encode() - write @value (a struct derived_derived_all_result); returns
- * w->err
+ * derived_derived_all_result_encode() - write @value (a struct derived_derived_all_result) in
+ * w->proto; returns w->err
  */
 int derived_derived_all_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct derived_derived_all_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_LIST, 0);
-		kg_list_shared_shared_struct_encode(w, &v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return derived_derived_all_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return derived_derived_all_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * derived_derived_all_result_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * derived_derived_all_result_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int derived_derived_all_result_decode(struct kg_reader *r, struct derived_derived_all_result *v)
+int derived_derived_all_result_decode_binary(struct kg_reader *r,
+					     struct derived_derived_all_result *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	derived_derived_all_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_LIST) {
+			if (unlikely(ttype != KG_T_LIST)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_list_shared_shared_struct_decode(r, &v->success, 0);
-			if (err < 0)
+			err = kg_list_shared_shared_struct_decode_binary(r, &v->success, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -403,14 +747,79 @@ int derived_derived_all_result_decode(struct kg_reader *r, struct derived_derive
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * derived_derived_all_result_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int derived_derived_all_result_decode_compact(struct kg_reader *r,
+					      struct derived_derived_all_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	derived_derived_all_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_LIST)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_list_shared_shared_struct_decode_compact(r, &v->success, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->success, 0, sizeof(v->success));
+				break;
+			}
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * derived_derived_all_result_decode() - read one struct in r->proto: as
+ * derived_derived_all_result_decode_binary()
+ */
+int derived_derived_all_result_decode(struct kg_reader *r, struct derived_derived_all_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return derived_derived_all_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return derived_derived_all_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*

@@ -70,22 +70,52 @@ struct derived_derived_all_result {
 void derived_derived_put_args_init(struct derived_derived_put_args *v);
 int derived_derived_put_args_encode(struct kg_writer *w, const void *value);
 int derived_derived_put_args_decode(struct kg_reader *r, struct derived_derived_put_args *v);
+int derived_derived_put_args_encode_binary(struct kg_writer *w,
+					   const struct derived_derived_put_args *v);
+int derived_derived_put_args_encode_compact(struct kg_writer *w,
+					    const struct derived_derived_put_args *v);
+int derived_derived_put_args_decode_binary(struct kg_reader *r, struct derived_derived_put_args *v);
+int derived_derived_put_args_decode_compact(struct kg_reader *r,
+					    struct derived_derived_put_args *v);
 size_t derived_derived_put_args_encoded_size(const struct derived_derived_put_args *v, u8 proto);
 
 void derived_derived_put_result_init(struct derived_derived_put_result *v);
 int derived_derived_put_result_encode(struct kg_writer *w, const void *value);
 int derived_derived_put_result_decode(struct kg_reader *r, struct derived_derived_put_result *v);
+int derived_derived_put_result_encode_binary(struct kg_writer *w,
+					     const struct derived_derived_put_result *v);
+int derived_derived_put_result_encode_compact(struct kg_writer *w,
+					      const struct derived_derived_put_result *v);
+int derived_derived_put_result_decode_binary(struct kg_reader *r,
+					     struct derived_derived_put_result *v);
+int derived_derived_put_result_decode_compact(struct kg_reader *r,
+					      struct derived_derived_put_result *v);
 size_t derived_derived_put_result_encoded_size(const struct derived_derived_put_result *v,
 					       u8 proto);
 
 void derived_derived_all_args_init(struct derived_derived_all_args *v);
 int derived_derived_all_args_encode(struct kg_writer *w, const void *value);
 int derived_derived_all_args_decode(struct kg_reader *r, struct derived_derived_all_args *v);
+int derived_derived_all_args_encode_binary(struct kg_writer *w,
+					   const struct derived_derived_all_args *v);
+int derived_derived_all_args_encode_compact(struct kg_writer *w,
+					    const struct derived_derived_all_args *v);
+int derived_derived_all_args_decode_binary(struct kg_reader *r, struct derived_derived_all_args *v);
+int derived_derived_all_args_decode_compact(struct kg_reader *r,
+					    struct derived_derived_all_args *v);
 size_t derived_derived_all_args_encoded_size(const struct derived_derived_all_args *v, u8 proto);
 
 void derived_derived_all_result_init(struct derived_derived_all_result *v);
 int derived_derived_all_result_encode(struct kg_writer *w, const void *value);
 int derived_derived_all_result_decode(struct kg_reader *r, struct derived_derived_all_result *v);
+int derived_derived_all_result_encode_binary(struct kg_writer *w,
+					     const struct derived_derived_all_result *v);
+int derived_derived_all_result_encode_compact(struct kg_writer *w,
+					      const struct derived_derived_all_result *v);
+int derived_derived_all_result_decode_binary(struct kg_reader *r,
+					     struct derived_derived_all_result *v);
+int derived_derived_all_result_decode_compact(struct kg_reader *r,
+					      struct derived_derived_all_result *v);
 size_t derived_derived_all_result_encoded_size(const struct derived_derived_all_result *v,
 					       u8 proto);
 

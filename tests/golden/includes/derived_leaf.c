@@ -13,42 +13,69 @@ void derived_leaf_count_args_init(struct derived_leaf_count_args *v)
 	memset(v, 0, sizeof(*v));
 }
 
+/* derived_leaf_count_args_encode_binary() - write @v in the binary protocol; returns w->err */
+int derived_leaf_count_args_encode_binary(struct kg_writer *w,
+					  const struct derived_leaf_count_args *v)
+{
+	(void)v;
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* derived_leaf_count_args_encode_compact() - write @v in the compact protocol; returns w->err */
+int derived_leaf_count_args_encode_compact(struct kg_writer *w,
+					   const struct derived_leaf_count_args *v)
+{
+	(void)v;
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
 /*
- * derived_leaf_count_args_encode() - write @value (a struct derived_leaf_count_args); returns
- * w->err
+ * derived_leaf_count_args_encode() - write @value (a struct derived_leaf_count_args) in w->proto;
+ * returns w->err
  */
 int derived_leaf_count_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct derived_leaf_count_args *v = value;
 
-	(void)v;
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return derived_leaf_count_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return derived_leaf_count_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
 }
 
 /*
- * derived_leaf_count_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * derived_leaf_count_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int derived_leaf_count_args_decode(struct kg_reader *r, struct derived_leaf_count_args *v)
+int derived_leaf_count_args_decode_binary(struct kg_reader *r, struct derived_leaf_count_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	derived_leaf_count_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
@@ -59,14 +86,61 @@ int derived_leaf_count_args_decode(struct kg_reader *r, struct derived_leaf_coun
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * derived_leaf_count_args_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int derived_leaf_count_args_decode_compact(struct kg_reader *r, struct derived_leaf_count_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	derived_leaf_count_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * derived_leaf_count_args_decode() - read one struct in r->proto: as
+ * derived_leaf_count_args_decode_binary()
+ */
+int derived_leaf_count_args_decode(struct kg_reader *r, struct derived_leaf_count_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return derived_leaf_count_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return derived_leaf_count_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -88,60 +162,87 @@ void derived_leaf_count_result_init(struct derived_leaf_count_result *v)
 	memset(v, 0, sizeof(*v));
 }
 
+/* derived_leaf_count_result_encode_binary() - write @v in the binary protocol; returns w->err */
+int derived_leaf_count_result_encode_binary(struct kg_writer *w,
+					    const struct derived_leaf_count_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_binary_write_field_i64(w, 0, v->success);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* derived_leaf_count_result_encode_compact() - write @v in the compact protocol; returns w->err */
+int derived_leaf_count_result_encode_compact(struct kg_writer *w,
+					     const struct derived_leaf_count_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_compact_write_field_i64(w, 0, v->success, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
 /*
- * derived_leaf_count_result_encode() - write @value (a struct derived_leaf_count_result); returns
- * w->err
+ * derived_leaf_count_result_encode() - write @value (a struct derived_leaf_count_result) in
+ * w->proto; returns w->err
  */
 int derived_leaf_count_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct derived_leaf_count_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_I64, 0);
-		kg_write_i64(w, v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return derived_leaf_count_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return derived_leaf_count_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * derived_leaf_count_result_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * derived_leaf_count_result_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int derived_leaf_count_result_decode(struct kg_reader *r, struct derived_leaf_count_result *v)
+int derived_leaf_count_result_decode_binary(struct kg_reader *r,
+					    struct derived_leaf_count_result *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	derived_leaf_count_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_I64) {
+			if (unlikely(ttype != KG_T_I64)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i64(r, &v->success);
-			if (err)
+			err = kg_binary_read_i64(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -151,14 +252,74 @@ int derived_leaf_count_result_decode(struct kg_reader *r, struct derived_leaf_co
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * derived_leaf_count_result_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int derived_leaf_count_result_decode_compact(struct kg_reader *r,
+					     struct derived_leaf_count_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	derived_leaf_count_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_I64)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i64(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * derived_leaf_count_result_decode() - read one struct in r->proto: as
+ * derived_leaf_count_result_decode_binary()
+ */
+int derived_leaf_count_result_decode(struct kg_reader *r, struct derived_leaf_count_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return derived_leaf_count_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return derived_leaf_count_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*

@@ -35,11 +35,25 @@ struct derived_leaf_count_result {
 void derived_leaf_count_args_init(struct derived_leaf_count_args *v);
 int derived_leaf_count_args_encode(struct kg_writer *w, const void *value);
 int derived_leaf_count_args_decode(struct kg_reader *r, struct derived_leaf_count_args *v);
+int derived_leaf_count_args_encode_binary(struct kg_writer *w,
+					  const struct derived_leaf_count_args *v);
+int derived_leaf_count_args_encode_compact(struct kg_writer *w,
+					   const struct derived_leaf_count_args *v);
+int derived_leaf_count_args_decode_binary(struct kg_reader *r, struct derived_leaf_count_args *v);
+int derived_leaf_count_args_decode_compact(struct kg_reader *r, struct derived_leaf_count_args *v);
 size_t derived_leaf_count_args_encoded_size(const struct derived_leaf_count_args *v, u8 proto);
 
 void derived_leaf_count_result_init(struct derived_leaf_count_result *v);
 int derived_leaf_count_result_encode(struct kg_writer *w, const void *value);
 int derived_leaf_count_result_decode(struct kg_reader *r, struct derived_leaf_count_result *v);
+int derived_leaf_count_result_encode_binary(struct kg_writer *w,
+					    const struct derived_leaf_count_result *v);
+int derived_leaf_count_result_encode_compact(struct kg_writer *w,
+					     const struct derived_leaf_count_result *v);
+int derived_leaf_count_result_decode_binary(struct kg_reader *r,
+					    struct derived_leaf_count_result *v);
+int derived_leaf_count_result_decode_compact(struct kg_reader *r,
+					     struct derived_leaf_count_result *v);
 size_t derived_leaf_count_result_encoded_size(const struct derived_leaf_count_result *v, u8 proto);
 
 /**

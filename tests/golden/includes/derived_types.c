@@ -10,55 +10,78 @@ void derived_not_found_init(struct derived_not_found *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* derived_not_found_encode() - write @v; returns w->err (0 or a negative errno) */
-int derived_not_found_encode(struct kg_writer *w, const struct derived_not_found *v)
+/* derived_not_found_encode_binary() - write @v in the binary protocol; returns w->err */
+int derived_not_found_encode_binary(struct kg_writer *w, const struct derived_not_found *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.what) {
-		kg_write_field_begin(w, KG_T_STRING, 1);
-		kg_write_bytes(w, v->what);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	if (v->isset.what)
+		kg_binary_write_field_bytes(w, 1, v->what);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
+/* derived_not_found_encode_compact() - write @v in the compact protocol; returns w->err */
+int derived_not_found_encode_compact(struct kg_writer *w, const struct derived_not_found *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.what)
+		kg_compact_write_field_bytes(w, 1, v->what, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* derived_not_found_encode() - write @v in w->proto; returns w->err (0 or a negative errno) */
+int derived_not_found_encode(struct kg_writer *w, const struct derived_not_found *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return derived_not_found_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return derived_not_found_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
 /*
- * derived_not_found_decode() - read one exception into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * derived_not_found_decode_binary() - read one exception in the binary protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int derived_not_found_decode(struct kg_reader *r, struct derived_not_found *v)
+int derived_not_found_decode_binary(struct kg_reader *r, struct derived_not_found *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	derived_not_found_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->what);
-			if (err)
+			err = kg_binary_read_string(r, &v->what);
+			if (unlikely(err))
 				return err;
 			v->isset.what = true;
 			break;
@@ -68,14 +91,71 @@ int derived_not_found_decode(struct kg_reader *r, struct derived_not_found *v)
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * derived_not_found_decode_compact() - read one exception in the compact protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int derived_not_found_decode_compact(struct kg_reader *r, struct derived_not_found *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	derived_not_found_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->what);
+			if (unlikely(err))
+				return err;
+			v->isset.what = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * derived_not_found_decode() - read one exception in r->proto: as derived_not_found_decode_binary()
+ */
+int derived_not_found_decode(struct kg_reader *r, struct derived_not_found *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return derived_not_found_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return derived_not_found_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /* derived_not_found_encoded_size() - bytes derived_not_found_encode() writes for @v in @proto */

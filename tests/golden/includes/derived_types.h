@@ -35,6 +35,10 @@ struct derived_not_found {
 void derived_not_found_init(struct derived_not_found *v);
 int derived_not_found_encode(struct kg_writer *w, const struct derived_not_found *v);
 int derived_not_found_decode(struct kg_reader *r, struct derived_not_found *v);
+int derived_not_found_encode_binary(struct kg_writer *w, const struct derived_not_found *v);
+int derived_not_found_encode_compact(struct kg_writer *w, const struct derived_not_found *v);
+int derived_not_found_decode_binary(struct kg_reader *r, struct derived_not_found *v);
+int derived_not_found_decode_compact(struct kg_reader *r, struct derived_not_found *v);
 size_t derived_not_found_encoded_size(const struct derived_not_found *v, u8 proto);
 
 #endif /* _DERIVED_TYPES_H */

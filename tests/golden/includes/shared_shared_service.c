@@ -14,61 +14,92 @@ void shared_shared_service_get_struct_args_init(struct shared_shared_service_get
 }
 
 /*
+ * shared_shared_service_get_struct_args_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int shared_shared_service_get_struct_args_encode_binary(struct kg_writer *w,
+		const struct shared_shared_service_get_struct_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.key)
+		kg_binary_write_field_i32(w, 1, v->key);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * shared_shared_service_get_struct_args_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int shared_shared_service_get_struct_args_encode_compact(struct kg_writer *w,
+		const struct shared_shared_service_get_struct_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.key)
+		kg_compact_write_field_i32(w, 1, v->key, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * shared_shared_service_get_struct_args_encode() - write @value (a struct
- * shared_shared_service_get_struct_args); returns w->err
+ * shared_shared_service_get_struct_args) in w->proto; returns w->err
  */
 int shared_shared_service_get_struct_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct shared_shared_service_get_struct_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.key) {
-		kg_write_field_begin(w, KG_T_I32, 1);
-		kg_write_i32(w, v->key);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return shared_shared_service_get_struct_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return shared_shared_service_get_struct_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * shared_shared_service_get_struct_args_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * shared_shared_service_get_struct_args_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int shared_shared_service_get_struct_args_decode(struct kg_reader *r,
-						 struct shared_shared_service_get_struct_args *v)
+int shared_shared_service_get_struct_args_decode_binary(struct kg_reader *r,
+		struct shared_shared_service_get_struct_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	shared_shared_service_get_struct_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->key);
-			if (err)
+			err = kg_binary_read_i32(r, &v->key);
+			if (unlikely(err))
 				return err;
 			v->isset.key = true;
 			break;
@@ -78,14 +109,75 @@ int shared_shared_service_get_struct_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * shared_shared_service_get_struct_args_decode_compact() - read one struct in the compact protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int shared_shared_service_get_struct_args_decode_compact(struct kg_reader *r,
+		struct shared_shared_service_get_struct_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	shared_shared_service_get_struct_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->key);
+			if (unlikely(err))
+				return err;
+			v->isset.key = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * shared_shared_service_get_struct_args_decode() - read one struct in r->proto: as
+ * shared_shared_service_get_struct_args_decode_binary()
+ */
+int shared_shared_service_get_struct_args_decode(struct kg_reader *r,
+						 struct shared_shared_service_get_struct_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return shared_shared_service_get_struct_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return shared_shared_service_get_struct_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -109,35 +201,70 @@ void shared_shared_service_get_struct_result_init(struct shared_shared_service_g
 }
 
 /*
+ * shared_shared_service_get_struct_result_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int shared_shared_service_get_struct_result_encode_binary(struct kg_writer *w,
+		const struct shared_shared_service_get_struct_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 0);
+		shared_shared_struct_encode_binary(w, &v->success);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * shared_shared_service_get_struct_result_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int shared_shared_service_get_struct_result_encode_compact(struct kg_writer *w,
+		const struct shared_shared_service_get_struct_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 0, &last);
+		shared_shared_struct_encode_compact(w, &v->success);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * shared_shared_service_get_struct_result_encode() - write @value (a struct
- * shared_shared_service_get_struct_result); returns w->err
+ * shared_shared_service_get_struct_result) in w->proto; returns w->err
  */
 int shared_shared_service_get_struct_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct shared_shared_service_get_struct_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_STRUCT, 0);
-		shared_shared_struct_encode(w, &v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return shared_shared_service_get_struct_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return shared_shared_service_get_struct_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * shared_shared_service_get_struct_result_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * shared_shared_service_get_struct_result_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int shared_shared_service_get_struct_result_decode(struct kg_reader *r,
+int shared_shared_service_get_struct_result_decode_binary(struct kg_reader *r,
 		struct shared_shared_service_get_struct_result *v)
 {
 	u8 ttype;
@@ -145,25 +272,25 @@ int shared_shared_service_get_struct_result_decode(struct kg_reader *r,
 	int err;
 
 	shared_shared_service_get_struct_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = shared_shared_struct_decode(r, &v->success);
-			if (err)
+			err = shared_shared_struct_decode_binary(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -173,14 +300,75 @@ int shared_shared_service_get_struct_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * shared_shared_service_get_struct_result_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int shared_shared_service_get_struct_result_decode_compact(struct kg_reader *r,
+		struct shared_shared_service_get_struct_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	shared_shared_service_get_struct_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = shared_shared_struct_decode_compact(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * shared_shared_service_get_struct_result_decode() - read one struct in r->proto: as
+ * shared_shared_service_get_struct_result_decode_binary()
+ */
+int shared_shared_service_get_struct_result_decode(struct kg_reader *r,
+		struct shared_shared_service_get_struct_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return shared_shared_service_get_struct_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return shared_shared_service_get_struct_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -204,42 +392,74 @@ void shared_shared_service_ping_args_init(struct shared_shared_service_ping_args
 }
 
 /*
+ * shared_shared_service_ping_args_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int shared_shared_service_ping_args_encode_binary(struct kg_writer *w,
+						  const struct shared_shared_service_ping_args *v)
+{
+	(void)v;
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * shared_shared_service_ping_args_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int shared_shared_service_ping_args_encode_compact(struct kg_writer *w,
+						   const struct shared_shared_service_ping_args *v)
+{
+	(void)v;
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * shared_shared_service_ping_args_encode() - write @value (a struct
- * shared_shared_service_ping_args); returns w->err
+ * shared_shared_service_ping_args) in w->proto; returns w->err
  */
 int shared_shared_service_ping_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct shared_shared_service_ping_args *v = value;
 
-	(void)v;
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return shared_shared_service_ping_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return shared_shared_service_ping_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
 }
 
 /*
- * shared_shared_service_ping_args_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * shared_shared_service_ping_args_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int shared_shared_service_ping_args_decode(struct kg_reader *r,
-					   struct shared_shared_service_ping_args *v)
+int shared_shared_service_ping_args_decode_binary(struct kg_reader *r,
+						  struct shared_shared_service_ping_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	shared_shared_service_ping_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
@@ -250,14 +470,63 @@ int shared_shared_service_ping_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * shared_shared_service_ping_args_decode_compact() - read one struct in the compact protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int shared_shared_service_ping_args_decode_compact(struct kg_reader *r,
+						   struct shared_shared_service_ping_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	shared_shared_service_ping_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * shared_shared_service_ping_args_decode() - read one struct in r->proto: as
+ * shared_shared_service_ping_args_decode_binary()
+ */
+int shared_shared_service_ping_args_decode(struct kg_reader *r,
+					   struct shared_shared_service_ping_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return shared_shared_service_ping_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return shared_shared_service_ping_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*

@@ -48,6 +48,14 @@ void shared_shared_service_get_struct_args_init(struct shared_shared_service_get
 int shared_shared_service_get_struct_args_encode(struct kg_writer *w, const void *value);
 int shared_shared_service_get_struct_args_decode(struct kg_reader *r,
 						 struct shared_shared_service_get_struct_args *v);
+int shared_shared_service_get_struct_args_encode_binary(struct kg_writer *w,
+		const struct shared_shared_service_get_struct_args *v);
+int shared_shared_service_get_struct_args_encode_compact(struct kg_writer *w,
+		const struct shared_shared_service_get_struct_args *v);
+int shared_shared_service_get_struct_args_decode_binary(struct kg_reader *r,
+		struct shared_shared_service_get_struct_args *v);
+int shared_shared_service_get_struct_args_decode_compact(struct kg_reader *r,
+		struct shared_shared_service_get_struct_args *v);
 size_t shared_shared_service_get_struct_args_encoded_size(
 		const struct shared_shared_service_get_struct_args *v, u8 proto);
 
@@ -56,6 +64,14 @@ void shared_shared_service_get_struct_result_init(
 int shared_shared_service_get_struct_result_encode(struct kg_writer *w, const void *value);
 int shared_shared_service_get_struct_result_decode(struct kg_reader *r,
 		struct shared_shared_service_get_struct_result *v);
+int shared_shared_service_get_struct_result_encode_binary(struct kg_writer *w,
+		const struct shared_shared_service_get_struct_result *v);
+int shared_shared_service_get_struct_result_encode_compact(struct kg_writer *w,
+		const struct shared_shared_service_get_struct_result *v);
+int shared_shared_service_get_struct_result_decode_binary(struct kg_reader *r,
+		struct shared_shared_service_get_struct_result *v);
+int shared_shared_service_get_struct_result_decode_compact(struct kg_reader *r,
+		struct shared_shared_service_get_struct_result *v);
 size_t shared_shared_service_get_struct_result_encoded_size(
 		const struct shared_shared_service_get_struct_result *v, u8 proto);
 
@@ -63,6 +79,14 @@ void shared_shared_service_ping_args_init(struct shared_shared_service_ping_args
 int shared_shared_service_ping_args_encode(struct kg_writer *w, const void *value);
 int shared_shared_service_ping_args_decode(struct kg_reader *r,
 					   struct shared_shared_service_ping_args *v);
+int shared_shared_service_ping_args_encode_binary(struct kg_writer *w,
+						  const struct shared_shared_service_ping_args *v);
+int shared_shared_service_ping_args_encode_compact(struct kg_writer *w,
+						   const struct shared_shared_service_ping_args *v);
+int shared_shared_service_ping_args_decode_binary(struct kg_reader *r,
+						  struct shared_shared_service_ping_args *v);
+int shared_shared_service_ping_args_decode_compact(struct kg_reader *r,
+						   struct shared_shared_service_ping_args *v);
 size_t shared_shared_service_ping_args_encoded_size(const struct shared_shared_service_ping_args *v,
 						    u8 proto);
 

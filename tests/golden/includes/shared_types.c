@@ -10,73 +10,94 @@ void shared_shared_struct_init(struct shared_shared_struct *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* shared_shared_struct_encode() - write @v; returns w->err (0 or a negative errno) */
-int shared_shared_struct_encode(struct kg_writer *w, const struct shared_shared_struct *v)
+/* shared_shared_struct_encode_binary() - write @v in the binary protocol; returns w->err */
+int shared_shared_struct_encode_binary(struct kg_writer *w, const struct shared_shared_struct *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.key) {
-		kg_write_field_begin(w, KG_T_I32, 1);
-		kg_write_i32(w, v->key);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.value) {
-		kg_write_field_begin(w, KG_T_STRING, 2);
-		kg_write_bytes(w, v->value);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	if (v->isset.key)
+		kg_binary_write_field_i32(w, 1, v->key);
+	if (v->isset.value)
+		kg_binary_write_field_bytes(w, 2, v->value);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
+/* shared_shared_struct_encode_compact() - write @v in the compact protocol; returns w->err */
+int shared_shared_struct_encode_compact(struct kg_writer *w, const struct shared_shared_struct *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.key)
+		kg_compact_write_field_i32(w, 1, v->key, &last);
+	if (v->isset.value)
+		kg_compact_write_field_bytes(w, 2, v->value, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* shared_shared_struct_encode() - write @v in w->proto; returns w->err (0 or a negative errno) */
+int shared_shared_struct_encode(struct kg_writer *w, const struct shared_shared_struct *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return shared_shared_struct_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return shared_shared_struct_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
 /*
- * shared_shared_struct_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * shared_shared_struct_decode_binary() - read one struct in the binary protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int shared_shared_struct_decode(struct kg_reader *r, struct shared_shared_struct *v)
+int shared_shared_struct_decode_binary(struct kg_reader *r, struct shared_shared_struct *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	shared_shared_struct_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->key);
-			if (err)
+			err = kg_binary_read_i32(r, &v->key);
+			if (unlikely(err))
 				return err;
 			v->isset.key = true;
 			break;
 		case 2:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->value);
-			if (err)
+			err = kg_binary_read_string(r, &v->value);
+			if (unlikely(err))
 				return err;
 			v->isset.value = true;
 			break;
@@ -86,14 +107,84 @@ int shared_shared_struct_decode(struct kg_reader *r, struct shared_shared_struct
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * shared_shared_struct_decode_compact() - read one struct in the compact protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int shared_shared_struct_decode_compact(struct kg_reader *r, struct shared_shared_struct *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	shared_shared_struct_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->key);
+			if (unlikely(err))
+				return err;
+			v->isset.key = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->value);
+			if (unlikely(err))
+				return err;
+			v->isset.value = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * shared_shared_struct_decode() - read one struct in r->proto: as
+ * shared_shared_struct_decode_binary()
+ */
+int shared_shared_struct_decode(struct kg_reader *r, struct shared_shared_struct *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return shared_shared_struct_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return shared_shared_struct_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*

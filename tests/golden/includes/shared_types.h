@@ -37,6 +37,10 @@ struct shared_shared_struct {
 void shared_shared_struct_init(struct shared_shared_struct *v);
 int shared_shared_struct_encode(struct kg_writer *w, const struct shared_shared_struct *v);
 int shared_shared_struct_decode(struct kg_reader *r, struct shared_shared_struct *v);
+int shared_shared_struct_encode_binary(struct kg_writer *w, const struct shared_shared_struct *v);
+int shared_shared_struct_encode_compact(struct kg_writer *w, const struct shared_shared_struct *v);
+int shared_shared_struct_decode_binary(struct kg_reader *r, struct shared_shared_struct *v);
+int shared_shared_struct_decode_compact(struct kg_reader *r, struct shared_shared_struct *v);
 size_t shared_shared_struct_encoded_size(const struct shared_shared_struct *v, u8 proto);
 
 #endif /* _SHARED_TYPES_H */

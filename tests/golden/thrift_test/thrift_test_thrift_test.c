@@ -7,43 +7,58 @@
 #include <kgen/dispatch.h>
 #include "thrift_test_thrift_test.h"
 
-static void kg_map_i32_i32_encode(struct kg_writer *w, const struct kg_map_i32_i32 *v)
+static void kg_map_i32_i32_encode_binary(struct kg_writer *w, const struct kg_map_i32_i32 *v)
 {
 	u32 i;
 
 	if (v->count && !v->entries) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
+		kg_w_error(w, -EINVAL);	/* a count without its array */
 		return;
 	}
-	kg_write_map_begin(w, KG_T_I32, KG_T_I32, v->count);
+	kg_binary_write_map_begin(w, KG_T_I32, KG_T_I32, v->count);
 	for (i = 0; i < v->count; i++) {
-		kg_write_i32(w, v->entries[i].key);
-		kg_write_i32(w, v->entries[i].value);
+		kg_binary_write_i32(w, v->entries[i].key);
+		kg_binary_write_i32(w, v->entries[i].value);
 
 	}
-	kg_write_map_end(w);
+}
+
+static void kg_map_i32_i32_encode_compact(struct kg_writer *w, const struct kg_map_i32_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_map_begin(w, KG_T_I32, KG_T_I32, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_compact_write_i32(w, v->entries[i].key);
+		kg_compact_write_i32(w, v->entries[i].value);
+
+	}
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_i32 *v, u32 max_items)
+static int kg_map_i32_i32_decode_binary(struct kg_reader *r, struct kg_map_i32_i32 *v,
+					u32 max_items)
 {
 	u8 kt, vt;
 	u32 i, n;
 	int skipped = 0;
 	int err;
 
-	err = kg_read_map_begin(r, &kt, &vt, &n);
-	if (err)
+	err = kg_binary_read_map_of(r, KG_T_I32, KG_T_I32, &kt, &vt, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_I32 || vt != KG_T_I32)) {
+	if (unlikely(n && (kt != KG_T_I32 || vt != KG_T_I32))) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, kt);
 			if (err)
@@ -52,8 +67,8 @@ static int kg_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_i32 *v, 
 			if (err)
 				return err;
 		}
-		err = kg_read_map_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->entries = NULL;
@@ -63,239 +78,26 @@ static int kg_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_i32 *v, 
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_read_i32(r, &v->entries[i].key);
-		if (err)
+		err = kg_binary_read_i32(r, &v->entries[i].key);
+		if (unlikely(err))
 			return err;
-		err = kg_read_i32(r, &v->entries[i].value);
-		if (err)
-			return err;
-
-	}
-	v->count = n;
-	err = kg_read_map_end(r);
-	return err ? err : skipped;
-}
-
-static void kg_map_string_string_encode(struct kg_writer *w, const struct kg_map_string_string *v)
-{
-	u32 i;
-
-	if (v->count && !v->entries) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
-		return;
-	}
-	kg_write_map_begin(w, KG_T_STRING, KG_T_STRING, v->count);
-	for (i = 0; i < v->count; i++) {
-		kg_write_bytes(w, v->entries[i].key);
-		kg_write_bytes(w, v->entries[i].value);
-
-	}
-	kg_write_map_end(w);
-}
-
-/*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
- * type. No rewinding, no second pass: every byte is read once.
- */
-static int kg_map_string_string_decode(struct kg_reader *r, struct kg_map_string_string *v,
-				       u32 max_items, u32 max_len)
-{
-	u8 kt, vt;
-	u32 i, n;
-	int skipped = 0;
-	int err;
-
-	err = kg_read_map_begin(r, &kt, &vt, &n);
-	if (err)
-		return err;
-	if (max_items && n > max_items)
-		return -EMSGSIZE;
-	if (n && (kt != KG_T_STRING || vt != KG_T_STRING)) {
-		for (i = 0; i < n; i++) {
-			err = kg_skip(r, kt);
-			if (err)
-				return err;
-			err = kg_skip(r, vt);
-			if (err)
-				return err;
-		}
-		err = kg_read_map_end(r);
-		return err ? err : 1;
-	}
-	v->count = 0;
-	v->entries = NULL;
-	if (n) {
-		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
-		if (!v->entries)
-			return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		err = kg_read_string(r, &v->entries[i].key);
-		if (err)
-			return err;
-		if (max_len && v->entries[i].key.len > max_len)
-			return -EMSGSIZE;
-		err = kg_read_string(r, &v->entries[i].value);
-		if (err)
-			return err;
-		if (max_len && v->entries[i].value.len > max_len)
-			return -EMSGSIZE;
-
-	}
-	v->count = n;
-	err = kg_read_map_end(r);
-	return err ? err : skipped;
-}
-
-static void kg_set_i32_encode(struct kg_writer *w, const struct kg_set_i32 *v)
-{
-	u32 i;
-
-	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
-		return;
-	}
-	kg_write_set_begin(w, KG_T_I32, v->count);
-	for (i = 0; i < v->count; i++)
-		kg_write_i32(w, v->elems[i]);
-	kg_write_set_end(w);
-}
-
-/*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
- * type. No rewinding, no second pass: every byte is read once.
- */
-static int kg_set_i32_decode(struct kg_reader *r, struct kg_set_i32 *v, u32 max_items)
-{
-	u8 et;
-	u32 i, n;
-	int skipped = 0;
-	int err;
-
-	err = kg_read_set_begin(r, &et, &n);
-	if (err)
-		return err;
-	if (max_items && n > max_items)
-		return -EMSGSIZE;
-	if (n && et != KG_T_I32) {
-		for (i = 0; i < n; i++) {
-			err = kg_skip(r, et);
-			if (err)
-				return err;
-		}
-		err = kg_read_set_end(r);
-		return err ? err : 1;
-	}
-	v->count = 0;
-	v->elems = NULL;
-	if (n) {
-		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
-		if (!v->elems)
-			return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		err = kg_read_i32(r, &v->elems[i]);
-		if (err)
+		err = kg_binary_read_i32(r, &v->entries[i].value);
+		if (unlikely(err))
 			return err;
 
 	}
 	v->count = n;
-	err = kg_read_set_end(r);
-	return err ? err : skipped;
-}
-
-static void kg_list_i32_encode(struct kg_writer *w, const struct kg_list_i32 *v)
-{
-	u32 i;
-
-	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
-		return;
-	}
-	kg_write_list_begin(w, KG_T_I32, v->count);
-	for (i = 0; i < v->count; i++)
-		kg_write_i32(w, v->elems[i]);
-	kg_write_list_end(w);
+	kg_reader_leave(r);
+	return skipped;
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_i32_decode(struct kg_reader *r, struct kg_list_i32 *v, u32 max_items)
-{
-	u8 et;
-	u32 i, n;
-	int skipped = 0;
-	int err;
-
-	err = kg_read_list_begin(r, &et, &n);
-	if (err)
-		return err;
-	if (max_items && n > max_items)
-		return -EMSGSIZE;
-	if (n && et != KG_T_I32) {
-		for (i = 0; i < n; i++) {
-			err = kg_skip(r, et);
-			if (err)
-				return err;
-		}
-		err = kg_read_list_end(r);
-		return err ? err : 1;
-	}
-	v->count = 0;
-	v->elems = NULL;
-	if (n) {
-		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
-		if (!v->elems)
-			return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		err = kg_read_i32(r, &v->elems[i]);
-		if (err)
-			return err;
-
-	}
-	v->count = n;
-	err = kg_read_list_end(r);
-	return err ? err : skipped;
-}
-
-static void kg_map_i32_map_i32_i32_encode(struct kg_writer *w,
-					  const struct kg_map_i32_map_i32_i32 *v)
-{
-	u32 i;
-
-	if (v->count && !v->entries) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
-		return;
-	}
-	kg_write_map_begin(w, KG_T_I32, KG_T_MAP, v->count);
-	for (i = 0; i < v->count; i++) {
-		kg_write_i32(w, v->entries[i].key);
-		kg_map_i32_i32_encode(w, &v->entries[i].value);
-
-	}
-	kg_write_map_end(w);
-}
-
-/*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
- * type. No rewinding, no second pass: every byte is read once.
- */
-static int kg_map_i32_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_map_i32_i32 *v,
+static int kg_map_i32_i32_decode_compact(struct kg_reader *r, struct kg_map_i32_i32 *v,
 					 u32 max_items)
 {
 	u8 kt, vt;
@@ -303,12 +105,12 @@ static int kg_map_i32_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_
 	int skipped = 0;
 	int err;
 
-	err = kg_read_map_begin(r, &kt, &vt, &n);
-	if (err)
+	err = kg_compact_read_map_of(r, KG_T_I32, KG_T_I32, &kt, &vt, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_I32 || vt != KG_T_MAP)) {
+	if (unlikely(n && (kt != KG_T_I32 || vt != KG_T_I32))) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, kt);
 			if (err)
@@ -317,8 +119,8 @@ static int kg_map_i32_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_
 			if (err)
 				return err;
 		}
-		err = kg_read_map_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->entries = NULL;
@@ -328,60 +130,73 @@ static int kg_map_i32_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_read_i32(r, &v->entries[i].key);
-		if (err)
+		err = kg_compact_read_i32(r, &v->entries[i].key);
+		if (unlikely(err))
 			return err;
-		err = kg_map_i32_i32_decode(r, &v->entries[i].value, max_items);
-		if (err < 0)
+		err = kg_compact_read_i32(r, &v->entries[i].value);
+		if (unlikely(err))
 			return err;
-		skipped |= err;
 
 	}
 	v->count = n;
-	err = kg_read_map_end(r);
-	return err ? err : skipped;
+	kg_reader_leave(r);
+	return skipped;
 }
 
-static void kg_map_i32_thrift_test_insanity_encode(struct kg_writer *w,
-						   const struct kg_map_i32_thrift_test_insanity *v)
+static void kg_map_string_string_encode_binary(struct kg_writer *w,
+					       const struct kg_map_string_string *v)
 {
 	u32 i;
 
 	if (v->count && !v->entries) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
+		kg_w_error(w, -EINVAL);	/* a count without its array */
 		return;
 	}
-	kg_write_map_begin(w, KG_T_I32, KG_T_STRUCT, v->count);
+	kg_binary_write_map_begin(w, KG_T_STRING, KG_T_STRING, v->count);
 	for (i = 0; i < v->count; i++) {
-		kg_write_i32(w, v->entries[i].key);
-		thrift_test_insanity_encode(w, &v->entries[i].value);
+		kg_binary_write_bytes(w, v->entries[i].key);
+		kg_binary_write_bytes(w, v->entries[i].value);
 
 	}
-	kg_write_map_end(w);
+}
+
+static void kg_map_string_string_encode_compact(struct kg_writer *w,
+						const struct kg_map_string_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_map_begin(w, KG_T_STRING, KG_T_STRING, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_compact_write_bytes(w, v->entries[i].key);
+		kg_compact_write_bytes(w, v->entries[i].value);
+
+	}
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_map_i32_thrift_test_insanity_decode(struct kg_reader *r,
-						  struct kg_map_i32_thrift_test_insanity *v,
-						  u32 max_items)
+static int kg_map_string_string_decode_binary(struct kg_reader *r, struct kg_map_string_string *v,
+					      u32 max_items, u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
 	int skipped = 0;
 	int err;
 
-	err = kg_read_map_begin(r, &kt, &vt, &n);
-	if (err)
+	err = kg_binary_read_map_of(r, KG_T_STRING, KG_T_STRING, &kt, &vt, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_I32 || vt != KG_T_STRUCT)) {
+	if (unlikely(n && (kt != KG_T_STRING || vt != KG_T_STRING))) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, kt);
 			if (err)
@@ -390,8 +205,8 @@ static int kg_map_i32_thrift_test_insanity_decode(struct kg_reader *r,
 			if (err)
 				return err;
 		}
-		err = kg_read_map_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->entries = NULL;
@@ -401,45 +216,632 @@ static int kg_map_i32_thrift_test_insanity_decode(struct kg_reader *r,
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_read_i32(r, &v->entries[i].key);
-		if (err)
+		err = kg_binary_read_string(r, &v->entries[i].key);
+		if (unlikely(err))
 			return err;
-		err = thrift_test_insanity_decode(r, &v->entries[i].value);
-		if (err)
+		if (max_len && v->entries[i].key.len > max_len)
+			return -EMSGSIZE;
+		err = kg_binary_read_string(r, &v->entries[i].value);
+		if (unlikely(err))
+			return err;
+		if (max_len && v->entries[i].value.len > max_len)
+			return -EMSGSIZE;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_map_string_string_decode_compact(struct kg_reader *r, struct kg_map_string_string *v,
+					       u32 max_items, u32 max_len)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_map_of(r, KG_T_STRING, KG_T_STRING, &kt, &vt, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && (kt != KG_T_STRING || vt != KG_T_STRING))) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_compact_read_string(r, &v->entries[i].key);
+		if (unlikely(err))
+			return err;
+		if (max_len && v->entries[i].key.len > max_len)
+			return -EMSGSIZE;
+		err = kg_compact_read_string(r, &v->entries[i].value);
+		if (unlikely(err))
+			return err;
+		if (max_len && v->entries[i].value.len > max_len)
+			return -EMSGSIZE;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_set_i32_encode_binary(struct kg_writer *w, const struct kg_set_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_binary_write_list_begin(w, KG_T_I32, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_binary_write_i32(w, v->elems[i]);
+}
+
+static void kg_set_i32_encode_compact(struct kg_writer *w, const struct kg_set_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_I32, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_compact_write_i32(w, v->elems[i]);
+}
+
+/*
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_set_i32_decode_binary(struct kg_reader *r, struct kg_set_i32 *v, u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_binary_read_seq_of(r, KG_T_I32, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_I32)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_binary_read_i32(r, &v->elems[i]);
+		if (unlikely(err))
 			return err;
 
 	}
 	v->count = n;
-	err = kg_read_map_end(r);
-	return err ? err : skipped;
+	kg_reader_leave(r);
+	return skipped;
 }
 
-static void kg_map_i64_map_i32_thrift_test_insanity_encode(struct kg_writer *w,
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_set_i32_decode_compact(struct kg_reader *r, struct kg_set_i32 *v, u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_seq_of(r, KG_T_I32, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_I32)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_compact_read_i32(r, &v->elems[i]);
+		if (unlikely(err))
+			return err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_list_i32_encode_binary(struct kg_writer *w, const struct kg_list_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_binary_write_list_begin(w, KG_T_I32, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_binary_write_i32(w, v->elems[i]);
+}
+
+static void kg_list_i32_encode_compact(struct kg_writer *w, const struct kg_list_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_I32, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_compact_write_i32(w, v->elems[i]);
+}
+
+/*
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_list_i32_decode_binary(struct kg_reader *r, struct kg_list_i32 *v, u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_binary_read_seq_of(r, KG_T_I32, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_I32)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_binary_read_i32(r, &v->elems[i]);
+		if (unlikely(err))
+			return err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_list_i32_decode_compact(struct kg_reader *r, struct kg_list_i32 *v, u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_seq_of(r, KG_T_I32, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_I32)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_compact_read_i32(r, &v->elems[i]);
+		if (unlikely(err))
+			return err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_map_i32_map_i32_i32_encode_binary(struct kg_writer *w,
+						 const struct kg_map_i32_map_i32_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_binary_write_map_begin(w, KG_T_I32, KG_T_MAP, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_binary_write_i32(w, v->entries[i].key);
+		kg_map_i32_i32_encode_binary(w, &v->entries[i].value);
+
+	}
+}
+
+static void kg_map_i32_map_i32_i32_encode_compact(struct kg_writer *w,
+						  const struct kg_map_i32_map_i32_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_map_begin(w, KG_T_I32, KG_T_MAP, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_compact_write_i32(w, v->entries[i].key);
+		kg_map_i32_i32_encode_compact(w, &v->entries[i].value);
+
+	}
+}
+
+/*
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_map_i32_map_i32_i32_decode_binary(struct kg_reader *r,
+						struct kg_map_i32_map_i32_i32 *v, u32 max_items)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_binary_read_map_of(r, KG_T_I32, KG_T_MAP, &kt, &vt, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && (kt != KG_T_I32 || vt != KG_T_MAP))) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_binary_read_i32(r, &v->entries[i].key);
+		if (unlikely(err))
+			return err;
+		err = kg_map_i32_i32_decode_binary(r, &v->entries[i].value, max_items);
+		if (unlikely(err < 0))
+			return err;
+		skipped |= err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_map_i32_map_i32_i32_decode_compact(struct kg_reader *r,
+						 struct kg_map_i32_map_i32_i32 *v, u32 max_items)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_map_of(r, KG_T_I32, KG_T_MAP, &kt, &vt, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && (kt != KG_T_I32 || vt != KG_T_MAP))) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_compact_read_i32(r, &v->entries[i].key);
+		if (unlikely(err))
+			return err;
+		err = kg_map_i32_i32_decode_compact(r, &v->entries[i].value, max_items);
+		if (unlikely(err < 0))
+			return err;
+		skipped |= err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_map_i32_thrift_test_insanity_encode_binary(struct kg_writer *w,
+		const struct kg_map_i32_thrift_test_insanity *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_binary_write_map_begin(w, KG_T_I32, KG_T_STRUCT, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_binary_write_i32(w, v->entries[i].key);
+		thrift_test_insanity_encode_binary(w, &v->entries[i].value);
+
+	}
+}
+
+static void kg_map_i32_thrift_test_insanity_encode_compact(struct kg_writer *w,
+		const struct kg_map_i32_thrift_test_insanity *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_map_begin(w, KG_T_I32, KG_T_STRUCT, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_compact_write_i32(w, v->entries[i].key);
+		thrift_test_insanity_encode_compact(w, &v->entries[i].value);
+
+	}
+}
+
+/*
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_map_i32_thrift_test_insanity_decode_binary(struct kg_reader *r,
+							 struct kg_map_i32_thrift_test_insanity *v,
+							 u32 max_items)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_binary_read_map_of(r, KG_T_I32, KG_T_STRUCT, &kt, &vt, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && (kt != KG_T_I32 || vt != KG_T_STRUCT))) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_binary_read_i32(r, &v->entries[i].key);
+		if (unlikely(err))
+			return err;
+		err = thrift_test_insanity_decode_binary(r, &v->entries[i].value);
+		if (unlikely(err))
+			return err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_map_i32_thrift_test_insanity_decode_compact(struct kg_reader *r,
+							  struct kg_map_i32_thrift_test_insanity *v,
+							  u32 max_items)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_map_of(r, KG_T_I32, KG_T_STRUCT, &kt, &vt, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && (kt != KG_T_I32 || vt != KG_T_STRUCT))) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_compact_read_i32(r, &v->entries[i].key);
+		if (unlikely(err))
+			return err;
+		err = thrift_test_insanity_decode_compact(r, &v->entries[i].value);
+		if (unlikely(err))
+			return err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_map_i64_map_i32_thrift_test_insanity_encode_binary(struct kg_writer *w,
 		const struct kg_map_i64_map_i32_thrift_test_insanity *v)
 {
 	u32 i;
 
 	if (v->count && !v->entries) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
+		kg_w_error(w, -EINVAL);	/* a count without its array */
 		return;
 	}
-	kg_write_map_begin(w, KG_T_I64, KG_T_MAP, v->count);
+	kg_binary_write_map_begin(w, KG_T_I64, KG_T_MAP, v->count);
 	for (i = 0; i < v->count; i++) {
-		kg_write_i64(w, v->entries[i].key);
-		kg_map_i32_thrift_test_insanity_encode(w, &v->entries[i].value);
+		kg_binary_write_i64(w, v->entries[i].key);
+		kg_map_i32_thrift_test_insanity_encode_binary(w, &v->entries[i].value);
 
 	}
-	kg_write_map_end(w);
+}
+
+static void kg_map_i64_map_i32_thrift_test_insanity_encode_compact(struct kg_writer *w,
+		const struct kg_map_i64_map_i32_thrift_test_insanity *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_map_begin(w, KG_T_I64, KG_T_MAP, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_compact_write_i64(w, v->entries[i].key);
+		kg_map_i32_thrift_test_insanity_encode_compact(w, &v->entries[i].value);
+
+	}
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_map_i64_map_i32_thrift_test_insanity_decode(struct kg_reader *r,
+static int kg_map_i64_map_i32_thrift_test_insanity_decode_binary(struct kg_reader *r,
 		struct kg_map_i64_map_i32_thrift_test_insanity *v, u32 max_items)
 {
 	u8 kt, vt;
@@ -447,12 +849,12 @@ static int kg_map_i64_map_i32_thrift_test_insanity_decode(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_read_map_begin(r, &kt, &vt, &n);
-	if (err)
+	err = kg_binary_read_map_of(r, KG_T_I64, KG_T_MAP, &kt, &vt, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_I64 || vt != KG_T_MAP)) {
+	if (unlikely(n && (kt != KG_T_I64 || vt != KG_T_MAP))) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, kt);
 			if (err)
@@ -461,8 +863,8 @@ static int kg_map_i64_map_i32_thrift_test_insanity_decode(struct kg_reader *r,
 			if (err)
 				return err;
 		}
-		err = kg_read_map_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->entries = NULL;
@@ -472,58 +874,41 @@ static int kg_map_i64_map_i32_thrift_test_insanity_decode(struct kg_reader *r,
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_read_i64(r, &v->entries[i].key);
-		if (err)
+		err = kg_binary_read_i64(r, &v->entries[i].key);
+		if (unlikely(err))
 			return err;
-		err = kg_map_i32_thrift_test_insanity_decode(r, &v->entries[i].value, max_items);
-		if (err < 0)
+		err = kg_map_i32_thrift_test_insanity_decode_binary(r, &v->entries[i].value,
+								    max_items);
+		if (unlikely(err < 0))
 			return err;
 		skipped |= err;
 
 	}
 	v->count = n;
-	err = kg_read_map_end(r);
-	return err ? err : skipped;
-}
-
-static void kg_map_i16_string_encode(struct kg_writer *w, const struct kg_map_i16_string *v)
-{
-	u32 i;
-
-	if (v->count && !v->entries) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
-		return;
-	}
-	kg_write_map_begin(w, KG_T_I16, KG_T_STRING, v->count);
-	for (i = 0; i < v->count; i++) {
-		kg_write_i16(w, v->entries[i].key);
-		kg_write_bytes(w, v->entries[i].value);
-
-	}
-	kg_write_map_end(w);
+	kg_reader_leave(r);
+	return skipped;
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_map_i16_string_decode(struct kg_reader *r, struct kg_map_i16_string *v, u32 max_items,
-				    u32 max_len)
+static int kg_map_i64_map_i32_thrift_test_insanity_decode_compact(struct kg_reader *r,
+		struct kg_map_i64_map_i32_thrift_test_insanity *v, u32 max_items)
 {
 	u8 kt, vt;
 	u32 i, n;
 	int skipped = 0;
 	int err;
 
-	err = kg_read_map_begin(r, &kt, &vt, &n);
-	if (err)
+	err = kg_compact_read_map_of(r, KG_T_I64, KG_T_MAP, &kt, &vt, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_I16 || vt != KG_T_STRING)) {
+	if (unlikely(n && (kt != KG_T_I64 || vt != KG_T_MAP))) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, kt);
 			if (err)
@@ -532,8 +917,8 @@ static int kg_map_i16_string_decode(struct kg_reader *r, struct kg_map_i16_strin
 			if (err)
 				return err;
 		}
-		err = kg_read_map_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->entries = NULL;
@@ -543,19 +928,159 @@ static int kg_map_i16_string_decode(struct kg_reader *r, struct kg_map_i16_strin
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_read_i16(r, &v->entries[i].key);
-		if (err)
+		err = kg_compact_read_i64(r, &v->entries[i].key);
+		if (unlikely(err))
 			return err;
-		err = kg_read_string(r, &v->entries[i].value);
-		if (err)
+		err = kg_map_i32_thrift_test_insanity_decode_compact(r, &v->entries[i].value,
+								     max_items);
+		if (unlikely(err < 0))
+			return err;
+		skipped |= err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_map_i16_string_encode_binary(struct kg_writer *w, const struct kg_map_i16_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_binary_write_map_begin(w, KG_T_I16, KG_T_STRING, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_binary_write_i16(w, v->entries[i].key);
+		kg_binary_write_bytes(w, v->entries[i].value);
+
+	}
+}
+
+static void kg_map_i16_string_encode_compact(struct kg_writer *w, const struct kg_map_i16_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_map_begin(w, KG_T_I16, KG_T_STRING, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_compact_write_i16(w, v->entries[i].key);
+		kg_compact_write_bytes(w, v->entries[i].value);
+
+	}
+}
+
+/*
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_map_i16_string_decode_binary(struct kg_reader *r, struct kg_map_i16_string *v,
+					   u32 max_items, u32 max_len)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_binary_read_map_of(r, KG_T_I16, KG_T_STRING, &kt, &vt, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && (kt != KG_T_I16 || vt != KG_T_STRING))) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_binary_read_i16(r, &v->entries[i].key);
+		if (unlikely(err))
+			return err;
+		err = kg_binary_read_string(r, &v->entries[i].value);
+		if (unlikely(err))
 			return err;
 		if (max_len && v->entries[i].value.len > max_len)
 			return -EMSGSIZE;
 
 	}
 	v->count = n;
-	err = kg_read_map_end(r);
-	return err ? err : skipped;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_map_i16_string_decode_compact(struct kg_reader *r, struct kg_map_i16_string *v,
+					    u32 max_items, u32 max_len)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_map_of(r, KG_T_I16, KG_T_STRING, &kt, &vt, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && (kt != KG_T_I16 || vt != KG_T_STRING))) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_compact_read_i16(r, &v->entries[i].key);
+		if (unlikely(err))
+			return err;
+		err = kg_compact_read_string(r, &v->entries[i].value);
+		if (unlikely(err))
+			return err;
+		if (max_len && v->entries[i].value.len > max_len)
+			return -EMSGSIZE;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
 }
 
 /* thrift_test_thrift_test_test_void_args_init() - zero @v and apply the IDL's default values */
@@ -565,43 +1090,75 @@ void thrift_test_thrift_test_test_void_args_init(struct thrift_test_thrift_test_
 }
 
 /*
+ * thrift_test_thrift_test_test_void_args_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int thrift_test_thrift_test_test_void_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_void_args *v)
+{
+	(void)v;
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_void_args_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_void_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_void_args *v)
+{
+	(void)v;
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_void_args_encode() - write @value (a struct
- * thrift_test_thrift_test_test_void_args); returns w->err
+ * thrift_test_thrift_test_test_void_args) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_void_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_void_args *v = value;
 
-	(void)v;
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_void_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_void_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
 }
 
 /*
- * thrift_test_thrift_test_test_void_args_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_void_args_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_void_args_decode(struct kg_reader *r,
-						  struct thrift_test_thrift_test_test_void_args *v)
+int thrift_test_thrift_test_test_void_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_void_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_thrift_test_test_void_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
@@ -612,14 +1169,63 @@ int thrift_test_thrift_test_test_void_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_void_args_decode_compact() - read one struct in the compact protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_void_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_void_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_void_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_void_args_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_void_args_decode_binary()
+ */
+int thrift_test_thrift_test_test_void_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_void_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_void_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_void_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -644,30 +1250,62 @@ void thrift_test_thrift_test_test_void_result_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_void_result_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_void_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_void_result *v)
+{
+	(void)v;
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_void_result_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_void_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_void_result *v)
+{
+	(void)v;
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_void_result_encode() - write @value (a struct
- * thrift_test_thrift_test_test_void_result); returns w->err
+ * thrift_test_thrift_test_test_void_result) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_void_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_void_result *v = value;
 
-	(void)v;
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_void_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_void_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
 }
 
 /*
- * thrift_test_thrift_test_test_void_result_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_void_result_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_void_result_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_void_result_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_void_result *v)
 {
 	u8 ttype;
@@ -675,12 +1313,12 @@ int thrift_test_thrift_test_test_void_result_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_void_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
@@ -691,14 +1329,63 @@ int thrift_test_thrift_test_test_void_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_void_result_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_void_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_void_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_void_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_void_result_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_void_result_decode_binary()
+ */
+int thrift_test_thrift_test_test_void_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_void_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_void_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_void_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -723,35 +1410,66 @@ void thrift_test_thrift_test_test_string_args_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_string_args_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_string_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_string_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing)
+		kg_binary_write_field_bytes(w, 1, v->thing);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_string_args_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_string_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_string_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing)
+		kg_compact_write_field_bytes(w, 1, v->thing, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_string_args_encode() - write @value (a struct
- * thrift_test_thrift_test_test_string_args); returns w->err
+ * thrift_test_thrift_test_test_string_args) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_string_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_string_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.thing) {
-		kg_write_field_begin(w, KG_T_STRING, 1);
-		kg_write_bytes(w, v->thing);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_string_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_string_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_string_args_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_string_args_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_string_args_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_string_args_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_string_args *v)
 {
 	u8 ttype;
@@ -759,25 +1477,25 @@ int thrift_test_thrift_test_test_string_args_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_string_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->thing);
-			if (err)
+			err = kg_binary_read_string(r, &v->thing);
+			if (unlikely(err))
 				return err;
 			v->isset.thing = true;
 			break;
@@ -787,14 +1505,75 @@ int thrift_test_thrift_test_test_string_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_string_args_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_string_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_string_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->thing);
+			if (unlikely(err))
+				return err;
+			v->isset.thing = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_string_args_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_string_args_decode_binary()
+ */
+int thrift_test_thrift_test_test_string_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_string_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_string_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -819,35 +1598,66 @@ void thrift_test_thrift_test_test_string_result_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_string_result_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_string_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_string_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_binary_write_field_bytes(w, 0, v->success);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_string_result_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_string_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_string_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_compact_write_field_bytes(w, 0, v->success, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_string_result_encode() - write @value (a struct
- * thrift_test_thrift_test_test_string_result); returns w->err
+ * thrift_test_thrift_test_test_string_result) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_string_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_string_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_STRING, 0);
-		kg_write_bytes(w, v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_string_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_string_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_string_result_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_string_result_decode_binary() - read one struct in the binary
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_string_result_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_string_result_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_string_result *v)
 {
 	u8 ttype;
@@ -855,25 +1665,25 @@ int thrift_test_thrift_test_test_string_result_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_string_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->success);
-			if (err)
+			err = kg_binary_read_string(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -883,14 +1693,75 @@ int thrift_test_thrift_test_test_string_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_string_result_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_string_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_string_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_string_result_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_string_result_decode_binary()
+ */
+int thrift_test_thrift_test_test_string_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_string_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_string_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -914,61 +1785,92 @@ void thrift_test_thrift_test_test_bool_args_init(struct thrift_test_thrift_test_
 }
 
 /*
+ * thrift_test_thrift_test_test_bool_args_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int thrift_test_thrift_test_test_bool_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_bool_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing)
+		kg_binary_write_field_bool(w, 1, v->thing);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_bool_args_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_bool_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_bool_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing)
+		kg_compact_write_field_bool(w, 1, v->thing, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_bool_args_encode() - write @value (a struct
- * thrift_test_thrift_test_test_bool_args); returns w->err
+ * thrift_test_thrift_test_test_bool_args) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_bool_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_bool_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.thing) {
-		kg_write_field_begin(w, KG_T_BOOL, 1);
-		kg_write_bool(w, v->thing);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_bool_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_bool_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_bool_args_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_bool_args_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_bool_args_decode(struct kg_reader *r,
-						  struct thrift_test_thrift_test_test_bool_args *v)
+int thrift_test_thrift_test_test_bool_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_bool_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_thrift_test_test_bool_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_BOOL) {
+			if (unlikely(ttype != KG_T_BOOL)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_bool(r, &v->thing);
-			if (err)
+			err = kg_binary_read_bool(r, &v->thing);
+			if (unlikely(err))
 				return err;
 			v->isset.thing = true;
 			break;
@@ -978,14 +1880,75 @@ int thrift_test_thrift_test_test_bool_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_bool_args_decode_compact() - read one struct in the compact protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_bool_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_bool_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_bool_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_BOOL)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_bool(r, &v->thing);
+			if (unlikely(err))
+				return err;
+			v->isset.thing = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_bool_args_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_bool_args_decode_binary()
+ */
+int thrift_test_thrift_test_test_bool_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_bool_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_bool_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_bool_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1010,35 +1973,66 @@ void thrift_test_thrift_test_test_bool_result_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_bool_result_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_bool_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_bool_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_binary_write_field_bool(w, 0, v->success);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_bool_result_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_bool_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_bool_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_compact_write_field_bool(w, 0, v->success, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_bool_result_encode() - write @value (a struct
- * thrift_test_thrift_test_test_bool_result); returns w->err
+ * thrift_test_thrift_test_test_bool_result) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_bool_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_bool_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_BOOL, 0);
-		kg_write_bool(w, v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_bool_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_bool_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_bool_result_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_bool_result_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_bool_result_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_bool_result_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_bool_result *v)
 {
 	u8 ttype;
@@ -1046,25 +2040,25 @@ int thrift_test_thrift_test_test_bool_result_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_bool_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_BOOL) {
+			if (unlikely(ttype != KG_T_BOOL)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_bool(r, &v->success);
-			if (err)
+			err = kg_binary_read_bool(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -1074,14 +2068,75 @@ int thrift_test_thrift_test_test_bool_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_bool_result_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_bool_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_bool_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_bool_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_BOOL)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_bool(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_bool_result_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_bool_result_decode_binary()
+ */
+int thrift_test_thrift_test_test_bool_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_bool_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_bool_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_bool_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1105,61 +2160,92 @@ void thrift_test_thrift_test_test_byte_args_init(struct thrift_test_thrift_test_
 }
 
 /*
+ * thrift_test_thrift_test_test_byte_args_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int thrift_test_thrift_test_test_byte_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_byte_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing)
+		kg_binary_write_field_byte(w, 1, v->thing);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_byte_args_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_byte_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_byte_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing)
+		kg_compact_write_field_byte(w, 1, v->thing, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_byte_args_encode() - write @value (a struct
- * thrift_test_thrift_test_test_byte_args); returns w->err
+ * thrift_test_thrift_test_test_byte_args) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_byte_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_byte_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.thing) {
-		kg_write_field_begin(w, KG_T_BYTE, 1);
-		kg_write_byte(w, v->thing);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_byte_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_byte_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_byte_args_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_byte_args_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_byte_args_decode(struct kg_reader *r,
-						  struct thrift_test_thrift_test_test_byte_args *v)
+int thrift_test_thrift_test_test_byte_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_byte_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_thrift_test_test_byte_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_BYTE) {
+			if (unlikely(ttype != KG_T_BYTE)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_byte(r, &v->thing);
-			if (err)
+			err = kg_binary_read_byte(r, &v->thing);
+			if (unlikely(err))
 				return err;
 			v->isset.thing = true;
 			break;
@@ -1169,14 +2255,75 @@ int thrift_test_thrift_test_test_byte_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_byte_args_decode_compact() - read one struct in the compact protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_byte_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_byte_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_byte_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_BYTE)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_byte(r, &v->thing);
+			if (unlikely(err))
+				return err;
+			v->isset.thing = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_byte_args_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_byte_args_decode_binary()
+ */
+int thrift_test_thrift_test_test_byte_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_byte_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_byte_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_byte_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1201,35 +2348,66 @@ void thrift_test_thrift_test_test_byte_result_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_byte_result_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_byte_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_byte_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_binary_write_field_byte(w, 0, v->success);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_byte_result_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_byte_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_byte_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_compact_write_field_byte(w, 0, v->success, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_byte_result_encode() - write @value (a struct
- * thrift_test_thrift_test_test_byte_result); returns w->err
+ * thrift_test_thrift_test_test_byte_result) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_byte_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_byte_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_BYTE, 0);
-		kg_write_byte(w, v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_byte_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_byte_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_byte_result_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_byte_result_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_byte_result_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_byte_result_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_byte_result *v)
 {
 	u8 ttype;
@@ -1237,25 +2415,25 @@ int thrift_test_thrift_test_test_byte_result_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_byte_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_BYTE) {
+			if (unlikely(ttype != KG_T_BYTE)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_byte(r, &v->success);
-			if (err)
+			err = kg_binary_read_byte(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -1265,14 +2443,75 @@ int thrift_test_thrift_test_test_byte_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_byte_result_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_byte_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_byte_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_byte_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_BYTE)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_byte(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_byte_result_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_byte_result_decode_binary()
+ */
+int thrift_test_thrift_test_test_byte_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_byte_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_byte_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_byte_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1296,61 +2535,92 @@ void thrift_test_thrift_test_test_i32_args_init(struct thrift_test_thrift_test_t
 }
 
 /*
+ * thrift_test_thrift_test_test_i32_args_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int thrift_test_thrift_test_test_i32_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_i32_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing)
+		kg_binary_write_field_i32(w, 1, v->thing);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_i32_args_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_i32_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_i32_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing)
+		kg_compact_write_field_i32(w, 1, v->thing, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_i32_args_encode() - write @value (a struct
- * thrift_test_thrift_test_test_i32_args); returns w->err
+ * thrift_test_thrift_test_test_i32_args) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_i32_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_i32_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.thing) {
-		kg_write_field_begin(w, KG_T_I32, 1);
-		kg_write_i32(w, v->thing);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_i32_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_i32_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_i32_args_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_i32_args_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_i32_args_decode(struct kg_reader *r,
-						 struct thrift_test_thrift_test_test_i32_args *v)
+int thrift_test_thrift_test_test_i32_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i32_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_thrift_test_test_i32_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->thing);
-			if (err)
+			err = kg_binary_read_i32(r, &v->thing);
+			if (unlikely(err))
 				return err;
 			v->isset.thing = true;
 			break;
@@ -1360,14 +2630,75 @@ int thrift_test_thrift_test_test_i32_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_i32_args_decode_compact() - read one struct in the compact protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_i32_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i32_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_i32_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->thing);
+			if (unlikely(err))
+				return err;
+			v->isset.thing = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_i32_args_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_i32_args_decode_binary()
+ */
+int thrift_test_thrift_test_test_i32_args_decode(struct kg_reader *r,
+						 struct thrift_test_thrift_test_test_i32_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_i32_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_i32_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1391,35 +2722,66 @@ void thrift_test_thrift_test_test_i32_result_init(struct thrift_test_thrift_test
 }
 
 /*
+ * thrift_test_thrift_test_test_i32_result_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_i32_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_i32_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_binary_write_field_i32(w, 0, v->success);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_i32_result_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_i32_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_i32_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_compact_write_field_i32(w, 0, v->success, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_i32_result_encode() - write @value (a struct
- * thrift_test_thrift_test_test_i32_result); returns w->err
+ * thrift_test_thrift_test_test_i32_result) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_i32_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_i32_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_I32, 0);
-		kg_write_i32(w, v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_i32_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_i32_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_i32_result_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_i32_result_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_i32_result_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_i32_result_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_i32_result *v)
 {
 	u8 ttype;
@@ -1427,25 +2789,25 @@ int thrift_test_thrift_test_test_i32_result_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_i32_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->success);
-			if (err)
+			err = kg_binary_read_i32(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -1455,14 +2817,75 @@ int thrift_test_thrift_test_test_i32_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_i32_result_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_i32_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i32_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_i32_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_i32_result_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_i32_result_decode_binary()
+ */
+int thrift_test_thrift_test_test_i32_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i32_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_i32_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_i32_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1486,61 +2909,92 @@ void thrift_test_thrift_test_test_i64_args_init(struct thrift_test_thrift_test_t
 }
 
 /*
+ * thrift_test_thrift_test_test_i64_args_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int thrift_test_thrift_test_test_i64_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_i64_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing)
+		kg_binary_write_field_i64(w, 1, v->thing);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_i64_args_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_i64_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_i64_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing)
+		kg_compact_write_field_i64(w, 1, v->thing, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_i64_args_encode() - write @value (a struct
- * thrift_test_thrift_test_test_i64_args); returns w->err
+ * thrift_test_thrift_test_test_i64_args) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_i64_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_i64_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.thing) {
-		kg_write_field_begin(w, KG_T_I64, 1);
-		kg_write_i64(w, v->thing);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_i64_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_i64_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_i64_args_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_i64_args_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_i64_args_decode(struct kg_reader *r,
-						 struct thrift_test_thrift_test_test_i64_args *v)
+int thrift_test_thrift_test_test_i64_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i64_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_thrift_test_test_i64_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_I64) {
+			if (unlikely(ttype != KG_T_I64)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i64(r, &v->thing);
-			if (err)
+			err = kg_binary_read_i64(r, &v->thing);
+			if (unlikely(err))
 				return err;
 			v->isset.thing = true;
 			break;
@@ -1550,14 +3004,75 @@ int thrift_test_thrift_test_test_i64_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_i64_args_decode_compact() - read one struct in the compact protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_i64_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i64_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_i64_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_I64)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i64(r, &v->thing);
+			if (unlikely(err))
+				return err;
+			v->isset.thing = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_i64_args_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_i64_args_decode_binary()
+ */
+int thrift_test_thrift_test_test_i64_args_decode(struct kg_reader *r,
+						 struct thrift_test_thrift_test_test_i64_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_i64_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_i64_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1581,35 +3096,66 @@ void thrift_test_thrift_test_test_i64_result_init(struct thrift_test_thrift_test
 }
 
 /*
+ * thrift_test_thrift_test_test_i64_result_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_i64_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_i64_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_binary_write_field_i64(w, 0, v->success);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_i64_result_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_i64_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_i64_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_compact_write_field_i64(w, 0, v->success, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_i64_result_encode() - write @value (a struct
- * thrift_test_thrift_test_test_i64_result); returns w->err
+ * thrift_test_thrift_test_test_i64_result) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_i64_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_i64_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_I64, 0);
-		kg_write_i64(w, v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_i64_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_i64_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_i64_result_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_i64_result_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_i64_result_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_i64_result_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_i64_result *v)
 {
 	u8 ttype;
@@ -1617,25 +3163,25 @@ int thrift_test_thrift_test_test_i64_result_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_i64_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_I64) {
+			if (unlikely(ttype != KG_T_I64)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i64(r, &v->success);
-			if (err)
+			err = kg_binary_read_i64(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -1645,14 +3191,75 @@ int thrift_test_thrift_test_test_i64_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_i64_result_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_i64_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i64_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_i64_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_I64)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i64(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_i64_result_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_i64_result_decode_binary()
+ */
+int thrift_test_thrift_test_test_i64_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i64_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_i64_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_i64_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1677,35 +3284,66 @@ void thrift_test_thrift_test_test_double_args_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_double_args_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_double_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_double_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing)
+		kg_binary_write_field_double(w, 1, v->thing);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_double_args_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_double_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_double_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing)
+		kg_compact_write_field_double(w, 1, v->thing, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_double_args_encode() - write @value (a struct
- * thrift_test_thrift_test_test_double_args); returns w->err
+ * thrift_test_thrift_test_test_double_args) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_double_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_double_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.thing) {
-		kg_write_field_begin(w, KG_T_DOUBLE, 1);
-		kg_write_double(w, v->thing);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_double_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_double_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_double_args_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_double_args_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_double_args_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_double_args_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_double_args *v)
 {
 	u8 ttype;
@@ -1713,25 +3351,25 @@ int thrift_test_thrift_test_test_double_args_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_double_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_DOUBLE) {
+			if (unlikely(ttype != KG_T_DOUBLE)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_double(r, &v->thing);
-			if (err)
+			err = kg_binary_read_double(r, &v->thing);
+			if (unlikely(err))
 				return err;
 			v->isset.thing = true;
 			break;
@@ -1741,14 +3379,75 @@ int thrift_test_thrift_test_test_double_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_double_args_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_double_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_double_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_double_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_DOUBLE)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_double(r, &v->thing);
+			if (unlikely(err))
+				return err;
+			v->isset.thing = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_double_args_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_double_args_decode_binary()
+ */
+int thrift_test_thrift_test_test_double_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_double_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_double_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_double_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1773,35 +3472,66 @@ void thrift_test_thrift_test_test_double_result_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_double_result_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_double_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_double_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_binary_write_field_double(w, 0, v->success);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_double_result_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_double_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_double_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_compact_write_field_double(w, 0, v->success, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_double_result_encode() - write @value (a struct
- * thrift_test_thrift_test_test_double_result); returns w->err
+ * thrift_test_thrift_test_test_double_result) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_double_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_double_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_DOUBLE, 0);
-		kg_write_double(w, v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_double_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_double_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_double_result_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_double_result_decode_binary() - read one struct in the binary
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_double_result_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_double_result_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_double_result *v)
 {
 	u8 ttype;
@@ -1809,25 +3539,25 @@ int thrift_test_thrift_test_test_double_result_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_double_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_DOUBLE) {
+			if (unlikely(ttype != KG_T_DOUBLE)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_double(r, &v->success);
-			if (err)
+			err = kg_binary_read_double(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -1837,14 +3567,75 @@ int thrift_test_thrift_test_test_double_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_double_result_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_double_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_double_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_double_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_DOUBLE)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_double(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_double_result_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_double_result_decode_binary()
+ */
+int thrift_test_thrift_test_test_double_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_double_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_double_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_double_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1869,35 +3660,66 @@ void thrift_test_thrift_test_test_binary_args_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_binary_args_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_binary_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_binary_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing)
+		kg_binary_write_field_bytes(w, 1, v->thing);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_binary_args_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_binary_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_binary_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing)
+		kg_compact_write_field_bytes(w, 1, v->thing, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_binary_args_encode() - write @value (a struct
- * thrift_test_thrift_test_test_binary_args); returns w->err
+ * thrift_test_thrift_test_test_binary_args) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_binary_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_binary_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.thing) {
-		kg_write_field_begin(w, KG_T_STRING, 1);
-		kg_write_bytes(w, v->thing);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_binary_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_binary_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_binary_args_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_binary_args_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_binary_args_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_binary_args_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_binary_args *v)
 {
 	u8 ttype;
@@ -1905,25 +3727,25 @@ int thrift_test_thrift_test_test_binary_args_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_binary_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_binary(r, &v->thing);
-			if (err)
+			err = kg_binary_read_binary(r, &v->thing);
+			if (unlikely(err))
 				return err;
 			v->isset.thing = true;
 			break;
@@ -1933,14 +3755,75 @@ int thrift_test_thrift_test_test_binary_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_binary_args_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_binary_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_binary_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_binary_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_binary(r, &v->thing);
+			if (unlikely(err))
+				return err;
+			v->isset.thing = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_binary_args_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_binary_args_decode_binary()
+ */
+int thrift_test_thrift_test_test_binary_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_binary_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_binary_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_binary_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1965,35 +3848,66 @@ void thrift_test_thrift_test_test_binary_result_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_binary_result_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_binary_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_binary_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_binary_write_field_bytes(w, 0, v->success);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_binary_result_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_binary_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_binary_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_compact_write_field_bytes(w, 0, v->success, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_binary_result_encode() - write @value (a struct
- * thrift_test_thrift_test_test_binary_result); returns w->err
+ * thrift_test_thrift_test_test_binary_result) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_binary_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_binary_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_STRING, 0);
-		kg_write_bytes(w, v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_binary_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_binary_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_binary_result_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_binary_result_decode_binary() - read one struct in the binary
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_binary_result_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_binary_result_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_binary_result *v)
 {
 	u8 ttype;
@@ -2001,25 +3915,25 @@ int thrift_test_thrift_test_test_binary_result_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_binary_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_binary(r, &v->success);
-			if (err)
+			err = kg_binary_read_binary(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -2029,14 +3943,75 @@ int thrift_test_thrift_test_test_binary_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_binary_result_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_binary_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_binary_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_binary_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_binary(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_binary_result_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_binary_result_decode_binary()
+ */
+int thrift_test_thrift_test_test_binary_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_binary_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_binary_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_binary_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2060,61 +4035,96 @@ void thrift_test_thrift_test_test_uuid_args_init(struct thrift_test_thrift_test_
 }
 
 /*
+ * thrift_test_thrift_test_test_uuid_args_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int thrift_test_thrift_test_test_uuid_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_uuid_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing) {
+		kg_binary_write_field_begin(w, KG_T_UUID, 1);
+		kg_binary_write_uuid(w, v->thing.b);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_uuid_args_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_uuid_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_uuid_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing) {
+		kg_compact_write_field_begin(w, KG_T_UUID, 1, &last);
+		kg_compact_write_uuid(w, v->thing.b);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_uuid_args_encode() - write @value (a struct
- * thrift_test_thrift_test_test_uuid_args); returns w->err
+ * thrift_test_thrift_test_test_uuid_args) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_uuid_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_uuid_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.thing) {
-		kg_write_field_begin(w, KG_T_UUID, 1);
-		kg_write_uuid(w, v->thing.b);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_uuid_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_uuid_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_uuid_args_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_uuid_args_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_uuid_args_decode(struct kg_reader *r,
-						  struct thrift_test_thrift_test_test_uuid_args *v)
+int thrift_test_thrift_test_test_uuid_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_uuid_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_thrift_test_test_uuid_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_UUID) {
+			if (unlikely(ttype != KG_T_UUID)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_uuid(r, v->thing.b);
-			if (err)
+			err = kg_binary_read_uuid(r, v->thing.b);
+			if (unlikely(err))
 				return err;
 			v->isset.thing = true;
 			break;
@@ -2124,14 +4134,75 @@ int thrift_test_thrift_test_test_uuid_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_uuid_args_decode_compact() - read one struct in the compact protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_uuid_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_uuid_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_uuid_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_UUID)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_uuid(r, v->thing.b);
+			if (unlikely(err))
+				return err;
+			v->isset.thing = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_uuid_args_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_uuid_args_decode_binary()
+ */
+int thrift_test_thrift_test_test_uuid_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_uuid_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_uuid_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_uuid_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2156,35 +4227,70 @@ void thrift_test_thrift_test_test_uuid_result_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_uuid_result_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_uuid_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_uuid_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_binary_write_field_begin(w, KG_T_UUID, 0);
+		kg_binary_write_uuid(w, v->success.b);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_uuid_result_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_uuid_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_uuid_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_compact_write_field_begin(w, KG_T_UUID, 0, &last);
+		kg_compact_write_uuid(w, v->success.b);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_uuid_result_encode() - write @value (a struct
- * thrift_test_thrift_test_test_uuid_result); returns w->err
+ * thrift_test_thrift_test_test_uuid_result) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_uuid_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_uuid_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_UUID, 0);
-		kg_write_uuid(w, v->success.b);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_uuid_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_uuid_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_uuid_result_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_uuid_result_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_uuid_result_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_uuid_result_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_uuid_result *v)
 {
 	u8 ttype;
@@ -2192,25 +4298,25 @@ int thrift_test_thrift_test_test_uuid_result_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_uuid_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_UUID) {
+			if (unlikely(ttype != KG_T_UUID)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_uuid(r, v->success.b);
-			if (err)
+			err = kg_binary_read_uuid(r, v->success.b);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -2220,14 +4326,75 @@ int thrift_test_thrift_test_test_uuid_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_uuid_result_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_uuid_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_uuid_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_uuid_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_UUID)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_uuid(r, v->success.b);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_uuid_result_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_uuid_result_decode_binary()
+ */
+int thrift_test_thrift_test_test_uuid_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_uuid_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_uuid_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_uuid_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2252,35 +4419,70 @@ void thrift_test_thrift_test_test_struct_args_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_struct_args_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_struct_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_struct_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing) {
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 1);
+		thrift_test_xtruct_encode_binary(w, &v->thing);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_struct_args_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_struct_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_struct_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 1, &last);
+		thrift_test_xtruct_encode_compact(w, &v->thing);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_struct_args_encode() - write @value (a struct
- * thrift_test_thrift_test_test_struct_args); returns w->err
+ * thrift_test_thrift_test_test_struct_args) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_struct_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_struct_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.thing) {
-		kg_write_field_begin(w, KG_T_STRUCT, 1);
-		thrift_test_xtruct_encode(w, &v->thing);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_struct_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_struct_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_struct_args_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_struct_args_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_struct_args_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_struct_args_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_struct_args *v)
 {
 	u8 ttype;
@@ -2288,25 +4490,25 @@ int thrift_test_thrift_test_test_struct_args_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_struct_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = thrift_test_xtruct_decode(r, &v->thing);
-			if (err)
+			err = thrift_test_xtruct_decode_binary(r, &v->thing);
+			if (unlikely(err))
 				return err;
 			v->isset.thing = true;
 			break;
@@ -2316,14 +4518,75 @@ int thrift_test_thrift_test_test_struct_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_struct_args_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_struct_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_struct_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_struct_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = thrift_test_xtruct_decode_compact(r, &v->thing);
+			if (unlikely(err))
+				return err;
+			v->isset.thing = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_struct_args_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_struct_args_decode_binary()
+ */
+int thrift_test_thrift_test_test_struct_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_struct_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_struct_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_struct_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2348,35 +4611,70 @@ void thrift_test_thrift_test_test_struct_result_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_struct_result_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_struct_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_struct_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 0);
+		thrift_test_xtruct_encode_binary(w, &v->success);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_struct_result_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_struct_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_struct_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 0, &last);
+		thrift_test_xtruct_encode_compact(w, &v->success);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_struct_result_encode() - write @value (a struct
- * thrift_test_thrift_test_test_struct_result); returns w->err
+ * thrift_test_thrift_test_test_struct_result) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_struct_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_struct_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_STRUCT, 0);
-		thrift_test_xtruct_encode(w, &v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_struct_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_struct_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_struct_result_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_struct_result_decode_binary() - read one struct in the binary
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_struct_result_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_struct_result_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_struct_result *v)
 {
 	u8 ttype;
@@ -2384,25 +4682,25 @@ int thrift_test_thrift_test_test_struct_result_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_struct_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = thrift_test_xtruct_decode(r, &v->success);
-			if (err)
+			err = thrift_test_xtruct_decode_binary(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -2412,14 +4710,75 @@ int thrift_test_thrift_test_test_struct_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_struct_result_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_struct_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_struct_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_struct_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = thrift_test_xtruct_decode_compact(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_struct_result_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_struct_result_decode_binary()
+ */
+int thrift_test_thrift_test_test_struct_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_struct_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_struct_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_struct_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2443,61 +4802,96 @@ void thrift_test_thrift_test_test_nest_args_init(struct thrift_test_thrift_test_
 }
 
 /*
+ * thrift_test_thrift_test_test_nest_args_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int thrift_test_thrift_test_test_nest_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_nest_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing) {
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 1);
+		thrift_test_xtruct2_encode_binary(w, &v->thing);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_nest_args_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_nest_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_nest_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 1, &last);
+		thrift_test_xtruct2_encode_compact(w, &v->thing);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_nest_args_encode() - write @value (a struct
- * thrift_test_thrift_test_test_nest_args); returns w->err
+ * thrift_test_thrift_test_test_nest_args) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_nest_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_nest_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.thing) {
-		kg_write_field_begin(w, KG_T_STRUCT, 1);
-		thrift_test_xtruct2_encode(w, &v->thing);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_nest_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_nest_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_nest_args_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_nest_args_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_nest_args_decode(struct kg_reader *r,
-						  struct thrift_test_thrift_test_test_nest_args *v)
+int thrift_test_thrift_test_test_nest_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_nest_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_thrift_test_test_nest_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = thrift_test_xtruct2_decode(r, &v->thing);
-			if (err)
+			err = thrift_test_xtruct2_decode_binary(r, &v->thing);
+			if (unlikely(err))
 				return err;
 			v->isset.thing = true;
 			break;
@@ -2507,14 +4901,75 @@ int thrift_test_thrift_test_test_nest_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_nest_args_decode_compact() - read one struct in the compact protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_nest_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_nest_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_nest_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = thrift_test_xtruct2_decode_compact(r, &v->thing);
+			if (unlikely(err))
+				return err;
+			v->isset.thing = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_nest_args_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_nest_args_decode_binary()
+ */
+int thrift_test_thrift_test_test_nest_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_nest_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_nest_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_nest_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2539,35 +4994,70 @@ void thrift_test_thrift_test_test_nest_result_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_nest_result_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_nest_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_nest_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 0);
+		thrift_test_xtruct2_encode_binary(w, &v->success);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_nest_result_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_nest_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_nest_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 0, &last);
+		thrift_test_xtruct2_encode_compact(w, &v->success);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_nest_result_encode() - write @value (a struct
- * thrift_test_thrift_test_test_nest_result); returns w->err
+ * thrift_test_thrift_test_test_nest_result) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_nest_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_nest_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_STRUCT, 0);
-		thrift_test_xtruct2_encode(w, &v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_nest_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_nest_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_nest_result_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_nest_result_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_nest_result_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_nest_result_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_nest_result *v)
 {
 	u8 ttype;
@@ -2575,25 +5065,25 @@ int thrift_test_thrift_test_test_nest_result_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_nest_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = thrift_test_xtruct2_decode(r, &v->success);
-			if (err)
+			err = thrift_test_xtruct2_decode_binary(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -2603,14 +5093,75 @@ int thrift_test_thrift_test_test_nest_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_nest_result_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_nest_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_nest_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_nest_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = thrift_test_xtruct2_decode_compact(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_nest_result_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_nest_result_decode_binary()
+ */
+int thrift_test_thrift_test_test_nest_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_nest_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_nest_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_nest_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2634,61 +5185,96 @@ void thrift_test_thrift_test_test_map_args_init(struct thrift_test_thrift_test_t
 }
 
 /*
+ * thrift_test_thrift_test_test_map_args_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int thrift_test_thrift_test_test_map_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_map_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing) {
+		kg_binary_write_field_begin(w, KG_T_MAP, 1);
+		kg_map_i32_i32_encode_binary(w, &v->thing);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_map_args_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_map_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_map_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing) {
+		kg_compact_write_field_begin(w, KG_T_MAP, 1, &last);
+		kg_map_i32_i32_encode_compact(w, &v->thing);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_map_args_encode() - write @value (a struct
- * thrift_test_thrift_test_test_map_args); returns w->err
+ * thrift_test_thrift_test_test_map_args) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_map_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_map_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.thing) {
-		kg_write_field_begin(w, KG_T_MAP, 1);
-		kg_map_i32_i32_encode(w, &v->thing);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_map_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_map_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_map_args_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_map_args_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_map_args_decode(struct kg_reader *r,
-						 struct thrift_test_thrift_test_test_map_args *v)
+int thrift_test_thrift_test_test_map_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_thrift_test_test_map_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_MAP) {
+			if (unlikely(ttype != KG_T_MAP)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_map_i32_i32_decode(r, &v->thing, 0);
-			if (err < 0)
+			err = kg_map_i32_i32_decode_binary(r, &v->thing, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -2703,14 +5289,80 @@ int thrift_test_thrift_test_test_map_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_map_args_decode_compact() - read one struct in the compact protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_map_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_map_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_MAP)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_map_i32_i32_decode_compact(r, &v->thing, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->thing, 0, sizeof(v->thing));
+				break;
+			}
+			v->isset.thing = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_map_args_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_map_args_decode_binary()
+ */
+int thrift_test_thrift_test_test_map_args_decode(struct kg_reader *r,
+						 struct thrift_test_thrift_test_test_map_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_map_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_map_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2734,35 +5386,70 @@ void thrift_test_thrift_test_test_map_result_init(struct thrift_test_thrift_test
 }
 
 /*
+ * thrift_test_thrift_test_test_map_result_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_map_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_map_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_binary_write_field_begin(w, KG_T_MAP, 0);
+		kg_map_i32_i32_encode_binary(w, &v->success);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_map_result_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_map_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_map_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_compact_write_field_begin(w, KG_T_MAP, 0, &last);
+		kg_map_i32_i32_encode_compact(w, &v->success);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_map_result_encode() - write @value (a struct
- * thrift_test_thrift_test_test_map_result); returns w->err
+ * thrift_test_thrift_test_test_map_result) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_map_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_map_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_MAP, 0);
-		kg_map_i32_i32_encode(w, &v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_map_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_map_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_map_result_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_map_result_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_map_result_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_map_result_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_map_result *v)
 {
 	u8 ttype;
@@ -2770,25 +5457,25 @@ int thrift_test_thrift_test_test_map_result_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_map_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_MAP) {
+			if (unlikely(ttype != KG_T_MAP)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_map_i32_i32_decode(r, &v->success, 0);
-			if (err < 0)
+			err = kg_map_i32_i32_decode_binary(r, &v->success, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -2803,14 +5490,80 @@ int thrift_test_thrift_test_test_map_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_map_result_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_map_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_map_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_MAP)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_map_i32_i32_decode_compact(r, &v->success, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->success, 0, sizeof(v->success));
+				break;
+			}
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_map_result_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_map_result_decode_binary()
+ */
+int thrift_test_thrift_test_test_map_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_map_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_map_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2837,35 +5590,70 @@ void thrift_test_thrift_test_test_string_map_args_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_string_map_args_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_string_map_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_string_map_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing) {
+		kg_binary_write_field_begin(w, KG_T_MAP, 1);
+		kg_map_string_string_encode_binary(w, &v->thing);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_string_map_args_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_string_map_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_string_map_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing) {
+		kg_compact_write_field_begin(w, KG_T_MAP, 1, &last);
+		kg_map_string_string_encode_compact(w, &v->thing);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_string_map_args_encode() - write @value (a struct
- * thrift_test_thrift_test_test_string_map_args); returns w->err
+ * thrift_test_thrift_test_test_string_map_args) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_string_map_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_string_map_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.thing) {
-		kg_write_field_begin(w, KG_T_MAP, 1);
-		kg_map_string_string_encode(w, &v->thing);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_string_map_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_string_map_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_string_map_args_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_string_map_args_decode_binary() - read one struct in the binary
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_string_map_args_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_string_map_args_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_string_map_args *v)
 {
 	u8 ttype;
@@ -2873,25 +5661,25 @@ int thrift_test_thrift_test_test_string_map_args_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_string_map_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_MAP) {
+			if (unlikely(ttype != KG_T_MAP)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_map_string_string_decode(r, &v->thing, 0, 0);
-			if (err < 0)
+			err = kg_map_string_string_decode_binary(r, &v->thing, 0, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -2906,14 +5694,80 @@ int thrift_test_thrift_test_test_string_map_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_string_map_args_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_string_map_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_map_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_string_map_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_MAP)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_map_string_string_decode_compact(r, &v->thing, 0, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->thing, 0, sizeof(v->thing));
+				break;
+			}
+			v->isset.thing = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_string_map_args_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_string_map_args_decode_binary()
+ */
+int thrift_test_thrift_test_test_string_map_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_map_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_string_map_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_string_map_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2941,35 +5795,70 @@ void thrift_test_thrift_test_test_string_map_result_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_string_map_result_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_string_map_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_string_map_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_binary_write_field_begin(w, KG_T_MAP, 0);
+		kg_map_string_string_encode_binary(w, &v->success);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_string_map_result_encode_compact() - write @v in the compact
+ * protocol; returns w->err
+ */
+int thrift_test_thrift_test_test_string_map_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_string_map_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_compact_write_field_begin(w, KG_T_MAP, 0, &last);
+		kg_map_string_string_encode_compact(w, &v->success);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_string_map_result_encode() - write @value (a struct
- * thrift_test_thrift_test_test_string_map_result); returns w->err
+ * thrift_test_thrift_test_test_string_map_result) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_string_map_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_string_map_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_MAP, 0);
-		kg_map_string_string_encode(w, &v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_string_map_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_string_map_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_string_map_result_decode() - read one struct into @v (defaults
- * applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_string_map_result_decode_binary() - read one struct in the binary
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_string_map_result_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_string_map_result_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_string_map_result *v)
 {
 	u8 ttype;
@@ -2977,25 +5866,25 @@ int thrift_test_thrift_test_test_string_map_result_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_string_map_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_MAP) {
+			if (unlikely(ttype != KG_T_MAP)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_map_string_string_decode(r, &v->success, 0, 0);
-			if (err < 0)
+			err = kg_map_string_string_decode_binary(r, &v->success, 0, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -3010,14 +5899,80 @@ int thrift_test_thrift_test_test_string_map_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_string_map_result_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_string_map_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_map_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_string_map_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_MAP)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_map_string_string_decode_compact(r, &v->success, 0, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->success, 0, sizeof(v->success));
+				break;
+			}
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_string_map_result_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_string_map_result_decode_binary()
+ */
+int thrift_test_thrift_test_test_string_map_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_map_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_string_map_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_string_map_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3041,61 +5996,96 @@ void thrift_test_thrift_test_test_set_args_init(struct thrift_test_thrift_test_t
 }
 
 /*
+ * thrift_test_thrift_test_test_set_args_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int thrift_test_thrift_test_test_set_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_set_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing) {
+		kg_binary_write_field_begin(w, KG_T_SET, 1);
+		kg_set_i32_encode_binary(w, &v->thing);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_set_args_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_set_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_set_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing) {
+		kg_compact_write_field_begin(w, KG_T_SET, 1, &last);
+		kg_set_i32_encode_compact(w, &v->thing);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_set_args_encode() - write @value (a struct
- * thrift_test_thrift_test_test_set_args); returns w->err
+ * thrift_test_thrift_test_test_set_args) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_set_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_set_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.thing) {
-		kg_write_field_begin(w, KG_T_SET, 1);
-		kg_set_i32_encode(w, &v->thing);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_set_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_set_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_set_args_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_set_args_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_set_args_decode(struct kg_reader *r,
-						 struct thrift_test_thrift_test_test_set_args *v)
+int thrift_test_thrift_test_test_set_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_set_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_thrift_test_test_set_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_SET) {
+			if (unlikely(ttype != KG_T_SET)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_set_i32_decode(r, &v->thing, 0);
-			if (err < 0)
+			err = kg_set_i32_decode_binary(r, &v->thing, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -3110,14 +6100,80 @@ int thrift_test_thrift_test_test_set_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_set_args_decode_compact() - read one struct in the compact protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_set_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_set_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_set_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_SET)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_set_i32_decode_compact(r, &v->thing, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->thing, 0, sizeof(v->thing));
+				break;
+			}
+			v->isset.thing = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_set_args_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_set_args_decode_binary()
+ */
+int thrift_test_thrift_test_test_set_args_decode(struct kg_reader *r,
+						 struct thrift_test_thrift_test_test_set_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_set_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_set_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3141,35 +6197,70 @@ void thrift_test_thrift_test_test_set_result_init(struct thrift_test_thrift_test
 }
 
 /*
+ * thrift_test_thrift_test_test_set_result_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_set_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_set_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_binary_write_field_begin(w, KG_T_SET, 0);
+		kg_set_i32_encode_binary(w, &v->success);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_set_result_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_set_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_set_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_compact_write_field_begin(w, KG_T_SET, 0, &last);
+		kg_set_i32_encode_compact(w, &v->success);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_set_result_encode() - write @value (a struct
- * thrift_test_thrift_test_test_set_result); returns w->err
+ * thrift_test_thrift_test_test_set_result) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_set_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_set_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_SET, 0);
-		kg_set_i32_encode(w, &v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_set_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_set_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_set_result_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_set_result_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_set_result_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_set_result_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_set_result *v)
 {
 	u8 ttype;
@@ -3177,25 +6268,25 @@ int thrift_test_thrift_test_test_set_result_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_set_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_SET) {
+			if (unlikely(ttype != KG_T_SET)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_set_i32_decode(r, &v->success, 0);
-			if (err < 0)
+			err = kg_set_i32_decode_binary(r, &v->success, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -3210,14 +6301,80 @@ int thrift_test_thrift_test_test_set_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_set_result_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_set_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_set_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_set_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_SET)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_set_i32_decode_compact(r, &v->success, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->success, 0, sizeof(v->success));
+				break;
+			}
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_set_result_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_set_result_decode_binary()
+ */
+int thrift_test_thrift_test_test_set_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_set_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_set_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_set_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3241,61 +6398,96 @@ void thrift_test_thrift_test_test_list_args_init(struct thrift_test_thrift_test_
 }
 
 /*
+ * thrift_test_thrift_test_test_list_args_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int thrift_test_thrift_test_test_list_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_list_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing) {
+		kg_binary_write_field_begin(w, KG_T_LIST, 1);
+		kg_list_i32_encode_binary(w, &v->thing);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_list_args_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_list_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_list_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing) {
+		kg_compact_write_field_begin(w, KG_T_LIST, 1, &last);
+		kg_list_i32_encode_compact(w, &v->thing);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_list_args_encode() - write @value (a struct
- * thrift_test_thrift_test_test_list_args); returns w->err
+ * thrift_test_thrift_test_test_list_args) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_list_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_list_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.thing) {
-		kg_write_field_begin(w, KG_T_LIST, 1);
-		kg_list_i32_encode(w, &v->thing);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_list_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_list_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_list_args_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_list_args_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_list_args_decode(struct kg_reader *r,
-						  struct thrift_test_thrift_test_test_list_args *v)
+int thrift_test_thrift_test_test_list_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_list_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_thrift_test_test_list_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_LIST) {
+			if (unlikely(ttype != KG_T_LIST)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_list_i32_decode(r, &v->thing, 0);
-			if (err < 0)
+			err = kg_list_i32_decode_binary(r, &v->thing, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -3310,14 +6502,80 @@ int thrift_test_thrift_test_test_list_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_list_args_decode_compact() - read one struct in the compact protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_list_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_list_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_list_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_LIST)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_list_i32_decode_compact(r, &v->thing, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->thing, 0, sizeof(v->thing));
+				break;
+			}
+			v->isset.thing = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_list_args_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_list_args_decode_binary()
+ */
+int thrift_test_thrift_test_test_list_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_list_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_list_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_list_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3342,35 +6600,70 @@ void thrift_test_thrift_test_test_list_result_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_list_result_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_list_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_list_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_binary_write_field_begin(w, KG_T_LIST, 0);
+		kg_list_i32_encode_binary(w, &v->success);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_list_result_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_list_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_list_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_compact_write_field_begin(w, KG_T_LIST, 0, &last);
+		kg_list_i32_encode_compact(w, &v->success);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_list_result_encode() - write @value (a struct
- * thrift_test_thrift_test_test_list_result); returns w->err
+ * thrift_test_thrift_test_test_list_result) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_list_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_list_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_LIST, 0);
-		kg_list_i32_encode(w, &v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_list_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_list_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_list_result_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_list_result_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_list_result_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_list_result_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_list_result *v)
 {
 	u8 ttype;
@@ -3378,25 +6671,25 @@ int thrift_test_thrift_test_test_list_result_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_list_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_LIST) {
+			if (unlikely(ttype != KG_T_LIST)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_list_i32_decode(r, &v->success, 0);
-			if (err < 0)
+			err = kg_list_i32_decode_binary(r, &v->success, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -3411,14 +6704,80 @@ int thrift_test_thrift_test_test_list_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_list_result_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_list_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_list_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_list_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_LIST)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_list_i32_decode_compact(r, &v->success, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->success, 0, sizeof(v->success));
+				break;
+			}
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_list_result_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_list_result_decode_binary()
+ */
+int thrift_test_thrift_test_test_list_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_list_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_list_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_list_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3442,61 +6801,92 @@ void thrift_test_thrift_test_test_enum_args_init(struct thrift_test_thrift_test_
 }
 
 /*
+ * thrift_test_thrift_test_test_enum_args_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int thrift_test_thrift_test_test_enum_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_enum_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing)
+		kg_binary_write_field_i32(w, 1, v->thing);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_enum_args_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_enum_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_enum_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing)
+		kg_compact_write_field_i32(w, 1, v->thing, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_enum_args_encode() - write @value (a struct
- * thrift_test_thrift_test_test_enum_args); returns w->err
+ * thrift_test_thrift_test_test_enum_args) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_enum_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_enum_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.thing) {
-		kg_write_field_begin(w, KG_T_I32, 1);
-		kg_write_i32(w, v->thing);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_enum_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_enum_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_enum_args_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_enum_args_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_enum_args_decode(struct kg_reader *r,
-						  struct thrift_test_thrift_test_test_enum_args *v)
+int thrift_test_thrift_test_test_enum_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_enum_args *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_thrift_test_test_enum_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->thing);
-			if (err)
+			err = kg_binary_read_i32(r, &v->thing);
+			if (unlikely(err))
 				return err;
 			v->isset.thing = true;
 			break;
@@ -3506,14 +6896,75 @@ int thrift_test_thrift_test_test_enum_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_enum_args_decode_compact() - read one struct in the compact protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_enum_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_enum_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_enum_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->thing);
+			if (unlikely(err))
+				return err;
+			v->isset.thing = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_enum_args_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_enum_args_decode_binary()
+ */
+int thrift_test_thrift_test_test_enum_args_decode(struct kg_reader *r,
+						  struct thrift_test_thrift_test_test_enum_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_enum_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_enum_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3538,35 +6989,66 @@ void thrift_test_thrift_test_test_enum_result_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_enum_result_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_enum_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_enum_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_binary_write_field_i32(w, 0, v->success);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_enum_result_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_enum_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_enum_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_compact_write_field_i32(w, 0, v->success, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_enum_result_encode() - write @value (a struct
- * thrift_test_thrift_test_test_enum_result); returns w->err
+ * thrift_test_thrift_test_test_enum_result) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_enum_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_enum_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_I32, 0);
-		kg_write_i32(w, v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_enum_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_enum_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_enum_result_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_enum_result_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_enum_result_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_enum_result_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_enum_result *v)
 {
 	u8 ttype;
@@ -3574,25 +7056,25 @@ int thrift_test_thrift_test_test_enum_result_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_enum_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->success);
-			if (err)
+			err = kg_binary_read_i32(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -3602,14 +7084,75 @@ int thrift_test_thrift_test_test_enum_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_enum_result_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_enum_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_enum_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_enum_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_enum_result_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_enum_result_decode_binary()
+ */
+int thrift_test_thrift_test_test_enum_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_enum_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_enum_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_enum_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3634,35 +7177,66 @@ void thrift_test_thrift_test_test_typedef_args_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_typedef_args_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_typedef_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_typedef_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing)
+		kg_binary_write_field_i64(w, 1, v->thing);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_typedef_args_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_typedef_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_typedef_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.thing)
+		kg_compact_write_field_i64(w, 1, v->thing, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_typedef_args_encode() - write @value (a struct
- * thrift_test_thrift_test_test_typedef_args); returns w->err
+ * thrift_test_thrift_test_test_typedef_args) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_typedef_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_typedef_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.thing) {
-		kg_write_field_begin(w, KG_T_I64, 1);
-		kg_write_i64(w, v->thing);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_typedef_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_typedef_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_typedef_args_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_typedef_args_decode_binary() - read one struct in the binary
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_typedef_args_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_typedef_args_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_typedef_args *v)
 {
 	u8 ttype;
@@ -3670,25 +7244,25 @@ int thrift_test_thrift_test_test_typedef_args_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_typedef_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_I64) {
+			if (unlikely(ttype != KG_T_I64)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i64(r, &v->thing);
-			if (err)
+			err = kg_binary_read_i64(r, &v->thing);
+			if (unlikely(err))
 				return err;
 			v->isset.thing = true;
 			break;
@@ -3698,14 +7272,75 @@ int thrift_test_thrift_test_test_typedef_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_typedef_args_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_typedef_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_typedef_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_typedef_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_I64)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i64(r, &v->thing);
+			if (unlikely(err))
+				return err;
+			v->isset.thing = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_typedef_args_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_typedef_args_decode_binary()
+ */
+int thrift_test_thrift_test_test_typedef_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_typedef_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_typedef_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_typedef_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3732,35 +7367,66 @@ void thrift_test_thrift_test_test_typedef_result_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_typedef_result_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_typedef_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_typedef_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_binary_write_field_i64(w, 0, v->success);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_typedef_result_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_typedef_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_typedef_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success)
+		kg_compact_write_field_i64(w, 0, v->success, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_typedef_result_encode() - write @value (a struct
- * thrift_test_thrift_test_test_typedef_result); returns w->err
+ * thrift_test_thrift_test_test_typedef_result) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_typedef_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_typedef_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_I64, 0);
-		kg_write_i64(w, v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_typedef_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_typedef_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_typedef_result_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_typedef_result_decode_binary() - read one struct in the binary
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_typedef_result_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_typedef_result_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_typedef_result *v)
 {
 	u8 ttype;
@@ -3768,25 +7434,25 @@ int thrift_test_thrift_test_test_typedef_result_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_typedef_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_I64) {
+			if (unlikely(ttype != KG_T_I64)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i64(r, &v->success);
-			if (err)
+			err = kg_binary_read_i64(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -3796,14 +7462,75 @@ int thrift_test_thrift_test_test_typedef_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_typedef_result_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_typedef_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_typedef_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_typedef_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_I64)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i64(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_typedef_result_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_typedef_result_decode_binary()
+ */
+int thrift_test_thrift_test_test_typedef_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_typedef_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_typedef_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_typedef_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3828,35 +7555,66 @@ void thrift_test_thrift_test_test_map_map_args_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_map_map_args_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_map_map_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_map_map_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.hello)
+		kg_binary_write_field_i32(w, 1, v->hello);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_map_map_args_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_map_map_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_map_map_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.hello)
+		kg_compact_write_field_i32(w, 1, v->hello, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_map_map_args_encode() - write @value (a struct
- * thrift_test_thrift_test_test_map_map_args); returns w->err
+ * thrift_test_thrift_test_test_map_map_args) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_map_map_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_map_map_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.hello) {
-		kg_write_field_begin(w, KG_T_I32, 1);
-		kg_write_i32(w, v->hello);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_map_map_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_map_map_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_map_map_args_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_map_map_args_decode_binary() - read one struct in the binary
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_map_map_args_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_map_map_args_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_map_map_args *v)
 {
 	u8 ttype;
@@ -3864,25 +7622,25 @@ int thrift_test_thrift_test_test_map_map_args_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_map_map_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->hello);
-			if (err)
+			err = kg_binary_read_i32(r, &v->hello);
+			if (unlikely(err))
 				return err;
 			v->isset.hello = true;
 			break;
@@ -3892,14 +7650,75 @@ int thrift_test_thrift_test_test_map_map_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_map_map_args_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_map_map_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_map_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_map_map_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->hello);
+			if (unlikely(err))
+				return err;
+			v->isset.hello = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_map_map_args_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_map_map_args_decode_binary()
+ */
+int thrift_test_thrift_test_test_map_map_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_map_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_map_map_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_map_map_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3926,35 +7745,70 @@ void thrift_test_thrift_test_test_map_map_result_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_map_map_result_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_map_map_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_map_map_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_binary_write_field_begin(w, KG_T_MAP, 0);
+		kg_map_i32_map_i32_i32_encode_binary(w, &v->success);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_map_map_result_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_map_map_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_map_map_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_compact_write_field_begin(w, KG_T_MAP, 0, &last);
+		kg_map_i32_map_i32_i32_encode_compact(w, &v->success);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_map_map_result_encode() - write @value (a struct
- * thrift_test_thrift_test_test_map_map_result); returns w->err
+ * thrift_test_thrift_test_test_map_map_result) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_map_map_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_map_map_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_MAP, 0);
-		kg_map_i32_map_i32_i32_encode(w, &v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_map_map_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_map_map_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_map_map_result_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_map_map_result_decode_binary() - read one struct in the binary
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_map_map_result_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_map_map_result_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_map_map_result *v)
 {
 	u8 ttype;
@@ -3962,25 +7816,25 @@ int thrift_test_thrift_test_test_map_map_result_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_map_map_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_MAP) {
+			if (unlikely(ttype != KG_T_MAP)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_map_i32_map_i32_i32_decode(r, &v->success, 0);
-			if (err < 0)
+			err = kg_map_i32_map_i32_i32_decode_binary(r, &v->success, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -3995,14 +7849,80 @@ int thrift_test_thrift_test_test_map_map_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_map_map_result_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_map_map_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_map_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_map_map_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_MAP)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_map_i32_map_i32_i32_decode_compact(r, &v->success, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->success, 0, sizeof(v->success));
+				break;
+			}
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_map_map_result_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_map_map_result_decode_binary()
+ */
+int thrift_test_thrift_test_test_map_map_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_map_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_map_map_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_map_map_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -4027,35 +7947,70 @@ void thrift_test_thrift_test_test_insanity_args_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_insanity_args_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_insanity_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_insanity_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.argument) {
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 1);
+		thrift_test_insanity_encode_binary(w, &v->argument);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_insanity_args_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_insanity_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_insanity_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.argument) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 1, &last);
+		thrift_test_insanity_encode_compact(w, &v->argument);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_insanity_args_encode() - write @value (a struct
- * thrift_test_thrift_test_test_insanity_args); returns w->err
+ * thrift_test_thrift_test_test_insanity_args) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_insanity_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_insanity_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.argument) {
-		kg_write_field_begin(w, KG_T_STRUCT, 1);
-		thrift_test_insanity_encode(w, &v->argument);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_insanity_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_insanity_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_insanity_args_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_insanity_args_decode_binary() - read one struct in the binary
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_insanity_args_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_insanity_args_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_insanity_args *v)
 {
 	u8 ttype;
@@ -4063,25 +8018,25 @@ int thrift_test_thrift_test_test_insanity_args_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_insanity_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = thrift_test_insanity_decode(r, &v->argument);
-			if (err)
+			err = thrift_test_insanity_decode_binary(r, &v->argument);
+			if (unlikely(err))
 				return err;
 			v->isset.argument = true;
 			break;
@@ -4091,14 +8046,75 @@ int thrift_test_thrift_test_test_insanity_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_insanity_args_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_insanity_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_insanity_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_insanity_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = thrift_test_insanity_decode_compact(r, &v->argument);
+			if (unlikely(err))
+				return err;
+			v->isset.argument = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_insanity_args_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_insanity_args_decode_binary()
+ */
+int thrift_test_thrift_test_test_insanity_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_insanity_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_insanity_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_insanity_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -4125,35 +8141,70 @@ void thrift_test_thrift_test_test_insanity_result_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_insanity_result_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_insanity_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_insanity_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_binary_write_field_begin(w, KG_T_MAP, 0);
+		kg_map_i64_map_i32_thrift_test_insanity_encode_binary(w, &v->success);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_insanity_result_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_insanity_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_insanity_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_compact_write_field_begin(w, KG_T_MAP, 0, &last);
+		kg_map_i64_map_i32_thrift_test_insanity_encode_compact(w, &v->success);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_insanity_result_encode() - write @value (a struct
- * thrift_test_thrift_test_test_insanity_result); returns w->err
+ * thrift_test_thrift_test_test_insanity_result) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_insanity_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_insanity_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_MAP, 0);
-		kg_map_i64_map_i32_thrift_test_insanity_encode(w, &v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_insanity_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_insanity_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_insanity_result_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_insanity_result_decode_binary() - read one struct in the binary
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_insanity_result_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_insanity_result_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_insanity_result *v)
 {
 	u8 ttype;
@@ -4161,25 +8212,26 @@ int thrift_test_thrift_test_test_insanity_result_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_insanity_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_MAP) {
+			if (unlikely(ttype != KG_T_MAP)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_map_i64_map_i32_thrift_test_insanity_decode(r, &v->success, 0);
-			if (err < 0)
+			err = kg_map_i64_map_i32_thrift_test_insanity_decode_binary(r, &v->success,
+										    0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -4194,14 +8246,81 @@ int thrift_test_thrift_test_test_insanity_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_insanity_result_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_insanity_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_insanity_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_insanity_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_MAP)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_map_i64_map_i32_thrift_test_insanity_decode_compact(r, &v->success,
+										     0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->success, 0, sizeof(v->success));
+				break;
+			}
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_insanity_result_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_insanity_result_decode_binary()
+ */
+int thrift_test_thrift_test_test_insanity_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_insanity_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_insanity_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_insanity_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -4225,65 +8344,90 @@ void thrift_test_thrift_test_test_multi_args_init(struct thrift_test_thrift_test
 }
 
 /*
+ * thrift_test_thrift_test_test_multi_args_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_multi_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_multi_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.arg0)
+		kg_binary_write_field_byte(w, 1, v->arg0);
+	if (v->isset.arg1)
+		kg_binary_write_field_i32(w, 2, v->arg1);
+	if (v->isset.arg2)
+		kg_binary_write_field_i64(w, 3, v->arg2);
+	if (v->isset.arg3) {
+		kg_binary_write_field_begin(w, KG_T_MAP, 4);
+		kg_map_i16_string_encode_binary(w, &v->arg3);
+	}
+	if (v->isset.arg4)
+		kg_binary_write_field_i32(w, 5, v->arg4);
+	if (v->isset.arg5)
+		kg_binary_write_field_i64(w, 6, v->arg5);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_multi_args_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_multi_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_multi_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.arg0)
+		kg_compact_write_field_byte(w, 1, v->arg0, &last);
+	if (v->isset.arg1)
+		kg_compact_write_field_i32(w, 2, v->arg1, &last);
+	if (v->isset.arg2)
+		kg_compact_write_field_i64(w, 3, v->arg2, &last);
+	if (v->isset.arg3) {
+		kg_compact_write_field_begin(w, KG_T_MAP, 4, &last);
+		kg_map_i16_string_encode_compact(w, &v->arg3);
+	}
+	if (v->isset.arg4)
+		kg_compact_write_field_i32(w, 5, v->arg4, &last);
+	if (v->isset.arg5)
+		kg_compact_write_field_i64(w, 6, v->arg5, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_multi_args_encode() - write @value (a struct
- * thrift_test_thrift_test_test_multi_args); returns w->err
+ * thrift_test_thrift_test_test_multi_args) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_multi_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_multi_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.arg0) {
-		kg_write_field_begin(w, KG_T_BYTE, 1);
-		kg_write_byte(w, v->arg0);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_multi_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_multi_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	if (v->isset.arg1) {
-		kg_write_field_begin(w, KG_T_I32, 2);
-		kg_write_i32(w, v->arg1);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.arg2) {
-		kg_write_field_begin(w, KG_T_I64, 3);
-		kg_write_i64(w, v->arg2);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.arg3) {
-		kg_write_field_begin(w, KG_T_MAP, 4);
-		kg_map_i16_string_encode(w, &v->arg3);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.arg4) {
-		kg_write_field_begin(w, KG_T_I32, 5);
-		kg_write_i32(w, v->arg4);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.arg5) {
-		kg_write_field_begin(w, KG_T_I64, 6);
-		kg_write_i64(w, v->arg5);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_multi_args_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_multi_args_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_multi_args_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_multi_args_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_multi_args *v)
 {
 	u8 ttype;
@@ -4291,61 +8435,61 @@ int thrift_test_thrift_test_test_multi_args_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_multi_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_BYTE) {
+			if (unlikely(ttype != KG_T_BYTE)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_byte(r, &v->arg0);
-			if (err)
+			err = kg_binary_read_byte(r, &v->arg0);
+			if (unlikely(err))
 				return err;
 			v->isset.arg0 = true;
 			break;
 		case 2:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->arg1);
-			if (err)
+			err = kg_binary_read_i32(r, &v->arg1);
+			if (unlikely(err))
 				return err;
 			v->isset.arg1 = true;
 			break;
 		case 3:
-			if (ttype != KG_T_I64) {
+			if (unlikely(ttype != KG_T_I64)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i64(r, &v->arg2);
-			if (err)
+			err = kg_binary_read_i64(r, &v->arg2);
+			if (unlikely(err))
 				return err;
 			v->isset.arg2 = true;
 			break;
 		case 4:
-			if (ttype != KG_T_MAP) {
+			if (unlikely(ttype != KG_T_MAP)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_map_i16_string_decode(r, &v->arg3, 0, 0);
-			if (err < 0)
+			err = kg_map_i16_string_decode_binary(r, &v->arg3, 0, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -4355,26 +8499,26 @@ int thrift_test_thrift_test_test_multi_args_decode(struct kg_reader *r,
 			v->isset.arg3 = true;
 			break;
 		case 5:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->arg4);
-			if (err)
+			err = kg_binary_read_i32(r, &v->arg4);
+			if (unlikely(err))
 				return err;
 			v->isset.arg4 = true;
 			break;
 		case 6:
-			if (ttype != KG_T_I64) {
+			if (unlikely(ttype != KG_T_I64)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i64(r, &v->arg5);
-			if (err)
+			err = kg_binary_read_i64(r, &v->arg5);
+			if (unlikely(err))
 				return err;
 			v->isset.arg5 = true;
 			break;
@@ -4384,14 +8528,140 @@ int thrift_test_thrift_test_test_multi_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_multi_args_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_multi_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_multi_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_BYTE)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_byte(r, &v->arg0);
+			if (unlikely(err))
+				return err;
+			v->isset.arg0 = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->arg1);
+			if (unlikely(err))
+				return err;
+			v->isset.arg1 = true;
+			break;
+		case 3:
+			if (unlikely(ttype != KG_T_I64)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i64(r, &v->arg2);
+			if (unlikely(err))
+				return err;
+			v->isset.arg2 = true;
+			break;
+		case 4:
+			if (unlikely(ttype != KG_T_MAP)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_map_i16_string_decode_compact(r, &v->arg3, 0, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->arg3, 0, sizeof(v->arg3));
+				break;
+			}
+			v->isset.arg3 = true;
+			break;
+		case 5:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->arg4);
+			if (unlikely(err))
+				return err;
+			v->isset.arg4 = true;
+			break;
+		case 6:
+			if (unlikely(ttype != KG_T_I64)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i64(r, &v->arg5);
+			if (unlikely(err))
+				return err;
+			v->isset.arg5 = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_multi_args_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_multi_args_decode_binary()
+ */
+int thrift_test_thrift_test_test_multi_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_multi_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_multi_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -4416,35 +8686,70 @@ void thrift_test_thrift_test_test_multi_result_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_multi_result_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_multi_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_multi_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 0);
+		thrift_test_xtruct_encode_binary(w, &v->success);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_multi_result_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_multi_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_multi_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 0, &last);
+		thrift_test_xtruct_encode_compact(w, &v->success);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_multi_result_encode() - write @value (a struct
- * thrift_test_thrift_test_test_multi_result); returns w->err
+ * thrift_test_thrift_test_test_multi_result) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_multi_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_multi_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_STRUCT, 0);
-		thrift_test_xtruct_encode(w, &v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_multi_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_multi_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_multi_result_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_multi_result_decode_binary() - read one struct in the binary
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_multi_result_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_multi_result_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_multi_result *v)
 {
 	u8 ttype;
@@ -4452,25 +8757,25 @@ int thrift_test_thrift_test_test_multi_result_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_multi_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = thrift_test_xtruct_decode(r, &v->success);
-			if (err)
+			err = thrift_test_xtruct_decode_binary(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
@@ -4480,14 +8785,75 @@ int thrift_test_thrift_test_test_multi_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_multi_result_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_multi_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_multi_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = thrift_test_xtruct_decode_compact(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_multi_result_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_multi_result_decode_binary()
+ */
+int thrift_test_thrift_test_test_multi_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_multi_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_multi_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -4514,35 +8880,66 @@ void thrift_test_thrift_test_test_exception_args_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_exception_args_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_exception_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_exception_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.arg)
+		kg_binary_write_field_bytes(w, 1, v->arg);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_exception_args_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_exception_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_exception_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.arg)
+		kg_compact_write_field_bytes(w, 1, v->arg, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_exception_args_encode() - write @value (a struct
- * thrift_test_thrift_test_test_exception_args); returns w->err
+ * thrift_test_thrift_test_test_exception_args) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_exception_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_exception_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.arg) {
-		kg_write_field_begin(w, KG_T_STRING, 1);
-		kg_write_bytes(w, v->arg);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_exception_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_exception_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_exception_args_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_exception_args_decode_binary() - read one struct in the binary
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_exception_args_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_exception_args_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_exception_args *v)
 {
 	u8 ttype;
@@ -4550,25 +8947,25 @@ int thrift_test_thrift_test_test_exception_args_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_exception_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->arg);
-			if (err)
+			err = kg_binary_read_string(r, &v->arg);
+			if (unlikely(err))
 				return err;
 			v->isset.arg = true;
 			break;
@@ -4578,14 +8975,75 @@ int thrift_test_thrift_test_test_exception_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_exception_args_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_exception_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_exception_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_exception_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->arg);
+			if (unlikely(err))
+				return err;
+			v->isset.arg = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_exception_args_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_exception_args_decode_binary()
+ */
+int thrift_test_thrift_test_test_exception_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_exception_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_exception_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_exception_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -4612,35 +9070,70 @@ void thrift_test_thrift_test_test_exception_result_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_exception_result_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_exception_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_exception_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.err1) {
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 1);
+		thrift_test_xception_encode_binary(w, &v->err1);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_exception_result_encode_compact() - write @v in the compact
+ * protocol; returns w->err
+ */
+int thrift_test_thrift_test_test_exception_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_exception_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.err1) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 1, &last);
+		thrift_test_xception_encode_compact(w, &v->err1);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_exception_result_encode() - write @value (a struct
- * thrift_test_thrift_test_test_exception_result); returns w->err
+ * thrift_test_thrift_test_test_exception_result) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_exception_result_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_exception_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.err1) {
-		kg_write_field_begin(w, KG_T_STRUCT, 1);
-		thrift_test_xception_encode(w, &v->err1);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_exception_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_exception_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_exception_result_decode() - read one struct into @v (defaults
- * applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_exception_result_decode_binary() - read one struct in the binary
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_exception_result_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_exception_result_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_exception_result *v)
 {
 	u8 ttype;
@@ -4648,25 +9141,25 @@ int thrift_test_thrift_test_test_exception_result_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_exception_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = thrift_test_xception_decode(r, &v->err1);
-			if (err)
+			err = thrift_test_xception_decode_binary(r, &v->err1);
+			if (unlikely(err))
 				return err;
 			v->isset.err1 = true;
 			break;
@@ -4676,14 +9169,75 @@ int thrift_test_thrift_test_test_exception_result_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_exception_result_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_exception_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_exception_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_exception_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = thrift_test_xception_decode_compact(r, &v->err1);
+			if (unlikely(err))
+				return err;
+			v->isset.err1 = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_exception_result_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_exception_result_decode_binary()
+ */
+int thrift_test_thrift_test_test_exception_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_exception_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_exception_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_exception_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -4711,41 +9265,70 @@ void thrift_test_thrift_test_test_multi_exception_args_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_multi_exception_args_encode_binary() - write @v in the binary
+ * protocol; returns w->err
+ */
+int thrift_test_thrift_test_test_multi_exception_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_multi_exception_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.arg0)
+		kg_binary_write_field_bytes(w, 1, v->arg0);
+	if (v->isset.arg1)
+		kg_binary_write_field_bytes(w, 2, v->arg1);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_multi_exception_args_encode_compact() - write @v in the compact
+ * protocol; returns w->err
+ */
+int thrift_test_thrift_test_test_multi_exception_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_multi_exception_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.arg0)
+		kg_compact_write_field_bytes(w, 1, v->arg0, &last);
+	if (v->isset.arg1)
+		kg_compact_write_field_bytes(w, 2, v->arg1, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_multi_exception_args_encode() - write @value (a struct
- * thrift_test_thrift_test_test_multi_exception_args); returns w->err
+ * thrift_test_thrift_test_test_multi_exception_args) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_multi_exception_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_multi_exception_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.arg0) {
-		kg_write_field_begin(w, KG_T_STRING, 1);
-		kg_write_bytes(w, v->arg0);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_multi_exception_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_multi_exception_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	if (v->isset.arg1) {
-		kg_write_field_begin(w, KG_T_STRING, 2);
-		kg_write_bytes(w, v->arg1);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_multi_exception_args_decode() - read one struct into @v (defaults
- * applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_multi_exception_args_decode_binary() - read one struct in the binary
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_multi_exception_args_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_multi_exception_args_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_multi_exception_args *v)
 {
 	u8 ttype;
@@ -4753,37 +9336,37 @@ int thrift_test_thrift_test_test_multi_exception_args_decode(struct kg_reader *r
 	int err;
 
 	thrift_test_thrift_test_test_multi_exception_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->arg0);
-			if (err)
+			err = kg_binary_read_string(r, &v->arg0);
+			if (unlikely(err))
 				return err;
 			v->isset.arg0 = true;
 			break;
 		case 2:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->arg1);
-			if (err)
+			err = kg_binary_read_string(r, &v->arg1);
+			if (unlikely(err))
 				return err;
 			v->isset.arg1 = true;
 			break;
@@ -4793,14 +9376,87 @@ int thrift_test_thrift_test_test_multi_exception_args_decode(struct kg_reader *r
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_multi_exception_args_decode_compact() - read one struct in the
+ * compact protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_multi_exception_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_exception_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_multi_exception_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->arg0);
+			if (unlikely(err))
+				return err;
+			v->isset.arg0 = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->arg1);
+			if (unlikely(err))
+				return err;
+			v->isset.arg1 = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_multi_exception_args_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_multi_exception_args_decode_binary()
+ */
+int thrift_test_thrift_test_test_multi_exception_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_exception_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_multi_exception_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_multi_exception_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -4828,48 +9484,87 @@ void thrift_test_thrift_test_test_multi_exception_result_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_multi_exception_result_encode_binary() - write @v in the binary
+ * protocol; returns w->err
+ */
+int thrift_test_thrift_test_test_multi_exception_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_multi_exception_result *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 0);
+		thrift_test_xtruct_encode_binary(w, &v->success);
+	}
+	if (v->isset.err1) {
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 1);
+		thrift_test_xception_encode_binary(w, &v->err1);
+	}
+	if (v->isset.err2) {
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 2);
+		thrift_test_xception2_encode_binary(w, &v->err2);
+	}
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_multi_exception_result_encode_compact() - write @v in the compact
+ * protocol; returns w->err
+ */
+int thrift_test_thrift_test_test_multi_exception_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_multi_exception_result *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.success) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 0, &last);
+		thrift_test_xtruct_encode_compact(w, &v->success);
+	}
+	if (v->isset.err1) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 1, &last);
+		thrift_test_xception_encode_compact(w, &v->err1);
+	}
+	if (v->isset.err2) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 2, &last);
+		thrift_test_xception2_encode_compact(w, &v->err2);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_multi_exception_result_encode() - write @value (a struct
- * thrift_test_thrift_test_test_multi_exception_result); returns w->err
+ * thrift_test_thrift_test_test_multi_exception_result) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_multi_exception_result_encode(struct kg_writer *w,
 							       const void *value)
 {
 	const struct thrift_test_thrift_test_test_multi_exception_result *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.success) {
-		kg_write_field_begin(w, KG_T_STRUCT, 0);
-		thrift_test_xtruct_encode(w, &v->success);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_multi_exception_result_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_multi_exception_result_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	if (v->isset.err1) {
-		kg_write_field_begin(w, KG_T_STRUCT, 1);
-		thrift_test_xception_encode(w, &v->err1);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.err2) {
-		kg_write_field_begin(w, KG_T_STRUCT, 2);
-		thrift_test_xception2_encode(w, &v->err2);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_multi_exception_result_decode() - read one struct into @v (defaults
- * applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_multi_exception_result_decode_binary() - read one struct in the
+ * binary protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_multi_exception_result_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_multi_exception_result_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_multi_exception_result *v)
 {
 	u8 ttype;
@@ -4877,49 +9572,49 @@ int thrift_test_thrift_test_test_multi_exception_result_decode(struct kg_reader 
 	int err;
 
 	thrift_test_thrift_test_test_multi_exception_result_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 0:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = thrift_test_xtruct_decode(r, &v->success);
-			if (err)
+			err = thrift_test_xtruct_decode_binary(r, &v->success);
+			if (unlikely(err))
 				return err;
 			v->isset.success = true;
 			break;
 		case 1:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = thrift_test_xception_decode(r, &v->err1);
-			if (err)
+			err = thrift_test_xception_decode_binary(r, &v->err1);
+			if (unlikely(err))
 				return err;
 			v->isset.err1 = true;
 			break;
 		case 2:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = thrift_test_xception2_decode(r, &v->err2);
-			if (err)
+			err = thrift_test_xception2_decode_binary(r, &v->err2);
+			if (unlikely(err))
 				return err;
 			v->isset.err2 = true;
 			break;
@@ -4929,14 +9624,99 @@ int thrift_test_thrift_test_test_multi_exception_result_decode(struct kg_reader 
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_multi_exception_result_decode_compact() - read one struct in the
+ * compact protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_multi_exception_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_exception_result *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_multi_exception_result_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 0:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = thrift_test_xtruct_decode_compact(r, &v->success);
+			if (unlikely(err))
+				return err;
+			v->isset.success = true;
+			break;
+		case 1:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = thrift_test_xception_decode_compact(r, &v->err1);
+			if (unlikely(err))
+				return err;
+			v->isset.err1 = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = thrift_test_xception2_decode_compact(r, &v->err2);
+			if (unlikely(err))
+				return err;
+			v->isset.err2 = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_multi_exception_result_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_multi_exception_result_decode_binary()
+ */
+int thrift_test_thrift_test_test_multi_exception_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_exception_result *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_multi_exception_result_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_multi_exception_result_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -4961,35 +9741,66 @@ void thrift_test_thrift_test_test_oneway_args_init(
 }
 
 /*
+ * thrift_test_thrift_test_test_oneway_args_encode_binary() - write @v in the binary protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_oneway_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_oneway_args *v)
+{
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.seconds_to_sleep)
+		kg_binary_write_field_i32(w, 1, v->seconds_to_sleep);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_thrift_test_test_oneway_args_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_thrift_test_test_oneway_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_oneway_args *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.seconds_to_sleep)
+		kg_compact_write_field_i32(w, 1, v->seconds_to_sleep, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
  * thrift_test_thrift_test_test_oneway_args_encode() - write @value (a struct
- * thrift_test_thrift_test_test_oneway_args); returns w->err
+ * thrift_test_thrift_test_test_oneway_args) in w->proto; returns w->err
  */
 int thrift_test_thrift_test_test_oneway_args_encode(struct kg_writer *w, const void *value)
 {
 	const struct thrift_test_thrift_test_test_oneway_args *v = value;
 
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
-		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.seconds_to_sleep) {
-		kg_write_field_begin(w, KG_T_I32, 1);
-		kg_write_i32(w, v->seconds_to_sleep);
-
-		kg_write_field_end(w);
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_oneway_args_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_oneway_args_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
-	return w->err;
 }
 
 /*
- * thrift_test_thrift_test_test_oneway_args_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_thrift_test_test_oneway_args_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_oneway_args_decode(struct kg_reader *r,
+int thrift_test_thrift_test_test_oneway_args_decode_binary(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_oneway_args *v)
 {
 	u8 ttype;
@@ -4997,25 +9808,25 @@ int thrift_test_thrift_test_test_oneway_args_decode(struct kg_reader *r,
 	int err;
 
 	thrift_test_thrift_test_test_oneway_args_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->seconds_to_sleep);
-			if (err)
+			err = kg_binary_read_i32(r, &v->seconds_to_sleep);
+			if (unlikely(err))
 				return err;
 			v->isset.seconds_to_sleep = true;
 			break;
@@ -5025,14 +9836,75 @@ int thrift_test_thrift_test_test_oneway_args_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_oneway_args_decode_compact() - read one struct in the compact
+ * protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_thrift_test_test_oneway_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_oneway_args *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_thrift_test_test_oneway_args_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->seconds_to_sleep);
+			if (unlikely(err))
+				return err;
+			v->isset.seconds_to_sleep = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_thrift_test_test_oneway_args_decode() - read one struct in r->proto: as
+ * thrift_test_thrift_test_test_oneway_args_decode_binary()
+ */
+int thrift_test_thrift_test_test_oneway_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_oneway_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_oneway_args_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_oneway_args_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*

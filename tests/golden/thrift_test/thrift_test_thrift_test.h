@@ -742,6 +742,14 @@ void thrift_test_thrift_test_test_void_args_init(struct thrift_test_thrift_test_
 int thrift_test_thrift_test_test_void_args_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_void_args_decode(struct kg_reader *r,
 						  struct thrift_test_thrift_test_test_void_args *v);
+int thrift_test_thrift_test_test_void_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_void_args *v);
+int thrift_test_thrift_test_test_void_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_void_args *v);
+int thrift_test_thrift_test_test_void_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_void_args *v);
+int thrift_test_thrift_test_test_void_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_void_args *v);
 size_t thrift_test_thrift_test_test_void_args_encoded_size(
 		const struct thrift_test_thrift_test_test_void_args *v, u8 proto);
 
@@ -749,6 +757,14 @@ void thrift_test_thrift_test_test_void_result_init(
 		struct thrift_test_thrift_test_test_void_result *v);
 int thrift_test_thrift_test_test_void_result_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_void_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_void_result *v);
+int thrift_test_thrift_test_test_void_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_void_result *v);
+int thrift_test_thrift_test_test_void_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_void_result *v);
+int thrift_test_thrift_test_test_void_result_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_void_result *v);
+int thrift_test_thrift_test_test_void_result_decode_compact(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_void_result *v);
 size_t thrift_test_thrift_test_test_void_result_encoded_size(
 		const struct thrift_test_thrift_test_test_void_result *v, u8 proto);
@@ -758,6 +774,14 @@ void thrift_test_thrift_test_test_string_args_init(
 int thrift_test_thrift_test_test_string_args_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_string_args_decode(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_string_args *v);
+int thrift_test_thrift_test_test_string_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_string_args *v);
+int thrift_test_thrift_test_test_string_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_string_args *v);
+int thrift_test_thrift_test_test_string_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_args *v);
+int thrift_test_thrift_test_test_string_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_args *v);
 size_t thrift_test_thrift_test_test_string_args_encoded_size(
 		const struct thrift_test_thrift_test_test_string_args *v, u8 proto);
 
@@ -766,6 +790,14 @@ void thrift_test_thrift_test_test_string_result_init(
 int thrift_test_thrift_test_test_string_result_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_string_result_decode(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_string_result *v);
+int thrift_test_thrift_test_test_string_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_string_result *v);
+int thrift_test_thrift_test_test_string_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_string_result *v);
+int thrift_test_thrift_test_test_string_result_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_result *v);
+int thrift_test_thrift_test_test_string_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_result *v);
 size_t thrift_test_thrift_test_test_string_result_encoded_size(
 		const struct thrift_test_thrift_test_test_string_result *v, u8 proto);
 
@@ -773,6 +805,14 @@ void thrift_test_thrift_test_test_bool_args_init(struct thrift_test_thrift_test_
 int thrift_test_thrift_test_test_bool_args_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_bool_args_decode(struct kg_reader *r,
 						  struct thrift_test_thrift_test_test_bool_args *v);
+int thrift_test_thrift_test_test_bool_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_bool_args *v);
+int thrift_test_thrift_test_test_bool_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_bool_args *v);
+int thrift_test_thrift_test_test_bool_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_bool_args *v);
+int thrift_test_thrift_test_test_bool_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_bool_args *v);
 size_t thrift_test_thrift_test_test_bool_args_encoded_size(
 		const struct thrift_test_thrift_test_test_bool_args *v, u8 proto);
 
@@ -781,6 +821,14 @@ void thrift_test_thrift_test_test_bool_result_init(
 int thrift_test_thrift_test_test_bool_result_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_bool_result_decode(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_bool_result *v);
+int thrift_test_thrift_test_test_bool_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_bool_result *v);
+int thrift_test_thrift_test_test_bool_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_bool_result *v);
+int thrift_test_thrift_test_test_bool_result_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_bool_result *v);
+int thrift_test_thrift_test_test_bool_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_bool_result *v);
 size_t thrift_test_thrift_test_test_bool_result_encoded_size(
 		const struct thrift_test_thrift_test_test_bool_result *v, u8 proto);
 
@@ -788,6 +836,14 @@ void thrift_test_thrift_test_test_byte_args_init(struct thrift_test_thrift_test_
 int thrift_test_thrift_test_test_byte_args_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_byte_args_decode(struct kg_reader *r,
 						  struct thrift_test_thrift_test_test_byte_args *v);
+int thrift_test_thrift_test_test_byte_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_byte_args *v);
+int thrift_test_thrift_test_test_byte_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_byte_args *v);
+int thrift_test_thrift_test_test_byte_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_byte_args *v);
+int thrift_test_thrift_test_test_byte_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_byte_args *v);
 size_t thrift_test_thrift_test_test_byte_args_encoded_size(
 		const struct thrift_test_thrift_test_test_byte_args *v, u8 proto);
 
@@ -796,6 +852,14 @@ void thrift_test_thrift_test_test_byte_result_init(
 int thrift_test_thrift_test_test_byte_result_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_byte_result_decode(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_byte_result *v);
+int thrift_test_thrift_test_test_byte_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_byte_result *v);
+int thrift_test_thrift_test_test_byte_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_byte_result *v);
+int thrift_test_thrift_test_test_byte_result_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_byte_result *v);
+int thrift_test_thrift_test_test_byte_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_byte_result *v);
 size_t thrift_test_thrift_test_test_byte_result_encoded_size(
 		const struct thrift_test_thrift_test_test_byte_result *v, u8 proto);
 
@@ -803,6 +867,14 @@ void thrift_test_thrift_test_test_i32_args_init(struct thrift_test_thrift_test_t
 int thrift_test_thrift_test_test_i32_args_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_i32_args_decode(struct kg_reader *r,
 						 struct thrift_test_thrift_test_test_i32_args *v);
+int thrift_test_thrift_test_test_i32_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_i32_args *v);
+int thrift_test_thrift_test_test_i32_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_i32_args *v);
+int thrift_test_thrift_test_test_i32_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i32_args *v);
+int thrift_test_thrift_test_test_i32_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i32_args *v);
 size_t thrift_test_thrift_test_test_i32_args_encoded_size(
 		const struct thrift_test_thrift_test_test_i32_args *v, u8 proto);
 
@@ -811,6 +883,14 @@ void thrift_test_thrift_test_test_i32_result_init(
 int thrift_test_thrift_test_test_i32_result_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_i32_result_decode(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_i32_result *v);
+int thrift_test_thrift_test_test_i32_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_i32_result *v);
+int thrift_test_thrift_test_test_i32_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_i32_result *v);
+int thrift_test_thrift_test_test_i32_result_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i32_result *v);
+int thrift_test_thrift_test_test_i32_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i32_result *v);
 size_t thrift_test_thrift_test_test_i32_result_encoded_size(
 		const struct thrift_test_thrift_test_test_i32_result *v, u8 proto);
 
@@ -818,6 +898,14 @@ void thrift_test_thrift_test_test_i64_args_init(struct thrift_test_thrift_test_t
 int thrift_test_thrift_test_test_i64_args_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_i64_args_decode(struct kg_reader *r,
 						 struct thrift_test_thrift_test_test_i64_args *v);
+int thrift_test_thrift_test_test_i64_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_i64_args *v);
+int thrift_test_thrift_test_test_i64_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_i64_args *v);
+int thrift_test_thrift_test_test_i64_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i64_args *v);
+int thrift_test_thrift_test_test_i64_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i64_args *v);
 size_t thrift_test_thrift_test_test_i64_args_encoded_size(
 		const struct thrift_test_thrift_test_test_i64_args *v, u8 proto);
 
@@ -825,6 +913,14 @@ void thrift_test_thrift_test_test_i64_result_init(
 		struct thrift_test_thrift_test_test_i64_result *v);
 int thrift_test_thrift_test_test_i64_result_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_i64_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i64_result *v);
+int thrift_test_thrift_test_test_i64_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_i64_result *v);
+int thrift_test_thrift_test_test_i64_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_i64_result *v);
+int thrift_test_thrift_test_test_i64_result_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i64_result *v);
+int thrift_test_thrift_test_test_i64_result_decode_compact(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_i64_result *v);
 size_t thrift_test_thrift_test_test_i64_result_encoded_size(
 		const struct thrift_test_thrift_test_test_i64_result *v, u8 proto);
@@ -834,6 +930,14 @@ void thrift_test_thrift_test_test_double_args_init(
 int thrift_test_thrift_test_test_double_args_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_double_args_decode(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_double_args *v);
+int thrift_test_thrift_test_test_double_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_double_args *v);
+int thrift_test_thrift_test_test_double_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_double_args *v);
+int thrift_test_thrift_test_test_double_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_double_args *v);
+int thrift_test_thrift_test_test_double_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_double_args *v);
 size_t thrift_test_thrift_test_test_double_args_encoded_size(
 		const struct thrift_test_thrift_test_test_double_args *v, u8 proto);
 
@@ -841,6 +945,14 @@ void thrift_test_thrift_test_test_double_result_init(
 		struct thrift_test_thrift_test_test_double_result *v);
 int thrift_test_thrift_test_test_double_result_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_double_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_double_result *v);
+int thrift_test_thrift_test_test_double_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_double_result *v);
+int thrift_test_thrift_test_test_double_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_double_result *v);
+int thrift_test_thrift_test_test_double_result_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_double_result *v);
+int thrift_test_thrift_test_test_double_result_decode_compact(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_double_result *v);
 size_t thrift_test_thrift_test_test_double_result_encoded_size(
 		const struct thrift_test_thrift_test_test_double_result *v, u8 proto);
@@ -850,6 +962,14 @@ void thrift_test_thrift_test_test_binary_args_init(
 int thrift_test_thrift_test_test_binary_args_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_binary_args_decode(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_binary_args *v);
+int thrift_test_thrift_test_test_binary_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_binary_args *v);
+int thrift_test_thrift_test_test_binary_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_binary_args *v);
+int thrift_test_thrift_test_test_binary_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_binary_args *v);
+int thrift_test_thrift_test_test_binary_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_binary_args *v);
 size_t thrift_test_thrift_test_test_binary_args_encoded_size(
 		const struct thrift_test_thrift_test_test_binary_args *v, u8 proto);
 
@@ -858,6 +978,14 @@ void thrift_test_thrift_test_test_binary_result_init(
 int thrift_test_thrift_test_test_binary_result_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_binary_result_decode(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_binary_result *v);
+int thrift_test_thrift_test_test_binary_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_binary_result *v);
+int thrift_test_thrift_test_test_binary_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_binary_result *v);
+int thrift_test_thrift_test_test_binary_result_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_binary_result *v);
+int thrift_test_thrift_test_test_binary_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_binary_result *v);
 size_t thrift_test_thrift_test_test_binary_result_encoded_size(
 		const struct thrift_test_thrift_test_test_binary_result *v, u8 proto);
 
@@ -865,6 +993,14 @@ void thrift_test_thrift_test_test_uuid_args_init(struct thrift_test_thrift_test_
 int thrift_test_thrift_test_test_uuid_args_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_uuid_args_decode(struct kg_reader *r,
 						  struct thrift_test_thrift_test_test_uuid_args *v);
+int thrift_test_thrift_test_test_uuid_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_uuid_args *v);
+int thrift_test_thrift_test_test_uuid_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_uuid_args *v);
+int thrift_test_thrift_test_test_uuid_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_uuid_args *v);
+int thrift_test_thrift_test_test_uuid_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_uuid_args *v);
 size_t thrift_test_thrift_test_test_uuid_args_encoded_size(
 		const struct thrift_test_thrift_test_test_uuid_args *v, u8 proto);
 
@@ -872,6 +1008,14 @@ void thrift_test_thrift_test_test_uuid_result_init(
 		struct thrift_test_thrift_test_test_uuid_result *v);
 int thrift_test_thrift_test_test_uuid_result_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_uuid_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_uuid_result *v);
+int thrift_test_thrift_test_test_uuid_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_uuid_result *v);
+int thrift_test_thrift_test_test_uuid_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_uuid_result *v);
+int thrift_test_thrift_test_test_uuid_result_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_uuid_result *v);
+int thrift_test_thrift_test_test_uuid_result_decode_compact(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_uuid_result *v);
 size_t thrift_test_thrift_test_test_uuid_result_encoded_size(
 		const struct thrift_test_thrift_test_test_uuid_result *v, u8 proto);
@@ -881,6 +1025,14 @@ void thrift_test_thrift_test_test_struct_args_init(
 int thrift_test_thrift_test_test_struct_args_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_struct_args_decode(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_struct_args *v);
+int thrift_test_thrift_test_test_struct_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_struct_args *v);
+int thrift_test_thrift_test_test_struct_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_struct_args *v);
+int thrift_test_thrift_test_test_struct_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_struct_args *v);
+int thrift_test_thrift_test_test_struct_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_struct_args *v);
 size_t thrift_test_thrift_test_test_struct_args_encoded_size(
 		const struct thrift_test_thrift_test_test_struct_args *v, u8 proto);
 
@@ -889,6 +1041,14 @@ void thrift_test_thrift_test_test_struct_result_init(
 int thrift_test_thrift_test_test_struct_result_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_struct_result_decode(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_struct_result *v);
+int thrift_test_thrift_test_test_struct_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_struct_result *v);
+int thrift_test_thrift_test_test_struct_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_struct_result *v);
+int thrift_test_thrift_test_test_struct_result_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_struct_result *v);
+int thrift_test_thrift_test_test_struct_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_struct_result *v);
 size_t thrift_test_thrift_test_test_struct_result_encoded_size(
 		const struct thrift_test_thrift_test_test_struct_result *v, u8 proto);
 
@@ -896,6 +1056,14 @@ void thrift_test_thrift_test_test_nest_args_init(struct thrift_test_thrift_test_
 int thrift_test_thrift_test_test_nest_args_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_nest_args_decode(struct kg_reader *r,
 						  struct thrift_test_thrift_test_test_nest_args *v);
+int thrift_test_thrift_test_test_nest_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_nest_args *v);
+int thrift_test_thrift_test_test_nest_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_nest_args *v);
+int thrift_test_thrift_test_test_nest_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_nest_args *v);
+int thrift_test_thrift_test_test_nest_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_nest_args *v);
 size_t thrift_test_thrift_test_test_nest_args_encoded_size(
 		const struct thrift_test_thrift_test_test_nest_args *v, u8 proto);
 
@@ -904,6 +1072,14 @@ void thrift_test_thrift_test_test_nest_result_init(
 int thrift_test_thrift_test_test_nest_result_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_nest_result_decode(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_nest_result *v);
+int thrift_test_thrift_test_test_nest_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_nest_result *v);
+int thrift_test_thrift_test_test_nest_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_nest_result *v);
+int thrift_test_thrift_test_test_nest_result_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_nest_result *v);
+int thrift_test_thrift_test_test_nest_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_nest_result *v);
 size_t thrift_test_thrift_test_test_nest_result_encoded_size(
 		const struct thrift_test_thrift_test_test_nest_result *v, u8 proto);
 
@@ -911,6 +1087,14 @@ void thrift_test_thrift_test_test_map_args_init(struct thrift_test_thrift_test_t
 int thrift_test_thrift_test_test_map_args_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_map_args_decode(struct kg_reader *r,
 						 struct thrift_test_thrift_test_test_map_args *v);
+int thrift_test_thrift_test_test_map_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_map_args *v);
+int thrift_test_thrift_test_test_map_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_map_args *v);
+int thrift_test_thrift_test_test_map_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_args *v);
+int thrift_test_thrift_test_test_map_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_args *v);
 size_t thrift_test_thrift_test_test_map_args_encoded_size(
 		const struct thrift_test_thrift_test_test_map_args *v, u8 proto);
 
@@ -918,6 +1102,14 @@ void thrift_test_thrift_test_test_map_result_init(
 		struct thrift_test_thrift_test_test_map_result *v);
 int thrift_test_thrift_test_test_map_result_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_map_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_result *v);
+int thrift_test_thrift_test_test_map_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_map_result *v);
+int thrift_test_thrift_test_test_map_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_map_result *v);
+int thrift_test_thrift_test_test_map_result_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_result *v);
+int thrift_test_thrift_test_test_map_result_decode_compact(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_map_result *v);
 size_t thrift_test_thrift_test_test_map_result_encoded_size(
 		const struct thrift_test_thrift_test_test_map_result *v, u8 proto);
@@ -927,6 +1119,14 @@ void thrift_test_thrift_test_test_string_map_args_init(
 int thrift_test_thrift_test_test_string_map_args_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_string_map_args_decode(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_string_map_args *v);
+int thrift_test_thrift_test_test_string_map_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_string_map_args *v);
+int thrift_test_thrift_test_test_string_map_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_string_map_args *v);
+int thrift_test_thrift_test_test_string_map_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_map_args *v);
+int thrift_test_thrift_test_test_string_map_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_map_args *v);
 size_t thrift_test_thrift_test_test_string_map_args_encoded_size(
 		const struct thrift_test_thrift_test_test_string_map_args *v, u8 proto);
 
@@ -935,6 +1135,14 @@ void thrift_test_thrift_test_test_string_map_result_init(
 int thrift_test_thrift_test_test_string_map_result_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_string_map_result_decode(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_string_map_result *v);
+int thrift_test_thrift_test_test_string_map_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_string_map_result *v);
+int thrift_test_thrift_test_test_string_map_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_string_map_result *v);
+int thrift_test_thrift_test_test_string_map_result_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_map_result *v);
+int thrift_test_thrift_test_test_string_map_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_map_result *v);
 size_t thrift_test_thrift_test_test_string_map_result_encoded_size(
 		const struct thrift_test_thrift_test_test_string_map_result *v, u8 proto);
 
@@ -942,6 +1150,14 @@ void thrift_test_thrift_test_test_set_args_init(struct thrift_test_thrift_test_t
 int thrift_test_thrift_test_test_set_args_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_set_args_decode(struct kg_reader *r,
 						 struct thrift_test_thrift_test_test_set_args *v);
+int thrift_test_thrift_test_test_set_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_set_args *v);
+int thrift_test_thrift_test_test_set_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_set_args *v);
+int thrift_test_thrift_test_test_set_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_set_args *v);
+int thrift_test_thrift_test_test_set_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_set_args *v);
 size_t thrift_test_thrift_test_test_set_args_encoded_size(
 		const struct thrift_test_thrift_test_test_set_args *v, u8 proto);
 
@@ -950,6 +1166,14 @@ void thrift_test_thrift_test_test_set_result_init(
 int thrift_test_thrift_test_test_set_result_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_set_result_decode(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_set_result *v);
+int thrift_test_thrift_test_test_set_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_set_result *v);
+int thrift_test_thrift_test_test_set_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_set_result *v);
+int thrift_test_thrift_test_test_set_result_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_set_result *v);
+int thrift_test_thrift_test_test_set_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_set_result *v);
 size_t thrift_test_thrift_test_test_set_result_encoded_size(
 		const struct thrift_test_thrift_test_test_set_result *v, u8 proto);
 
@@ -957,6 +1181,14 @@ void thrift_test_thrift_test_test_list_args_init(struct thrift_test_thrift_test_
 int thrift_test_thrift_test_test_list_args_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_list_args_decode(struct kg_reader *r,
 						  struct thrift_test_thrift_test_test_list_args *v);
+int thrift_test_thrift_test_test_list_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_list_args *v);
+int thrift_test_thrift_test_test_list_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_list_args *v);
+int thrift_test_thrift_test_test_list_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_list_args *v);
+int thrift_test_thrift_test_test_list_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_list_args *v);
 size_t thrift_test_thrift_test_test_list_args_encoded_size(
 		const struct thrift_test_thrift_test_test_list_args *v, u8 proto);
 
@@ -965,6 +1197,14 @@ void thrift_test_thrift_test_test_list_result_init(
 int thrift_test_thrift_test_test_list_result_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_list_result_decode(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_list_result *v);
+int thrift_test_thrift_test_test_list_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_list_result *v);
+int thrift_test_thrift_test_test_list_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_list_result *v);
+int thrift_test_thrift_test_test_list_result_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_list_result *v);
+int thrift_test_thrift_test_test_list_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_list_result *v);
 size_t thrift_test_thrift_test_test_list_result_encoded_size(
 		const struct thrift_test_thrift_test_test_list_result *v, u8 proto);
 
@@ -972,6 +1212,14 @@ void thrift_test_thrift_test_test_enum_args_init(struct thrift_test_thrift_test_
 int thrift_test_thrift_test_test_enum_args_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_enum_args_decode(struct kg_reader *r,
 						  struct thrift_test_thrift_test_test_enum_args *v);
+int thrift_test_thrift_test_test_enum_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_enum_args *v);
+int thrift_test_thrift_test_test_enum_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_enum_args *v);
+int thrift_test_thrift_test_test_enum_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_enum_args *v);
+int thrift_test_thrift_test_test_enum_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_enum_args *v);
 size_t thrift_test_thrift_test_test_enum_args_encoded_size(
 		const struct thrift_test_thrift_test_test_enum_args *v, u8 proto);
 
@@ -979,6 +1227,14 @@ void thrift_test_thrift_test_test_enum_result_init(
 		struct thrift_test_thrift_test_test_enum_result *v);
 int thrift_test_thrift_test_test_enum_result_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_enum_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_enum_result *v);
+int thrift_test_thrift_test_test_enum_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_enum_result *v);
+int thrift_test_thrift_test_test_enum_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_enum_result *v);
+int thrift_test_thrift_test_test_enum_result_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_enum_result *v);
+int thrift_test_thrift_test_test_enum_result_decode_compact(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_enum_result *v);
 size_t thrift_test_thrift_test_test_enum_result_encoded_size(
 		const struct thrift_test_thrift_test_test_enum_result *v, u8 proto);
@@ -988,6 +1244,14 @@ void thrift_test_thrift_test_test_typedef_args_init(
 int thrift_test_thrift_test_test_typedef_args_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_typedef_args_decode(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_typedef_args *v);
+int thrift_test_thrift_test_test_typedef_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_typedef_args *v);
+int thrift_test_thrift_test_test_typedef_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_typedef_args *v);
+int thrift_test_thrift_test_test_typedef_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_typedef_args *v);
+int thrift_test_thrift_test_test_typedef_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_typedef_args *v);
 size_t thrift_test_thrift_test_test_typedef_args_encoded_size(
 		const struct thrift_test_thrift_test_test_typedef_args *v, u8 proto);
 
@@ -995,6 +1259,14 @@ void thrift_test_thrift_test_test_typedef_result_init(
 		struct thrift_test_thrift_test_test_typedef_result *v);
 int thrift_test_thrift_test_test_typedef_result_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_typedef_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_typedef_result *v);
+int thrift_test_thrift_test_test_typedef_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_typedef_result *v);
+int thrift_test_thrift_test_test_typedef_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_typedef_result *v);
+int thrift_test_thrift_test_test_typedef_result_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_typedef_result *v);
+int thrift_test_thrift_test_test_typedef_result_decode_compact(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_typedef_result *v);
 size_t thrift_test_thrift_test_test_typedef_result_encoded_size(
 		const struct thrift_test_thrift_test_test_typedef_result *v, u8 proto);
@@ -1004,6 +1276,14 @@ void thrift_test_thrift_test_test_map_map_args_init(
 int thrift_test_thrift_test_test_map_map_args_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_map_map_args_decode(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_map_map_args *v);
+int thrift_test_thrift_test_test_map_map_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_map_map_args *v);
+int thrift_test_thrift_test_test_map_map_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_map_map_args *v);
+int thrift_test_thrift_test_test_map_map_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_map_args *v);
+int thrift_test_thrift_test_test_map_map_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_map_args *v);
 size_t thrift_test_thrift_test_test_map_map_args_encoded_size(
 		const struct thrift_test_thrift_test_test_map_map_args *v, u8 proto);
 
@@ -1011,6 +1291,14 @@ void thrift_test_thrift_test_test_map_map_result_init(
 		struct thrift_test_thrift_test_test_map_map_result *v);
 int thrift_test_thrift_test_test_map_map_result_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_map_map_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_map_result *v);
+int thrift_test_thrift_test_test_map_map_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_map_map_result *v);
+int thrift_test_thrift_test_test_map_map_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_map_map_result *v);
+int thrift_test_thrift_test_test_map_map_result_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_map_result *v);
+int thrift_test_thrift_test_test_map_map_result_decode_compact(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_map_map_result *v);
 size_t thrift_test_thrift_test_test_map_map_result_encoded_size(
 		const struct thrift_test_thrift_test_test_map_map_result *v, u8 proto);
@@ -1020,6 +1308,14 @@ void thrift_test_thrift_test_test_insanity_args_init(
 int thrift_test_thrift_test_test_insanity_args_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_insanity_args_decode(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_insanity_args *v);
+int thrift_test_thrift_test_test_insanity_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_insanity_args *v);
+int thrift_test_thrift_test_test_insanity_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_insanity_args *v);
+int thrift_test_thrift_test_test_insanity_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_insanity_args *v);
+int thrift_test_thrift_test_test_insanity_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_insanity_args *v);
 size_t thrift_test_thrift_test_test_insanity_args_encoded_size(
 		const struct thrift_test_thrift_test_test_insanity_args *v, u8 proto);
 
@@ -1027,6 +1323,14 @@ void thrift_test_thrift_test_test_insanity_result_init(
 		struct thrift_test_thrift_test_test_insanity_result *v);
 int thrift_test_thrift_test_test_insanity_result_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_insanity_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_insanity_result *v);
+int thrift_test_thrift_test_test_insanity_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_insanity_result *v);
+int thrift_test_thrift_test_test_insanity_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_insanity_result *v);
+int thrift_test_thrift_test_test_insanity_result_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_insanity_result *v);
+int thrift_test_thrift_test_test_insanity_result_decode_compact(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_insanity_result *v);
 size_t thrift_test_thrift_test_test_insanity_result_encoded_size(
 		const struct thrift_test_thrift_test_test_insanity_result *v, u8 proto);
@@ -1036,6 +1340,14 @@ void thrift_test_thrift_test_test_multi_args_init(
 int thrift_test_thrift_test_test_multi_args_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_multi_args_decode(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_multi_args *v);
+int thrift_test_thrift_test_test_multi_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_multi_args *v);
+int thrift_test_thrift_test_test_multi_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_multi_args *v);
+int thrift_test_thrift_test_test_multi_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_args *v);
+int thrift_test_thrift_test_test_multi_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_args *v);
 size_t thrift_test_thrift_test_test_multi_args_encoded_size(
 		const struct thrift_test_thrift_test_test_multi_args *v, u8 proto);
 
@@ -1043,6 +1355,14 @@ void thrift_test_thrift_test_test_multi_result_init(
 		struct thrift_test_thrift_test_test_multi_result *v);
 int thrift_test_thrift_test_test_multi_result_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_multi_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_result *v);
+int thrift_test_thrift_test_test_multi_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_multi_result *v);
+int thrift_test_thrift_test_test_multi_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_multi_result *v);
+int thrift_test_thrift_test_test_multi_result_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_result *v);
+int thrift_test_thrift_test_test_multi_result_decode_compact(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_multi_result *v);
 size_t thrift_test_thrift_test_test_multi_result_encoded_size(
 		const struct thrift_test_thrift_test_test_multi_result *v, u8 proto);
@@ -1052,6 +1372,14 @@ void thrift_test_thrift_test_test_exception_args_init(
 int thrift_test_thrift_test_test_exception_args_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_exception_args_decode(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_exception_args *v);
+int thrift_test_thrift_test_test_exception_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_exception_args *v);
+int thrift_test_thrift_test_test_exception_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_exception_args *v);
+int thrift_test_thrift_test_test_exception_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_exception_args *v);
+int thrift_test_thrift_test_test_exception_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_exception_args *v);
 size_t thrift_test_thrift_test_test_exception_args_encoded_size(
 		const struct thrift_test_thrift_test_test_exception_args *v, u8 proto);
 
@@ -1059,6 +1387,14 @@ void thrift_test_thrift_test_test_exception_result_init(
 		struct thrift_test_thrift_test_test_exception_result *v);
 int thrift_test_thrift_test_test_exception_result_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_exception_result_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_exception_result *v);
+int thrift_test_thrift_test_test_exception_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_exception_result *v);
+int thrift_test_thrift_test_test_exception_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_exception_result *v);
+int thrift_test_thrift_test_test_exception_result_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_exception_result *v);
+int thrift_test_thrift_test_test_exception_result_decode_compact(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_exception_result *v);
 size_t thrift_test_thrift_test_test_exception_result_encoded_size(
 		const struct thrift_test_thrift_test_test_exception_result *v, u8 proto);
@@ -1069,6 +1405,14 @@ int thrift_test_thrift_test_test_multi_exception_args_encode(struct kg_writer *w
 							     const void *value);
 int thrift_test_thrift_test_test_multi_exception_args_decode(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_multi_exception_args *v);
+int thrift_test_thrift_test_test_multi_exception_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_multi_exception_args *v);
+int thrift_test_thrift_test_test_multi_exception_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_multi_exception_args *v);
+int thrift_test_thrift_test_test_multi_exception_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_exception_args *v);
+int thrift_test_thrift_test_test_multi_exception_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_exception_args *v);
 size_t thrift_test_thrift_test_test_multi_exception_args_encoded_size(
 		const struct thrift_test_thrift_test_test_multi_exception_args *v, u8 proto);
 
@@ -1078,6 +1422,14 @@ int thrift_test_thrift_test_test_multi_exception_result_encode(struct kg_writer 
 							       const void *value);
 int thrift_test_thrift_test_test_multi_exception_result_decode(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_multi_exception_result *v);
+int thrift_test_thrift_test_test_multi_exception_result_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_multi_exception_result *v);
+int thrift_test_thrift_test_test_multi_exception_result_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_multi_exception_result *v);
+int thrift_test_thrift_test_test_multi_exception_result_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_exception_result *v);
+int thrift_test_thrift_test_test_multi_exception_result_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_exception_result *v);
 size_t thrift_test_thrift_test_test_multi_exception_result_encoded_size(
 		const struct thrift_test_thrift_test_test_multi_exception_result *v, u8 proto);
 
@@ -1085,6 +1437,14 @@ void thrift_test_thrift_test_test_oneway_args_init(
 		struct thrift_test_thrift_test_test_oneway_args *v);
 int thrift_test_thrift_test_test_oneway_args_encode(struct kg_writer *w, const void *value);
 int thrift_test_thrift_test_test_oneway_args_decode(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_oneway_args *v);
+int thrift_test_thrift_test_test_oneway_args_encode_binary(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_oneway_args *v);
+int thrift_test_thrift_test_test_oneway_args_encode_compact(struct kg_writer *w,
+		const struct thrift_test_thrift_test_test_oneway_args *v);
+int thrift_test_thrift_test_test_oneway_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_oneway_args *v);
+int thrift_test_thrift_test_test_oneway_args_decode_compact(struct kg_reader *r,
 		struct thrift_test_thrift_test_test_oneway_args *v);
 size_t thrift_test_thrift_test_test_oneway_args_encoded_size(
 		const struct thrift_test_thrift_test_test_oneway_args *v, u8 proto);

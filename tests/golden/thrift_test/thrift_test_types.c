@@ -27,43 +27,58 @@ const char *thrift_test_numberz_name(s32 v)
 	}
 }
 
-static void kg_map_i32_i64_encode(struct kg_writer *w, const struct kg_map_i32_i64 *v)
+static void kg_map_i32_i64_encode_binary(struct kg_writer *w, const struct kg_map_i32_i64 *v)
 {
 	u32 i;
 
 	if (v->count && !v->entries) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
+		kg_w_error(w, -EINVAL);	/* a count without its array */
 		return;
 	}
-	kg_write_map_begin(w, KG_T_I32, KG_T_I64, v->count);
+	kg_binary_write_map_begin(w, KG_T_I32, KG_T_I64, v->count);
 	for (i = 0; i < v->count; i++) {
-		kg_write_i32(w, v->entries[i].key);
-		kg_write_i64(w, v->entries[i].value);
+		kg_binary_write_i32(w, v->entries[i].key);
+		kg_binary_write_i64(w, v->entries[i].value);
 
 	}
-	kg_write_map_end(w);
+}
+
+static void kg_map_i32_i64_encode_compact(struct kg_writer *w, const struct kg_map_i32_i64 *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_map_begin(w, KG_T_I32, KG_T_I64, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_compact_write_i32(w, v->entries[i].key);
+		kg_compact_write_i64(w, v->entries[i].value);
+
+	}
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_map_i32_i64_decode(struct kg_reader *r, struct kg_map_i32_i64 *v, u32 max_items)
+static int kg_map_i32_i64_decode_binary(struct kg_reader *r, struct kg_map_i32_i64 *v,
+					u32 max_items)
 {
 	u8 kt, vt;
 	u32 i, n;
 	int skipped = 0;
 	int err;
 
-	err = kg_read_map_begin(r, &kt, &vt, &n);
-	if (err)
+	err = kg_binary_read_map_of(r, KG_T_I32, KG_T_I64, &kt, &vt, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_I32 || vt != KG_T_I64)) {
+	if (unlikely(n && (kt != KG_T_I32 || vt != KG_T_I64))) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, kt);
 			if (err)
@@ -72,8 +87,8 @@ static int kg_map_i32_i64_decode(struct kg_reader *r, struct kg_map_i32_i64 *v, 
 			if (err)
 				return err;
 		}
-		err = kg_read_map_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->entries = NULL;
@@ -83,62 +98,127 @@ static int kg_map_i32_i64_decode(struct kg_reader *r, struct kg_map_i32_i64 *v, 
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_read_i32(r, &v->entries[i].key);
-		if (err)
+		err = kg_binary_read_i32(r, &v->entries[i].key);
+		if (unlikely(err))
 			return err;
-		err = kg_read_i64(r, &v->entries[i].value);
-		if (err)
+		err = kg_binary_read_i64(r, &v->entries[i].value);
+		if (unlikely(err))
 			return err;
 
 	}
 	v->count = n;
-	err = kg_read_map_end(r);
-	return err ? err : skipped;
+	kg_reader_leave(r);
+	return skipped;
 }
 
-static void kg_list_thrift_test_xtruct_encode(struct kg_writer *w,
-					      const struct kg_list_thrift_test_xtruct *v)
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_map_i32_i64_decode_compact(struct kg_reader *r, struct kg_map_i32_i64 *v,
+					 u32 max_items)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_map_of(r, KG_T_I32, KG_T_I64, &kt, &vt, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && (kt != KG_T_I32 || vt != KG_T_I64))) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_compact_read_i32(r, &v->entries[i].key);
+		if (unlikely(err))
+			return err;
+		err = kg_compact_read_i64(r, &v->entries[i].value);
+		if (unlikely(err))
+			return err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_list_thrift_test_xtruct_encode_binary(struct kg_writer *w,
+						     const struct kg_list_thrift_test_xtruct *v)
 {
 	u32 i;
 
 	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
+		kg_w_error(w, -EINVAL);	/* a count without its array */
 		return;
 	}
-	kg_write_list_begin(w, KG_T_STRUCT, v->count);
+	kg_binary_write_list_begin(w, KG_T_STRUCT, v->count);
 	for (i = 0; i < v->count; i++)
-		thrift_test_xtruct_encode(w, &v->elems[i]);
-	kg_write_list_end(w);
+		thrift_test_xtruct_encode_binary(w, &v->elems[i]);
+}
+
+static void kg_list_thrift_test_xtruct_encode_compact(struct kg_writer *w,
+						      const struct kg_list_thrift_test_xtruct *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_STRUCT, v->count);
+	for (i = 0; i < v->count; i++)
+		thrift_test_xtruct_encode_compact(w, &v->elems[i]);
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_thrift_test_xtruct_decode(struct kg_reader *r,
-					     struct kg_list_thrift_test_xtruct *v, u32 max_items)
+static int kg_list_thrift_test_xtruct_decode_binary(struct kg_reader *r,
+						    struct kg_list_thrift_test_xtruct *v,
+						    u32 max_items)
 {
 	u8 et;
 	u32 i, n;
 	int skipped = 0;
 	int err;
 
-	err = kg_read_list_begin(r, &et, &n);
-	if (err)
+	err = kg_binary_read_seq_of(r, KG_T_STRUCT, &et, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_STRUCT) {
+	if (unlikely(n && et != KG_T_STRUCT)) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, et);
 			if (err)
 				return err;
 		}
-		err = kg_read_list_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->elems = NULL;
@@ -148,59 +228,44 @@ static int kg_list_thrift_test_xtruct_decode(struct kg_reader *r,
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = thrift_test_xtruct_decode(r, &v->elems[i]);
-		if (err)
+		err = thrift_test_xtruct_decode_binary(r, &v->elems[i]);
+		if (unlikely(err))
 			return err;
 
 	}
 	v->count = n;
-	err = kg_read_list_end(r);
-	return err ? err : skipped;
-}
-
-static void kg_set_thrift_test_insanity_encode(struct kg_writer *w,
-					       const struct kg_set_thrift_test_insanity *v)
-{
-	u32 i;
-
-	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
-		return;
-	}
-	kg_write_set_begin(w, KG_T_STRUCT, v->count);
-	for (i = 0; i < v->count; i++)
-		thrift_test_insanity_encode(w, &v->elems[i]);
-	kg_write_set_end(w);
+	kg_reader_leave(r);
+	return skipped;
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_set_thrift_test_insanity_decode(struct kg_reader *r,
-					      struct kg_set_thrift_test_insanity *v, u32 max_items)
+static int kg_list_thrift_test_xtruct_decode_compact(struct kg_reader *r,
+						     struct kg_list_thrift_test_xtruct *v,
+						     u32 max_items)
 {
 	u8 et;
 	u32 i, n;
 	int skipped = 0;
 	int err;
 
-	err = kg_read_set_begin(r, &et, &n);
-	if (err)
+	err = kg_compact_read_seq_of(r, KG_T_STRUCT, &et, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_STRUCT) {
+	if (unlikely(n && et != KG_T_STRUCT)) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, et);
 			if (err)
 				return err;
 		}
-		err = kg_read_set_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->elems = NULL;
@@ -210,57 +275,72 @@ static int kg_set_thrift_test_insanity_decode(struct kg_reader *r,
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = thrift_test_insanity_decode(r, &v->elems[i]);
-		if (err)
+		err = thrift_test_xtruct_decode_compact(r, &v->elems[i]);
+		if (unlikely(err))
 			return err;
 
 	}
 	v->count = n;
-	err = kg_read_set_end(r);
-	return err ? err : skipped;
+	kg_reader_leave(r);
+	return skipped;
 }
 
-static void kg_set_i32_encode(struct kg_writer *w, const struct kg_set_i32 *v)
+static void kg_set_thrift_test_insanity_encode_binary(struct kg_writer *w,
+						      const struct kg_set_thrift_test_insanity *v)
 {
 	u32 i;
 
 	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
+		kg_w_error(w, -EINVAL);	/* a count without its array */
 		return;
 	}
-	kg_write_set_begin(w, KG_T_I32, v->count);
+	kg_binary_write_list_begin(w, KG_T_STRUCT, v->count);
 	for (i = 0; i < v->count; i++)
-		kg_write_i32(w, v->elems[i]);
-	kg_write_set_end(w);
+		thrift_test_insanity_encode_binary(w, &v->elems[i]);
+}
+
+static void kg_set_thrift_test_insanity_encode_compact(struct kg_writer *w,
+						       const struct kg_set_thrift_test_insanity *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_STRUCT, v->count);
+	for (i = 0; i < v->count; i++)
+		thrift_test_insanity_encode_compact(w, &v->elems[i]);
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_set_i32_decode(struct kg_reader *r, struct kg_set_i32 *v, u32 max_items)
+static int kg_set_thrift_test_insanity_decode_binary(struct kg_reader *r,
+						     struct kg_set_thrift_test_insanity *v,
+						     u32 max_items)
 {
 	u8 et;
 	u32 i, n;
 	int skipped = 0;
 	int err;
 
-	err = kg_read_set_begin(r, &et, &n);
-	if (err)
+	err = kg_binary_read_seq_of(r, KG_T_STRUCT, &et, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_I32) {
+	if (unlikely(n && et != KG_T_STRUCT)) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, et);
 			if (err)
 				return err;
 		}
-		err = kg_read_set_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->elems = NULL;
@@ -270,56 +350,233 @@ static int kg_set_i32_decode(struct kg_reader *r, struct kg_set_i32 *v, u32 max_
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_read_i32(r, &v->elems[i]);
-		if (err)
+		err = thrift_test_insanity_decode_binary(r, &v->elems[i]);
+		if (unlikely(err))
 			return err;
 
 	}
 	v->count = n;
-	err = kg_read_set_end(r);
-	return err ? err : skipped;
+	kg_reader_leave(r);
+	return skipped;
 }
 
-static void kg_map_thrift_test_insanity_string_encode(struct kg_writer *w,
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_set_thrift_test_insanity_decode_compact(struct kg_reader *r,
+						      struct kg_set_thrift_test_insanity *v,
+						      u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_seq_of(r, KG_T_STRUCT, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_STRUCT)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = thrift_test_insanity_decode_compact(r, &v->elems[i]);
+		if (unlikely(err))
+			return err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_set_i32_encode_binary(struct kg_writer *w, const struct kg_set_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_binary_write_list_begin(w, KG_T_I32, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_binary_write_i32(w, v->elems[i]);
+}
+
+static void kg_set_i32_encode_compact(struct kg_writer *w, const struct kg_set_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_I32, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_compact_write_i32(w, v->elems[i]);
+}
+
+/*
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_set_i32_decode_binary(struct kg_reader *r, struct kg_set_i32 *v, u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_binary_read_seq_of(r, KG_T_I32, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_I32)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_binary_read_i32(r, &v->elems[i]);
+		if (unlikely(err))
+			return err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_set_i32_decode_compact(struct kg_reader *r, struct kg_set_i32 *v, u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_seq_of(r, KG_T_I32, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_I32)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_compact_read_i32(r, &v->elems[i]);
+		if (unlikely(err))
+			return err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_map_thrift_test_insanity_string_encode_binary(struct kg_writer *w,
 		const struct kg_map_thrift_test_insanity_string *v)
 {
 	u32 i;
 
 	if (v->count && !v->entries) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
+		kg_w_error(w, -EINVAL);	/* a count without its array */
 		return;
 	}
-	kg_write_map_begin(w, KG_T_STRUCT, KG_T_STRING, v->count);
+	kg_binary_write_map_begin(w, KG_T_STRUCT, KG_T_STRING, v->count);
 	for (i = 0; i < v->count; i++) {
-		thrift_test_insanity_encode(w, &v->entries[i].key);
-		kg_write_bytes(w, v->entries[i].value);
+		thrift_test_insanity_encode_binary(w, &v->entries[i].key);
+		kg_binary_write_bytes(w, v->entries[i].value);
 
 	}
-	kg_write_map_end(w);
+}
+
+static void kg_map_thrift_test_insanity_string_encode_compact(struct kg_writer *w,
+		const struct kg_map_thrift_test_insanity_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_map_begin(w, KG_T_STRUCT, KG_T_STRING, v->count);
+	for (i = 0; i < v->count; i++) {
+		thrift_test_insanity_encode_compact(w, &v->entries[i].key);
+		kg_compact_write_bytes(w, v->entries[i].value);
+
+	}
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_map_thrift_test_insanity_string_decode(struct kg_reader *r,
-						     struct kg_map_thrift_test_insanity_string *v,
-						     u32 max_items, u32 max_len)
+static int kg_map_thrift_test_insanity_string_decode_binary(struct kg_reader *r,
+		struct kg_map_thrift_test_insanity_string *v, u32 max_items, u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
 	int skipped = 0;
 	int err;
 
-	err = kg_read_map_begin(r, &kt, &vt, &n);
-	if (err)
+	err = kg_binary_read_map_of(r, KG_T_STRUCT, KG_T_STRING, &kt, &vt, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_STRUCT || vt != KG_T_STRING)) {
+	if (unlikely(n && (kt != KG_T_STRUCT || vt != KG_T_STRING))) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, kt);
 			if (err)
@@ -328,8 +585,8 @@ static int kg_map_thrift_test_insanity_string_decode(struct kg_reader *r,
 			if (err)
 				return err;
 		}
-		err = kg_read_map_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->entries = NULL;
@@ -339,44 +596,110 @@ static int kg_map_thrift_test_insanity_string_decode(struct kg_reader *r,
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = thrift_test_insanity_decode(r, &v->entries[i].key);
-		if (err)
+		err = thrift_test_insanity_decode_binary(r, &v->entries[i].key);
+		if (unlikely(err))
 			return err;
-		err = kg_read_string(r, &v->entries[i].value);
-		if (err)
+		err = kg_binary_read_string(r, &v->entries[i].value);
+		if (unlikely(err))
 			return err;
 		if (max_len && v->entries[i].value.len > max_len)
 			return -EMSGSIZE;
 
 	}
 	v->count = n;
-	err = kg_read_map_end(r);
-	return err ? err : skipped;
+	kg_reader_leave(r);
+	return skipped;
 }
 
-static void kg_list_map_thrift_test_insanity_string_encode(struct kg_writer *w,
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_map_thrift_test_insanity_string_decode_compact(struct kg_reader *r,
+		struct kg_map_thrift_test_insanity_string *v, u32 max_items, u32 max_len)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_map_of(r, KG_T_STRUCT, KG_T_STRING, &kt, &vt, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && (kt != KG_T_STRUCT || vt != KG_T_STRING))) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = thrift_test_insanity_decode_compact(r, &v->entries[i].key);
+		if (unlikely(err))
+			return err;
+		err = kg_compact_read_string(r, &v->entries[i].value);
+		if (unlikely(err))
+			return err;
+		if (max_len && v->entries[i].value.len > max_len)
+			return -EMSGSIZE;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_list_map_thrift_test_insanity_string_encode_binary(struct kg_writer *w,
 		const struct kg_list_map_thrift_test_insanity_string *v)
 {
 	u32 i;
 
 	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
+		kg_w_error(w, -EINVAL);	/* a count without its array */
 		return;
 	}
-	kg_write_list_begin(w, KG_T_MAP, v->count);
+	kg_binary_write_list_begin(w, KG_T_MAP, v->count);
 	for (i = 0; i < v->count; i++)
-		kg_map_thrift_test_insanity_string_encode(w, &v->elems[i]);
-	kg_write_list_end(w);
+		kg_map_thrift_test_insanity_string_encode_binary(w, &v->elems[i]);
+}
+
+static void kg_list_map_thrift_test_insanity_string_encode_compact(struct kg_writer *w,
+		const struct kg_list_map_thrift_test_insanity_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_MAP, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_map_thrift_test_insanity_string_encode_compact(w, &v->elems[i]);
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_map_thrift_test_insanity_string_decode(struct kg_reader *r,
+static int kg_list_map_thrift_test_insanity_string_decode_binary(struct kg_reader *r,
 		struct kg_list_map_thrift_test_insanity_string *v, u32 max_items, u32 max_len)
 {
 	u8 et;
@@ -384,19 +707,19 @@ static int kg_list_map_thrift_test_insanity_string_decode(struct kg_reader *r,
 	int skipped = 0;
 	int err;
 
-	err = kg_read_list_begin(r, &et, &n);
-	if (err)
+	err = kg_binary_read_seq_of(r, KG_T_MAP, &et, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_MAP) {
+	if (unlikely(n && et != KG_T_MAP)) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, et);
 			if (err)
 				return err;
 		}
-		err = kg_read_list_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->elems = NULL;
@@ -406,41 +729,101 @@ static int kg_list_map_thrift_test_insanity_string_decode(struct kg_reader *r,
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_map_thrift_test_insanity_string_decode(r, &v->elems[i], max_items,
-								max_len);
-		if (err < 0)
+		err = kg_map_thrift_test_insanity_string_decode_binary(r, &v->elems[i], max_items,
+								       max_len);
+		if (unlikely(err < 0))
 			return err;
 		skipped |= err;
 
 	}
 	v->count = n;
-	err = kg_read_list_end(r);
-	return err ? err : skipped;
+	kg_reader_leave(r);
+	return skipped;
 }
 
-static void kg_set_list_map_thrift_test_insanity_string_encode(struct kg_writer *w,
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_list_map_thrift_test_insanity_string_decode_compact(struct kg_reader *r,
+		struct kg_list_map_thrift_test_insanity_string *v, u32 max_items, u32 max_len)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_seq_of(r, KG_T_MAP, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_MAP)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_map_thrift_test_insanity_string_decode_compact(r, &v->elems[i], max_items,
+									max_len);
+		if (unlikely(err < 0))
+			return err;
+		skipped |= err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_set_list_map_thrift_test_insanity_string_encode_binary(struct kg_writer *w,
 		const struct kg_set_list_map_thrift_test_insanity_string *v)
 {
 	u32 i;
 
 	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
+		kg_w_error(w, -EINVAL);	/* a count without its array */
 		return;
 	}
-	kg_write_set_begin(w, KG_T_LIST, v->count);
+	kg_binary_write_list_begin(w, KG_T_LIST, v->count);
 	for (i = 0; i < v->count; i++)
-		kg_list_map_thrift_test_insanity_string_encode(w, &v->elems[i]);
-	kg_write_set_end(w);
+		kg_list_map_thrift_test_insanity_string_encode_binary(w, &v->elems[i]);
+}
+
+static void kg_set_list_map_thrift_test_insanity_string_encode_compact(struct kg_writer *w,
+		const struct kg_set_list_map_thrift_test_insanity_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_LIST, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_list_map_thrift_test_insanity_string_encode_compact(w, &v->elems[i]);
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_set_list_map_thrift_test_insanity_string_decode(struct kg_reader *r,
+static int kg_set_list_map_thrift_test_insanity_string_decode_binary(struct kg_reader *r,
 		struct kg_set_list_map_thrift_test_insanity_string *v, u32 max_items, u32 max_len)
 {
 	u8 et;
@@ -448,19 +831,19 @@ static int kg_set_list_map_thrift_test_insanity_string_decode(struct kg_reader *
 	int skipped = 0;
 	int err;
 
-	err = kg_read_set_begin(r, &et, &n);
-	if (err)
+	err = kg_binary_read_seq_of(r, KG_T_LIST, &et, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_LIST) {
+	if (unlikely(n && et != KG_T_LIST)) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, et);
 			if (err)
 				return err;
 		}
-		err = kg_read_set_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->elems = NULL;
@@ -470,44 +853,107 @@ static int kg_set_list_map_thrift_test_insanity_string_decode(struct kg_reader *
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_list_map_thrift_test_insanity_string_decode(r, &v->elems[i], max_items,
-								     max_len);
-		if (err < 0)
+		err = kg_list_map_thrift_test_insanity_string_decode_binary(r, &v->elems[i],
+									    max_items, max_len);
+		if (unlikely(err < 0))
 			return err;
 		skipped |= err;
 
 	}
 	v->count = n;
-	err = kg_read_set_end(r);
-	return err ? err : skipped;
+	kg_reader_leave(r);
+	return skipped;
 }
 
-static void kg_map_i32_set_list_map_thrift_test_insanity_string_encode(struct kg_writer *w,
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_set_list_map_thrift_test_insanity_string_decode_compact(struct kg_reader *r,
+		struct kg_set_list_map_thrift_test_insanity_string *v, u32 max_items, u32 max_len)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_seq_of(r, KG_T_LIST, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_LIST)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_list_map_thrift_test_insanity_string_decode_compact(r, &v->elems[i],
+									     max_items, max_len);
+		if (unlikely(err < 0))
+			return err;
+		skipped |= err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_map_i32_set_list_map_thrift_test_insanity_string_encode_binary(struct kg_writer *w,
 		const struct kg_map_i32_set_list_map_thrift_test_insanity_string *v)
 {
 	u32 i;
 
 	if (v->count && !v->entries) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
+		kg_w_error(w, -EINVAL);	/* a count without its array */
 		return;
 	}
-	kg_write_map_begin(w, KG_T_I32, KG_T_SET, v->count);
+	kg_binary_write_map_begin(w, KG_T_I32, KG_T_SET, v->count);
 	for (i = 0; i < v->count; i++) {
-		kg_write_i32(w, v->entries[i].key);
-		kg_set_list_map_thrift_test_insanity_string_encode(w, &v->entries[i].value);
+		kg_binary_write_i32(w, v->entries[i].key);
+		kg_set_list_map_thrift_test_insanity_string_encode_binary(w, &v->entries[i].value);
 
 	}
-	kg_write_map_end(w);
+}
+
+static void kg_map_i32_set_list_map_thrift_test_insanity_string_encode_compact(struct kg_writer *w,
+		const struct kg_map_i32_set_list_map_thrift_test_insanity_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_map_begin(w, KG_T_I32, KG_T_SET, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_compact_write_i32(w, v->entries[i].key);
+		kg_set_list_map_thrift_test_insanity_string_encode_compact(w, &v->entries[i].value);
+
+	}
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_map_i32_set_list_map_thrift_test_insanity_string_decode(struct kg_reader *r,
+static int kg_map_i32_set_list_map_thrift_test_insanity_string_decode_binary(struct kg_reader *r,
 		struct kg_map_i32_set_list_map_thrift_test_insanity_string *v, u32 max_items,
 		u32 max_len)
 {
@@ -516,12 +962,12 @@ static int kg_map_i32_set_list_map_thrift_test_insanity_string_decode(struct kg_
 	int skipped = 0;
 	int err;
 
-	err = kg_read_map_begin(r, &kt, &vt, &n);
-	if (err)
+	err = kg_binary_read_map_of(r, KG_T_I32, KG_T_SET, &kt, &vt, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_I32 || vt != KG_T_SET)) {
+	if (unlikely(n && (kt != KG_T_I32 || vt != KG_T_SET))) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, kt);
 			if (err)
@@ -530,8 +976,8 @@ static int kg_map_i32_set_list_map_thrift_test_insanity_string_decode(struct kg_
 			if (err)
 				return err;
 		}
-		err = kg_read_map_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->entries = NULL;
@@ -541,48 +987,121 @@ static int kg_map_i32_set_list_map_thrift_test_insanity_string_decode(struct kg_
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_read_i32(r, &v->entries[i].key);
-		if (err)
+		err = kg_binary_read_i32(r, &v->entries[i].key);
+		if (unlikely(err))
 			return err;
-		err = kg_set_list_map_thrift_test_insanity_string_decode(r, &v->entries[i].value,
-									 max_items, max_len);
-		if (err < 0)
+		err = kg_set_list_map_thrift_test_insanity_string_decode_binary(r,
+				&v->entries[i].value, max_items, max_len);
+		if (unlikely(err < 0))
 			return err;
 		skipped |= err;
 
 	}
 	v->count = n;
-	err = kg_read_map_end(r);
-	return err ? err : skipped;
+	kg_reader_leave(r);
+	return skipped;
 }
 
-static void kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode(
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_map_i32_set_list_map_thrift_test_insanity_string_decode_compact(struct kg_reader *r,
+		struct kg_map_i32_set_list_map_thrift_test_insanity_string *v, u32 max_items,
+		u32 max_len)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_map_of(r, KG_T_I32, KG_T_SET, &kt, &vt, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && (kt != KG_T_I32 || vt != KG_T_SET))) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_compact_read_i32(r, &v->entries[i].key);
+		if (unlikely(err))
+			return err;
+		err = kg_set_list_map_thrift_test_insanity_string_decode_compact(r,
+				&v->entries[i].value, max_items, max_len);
+		if (unlikely(err < 0))
+			return err;
+		skipped |= err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode_binary(
 		struct kg_writer *w,
 		const struct kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *v)
 {
 	u32 i;
 
 	if (v->count && !v->entries) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
+		kg_w_error(w, -EINVAL);	/* a count without its array */
 		return;
 	}
-	kg_write_map_begin(w, KG_T_SET, KG_T_MAP, v->count);
+	kg_binary_write_map_begin(w, KG_T_SET, KG_T_MAP, v->count);
 	for (i = 0; i < v->count; i++) {
-		kg_set_i32_encode(w, &v->entries[i].key);
-		kg_map_i32_set_list_map_thrift_test_insanity_string_encode(w, &v->entries[i].value);
+		kg_set_i32_encode_binary(w, &v->entries[i].key);
+		kg_map_i32_set_list_map_thrift_test_insanity_string_encode_binary(w,
+				&v->entries[i].value);
 
 	}
-	kg_write_map_end(w);
+}
+
+static void kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode_compact(
+		struct kg_writer *w,
+		const struct kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_map_begin(w, KG_T_SET, KG_T_MAP, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_set_i32_encode_compact(w, &v->entries[i].key);
+		kg_map_i32_set_list_map_thrift_test_insanity_string_encode_compact(w,
+				&v->entries[i].value);
+
+	}
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode(
+static int kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode_binary(
 		struct kg_reader *r,
 		struct kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *v,
 		u32 max_items, u32 max_len)
@@ -592,12 +1111,12 @@ static int kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decod
 	int skipped = 0;
 	int err;
 
-	err = kg_read_map_begin(r, &kt, &vt, &n);
-	if (err)
+	err = kg_binary_read_map_of(r, KG_T_SET, KG_T_MAP, &kt, &vt, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_SET || vt != KG_T_MAP)) {
+	if (unlikely(n && (kt != KG_T_SET || vt != KG_T_MAP))) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, kt);
 			if (err)
@@ -606,8 +1125,8 @@ static int kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decod
 			if (err)
 				return err;
 		}
-		err = kg_read_map_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->entries = NULL;
@@ -617,47 +1136,118 @@ static int kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decod
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_set_i32_decode(r, &v->entries[i].key, max_items);
-		if (err < 0)
+		err = kg_set_i32_decode_binary(r, &v->entries[i].key, max_items);
+		if (unlikely(err < 0))
 			return err;
 		skipped |= err;
-		err = kg_map_i32_set_list_map_thrift_test_insanity_string_decode(r,
+		err = kg_map_i32_set_list_map_thrift_test_insanity_string_decode_binary(r,
 				&v->entries[i].value, max_items, max_len);
-		if (err < 0)
+		if (unlikely(err < 0))
 			return err;
 		skipped |= err;
 
 	}
 	v->count = n;
-	err = kg_read_map_end(r);
-	return err ? err : skipped;
+	kg_reader_leave(r);
+	return skipped;
 }
 
-static void kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode(
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode_compact(
+		struct kg_reader *r,
+		struct kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *v,
+		u32 max_items, u32 max_len)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_map_of(r, KG_T_SET, KG_T_MAP, &kt, &vt, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && (kt != KG_T_SET || vt != KG_T_MAP))) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_set_i32_decode_compact(r, &v->entries[i].key, max_items);
+		if (unlikely(err < 0))
+			return err;
+		skipped |= err;
+		err = kg_map_i32_set_list_map_thrift_test_insanity_string_decode_compact(r,
+				&v->entries[i].value, max_items, max_len);
+		if (unlikely(err < 0))
+			return err;
+		skipped |= err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode_binary(
 		struct kg_writer *w,
 		const struct kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *v)
 {
 	u32 i;
 
 	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
+		kg_w_error(w, -EINVAL);	/* a count without its array */
 		return;
 	}
-	kg_write_list_begin(w, KG_T_MAP, v->count);
+	kg_binary_write_list_begin(w, KG_T_MAP, v->count);
 	for (i = 0; i < v->count; i++)
-		kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode(w,
+		kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode_binary(w,
 				&v->elems[i]);
-	kg_write_list_end(w);
+}
+
+static void kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode_compact(
+		struct kg_writer *w,
+		const struct kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_MAP, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode_compact(w,
+				&v->elems[i]);
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode(
+static int kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode_binary(
 		struct kg_reader *r,
 		struct kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *v,
 		u32 max_items, u32 max_len)
@@ -667,19 +1257,19 @@ static int kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_
 	int skipped = 0;
 	int err;
 
-	err = kg_read_list_begin(r, &et, &n);
-	if (err)
+	err = kg_binary_read_seq_of(r, KG_T_MAP, &et, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_MAP) {
+	if (unlikely(n && et != KG_T_MAP)) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, et);
 			if (err)
 				return err;
 		}
-		err = kg_read_list_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->elems = NULL;
@@ -689,59 +1279,47 @@ static int kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode(r,
-				&v->elems[i], max_items, max_len);
-		if (err < 0)
+		err = kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode_binary(
+				r, &v->elems[i], max_items, max_len);
+		if (unlikely(err < 0))
 			return err;
 		skipped |= err;
 
 	}
 	v->count = n;
-	err = kg_read_list_end(r);
-	return err ? err : skipped;
-}
-
-static void kg_list_i32_encode(struct kg_writer *w, const struct kg_list_i32 *v)
-{
-	u32 i;
-
-	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
-		return;
-	}
-	kg_write_list_begin(w, KG_T_I32, v->count);
-	for (i = 0; i < v->count; i++)
-		kg_write_i32(w, v->elems[i]);
-	kg_write_list_end(w);
+	kg_reader_leave(r);
+	return skipped;
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_i32_decode(struct kg_reader *r, struct kg_list_i32 *v, u32 max_items)
+static int kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode_compact(
+		struct kg_reader *r,
+		struct kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string *v,
+		u32 max_items, u32 max_len)
 {
 	u8 et;
 	u32 i, n;
 	int skipped = 0;
 	int err;
 
-	err = kg_read_list_begin(r, &et, &n);
-	if (err)
+	err = kg_compact_read_seq_of(r, KG_T_MAP, &et, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_I32) {
+	if (unlikely(n && et != KG_T_MAP)) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, et);
 			if (err)
 				return err;
 		}
-		err = kg_read_list_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->elems = NULL;
@@ -751,53 +1329,186 @@ static int kg_list_i32_decode(struct kg_reader *r, struct kg_list_i32 *v, u32 ma
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_read_i32(r, &v->elems[i]);
-		if (err)
+		err = kg_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode_compact(
+				r, &v->elems[i], max_items, max_len);
+		if (unlikely(err < 0))
+			return err;
+		skipped |= err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_list_i32_encode_binary(struct kg_writer *w, const struct kg_list_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_binary_write_list_begin(w, KG_T_I32, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_binary_write_i32(w, v->elems[i]);
+}
+
+static void kg_list_i32_encode_compact(struct kg_writer *w, const struct kg_list_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_I32, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_compact_write_i32(w, v->elems[i]);
+}
+
+/*
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_list_i32_decode_binary(struct kg_reader *r, struct kg_list_i32 *v, u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_binary_read_seq_of(r, KG_T_I32, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_I32)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_binary_read_i32(r, &v->elems[i]);
+		if (unlikely(err))
 			return err;
 
 	}
 	v->count = n;
-	err = kg_read_list_end(r);
-	return err ? err : skipped;
+	kg_reader_leave(r);
+	return skipped;
 }
 
-static void kg_map_i32_i32_encode(struct kg_writer *w, const struct kg_map_i32_i32 *v)
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_list_i32_decode_compact(struct kg_reader *r, struct kg_list_i32 *v, u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_seq_of(r, KG_T_I32, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_I32)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_compact_read_i32(r, &v->elems[i]);
+		if (unlikely(err))
+			return err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_map_i32_i32_encode_binary(struct kg_writer *w, const struct kg_map_i32_i32 *v)
 {
 	u32 i;
 
 	if (v->count && !v->entries) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
+		kg_w_error(w, -EINVAL);	/* a count without its array */
 		return;
 	}
-	kg_write_map_begin(w, KG_T_I32, KG_T_I32, v->count);
+	kg_binary_write_map_begin(w, KG_T_I32, KG_T_I32, v->count);
 	for (i = 0; i < v->count; i++) {
-		kg_write_i32(w, v->entries[i].key);
-		kg_write_i32(w, v->entries[i].value);
+		kg_binary_write_i32(w, v->entries[i].key);
+		kg_binary_write_i32(w, v->entries[i].value);
 
 	}
-	kg_write_map_end(w);
+}
+
+static void kg_map_i32_i32_encode_compact(struct kg_writer *w, const struct kg_map_i32_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_map_begin(w, KG_T_I32, KG_T_I32, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_compact_write_i32(w, v->entries[i].key);
+		kg_compact_write_i32(w, v->entries[i].value);
+
+	}
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_i32 *v, u32 max_items)
+static int kg_map_i32_i32_decode_binary(struct kg_reader *r, struct kg_map_i32_i32 *v,
+					u32 max_items)
 {
 	u8 kt, vt;
 	u32 i, n;
 	int skipped = 0;
 	int err;
 
-	err = kg_read_map_begin(r, &kt, &vt, &n);
-	if (err)
+	err = kg_binary_read_map_of(r, KG_T_I32, KG_T_I32, &kt, &vt, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_I32 || vt != KG_T_I32)) {
+	if (unlikely(n && (kt != KG_T_I32 || vt != KG_T_I32))) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, kt);
 			if (err)
@@ -806,8 +1517,8 @@ static int kg_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_i32 *v, 
 			if (err)
 				return err;
 		}
-		err = kg_read_map_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->entries = NULL;
@@ -817,61 +1528,124 @@ static int kg_map_i32_i32_decode(struct kg_reader *r, struct kg_map_i32_i32 *v, 
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_read_i32(r, &v->entries[i].key);
-		if (err)
+		err = kg_binary_read_i32(r, &v->entries[i].key);
+		if (unlikely(err))
 			return err;
-		err = kg_read_i32(r, &v->entries[i].value);
-		if (err)
+		err = kg_binary_read_i32(r, &v->entries[i].value);
+		if (unlikely(err))
 			return err;
 
 	}
 	v->count = n;
-	err = kg_read_map_end(r);
-	return err ? err : skipped;
+	kg_reader_leave(r);
+	return skipped;
 }
 
-static void kg_list_string_encode(struct kg_writer *w, const struct kg_list_string *v)
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_map_i32_i32_decode_compact(struct kg_reader *r, struct kg_map_i32_i32 *v,
+					 u32 max_items)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_map_of(r, KG_T_I32, KG_T_I32, &kt, &vt, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && (kt != KG_T_I32 || vt != KG_T_I32))) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_compact_read_i32(r, &v->entries[i].key);
+		if (unlikely(err))
+			return err;
+		err = kg_compact_read_i32(r, &v->entries[i].value);
+		if (unlikely(err))
+			return err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_list_string_encode_binary(struct kg_writer *w, const struct kg_list_string *v)
 {
 	u32 i;
 
 	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
+		kg_w_error(w, -EINVAL);	/* a count without its array */
 		return;
 	}
-	kg_write_list_begin(w, KG_T_STRING, v->count);
+	kg_binary_write_list_begin(w, KG_T_STRING, v->count);
 	for (i = 0; i < v->count; i++)
-		kg_write_bytes(w, v->elems[i]);
-	kg_write_list_end(w);
+		kg_binary_write_bytes(w, v->elems[i]);
+}
+
+static void kg_list_string_encode_compact(struct kg_writer *w, const struct kg_list_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_STRING, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_compact_write_bytes(w, v->elems[i]);
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_string_decode(struct kg_reader *r, struct kg_list_string *v, u32 max_items,
-				 u32 max_len)
+static int kg_list_string_decode_binary(struct kg_reader *r, struct kg_list_string *v,
+					u32 max_items, u32 max_len)
 {
 	u8 et;
 	u32 i, n;
 	int skipped = 0;
 	int err;
 
-	err = kg_read_list_begin(r, &et, &n);
-	if (err)
+	err = kg_binary_read_seq_of(r, KG_T_STRING, &et, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_STRING) {
+	if (unlikely(n && et != KG_T_STRING)) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, et);
 			if (err)
 				return err;
 		}
-		err = kg_read_list_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->elems = NULL;
@@ -881,56 +1655,120 @@ static int kg_list_string_decode(struct kg_reader *r, struct kg_list_string *v, 
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_read_string(r, &v->elems[i]);
-		if (err)
+		err = kg_binary_read_string(r, &v->elems[i]);
+		if (unlikely(err))
 			return err;
 		if (max_len && v->elems[i].len > max_len)
 			return -EMSGSIZE;
 
 	}
 	v->count = n;
-	err = kg_read_list_end(r);
-	return err ? err : skipped;
+	kg_reader_leave(r);
+	return skipped;
 }
 
-static void kg_map_string_string_encode(struct kg_writer *w, const struct kg_map_string_string *v)
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_list_string_decode_compact(struct kg_reader *r, struct kg_list_string *v,
+					 u32 max_items, u32 max_len)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_seq_of(r, KG_T_STRING, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_STRING)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_compact_read_string(r, &v->elems[i]);
+		if (unlikely(err))
+			return err;
+		if (max_len && v->elems[i].len > max_len)
+			return -EMSGSIZE;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_map_string_string_encode_binary(struct kg_writer *w,
+					       const struct kg_map_string_string *v)
 {
 	u32 i;
 
 	if (v->count && !v->entries) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
+		kg_w_error(w, -EINVAL);	/* a count without its array */
 		return;
 	}
-	kg_write_map_begin(w, KG_T_STRING, KG_T_STRING, v->count);
+	kg_binary_write_map_begin(w, KG_T_STRING, KG_T_STRING, v->count);
 	for (i = 0; i < v->count; i++) {
-		kg_write_bytes(w, v->entries[i].key);
-		kg_write_bytes(w, v->entries[i].value);
+		kg_binary_write_bytes(w, v->entries[i].key);
+		kg_binary_write_bytes(w, v->entries[i].value);
 
 	}
-	kg_write_map_end(w);
+}
+
+static void kg_map_string_string_encode_compact(struct kg_writer *w,
+						const struct kg_map_string_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_map_begin(w, KG_T_STRING, KG_T_STRING, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_compact_write_bytes(w, v->entries[i].key);
+		kg_compact_write_bytes(w, v->entries[i].value);
+
+	}
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_map_string_string_decode(struct kg_reader *r, struct kg_map_string_string *v,
-				       u32 max_items, u32 max_len)
+static int kg_map_string_string_decode_binary(struct kg_reader *r, struct kg_map_string_string *v,
+					      u32 max_items, u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
 	int skipped = 0;
 	int err;
 
-	err = kg_read_map_begin(r, &kt, &vt, &n);
-	if (err)
+	err = kg_binary_read_map_of(r, KG_T_STRING, KG_T_STRING, &kt, &vt, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_STRING || vt != KG_T_STRING)) {
+	if (unlikely(n && (kt != KG_T_STRING || vt != KG_T_STRING))) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, kt);
 			if (err)
@@ -939,8 +1777,8 @@ static int kg_map_string_string_decode(struct kg_reader *r, struct kg_map_string
 			if (err)
 				return err;
 		}
-		err = kg_read_map_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->entries = NULL;
@@ -950,308 +1788,43 @@ static int kg_map_string_string_decode(struct kg_reader *r, struct kg_map_string
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_read_string(r, &v->entries[i].key);
-		if (err)
+		err = kg_binary_read_string(r, &v->entries[i].key);
+		if (unlikely(err))
 			return err;
 		if (max_len && v->entries[i].key.len > max_len)
 			return -EMSGSIZE;
-		err = kg_read_string(r, &v->entries[i].value);
-		if (err)
+		err = kg_binary_read_string(r, &v->entries[i].value);
+		if (unlikely(err))
 			return err;
 		if (max_len && v->entries[i].value.len > max_len)
 			return -EMSGSIZE;
 
 	}
 	v->count = n;
-	err = kg_read_map_end(r);
-	return err ? err : skipped;
-}
-
-static void kg_set_string_encode(struct kg_writer *w, const struct kg_set_string *v)
-{
-	u32 i;
-
-	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
-		return;
-	}
-	kg_write_set_begin(w, KG_T_STRING, v->count);
-	for (i = 0; i < v->count; i++)
-		kg_write_bytes(w, v->elems[i]);
-	kg_write_set_end(w);
+	kg_reader_leave(r);
+	return skipped;
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_set_string_decode(struct kg_reader *r, struct kg_set_string *v, u32 max_items,
-				u32 max_len)
-{
-	u8 et;
-	u32 i, n;
-	int skipped = 0;
-	int err;
-
-	err = kg_read_set_begin(r, &et, &n);
-	if (err)
-		return err;
-	if (max_items && n > max_items)
-		return -EMSGSIZE;
-	if (n && et != KG_T_STRING) {
-		for (i = 0; i < n; i++) {
-			err = kg_skip(r, et);
-			if (err)
-				return err;
-		}
-		err = kg_read_set_end(r);
-		return err ? err : 1;
-	}
-	v->count = 0;
-	v->elems = NULL;
-	if (n) {
-		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
-		if (!v->elems)
-			return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		err = kg_read_string(r, &v->elems[i]);
-		if (err)
-			return err;
-		if (max_len && v->elems[i].len > max_len)
-			return -EMSGSIZE;
-
-	}
-	v->count = n;
-	err = kg_read_set_end(r);
-	return err ? err : skipped;
-}
-
-static void kg_list_list_i32_encode(struct kg_writer *w, const struct kg_list_list_i32 *v)
-{
-	u32 i;
-
-	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
-		return;
-	}
-	kg_write_list_begin(w, KG_T_LIST, v->count);
-	for (i = 0; i < v->count; i++)
-		kg_list_i32_encode(w, &v->elems[i]);
-	kg_write_list_end(w);
-}
-
-/*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
- * type. No rewinding, no second pass: every byte is read once.
- */
-static int kg_list_list_i32_decode(struct kg_reader *r, struct kg_list_list_i32 *v, u32 max_items)
-{
-	u8 et;
-	u32 i, n;
-	int skipped = 0;
-	int err;
-
-	err = kg_read_list_begin(r, &et, &n);
-	if (err)
-		return err;
-	if (max_items && n > max_items)
-		return -EMSGSIZE;
-	if (n && et != KG_T_LIST) {
-		for (i = 0; i < n; i++) {
-			err = kg_skip(r, et);
-			if (err)
-				return err;
-		}
-		err = kg_read_list_end(r);
-		return err ? err : 1;
-	}
-	v->count = 0;
-	v->elems = NULL;
-	if (n) {
-		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
-		if (!v->elems)
-			return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		err = kg_list_i32_decode(r, &v->elems[i], max_items);
-		if (err < 0)
-			return err;
-		skipped |= err;
-
-	}
-	v->count = n;
-	err = kg_read_list_end(r);
-	return err ? err : skipped;
-}
-
-static void kg_list_list_list_i32_encode(struct kg_writer *w, const struct kg_list_list_list_i32 *v)
-{
-	u32 i;
-
-	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
-		return;
-	}
-	kg_write_list_begin(w, KG_T_LIST, v->count);
-	for (i = 0; i < v->count; i++)
-		kg_list_list_i32_encode(w, &v->elems[i]);
-	kg_write_list_end(w);
-}
-
-/*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
- * type. No rewinding, no second pass: every byte is read once.
- */
-static int kg_list_list_list_i32_decode(struct kg_reader *r, struct kg_list_list_list_i32 *v,
-					u32 max_items)
-{
-	u8 et;
-	u32 i, n;
-	int skipped = 0;
-	int err;
-
-	err = kg_read_list_begin(r, &et, &n);
-	if (err)
-		return err;
-	if (max_items && n > max_items)
-		return -EMSGSIZE;
-	if (n && et != KG_T_LIST) {
-		for (i = 0; i < n; i++) {
-			err = kg_skip(r, et);
-			if (err)
-				return err;
-		}
-		err = kg_read_list_end(r);
-		return err ? err : 1;
-	}
-	v->count = 0;
-	v->elems = NULL;
-	if (n) {
-		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
-		if (!v->elems)
-			return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		err = kg_list_list_i32_decode(r, &v->elems[i], max_items);
-		if (err < 0)
-			return err;
-		skipped |= err;
-
-	}
-	v->count = n;
-	err = kg_read_list_end(r);
-	return err ? err : skipped;
-}
-
-static void kg_list_set_i32_encode(struct kg_writer *w, const struct kg_list_set_i32 *v)
-{
-	u32 i;
-
-	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
-		return;
-	}
-	kg_write_list_begin(w, KG_T_SET, v->count);
-	for (i = 0; i < v->count; i++)
-		kg_set_i32_encode(w, &v->elems[i]);
-	kg_write_list_end(w);
-}
-
-/*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
- * type. No rewinding, no second pass: every byte is read once.
- */
-static int kg_list_set_i32_decode(struct kg_reader *r, struct kg_list_set_i32 *v, u32 max_items)
-{
-	u8 et;
-	u32 i, n;
-	int skipped = 0;
-	int err;
-
-	err = kg_read_list_begin(r, &et, &n);
-	if (err)
-		return err;
-	if (max_items && n > max_items)
-		return -EMSGSIZE;
-	if (n && et != KG_T_SET) {
-		for (i = 0; i < n; i++) {
-			err = kg_skip(r, et);
-			if (err)
-				return err;
-		}
-		err = kg_read_list_end(r);
-		return err ? err : 1;
-	}
-	v->count = 0;
-	v->elems = NULL;
-	if (n) {
-		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
-		if (!v->elems)
-			return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		err = kg_set_i32_decode(r, &v->elems[i], max_items);
-		if (err < 0)
-			return err;
-		skipped |= err;
-
-	}
-	v->count = n;
-	err = kg_read_list_end(r);
-	return err ? err : skipped;
-}
-
-static void kg_map_i32_set_string_encode(struct kg_writer *w, const struct kg_map_i32_set_string *v)
-{
-	u32 i;
-
-	if (v->count && !v->entries) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
-		return;
-	}
-	kg_write_map_begin(w, KG_T_I32, KG_T_SET, v->count);
-	for (i = 0; i < v->count; i++) {
-		kg_write_i32(w, v->entries[i].key);
-		kg_set_string_encode(w, &v->entries[i].value);
-
-	}
-	kg_write_map_end(w);
-}
-
-/*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
- * type. No rewinding, no second pass: every byte is read once.
- */
-static int kg_map_i32_set_string_decode(struct kg_reader *r, struct kg_map_i32_set_string *v,
-					u32 max_items, u32 max_len)
+static int kg_map_string_string_decode_compact(struct kg_reader *r, struct kg_map_string_string *v,
+					       u32 max_items, u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
 	int skipped = 0;
 	int err;
 
-	err = kg_read_map_begin(r, &kt, &vt, &n);
-	if (err)
+	err = kg_compact_read_map_of(r, KG_T_STRING, KG_T_STRING, &kt, &vt, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_I32 || vt != KG_T_SET)) {
+	if (unlikely(n && (kt != KG_T_STRING || vt != KG_T_STRING))) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, kt);
 			if (err)
@@ -1260,8 +1833,8 @@ static int kg_map_i32_set_string_decode(struct kg_reader *r, struct kg_map_i32_s
 			if (err)
 				return err;
 		}
-		err = kg_read_map_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->entries = NULL;
@@ -1271,64 +1844,76 @@ static int kg_map_i32_set_string_decode(struct kg_reader *r, struct kg_map_i32_s
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_read_i32(r, &v->entries[i].key);
-		if (err)
+		err = kg_compact_read_string(r, &v->entries[i].key);
+		if (unlikely(err))
 			return err;
-		err = kg_set_string_decode(r, &v->entries[i].value, max_items, max_len);
-		if (err < 0)
+		if (max_len && v->entries[i].key.len > max_len)
+			return -EMSGSIZE;
+		err = kg_compact_read_string(r, &v->entries[i].value);
+		if (unlikely(err))
 			return err;
-		skipped |= err;
+		if (max_len && v->entries[i].value.len > max_len)
+			return -EMSGSIZE;
 
 	}
 	v->count = n;
-	err = kg_read_map_end(r);
-	return err ? err : skipped;
+	kg_reader_leave(r);
+	return skipped;
 }
 
-static void kg_list_map_i32_set_string_encode(struct kg_writer *w,
-					      const struct kg_list_map_i32_set_string *v)
+static void kg_set_string_encode_binary(struct kg_writer *w, const struct kg_set_string *v)
 {
 	u32 i;
 
 	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
+		kg_w_error(w, -EINVAL);	/* a count without its array */
 		return;
 	}
-	kg_write_list_begin(w, KG_T_MAP, v->count);
+	kg_binary_write_list_begin(w, KG_T_STRING, v->count);
 	for (i = 0; i < v->count; i++)
-		kg_map_i32_set_string_encode(w, &v->elems[i]);
-	kg_write_list_end(w);
+		kg_binary_write_bytes(w, v->elems[i]);
+}
+
+static void kg_set_string_encode_compact(struct kg_writer *w, const struct kg_set_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_STRING, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_compact_write_bytes(w, v->elems[i]);
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_map_i32_set_string_decode(struct kg_reader *r,
-					     struct kg_list_map_i32_set_string *v, u32 max_items,
-					     u32 max_len)
+static int kg_set_string_decode_binary(struct kg_reader *r, struct kg_set_string *v, u32 max_items,
+				       u32 max_len)
 {
 	u8 et;
 	u32 i, n;
 	int skipped = 0;
 	int err;
 
-	err = kg_read_list_begin(r, &et, &n);
-	if (err)
+	err = kg_binary_read_seq_of(r, KG_T_STRING, &et, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_MAP) {
+	if (unlikely(n && et != KG_T_STRING)) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, et);
 			if (err)
 				return err;
 		}
-		err = kg_read_list_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->elems = NULL;
@@ -1338,40 +1923,146 @@ static int kg_list_map_i32_set_string_decode(struct kg_reader *r,
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_map_i32_set_string_decode(r, &v->elems[i], max_items, max_len);
-		if (err < 0)
+		err = kg_binary_read_string(r, &v->elems[i]);
+		if (unlikely(err))
+			return err;
+		if (max_len && v->elems[i].len > max_len)
+			return -EMSGSIZE;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_set_string_decode_compact(struct kg_reader *r, struct kg_set_string *v, u32 max_items,
+					u32 max_len)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_seq_of(r, KG_T_STRING, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_STRING)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_compact_read_string(r, &v->elems[i]);
+		if (unlikely(err))
+			return err;
+		if (max_len && v->elems[i].len > max_len)
+			return -EMSGSIZE;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_list_list_i32_encode_binary(struct kg_writer *w, const struct kg_list_list_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_binary_write_list_begin(w, KG_T_LIST, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_list_i32_encode_binary(w, &v->elems[i]);
+}
+
+static void kg_list_list_i32_encode_compact(struct kg_writer *w, const struct kg_list_list_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_LIST, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_list_i32_encode_compact(w, &v->elems[i]);
+}
+
+/*
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_list_list_i32_decode_binary(struct kg_reader *r, struct kg_list_list_i32 *v,
+					  u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_binary_read_seq_of(r, KG_T_LIST, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_LIST)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_list_i32_decode_binary(r, &v->elems[i], max_items);
+		if (unlikely(err < 0))
 			return err;
 		skipped |= err;
 
 	}
 	v->count = n;
-	err = kg_read_list_end(r);
-	return err ? err : skipped;
-}
-
-static void kg_list_thrift_test_bonk_encode(struct kg_writer *w,
-					    const struct kg_list_thrift_test_bonk *v)
-{
-	u32 i;
-
-	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
-		return;
-	}
-	kg_write_list_begin(w, KG_T_STRUCT, v->count);
-	for (i = 0; i < v->count; i++)
-		thrift_test_bonk_encode(w, &v->elems[i]);
-	kg_write_list_end(w);
+	kg_reader_leave(r);
+	return skipped;
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_thrift_test_bonk_decode(struct kg_reader *r, struct kg_list_thrift_test_bonk *v,
+static int kg_list_list_i32_decode_compact(struct kg_reader *r, struct kg_list_list_i32 *v,
 					   u32 max_items)
 {
 	u8 et;
@@ -1379,19 +2070,19 @@ static int kg_list_thrift_test_bonk_decode(struct kg_reader *r, struct kg_list_t
 	int skipped = 0;
 	int err;
 
-	err = kg_read_list_begin(r, &et, &n);
-	if (err)
+	err = kg_compact_read_seq_of(r, KG_T_LIST, &et, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_STRUCT) {
+	if (unlikely(n && et != KG_T_LIST)) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, et);
 			if (err)
 				return err;
 		}
-		err = kg_read_list_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->elems = NULL;
@@ -1401,124 +2092,72 @@ static int kg_list_thrift_test_bonk_decode(struct kg_reader *r, struct kg_list_t
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = thrift_test_bonk_decode(r, &v->elems[i]);
-		if (err)
-			return err;
-
-	}
-	v->count = n;
-	err = kg_read_list_end(r);
-	return err ? err : skipped;
-}
-
-static void kg_list_list_thrift_test_bonk_encode(struct kg_writer *w,
-						 const struct kg_list_list_thrift_test_bonk *v)
-{
-	u32 i;
-
-	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
-		return;
-	}
-	kg_write_list_begin(w, KG_T_LIST, v->count);
-	for (i = 0; i < v->count; i++)
-		kg_list_thrift_test_bonk_encode(w, &v->elems[i]);
-	kg_write_list_end(w);
-}
-
-/*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
- * type. No rewinding, no second pass: every byte is read once.
- */
-static int kg_list_list_thrift_test_bonk_decode(struct kg_reader *r,
-						struct kg_list_list_thrift_test_bonk *v,
-						u32 max_items)
-{
-	u8 et;
-	u32 i, n;
-	int skipped = 0;
-	int err;
-
-	err = kg_read_list_begin(r, &et, &n);
-	if (err)
-		return err;
-	if (max_items && n > max_items)
-		return -EMSGSIZE;
-	if (n && et != KG_T_LIST) {
-		for (i = 0; i < n; i++) {
-			err = kg_skip(r, et);
-			if (err)
-				return err;
-		}
-		err = kg_read_list_end(r);
-		return err ? err : 1;
-	}
-	v->count = 0;
-	v->elems = NULL;
-	if (n) {
-		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
-		if (!v->elems)
-			return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		err = kg_list_thrift_test_bonk_decode(r, &v->elems[i], max_items);
-		if (err < 0)
+		err = kg_list_i32_decode_compact(r, &v->elems[i], max_items);
+		if (unlikely(err < 0))
 			return err;
 		skipped |= err;
 
 	}
 	v->count = n;
-	err = kg_read_list_end(r);
-	return err ? err : skipped;
+	kg_reader_leave(r);
+	return skipped;
 }
 
-static void kg_list_list_list_thrift_test_bonk_encode(struct kg_writer *w,
-		const struct kg_list_list_list_thrift_test_bonk *v)
+static void kg_list_list_list_i32_encode_binary(struct kg_writer *w,
+						const struct kg_list_list_list_i32 *v)
 {
 	u32 i;
 
 	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
+		kg_w_error(w, -EINVAL);	/* a count without its array */
 		return;
 	}
-	kg_write_list_begin(w, KG_T_LIST, v->count);
+	kg_binary_write_list_begin(w, KG_T_LIST, v->count);
 	for (i = 0; i < v->count; i++)
-		kg_list_list_thrift_test_bonk_encode(w, &v->elems[i]);
-	kg_write_list_end(w);
+		kg_list_list_i32_encode_binary(w, &v->elems[i]);
+}
+
+static void kg_list_list_list_i32_encode_compact(struct kg_writer *w,
+						 const struct kg_list_list_list_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_LIST, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_list_list_i32_encode_compact(w, &v->elems[i]);
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_list_list_list_thrift_test_bonk_decode(struct kg_reader *r,
-						     struct kg_list_list_list_thrift_test_bonk *v,
-						     u32 max_items)
+static int kg_list_list_list_i32_decode_binary(struct kg_reader *r, struct kg_list_list_list_i32 *v,
+					       u32 max_items)
 {
 	u8 et;
 	u32 i, n;
 	int skipped = 0;
 	int err;
 
-	err = kg_read_list_begin(r, &et, &n);
-	if (err)
+	err = kg_binary_read_seq_of(r, KG_T_LIST, &et, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_LIST) {
+	if (unlikely(n && et != KG_T_LIST)) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, et);
 			if (err)
 				return err;
 		}
-		err = kg_read_list_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->elems = NULL;
@@ -1528,59 +2167,44 @@ static int kg_list_list_list_thrift_test_bonk_decode(struct kg_reader *r,
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_list_list_thrift_test_bonk_decode(r, &v->elems[i], max_items);
-		if (err < 0)
+		err = kg_list_list_i32_decode_binary(r, &v->elems[i], max_items);
+		if (unlikely(err < 0))
 			return err;
 		skipped |= err;
 
 	}
 	v->count = n;
-	err = kg_read_list_end(r);
-	return err ? err : skipped;
-}
-
-static void kg_set_binary_encode(struct kg_writer *w, const struct kg_set_binary *v)
-{
-	u32 i;
-
-	if (v->count && !v->elems) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
-		return;
-	}
-	kg_write_set_begin(w, KG_T_STRING, v->count);
-	for (i = 0; i < v->count; i++)
-		kg_write_bytes(w, v->elems[i]);
-	kg_write_set_end(w);
+	kg_reader_leave(r);
+	return skipped;
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_set_binary_decode(struct kg_reader *r, struct kg_set_binary *v, u32 max_items,
-				u32 max_len)
+static int kg_list_list_list_i32_decode_compact(struct kg_reader *r,
+						struct kg_list_list_list_i32 *v, u32 max_items)
 {
 	u8 et;
 	u32 i, n;
 	int skipped = 0;
 	int err;
 
-	err = kg_read_set_begin(r, &et, &n);
-	if (err)
+	err = kg_compact_read_seq_of(r, KG_T_LIST, &et, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && et != KG_T_STRING) {
+	if (unlikely(n && et != KG_T_LIST)) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, et);
 			if (err)
 				return err;
 		}
-		err = kg_read_set_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->elems = NULL;
@@ -1590,56 +2214,191 @@ static int kg_set_binary_decode(struct kg_reader *r, struct kg_set_binary *v, u3
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_read_binary(r, &v->elems[i]);
-		if (err)
+		err = kg_list_list_i32_decode_compact(r, &v->elems[i], max_items);
+		if (unlikely(err < 0))
 			return err;
-		if (max_len && v->elems[i].len > max_len)
-			return -EMSGSIZE;
+		skipped |= err;
 
 	}
 	v->count = n;
-	err = kg_read_set_end(r);
-	return err ? err : skipped;
+	kg_reader_leave(r);
+	return skipped;
 }
 
-static void kg_map_binary_i32_encode(struct kg_writer *w, const struct kg_map_binary_i32 *v)
+static void kg_list_set_i32_encode_binary(struct kg_writer *w, const struct kg_list_set_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_binary_write_list_begin(w, KG_T_SET, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_set_i32_encode_binary(w, &v->elems[i]);
+}
+
+static void kg_list_set_i32_encode_compact(struct kg_writer *w, const struct kg_list_set_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_SET, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_set_i32_encode_compact(w, &v->elems[i]);
+}
+
+/*
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_list_set_i32_decode_binary(struct kg_reader *r, struct kg_list_set_i32 *v,
+					 u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_binary_read_seq_of(r, KG_T_SET, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_SET)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_set_i32_decode_binary(r, &v->elems[i], max_items);
+		if (unlikely(err < 0))
+			return err;
+		skipped |= err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_list_set_i32_decode_compact(struct kg_reader *r, struct kg_list_set_i32 *v,
+					  u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_seq_of(r, KG_T_SET, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_SET)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_set_i32_decode_compact(r, &v->elems[i], max_items);
+		if (unlikely(err < 0))
+			return err;
+		skipped |= err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_map_i32_set_string_encode_binary(struct kg_writer *w,
+						const struct kg_map_i32_set_string *v)
 {
 	u32 i;
 
 	if (v->count && !v->entries) {
-		if (!w->err)
-			w->err = -EINVAL;	/* a count without its array */
+		kg_w_error(w, -EINVAL);	/* a count without its array */
 		return;
 	}
-	kg_write_map_begin(w, KG_T_STRING, KG_T_I32, v->count);
+	kg_binary_write_map_begin(w, KG_T_I32, KG_T_SET, v->count);
 	for (i = 0; i < v->count; i++) {
-		kg_write_bytes(w, v->entries[i].key);
-		kg_write_i32(w, v->entries[i].value);
+		kg_binary_write_i32(w, v->entries[i].key);
+		kg_set_string_encode_binary(w, &v->entries[i].value);
 
 	}
-	kg_write_map_end(w);
+}
+
+static void kg_map_i32_set_string_encode_compact(struct kg_writer *w,
+						 const struct kg_map_i32_set_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_map_begin(w, KG_T_I32, KG_T_SET, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_compact_write_i32(w, v->entries[i].key);
+		kg_set_string_encode_compact(w, &v->entries[i].value);
+
+	}
 }
 
 /*
- * Returns 0, a negative errno, or 1 when the wire's element types (here or in
- * a nested container) are not ours: the value was consumed but is not usable,
- * and the caller leaves the field unset, as Apache skips a field of the wrong
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
  * type. No rewinding, no second pass: every byte is read once.
  */
-static int kg_map_binary_i32_decode(struct kg_reader *r, struct kg_map_binary_i32 *v, u32 max_items,
-				    u32 max_len)
+static int kg_map_i32_set_string_decode_binary(struct kg_reader *r, struct kg_map_i32_set_string *v,
+					       u32 max_items, u32 max_len)
 {
 	u8 kt, vt;
 	u32 i, n;
 	int skipped = 0;
 	int err;
 
-	err = kg_read_map_begin(r, &kt, &vt, &n);
-	if (err)
+	err = kg_binary_read_map_of(r, KG_T_I32, KG_T_SET, &kt, &vt, &n);
+	if (unlikely(err))
 		return err;
 	if (max_items && n > max_items)
 		return -EMSGSIZE;
-	if (n && (kt != KG_T_STRING || vt != KG_T_I32)) {
+	if (unlikely(n && (kt != KG_T_I32 || vt != KG_T_SET))) {
 		for (i = 0; i < n; i++) {
 			err = kg_skip(r, kt);
 			if (err)
@@ -1648,8 +2407,8 @@ static int kg_map_binary_i32_decode(struct kg_reader *r, struct kg_map_binary_i3
 			if (err)
 				return err;
 		}
-		err = kg_read_map_end(r);
-		return err ? err : 1;
+		kg_reader_leave(r);
+		return 1;
 	}
 	v->count = 0;
 	v->entries = NULL;
@@ -1659,19 +2418,825 @@ static int kg_map_binary_i32_decode(struct kg_reader *r, struct kg_map_binary_i3
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		err = kg_read_binary(r, &v->entries[i].key);
-		if (err)
+		err = kg_binary_read_i32(r, &v->entries[i].key);
+		if (unlikely(err))
 			return err;
-		if (max_len && v->entries[i].key.len > max_len)
-			return -EMSGSIZE;
-		err = kg_read_i32(r, &v->entries[i].value);
-		if (err)
+		err = kg_set_string_decode_binary(r, &v->entries[i].value, max_items, max_len);
+		if (unlikely(err < 0))
+			return err;
+		skipped |= err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_map_i32_set_string_decode_compact(struct kg_reader *r,
+						struct kg_map_i32_set_string *v, u32 max_items,
+						u32 max_len)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_map_of(r, KG_T_I32, KG_T_SET, &kt, &vt, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && (kt != KG_T_I32 || vt != KG_T_SET))) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_compact_read_i32(r, &v->entries[i].key);
+		if (unlikely(err))
+			return err;
+		err = kg_set_string_decode_compact(r, &v->entries[i].value, max_items, max_len);
+		if (unlikely(err < 0))
+			return err;
+		skipped |= err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_list_map_i32_set_string_encode_binary(struct kg_writer *w,
+						     const struct kg_list_map_i32_set_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_binary_write_list_begin(w, KG_T_MAP, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_map_i32_set_string_encode_binary(w, &v->elems[i]);
+}
+
+static void kg_list_map_i32_set_string_encode_compact(struct kg_writer *w,
+						      const struct kg_list_map_i32_set_string *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_MAP, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_map_i32_set_string_encode_compact(w, &v->elems[i]);
+}
+
+/*
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_list_map_i32_set_string_decode_binary(struct kg_reader *r,
+						    struct kg_list_map_i32_set_string *v,
+						    u32 max_items, u32 max_len)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_binary_read_seq_of(r, KG_T_MAP, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_MAP)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_map_i32_set_string_decode_binary(r, &v->elems[i], max_items, max_len);
+		if (unlikely(err < 0))
+			return err;
+		skipped |= err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_list_map_i32_set_string_decode_compact(struct kg_reader *r,
+						     struct kg_list_map_i32_set_string *v,
+						     u32 max_items, u32 max_len)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_seq_of(r, KG_T_MAP, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_MAP)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_map_i32_set_string_decode_compact(r, &v->elems[i], max_items, max_len);
+		if (unlikely(err < 0))
+			return err;
+		skipped |= err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_list_thrift_test_bonk_encode_binary(struct kg_writer *w,
+						   const struct kg_list_thrift_test_bonk *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_binary_write_list_begin(w, KG_T_STRUCT, v->count);
+	for (i = 0; i < v->count; i++)
+		thrift_test_bonk_encode_binary(w, &v->elems[i]);
+}
+
+static void kg_list_thrift_test_bonk_encode_compact(struct kg_writer *w,
+						    const struct kg_list_thrift_test_bonk *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_STRUCT, v->count);
+	for (i = 0; i < v->count; i++)
+		thrift_test_bonk_encode_compact(w, &v->elems[i]);
+}
+
+/*
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_list_thrift_test_bonk_decode_binary(struct kg_reader *r,
+						  struct kg_list_thrift_test_bonk *v, u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_binary_read_seq_of(r, KG_T_STRUCT, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_STRUCT)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = thrift_test_bonk_decode_binary(r, &v->elems[i]);
+		if (unlikely(err))
 			return err;
 
 	}
 	v->count = n;
-	err = kg_read_map_end(r);
-	return err ? err : skipped;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_list_thrift_test_bonk_decode_compact(struct kg_reader *r,
+						   struct kg_list_thrift_test_bonk *v,
+						   u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_seq_of(r, KG_T_STRUCT, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_STRUCT)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = thrift_test_bonk_decode_compact(r, &v->elems[i]);
+		if (unlikely(err))
+			return err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_list_list_thrift_test_bonk_encode_binary(struct kg_writer *w,
+		const struct kg_list_list_thrift_test_bonk *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_binary_write_list_begin(w, KG_T_LIST, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_list_thrift_test_bonk_encode_binary(w, &v->elems[i]);
+}
+
+static void kg_list_list_thrift_test_bonk_encode_compact(struct kg_writer *w,
+		const struct kg_list_list_thrift_test_bonk *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_LIST, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_list_thrift_test_bonk_encode_compact(w, &v->elems[i]);
+}
+
+/*
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_list_list_thrift_test_bonk_decode_binary(struct kg_reader *r,
+						       struct kg_list_list_thrift_test_bonk *v,
+						       u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_binary_read_seq_of(r, KG_T_LIST, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_LIST)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_list_thrift_test_bonk_decode_binary(r, &v->elems[i], max_items);
+		if (unlikely(err < 0))
+			return err;
+		skipped |= err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_list_list_thrift_test_bonk_decode_compact(struct kg_reader *r,
+							struct kg_list_list_thrift_test_bonk *v,
+							u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_seq_of(r, KG_T_LIST, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_LIST)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_list_thrift_test_bonk_decode_compact(r, &v->elems[i], max_items);
+		if (unlikely(err < 0))
+			return err;
+		skipped |= err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_list_list_list_thrift_test_bonk_encode_binary(struct kg_writer *w,
+		const struct kg_list_list_list_thrift_test_bonk *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_binary_write_list_begin(w, KG_T_LIST, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_list_list_thrift_test_bonk_encode_binary(w, &v->elems[i]);
+}
+
+static void kg_list_list_list_thrift_test_bonk_encode_compact(struct kg_writer *w,
+		const struct kg_list_list_list_thrift_test_bonk *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_LIST, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_list_list_thrift_test_bonk_encode_compact(w, &v->elems[i]);
+}
+
+/*
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_list_list_list_thrift_test_bonk_decode_binary(struct kg_reader *r,
+		struct kg_list_list_list_thrift_test_bonk *v, u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_binary_read_seq_of(r, KG_T_LIST, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_LIST)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_list_list_thrift_test_bonk_decode_binary(r, &v->elems[i], max_items);
+		if (unlikely(err < 0))
+			return err;
+		skipped |= err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_list_list_list_thrift_test_bonk_decode_compact(struct kg_reader *r,
+		struct kg_list_list_list_thrift_test_bonk *v, u32 max_items)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_seq_of(r, KG_T_LIST, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_LIST)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_list_list_thrift_test_bonk_decode_compact(r, &v->elems[i], max_items);
+		if (unlikely(err < 0))
+			return err;
+		skipped |= err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_set_binary_encode_binary(struct kg_writer *w, const struct kg_set_binary *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_binary_write_list_begin(w, KG_T_STRING, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_binary_write_bytes(w, v->elems[i]);
+}
+
+static void kg_set_binary_encode_compact(struct kg_writer *w, const struct kg_set_binary *v)
+{
+	u32 i;
+
+	if (v->count && !v->elems) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_list_begin(w, KG_T_STRING, v->count);
+	for (i = 0; i < v->count; i++)
+		kg_compact_write_bytes(w, v->elems[i]);
+}
+
+/*
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_set_binary_decode_binary(struct kg_reader *r, struct kg_set_binary *v, u32 max_items,
+				       u32 max_len)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_binary_read_seq_of(r, KG_T_STRING, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_STRING)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_binary_read_binary(r, &v->elems[i]);
+		if (unlikely(err))
+			return err;
+		if (max_len && v->elems[i].len > max_len)
+			return -EMSGSIZE;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_set_binary_decode_compact(struct kg_reader *r, struct kg_set_binary *v, u32 max_items,
+					u32 max_len)
+{
+	u8 et;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_seq_of(r, KG_T_STRING, &et, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && et != KG_T_STRING)) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, et);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->elems = NULL;
+	if (n) {
+		v->elems = kg_read_alloc(r, n, sizeof(*v->elems));
+		if (!v->elems)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_compact_read_binary(r, &v->elems[i]);
+		if (unlikely(err))
+			return err;
+		if (max_len && v->elems[i].len > max_len)
+			return -EMSGSIZE;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+static void kg_map_binary_i32_encode_binary(struct kg_writer *w, const struct kg_map_binary_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_binary_write_map_begin(w, KG_T_STRING, KG_T_I32, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_binary_write_bytes(w, v->entries[i].key);
+		kg_binary_write_i32(w, v->entries[i].value);
+
+	}
+}
+
+static void kg_map_binary_i32_encode_compact(struct kg_writer *w, const struct kg_map_binary_i32 *v)
+{
+	u32 i;
+
+	if (v->count && !v->entries) {
+		kg_w_error(w, -EINVAL);	/* a count without its array */
+		return;
+	}
+	kg_compact_write_map_begin(w, KG_T_STRING, KG_T_I32, v->count);
+	for (i = 0; i < v->count; i++) {
+		kg_compact_write_bytes(w, v->entries[i].key);
+		kg_compact_write_i32(w, v->entries[i].value);
+
+	}
+}
+
+/*
+ * The binary protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_map_binary_i32_decode_binary(struct kg_reader *r, struct kg_map_binary_i32 *v,
+					   u32 max_items, u32 max_len)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_binary_read_map_of(r, KG_T_STRING, KG_T_I32, &kt, &vt, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && (kt != KG_T_STRING || vt != KG_T_I32))) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_binary_read_binary(r, &v->entries[i].key);
+		if (unlikely(err))
+			return err;
+		if (max_len && v->entries[i].key.len > max_len)
+			return -EMSGSIZE;
+		err = kg_binary_read_i32(r, &v->entries[i].value);
+		if (unlikely(err))
+			return err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
+}
+
+/*
+ * The compact protocol. Returns 0, a negative errno, or 1 when the wire's element types
+ * (here or in a nested container) are not ours: the value was consumed but is not
+ * usable, and the caller leaves the field unset, as Apache skips a field of the wrong
+ * type. No rewinding, no second pass: every byte is read once.
+ */
+static int kg_map_binary_i32_decode_compact(struct kg_reader *r, struct kg_map_binary_i32 *v,
+					    u32 max_items, u32 max_len)
+{
+	u8 kt, vt;
+	u32 i, n;
+	int skipped = 0;
+	int err;
+
+	err = kg_compact_read_map_of(r, KG_T_STRING, KG_T_I32, &kt, &vt, &n);
+	if (unlikely(err))
+		return err;
+	if (max_items && n > max_items)
+		return -EMSGSIZE;
+	if (unlikely(n && (kt != KG_T_STRING || vt != KG_T_I32))) {
+		for (i = 0; i < n; i++) {
+			err = kg_skip(r, kt);
+			if (err)
+				return err;
+			err = kg_skip(r, vt);
+			if (err)
+				return err;
+		}
+		kg_reader_leave(r);
+		return 1;
+	}
+	v->count = 0;
+	v->entries = NULL;
+	if (n) {
+		v->entries = kg_read_alloc(r, n, sizeof(*v->entries));
+		if (!v->entries)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		err = kg_compact_read_binary(r, &v->entries[i].key);
+		if (unlikely(err))
+			return err;
+		if (max_len && v->entries[i].key.len > max_len)
+			return -EMSGSIZE;
+		err = kg_compact_read_i32(r, &v->entries[i].value);
+		if (unlikely(err))
+			return err;
+
+	}
+	v->count = n;
+	kg_reader_leave(r);
+	return skipped;
 }
 
 /* thrift_test_bonk_init() - zero @v and apply the IDL's default values */
@@ -1680,73 +3245,94 @@ void thrift_test_bonk_init(struct thrift_test_bonk *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_bonk_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_bonk_encode(struct kg_writer *w, const struct thrift_test_bonk *v)
+/* thrift_test_bonk_encode_binary() - write @v in the binary protocol; returns w->err */
+int thrift_test_bonk_encode_binary(struct kg_writer *w, const struct thrift_test_bonk *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.message) {
-		kg_write_field_begin(w, KG_T_STRING, 1);
-		kg_write_bytes(w, v->message);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.type) {
-		kg_write_field_begin(w, KG_T_I32, 2);
-		kg_write_i32(w, v->type);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	if (v->isset.message)
+		kg_binary_write_field_bytes(w, 1, v->message);
+	if (v->isset.type)
+		kg_binary_write_field_i32(w, 2, v->type);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
+/* thrift_test_bonk_encode_compact() - write @v in the compact protocol; returns w->err */
+int thrift_test_bonk_encode_compact(struct kg_writer *w, const struct thrift_test_bonk *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.message)
+		kg_compact_write_field_bytes(w, 1, v->message, &last);
+	if (v->isset.type)
+		kg_compact_write_field_i32(w, 2, v->type, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* thrift_test_bonk_encode() - write @v in w->proto; returns w->err (0 or a negative errno) */
+int thrift_test_bonk_encode(struct kg_writer *w, const struct thrift_test_bonk *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_bonk_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_bonk_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
 /*
- * thrift_test_bonk_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_bonk_decode_binary() - read one struct in the binary protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_bonk_decode(struct kg_reader *r, struct thrift_test_bonk *v)
+int thrift_test_bonk_decode_binary(struct kg_reader *r, struct thrift_test_bonk *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_bonk_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->message);
-			if (err)
+			err = kg_binary_read_string(r, &v->message);
+			if (unlikely(err))
 				return err;
 			v->isset.message = true;
 			break;
 		case 2:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->type);
-			if (err)
+			err = kg_binary_read_i32(r, &v->type);
+			if (unlikely(err))
 				return err;
 			v->isset.type = true;
 			break;
@@ -1756,14 +3342,81 @@ int thrift_test_bonk_decode(struct kg_reader *r, struct thrift_test_bonk *v)
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_bonk_decode_compact() - read one struct in the compact protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_bonk_decode_compact(struct kg_reader *r, struct thrift_test_bonk *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_bonk_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->message);
+			if (unlikely(err))
+				return err;
+			v->isset.message = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->type);
+			if (unlikely(err))
+				return err;
+			v->isset.type = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/* thrift_test_bonk_decode() - read one struct in r->proto: as thrift_test_bonk_decode_binary() */
+int thrift_test_bonk_decode(struct kg_reader *r, struct thrift_test_bonk *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_bonk_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_bonk_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /* thrift_test_bonk_encoded_size() - bytes thrift_test_bonk_encode() writes for @v in @proto */
@@ -1782,73 +3435,94 @@ void thrift_test_bools_init(struct thrift_test_bools *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_bools_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_bools_encode(struct kg_writer *w, const struct thrift_test_bools *v)
+/* thrift_test_bools_encode_binary() - write @v in the binary protocol; returns w->err */
+int thrift_test_bools_encode_binary(struct kg_writer *w, const struct thrift_test_bools *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.im_true) {
-		kg_write_field_begin(w, KG_T_BOOL, 1);
-		kg_write_bool(w, v->im_true);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.im_false) {
-		kg_write_field_begin(w, KG_T_BOOL, 2);
-		kg_write_bool(w, v->im_false);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	if (v->isset.im_true)
+		kg_binary_write_field_bool(w, 1, v->im_true);
+	if (v->isset.im_false)
+		kg_binary_write_field_bool(w, 2, v->im_false);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
+/* thrift_test_bools_encode_compact() - write @v in the compact protocol; returns w->err */
+int thrift_test_bools_encode_compact(struct kg_writer *w, const struct thrift_test_bools *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.im_true)
+		kg_compact_write_field_bool(w, 1, v->im_true, &last);
+	if (v->isset.im_false)
+		kg_compact_write_field_bool(w, 2, v->im_false, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* thrift_test_bools_encode() - write @v in w->proto; returns w->err (0 or a negative errno) */
+int thrift_test_bools_encode(struct kg_writer *w, const struct thrift_test_bools *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_bools_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_bools_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
 /*
- * thrift_test_bools_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_bools_decode_binary() - read one struct in the binary protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_bools_decode(struct kg_reader *r, struct thrift_test_bools *v)
+int thrift_test_bools_decode_binary(struct kg_reader *r, struct thrift_test_bools *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_bools_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_BOOL) {
+			if (unlikely(ttype != KG_T_BOOL)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_bool(r, &v->im_true);
-			if (err)
+			err = kg_binary_read_bool(r, &v->im_true);
+			if (unlikely(err))
 				return err;
 			v->isset.im_true = true;
 			break;
 		case 2:
-			if (ttype != KG_T_BOOL) {
+			if (unlikely(ttype != KG_T_BOOL)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_bool(r, &v->im_false);
-			if (err)
+			err = kg_binary_read_bool(r, &v->im_false);
+			if (unlikely(err))
 				return err;
 			v->isset.im_false = true;
 			break;
@@ -1858,14 +3532,81 @@ int thrift_test_bools_decode(struct kg_reader *r, struct thrift_test_bools *v)
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_bools_decode_compact() - read one struct in the compact protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_bools_decode_compact(struct kg_reader *r, struct thrift_test_bools *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_bools_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_BOOL)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_bool(r, &v->im_true);
+			if (unlikely(err))
+				return err;
+			v->isset.im_true = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_BOOL)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_bool(r, &v->im_false);
+			if (unlikely(err))
+				return err;
+			v->isset.im_false = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/* thrift_test_bools_decode() - read one struct in r->proto: as thrift_test_bools_decode_binary() */
+int thrift_test_bools_decode(struct kg_reader *r, struct thrift_test_bools *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_bools_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_bools_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /* thrift_test_bools_encoded_size() - bytes thrift_test_bools_encode() writes for @v in @proto */
@@ -1884,109 +3625,126 @@ void thrift_test_xtruct_init(struct thrift_test_xtruct *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_xtruct_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_xtruct_encode(struct kg_writer *w, const struct thrift_test_xtruct *v)
+/* thrift_test_xtruct_encode_binary() - write @v in the binary protocol; returns w->err */
+int thrift_test_xtruct_encode_binary(struct kg_writer *w, const struct thrift_test_xtruct *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.string_thing) {
-		kg_write_field_begin(w, KG_T_STRING, 1);
-		kg_write_bytes(w, v->string_thing);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.byte_thing) {
-		kg_write_field_begin(w, KG_T_BYTE, 4);
-		kg_write_byte(w, v->byte_thing);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.i32_thing) {
-		kg_write_field_begin(w, KG_T_I32, 9);
-		kg_write_i32(w, v->i32_thing);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.i64_thing) {
-		kg_write_field_begin(w, KG_T_I64, 11);
-		kg_write_i64(w, v->i64_thing);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	if (v->isset.string_thing)
+		kg_binary_write_field_bytes(w, 1, v->string_thing);
+	if (v->isset.byte_thing)
+		kg_binary_write_field_byte(w, 4, v->byte_thing);
+	if (v->isset.i32_thing)
+		kg_binary_write_field_i32(w, 9, v->i32_thing);
+	if (v->isset.i64_thing)
+		kg_binary_write_field_i64(w, 11, v->i64_thing);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
+/* thrift_test_xtruct_encode_compact() - write @v in the compact protocol; returns w->err */
+int thrift_test_xtruct_encode_compact(struct kg_writer *w, const struct thrift_test_xtruct *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.string_thing)
+		kg_compact_write_field_bytes(w, 1, v->string_thing, &last);
+	if (v->isset.byte_thing)
+		kg_compact_write_field_byte(w, 4, v->byte_thing, &last);
+	if (v->isset.i32_thing)
+		kg_compact_write_field_i32(w, 9, v->i32_thing, &last);
+	if (v->isset.i64_thing)
+		kg_compact_write_field_i64(w, 11, v->i64_thing, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* thrift_test_xtruct_encode() - write @v in w->proto; returns w->err (0 or a negative errno) */
+int thrift_test_xtruct_encode(struct kg_writer *w, const struct thrift_test_xtruct *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_xtruct_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_xtruct_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
 /*
- * thrift_test_xtruct_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_xtruct_decode_binary() - read one struct in the binary protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_xtruct_decode(struct kg_reader *r, struct thrift_test_xtruct *v)
+int thrift_test_xtruct_decode_binary(struct kg_reader *r, struct thrift_test_xtruct *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_xtruct_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->string_thing);
-			if (err)
+			err = kg_binary_read_string(r, &v->string_thing);
+			if (unlikely(err))
 				return err;
 			v->isset.string_thing = true;
 			break;
 		case 4:
-			if (ttype != KG_T_BYTE) {
+			if (unlikely(ttype != KG_T_BYTE)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_byte(r, &v->byte_thing);
-			if (err)
+			err = kg_binary_read_byte(r, &v->byte_thing);
+			if (unlikely(err))
 				return err;
 			v->isset.byte_thing = true;
 			break;
 		case 9:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->i32_thing);
-			if (err)
+			err = kg_binary_read_i32(r, &v->i32_thing);
+			if (unlikely(err))
 				return err;
 			v->isset.i32_thing = true;
 			break;
 		case 11:
-			if (ttype != KG_T_I64) {
+			if (unlikely(ttype != KG_T_I64)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i64(r, &v->i64_thing);
-			if (err)
+			err = kg_binary_read_i64(r, &v->i64_thing);
+			if (unlikely(err))
 				return err;
 			v->isset.i64_thing = true;
 			break;
@@ -1996,14 +3754,107 @@ int thrift_test_xtruct_decode(struct kg_reader *r, struct thrift_test_xtruct *v)
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_xtruct_decode_compact() - read one struct in the compact protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_xtruct_decode_compact(struct kg_reader *r, struct thrift_test_xtruct *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_xtruct_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->string_thing);
+			if (unlikely(err))
+				return err;
+			v->isset.string_thing = true;
+			break;
+		case 4:
+			if (unlikely(ttype != KG_T_BYTE)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_byte(r, &v->byte_thing);
+			if (unlikely(err))
+				return err;
+			v->isset.byte_thing = true;
+			break;
+		case 9:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->i32_thing);
+			if (unlikely(err))
+				return err;
+			v->isset.i32_thing = true;
+			break;
+		case 11:
+			if (unlikely(ttype != KG_T_I64)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i64(r, &v->i64_thing);
+			if (unlikely(err))
+				return err;
+			v->isset.i64_thing = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_xtruct_decode() - read one struct in r->proto: as thrift_test_xtruct_decode_binary()
+ */
+int thrift_test_xtruct_decode(struct kg_reader *r, struct thrift_test_xtruct *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_xtruct_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_xtruct_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /* thrift_test_xtruct_encoded_size() - bytes thrift_test_xtruct_encode() writes for @v in @proto */
@@ -2022,91 +3873,114 @@ void thrift_test_xtruct2_init(struct thrift_test_xtruct2 *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_xtruct2_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_xtruct2_encode(struct kg_writer *w, const struct thrift_test_xtruct2 *v)
+/* thrift_test_xtruct2_encode_binary() - write @v in the binary protocol; returns w->err */
+int thrift_test_xtruct2_encode_binary(struct kg_writer *w, const struct thrift_test_xtruct2 *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.byte_thing) {
-		kg_write_field_begin(w, KG_T_BYTE, 1);
-		kg_write_byte(w, v->byte_thing);
-
-		kg_write_field_end(w);
-	}
+	if (v->isset.byte_thing)
+		kg_binary_write_field_byte(w, 1, v->byte_thing);
 	if (v->isset.struct_thing) {
-		kg_write_field_begin(w, KG_T_STRUCT, 2);
-		thrift_test_xtruct_encode(w, &v->struct_thing);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 2);
+		thrift_test_xtruct_encode_binary(w, &v->struct_thing);
 	}
-	if (v->isset.i32_thing) {
-		kg_write_field_begin(w, KG_T_I32, 3);
-		kg_write_i32(w, v->i32_thing);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	if (v->isset.i32_thing)
+		kg_binary_write_field_i32(w, 3, v->i32_thing);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
+/* thrift_test_xtruct2_encode_compact() - write @v in the compact protocol; returns w->err */
+int thrift_test_xtruct2_encode_compact(struct kg_writer *w, const struct thrift_test_xtruct2 *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.byte_thing)
+		kg_compact_write_field_byte(w, 1, v->byte_thing, &last);
+	if (v->isset.struct_thing) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 2, &last);
+		thrift_test_xtruct_encode_compact(w, &v->struct_thing);
+	}
+	if (v->isset.i32_thing)
+		kg_compact_write_field_i32(w, 3, v->i32_thing, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* thrift_test_xtruct2_encode() - write @v in w->proto; returns w->err (0 or a negative errno) */
+int thrift_test_xtruct2_encode(struct kg_writer *w, const struct thrift_test_xtruct2 *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_xtruct2_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_xtruct2_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
 /*
- * thrift_test_xtruct2_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_xtruct2_decode_binary() - read one struct in the binary protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_xtruct2_decode(struct kg_reader *r, struct thrift_test_xtruct2 *v)
+int thrift_test_xtruct2_decode_binary(struct kg_reader *r, struct thrift_test_xtruct2 *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_xtruct2_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_BYTE) {
+			if (unlikely(ttype != KG_T_BYTE)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_byte(r, &v->byte_thing);
-			if (err)
+			err = kg_binary_read_byte(r, &v->byte_thing);
+			if (unlikely(err))
 				return err;
 			v->isset.byte_thing = true;
 			break;
 		case 2:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = thrift_test_xtruct_decode(r, &v->struct_thing);
-			if (err)
+			err = thrift_test_xtruct_decode_binary(r, &v->struct_thing);
+			if (unlikely(err))
 				return err;
 			v->isset.struct_thing = true;
 			break;
 		case 3:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->i32_thing);
-			if (err)
+			err = kg_binary_read_i32(r, &v->i32_thing);
+			if (unlikely(err))
 				return err;
 			v->isset.i32_thing = true;
 			break;
@@ -2116,14 +3990,96 @@ int thrift_test_xtruct2_decode(struct kg_reader *r, struct thrift_test_xtruct2 *
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_xtruct2_decode_compact() - read one struct in the compact protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_xtruct2_decode_compact(struct kg_reader *r, struct thrift_test_xtruct2 *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_xtruct2_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_BYTE)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_byte(r, &v->byte_thing);
+			if (unlikely(err))
+				return err;
+			v->isset.byte_thing = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = thrift_test_xtruct_decode_compact(r, &v->struct_thing);
+			if (unlikely(err))
+				return err;
+			v->isset.struct_thing = true;
+			break;
+		case 3:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->i32_thing);
+			if (unlikely(err))
+				return err;
+			v->isset.i32_thing = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_xtruct2_decode() - read one struct in r->proto: as
+ * thrift_test_xtruct2_decode_binary()
+ */
+int thrift_test_xtruct2_decode(struct kg_reader *r, struct thrift_test_xtruct2 *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_xtruct2_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_xtruct2_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2144,109 +4100,126 @@ void thrift_test_xtruct3_init(struct thrift_test_xtruct3 *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_xtruct3_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_xtruct3_encode(struct kg_writer *w, const struct thrift_test_xtruct3 *v)
+/* thrift_test_xtruct3_encode_binary() - write @v in the binary protocol; returns w->err */
+int thrift_test_xtruct3_encode_binary(struct kg_writer *w, const struct thrift_test_xtruct3 *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.string_thing) {
-		kg_write_field_begin(w, KG_T_STRING, 1);
-		kg_write_bytes(w, v->string_thing);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.changed) {
-		kg_write_field_begin(w, KG_T_I32, 4);
-		kg_write_i32(w, v->changed);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.i32_thing) {
-		kg_write_field_begin(w, KG_T_I32, 9);
-		kg_write_i32(w, v->i32_thing);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.i64_thing) {
-		kg_write_field_begin(w, KG_T_I64, 11);
-		kg_write_i64(w, v->i64_thing);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	if (v->isset.string_thing)
+		kg_binary_write_field_bytes(w, 1, v->string_thing);
+	if (v->isset.changed)
+		kg_binary_write_field_i32(w, 4, v->changed);
+	if (v->isset.i32_thing)
+		kg_binary_write_field_i32(w, 9, v->i32_thing);
+	if (v->isset.i64_thing)
+		kg_binary_write_field_i64(w, 11, v->i64_thing);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
+/* thrift_test_xtruct3_encode_compact() - write @v in the compact protocol; returns w->err */
+int thrift_test_xtruct3_encode_compact(struct kg_writer *w, const struct thrift_test_xtruct3 *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.string_thing)
+		kg_compact_write_field_bytes(w, 1, v->string_thing, &last);
+	if (v->isset.changed)
+		kg_compact_write_field_i32(w, 4, v->changed, &last);
+	if (v->isset.i32_thing)
+		kg_compact_write_field_i32(w, 9, v->i32_thing, &last);
+	if (v->isset.i64_thing)
+		kg_compact_write_field_i64(w, 11, v->i64_thing, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* thrift_test_xtruct3_encode() - write @v in w->proto; returns w->err (0 or a negative errno) */
+int thrift_test_xtruct3_encode(struct kg_writer *w, const struct thrift_test_xtruct3 *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_xtruct3_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_xtruct3_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
 /*
- * thrift_test_xtruct3_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_xtruct3_decode_binary() - read one struct in the binary protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_xtruct3_decode(struct kg_reader *r, struct thrift_test_xtruct3 *v)
+int thrift_test_xtruct3_decode_binary(struct kg_reader *r, struct thrift_test_xtruct3 *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_xtruct3_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->string_thing);
-			if (err)
+			err = kg_binary_read_string(r, &v->string_thing);
+			if (unlikely(err))
 				return err;
 			v->isset.string_thing = true;
 			break;
 		case 4:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->changed);
-			if (err)
+			err = kg_binary_read_i32(r, &v->changed);
+			if (unlikely(err))
 				return err;
 			v->isset.changed = true;
 			break;
 		case 9:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->i32_thing);
-			if (err)
+			err = kg_binary_read_i32(r, &v->i32_thing);
+			if (unlikely(err))
 				return err;
 			v->isset.i32_thing = true;
 			break;
 		case 11:
-			if (ttype != KG_T_I64) {
+			if (unlikely(ttype != KG_T_I64)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i64(r, &v->i64_thing);
-			if (err)
+			err = kg_binary_read_i64(r, &v->i64_thing);
+			if (unlikely(err))
 				return err;
 			v->isset.i64_thing = true;
 			break;
@@ -2256,14 +4229,108 @@ int thrift_test_xtruct3_decode(struct kg_reader *r, struct thrift_test_xtruct3 *
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_xtruct3_decode_compact() - read one struct in the compact protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_xtruct3_decode_compact(struct kg_reader *r, struct thrift_test_xtruct3 *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_xtruct3_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->string_thing);
+			if (unlikely(err))
+				return err;
+			v->isset.string_thing = true;
+			break;
+		case 4:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->changed);
+			if (unlikely(err))
+				return err;
+			v->isset.changed = true;
+			break;
+		case 9:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->i32_thing);
+			if (unlikely(err))
+				return err;
+			v->isset.i32_thing = true;
+			break;
+		case 11:
+			if (unlikely(ttype != KG_T_I64)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i64(r, &v->i64_thing);
+			if (unlikely(err))
+				return err;
+			v->isset.i64_thing = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_xtruct3_decode() - read one struct in r->proto: as
+ * thrift_test_xtruct3_decode_binary()
+ */
+int thrift_test_xtruct3_decode(struct kg_reader *r, struct thrift_test_xtruct3 *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_xtruct3_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_xtruct3_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2284,61 +4351,90 @@ void thrift_test_insanity_init(struct thrift_test_insanity *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_insanity_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_insanity_encode(struct kg_writer *w, const struct thrift_test_insanity *v)
+/* thrift_test_insanity_encode_binary() - write @v in the binary protocol; returns w->err */
+int thrift_test_insanity_encode_binary(struct kg_writer *w, const struct thrift_test_insanity *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.user_map) {
-		kg_write_field_begin(w, KG_T_MAP, 1);
-		kg_map_i32_i64_encode(w, &v->user_map);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_MAP, 1);
+		kg_map_i32_i64_encode_binary(w, &v->user_map);
 	}
 	if (v->isset.xtructs) {
-		kg_write_field_begin(w, KG_T_LIST, 2);
-		kg_list_thrift_test_xtruct_encode(w, &v->xtructs);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_LIST, 2);
+		kg_list_thrift_test_xtruct_encode_binary(w, &v->xtructs);
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
+/* thrift_test_insanity_encode_compact() - write @v in the compact protocol; returns w->err */
+int thrift_test_insanity_encode_compact(struct kg_writer *w, const struct thrift_test_insanity *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.user_map) {
+		kg_compact_write_field_begin(w, KG_T_MAP, 1, &last);
+		kg_map_i32_i64_encode_compact(w, &v->user_map);
+	}
+	if (v->isset.xtructs) {
+		kg_compact_write_field_begin(w, KG_T_LIST, 2, &last);
+		kg_list_thrift_test_xtruct_encode_compact(w, &v->xtructs);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* thrift_test_insanity_encode() - write @v in w->proto; returns w->err (0 or a negative errno) */
+int thrift_test_insanity_encode(struct kg_writer *w, const struct thrift_test_insanity *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_insanity_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_insanity_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
 /*
- * thrift_test_insanity_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_insanity_decode_binary() - read one struct in the binary protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_insanity_decode(struct kg_reader *r, struct thrift_test_insanity *v)
+int thrift_test_insanity_decode_binary(struct kg_reader *r, struct thrift_test_insanity *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_insanity_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_MAP) {
+			if (unlikely(ttype != KG_T_MAP)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_map_i32_i64_decode(r, &v->user_map, 0);
-			if (err < 0)
+			err = kg_map_i32_i64_decode_binary(r, &v->user_map, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -2348,14 +4444,14 @@ int thrift_test_insanity_decode(struct kg_reader *r, struct thrift_test_insanity
 			v->isset.user_map = true;
 			break;
 		case 2:
-			if (ttype != KG_T_LIST) {
+			if (unlikely(ttype != KG_T_LIST)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_list_thrift_test_xtruct_decode(r, &v->xtructs, 0);
-			if (err < 0)
+			err = kg_list_thrift_test_xtruct_decode_binary(r, &v->xtructs, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -2370,14 +4466,94 @@ int thrift_test_insanity_decode(struct kg_reader *r, struct thrift_test_insanity
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_insanity_decode_compact() - read one struct in the compact protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_insanity_decode_compact(struct kg_reader *r, struct thrift_test_insanity *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_insanity_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_MAP)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_map_i32_i64_decode_compact(r, &v->user_map, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->user_map, 0, sizeof(v->user_map));
+				break;
+			}
+			v->isset.user_map = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_LIST)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_list_thrift_test_xtruct_decode_compact(r, &v->xtructs, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->xtructs, 0, sizeof(v->xtructs));
+				break;
+			}
+			v->isset.xtructs = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_insanity_decode() - read one struct in r->proto: as
+ * thrift_test_insanity_decode_binary()
+ */
+int thrift_test_insanity_decode(struct kg_reader *r, struct thrift_test_insanity *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_insanity_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_insanity_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2398,92 +4574,122 @@ void thrift_test_crazy_nesting_init(struct thrift_test_crazy_nesting *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_crazy_nesting_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_crazy_nesting_encode(struct kg_writer *w, const struct thrift_test_crazy_nesting *v)
+/* thrift_test_crazy_nesting_encode_binary() - write @v in the binary protocol; returns w->err */
+int thrift_test_crazy_nesting_encode_binary(struct kg_writer *w,
+					    const struct thrift_test_crazy_nesting *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.string_field) {
-		kg_write_field_begin(w, KG_T_STRING, 1);
-		kg_write_bytes(w, v->string_field);
-
-		kg_write_field_end(w);
-	}
+	if (v->isset.string_field)
+		kg_binary_write_field_bytes(w, 1, v->string_field);
 	if (v->isset.set_field) {
-		kg_write_field_begin(w, KG_T_SET, 2);
-		kg_set_thrift_test_insanity_encode(w, &v->set_field);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_SET, 2);
+		kg_set_thrift_test_insanity_encode_binary(w, &v->set_field);
 	}
-	{
-		kg_write_field_begin(w, KG_T_LIST, 3);
-		kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode(w,
-				&v->list_field);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.binary_field) {
-		kg_write_field_begin(w, KG_T_STRING, 4);
-		kg_write_bytes(w, v->binary_field);
-
-		kg_write_field_end(w);
-	}
+	kg_binary_write_field_begin(w, KG_T_LIST, 3);
+	kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode_binary(w,
+			&v->list_field);
+	if (v->isset.binary_field)
+		kg_binary_write_field_bytes(w, 4, v->binary_field);
 	if (v->isset.uuid_field) {
-		kg_write_field_begin(w, KG_T_UUID, 5);
-		kg_write_uuid(w, v->uuid_field.b);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_UUID, 5);
+		kg_binary_write_uuid(w, v->uuid_field.b);
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* thrift_test_crazy_nesting_encode_compact() - write @v in the compact protocol; returns w->err */
+int thrift_test_crazy_nesting_encode_compact(struct kg_writer *w,
+					     const struct thrift_test_crazy_nesting *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.string_field)
+		kg_compact_write_field_bytes(w, 1, v->string_field, &last);
+	if (v->isset.set_field) {
+		kg_compact_write_field_begin(w, KG_T_SET, 2, &last);
+		kg_set_thrift_test_insanity_encode_compact(w, &v->set_field);
+	}
+	kg_compact_write_field_begin(w, KG_T_LIST, 3, &last);
+	kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_encode_compact(w,
+			&v->list_field);
+	if (v->isset.binary_field)
+		kg_compact_write_field_bytes(w, 4, v->binary_field, &last);
+	if (v->isset.uuid_field) {
+		kg_compact_write_field_begin(w, KG_T_UUID, 5, &last);
+		kg_compact_write_uuid(w, v->uuid_field.b);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
 /*
- * thrift_test_crazy_nesting_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_crazy_nesting_encode() - write @v in w->proto; returns w->err (0 or a negative errno)
+ */
+int thrift_test_crazy_nesting_encode(struct kg_writer *w, const struct thrift_test_crazy_nesting *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_crazy_nesting_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_crazy_nesting_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
+/*
+ * thrift_test_crazy_nesting_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_crazy_nesting_decode(struct kg_reader *r, struct thrift_test_crazy_nesting *v)
+int thrift_test_crazy_nesting_decode_binary(struct kg_reader *r,
+					    struct thrift_test_crazy_nesting *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_crazy_nesting_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->string_field);
-			if (err)
+			err = kg_binary_read_string(r, &v->string_field);
+			if (unlikely(err))
 				return err;
 			v->isset.string_field = true;
 			break;
 		case 2:
-			if (ttype != KG_T_SET) {
+			if (unlikely(ttype != KG_T_SET)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_set_thrift_test_insanity_decode(r, &v->set_field, 0);
-			if (err < 0)
+			err = kg_set_thrift_test_insanity_decode_binary(r, &v->set_field, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -2493,15 +4699,15 @@ int thrift_test_crazy_nesting_decode(struct kg_reader *r, struct thrift_test_cra
 			v->isset.set_field = true;
 			break;
 		case 3:
-			if (ttype != KG_T_LIST) {
+			if (unlikely(ttype != KG_T_LIST)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode(
+			err = kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode_binary(
 					r, &v->list_field, 0, 0);
-			if (err < 0)
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -2511,26 +4717,26 @@ int thrift_test_crazy_nesting_decode(struct kg_reader *r, struct thrift_test_cra
 			v->isset.list_field = true;
 			break;
 		case 4:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_binary(r, &v->binary_field);
-			if (err)
+			err = kg_binary_read_binary(r, &v->binary_field);
+			if (unlikely(err))
 				return err;
 			v->isset.binary_field = true;
 			break;
 		case 5:
-			if (ttype != KG_T_UUID) {
+			if (unlikely(ttype != KG_T_UUID)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_uuid(r, v->uuid_field.b);
-			if (err)
+			err = kg_binary_read_uuid(r, v->uuid_field.b);
+			if (unlikely(err))
 				return err;
 			v->isset.uuid_field = true;
 			break;
@@ -2540,16 +4746,137 @@ int thrift_test_crazy_nesting_decode(struct kg_reader *r, struct thrift_test_cra
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	if (!v->isset.list_field)
 		return -EBADMSG;	/* required field list_field missing */
 	return 0;
+}
+
+/*
+ * thrift_test_crazy_nesting_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_crazy_nesting_decode_compact(struct kg_reader *r,
+					     struct thrift_test_crazy_nesting *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_crazy_nesting_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->string_field);
+			if (unlikely(err))
+				return err;
+			v->isset.string_field = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_SET)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_set_thrift_test_insanity_decode_compact(r, &v->set_field, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->set_field, 0, sizeof(v->set_field));
+				break;
+			}
+			v->isset.set_field = true;
+			break;
+		case 3:
+			if (unlikely(ttype != KG_T_LIST)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_list_map_set_i32_map_i32_set_list_map_thrift_test_insanity_string_decode_compact(
+					r, &v->list_field, 0, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->list_field, 0, sizeof(v->list_field));
+				break;
+			}
+			v->isset.list_field = true;
+			break;
+		case 4:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_binary(r, &v->binary_field);
+			if (unlikely(err))
+				return err;
+			v->isset.binary_field = true;
+			break;
+		case 5:
+			if (unlikely(ttype != KG_T_UUID)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_uuid(r, v->uuid_field.b);
+			if (unlikely(err))
+				return err;
+			v->isset.uuid_field = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	if (!v->isset.list_field)
+		return -EBADMSG;	/* required field list_field missing */
+	return 0;
+}
+
+/*
+ * thrift_test_crazy_nesting_decode() - read one struct in r->proto: as
+ * thrift_test_crazy_nesting_decode_binary()
+ */
+int thrift_test_crazy_nesting_decode(struct kg_reader *r, struct thrift_test_crazy_nesting *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_crazy_nesting_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_crazy_nesting_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2571,57 +4898,89 @@ void thrift_test_some_union_init(struct thrift_test_some_union *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_some_union_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_some_union_encode(struct kg_writer *w, const struct thrift_test_some_union *v)
+/* thrift_test_some_union_encode_binary() - write @v in the binary protocol; returns w->err */
+int thrift_test_some_union_encode_binary(struct kg_writer *w,
+					 const struct thrift_test_some_union *v)
 {
 	if (v->isset.map_thing + v->isset.string_thing + v->isset.i32_thing +
-	    v->isset.xtruct_thing + v->isset.insanity_thing > 1 && !w->err)
-		w->err = -EINVAL;	/* a union holds at most one field */
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	    v->isset.xtruct_thing + v->isset.insanity_thing > 1)
+		kg_w_error(w, -EINVAL);	/* a union holds at most one field */
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.map_thing) {
-		kg_write_field_begin(w, KG_T_MAP, 1);
-		kg_map_i32_i64_encode(w, &v->map_thing);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_MAP, 1);
+		kg_map_i32_i64_encode_binary(w, &v->map_thing);
 	}
-	if (v->isset.string_thing) {
-		kg_write_field_begin(w, KG_T_STRING, 2);
-		kg_write_bytes(w, v->string_thing);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.i32_thing) {
-		kg_write_field_begin(w, KG_T_I32, 3);
-		kg_write_i32(w, v->i32_thing);
-
-		kg_write_field_end(w);
-	}
+	if (v->isset.string_thing)
+		kg_binary_write_field_bytes(w, 2, v->string_thing);
+	if (v->isset.i32_thing)
+		kg_binary_write_field_i32(w, 3, v->i32_thing);
 	if (v->isset.xtruct_thing) {
-		kg_write_field_begin(w, KG_T_STRUCT, 4);
-		thrift_test_xtruct3_encode(w, &v->xtruct_thing);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 4);
+		thrift_test_xtruct3_encode_binary(w, &v->xtruct_thing);
 	}
 	if (v->isset.insanity_thing) {
-		kg_write_field_begin(w, KG_T_STRUCT, 5);
-		thrift_test_insanity_encode(w, &v->insanity_thing);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 5);
+		thrift_test_insanity_encode_binary(w, &v->insanity_thing);
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
+/* thrift_test_some_union_encode_compact() - write @v in the compact protocol; returns w->err */
+int thrift_test_some_union_encode_compact(struct kg_writer *w,
+					  const struct thrift_test_some_union *v)
+{
+	s16 last = 0;
+
+	if (v->isset.map_thing + v->isset.string_thing + v->isset.i32_thing +
+	    v->isset.xtruct_thing + v->isset.insanity_thing > 1)
+		kg_w_error(w, -EINVAL);	/* a union holds at most one field */
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.map_thing) {
+		kg_compact_write_field_begin(w, KG_T_MAP, 1, &last);
+		kg_map_i32_i64_encode_compact(w, &v->map_thing);
+	}
+	if (v->isset.string_thing)
+		kg_compact_write_field_bytes(w, 2, v->string_thing, &last);
+	if (v->isset.i32_thing)
+		kg_compact_write_field_i32(w, 3, v->i32_thing, &last);
+	if (v->isset.xtruct_thing) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 4, &last);
+		thrift_test_xtruct3_encode_compact(w, &v->xtruct_thing);
+	}
+	if (v->isset.insanity_thing) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 5, &last);
+		thrift_test_insanity_encode_compact(w, &v->insanity_thing);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* thrift_test_some_union_encode() - write @v in w->proto; returns w->err (0 or a negative errno) */
+int thrift_test_some_union_encode(struct kg_writer *w, const struct thrift_test_some_union *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_some_union_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_some_union_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
 /*
- * thrift_test_some_union_decode() - read one union into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_some_union_decode_binary() - read one union in the binary protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field or a second field of the union, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_some_union_decode(struct kg_reader *r, struct thrift_test_some_union *v)
+int thrift_test_some_union_decode_binary(struct kg_reader *r, struct thrift_test_some_union *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2629,18 +4988,18 @@ int thrift_test_some_union_decode(struct kg_reader *r, struct thrift_test_some_u
 	int err;
 
 	thrift_test_some_union_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_MAP) {
+			if (unlikely(ttype != KG_T_MAP)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
@@ -2648,8 +5007,8 @@ int thrift_test_some_union_decode(struct kg_reader *r, struct thrift_test_some_u
 			}
 			if (nset++)
 				return -EBADMSG;	/* a union holds one field */
-			err = kg_map_i32_i64_decode(r, &v->map_thing, 0);
-			if (err < 0)
+			err = kg_map_i32_i64_decode_binary(r, &v->map_thing, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -2659,7 +5018,7 @@ int thrift_test_some_union_decode(struct kg_reader *r, struct thrift_test_some_u
 			v->isset.map_thing = true;
 			break;
 		case 2:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
@@ -2667,13 +5026,13 @@ int thrift_test_some_union_decode(struct kg_reader *r, struct thrift_test_some_u
 			}
 			if (nset++)
 				return -EBADMSG;	/* a union holds one field */
-			err = kg_read_string(r, &v->string_thing);
-			if (err)
+			err = kg_binary_read_string(r, &v->string_thing);
+			if (unlikely(err))
 				return err;
 			v->isset.string_thing = true;
 			break;
 		case 3:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
@@ -2681,13 +5040,13 @@ int thrift_test_some_union_decode(struct kg_reader *r, struct thrift_test_some_u
 			}
 			if (nset++)
 				return -EBADMSG;	/* a union holds one field */
-			err = kg_read_i32(r, &v->i32_thing);
-			if (err)
+			err = kg_binary_read_i32(r, &v->i32_thing);
+			if (unlikely(err))
 				return err;
 			v->isset.i32_thing = true;
 			break;
 		case 4:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
@@ -2695,13 +5054,13 @@ int thrift_test_some_union_decode(struct kg_reader *r, struct thrift_test_some_u
 			}
 			if (nset++)
 				return -EBADMSG;	/* a union holds one field */
-			err = thrift_test_xtruct3_decode(r, &v->xtruct_thing);
-			if (err)
+			err = thrift_test_xtruct3_decode_binary(r, &v->xtruct_thing);
+			if (unlikely(err))
 				return err;
 			v->isset.xtruct_thing = true;
 			break;
 		case 5:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
@@ -2709,8 +5068,8 @@ int thrift_test_some_union_decode(struct kg_reader *r, struct thrift_test_some_u
 			}
 			if (nset++)
 				return -EBADMSG;	/* a union holds one field */
-			err = thrift_test_insanity_decode(r, &v->insanity_thing);
-			if (err)
+			err = thrift_test_insanity_decode_binary(r, &v->insanity_thing);
+			if (unlikely(err))
 				return err;
 			v->isset.insanity_thing = true;
 			break;
@@ -2720,14 +5079,137 @@ int thrift_test_some_union_decode(struct kg_reader *r, struct thrift_test_some_u
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_some_union_decode_compact() - read one union in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field or a second field of the union, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_some_union_decode_compact(struct kg_reader *r, struct thrift_test_some_union *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	u32 nset = 0;
+	int err;
+
+	thrift_test_some_union_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_MAP)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			if (nset++)
+				return -EBADMSG;	/* a union holds one field */
+			err = kg_map_i32_i64_decode_compact(r, &v->map_thing, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->map_thing, 0, sizeof(v->map_thing));
+				break;
+			}
+			v->isset.map_thing = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			if (nset++)
+				return -EBADMSG;	/* a union holds one field */
+			err = kg_compact_read_string(r, &v->string_thing);
+			if (unlikely(err))
+				return err;
+			v->isset.string_thing = true;
+			break;
+		case 3:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			if (nset++)
+				return -EBADMSG;	/* a union holds one field */
+			err = kg_compact_read_i32(r, &v->i32_thing);
+			if (unlikely(err))
+				return err;
+			v->isset.i32_thing = true;
+			break;
+		case 4:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			if (nset++)
+				return -EBADMSG;	/* a union holds one field */
+			err = thrift_test_xtruct3_decode_compact(r, &v->xtruct_thing);
+			if (unlikely(err))
+				return err;
+			v->isset.xtruct_thing = true;
+			break;
+		case 5:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			if (nset++)
+				return -EBADMSG;	/* a union holds one field */
+			err = thrift_test_insanity_decode_compact(r, &v->insanity_thing);
+			if (unlikely(err))
+				return err;
+			v->isset.insanity_thing = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_some_union_decode() - read one union in r->proto: as
+ * thrift_test_some_union_decode_binary()
+ */
+int thrift_test_some_union_decode(struct kg_reader *r, struct thrift_test_some_union *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_some_union_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_some_union_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2749,73 +5231,95 @@ void thrift_test_xception_init(struct thrift_test_xception *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_xception_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_xception_encode(struct kg_writer *w, const struct thrift_test_xception *v)
+/* thrift_test_xception_encode_binary() - write @v in the binary protocol; returns w->err */
+int thrift_test_xception_encode_binary(struct kg_writer *w, const struct thrift_test_xception *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.error_code) {
-		kg_write_field_begin(w, KG_T_I32, 1);
-		kg_write_i32(w, v->error_code);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.message) {
-		kg_write_field_begin(w, KG_T_STRING, 2);
-		kg_write_bytes(w, v->message);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	if (v->isset.error_code)
+		kg_binary_write_field_i32(w, 1, v->error_code);
+	if (v->isset.message)
+		kg_binary_write_field_bytes(w, 2, v->message);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
+/* thrift_test_xception_encode_compact() - write @v in the compact protocol; returns w->err */
+int thrift_test_xception_encode_compact(struct kg_writer *w, const struct thrift_test_xception *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.error_code)
+		kg_compact_write_field_i32(w, 1, v->error_code, &last);
+	if (v->isset.message)
+		kg_compact_write_field_bytes(w, 2, v->message, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* thrift_test_xception_encode() - write @v in w->proto; returns w->err (0 or a negative errno) */
+int thrift_test_xception_encode(struct kg_writer *w, const struct thrift_test_xception *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_xception_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_xception_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
 /*
- * thrift_test_xception_decode() - read one exception into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_xception_decode_binary() - read one exception in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_xception_decode(struct kg_reader *r, struct thrift_test_xception *v)
+int thrift_test_xception_decode_binary(struct kg_reader *r, struct thrift_test_xception *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_xception_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->error_code);
-			if (err)
+			err = kg_binary_read_i32(r, &v->error_code);
+			if (unlikely(err))
 				return err;
 			v->isset.error_code = true;
 			break;
 		case 2:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->message);
-			if (err)
+			err = kg_binary_read_string(r, &v->message);
+			if (unlikely(err))
 				return err;
 			v->isset.message = true;
 			break;
@@ -2825,14 +5329,85 @@ int thrift_test_xception_decode(struct kg_reader *r, struct thrift_test_xception
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_xception_decode_compact() - read one exception in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_xception_decode_compact(struct kg_reader *r, struct thrift_test_xception *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_xception_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->error_code);
+			if (unlikely(err))
+				return err;
+			v->isset.error_code = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->message);
+			if (unlikely(err))
+				return err;
+			v->isset.message = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_xception_decode() - read one exception in r->proto: as
+ * thrift_test_xception_decode_binary()
+ */
+int thrift_test_xception_decode(struct kg_reader *r, struct thrift_test_xception *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_xception_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_xception_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2853,73 +5428,99 @@ void thrift_test_xception2_init(struct thrift_test_xception2 *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_xception2_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_xception2_encode(struct kg_writer *w, const struct thrift_test_xception2 *v)
+/* thrift_test_xception2_encode_binary() - write @v in the binary protocol; returns w->err */
+int thrift_test_xception2_encode_binary(struct kg_writer *w, const struct thrift_test_xception2 *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.error_code) {
-		kg_write_field_begin(w, KG_T_I32, 1);
-		kg_write_i32(w, v->error_code);
-
-		kg_write_field_end(w);
-	}
+	if (v->isset.error_code)
+		kg_binary_write_field_i32(w, 1, v->error_code);
 	if (v->isset.struct_thing) {
-		kg_write_field_begin(w, KG_T_STRUCT, 2);
-		thrift_test_xtruct_encode(w, &v->struct_thing);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 2);
+		thrift_test_xtruct_encode_binary(w, &v->struct_thing);
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
+/* thrift_test_xception2_encode_compact() - write @v in the compact protocol; returns w->err */
+int thrift_test_xception2_encode_compact(struct kg_writer *w, const struct thrift_test_xception2 *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.error_code)
+		kg_compact_write_field_i32(w, 1, v->error_code, &last);
+	if (v->isset.struct_thing) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 2, &last);
+		thrift_test_xtruct_encode_compact(w, &v->struct_thing);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* thrift_test_xception2_encode() - write @v in w->proto; returns w->err (0 or a negative errno) */
+int thrift_test_xception2_encode(struct kg_writer *w, const struct thrift_test_xception2 *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_xception2_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_xception2_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
 /*
- * thrift_test_xception2_decode() - read one exception into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_xception2_decode_binary() - read one exception in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_xception2_decode(struct kg_reader *r, struct thrift_test_xception2 *v)
+int thrift_test_xception2_decode_binary(struct kg_reader *r, struct thrift_test_xception2 *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_xception2_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->error_code);
-			if (err)
+			err = kg_binary_read_i32(r, &v->error_code);
+			if (unlikely(err))
 				return err;
 			v->isset.error_code = true;
 			break;
 		case 2:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = thrift_test_xtruct_decode(r, &v->struct_thing);
-			if (err)
+			err = thrift_test_xtruct_decode_binary(r, &v->struct_thing);
+			if (unlikely(err))
 				return err;
 			v->isset.struct_thing = true;
 			break;
@@ -2929,14 +5530,85 @@ int thrift_test_xception2_decode(struct kg_reader *r, struct thrift_test_xceptio
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_xception2_decode_compact() - read one exception in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_xception2_decode_compact(struct kg_reader *r, struct thrift_test_xception2 *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_xception2_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->error_code);
+			if (unlikely(err))
+				return err;
+			v->isset.error_code = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = thrift_test_xtruct_decode_compact(r, &v->struct_thing);
+			if (unlikely(err))
+				return err;
+			v->isset.struct_thing = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_xception2_decode() - read one exception in r->proto: as
+ * thrift_test_xception2_decode_binary()
+ */
+int thrift_test_xception2_decode(struct kg_reader *r, struct thrift_test_xception2 *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_xception2_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_xception2_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2958,37 +5630,66 @@ void thrift_test_empty_struct_init(struct thrift_test_empty_struct *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_empty_struct_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_empty_struct_encode(struct kg_writer *w, const struct thrift_test_empty_struct *v)
+/* thrift_test_empty_struct_encode_binary() - write @v in the binary protocol; returns w->err */
+int thrift_test_empty_struct_encode_binary(struct kg_writer *w,
+					   const struct thrift_test_empty_struct *v)
 {
 	(void)v;
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* thrift_test_empty_struct_encode_compact() - write @v in the compact protocol; returns w->err */
+int thrift_test_empty_struct_encode_compact(struct kg_writer *w,
+					    const struct thrift_test_empty_struct *v)
+{
+	(void)v;
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
 /*
- * thrift_test_empty_struct_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_empty_struct_encode() - write @v in w->proto; returns w->err (0 or a negative errno)
+ */
+int thrift_test_empty_struct_encode(struct kg_writer *w, const struct thrift_test_empty_struct *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_empty_struct_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_empty_struct_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
+/*
+ * thrift_test_empty_struct_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_empty_struct_decode(struct kg_reader *r, struct thrift_test_empty_struct *v)
+int thrift_test_empty_struct_decode_binary(struct kg_reader *r, struct thrift_test_empty_struct *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_empty_struct_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
@@ -2999,14 +5700,61 @@ int thrift_test_empty_struct_decode(struct kg_reader *r, struct thrift_test_empt
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_empty_struct_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_empty_struct_decode_compact(struct kg_reader *r, struct thrift_test_empty_struct *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_empty_struct_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_empty_struct_decode() - read one struct in r->proto: as
+ * thrift_test_empty_struct_decode_binary()
+ */
+int thrift_test_empty_struct_decode(struct kg_reader *r, struct thrift_test_empty_struct *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_empty_struct_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_empty_struct_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3028,55 +5776,82 @@ void thrift_test_one_field_init(struct thrift_test_one_field *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_one_field_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_one_field_encode(struct kg_writer *w, const struct thrift_test_one_field *v)
+/* thrift_test_one_field_encode_binary() - write @v in the binary protocol; returns w->err */
+int thrift_test_one_field_encode_binary(struct kg_writer *w, const struct thrift_test_one_field *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.field) {
-		kg_write_field_begin(w, KG_T_STRUCT, 1);
-		thrift_test_empty_struct_encode(w, &v->field);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 1);
+		thrift_test_empty_struct_encode_binary(w, &v->field);
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
+/* thrift_test_one_field_encode_compact() - write @v in the compact protocol; returns w->err */
+int thrift_test_one_field_encode_compact(struct kg_writer *w, const struct thrift_test_one_field *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.field) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 1, &last);
+		thrift_test_empty_struct_encode_compact(w, &v->field);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* thrift_test_one_field_encode() - write @v in w->proto; returns w->err (0 or a negative errno) */
+int thrift_test_one_field_encode(struct kg_writer *w, const struct thrift_test_one_field *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_one_field_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_one_field_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
 /*
- * thrift_test_one_field_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_one_field_decode_binary() - read one struct in the binary protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_one_field_decode(struct kg_reader *r, struct thrift_test_one_field *v)
+int thrift_test_one_field_decode_binary(struct kg_reader *r, struct thrift_test_one_field *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_one_field_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = thrift_test_empty_struct_decode(r, &v->field);
-			if (err)
+			err = thrift_test_empty_struct_decode_binary(r, &v->field);
+			if (unlikely(err))
 				return err;
 			v->isset.field = true;
 			break;
@@ -3086,14 +5861,73 @@ int thrift_test_one_field_decode(struct kg_reader *r, struct thrift_test_one_fie
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_one_field_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_one_field_decode_compact(struct kg_reader *r, struct thrift_test_one_field *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_one_field_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = thrift_test_empty_struct_decode_compact(r, &v->field);
+			if (unlikely(err))
+				return err;
+			v->isset.field = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_one_field_decode() - read one struct in r->proto: as
+ * thrift_test_one_field_decode_binary()
+ */
+int thrift_test_one_field_decode(struct kg_reader *r, struct thrift_test_one_field *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_one_field_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_one_field_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3115,93 +5949,123 @@ void thrift_test_versioning_test_v1_init(struct thrift_test_versioning_test_v1 *
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_versioning_test_v1_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_versioning_test_v1_encode(struct kg_writer *w,
-					  const struct thrift_test_versioning_test_v1 *v)
+/*
+ * thrift_test_versioning_test_v1_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int thrift_test_versioning_test_v1_encode_binary(struct kg_writer *w,
+						 const struct thrift_test_versioning_test_v1 *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.begin_in_both) {
-		kg_write_field_begin(w, KG_T_I32, 1);
-		kg_write_i32(w, v->begin_in_both);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.old_string) {
-		kg_write_field_begin(w, KG_T_STRING, 3);
-		kg_write_bytes(w, v->old_string);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.end_in_both) {
-		kg_write_field_begin(w, KG_T_I32, 12);
-		kg_write_i32(w, v->end_in_both);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	if (v->isset.begin_in_both)
+		kg_binary_write_field_i32(w, 1, v->begin_in_both);
+	if (v->isset.old_string)
+		kg_binary_write_field_bytes(w, 3, v->old_string);
+	if (v->isset.end_in_both)
+		kg_binary_write_field_i32(w, 12, v->end_in_both);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
 /*
- * thrift_test_versioning_test_v1_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_versioning_test_v1_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int thrift_test_versioning_test_v1_encode_compact(struct kg_writer *w,
+						  const struct thrift_test_versioning_test_v1 *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.begin_in_both)
+		kg_compact_write_field_i32(w, 1, v->begin_in_both, &last);
+	if (v->isset.old_string)
+		kg_compact_write_field_bytes(w, 3, v->old_string, &last);
+	if (v->isset.end_in_both)
+		kg_compact_write_field_i32(w, 12, v->end_in_both, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_versioning_test_v1_encode() - write @v in w->proto; returns w->err (0 or a negative
+ * errno)
+ */
+int thrift_test_versioning_test_v1_encode(struct kg_writer *w,
+					  const struct thrift_test_versioning_test_v1 *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_versioning_test_v1_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_versioning_test_v1_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
+/*
+ * thrift_test_versioning_test_v1_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_versioning_test_v1_decode(struct kg_reader *r,
-					  struct thrift_test_versioning_test_v1 *v)
+int thrift_test_versioning_test_v1_decode_binary(struct kg_reader *r,
+						 struct thrift_test_versioning_test_v1 *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_versioning_test_v1_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->begin_in_both);
-			if (err)
+			err = kg_binary_read_i32(r, &v->begin_in_both);
+			if (unlikely(err))
 				return err;
 			v->isset.begin_in_both = true;
 			break;
 		case 3:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->old_string);
-			if (err)
+			err = kg_binary_read_string(r, &v->old_string);
+			if (unlikely(err))
 				return err;
 			v->isset.old_string = true;
 			break;
 		case 12:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->end_in_both);
-			if (err)
+			err = kg_binary_read_i32(r, &v->end_in_both);
+			if (unlikely(err))
 				return err;
 			v->isset.end_in_both = true;
 			break;
@@ -3211,14 +6075,99 @@ int thrift_test_versioning_test_v1_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_versioning_test_v1_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_versioning_test_v1_decode_compact(struct kg_reader *r,
+						  struct thrift_test_versioning_test_v1 *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_versioning_test_v1_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->begin_in_both);
+			if (unlikely(err))
+				return err;
+			v->isset.begin_in_both = true;
+			break;
+		case 3:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->old_string);
+			if (unlikely(err))
+				return err;
+			v->isset.old_string = true;
+			break;
+		case 12:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->end_in_both);
+			if (unlikely(err))
+				return err;
+			v->isset.end_in_both = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_versioning_test_v1_decode() - read one struct in r->proto: as
+ * thrift_test_versioning_test_v1_decode_binary()
+ */
+int thrift_test_versioning_test_v1_decode(struct kg_reader *r,
+					  struct thrift_test_versioning_test_v1 *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_versioning_test_v1_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_versioning_test_v1_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3241,207 +6190,235 @@ void thrift_test_versioning_test_v2_init(struct thrift_test_versioning_test_v2 *
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_versioning_test_v2_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_versioning_test_v2_encode(struct kg_writer *w,
-					  const struct thrift_test_versioning_test_v2 *v)
+/*
+ * thrift_test_versioning_test_v2_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int thrift_test_versioning_test_v2_encode_binary(struct kg_writer *w,
+						 const struct thrift_test_versioning_test_v2 *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.begin_in_both) {
-		kg_write_field_begin(w, KG_T_I32, 1);
-		kg_write_i32(w, v->begin_in_both);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.newint) {
-		kg_write_field_begin(w, KG_T_I32, 2);
-		kg_write_i32(w, v->newint);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.newbyte) {
-		kg_write_field_begin(w, KG_T_BYTE, 3);
-		kg_write_byte(w, v->newbyte);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.newshort) {
-		kg_write_field_begin(w, KG_T_I16, 4);
-		kg_write_i16(w, v->newshort);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.newlong) {
-		kg_write_field_begin(w, KG_T_I64, 5);
-		kg_write_i64(w, v->newlong);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.newdouble) {
-		kg_write_field_begin(w, KG_T_DOUBLE, 6);
-		kg_write_double(w, v->newdouble);
-
-		kg_write_field_end(w);
-	}
+	if (v->isset.begin_in_both)
+		kg_binary_write_field_i32(w, 1, v->begin_in_both);
+	if (v->isset.newint)
+		kg_binary_write_field_i32(w, 2, v->newint);
+	if (v->isset.newbyte)
+		kg_binary_write_field_byte(w, 3, v->newbyte);
+	if (v->isset.newshort)
+		kg_binary_write_field_i16(w, 4, v->newshort);
+	if (v->isset.newlong)
+		kg_binary_write_field_i64(w, 5, v->newlong);
+	if (v->isset.newdouble)
+		kg_binary_write_field_double(w, 6, v->newdouble);
 	if (v->isset.newstruct) {
-		kg_write_field_begin(w, KG_T_STRUCT, 7);
-		thrift_test_bonk_encode(w, &v->newstruct);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 7);
+		thrift_test_bonk_encode_binary(w, &v->newstruct);
 	}
 	if (v->isset.newlist) {
-		kg_write_field_begin(w, KG_T_LIST, 8);
-		kg_list_i32_encode(w, &v->newlist);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_LIST, 8);
+		kg_list_i32_encode_binary(w, &v->newlist);
 	}
 	if (v->isset.newset) {
-		kg_write_field_begin(w, KG_T_SET, 9);
-		kg_set_i32_encode(w, &v->newset);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_SET, 9);
+		kg_set_i32_encode_binary(w, &v->newset);
 	}
 	if (v->isset.newmap) {
-		kg_write_field_begin(w, KG_T_MAP, 10);
-		kg_map_i32_i32_encode(w, &v->newmap);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_MAP, 10);
+		kg_map_i32_i32_encode_binary(w, &v->newmap);
 	}
-	if (v->isset.newstring) {
-		kg_write_field_begin(w, KG_T_STRING, 11);
-		kg_write_bytes(w, v->newstring);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.end_in_both) {
-		kg_write_field_begin(w, KG_T_I32, 12);
-		kg_write_i32(w, v->end_in_both);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	if (v->isset.newstring)
+		kg_binary_write_field_bytes(w, 11, v->newstring);
+	if (v->isset.end_in_both)
+		kg_binary_write_field_i32(w, 12, v->end_in_both);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
 /*
- * thrift_test_versioning_test_v2_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_versioning_test_v2_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int thrift_test_versioning_test_v2_encode_compact(struct kg_writer *w,
+						  const struct thrift_test_versioning_test_v2 *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.begin_in_both)
+		kg_compact_write_field_i32(w, 1, v->begin_in_both, &last);
+	if (v->isset.newint)
+		kg_compact_write_field_i32(w, 2, v->newint, &last);
+	if (v->isset.newbyte)
+		kg_compact_write_field_byte(w, 3, v->newbyte, &last);
+	if (v->isset.newshort)
+		kg_compact_write_field_i16(w, 4, v->newshort, &last);
+	if (v->isset.newlong)
+		kg_compact_write_field_i64(w, 5, v->newlong, &last);
+	if (v->isset.newdouble)
+		kg_compact_write_field_double(w, 6, v->newdouble, &last);
+	if (v->isset.newstruct) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 7, &last);
+		thrift_test_bonk_encode_compact(w, &v->newstruct);
+	}
+	if (v->isset.newlist) {
+		kg_compact_write_field_begin(w, KG_T_LIST, 8, &last);
+		kg_list_i32_encode_compact(w, &v->newlist);
+	}
+	if (v->isset.newset) {
+		kg_compact_write_field_begin(w, KG_T_SET, 9, &last);
+		kg_set_i32_encode_compact(w, &v->newset);
+	}
+	if (v->isset.newmap) {
+		kg_compact_write_field_begin(w, KG_T_MAP, 10, &last);
+		kg_map_i32_i32_encode_compact(w, &v->newmap);
+	}
+	if (v->isset.newstring)
+		kg_compact_write_field_bytes(w, 11, v->newstring, &last);
+	if (v->isset.end_in_both)
+		kg_compact_write_field_i32(w, 12, v->end_in_both, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_versioning_test_v2_encode() - write @v in w->proto; returns w->err (0 or a negative
+ * errno)
+ */
+int thrift_test_versioning_test_v2_encode(struct kg_writer *w,
+					  const struct thrift_test_versioning_test_v2 *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_versioning_test_v2_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_versioning_test_v2_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
+/*
+ * thrift_test_versioning_test_v2_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_versioning_test_v2_decode(struct kg_reader *r,
-					  struct thrift_test_versioning_test_v2 *v)
+int thrift_test_versioning_test_v2_decode_binary(struct kg_reader *r,
+						 struct thrift_test_versioning_test_v2 *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_versioning_test_v2_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->begin_in_both);
-			if (err)
+			err = kg_binary_read_i32(r, &v->begin_in_both);
+			if (unlikely(err))
 				return err;
 			v->isset.begin_in_both = true;
 			break;
 		case 2:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->newint);
-			if (err)
+			err = kg_binary_read_i32(r, &v->newint);
+			if (unlikely(err))
 				return err;
 			v->isset.newint = true;
 			break;
 		case 3:
-			if (ttype != KG_T_BYTE) {
+			if (unlikely(ttype != KG_T_BYTE)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_byte(r, &v->newbyte);
-			if (err)
+			err = kg_binary_read_byte(r, &v->newbyte);
+			if (unlikely(err))
 				return err;
 			v->isset.newbyte = true;
 			break;
 		case 4:
-			if (ttype != KG_T_I16) {
+			if (unlikely(ttype != KG_T_I16)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i16(r, &v->newshort);
-			if (err)
+			err = kg_binary_read_i16(r, &v->newshort);
+			if (unlikely(err))
 				return err;
 			v->isset.newshort = true;
 			break;
 		case 5:
-			if (ttype != KG_T_I64) {
+			if (unlikely(ttype != KG_T_I64)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i64(r, &v->newlong);
-			if (err)
+			err = kg_binary_read_i64(r, &v->newlong);
+			if (unlikely(err))
 				return err;
 			v->isset.newlong = true;
 			break;
 		case 6:
-			if (ttype != KG_T_DOUBLE) {
+			if (unlikely(ttype != KG_T_DOUBLE)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_double(r, &v->newdouble);
-			if (err)
+			err = kg_binary_read_double(r, &v->newdouble);
+			if (unlikely(err))
 				return err;
 			v->isset.newdouble = true;
 			break;
 		case 7:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = thrift_test_bonk_decode(r, &v->newstruct);
-			if (err)
+			err = thrift_test_bonk_decode_binary(r, &v->newstruct);
+			if (unlikely(err))
 				return err;
 			v->isset.newstruct = true;
 			break;
 		case 8:
-			if (ttype != KG_T_LIST) {
+			if (unlikely(ttype != KG_T_LIST)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_list_i32_decode(r, &v->newlist, 0);
-			if (err < 0)
+			err = kg_list_i32_decode_binary(r, &v->newlist, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -3451,14 +6428,14 @@ int thrift_test_versioning_test_v2_decode(struct kg_reader *r,
 			v->isset.newlist = true;
 			break;
 		case 9:
-			if (ttype != KG_T_SET) {
+			if (unlikely(ttype != KG_T_SET)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_set_i32_decode(r, &v->newset, 0);
-			if (err < 0)
+			err = kg_set_i32_decode_binary(r, &v->newset, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -3468,14 +6445,14 @@ int thrift_test_versioning_test_v2_decode(struct kg_reader *r,
 			v->isset.newset = true;
 			break;
 		case 10:
-			if (ttype != KG_T_MAP) {
+			if (unlikely(ttype != KG_T_MAP)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_map_i32_i32_decode(r, &v->newmap, 0);
-			if (err < 0)
+			err = kg_map_i32_i32_decode_binary(r, &v->newmap, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -3485,26 +6462,26 @@ int thrift_test_versioning_test_v2_decode(struct kg_reader *r,
 			v->isset.newmap = true;
 			break;
 		case 11:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->newstring);
-			if (err)
+			err = kg_binary_read_string(r, &v->newstring);
+			if (unlikely(err))
 				return err;
 			v->isset.newstring = true;
 			break;
 		case 12:
-			if (ttype != KG_T_I32) {
+			if (unlikely(ttype != KG_T_I32)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_i32(r, &v->end_in_both);
-			if (err)
+			err = kg_binary_read_i32(r, &v->end_in_both);
+			if (unlikely(err))
 				return err;
 			v->isset.end_in_both = true;
 			break;
@@ -3514,14 +6491,222 @@ int thrift_test_versioning_test_v2_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_versioning_test_v2_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_versioning_test_v2_decode_compact(struct kg_reader *r,
+						  struct thrift_test_versioning_test_v2 *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_versioning_test_v2_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->begin_in_both);
+			if (unlikely(err))
+				return err;
+			v->isset.begin_in_both = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->newint);
+			if (unlikely(err))
+				return err;
+			v->isset.newint = true;
+			break;
+		case 3:
+			if (unlikely(ttype != KG_T_BYTE)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_byte(r, &v->newbyte);
+			if (unlikely(err))
+				return err;
+			v->isset.newbyte = true;
+			break;
+		case 4:
+			if (unlikely(ttype != KG_T_I16)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i16(r, &v->newshort);
+			if (unlikely(err))
+				return err;
+			v->isset.newshort = true;
+			break;
+		case 5:
+			if (unlikely(ttype != KG_T_I64)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i64(r, &v->newlong);
+			if (unlikely(err))
+				return err;
+			v->isset.newlong = true;
+			break;
+		case 6:
+			if (unlikely(ttype != KG_T_DOUBLE)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_double(r, &v->newdouble);
+			if (unlikely(err))
+				return err;
+			v->isset.newdouble = true;
+			break;
+		case 7:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = thrift_test_bonk_decode_compact(r, &v->newstruct);
+			if (unlikely(err))
+				return err;
+			v->isset.newstruct = true;
+			break;
+		case 8:
+			if (unlikely(ttype != KG_T_LIST)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_list_i32_decode_compact(r, &v->newlist, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->newlist, 0, sizeof(v->newlist));
+				break;
+			}
+			v->isset.newlist = true;
+			break;
+		case 9:
+			if (unlikely(ttype != KG_T_SET)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_set_i32_decode_compact(r, &v->newset, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->newset, 0, sizeof(v->newset));
+				break;
+			}
+			v->isset.newset = true;
+			break;
+		case 10:
+			if (unlikely(ttype != KG_T_MAP)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_map_i32_i32_decode_compact(r, &v->newmap, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->newmap, 0, sizeof(v->newmap));
+				break;
+			}
+			v->isset.newmap = true;
+			break;
+		case 11:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->newstring);
+			if (unlikely(err))
+				return err;
+			v->isset.newstring = true;
+			break;
+		case 12:
+			if (unlikely(ttype != KG_T_I32)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_i32(r, &v->end_in_both);
+			if (unlikely(err))
+				return err;
+			v->isset.end_in_both = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_versioning_test_v2_decode() - read one struct in r->proto: as
+ * thrift_test_versioning_test_v2_decode_binary()
+ */
+int thrift_test_versioning_test_v2_decode(struct kg_reader *r,
+					  struct thrift_test_versioning_test_v2 *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_versioning_test_v2_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_versioning_test_v2_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3545,64 +6730,99 @@ void thrift_test_list_type_versioning_v1_init(struct thrift_test_list_type_versi
 }
 
 /*
- * thrift_test_list_type_versioning_v1_encode() - write @v; returns w->err (0 or a negative errno)
+ * thrift_test_list_type_versioning_v1_encode_binary() - write @v in the binary protocol; returns
+ * w->err
  */
-int thrift_test_list_type_versioning_v1_encode(struct kg_writer *w,
-					       const struct thrift_test_list_type_versioning_v1 *v)
+int thrift_test_list_type_versioning_v1_encode_binary(struct kg_writer *w,
+		const struct thrift_test_list_type_versioning_v1 *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.myints) {
-		kg_write_field_begin(w, KG_T_LIST, 1);
-		kg_list_i32_encode(w, &v->myints);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_LIST, 1);
+		kg_list_i32_encode_binary(w, &v->myints);
 	}
-	if (v->isset.hello) {
-		kg_write_field_begin(w, KG_T_STRING, 2);
-		kg_write_bytes(w, v->hello);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	if (v->isset.hello)
+		kg_binary_write_field_bytes(w, 2, v->hello);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
 /*
- * thrift_test_list_type_versioning_v1_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_list_type_versioning_v1_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int thrift_test_list_type_versioning_v1_encode_compact(struct kg_writer *w,
+		const struct thrift_test_list_type_versioning_v1 *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.myints) {
+		kg_compact_write_field_begin(w, KG_T_LIST, 1, &last);
+		kg_list_i32_encode_compact(w, &v->myints);
+	}
+	if (v->isset.hello)
+		kg_compact_write_field_bytes(w, 2, v->hello, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_list_type_versioning_v1_encode() - write @v in w->proto; returns w->err (0 or a
+ * negative errno)
+ */
+int thrift_test_list_type_versioning_v1_encode(struct kg_writer *w,
+					       const struct thrift_test_list_type_versioning_v1 *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_list_type_versioning_v1_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_list_type_versioning_v1_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
+/*
+ * thrift_test_list_type_versioning_v1_decode_binary() - read one struct in the binary protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_list_type_versioning_v1_decode(struct kg_reader *r,
-					       struct thrift_test_list_type_versioning_v1 *v)
+int thrift_test_list_type_versioning_v1_decode_binary(struct kg_reader *r,
+						      struct thrift_test_list_type_versioning_v1 *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_list_type_versioning_v1_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_LIST) {
+			if (unlikely(ttype != KG_T_LIST)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_list_i32_decode(r, &v->myints, 0);
-			if (err < 0)
+			err = kg_list_i32_decode_binary(r, &v->myints, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -3612,14 +6832,14 @@ int thrift_test_list_type_versioning_v1_decode(struct kg_reader *r,
 			v->isset.myints = true;
 			break;
 		case 2:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->hello);
-			if (err)
+			err = kg_binary_read_string(r, &v->hello);
+			if (unlikely(err))
 				return err;
 			v->isset.hello = true;
 			break;
@@ -3629,14 +6849,92 @@ int thrift_test_list_type_versioning_v1_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_list_type_versioning_v1_decode_compact() - read one struct in the compact protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_list_type_versioning_v1_decode_compact(struct kg_reader *r,
+		struct thrift_test_list_type_versioning_v1 *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_list_type_versioning_v1_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_LIST)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_list_i32_decode_compact(r, &v->myints, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->myints, 0, sizeof(v->myints));
+				break;
+			}
+			v->isset.myints = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->hello);
+			if (unlikely(err))
+				return err;
+			v->isset.hello = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_list_type_versioning_v1_decode() - read one struct in r->proto: as
+ * thrift_test_list_type_versioning_v1_decode_binary()
+ */
+int thrift_test_list_type_versioning_v1_decode(struct kg_reader *r,
+					       struct thrift_test_list_type_versioning_v1 *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_list_type_versioning_v1_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_list_type_versioning_v1_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3660,64 +6958,99 @@ void thrift_test_list_type_versioning_v2_init(struct thrift_test_list_type_versi
 }
 
 /*
- * thrift_test_list_type_versioning_v2_encode() - write @v; returns w->err (0 or a negative errno)
+ * thrift_test_list_type_versioning_v2_encode_binary() - write @v in the binary protocol; returns
+ * w->err
  */
-int thrift_test_list_type_versioning_v2_encode(struct kg_writer *w,
-					       const struct thrift_test_list_type_versioning_v2 *v)
+int thrift_test_list_type_versioning_v2_encode_binary(struct kg_writer *w,
+		const struct thrift_test_list_type_versioning_v2 *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.strings) {
-		kg_write_field_begin(w, KG_T_LIST, 1);
-		kg_list_string_encode(w, &v->strings);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_LIST, 1);
+		kg_list_string_encode_binary(w, &v->strings);
 	}
-	if (v->isset.hello) {
-		kg_write_field_begin(w, KG_T_STRING, 2);
-		kg_write_bytes(w, v->hello);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	if (v->isset.hello)
+		kg_binary_write_field_bytes(w, 2, v->hello);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
 /*
- * thrift_test_list_type_versioning_v2_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_list_type_versioning_v2_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int thrift_test_list_type_versioning_v2_encode_compact(struct kg_writer *w,
+		const struct thrift_test_list_type_versioning_v2 *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.strings) {
+		kg_compact_write_field_begin(w, KG_T_LIST, 1, &last);
+		kg_list_string_encode_compact(w, &v->strings);
+	}
+	if (v->isset.hello)
+		kg_compact_write_field_bytes(w, 2, v->hello, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_list_type_versioning_v2_encode() - write @v in w->proto; returns w->err (0 or a
+ * negative errno)
+ */
+int thrift_test_list_type_versioning_v2_encode(struct kg_writer *w,
+					       const struct thrift_test_list_type_versioning_v2 *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_list_type_versioning_v2_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_list_type_versioning_v2_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
+/*
+ * thrift_test_list_type_versioning_v2_decode_binary() - read one struct in the binary protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_list_type_versioning_v2_decode(struct kg_reader *r,
-					       struct thrift_test_list_type_versioning_v2 *v)
+int thrift_test_list_type_versioning_v2_decode_binary(struct kg_reader *r,
+						      struct thrift_test_list_type_versioning_v2 *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_list_type_versioning_v2_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_LIST) {
+			if (unlikely(ttype != KG_T_LIST)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_list_string_decode(r, &v->strings, 0, 0);
-			if (err < 0)
+			err = kg_list_string_decode_binary(r, &v->strings, 0, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -3727,14 +7060,14 @@ int thrift_test_list_type_versioning_v2_decode(struct kg_reader *r,
 			v->isset.strings = true;
 			break;
 		case 2:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->hello);
-			if (err)
+			err = kg_binary_read_string(r, &v->hello);
+			if (unlikely(err))
 				return err;
 			v->isset.hello = true;
 			break;
@@ -3744,14 +7077,92 @@ int thrift_test_list_type_versioning_v2_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_list_type_versioning_v2_decode_compact() - read one struct in the compact protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_list_type_versioning_v2_decode_compact(struct kg_reader *r,
+		struct thrift_test_list_type_versioning_v2 *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_list_type_versioning_v2_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_LIST)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_list_string_decode_compact(r, &v->strings, 0, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->strings, 0, sizeof(v->strings));
+				break;
+			}
+			v->isset.strings = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->hello);
+			if (unlikely(err))
+				return err;
+			v->isset.hello = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_list_type_versioning_v2_decode() - read one struct in r->proto: as
+ * thrift_test_list_type_versioning_v2_decode_binary()
+ */
+int thrift_test_list_type_versioning_v2_decode(struct kg_reader *r,
+					       struct thrift_test_list_type_versioning_v2 *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_list_type_versioning_v2_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_list_type_versioning_v2_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3774,57 +7185,96 @@ void thrift_test_guess_protocol_struct_init(struct thrift_test_guess_protocol_st
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_guess_protocol_struct_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_guess_protocol_struct_encode(struct kg_writer *w,
-					     const struct thrift_test_guess_protocol_struct *v)
+/*
+ * thrift_test_guess_protocol_struct_encode_binary() - write @v in the binary protocol; returns
+ * w->err
+ */
+int thrift_test_guess_protocol_struct_encode_binary(struct kg_writer *w,
+		const struct thrift_test_guess_protocol_struct *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.map_field) {
-		kg_write_field_begin(w, KG_T_MAP, 7);
-		kg_map_string_string_encode(w, &v->map_field);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_MAP, 7);
+		kg_map_string_string_encode_binary(w, &v->map_field);
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
 /*
- * thrift_test_guess_protocol_struct_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_guess_protocol_struct_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int thrift_test_guess_protocol_struct_encode_compact(struct kg_writer *w,
+		const struct thrift_test_guess_protocol_struct *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.map_field) {
+		kg_compact_write_field_begin(w, KG_T_MAP, 7, &last);
+		kg_map_string_string_encode_compact(w, &v->map_field);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_guess_protocol_struct_encode() - write @v in w->proto; returns w->err (0 or a
+ * negative errno)
+ */
+int thrift_test_guess_protocol_struct_encode(struct kg_writer *w,
+					     const struct thrift_test_guess_protocol_struct *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_guess_protocol_struct_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_guess_protocol_struct_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
+/*
+ * thrift_test_guess_protocol_struct_decode_binary() - read one struct in the binary protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_guess_protocol_struct_decode(struct kg_reader *r,
-					     struct thrift_test_guess_protocol_struct *v)
+int thrift_test_guess_protocol_struct_decode_binary(struct kg_reader *r,
+						    struct thrift_test_guess_protocol_struct *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_guess_protocol_struct_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 7:
-			if (ttype != KG_T_MAP) {
+			if (unlikely(ttype != KG_T_MAP)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_map_string_string_decode(r, &v->map_field, 0, 0);
-			if (err < 0)
+			err = kg_map_string_string_decode_binary(r, &v->map_field, 0, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -3839,14 +7289,80 @@ int thrift_test_guess_protocol_struct_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_guess_protocol_struct_decode_compact() - read one struct in the compact protocol into
+ * @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_guess_protocol_struct_decode_compact(struct kg_reader *r,
+						     struct thrift_test_guess_protocol_struct *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_guess_protocol_struct_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 7:
+			if (unlikely(ttype != KG_T_MAP)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_map_string_string_decode_compact(r, &v->map_field, 0, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->map_field, 0, sizeof(v->map_field));
+				break;
+			}
+			v->isset.map_field = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_guess_protocol_struct_decode() - read one struct in r->proto: as
+ * thrift_test_guess_protocol_struct_decode_binary()
+ */
+int thrift_test_guess_protocol_struct_decode(struct kg_reader *r,
+					     struct thrift_test_guess_protocol_struct *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_guess_protocol_struct_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_guess_protocol_struct_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3869,193 +7385,235 @@ void thrift_test_large_deltas_init(struct thrift_test_large_deltas *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_large_deltas_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_large_deltas_encode(struct kg_writer *w, const struct thrift_test_large_deltas *v)
+/* thrift_test_large_deltas_encode_binary() - write @v in the binary protocol; returns w->err */
+int thrift_test_large_deltas_encode_binary(struct kg_writer *w,
+					   const struct thrift_test_large_deltas *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.b1) {
-		kg_write_field_begin(w, KG_T_STRUCT, 1);
-		thrift_test_bools_encode(w, &v->b1);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 1);
+		thrift_test_bools_encode_binary(w, &v->b1);
 	}
 	if (v->isset.b10) {
-		kg_write_field_begin(w, KG_T_STRUCT, 10);
-		thrift_test_bools_encode(w, &v->b10);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 10);
+		thrift_test_bools_encode_binary(w, &v->b10);
 	}
 	if (v->isset.b100) {
-		kg_write_field_begin(w, KG_T_STRUCT, 100);
-		thrift_test_bools_encode(w, &v->b100);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 100);
+		thrift_test_bools_encode_binary(w, &v->b100);
 	}
-	if (v->isset.check_true) {
-		kg_write_field_begin(w, KG_T_BOOL, 500);
-		kg_write_bool(w, v->check_true);
-
-		kg_write_field_end(w);
-	}
+	if (v->isset.check_true)
+		kg_binary_write_field_bool(w, 500, v->check_true);
 	if (v->isset.b1000) {
-		kg_write_field_begin(w, KG_T_STRUCT, 1000);
-		thrift_test_bools_encode(w, &v->b1000);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 1000);
+		thrift_test_bools_encode_binary(w, &v->b1000);
 	}
-	if (v->isset.check_false) {
-		kg_write_field_begin(w, KG_T_BOOL, 1500);
-		kg_write_bool(w, v->check_false);
-
-		kg_write_field_end(w);
-	}
+	if (v->isset.check_false)
+		kg_binary_write_field_bool(w, 1500, v->check_false);
 	if (v->isset.vertwo2000) {
-		kg_write_field_begin(w, KG_T_STRUCT, 2000);
-		thrift_test_versioning_test_v2_encode(w, &v->vertwo2000);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 2000);
+		thrift_test_versioning_test_v2_encode_binary(w, &v->vertwo2000);
 	}
 	if (v->isset.a_set2500) {
-		kg_write_field_begin(w, KG_T_SET, 2500);
-		kg_set_string_encode(w, &v->a_set2500);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_SET, 2500);
+		kg_set_string_encode_binary(w, &v->a_set2500);
 	}
 	if (v->isset.vertwo3000) {
-		kg_write_field_begin(w, KG_T_STRUCT, 3000);
-		thrift_test_versioning_test_v2_encode(w, &v->vertwo3000);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 3000);
+		thrift_test_versioning_test_v2_encode_binary(w, &v->vertwo3000);
 	}
 	if (v->isset.big_numbers) {
-		kg_write_field_begin(w, KG_T_LIST, 4000);
-		kg_list_i32_encode(w, &v->big_numbers);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_LIST, 4000);
+		kg_list_i32_encode_binary(w, &v->big_numbers);
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* thrift_test_large_deltas_encode_compact() - write @v in the compact protocol; returns w->err */
+int thrift_test_large_deltas_encode_compact(struct kg_writer *w,
+					    const struct thrift_test_large_deltas *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.b1) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 1, &last);
+		thrift_test_bools_encode_compact(w, &v->b1);
+	}
+	if (v->isset.b10) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 10, &last);
+		thrift_test_bools_encode_compact(w, &v->b10);
+	}
+	if (v->isset.b100) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 100, &last);
+		thrift_test_bools_encode_compact(w, &v->b100);
+	}
+	if (v->isset.check_true)
+		kg_compact_write_field_bool(w, 500, v->check_true, &last);
+	if (v->isset.b1000) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 1000, &last);
+		thrift_test_bools_encode_compact(w, &v->b1000);
+	}
+	if (v->isset.check_false)
+		kg_compact_write_field_bool(w, 1500, v->check_false, &last);
+	if (v->isset.vertwo2000) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 2000, &last);
+		thrift_test_versioning_test_v2_encode_compact(w, &v->vertwo2000);
+	}
+	if (v->isset.a_set2500) {
+		kg_compact_write_field_begin(w, KG_T_SET, 2500, &last);
+		kg_set_string_encode_compact(w, &v->a_set2500);
+	}
+	if (v->isset.vertwo3000) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 3000, &last);
+		thrift_test_versioning_test_v2_encode_compact(w, &v->vertwo3000);
+	}
+	if (v->isset.big_numbers) {
+		kg_compact_write_field_begin(w, KG_T_LIST, 4000, &last);
+		kg_list_i32_encode_compact(w, &v->big_numbers);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
 /*
- * thrift_test_large_deltas_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_large_deltas_encode() - write @v in w->proto; returns w->err (0 or a negative errno)
+ */
+int thrift_test_large_deltas_encode(struct kg_writer *w, const struct thrift_test_large_deltas *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_large_deltas_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_large_deltas_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
+/*
+ * thrift_test_large_deltas_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_large_deltas_decode(struct kg_reader *r, struct thrift_test_large_deltas *v)
+int thrift_test_large_deltas_decode_binary(struct kg_reader *r, struct thrift_test_large_deltas *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_large_deltas_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = thrift_test_bools_decode(r, &v->b1);
-			if (err)
+			err = thrift_test_bools_decode_binary(r, &v->b1);
+			if (unlikely(err))
 				return err;
 			v->isset.b1 = true;
 			break;
 		case 10:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = thrift_test_bools_decode(r, &v->b10);
-			if (err)
+			err = thrift_test_bools_decode_binary(r, &v->b10);
+			if (unlikely(err))
 				return err;
 			v->isset.b10 = true;
 			break;
 		case 100:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = thrift_test_bools_decode(r, &v->b100);
-			if (err)
+			err = thrift_test_bools_decode_binary(r, &v->b100);
+			if (unlikely(err))
 				return err;
 			v->isset.b100 = true;
 			break;
 		case 500:
-			if (ttype != KG_T_BOOL) {
+			if (unlikely(ttype != KG_T_BOOL)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_bool(r, &v->check_true);
-			if (err)
+			err = kg_binary_read_bool(r, &v->check_true);
+			if (unlikely(err))
 				return err;
 			v->isset.check_true = true;
 			break;
 		case 1000:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = thrift_test_bools_decode(r, &v->b1000);
-			if (err)
+			err = thrift_test_bools_decode_binary(r, &v->b1000);
+			if (unlikely(err))
 				return err;
 			v->isset.b1000 = true;
 			break;
 		case 1500:
-			if (ttype != KG_T_BOOL) {
+			if (unlikely(ttype != KG_T_BOOL)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_bool(r, &v->check_false);
-			if (err)
+			err = kg_binary_read_bool(r, &v->check_false);
+			if (unlikely(err))
 				return err;
 			v->isset.check_false = true;
 			break;
 		case 2000:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = thrift_test_versioning_test_v2_decode(r, &v->vertwo2000);
-			if (err)
+			err = thrift_test_versioning_test_v2_decode_binary(r, &v->vertwo2000);
+			if (unlikely(err))
 				return err;
 			v->isset.vertwo2000 = true;
 			break;
 		case 2500:
-			if (ttype != KG_T_SET) {
+			if (unlikely(ttype != KG_T_SET)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_set_string_decode(r, &v->a_set2500, 0, 0);
-			if (err < 0)
+			err = kg_set_string_decode_binary(r, &v->a_set2500, 0, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -4065,26 +7623,26 @@ int thrift_test_large_deltas_decode(struct kg_reader *r, struct thrift_test_larg
 			v->isset.a_set2500 = true;
 			break;
 		case 3000:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = thrift_test_versioning_test_v2_decode(r, &v->vertwo3000);
-			if (err)
+			err = thrift_test_versioning_test_v2_decode_binary(r, &v->vertwo3000);
+			if (unlikely(err))
 				return err;
 			v->isset.vertwo3000 = true;
 			break;
 		case 4000:
-			if (ttype != KG_T_LIST) {
+			if (unlikely(ttype != KG_T_LIST)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_list_i32_decode(r, &v->big_numbers, 0);
-			if (err < 0)
+			err = kg_list_i32_decode_binary(r, &v->big_numbers, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -4099,14 +7657,191 @@ int thrift_test_large_deltas_decode(struct kg_reader *r, struct thrift_test_larg
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_large_deltas_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_large_deltas_decode_compact(struct kg_reader *r, struct thrift_test_large_deltas *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_large_deltas_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = thrift_test_bools_decode_compact(r, &v->b1);
+			if (unlikely(err))
+				return err;
+			v->isset.b1 = true;
+			break;
+		case 10:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = thrift_test_bools_decode_compact(r, &v->b10);
+			if (unlikely(err))
+				return err;
+			v->isset.b10 = true;
+			break;
+		case 100:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = thrift_test_bools_decode_compact(r, &v->b100);
+			if (unlikely(err))
+				return err;
+			v->isset.b100 = true;
+			break;
+		case 500:
+			if (unlikely(ttype != KG_T_BOOL)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_bool(r, &v->check_true);
+			if (unlikely(err))
+				return err;
+			v->isset.check_true = true;
+			break;
+		case 1000:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = thrift_test_bools_decode_compact(r, &v->b1000);
+			if (unlikely(err))
+				return err;
+			v->isset.b1000 = true;
+			break;
+		case 1500:
+			if (unlikely(ttype != KG_T_BOOL)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_bool(r, &v->check_false);
+			if (unlikely(err))
+				return err;
+			v->isset.check_false = true;
+			break;
+		case 2000:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = thrift_test_versioning_test_v2_decode_compact(r, &v->vertwo2000);
+			if (unlikely(err))
+				return err;
+			v->isset.vertwo2000 = true;
+			break;
+		case 2500:
+			if (unlikely(ttype != KG_T_SET)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_set_string_decode_compact(r, &v->a_set2500, 0, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->a_set2500, 0, sizeof(v->a_set2500));
+				break;
+			}
+			v->isset.a_set2500 = true;
+			break;
+		case 3000:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = thrift_test_versioning_test_v2_decode_compact(r, &v->vertwo3000);
+			if (unlikely(err))
+				return err;
+			v->isset.vertwo3000 = true;
+			break;
+		case 4000:
+			if (unlikely(ttype != KG_T_LIST)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_list_i32_decode_compact(r, &v->big_numbers, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->big_numbers, 0, sizeof(v->big_numbers));
+				break;
+			}
+			v->isset.big_numbers = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_large_deltas_decode() - read one struct in r->proto: as
+ * thrift_test_large_deltas_decode_binary()
+ */
+int thrift_test_large_deltas_decode(struct kg_reader *r, struct thrift_test_large_deltas *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_large_deltas_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_large_deltas_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -4128,57 +7863,95 @@ void thrift_test_nested_lists_i32x2_init(struct thrift_test_nested_lists_i32x2 *
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_nested_lists_i32x2_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_nested_lists_i32x2_encode(struct kg_writer *w,
-					  const struct thrift_test_nested_lists_i32x2 *v)
+/*
+ * thrift_test_nested_lists_i32x2_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int thrift_test_nested_lists_i32x2_encode_binary(struct kg_writer *w,
+						 const struct thrift_test_nested_lists_i32x2 *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.integerlist) {
-		kg_write_field_begin(w, KG_T_LIST, 1);
-		kg_list_list_i32_encode(w, &v->integerlist);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_LIST, 1);
+		kg_list_list_i32_encode_binary(w, &v->integerlist);
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
 /*
- * thrift_test_nested_lists_i32x2_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_nested_lists_i32x2_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int thrift_test_nested_lists_i32x2_encode_compact(struct kg_writer *w,
+						  const struct thrift_test_nested_lists_i32x2 *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.integerlist) {
+		kg_compact_write_field_begin(w, KG_T_LIST, 1, &last);
+		kg_list_list_i32_encode_compact(w, &v->integerlist);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_nested_lists_i32x2_encode() - write @v in w->proto; returns w->err (0 or a negative
+ * errno)
+ */
+int thrift_test_nested_lists_i32x2_encode(struct kg_writer *w,
+					  const struct thrift_test_nested_lists_i32x2 *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_nested_lists_i32x2_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_nested_lists_i32x2_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
+/*
+ * thrift_test_nested_lists_i32x2_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_nested_lists_i32x2_decode(struct kg_reader *r,
-					  struct thrift_test_nested_lists_i32x2 *v)
+int thrift_test_nested_lists_i32x2_decode_binary(struct kg_reader *r,
+						 struct thrift_test_nested_lists_i32x2 *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_nested_lists_i32x2_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_LIST) {
+			if (unlikely(ttype != KG_T_LIST)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_list_list_i32_decode(r, &v->integerlist, 0);
-			if (err < 0)
+			err = kg_list_list_i32_decode_binary(r, &v->integerlist, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -4193,14 +7966,80 @@ int thrift_test_nested_lists_i32x2_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_nested_lists_i32x2_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_nested_lists_i32x2_decode_compact(struct kg_reader *r,
+						  struct thrift_test_nested_lists_i32x2 *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_nested_lists_i32x2_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_LIST)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_list_list_i32_decode_compact(r, &v->integerlist, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->integerlist, 0, sizeof(v->integerlist));
+				break;
+			}
+			v->isset.integerlist = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_nested_lists_i32x2_decode() - read one struct in r->proto: as
+ * thrift_test_nested_lists_i32x2_decode_binary()
+ */
+int thrift_test_nested_lists_i32x2_decode(struct kg_reader *r,
+					  struct thrift_test_nested_lists_i32x2 *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_nested_lists_i32x2_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_nested_lists_i32x2_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -4223,57 +8062,95 @@ void thrift_test_nested_lists_i32x3_init(struct thrift_test_nested_lists_i32x3 *
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_nested_lists_i32x3_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_nested_lists_i32x3_encode(struct kg_writer *w,
-					  const struct thrift_test_nested_lists_i32x3 *v)
+/*
+ * thrift_test_nested_lists_i32x3_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int thrift_test_nested_lists_i32x3_encode_binary(struct kg_writer *w,
+						 const struct thrift_test_nested_lists_i32x3 *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.integerlist) {
-		kg_write_field_begin(w, KG_T_LIST, 1);
-		kg_list_list_list_i32_encode(w, &v->integerlist);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_LIST, 1);
+		kg_list_list_list_i32_encode_binary(w, &v->integerlist);
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
 /*
- * thrift_test_nested_lists_i32x3_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_nested_lists_i32x3_encode_compact() - write @v in the compact protocol; returns
+ * w->err
+ */
+int thrift_test_nested_lists_i32x3_encode_compact(struct kg_writer *w,
+						  const struct thrift_test_nested_lists_i32x3 *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.integerlist) {
+		kg_compact_write_field_begin(w, KG_T_LIST, 1, &last);
+		kg_list_list_list_i32_encode_compact(w, &v->integerlist);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_nested_lists_i32x3_encode() - write @v in w->proto; returns w->err (0 or a negative
+ * errno)
+ */
+int thrift_test_nested_lists_i32x3_encode(struct kg_writer *w,
+					  const struct thrift_test_nested_lists_i32x3 *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_nested_lists_i32x3_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_nested_lists_i32x3_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
+/*
+ * thrift_test_nested_lists_i32x3_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_nested_lists_i32x3_decode(struct kg_reader *r,
-					  struct thrift_test_nested_lists_i32x3 *v)
+int thrift_test_nested_lists_i32x3_decode_binary(struct kg_reader *r,
+						 struct thrift_test_nested_lists_i32x3 *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_nested_lists_i32x3_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_LIST) {
+			if (unlikely(ttype != KG_T_LIST)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_list_list_list_i32_decode(r, &v->integerlist, 0);
-			if (err < 0)
+			err = kg_list_list_list_i32_decode_binary(r, &v->integerlist, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -4288,14 +8165,80 @@ int thrift_test_nested_lists_i32x3_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_nested_lists_i32x3_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_nested_lists_i32x3_decode_compact(struct kg_reader *r,
+						  struct thrift_test_nested_lists_i32x3 *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_nested_lists_i32x3_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_LIST)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_list_list_list_i32_decode_compact(r, &v->integerlist, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->integerlist, 0, sizeof(v->integerlist));
+				break;
+			}
+			v->isset.integerlist = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_nested_lists_i32x3_decode() - read one struct in r->proto: as
+ * thrift_test_nested_lists_i32x3_decode_binary()
+ */
+int thrift_test_nested_lists_i32x3_decode(struct kg_reader *r,
+					  struct thrift_test_nested_lists_i32x3 *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_nested_lists_i32x3_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_nested_lists_i32x3_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -4318,68 +8261,106 @@ void thrift_test_nested_mixedx2_init(struct thrift_test_nested_mixedx2 *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_nested_mixedx2_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_nested_mixedx2_encode(struct kg_writer *w,
-				      const struct thrift_test_nested_mixedx2 *v)
+/* thrift_test_nested_mixedx2_encode_binary() - write @v in the binary protocol; returns w->err */
+int thrift_test_nested_mixedx2_encode_binary(struct kg_writer *w,
+					     const struct thrift_test_nested_mixedx2 *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.int_set_list) {
-		kg_write_field_begin(w, KG_T_LIST, 1);
-		kg_list_set_i32_encode(w, &v->int_set_list);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_LIST, 1);
+		kg_list_set_i32_encode_binary(w, &v->int_set_list);
 	}
 	if (v->isset.map_int_strset) {
-		kg_write_field_begin(w, KG_T_MAP, 2);
-		kg_map_i32_set_string_encode(w, &v->map_int_strset);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_MAP, 2);
+		kg_map_i32_set_string_encode_binary(w, &v->map_int_strset);
 	}
 	if (v->isset.map_int_strset_list) {
-		kg_write_field_begin(w, KG_T_LIST, 3);
-		kg_list_map_i32_set_string_encode(w, &v->map_int_strset_list);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_LIST, 3);
+		kg_list_map_i32_set_string_encode_binary(w, &v->map_int_strset_list);
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* thrift_test_nested_mixedx2_encode_compact() - write @v in the compact protocol; returns w->err */
+int thrift_test_nested_mixedx2_encode_compact(struct kg_writer *w,
+					      const struct thrift_test_nested_mixedx2 *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.int_set_list) {
+		kg_compact_write_field_begin(w, KG_T_LIST, 1, &last);
+		kg_list_set_i32_encode_compact(w, &v->int_set_list);
+	}
+	if (v->isset.map_int_strset) {
+		kg_compact_write_field_begin(w, KG_T_MAP, 2, &last);
+		kg_map_i32_set_string_encode_compact(w, &v->map_int_strset);
+	}
+	if (v->isset.map_int_strset_list) {
+		kg_compact_write_field_begin(w, KG_T_LIST, 3, &last);
+		kg_list_map_i32_set_string_encode_compact(w, &v->map_int_strset_list);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
 /*
- * thrift_test_nested_mixedx2_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_nested_mixedx2_encode() - write @v in w->proto; returns w->err (0 or a negative
+ * errno)
+ */
+int thrift_test_nested_mixedx2_encode(struct kg_writer *w,
+				      const struct thrift_test_nested_mixedx2 *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_nested_mixedx2_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_nested_mixedx2_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
+/*
+ * thrift_test_nested_mixedx2_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_nested_mixedx2_decode(struct kg_reader *r, struct thrift_test_nested_mixedx2 *v)
+int thrift_test_nested_mixedx2_decode_binary(struct kg_reader *r,
+					     struct thrift_test_nested_mixedx2 *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_nested_mixedx2_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_LIST) {
+			if (unlikely(ttype != KG_T_LIST)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_list_set_i32_decode(r, &v->int_set_list, 0);
-			if (err < 0)
+			err = kg_list_set_i32_decode_binary(r, &v->int_set_list, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -4389,14 +8370,14 @@ int thrift_test_nested_mixedx2_decode(struct kg_reader *r, struct thrift_test_ne
 			v->isset.int_set_list = true;
 			break;
 		case 2:
-			if (ttype != KG_T_MAP) {
+			if (unlikely(ttype != KG_T_MAP)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_map_i32_set_string_decode(r, &v->map_int_strset, 0, 0);
-			if (err < 0)
+			err = kg_map_i32_set_string_decode_binary(r, &v->map_int_strset, 0, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -4406,14 +8387,15 @@ int thrift_test_nested_mixedx2_decode(struct kg_reader *r, struct thrift_test_ne
 			v->isset.map_int_strset = true;
 			break;
 		case 3:
-			if (ttype != KG_T_LIST) {
+			if (unlikely(ttype != KG_T_LIST)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_list_map_i32_set_string_decode(r, &v->map_int_strset_list, 0, 0);
-			if (err < 0)
+			err = kg_list_map_i32_set_string_decode_binary(r, &v->map_int_strset_list,
+								       0, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -4428,14 +8410,114 @@ int thrift_test_nested_mixedx2_decode(struct kg_reader *r, struct thrift_test_ne
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_nested_mixedx2_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_nested_mixedx2_decode_compact(struct kg_reader *r,
+					      struct thrift_test_nested_mixedx2 *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_nested_mixedx2_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_LIST)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_list_set_i32_decode_compact(r, &v->int_set_list, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->int_set_list, 0, sizeof(v->int_set_list));
+				break;
+			}
+			v->isset.int_set_list = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_MAP)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_map_i32_set_string_decode_compact(r, &v->map_int_strset, 0, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->map_int_strset, 0, sizeof(v->map_int_strset));
+				break;
+			}
+			v->isset.map_int_strset = true;
+			break;
+		case 3:
+			if (unlikely(ttype != KG_T_LIST)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_list_map_i32_set_string_decode_compact(r, &v->map_int_strset_list,
+									0, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->map_int_strset_list, 0, sizeof(v->map_int_strset_list));
+				break;
+			}
+			v->isset.map_int_strset_list = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_nested_mixedx2_decode() - read one struct in r->proto: as
+ * thrift_test_nested_mixedx2_decode_binary()
+ */
+int thrift_test_nested_mixedx2_decode(struct kg_reader *r, struct thrift_test_nested_mixedx2 *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_nested_mixedx2_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_nested_mixedx2_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -4457,55 +8539,84 @@ void thrift_test_list_bonks_init(struct thrift_test_list_bonks *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_list_bonks_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_list_bonks_encode(struct kg_writer *w, const struct thrift_test_list_bonks *v)
+/* thrift_test_list_bonks_encode_binary() - write @v in the binary protocol; returns w->err */
+int thrift_test_list_bonks_encode_binary(struct kg_writer *w,
+					 const struct thrift_test_list_bonks *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.bonk) {
-		kg_write_field_begin(w, KG_T_LIST, 1);
-		kg_list_thrift_test_bonk_encode(w, &v->bonk);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_LIST, 1);
+		kg_list_thrift_test_bonk_encode_binary(w, &v->bonk);
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
+/* thrift_test_list_bonks_encode_compact() - write @v in the compact protocol; returns w->err */
+int thrift_test_list_bonks_encode_compact(struct kg_writer *w,
+					  const struct thrift_test_list_bonks *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.bonk) {
+		kg_compact_write_field_begin(w, KG_T_LIST, 1, &last);
+		kg_list_thrift_test_bonk_encode_compact(w, &v->bonk);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* thrift_test_list_bonks_encode() - write @v in w->proto; returns w->err (0 or a negative errno) */
+int thrift_test_list_bonks_encode(struct kg_writer *w, const struct thrift_test_list_bonks *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_list_bonks_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_list_bonks_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
 /*
- * thrift_test_list_bonks_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_list_bonks_decode_binary() - read one struct in the binary protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_list_bonks_decode(struct kg_reader *r, struct thrift_test_list_bonks *v)
+int thrift_test_list_bonks_decode_binary(struct kg_reader *r, struct thrift_test_list_bonks *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_list_bonks_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_LIST) {
+			if (unlikely(ttype != KG_T_LIST)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_list_thrift_test_bonk_decode(r, &v->bonk, 0);
-			if (err < 0)
+			err = kg_list_thrift_test_bonk_decode_binary(r, &v->bonk, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -4520,14 +8631,78 @@ int thrift_test_list_bonks_decode(struct kg_reader *r, struct thrift_test_list_b
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_list_bonks_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_list_bonks_decode_compact(struct kg_reader *r, struct thrift_test_list_bonks *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_list_bonks_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_LIST)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_list_thrift_test_bonk_decode_compact(r, &v->bonk, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->bonk, 0, sizeof(v->bonk));
+				break;
+			}
+			v->isset.bonk = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_list_bonks_decode() - read one struct in r->proto: as
+ * thrift_test_list_bonks_decode_binary()
+ */
+int thrift_test_list_bonks_decode(struct kg_reader *r, struct thrift_test_list_bonks *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_list_bonks_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_list_bonks_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -4549,57 +8724,94 @@ void thrift_test_nested_lists_bonk_init(struct thrift_test_nested_lists_bonk *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_nested_lists_bonk_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_nested_lists_bonk_encode(struct kg_writer *w,
-					 const struct thrift_test_nested_lists_bonk *v)
+/*
+ * thrift_test_nested_lists_bonk_encode_binary() - write @v in the binary protocol; returns w->err
+ */
+int thrift_test_nested_lists_bonk_encode_binary(struct kg_writer *w,
+						const struct thrift_test_nested_lists_bonk *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.bonk) {
-		kg_write_field_begin(w, KG_T_LIST, 1);
-		kg_list_list_list_thrift_test_bonk_encode(w, &v->bonk);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_LIST, 1);
+		kg_list_list_list_thrift_test_bonk_encode_binary(w, &v->bonk);
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
 /*
- * thrift_test_nested_lists_bonk_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_nested_lists_bonk_encode_compact() - write @v in the compact protocol; returns w->err
+ */
+int thrift_test_nested_lists_bonk_encode_compact(struct kg_writer *w,
+						 const struct thrift_test_nested_lists_bonk *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.bonk) {
+		kg_compact_write_field_begin(w, KG_T_LIST, 1, &last);
+		kg_list_list_list_thrift_test_bonk_encode_compact(w, &v->bonk);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_nested_lists_bonk_encode() - write @v in w->proto; returns w->err (0 or a negative
+ * errno)
+ */
+int thrift_test_nested_lists_bonk_encode(struct kg_writer *w,
+					 const struct thrift_test_nested_lists_bonk *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_nested_lists_bonk_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_nested_lists_bonk_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
+/*
+ * thrift_test_nested_lists_bonk_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_nested_lists_bonk_decode(struct kg_reader *r,
-					 struct thrift_test_nested_lists_bonk *v)
+int thrift_test_nested_lists_bonk_decode_binary(struct kg_reader *r,
+						struct thrift_test_nested_lists_bonk *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_nested_lists_bonk_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_LIST) {
+			if (unlikely(ttype != KG_T_LIST)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_list_list_list_thrift_test_bonk_decode(r, &v->bonk, 0);
-			if (err < 0)
+			err = kg_list_list_list_thrift_test_bonk_decode_binary(r, &v->bonk, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -4614,14 +8826,80 @@ int thrift_test_nested_lists_bonk_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_nested_lists_bonk_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_nested_lists_bonk_decode_compact(struct kg_reader *r,
+						 struct thrift_test_nested_lists_bonk *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_nested_lists_bonk_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_LIST)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_list_list_list_thrift_test_bonk_decode_compact(r, &v->bonk, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->bonk, 0, sizeof(v->bonk));
+				break;
+			}
+			v->isset.bonk = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_nested_lists_bonk_decode() - read one struct in r->proto: as
+ * thrift_test_nested_lists_bonk_decode_binary()
+ */
+int thrift_test_nested_lists_bonk_decode(struct kg_reader *r,
+					 struct thrift_test_nested_lists_bonk *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_nested_lists_bonk_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_nested_lists_bonk_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -4646,73 +8924,94 @@ void thrift_test_bool_test_init(struct thrift_test_bool_test *v)
 	v->s = (struct kg_bytes){ .data = (const u8 *)"true", .len = 4 };
 }
 
-/* thrift_test_bool_test_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_bool_test_encode(struct kg_writer *w, const struct thrift_test_bool_test *v)
+/* thrift_test_bool_test_encode_binary() - write @v in the binary protocol; returns w->err */
+int thrift_test_bool_test_encode_binary(struct kg_writer *w, const struct thrift_test_bool_test *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
-	if (v->isset.b) {
-		kg_write_field_begin(w, KG_T_BOOL, 1);
-		kg_write_bool(w, v->b);
-
-		kg_write_field_end(w);
-	}
-	if (v->isset.s) {
-		kg_write_field_begin(w, KG_T_STRING, 2);
-		kg_write_bytes(w, v->s);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	if (v->isset.b)
+		kg_binary_write_field_bool(w, 1, v->b);
+	if (v->isset.s)
+		kg_binary_write_field_bytes(w, 2, v->s);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
+/* thrift_test_bool_test_encode_compact() - write @v in the compact protocol; returns w->err */
+int thrift_test_bool_test_encode_compact(struct kg_writer *w, const struct thrift_test_bool_test *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.b)
+		kg_compact_write_field_bool(w, 1, v->b, &last);
+	if (v->isset.s)
+		kg_compact_write_field_bytes(w, 2, v->s, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* thrift_test_bool_test_encode() - write @v in w->proto; returns w->err (0 or a negative errno) */
+int thrift_test_bool_test_encode(struct kg_writer *w, const struct thrift_test_bool_test *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_bool_test_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_bool_test_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
 /*
- * thrift_test_bool_test_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_bool_test_decode_binary() - read one struct in the binary protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_bool_test_decode(struct kg_reader *r, struct thrift_test_bool_test *v)
+int thrift_test_bool_test_decode_binary(struct kg_reader *r, struct thrift_test_bool_test *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_bool_test_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_BOOL) {
+			if (unlikely(ttype != KG_T_BOOL)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_bool(r, &v->b);
-			if (err)
+			err = kg_binary_read_bool(r, &v->b);
+			if (unlikely(err))
 				return err;
 			v->isset.b = true;
 			break;
 		case 2:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->s);
-			if (err)
+			err = kg_binary_read_string(r, &v->s);
+			if (unlikely(err))
 				return err;
 			v->isset.s = true;
 			break;
@@ -4722,14 +9021,85 @@ int thrift_test_bool_test_decode(struct kg_reader *r, struct thrift_test_bool_te
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_bool_test_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_bool_test_decode_compact(struct kg_reader *r, struct thrift_test_bool_test *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_bool_test_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_BOOL)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_bool(r, &v->b);
+			if (unlikely(err))
+				return err;
+			v->isset.b = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->s);
+			if (unlikely(err))
+				return err;
+			v->isset.s = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_bool_test_decode() - read one struct in r->proto: as
+ * thrift_test_bool_test_decode_binary()
+ */
+int thrift_test_bool_test_decode(struct kg_reader *r, struct thrift_test_bool_test *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_bool_test_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_bool_test_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -4751,55 +9121,76 @@ void thrift_test_struct_a_init(struct thrift_test_struct_a *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_struct_a_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_struct_a_encode(struct kg_writer *w, const struct thrift_test_struct_a *v)
+/* thrift_test_struct_a_encode_binary() - write @v in the binary protocol; returns w->err */
+int thrift_test_struct_a_encode_binary(struct kg_writer *w, const struct thrift_test_struct_a *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
-	{
-		kg_write_field_begin(w, KG_T_STRING, 1);
-		kg_write_bytes(w, v->s);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	kg_binary_write_field_bytes(w, 1, v->s);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
+/* thrift_test_struct_a_encode_compact() - write @v in the compact protocol; returns w->err */
+int thrift_test_struct_a_encode_compact(struct kg_writer *w, const struct thrift_test_struct_a *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	kg_compact_write_field_bytes(w, 1, v->s, &last);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* thrift_test_struct_a_encode() - write @v in w->proto; returns w->err (0 or a negative errno) */
+int thrift_test_struct_a_encode(struct kg_writer *w, const struct thrift_test_struct_a *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_struct_a_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_struct_a_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
 /*
- * thrift_test_struct_a_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_struct_a_decode_binary() - read one struct in the binary protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_struct_a_decode(struct kg_reader *r, struct thrift_test_struct_a *v)
+int thrift_test_struct_a_decode_binary(struct kg_reader *r, struct thrift_test_struct_a *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_struct_a_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRING) {
+			if (unlikely(ttype != KG_T_STRING)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_read_string(r, &v->s);
-			if (err)
+			err = kg_binary_read_string(r, &v->s);
+			if (unlikely(err))
 				return err;
 			v->isset.s = true;
 			break;
@@ -4809,16 +9200,76 @@ int thrift_test_struct_a_decode(struct kg_reader *r, struct thrift_test_struct_a
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	if (!v->isset.s)
 		return -EBADMSG;	/* required field s missing */
 	return 0;
+}
+
+/*
+ * thrift_test_struct_a_decode_compact() - read one struct in the compact protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_struct_a_decode_compact(struct kg_reader *r, struct thrift_test_struct_a *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_struct_a_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRING)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_compact_read_string(r, &v->s);
+			if (unlikely(err))
+				return err;
+			v->isset.s = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	if (!v->isset.s)
+		return -EBADMSG;	/* required field s missing */
+	return 0;
+}
+
+/*
+ * thrift_test_struct_a_decode() - read one struct in r->proto: as
+ * thrift_test_struct_a_decode_binary()
+ */
+int thrift_test_struct_a_decode(struct kg_reader *r, struct thrift_test_struct_a *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_struct_a_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_struct_a_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -4839,73 +9290,98 @@ void thrift_test_struct_b_init(struct thrift_test_struct_b *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* thrift_test_struct_b_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_struct_b_encode(struct kg_writer *w, const struct thrift_test_struct_b *v)
+/* thrift_test_struct_b_encode_binary() - write @v in the binary protocol; returns w->err */
+int thrift_test_struct_b_encode_binary(struct kg_writer *w, const struct thrift_test_struct_b *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.aa) {
-		kg_write_field_begin(w, KG_T_STRUCT, 1);
-		thrift_test_struct_a_encode(w, &v->aa);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_STRUCT, 1);
+		thrift_test_struct_a_encode_binary(w, &v->aa);
 	}
-	{
-		kg_write_field_begin(w, KG_T_STRUCT, 2);
-		thrift_test_struct_a_encode(w, &v->ab);
-
-		kg_write_field_end(w);
-	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	kg_binary_write_field_begin(w, KG_T_STRUCT, 2);
+	thrift_test_struct_a_encode_binary(w, &v->ab);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
+/* thrift_test_struct_b_encode_compact() - write @v in the compact protocol; returns w->err */
+int thrift_test_struct_b_encode_compact(struct kg_writer *w, const struct thrift_test_struct_b *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.aa) {
+		kg_compact_write_field_begin(w, KG_T_STRUCT, 1, &last);
+		thrift_test_struct_a_encode_compact(w, &v->aa);
+	}
+	kg_compact_write_field_begin(w, KG_T_STRUCT, 2, &last);
+	thrift_test_struct_a_encode_compact(w, &v->ab);
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/* thrift_test_struct_b_encode() - write @v in w->proto; returns w->err (0 or a negative errno) */
+int thrift_test_struct_b_encode(struct kg_writer *w, const struct thrift_test_struct_b *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_struct_b_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_struct_b_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
 /*
- * thrift_test_struct_b_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_struct_b_decode_binary() - read one struct in the binary protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_struct_b_decode(struct kg_reader *r, struct thrift_test_struct_b *v)
+int thrift_test_struct_b_decode_binary(struct kg_reader *r, struct thrift_test_struct_b *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_struct_b_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = thrift_test_struct_a_decode(r, &v->aa);
-			if (err)
+			err = thrift_test_struct_a_decode_binary(r, &v->aa);
+			if (unlikely(err))
 				return err;
 			v->isset.aa = true;
 			break;
 		case 2:
-			if (ttype != KG_T_STRUCT) {
+			if (unlikely(ttype != KG_T_STRUCT)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = thrift_test_struct_a_decode(r, &v->ab);
-			if (err)
+			err = thrift_test_struct_a_decode_binary(r, &v->ab);
+			if (unlikely(err))
 				return err;
 			v->isset.ab = true;
 			break;
@@ -4915,16 +9391,88 @@ int thrift_test_struct_b_decode(struct kg_reader *r, struct thrift_test_struct_b
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	if (!v->isset.ab)
 		return -EBADMSG;	/* required field ab missing */
 	return 0;
+}
+
+/*
+ * thrift_test_struct_b_decode_compact() - read one struct in the compact protocol into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_struct_b_decode_compact(struct kg_reader *r, struct thrift_test_struct_b *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_struct_b_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = thrift_test_struct_a_decode_compact(r, &v->aa);
+			if (unlikely(err))
+				return err;
+			v->isset.aa = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_STRUCT)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = thrift_test_struct_a_decode_compact(r, &v->ab);
+			if (unlikely(err))
+				return err;
+			v->isset.ab = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	if (!v->isset.ab)
+		return -EBADMSG;	/* required field ab missing */
+	return 0;
+}
+
+/*
+ * thrift_test_struct_b_decode() - read one struct in r->proto: as
+ * thrift_test_struct_b_decode_binary()
+ */
+int thrift_test_struct_b_decode(struct kg_reader *r, struct thrift_test_struct_b *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_struct_b_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_struct_b_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -4947,59 +9495,95 @@ void thrift_test_optional_set_default_test_init(struct thrift_test_optional_set_
 }
 
 /*
- * thrift_test_optional_set_default_test_encode() - write @v; returns w->err (0 or a negative errno)
+ * thrift_test_optional_set_default_test_encode_binary() - write @v in the binary protocol; returns
+ * w->err
  */
-int thrift_test_optional_set_default_test_encode(struct kg_writer *w,
+int thrift_test_optional_set_default_test_encode_binary(struct kg_writer *w,
 		const struct thrift_test_optional_set_default_test *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.with_default) {
-		kg_write_field_begin(w, KG_T_SET, 1);
-		kg_set_string_encode(w, &v->with_default);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_SET, 1);
+		kg_set_string_encode_binary(w, &v->with_default);
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
 /*
- * thrift_test_optional_set_default_test_decode() - read one struct into @v (defaults applied
- * first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_optional_set_default_test_encode_compact() - write @v in the compact protocol;
+ * returns w->err
+ */
+int thrift_test_optional_set_default_test_encode_compact(struct kg_writer *w,
+		const struct thrift_test_optional_set_default_test *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.with_default) {
+		kg_compact_write_field_begin(w, KG_T_SET, 1, &last);
+		kg_set_string_encode_compact(w, &v->with_default);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_optional_set_default_test_encode() - write @v in w->proto; returns w->err (0 or a
+ * negative errno)
+ */
+int thrift_test_optional_set_default_test_encode(struct kg_writer *w,
+		const struct thrift_test_optional_set_default_test *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_optional_set_default_test_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_optional_set_default_test_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
+/*
+ * thrift_test_optional_set_default_test_decode_binary() - read one struct in the binary protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_optional_set_default_test_decode(struct kg_reader *r,
-						 struct thrift_test_optional_set_default_test *v)
+int thrift_test_optional_set_default_test_decode_binary(struct kg_reader *r,
+		struct thrift_test_optional_set_default_test *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_optional_set_default_test_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_SET) {
+			if (unlikely(ttype != KG_T_SET)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_set_string_decode(r, &v->with_default, 0, 0);
-			if (err < 0)
+			err = kg_set_string_decode_binary(r, &v->with_default, 0, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -5014,14 +9598,80 @@ int thrift_test_optional_set_default_test_decode(struct kg_reader *r,
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_optional_set_default_test_decode_compact() - read one struct in the compact protocol
+ * into @v (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_optional_set_default_test_decode_compact(struct kg_reader *r,
+		struct thrift_test_optional_set_default_test *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_optional_set_default_test_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_SET)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_set_string_decode_compact(r, &v->with_default, 0, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->with_default, 0, sizeof(v->with_default));
+				break;
+			}
+			v->isset.with_default = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_optional_set_default_test_decode() - read one struct in r->proto: as
+ * thrift_test_optional_set_default_test_decode_binary()
+ */
+int thrift_test_optional_set_default_test_decode(struct kg_reader *r,
+						 struct thrift_test_optional_set_default_test *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_optional_set_default_test_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_optional_set_default_test_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -5046,62 +9696,100 @@ void thrift_test_optional_binary_init(struct thrift_test_optional_binary *v)
 	v->bin_map = (struct kg_map_binary_i32){ .count = 0, .entries = NULL };
 }
 
-/* thrift_test_optional_binary_encode() - write @v; returns w->err (0 or a negative errno) */
-int thrift_test_optional_binary_encode(struct kg_writer *w,
-				       const struct thrift_test_optional_binary *v)
+/* thrift_test_optional_binary_encode_binary() - write @v in the binary protocol; returns w->err */
+int thrift_test_optional_binary_encode_binary(struct kg_writer *w,
+					      const struct thrift_test_optional_binary *v)
 {
-	kg_write_struct_begin(w);
-	if (w->err && w->depth >= KG_MAX_DEPTH)
+	if (!kg_writer_enter(w))
 		return w->err;	/* too deep (or cyclic): stop recursing */
 	if (v->isset.bin_set) {
-		kg_write_field_begin(w, KG_T_SET, 1);
-		kg_set_binary_encode(w, &v->bin_set);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_SET, 1);
+		kg_set_binary_encode_binary(w, &v->bin_set);
 	}
 	if (v->isset.bin_map) {
-		kg_write_field_begin(w, KG_T_MAP, 2);
-		kg_map_binary_i32_encode(w, &v->bin_map);
-
-		kg_write_field_end(w);
+		kg_binary_write_field_begin(w, KG_T_MAP, 2);
+		kg_map_binary_i32_encode_binary(w, &v->bin_map);
 	}
-	kg_write_field_stop(w);
-	kg_write_struct_end(w);
+	kg_binary_write_field_stop(w);
+	kg_writer_leave(w);
 	return w->err;
 }
 
 /*
- * thrift_test_optional_binary_decode() - read one struct into @v (defaults applied first).
- * Fields of an unexpected wire type and unknown fields are skipped.
+ * thrift_test_optional_binary_encode_compact() - write @v in the compact protocol; returns w->err
+ */
+int thrift_test_optional_binary_encode_compact(struct kg_writer *w,
+					       const struct thrift_test_optional_binary *v)
+{
+	s16 last = 0;
+
+	if (!kg_writer_enter(w))
+		return w->err;	/* too deep (or cyclic): stop recursing */
+	if (v->isset.bin_set) {
+		kg_compact_write_field_begin(w, KG_T_SET, 1, &last);
+		kg_set_binary_encode_compact(w, &v->bin_set);
+	}
+	if (v->isset.bin_map) {
+		kg_compact_write_field_begin(w, KG_T_MAP, 2, &last);
+		kg_map_binary_i32_encode_compact(w, &v->bin_map);
+	}
+	kg_compact_write_field_stop(w);
+	kg_writer_leave(w);
+	return w->err;
+}
+
+/*
+ * thrift_test_optional_binary_encode() - write @v in w->proto; returns w->err (0 or a negative
+ * errno)
+ */
+int thrift_test_optional_binary_encode(struct kg_writer *w,
+				       const struct thrift_test_optional_binary *v)
+{
+	switch (w->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_optional_binary_encode_binary(w, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_optional_binary_encode_compact(w, v);
+	default:
+		kg_w_error(w, -EPROTONOSUPPORT);
+		return w->err;
+	}
+}
+
+/*
+ * thrift_test_optional_binary_decode_binary() - read one struct in the binary protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_optional_binary_decode(struct kg_reader *r, struct thrift_test_optional_binary *v)
+int thrift_test_optional_binary_decode_binary(struct kg_reader *r,
+					      struct thrift_test_optional_binary *v)
 {
 	u8 ttype;
 	s16 id;
 	int err;
 
 	thrift_test_optional_binary_init(v);
-	err = kg_read_struct_begin(r);
-	if (err)
+	err = kg_reader_enter(r);
+	if (unlikely(err))
 		return err;
 	for (;;) {
-		err = kg_read_field_begin(r, &ttype, &id);
-		if (err)
+		err = kg_binary_read_field_begin(r, &ttype, &id);
+		if (unlikely(err))
 			return err;
 		if (ttype == KG_T_STOP)
 			break;
 		switch (id) {
 		case 1:
-			if (ttype != KG_T_SET) {
+			if (unlikely(ttype != KG_T_SET)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_set_binary_decode(r, &v->bin_set, 0, 0);
-			if (err < 0)
+			err = kg_set_binary_decode_binary(r, &v->bin_set, 0, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -5111,14 +9799,14 @@ int thrift_test_optional_binary_decode(struct kg_reader *r, struct thrift_test_o
 			v->isset.bin_set = true;
 			break;
 		case 2:
-			if (ttype != KG_T_MAP) {
+			if (unlikely(ttype != KG_T_MAP)) {
 				err = kg_skip(r, ttype);
 				if (err)
 					return err;
 				break;
 			}
-			err = kg_map_binary_i32_decode(r, &v->bin_map, 0, 0);
-			if (err < 0)
+			err = kg_map_binary_i32_decode_binary(r, &v->bin_map, 0, 0);
+			if (unlikely(err < 0))
 				return err;
 			if (err) {
 				/* element types differ from ours: consumed, left unset */
@@ -5133,14 +9821,96 @@ int thrift_test_optional_binary_decode(struct kg_reader *r, struct thrift_test_o
 				return err;
 			break;
 		}
-		err = kg_read_field_end(r);
-		if (err)
-			return err;
 	}
-	err = kg_read_struct_end(r);
-	if (err)
-		return err;
+	kg_reader_leave(r);
 	return 0;
+}
+
+/*
+ * thrift_test_optional_binary_decode_compact() - read one struct in the compact protocol into @v
+ * (defaults
+ * applied first). Fields of an unexpected wire type and unknown fields are skipped.
+ * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
+ * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
+ */
+int thrift_test_optional_binary_decode_compact(struct kg_reader *r,
+					       struct thrift_test_optional_binary *v)
+{
+	s16 last = 0;
+	u8 ttype;
+	s16 id;
+	int err;
+
+	thrift_test_optional_binary_init(v);
+	err = kg_reader_enter(r);
+	if (unlikely(err))
+		return err;
+	for (;;) {
+		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
+		if (unlikely(err))
+			return err;
+		if (ttype == KG_T_STOP)
+			break;
+		switch (id) {
+		case 1:
+			if (unlikely(ttype != KG_T_SET)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_set_binary_decode_compact(r, &v->bin_set, 0, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->bin_set, 0, sizeof(v->bin_set));
+				break;
+			}
+			v->isset.bin_set = true;
+			break;
+		case 2:
+			if (unlikely(ttype != KG_T_MAP)) {
+				err = kg_skip(r, ttype);
+				if (err)
+					return err;
+				break;
+			}
+			err = kg_map_binary_i32_decode_compact(r, &v->bin_map, 0, 0);
+			if (unlikely(err < 0))
+				return err;
+			if (err) {
+				/* element types differ from ours: consumed, left unset */
+				memset(&v->bin_map, 0, sizeof(v->bin_map));
+				break;
+			}
+			v->isset.bin_map = true;
+			break;
+		default:
+			err = kg_skip(r, ttype);
+			if (err)
+				return err;
+			break;
+		}
+	}
+	kg_reader_leave(r);
+	return 0;
+}
+
+/*
+ * thrift_test_optional_binary_decode() - read one struct in r->proto: as
+ * thrift_test_optional_binary_decode_binary()
+ */
+int thrift_test_optional_binary_decode(struct kg_reader *r, struct thrift_test_optional_binary *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_optional_binary_decode_binary(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_optional_binary_decode_compact(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*

@@ -906,62 +906,121 @@ const char *thrift_test_numberz_name(s32 v);
 void thrift_test_bonk_init(struct thrift_test_bonk *v);
 int thrift_test_bonk_encode(struct kg_writer *w, const struct thrift_test_bonk *v);
 int thrift_test_bonk_decode(struct kg_reader *r, struct thrift_test_bonk *v);
+int thrift_test_bonk_encode_binary(struct kg_writer *w, const struct thrift_test_bonk *v);
+int thrift_test_bonk_encode_compact(struct kg_writer *w, const struct thrift_test_bonk *v);
+int thrift_test_bonk_decode_binary(struct kg_reader *r, struct thrift_test_bonk *v);
+int thrift_test_bonk_decode_compact(struct kg_reader *r, struct thrift_test_bonk *v);
 size_t thrift_test_bonk_encoded_size(const struct thrift_test_bonk *v, u8 proto);
 
 void thrift_test_bools_init(struct thrift_test_bools *v);
 int thrift_test_bools_encode(struct kg_writer *w, const struct thrift_test_bools *v);
 int thrift_test_bools_decode(struct kg_reader *r, struct thrift_test_bools *v);
+int thrift_test_bools_encode_binary(struct kg_writer *w, const struct thrift_test_bools *v);
+int thrift_test_bools_encode_compact(struct kg_writer *w, const struct thrift_test_bools *v);
+int thrift_test_bools_decode_binary(struct kg_reader *r, struct thrift_test_bools *v);
+int thrift_test_bools_decode_compact(struct kg_reader *r, struct thrift_test_bools *v);
 size_t thrift_test_bools_encoded_size(const struct thrift_test_bools *v, u8 proto);
 
 void thrift_test_xtruct_init(struct thrift_test_xtruct *v);
 int thrift_test_xtruct_encode(struct kg_writer *w, const struct thrift_test_xtruct *v);
 int thrift_test_xtruct_decode(struct kg_reader *r, struct thrift_test_xtruct *v);
+int thrift_test_xtruct_encode_binary(struct kg_writer *w, const struct thrift_test_xtruct *v);
+int thrift_test_xtruct_encode_compact(struct kg_writer *w, const struct thrift_test_xtruct *v);
+int thrift_test_xtruct_decode_binary(struct kg_reader *r, struct thrift_test_xtruct *v);
+int thrift_test_xtruct_decode_compact(struct kg_reader *r, struct thrift_test_xtruct *v);
 size_t thrift_test_xtruct_encoded_size(const struct thrift_test_xtruct *v, u8 proto);
 
 void thrift_test_xtruct2_init(struct thrift_test_xtruct2 *v);
 int thrift_test_xtruct2_encode(struct kg_writer *w, const struct thrift_test_xtruct2 *v);
 int thrift_test_xtruct2_decode(struct kg_reader *r, struct thrift_test_xtruct2 *v);
+int thrift_test_xtruct2_encode_binary(struct kg_writer *w, const struct thrift_test_xtruct2 *v);
+int thrift_test_xtruct2_encode_compact(struct kg_writer *w, const struct thrift_test_xtruct2 *v);
+int thrift_test_xtruct2_decode_binary(struct kg_reader *r, struct thrift_test_xtruct2 *v);
+int thrift_test_xtruct2_decode_compact(struct kg_reader *r, struct thrift_test_xtruct2 *v);
 size_t thrift_test_xtruct2_encoded_size(const struct thrift_test_xtruct2 *v, u8 proto);
 
 void thrift_test_xtruct3_init(struct thrift_test_xtruct3 *v);
 int thrift_test_xtruct3_encode(struct kg_writer *w, const struct thrift_test_xtruct3 *v);
 int thrift_test_xtruct3_decode(struct kg_reader *r, struct thrift_test_xtruct3 *v);
+int thrift_test_xtruct3_encode_binary(struct kg_writer *w, const struct thrift_test_xtruct3 *v);
+int thrift_test_xtruct3_encode_compact(struct kg_writer *w, const struct thrift_test_xtruct3 *v);
+int thrift_test_xtruct3_decode_binary(struct kg_reader *r, struct thrift_test_xtruct3 *v);
+int thrift_test_xtruct3_decode_compact(struct kg_reader *r, struct thrift_test_xtruct3 *v);
 size_t thrift_test_xtruct3_encoded_size(const struct thrift_test_xtruct3 *v, u8 proto);
 
 void thrift_test_insanity_init(struct thrift_test_insanity *v);
 int thrift_test_insanity_encode(struct kg_writer *w, const struct thrift_test_insanity *v);
 int thrift_test_insanity_decode(struct kg_reader *r, struct thrift_test_insanity *v);
+int thrift_test_insanity_encode_binary(struct kg_writer *w, const struct thrift_test_insanity *v);
+int thrift_test_insanity_encode_compact(struct kg_writer *w, const struct thrift_test_insanity *v);
+int thrift_test_insanity_decode_binary(struct kg_reader *r, struct thrift_test_insanity *v);
+int thrift_test_insanity_decode_compact(struct kg_reader *r, struct thrift_test_insanity *v);
 size_t thrift_test_insanity_encoded_size(const struct thrift_test_insanity *v, u8 proto);
 
 void thrift_test_crazy_nesting_init(struct thrift_test_crazy_nesting *v);
 int thrift_test_crazy_nesting_encode(struct kg_writer *w,
 				     const struct thrift_test_crazy_nesting *v);
 int thrift_test_crazy_nesting_decode(struct kg_reader *r, struct thrift_test_crazy_nesting *v);
+int thrift_test_crazy_nesting_encode_binary(struct kg_writer *w,
+					    const struct thrift_test_crazy_nesting *v);
+int thrift_test_crazy_nesting_encode_compact(struct kg_writer *w,
+					     const struct thrift_test_crazy_nesting *v);
+int thrift_test_crazy_nesting_decode_binary(struct kg_reader *r,
+					    struct thrift_test_crazy_nesting *v);
+int thrift_test_crazy_nesting_decode_compact(struct kg_reader *r,
+					     struct thrift_test_crazy_nesting *v);
 size_t thrift_test_crazy_nesting_encoded_size(const struct thrift_test_crazy_nesting *v, u8 proto);
 
 void thrift_test_some_union_init(struct thrift_test_some_union *v);
 int thrift_test_some_union_encode(struct kg_writer *w, const struct thrift_test_some_union *v);
 int thrift_test_some_union_decode(struct kg_reader *r, struct thrift_test_some_union *v);
+int thrift_test_some_union_encode_binary(struct kg_writer *w,
+					 const struct thrift_test_some_union *v);
+int thrift_test_some_union_encode_compact(struct kg_writer *w,
+					  const struct thrift_test_some_union *v);
+int thrift_test_some_union_decode_binary(struct kg_reader *r, struct thrift_test_some_union *v);
+int thrift_test_some_union_decode_compact(struct kg_reader *r, struct thrift_test_some_union *v);
 size_t thrift_test_some_union_encoded_size(const struct thrift_test_some_union *v, u8 proto);
 
 void thrift_test_xception_init(struct thrift_test_xception *v);
 int thrift_test_xception_encode(struct kg_writer *w, const struct thrift_test_xception *v);
 int thrift_test_xception_decode(struct kg_reader *r, struct thrift_test_xception *v);
+int thrift_test_xception_encode_binary(struct kg_writer *w, const struct thrift_test_xception *v);
+int thrift_test_xception_encode_compact(struct kg_writer *w, const struct thrift_test_xception *v);
+int thrift_test_xception_decode_binary(struct kg_reader *r, struct thrift_test_xception *v);
+int thrift_test_xception_decode_compact(struct kg_reader *r, struct thrift_test_xception *v);
 size_t thrift_test_xception_encoded_size(const struct thrift_test_xception *v, u8 proto);
 
 void thrift_test_xception2_init(struct thrift_test_xception2 *v);
 int thrift_test_xception2_encode(struct kg_writer *w, const struct thrift_test_xception2 *v);
 int thrift_test_xception2_decode(struct kg_reader *r, struct thrift_test_xception2 *v);
+int thrift_test_xception2_encode_binary(struct kg_writer *w, const struct thrift_test_xception2 *v);
+int thrift_test_xception2_encode_compact(struct kg_writer *w,
+					 const struct thrift_test_xception2 *v);
+int thrift_test_xception2_decode_binary(struct kg_reader *r, struct thrift_test_xception2 *v);
+int thrift_test_xception2_decode_compact(struct kg_reader *r, struct thrift_test_xception2 *v);
 size_t thrift_test_xception2_encoded_size(const struct thrift_test_xception2 *v, u8 proto);
 
 void thrift_test_empty_struct_init(struct thrift_test_empty_struct *v);
 int thrift_test_empty_struct_encode(struct kg_writer *w, const struct thrift_test_empty_struct *v);
 int thrift_test_empty_struct_decode(struct kg_reader *r, struct thrift_test_empty_struct *v);
+int thrift_test_empty_struct_encode_binary(struct kg_writer *w,
+					   const struct thrift_test_empty_struct *v);
+int thrift_test_empty_struct_encode_compact(struct kg_writer *w,
+					    const struct thrift_test_empty_struct *v);
+int thrift_test_empty_struct_decode_binary(struct kg_reader *r, struct thrift_test_empty_struct *v);
+int thrift_test_empty_struct_decode_compact(struct kg_reader *r,
+					    struct thrift_test_empty_struct *v);
 size_t thrift_test_empty_struct_encoded_size(const struct thrift_test_empty_struct *v, u8 proto);
 
 void thrift_test_one_field_init(struct thrift_test_one_field *v);
 int thrift_test_one_field_encode(struct kg_writer *w, const struct thrift_test_one_field *v);
 int thrift_test_one_field_decode(struct kg_reader *r, struct thrift_test_one_field *v);
+int thrift_test_one_field_encode_binary(struct kg_writer *w, const struct thrift_test_one_field *v);
+int thrift_test_one_field_encode_compact(struct kg_writer *w,
+					 const struct thrift_test_one_field *v);
+int thrift_test_one_field_decode_binary(struct kg_reader *r, struct thrift_test_one_field *v);
+int thrift_test_one_field_decode_compact(struct kg_reader *r, struct thrift_test_one_field *v);
 size_t thrift_test_one_field_encoded_size(const struct thrift_test_one_field *v, u8 proto);
 
 void thrift_test_versioning_test_v1_init(struct thrift_test_versioning_test_v1 *v);
@@ -969,6 +1028,14 @@ int thrift_test_versioning_test_v1_encode(struct kg_writer *w,
 					  const struct thrift_test_versioning_test_v1 *v);
 int thrift_test_versioning_test_v1_decode(struct kg_reader *r,
 					  struct thrift_test_versioning_test_v1 *v);
+int thrift_test_versioning_test_v1_encode_binary(struct kg_writer *w,
+						 const struct thrift_test_versioning_test_v1 *v);
+int thrift_test_versioning_test_v1_encode_compact(struct kg_writer *w,
+						  const struct thrift_test_versioning_test_v1 *v);
+int thrift_test_versioning_test_v1_decode_binary(struct kg_reader *r,
+						 struct thrift_test_versioning_test_v1 *v);
+int thrift_test_versioning_test_v1_decode_compact(struct kg_reader *r,
+						  struct thrift_test_versioning_test_v1 *v);
 size_t thrift_test_versioning_test_v1_encoded_size(const struct thrift_test_versioning_test_v1 *v,
 						   u8 proto);
 
@@ -977,6 +1044,14 @@ int thrift_test_versioning_test_v2_encode(struct kg_writer *w,
 					  const struct thrift_test_versioning_test_v2 *v);
 int thrift_test_versioning_test_v2_decode(struct kg_reader *r,
 					  struct thrift_test_versioning_test_v2 *v);
+int thrift_test_versioning_test_v2_encode_binary(struct kg_writer *w,
+						 const struct thrift_test_versioning_test_v2 *v);
+int thrift_test_versioning_test_v2_encode_compact(struct kg_writer *w,
+						  const struct thrift_test_versioning_test_v2 *v);
+int thrift_test_versioning_test_v2_decode_binary(struct kg_reader *r,
+						 struct thrift_test_versioning_test_v2 *v);
+int thrift_test_versioning_test_v2_decode_compact(struct kg_reader *r,
+						  struct thrift_test_versioning_test_v2 *v);
 size_t thrift_test_versioning_test_v2_encoded_size(const struct thrift_test_versioning_test_v2 *v,
 						   u8 proto);
 
@@ -985,6 +1060,14 @@ int thrift_test_list_type_versioning_v1_encode(struct kg_writer *w,
 					       const struct thrift_test_list_type_versioning_v1 *v);
 int thrift_test_list_type_versioning_v1_decode(struct kg_reader *r,
 					       struct thrift_test_list_type_versioning_v1 *v);
+int thrift_test_list_type_versioning_v1_encode_binary(struct kg_writer *w,
+		const struct thrift_test_list_type_versioning_v1 *v);
+int thrift_test_list_type_versioning_v1_encode_compact(struct kg_writer *w,
+		const struct thrift_test_list_type_versioning_v1 *v);
+int thrift_test_list_type_versioning_v1_decode_binary(struct kg_reader *r,
+		struct thrift_test_list_type_versioning_v1 *v);
+int thrift_test_list_type_versioning_v1_decode_compact(struct kg_reader *r,
+		struct thrift_test_list_type_versioning_v1 *v);
 size_t thrift_test_list_type_versioning_v1_encoded_size(
 		const struct thrift_test_list_type_versioning_v1 *v, u8 proto);
 
@@ -993,6 +1076,14 @@ int thrift_test_list_type_versioning_v2_encode(struct kg_writer *w,
 					       const struct thrift_test_list_type_versioning_v2 *v);
 int thrift_test_list_type_versioning_v2_decode(struct kg_reader *r,
 					       struct thrift_test_list_type_versioning_v2 *v);
+int thrift_test_list_type_versioning_v2_encode_binary(struct kg_writer *w,
+		const struct thrift_test_list_type_versioning_v2 *v);
+int thrift_test_list_type_versioning_v2_encode_compact(struct kg_writer *w,
+		const struct thrift_test_list_type_versioning_v2 *v);
+int thrift_test_list_type_versioning_v2_decode_binary(struct kg_reader *r,
+		struct thrift_test_list_type_versioning_v2 *v);
+int thrift_test_list_type_versioning_v2_decode_compact(struct kg_reader *r,
+		struct thrift_test_list_type_versioning_v2 *v);
 size_t thrift_test_list_type_versioning_v2_encoded_size(
 		const struct thrift_test_list_type_versioning_v2 *v, u8 proto);
 
@@ -1001,12 +1092,27 @@ int thrift_test_guess_protocol_struct_encode(struct kg_writer *w,
 					     const struct thrift_test_guess_protocol_struct *v);
 int thrift_test_guess_protocol_struct_decode(struct kg_reader *r,
 					     struct thrift_test_guess_protocol_struct *v);
+int thrift_test_guess_protocol_struct_encode_binary(struct kg_writer *w,
+		const struct thrift_test_guess_protocol_struct *v);
+int thrift_test_guess_protocol_struct_encode_compact(struct kg_writer *w,
+		const struct thrift_test_guess_protocol_struct *v);
+int thrift_test_guess_protocol_struct_decode_binary(struct kg_reader *r,
+						    struct thrift_test_guess_protocol_struct *v);
+int thrift_test_guess_protocol_struct_decode_compact(struct kg_reader *r,
+						     struct thrift_test_guess_protocol_struct *v);
 size_t thrift_test_guess_protocol_struct_encoded_size(
 		const struct thrift_test_guess_protocol_struct *v, u8 proto);
 
 void thrift_test_large_deltas_init(struct thrift_test_large_deltas *v);
 int thrift_test_large_deltas_encode(struct kg_writer *w, const struct thrift_test_large_deltas *v);
 int thrift_test_large_deltas_decode(struct kg_reader *r, struct thrift_test_large_deltas *v);
+int thrift_test_large_deltas_encode_binary(struct kg_writer *w,
+					   const struct thrift_test_large_deltas *v);
+int thrift_test_large_deltas_encode_compact(struct kg_writer *w,
+					    const struct thrift_test_large_deltas *v);
+int thrift_test_large_deltas_decode_binary(struct kg_reader *r, struct thrift_test_large_deltas *v);
+int thrift_test_large_deltas_decode_compact(struct kg_reader *r,
+					    struct thrift_test_large_deltas *v);
 size_t thrift_test_large_deltas_encoded_size(const struct thrift_test_large_deltas *v, u8 proto);
 
 void thrift_test_nested_lists_i32x2_init(struct thrift_test_nested_lists_i32x2 *v);
@@ -1014,6 +1120,14 @@ int thrift_test_nested_lists_i32x2_encode(struct kg_writer *w,
 					  const struct thrift_test_nested_lists_i32x2 *v);
 int thrift_test_nested_lists_i32x2_decode(struct kg_reader *r,
 					  struct thrift_test_nested_lists_i32x2 *v);
+int thrift_test_nested_lists_i32x2_encode_binary(struct kg_writer *w,
+						 const struct thrift_test_nested_lists_i32x2 *v);
+int thrift_test_nested_lists_i32x2_encode_compact(struct kg_writer *w,
+						  const struct thrift_test_nested_lists_i32x2 *v);
+int thrift_test_nested_lists_i32x2_decode_binary(struct kg_reader *r,
+						 struct thrift_test_nested_lists_i32x2 *v);
+int thrift_test_nested_lists_i32x2_decode_compact(struct kg_reader *r,
+						  struct thrift_test_nested_lists_i32x2 *v);
 size_t thrift_test_nested_lists_i32x2_encoded_size(const struct thrift_test_nested_lists_i32x2 *v,
 						   u8 proto);
 
@@ -1022,6 +1136,14 @@ int thrift_test_nested_lists_i32x3_encode(struct kg_writer *w,
 					  const struct thrift_test_nested_lists_i32x3 *v);
 int thrift_test_nested_lists_i32x3_decode(struct kg_reader *r,
 					  struct thrift_test_nested_lists_i32x3 *v);
+int thrift_test_nested_lists_i32x3_encode_binary(struct kg_writer *w,
+						 const struct thrift_test_nested_lists_i32x3 *v);
+int thrift_test_nested_lists_i32x3_encode_compact(struct kg_writer *w,
+						  const struct thrift_test_nested_lists_i32x3 *v);
+int thrift_test_nested_lists_i32x3_decode_binary(struct kg_reader *r,
+						 struct thrift_test_nested_lists_i32x3 *v);
+int thrift_test_nested_lists_i32x3_decode_compact(struct kg_reader *r,
+						  struct thrift_test_nested_lists_i32x3 *v);
 size_t thrift_test_nested_lists_i32x3_encoded_size(const struct thrift_test_nested_lists_i32x3 *v,
 						   u8 proto);
 
@@ -1029,12 +1151,26 @@ void thrift_test_nested_mixedx2_init(struct thrift_test_nested_mixedx2 *v);
 int thrift_test_nested_mixedx2_encode(struct kg_writer *w,
 				      const struct thrift_test_nested_mixedx2 *v);
 int thrift_test_nested_mixedx2_decode(struct kg_reader *r, struct thrift_test_nested_mixedx2 *v);
+int thrift_test_nested_mixedx2_encode_binary(struct kg_writer *w,
+					     const struct thrift_test_nested_mixedx2 *v);
+int thrift_test_nested_mixedx2_encode_compact(struct kg_writer *w,
+					      const struct thrift_test_nested_mixedx2 *v);
+int thrift_test_nested_mixedx2_decode_binary(struct kg_reader *r,
+					     struct thrift_test_nested_mixedx2 *v);
+int thrift_test_nested_mixedx2_decode_compact(struct kg_reader *r,
+					      struct thrift_test_nested_mixedx2 *v);
 size_t thrift_test_nested_mixedx2_encoded_size(const struct thrift_test_nested_mixedx2 *v,
 					       u8 proto);
 
 void thrift_test_list_bonks_init(struct thrift_test_list_bonks *v);
 int thrift_test_list_bonks_encode(struct kg_writer *w, const struct thrift_test_list_bonks *v);
 int thrift_test_list_bonks_decode(struct kg_reader *r, struct thrift_test_list_bonks *v);
+int thrift_test_list_bonks_encode_binary(struct kg_writer *w,
+					 const struct thrift_test_list_bonks *v);
+int thrift_test_list_bonks_encode_compact(struct kg_writer *w,
+					  const struct thrift_test_list_bonks *v);
+int thrift_test_list_bonks_decode_binary(struct kg_reader *r, struct thrift_test_list_bonks *v);
+int thrift_test_list_bonks_decode_compact(struct kg_reader *r, struct thrift_test_list_bonks *v);
 size_t thrift_test_list_bonks_encoded_size(const struct thrift_test_list_bonks *v, u8 proto);
 
 void thrift_test_nested_lists_bonk_init(struct thrift_test_nested_lists_bonk *v);
@@ -1042,22 +1178,43 @@ int thrift_test_nested_lists_bonk_encode(struct kg_writer *w,
 					 const struct thrift_test_nested_lists_bonk *v);
 int thrift_test_nested_lists_bonk_decode(struct kg_reader *r,
 					 struct thrift_test_nested_lists_bonk *v);
+int thrift_test_nested_lists_bonk_encode_binary(struct kg_writer *w,
+						const struct thrift_test_nested_lists_bonk *v);
+int thrift_test_nested_lists_bonk_encode_compact(struct kg_writer *w,
+						 const struct thrift_test_nested_lists_bonk *v);
+int thrift_test_nested_lists_bonk_decode_binary(struct kg_reader *r,
+						struct thrift_test_nested_lists_bonk *v);
+int thrift_test_nested_lists_bonk_decode_compact(struct kg_reader *r,
+						 struct thrift_test_nested_lists_bonk *v);
 size_t thrift_test_nested_lists_bonk_encoded_size(const struct thrift_test_nested_lists_bonk *v,
 						  u8 proto);
 
 void thrift_test_bool_test_init(struct thrift_test_bool_test *v);
 int thrift_test_bool_test_encode(struct kg_writer *w, const struct thrift_test_bool_test *v);
 int thrift_test_bool_test_decode(struct kg_reader *r, struct thrift_test_bool_test *v);
+int thrift_test_bool_test_encode_binary(struct kg_writer *w, const struct thrift_test_bool_test *v);
+int thrift_test_bool_test_encode_compact(struct kg_writer *w,
+					 const struct thrift_test_bool_test *v);
+int thrift_test_bool_test_decode_binary(struct kg_reader *r, struct thrift_test_bool_test *v);
+int thrift_test_bool_test_decode_compact(struct kg_reader *r, struct thrift_test_bool_test *v);
 size_t thrift_test_bool_test_encoded_size(const struct thrift_test_bool_test *v, u8 proto);
 
 void thrift_test_struct_a_init(struct thrift_test_struct_a *v);
 int thrift_test_struct_a_encode(struct kg_writer *w, const struct thrift_test_struct_a *v);
 int thrift_test_struct_a_decode(struct kg_reader *r, struct thrift_test_struct_a *v);
+int thrift_test_struct_a_encode_binary(struct kg_writer *w, const struct thrift_test_struct_a *v);
+int thrift_test_struct_a_encode_compact(struct kg_writer *w, const struct thrift_test_struct_a *v);
+int thrift_test_struct_a_decode_binary(struct kg_reader *r, struct thrift_test_struct_a *v);
+int thrift_test_struct_a_decode_compact(struct kg_reader *r, struct thrift_test_struct_a *v);
 size_t thrift_test_struct_a_encoded_size(const struct thrift_test_struct_a *v, u8 proto);
 
 void thrift_test_struct_b_init(struct thrift_test_struct_b *v);
 int thrift_test_struct_b_encode(struct kg_writer *w, const struct thrift_test_struct_b *v);
 int thrift_test_struct_b_decode(struct kg_reader *r, struct thrift_test_struct_b *v);
+int thrift_test_struct_b_encode_binary(struct kg_writer *w, const struct thrift_test_struct_b *v);
+int thrift_test_struct_b_encode_compact(struct kg_writer *w, const struct thrift_test_struct_b *v);
+int thrift_test_struct_b_decode_binary(struct kg_reader *r, struct thrift_test_struct_b *v);
+int thrift_test_struct_b_decode_compact(struct kg_reader *r, struct thrift_test_struct_b *v);
 size_t thrift_test_struct_b_encoded_size(const struct thrift_test_struct_b *v, u8 proto);
 
 void thrift_test_optional_set_default_test_init(struct thrift_test_optional_set_default_test *v);
@@ -1065,6 +1222,14 @@ int thrift_test_optional_set_default_test_encode(struct kg_writer *w,
 		const struct thrift_test_optional_set_default_test *v);
 int thrift_test_optional_set_default_test_decode(struct kg_reader *r,
 						 struct thrift_test_optional_set_default_test *v);
+int thrift_test_optional_set_default_test_encode_binary(struct kg_writer *w,
+		const struct thrift_test_optional_set_default_test *v);
+int thrift_test_optional_set_default_test_encode_compact(struct kg_writer *w,
+		const struct thrift_test_optional_set_default_test *v);
+int thrift_test_optional_set_default_test_decode_binary(struct kg_reader *r,
+		struct thrift_test_optional_set_default_test *v);
+int thrift_test_optional_set_default_test_decode_compact(struct kg_reader *r,
+		struct thrift_test_optional_set_default_test *v);
 size_t thrift_test_optional_set_default_test_encoded_size(
 		const struct thrift_test_optional_set_default_test *v, u8 proto);
 
@@ -1072,6 +1237,14 @@ void thrift_test_optional_binary_init(struct thrift_test_optional_binary *v);
 int thrift_test_optional_binary_encode(struct kg_writer *w,
 				       const struct thrift_test_optional_binary *v);
 int thrift_test_optional_binary_decode(struct kg_reader *r, struct thrift_test_optional_binary *v);
+int thrift_test_optional_binary_encode_binary(struct kg_writer *w,
+					      const struct thrift_test_optional_binary *v);
+int thrift_test_optional_binary_encode_compact(struct kg_writer *w,
+					       const struct thrift_test_optional_binary *v);
+int thrift_test_optional_binary_decode_binary(struct kg_reader *r,
+					      struct thrift_test_optional_binary *v);
+int thrift_test_optional_binary_decode_compact(struct kg_reader *r,
+					       struct thrift_test_optional_binary *v);
 size_t thrift_test_optional_binary_encoded_size(const struct thrift_test_optional_binary *v,
 						u8 proto);
 

@@ -802,6 +802,66 @@ KT_TEST(auto_refuses_unknown_first_bytes)
 	kg_bsock_destroy(&bs);
 }
 
+/* ---- kg_tsock_write_encoded(): one pass into the send buffer ---- */
+
+static int encode_calls;
+
+/* A REPLY whose result is one string of *@arg bytes. */
+static int encode_reply_of(struct kg_writer *w, const void *arg)
+{
+	static u8 payload[1u << 18];
+	u32 len = *(const u32 *)arg;
+
+	encode_calls++;
+	memset(payload, 'x', len);
+	kg_write_message_begin(w, "m", 1, KG_MSG_REPLY, 7);
+	kg_write_struct_begin(w);
+	kg_write_field_begin(w, KG_T_STRING, 0);
+	kg_write_binary(w, payload, len);
+	kg_write_field_stop(w);
+	kg_write_struct_end(w);
+	return w->err;
+}
+
+KT_TEST(write_encoded_is_one_pass)
+{
+	static const u32 lens[] = { 0, 10, 200, 3000, 16000, 40000, 200000 };
+	struct kg_sock sock = { 0 };
+	struct kg_writer w;
+	struct kg_bsock bs;
+	struct kg_tsock ts;
+	u8 *want = malloc(1u << 19);
+	size_t i, n, queued;
+	u32 len;
+
+	CHECK(want != NULL);
+	CHECK_EQ(kg_bsock_init(&bs, &sock, NULL, 1u << 16, 1u << 18), 0);
+	kg_tsock_init(&ts, &bs, KG_TRANSPORT_FRAMED, KG_PROTO_BINARY, NULL);
+	for (i = 0; i < ARRAY_SIZE(lens); i++) {
+		len = lens[i];
+		kg_writer_init(&w, want, 1u << 19, KG_PROTO_BINARY);
+		encode_reply_of(&w, &len);
+		n = w.len;
+		encode_calls = 0;
+		CHECK_EQ_AT(kg_tsock_write_encoded(&ts, encode_reply_of, &len), 0, len);
+		/* Once when it fits the free room (16 KiB at first), twice when larger. */
+		CHECK_EQ_AT(encode_calls, 4 + n <= KG_BSOCK_INITIAL ? 1 : 2, len);
+		queued = bs.stail - bs.shead;
+		CHECK_EQ_AT(queued, 4 + n, len);
+		CHECK_EQ_AT(kg_get_be32(bs.sbuf + bs.shead), n, len);
+		CHECK_EQ_AT(memcmp(bs.sbuf + bs.shead + 4, want, n), 0, len);
+		CHECK_EQ(kg_bsock_flush(&bs), 0);
+	}
+	/* Over max_msg: refused, nothing queued; counted in the first pass only. */
+	len = 1u << 18;
+	encode_calls = 0;
+	CHECK_EQ(kg_tsock_write_encoded(&ts, encode_reply_of, &len), -EMSGSIZE);
+	CHECK_EQ(encode_calls, 1);
+	CHECK_EQ(bs.stail - bs.shead, 0);
+	kg_bsock_destroy(&bs);
+	free(want);
+}
+
 KT_MAIN(KT_CASE(big_string_in_mss_pieces),
 	KT_CASE(big_string_in_byte_pieces),
 	KT_CASE(many_fields_in_byte_pieces),
@@ -815,4 +875,5 @@ KT_MAIN(KT_CASE(big_string_in_mss_pieces),
 	KT_CASE(mib_fields_in_byte_pieces),
 	KT_CASE(never_ending_struct),
 	KT_CASE(compact_list_4mb_in_mss_pieces),
-	KT_CASE(binary_map_15mb_in_mss_pieces))
+	KT_CASE(binary_map_15mb_in_mss_pieces),
+	KT_CASE(write_encoded_is_one_pass))

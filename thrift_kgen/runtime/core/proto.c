@@ -37,13 +37,18 @@ const struct kg_limits kg_default_limits = {
 void kg_reader_init(struct kg_reader *r, const void *data, size_t len, u8 proto,
 		    struct kg_arena *arena, const struct kg_limits *limits)
 {
-	memset(r, 0, sizeof(*r));
+	/* Not a memset of last_fid[]: each level's entry is reset as it is entered. */
 	r->start = data;
 	r->pos = data;
 	r->end = r->start + len;
 	r->arena = arena;
 	r->limits = limits ? limits : &kg_default_limits;
 	r->proto = proto;
+	r->depth = 0;
+	r->bool_pending = 0;
+	r->bool_value = 0;
+	r->last_fid[0] = 0;
+	r->need = 0;
 }
 
 /**
@@ -55,10 +60,42 @@ void kg_reader_init(struct kg_reader *r, const void *data, size_t len, u8 proto,
  */
 void kg_writer_init(struct kg_writer *w, void *buf, size_t cap, u8 proto)
 {
-	memset(w, 0, sizeof(*w));
 	w->buf = buf;
 	w->cap = buf ? cap : 0;
+	w->len = 0;
+	w->err = 0;
 	w->proto = proto;
+	w->depth = 0;
+	w->bool_pending = 0;
+	w->bool_fid = 0;
+	w->last_fid[0] = 0;
+}
+
+/**
+ * kg_reader_short() - the input ends before @n more bytes: -ENODATA
+ * @r: the reader
+ * @n: bytes needed at the current position
+ *
+ * Return: -ENODATA, with r->need set (see struct kg_reader).
+ */
+int kg_reader_short(struct kg_reader *r, u64 n)
+{
+	return kg_r_short(r, n);
+}
+
+/**
+ * kg_writer_overflow() - @n bytes do not fit: count them, store nothing more
+ * @w: the writer
+ * @n: the bytes that did not fit
+ *
+ * Sets the sticky -EMSGSIZE unless only counting; w->len goes on counting
+ * so that it ends as the size the whole value needs.
+ */
+void kg_writer_overflow(struct kg_writer *w, size_t n)
+{
+	w->len += n;
+	if (w->buf)
+		kg_w_error(w, -EMSGSIZE);
 }
 
 /* Enter a struct or container: the depth limit guards stacks and last_fid[]. */
@@ -238,6 +275,88 @@ static int kg_read_seq_begin(struct kg_reader *r, u8 *elem, u32 *count)
 	err = kg_read_seq_header(r, elem, count);
 	if (!err)
 		err = kg_check_count(r, *count, *elem, 0, false);
+	return err;
+}
+
+/**
+ * kg_binary_read_seq_begin() - kg_read_list_begin() / kg_read_set_begin(), binary
+ * @r: the reader (r->proto is KG_PROTO_BINARY)
+ * @elem: set to the element type id
+ * @count: set to the element count
+ *
+ * Return: as kg_read_list_begin().
+ */
+int kg_binary_read_seq_begin(struct kg_reader *r, u8 *elem, u32 *count)
+{
+	int err;
+
+	err = kg_enter(r);
+	if (!err)
+		err = kg_bin_read_list_begin(r, elem, count);
+	if (!err)
+		err = kg_check_count(r, *count, *elem, 0, false);
+	return err;
+}
+
+/**
+ * kg_compact_read_seq_begin() - kg_read_list_begin() / kg_read_set_begin(), compact
+ * @r: the reader (r->proto is KG_PROTO_COMPACT)
+ * @elem: set to the element type id
+ * @count: set to the element count
+ *
+ * Return: as kg_read_list_begin().
+ */
+int kg_compact_read_seq_begin(struct kg_reader *r, u8 *elem, u32 *count)
+{
+	int err;
+
+	err = kg_enter(r);
+	if (!err)
+		err = kg_cpt_read_list_begin(r, elem, count);
+	if (!err)
+		err = kg_check_count(r, *count, *elem, 0, false);
+	return err;
+}
+
+/**
+ * kg_binary_read_map_begin() - kg_read_map_begin(), binary
+ * @r: the reader (r->proto is KG_PROTO_BINARY)
+ * @ktype: set to the key type id
+ * @vtype: set to the value type id
+ * @count: set to the number of pairs
+ *
+ * Return: as kg_read_map_begin().
+ */
+int kg_binary_read_map_begin(struct kg_reader *r, u8 *ktype, u8 *vtype, u32 *count)
+{
+	int err;
+
+	err = kg_enter(r);
+	if (!err)
+		err = kg_bin_read_map_begin(r, ktype, vtype, count);
+	if (!err)
+		err = kg_check_count(r, *count, *ktype, *vtype, true);
+	return err;
+}
+
+/**
+ * kg_compact_read_map_begin() - kg_read_map_begin(), compact
+ * @r: the reader (r->proto is KG_PROTO_COMPACT)
+ * @ktype: set to the key type id
+ * @vtype: set to the value type id
+ * @count: set to the number of pairs
+ *
+ * Return: as kg_read_map_begin().
+ */
+int kg_compact_read_map_begin(struct kg_reader *r, u8 *ktype, u8 *vtype, u32 *count)
+{
+	int err;
+
+	err = kg_enter(r);
+	if (!err)
+		err = kg_cpt_read_map_begin(r, ktype, vtype, count);
+	if (!err)
+		err = kg_check_count(r, *count, *ktype, *vtype, true);
 	return err;
 }
 

@@ -15,24 +15,6 @@
 #define KG_CPT_VERSION_MASK	0x1f
 #define KG_CPT_TYPE_SHIFT	5
 
-/* Compact type ids. */
-enum {
-	KG_CT_STOP = 0,
-	KG_CT_TRUE = 1,
-	KG_CT_FALSE = 2,
-	KG_CT_BYTE = 3,
-	KG_CT_I16 = 4,
-	KG_CT_I32 = 5,
-	KG_CT_I64 = 6,
-	KG_CT_DOUBLE = 7,
-	KG_CT_BINARY = 8,
-	KG_CT_LIST = 9,
-	KG_CT_SET = 10,
-	KG_CT_MAP = 11,
-	KG_CT_STRUCT = 12,
-	KG_CT_UUID = 13,
-};
-
 /* Not a type id: makes the caller's element type check fail. */
 #define KG_CPT_BAD_TYPE	0xff
 
@@ -475,20 +457,19 @@ static inline void kg_cpt_put8(struct kg_writer *w, u8 v)
 		*p = v;
 }
 
+static void kg_cpt_put_bytes(struct kg_writer *w, const u8 *tmp, size_t n)
+{
+	u8 *p = kg_w_reserve(w, n);
+
+	if (p)
+		memcpy(p, tmp, n);
+}
+
 static void kg_cpt_put_varint(struct kg_writer *w, u64 v)
 {
 	u8 tmp[10];
-	size_t n = 0;
-	u8 *p;
 
-	while (v >= 0x80) {
-		tmp[n++] = (v & 0x7f) | 0x80;
-		v >>= 7;
-	}
-	tmp[n++] = v & 0x7f;
-	p = kg_w_reserve(w, n);
-	if (p)
-		memcpy(p, tmp, n);
+	kg_cpt_put_bytes(w, tmp, kg_compact_put_varint(tmp, v) - tmp);
 }
 
 static inline u64 kg_zigzag64(s64 v)
@@ -704,4 +685,107 @@ void kg_cpt_write_uuid(struct kg_writer *w, const u8 v[16])
 
 	if (p)
 		memcpy(p, v, 16);
+}
+
+/* ---- the out-of-line halves of kgen/proto_inline.h's compact primitives ---- */
+
+/**
+ * kg_compact_read_field_slow() - kg_compact_read_field_begin()'s rare cases
+ * @r: the reader
+ * @ttype: set to the field's type id (KG_T_STOP at the end)
+ * @id: set to the field id (0 at the end)
+ * @last: the previous field id of this struct (updated)
+ *
+ * The long form (a zigzag varint field id), a delta past S16_MAX, errors.
+ *
+ * Return: as kg_cpt_read_field_begin().
+ */
+int kg_compact_read_field_slow(struct kg_reader *r, u8 *ttype, s16 *id, s16 *last)
+{
+	int err;
+
+	r->last_fid[r->depth] = *last;
+	err = kg_cpt_read_field_begin(r, ttype, id);
+	if (!err)
+		*last = r->last_fid[r->depth];
+	return err;
+}
+
+/**
+ * kg_compact_write_varint_slow() - a varint that may not fit the buffer
+ * @w: the writer
+ * @v: the value
+ */
+void kg_compact_write_varint_slow(struct kg_writer *w, u64 v)
+{
+	kg_cpt_put_varint(w, v);
+}
+
+/**
+ * kg_compact_write_field_slow() - a field header that may not fit the buffer
+ * @w: the writer
+ * @ct: the compact type id (KG_CT_TRUE / KG_CT_FALSE for a bool field)
+ * @id: the field id
+ * @last: the previous field id of this struct (updated)
+ */
+void kg_compact_write_field_slow(struct kg_writer *w, u8 ct, s16 id, s16 *last)
+{
+	u8 tmp[4];
+
+	kg_cpt_put_bytes(w, tmp, kg_compact_put_field(tmp, ct, id, last) - tmp);
+}
+
+/**
+ * kg_compact_write_field_varint_slow() - a field header and a varint value, slowly
+ * @w: the writer
+ * @ct: the compact type id
+ * @id: the field id
+ * @v: the value (zigzag already applied)
+ * @last: the previous field id of this struct (updated)
+ */
+void kg_compact_write_field_varint_slow(struct kg_writer *w, u8 ct, s16 id, u64 v, s16 *last)
+{
+	kg_compact_write_field_slow(w, ct, id, last);
+	kg_cpt_put_varint(w, v);
+}
+
+/**
+ * kg_compact_write_field_bytes_slow() - a field header and a binary value, slowly
+ * @w: the writer
+ * @id: the field id
+ * @v: the bytes
+ * @last: the previous field id of this struct (updated)
+ */
+void kg_compact_write_field_bytes_slow(struct kg_writer *w, s16 id, struct kg_bytes v,
+				       s16 *last)
+{
+	if (unlikely(v.len > (u32)S32_MAX)) {
+		kg_w_error(w, -EMSGSIZE);
+		return;
+	}
+	kg_compact_write_field_slow(w, KG_CT_BINARY, id, last);
+	kg_cpt_write_binary(w, v.data, v.len);
+}
+
+/**
+ * kg_compact_write_list_begin() - a list or set header
+ * @w: the writer
+ * @elem: the element type id
+ * @count: the element count (at most S32_MAX)
+ */
+void kg_compact_write_list_begin(struct kg_writer *w, u8 elem, u32 count)
+{
+	kg_cpt_write_list_begin(w, elem, count);
+}
+
+/**
+ * kg_compact_write_map_begin() - a map header
+ * @w: the writer
+ * @ktype: the key type id
+ * @vtype: the value type id
+ * @count: the number of pairs (at most S32_MAX)
+ */
+void kg_compact_write_map_begin(struct kg_writer *w, u8 ktype, u8 vtype, u32 count)
+{
+	kg_cpt_write_map_begin(w, ktype, vtype, count);
 }

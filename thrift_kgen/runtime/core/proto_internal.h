@@ -10,12 +10,6 @@
 
 #include "kgen/proto.h"
 
-/* Bit n set: n is a type id that may appear in a field or container header. */
-#define KG_VALID_TTYPES	((1u << KG_T_BOOL) | (1u << KG_T_BYTE) | (1u << KG_T_DOUBLE) | \
-			 (1u << KG_T_I16) | (1u << KG_T_I32) | (1u << KG_T_I64) | \
-			 (1u << KG_T_STRING) | (1u << KG_T_STRUCT) | (1u << KG_T_MAP) | \
-			 (1u << KG_T_SET) | (1u << KG_T_LIST) | (1u << KG_T_UUID))
-
 static inline bool kg_ttype_valid(u8 t)
 {
 	return t < 32 && (KG_VALID_TTYPES >> t) & 1;
@@ -47,16 +41,10 @@ static inline u8 *kg_w_reserve(struct kg_writer *w, size_t n)
 		return NULL;
 	/* Invariant while err == 0: at <= cap. */
 	if (unlikely(n > w->cap - at)) {
-		w->err = -EMSGSIZE;
+		kg_w_error(w, -EMSGSIZE);
 		return NULL;
 	}
 	return w->buf + at;
-}
-
-static inline void kg_w_error(struct kg_writer *w, int err)
-{
-	if (!w->err)
-		w->err = err;
 }
 
 /* ---- binary protocol (proto_binary.c) ---- */

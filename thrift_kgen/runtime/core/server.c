@@ -644,8 +644,9 @@ int kg_conn_send_message(struct kg_conn *c, const char *name, u8 msg_type, s32 s
  * @encode: writes the result struct
  * @value: passed to @encode
  *
- * Counting pass, then encoded in place in the connection's send buffer,
- * which grows for a reply larger than its free room (up to max_reply). A
+ * Encoded in one pass in place in the connection's send buffer, which
+ * grows for a reply larger than its free room (up to max_reply; such a
+ * reply is encoded once more, see kg_tsock_write_encoded()). A
  * reply over max_reply is answered with a TApplicationException (if that
  * fits) and the connection closed; so is one the memory budget cannot pay
  * for. Oneway calls get no reply (returns 0).

@@ -173,17 +173,21 @@ int kg_tsock_forward(struct kg_tsock *from, struct kg_tsock *to)
 	return kg_tsock_write(to, &msg);
 }
 
+/* Room asked for before the size is known: most replies are smaller. */
+#define KG_TSOCK_FIRST_ROOM	256
+
 /**
  * kg_tsock_write_encoded() - encode a message in place in the send buffer
  * @ts: the Thrift socket to write to
- * @encode: writes the whole message; called twice, first to count bytes
+ * @encode: writes the whole message; called once, twice for a large one
  * @arg: passed to @encode
  *
- * The size is computed by a counting pass, the room reserved (with the frame
- * header when framed), and the message encoded straight into the send
- * buffer: no intermediate copy, no allocation but the send buffer's own.
- * A message larger than the buffer's free room is queued all the same (up
- * to the send side's max_msg, see bsock.h) and leaves as the peer reads.
+ * One pass: the message is encoded straight into the send buffer's free
+ * room, after room for the frame header, which is filled in afterwards. A
+ * message larger than that room (the writer counts on past its end) is
+ * encoded once more into room of its exact size, reserved as before: up to
+ * the send side's max_msg (see bsock.h), paid for by the memory budget. No
+ * intermediate copy, no allocation but the send buffer's own.
  *
  * Return: 0, an error from @encode, -ENOBUFS (not now), -EPIPE, -EMSGSIZE
  * (over max_msg: never), -ENOMEM (the memory budget cannot pay for it).
@@ -191,21 +195,36 @@ int kg_tsock_forward(struct kg_tsock *from, struct kg_tsock *to)
 int kg_tsock_write_encoded(struct kg_tsock *ts, kg_tsock_encode_fn encode, const void *arg)
 {
 	u32 hdr = kg_frame_header_len(ts->transport);
+	struct kg_bsock *bs = ts->bs;
 	struct kg_writer w;
-	size_t len;
+	size_t len, room;
 	u8 *dst;
 	int err;
 
-	kg_writer_init_count(&w, ts->proto);
-	err = encode(&w, arg);
-	if (err)
+	dst = kg_bsock_reserve(bs, min_t(size_t, hdr + KG_TSOCK_FIRST_ROOM, bs->max_msg), &err);
+	if (dst) {
+		room = min_t(size_t, kg_bsock_reserved_room(bs), bs->max_msg) - hdr;
+		kg_writer_init(&w, dst + hdr, room, ts->proto);
+		err = encode(&w, arg);
+		if (!err && !w.err)
+			goto done;
+		kg_bsock_commit(bs, 0);
+		if (w.err != -EMSGSIZE || w.len <= room)
+			return err ? err : w.err;
+		/* Larger than the room: w.len is its size. */
+	} else if (err == -ENOBUFS) {
+		/* Backpressure: a smaller message may still fit; count it as before. */
+		kg_writer_init_count(&w, ts->proto);
+		err = encode(&w, arg);
+		if (err || w.err)
+			return err ? err : w.err;
+	} else {
 		return err;
-	if (w.err)
-		return w.err;
+	}
 	len = w.len;
-	if (len > U32_MAX - hdr || hdr + len > ts->bs->max_msg)
+	if (len > U32_MAX - hdr || hdr + len > bs->max_msg)
 		return -EMSGSIZE;
-	dst = kg_bsock_reserve(ts->bs, hdr + len, &err);
+	dst = kg_bsock_reserve(bs, hdr + len, &err);
 	if (!dst)
 		return err;
 	kg_writer_init(&w, dst + hdr, len, ts->proto);
@@ -215,10 +234,11 @@ int kg_tsock_write_encoded(struct kg_tsock *ts, kg_tsock_encode_fn encode, const
 	if (!err && w.len != len)
 		err = -EIO;	/* the encoder is not deterministic: a bug */
 	if (err) {
-		kg_bsock_commit(ts->bs, 0);
+		kg_bsock_commit(bs, 0);
 		return err;
 	}
-	kg_frame_write_header(ts->transport, dst, len);
-	kg_bsock_commit(ts->bs, hdr + len);
+done:
+	kg_frame_write_header(ts->transport, dst, w.len);
+	kg_bsock_commit(bs, hdr + w.len);
 	return 0;
 }

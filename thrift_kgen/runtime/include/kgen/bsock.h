@@ -93,6 +93,12 @@ ssize_t kg_bsock_write(struct kg_bsock *bs, const void *buf, size_t len);
 int kg_bsock_write_all(struct kg_bsock *bs, const void *buf, size_t len);
 u8 *kg_bsock_reserve(struct kg_bsock *bs, size_t len, int *err);
 void kg_bsock_commit(struct kg_bsock *bs, size_t len);
+
+/* After kg_bsock_reserve(): the contiguous room there, at least what was asked for. */
+static inline size_t kg_bsock_reserved_room(const struct kg_bsock *bs)
+{
+	return bs->scap - bs->stail;
+}
 int kg_bsock_flush(struct kg_bsock *bs);
 
 size_t kg_bsock_unsent(struct kg_bsock *bs);

@@ -2,10 +2,10 @@
 /*
  * Thrift wire protocol: the one interface generated code uses to read and write.
  *
- * Generated encoders/decoders call only the kg_read_* / kg_write_* functions
- * below; which wire format (binary now, compact later) they speak is chosen by
- * reader->proto / writer->proto at run time, so templates never change when a
- * protocol is added.
+ * The kg_read_* / kg_write_* functions below speak the wire format chosen by
+ * reader->proto / writer->proto at run time (binary or compact). Generated
+ * code has one body per format instead, over the inline primitives of
+ * kgen/proto_inline.h (same bytes, same checks), chosen once per value.
  *
  * Readers work over one contiguous, complete message and never allocate:
  * strings and binaries are returned as views into the message (zero copy);
@@ -25,8 +25,12 @@
  *
  * Writers have a sticky error: every kg_write_* is void; the first failure
  * (-EMSGSIZE when the buffer is too small) is kept in writer->err and later
- * writes only count bytes. A writer with buf == NULL just counts, which is
- * how encoded sizes are computed: one encoder, no second code path.
+ * writes only count bytes (so after -EMSGSIZE, writer->len is the size the
+ * whole value needs: a caller may grow its buffer and encode once more). A
+ * writer with buf == NULL just counts (<struct>_encoded_size()).
+ *
+ * Generated code does not call these per field: it has one body per wire
+ * format over the inline primitives of kgen/proto_inline.h.
  *
  * Doubles travel as their IEEE-754 bit pattern in a u64: kernel code may
  * not use the FPU, and nothing here needs the value.
@@ -228,5 +232,13 @@ void kg_write_app_exception(struct kg_writer *w, struct kg_bytes method, s32 seq
  * the exception struct. Missing fields read as KG_APPEX_UNKNOWN / empty.
  */
 int kg_read_app_exception(struct kg_reader *r, u32 *type, struct kg_bytes *msg);
+
+/* Bit n set: n is a type id that may appear in a field or container header. */
+#define KG_VALID_TTYPES	((1u << KG_T_BOOL) | (1u << KG_T_BYTE) | (1u << KG_T_DOUBLE) | \
+			 (1u << KG_T_I16) | (1u << KG_T_I32) | (1u << KG_T_I64) | \
+			 (1u << KG_T_STRING) | (1u << KG_T_STRUCT) | (1u << KG_T_MAP) | \
+			 (1u << KG_T_SET) | (1u << KG_T_LIST) | (1u << KG_T_UUID))
+
+#include "proto_inline.h"
 
 #endif /* _KGEN_PROTO_H */
