@@ -315,6 +315,26 @@ def kthread_delta(s0: dict, s1: dict, prefix: str) -> tuple[int, list[str]]:
     return total, busy
 
 
+def kthread_switches(s0: dict, s1: dict, prefix: str) -> int:
+    """Times the kernel threads whose name starts with prefix were switched in, between
+    snapshots (schedstat's third field; snapshots from before this count have none)."""
+    a, b = s0.get("kthread_switches", {}), s1.get("kthread_switches", {})
+    names = {k.split(" ", 1)[0]: k.split(" ", 1)[1] for k in s1["kthreads"]}
+    return sum(v - a.get(pid, 0) for pid, v in b.items() if names.get(pid, "").startswith(prefix))
+
+
+def switch_cost(peer: str, s0: dict, s1: dict) -> dict:
+    """Context switches in a round: the whole guest's (/proc/stat ctxt) and the server's own
+    (a user server's threads, the kworkers for a module, the kthread echo's thread)."""
+    if "ctxt" not in s0:
+        return {}
+    if "server_switches" in s0:
+        server = s1["server_switches"] - s0["server_switches"]
+    else:
+        server = kthread_switches(s0, s1, "kecho" if peer == "kthread" else "kworker")
+    return {"guest_ctxt": s1["ctxt"] - s0["ctxt"], "server_switches": server}
+
+
 def round_cost(peer: str, s0: dict, s1: dict) -> dict:
     kworker_ns, kworkers_busy = kthread_delta(s0, s1, "kworker")
     ksoftirqd_ns, _ = kthread_delta(s0, s1, "ksoftirqd")
@@ -330,7 +350,7 @@ def round_cost(peer: str, s0: dict, s1: dict) -> dict:
     else:
         # The module: its work items run on kworkers (the guest does nothing else).
         out["server_ns"] = kworker_ns
-    return out
+    return {**out, **switch_cost(peer, s0, s1)}
 
 
 def load_rounds(path: Path) -> dict:
@@ -339,6 +359,13 @@ def load_rounds(path: Path) -> dict:
         bench, peer, size, rep, kind, js = line.split(" ", 5)
         recs.setdefault((bench, peer, int(size), int(rep)), {})[kind] = json.loads(js)
     return recs
+
+
+def per_unit(cost: dict, n: int) -> dict:
+    """Switches per call / message, when the snapshots counted them."""
+    if "guest_ctxt" not in cost:
+        return {}
+    return {"switches_per_unit": cost["server_switches"] / n, "ctxt_per_unit": cost["guest_ctxt"] / n}
 
 
 def echo_summary(bench: str, recs: dict, peers, sizes) -> list[dict]:
@@ -355,7 +382,8 @@ def echo_summary(bench: str, recs: dict, peers, sizes) -> list[dict]:
                          "p50_us": c["p50_us"], "p99_us": c["p99_us"],
                          "server_ns_per_call": cost["server_ns"] / calls,
                          "client_ns_per_call": c["client_cpu"] * 1e9 / calls,
-                         "guest_ns_per_call": c["seconds"] * 1e9 / calls, **cost})
+                         "guest_ns_per_call": c["seconds"] * 1e9 / calls, **cost,
+                         **per_unit(cost, calls)})
     return rows
 
 
@@ -382,7 +410,8 @@ def forwarder_summary(recs: dict, peers, payloads, kib: int) -> tuple[list, list
                                   "sink_bytes": got, "seconds": seconds,
                                   "mbps": got * 8 / seconds / 1e6, "msgs_per_s": count / seconds,
                                   "server_ns_per_msg": cost["server_ns"] / count,
-                                  "guest_ns_per_msg": seconds * 1e9 / count, **cost})
+                                  "guest_ns_per_msg": seconds * 1e9 / count, **cost,
+                                  **per_unit(cost, count)})
             if not reps_rows:
                 continue
             rows += reps_rows
@@ -534,12 +563,19 @@ def main() -> int:
                   {"build": round(t_built - t_start, 1), "vm": round(t_done - t_built, 1)})
 
 
+# Server's switches / whole guest's (ctxt) per call or message.
+SWITCHES_COL = ("context switches per call: server / guest",
+                lambda r: f"{r['switches_per_unit']:.2f} / {r['ctxt_per_unit']:.2f}"
+                if "switches_per_unit" in r else "-")
+
+
 def report(plan: dict, recs: dict, kernel: vmharness.Kernel, args, fwd_kib: int, host_seconds: dict) -> int:
     meta = {"kernel": kernel.version, "quick": args.quick, "host_seconds": host_seconds,
             "benches": sorted(plan), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     per_call = [("Mbit/s", lambda r: f"{r['mbps']:.2f}"),
                 ("p50 / p99 latency, us", lambda r: f"{r['p50_us']:.0f} / {r['p99_us']:.0f}"),
-                ("server CPU per call, ns", lambda r: f"{r['server_ns_per_call']:.0f}")]
+                ("server CPU per call, ns", lambda r: f"{r['server_ns_per_call']:.0f}"),
+                SWITCHES_COL]
     for bench in ("echo", "techo"):
         if bench not in plan:
             continue
@@ -556,7 +592,8 @@ def report(plan: dict, recs: dict, kernel: vmharness.Kernel, args, fwd_kib: int,
         print_table(f"forwarder: {FWD_CLIENTS} clients -> {FWD_BACKENDS} sinks, median of the rounds",
                     "payload", medians, peers,
                     [("Mbit/s", lambda r: f"{r['mbps']:.2f}"),
-                     ("server CPU per message, ns", lambda r: f"{r['server_ns_per_msg']:.0f}")])
+                     ("server CPU per message, ns", lambda r: f"{r['server_ns_per_msg']:.0f}"),
+                     SWITCHES_COL])
         (RESULTS / "forwarder.json").write_text(json.dumps(
             {**meta, "peers": peers, "kib_per_client": fwd_kib, "rows": rows,
              "summary": medians}, indent=1))

@@ -260,25 +260,54 @@ static int cmd_techo(char **argv)
 	return 0;
 }
 
-/* Run time in ns (schedstat's first field) of task @pid, or -1. */
-static long long schedstat_ns(const char *pid)
+/*
+ * Run time in ns (schedstat's first field) of task @pid, or -1; @runs, if
+ * given, is set to its third field: how many times it was switched in.
+ */
+static long long schedstat_ns2(const char *pid, long long *runs)
 {
 	char path[300];
-	long long ns = -1;
+	long long ns = -1, wait, n = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%.32s/schedstat", pid);
+	snprintf(path, sizeof(path), "/proc/%.64s/schedstat", pid);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
-	if (fscanf(f, "%lld", &ns) != 1)
+	if (fscanf(f, "%lld %lld %lld", &ns, &wait, &n) < 1)
 		ns = -1;
 	fclose(f);
+	if (runs)
+		*runs = n;
 	return ns;
+}
+
+/* Times the threads of process @pid were switched in (live threads only). */
+static long long process_switches(int pid)
+{
+	char path[300];
+	long long total = 0, runs;
+	struct dirent *d;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "%d/task/%.32s", pid, d->d_name);
+		if (schedstat_ns2(path, &runs) >= 0)
+			total += runs;
+	}
+	closedir(dir);
+	return total;
 }
 
 static int cmd_snap(int argc, char **argv)
 {
+	static char runs_json[1 << 16];
 	char path[300], comm[64], line[512];
 	struct dirent *d;
 	const char *sep = "";
@@ -293,11 +322,16 @@ static int cmd_snap(int argc, char **argv)
 		if (clock_getcpuclockid(atoi(argv[0]), &clk) || clock_gettime(clk, &ts))
 			die("server cpu clock");
 		printf(", \"server_ns\": %lld", (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+		printf(", \"server_switches\": %lld", process_switches(atoi(argv[0])));
 	}
 	f = fopen("/proc/stat", "r");
 	if (f && fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = 0;
 		printf(", \"stat_cpu\": \"%s\"", line);
+		/* The guest's context switches, all tasks: the "ctxt" line. */
+		while (fgets(line, sizeof(line), f))
+			if (!strncmp(line, "ctxt ", 5))
+				printf(", \"ctxt\": %lld", atoll(line + 5));
 	}
 	if (f)
 		fclose(f);
@@ -309,7 +343,7 @@ static int cmd_snap(int argc, char **argv)
 	while ((d = readdir(proc))) {
 		int ppid = -1;
 		char state;
-		long long ns;
+		long long ns, runs;
 		size_t n;
 
 		if (d->d_name[0] < '1' || d->d_name[0] > '9')
@@ -335,14 +369,19 @@ static int cmd_snap(int argc, char **argv)
 		fclose(f);
 		n = strcspn(comm, "\n\"\\");
 		comm[n] = 0;
-		ns = schedstat_ns(d->d_name);
+		ns = schedstat_ns2(d->d_name, &runs);
 		if (ns < 0)
 			continue;
 		printf("%s\"%s %s\": %lld", sep, d->d_name, comm, ns);
+		/* Switches of the kernel threads, in a second object printed after this one. */
+		n = strlen(runs_json);
+		if (n + 64 < sizeof(runs_json))
+			snprintf(runs_json + n, sizeof(runs_json) - n, "%s\"%s\": %lld", sep,
+				 d->d_name, runs);
 		sep = ", ";
 	}
 	closedir(proc);
-	printf("}}\n");
+	printf("}, \"kthread_switches\": {%s}}\n", runs_json);
 	return 0;
 }
 
