@@ -331,7 +331,8 @@ def switch_cost(peer: str, s0: dict, s1: dict) -> dict:
     if "server_switches" in s0:
         server = s1["server_switches"] - s0["server_switches"]
     else:
-        server = kthread_switches(s0, s1, "kecho" if peer == "kthread" else "kworker")
+        server = (kthread_switches(s0, s1, "kecho") if peer == "kthread" else
+                  kthread_switches(s0, s1, "kworker") + kthread_switches(s0, s1, "kgloop"))
     return {"guest_ctxt": s1["ctxt"] - s0["ctxt"], "server_switches": server}
 
 
@@ -339,8 +340,10 @@ def round_cost(peer: str, s0: dict, s1: dict) -> dict:
     kworker_ns, kworkers_busy = kthread_delta(s0, s1, "kworker")
     ksoftirqd_ns, _ = kthread_delta(s0, s1, "ksoftirqd")
     kecho_ns, _ = kthread_delta(s0, s1, "kecho")
+    # A module's ordered loop runs on its own thread, "kgloop:<module>".
+    kgloop_ns, _ = kthread_delta(s0, s1, "kgloop")
     st0, st1 = parse_stat_cpu(s0["stat_cpu"]), parse_stat_cpu(s1["stat_cpu"])
-    out = {"kworker_ns": kworker_ns, "kworkers_busy": kworkers_busy, "ksoftirqd_ns": ksoftirqd_ns,
+    out = {"kworker_ns": kworker_ns, "kgloop_ns": kgloop_ns, "kworkers_busy": kworkers_busy, "ksoftirqd_ns": ksoftirqd_ns,
            "guest_idle_s": (st1["idle"] - st0["idle"]) / 100.0,
            "snap_seconds": s1["t"] - s0["t"]}
     if "server_ns" in s0:
@@ -348,8 +351,8 @@ def round_cost(peer: str, s0: dict, s1: dict) -> dict:
     elif peer == "kthread":
         out["server_ns"] = kecho_ns
     else:
-        # The module: its work items run on kworkers (the guest does nothing else).
-        out["server_ns"] = kworker_ns
+        # The module: its loop thread and work items on kworkers (the guest does nothing else).
+        out["server_ns"] = kworker_ns + kgloop_ns
     return {**out, **switch_cost(peer, s0, s1)}
 
 
