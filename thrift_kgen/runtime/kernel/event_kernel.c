@@ -45,6 +45,7 @@
 #include <net/net_namespace.h>
 
 #include "kgen/event.h"
+#include "kgen/netcompat.h"
 
 /* Bit numbers of the KG_EV_* masks in kg_event.pending. */
 #define KG_EVB_READ	0
@@ -883,6 +884,11 @@ ssize_t kg_sock_send(struct kg_sock *s, const void *buf, size_t len)
 
 	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &vec, 1, vec.iov_len);
 	return sock->ops->sendmsg(sock, &msg, vec.iov_len);
+}
+
+ssize_t kg_sock_send_pages(struct kg_sock *s, const void *buf, size_t len)
+{
+	return kg_compat_send_pages(s->sock, buf, len);
 }
 
 void kg_sock_shutdown(struct kg_sock *s)
