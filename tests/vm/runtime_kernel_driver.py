@@ -250,7 +250,8 @@ def check_echo_raw_8mib_backpressure(ko):
             time.sleep(1.0)
             got = recv_exact(s, len(data))
             sender.join(60)
-        st = srv.stats()
+        # A closed connection's byte counts reach the totals once it is reaped.
+        st = srv.wait_stats(lambda s: s["closed"] >= 1 and s["bytes_out"] >= len(data))
     assert got == data
     assert st["backpressure"] > 0, st
     # Flushes of 8 KiB and more went by page reference, and the bytes came back intact.
