@@ -26,7 +26,7 @@ each round records the server's own CPU time, from the guest's scheduler account
 (`kgen-bench snap`, before and after the round): a user-space server's process CPU
 clock (the sum of every thread's sum_exec_runtime, the first field of
 /proc/<pid>/task/<tid>/schedstat, exited threads included); for the modules, the
-schedstat run time of every kworker (the module's work items run there; the guest is
+schedstat run time of its loop thread (kgloop:<module>) and of every kworker (its work items run there; the guest is
 otherwise idle) and of the kthread echo's thread.  Softirq work is charged to
 whichever task it interrupted (Debian's kernels have no IRQ_TIME_ACCOUNTING), ksoftirqd
 is reported apart.  Context switches come from the same snapshots: the server's threads'
@@ -421,8 +421,10 @@ def round_cost(peer: str, s0: dict, s1: dict) -> dict:
     kworker_ns, kworkers_busy = kthread_delta(s0, s1, "kworker")
     ksoftirqd_ns, _ = kthread_delta(s0, s1, "ksoftirqd")
     kecho_ns, _ = kthread_delta(s0, s1, "kecho")
+    # A module's ordered loop runs on its own thread, "kgloop:<module>".
+    kgloop_ns, _ = kthread_delta(s0, s1, "kgloop")
     st0, st1 = parse_stat_cpu(s0["stat_cpu"]), parse_stat_cpu(s1["stat_cpu"])
-    out = {"kworker_ns": kworker_ns, "kworkers_busy": kworkers_busy, "ksoftirqd_ns": ksoftirqd_ns,
+    out = {"kworker_ns": kworker_ns, "kgloop_ns": kgloop_ns, "kworkers_busy": kworkers_busy, "ksoftirqd_ns": ksoftirqd_ns,
            "guest_idle_s": (st1["idle"] - st0["idle"]) / 100.0,
            "snap_seconds": s1["t"] - s0["t"]}
     if "server_ns" in s0:
@@ -430,8 +432,8 @@ def round_cost(peer: str, s0: dict, s1: dict) -> dict:
     elif peer == "kthread":
         out["server_ns"] = kecho_ns
     else:
-        # The module: its work items run on kworkers (the guest does nothing else).
-        out["server_ns"] = kworker_ns
+        # The module: its loop thread and work items on kworkers (the guest does nothing else).
+        out["server_ns"] = kworker_ns + kgloop_ns
     # Context switches (snapshots from before this field have none): the server's own (a
     # user-space server's threads; the module's kworkers; the kthread echo's thread) and
     # the whole guest's (/proc/stat ctxt: clients and sinks included, the same for every peer).
@@ -439,8 +441,9 @@ def round_cost(peer: str, s0: dict, s1: dict) -> dict:
         if "server_csw" in s0:
             out["server_csw"] = s1["server_csw"] - s0["server_csw"]
         else:
-            out["server_csw"] = kthread_delta(s0, s1, "kecho" if peer == "kthread" else "kworker",
-                                              "kthreads_csw")[0]
+            out["server_csw"] = (kthread_delta(s0, s1, "kecho", "kthreads_csw")[0] if peer == "kthread"
+                                 else kthread_delta(s0, s1, "kworker", "kthreads_csw")[0]
+                                 + kthread_delta(s0, s1, "kgloop", "kthreads_csw")[0])
         out["guest_csw"] = s1["ctxt"] - s0["ctxt"]
         t0, t1 = s0.get("tcpext", {}), s1.get("tcpext", {})
         out["tcp"] = {k: t1[k] - t0[k] for k in TCP_COUNTERS if k in t0 and t1[k] != t0[k]}
@@ -779,7 +782,8 @@ def report(plan: dict, recs: dict, kernel: vmharness.Kernel, args, fwd_kib: int,
             "benches": sorted(plan), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     per_call = [("Mbit/s", lambda r: f"{r['mbps']:.2f}"),
                 ("p50 / p99 latency, us", lambda r: f"{r['p50_us']:.0f} / {r['p99_us']:.0f}"),
-                ("server CPU per call, ns", lambda r: f"{r['server_ns_per_call']:.0f}")]
+                ("server CPU per call, ns", lambda r: f"{r['server_ns_per_call']:.0f}"),
+                SWITCHES_COL]
     for bench in ("echo", "techo"):
         if bench not in plan:
             continue

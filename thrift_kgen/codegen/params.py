@@ -140,7 +140,7 @@ PARAMS: tuple[Param, ...] = (
            "messages served per connection per turn, for fairness"),
     Param(name="wq_mode", kind="uint_zero", member="wq_mode", max="2", shown_default="0 (ordered)",
           help="Workqueue: 0 ordered (default), 1 unbound, 2 per-cpu", kernel_only=True,
-          doc="`0` one event loop on an ordered workqueue, handlers never concurrent (as Slick); "
+          doc="`0` one event loop thread, handlers never concurrent (as Slick); "
               "`1` unbound, `2` per-CPU: connections served in parallel, handlers must lock "
               "shared state (user space: one event loop, accepted and ignored)"),
 )

@@ -99,7 +99,79 @@ void kg_bsock_set_budget(struct kg_bsock *bs, struct kg_mem *mem, u32 max_msg)
 size_t kg_bsock_held(struct kg_bsock *bs, size_t *rcv)
 {
 	*rcv = READ_ONCE(bs->rcap);
-	return *rcv + READ_ONCE(bs->scap);
+	return *rcv + READ_ONCE(bs->scap) + READ_ONCE(bs->lent_bytes);
+}
+
+/*
+ * Free the lent buffers the socket let go of (@all: every one, at close:
+ * what the network still references stays alive on its own references,
+ * no longer charged). send_lock held.
+ */
+static void kg_bsock_reap_lent(struct kg_bsock *bs, bool all)
+{
+	u8 i = 0;
+
+	lockdep_assert_held(&bs->send_lock);
+	while (i < bs->nlent) {
+		struct kg_bsock_lent *l = &bs->lent[i];
+
+		if (!all && !kg_buf_pages_idle(l->buf)) {
+			i++;
+			continue;
+		}
+		kg_bsock_free(bs, l->buf, l->cap);
+		WRITE_ONCE(bs->lent_bytes, bs->lent_bytes - l->cap);
+		*l = bs->lent[--bs->nlent];
+	}
+}
+
+/*
+ * A lent buffer of at least @need bytes the network let go of, taken back
+ * as the send buffer: a ping-pong peer has read and acknowledged the last
+ * reply when the next is written, so replies cost no allocation.
+ */
+static u8 *kg_bsock_take_lent(struct kg_bsock *bs, size_t need, u32 *cap)
+{
+	u8 i;
+
+	for (i = 0; i < bs->nlent; i++) {
+		struct kg_bsock_lent *l = &bs->lent[i];
+		u8 *buf = l->buf;
+
+		if (l->cap < need || !kg_buf_pages_idle(buf))
+			continue;
+		*cap = l->cap;
+		WRITE_ONCE(bs->lent_bytes, bs->lent_bytes - l->cap);
+		*l = bs->lent[--bs->nlent];
+		return buf;
+	}
+	return NULL;
+}
+
+/* The pinned send buffer joins the lent ones (a slot is free: kg_bsock_zc_ok()). */
+static void kg_bsock_lend(struct kg_bsock *bs, u8 *buf, u32 cap)
+{
+	bs->lent[bs->nlent].buf = buf;
+	bs->lent[bs->nlent].cap = cap;
+	bs->nlent++;
+	WRITE_ONCE(bs->lent_bytes, bs->lent_bytes + cap);
+	bs->snd_pinned = false;
+}
+
+/*
+ * Send @unsent bytes by reference? Big enough to beat a copy, from page
+ * allocator memory, with a slot to lend the buffer to once it is left, and
+ * nobody waiting for memory (a lent buffer stays charged until the peer
+ * has acknowledged and, on loopback, read it).
+ */
+static bool kg_bsock_zc_ok(const struct kg_bsock *bs, u32 unsent)
+{
+	if (unsent < KG_BSOCK_ZC_MIN)
+		return false;
+	if (bs->snd_pinned)
+		return true;
+	return bs->nlent < KG_BSOCK_LENT && kg_buf_spliceable(bs->sbuf) &&
+	       !(bs->mem && atomic_read(&bs->mem->waiting));
 }
 
 /* Wake everyone waiting for room here; called with send_lock held. */
@@ -141,7 +213,10 @@ void kg_bsock_destroy(struct kg_bsock *bs)
 	mutex_lock(&bs->send_lock);
 	bs->dead = true;
 	kg_bsock_wake_waiters(bs);
+	kg_bsock_reap_lent(bs, true);
+	/* Pinned or not: the network keeps its own references. */
 	kg_bsock_free(bs, bs->sbuf, bs->scap);
+	bs->snd_pinned = false;
 	bs->sbuf = NULL;
 	bs->shead = 0;
 	bs->stail = 0;
@@ -238,7 +313,8 @@ void kg_bsock_trim(struct kg_bsock *bs)
 {
 	kg_bsock_release_idle(bs);
 	mutex_lock(&bs->send_lock);
-	if (bs->sbuf && bs->stail == bs->shead) {
+	kg_bsock_reap_lent(bs, false);
+	if (bs->sbuf && bs->stail == bs->shead && !bs->snd_pinned) {
 		kg_bsock_free(bs, bs->sbuf, bs->scap);
 		bs->sbuf = NULL;
 		bs->scap = 0;
@@ -357,11 +433,13 @@ static int kg_bsock_snd_room(struct kg_bsock *bs, size_t len)
 	u32 unsent = bs->stail - bs->shead;
 	u8 *bigger;
 	size_t cap;
+	u32 taken;
 
 	lockdep_assert_held(&bs->send_lock);
 	if (!len || len <= bs->scap - bs->stail)
 		return 0;
-	if (bs->shead) {
+	/* Lent bytes before shead are the network's until it lets go. */
+	if (bs->shead && !bs->snd_pinned) {
 		memmove(bs->sbuf, bs->sbuf + bs->shead, unsent);
 		bs->shead = 0;
 		bs->stail = unsent;
@@ -371,14 +449,26 @@ static int kg_bsock_snd_room(struct kg_bsock *bs, size_t len)
 	cap = max_t(size_t, (size_t)bs->scap * 2, KG_BSOCK_INITIAL);
 	cap = min_t(size_t, cap, bs->snd_max);
 	cap = max_t(size_t, cap, unsent + len);
-	bigger = kg_bsock_alloc(bs, cap, true);
-	if (!bigger)
-		return -ENOMEM;
+	bigger = bs->nlent ? kg_bsock_take_lent(bs, unsent + len, &taken) : NULL;
+	if (bigger) {
+		cap = taken;
+	} else {
+		if (bs->nlent)
+			kg_bsock_reap_lent(bs, false);	/* idle but too small */
+		bigger = kg_bsock_alloc(bs, cap, true);
+		if (!bigger)
+			return -ENOMEM;
+	}
 	if (unsent)
-		memcpy(bigger, bs->sbuf, unsent);
-	kg_bsock_free(bs, bs->sbuf, bs->scap);
+		memcpy(bigger, bs->sbuf + bs->shead, unsent);
+	if (bs->snd_pinned)
+		kg_bsock_lend(bs, bs->sbuf, bs->scap);
+	else
+		kg_bsock_free(bs, bs->sbuf, bs->scap);
 	bs->sbuf = bigger;
-	bs->scap = cap;
+	WRITE_ONCE(bs->scap, cap);
+	bs->shead = 0;
+	bs->stail = unsent;
 	return 0;
 }
 
@@ -498,7 +588,17 @@ int kg_bsock_flush(struct kg_bsock *bs)
 
 	mutex_lock(&bs->send_lock);
 	while (bs->stail > bs->shead) {
-		n = kg_sock_send(bs->sock, bs->sbuf + bs->shead, bs->stail - bs->shead);
+		unsent = bs->stail - bs->shead;
+		if (kg_bsock_zc_ok(bs, unsent)) {
+			/* By reference: these bytes are never written again. */
+			n = kg_sock_send_pages(bs->sock, bs->sbuf + bs->shead, unsent);
+			if (n > 0) {
+				bs->snd_pinned = true;
+				bs->bytes_lent += n;
+			}
+		} else {
+			n = kg_sock_send(bs->sock, bs->sbuf + bs->shead, unsent);
+		}
 		if (n > 0) {
 			bs->shead += n;
 			bs->bytes_out += n;
@@ -512,6 +612,12 @@ int kg_bsock_flush(struct kg_bsock *bs)
 		break;
 	}
 	unsent = bs->stail - bs->shead;
+	if (!unsent && bs->snd_pinned) {
+		/* All sent, some of it lent: the next bytes go to a new buffer. */
+		kg_bsock_lend(bs, bs->sbuf, bs->scap);
+		bs->sbuf = NULL;
+		WRITE_ONCE(bs->scap, 0);
+	}
 	if (!unsent) {
 		bs->shead = 0;
 		bs->stail = 0;

@@ -110,7 +110,7 @@ struct kg_server {
 	atomic64_t accepted, refused, closed, messages, bad_messages;
 	atomic64_t refused_max_conns, closed_idle, closed_message_timeout, closed_bad_input;
 	atomic64_t app_exceptions, backpressure;
-	atomic64_t bytes_in_reaped, bytes_out_reaped, parse_bytes_reaped;
+	atomic64_t bytes_in_reaped, bytes_out_reaped, parse_bytes_reaped, bytes_lent_reaped;
 
 	struct kg_mem mem;
 	struct list_head mem_waiters;	/* struct kg_conn.mem_node, under lock */
@@ -239,6 +239,7 @@ static void kg_conn_reap(struct kg_deferred *d)
 	atomic64_add(c->bs.bytes_in, &srv->bytes_in_reaped);
 	atomic64_add(c->ts.parse_bytes, &srv->parse_bytes_reaped);
 	atomic64_add(c->bs.bytes_out, &srv->bytes_out_reaped);
+	atomic64_add(c->bs.bytes_lent, &srv->bytes_lent_reaped);
 	if (c->evicted_bytes) {
 		/* Before the uncharges: the waiters they wake may evict again. */
 		spin_lock(&srv->lock);
@@ -1645,6 +1646,7 @@ void kg_server_stats(const struct kg_server *srv, struct kg_server_stats *st)
 	st->bytes_in = atomic64_read(&s->bytes_in_reaped);
 	st->parse_bytes = atomic64_read(&s->parse_bytes_reaped);
 	st->bytes_out = atomic64_read(&s->bytes_out_reaped);
+	st->bytes_out_zerocopy = atomic64_read(&s->bytes_lent_reaped);
 	st->mem_budget = s->mem.limit;
 	st->mem_in_use = kg_mem_in_use(&s->mem);
 	st->mem_peak = kg_mem_peak(&s->mem);
@@ -1664,6 +1666,7 @@ void kg_server_stats(const struct kg_server *srv, struct kg_server_stats *st)
 		st->bytes_in += READ_ONCE(c->bs.bytes_in);
 		st->parse_bytes += READ_ONCE(c->ts.parse_bytes);
 		st->bytes_out += READ_ONCE(c->bs.bytes_out);
+		st->bytes_out_zerocopy += READ_ONCE(c->bs.bytes_lent);
 	}
 	spin_unlock(&s->lock);
 }

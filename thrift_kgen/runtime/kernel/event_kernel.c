@@ -11,12 +11,18 @@
  * drivers/nvme/target/tcp.c and net/sunrpc/svcsock.c.
  *
  * How an event runs depends on the workqueue mode:
- *  - ordered (the default, like Slick's klibevent): one loop work item
- *    drains a ready list of events, one after the other. Raising an event
- *    while the loop runs only appends it, so a handler that writes to twenty
- *    backends wakes no worker at all. (One work item per event on an
- *    ordered queue made the unbound pool hand every item to another worker:
- *    three context switches per event, ~10% of the forwarder's time.)
+ *  - ordered (the default, like Slick's klibevent): one loop thread of the
+ *    module's own drains a ready list of events, one after the other.
+ *    Raising an event while the loop runs only appends it, so a handler
+ *    that writes to twenty backends wakes nobody at all; raising one while
+ *    the loop sleeps is one wake_up_process(). (One work item per event on
+ *    an ordered queue made the unbound pool hand every item to another
+ *    worker: three context switches per event, ~10% of the forwarder's
+ *    time. A loop work item still paid the workqueue's bookkeeping, queueing
+ *    and worker management, on every message of a ping-pong client.) Timers
+ *    and deferred work (connection reaps) stay on the ordered workqueue and
+ *    take loop->serial, which the loop holds for a turn: nothing the server
+ *    or a service runs is concurrent with a handler in this mode.
  *  - unbound and per-cpu: one work item per event, run in parallel across
  *    connections.
  */
@@ -30,12 +36,16 @@
 #include <linux/inet.h>
 #include <linux/tcp.h>
 #include <linux/workqueue.h>
+#include <linux/kthread.h>
+#include <linux/sched.h>
+#include <linux/wait.h>
 #include <net/sock.h>
 #include <net/inet_sock.h>
 #include <net/tcp.h>
 #include <net/net_namespace.h>
 
 #include "kgen/event.h"
+#include "kgen/netcompat.h"
 
 /* Bit numbers of the KG_EV_* masks in kg_event.pending. */
 #define KG_EVB_READ	0
@@ -45,8 +55,8 @@
 struct kg_loop {
 	struct workqueue_struct *wq;
 	int wq_mode;
-	bool single;			/* ordered mode: events run from loop_work */
-	/* Ordered mode: events to run, in order; see kg_loop_work(). */
+	bool single;			/* ordered mode: events run on the loop thread */
+	/* Ordered mode: events to run, in order; see kg_loop_turn(). */
 	spinlock_t ready_lock;
 	struct list_head ready;
 	/*
@@ -56,13 +66,17 @@ struct kg_loop {
 	 * flush, as the epoll loop does, not a few messages per client run.
 	 */
 	struct list_head later;
-	struct kg_event *running;	/* whose function loop_work is calling */
-	bool scheduled;			/* loop_work queued or running */
-	struct work_struct loop_work;
+	struct kg_event *running;	/* whose function the loop thread is calling */
+	bool scheduled;			/* the loop thread has events to run */
+	struct task_struct *thread;	/* ordered mode: the loop, see kg_loop_thread() */
+	struct mutex serial;		/* ordered mode: a loop turn, a timer or a deferred run */
+	/* kg_event_sync() and kg_loop_drain() wait here for the loop thread. */
+	wait_queue_head_t idle;
 	/*
-	 * Work items queued or running. kg_loop_drain() flushes until this is
-	 * zero rather than using drain_workqueue(), which WARNs when a socket
-	 * callback queues work from outside the queue while it drains.
+	 * Work items queued or running, and the loop thread while scheduled.
+	 * kg_loop_drain() waits until this is zero rather than using
+	 * drain_workqueue(), which WARNs when a socket callback queues work
+	 * from outside the queue while it drains.
 	 */
 	atomic_t inflight;
 };
@@ -85,7 +99,7 @@ struct kg_sock {
 
 /* ---- loop ---- */
 
-static void kg_loop_work(struct work_struct *work);
+static int kg_loop_thread(void *arg);
 
 /* workqueue.c's WQ_NAME_LEN on 6.1 (32 on 6.12): longer names are cut. */
 #define KG_WQ_NAME_LEN	24
@@ -136,7 +150,19 @@ int kg_loop_create(struct kg_loop **out, int wq_mode)
 	spin_lock_init(&loop->ready_lock);
 	INIT_LIST_HEAD(&loop->ready);
 	INIT_LIST_HEAD(&loop->later);
-	INIT_WORK(&loop->loop_work, kg_loop_work);
+	init_waitqueue_head(&loop->idle);
+	mutex_init(&loop->serial);
+	if (loop->single) {
+		/* "kgloop:<module>", cut to the 15 characters a task name has. */
+		loop->thread = kthread_run(kg_loop_thread, loop, "kgloop:%s", KBUILD_MODNAME);
+		if (IS_ERR(loop->thread)) {
+			int err = PTR_ERR(loop->thread);
+
+			destroy_workqueue(loop->wq);
+			kfree(loop);
+			return err;
+		}
+	}
 	*out = loop;
 	return 0;
 }
@@ -154,14 +180,20 @@ void kg_loop_stop(struct kg_loop *loop)
 void kg_loop_drain(struct kg_loop *loop)
 {
 	might_sleep();
-	while (atomic_read(&loop->inflight))
+	while (atomic_read(&loop->inflight)) {
 		flush_workqueue(loop->wq);
+		/* The loop thread's turn, which may queue work again. */
+		if (loop->thread)
+			wait_event(loop->idle, !READ_ONCE(loop->scheduled));
+	}
 }
 
 void kg_loop_destroy(struct kg_loop *loop)
 {
 	if (!loop)
 		return;
+	if (loop->thread)
+		kthread_stop(loop->thread);
 	destroy_workqueue(loop->wq);
 	kfree(loop);
 }
@@ -203,10 +235,15 @@ static void kg_event_raise(struct kg_event *ev, unsigned int events)
 	if (list_empty(&ev->ready))
 		list_add_tail(&ev->ready, events == KG_EV_WRITE ? &loop->later : &loop->ready);
 	start = !loop->scheduled;
-	loop->scheduled = true;
+	if (start) {
+		/* Counted until the loop finds its lists empty: see kg_loop_turn(). */
+		atomic_inc(&loop->inflight);
+		loop->scheduled = true;
+	}
 	spin_unlock_irqrestore(&loop->ready_lock, flags);
+	/* Orders scheduled before the thread's check of it (kg_loop_thread()). */
 	if (start)
-		kg_loop_queue(loop, &loop->loop_work);
+		wake_up_process(loop->thread);
 }
 
 /* Caller holds sk->sk_callback_lock. NULL on children not yet accepted. */
@@ -320,23 +357,23 @@ static void kg_event_work(struct work_struct *work)
 	kg_loop_done(loop);
 }
 
-/* Events run per turn of the ordered loop before it requeues itself. */
+/* Events run per turn of the ordered loop before it lets others run. */
 #define KG_LOOP_BUDGET	256
 
 /*
  * Ordered mode: run ready events until none is left, then the write-only
  * ones (loop->later), then again. An event is taken off its list before its
  * bits are read, so a raise after that puts it back and nothing is lost.
- * After a budget the loop queues itself again, behind any deferred work
- * (connection reaps) queued meanwhile.
+ * After a budget the turn ends with the loop still scheduled: the thread
+ * yields the CPU (cond_resched()) and starts another.
  */
-static void kg_loop_work(struct work_struct *work)
+static void kg_loop_turn(struct kg_loop *loop)
 {
-	struct kg_loop *loop = container_of(work, struct kg_loop, loop_work);
 	struct kg_event *ev;
 	unsigned int budget = KG_LOOP_BUDGET;
 	bool again = false;
 
+	mutex_lock(&loop->serial);
 	spin_lock_irq(&loop->ready_lock);
 	for (;;) {
 		if (list_empty(&loop->ready)) {
@@ -358,13 +395,44 @@ static void kg_loop_work(struct work_struct *work)
 		kg_event_run(ev);
 		spin_lock_irq(&loop->ready_lock);
 		loop->running = NULL;
+		/* Someone in kg_event_sync() may wait for this event to return. */
+		if (unlikely(wq_has_sleeper(&loop->idle)))
+			wake_up_all(&loop->idle);
 	}
 	if (!again)
 		loop->scheduled = false;
 	spin_unlock_irq(&loop->ready_lock);
-	if (again)
-		kg_loop_queue(loop, &loop->loop_work);
-	kg_loop_done(loop);
+	mutex_unlock(&loop->serial);
+	if (!again) {
+		kg_loop_done(loop);
+		if (unlikely(wq_has_sleeper(&loop->idle)))
+			wake_up_all(&loop->idle);
+	}
+}
+
+/*
+ * The ordered loop: sleeps until kg_event_raise() schedules it, runs turns
+ * until nothing is ready. The state is set before scheduled is read, so a
+ * raise after the read wakes the thread out of (or before) schedule().
+ */
+static int kg_loop_thread(void *arg)
+{
+	struct kg_loop *loop = arg;
+
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (READ_ONCE(loop->scheduled)) {
+			__set_current_state(TASK_RUNNING);
+			kg_loop_turn(loop);
+			cond_resched();
+			continue;
+		}
+		if (kthread_should_stop())
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+	return 0;
 }
 
 static void kg_sk_dgram_ready(struct sock *sk);
@@ -474,14 +542,15 @@ void kg_event_sync(struct kg_event *ev)
 		/*
 		 * Detached, so it is not raised again: take it off the ready
 		 * list, and wait for the loop if it is calling @ev's function
-		 * right now (only possible from outside the workqueue).
+		 * right now (only from outside the loop: a reap holds the
+		 * serial lock, so the loop is between turns then).
 		 */
 		spin_lock_irq(&loop->ready_lock);
 		list_del_init(&ev->ready);
 		running = loop->running == ev;
 		spin_unlock_irq(&loop->ready_lock);
-		if (running)
-			flush_work(&loop->loop_work);
+		if (running && !WARN_ON_ONCE(current == loop->thread))
+			wait_event(loop->idle, READ_ONCE(loop->running) != ev);
 		return;
 	}
 	/*
@@ -517,11 +586,27 @@ u32 kg_now_ms(void)
 
 /* ---- timers ---- */
 
+/* Ordered mode: what runs on the workqueue is serialized with the loop thread. */
+static void kg_loop_serial_lock(struct kg_loop *loop)
+{
+	if (loop->single)
+		mutex_lock(&loop->serial);
+}
+
+static void kg_loop_serial_unlock(struct kg_loop *loop)
+{
+	if (loop->single)
+		mutex_unlock(&loop->serial);
+}
+
 static void kg_timer_work(struct work_struct *work)
 {
 	struct kg_timer *t = container_of(to_delayed_work(work), struct kg_timer, dwork);
+	struct kg_loop *loop = t->loop;
 
+	kg_loop_serial_lock(loop);
 	t->fn(t);
+	kg_loop_serial_unlock(loop);
 }
 
 void kg_timer_init(struct kg_timer *t, struct kg_loop *loop, kg_timer_fn fn)
@@ -550,7 +635,9 @@ static void kg_deferred_work(struct work_struct *work)
 	struct kg_loop *loop = d->loop;
 
 	/* @fn may free @d: only @loop is used afterwards. */
+	kg_loop_serial_lock(loop);
 	d->fn(d);
+	kg_loop_serial_unlock(loop);
 	kg_loop_done(loop);
 }
 
@@ -784,12 +871,24 @@ bool kg_sock_rx_empty(struct kg_sock *s)
 	       !(READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN);
 }
 
+/*
+ * The protocol's sendmsg itself (tcp_sendmsg), as read_sock on the receive
+ * side: kernel_sendmsg() adds only sock_sendmsg()'s layer, whose LSM hook
+ * has nothing to check on a kernel socket.
+ */
 ssize_t kg_sock_send(struct kg_sock *s, const void *buf, size_t len)
 {
+	struct socket *sock = s->sock;
 	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
 	struct kvec vec = { .iov_base = (void *)buf, .iov_len = min_t(size_t, len, INT_MAX) };
 
-	return kernel_sendmsg(s->sock, &msg, &vec, 1, vec.iov_len);
+	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &vec, 1, vec.iov_len);
+	return sock->ops->sendmsg(sock, &msg, vec.iov_len);
+}
+
+ssize_t kg_sock_send_pages(struct kg_sock *s, const void *buf, size_t len)
+{
+	return kg_compat_send_pages(s->sock, buf, len);
 }
 
 void kg_sock_shutdown(struct kg_sock *s)

@@ -549,6 +549,19 @@ ssize_t kg_sock_send(struct kg_sock *s, const void *buf, size_t len)
 }
 
 /**
+ * kg_sock_send_pages() - kg_sock_send(): no zero-copy path in user space
+ * @s: the socket
+ * @buf: bytes
+ * @len: how many
+ *
+ * Return: as kg_sock_send().
+ */
+ssize_t kg_sock_send_pages(struct kg_sock *s, const void *buf, size_t len)
+{
+	return kg_sock_send(s, buf, len);
+}
+
+/**
  * kg_sock_shutdown() - shut down both directions (the peer sees EOF)
  * @s: the socket
  */

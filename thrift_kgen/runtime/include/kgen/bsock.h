@@ -39,8 +39,24 @@
 #include "event.h"
 
 #define KG_BSOCK_INITIAL	16384	/* first allocation of each buffer */
+/*
+ * Zero-copy sends (kernel): a flush of at least this many bytes from a send
+ * buffer of page allocator memory lends its pages to the socket instead of
+ * copying them (see kg_bsock_flush()); below it a copy costs less than the
+ * page references and the buffer given up. Measured: docs/runtime-networking.md.
+ */
+#ifndef KG_BSOCK_ZC_MIN
+#define KG_BSOCK_ZC_MIN		8192
+#endif
+#define KG_BSOCK_LENT		2	/* lent buffers a socket may wait for */
 
 struct kg_mem;
+
+/* A send buffer whose pages the socket still references (zero-copy). */
+struct kg_bsock_lent {
+	u8 *buf;
+	u32 cap;
+};
 
 /* Another connection waiting for room in a send buffer. */
 struct kg_bsock_waiter {
@@ -71,8 +87,13 @@ struct kg_bsock {
 	bool paused;			/* owner stopped reading for a full send buffer */
 	bool dead;			/* closed: writes fail with -EPIPE */
 	bool writing_wanted;
+	bool snd_pinned;		/* sbuf's sent bytes are lent: never written again */
+	u8 nlent;
+	u32 lent_bytes;			/* capacity of lent[], still charged */
+	struct kg_bsock_lent lent[KG_BSOCK_LENT];
 	struct list_head waiters;	/* struct kg_bsock_waiter */
 	u64 bytes_in, bytes_out;
+	u64 bytes_lent;			/* bytes_out sent by reference, not copied */
 };
 
 int kg_bsock_init(struct kg_bsock *bs, struct kg_sock *sock, struct kg_event *ev,

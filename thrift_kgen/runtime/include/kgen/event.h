@@ -95,6 +95,12 @@ bool kg_sock_rx_empty(struct kg_sock *s);
 #define KG_SOCK_RX_EMPTY_CHEAP	0
 #endif
 ssize_t kg_sock_send(struct kg_sock *s, const void *buf, size_t len);	/* -EAGAIN */
+/*
+ * kg_sock_send() by reference (kernel; user space copies): only for a
+ * buffer kg_buf_spliceable() accepts, which must then stay unchanged until
+ * kg_buf_pages_idle() (see kg_bsock_flush()).
+ */
+ssize_t kg_sock_send_pages(struct kg_sock *s, const void *buf, size_t len);
 void kg_sock_shutdown(struct kg_sock *s);
 void kg_sock_release(struct kg_sock *s);
 u16 kg_sock_local_port(struct kg_sock *s);

@@ -15,6 +15,76 @@
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/atomic.h>
+#include <linux/mm.h>
+#include <linux/net.h>
+#include <linux/socket.h>
+#include <linux/uio.h>
+#include <linux/bvec.h>
+
+/* Most pages one zero-copy send hands over (64 KiB with 4 KiB pages). */
+#define KG_ZC_PAGES_MAX	16
+
+/*
+ * Can the socket take references to the pages of @p instead of copying?
+ * Memory straight from the page allocator (a kmalloc above the slab caches'
+ * largest size) can; slab objects cannot (sendpage_ok() refuses them) and
+ * vmalloc'ed buffers are left out (a reference per page to check).
+ */
+static inline bool kg_buf_spliceable(const void *p)
+{
+	return p && !is_vmalloc_addr(p) && !PageSlab(virt_to_head_page(p));
+}
+
+/* Only our own reference is left on @p's pages: the network let go of them. */
+static inline bool kg_buf_pages_idle(const void *p)
+{
+	return page_ref_count(virt_to_head_page(p)) == 1;
+}
+
+/*
+ * Send [p, p + len) by reference, without copying, up to KG_ZC_PAGES_MAX
+ * pages; the bytes must stay unchanged until kg_buf_pages_idle(). Returns
+ * the bytes taken or -errno (-EAGAIN when the socket is full).
+ */
+static inline int kg_compat_send_pages(struct socket *sock, const u8 *p, size_t len)
+{
+	int flags = MSG_DONTWAIT | MSG_NOSIGNAL;
+	size_t done = 0;
+	int n = 0;
+#ifdef MSG_SPLICE_PAGES
+	/* 6.5 replaced sendpage with sendmsg(MSG_SPLICE_PAGES) over a bvec (6.12). */
+	struct bio_vec bv[KG_ZC_PAGES_MAX];
+	struct msghdr msg = { .msg_flags = flags | MSG_SPLICE_PAGES };
+
+	while (done < len && n < KG_ZC_PAGES_MAX) {
+		size_t off = offset_in_page(p + done);
+		size_t chunk = min_t(size_t, len - done, PAGE_SIZE - off);
+
+		bvec_set_page(&bv[n++], virt_to_page(p + done), chunk, off);
+		done += chunk;
+	}
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bv, n, done);
+	return sock->ops->sendmsg(sock, &msg, done);
+#else
+	/* 6.1: one sendpage per page, all but the last with more to come. */
+	int ret = 0;
+
+	while (done < len && n++ < KG_ZC_PAGES_MAX) {
+		size_t off = offset_in_page(p + done);
+		size_t chunk = min_t(size_t, len - done, PAGE_SIZE - off);
+		int more = done + chunk < len && n < KG_ZC_PAGES_MAX ?
+			   MSG_MORE | MSG_SENDPAGE_NOTLAST : 0;
+
+		ret = sock->ops->sendpage(sock, virt_to_page(p + done), off, chunk, flags | more);
+		if (ret <= 0)
+			break;
+		done += ret;
+		if (ret < chunk)
+			break;
+	}
+	return done ? (int)done : ret;
+#endif
+}
 
 #else /* !__KERNEL__ */
 
@@ -93,6 +163,17 @@ typedef struct {
 typedef struct {
 	int counter;
 } atomic_t;
+
+/* No zero-copy sends in user space: buffers are never pinned. */
+static inline bool kg_buf_spliceable(const void *p)
+{
+	return false;
+}
+
+static inline bool kg_buf_pages_idle(const void *p)
+{
+	return true;
+}
 
 #define ATOMIC_INIT(i)		{ (i) }
 #define atomic64_set(a, i)	((a)->counter = (i))

@@ -226,6 +226,7 @@ struct kg_server_stats {
 	u64 app_exceptions;
 	u64 bytes_in;
 	u64 bytes_out;
+	u64 bytes_out_zerocopy;	/* of bytes_out: sent by reference (kernel, big flushes) */
 	/* Times reading paused for a full send buffer (own or a forward target's). */
 	u64 backpressure;
 	/*
