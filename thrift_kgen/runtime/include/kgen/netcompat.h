@@ -167,11 +167,13 @@ typedef struct {
 /* No zero-copy sends in user space: buffers are never pinned. */
 static inline bool kg_buf_spliceable(const void *p)
 {
+	(void)p;
 	return false;
 }
 
 static inline bool kg_buf_pages_idle(const void *p)
 {
+	(void)p;
 	return true;
 }
 
