@@ -783,7 +783,8 @@ def report(plan: dict, recs: dict, kernel: vmharness.Kernel, args, fwd_kib: int,
     per_call = [("Mbit/s", lambda r: f"{r['mbps']:.2f}"),
                 ("p50 / p99 latency, us", lambda r: f"{r['p50_us']:.0f} / {r['p99_us']:.0f}"),
                 ("server CPU per call, ns", lambda r: f"{r['server_ns_per_call']:.0f}"),
-                SWITCHES_COL]
+                ("server / guest switches per call",
+                 lambda r: f"{r['server_csw_per_call'] or 0:.2f} / {r['guest_csw_per_call'] or 0:.2f}")]
     for bench in ("echo", "techo"):
         if bench not in plan:
             continue
