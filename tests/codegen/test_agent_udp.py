@@ -46,19 +46,30 @@ class AgentServer:
             raise RuntimeError(f"server did not start: {first!r} {self.proc.stderr.read()}")
         self.port = int(m.group(1))
         self.out: list[str] = []
+        self.err: list[str] = []
+        # One reader per pipe, each to its end: communicate() would race the stdout reader
+        # for the last lines (the exit line was lost that way on a loaded host).
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
+        self.err_reader = threading.Thread(target=self._read_err, daemon=True)
+        self.err_reader.start()
         self.lines = jc.Lines(lambda: list(self.out))
 
     def _read(self):
         for line in self.proc.stdout:
             self.out.append(line.rstrip("\n"))
 
+    def _read_err(self):
+        for line in self.proc.stderr:
+            self.err.append(line)
+
     def stop(self):
         """SIGTERM; the counters it prints on exit, and its stderr."""
         self.proc.terminate()
-        _, err = self.proc.communicate(timeout=30)
-        self.reader.join(5)
+        self.proc.wait(timeout=30)
+        self.reader.join(30)
+        self.err_reader.join(30)
+        err = "".join(self.err)
         assert self.proc.returncode == 0, err
         assert "AddressSanitizer" not in err and "runtime error" not in err, err
         stats = dict(re.findall(r"^(\w+) (\d+)$", err, re.M))

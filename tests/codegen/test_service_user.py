@@ -264,7 +264,8 @@ def test_counters_printed_on_exit(forwarder_bin):
         err = srv.proc.stderr.read()
     st = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+) (\d+)$", err, re.M)}
     assert set(st) == {"accepted", "refused", "closed", "messages", "bad_messages",
-                       "app_exceptions", "bytes_in", "bytes_out", "backpressure", "parse_bytes",
+                       "app_exceptions", "bytes_in", "bytes_out", "bytes_out_zerocopy", "backpressure",
+                       "parse_bytes",
                        "live", "refused_max_conns", "closed_idle", "closed_message_timeout",
                        "closed_bad_input",
                        "mem_budget", "mem_in_use", "mem_peak", "mem_pressure",
