@@ -4,7 +4,7 @@
 
     .venv/bin/python bench/run.py [--kernel 6.1] [--bench echo,techo,forwarder] [--quick]
                                   [--peers kernel,user,...] [--sizes 32,64,128] [--reps 3]
-                                  [--fwd-kib 1024] [--from-vm-dir DIR]
+                                  [--fwd-kib 1024] [--from-vm-dir DIR] [--profile]
 
 echo (thesis section 3.2): the raw byte echo, the client sending and reading back
 buffers of 32 B .. 16 KiB.  Peers: the runtime's test module (service=echo_raw), the
@@ -42,6 +42,15 @@ kgen-bench exits 124 after it; every wait has a deadline): a failed round is rec
 processes are killed, and the run goes on.  Absolute numbers are those of an emulated
 CPU; the ratios are what to read.  Writes bench/results/<bench>.json and .png;
 bench/report.py turns them into BENCHMARKS.md's tables.
+
+--profile (forwarder): one round per point under `perf record -e cpu-clock -a -g` (TCG has
+no PMU; the host's perf runs in the guest, started before the round's processes and
+enabled over its control FIFO for the timed part only), reported in the guest (its
+kallsyms: the module's symbols): bench/results/profile-forwarder-<peer>-<size>.txt, the
+server's tasks' top symbols, the whole guest's, the server's call graph.  Read it knowing
+that -icount counts a `rep movsb`/`rep stosb` byte as an instruction: the kernel's
+memcpy_erms, copy_user_enhanced_fast_string and clear_page_erms cost about 1 ns per
+byte there, user space's vector memcpy a few percent of that.
 """
 
 from __future__ import annotations
