@@ -4,7 +4,7 @@
 
     .venv/bin/python bench/run.py [--kernel 6.1] [--bench echo,techo,forwarder] [--quick]
                                   [--peers kernel,user,...] [--sizes 32,64,128] [--reps 3]
-                                  [--fwd-kib 1024] [--from-vm-dir DIR]
+                                  [--fwd-kib 1024] [--from-vm-dir DIR] [--profile]
 
 echo (thesis section 3.2): the raw byte echo, the client sending and reading back
 buffers of 32 B .. 16 KiB.  Peers: the runtime's test module (service=echo_raw), the
@@ -42,6 +42,15 @@ kgen-bench exits 124 after it; every wait has a deadline): a failed round is rec
 processes are killed, and the run goes on.  Absolute numbers are those of an emulated
 CPU; the ratios are what to read.  Writes bench/results/<bench>.json and .png;
 bench/report.py turns them into BENCHMARKS.md's tables.
+
+--profile (forwarder): one round per point under `perf record -e cpu-clock -a -g` (TCG has
+no PMU; the host's perf runs in the guest, started before the round's processes and
+enabled over its control FIFO for the timed part only), reported in the guest (its
+kallsyms: the module's symbols): bench/results/profile-forwarder-<peer>-<size>.txt, the
+server's tasks' top symbols, the whole guest's, the server's call graph.  Read it knowing
+that -icount counts a `rep movsb`/`rep stosb` byte as an instruction: the kernel's
+memcpy_erms, copy_user_enhanced_fast_string and clear_page_erms cost about 1 ns per
+byte there, user space's vector memcpy a few percent of that.
 """
 
 from __future__ import annotations
@@ -308,14 +317,62 @@ def sink_share(count: int, client: int, backend: int) -> int:
     return whole + (1 if (backend - client) % FWD_BACKENDS < rest else 0)
 
 
+# --profile: perf's software clock (TCG has no PMU), sampled every PROFILE_PERIOD_NS of guest
+# time with call chains, over the whole guest from the clients' start to the last sink's byte.
+PROFILE_PERIOD_NS = 50000
+PROFILE_TOP = 30
+# The server's own tasks, as perf names them (comm is cut at 15 characters).
+PROFILE_SERVER_COMMS = {"kernel": "kgloop:forwarde", "user": "forwarder_user", "libevent": "libevent-fwd"}
+
+
+def perf_ctl(cmd: str, tag: str) -> str:
+    """A command to the perf record of this round (its --control FIFOs), waiting for the ack:
+    perf reads itself over 9p, so it may take long; the wait fails only if perf died."""
+    return (f"echo {cmd} >&5; until read -t 1 -u 6 ack; do kill -0 $ppid 2> /dev/null ||"
+            f" {{ echo '{tag}: perf record died:'; cat $B/perf.out; exit 1; }} >&2; done")
+
+
+def profile_start(tag: str) -> list[str]:
+    """perf record over the whole guest, started disabled before any of the round's processes
+    (whose time-outs would run while perf loads over 9p: the guest clock jumps then)."""
+    return ["rm -f $B/pctl $B/pack; mkfifo $B/pctl $B/pack; exec 5<> $B/pctl 6<> $B/pack",
+            f"perf record -q -D -1 --control fd:5,6 -e cpu-clock -c {PROFILE_PERIOD_NS} -a -g"
+            " -o $B/perf.data > $B/perf.out 2>&1 &",
+            "ppid=$!; track $ppid", perf_ctl("ping", tag)]
+
+
+def profile_stop(peer: str, payload: int) -> list[str]:
+    """Stop perf, then write the flat profiles: the server's tasks, then the whole guest.
+    comm is part of every sort key: with --comms and a key without it, perf drops a whole
+    symbol's entry when its first sample came from another task."""
+    name = f"forwarder-{peer}-{payload}"
+    out = f"$KGEN_RESULTS/profile-{name}.txt"
+    rep = "perf report -i $B/perf.data --stdio --no-children 2> /dev/null"
+    comm = PROFILE_SERVER_COMMS.get(peer, "")
+    only = f"--comms {comm}" if comm else ""
+    keep = "grep -v -e '^$' -e '^#$' -e 'Tip:' -e 'header info' -e 'Event count'"
+    return [perf_ctl("disable", f"forwarder {peer} {payload}"),
+            "kill -INT $ppid; wait $ppid || true; exec 5>&- 6>&-",
+            f"{{ echo '# perf cpu-clock every {PROFILE_PERIOD_NS} ns, -a -g; forwarder {peer} {payload} B'",
+            "  echo '## samples by task (percent of all samples)'",
+            f"  {rep} -g none --sort comm | {keep} | head -20",
+            f"  echo '## the server ({comm or 'all'}), self, by symbol (percent of all samples)'",
+            f"  {rep} -g none --percent-limit 0.2 --sort comm,dso,sym {only} | {keep} | head -{PROFILE_TOP + 6}",
+            "  echo '## whole guest, self, by task and symbol'",
+            f"  {rep} -g none --percent-limit 0.2 --sort comm,sym | {keep} | head -{PROFILE_TOP + 6}",
+            "  echo '## the server, call graph (callers), above 1.5%'",
+            f"  {rep} -G --percent-limit 1.5 --sort comm,sym {only} | {keep} | head -500",
+            f"}} > {out}", f"cp $B/perf.data $KGEN_RESULTS/perf-{name}.data; rm -f $B/perf.data"]
+
+
 def forwarder_script(s: Script, peers, payloads, reps: int, kib: int, ko: dict,
-                     port: int = 9200, sink_port: int = 9300) -> None:
+                     port: int = 9200, sink_port: int = 9300, profile: bool = False) -> None:
     def one_round(peer: str, payload: int, rep: int) -> None:
         count = fwd_count(payload, kib)
         tag = f"forwarder {peer} {payload} {rep}"
         # Emptied by this shell before the processes start (see start_user): stale
         # "listening" / "ready" lines from the last round must not be read as new ones.
-        body = ["pids=''",
+        body = [*(profile_start(tag) if profile else []), "pids=''",
                 f"for b in {{0..{FWD_BACKENDS - 1}}}; do : > $B/sink$b.out; done",
                 f"for c in {{0..{FWD_CLIENTS - 1}}}; do : > $B/client$c.out; : > $B/client$c.err; done"]
         for b in range(FWD_BACKENDS):
@@ -342,6 +399,7 @@ def forwarder_script(s: Script, peers, payloads, reps: int, kib: int, ko: dict,
                         " cpids=\"$cpids $!\"; track $!")
         body += ["set -- $cpids",
                  f"for c in {{0..{FWD_CLIENTS - 1}}}; do wait_for $B/client$c.err ready $1; shift; done",
+                 *([perf_ctl("enable", tag)] if profile else []),
                  "$B/kgen-bench snap $spid > $B/s0",
                  # One byte each; the FIFO stays open until they are done, so none misses its byte.
                  f"exec 3<> $B/go; printf '%{FWD_CLIENTS}s' '' >&3",
@@ -349,12 +407,14 @@ def forwarder_script(s: Script, peers, payloads, reps: int, kib: int, ko: dict,
                  "$B/kgen-bench snap $spid > $B/s1",
                  f"exec 4<> $B/hold; printf '%{FWD_CLIENTS}s' '' >&4",
                  "waitall $cpids; exec 3>&- 4>&-",
+                 *(profile_stop(peer, payload) if profile else []),
                  f"rec {tag} s0 $B/s0", f"rec {tag} s1 $B/s1",
                  f"for c in {{0..{FWD_CLIENTS - 1}}}; do rec {tag} client$c $B/client$c.out; done",
                  f"for b in {{0..{FWD_BACKENDS - 1}}}; do rec {tag} sink$b $B/sink$b.out; done"]
         if peer == "libevent":
             body.append("stop $spid")
-        s.round(tag, round_timeout(count * FWD_CLIENTS * fwd_msg_bytes(payload)), body)
+        s.round(tag, round_timeout(count * FWD_CLIENTS * fwd_msg_bytes(payload))
+                + (120 if profile else 0), body)
 
     for peer in peers:
         if peer == "libevent":
@@ -671,6 +731,10 @@ def main() -> int:
     ap.add_argument("--merge", type=Path, action="append", default=[],
                     help="with --from-vm-dir: also these rounds.jsonl files (other runs' rounds)")
     ap.add_argument("--results", type=Path, default=None, help="where the JSON and PNG go")
+    ap.add_argument("--profile", action="store_true",
+                    help="forwarder: one round per point under perf (cpu-clock, whole guest); writes"
+                         " profile-forwarder-<peer>-<size>.txt into --results (its figures are"
+                         " perf-loaded: not for the tables)")
     ap.add_argument("--replot", action="store_true",
                     help="no build, no VM: draw the PNGs again from the JSON in --results")
     args = ap.parse_args()
@@ -751,13 +815,22 @@ def main() -> int:
                                                   types=True)
         if "libevent" in peers:
             ko["libevent_fwd"] = build_libevent_fwd()
-        forwarder_script(s, peers, sizes, args.reps, fwd_kib, ko)
+        if args.profile:
+            s.add("echo 0 > /proc/sys/kernel/kptr_restrict; echo -1 > /proc/sys/kernel/perf_event_paranoid")
+        forwarder_script(s, peers, sizes, 1 if args.profile else args.reps, fwd_kib, ko,
+                         profile=args.profile)
     t_built = time.monotonic()
     # memory_debug=False: no slub_debug/KFENCE, they would slow the allocations measured.
     res = vmharness.run_in_vm(kernel, s.text(), timeout=6 * 3600, icount=True, memory="2G",
                               memory_debug=False)
     res.assert_ok()
     t_done = time.monotonic()
+    if args.profile:
+        for f in sorted(res.results_dir.glob("profile-*.txt")):
+            (RESULTS / f.name).write_text(f.read_text())
+            print(f"profile: {RESULTS / f.name}")
+        # Its rounds ran under perf: their figures are not the benchmark's (no JSON written).
+        return 0
     return report(plan, load_rounds(res.results_dir / "rounds.jsonl"), kernel, args, fwd_kib,
                   {"build": round(t_built - t_start, 1), "vm": round(t_done - t_built, 1)})
 

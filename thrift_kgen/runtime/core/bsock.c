@@ -384,8 +384,13 @@ ssize_t kg_bsock_fill(struct kg_bsock *bs, size_t budget)
 
 	bs->rcv_drained = false;
 	bs->mem_starved = false;
-	/* Empty after a big message: give it back, start small again. */
-	if (bs->rhead == bs->rtail && bs->rcap > KG_BSOCK_INITIAL)
+	/*
+	 * Empty after a message bigger than a fill: give it back, start small
+	 * again. One a fill can use is kept while the connection is busy
+	 * (kg_bsock_trim() frees it once quiet): freed, it would be grown again
+	 * by doubling, copying nearly as many bytes as the fill receives.
+	 */
+	if (bs->rhead == bs->rtail && bs->rcap > max_t(size_t, KG_BSOCK_INITIAL, budget))
 		kg_bsock_release_idle(bs);
 	/* No buffer yet (or trimmed): pay for one only once bytes are there. */
 	if (!bs->rbuf && !bs->eof && kg_sock_rx_empty(bs->sock)) {
@@ -393,6 +398,13 @@ ssize_t kg_bsock_fill(struct kg_bsock *bs, size_t budget)
 		return 0;
 	}
 	while (!bs->eof && total < budget) {
+		/*
+		 * Full, as big as a fill needs, bytes received: serve those
+		 * first. Growing would copy them all (the buffer then outgrows
+		 * the fill and is freed and grown again each time it empties).
+		 */
+		if (total && bs->rtail == bs->rcap && bs->rcap >= budget)
+			break;
 		n = kg_bsock_rcv_room(bs);
 		if (n == -ENOBUFS)
 			break;

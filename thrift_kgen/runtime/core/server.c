@@ -137,6 +137,7 @@ struct kg_conn {
 	void *user;
 	atomic_t state;			/* enum kg_conn_state */
 	bool trim_wanted;		/* quiet for a tick: free the empty buffers and arena */
+	bool serve_first;		/* whole messages were left unserved: no receive before them */
 	atomic_t run_state;		/* enum kg_run_state */
 	bool outbound;			/* kg_connect()'s, not accepted */
 	u8 close_reason;		/* enum kg_close_reason, set by the event function */
@@ -910,14 +911,30 @@ static int kg_conn_pump(struct kg_conn *c)
 	u64 frees;
 	int ret;
 
+	/*
+	 * The last run stopped (for its budget, backpressure or memory) with
+	 * messages in the receive buffer: serve them before receiving more.
+	 * Receiving first would compact the buffer, moving all of them to make
+	 * room for a few more (at 128 B, a quarter of the forwarder's time).
+	 */
+	if (c->serve_first) {
+		c->serve_first = false;
+		ret = kg_conn_serve(c, &budget);
+		if (ret) {
+			c->serve_first = ret > 0;
+			return ret < 0 ? ret : 0;
+		}
+	}
 	for (;;) {
 		frees = kg_mem_frees(&c->srv->mem);
 		n = kg_bsock_fill(&c->bs, KG_FILL_BUDGET);
 		if (n < 0)
 			return n;
 		ret = kg_conn_serve(c, &budget);
-		if (ret)
+		if (ret) {
+			c->serve_first = ret > 0;
 			return ret < 0 ? ret : 0;
+		}
 		if (c->bs.eof) {
 			/* Served all we can; what is left is a truncated message. */
 			atomic_cmpxchg(&c->state, KG_CONN_OPEN, KG_CONN_DRAINING);

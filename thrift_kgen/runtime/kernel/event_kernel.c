@@ -61,11 +61,12 @@ struct kg_loop {
 	struct list_head ready;
 	/*
 	 * Events raised for writing only (bytes queued on them by another
-	 * connection's handler): run once the ready list is empty, so a
+	 * connection's handler): run after the pass of ready events, so a
 	 * forwarder's backend sends what every ready client gave it in one
 	 * flush, as the epoll loop does, not a few messages per client run.
 	 */
 	struct list_head later;
+	struct list_head pass;		/* the pass being run (ready_lock) */
 	struct kg_event *running;	/* whose function the loop thread is calling */
 	bool scheduled;			/* the loop thread has events to run */
 	struct task_struct *thread;	/* ordered mode: the loop, see kg_loop_thread() */
@@ -150,6 +151,7 @@ int kg_loop_create(struct kg_loop **out, int wq_mode)
 	spin_lock_init(&loop->ready_lock);
 	INIT_LIST_HEAD(&loop->ready);
 	INIT_LIST_HEAD(&loop->later);
+	INIT_LIST_HEAD(&loop->pass);
 	init_waitqueue_head(&loop->idle);
 	mutex_init(&loop->serial);
 	if (loop->single) {
@@ -361,34 +363,47 @@ static void kg_event_work(struct work_struct *work)
 #define KG_LOOP_BUDGET	256
 
 /*
- * Ordered mode: run ready events until none is left, then the write-only
- * ones (loop->later), then again. An event is taken off its list before its
- * bits are read, so a raise after that puts it back and nothing is lost.
- * After a budget the turn ends with the loop still scheduled: the thread
- * yields the CPU (cond_resched()) and starts another.
+ * Ordered mode: run the events in passes, as the epoll loop does: a pass
+ * of everything ready (each reading connection once), then a pass of the
+ * write-only ones (loop->later: the backends those reads wrote to flush
+ * once for all of them), then again. Events raised during a pass wait for
+ * the next one: a client that stopped for its budget, kicking itself,
+ * does not put off the flushes (it did while the ready list had to be
+ * empty first: at 128 B a forwarder queued megabytes before its first
+ * byte reached a backend). An event is taken off its list before its bits
+ * are read, so a raise after that puts it back and nothing is lost. After
+ * a budget the turn ends with the loop still scheduled: the thread yields
+ * the CPU (cond_resched()) and starts another.
  */
 static void kg_loop_turn(struct kg_loop *loop)
 {
 	struct kg_event *ev;
 	unsigned int budget = KG_LOOP_BUDGET;
+	bool flushes_due = false;
 	bool again = false;
 
 	mutex_lock(&loop->serial);
 	spin_lock_irq(&loop->ready_lock);
 	for (;;) {
-		if (list_empty(&loop->ready)) {
-			if (list_empty(&loop->later))
+		if (list_empty(&loop->pass)) {
+			if (!list_empty(&loop->later) &&
+			    (flushes_due || list_empty(&loop->ready))) {
+				list_splice_tail_init(&loop->later, &loop->pass);
+				flushes_due = false;
+			} else if (!list_empty(&loop->ready)) {
+				list_splice_tail_init(&loop->ready, &loop->pass);
+				flushes_due = true;
+			} else {
 				break;
-			/* The turn's reads are done: now its flushes. */
-			list_splice_tail_init(&loop->later, &loop->ready);
+			}
 		}
 		if (!budget--) {
-			/* Flushes are not starved by reads: next turn, behind these. */
-			list_splice_tail_init(&loop->later, &loop->ready);
+			/* The rest of this pass runs first next turn. */
+			list_splice_init(&loop->pass, &loop->ready);
 			again = true;
 			break;
 		}
-		ev = list_first_entry(&loop->ready, struct kg_event, ready);
+		ev = list_first_entry(&loop->pass, struct kg_event, ready);
 		list_del_init(&ev->ready);
 		loop->running = ev;
 		spin_unlock_irq(&loop->ready_lock);
