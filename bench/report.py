@@ -293,35 +293,35 @@ def codec_section(data: dict) -> tuple[str, list[str]]:
 # the results' "date" (and "commit" when the JSON has one); a note whose run is no longer
 # the one in bench/results is not printed: BENCHMARKS.md says it is stale instead, and
 # --strict fails.  Rewrite a note after re-reading a new run's figures, then update its key.
-RUN_61 = {"date": "2026-12-01 17:46 UTC", "commit": "7390080dbb7f"}
+RUN_61 = {"date": "2026-12-01 19:26 UTC", "commit": "93bad0f40f5e"}
 NOTES: list[dict] = [
     {"runs": {"echo": RUN_61, "techo": RUN_61}, "text": """
-Echo, both kinds: every server makes one context switch per call (one vCPU, ping-pong: the
-client blocks while the server runs), so switches do not separate the peers there; CPU per
-call does. Raw echo at 32 B: guest time per call is the server's CPU plus the client's (15.2
-us with the module, 16.4 with its user build: softirq work is charged to whichever task
-runs); the module's 16.2 us against its user build's 18.4 gives 1.11x whole guest. For 1.15x the module would need about 15.1 us per call (1.2 us less), below the
-blocking kthread echo's 15.6 us, which is itself only 1.04x the module whole guest.
-Thrift echo at 32-128 B: the module 17.8-18.3 us per call, its user build 19.2-19.3,
-TThreadedServer 20.9-21.0, TNonblockingServer 29.7-29.9: 1.05-1.06x, 1.10-1.12x and
-1.38-1.39x whole guest. Not profiled below the per-task CPU."""},
+Echo, both kinds: every server makes one context switch per call (one vCPU, ping-pong), so
+switches do not separate the peers; CPU per call does. Raw echo at 32-128 B: the module's
+loop thread and kworkers spend 15.6-15.9 us per call, its user build 18.4-18.7, the blocking
+kthread echo 15.8-16.1: whole guest 1.15x / 1.15x / 1.15x its user build (1.149 at 128 B)
+and 1.01-1.02x the kthread echo. Thrift echo at 32-128 B: 17.1-17.5 us per call against
+18.9-19.1 (user build), 20.9-21.0 (TThreadedServer) and 29.8-29.9 (TNonblockingServer); the
+module's p50 latency is 34 us, its user build's 35. Since the previous run (commit e2cb60c,
+before the forwarder fixes of 93bad0f) every echo peer's CPU per call moved by 1-2% (the
+module's 15.3 -> 15.6 us, the kthread echo's 15.5 -> 15.8), so the ratios held."""},
     {"runs": {"forwarder": RUN_61}, "text": """
-Forwarder: rounds are timed from the first client's start to the last byte at a sink, and
-repeat within 3% (libevent's within 10%; the min-max above). Earlier runs timed from the
-first byte at a sink; the same rounds measured that way give the module 2.3-2.9x its user
-build (median rounds; one round 1.1x), because the module
-forwards late: at 128 B no byte reaches a sink for the first 48 ms of a 62 ms round (its
-user build: 17 of 56 ms, libevent 8-14 of 52-57 ms), and that window's start moved with
-which task got the one vCPU first (the module's 32 B rounds: 39 or 81 ms). Counted over the
-whole round the module is 0.90-1.11x its user build at 32-128 B (target 1.3x) and
-0.75-0.90x the libevent forwarder (target 2x), 7-12x the Apache servers. What the
-per-round counters show: the module does not switch more: its kworkers make 0.004-0.008
-switches per message (user build 0.04, libevent 0.02-0.05, Apache 1.0-1.4); its kworkers'
-CPU per message, 2.3-3.5 us, is above the user build's whole process (2.2-2.7 us) and
-libevent's (1.3-2.3 us), and that leaves out what the module does in softirq context
-(charged to the clients). Nearly every round of every peer has 1-20 TCP tail-loss probes and
-retransmissions (TcpExt TCPLossProbes, RetransSegs in the JSON): the same in fast and slow
-rounds, so not the spread. Not profiled below the per-task CPU (no perf in the guest)."""},
+Forwarder: rounds are timed from the first client's start to the last byte at a sink and
+repeat within 3% (the min-max above). The module is 0.86 / 0.90 / 0.96x its user build at
+32 / 64 / 128 B (target 1.3x), 0.91-0.98x at 256 B-4 KiB, and 0.60-0.91x the libevent
+forwarder at 32-128 B (target 2x); it beats libevent at 256 B-1 KiB (1.07-1.17x; 0.91x at 4 KiB) and the Apache
+servers by 8-10x. The profile (bench/results/profile-forwarder-*.txt, `bench/run.py
+--profile`) showed, before the fixes of 93bad0f, 11.8 ns of server CPU per payload byte
+against the user build's 6.8: backends flushed only when no client was ready (never, under
+load), so send buffers grew, were copied and reallocated (clear_page 14.7% at 128 B), and
+receive-buffer compaction moved every unserved message. With the loop in passes (ready
+connections, then the flushes) and buffered messages served before receiving more, the
+slope is 6.5 ns/B for both builds, and the module's 1 KiB rate went from 397 to 529 Mbit/s;
+at 32 B it fell from 200 to 160 (each pass now flushes every backend: server switches per
+message 0.004 -> 0.040). What the 32 B profile still shows above the user build: three kernel
+copies per byte (socket -> receive buffer, message -> backend buffer, buffer -> skb; under
+icount `rep movsb` counts about one instruction per byte, user space's vector memcpy far
+less), and the per-message path (kg_conn_serve_message 4.4%, decode 4.0%)."""},
     {"runs": {"6.12/forwarder": {"date": "2026-12-01 18:12 UTC", "commit": "3fb00d8e6f5b"}}, "text": """
 Forwarder on 6.12 (same method, commit 3fb00d8: the libevent peer is copied to the tmpfs
 before its rounds; a first 6.12 run copied it inside each round over 9p, and 9 of its 18
