@@ -37,38 +37,6 @@ static const u8 kg_cpt_to_ttype[16] = {
 	[15] = KG_CPT_BAD_TYPE,
 };
 
-static u8 kg_cpt_from_ttype(u8 ttype)
-{
-	switch (ttype) {
-	case KG_T_BOOL:
-		return KG_CT_TRUE;	/* element type of bool containers, as Apache */
-	case KG_T_BYTE:
-		return KG_CT_BYTE;
-	case KG_T_I16:
-		return KG_CT_I16;
-	case KG_T_I32:
-		return KG_CT_I32;
-	case KG_T_I64:
-		return KG_CT_I64;
-	case KG_T_DOUBLE:
-		return KG_CT_DOUBLE;
-	case KG_T_STRING:
-		return KG_CT_BINARY;
-	case KG_T_LIST:
-		return KG_CT_LIST;
-	case KG_T_SET:
-		return KG_CT_SET;
-	case KG_T_MAP:
-		return KG_CT_MAP;
-	case KG_T_STRUCT:
-		return KG_CT_STRUCT;
-	case KG_T_UUID:
-		return KG_CT_UUID;
-	default:
-		return KG_CT_STOP;
-	}
-}
-
 /**
  * kg_cpt_min_size() - fewest bytes a value of a type takes on the wire
  * @ttype: a valid type id
@@ -546,7 +514,7 @@ void kg_cpt_write_field_begin(struct kg_writer *w, u8 ttype, s16 id)
 		w->bool_fid = id;
 		return;
 	}
-	kg_cpt_field_header(w, kg_cpt_from_ttype(ttype), id);
+	kg_cpt_field_header(w, kg_compact_type(ttype), id);
 }
 
 /**
@@ -566,7 +534,7 @@ void kg_cpt_write_field_stop(struct kg_writer *w)
  */
 void kg_cpt_write_list_begin(struct kg_writer *w, u8 elem, u32 count)
 {
-	u8 ct = kg_cpt_from_ttype(elem);
+	u8 ct = kg_compact_type(elem);
 
 	if (unlikely(count > (u32)S32_MAX)) {
 		kg_w_error(w, -EMSGSIZE);
@@ -598,7 +566,7 @@ void kg_cpt_write_map_begin(struct kg_writer *w, u8 ktype, u8 vtype, u32 count)
 		return;
 	}
 	kg_cpt_put_varint(w, count);
-	kg_cpt_put8(w, (u8)(kg_cpt_from_ttype(ktype) << 4) | kg_cpt_from_ttype(vtype));
+	kg_cpt_put8(w, (u8)(kg_compact_type(ktype) << 4) | kg_compact_type(vtype));
 }
 
 /**
