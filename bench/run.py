@@ -342,7 +342,8 @@ def profile_start(tag: str) -> list[str]:
 
 
 def profile_stop(peer: str, payload: int) -> list[str]:
-    """Stop perf, then write the flat profiles: the server's tasks, then the whole guest.
+    """Stop perf, then write the profiles: the server's tasks (self, then inclusive: what a
+    path such as the TCP send below kg_bsock_flush costs in all), then the whole guest.
     comm is part of every sort key: with --comms and a key without it, perf drops a whole
     symbol's entry when its first sample came from another task."""
     name = f"forwarder-{peer}-{payload}"
@@ -360,6 +361,9 @@ def profile_stop(peer: str, payload: int) -> list[str]:
             f"  {rep} -g none --percent-limit 0.2 --sort comm,dso,sym {only} | {keep} | head -{PROFILE_TOP + 6}",
             "  echo '## whole guest, self, by task and symbol'",
             f"  {rep} -g none --percent-limit 0.2 --sort comm,sym | {keep} | head -{PROFILE_TOP + 6}",
+            "  echo '## the server, inclusive (self and callees), by symbol, above 1%'",
+            f"  {rep.replace('--no-children', '--children')} -g none --percent-limit 1 --sort comm,sym {only}"
+            f" | {keep} | head -{PROFILE_TOP * 2 + 6}",
             "  echo '## the server, call graph (callers), above 1.5%'",
             f"  {rep} -G --percent-limit 1.5 --sort comm,sym {only} | {keep} | head -500",
             f"}} > {out}", f"cp $B/perf.data $KGEN_RESULTS/perf-{name}.data; rm -f $B/perf.data"]
