@@ -593,6 +593,14 @@ bool kg_event_close_pending(const struct kg_event *ev)
 	return test_bit(KG_EVB_CLOSE, &ev->pending);
 }
 
+bool kg_event_loop_busy(const struct kg_event *ev)
+{
+	struct kg_loop *loop = ev->loop;
+
+	/* Racy by design: a stale answer costs one flush more or one pass later. */
+	return loop->single && !list_empty(&loop->ready);
+}
+
 u32 kg_now_ms(void)
 {
 	/* Truncated: callers compare differences, which survive the wrap. */

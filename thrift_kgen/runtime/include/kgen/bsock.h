@@ -134,6 +134,13 @@ static inline bool kg_bsock_sending(const struct kg_bsock *bs)
 	return READ_ONCE(bs->stail) != READ_ONCE(bs->shead);
 }
 
+/* Bytes waiting to be sent (a lockless snapshot), and whether the socket refused some. */
+static inline u32 kg_bsock_queued(const struct kg_bsock *bs, bool *refused)
+{
+	*refused = READ_ONCE(bs->writing_wanted);
+	return READ_ONCE(bs->stail) - READ_ONCE(bs->shead);
+}
+
 static inline void kg_bsock_waiter_init(struct kg_bsock_waiter *w, struct kg_event *ev)
 {
 	INIT_LIST_HEAD(&w->node);
