@@ -699,6 +699,14 @@ bool kg_bsock_pause_if_full(struct kg_bsock *bs)
 {
 	bool full;
 
+	/*
+	 * Below the mark, nothing to record: a lockless look (the common
+	 * case, checked before every message) spares two mutex operations.
+	 * Writers that push it over after this look are the same race as
+	 * right after the unlock below: the next check sees them.
+	 */
+	if (READ_ONCE(bs->stail) - READ_ONCE(bs->shead) <= bs->high_water)
+		return false;
 	mutex_lock(&bs->send_lock);
 	full = bs->stail - bs->shead > bs->high_water;
 	if (full)

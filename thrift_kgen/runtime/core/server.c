@@ -74,9 +74,9 @@
  * messages reach it in every pass and are flushed as before.
  */
 #ifndef KG_FLUSH_BATCH
-#define KG_FLUSH_BATCH		4096u
+#define KG_FLUSH_BATCH		12288u
 #endif
-#define KG_FLUSH_DEFER_MAX	8
+#define KG_FLUSH_DEFER_MAX	16
 
 /* A connection's life (struct kg_conn.state). */
 enum kg_conn_state {
