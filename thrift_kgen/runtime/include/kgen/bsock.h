@@ -4,7 +4,8 @@
  *
  * The receive buffer is contiguous so a whole message can be peeked at and
  * parsed in place; discarded bytes are compacted away with memmove() before
- * the next receive, and the buffer grows (doubling) up to rcv_max. The send
+ * the next receive, and the buffer grows (doubling) up to rcv_max for a
+ * message bigger than it (never while it holds bytes to serve). The send
  * buffer makes writes atomic: write_all() queues all of a message or none of
  * it, and flush() sends what the socket takes now; the rest goes on the next
  * write-space event (kernel) or EPOLLOUT (user space, via
