@@ -311,11 +311,47 @@ KT_TEST(bsock_starves_instead_of_overshooting)
 	kg_mem_init(&m, 160 * 1024, NULL);	/* 140 KiB for input */
 	CHECK_EQ(kg_bsock_init(&bs, &sock, NULL, 1u << 20, 4096), 0);
 	kg_bsock_set_budget(&bs, &m, 4096);
+	/* As the server does when serving takes nothing (one huge message). */
 	n = kg_bsock_fill(&bs, SIZE_MAX);
 	CHECK(n > 0);
+	while (n > 0 && !bs.mem_starved)
+		n = kg_bsock_fill(&bs, SIZE_MAX);
 	CHECK(bs.mem_starved);
 	CHECK(kg_mem_peak(&m) <= 140 * 1024);
 	CHECK(!bs.rcv_drained);
+	kg_bsock_destroy(&bs);
+	CHECK_EQ(kg_mem_in_use(&m), 0);
+}
+
+/*
+ * A fill that filled the buffer stops there: the bytes are served first.
+ * The buffer grows only when a fill finds it full before receiving, i.e.
+ * nothing was taken out of it (a message bigger than the buffer).
+ */
+KT_TEST(bsock_grows_only_when_nothing_was_taken)
+{
+	static u8 in[100000];
+	struct kg_sock sock = { .data = in, .len = sizeof(in) };
+	struct kg_bsock bs;
+	struct kg_mem m;
+	ssize_t n;
+
+	kg_mem_init(&m, 1u << 20, NULL);
+	CHECK_EQ(kg_bsock_init(&bs, &sock, NULL, 1u << 20, 4096), 0);
+	kg_bsock_set_budget(&bs, &m, 4096);
+	n = kg_bsock_fill(&bs, SIZE_MAX);
+	CHECK_EQ(n, KG_BSOCK_INITIAL);
+	CHECK_EQ(bs.rcap, KG_BSOCK_INITIAL);
+	CHECK(!bs.rcv_drained);
+	/* Served up to a partial message at the end: compacted, not grown. */
+	kg_bsock_discard(&bs, KG_BSOCK_INITIAL - 100);
+	n = kg_bsock_fill(&bs, SIZE_MAX);
+	CHECK_EQ(n, KG_BSOCK_INITIAL - 100);
+	CHECK_EQ(bs.rcap, KG_BSOCK_INITIAL);
+	/* Nothing taken: the message is bigger than the buffer, which doubles. */
+	n = kg_bsock_fill(&bs, SIZE_MAX);
+	CHECK_EQ(n, KG_BSOCK_INITIAL);
+	CHECK_EQ(bs.rcap, 2 * KG_BSOCK_INITIAL);
 	kg_bsock_destroy(&bs);
 	CHECK_EQ(kg_mem_in_use(&m), 0);
 }
@@ -326,4 +362,5 @@ KT_MAIN(KT_CASE(charge_respects_limit_and_reserve),
 	KT_CASE(arena_allocates_lazily_and_gives_back),
 	KT_CASE(arena_limit_and_budget_refuse),
 	KT_CASE(bsock_buffers_exist_only_while_used),
-	KT_CASE(bsock_starves_instead_of_overshooting))
+	KT_CASE(bsock_starves_instead_of_overshooting),
+	KT_CASE(bsock_grows_only_when_nothing_was_taken))

@@ -399,11 +399,13 @@ ssize_t kg_bsock_fill(struct kg_bsock *bs, size_t budget)
 	}
 	while (!bs->eof && total < budget) {
 		/*
-		 * Full, as big as a fill needs, bytes received: serve those
-		 * first. Growing would copy them all (the buffer then outgrows
-		 * the fill and is freed and grown again each time it empties).
+		 * Full and bytes received: serve those first. The buffer grows
+		 * only when a fill finds it full before receiving anything,
+		 * i.e. serving took nothing (one message is bigger than it):
+		 * growing for a stream of small messages would copy them all
+		 * and clear pages up to the fill budget, for every connection.
 		 */
-		if (total && bs->rtail == bs->rcap && bs->rcap >= budget)
+		if (total && bs->rtail == bs->rcap)
 			break;
 		n = kg_bsock_rcv_room(bs);
 		if (n == -ENOBUFS)
@@ -699,6 +701,14 @@ bool kg_bsock_pause_if_full(struct kg_bsock *bs)
 {
 	bool full;
 
+	/*
+	 * Below the mark, nothing to record: a lockless look (the common
+	 * case, checked before every message) spares two mutex operations.
+	 * Writers that push it over after this look are the same race as
+	 * right after the unlock below: the next check sees them.
+	 */
+	if (READ_ONCE(bs->stail) - READ_ONCE(bs->shead) <= bs->high_water)
+		return false;
 	mutex_lock(&bs->send_lock);
 	full = bs->stail - bs->shead > bs->high_water;
 	if (full)

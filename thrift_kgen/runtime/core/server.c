@@ -64,6 +64,19 @@
 #define KG_TIMEOUT_MAX_MS	(24u * 24 * 3600 * 1000)
 /* Connections closed or retired per pass (more wait for the next one). */
 #define KG_EXPIRE_BATCH		32
+/*
+ * A run for writing only (bytes queued by other connections' handlers, a
+ * forwarder's backend) leaves fewer than this many bytes queued while the
+ * loop has connections to read, for at most KG_FLUSH_DEFER_MAX passes: one
+ * flush and one wake-up of the peer for several passes of small messages,
+ * where each pass flushed every backend. Below the buffer's first size
+ * (KG_BSOCK_INITIAL) and KG_BSOCK_ZC_MIN, so it grows no buffer; bigger
+ * messages reach it in every pass and are flushed as before.
+ */
+#ifndef KG_FLUSH_BATCH
+#define KG_FLUSH_BATCH		12288u
+#endif
+#define KG_FLUSH_DEFER_MAX	16
 
 /* A connection's life (struct kg_conn.state). */
 enum kg_conn_state {
@@ -138,6 +151,7 @@ struct kg_conn {
 	atomic_t state;			/* enum kg_conn_state */
 	bool trim_wanted;		/* quiet for a tick: free the empty buffers and arena */
 	bool serve_first;		/* whole messages were left unserved: no receive before them */
+	u8 flush_defers;		/* write-only runs since the last flush: see kg_conn_flush_later() */
 	atomic_t run_state;		/* enum kg_run_state */
 	bool outbound;			/* kg_connect()'s, not accepted */
 	u8 close_reason;		/* enum kg_close_reason, set by the event function */
@@ -971,6 +985,30 @@ static void kg_conn_trim(struct kg_conn *c)
 	kg_bsock_trim(&c->bs);
 }
 
+/*
+ * A write-only run with little queued while the loop has connections to
+ * read: put the flush off to a later pass (re-raised for writing: the loop
+ * runs it after the next pass of ready events, or flushes it when nothing
+ * is left to read). Never for bytes the socket refused (they have waited
+ * already), nor more than KG_FLUSH_DEFER_MAX passes in a row (a trickle to
+ * one backend is not held up by traffic to others). Below KG_FLUSH_BATCH
+ * every message fits (it is under high_water), so no writer waits on it.
+ */
+static bool kg_conn_flush_later(struct kg_conn *c, unsigned int events)
+{
+	bool refused;
+	u32 queued;
+
+	if (events != KG_EV_WRITE || c->flush_defers >= KG_FLUSH_DEFER_MAX)
+		return false;
+	queued = kg_bsock_queued(&c->bs, &refused);
+	if (!queued || refused || queued >= KG_FLUSH_BATCH || !kg_event_loop_busy(&c->ev))
+		return false;
+	c->flush_defers++;
+	kg_event_kick(&c->ev, KG_EV_WRITE);
+	return true;
+}
+
 static void kg_conn_run(struct kg_conn *c, unsigned int events)
 {
 	enum kg_conn_state state = kg_conn_state(c);
@@ -978,6 +1016,9 @@ static void kg_conn_run(struct kg_conn *c, unsigned int events)
 
 	if (state == KG_CONN_CLOSED)
 		return;
+	if (state == KG_CONN_OPEN && kg_conn_flush_later(c, events))
+		return;
+	c->flush_defers = 0;
 	if (state == KG_CONN_CONNECTING) {
 		if (!(events & (KG_EV_WRITE | KG_EV_CLOSE)))
 			return;

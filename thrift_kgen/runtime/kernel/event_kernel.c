@@ -232,6 +232,16 @@ static void kg_event_raise(struct kg_event *ev, unsigned int events)
 		kg_loop_queue(loop, &ev->work);
 		return;
 	}
+	/*
+	 * Already listed (a backend every client message writes to): nothing
+	 * to do but the bit. The loop takes an event off its list before it
+	 * reads the bits (kg_event_run()'s xchg, a full barrier), and the
+	 * barrier here pairs with it: either we see the event off its list
+	 * and list it again below, or the loop's xchg sees the bit.
+	 */
+	smp_mb__after_atomic();
+	if (!list_empty(&ev->ready))
+		return;
 	/* Any context: socket callbacks run in softirq, kicks in process context. */
 	spin_lock_irqsave(&loop->ready_lock, flags);
 	if (list_empty(&ev->ready))
@@ -591,6 +601,14 @@ void kg_event_want_write(struct kg_event *ev, bool on)
 bool kg_event_close_pending(const struct kg_event *ev)
 {
 	return test_bit(KG_EVB_CLOSE, &ev->pending);
+}
+
+bool kg_event_loop_busy(const struct kg_event *ev)
+{
+	struct kg_loop *loop = ev->loop;
+
+	/* Racy by design: a stale answer costs one flush more or one pass later. */
+	return loop->single && !list_empty(&loop->ready);
 }
 
 u32 kg_now_ms(void)

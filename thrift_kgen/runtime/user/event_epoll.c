@@ -756,6 +756,20 @@ bool kg_event_close_pending(const struct kg_event *ev)
 }
 
 /**
+ * kg_event_loop_busy() - will reading events run before the loop sleeps?
+ * @ev: the running event
+ *
+ * Kicked events (backends included) share one queue here, so a deferred
+ * flush could not tell clients from other backends: always flush.
+ *
+ * Return: false.
+ */
+bool kg_event_loop_busy(const struct kg_event *ev)
+{
+	return false;
+}
+
+/**
  * kg_now_ms() - a monotonic clock in milliseconds
  *
  * Return: milliseconds, wrapping at 2^32 (compare differences).

@@ -4,7 +4,8 @@
  *
  * The receive buffer is contiguous so a whole message can be peeked at and
  * parsed in place; discarded bytes are compacted away with memmove() before
- * the next receive, and the buffer grows (doubling) up to rcv_max. The send
+ * the next receive, and the buffer grows (doubling) up to rcv_max for a
+ * message bigger than it (never while it holds bytes to serve). The send
  * buffer makes writes atomic: write_all() queues all of a message or none of
  * it, and flush() sends what the socket takes now; the rest goes on the next
  * write-space event (kernel) or EPOLLOUT (user space, via
@@ -132,6 +133,13 @@ void kg_bsock_cancel_wait(struct kg_bsock *bs, struct kg_bsock_waiter *w);
 static inline bool kg_bsock_sending(const struct kg_bsock *bs)
 {
 	return READ_ONCE(bs->stail) != READ_ONCE(bs->shead);
+}
+
+/* Bytes waiting to be sent (a lockless snapshot), and whether the socket refused some. */
+static inline u32 kg_bsock_queued(const struct kg_bsock *bs, bool *refused)
+{
+	*refused = READ_ONCE(bs->writing_wanted);
+	return READ_ONCE(bs->stail) - READ_ONCE(bs->shead);
 }
 
 static inline void kg_bsock_waiter_init(struct kg_bsock_waiter *w, struct kg_event *ev)

@@ -182,6 +182,13 @@ void kg_event_kick(struct kg_event *ev, unsigned int events);
 void kg_event_want_write(struct kg_event *ev, bool on);
 /* A KG_EV_CLOSE was reported and @fn has not run since. Any context. */
 bool kg_event_close_pending(const struct kg_event *ev);
+/*
+ * From @ev's @fn: will the loop run other events that read (not only
+ * flushes) before it sleeps? The ordered kernel loop: its ready list is not
+ * empty (a lockless look). Other modes and user space: false. A write-only
+ * run may then leave small output queued for a later pass (server.c).
+ */
+bool kg_event_loop_busy(const struct kg_event *ev);
 
 /* A coarse monotonic clock in milliseconds; wraps (compare differences). */
 u32 kg_now_ms(void);
