@@ -32,3 +32,6 @@ def update_goldens(request) -> bool:
 # (shared VMSession), and a hook putting VM tests in xdist groups vm-<series>.
 from thrift_kgen.testing.vm import kernel, kernels_info, vm, vm_pool  # noqa: E402,F401
 from thrift_kgen.testing.vm import pytest_collection_modifyitems, pytest_runtest_teardown  # noqa: E402,F401
+# The session's cache of `make user`'s runtime library (made here, in the xdist controller,
+# so the workers share it).
+import thrift_kgen.testing.userbuild  # noqa: E402,F401

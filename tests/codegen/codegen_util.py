@@ -14,6 +14,7 @@ from pathlib import Path
 from thrift_kgen.codegen import Options, generate
 from thrift_kgen.frontend.diagnostics import Diagnostics
 from thrift_kgen.frontend.resolver import load_program
+from thrift_kgen.testing.userbuild import TEST_OPT, make_vars, prime_runtime
 
 REPO = Path(__file__).resolve().parents[2]
 HANDLERS = Path(__file__).resolve().parent / "handlers"
@@ -37,8 +38,16 @@ def gen(idl, out: Path, handler: str | Path | None = None, **opts) -> list[Path]
 
 
 def make(out: Path, *targets: str, env=None, timeout=600) -> subprocess.CompletedProcess:
+    """make -C out targets...; `user` builds at OPT=-O1 unless an OPT=... is given, with the
+    runtime library from the session's cache (thrift_kgen.testing.userbuild)."""
+    env = {**os.environ, **(env or {})}
+    targets = list(targets)
+    if "user" in targets:
+        if not any(t.startswith("OPT=") for t in targets):
+            targets.append(f"OPT={TEST_OPT}")
+        prime_runtime(out, make_vars(targets, env), env)
     return subprocess.run(["make", "-C", str(out), *targets], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=timeout)
+                          env=env, timeout=timeout)
 
 
 class UserServer:

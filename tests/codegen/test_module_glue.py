@@ -99,7 +99,7 @@ def test_cli_generate(tmp_path):
 def test_user_build_with_sanitizers(tmp_path):
     out = tmp_path / "mod"
     gen(IDL, out, handler="forwarder_handler.c")
-    r = make(out, "user", "SAN=1")
+    r = make(out, "user", "SAN=1", "OPT=-O2")    # the suite's -O2 build with the sanitizers
     assert r.returncode == 0, r.stdout + r.stderr
     assert "-fsanitize=address,undefined" in r.stdout
     import thriftpy2

@@ -42,7 +42,7 @@ def server_bin(tmp_path_factory, tt):
     # the thrifttest example's handler (examples/thrifttest), the one the examples' tests run
     gen(IDL, out, handler=REPO / "examples" / "thrifttest" / "thrift_test_handler.c",
         service="ThriftTest")
-    r = make(out, "user")
+    r = make(out, "user", "OPT=-O2")    # the suite's -O2 build of a large service
     assert r.returncode == 0, r.stdout + r.stderr
     return out / "thrifttest_user"
 

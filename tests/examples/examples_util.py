@@ -13,6 +13,8 @@ import subprocess
 import threading
 from pathlib import Path
 
+from thrift_kgen.testing.userbuild import TEST_OPT, make_vars, prime_runtime
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 KGEN = REPO / ".venv" / "bin" / "thrift-kgen"
@@ -63,9 +65,13 @@ def copy_example(name: str, dest: Path) -> Path:
 
 
 def make(d: Path, *targets: str, timeout: float = 900, **vars: str) -> None:
+    if "user" in targets:       # -O1 and the session's runtime library: see codegen_util.make
+        vars.setdefault("OPT", TEST_OPT)
     cmd = ["make", "-C", str(d), f"KGEN={KGEN}", f"IDL_DIR={REPO / 'idl'}"] + [f"{k}={v}" for k, v in vars.items()] + list(targets)
     env = dict(os.environ, LC_ALL="C")
     env.pop("MAKEFLAGS", None)
+    if "user" in targets:
+        prime_runtime(d, make_vars(cmd[3:], env), env)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     if r.returncode:
         raise AssertionError(f"{' '.join(cmd)} exited {r.returncode}\n{r.stdout[-3000:]}\n{r.stderr[-5000:]}")

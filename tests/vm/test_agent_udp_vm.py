@@ -2,7 +2,7 @@
 """UDP in the kernel: the Jaeger agent module (tests/data/jaeger/agent.thrift) with
 listen=udp and listen=both, fed Jaeger-style emitBatch datagrams in a 6.1 / 6.12 guest.
 
-One boot per kernel runs every scenario of tests/vm/jaeger_udp_client.py (the same as the
+One script in the worker's shared VM of the series (the `vm` fixture) runs every scenario of tests/vm/jaeger_udp_client.py (the same as the
 user-space test tests/codegen/test_agent_udp.py): exact span counts in compact (ordered
 workqueue) and binary (per-CPU workqueue), malformed and oversized datagrams dropped and
 counted, a UDP flood that does not stall a TCP client (listen=both), the refusal of
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from thrift_kgen.testing.vm import VENV_PYTHON, build_module, run_in_vm
+from thrift_kgen.testing.vm import VENV_PYTHON, build_module
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "codegen"))
@@ -45,7 +45,7 @@ def result(stdout: str, tag: str) -> dict:
 
 @pytest.mark.vm
 @pytest.mark.kernel_build
-def test_agent_udp_in_vm(kernel, tmp_path):
+def test_agent_udp_in_vm(vm, kernel, tmp_path):
     agent_dir = tmp_path / "agent"
     gen(REPO / "tests" / "data" / "jaeger" / "agent.thrift", agent_dir, handler="agent_handler.c")
     ko = build_module(agent_dir, kernel, sparse=True)
@@ -83,7 +83,7 @@ def test_agent_udp_in_vm(kernel, tmp_path):
         dmesg | grep -q 'unknown listen "carrier-pigeon"'
         test ! -e /sys/module/agent && test ! -e /sys/module/forwarder
         """)
-    res = run_in_vm(kernel, script, timeout=1500)
+    res = vm.run(script, timeout=1500)
     res.assert_ok()
     check_output(res.stdout, kernel)
 

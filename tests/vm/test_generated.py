@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from thrift_kgen.testing.vm import VENV_PYTHON, build_module, run_in_vm
+from thrift_kgen.testing.vm import VENV_PYTHON, build_module
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "codegen"))
@@ -75,7 +75,7 @@ def test_corpus_builds_w1(kernel, tmp_path, name):
 
 @pytest.mark.vm
 @pytest.mark.kernel_build
-def test_forwarder_module_in_vm(kernel, tmp_path):
+def test_forwarder_module_in_vm(vm, kernel, tmp_path):
     out = tmp_path / "mod"
     out.mkdir()
     shutil.copyfile(REPO / "tests" / "codegen" / "handlers" / "forwarder_handler.c",
@@ -106,7 +106,7 @@ def test_forwarder_module_in_vm(kernel, tmp_path):
         dmesg | grep -q 'serving Forwarder on \\[::1\\]:9092$'
         dmesg | grep -q 'Forwarder listening on \\[::1\\]:9092 (framed)$'
         """)
-    res = run_in_vm(kernel, script, timeout=400)
+    res = vm.run(script, timeout=400)
     res.assert_ok()
     assert "OK framed 200" in res.stdout and "OK buffered 200" in res.stdout, res.describe()
     assert "unknown transport" in res.dmesg

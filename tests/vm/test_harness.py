@@ -161,6 +161,7 @@ def test_vm_session_batches_scripts(kernel, vm, tmp_path):
 
 
 @pytest.mark.vm
+@pytest.mark.vm_breaks_guest
 @pytest.mark.kernel_build
 def test_vm_detects_real_kernel_warning(kernel, vm, tmp_path):
     """A module that WARN_ON(1)s in init: the harness must flag the guest's dmesg."""
@@ -235,6 +236,7 @@ MODULE_DESCRIPTION("thrift-kgen VM harness: writes one byte past a slab object")
 
 
 @pytest.mark.vm
+@pytest.mark.vm_breaks_guest
 @pytest.mark.kernel_build
 def test_vm_boots_with_memory_debugging(kernel, vm, tmp_path):
     """Every test VM boots with slub_debug=FZPU (red zones, poison, owner tracking, checks

@@ -804,11 +804,13 @@ class VMPool:
 # Fixtures (imported into tests/conftest.py)
 # --------------------------------------------------------------------------------------
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Put VM tests in the xdist group vm-<series> (unless they chose a group), so that
     with `--dist loadgroup` each series' VM tests run on one worker, sharing one boot of
-    the `vm` fixture, and at most one guest runs per worker."""
+    the `vm` fixture, and at most one guest runs per worker.  After every other hook
+    (pytest's own reordering by fixture included): tests marked `vm_breaks_guest` go last,
+    in their order, so the guest they leave needing a reboot is not rebooted for others."""
     for item in items:
         if item.get_closest_marker("vm") is None and "vm" not in getattr(item, "fixturenames", ()):
             continue
@@ -818,6 +820,11 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group(f"vm-{series}"))
     if getattr(config.option, "loadgroup", False):     # set in xdist workers
         _apply_xdist_groups(items)
+    yield
+    breaking = [i for i in items if i.get_closest_marker("vm_breaks_guest") is not None]
+    if breaking:
+        ids = {id(i) for i in breaking}
+        items[:] = [i for i in items if id(i) not in ids] + breaking
 
 
 def _apply_xdist_groups(items) -> None:
