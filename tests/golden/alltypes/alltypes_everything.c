@@ -8871,15 +8871,11 @@ size_t alltypes_everything_fire_args_encoded_size(const struct alltypes_everythi
 static int alltypes_everything_do_nothing(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_nothing_args *args;
-	struct alltypes_everything_nothing_result *res;
+	struct alltypes_everything_nothing_args args_local, *args = &args_local;
+	struct alltypes_everything_nothing_result res_local, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_nothing_args_init(args);
+	/* Applies the defaults first. */
 	ret = alltypes_everything_nothing_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -8905,15 +8901,11 @@ static int alltypes_everything_do_nothing(struct kg_call *call, const void *hand
 static int alltypes_everything_do_flip(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_flip_args *args;
-	struct alltypes_everything_flip_result *res;
+	struct alltypes_everything_flip_args args_local, *args = &args_local;
+	struct alltypes_everything_flip_result res_local, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_flip_args_init(args);
+	/* Applies the defaults first. */
 	ret = alltypes_everything_flip_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -8940,15 +8932,11 @@ static int alltypes_everything_do_flip(struct kg_call *call, const void *handler
 static int alltypes_everything_do_byte8(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_byte8_args *args;
-	struct alltypes_everything_byte8_result *res;
+	struct alltypes_everything_byte8_args args_local, *args = &args_local;
+	struct alltypes_everything_byte8_result res_local, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_byte8_args_init(args);
+	/* Applies the defaults first. */
 	ret = alltypes_everything_byte8_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -8975,15 +8963,11 @@ static int alltypes_everything_do_byte8(struct kg_call *call, const void *handle
 static int alltypes_everything_do_short16(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_short16_args *args;
-	struct alltypes_everything_short16_result *res;
+	struct alltypes_everything_short16_args args_local, *args = &args_local;
+	struct alltypes_everything_short16_result res_local, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_short16_args_init(args);
+	/* Applies the defaults first. */
 	ret = alltypes_everything_short16_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9010,15 +8994,11 @@ static int alltypes_everything_do_short16(struct kg_call *call, const void *hand
 static int alltypes_everything_do_int32(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_int32_args *args;
-	struct alltypes_everything_int32_result *res;
+	struct alltypes_everything_int32_args args_local, *args = &args_local;
+	struct alltypes_everything_int32_result res_local, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_int32_args_init(args);
+	/* Applies the defaults first. */
 	ret = alltypes_everything_int32_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9045,15 +9025,11 @@ static int alltypes_everything_do_int32(struct kg_call *call, const void *handle
 static int alltypes_everything_do_long64(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_long64_args *args;
-	struct alltypes_everything_long64_result *res;
+	struct alltypes_everything_long64_args args_local, *args = &args_local;
+	struct alltypes_everything_long64_result res_local, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_long64_args_init(args);
+	/* Applies the defaults first. */
 	ret = alltypes_everything_long64_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9080,15 +9056,11 @@ static int alltypes_everything_do_long64(struct kg_call *call, const void *handl
 static int alltypes_everything_do_dbl(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_dbl_args *args;
-	struct alltypes_everything_dbl_result *res;
+	struct alltypes_everything_dbl_args args_local, *args = &args_local;
+	struct alltypes_everything_dbl_result res_local, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_dbl_args_init(args);
+	/* Applies the defaults first. */
 	ret = alltypes_everything_dbl_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9115,15 +9087,11 @@ static int alltypes_everything_do_dbl(struct kg_call *call, const void *handlers
 static int alltypes_everything_do_str(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_str_args *args;
-	struct alltypes_everything_str_result *res;
+	struct alltypes_everything_str_args args_local, *args = &args_local;
+	struct alltypes_everything_str_result res_local, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_str_args_init(args);
+	/* Applies the defaults first. */
 	ret = alltypes_everything_str_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9150,15 +9118,11 @@ static int alltypes_everything_do_str(struct kg_call *call, const void *handlers
 static int alltypes_everything_do_bin(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_bin_args *args;
-	struct alltypes_everything_bin_result *res;
+	struct alltypes_everything_bin_args args_local, *args = &args_local;
+	struct alltypes_everything_bin_result res_local, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_bin_args_init(args);
+	/* Applies the defaults first. */
 	ret = alltypes_everything_bin_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9193,7 +9157,7 @@ static int alltypes_everything_do_id(struct kg_call *call, const void *handlers)
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_id_args_init(args);
+	/* Applies the defaults first. */
 	ret = alltypes_everything_id_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9220,15 +9184,11 @@ static int alltypes_everything_do_id(struct kg_call *call, const void *handlers)
 static int alltypes_everything_do_color(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_color_args *args;
-	struct alltypes_everything_color_result *res;
+	struct alltypes_everything_color_args args_local, *args = &args_local;
+	struct alltypes_everything_color_result res_local, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_color_args_init(args);
+	/* Applies the defaults first. */
 	ret = alltypes_everything_color_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9255,15 +9215,11 @@ static int alltypes_everything_do_color(struct kg_call *call, const void *handle
 static int alltypes_everything_do_when(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_when_args *args;
-	struct alltypes_everything_when_result *res;
+	struct alltypes_everything_when_args args_local, *args = &args_local;
+	struct alltypes_everything_when_result res_local, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_when_args_init(args);
+	/* Applies the defaults first. */
 	ret = alltypes_everything_when_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9298,7 +9254,7 @@ static int alltypes_everything_do_names(struct kg_call *call, const void *handle
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_names_args_init(args);
+	/* Applies the defaults first. */
 	ret = alltypes_everything_names_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9333,7 +9289,7 @@ static int alltypes_everything_do_point(struct kg_call *call, const void *handle
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_point_args_init(args);
+	/* Applies the defaults first. */
 	ret = alltypes_everything_point_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9368,7 +9324,7 @@ static int alltypes_everything_do_shape(struct kg_call *call, const void *handle
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_shape_args_init(args);
+	/* Applies the defaults first. */
 	ret = alltypes_everything_shape_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9403,7 +9359,7 @@ static int alltypes_everything_do_ints(struct kg_call *call, const void *handler
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_ints_args_init(args);
+	/* Applies the defaults first. */
 	ret = alltypes_everything_ints_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9438,7 +9394,7 @@ static int alltypes_everything_do_strings(struct kg_call *call, const void *hand
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_strings_args_init(args);
+	/* Applies the defaults first. */
 	ret = alltypes_everything_strings_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9473,7 +9429,7 @@ static int alltypes_everything_do_points(struct kg_call *call, const void *handl
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_points_args_init(args);
+	/* Applies the defaults first. */
 	ret = alltypes_everything_points_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9508,7 +9464,7 @@ static int alltypes_everything_do_nested(struct kg_call *call, const void *handl
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_nested_args_init(args);
+	/* Applies the defaults first. */
 	ret = alltypes_everything_nested_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9543,7 +9499,7 @@ static int alltypes_everything_do_many(struct kg_call *call, const void *handler
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_many_args_init(args);
+	/* Applies the defaults first. */
 	ret = alltypes_everything_many_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9577,13 +9533,10 @@ static int alltypes_everything_do_many(struct kg_call *call, const void *handler
 static int alltypes_everything_do_fire(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_fire_args *args;
+	struct alltypes_everything_fire_args args_local, *args = &args_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	if (!args)
-		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_fire_args_init(args);
+	/* Applies the defaults first. */
 	ret = alltypes_everything_fire_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9597,35 +9550,68 @@ static int alltypes_everything_do_fire(struct kg_call *call, const void *handler
 	return 0;	/* oneway: no reply */
 }
 
-/* Sorted by name (bytewise, shorter first on a tie) for kg_dispatch(). */
-static const struct kg_method alltypes_everything_methods[] = {
-	{ KG_NAME("bin"), alltypes_everything_do_bin },
-	{ KG_NAME("byte8"), alltypes_everything_do_byte8 },
-	{ KG_NAME("color"), alltypes_everything_do_color },
-	{ KG_NAME("dbl"), alltypes_everything_do_dbl },
-	{ KG_NAME("fire"), alltypes_everything_do_fire },
-	{ KG_NAME("flip"), alltypes_everything_do_flip },
-	{ KG_NAME("id"), alltypes_everything_do_id },
-	{ KG_NAME("int32"), alltypes_everything_do_int32 },
-	{ KG_NAME("ints"), alltypes_everything_do_ints },
-	{ KG_NAME("long64"), alltypes_everything_do_long64 },
-	{ KG_NAME("many"), alltypes_everything_do_many },
-	{ KG_NAME("names"), alltypes_everything_do_names },
-	{ KG_NAME("nested"), alltypes_everything_do_nested },
-	{ KG_NAME("nothing"), alltypes_everything_do_nothing },
-	{ KG_NAME("point"), alltypes_everything_do_point },
-	{ KG_NAME("points"), alltypes_everything_do_points },
-	{ KG_NAME("shape"), alltypes_everything_do_shape },
-	{ KG_NAME("short16"), alltypes_everything_do_short16 },
-	{ KG_NAME("str"), alltypes_everything_do_str },
-	{ KG_NAME("strings"), alltypes_everything_do_strings },
-	{ KG_NAME("when"), alltypes_everything_do_when },
-};
-
 int alltypes_everything_dispatch(struct kg_call *call, const struct alltypes_everything_ops *ops)
 {
-	return kg_dispatch(call, alltypes_everything_methods,
-			   ARRAY_SIZE(alltypes_everything_methods), ops);
+	const u8 *name = call->method.data;
+
+	/* By length, then the bytes: a compare of a few bytes, no search. */
+	switch (call->method.len) {
+	case 2:
+		if (!memcmp(name, "id", 2))
+			return alltypes_everything_do_id(call, ops);
+		break;
+	case 3:
+		if (!memcmp(name, "bin", 3))
+			return alltypes_everything_do_bin(call, ops);
+		if (!memcmp(name, "dbl", 3))
+			return alltypes_everything_do_dbl(call, ops);
+		if (!memcmp(name, "str", 3))
+			return alltypes_everything_do_str(call, ops);
+		break;
+	case 4:
+		if (!memcmp(name, "fire", 4))
+			return alltypes_everything_do_fire(call, ops);
+		if (!memcmp(name, "flip", 4))
+			return alltypes_everything_do_flip(call, ops);
+		if (!memcmp(name, "ints", 4))
+			return alltypes_everything_do_ints(call, ops);
+		if (!memcmp(name, "many", 4))
+			return alltypes_everything_do_many(call, ops);
+		if (!memcmp(name, "when", 4))
+			return alltypes_everything_do_when(call, ops);
+		break;
+	case 5:
+		if (!memcmp(name, "byte8", 5))
+			return alltypes_everything_do_byte8(call, ops);
+		if (!memcmp(name, "color", 5))
+			return alltypes_everything_do_color(call, ops);
+		if (!memcmp(name, "int32", 5))
+			return alltypes_everything_do_int32(call, ops);
+		if (!memcmp(name, "names", 5))
+			return alltypes_everything_do_names(call, ops);
+		if (!memcmp(name, "point", 5))
+			return alltypes_everything_do_point(call, ops);
+		if (!memcmp(name, "shape", 5))
+			return alltypes_everything_do_shape(call, ops);
+		break;
+	case 6:
+		if (!memcmp(name, "long64", 6))
+			return alltypes_everything_do_long64(call, ops);
+		if (!memcmp(name, "nested", 6))
+			return alltypes_everything_do_nested(call, ops);
+		if (!memcmp(name, "points", 6))
+			return alltypes_everything_do_points(call, ops);
+		break;
+	case 7:
+		if (!memcmp(name, "nothing", 7))
+			return alltypes_everything_do_nothing(call, ops);
+		if (!memcmp(name, "short16", 7))
+			return alltypes_everything_do_short16(call, ops);
+		if (!memcmp(name, "strings", 7))
+			return alltypes_everything_do_strings(call, ops);
+		break;
+	}
+	return KG_DISPATCH_UNKNOWN;
 }
 
 int alltypes_everything_process(struct kg_call *call, const struct alltypes_everything_ops *ops)

@@ -1402,13 +1402,10 @@ size_t forwarder_forwarder_stats_result_encoded_size(
 static int forwarder_forwarder_do_msg(struct kg_call *call, const void *handlers)
 {
 	const struct forwarder_forwarder_ops *ops = handlers;
-	struct forwarder_forwarder_msg_args *args;
+	struct forwarder_forwarder_msg_args args_local, *args = &args_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	if (!args)
-		return kg_reply_bad_args(call, -ENOMEM);
-	forwarder_forwarder_msg_args_init(args);
+	/* Applies the defaults first. */
 	ret = forwarder_forwarder_msg_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -1433,7 +1430,7 @@ static int forwarder_forwarder_do_connect(struct kg_call *call, const void *hand
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	forwarder_forwarder_connect_args_init(args);
+	/* Applies the defaults first. */
 	ret = forwarder_forwarder_connect_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -1462,15 +1459,11 @@ static int forwarder_forwarder_do_connect(struct kg_call *call, const void *hand
 static int forwarder_forwarder_do_close_backends(struct kg_call *call, const void *handlers)
 {
 	const struct forwarder_forwarder_ops *ops = handlers;
-	struct forwarder_forwarder_close_backends_args *args;
-	struct forwarder_forwarder_close_backends_result *res;
+	struct forwarder_forwarder_close_backends_args args_local, *args = &args_local;
+	struct forwarder_forwarder_close_backends_result res_local, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	forwarder_forwarder_close_backends_args_init(args);
+	/* Applies the defaults first. */
 	ret = forwarder_forwarder_close_backends_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -1497,15 +1490,14 @@ static int forwarder_forwarder_do_close_backends(struct kg_call *call, const voi
 static int forwarder_forwarder_do_stats(struct kg_call *call, const void *handlers)
 {
 	const struct forwarder_forwarder_ops *ops = handlers;
-	struct forwarder_forwarder_stats_args *args;
+	struct forwarder_forwarder_stats_args args_local, *args = &args_local;
 	struct forwarder_forwarder_stats_result *res;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
+	if (!res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	forwarder_forwarder_stats_args_init(args);
+	/* Applies the defaults first. */
 	ret = forwarder_forwarder_stats_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -1529,18 +1521,30 @@ static int forwarder_forwarder_do_stats(struct kg_call *call, const void *handle
 	return kg_call_reply(call, KG_MSG_REPLY, forwarder_forwarder_stats_result_encode, res);
 }
 
-/* Sorted by name (bytewise, shorter first on a tie) for kg_dispatch(). */
-static const struct kg_method forwarder_forwarder_methods[] = {
-	{ KG_NAME("close_backends"), forwarder_forwarder_do_close_backends },
-	{ KG_NAME("connect"), forwarder_forwarder_do_connect },
-	{ KG_NAME("msg"), forwarder_forwarder_do_msg },
-	{ KG_NAME("stats"), forwarder_forwarder_do_stats },
-};
-
 int forwarder_forwarder_dispatch(struct kg_call *call, const struct forwarder_forwarder_ops *ops)
 {
-	return kg_dispatch(call, forwarder_forwarder_methods,
-			   ARRAY_SIZE(forwarder_forwarder_methods), ops);
+	const u8 *name = call->method.data;
+
+	/* By length, then the bytes: a compare of a few bytes, no search. */
+	switch (call->method.len) {
+	case 3:
+		if (!memcmp(name, "msg", 3))
+			return forwarder_forwarder_do_msg(call, ops);
+		break;
+	case 5:
+		if (!memcmp(name, "stats", 5))
+			return forwarder_forwarder_do_stats(call, ops);
+		break;
+	case 7:
+		if (!memcmp(name, "connect", 7))
+			return forwarder_forwarder_do_connect(call, ops);
+		break;
+	case 14:
+		if (!memcmp(name, "close_backends", 14))
+			return forwarder_forwarder_do_close_backends(call, ops);
+		break;
+	}
+	return KG_DISPATCH_UNKNOWN;
 }
 
 int forwarder_forwarder_process(struct kg_call *call, const struct forwarder_forwarder_ops *ops)

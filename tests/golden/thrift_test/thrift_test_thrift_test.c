@@ -9924,15 +9924,11 @@ size_t thrift_test_thrift_test_test_oneway_args_encoded_size(
 static int thrift_test_thrift_test_do_test_void(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_void_args *args;
-	struct thrift_test_thrift_test_test_void_result *res;
+	struct thrift_test_thrift_test_test_void_args args_local, *args = &args_local;
+	struct thrift_test_thrift_test_test_void_result res_local, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_void_args_init(args);
+	/* Applies the defaults first. */
 	ret = thrift_test_thrift_test_test_void_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9959,15 +9955,11 @@ static int thrift_test_thrift_test_do_test_void(struct kg_call *call, const void
 static int thrift_test_thrift_test_do_test_string(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_string_args *args;
-	struct thrift_test_thrift_test_test_string_result *res;
+	struct thrift_test_thrift_test_test_string_args args_local, *args = &args_local;
+	struct thrift_test_thrift_test_test_string_result res_local, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_string_args_init(args);
+	/* Applies the defaults first. */
 	ret = thrift_test_thrift_test_test_string_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9995,15 +9987,11 @@ static int thrift_test_thrift_test_do_test_string(struct kg_call *call, const vo
 static int thrift_test_thrift_test_do_test_bool(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_bool_args *args;
-	struct thrift_test_thrift_test_test_bool_result *res;
+	struct thrift_test_thrift_test_test_bool_args args_local, *args = &args_local;
+	struct thrift_test_thrift_test_test_bool_result res_local, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_bool_args_init(args);
+	/* Applies the defaults first. */
 	ret = thrift_test_thrift_test_test_bool_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10031,15 +10019,11 @@ static int thrift_test_thrift_test_do_test_bool(struct kg_call *call, const void
 static int thrift_test_thrift_test_do_test_byte(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_byte_args *args;
-	struct thrift_test_thrift_test_test_byte_result *res;
+	struct thrift_test_thrift_test_test_byte_args args_local, *args = &args_local;
+	struct thrift_test_thrift_test_test_byte_result res_local, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_byte_args_init(args);
+	/* Applies the defaults first. */
 	ret = thrift_test_thrift_test_test_byte_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10067,15 +10051,11 @@ static int thrift_test_thrift_test_do_test_byte(struct kg_call *call, const void
 static int thrift_test_thrift_test_do_test_i32(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_i32_args *args;
-	struct thrift_test_thrift_test_test_i32_result *res;
+	struct thrift_test_thrift_test_test_i32_args args_local, *args = &args_local;
+	struct thrift_test_thrift_test_test_i32_result res_local, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_i32_args_init(args);
+	/* Applies the defaults first. */
 	ret = thrift_test_thrift_test_test_i32_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10103,15 +10083,11 @@ static int thrift_test_thrift_test_do_test_i32(struct kg_call *call, const void 
 static int thrift_test_thrift_test_do_test_i64(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_i64_args *args;
-	struct thrift_test_thrift_test_test_i64_result *res;
+	struct thrift_test_thrift_test_test_i64_args args_local, *args = &args_local;
+	struct thrift_test_thrift_test_test_i64_result res_local, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_i64_args_init(args);
+	/* Applies the defaults first. */
 	ret = thrift_test_thrift_test_test_i64_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10139,15 +10115,11 @@ static int thrift_test_thrift_test_do_test_i64(struct kg_call *call, const void 
 static int thrift_test_thrift_test_do_test_double(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_double_args *args;
-	struct thrift_test_thrift_test_test_double_result *res;
+	struct thrift_test_thrift_test_test_double_args args_local, *args = &args_local;
+	struct thrift_test_thrift_test_test_double_result res_local, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_double_args_init(args);
+	/* Applies the defaults first. */
 	ret = thrift_test_thrift_test_test_double_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10175,15 +10147,11 @@ static int thrift_test_thrift_test_do_test_double(struct kg_call *call, const vo
 static int thrift_test_thrift_test_do_test_binary(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_binary_args *args;
-	struct thrift_test_thrift_test_test_binary_result *res;
+	struct thrift_test_thrift_test_test_binary_args args_local, *args = &args_local;
+	struct thrift_test_thrift_test_test_binary_result res_local, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_binary_args_init(args);
+	/* Applies the defaults first. */
 	ret = thrift_test_thrift_test_test_binary_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10219,7 +10187,7 @@ static int thrift_test_thrift_test_do_test_uuid(struct kg_call *call, const void
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_uuid_args_init(args);
+	/* Applies the defaults first. */
 	ret = thrift_test_thrift_test_test_uuid_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10255,7 +10223,7 @@ static int thrift_test_thrift_test_do_test_struct(struct kg_call *call, const vo
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_struct_args_init(args);
+	/* Applies the defaults first. */
 	ret = thrift_test_thrift_test_test_struct_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10291,7 +10259,7 @@ static int thrift_test_thrift_test_do_test_nest(struct kg_call *call, const void
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_nest_args_init(args);
+	/* Applies the defaults first. */
 	ret = thrift_test_thrift_test_test_nest_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10327,7 +10295,7 @@ static int thrift_test_thrift_test_do_test_map(struct kg_call *call, const void 
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_map_args_init(args);
+	/* Applies the defaults first. */
 	ret = thrift_test_thrift_test_test_map_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10363,7 +10331,7 @@ static int thrift_test_thrift_test_do_test_string_map(struct kg_call *call, cons
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_string_map_args_init(args);
+	/* Applies the defaults first. */
 	ret = thrift_test_thrift_test_test_string_map_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10399,7 +10367,7 @@ static int thrift_test_thrift_test_do_test_set(struct kg_call *call, const void 
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_set_args_init(args);
+	/* Applies the defaults first. */
 	ret = thrift_test_thrift_test_test_set_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10435,7 +10403,7 @@ static int thrift_test_thrift_test_do_test_list(struct kg_call *call, const void
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_list_args_init(args);
+	/* Applies the defaults first. */
 	ret = thrift_test_thrift_test_test_list_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10463,15 +10431,11 @@ static int thrift_test_thrift_test_do_test_list(struct kg_call *call, const void
 static int thrift_test_thrift_test_do_test_enum(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_enum_args *args;
-	struct thrift_test_thrift_test_test_enum_result *res;
+	struct thrift_test_thrift_test_test_enum_args args_local, *args = &args_local;
+	struct thrift_test_thrift_test_test_enum_result res_local, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_enum_args_init(args);
+	/* Applies the defaults first. */
 	ret = thrift_test_thrift_test_test_enum_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10499,15 +10463,11 @@ static int thrift_test_thrift_test_do_test_enum(struct kg_call *call, const void
 static int thrift_test_thrift_test_do_test_typedef(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_typedef_args *args;
-	struct thrift_test_thrift_test_test_typedef_result *res;
+	struct thrift_test_thrift_test_test_typedef_args args_local, *args = &args_local;
+	struct thrift_test_thrift_test_test_typedef_result res_local, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_typedef_args_init(args);
+	/* Applies the defaults first. */
 	ret = thrift_test_thrift_test_test_typedef_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10535,15 +10495,14 @@ static int thrift_test_thrift_test_do_test_typedef(struct kg_call *call, const v
 static int thrift_test_thrift_test_do_test_map_map(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_map_map_args *args;
+	struct thrift_test_thrift_test_test_map_map_args args_local, *args = &args_local;
 	struct thrift_test_thrift_test_test_map_map_result *res;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
+	if (!res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_map_map_args_init(args);
+	/* Applies the defaults first. */
 	ret = thrift_test_thrift_test_test_map_map_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10579,7 +10538,7 @@ static int thrift_test_thrift_test_do_test_insanity(struct kg_call *call, const 
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_insanity_args_init(args);
+	/* Applies the defaults first. */
 	ret = thrift_test_thrift_test_test_insanity_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10615,7 +10574,7 @@ static int thrift_test_thrift_test_do_test_multi(struct kg_call *call, const voi
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_multi_args_init(args);
+	/* Applies the defaults first. */
 	ret = thrift_test_thrift_test_test_multi_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10644,15 +10603,14 @@ static int thrift_test_thrift_test_do_test_multi(struct kg_call *call, const voi
 static int thrift_test_thrift_test_do_test_exception(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_exception_args *args;
+	struct thrift_test_thrift_test_test_exception_args args_local, *args = &args_local;
 	struct thrift_test_thrift_test_test_exception_result *res;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
+	if (!res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_exception_args_init(args);
+	/* Applies the defaults first. */
 	ret = thrift_test_thrift_test_test_exception_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10683,15 +10641,14 @@ static int thrift_test_thrift_test_do_test_multi_exception(struct kg_call *call,
 							   const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_multi_exception_args *args;
+	struct thrift_test_thrift_test_test_multi_exception_args args_local, *args = &args_local;
 	struct thrift_test_thrift_test_test_multi_exception_result *res;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
+	if (!res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_multi_exception_args_init(args);
+	/* Applies the defaults first. */
 	ret = thrift_test_thrift_test_test_multi_exception_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10726,13 +10683,10 @@ static int thrift_test_thrift_test_do_test_multi_exception(struct kg_call *call,
 static int thrift_test_thrift_test_do_test_oneway(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_oneway_args *args;
+	struct thrift_test_thrift_test_test_oneway_args args_local, *args = &args_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	if (!args)
-		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_oneway_args_init(args);
+	/* Applies the defaults first. */
 	ret = thrift_test_thrift_test_test_oneway_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10746,38 +10700,77 @@ static int thrift_test_thrift_test_do_test_oneway(struct kg_call *call, const vo
 	return 0;	/* oneway: no reply */
 }
 
-/* Sorted by name (bytewise, shorter first on a tie) for kg_dispatch(). */
-static const struct kg_method thrift_test_thrift_test_methods[] = {
-	{ KG_NAME("testBinary"), thrift_test_thrift_test_do_test_binary },
-	{ KG_NAME("testBool"), thrift_test_thrift_test_do_test_bool },
-	{ KG_NAME("testByte"), thrift_test_thrift_test_do_test_byte },
-	{ KG_NAME("testDouble"), thrift_test_thrift_test_do_test_double },
-	{ KG_NAME("testEnum"), thrift_test_thrift_test_do_test_enum },
-	{ KG_NAME("testException"), thrift_test_thrift_test_do_test_exception },
-	{ KG_NAME("testI32"), thrift_test_thrift_test_do_test_i32 },
-	{ KG_NAME("testI64"), thrift_test_thrift_test_do_test_i64 },
-	{ KG_NAME("testInsanity"), thrift_test_thrift_test_do_test_insanity },
-	{ KG_NAME("testList"), thrift_test_thrift_test_do_test_list },
-	{ KG_NAME("testMap"), thrift_test_thrift_test_do_test_map },
-	{ KG_NAME("testMapMap"), thrift_test_thrift_test_do_test_map_map },
-	{ KG_NAME("testMulti"), thrift_test_thrift_test_do_test_multi },
-	{ KG_NAME("testMultiException"), thrift_test_thrift_test_do_test_multi_exception },
-	{ KG_NAME("testNest"), thrift_test_thrift_test_do_test_nest },
-	{ KG_NAME("testOneway"), thrift_test_thrift_test_do_test_oneway },
-	{ KG_NAME("testSet"), thrift_test_thrift_test_do_test_set },
-	{ KG_NAME("testString"), thrift_test_thrift_test_do_test_string },
-	{ KG_NAME("testStringMap"), thrift_test_thrift_test_do_test_string_map },
-	{ KG_NAME("testStruct"), thrift_test_thrift_test_do_test_struct },
-	{ KG_NAME("testTypedef"), thrift_test_thrift_test_do_test_typedef },
-	{ KG_NAME("testUuid"), thrift_test_thrift_test_do_test_uuid },
-	{ KG_NAME("testVoid"), thrift_test_thrift_test_do_test_void },
-};
-
 int thrift_test_thrift_test_dispatch(struct kg_call *call,
 				     const struct thrift_test_thrift_test_ops *ops)
 {
-	return kg_dispatch(call, thrift_test_thrift_test_methods,
-			   ARRAY_SIZE(thrift_test_thrift_test_methods), ops);
+	const u8 *name = call->method.data;
+
+	/* By length, then the bytes: a compare of a few bytes, no search. */
+	switch (call->method.len) {
+	case 7:
+		if (!memcmp(name, "testI32", 7))
+			return thrift_test_thrift_test_do_test_i32(call, ops);
+		if (!memcmp(name, "testI64", 7))
+			return thrift_test_thrift_test_do_test_i64(call, ops);
+		if (!memcmp(name, "testMap", 7))
+			return thrift_test_thrift_test_do_test_map(call, ops);
+		if (!memcmp(name, "testSet", 7))
+			return thrift_test_thrift_test_do_test_set(call, ops);
+		break;
+	case 8:
+		if (!memcmp(name, "testBool", 8))
+			return thrift_test_thrift_test_do_test_bool(call, ops);
+		if (!memcmp(name, "testByte", 8))
+			return thrift_test_thrift_test_do_test_byte(call, ops);
+		if (!memcmp(name, "testEnum", 8))
+			return thrift_test_thrift_test_do_test_enum(call, ops);
+		if (!memcmp(name, "testList", 8))
+			return thrift_test_thrift_test_do_test_list(call, ops);
+		if (!memcmp(name, "testNest", 8))
+			return thrift_test_thrift_test_do_test_nest(call, ops);
+		if (!memcmp(name, "testUuid", 8))
+			return thrift_test_thrift_test_do_test_uuid(call, ops);
+		if (!memcmp(name, "testVoid", 8))
+			return thrift_test_thrift_test_do_test_void(call, ops);
+		break;
+	case 9:
+		if (!memcmp(name, "testMulti", 9))
+			return thrift_test_thrift_test_do_test_multi(call, ops);
+		break;
+	case 10:
+		if (!memcmp(name, "testBinary", 10))
+			return thrift_test_thrift_test_do_test_binary(call, ops);
+		if (!memcmp(name, "testDouble", 10))
+			return thrift_test_thrift_test_do_test_double(call, ops);
+		if (!memcmp(name, "testMapMap", 10))
+			return thrift_test_thrift_test_do_test_map_map(call, ops);
+		if (!memcmp(name, "testOneway", 10))
+			return thrift_test_thrift_test_do_test_oneway(call, ops);
+		if (!memcmp(name, "testString", 10))
+			return thrift_test_thrift_test_do_test_string(call, ops);
+		if (!memcmp(name, "testStruct", 10))
+			return thrift_test_thrift_test_do_test_struct(call, ops);
+		break;
+	case 11:
+		if (!memcmp(name, "testTypedef", 11))
+			return thrift_test_thrift_test_do_test_typedef(call, ops);
+		break;
+	case 12:
+		if (!memcmp(name, "testInsanity", 12))
+			return thrift_test_thrift_test_do_test_insanity(call, ops);
+		break;
+	case 13:
+		if (!memcmp(name, "testException", 13))
+			return thrift_test_thrift_test_do_test_exception(call, ops);
+		if (!memcmp(name, "testStringMap", 13))
+			return thrift_test_thrift_test_do_test_string_map(call, ops);
+		break;
+	case 18:
+		if (!memcmp(name, "testMultiException", 18))
+			return thrift_test_thrift_test_do_test_multi_exception(call, ops);
+		break;
+	}
+	return KG_DISPATCH_UNKNOWN;
 }
 
 int thrift_test_thrift_test_process(struct kg_call *call,
