@@ -1312,6 +1312,16 @@ int alltypes_everything_flip_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_BOOL, 1))
+		goto any_order;
+	err = kg_binary_read_bool(r, &v->b);
+	if (unlikely(err))
+		return err;
+	v->isset.b = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -1338,6 +1348,7 @@ int alltypes_everything_flip_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -1498,6 +1509,16 @@ int alltypes_everything_flip_result_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_BOOL, 0))
+		goto any_order;
+	err = kg_binary_read_bool(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -1524,6 +1545,7 @@ int alltypes_everything_flip_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -1684,6 +1706,16 @@ int alltypes_everything_byte8_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_BYTE, 1))
+		goto any_order;
+	err = kg_binary_read_byte(r, &v->b);
+	if (unlikely(err))
+		return err;
+	v->isset.b = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -1710,6 +1742,7 @@ int alltypes_everything_byte8_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -1733,6 +1766,17 @@ int alltypes_everything_byte8_args_decode_compact(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x13))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_byte(r, &v->b);
+	if (unlikely(err))
+		return err;
+	v->isset.b = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -1759,6 +1803,7 @@ int alltypes_everything_byte8_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -1871,6 +1916,16 @@ int alltypes_everything_byte8_result_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_BYTE, 0))
+		goto any_order;
+	err = kg_binary_read_byte(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -1897,6 +1952,7 @@ int alltypes_everything_byte8_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2058,6 +2114,16 @@ int alltypes_everything_short16_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I16, 1))
+		goto any_order;
+	err = kg_binary_read_i16(r, &v->s);
+	if (unlikely(err))
+		return err;
+	v->isset.s = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -2084,6 +2150,7 @@ int alltypes_everything_short16_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2107,6 +2174,17 @@ int alltypes_everything_short16_args_decode_compact(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x14))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i16(r, &v->s);
+	if (unlikely(err))
+		return err;
+	v->isset.s = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -2133,6 +2211,7 @@ int alltypes_everything_short16_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2245,6 +2324,16 @@ int alltypes_everything_short16_result_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I16, 0))
+		goto any_order;
+	err = kg_binary_read_i16(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -2271,6 +2360,7 @@ int alltypes_everything_short16_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2431,6 +2521,16 @@ int alltypes_everything_int32_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 1))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->i);
+	if (unlikely(err))
+		return err;
+	v->isset.i = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -2457,6 +2557,7 @@ int alltypes_everything_int32_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2480,6 +2581,17 @@ int alltypes_everything_int32_args_decode_compact(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i32(r, &v->i);
+	if (unlikely(err))
+		return err;
+	v->isset.i = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -2506,6 +2618,7 @@ int alltypes_everything_int32_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2618,6 +2731,16 @@ int alltypes_everything_int32_result_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 0))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -2644,6 +2767,7 @@ int alltypes_everything_int32_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2804,6 +2928,16 @@ int alltypes_everything_long64_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I64, 1))
+		goto any_order;
+	err = kg_binary_read_i64(r, &v->l);
+	if (unlikely(err))
+		return err;
+	v->isset.l = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -2830,6 +2964,7 @@ int alltypes_everything_long64_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2853,6 +2988,17 @@ int alltypes_everything_long64_args_decode_compact(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x16))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i64(r, &v->l);
+	if (unlikely(err))
+		return err;
+	v->isset.l = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -2879,6 +3025,7 @@ int alltypes_everything_long64_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2991,6 +3138,16 @@ int alltypes_everything_long64_result_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I64, 0))
+		goto any_order;
+	err = kg_binary_read_i64(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3017,6 +3174,7 @@ int alltypes_everything_long64_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3174,6 +3332,16 @@ int alltypes_everything_dbl_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_DOUBLE, 1))
+		goto any_order;
+	err = kg_binary_read_double(r, &v->d);
+	if (unlikely(err))
+		return err;
+	v->isset.d = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3200,6 +3368,7 @@ int alltypes_everything_dbl_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3223,6 +3392,17 @@ int alltypes_everything_dbl_args_decode_compact(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x17))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_double(r, &v->d);
+	if (unlikely(err))
+		return err;
+	v->isset.d = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -3249,6 +3429,7 @@ int alltypes_everything_dbl_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3359,6 +3540,16 @@ int alltypes_everything_dbl_result_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_DOUBLE, 0))
+		goto any_order;
+	err = kg_binary_read_double(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3385,6 +3576,7 @@ int alltypes_everything_dbl_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3542,6 +3734,16 @@ int alltypes_everything_str_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 1))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->s);
+	if (unlikely(err))
+		return err;
+	v->isset.s = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3568,6 +3770,7 @@ int alltypes_everything_str_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3591,6 +3794,17 @@ int alltypes_everything_str_args_decode_compact(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_string(r, &v->s);
+	if (unlikely(err))
+		return err;
+	v->isset.s = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -3617,6 +3831,7 @@ int alltypes_everything_str_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3727,6 +3942,16 @@ int alltypes_everything_str_result_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 0))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3753,6 +3978,7 @@ int alltypes_everything_str_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3910,6 +4136,16 @@ int alltypes_everything_bin_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 1))
+		goto any_order;
+	err = kg_binary_read_binary(r, &v->b);
+	if (unlikely(err))
+		return err;
+	v->isset.b = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3936,6 +4172,7 @@ int alltypes_everything_bin_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3959,6 +4196,17 @@ int alltypes_everything_bin_args_decode_compact(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_binary(r, &v->b);
+	if (unlikely(err))
+		return err;
+	v->isset.b = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -3985,6 +4233,7 @@ int alltypes_everything_bin_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -4095,6 +4344,16 @@ int alltypes_everything_bin_result_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 0))
+		goto any_order;
+	err = kg_binary_read_binary(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -4121,6 +4380,7 @@ int alltypes_everything_bin_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -4656,6 +4916,16 @@ int alltypes_everything_color_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 1))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->c);
+	if (unlikely(err))
+		return err;
+	v->isset.c = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -4682,6 +4952,7 @@ int alltypes_everything_color_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -4705,6 +4976,17 @@ int alltypes_everything_color_args_decode_compact(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i32(r, &v->c);
+	if (unlikely(err))
+		return err;
+	v->isset.c = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -4731,6 +5013,7 @@ int alltypes_everything_color_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -4843,6 +5126,16 @@ int alltypes_everything_color_result_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 0))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -4869,6 +5162,7 @@ int alltypes_everything_color_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -5028,6 +5322,16 @@ int alltypes_everything_when_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I64, 1))
+		goto any_order;
+	err = kg_binary_read_i64(r, &v->t);
+	if (unlikely(err))
+		return err;
+	v->isset.t = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -5054,6 +5358,7 @@ int alltypes_everything_when_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -5077,6 +5382,17 @@ int alltypes_everything_when_args_decode_compact(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x16))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i64(r, &v->t);
+	if (unlikely(err))
+		return err;
+	v->isset.t = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -5103,6 +5419,7 @@ int alltypes_everything_when_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -5214,6 +5531,16 @@ int alltypes_everything_when_result_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I64, 0))
+		goto any_order;
+	err = kg_binary_read_i64(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -5240,6 +5567,7 @@ int alltypes_everything_when_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -8189,6 +8517,20 @@ int alltypes_everything_many_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 1))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->a);
+	if (unlikely(err))
+		return err;
+	v->isset.a = true;
+	if (!kg_binary_take_field(r, KG_T_STRING, 2))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->b);
+	if (unlikely(err))
+		return err;
+	v->isset.b = true;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -8291,6 +8633,22 @@ int alltypes_everything_many_args_decode_compact(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i32(r, &v->a);
+	if (unlikely(err))
+		return err;
+	v->isset.a = true;
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 2;
+	err = kg_compact_read_string(r, &v->b);
+	if (unlikely(err))
+		return err;
+	v->isset.b = true;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -8497,6 +8855,14 @@ int alltypes_everything_many_result_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 0))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -8734,6 +9100,22 @@ int alltypes_everything_fire_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 1))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->event);
+	if (unlikely(err))
+		return err;
+	v->isset.event = true;
+	if (!kg_binary_take_field(r, KG_T_I32, 2))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->call);
+	if (unlikely(err))
+		return err;
+	v->isset.call = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -8772,6 +9154,7 @@ int alltypes_everything_fire_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -8795,6 +9178,24 @@ int alltypes_everything_fire_args_decode_compact(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_string(r, &v->event);
+	if (unlikely(err))
+		return err;
+	v->isset.event = true;
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 2;
+	err = kg_compact_read_i32(r, &v->call);
+	if (unlikely(err))
+		return err;
+	v->isset.call = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -8833,6 +9234,7 @@ int alltypes_everything_fire_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }

@@ -206,6 +206,22 @@ int forwarder_forwarder_msg_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 1))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->key);
+	if (unlikely(err))
+		return err;
+	v->isset.key = true;
+	if (!kg_binary_take_field(r, KG_T_STRING, 2))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->payload);
+	if (unlikely(err))
+		return err;
+	v->isset.payload = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -244,6 +260,7 @@ int forwarder_forwarder_msg_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -267,6 +284,24 @@ int forwarder_forwarder_msg_args_decode_compact(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i32(r, &v->key);
+	if (unlikely(err))
+		return err;
+	v->isset.key = true;
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 2;
+	err = kg_compact_read_string(r, &v->payload);
+	if (unlikely(err))
+		return err;
+	v->isset.payload = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -305,6 +340,7 @@ int forwarder_forwarder_msg_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }

@@ -227,6 +227,16 @@ int derived_leaf_count_result_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I64, 0))
+		goto any_order;
+	err = kg_binary_read_i64(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -253,6 +263,7 @@ int derived_leaf_count_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }

@@ -66,6 +66,16 @@ int derived_not_found_decode_binary(struct kg_reader *r, struct derived_not_foun
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 1))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->what);
+	if (unlikely(err))
+		return err;
+	v->isset.what = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -92,6 +102,7 @@ int derived_not_found_decode_binary(struct kg_reader *r, struct derived_not_foun
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -113,6 +124,17 @@ int derived_not_found_decode_compact(struct kg_reader *r, struct derived_not_fou
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_string(r, &v->what);
+	if (unlikely(err))
+		return err;
+	v->isset.what = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -139,6 +161,7 @@ int derived_not_found_decode_compact(struct kg_reader *r, struct derived_not_fou
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }

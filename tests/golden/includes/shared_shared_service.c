@@ -84,6 +84,16 @@ int shared_shared_service_get_struct_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 1))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->key);
+	if (unlikely(err))
+		return err;
+	v->isset.key = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -110,6 +120,7 @@ int shared_shared_service_get_struct_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -133,6 +144,17 @@ int shared_shared_service_get_struct_args_decode_compact(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i32(r, &v->key);
+	if (unlikely(err))
+		return err;
+	v->isset.key = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -159,6 +181,7 @@ int shared_shared_service_get_struct_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }

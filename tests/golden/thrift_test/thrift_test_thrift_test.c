@@ -1480,6 +1480,16 @@ int thrift_test_thrift_test_test_string_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 1))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -1506,6 +1516,7 @@ int thrift_test_thrift_test_test_string_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -1529,6 +1540,17 @@ int thrift_test_thrift_test_test_string_args_decode_compact(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_string(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -1555,6 +1577,7 @@ int thrift_test_thrift_test_test_string_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -1668,6 +1691,16 @@ int thrift_test_thrift_test_test_string_result_decode_binary(struct kg_reader *r
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 0))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -1694,6 +1727,7 @@ int thrift_test_thrift_test_test_string_result_decode_binary(struct kg_reader *r
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -1855,6 +1889,16 @@ int thrift_test_thrift_test_test_bool_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_BOOL, 1))
+		goto any_order;
+	err = kg_binary_read_bool(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -1881,6 +1925,7 @@ int thrift_test_thrift_test_test_bool_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2043,6 +2088,16 @@ int thrift_test_thrift_test_test_bool_result_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_BOOL, 0))
+		goto any_order;
+	err = kg_binary_read_bool(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -2069,6 +2124,7 @@ int thrift_test_thrift_test_test_bool_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2230,6 +2286,16 @@ int thrift_test_thrift_test_test_byte_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_BYTE, 1))
+		goto any_order;
+	err = kg_binary_read_byte(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -2256,6 +2322,7 @@ int thrift_test_thrift_test_test_byte_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2279,6 +2346,17 @@ int thrift_test_thrift_test_test_byte_args_decode_compact(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x13))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_byte(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -2305,6 +2383,7 @@ int thrift_test_thrift_test_test_byte_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2418,6 +2497,16 @@ int thrift_test_thrift_test_test_byte_result_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_BYTE, 0))
+		goto any_order;
+	err = kg_binary_read_byte(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -2444,6 +2533,7 @@ int thrift_test_thrift_test_test_byte_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2605,6 +2695,16 @@ int thrift_test_thrift_test_test_i32_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 1))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -2631,6 +2731,7 @@ int thrift_test_thrift_test_test_i32_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2654,6 +2755,17 @@ int thrift_test_thrift_test_test_i32_args_decode_compact(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i32(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -2680,6 +2792,7 @@ int thrift_test_thrift_test_test_i32_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2792,6 +2905,16 @@ int thrift_test_thrift_test_test_i32_result_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 0))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -2818,6 +2941,7 @@ int thrift_test_thrift_test_test_i32_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2979,6 +3103,16 @@ int thrift_test_thrift_test_test_i64_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I64, 1))
+		goto any_order;
+	err = kg_binary_read_i64(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3005,6 +3139,7 @@ int thrift_test_thrift_test_test_i64_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3028,6 +3163,17 @@ int thrift_test_thrift_test_test_i64_args_decode_compact(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x16))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i64(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -3054,6 +3200,7 @@ int thrift_test_thrift_test_test_i64_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3166,6 +3313,16 @@ int thrift_test_thrift_test_test_i64_result_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I64, 0))
+		goto any_order;
+	err = kg_binary_read_i64(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3192,6 +3349,7 @@ int thrift_test_thrift_test_test_i64_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3354,6 +3512,16 @@ int thrift_test_thrift_test_test_double_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_DOUBLE, 1))
+		goto any_order;
+	err = kg_binary_read_double(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3380,6 +3548,7 @@ int thrift_test_thrift_test_test_double_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3403,6 +3572,17 @@ int thrift_test_thrift_test_test_double_args_decode_compact(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x17))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_double(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -3429,6 +3609,7 @@ int thrift_test_thrift_test_test_double_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3542,6 +3723,16 @@ int thrift_test_thrift_test_test_double_result_decode_binary(struct kg_reader *r
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_DOUBLE, 0))
+		goto any_order;
+	err = kg_binary_read_double(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3568,6 +3759,7 @@ int thrift_test_thrift_test_test_double_result_decode_binary(struct kg_reader *r
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3730,6 +3922,16 @@ int thrift_test_thrift_test_test_binary_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 1))
+		goto any_order;
+	err = kg_binary_read_binary(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3756,6 +3958,7 @@ int thrift_test_thrift_test_test_binary_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3779,6 +3982,17 @@ int thrift_test_thrift_test_test_binary_args_decode_compact(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_binary(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -3805,6 +4019,7 @@ int thrift_test_thrift_test_test_binary_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3918,6 +4133,16 @@ int thrift_test_thrift_test_test_binary_result_decode_binary(struct kg_reader *r
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 0))
+		goto any_order;
+	err = kg_binary_read_binary(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3944,6 +4169,7 @@ int thrift_test_thrift_test_test_binary_result_decode_binary(struct kg_reader *r
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -6871,6 +7097,16 @@ int thrift_test_thrift_test_test_enum_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 1))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -6897,6 +7133,7 @@ int thrift_test_thrift_test_test_enum_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -6920,6 +7157,17 @@ int thrift_test_thrift_test_test_enum_args_decode_compact(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i32(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -6946,6 +7194,7 @@ int thrift_test_thrift_test_test_enum_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -7059,6 +7308,16 @@ int thrift_test_thrift_test_test_enum_result_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 0))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -7085,6 +7344,7 @@ int thrift_test_thrift_test_test_enum_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -7247,6 +7507,16 @@ int thrift_test_thrift_test_test_typedef_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I64, 1))
+		goto any_order;
+	err = kg_binary_read_i64(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -7273,6 +7543,7 @@ int thrift_test_thrift_test_test_typedef_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -7296,6 +7567,17 @@ int thrift_test_thrift_test_test_typedef_args_decode_compact(struct kg_reader *r
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x16))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i64(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -7322,6 +7604,7 @@ int thrift_test_thrift_test_test_typedef_args_decode_compact(struct kg_reader *r
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -7437,6 +7720,16 @@ int thrift_test_thrift_test_test_typedef_result_decode_binary(struct kg_reader *
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I64, 0))
+		goto any_order;
+	err = kg_binary_read_i64(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -7463,6 +7756,7 @@ int thrift_test_thrift_test_test_typedef_result_decode_binary(struct kg_reader *
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -7625,6 +7919,16 @@ int thrift_test_thrift_test_test_map_map_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 1))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->hello);
+	if (unlikely(err))
+		return err;
+	v->isset.hello = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -7651,6 +7955,7 @@ int thrift_test_thrift_test_test_map_map_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -7674,6 +7979,17 @@ int thrift_test_thrift_test_test_map_map_args_decode_compact(struct kg_reader *r
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i32(r, &v->hello);
+	if (unlikely(err))
+		return err;
+	v->isset.hello = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -7700,6 +8016,7 @@ int thrift_test_thrift_test_test_map_map_args_decode_compact(struct kg_reader *r
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -8438,6 +8755,26 @@ int thrift_test_thrift_test_test_multi_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_BYTE, 1))
+		goto any_order;
+	err = kg_binary_read_byte(r, &v->arg0);
+	if (unlikely(err))
+		return err;
+	v->isset.arg0 = true;
+	if (!kg_binary_take_field(r, KG_T_I32, 2))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->arg1);
+	if (unlikely(err))
+		return err;
+	v->isset.arg1 = true;
+	if (!kg_binary_take_field(r, KG_T_I64, 3))
+		goto any_order;
+	err = kg_binary_read_i64(r, &v->arg2);
+	if (unlikely(err))
+		return err;
+	v->isset.arg2 = true;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -8552,6 +8889,29 @@ int thrift_test_thrift_test_test_multi_args_decode_compact(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x13))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_byte(r, &v->arg0);
+	if (unlikely(err))
+		return err;
+	v->isset.arg0 = true;
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 2;
+	err = kg_compact_read_i32(r, &v->arg1);
+	if (unlikely(err))
+		return err;
+	v->isset.arg1 = true;
+	if (!kg_compact_take_field(r, 0x16))
+		goto any_order;
+	last = 3;
+	err = kg_compact_read_i64(r, &v->arg2);
+	if (unlikely(err))
+		return err;
+	v->isset.arg2 = true;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -8950,6 +9310,16 @@ int thrift_test_thrift_test_test_exception_args_decode_binary(struct kg_reader *
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 1))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->arg);
+	if (unlikely(err))
+		return err;
+	v->isset.arg = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -8976,6 +9346,7 @@ int thrift_test_thrift_test_test_exception_args_decode_binary(struct kg_reader *
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -8999,6 +9370,17 @@ int thrift_test_thrift_test_test_exception_args_decode_compact(struct kg_reader 
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_string(r, &v->arg);
+	if (unlikely(err))
+		return err;
+	v->isset.arg = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -9025,6 +9407,7 @@ int thrift_test_thrift_test_test_exception_args_decode_compact(struct kg_reader 
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -9339,6 +9722,22 @@ int thrift_test_thrift_test_test_multi_exception_args_decode_binary(struct kg_re
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 1))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->arg0);
+	if (unlikely(err))
+		return err;
+	v->isset.arg0 = true;
+	if (!kg_binary_take_field(r, KG_T_STRING, 2))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->arg1);
+	if (unlikely(err))
+		return err;
+	v->isset.arg1 = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -9377,6 +9776,7 @@ int thrift_test_thrift_test_test_multi_exception_args_decode_binary(struct kg_re
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -9400,6 +9800,24 @@ int thrift_test_thrift_test_test_multi_exception_args_decode_compact(struct kg_r
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_string(r, &v->arg0);
+	if (unlikely(err))
+		return err;
+	v->isset.arg0 = true;
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 2;
+	err = kg_compact_read_string(r, &v->arg1);
+	if (unlikely(err))
+		return err;
+	v->isset.arg1 = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -9438,6 +9856,7 @@ int thrift_test_thrift_test_test_multi_exception_args_decode_compact(struct kg_r
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -9811,6 +10230,16 @@ int thrift_test_thrift_test_test_oneway_args_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 1))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->seconds_to_sleep);
+	if (unlikely(err))
+		return err;
+	v->isset.seconds_to_sleep = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -9837,6 +10266,7 @@ int thrift_test_thrift_test_test_oneway_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -9860,6 +10290,17 @@ int thrift_test_thrift_test_test_oneway_args_decode_compact(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i32(r, &v->seconds_to_sleep);
+	if (unlikely(err))
+		return err;
+	v->isset.seconds_to_sleep = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -9886,6 +10327,7 @@ int thrift_test_thrift_test_test_oneway_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }

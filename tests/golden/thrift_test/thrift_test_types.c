@@ -3305,6 +3305,22 @@ int thrift_test_bonk_decode_binary(struct kg_reader *r, struct thrift_test_bonk 
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 1))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->message);
+	if (unlikely(err))
+		return err;
+	v->isset.message = true;
+	if (!kg_binary_take_field(r, KG_T_I32, 2))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->type);
+	if (unlikely(err))
+		return err;
+	v->isset.type = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3343,6 +3359,7 @@ int thrift_test_bonk_decode_binary(struct kg_reader *r, struct thrift_test_bonk 
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3364,6 +3381,24 @@ int thrift_test_bonk_decode_compact(struct kg_reader *r, struct thrift_test_bonk
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_string(r, &v->message);
+	if (unlikely(err))
+		return err;
+	v->isset.message = true;
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 2;
+	err = kg_compact_read_i32(r, &v->type);
+	if (unlikely(err))
+		return err;
+	v->isset.type = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -3402,6 +3437,7 @@ int thrift_test_bonk_decode_compact(struct kg_reader *r, struct thrift_test_bonk
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3495,6 +3531,22 @@ int thrift_test_bools_decode_binary(struct kg_reader *r, struct thrift_test_bool
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_BOOL, 1))
+		goto any_order;
+	err = kg_binary_read_bool(r, &v->im_true);
+	if (unlikely(err))
+		return err;
+	v->isset.im_true = true;
+	if (!kg_binary_take_field(r, KG_T_BOOL, 2))
+		goto any_order;
+	err = kg_binary_read_bool(r, &v->im_false);
+	if (unlikely(err))
+		return err;
+	v->isset.im_false = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3533,6 +3585,7 @@ int thrift_test_bools_decode_binary(struct kg_reader *r, struct thrift_test_bool
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3693,6 +3746,34 @@ int thrift_test_xtruct_decode_binary(struct kg_reader *r, struct thrift_test_xtr
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 1))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->string_thing);
+	if (unlikely(err))
+		return err;
+	v->isset.string_thing = true;
+	if (!kg_binary_take_field(r, KG_T_BYTE, 4))
+		goto any_order;
+	err = kg_binary_read_byte(r, &v->byte_thing);
+	if (unlikely(err))
+		return err;
+	v->isset.byte_thing = true;
+	if (!kg_binary_take_field(r, KG_T_I32, 9))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->i32_thing);
+	if (unlikely(err))
+		return err;
+	v->isset.i32_thing = true;
+	if (!kg_binary_take_field(r, KG_T_I64, 11))
+		goto any_order;
+	err = kg_binary_read_i64(r, &v->i64_thing);
+	if (unlikely(err))
+		return err;
+	v->isset.i64_thing = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3755,6 +3836,7 @@ int thrift_test_xtruct_decode_binary(struct kg_reader *r, struct thrift_test_xtr
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3776,6 +3858,38 @@ int thrift_test_xtruct_decode_compact(struct kg_reader *r, struct thrift_test_xt
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_string(r, &v->string_thing);
+	if (unlikely(err))
+		return err;
+	v->isset.string_thing = true;
+	if (!kg_compact_take_field(r, 0x33))
+		goto any_order;
+	last = 4;
+	err = kg_compact_read_byte(r, &v->byte_thing);
+	if (unlikely(err))
+		return err;
+	v->isset.byte_thing = true;
+	if (!kg_compact_take_field(r, 0x55))
+		goto any_order;
+	last = 9;
+	err = kg_compact_read_i32(r, &v->i32_thing);
+	if (unlikely(err))
+		return err;
+	v->isset.i32_thing = true;
+	if (!kg_compact_take_field(r, 0x26))
+		goto any_order;
+	last = 11;
+	err = kg_compact_read_i64(r, &v->i64_thing);
+	if (unlikely(err))
+		return err;
+	v->isset.i64_thing = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -3838,6 +3952,7 @@ int thrift_test_xtruct_decode_compact(struct kg_reader *r, struct thrift_test_xt
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3941,6 +4056,14 @@ int thrift_test_xtruct2_decode_binary(struct kg_reader *r, struct thrift_test_xt
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_BYTE, 1))
+		goto any_order;
+	err = kg_binary_read_byte(r, &v->byte_thing);
+	if (unlikely(err))
+		return err;
+	v->isset.byte_thing = true;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -4012,6 +4135,15 @@ int thrift_test_xtruct2_decode_compact(struct kg_reader *r, struct thrift_test_x
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x13))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_byte(r, &v->byte_thing);
+	if (unlikely(err))
+		return err;
+	v->isset.byte_thing = true;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -4168,6 +4300,34 @@ int thrift_test_xtruct3_decode_binary(struct kg_reader *r, struct thrift_test_xt
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 1))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->string_thing);
+	if (unlikely(err))
+		return err;
+	v->isset.string_thing = true;
+	if (!kg_binary_take_field(r, KG_T_I32, 4))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->changed);
+	if (unlikely(err))
+		return err;
+	v->isset.changed = true;
+	if (!kg_binary_take_field(r, KG_T_I32, 9))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->i32_thing);
+	if (unlikely(err))
+		return err;
+	v->isset.i32_thing = true;
+	if (!kg_binary_take_field(r, KG_T_I64, 11))
+		goto any_order;
+	err = kg_binary_read_i64(r, &v->i64_thing);
+	if (unlikely(err))
+		return err;
+	v->isset.i64_thing = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -4230,6 +4390,7 @@ int thrift_test_xtruct3_decode_binary(struct kg_reader *r, struct thrift_test_xt
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -4251,6 +4412,38 @@ int thrift_test_xtruct3_decode_compact(struct kg_reader *r, struct thrift_test_x
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_string(r, &v->string_thing);
+	if (unlikely(err))
+		return err;
+	v->isset.string_thing = true;
+	if (!kg_compact_take_field(r, 0x35))
+		goto any_order;
+	last = 4;
+	err = kg_compact_read_i32(r, &v->changed);
+	if (unlikely(err))
+		return err;
+	v->isset.changed = true;
+	if (!kg_compact_take_field(r, 0x55))
+		goto any_order;
+	last = 9;
+	err = kg_compact_read_i32(r, &v->i32_thing);
+	if (unlikely(err))
+		return err;
+	v->isset.i32_thing = true;
+	if (!kg_compact_take_field(r, 0x26))
+		goto any_order;
+	last = 11;
+	err = kg_compact_read_i64(r, &v->i64_thing);
+	if (unlikely(err))
+		return err;
+	v->isset.i64_thing = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -4313,6 +4506,7 @@ int thrift_test_xtruct3_decode_compact(struct kg_reader *r, struct thrift_test_x
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -4662,6 +4856,14 @@ int thrift_test_crazy_nesting_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 1))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->string_field);
+	if (unlikely(err))
+		return err;
+	v->isset.string_field = true;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -4772,6 +4974,15 @@ int thrift_test_crazy_nesting_decode_compact(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_string(r, &v->string_field);
+	if (unlikely(err))
+		return err;
+	v->isset.string_field = true;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -5292,6 +5503,22 @@ int thrift_test_xception_decode_binary(struct kg_reader *r, struct thrift_test_x
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 1))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->error_code);
+	if (unlikely(err))
+		return err;
+	v->isset.error_code = true;
+	if (!kg_binary_take_field(r, KG_T_STRING, 2))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->message);
+	if (unlikely(err))
+		return err;
+	v->isset.message = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -5330,6 +5557,7 @@ int thrift_test_xception_decode_binary(struct kg_reader *r, struct thrift_test_x
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -5352,6 +5580,24 @@ int thrift_test_xception_decode_compact(struct kg_reader *r, struct thrift_test_
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i32(r, &v->error_code);
+	if (unlikely(err))
+		return err;
+	v->isset.error_code = true;
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 2;
+	err = kg_compact_read_string(r, &v->message);
+	if (unlikely(err))
+		return err;
+	v->isset.message = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -5390,6 +5636,7 @@ int thrift_test_xception_decode_compact(struct kg_reader *r, struct thrift_test_
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -5493,6 +5740,14 @@ int thrift_test_xception2_decode_binary(struct kg_reader *r, struct thrift_test_
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 1))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->error_code);
+	if (unlikely(err))
+		return err;
+	v->isset.error_code = true;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -5553,6 +5808,15 @@ int thrift_test_xception2_decode_compact(struct kg_reader *r, struct thrift_test
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i32(r, &v->error_code);
+	if (unlikely(err))
+		return err;
+	v->isset.error_code = true;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -6026,6 +6290,28 @@ int thrift_test_versioning_test_v1_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 1))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->begin_in_both);
+	if (unlikely(err))
+		return err;
+	v->isset.begin_in_both = true;
+	if (!kg_binary_take_field(r, KG_T_STRING, 3))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->old_string);
+	if (unlikely(err))
+		return err;
+	v->isset.old_string = true;
+	if (!kg_binary_take_field(r, KG_T_I32, 12))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->end_in_both);
+	if (unlikely(err))
+		return err;
+	v->isset.end_in_both = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -6076,6 +6362,7 @@ int thrift_test_versioning_test_v1_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -6099,6 +6386,31 @@ int thrift_test_versioning_test_v1_decode_compact(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i32(r, &v->begin_in_both);
+	if (unlikely(err))
+		return err;
+	v->isset.begin_in_both = true;
+	if (!kg_compact_take_field(r, 0x28))
+		goto any_order;
+	last = 3;
+	err = kg_compact_read_string(r, &v->old_string);
+	if (unlikely(err))
+		return err;
+	v->isset.old_string = true;
+	if (!kg_compact_take_field(r, 0x95))
+		goto any_order;
+	last = 12;
+	err = kg_compact_read_i32(r, &v->end_in_both);
+	if (unlikely(err))
+		return err;
+	v->isset.end_in_both = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -6149,6 +6461,7 @@ int thrift_test_versioning_test_v1_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -6319,6 +6632,44 @@ int thrift_test_versioning_test_v2_decode_binary(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 1))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->begin_in_both);
+	if (unlikely(err))
+		return err;
+	v->isset.begin_in_both = true;
+	if (!kg_binary_take_field(r, KG_T_I32, 2))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->newint);
+	if (unlikely(err))
+		return err;
+	v->isset.newint = true;
+	if (!kg_binary_take_field(r, KG_T_BYTE, 3))
+		goto any_order;
+	err = kg_binary_read_byte(r, &v->newbyte);
+	if (unlikely(err))
+		return err;
+	v->isset.newbyte = true;
+	if (!kg_binary_take_field(r, KG_T_I16, 4))
+		goto any_order;
+	err = kg_binary_read_i16(r, &v->newshort);
+	if (unlikely(err))
+		return err;
+	v->isset.newshort = true;
+	if (!kg_binary_take_field(r, KG_T_I64, 5))
+		goto any_order;
+	err = kg_binary_read_i64(r, &v->newlong);
+	if (unlikely(err))
+		return err;
+	v->isset.newlong = true;
+	if (!kg_binary_take_field(r, KG_T_DOUBLE, 6))
+		goto any_order;
+	err = kg_binary_read_double(r, &v->newdouble);
+	if (unlikely(err))
+		return err;
+	v->isset.newdouble = true;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -6515,6 +6866,50 @@ int thrift_test_versioning_test_v2_decode_compact(struct kg_reader *r,
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i32(r, &v->begin_in_both);
+	if (unlikely(err))
+		return err;
+	v->isset.begin_in_both = true;
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 2;
+	err = kg_compact_read_i32(r, &v->newint);
+	if (unlikely(err))
+		return err;
+	v->isset.newint = true;
+	if (!kg_compact_take_field(r, 0x13))
+		goto any_order;
+	last = 3;
+	err = kg_compact_read_byte(r, &v->newbyte);
+	if (unlikely(err))
+		return err;
+	v->isset.newbyte = true;
+	if (!kg_compact_take_field(r, 0x14))
+		goto any_order;
+	last = 4;
+	err = kg_compact_read_i16(r, &v->newshort);
+	if (unlikely(err))
+		return err;
+	v->isset.newshort = true;
+	if (!kg_compact_take_field(r, 0x16))
+		goto any_order;
+	last = 5;
+	err = kg_compact_read_i64(r, &v->newlong);
+	if (unlikely(err))
+		return err;
+	v->isset.newlong = true;
+	if (!kg_compact_take_field(r, 0x17))
+		goto any_order;
+	last = 6;
+	err = kg_compact_read_double(r, &v->newdouble);
+	if (unlikely(err))
+		return err;
+	v->isset.newdouble = true;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -8984,6 +9379,22 @@ int thrift_test_bool_test_decode_binary(struct kg_reader *r, struct thrift_test_
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_BOOL, 1))
+		goto any_order;
+	err = kg_binary_read_bool(r, &v->b);
+	if (unlikely(err))
+		return err;
+	v->isset.b = true;
+	if (!kg_binary_take_field(r, KG_T_STRING, 2))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->s);
+	if (unlikely(err))
+		return err;
+	v->isset.s = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -9022,6 +9433,7 @@ int thrift_test_bool_test_decode_binary(struct kg_reader *r, struct thrift_test_
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -9175,6 +9587,16 @@ int thrift_test_struct_a_decode_binary(struct kg_reader *r, struct thrift_test_s
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 1))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->s);
+	if (unlikely(err))
+		return err;
+	v->isset.s = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -9201,6 +9623,7 @@ int thrift_test_struct_a_decode_binary(struct kg_reader *r, struct thrift_test_s
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	if (!v->isset.s)
 		return -EBADMSG;	/* required field s missing */
@@ -9224,6 +9647,17 @@ int thrift_test_struct_a_decode_compact(struct kg_reader *r, struct thrift_test_
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_string(r, &v->s);
+	if (unlikely(err))
+		return err;
+	v->isset.s = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -9250,6 +9684,7 @@ int thrift_test_struct_a_decode_compact(struct kg_reader *r, struct thrift_test_
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	if (!v->isset.s)
 		return -EBADMSG;	/* required field s missing */

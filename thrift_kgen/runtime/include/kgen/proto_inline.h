@@ -472,6 +472,31 @@ static __always_inline int kg_binary_read_uuid(struct kg_reader *r, u8 v[16])
 	return 0;
 }
 
+/*
+ * Decoders read the fields first in declaration order: the next header is
+ * taken (true) only if it is exactly the one expected; anything else is
+ * left to the general loop, from the same position.
+ */
+static __always_inline bool kg_binary_take_field(struct kg_reader *r, u8 ttype, s16 id)
+{
+	const u8 *p = r->pos;
+
+	if (likely(kg_r_has(r, 3) && p[0] == ttype && kg_get_be16(p + 1) == (u16)id)) {
+		r->pos = p + 3;
+		return true;
+	}
+	return false;
+}
+
+static __always_inline bool kg_binary_take_stop(struct kg_reader *r)
+{
+	if (likely(kg_r_has(r, 1) && *r->pos == KG_T_STOP)) {
+		r->pos++;
+		return true;
+	}
+	return false;
+}
+
 /* Strict binary message headers: the i32 0x8001000T (T = the message type). */
 #define KG_BIN_VERSION_1	0x80010000u
 #define KG_BIN_VERSION_MASK	0xffff0000u
@@ -895,6 +920,27 @@ static __always_inline int kg_compact_read_field_begin(struct kg_reader *r, u8 *
 	*ttype = t;
 	*id = *last;
 	return 0;
+}
+
+/* As kg_binary_take_field(): @header is the short form's byte (never a bool's). */
+static __always_inline bool kg_compact_take_field(struct kg_reader *r, u8 header)
+{
+	if (likely(kg_r_has(r, 1) && *r->pos == header)) {
+		r->pos++;
+		r->bool_pending = 0;
+		return true;
+	}
+	return false;
+}
+
+static __always_inline bool kg_compact_take_stop(struct kg_reader *r)
+{
+	if (likely(kg_r_has(r, 1) && *r->pos == KG_CT_STOP)) {
+		r->pos++;
+		r->bool_pending = 0;
+		return true;
+	}
+	return false;
 }
 
 static __always_inline int kg_compact_read_bool(struct kg_reader *r, bool *v)
