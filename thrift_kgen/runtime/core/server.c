@@ -751,27 +751,27 @@ static bool kg_decode_error(int err)
 static int kg_conn_serve_message(struct kg_conn *c, const struct kg_tmsg *msg)
 {
 	struct kg_server *srv = c->srv;
-	struct kg_reader in;
-	struct kg_bytes method;
-	struct kg_call call;
-	u8 msg_type;
-	s32 seqid;
+	struct kg_reader in __kg_noinit;
+	struct kg_call call __kg_noinit;
 	int err;
 
 	kg_reader_init(&in, msg->payload.data, msg->payload.len, c->ts.proto, &c->arena,
 		       &srv->cfg.limits);
-	err = kg_read_message_begin_inline(&in, &method, &msg_type, &seqid);
+	err = kg_read_message_begin_inline(&in, &call.method, &call.msg_type, &call.seqid);
 	if (err) {
 		atomic64_inc(&srv->bad_messages);
 		pr_debug("unreadable message header: %d\n", err);
 		return -EBADMSG;	/* no seqid to answer to */
 	}
-	/* Every other member zero, as a memset would leave it. */
-	call = (struct kg_call){
-		.method = method, .msg_type = msg_type, .seqid = seqid, .raw = msg->raw,
-		.in = &in, .arena = &c->arena, .conn = c, .server = srv,
-		.service_data = c->svc ? c->svc->data : NULL,
-	};
+	/* Every member set (not cleared first: see __kg_noinit). */
+	call.raw = msg->raw;
+	call.in = &in;
+	call.arena = &c->arena;
+	call.conn = c;
+	call.server = srv;
+	call.service_data = c->svc ? c->svc->data : NULL;
+	call.replied = false;
+	call.unanswered = false;
 
 	if (c->outbound ? (call.msg_type != KG_MSG_REPLY && call.msg_type != KG_MSG_EXCEPTION)
 			: (call.msg_type != KG_MSG_CALL && call.msg_type != KG_MSG_ONEWAY)) {

@@ -223,7 +223,7 @@ int kg_tsock_write_encoded(struct kg_tsock *ts, kg_tsock_encode_fn encode, const
 {
 	u32 hdr = kg_frame_header_len(ts->transport);
 	struct kg_bsock *bs = ts->bs;
-	struct kg_writer w;
+	struct kg_writer w __kg_noinit;
 	size_t len, room;
 	u8 *dst;
 	int err;
