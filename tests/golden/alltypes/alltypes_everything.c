@@ -988,7 +988,7 @@ int alltypes_everything_nothing_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_nothing_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1025,7 +1025,7 @@ int alltypes_everything_nothing_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_nothing_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1147,7 +1147,7 @@ int alltypes_everything_nothing_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_nothing_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1184,7 +1184,7 @@ int alltypes_everything_nothing_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_nothing_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1308,7 +1308,7 @@ int alltypes_everything_flip_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_flip_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1368,7 +1368,7 @@ int alltypes_everything_flip_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_flip_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1505,7 +1505,7 @@ int alltypes_everything_flip_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_flip_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1565,7 +1565,7 @@ int alltypes_everything_flip_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_flip_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1702,7 +1702,7 @@ int alltypes_everything_byte8_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_byte8_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1762,7 +1762,7 @@ int alltypes_everything_byte8_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_byte8_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1912,7 +1912,7 @@ int alltypes_everything_byte8_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_byte8_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1972,7 +1972,7 @@ int alltypes_everything_byte8_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_byte8_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2110,7 +2110,7 @@ int alltypes_everything_short16_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_short16_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2170,7 +2170,7 @@ int alltypes_everything_short16_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_short16_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2320,7 +2320,7 @@ int alltypes_everything_short16_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_short16_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2380,7 +2380,7 @@ int alltypes_everything_short16_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_short16_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2517,7 +2517,7 @@ int alltypes_everything_int32_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_int32_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2577,7 +2577,7 @@ int alltypes_everything_int32_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_int32_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2727,7 +2727,7 @@ int alltypes_everything_int32_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_int32_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2787,7 +2787,7 @@ int alltypes_everything_int32_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_int32_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2924,7 +2924,7 @@ int alltypes_everything_long64_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_long64_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2984,7 +2984,7 @@ int alltypes_everything_long64_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_long64_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -3134,7 +3134,7 @@ int alltypes_everything_long64_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_long64_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -3194,7 +3194,7 @@ int alltypes_everything_long64_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_long64_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -3328,7 +3328,7 @@ int alltypes_everything_dbl_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_dbl_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -3388,7 +3388,7 @@ int alltypes_everything_dbl_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_dbl_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -3536,7 +3536,7 @@ int alltypes_everything_dbl_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_dbl_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -3596,7 +3596,7 @@ int alltypes_everything_dbl_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_dbl_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -3730,7 +3730,7 @@ int alltypes_everything_str_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_str_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -3790,7 +3790,7 @@ int alltypes_everything_str_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_str_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -3938,7 +3938,7 @@ int alltypes_everything_str_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_str_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -3998,7 +3998,7 @@ int alltypes_everything_str_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_str_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4132,7 +4132,7 @@ int alltypes_everything_bin_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_bin_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4192,7 +4192,7 @@ int alltypes_everything_bin_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_bin_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4340,7 +4340,7 @@ int alltypes_everything_bin_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_bin_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4400,7 +4400,7 @@ int alltypes_everything_bin_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_bin_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4538,7 +4538,7 @@ int alltypes_everything_id_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_id_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4587,7 +4587,7 @@ int alltypes_everything_id_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_id_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4726,7 +4726,7 @@ int alltypes_everything_id_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_id_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4775,7 +4775,7 @@ int alltypes_everything_id_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_id_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4912,7 +4912,7 @@ int alltypes_everything_color_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_color_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4972,7 +4972,7 @@ int alltypes_everything_color_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_color_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5122,7 +5122,7 @@ int alltypes_everything_color_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_color_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5182,7 +5182,7 @@ int alltypes_everything_color_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_color_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5318,7 +5318,7 @@ int alltypes_everything_when_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_when_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5378,7 +5378,7 @@ int alltypes_everything_when_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_when_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5527,7 +5527,7 @@ int alltypes_everything_when_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_when_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5587,7 +5587,7 @@ int alltypes_everything_when_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_when_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5728,7 +5728,7 @@ int alltypes_everything_names_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_names_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5782,7 +5782,7 @@ int alltypes_everything_names_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_names_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5929,7 +5929,7 @@ int alltypes_everything_names_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_names_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5983,7 +5983,7 @@ int alltypes_everything_names_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_names_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6129,7 +6129,7 @@ int alltypes_everything_point_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_point_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6178,7 +6178,7 @@ int alltypes_everything_point_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_point_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6320,7 +6320,7 @@ int alltypes_everything_point_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_point_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6369,7 +6369,7 @@ int alltypes_everything_point_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_point_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6510,7 +6510,7 @@ int alltypes_everything_shape_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_shape_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6559,7 +6559,7 @@ int alltypes_everything_shape_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_shape_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6701,7 +6701,7 @@ int alltypes_everything_shape_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_shape_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6750,7 +6750,7 @@ int alltypes_everything_shape_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_shape_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6890,7 +6890,7 @@ int alltypes_everything_ints_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_ints_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6944,7 +6944,7 @@ int alltypes_everything_ints_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_ints_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7090,7 +7090,7 @@ int alltypes_everything_ints_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_ints_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7144,7 +7144,7 @@ int alltypes_everything_ints_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_ints_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7291,7 +7291,7 @@ int alltypes_everything_strings_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_strings_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7345,7 +7345,7 @@ int alltypes_everything_strings_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_strings_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7492,7 +7492,7 @@ int alltypes_everything_strings_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_strings_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7546,7 +7546,7 @@ int alltypes_everything_strings_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_strings_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7692,7 +7692,7 @@ int alltypes_everything_points_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_points_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7746,7 +7746,7 @@ int alltypes_everything_points_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_points_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7893,7 +7893,7 @@ int alltypes_everything_points_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_points_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7947,7 +7947,7 @@ int alltypes_everything_points_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_points_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8093,7 +8093,7 @@ int alltypes_everything_nested_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_nested_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8147,7 +8147,7 @@ int alltypes_everything_nested_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_nested_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8294,7 +8294,7 @@ int alltypes_everything_nested_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_nested_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8348,7 +8348,7 @@ int alltypes_everything_nested_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_nested_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8513,7 +8513,7 @@ int alltypes_everything_many_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_many_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8629,7 +8629,7 @@ int alltypes_everything_many_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_many_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8851,7 +8851,7 @@ int alltypes_everything_many_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_many_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8932,7 +8932,7 @@ int alltypes_everything_many_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_many_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -9096,7 +9096,7 @@ int alltypes_everything_fire_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_fire_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -9174,7 +9174,7 @@ int alltypes_everything_fire_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_fire_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -9273,11 +9273,11 @@ size_t alltypes_everything_fire_args_encoded_size(const struct alltypes_everythi
 static int alltypes_everything_do_nothing(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_nothing_args args_local, *args = &args_local;
-	struct alltypes_everything_nothing_result res_local, *res = &res_local;
+	struct alltypes_everything_nothing_args args_local __kg_noinit, *args = &args_local;
+	struct alltypes_everything_nothing_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_nothing_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9303,11 +9303,11 @@ static int alltypes_everything_do_nothing(struct kg_call *call, const void *hand
 static int alltypes_everything_do_flip(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_flip_args args_local, *args = &args_local;
-	struct alltypes_everything_flip_result res_local, *res = &res_local;
+	struct alltypes_everything_flip_args args_local __kg_noinit, *args = &args_local;
+	struct alltypes_everything_flip_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_flip_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9334,11 +9334,11 @@ static int alltypes_everything_do_flip(struct kg_call *call, const void *handler
 static int alltypes_everything_do_byte8(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_byte8_args args_local, *args = &args_local;
-	struct alltypes_everything_byte8_result res_local, *res = &res_local;
+	struct alltypes_everything_byte8_args args_local __kg_noinit, *args = &args_local;
+	struct alltypes_everything_byte8_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_byte8_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9365,11 +9365,11 @@ static int alltypes_everything_do_byte8(struct kg_call *call, const void *handle
 static int alltypes_everything_do_short16(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_short16_args args_local, *args = &args_local;
-	struct alltypes_everything_short16_result res_local, *res = &res_local;
+	struct alltypes_everything_short16_args args_local __kg_noinit, *args = &args_local;
+	struct alltypes_everything_short16_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_short16_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9396,11 +9396,11 @@ static int alltypes_everything_do_short16(struct kg_call *call, const void *hand
 static int alltypes_everything_do_int32(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_int32_args args_local, *args = &args_local;
-	struct alltypes_everything_int32_result res_local, *res = &res_local;
+	struct alltypes_everything_int32_args args_local __kg_noinit, *args = &args_local;
+	struct alltypes_everything_int32_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_int32_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9427,11 +9427,11 @@ static int alltypes_everything_do_int32(struct kg_call *call, const void *handle
 static int alltypes_everything_do_long64(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_long64_args args_local, *args = &args_local;
-	struct alltypes_everything_long64_result res_local, *res = &res_local;
+	struct alltypes_everything_long64_args args_local __kg_noinit, *args = &args_local;
+	struct alltypes_everything_long64_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_long64_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9458,11 +9458,11 @@ static int alltypes_everything_do_long64(struct kg_call *call, const void *handl
 static int alltypes_everything_do_dbl(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_dbl_args args_local, *args = &args_local;
-	struct alltypes_everything_dbl_result res_local, *res = &res_local;
+	struct alltypes_everything_dbl_args args_local __kg_noinit, *args = &args_local;
+	struct alltypes_everything_dbl_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_dbl_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9489,11 +9489,11 @@ static int alltypes_everything_do_dbl(struct kg_call *call, const void *handlers
 static int alltypes_everything_do_str(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_str_args args_local, *args = &args_local;
-	struct alltypes_everything_str_result res_local, *res = &res_local;
+	struct alltypes_everything_str_args args_local __kg_noinit, *args = &args_local;
+	struct alltypes_everything_str_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_str_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9520,11 +9520,11 @@ static int alltypes_everything_do_str(struct kg_call *call, const void *handlers
 static int alltypes_everything_do_bin(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_bin_args args_local, *args = &args_local;
-	struct alltypes_everything_bin_result res_local, *res = &res_local;
+	struct alltypes_everything_bin_args args_local __kg_noinit, *args = &args_local;
+	struct alltypes_everything_bin_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_bin_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9559,7 +9559,7 @@ static int alltypes_everything_do_id(struct kg_call *call, const void *handlers)
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_id_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9586,11 +9586,11 @@ static int alltypes_everything_do_id(struct kg_call *call, const void *handlers)
 static int alltypes_everything_do_color(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_color_args args_local, *args = &args_local;
-	struct alltypes_everything_color_result res_local, *res = &res_local;
+	struct alltypes_everything_color_args args_local __kg_noinit, *args = &args_local;
+	struct alltypes_everything_color_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_color_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9617,11 +9617,11 @@ static int alltypes_everything_do_color(struct kg_call *call, const void *handle
 static int alltypes_everything_do_when(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_when_args args_local, *args = &args_local;
-	struct alltypes_everything_when_result res_local, *res = &res_local;
+	struct alltypes_everything_when_args args_local __kg_noinit, *args = &args_local;
+	struct alltypes_everything_when_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_when_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9656,7 +9656,7 @@ static int alltypes_everything_do_names(struct kg_call *call, const void *handle
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_names_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9691,7 +9691,7 @@ static int alltypes_everything_do_point(struct kg_call *call, const void *handle
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_point_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9726,7 +9726,7 @@ static int alltypes_everything_do_shape(struct kg_call *call, const void *handle
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_shape_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9761,7 +9761,7 @@ static int alltypes_everything_do_ints(struct kg_call *call, const void *handler
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_ints_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9796,7 +9796,7 @@ static int alltypes_everything_do_strings(struct kg_call *call, const void *hand
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_strings_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9831,7 +9831,7 @@ static int alltypes_everything_do_points(struct kg_call *call, const void *handl
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_points_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9866,7 +9866,7 @@ static int alltypes_everything_do_nested(struct kg_call *call, const void *handl
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_nested_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9901,7 +9901,7 @@ static int alltypes_everything_do_many(struct kg_call *call, const void *handler
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_many_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9935,10 +9935,10 @@ static int alltypes_everything_do_many(struct kg_call *call, const void *handler
 static int alltypes_everything_do_fire(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_fire_args args_local, *args = &args_local;
+	struct alltypes_everything_fire_args args_local __kg_noinit, *args = &args_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_fire_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);

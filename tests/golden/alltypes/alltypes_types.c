@@ -201,7 +201,7 @@ int alltypes_point_decode_binary(struct kg_reader *r, struct alltypes_point *v)
 	s16 id;
 	int err;
 
-	alltypes_point_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -299,7 +299,7 @@ int alltypes_point_decode_compact(struct kg_reader *r, struct alltypes_point *v)
 	s16 id;
 	int err;
 
-	alltypes_point_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -485,7 +485,7 @@ int alltypes_shape_decode_binary(struct kg_reader *r, struct alltypes_shape *v)
 	u32 nset = 0;
 	int err;
 
-	alltypes_shape_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -554,7 +554,7 @@ int alltypes_shape_decode_compact(struct kg_reader *r, struct alltypes_shape *v)
 	u32 nset = 0;
 	int err;
 
-	alltypes_shape_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -694,7 +694,7 @@ int alltypes_oops_decode_binary(struct kg_reader *r, struct alltypes_oops *v)
 	s16 id;
 	int err;
 
-	alltypes_oops_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -770,7 +770,7 @@ int alltypes_oops_decode_compact(struct kg_reader *r, struct alltypes_oops *v)
 	s16 id;
 	int err;
 
-	alltypes_oops_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -916,7 +916,7 @@ int alltypes_worse_decode_binary(struct kg_reader *r, struct alltypes_worse *v)
 	s16 id;
 	int err;
 
-	alltypes_worse_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -974,7 +974,7 @@ int alltypes_worse_decode_compact(struct kg_reader *r, struct alltypes_worse *v)
 	s16 id;
 	int err;
 
-	alltypes_worse_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;

@@ -202,7 +202,7 @@ int forwarder_forwarder_msg_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_msg_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -280,7 +280,7 @@ int forwarder_forwarder_msg_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_msg_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -452,7 +452,7 @@ int forwarder_forwarder_connect_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_connect_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -506,7 +506,7 @@ int forwarder_forwarder_connect_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_connect_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -653,7 +653,7 @@ int forwarder_forwarder_connect_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_connect_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -702,7 +702,7 @@ int forwarder_forwarder_connect_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_connect_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -836,7 +836,7 @@ int forwarder_forwarder_close_backends_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_close_backends_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -873,7 +873,7 @@ int forwarder_forwarder_close_backends_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_close_backends_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -996,7 +996,7 @@ int forwarder_forwarder_close_backends_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_close_backends_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1033,7 +1033,7 @@ int forwarder_forwarder_close_backends_result_decode_compact(struct kg_reader *r
 	s16 id;
 	int err;
 
-	forwarder_forwarder_close_backends_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1154,7 +1154,7 @@ int forwarder_forwarder_stats_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_stats_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1191,7 +1191,7 @@ int forwarder_forwarder_stats_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_stats_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1321,7 +1321,7 @@ int forwarder_forwarder_stats_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_stats_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1370,7 +1370,7 @@ int forwarder_forwarder_stats_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_stats_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1438,10 +1438,10 @@ size_t forwarder_forwarder_stats_result_encoded_size(
 static int forwarder_forwarder_do_msg(struct kg_call *call, const void *handlers)
 {
 	const struct forwarder_forwarder_ops *ops = handlers;
-	struct forwarder_forwarder_msg_args args_local, *args = &args_local;
+	struct forwarder_forwarder_msg_args args_local __kg_noinit, *args = &args_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = forwarder_forwarder_msg_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -1466,7 +1466,7 @@ static int forwarder_forwarder_do_connect(struct kg_call *call, const void *hand
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = forwarder_forwarder_connect_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -1495,11 +1495,11 @@ static int forwarder_forwarder_do_connect(struct kg_call *call, const void *hand
 static int forwarder_forwarder_do_close_backends(struct kg_call *call, const void *handlers)
 {
 	const struct forwarder_forwarder_ops *ops = handlers;
-	struct forwarder_forwarder_close_backends_args args_local, *args = &args_local;
-	struct forwarder_forwarder_close_backends_result res_local, *res = &res_local;
+	struct forwarder_forwarder_close_backends_args args_local __kg_noinit, *args = &args_local;
+	struct forwarder_forwarder_close_backends_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = forwarder_forwarder_close_backends_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -1526,14 +1526,14 @@ static int forwarder_forwarder_do_close_backends(struct kg_call *call, const voi
 static int forwarder_forwarder_do_stats(struct kg_call *call, const void *handlers)
 {
 	const struct forwarder_forwarder_ops *ops = handlers;
-	struct forwarder_forwarder_stats_args args_local, *args = &args_local;
+	struct forwarder_forwarder_stats_args args_local __kg_noinit, *args = &args_local;
 	struct forwarder_forwarder_stats_result *res;
 	int ret;
 
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = forwarder_forwarder_stats_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);

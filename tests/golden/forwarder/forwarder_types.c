@@ -62,7 +62,7 @@ int forwarder_backend_decode_binary(struct kg_reader *r, struct forwarder_backen
 	s16 id;
 	int err;
 
-	forwarder_backend_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -142,7 +142,7 @@ int forwarder_backend_decode_compact(struct kg_reader *r, struct forwarder_backe
 	s16 id;
 	int err;
 
-	forwarder_backend_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -301,7 +301,7 @@ int forwarder_backend_error_decode_binary(struct kg_reader *r, struct forwarder_
 	s16 id;
 	int err;
 
-	forwarder_backend_error_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -378,7 +378,7 @@ int forwarder_backend_error_decode_compact(struct kg_reader *r, struct forwarder
 	s16 id;
 	int err;
 
-	forwarder_backend_error_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -544,7 +544,7 @@ int forwarder_forwarder_stats_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_stats_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -640,7 +640,7 @@ int forwarder_forwarder_stats_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_stats_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;

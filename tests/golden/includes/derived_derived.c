@@ -199,7 +199,7 @@ int derived_derived_put_args_decode_binary(struct kg_reader *r, struct derived_d
 	s16 id;
 	int err;
 
-	derived_derived_put_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -247,7 +247,7 @@ int derived_derived_put_args_decode_compact(struct kg_reader *r, struct derived_
 	s16 id;
 	int err;
 
-	derived_derived_put_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -381,7 +381,7 @@ int derived_derived_put_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	derived_derived_put_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -430,7 +430,7 @@ int derived_derived_put_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	derived_derived_put_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -555,7 +555,7 @@ int derived_derived_all_args_decode_binary(struct kg_reader *r, struct derived_d
 	s16 id;
 	int err;
 
-	derived_derived_all_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -591,7 +591,7 @@ int derived_derived_all_args_decode_compact(struct kg_reader *r, struct derived_
 	s16 id;
 	int err;
 
-	derived_derived_all_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -713,7 +713,7 @@ int derived_derived_all_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	derived_derived_all_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -767,7 +767,7 @@ int derived_derived_all_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	derived_derived_all_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -846,7 +846,7 @@ static int derived_derived_do_put(struct kg_call *call, const void *handlers)
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = derived_derived_put_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -875,14 +875,14 @@ static int derived_derived_do_put(struct kg_call *call, const void *handlers)
 static int derived_derived_do_all(struct kg_call *call, const void *handlers)
 {
 	const struct derived_derived_ops *ops = handlers;
-	struct derived_derived_all_args args_local, *args = &args_local;
+	struct derived_derived_all_args args_local __kg_noinit, *args = &args_local;
 	struct derived_derived_all_result *res;
 	int ret;
 
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = derived_derived_all_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);

@@ -69,7 +69,7 @@ int derived_leaf_count_args_decode_binary(struct kg_reader *r, struct derived_le
 	s16 id;
 	int err;
 
-	derived_leaf_count_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -105,7 +105,7 @@ int derived_leaf_count_args_decode_compact(struct kg_reader *r, struct derived_l
 	s16 id;
 	int err;
 
-	derived_leaf_count_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -223,7 +223,7 @@ int derived_leaf_count_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	derived_leaf_count_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -283,7 +283,7 @@ int derived_leaf_count_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	derived_leaf_count_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -349,11 +349,11 @@ size_t derived_leaf_count_result_encoded_size(const struct derived_leaf_count_re
 static int derived_leaf_do_count(struct kg_call *call, const void *handlers)
 {
 	const struct derived_leaf_ops *ops = handlers;
-	struct derived_leaf_count_args args_local, *args = &args_local;
-	struct derived_leaf_count_result res_local, *res = &res_local;
+	struct derived_leaf_count_args args_local __kg_noinit, *args = &args_local;
+	struct derived_leaf_count_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = derived_leaf_count_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);

@@ -62,7 +62,7 @@ int derived_not_found_decode_binary(struct kg_reader *r, struct derived_not_foun
 	s16 id;
 	int err;
 
-	derived_not_found_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -120,7 +120,7 @@ int derived_not_found_decode_compact(struct kg_reader *r, struct derived_not_fou
 	s16 id;
 	int err;
 
-	derived_not_found_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;

@@ -80,7 +80,7 @@ int shared_shared_service_get_struct_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	shared_shared_service_get_struct_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -140,7 +140,7 @@ int shared_shared_service_get_struct_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	shared_shared_service_get_struct_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -294,7 +294,7 @@ int shared_shared_service_get_struct_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	shared_shared_service_get_struct_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -343,7 +343,7 @@ int shared_shared_service_get_struct_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	shared_shared_service_get_struct_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -476,7 +476,7 @@ int shared_shared_service_ping_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	shared_shared_service_ping_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -513,7 +513,7 @@ int shared_shared_service_ping_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	shared_shared_service_ping_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -569,14 +569,14 @@ size_t shared_shared_service_ping_args_encoded_size(const struct shared_shared_s
 static int shared_shared_service_do_get_struct(struct kg_call *call, const void *handlers)
 {
 	const struct shared_shared_service_ops *ops = handlers;
-	struct shared_shared_service_get_struct_args args_local, *args = &args_local;
+	struct shared_shared_service_get_struct_args args_local __kg_noinit, *args = &args_local;
 	struct shared_shared_service_get_struct_result *res;
 	int ret;
 
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = shared_shared_service_get_struct_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -604,10 +604,10 @@ static int shared_shared_service_do_get_struct(struct kg_call *call, const void 
 static int shared_shared_service_do_ping(struct kg_call *call, const void *handlers)
 {
 	const struct shared_shared_service_ops *ops = handlers;
-	struct shared_shared_service_ping_args args_local, *args = &args_local;
+	struct shared_shared_service_ping_args args_local __kg_noinit, *args = &args_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = shared_shared_service_ping_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);

@@ -66,7 +66,7 @@ int shared_shared_struct_decode_binary(struct kg_reader *r, struct shared_shared
 	s16 id;
 	int err;
 
-	shared_shared_struct_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -142,7 +142,7 @@ int shared_shared_struct_decode_compact(struct kg_reader *r, struct shared_share
 	s16 id;
 	int err;
 
-	shared_shared_struct_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;

@@ -1152,7 +1152,7 @@ int thrift_test_thrift_test_test_void_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_void_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1189,7 +1189,7 @@ int thrift_test_thrift_test_test_void_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_void_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1312,7 +1312,7 @@ int thrift_test_thrift_test_test_void_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_void_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1349,7 +1349,7 @@ int thrift_test_thrift_test_test_void_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_void_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1476,7 +1476,7 @@ int thrift_test_thrift_test_test_string_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_string_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1536,7 +1536,7 @@ int thrift_test_thrift_test_test_string_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_string_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1687,7 +1687,7 @@ int thrift_test_thrift_test_test_string_result_decode_binary(struct kg_reader *r
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_string_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1747,7 +1747,7 @@ int thrift_test_thrift_test_test_string_result_decode_compact(struct kg_reader *
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_string_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1885,7 +1885,7 @@ int thrift_test_thrift_test_test_bool_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_bool_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1945,7 +1945,7 @@ int thrift_test_thrift_test_test_bool_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_bool_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2084,7 +2084,7 @@ int thrift_test_thrift_test_test_bool_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_bool_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2144,7 +2144,7 @@ int thrift_test_thrift_test_test_bool_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_bool_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2282,7 +2282,7 @@ int thrift_test_thrift_test_test_byte_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_byte_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2342,7 +2342,7 @@ int thrift_test_thrift_test_test_byte_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_byte_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2493,7 +2493,7 @@ int thrift_test_thrift_test_test_byte_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_byte_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2553,7 +2553,7 @@ int thrift_test_thrift_test_test_byte_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_byte_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2691,7 +2691,7 @@ int thrift_test_thrift_test_test_i32_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_i32_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2751,7 +2751,7 @@ int thrift_test_thrift_test_test_i32_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_i32_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2901,7 +2901,7 @@ int thrift_test_thrift_test_test_i32_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_i32_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2961,7 +2961,7 @@ int thrift_test_thrift_test_test_i32_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_i32_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -3099,7 +3099,7 @@ int thrift_test_thrift_test_test_i64_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_i64_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -3159,7 +3159,7 @@ int thrift_test_thrift_test_test_i64_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_i64_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -3309,7 +3309,7 @@ int thrift_test_thrift_test_test_i64_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_i64_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -3369,7 +3369,7 @@ int thrift_test_thrift_test_test_i64_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_i64_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -3508,7 +3508,7 @@ int thrift_test_thrift_test_test_double_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_double_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -3568,7 +3568,7 @@ int thrift_test_thrift_test_test_double_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_double_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -3719,7 +3719,7 @@ int thrift_test_thrift_test_test_double_result_decode_binary(struct kg_reader *r
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_double_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -3779,7 +3779,7 @@ int thrift_test_thrift_test_test_double_result_decode_compact(struct kg_reader *
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_double_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -3918,7 +3918,7 @@ int thrift_test_thrift_test_test_binary_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_binary_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -3978,7 +3978,7 @@ int thrift_test_thrift_test_test_binary_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_binary_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4129,7 +4129,7 @@ int thrift_test_thrift_test_test_binary_result_decode_binary(struct kg_reader *r
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_binary_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4189,7 +4189,7 @@ int thrift_test_thrift_test_test_binary_result_decode_compact(struct kg_reader *
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_binary_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4331,7 +4331,7 @@ int thrift_test_thrift_test_test_uuid_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_uuid_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4380,7 +4380,7 @@ int thrift_test_thrift_test_test_uuid_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_uuid_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4523,7 +4523,7 @@ int thrift_test_thrift_test_test_uuid_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_uuid_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4572,7 +4572,7 @@ int thrift_test_thrift_test_test_uuid_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_uuid_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4715,7 +4715,7 @@ int thrift_test_thrift_test_test_struct_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_struct_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4764,7 +4764,7 @@ int thrift_test_thrift_test_test_struct_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_struct_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4907,7 +4907,7 @@ int thrift_test_thrift_test_test_struct_result_decode_binary(struct kg_reader *r
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_struct_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4956,7 +4956,7 @@ int thrift_test_thrift_test_test_struct_result_decode_compact(struct kg_reader *
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_struct_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5098,7 +5098,7 @@ int thrift_test_thrift_test_test_nest_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_nest_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5147,7 +5147,7 @@ int thrift_test_thrift_test_test_nest_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_nest_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5290,7 +5290,7 @@ int thrift_test_thrift_test_test_nest_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_nest_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5339,7 +5339,7 @@ int thrift_test_thrift_test_test_nest_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_nest_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5481,7 +5481,7 @@ int thrift_test_thrift_test_test_map_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_map_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5535,7 +5535,7 @@ int thrift_test_thrift_test_test_map_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_map_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5682,7 +5682,7 @@ int thrift_test_thrift_test_test_map_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_map_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5736,7 +5736,7 @@ int thrift_test_thrift_test_test_map_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_map_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5886,7 +5886,7 @@ int thrift_test_thrift_test_test_string_map_args_decode_binary(struct kg_reader 
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_string_map_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5940,7 +5940,7 @@ int thrift_test_thrift_test_test_string_map_args_decode_compact(struct kg_reader
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_string_map_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6091,7 +6091,7 @@ int thrift_test_thrift_test_test_string_map_result_decode_binary(struct kg_reade
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_string_map_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6145,7 +6145,7 @@ int thrift_test_thrift_test_test_string_map_result_decode_compact(struct kg_read
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_string_map_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6292,7 +6292,7 @@ int thrift_test_thrift_test_test_set_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_set_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6346,7 +6346,7 @@ int thrift_test_thrift_test_test_set_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_set_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6493,7 +6493,7 @@ int thrift_test_thrift_test_test_set_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_set_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6547,7 +6547,7 @@ int thrift_test_thrift_test_test_set_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_set_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6694,7 +6694,7 @@ int thrift_test_thrift_test_test_list_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_list_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6748,7 +6748,7 @@ int thrift_test_thrift_test_test_list_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_list_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6896,7 +6896,7 @@ int thrift_test_thrift_test_test_list_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_list_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6950,7 +6950,7 @@ int thrift_test_thrift_test_test_list_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_list_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7093,7 +7093,7 @@ int thrift_test_thrift_test_test_enum_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_enum_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7153,7 +7153,7 @@ int thrift_test_thrift_test_test_enum_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_enum_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7304,7 +7304,7 @@ int thrift_test_thrift_test_test_enum_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_enum_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7364,7 +7364,7 @@ int thrift_test_thrift_test_test_enum_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_enum_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7503,7 +7503,7 @@ int thrift_test_thrift_test_test_typedef_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_typedef_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7563,7 +7563,7 @@ int thrift_test_thrift_test_test_typedef_args_decode_compact(struct kg_reader *r
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_typedef_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7716,7 +7716,7 @@ int thrift_test_thrift_test_test_typedef_result_decode_binary(struct kg_reader *
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_typedef_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7776,7 +7776,7 @@ int thrift_test_thrift_test_test_typedef_result_decode_compact(struct kg_reader 
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_typedef_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7915,7 +7915,7 @@ int thrift_test_thrift_test_test_map_map_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_map_map_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7975,7 +7975,7 @@ int thrift_test_thrift_test_test_map_map_args_decode_compact(struct kg_reader *r
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_map_map_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8132,7 +8132,7 @@ int thrift_test_thrift_test_test_map_map_result_decode_binary(struct kg_reader *
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_map_map_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8186,7 +8186,7 @@ int thrift_test_thrift_test_test_map_map_result_decode_compact(struct kg_reader 
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_map_map_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8334,7 +8334,7 @@ int thrift_test_thrift_test_test_insanity_args_decode_binary(struct kg_reader *r
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_insanity_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8383,7 +8383,7 @@ int thrift_test_thrift_test_test_insanity_args_decode_compact(struct kg_reader *
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_insanity_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8528,7 +8528,7 @@ int thrift_test_thrift_test_test_insanity_result_decode_binary(struct kg_reader 
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_insanity_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8583,7 +8583,7 @@ int thrift_test_thrift_test_test_insanity_result_decode_compact(struct kg_reader
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_insanity_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8751,7 +8751,7 @@ int thrift_test_thrift_test_test_multi_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_multi_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8885,7 +8885,7 @@ int thrift_test_thrift_test_test_multi_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_multi_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -9116,7 +9116,7 @@ int thrift_test_thrift_test_test_multi_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_multi_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -9165,7 +9165,7 @@ int thrift_test_thrift_test_test_multi_result_decode_compact(struct kg_reader *r
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_multi_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -9306,7 +9306,7 @@ int thrift_test_thrift_test_test_exception_args_decode_binary(struct kg_reader *
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_exception_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -9366,7 +9366,7 @@ int thrift_test_thrift_test_test_exception_args_decode_compact(struct kg_reader 
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_exception_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -9523,7 +9523,7 @@ int thrift_test_thrift_test_test_exception_result_decode_binary(struct kg_reader
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_exception_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -9572,7 +9572,7 @@ int thrift_test_thrift_test_test_exception_result_decode_compact(struct kg_reade
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_exception_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -9718,7 +9718,7 @@ int thrift_test_thrift_test_test_multi_exception_args_decode_binary(struct kg_re
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_multi_exception_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -9796,7 +9796,7 @@ int thrift_test_thrift_test_test_multi_exception_args_decode_compact(struct kg_r
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_multi_exception_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -9990,7 +9990,7 @@ int thrift_test_thrift_test_test_multi_exception_result_decode_binary(struct kg_
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_multi_exception_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -10063,7 +10063,7 @@ int thrift_test_thrift_test_test_multi_exception_result_decode_compact(struct kg
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_multi_exception_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -10226,7 +10226,7 @@ int thrift_test_thrift_test_test_oneway_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_oneway_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -10286,7 +10286,7 @@ int thrift_test_thrift_test_test_oneway_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_oneway_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -10366,11 +10366,11 @@ size_t thrift_test_thrift_test_test_oneway_args_encoded_size(
 static int thrift_test_thrift_test_do_test_void(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_void_args args_local, *args = &args_local;
-	struct thrift_test_thrift_test_test_void_result res_local, *res = &res_local;
+	struct thrift_test_thrift_test_test_void_args args_local __kg_noinit, *args = &args_local;
+	struct thrift_test_thrift_test_test_void_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_void_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10397,11 +10397,11 @@ static int thrift_test_thrift_test_do_test_void(struct kg_call *call, const void
 static int thrift_test_thrift_test_do_test_string(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_string_args args_local, *args = &args_local;
-	struct thrift_test_thrift_test_test_string_result res_local, *res = &res_local;
+	struct thrift_test_thrift_test_test_string_args args_local __kg_noinit, *args = &args_local;
+	struct thrift_test_thrift_test_test_string_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_string_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10429,11 +10429,11 @@ static int thrift_test_thrift_test_do_test_string(struct kg_call *call, const vo
 static int thrift_test_thrift_test_do_test_bool(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_bool_args args_local, *args = &args_local;
-	struct thrift_test_thrift_test_test_bool_result res_local, *res = &res_local;
+	struct thrift_test_thrift_test_test_bool_args args_local __kg_noinit, *args = &args_local;
+	struct thrift_test_thrift_test_test_bool_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_bool_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10461,11 +10461,11 @@ static int thrift_test_thrift_test_do_test_bool(struct kg_call *call, const void
 static int thrift_test_thrift_test_do_test_byte(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_byte_args args_local, *args = &args_local;
-	struct thrift_test_thrift_test_test_byte_result res_local, *res = &res_local;
+	struct thrift_test_thrift_test_test_byte_args args_local __kg_noinit, *args = &args_local;
+	struct thrift_test_thrift_test_test_byte_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_byte_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10493,11 +10493,11 @@ static int thrift_test_thrift_test_do_test_byte(struct kg_call *call, const void
 static int thrift_test_thrift_test_do_test_i32(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_i32_args args_local, *args = &args_local;
-	struct thrift_test_thrift_test_test_i32_result res_local, *res = &res_local;
+	struct thrift_test_thrift_test_test_i32_args args_local __kg_noinit, *args = &args_local;
+	struct thrift_test_thrift_test_test_i32_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_i32_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10525,11 +10525,11 @@ static int thrift_test_thrift_test_do_test_i32(struct kg_call *call, const void 
 static int thrift_test_thrift_test_do_test_i64(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_i64_args args_local, *args = &args_local;
-	struct thrift_test_thrift_test_test_i64_result res_local, *res = &res_local;
+	struct thrift_test_thrift_test_test_i64_args args_local __kg_noinit, *args = &args_local;
+	struct thrift_test_thrift_test_test_i64_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_i64_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10557,11 +10557,11 @@ static int thrift_test_thrift_test_do_test_i64(struct kg_call *call, const void 
 static int thrift_test_thrift_test_do_test_double(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_double_args args_local, *args = &args_local;
-	struct thrift_test_thrift_test_test_double_result res_local, *res = &res_local;
+	struct thrift_test_thrift_test_test_double_args args_local __kg_noinit, *args = &args_local;
+	struct thrift_test_thrift_test_test_double_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_double_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10589,11 +10589,11 @@ static int thrift_test_thrift_test_do_test_double(struct kg_call *call, const vo
 static int thrift_test_thrift_test_do_test_binary(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_binary_args args_local, *args = &args_local;
-	struct thrift_test_thrift_test_test_binary_result res_local, *res = &res_local;
+	struct thrift_test_thrift_test_test_binary_args args_local __kg_noinit, *args = &args_local;
+	struct thrift_test_thrift_test_test_binary_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_binary_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10629,7 +10629,7 @@ static int thrift_test_thrift_test_do_test_uuid(struct kg_call *call, const void
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_uuid_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10665,7 +10665,7 @@ static int thrift_test_thrift_test_do_test_struct(struct kg_call *call, const vo
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_struct_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10701,7 +10701,7 @@ static int thrift_test_thrift_test_do_test_nest(struct kg_call *call, const void
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_nest_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10737,7 +10737,7 @@ static int thrift_test_thrift_test_do_test_map(struct kg_call *call, const void 
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_map_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10773,7 +10773,7 @@ static int thrift_test_thrift_test_do_test_string_map(struct kg_call *call, cons
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_string_map_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10809,7 +10809,7 @@ static int thrift_test_thrift_test_do_test_set(struct kg_call *call, const void 
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_set_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10845,7 +10845,7 @@ static int thrift_test_thrift_test_do_test_list(struct kg_call *call, const void
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_list_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10873,11 +10873,11 @@ static int thrift_test_thrift_test_do_test_list(struct kg_call *call, const void
 static int thrift_test_thrift_test_do_test_enum(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_enum_args args_local, *args = &args_local;
-	struct thrift_test_thrift_test_test_enum_result res_local, *res = &res_local;
+	struct thrift_test_thrift_test_test_enum_args args_local __kg_noinit, *args = &args_local;
+	struct thrift_test_thrift_test_test_enum_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_enum_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10905,11 +10905,11 @@ static int thrift_test_thrift_test_do_test_enum(struct kg_call *call, const void
 static int thrift_test_thrift_test_do_test_typedef(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_typedef_args args_local, *args = &args_local;
-	struct thrift_test_thrift_test_test_typedef_result res_local, *res = &res_local;
+	struct thrift_test_thrift_test_test_typedef_args args_local __kg_noinit, *args = &args_local;
+	struct thrift_test_thrift_test_test_typedef_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_typedef_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10937,14 +10937,14 @@ static int thrift_test_thrift_test_do_test_typedef(struct kg_call *call, const v
 static int thrift_test_thrift_test_do_test_map_map(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_map_map_args args_local, *args = &args_local;
+	struct thrift_test_thrift_test_test_map_map_args args_local __kg_noinit, *args = &args_local;
 	struct thrift_test_thrift_test_test_map_map_result *res;
 	int ret;
 
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_map_map_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10980,7 +10980,7 @@ static int thrift_test_thrift_test_do_test_insanity(struct kg_call *call, const 
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_insanity_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -11016,7 +11016,7 @@ static int thrift_test_thrift_test_do_test_multi(struct kg_call *call, const voi
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_multi_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -11045,14 +11045,14 @@ static int thrift_test_thrift_test_do_test_multi(struct kg_call *call, const voi
 static int thrift_test_thrift_test_do_test_exception(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_exception_args args_local, *args = &args_local;
+	struct thrift_test_thrift_test_test_exception_args args_local __kg_noinit, *args = &args_local;
 	struct thrift_test_thrift_test_test_exception_result *res;
 	int ret;
 
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_exception_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -11083,14 +11083,14 @@ static int thrift_test_thrift_test_do_test_multi_exception(struct kg_call *call,
 							   const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_multi_exception_args args_local, *args = &args_local;
+	struct thrift_test_thrift_test_test_multi_exception_args args_local __kg_noinit, *args = &args_local;
 	struct thrift_test_thrift_test_test_multi_exception_result *res;
 	int ret;
 
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_multi_exception_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -11125,10 +11125,10 @@ static int thrift_test_thrift_test_do_test_multi_exception(struct kg_call *call,
 static int thrift_test_thrift_test_do_test_oneway(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_oneway_args args_local, *args = &args_local;
+	struct thrift_test_thrift_test_test_oneway_args args_local __kg_noinit, *args = &args_local;
 	int ret;
 
-	/* Applies the defaults first. */
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_oneway_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
