@@ -55,15 +55,21 @@ def test_handler_never_overwritten(tmp_path):
     assert main.read_text().startswith("// SPDX-License-Identifier: GPL-2.0")
 
 
-def test_dispatch_table_sorted(tmp_path):
+def test_dispatch_switch_by_name_length(tmp_path):
     out = tmp_path / "mod"
     gen(REPO / "tests" / "golden" / "inputs" / "alltypes.thrift", out)
     src = (out / "alltypes_everything.c").read_text()
-    table = src[src.index("alltypes_everything_methods[] = {"):]
-    table = table[:table.index("};")]
-    names = re.findall(r'\{ KG_NAME\("([^"]+)"\), ', table)
-    assert len(names) == 21
-    assert names == sorted(names, key=str.encode)
+    body = src[src.index("int alltypes_everything_dispatch("):]
+    body = body[:body.index("\n}\n")]
+    cases = re.findall(r"\tcase (\d+):\n((?:\t\t.*\n)+?)\t\tbreak;", body)
+    lengths = [int(n) for n, _ in cases]
+    assert lengths == sorted(set(lengths))  # one case per length
+    seen = []
+    for n, block in cases:
+        for name, k in re.findall(r'memcmp\(name, "([^"]+)", (\d+)\)', block):
+            assert len(name.encode()) == int(n) == int(k)  # compares exactly the name
+            seen.append(name)
+    assert len(seen) == 21 and len(set(seen)) == 21  # every method, once
 
 
 def test_service_choice(tmp_path):

@@ -107,6 +107,11 @@ BASE = {
 
 MAX_CNAME = 72
 
+# Compact protocol type ids of the types a decoder reads in order (not bool: its value
+# is in the field header).
+COMPACT_TYPES = {"KG_T_BYTE": 3, "KG_T_I16": 4, "KG_T_I32": 5, "KG_T_I64": 6, "KG_T_DOUBLE": 7,
+                 "KG_T_STRING": 8}
+
 # What a struct's name is claimed with: the type and its functions.
 STRUCT_DERIVED = (TAG, "_init", "_encode", "_decode", "_encoded_size", "_encode_binary",
                   "_encode_compact", "_decode_binary", "_decode_compact")
@@ -233,6 +238,33 @@ class StructModel:
     @property
     def size_fn(self) -> str:
         return f"{self.cname}_encoded_size"
+
+    @property
+    def in_order_fields(self) -> list[FieldModel]:
+        """The leading scalar and string fields, which the binary decoder first reads in
+        declaration order (the order every encoder writes them), one header compare each."""
+        if self.is_union:
+            return []
+        run = []
+        for f in self.fields:
+            if f.ctype.cat not in ("scalar", "bytes") or f.pointer:
+                break
+            run.append(f)
+        return run
+
+    @property
+    def in_order_compact(self) -> list[tuple[FieldModel, str]]:
+        """in_order_fields for the compact decoder, with each one's header byte (the
+        short form: id delta << 4 | compact type); it stops at a bool (its value is in
+        the header) and at a delta the short form cannot hold."""
+        run, last = [], 0
+        for f in self.in_order_fields:
+            ct = COMPACT_TYPES.get(f.ctype.ttype)
+            if ct is None or not 1 <= f.id - last <= 15:
+                break
+            run.append((f, f"0x{((f.id - last) << 4) | ct:02x}"))
+            last = f.id
+        return run
 
 
 @dataclass(eq=False)

@@ -76,6 +76,17 @@ class StructRef:
     decode: str
 
 
+# Most fields of an args or result struct the processor keeps on its stack
+# rather than in the arena: each is at most 16 bytes (a scalar or a view).
+STACK_STRUCT_FIELDS = 8
+
+
+def _small_struct(ref: "StructRef") -> bool:
+    fields = ref.model.fields
+    return (len(fields) <= STACK_STRUCT_FIELDS
+            and all(f.ctype.cat in ("scalar", "bytes") for f in fields))
+
+
 @dataclass(frozen=True)
 class Method:
     name: str  # as in the IDL (what travels on the wire)
@@ -106,6 +117,15 @@ class Method:
     def oneway(self) -> bool:
         return self.variant == "oneway"
 
+    @property
+    def args_on_stack(self) -> bool:
+        """The processor's args struct is a local: scalars and views only (a few words)."""
+        return _small_struct(self.args)
+
+    @property
+    def result_on_stack(self) -> bool:
+        return self.result is not None and _small_struct(self.result)
+
 
 @dataclass(frozen=True, eq=False)
 class ServiceModel:
@@ -130,6 +150,14 @@ class ServiceModel:
     includes: tuple[str, ...]  # headers this one includes
     structs: tuple[StructModel, ...]  # args (and results) of its methods, in order
     statics: tuple[str, ...]  # static data of the defaults of those structs
+
+    @property
+    def methods_by_len(self) -> tuple[tuple[int, tuple[Method, ...]], ...]:
+        """The methods grouped by the byte length of their name (the dispatch switch)."""
+        groups: dict[int, list[Method]] = {}
+        for m in self.sorted_methods:
+            groups.setdefault(len(m.name.encode()), []).append(m)
+        return tuple((n, tuple(ms)) for n, ms in sorted(groups.items()))
 
     @property
     def dispatch_variant(self) -> str:

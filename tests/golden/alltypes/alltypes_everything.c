@@ -988,7 +988,7 @@ int alltypes_everything_nothing_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_nothing_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1025,7 +1025,7 @@ int alltypes_everything_nothing_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_nothing_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1147,7 +1147,7 @@ int alltypes_everything_nothing_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_nothing_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1184,7 +1184,7 @@ int alltypes_everything_nothing_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_nothing_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1308,10 +1308,20 @@ int alltypes_everything_flip_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_flip_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_BOOL, 1))
+		goto any_order;
+	err = kg_binary_read_bool(r, &v->b);
+	if (unlikely(err))
+		return err;
+	v->isset.b = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -1338,6 +1348,7 @@ int alltypes_everything_flip_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -1357,7 +1368,7 @@ int alltypes_everything_flip_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_flip_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1494,10 +1505,20 @@ int alltypes_everything_flip_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_flip_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_BOOL, 0))
+		goto any_order;
+	err = kg_binary_read_bool(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -1524,6 +1545,7 @@ int alltypes_everything_flip_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -1543,7 +1565,7 @@ int alltypes_everything_flip_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_flip_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1680,10 +1702,20 @@ int alltypes_everything_byte8_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_byte8_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_BYTE, 1))
+		goto any_order;
+	err = kg_binary_read_byte(r, &v->b);
+	if (unlikely(err))
+		return err;
+	v->isset.b = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -1710,6 +1742,7 @@ int alltypes_everything_byte8_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -1729,10 +1762,21 @@ int alltypes_everything_byte8_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_byte8_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x13))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_byte(r, &v->b);
+	if (unlikely(err))
+		return err;
+	v->isset.b = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -1759,6 +1803,7 @@ int alltypes_everything_byte8_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -1867,10 +1912,20 @@ int alltypes_everything_byte8_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_byte8_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_BYTE, 0))
+		goto any_order;
+	err = kg_binary_read_byte(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -1897,6 +1952,7 @@ int alltypes_everything_byte8_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -1916,7 +1972,7 @@ int alltypes_everything_byte8_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_byte8_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2054,10 +2110,20 @@ int alltypes_everything_short16_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_short16_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I16, 1))
+		goto any_order;
+	err = kg_binary_read_i16(r, &v->s);
+	if (unlikely(err))
+		return err;
+	v->isset.s = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -2084,6 +2150,7 @@ int alltypes_everything_short16_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2103,10 +2170,21 @@ int alltypes_everything_short16_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_short16_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x14))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i16(r, &v->s);
+	if (unlikely(err))
+		return err;
+	v->isset.s = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -2133,6 +2211,7 @@ int alltypes_everything_short16_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2241,10 +2320,20 @@ int alltypes_everything_short16_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_short16_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I16, 0))
+		goto any_order;
+	err = kg_binary_read_i16(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -2271,6 +2360,7 @@ int alltypes_everything_short16_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2290,7 +2380,7 @@ int alltypes_everything_short16_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_short16_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2427,10 +2517,20 @@ int alltypes_everything_int32_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_int32_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 1))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->i);
+	if (unlikely(err))
+		return err;
+	v->isset.i = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -2457,6 +2557,7 @@ int alltypes_everything_int32_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2476,10 +2577,21 @@ int alltypes_everything_int32_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_int32_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i32(r, &v->i);
+	if (unlikely(err))
+		return err;
+	v->isset.i = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -2506,6 +2618,7 @@ int alltypes_everything_int32_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2614,10 +2727,20 @@ int alltypes_everything_int32_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_int32_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 0))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -2644,6 +2767,7 @@ int alltypes_everything_int32_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2663,7 +2787,7 @@ int alltypes_everything_int32_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_int32_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2800,10 +2924,20 @@ int alltypes_everything_long64_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_long64_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I64, 1))
+		goto any_order;
+	err = kg_binary_read_i64(r, &v->l);
+	if (unlikely(err))
+		return err;
+	v->isset.l = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -2830,6 +2964,7 @@ int alltypes_everything_long64_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2849,10 +2984,21 @@ int alltypes_everything_long64_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_long64_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x16))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i64(r, &v->l);
+	if (unlikely(err))
+		return err;
+	v->isset.l = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -2879,6 +3025,7 @@ int alltypes_everything_long64_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2987,10 +3134,20 @@ int alltypes_everything_long64_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_long64_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I64, 0))
+		goto any_order;
+	err = kg_binary_read_i64(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3017,6 +3174,7 @@ int alltypes_everything_long64_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3036,7 +3194,7 @@ int alltypes_everything_long64_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_long64_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -3170,10 +3328,20 @@ int alltypes_everything_dbl_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_dbl_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_DOUBLE, 1))
+		goto any_order;
+	err = kg_binary_read_double(r, &v->d);
+	if (unlikely(err))
+		return err;
+	v->isset.d = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3200,6 +3368,7 @@ int alltypes_everything_dbl_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3219,10 +3388,21 @@ int alltypes_everything_dbl_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_dbl_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x17))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_double(r, &v->d);
+	if (unlikely(err))
+		return err;
+	v->isset.d = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -3249,6 +3429,7 @@ int alltypes_everything_dbl_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3355,10 +3536,20 @@ int alltypes_everything_dbl_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_dbl_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_DOUBLE, 0))
+		goto any_order;
+	err = kg_binary_read_double(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3385,6 +3576,7 @@ int alltypes_everything_dbl_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3404,7 +3596,7 @@ int alltypes_everything_dbl_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_dbl_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -3538,10 +3730,20 @@ int alltypes_everything_str_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_str_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 1))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->s);
+	if (unlikely(err))
+		return err;
+	v->isset.s = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3568,6 +3770,7 @@ int alltypes_everything_str_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3587,10 +3790,21 @@ int alltypes_everything_str_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_str_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_string(r, &v->s);
+	if (unlikely(err))
+		return err;
+	v->isset.s = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -3617,6 +3831,7 @@ int alltypes_everything_str_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3723,10 +3938,20 @@ int alltypes_everything_str_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_str_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 0))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3753,6 +3978,7 @@ int alltypes_everything_str_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3772,7 +3998,7 @@ int alltypes_everything_str_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_str_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -3906,10 +4132,20 @@ int alltypes_everything_bin_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_bin_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 1))
+		goto any_order;
+	err = kg_binary_read_binary(r, &v->b);
+	if (unlikely(err))
+		return err;
+	v->isset.b = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3936,6 +4172,7 @@ int alltypes_everything_bin_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3955,10 +4192,21 @@ int alltypes_everything_bin_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_bin_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_binary(r, &v->b);
+	if (unlikely(err))
+		return err;
+	v->isset.b = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -3985,6 +4233,7 @@ int alltypes_everything_bin_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -4091,10 +4340,20 @@ int alltypes_everything_bin_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_bin_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 0))
+		goto any_order;
+	err = kg_binary_read_binary(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -4121,6 +4380,7 @@ int alltypes_everything_bin_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -4140,7 +4400,7 @@ int alltypes_everything_bin_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_bin_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4278,7 +4538,7 @@ int alltypes_everything_id_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_id_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4327,7 +4587,7 @@ int alltypes_everything_id_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_id_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4466,7 +4726,7 @@ int alltypes_everything_id_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_id_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4515,7 +4775,7 @@ int alltypes_everything_id_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_id_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4652,10 +4912,20 @@ int alltypes_everything_color_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_color_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 1))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->c);
+	if (unlikely(err))
+		return err;
+	v->isset.c = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -4682,6 +4952,7 @@ int alltypes_everything_color_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -4701,10 +4972,21 @@ int alltypes_everything_color_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_color_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i32(r, &v->c);
+	if (unlikely(err))
+		return err;
+	v->isset.c = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -4731,6 +5013,7 @@ int alltypes_everything_color_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -4839,10 +5122,20 @@ int alltypes_everything_color_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_color_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 0))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -4869,6 +5162,7 @@ int alltypes_everything_color_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -4888,7 +5182,7 @@ int alltypes_everything_color_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_color_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5024,10 +5318,20 @@ int alltypes_everything_when_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_when_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I64, 1))
+		goto any_order;
+	err = kg_binary_read_i64(r, &v->t);
+	if (unlikely(err))
+		return err;
+	v->isset.t = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -5054,6 +5358,7 @@ int alltypes_everything_when_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -5073,10 +5378,21 @@ int alltypes_everything_when_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_when_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x16))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i64(r, &v->t);
+	if (unlikely(err))
+		return err;
+	v->isset.t = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -5103,6 +5419,7 @@ int alltypes_everything_when_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -5210,10 +5527,20 @@ int alltypes_everything_when_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_when_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I64, 0))
+		goto any_order;
+	err = kg_binary_read_i64(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -5240,6 +5567,7 @@ int alltypes_everything_when_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -5259,7 +5587,7 @@ int alltypes_everything_when_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_when_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5400,7 +5728,7 @@ int alltypes_everything_names_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_names_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5454,7 +5782,7 @@ int alltypes_everything_names_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_names_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5601,7 +5929,7 @@ int alltypes_everything_names_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_names_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5655,7 +5983,7 @@ int alltypes_everything_names_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_names_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5801,7 +6129,7 @@ int alltypes_everything_point_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_point_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5850,7 +6178,7 @@ int alltypes_everything_point_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_point_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5992,7 +6320,7 @@ int alltypes_everything_point_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_point_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6041,7 +6369,7 @@ int alltypes_everything_point_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_point_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6182,7 +6510,7 @@ int alltypes_everything_shape_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_shape_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6231,7 +6559,7 @@ int alltypes_everything_shape_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_shape_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6373,7 +6701,7 @@ int alltypes_everything_shape_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_shape_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6422,7 +6750,7 @@ int alltypes_everything_shape_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_shape_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6562,7 +6890,7 @@ int alltypes_everything_ints_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_ints_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6616,7 +6944,7 @@ int alltypes_everything_ints_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_ints_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6762,7 +7090,7 @@ int alltypes_everything_ints_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_ints_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6816,7 +7144,7 @@ int alltypes_everything_ints_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_ints_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6963,7 +7291,7 @@ int alltypes_everything_strings_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_strings_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7017,7 +7345,7 @@ int alltypes_everything_strings_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_strings_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7164,7 +7492,7 @@ int alltypes_everything_strings_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_strings_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7218,7 +7546,7 @@ int alltypes_everything_strings_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_strings_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7364,7 +7692,7 @@ int alltypes_everything_points_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_points_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7418,7 +7746,7 @@ int alltypes_everything_points_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_points_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7565,7 +7893,7 @@ int alltypes_everything_points_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_points_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7619,7 +7947,7 @@ int alltypes_everything_points_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_points_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7765,7 +8093,7 @@ int alltypes_everything_nested_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_nested_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7819,7 +8147,7 @@ int alltypes_everything_nested_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_nested_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7966,7 +8294,7 @@ int alltypes_everything_nested_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_nested_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8020,7 +8348,7 @@ int alltypes_everything_nested_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_nested_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8185,10 +8513,24 @@ int alltypes_everything_many_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_many_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 1))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->a);
+	if (unlikely(err))
+		return err;
+	v->isset.a = true;
+	if (!kg_binary_take_field(r, KG_T_STRING, 2))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->b);
+	if (unlikely(err))
+		return err;
+	v->isset.b = true;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -8287,10 +8629,26 @@ int alltypes_everything_many_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_many_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i32(r, &v->a);
+	if (unlikely(err))
+		return err;
+	v->isset.a = true;
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 2;
+	err = kg_compact_read_string(r, &v->b);
+	if (unlikely(err))
+		return err;
+	v->isset.b = true;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -8493,10 +8851,18 @@ int alltypes_everything_many_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_many_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 0))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -8566,7 +8932,7 @@ int alltypes_everything_many_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_many_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8730,10 +9096,26 @@ int alltypes_everything_fire_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_fire_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 1))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->event);
+	if (unlikely(err))
+		return err;
+	v->isset.event = true;
+	if (!kg_binary_take_field(r, KG_T_I32, 2))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->call);
+	if (unlikely(err))
+		return err;
+	v->isset.call = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -8772,6 +9154,7 @@ int alltypes_everything_fire_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -8791,10 +9174,28 @@ int alltypes_everything_fire_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	alltypes_everything_fire_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_string(r, &v->event);
+	if (unlikely(err))
+		return err;
+	v->isset.event = true;
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 2;
+	err = kg_compact_read_i32(r, &v->call);
+	if (unlikely(err))
+		return err;
+	v->isset.call = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -8833,6 +9234,7 @@ int alltypes_everything_fire_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -8871,15 +9273,11 @@ size_t alltypes_everything_fire_args_encoded_size(const struct alltypes_everythi
 static int alltypes_everything_do_nothing(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_nothing_args *args;
-	struct alltypes_everything_nothing_result *res;
+	struct alltypes_everything_nothing_args args_local __kg_noinit, *args = &args_local;
+	struct alltypes_everything_nothing_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_nothing_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_nothing_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -8905,15 +9303,11 @@ static int alltypes_everything_do_nothing(struct kg_call *call, const void *hand
 static int alltypes_everything_do_flip(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_flip_args *args;
-	struct alltypes_everything_flip_result *res;
+	struct alltypes_everything_flip_args args_local __kg_noinit, *args = &args_local;
+	struct alltypes_everything_flip_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_flip_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_flip_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -8940,15 +9334,11 @@ static int alltypes_everything_do_flip(struct kg_call *call, const void *handler
 static int alltypes_everything_do_byte8(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_byte8_args *args;
-	struct alltypes_everything_byte8_result *res;
+	struct alltypes_everything_byte8_args args_local __kg_noinit, *args = &args_local;
+	struct alltypes_everything_byte8_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_byte8_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_byte8_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -8975,15 +9365,11 @@ static int alltypes_everything_do_byte8(struct kg_call *call, const void *handle
 static int alltypes_everything_do_short16(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_short16_args *args;
-	struct alltypes_everything_short16_result *res;
+	struct alltypes_everything_short16_args args_local __kg_noinit, *args = &args_local;
+	struct alltypes_everything_short16_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_short16_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_short16_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9010,15 +9396,11 @@ static int alltypes_everything_do_short16(struct kg_call *call, const void *hand
 static int alltypes_everything_do_int32(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_int32_args *args;
-	struct alltypes_everything_int32_result *res;
+	struct alltypes_everything_int32_args args_local __kg_noinit, *args = &args_local;
+	struct alltypes_everything_int32_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_int32_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_int32_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9045,15 +9427,11 @@ static int alltypes_everything_do_int32(struct kg_call *call, const void *handle
 static int alltypes_everything_do_long64(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_long64_args *args;
-	struct alltypes_everything_long64_result *res;
+	struct alltypes_everything_long64_args args_local __kg_noinit, *args = &args_local;
+	struct alltypes_everything_long64_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_long64_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_long64_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9080,15 +9458,11 @@ static int alltypes_everything_do_long64(struct kg_call *call, const void *handl
 static int alltypes_everything_do_dbl(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_dbl_args *args;
-	struct alltypes_everything_dbl_result *res;
+	struct alltypes_everything_dbl_args args_local __kg_noinit, *args = &args_local;
+	struct alltypes_everything_dbl_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_dbl_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_dbl_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9115,15 +9489,11 @@ static int alltypes_everything_do_dbl(struct kg_call *call, const void *handlers
 static int alltypes_everything_do_str(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_str_args *args;
-	struct alltypes_everything_str_result *res;
+	struct alltypes_everything_str_args args_local __kg_noinit, *args = &args_local;
+	struct alltypes_everything_str_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_str_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_str_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9150,15 +9520,11 @@ static int alltypes_everything_do_str(struct kg_call *call, const void *handlers
 static int alltypes_everything_do_bin(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_bin_args *args;
-	struct alltypes_everything_bin_result *res;
+	struct alltypes_everything_bin_args args_local __kg_noinit, *args = &args_local;
+	struct alltypes_everything_bin_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_bin_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_bin_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9193,7 +9559,7 @@ static int alltypes_everything_do_id(struct kg_call *call, const void *handlers)
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_id_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_id_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9220,15 +9586,11 @@ static int alltypes_everything_do_id(struct kg_call *call, const void *handlers)
 static int alltypes_everything_do_color(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_color_args *args;
-	struct alltypes_everything_color_result *res;
+	struct alltypes_everything_color_args args_local __kg_noinit, *args = &args_local;
+	struct alltypes_everything_color_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_color_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_color_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9255,15 +9617,11 @@ static int alltypes_everything_do_color(struct kg_call *call, const void *handle
 static int alltypes_everything_do_when(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_when_args *args;
-	struct alltypes_everything_when_result *res;
+	struct alltypes_everything_when_args args_local __kg_noinit, *args = &args_local;
+	struct alltypes_everything_when_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_when_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_when_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9298,7 +9656,7 @@ static int alltypes_everything_do_names(struct kg_call *call, const void *handle
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_names_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_names_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9333,7 +9691,7 @@ static int alltypes_everything_do_point(struct kg_call *call, const void *handle
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_point_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_point_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9368,7 +9726,7 @@ static int alltypes_everything_do_shape(struct kg_call *call, const void *handle
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_shape_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_shape_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9403,7 +9761,7 @@ static int alltypes_everything_do_ints(struct kg_call *call, const void *handler
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_ints_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_ints_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9438,7 +9796,7 @@ static int alltypes_everything_do_strings(struct kg_call *call, const void *hand
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_strings_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_strings_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9473,7 +9831,7 @@ static int alltypes_everything_do_points(struct kg_call *call, const void *handl
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_points_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_points_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9508,7 +9866,7 @@ static int alltypes_everything_do_nested(struct kg_call *call, const void *handl
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_nested_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_nested_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9543,7 +9901,7 @@ static int alltypes_everything_do_many(struct kg_call *call, const void *handler
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_many_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_many_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9577,13 +9935,10 @@ static int alltypes_everything_do_many(struct kg_call *call, const void *handler
 static int alltypes_everything_do_fire(struct kg_call *call, const void *handlers)
 {
 	const struct alltypes_everything_ops *ops = handlers;
-	struct alltypes_everything_fire_args *args;
+	struct alltypes_everything_fire_args args_local __kg_noinit, *args = &args_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	if (!args)
-		return kg_reply_bad_args(call, -ENOMEM);
-	alltypes_everything_fire_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = alltypes_everything_fire_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9597,35 +9952,68 @@ static int alltypes_everything_do_fire(struct kg_call *call, const void *handler
 	return 0;	/* oneway: no reply */
 }
 
-/* Sorted by name (bytewise, shorter first on a tie) for kg_dispatch(). */
-static const struct kg_method alltypes_everything_methods[] = {
-	{ KG_NAME("bin"), alltypes_everything_do_bin },
-	{ KG_NAME("byte8"), alltypes_everything_do_byte8 },
-	{ KG_NAME("color"), alltypes_everything_do_color },
-	{ KG_NAME("dbl"), alltypes_everything_do_dbl },
-	{ KG_NAME("fire"), alltypes_everything_do_fire },
-	{ KG_NAME("flip"), alltypes_everything_do_flip },
-	{ KG_NAME("id"), alltypes_everything_do_id },
-	{ KG_NAME("int32"), alltypes_everything_do_int32 },
-	{ KG_NAME("ints"), alltypes_everything_do_ints },
-	{ KG_NAME("long64"), alltypes_everything_do_long64 },
-	{ KG_NAME("many"), alltypes_everything_do_many },
-	{ KG_NAME("names"), alltypes_everything_do_names },
-	{ KG_NAME("nested"), alltypes_everything_do_nested },
-	{ KG_NAME("nothing"), alltypes_everything_do_nothing },
-	{ KG_NAME("point"), alltypes_everything_do_point },
-	{ KG_NAME("points"), alltypes_everything_do_points },
-	{ KG_NAME("shape"), alltypes_everything_do_shape },
-	{ KG_NAME("short16"), alltypes_everything_do_short16 },
-	{ KG_NAME("str"), alltypes_everything_do_str },
-	{ KG_NAME("strings"), alltypes_everything_do_strings },
-	{ KG_NAME("when"), alltypes_everything_do_when },
-};
-
 int alltypes_everything_dispatch(struct kg_call *call, const struct alltypes_everything_ops *ops)
 {
-	return kg_dispatch(call, alltypes_everything_methods,
-			   ARRAY_SIZE(alltypes_everything_methods), ops);
+	const u8 *name = call->method.data;
+
+	/* By length, then the bytes: a compare of a few bytes, no search. */
+	switch (call->method.len) {
+	case 2:
+		if (!memcmp(name, "id", 2))
+			return alltypes_everything_do_id(call, ops);
+		break;
+	case 3:
+		if (!memcmp(name, "bin", 3))
+			return alltypes_everything_do_bin(call, ops);
+		if (!memcmp(name, "dbl", 3))
+			return alltypes_everything_do_dbl(call, ops);
+		if (!memcmp(name, "str", 3))
+			return alltypes_everything_do_str(call, ops);
+		break;
+	case 4:
+		if (!memcmp(name, "fire", 4))
+			return alltypes_everything_do_fire(call, ops);
+		if (!memcmp(name, "flip", 4))
+			return alltypes_everything_do_flip(call, ops);
+		if (!memcmp(name, "ints", 4))
+			return alltypes_everything_do_ints(call, ops);
+		if (!memcmp(name, "many", 4))
+			return alltypes_everything_do_many(call, ops);
+		if (!memcmp(name, "when", 4))
+			return alltypes_everything_do_when(call, ops);
+		break;
+	case 5:
+		if (!memcmp(name, "byte8", 5))
+			return alltypes_everything_do_byte8(call, ops);
+		if (!memcmp(name, "color", 5))
+			return alltypes_everything_do_color(call, ops);
+		if (!memcmp(name, "int32", 5))
+			return alltypes_everything_do_int32(call, ops);
+		if (!memcmp(name, "names", 5))
+			return alltypes_everything_do_names(call, ops);
+		if (!memcmp(name, "point", 5))
+			return alltypes_everything_do_point(call, ops);
+		if (!memcmp(name, "shape", 5))
+			return alltypes_everything_do_shape(call, ops);
+		break;
+	case 6:
+		if (!memcmp(name, "long64", 6))
+			return alltypes_everything_do_long64(call, ops);
+		if (!memcmp(name, "nested", 6))
+			return alltypes_everything_do_nested(call, ops);
+		if (!memcmp(name, "points", 6))
+			return alltypes_everything_do_points(call, ops);
+		break;
+	case 7:
+		if (!memcmp(name, "nothing", 7))
+			return alltypes_everything_do_nothing(call, ops);
+		if (!memcmp(name, "short16", 7))
+			return alltypes_everything_do_short16(call, ops);
+		if (!memcmp(name, "strings", 7))
+			return alltypes_everything_do_strings(call, ops);
+		break;
+	}
+	return KG_DISPATCH_UNKNOWN;
 }
 
 int alltypes_everything_process(struct kg_call *call, const struct alltypes_everything_ops *ops)

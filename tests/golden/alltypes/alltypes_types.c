@@ -201,10 +201,32 @@ int alltypes_point_decode_binary(struct kg_reader *r, struct alltypes_point *v)
 	s16 id;
 	int err;
 
-	alltypes_point_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_DOUBLE, 1))
+		goto any_order;
+	err = kg_binary_read_double(r, &v->x);
+	if (unlikely(err))
+		return err;
+	v->isset.x = true;
+	if (!kg_binary_take_field(r, KG_T_DOUBLE, 2))
+		goto any_order;
+	err = kg_binary_read_double(r, &v->y);
+	if (unlikely(err))
+		return err;
+	v->isset.y = true;
+	if (!kg_binary_take_field(r, KG_T_STRING, 3))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->label);
+	if (unlikely(err))
+		return err;
+	v->isset.label = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -255,6 +277,7 @@ int alltypes_point_decode_binary(struct kg_reader *r, struct alltypes_point *v)
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	if (!v->isset.x)
 		return -EBADMSG;	/* required field x missing */
@@ -276,10 +299,35 @@ int alltypes_point_decode_compact(struct kg_reader *r, struct alltypes_point *v)
 	s16 id;
 	int err;
 
-	alltypes_point_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x17))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_double(r, &v->x);
+	if (unlikely(err))
+		return err;
+	v->isset.x = true;
+	if (!kg_compact_take_field(r, 0x17))
+		goto any_order;
+	last = 2;
+	err = kg_compact_read_double(r, &v->y);
+	if (unlikely(err))
+		return err;
+	v->isset.y = true;
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 3;
+	err = kg_compact_read_string(r, &v->label);
+	if (unlikely(err))
+		return err;
+	v->isset.label = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -330,6 +378,7 @@ int alltypes_point_decode_compact(struct kg_reader *r, struct alltypes_point *v)
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	if (!v->isset.x)
 		return -EBADMSG;	/* required field x missing */
@@ -436,7 +485,7 @@ int alltypes_shape_decode_binary(struct kg_reader *r, struct alltypes_shape *v)
 	u32 nset = 0;
 	int err;
 
-	alltypes_shape_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -505,7 +554,7 @@ int alltypes_shape_decode_compact(struct kg_reader *r, struct alltypes_shape *v)
 	u32 nset = 0;
 	int err;
 
-	alltypes_shape_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -645,10 +694,26 @@ int alltypes_oops_decode_binary(struct kg_reader *r, struct alltypes_oops *v)
 	s16 id;
 	int err;
 
-	alltypes_oops_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 1))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->code);
+	if (unlikely(err))
+		return err;
+	v->isset.code = true;
+	if (!kg_binary_take_field(r, KG_T_STRING, 2))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->message);
+	if (unlikely(err))
+		return err;
+	v->isset.message = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -687,6 +752,7 @@ int alltypes_oops_decode_binary(struct kg_reader *r, struct alltypes_oops *v)
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -704,10 +770,28 @@ int alltypes_oops_decode_compact(struct kg_reader *r, struct alltypes_oops *v)
 	s16 id;
 	int err;
 
-	alltypes_oops_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i32(r, &v->code);
+	if (unlikely(err))
+		return err;
+	v->isset.code = true;
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 2;
+	err = kg_compact_read_string(r, &v->message);
+	if (unlikely(err))
+		return err;
+	v->isset.message = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -746,6 +830,7 @@ int alltypes_oops_decode_compact(struct kg_reader *r, struct alltypes_oops *v)
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -831,10 +916,20 @@ int alltypes_worse_decode_binary(struct kg_reader *r, struct alltypes_worse *v)
 	s16 id;
 	int err;
 
-	alltypes_worse_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 1))
+		goto any_order;
+	err = kg_binary_read_binary(r, &v->blob);
+	if (unlikely(err))
+		return err;
+	v->isset.blob = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -861,6 +956,7 @@ int alltypes_worse_decode_binary(struct kg_reader *r, struct alltypes_worse *v)
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -878,10 +974,21 @@ int alltypes_worse_decode_compact(struct kg_reader *r, struct alltypes_worse *v)
 	s16 id;
 	int err;
 
-	alltypes_worse_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_binary(r, &v->blob);
+	if (unlikely(err))
+		return err;
+	v->isset.blob = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -908,6 +1015,7 @@ int alltypes_worse_decode_compact(struct kg_reader *r, struct alltypes_worse *v)
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }

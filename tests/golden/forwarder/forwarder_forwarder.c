@@ -202,10 +202,26 @@ int forwarder_forwarder_msg_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_msg_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 1))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->key);
+	if (unlikely(err))
+		return err;
+	v->isset.key = true;
+	if (!kg_binary_take_field(r, KG_T_STRING, 2))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->payload);
+	if (unlikely(err))
+		return err;
+	v->isset.payload = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -244,6 +260,7 @@ int forwarder_forwarder_msg_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -263,10 +280,28 @@ int forwarder_forwarder_msg_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_msg_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i32(r, &v->key);
+	if (unlikely(err))
+		return err;
+	v->isset.key = true;
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 2;
+	err = kg_compact_read_string(r, &v->payload);
+	if (unlikely(err))
+		return err;
+	v->isset.payload = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -305,6 +340,7 @@ int forwarder_forwarder_msg_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -416,7 +452,7 @@ int forwarder_forwarder_connect_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_connect_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -470,7 +506,7 @@ int forwarder_forwarder_connect_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_connect_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -617,7 +653,7 @@ int forwarder_forwarder_connect_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_connect_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -666,7 +702,7 @@ int forwarder_forwarder_connect_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_connect_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -800,7 +836,7 @@ int forwarder_forwarder_close_backends_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_close_backends_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -837,7 +873,7 @@ int forwarder_forwarder_close_backends_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_close_backends_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -960,7 +996,7 @@ int forwarder_forwarder_close_backends_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_close_backends_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -997,7 +1033,7 @@ int forwarder_forwarder_close_backends_result_decode_compact(struct kg_reader *r
 	s16 id;
 	int err;
 
-	forwarder_forwarder_close_backends_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1118,7 +1154,7 @@ int forwarder_forwarder_stats_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_stats_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1155,7 +1191,7 @@ int forwarder_forwarder_stats_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_stats_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1285,7 +1321,7 @@ int forwarder_forwarder_stats_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_stats_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1334,7 +1370,7 @@ int forwarder_forwarder_stats_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_stats_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1402,13 +1438,10 @@ size_t forwarder_forwarder_stats_result_encoded_size(
 static int forwarder_forwarder_do_msg(struct kg_call *call, const void *handlers)
 {
 	const struct forwarder_forwarder_ops *ops = handlers;
-	struct forwarder_forwarder_msg_args *args;
+	struct forwarder_forwarder_msg_args args_local __kg_noinit, *args = &args_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	if (!args)
-		return kg_reply_bad_args(call, -ENOMEM);
-	forwarder_forwarder_msg_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = forwarder_forwarder_msg_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -1433,7 +1466,7 @@ static int forwarder_forwarder_do_connect(struct kg_call *call, const void *hand
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	forwarder_forwarder_connect_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = forwarder_forwarder_connect_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -1462,15 +1495,11 @@ static int forwarder_forwarder_do_connect(struct kg_call *call, const void *hand
 static int forwarder_forwarder_do_close_backends(struct kg_call *call, const void *handlers)
 {
 	const struct forwarder_forwarder_ops *ops = handlers;
-	struct forwarder_forwarder_close_backends_args *args;
-	struct forwarder_forwarder_close_backends_result *res;
+	struct forwarder_forwarder_close_backends_args args_local __kg_noinit, *args = &args_local;
+	struct forwarder_forwarder_close_backends_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	forwarder_forwarder_close_backends_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = forwarder_forwarder_close_backends_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -1497,15 +1526,14 @@ static int forwarder_forwarder_do_close_backends(struct kg_call *call, const voi
 static int forwarder_forwarder_do_stats(struct kg_call *call, const void *handlers)
 {
 	const struct forwarder_forwarder_ops *ops = handlers;
-	struct forwarder_forwarder_stats_args *args;
+	struct forwarder_forwarder_stats_args args_local __kg_noinit, *args = &args_local;
 	struct forwarder_forwarder_stats_result *res;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
+	if (!res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	forwarder_forwarder_stats_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = forwarder_forwarder_stats_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -1529,18 +1557,30 @@ static int forwarder_forwarder_do_stats(struct kg_call *call, const void *handle
 	return kg_call_reply(call, KG_MSG_REPLY, forwarder_forwarder_stats_result_encode, res);
 }
 
-/* Sorted by name (bytewise, shorter first on a tie) for kg_dispatch(). */
-static const struct kg_method forwarder_forwarder_methods[] = {
-	{ KG_NAME("close_backends"), forwarder_forwarder_do_close_backends },
-	{ KG_NAME("connect"), forwarder_forwarder_do_connect },
-	{ KG_NAME("msg"), forwarder_forwarder_do_msg },
-	{ KG_NAME("stats"), forwarder_forwarder_do_stats },
-};
-
 int forwarder_forwarder_dispatch(struct kg_call *call, const struct forwarder_forwarder_ops *ops)
 {
-	return kg_dispatch(call, forwarder_forwarder_methods,
-			   ARRAY_SIZE(forwarder_forwarder_methods), ops);
+	const u8 *name = call->method.data;
+
+	/* By length, then the bytes: a compare of a few bytes, no search. */
+	switch (call->method.len) {
+	case 3:
+		if (!memcmp(name, "msg", 3))
+			return forwarder_forwarder_do_msg(call, ops);
+		break;
+	case 5:
+		if (!memcmp(name, "stats", 5))
+			return forwarder_forwarder_do_stats(call, ops);
+		break;
+	case 7:
+		if (!memcmp(name, "connect", 7))
+			return forwarder_forwarder_do_connect(call, ops);
+		break;
+	case 14:
+		if (!memcmp(name, "close_backends", 14))
+			return forwarder_forwarder_do_close_backends(call, ops);
+		break;
+	}
+	return KG_DISPATCH_UNKNOWN;
 }
 
 int forwarder_forwarder_process(struct kg_call *call, const struct forwarder_forwarder_ops *ops)

@@ -62,10 +62,26 @@ int forwarder_backend_decode_binary(struct kg_reader *r, struct forwarder_backen
 	s16 id;
 	int err;
 
-	forwarder_backend_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 1))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->addr);
+	if (unlikely(err))
+		return err;
+	v->isset.addr = true;
+	if (!kg_binary_take_field(r, KG_T_I32, 2))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->port);
+	if (unlikely(err))
+		return err;
+	v->isset.port = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -104,6 +120,7 @@ int forwarder_backend_decode_binary(struct kg_reader *r, struct forwarder_backen
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	if (!v->isset.addr)
 		return -EBADMSG;	/* required field addr missing */
@@ -125,10 +142,28 @@ int forwarder_backend_decode_compact(struct kg_reader *r, struct forwarder_backe
 	s16 id;
 	int err;
 
-	forwarder_backend_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_string(r, &v->addr);
+	if (unlikely(err))
+		return err;
+	v->isset.addr = true;
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 2;
+	err = kg_compact_read_i32(r, &v->port);
+	if (unlikely(err))
+		return err;
+	v->isset.port = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -167,6 +202,7 @@ int forwarder_backend_decode_compact(struct kg_reader *r, struct forwarder_backe
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	if (!v->isset.addr)
 		return -EBADMSG;	/* required field addr missing */
@@ -265,10 +301,26 @@ int forwarder_backend_error_decode_binary(struct kg_reader *r, struct forwarder_
 	s16 id;
 	int err;
 
-	forwarder_backend_error_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 1))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->message);
+	if (unlikely(err))
+		return err;
+	v->isset.message = true;
+	if (!kg_binary_take_field(r, KG_T_I32, 2))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->errno_value);
+	if (unlikely(err))
+		return err;
+	v->isset.errno_value = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -307,6 +359,7 @@ int forwarder_backend_error_decode_binary(struct kg_reader *r, struct forwarder_
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -325,10 +378,28 @@ int forwarder_backend_error_decode_compact(struct kg_reader *r, struct forwarder
 	s16 id;
 	int err;
 
-	forwarder_backend_error_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_string(r, &v->message);
+	if (unlikely(err))
+		return err;
+	v->isset.message = true;
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 2;
+	err = kg_compact_read_i32(r, &v->errno_value);
+	if (unlikely(err))
+		return err;
+	v->isset.errno_value = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -367,6 +438,7 @@ int forwarder_backend_error_decode_compact(struct kg_reader *r, struct forwarder
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -472,10 +544,32 @@ int forwarder_forwarder_stats_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_stats_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I64, 1))
+		goto any_order;
+	err = kg_binary_read_i64(r, &v->forwarded);
+	if (unlikely(err))
+		return err;
+	v->isset.forwarded = true;
+	if (!kg_binary_take_field(r, KG_T_I64, 2))
+		goto any_order;
+	err = kg_binary_read_i64(r, &v->dropped);
+	if (unlikely(err))
+		return err;
+	v->isset.dropped = true;
+	if (!kg_binary_take_field(r, KG_T_I32, 3))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->backends);
+	if (unlikely(err))
+		return err;
+	v->isset.backends = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -526,6 +620,7 @@ int forwarder_forwarder_stats_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -545,10 +640,35 @@ int forwarder_forwarder_stats_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	forwarder_forwarder_stats_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x16))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i64(r, &v->forwarded);
+	if (unlikely(err))
+		return err;
+	v->isset.forwarded = true;
+	if (!kg_compact_take_field(r, 0x16))
+		goto any_order;
+	last = 2;
+	err = kg_compact_read_i64(r, &v->dropped);
+	if (unlikely(err))
+		return err;
+	v->isset.dropped = true;
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 3;
+	err = kg_compact_read_i32(r, &v->backends);
+	if (unlikely(err))
+		return err;
+	v->isset.backends = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -599,6 +719,7 @@ int forwarder_forwarder_stats_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }

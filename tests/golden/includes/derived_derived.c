@@ -199,7 +199,7 @@ int derived_derived_put_args_decode_binary(struct kg_reader *r, struct derived_d
 	s16 id;
 	int err;
 
-	derived_derived_put_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -247,7 +247,7 @@ int derived_derived_put_args_decode_compact(struct kg_reader *r, struct derived_
 	s16 id;
 	int err;
 
-	derived_derived_put_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -381,7 +381,7 @@ int derived_derived_put_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	derived_derived_put_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -430,7 +430,7 @@ int derived_derived_put_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	derived_derived_put_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -555,7 +555,7 @@ int derived_derived_all_args_decode_binary(struct kg_reader *r, struct derived_d
 	s16 id;
 	int err;
 
-	derived_derived_all_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -591,7 +591,7 @@ int derived_derived_all_args_decode_compact(struct kg_reader *r, struct derived_
 	s16 id;
 	int err;
 
-	derived_derived_all_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -713,7 +713,7 @@ int derived_derived_all_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	derived_derived_all_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -767,7 +767,7 @@ int derived_derived_all_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	derived_derived_all_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -846,7 +846,7 @@ static int derived_derived_do_put(struct kg_call *call, const void *handlers)
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	derived_derived_put_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = derived_derived_put_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -875,15 +875,14 @@ static int derived_derived_do_put(struct kg_call *call, const void *handlers)
 static int derived_derived_do_all(struct kg_call *call, const void *handlers)
 {
 	const struct derived_derived_ops *ops = handlers;
-	struct derived_derived_all_args *args;
+	struct derived_derived_all_args args_local __kg_noinit, *args = &args_local;
 	struct derived_derived_all_result *res;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
+	if (!res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	derived_derived_all_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = derived_derived_all_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -907,20 +906,20 @@ static int derived_derived_do_all(struct kg_call *call, const void *handlers)
 	return kg_call_reply(call, KG_MSG_REPLY, derived_derived_all_result_encode, res);
 }
 
-/* Sorted by name (bytewise, shorter first on a tie) for kg_dispatch(). */
-static const struct kg_method derived_derived_methods[] = {
-	{ KG_NAME("all"), derived_derived_do_all },
-	{ KG_NAME("put"), derived_derived_do_put },
-};
-
 int derived_derived_dispatch(struct kg_call *call, const struct derived_derived_ops *ops)
 {
-	int ret = kg_dispatch(call, derived_derived_methods, ARRAY_SIZE(derived_derived_methods),
-			      ops);
+	const u8 *name = call->method.data;
 
-	if (ret == KG_DISPATCH_UNKNOWN)
-		return shared_shared_service_dispatch(call, ops->base);
-	return ret;
+	/* By length, then the bytes: a compare of a few bytes, no search. */
+	switch (call->method.len) {
+	case 3:
+		if (!memcmp(name, "all", 3))
+			return derived_derived_do_all(call, ops);
+		if (!memcmp(name, "put", 3))
+			return derived_derived_do_put(call, ops);
+		break;
+	}
+	return shared_shared_service_dispatch(call, ops->base);
 }
 
 int derived_derived_process(struct kg_call *call, const struct derived_derived_ops *ops)

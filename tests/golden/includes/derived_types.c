@@ -62,10 +62,20 @@ int derived_not_found_decode_binary(struct kg_reader *r, struct derived_not_foun
 	s16 id;
 	int err;
 
-	derived_not_found_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 1))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->what);
+	if (unlikely(err))
+		return err;
+	v->isset.what = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -92,6 +102,7 @@ int derived_not_found_decode_binary(struct kg_reader *r, struct derived_not_foun
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -109,10 +120,21 @@ int derived_not_found_decode_compact(struct kg_reader *r, struct derived_not_fou
 	s16 id;
 	int err;
 
-	derived_not_found_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_string(r, &v->what);
+	if (unlikely(err))
+		return err;
+	v->isset.what = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -139,6 +161,7 @@ int derived_not_found_decode_compact(struct kg_reader *r, struct derived_not_fou
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }

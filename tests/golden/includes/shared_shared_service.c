@@ -80,10 +80,20 @@ int shared_shared_service_get_struct_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	shared_shared_service_get_struct_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 1))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->key);
+	if (unlikely(err))
+		return err;
+	v->isset.key = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -110,6 +120,7 @@ int shared_shared_service_get_struct_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -129,10 +140,21 @@ int shared_shared_service_get_struct_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	shared_shared_service_get_struct_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i32(r, &v->key);
+	if (unlikely(err))
+		return err;
+	v->isset.key = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -159,6 +181,7 @@ int shared_shared_service_get_struct_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -271,7 +294,7 @@ int shared_shared_service_get_struct_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	shared_shared_service_get_struct_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -320,7 +343,7 @@ int shared_shared_service_get_struct_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	shared_shared_service_get_struct_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -453,7 +476,7 @@ int shared_shared_service_ping_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	shared_shared_service_ping_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -490,7 +513,7 @@ int shared_shared_service_ping_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	shared_shared_service_ping_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -546,15 +569,14 @@ size_t shared_shared_service_ping_args_encoded_size(const struct shared_shared_s
 static int shared_shared_service_do_get_struct(struct kg_call *call, const void *handlers)
 {
 	const struct shared_shared_service_ops *ops = handlers;
-	struct shared_shared_service_get_struct_args *args;
+	struct shared_shared_service_get_struct_args args_local __kg_noinit, *args = &args_local;
 	struct shared_shared_service_get_struct_result *res;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
+	if (!res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	shared_shared_service_get_struct_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = shared_shared_service_get_struct_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -582,13 +604,10 @@ static int shared_shared_service_do_get_struct(struct kg_call *call, const void 
 static int shared_shared_service_do_ping(struct kg_call *call, const void *handlers)
 {
 	const struct shared_shared_service_ops *ops = handlers;
-	struct shared_shared_service_ping_args *args;
+	struct shared_shared_service_ping_args args_local __kg_noinit, *args = &args_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	if (!args)
-		return kg_reply_bad_args(call, -ENOMEM);
-	shared_shared_service_ping_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = shared_shared_service_ping_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -602,17 +621,23 @@ static int shared_shared_service_do_ping(struct kg_call *call, const void *handl
 	return 0;	/* oneway: no reply */
 }
 
-/* Sorted by name (bytewise, shorter first on a tie) for kg_dispatch(). */
-static const struct kg_method shared_shared_service_methods[] = {
-	{ KG_NAME("getStruct"), shared_shared_service_do_get_struct },
-	{ KG_NAME("ping"), shared_shared_service_do_ping },
-};
-
 int shared_shared_service_dispatch(struct kg_call *call,
 				   const struct shared_shared_service_ops *ops)
 {
-	return kg_dispatch(call, shared_shared_service_methods,
-			   ARRAY_SIZE(shared_shared_service_methods), ops);
+	const u8 *name = call->method.data;
+
+	/* By length, then the bytes: a compare of a few bytes, no search. */
+	switch (call->method.len) {
+	case 4:
+		if (!memcmp(name, "ping", 4))
+			return shared_shared_service_do_ping(call, ops);
+		break;
+	case 9:
+		if (!memcmp(name, "getStruct", 9))
+			return shared_shared_service_do_get_struct(call, ops);
+		break;
+	}
+	return KG_DISPATCH_UNKNOWN;
 }
 
 int shared_shared_service_process(struct kg_call *call, const struct shared_shared_service_ops *ops)

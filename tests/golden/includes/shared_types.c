@@ -66,10 +66,26 @@ int shared_shared_struct_decode_binary(struct kg_reader *r, struct shared_shared
 	s16 id;
 	int err;
 
-	shared_shared_struct_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 1))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->key);
+	if (unlikely(err))
+		return err;
+	v->isset.key = true;
+	if (!kg_binary_take_field(r, KG_T_STRING, 2))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->value);
+	if (unlikely(err))
+		return err;
+	v->isset.value = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -108,6 +124,7 @@ int shared_shared_struct_decode_binary(struct kg_reader *r, struct shared_shared
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -125,10 +142,28 @@ int shared_shared_struct_decode_compact(struct kg_reader *r, struct shared_share
 	s16 id;
 	int err;
 
-	shared_shared_struct_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i32(r, &v->key);
+	if (unlikely(err))
+		return err;
+	v->isset.key = true;
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 2;
+	err = kg_compact_read_string(r, &v->value);
+	if (unlikely(err))
+		return err;
+	v->isset.value = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -167,6 +202,7 @@ int shared_shared_struct_decode_compact(struct kg_reader *r, struct shared_share
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }

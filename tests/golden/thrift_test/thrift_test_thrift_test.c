@@ -1152,7 +1152,7 @@ int thrift_test_thrift_test_test_void_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_void_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1189,7 +1189,7 @@ int thrift_test_thrift_test_test_void_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_void_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1312,7 +1312,7 @@ int thrift_test_thrift_test_test_void_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_void_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1349,7 +1349,7 @@ int thrift_test_thrift_test_test_void_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_void_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1476,10 +1476,20 @@ int thrift_test_thrift_test_test_string_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_string_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 1))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -1506,6 +1516,7 @@ int thrift_test_thrift_test_test_string_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -1525,10 +1536,21 @@ int thrift_test_thrift_test_test_string_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_string_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_string(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -1555,6 +1577,7 @@ int thrift_test_thrift_test_test_string_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -1664,10 +1687,20 @@ int thrift_test_thrift_test_test_string_result_decode_binary(struct kg_reader *r
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_string_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 0))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -1694,6 +1727,7 @@ int thrift_test_thrift_test_test_string_result_decode_binary(struct kg_reader *r
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -1713,7 +1747,7 @@ int thrift_test_thrift_test_test_string_result_decode_compact(struct kg_reader *
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_string_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -1851,10 +1885,20 @@ int thrift_test_thrift_test_test_bool_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_bool_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_BOOL, 1))
+		goto any_order;
+	err = kg_binary_read_bool(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -1881,6 +1925,7 @@ int thrift_test_thrift_test_test_bool_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -1900,7 +1945,7 @@ int thrift_test_thrift_test_test_bool_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_bool_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2039,10 +2084,20 @@ int thrift_test_thrift_test_test_bool_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_bool_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_BOOL, 0))
+		goto any_order;
+	err = kg_binary_read_bool(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -2069,6 +2124,7 @@ int thrift_test_thrift_test_test_bool_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2088,7 +2144,7 @@ int thrift_test_thrift_test_test_bool_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_bool_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2226,10 +2282,20 @@ int thrift_test_thrift_test_test_byte_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_byte_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_BYTE, 1))
+		goto any_order;
+	err = kg_binary_read_byte(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -2256,6 +2322,7 @@ int thrift_test_thrift_test_test_byte_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2275,10 +2342,21 @@ int thrift_test_thrift_test_test_byte_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_byte_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x13))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_byte(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -2305,6 +2383,7 @@ int thrift_test_thrift_test_test_byte_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2414,10 +2493,20 @@ int thrift_test_thrift_test_test_byte_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_byte_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_BYTE, 0))
+		goto any_order;
+	err = kg_binary_read_byte(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -2444,6 +2533,7 @@ int thrift_test_thrift_test_test_byte_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2463,7 +2553,7 @@ int thrift_test_thrift_test_test_byte_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_byte_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2601,10 +2691,20 @@ int thrift_test_thrift_test_test_i32_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_i32_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 1))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -2631,6 +2731,7 @@ int thrift_test_thrift_test_test_i32_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2650,10 +2751,21 @@ int thrift_test_thrift_test_test_i32_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_i32_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i32(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -2680,6 +2792,7 @@ int thrift_test_thrift_test_test_i32_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2788,10 +2901,20 @@ int thrift_test_thrift_test_test_i32_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_i32_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 0))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -2818,6 +2941,7 @@ int thrift_test_thrift_test_test_i32_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -2837,7 +2961,7 @@ int thrift_test_thrift_test_test_i32_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_i32_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -2975,10 +3099,20 @@ int thrift_test_thrift_test_test_i64_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_i64_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I64, 1))
+		goto any_order;
+	err = kg_binary_read_i64(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3005,6 +3139,7 @@ int thrift_test_thrift_test_test_i64_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3024,10 +3159,21 @@ int thrift_test_thrift_test_test_i64_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_i64_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x16))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i64(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -3054,6 +3200,7 @@ int thrift_test_thrift_test_test_i64_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3162,10 +3309,20 @@ int thrift_test_thrift_test_test_i64_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_i64_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I64, 0))
+		goto any_order;
+	err = kg_binary_read_i64(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3192,6 +3349,7 @@ int thrift_test_thrift_test_test_i64_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3211,7 +3369,7 @@ int thrift_test_thrift_test_test_i64_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_i64_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -3350,10 +3508,20 @@ int thrift_test_thrift_test_test_double_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_double_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_DOUBLE, 1))
+		goto any_order;
+	err = kg_binary_read_double(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3380,6 +3548,7 @@ int thrift_test_thrift_test_test_double_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3399,10 +3568,21 @@ int thrift_test_thrift_test_test_double_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_double_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x17))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_double(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -3429,6 +3609,7 @@ int thrift_test_thrift_test_test_double_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3538,10 +3719,20 @@ int thrift_test_thrift_test_test_double_result_decode_binary(struct kg_reader *r
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_double_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_DOUBLE, 0))
+		goto any_order;
+	err = kg_binary_read_double(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3568,6 +3759,7 @@ int thrift_test_thrift_test_test_double_result_decode_binary(struct kg_reader *r
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3587,7 +3779,7 @@ int thrift_test_thrift_test_test_double_result_decode_compact(struct kg_reader *
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_double_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -3726,10 +3918,20 @@ int thrift_test_thrift_test_test_binary_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_binary_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 1))
+		goto any_order;
+	err = kg_binary_read_binary(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3756,6 +3958,7 @@ int thrift_test_thrift_test_test_binary_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3775,10 +3978,21 @@ int thrift_test_thrift_test_test_binary_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_binary_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_binary(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -3805,6 +4019,7 @@ int thrift_test_thrift_test_test_binary_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3914,10 +4129,20 @@ int thrift_test_thrift_test_test_binary_result_decode_binary(struct kg_reader *r
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_binary_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 0))
+		goto any_order;
+	err = kg_binary_read_binary(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -3944,6 +4169,7 @@ int thrift_test_thrift_test_test_binary_result_decode_binary(struct kg_reader *r
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -3963,7 +4189,7 @@ int thrift_test_thrift_test_test_binary_result_decode_compact(struct kg_reader *
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_binary_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4105,7 +4331,7 @@ int thrift_test_thrift_test_test_uuid_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_uuid_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4154,7 +4380,7 @@ int thrift_test_thrift_test_test_uuid_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_uuid_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4297,7 +4523,7 @@ int thrift_test_thrift_test_test_uuid_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_uuid_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4346,7 +4572,7 @@ int thrift_test_thrift_test_test_uuid_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_uuid_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4489,7 +4715,7 @@ int thrift_test_thrift_test_test_struct_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_struct_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4538,7 +4764,7 @@ int thrift_test_thrift_test_test_struct_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_struct_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4681,7 +4907,7 @@ int thrift_test_thrift_test_test_struct_result_decode_binary(struct kg_reader *r
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_struct_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4730,7 +4956,7 @@ int thrift_test_thrift_test_test_struct_result_decode_compact(struct kg_reader *
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_struct_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4872,7 +5098,7 @@ int thrift_test_thrift_test_test_nest_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_nest_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -4921,7 +5147,7 @@ int thrift_test_thrift_test_test_nest_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_nest_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5064,7 +5290,7 @@ int thrift_test_thrift_test_test_nest_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_nest_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5113,7 +5339,7 @@ int thrift_test_thrift_test_test_nest_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_nest_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5255,7 +5481,7 @@ int thrift_test_thrift_test_test_map_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_map_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5309,7 +5535,7 @@ int thrift_test_thrift_test_test_map_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_map_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5456,7 +5682,7 @@ int thrift_test_thrift_test_test_map_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_map_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5510,7 +5736,7 @@ int thrift_test_thrift_test_test_map_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_map_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5660,7 +5886,7 @@ int thrift_test_thrift_test_test_string_map_args_decode_binary(struct kg_reader 
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_string_map_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5714,7 +5940,7 @@ int thrift_test_thrift_test_test_string_map_args_decode_compact(struct kg_reader
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_string_map_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5865,7 +6091,7 @@ int thrift_test_thrift_test_test_string_map_result_decode_binary(struct kg_reade
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_string_map_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -5919,7 +6145,7 @@ int thrift_test_thrift_test_test_string_map_result_decode_compact(struct kg_read
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_string_map_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6066,7 +6292,7 @@ int thrift_test_thrift_test_test_set_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_set_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6120,7 +6346,7 @@ int thrift_test_thrift_test_test_set_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_set_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6267,7 +6493,7 @@ int thrift_test_thrift_test_test_set_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_set_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6321,7 +6547,7 @@ int thrift_test_thrift_test_test_set_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_set_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6468,7 +6694,7 @@ int thrift_test_thrift_test_test_list_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_list_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6522,7 +6748,7 @@ int thrift_test_thrift_test_test_list_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_list_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6670,7 +6896,7 @@ int thrift_test_thrift_test_test_list_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_list_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6724,7 +6950,7 @@ int thrift_test_thrift_test_test_list_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_list_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -6867,10 +7093,20 @@ int thrift_test_thrift_test_test_enum_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_enum_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 1))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -6897,6 +7133,7 @@ int thrift_test_thrift_test_test_enum_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -6916,10 +7153,21 @@ int thrift_test_thrift_test_test_enum_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_enum_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i32(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -6946,6 +7194,7 @@ int thrift_test_thrift_test_test_enum_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -7055,10 +7304,20 @@ int thrift_test_thrift_test_test_enum_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_enum_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 0))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -7085,6 +7344,7 @@ int thrift_test_thrift_test_test_enum_result_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -7104,7 +7364,7 @@ int thrift_test_thrift_test_test_enum_result_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_enum_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7243,10 +7503,20 @@ int thrift_test_thrift_test_test_typedef_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_typedef_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I64, 1))
+		goto any_order;
+	err = kg_binary_read_i64(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -7273,6 +7543,7 @@ int thrift_test_thrift_test_test_typedef_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -7292,10 +7563,21 @@ int thrift_test_thrift_test_test_typedef_args_decode_compact(struct kg_reader *r
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_typedef_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x16))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i64(r, &v->thing);
+	if (unlikely(err))
+		return err;
+	v->isset.thing = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -7322,6 +7604,7 @@ int thrift_test_thrift_test_test_typedef_args_decode_compact(struct kg_reader *r
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -7433,10 +7716,20 @@ int thrift_test_thrift_test_test_typedef_result_decode_binary(struct kg_reader *
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_typedef_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I64, 0))
+		goto any_order;
+	err = kg_binary_read_i64(r, &v->success);
+	if (unlikely(err))
+		return err;
+	v->isset.success = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -7463,6 +7756,7 @@ int thrift_test_thrift_test_test_typedef_result_decode_binary(struct kg_reader *
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -7482,7 +7776,7 @@ int thrift_test_thrift_test_test_typedef_result_decode_compact(struct kg_reader 
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_typedef_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7621,10 +7915,20 @@ int thrift_test_thrift_test_test_map_map_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_map_map_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 1))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->hello);
+	if (unlikely(err))
+		return err;
+	v->isset.hello = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -7651,6 +7955,7 @@ int thrift_test_thrift_test_test_map_map_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -7670,10 +7975,21 @@ int thrift_test_thrift_test_test_map_map_args_decode_compact(struct kg_reader *r
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_map_map_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i32(r, &v->hello);
+	if (unlikely(err))
+		return err;
+	v->isset.hello = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -7700,6 +8016,7 @@ int thrift_test_thrift_test_test_map_map_args_decode_compact(struct kg_reader *r
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -7815,7 +8132,7 @@ int thrift_test_thrift_test_test_map_map_result_decode_binary(struct kg_reader *
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_map_map_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -7869,7 +8186,7 @@ int thrift_test_thrift_test_test_map_map_result_decode_compact(struct kg_reader 
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_map_map_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8017,7 +8334,7 @@ int thrift_test_thrift_test_test_insanity_args_decode_binary(struct kg_reader *r
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_insanity_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8066,7 +8383,7 @@ int thrift_test_thrift_test_test_insanity_args_decode_compact(struct kg_reader *
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_insanity_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8211,7 +8528,7 @@ int thrift_test_thrift_test_test_insanity_result_decode_binary(struct kg_reader 
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_insanity_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8266,7 +8583,7 @@ int thrift_test_thrift_test_test_insanity_result_decode_compact(struct kg_reader
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_insanity_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8434,10 +8751,30 @@ int thrift_test_thrift_test_test_multi_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_multi_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_BYTE, 1))
+		goto any_order;
+	err = kg_binary_read_byte(r, &v->arg0);
+	if (unlikely(err))
+		return err;
+	v->isset.arg0 = true;
+	if (!kg_binary_take_field(r, KG_T_I32, 2))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->arg1);
+	if (unlikely(err))
+		return err;
+	v->isset.arg1 = true;
+	if (!kg_binary_take_field(r, KG_T_I64, 3))
+		goto any_order;
+	err = kg_binary_read_i64(r, &v->arg2);
+	if (unlikely(err))
+		return err;
+	v->isset.arg2 = true;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -8548,10 +8885,33 @@ int thrift_test_thrift_test_test_multi_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_multi_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x13))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_byte(r, &v->arg0);
+	if (unlikely(err))
+		return err;
+	v->isset.arg0 = true;
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 2;
+	err = kg_compact_read_i32(r, &v->arg1);
+	if (unlikely(err))
+		return err;
+	v->isset.arg1 = true;
+	if (!kg_compact_take_field(r, 0x16))
+		goto any_order;
+	last = 3;
+	err = kg_compact_read_i64(r, &v->arg2);
+	if (unlikely(err))
+		return err;
+	v->isset.arg2 = true;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -8756,7 +9116,7 @@ int thrift_test_thrift_test_test_multi_result_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_multi_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8805,7 +9165,7 @@ int thrift_test_thrift_test_test_multi_result_decode_compact(struct kg_reader *r
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_multi_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -8946,10 +9306,20 @@ int thrift_test_thrift_test_test_exception_args_decode_binary(struct kg_reader *
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_exception_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 1))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->arg);
+	if (unlikely(err))
+		return err;
+	v->isset.arg = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -8976,6 +9346,7 @@ int thrift_test_thrift_test_test_exception_args_decode_binary(struct kg_reader *
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -8995,10 +9366,21 @@ int thrift_test_thrift_test_test_exception_args_decode_compact(struct kg_reader 
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_exception_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_string(r, &v->arg);
+	if (unlikely(err))
+		return err;
+	v->isset.arg = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -9025,6 +9407,7 @@ int thrift_test_thrift_test_test_exception_args_decode_compact(struct kg_reader 
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -9140,7 +9523,7 @@ int thrift_test_thrift_test_test_exception_result_decode_binary(struct kg_reader
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_exception_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -9189,7 +9572,7 @@ int thrift_test_thrift_test_test_exception_result_decode_compact(struct kg_reade
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_exception_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -9335,10 +9718,26 @@ int thrift_test_thrift_test_test_multi_exception_args_decode_binary(struct kg_re
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_multi_exception_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_STRING, 1))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->arg0);
+	if (unlikely(err))
+		return err;
+	v->isset.arg0 = true;
+	if (!kg_binary_take_field(r, KG_T_STRING, 2))
+		goto any_order;
+	err = kg_binary_read_string(r, &v->arg1);
+	if (unlikely(err))
+		return err;
+	v->isset.arg1 = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -9377,6 +9776,7 @@ int thrift_test_thrift_test_test_multi_exception_args_decode_binary(struct kg_re
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -9396,10 +9796,28 @@ int thrift_test_thrift_test_test_multi_exception_args_decode_compact(struct kg_r
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_multi_exception_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_string(r, &v->arg0);
+	if (unlikely(err))
+		return err;
+	v->isset.arg0 = true;
+	if (!kg_compact_take_field(r, 0x18))
+		goto any_order;
+	last = 2;
+	err = kg_compact_read_string(r, &v->arg1);
+	if (unlikely(err))
+		return err;
+	v->isset.arg1 = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -9438,6 +9856,7 @@ int thrift_test_thrift_test_test_multi_exception_args_decode_compact(struct kg_r
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -9571,7 +9990,7 @@ int thrift_test_thrift_test_test_multi_exception_result_decode_binary(struct kg_
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_multi_exception_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -9644,7 +10063,7 @@ int thrift_test_thrift_test_test_multi_exception_result_decode_compact(struct kg
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_multi_exception_result_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
@@ -9807,10 +10226,20 @@ int thrift_test_thrift_test_test_oneway_args_decode_binary(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_oneway_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_binary_take_field(r, KG_T_I32, 1))
+		goto any_order;
+	err = kg_binary_read_i32(r, &v->seconds_to_sleep);
+	if (unlikely(err))
+		return err;
+	v->isset.seconds_to_sleep = true;
+	if (likely(kg_binary_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_binary_read_field_begin(r, &ttype, &id);
 		if (unlikely(err))
@@ -9837,6 +10266,7 @@ int thrift_test_thrift_test_test_oneway_args_decode_binary(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -9856,10 +10286,21 @@ int thrift_test_thrift_test_test_oneway_args_decode_compact(struct kg_reader *r,
 	s16 id;
 	int err;
 
-	thrift_test_thrift_test_test_oneway_args_init(v);
+	memset(v, 0, sizeof(*v));	/* all init() does: no defaults */
 	err = kg_reader_enter(r);
 	if (unlikely(err))
 		return err;
+	/* Declaration order first, as encoders write it: a header is one compare. */
+	if (!kg_compact_take_field(r, 0x15))
+		goto any_order;
+	last = 1;
+	err = kg_compact_read_i32(r, &v->seconds_to_sleep);
+	if (unlikely(err))
+		return err;
+	v->isset.seconds_to_sleep = true;
+	if (likely(kg_compact_take_stop(r)))
+		goto done;
+any_order:
 	for (;;) {
 		err = kg_compact_read_field_begin(r, &ttype, &id, &last);
 		if (unlikely(err))
@@ -9886,6 +10327,7 @@ int thrift_test_thrift_test_test_oneway_args_decode_compact(struct kg_reader *r,
 			break;
 		}
 	}
+done:
 	kg_reader_leave(r);
 	return 0;
 }
@@ -9924,15 +10366,11 @@ size_t thrift_test_thrift_test_test_oneway_args_encoded_size(
 static int thrift_test_thrift_test_do_test_void(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_void_args *args;
-	struct thrift_test_thrift_test_test_void_result *res;
+	struct thrift_test_thrift_test_test_void_args args_local __kg_noinit, *args = &args_local;
+	struct thrift_test_thrift_test_test_void_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_void_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_void_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9959,15 +10397,11 @@ static int thrift_test_thrift_test_do_test_void(struct kg_call *call, const void
 static int thrift_test_thrift_test_do_test_string(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_string_args *args;
-	struct thrift_test_thrift_test_test_string_result *res;
+	struct thrift_test_thrift_test_test_string_args args_local __kg_noinit, *args = &args_local;
+	struct thrift_test_thrift_test_test_string_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_string_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_string_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -9995,15 +10429,11 @@ static int thrift_test_thrift_test_do_test_string(struct kg_call *call, const vo
 static int thrift_test_thrift_test_do_test_bool(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_bool_args *args;
-	struct thrift_test_thrift_test_test_bool_result *res;
+	struct thrift_test_thrift_test_test_bool_args args_local __kg_noinit, *args = &args_local;
+	struct thrift_test_thrift_test_test_bool_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_bool_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_bool_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10031,15 +10461,11 @@ static int thrift_test_thrift_test_do_test_bool(struct kg_call *call, const void
 static int thrift_test_thrift_test_do_test_byte(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_byte_args *args;
-	struct thrift_test_thrift_test_test_byte_result *res;
+	struct thrift_test_thrift_test_test_byte_args args_local __kg_noinit, *args = &args_local;
+	struct thrift_test_thrift_test_test_byte_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_byte_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_byte_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10067,15 +10493,11 @@ static int thrift_test_thrift_test_do_test_byte(struct kg_call *call, const void
 static int thrift_test_thrift_test_do_test_i32(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_i32_args *args;
-	struct thrift_test_thrift_test_test_i32_result *res;
+	struct thrift_test_thrift_test_test_i32_args args_local __kg_noinit, *args = &args_local;
+	struct thrift_test_thrift_test_test_i32_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_i32_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_i32_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10103,15 +10525,11 @@ static int thrift_test_thrift_test_do_test_i32(struct kg_call *call, const void 
 static int thrift_test_thrift_test_do_test_i64(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_i64_args *args;
-	struct thrift_test_thrift_test_test_i64_result *res;
+	struct thrift_test_thrift_test_test_i64_args args_local __kg_noinit, *args = &args_local;
+	struct thrift_test_thrift_test_test_i64_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_i64_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_i64_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10139,15 +10557,11 @@ static int thrift_test_thrift_test_do_test_i64(struct kg_call *call, const void 
 static int thrift_test_thrift_test_do_test_double(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_double_args *args;
-	struct thrift_test_thrift_test_test_double_result *res;
+	struct thrift_test_thrift_test_test_double_args args_local __kg_noinit, *args = &args_local;
+	struct thrift_test_thrift_test_test_double_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_double_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_double_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10175,15 +10589,11 @@ static int thrift_test_thrift_test_do_test_double(struct kg_call *call, const vo
 static int thrift_test_thrift_test_do_test_binary(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_binary_args *args;
-	struct thrift_test_thrift_test_test_binary_result *res;
+	struct thrift_test_thrift_test_test_binary_args args_local __kg_noinit, *args = &args_local;
+	struct thrift_test_thrift_test_test_binary_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_binary_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_binary_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10219,7 +10629,7 @@ static int thrift_test_thrift_test_do_test_uuid(struct kg_call *call, const void
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_uuid_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_uuid_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10255,7 +10665,7 @@ static int thrift_test_thrift_test_do_test_struct(struct kg_call *call, const vo
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_struct_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_struct_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10291,7 +10701,7 @@ static int thrift_test_thrift_test_do_test_nest(struct kg_call *call, const void
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_nest_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_nest_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10327,7 +10737,7 @@ static int thrift_test_thrift_test_do_test_map(struct kg_call *call, const void 
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_map_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_map_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10363,7 +10773,7 @@ static int thrift_test_thrift_test_do_test_string_map(struct kg_call *call, cons
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_string_map_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_string_map_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10399,7 +10809,7 @@ static int thrift_test_thrift_test_do_test_set(struct kg_call *call, const void 
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_set_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_set_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10435,7 +10845,7 @@ static int thrift_test_thrift_test_do_test_list(struct kg_call *call, const void
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_list_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_list_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10463,15 +10873,11 @@ static int thrift_test_thrift_test_do_test_list(struct kg_call *call, const void
 static int thrift_test_thrift_test_do_test_enum(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_enum_args *args;
-	struct thrift_test_thrift_test_test_enum_result *res;
+	struct thrift_test_thrift_test_test_enum_args args_local __kg_noinit, *args = &args_local;
+	struct thrift_test_thrift_test_test_enum_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_enum_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_enum_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10499,15 +10905,11 @@ static int thrift_test_thrift_test_do_test_enum(struct kg_call *call, const void
 static int thrift_test_thrift_test_do_test_typedef(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_typedef_args *args;
-	struct thrift_test_thrift_test_test_typedef_result *res;
+	struct thrift_test_thrift_test_test_typedef_args args_local __kg_noinit, *args = &args_local;
+	struct thrift_test_thrift_test_test_typedef_result res_local __kg_noinit, *res = &res_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
-		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_typedef_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_typedef_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10535,15 +10937,14 @@ static int thrift_test_thrift_test_do_test_typedef(struct kg_call *call, const v
 static int thrift_test_thrift_test_do_test_map_map(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_map_map_args *args;
+	struct thrift_test_thrift_test_test_map_map_args args_local __kg_noinit, *args = &args_local;
 	struct thrift_test_thrift_test_test_map_map_result *res;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
+	if (!res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_map_map_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_map_map_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10579,7 +10980,7 @@ static int thrift_test_thrift_test_do_test_insanity(struct kg_call *call, const 
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_insanity_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_insanity_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10615,7 +11016,7 @@ static int thrift_test_thrift_test_do_test_multi(struct kg_call *call, const voi
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
 	if (!args || !res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_multi_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_multi_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10644,15 +11045,14 @@ static int thrift_test_thrift_test_do_test_multi(struct kg_call *call, const voi
 static int thrift_test_thrift_test_do_test_exception(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_exception_args *args;
+	struct thrift_test_thrift_test_test_exception_args args_local __kg_noinit, *args = &args_local;
 	struct thrift_test_thrift_test_test_exception_result *res;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
+	if (!res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_exception_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_exception_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10683,15 +11083,14 @@ static int thrift_test_thrift_test_do_test_multi_exception(struct kg_call *call,
 							   const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_multi_exception_args *args;
+	struct thrift_test_thrift_test_test_multi_exception_args args_local __kg_noinit, *args = &args_local;
 	struct thrift_test_thrift_test_test_multi_exception_result *res;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
 	res = kg_read_alloc(call->in, 1, sizeof(*res));
-	if (!args || !res)
+	if (!res)
 		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_multi_exception_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_multi_exception_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10726,13 +11125,10 @@ static int thrift_test_thrift_test_do_test_multi_exception(struct kg_call *call,
 static int thrift_test_thrift_test_do_test_oneway(struct kg_call *call, const void *handlers)
 {
 	const struct thrift_test_thrift_test_ops *ops = handlers;
-	struct thrift_test_thrift_test_test_oneway_args *args;
+	struct thrift_test_thrift_test_test_oneway_args args_local __kg_noinit, *args = &args_local;
 	int ret;
 
-	args = kg_read_alloc(call->in, 1, sizeof(*args));
-	if (!args)
-		return kg_reply_bad_args(call, -ENOMEM);
-	thrift_test_thrift_test_test_oneway_args_init(args);
+	/* Sets every member (defaults first): see __kg_noinit. */
 	ret = thrift_test_thrift_test_test_oneway_args_decode(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
@@ -10746,38 +11142,77 @@ static int thrift_test_thrift_test_do_test_oneway(struct kg_call *call, const vo
 	return 0;	/* oneway: no reply */
 }
 
-/* Sorted by name (bytewise, shorter first on a tie) for kg_dispatch(). */
-static const struct kg_method thrift_test_thrift_test_methods[] = {
-	{ KG_NAME("testBinary"), thrift_test_thrift_test_do_test_binary },
-	{ KG_NAME("testBool"), thrift_test_thrift_test_do_test_bool },
-	{ KG_NAME("testByte"), thrift_test_thrift_test_do_test_byte },
-	{ KG_NAME("testDouble"), thrift_test_thrift_test_do_test_double },
-	{ KG_NAME("testEnum"), thrift_test_thrift_test_do_test_enum },
-	{ KG_NAME("testException"), thrift_test_thrift_test_do_test_exception },
-	{ KG_NAME("testI32"), thrift_test_thrift_test_do_test_i32 },
-	{ KG_NAME("testI64"), thrift_test_thrift_test_do_test_i64 },
-	{ KG_NAME("testInsanity"), thrift_test_thrift_test_do_test_insanity },
-	{ KG_NAME("testList"), thrift_test_thrift_test_do_test_list },
-	{ KG_NAME("testMap"), thrift_test_thrift_test_do_test_map },
-	{ KG_NAME("testMapMap"), thrift_test_thrift_test_do_test_map_map },
-	{ KG_NAME("testMulti"), thrift_test_thrift_test_do_test_multi },
-	{ KG_NAME("testMultiException"), thrift_test_thrift_test_do_test_multi_exception },
-	{ KG_NAME("testNest"), thrift_test_thrift_test_do_test_nest },
-	{ KG_NAME("testOneway"), thrift_test_thrift_test_do_test_oneway },
-	{ KG_NAME("testSet"), thrift_test_thrift_test_do_test_set },
-	{ KG_NAME("testString"), thrift_test_thrift_test_do_test_string },
-	{ KG_NAME("testStringMap"), thrift_test_thrift_test_do_test_string_map },
-	{ KG_NAME("testStruct"), thrift_test_thrift_test_do_test_struct },
-	{ KG_NAME("testTypedef"), thrift_test_thrift_test_do_test_typedef },
-	{ KG_NAME("testUuid"), thrift_test_thrift_test_do_test_uuid },
-	{ KG_NAME("testVoid"), thrift_test_thrift_test_do_test_void },
-};
-
 int thrift_test_thrift_test_dispatch(struct kg_call *call,
 				     const struct thrift_test_thrift_test_ops *ops)
 {
-	return kg_dispatch(call, thrift_test_thrift_test_methods,
-			   ARRAY_SIZE(thrift_test_thrift_test_methods), ops);
+	const u8 *name = call->method.data;
+
+	/* By length, then the bytes: a compare of a few bytes, no search. */
+	switch (call->method.len) {
+	case 7:
+		if (!memcmp(name, "testI32", 7))
+			return thrift_test_thrift_test_do_test_i32(call, ops);
+		if (!memcmp(name, "testI64", 7))
+			return thrift_test_thrift_test_do_test_i64(call, ops);
+		if (!memcmp(name, "testMap", 7))
+			return thrift_test_thrift_test_do_test_map(call, ops);
+		if (!memcmp(name, "testSet", 7))
+			return thrift_test_thrift_test_do_test_set(call, ops);
+		break;
+	case 8:
+		if (!memcmp(name, "testBool", 8))
+			return thrift_test_thrift_test_do_test_bool(call, ops);
+		if (!memcmp(name, "testByte", 8))
+			return thrift_test_thrift_test_do_test_byte(call, ops);
+		if (!memcmp(name, "testEnum", 8))
+			return thrift_test_thrift_test_do_test_enum(call, ops);
+		if (!memcmp(name, "testList", 8))
+			return thrift_test_thrift_test_do_test_list(call, ops);
+		if (!memcmp(name, "testNest", 8))
+			return thrift_test_thrift_test_do_test_nest(call, ops);
+		if (!memcmp(name, "testUuid", 8))
+			return thrift_test_thrift_test_do_test_uuid(call, ops);
+		if (!memcmp(name, "testVoid", 8))
+			return thrift_test_thrift_test_do_test_void(call, ops);
+		break;
+	case 9:
+		if (!memcmp(name, "testMulti", 9))
+			return thrift_test_thrift_test_do_test_multi(call, ops);
+		break;
+	case 10:
+		if (!memcmp(name, "testBinary", 10))
+			return thrift_test_thrift_test_do_test_binary(call, ops);
+		if (!memcmp(name, "testDouble", 10))
+			return thrift_test_thrift_test_do_test_double(call, ops);
+		if (!memcmp(name, "testMapMap", 10))
+			return thrift_test_thrift_test_do_test_map_map(call, ops);
+		if (!memcmp(name, "testOneway", 10))
+			return thrift_test_thrift_test_do_test_oneway(call, ops);
+		if (!memcmp(name, "testString", 10))
+			return thrift_test_thrift_test_do_test_string(call, ops);
+		if (!memcmp(name, "testStruct", 10))
+			return thrift_test_thrift_test_do_test_struct(call, ops);
+		break;
+	case 11:
+		if (!memcmp(name, "testTypedef", 11))
+			return thrift_test_thrift_test_do_test_typedef(call, ops);
+		break;
+	case 12:
+		if (!memcmp(name, "testInsanity", 12))
+			return thrift_test_thrift_test_do_test_insanity(call, ops);
+		break;
+	case 13:
+		if (!memcmp(name, "testException", 13))
+			return thrift_test_thrift_test_do_test_exception(call, ops);
+		if (!memcmp(name, "testStringMap", 13))
+			return thrift_test_thrift_test_do_test_string_map(call, ops);
+		break;
+	case 18:
+		if (!memcmp(name, "testMultiException", 18))
+			return thrift_test_thrift_test_do_test_multi_exception(call, ops);
+		break;
+	}
+	return KG_DISPATCH_UNKNOWN;
 }
 
 int thrift_test_thrift_test_process(struct kg_call *call,

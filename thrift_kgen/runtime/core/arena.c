@@ -131,18 +131,13 @@ fail:
 }
 
 /**
- * kg_arena_prepare() - make sure a growing arena has its first chunk
- * @a: the arena
- *
- * Called before decoding a message, so that a budget that cannot even pay
- * for the first chunk makes the caller wait instead of failing the call.
+ * kg_arena_prepare_first() - kg_arena_prepare()'s allocation of the first chunk
+ * @a: a growing arena with no chunk and a limit
  *
  * Return: false if the first chunk could not be allocated now.
  */
-bool kg_arena_prepare(struct kg_arena *a)
+bool kg_arena_prepare_first(struct kg_arena *a)
 {
-	if (!a->mem || a->chunks || !a->limit)
-		return true;
 	return kg_arena_grow(a, 0, KG_ARENA_ALIGN);
 }
 
@@ -165,20 +160,13 @@ static void kg_arena_free_chunks(struct kg_arena *a, struct kg_arena_chunk *keep
 }
 
 /**
- * kg_arena_reset() - free everything allocated from an arena
- * @a: the arena
- *
- * A growing arena keeps its first chunk if that is of the first size
- * (serving a pipeline of small messages allocates nothing), and gives the
- * rest back. The high-water mark and failure count are kept: they are
- * statistics over the arena's whole life.
+ * kg_arena_reset_chunks() - kg_arena_reset() of a growing arena holding chunks
+ * @a: the arena (used and done already 0)
  */
-void kg_arena_reset(struct kg_arena *a)
+void kg_arena_reset_chunks(struct kg_arena *a)
 {
 	struct kg_arena_chunk *c, *oldest = NULL;
 
-	a->used = 0;
-	a->done = 0;
 	if (!a->mem || !a->chunks)
 		return;
 	for (c = a->chunks; c; c = c->next)

@@ -55,12 +55,10 @@ int kg_reply_not_request(struct kg_call *call, const char *service)
 	return kg_call_reply_app_exception(call, KG_APPEX_INVALID_MESSAGE_TYPE, msg);
 }
 
-int kg_reply_if_unknown(struct kg_call *call, int ret)
+int kg_reply_unknown_method(struct kg_call *call)
 {
 	char msg[96];
 
-	if (ret != KG_DISPATCH_UNKNOWN)
-		return ret;
 	snprintf(msg, sizeof(msg), "Invalid method name: '%.*s'",
 		 (int)min_t(u32, call->method.len, 64), (const char *)call->method.data);
 	return kg_call_reply_app_exception(call, KG_APPEX_UNKNOWN_METHOD, msg);

@@ -26,32 +26,6 @@ const struct kg_limits kg_default_limits = {
 };
 
 /**
- * kg_reader_init() - start reading one complete message
- * @r: the reader
- * @data: the message bytes (frame header excluded)
- * @len: their length
- * @proto: enum kg_protocol
- * @arena: where containers are allocated (may be NULL when nothing is)
- * @limits: bounds on what the message may make us do; NULL for defaults
- */
-void kg_reader_init(struct kg_reader *r, const void *data, size_t len, u8 proto,
-		    struct kg_arena *arena, const struct kg_limits *limits)
-{
-	/* Not a memset of last_fid[]: each level's entry is reset as it is entered. */
-	r->start = data;
-	r->pos = data;
-	r->end = r->start + len;
-	r->arena = arena;
-	r->limits = limits ? limits : &kg_default_limits;
-	r->proto = proto;
-	r->depth = 0;
-	r->bool_pending = 0;
-	r->bool_value = 0;
-	r->last_fid[0] = 0;
-	r->need = 0;
-}
-
-/**
  * kg_writer_init() - start writing into a buffer, or counting
  * @w: the writer
  * @buf: where to write; NULL to only count bytes

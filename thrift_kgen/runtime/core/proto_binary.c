@@ -8,10 +8,6 @@
  */
 #include "proto_internal.h"
 
-#define KG_BIN_VERSION_1	0x80010000u
-#define KG_BIN_VERSION_MASK	0xffff0000u
-#define KG_BIN_TYPE_MASK	0x000000ffu
-
 /**
  * kg_bin_min_size() - fewest bytes a value of a type takes on the wire
  * @ttype: a valid type id

@@ -765,25 +765,27 @@ static bool kg_decode_error(int err)
 static int kg_conn_serve_message(struct kg_conn *c, const struct kg_tmsg *msg)
 {
 	struct kg_server *srv = c->srv;
-	struct kg_reader in;
-	struct kg_call call;
+	struct kg_reader in __kg_noinit;
+	struct kg_call call __kg_noinit;
 	int err;
 
-	memset(&call, 0, sizeof(call));
 	kg_reader_init(&in, msg->payload.data, msg->payload.len, c->ts.proto, &c->arena,
 		       &srv->cfg.limits);
-	err = kg_read_message_begin(&in, &call.method, &call.msg_type, &call.seqid);
+	err = kg_read_message_begin_inline(&in, &call.method, &call.msg_type, &call.seqid);
 	if (err) {
 		atomic64_inc(&srv->bad_messages);
 		pr_debug("unreadable message header: %d\n", err);
 		return -EBADMSG;	/* no seqid to answer to */
 	}
+	/* Every member set (not cleared first: see __kg_noinit). */
 	call.raw = msg->raw;
 	call.in = &in;
 	call.arena = &c->arena;
 	call.conn = c;
 	call.server = srv;
 	call.service_data = c->svc ? c->svc->data : NULL;
+	call.replied = false;
+	call.unanswered = false;
 
 	if (c->outbound ? (call.msg_type != KG_MSG_REPLY && call.msg_type != KG_MSG_EXCEPTION)
 			: (call.msg_type != KG_MSG_CALL && call.msg_type != KG_MSG_ONEWAY)) {
@@ -841,6 +843,20 @@ static void kg_conn_note_partial(struct kg_conn *c)
 		WRITE_ONCE(c->partial_since, kg_now_ms() | 1);	/* 0 means none */
 }
 
+/*
+ * kg_bsock_pause_if_full() once per message, without its lock while the
+ * send buffer is below high water: an unlocked look that says "not full"
+ * is what the locked check would have said a moment earlier (bytes queued
+ * after it are seen on the next message, or refused by the write), and one
+ * that says "full" is decided under the lock.
+ */
+static bool kg_conn_send_full(struct kg_conn *c)
+{
+	if (likely(READ_ONCE(c->bs.stail) - READ_ONCE(c->bs.shead) <= c->bs.high_water))
+		return false;
+	return kg_bsock_pause_if_full(&c->bs);
+}
+
 static int kg_conn_serve(struct kg_conn *c, u32 *budget)
 {
 	struct kg_server *srv = c->srv;
@@ -852,7 +868,7 @@ static int kg_conn_serve(struct kg_conn *c, u32 *budget)
 	int err;
 
 	while (*budget) {
-		if (kg_bsock_pause_if_full(&c->bs)) {
+		if (kg_conn_send_full(c)) {
 			atomic64_inc(&srv->backpressure);
 			/* Not reading now: this pause is not the peer being slow. */
 			WRITE_ONCE(c->partial_since, 0);

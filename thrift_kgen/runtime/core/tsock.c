@@ -75,6 +75,33 @@ int kg_tsock_next(struct kg_tsock *ts, struct kg_tmsg *msg)
 	}
 	if ((size_t)avail < ts->need)
 		return 0;
+	/*
+	 * Framed with the protocol known, the usual case: the length is all
+	 * there is to parse, checked as kg_frame_framed() does. Anything it
+	 * would refuse, or wait for, takes the general path below.
+	 */
+	if (likely(ts->transport == KG_TRANSPORT_FRAMED && ts->proto != KG_PROTO_AUTO &&
+		   avail >= KG_FRAME_HEADER_LEN)) {
+		u32 n = kg_get_be32(data);
+
+		if (likely((s32)n > 0 && n <= ts->limits->max_frame)) {
+			u32 total = KG_FRAME_HEADER_LEN + n;
+
+			ts->parse_attempts++;
+			ts->parse_bytes += KG_FRAME_HEADER_LEN;
+			if ((size_t)avail < total) {
+				ts->need = total;
+				return 0;
+			}
+			ts->need = 0;
+			msg->raw.data = data;
+			msg->raw.len = total;
+			msg->payload.data = data + KG_FRAME_HEADER_LEN;
+			msg->payload.len = n;
+			ts->current_len = total;
+			return 1;
+		}
+	}
 	if (unlikely(ts->transport == KG_TRANSPORT_AUTO)) {
 		ret = kg_frame_detect_transport(data, avail, &ts->transport, &ts->need);
 		if (ret == -EAGAIN)
@@ -196,7 +223,7 @@ int kg_tsock_write_encoded(struct kg_tsock *ts, kg_tsock_encode_fn encode, const
 {
 	u32 hdr = kg_frame_header_len(ts->transport);
 	struct kg_bsock *bs = ts->bs;
-	struct kg_writer w;
+	struct kg_writer w __kg_noinit;
 	size_t len, room;
 	u8 *dst;
 	int err;

@@ -44,9 +44,45 @@ struct kg_arena {
 void kg_arena_init(struct kg_arena *a, void *buf, size_t size);
 void kg_arena_init_mem(struct kg_arena *a, struct kg_mem *mem, size_t limit);
 void *kg_arena_alloc(struct kg_arena *a, size_t size, size_t align);
-bool kg_arena_prepare(struct kg_arena *a);
-void kg_arena_reset(struct kg_arena *a);
+bool kg_arena_prepare_first(struct kg_arena *a);
+void kg_arena_reset_chunks(struct kg_arena *a);
 void kg_arena_release(struct kg_arena *a);
+
+/*
+ * kg_arena_prepare() - make sure a growing arena has its first chunk
+ *
+ * Called before decoding a message, so that a budget that cannot even pay
+ * for the first chunk makes the caller wait instead of failing the call.
+ * Inline, like kg_arena_reset(): both run once per message served.
+ *
+ * Return: false if the first chunk could not be allocated now.
+ */
+static inline bool kg_arena_prepare(struct kg_arena *a)
+{
+	if (likely(!a->mem || a->chunks || !a->limit))
+		return true;
+	return kg_arena_prepare_first(a);
+}
+
+/*
+ * kg_arena_reset() - free everything allocated from an arena
+ *
+ * A growing arena keeps its first chunk if that is of the first size
+ * (serving a pipeline of small messages allocates nothing), and gives the
+ * rest back. The high-water mark and failure count are kept: they are
+ * statistics over the arena's whole life. Holding nothing, or exactly
+ * KG_ARENA_CHUNK bytes (only one chunk can be that: a first chunk is at
+ * least that size unless @limit is smaller, and then it is the only one),
+ * there is nothing to give back.
+ */
+static inline void kg_arena_reset(struct kg_arena *a)
+{
+	a->used = 0;
+	a->done = 0;
+	if (likely(!a->held || a->held == KG_ARENA_CHUNK))
+		return;
+	kg_arena_reset_chunks(a);
+}
 
 static inline size_t kg_arena_used(const struct kg_arena *a)
 {

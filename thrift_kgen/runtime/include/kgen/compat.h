@@ -247,6 +247,22 @@ static inline void kg_user_assert_held(const int *held)
 #endif /* __KERNEL__ */
 
 /*
+ * A local that is written before it is read, exempt from the kernel's
+ * CONFIG_INIT_STACK_ALL_ZERO (-ftrivial-auto-var-init=zero, Debian's
+ * default), which clears every local on every call: for the per-message
+ * readers, writers and calls (struct kg_reader alone is 190 bytes, and
+ * under -icount a `rep stos` counts once per word).
+ */
+#if defined(__has_attribute)
+#if __has_attribute(__uninitialized__)
+#define __kg_noinit	__attribute__((__uninitialized__))
+#endif
+#endif
+#ifndef __kg_noinit
+#define __kg_noinit
+#endif
+
+/*
  * Big-endian loads and stores by byte shifts: alignment-free, endian-free,
  * and no dependence on <asm/unaligned.h> (moved to <linux/unaligned.h>
  * between 6.1 and 6.12). Compilers turn these into a load + bswap.

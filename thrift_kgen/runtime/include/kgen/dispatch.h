@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What every generated service shares: finding a method (or, multiplexed, a
- * service) by name in a sorted table, and the replies for calls that cannot
- * be served (bad arguments, failing handlers, unknown methods). Generated
- * code holds the tables; the logic is here, once (runtime/core/dispatch.c).
+ * What every generated service shares: finding a service (multiplexed) or
+ * a method by name in a sorted table, and the replies for calls that cannot
+ * be served (bad arguments, failing handlers, unknown methods). A generated
+ * service finds its methods itself (a switch on the name's length, then a
+ * compare); the logic is here, once (runtime/core/dispatch.c).
  */
 #ifndef _KGEN_DISPATCH_H
 #define _KGEN_DISPATCH_H
@@ -33,7 +34,8 @@ struct kg_method {
 /*
  * Run the method of @call found in @table (sorted bytewise by name, a
  * shorter name first on a tie). Return: KG_DISPATCH_UNKNOWN (nothing
- * written) or what the method's process() returned.
+ * written) or what the method's process() returned. (Generated services
+ * switch on the name's length and compare instead; this is for tables.)
  */
 int kg_dispatch(struct kg_call *call, const struct kg_method *table, size_t n,
 		const void *ops);
@@ -46,8 +48,16 @@ static inline bool kg_call_is_request(const struct kg_call *call)
 
 /* Anything else: INVALID_MESSAGE_TYPE, naming @service. */
 int kg_reply_not_request(struct kg_call *call, const char *service);
+/* UNKNOWN_METHOD naming call->method. */
+int kg_reply_unknown_method(struct kg_call *call);
+
 /* @ret of a dispatch(): UNKNOWN_METHOD for KG_DISPATCH_UNKNOWN, else @ret. */
-int kg_reply_if_unknown(struct kg_call *call, int ret);
+static inline int kg_reply_if_unknown(struct kg_call *call, int ret)
+{
+	if (likely(ret != KG_DISPATCH_UNKNOWN))
+		return ret;
+	return kg_reply_unknown_method(call);
+}
 
 /* One service of a multiplexed module ("Service:method" names). */
 struct kg_mux_service {

@@ -473,6 +473,68 @@ static __always_inline int kg_binary_read_uuid(struct kg_reader *r, u8 v[16])
 }
 
 /*
+ * Decoders read the fields first in declaration order: the next header is
+ * taken (true) only if it is exactly the one expected; anything else is
+ * left to the general loop, from the same position.
+ */
+static __always_inline bool kg_binary_take_field(struct kg_reader *r, u8 ttype, s16 id)
+{
+	const u8 *p = r->pos;
+
+	if (likely(kg_r_has(r, 3) && p[0] == ttype && kg_get_be16(p + 1) == (u16)id)) {
+		r->pos = p + 3;
+		return true;
+	}
+	return false;
+}
+
+static __always_inline bool kg_binary_take_stop(struct kg_reader *r)
+{
+	if (likely(kg_r_has(r, 1) && *r->pos == KG_T_STOP)) {
+		r->pos++;
+		return true;
+	}
+	return false;
+}
+
+/* Strict binary message headers: the i32 0x8001000T (T = the message type). */
+#define KG_BIN_VERSION_1	0x80010000u
+#define KG_BIN_VERSION_MASK	0xffff0000u
+#define KG_BIN_TYPE_MASK	0x000000ffu
+
+/*
+ * kg_read_message_begin() with a fast path for a server's usual header,
+ * strict binary: version, name length, name and seqid with one bounds check.
+ * Anything else (old binary, compact, every error) goes to
+ * kg_read_message_begin(), which reads the header again: the same checks,
+ * the same errors.
+ */
+static __always_inline int kg_read_message_begin_inline(struct kg_reader *r, struct kg_bytes *name,
+							 u8 *type, s32 *seqid)
+{
+	const u8 *p = r->pos;
+	u32 v, len;
+	u8 t;
+
+	if (likely(r->proto == KG_PROTO_BINARY && kg_r_has(r, 12))) {
+		v = kg_get_be32(p);
+		len = kg_get_be32(p + 4);
+		t = (u8)(v & KG_BIN_TYPE_MASK);
+		if (likely((v & ~KG_BIN_TYPE_MASK) == KG_BIN_VERSION_1 &&
+			   t >= KG_MSG_CALL && t <= KG_MSG_ONEWAY && len <= (u32)S32_MAX &&
+			   len <= r->limits->max_string && len <= kg_reader_remaining(r) - 12)) {
+			name->data = p + 8;
+			name->len = len;
+			*type = t;
+			*seqid = (s32)kg_get_be32(p + 8 + len);
+			r->pos = p + 12 + len;
+			return 0;
+		}
+	}
+	return kg_read_message_begin(r, name, type, seqid);
+}
+
+/*
  * Container headers: kg_binary_read_seq_begin() / kg_binary_read_map_begin() with a
  * fast path for the element types the caller wants (constants): anything else, and
  * every error, is left to the out-of-line function, which reads the header again.
@@ -858,6 +920,27 @@ static __always_inline int kg_compact_read_field_begin(struct kg_reader *r, u8 *
 	*ttype = t;
 	*id = *last;
 	return 0;
+}
+
+/* As kg_binary_take_field(): @header is the short form's byte (never a bool's). */
+static __always_inline bool kg_compact_take_field(struct kg_reader *r, u8 header)
+{
+	if (likely(kg_r_has(r, 1) && *r->pos == header)) {
+		r->pos++;
+		r->bool_pending = 0;
+		return true;
+	}
+	return false;
+}
+
+static __always_inline bool kg_compact_take_stop(struct kg_reader *r)
+{
+	if (likely(kg_r_has(r, 1) && *r->pos == KG_CT_STOP)) {
+		r->pos++;
+		r->bool_pending = 0;
+		return true;
+	}
+	return false;
 }
 
 static __always_inline int kg_compact_read_bool(struct kg_reader *r, bool *v)

@@ -35,7 +35,11 @@
 struct kg_server;
 struct kg_conn;
 
-/* One request being served; valid only during process()/the handler. */
+/*
+ * One request being served; valid only during process()/the handler.
+ * kg_conn_serve_message() sets it member by member (not cleared first): a
+ * member added here is set there too.
+ */
 struct kg_call {
 	struct kg_bytes method;		/* name from the message header */
 	u8 msg_type;			/* KG_MSG_CALL or KG_MSG_ONEWAY */
