@@ -323,7 +323,8 @@ at 256 B-1 KiB), 15-22x the Apache servers, and 0.88 / 0.91 / 0.93x its user bui
 gained more (185 -> 408 Mbit/s at 32 B, 895 ns per message). Both builds run the same code and
 batch alike, so user space's system calls are spread over hundreds of messages and the
 module's only structural edge is gone; what remains is the kernel's own cost. The 32 B
-profile (`bench/run.py --profile`, the merged tree of this run) shows it: memcpy_erms 8.4% of
+profile (`bench/run.py --profile` on this run's code: bench/results/profile-forwarder-*-32.txt;
+earlier ones in profile-9aae835/) shows it: memcpy_erms 8.4% of
 all samples (about 140 ns per message: the receive copy and the copy into the backend's
 buffer, which under -icount count one instruction per byte; user space copies the second with
 AVX), kg_event_raise 2.8% (the socket callbacks, 47 ns), the kernel's mutexes 2.2%. TCP itself
