@@ -305,9 +305,10 @@ Echo, both kinds: every server makes one context switch per call (one vCPU, ping
 switches do not separate the peers; CPU per call does. Raw echo at 32-128 B: the module
 spends 15.2-15.4 us per call, its user build 17.4-17.5, the blocking kthread echo 15.5-15.7:
 whole guest 1.14 / 1.14 / 1.13x its user build (target 1.15x) and 1.02x the kthread echo.
-Since the previous run (commit 93bad0f: 1.15x) both builds got faster, the user build more
-(18.4-18.7 -> 17.4-17.5 us; the module 15.6-15.9 -> 15.2-15.4) with this run's shorter
-per-message path; where user space gained the extra 0.6 us was not profiled. Thrift echo at 32-128 B: 16.0-16.4 us per call against 17.5-17.7 (user build),
+The previous figures (commit 93bad0f: 1.15x; module 15.6-15.9 us, user build 18.4-18.7) were
+a `--quick` run (2000 calls per size, this one 10000), so the two are not like for like:
+the user build's cost per call falls more over longer rounds, and `--quick` runs on this
+session's branches gave 1.18x (raw) and 1.13x (Thrift). Thrift echo at 32-128 B: 16.0-16.4 us per call against 17.5-17.7 (user build),
 20.9-21.0 (TThreadedServer) and 29.6-29.7 (TNonblockingServer): 1.07-1.09x its user build,
 1.16x TThreadedServer, 1.46x TNonblockingServer; p50 latency 32-33 us, user build 34-35."""},
     {"runs": {"forwarder": RUN_61}, "text": """
@@ -315,9 +316,12 @@ Forwarder: rounds repeat within 1% (the min-max above). This run has the flush b
 per-message work of commit eaccdc2 in both builds: a backend with under 12 KiB queued
 flushes only when no connection is left to read (at most 16 passes later), in the kernel's
 loop and, answered the same way, in user space's; receive buffers grow only for a message
-bigger than them; dispatch, header and args decoding cost less (BENCHMARKS' previous run,
-93bad0f: module 160 / 222 / 300 Mbit/s at 32 / 64 / 128 B, 2241-2851 ns of server CPU per
-message). Now the module forwards 359 / 449 / 562 Mbit/s with 1060-1415 ns per message and
+bigger than them; dispatch, header and args decoding cost less. The previous run (93bad0f)
+was `--quick` (256 KiB per client): module 160 / 222 / 300 Mbit/s at 32 / 64 / 128 B and
+2241-2851 ns of server CPU per message, user build 185 / 247 / 314; this code `--quick`:
+module 320 / 395 / 471 and 1106-1534 ns, user build 363 / 432 / 513, libevent unchanged (265
+at 32 B). This full run (1 MiB per client) is 5-8% faster for libevent and 12-19% for the
+thrift-kgen builds. Here the module forwards 359 / 449 / 562 Mbit/s with 1060-1415 ns per message and
 0.006-0.013 server switches per message: 1.25 / 1.43 / 1.57x the libevent forwarder (1.75-1.80x
 at 256 B-1 KiB), 15-22x the Apache servers, and 0.88 / 0.91 / 0.93x its user build, which
 gained more (185 -> 408 Mbit/s at 32 B, 895 ns per message). Both builds run the same code and
