@@ -230,41 +230,6 @@ void kg_bsock_destroy(struct kg_bsock *bs)
 }
 
 /**
- * kg_bsock_peek() - look at every received byte not yet discarded
- * @bs: the buffered socket
- * @data: set to the first unread byte (contiguous up to the return value)
- *
- * Return: the number of unread bytes.
- */
-ssize_t kg_bsock_peek(struct kg_bsock *bs, const u8 **data)
-{
-	if (!bs->rbuf) {
-		*data = NULL;
-		return 0;
-	}
-	*data = bs->rbuf + bs->rhead;
-	return bs->rtail - bs->rhead;
-}
-
-/**
- * kg_bsock_discard() - drop bytes from the front of the receive buffer
- * @bs: the buffered socket
- * @len: how many; clamped to what is buffered
- */
-void kg_bsock_discard(struct kg_bsock *bs, size_t len)
-{
-	u32 avail = bs->rtail - bs->rhead;
-
-	if (WARN_ON(len > avail))
-		len = avail;
-	bs->rhead += len;
-	if (bs->rhead == bs->rtail) {
-		bs->rhead = 0;
-		bs->rtail = 0;
-	}
-}
-
-/**
  * kg_bsock_read() - copy out and discard up to @max_len received bytes
  * @bs: the buffered socket
  * @buf: destination
@@ -562,6 +527,8 @@ u8 *kg_bsock_reserve(struct kg_bsock *bs, size_t len, int *err)
 		*err = -EMSGSIZE;
 	else if (!kg_bsock_snd_fits(bs, len))
 		*err = -ENOBUFS;
+	else if (len <= bs->scap - bs->stail)
+		*err = 0;	/* the room is there: the usual case */
 	else
 		*err = kg_bsock_snd_room(bs, len);
 	if (*err) {
@@ -569,17 +536,6 @@ u8 *kg_bsock_reserve(struct kg_bsock *bs, size_t len, int *err)
 		return NULL;
 	}
 	return bs->sbuf + bs->stail;
-}
-
-/**
- * kg_bsock_commit() - queue @len reserved bytes and drop the send lock
- * @bs: the buffered socket
- * @len: bytes written at the reserved place (at most what was reserved)
- */
-void kg_bsock_commit(struct kg_bsock *bs, size_t len)
-{
-	bs->stail += len;
-	mutex_unlock(&bs->send_lock);
 }
 
 /**

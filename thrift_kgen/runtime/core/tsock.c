@@ -140,19 +140,6 @@ int kg_tsock_next(struct kg_tsock *ts, struct kg_tmsg *msg)
 }
 
 /**
- * kg_tsock_discard() - drop the message kg_tsock_next() returned
- * @ts: the Thrift socket
- */
-void kg_tsock_discard(struct kg_tsock *ts)
-{
-	kg_bsock_discard(ts->bs, ts->current_len);
-	ts->current_len = 0;
-	/* Whatever follows is a new message. */
-	ts->need = 0;
-	kg_frame_state_reset(&ts->parse);
-}
-
-/**
  * kg_tsock_write() - queue one whole message, framed as @ts is
  * @ts: the Thrift socket to write to
  * @msg: the message (its payload is what is sent; the frame header is redone)
@@ -174,7 +161,7 @@ int kg_tsock_write(struct kg_tsock *ts, const struct kg_tmsg *msg)
 	if (!dst)
 		return err;
 	kg_frame_write_header(ts->transport, dst, msg->payload.len);
-	memcpy(dst + hdr, msg->payload.data, msg->payload.len);
+	kg_copy(dst + hdr, msg->payload.data, msg->payload.len);	/* small: word moves */
 	kg_bsock_commit(ts->bs, total);
 	return 0;
 }
