@@ -111,7 +111,7 @@ ssize_t kg_bsock_fill(struct kg_bsock *bs, size_t budget);
 
 ssize_t kg_bsock_write(struct kg_bsock *bs, const void *buf, size_t len);
 int kg_bsock_write_all(struct kg_bsock *bs, const void *buf, size_t len);
-u8 *kg_bsock_reserve(struct kg_bsock *bs, size_t len, int *err);
+int kg_bsock_make_room(struct kg_bsock *bs, size_t len);
 
 /*
  * Per-message helpers, inline: a call each was a fifth of their cost in a
@@ -161,6 +161,29 @@ static inline void kg_bsock_commit(struct kg_bsock *bs, size_t len)
 {
 	bs->stail += len;
 	mutex_unlock(&bs->send_lock);
+}
+
+/* After kg_bsock_make_room(): where the room starts. */
+static inline u8 *kg_bsock_room_start(const struct kg_bsock *bs)
+{
+	return bs->sbuf + bs->stail;
+}
+
+/**
+ * kg_bsock_reserve() - lock the send buffer and make room to encode in place
+ * @bs: the buffered socket
+ * @len: bytes needed
+ * @err: set to -ENOBUFS (not now), -EMSGSIZE (never: over max_msg), -EPIPE
+ *       or -ENOMEM (the budget cannot pay for it) when NULL is returned
+ *
+ * As kg_bsock_make_room(): the send lock stays held until kg_bsock_commit().
+ *
+ * Return: where to write @len bytes, or NULL.
+ */
+static inline u8 *kg_bsock_reserve(struct kg_bsock *bs, size_t len, int *err)
+{
+	*err = kg_bsock_make_room(bs, len);
+	return *err ? NULL : kg_bsock_room_start(bs);
 }
 
 /* After kg_bsock_reserve(): the contiguous room there, at least what was asked for. */
