@@ -303,7 +303,6 @@ static inline void kg_put_be64(u8 *p, u64 v)
 	kg_put_be32(p + 4, v & 0xffffffffu);
 }
 
-
 /*
  * Copies of a few dozen bytes (a forwarded small message into the send
  * buffer): inline word moves. In the kernel, memcpy() of a length known only
