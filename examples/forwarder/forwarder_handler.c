@@ -8,12 +8,16 @@
  * (a negative key -1 goes to backend N - 1).
  *
  * Concurrency: in the kernel, connections may be served in parallel (the
- * unbound and per-cpu workqueue modes). The backend table is protected by
- * a mutex that is held only to pick a backend and take a reference on it;
- * forwarding itself runs without the lock, so clients forward in parallel.
- * One client connection is served by one worker at a time, and a key always
- * maps to the same backend connection, so the messages of one client with
- * one key arrive in the order they were sent.
+ * unbound and per-cpu workqueue modes). The backend table changes only on
+ * connect() and close_backends(), so it is read under RCU: msg() picks a
+ * backend and takes a reference on it without a lock (a mutex per message
+ * also meant a might-sleep check); the writers, serialized by a mutex,
+ * publish a new table and drop the old one's references after a grace
+ * period. Forwarding itself runs outside the read section, so
+ * clients forward in parallel. One client connection is served by one
+ * worker at a time, and a key always maps to the same backend connection
+ * of a table, so the messages of one client with one key arrive in the
+ * order they were sent.
  *
  * Backpressure: when a backend's send buffer is full, kg_conn_forward()
  * returns -EAGAIN and so does msg(): the runtime keeps the message and
@@ -29,10 +33,16 @@
 /* The longest backend address: an IPv6 literal with a zone fits. */
 #define FWD_ADDR_MAX		64
 
+/* The backends one connect() gave, immutable once published. */
+struct fwd_table {
+	struct rcu_head rcu;
+	u32 n;				/* at least 1: no backends is no table */
+	struct kg_conn *backends[];	/* references, dropped after a grace period */
+};
+
 struct fwd_state {
-	struct mutex lock;		/* backends[] and n */
-	struct kg_conn *backends[FWD_MAX_BACKENDS];	/* references */
-	u32 n;
+	struct mutex lock;		/* serializes the writers of table */
+	struct fwd_table __rcu *table;
 	atomic64_t forwarded;
 	atomic64_t dropped;
 };
@@ -44,33 +54,47 @@ int forwarder_handler_init(void **data)
 	if (!st)
 		return -ENOMEM;
 	mutex_init(&st->lock);
+	RCU_INIT_POINTER(st->table, NULL);
 	atomic64_set(&st->forwarded, 0);
 	atomic64_set(&st->dropped, 0);
 	*data = st;
 	return 0;
 }
 
-/* Close and release every backend connection; st->lock held. */
-static void fwd_close_all(struct fwd_state *st)
+/* After a grace period no msg() can still take a reference from @head's table. */
+static void fwd_table_free(struct rcu_head *head)
 {
+	struct fwd_table *t = container_of(head, struct fwd_table, rcu);
 	u32 i;
 
-	for (i = 0; i < st->n; i++) {
-		kg_conn_close(st->backends[i]);
-		kg_conn_put(st->backends[i]);
-		st->backends[i] = NULL;
-	}
-	st->n = 0;
+	for (i = 0; i < t->n; i++)
+		kg_conn_put(t->backends[i]);	/* any context: frees memory only */
+	kfree(t);
+}
+
+/* Unpublish the table and close its backends; st->lock held. */
+static void fwd_close_all(struct fwd_state *st)
+{
+	struct fwd_table *t = rcu_dereference_protected(st->table, lockdep_is_held(&st->lock));
+	u32 i;
+
+	if (!t)
+		return;
+	rcu_assign_pointer(st->table, NULL);
+	for (i = 0; i < t->n; i++)
+		kg_conn_close(t->backends[i]);
+	call_rcu(&t->rcu, fwd_table_free);
 }
 
 void forwarder_handler_exit(void *data)
 {
 	struct fwd_state *st = data;
-	u32 i;
+	struct fwd_table *t = rcu_dereference_protected(st->table, 1);
 
 	/* The server stopped and closed every connection: drop our references. */
-	for (i = 0; i < st->n; i++)
-		kg_conn_put(st->backends[i]);
+	if (t)
+		call_rcu(&t->rcu, fwd_table_free);
+	rcu_barrier();	/* every fwd_table_free() ran: the module may go */
 	mutex_destroy(&st->lock);
 	kfree(st);
 }
@@ -79,17 +103,19 @@ void forwarder_handler_exit(void *data)
 static struct kg_conn *fwd_pick(struct fwd_state *st, s32 key)
 {
 	struct kg_conn *to = NULL;
+	struct fwd_table *t;
 	s64 idx;
 
-	mutex_lock(&st->lock);
-	if (st->n) {
-		idx = (s64)key % st->n;
+	rcu_read_lock();
+	t = rcu_dereference(st->table);
+	if (t) {
+		idx = (s64)key % t->n;
 		if (idx < 0)
-			idx += st->n;
-		to = st->backends[idx];
-		kg_conn_get(to);
+			idx += t->n;
+		to = t->backends[idx];
+		kg_conn_get(to);	/* the table's reference outlives the read section */
 	}
-	mutex_unlock(&st->lock);
+	rcu_read_unlock();
 	return to;
 }
 
@@ -132,6 +158,7 @@ int forwarder_forwarder_connect(struct kg_call *call,
 				struct forwarder_backend_error *err)
 {
 	struct fwd_state *st = call->service_data;
+	struct fwd_table *t = NULL;
 	char addr[FWD_ADDR_MAX];
 	const char *why = NULL;
 	u32 i;
@@ -149,22 +176,37 @@ int forwarder_forwarder_connect(struct kg_call *call,
 			return fwd_error(err, "bad backend port", EINVAL);
 	}
 
+	if (backends->count) {
+		/* Bounded by FWD_MAX_BACKENDS; refused, not waited for, when short. */
+		t = kzalloc(sizeof(*t) + backends->count * sizeof(t->backends[0]),
+			    GFP_KERNEL | __GFP_NOWARN);
+		if (!t)
+			return fwd_error(err, "out of memory", ENOMEM);
+	}
 	mutex_lock(&st->lock);
 	fwd_close_all(st);
-	for (i = 0; i < backends->count; i++) {
+	for (i = 0; t && i < backends->count; i++) {
 		const struct forwarder_backend *b = &backends->elems[i];
 
 		memcpy(addr, b->addr.data, b->addr.len);
 		addr[b->addr.len] = '\0';
-		ret = kg_connect(call->server, addr, (u16)b->port, NULL, &st->backends[st->n]);
+		ret = kg_connect(call->server, addr, (u16)b->port, NULL, &t->backends[t->n]);
 		if (ret) {
 			why = "cannot connect";
 			break;
 		}
-		st->n++;
+		t->n++;
 	}
-	if (ret)
-		fwd_close_all(st);
+	if (ret) {
+		/* Never published: no reader saw it. */
+		for (i = 0; i < t->n; i++) {
+			kg_conn_close(t->backends[i]);
+			kg_conn_put(t->backends[i]);
+		}
+		kfree(t);
+		t = NULL;
+	}
+	rcu_assign_pointer(st->table, t);
 	mutex_unlock(&st->lock);
 	if (ret)
 		return fwd_error(err, why, -ret);
@@ -184,10 +226,12 @@ int forwarder_forwarder_close_backends(struct kg_call *call)
 int forwarder_forwarder_stats(struct kg_call *call, struct forwarder_forwarder_stats *result)
 {
 	struct fwd_state *st = call->service_data;
+	struct fwd_table *t;
 
-	mutex_lock(&st->lock);
-	result->backends = (s32)st->n;
-	mutex_unlock(&st->lock);
+	rcu_read_lock();
+	t = rcu_dereference(st->table);
+	result->backends = t ? (s32)t->n : 0;
+	rcu_read_unlock();
 	result->isset.backends = true;
 	result->forwarded = atomic64_read(&st->forwarded);
 	result->isset.forwarded = true;

@@ -292,6 +292,42 @@ KT_TEST(detect_transport_cases)
 	}
 }
 
+/*
+ * kg_copy_small() (compat.h), the kernel's copy of forwarded frames: every
+ * length up to past KG_COPY_SMALL_MAX, at every source/destination offset
+ * mod 8, between heap blocks of exactly that size (ASan sees any byte read
+ * or written out of bounds), and nothing around the destination touched.
+ */
+KT_TEST(copy_small_every_length)
+{
+	size_t len, so, dof, i;
+
+	for (len = 0; len <= KG_COPY_SMALL_MAX + 8; len++) {
+		for (so = 0; so < 8; so++) {
+			for (dof = 0; dof < 8; dof++) {
+				u8 *src = malloc(so + len + 1), *dst = malloc(dof + len + 1);
+
+				CHECK(src && dst);
+				for (i = 0; i < so + len + 1; i++)
+					src[i] = (u8)(i * 131 + len);
+				memset(dst, 0xa5, dof + len + 1);
+				kg_copy_small(dst + dof, src + so, len);
+				CHECK_EQ_AT(memcmp(dst + dof, src + so, len), 0, len);
+				for (i = 0; i < dof; i++)
+					CHECK_EQ_AT(dst[i], 0xa5, len);
+				CHECK_EQ_AT(dst[dof + len], 0xa5, len);
+				/* kg_copy() picks it or memcpy(): the same bytes. */
+				memset(dst, 0x5a, dof + len + 1);
+				kg_copy(dst + dof, src + so, len);
+				CHECK_EQ_AT(memcmp(dst + dof, src + so, len), 0, len);
+				CHECK_EQ_AT(dst[dof + len], 0x5a, len);
+				free(src);
+				free(dst);
+			}
+		}
+	}
+}
+
 KT_MAIN(KT_CASE(framed_every_split_point),
 	KT_CASE(framed_bad_sizes),
 	KT_CASE(unframed_every_split_point),
@@ -301,4 +337,5 @@ KT_MAIN(KT_CASE(framed_every_split_point),
 	KT_CASE(unframed_need_hint),
 	KT_CASE(write_header_and_unknowns),
 	KT_CASE(detect_proto_first_byte),
-	KT_CASE(detect_transport_cases))
+	KT_CASE(detect_transport_cases),
+	KT_CASE(copy_small_every_length))

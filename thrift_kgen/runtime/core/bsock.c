@@ -230,41 +230,6 @@ void kg_bsock_destroy(struct kg_bsock *bs)
 }
 
 /**
- * kg_bsock_peek() - look at every received byte not yet discarded
- * @bs: the buffered socket
- * @data: set to the first unread byte (contiguous up to the return value)
- *
- * Return: the number of unread bytes.
- */
-ssize_t kg_bsock_peek(struct kg_bsock *bs, const u8 **data)
-{
-	if (!bs->rbuf) {
-		*data = NULL;
-		return 0;
-	}
-	*data = bs->rbuf + bs->rhead;
-	return bs->rtail - bs->rhead;
-}
-
-/**
- * kg_bsock_discard() - drop bytes from the front of the receive buffer
- * @bs: the buffered socket
- * @len: how many; clamped to what is buffered
- */
-void kg_bsock_discard(struct kg_bsock *bs, size_t len)
-{
-	u32 avail = bs->rtail - bs->rhead;
-
-	if (WARN_ON(len > avail))
-		len = avail;
-	bs->rhead += len;
-	if (bs->rhead == bs->rtail) {
-		bs->rhead = 0;
-		bs->rtail = 0;
-	}
-}
-
-/**
  * kg_bsock_read() - copy out and discard up to @max_len received bytes
  * @bs: the buffered socket
  * @buf: destination
@@ -512,7 +477,7 @@ ssize_t kg_bsock_write(struct kg_bsock *bs, const void *buf, size_t len)
 	if (ret)
 		goto out;
 	if (n)
-		memcpy(bs->sbuf + bs->stail, buf, n);
+		kg_copy(bs->sbuf + bs->stail, buf, n);	/* small: word moves */
 	bs->stail += n;
 	ret = n;
 out:
@@ -536,50 +501,42 @@ int kg_bsock_write_all(struct kg_bsock *bs, const void *buf, size_t len)
 
 	if (!dst)
 		return err;
-	memcpy(dst, buf, len);
+	kg_copy(dst, buf, len);
 	kg_bsock_commit(bs, len);
 	return 0;
 }
 
 /**
- * kg_bsock_reserve() - lock the send buffer and make room to encode in place
+ * kg_bsock_make_room() - lock the send buffer and make room to write in place
  * @bs: the buffered socket
  * @len: bytes needed
- * @err: set to -ENOBUFS (not now), -EMSGSIZE (never: over max_msg), -EPIPE
- *       or -ENOMEM (the budget cannot pay for it) when NULL is returned
  *
  * On success the send lock stays held until kg_bsock_commit(), which must
- * follow without sleeping on anything but memory.
+ * follow without sleeping on anything but memory; the room starts at
+ * kg_bsock_room_start(). (kg_bsock_reserve() is the same returning that
+ * place; this form spares its callers a local whose address is taken.)
  *
- * Return: where to write @len bytes, or NULL.
+ * Return: 0, -ENOBUFS (not now), -EMSGSIZE (never: over max_msg), -EPIPE
+ * or -ENOMEM (the budget cannot pay for it).
  */
-u8 *kg_bsock_reserve(struct kg_bsock *bs, size_t len, int *err)
+int kg_bsock_make_room(struct kg_bsock *bs, size_t len)
 {
+	int err;
+
 	mutex_lock(&bs->send_lock);
 	if (bs->dead)
-		*err = -EPIPE;
+		err = -EPIPE;
 	else if (len > bs->max_msg)
-		*err = -EMSGSIZE;
+		err = -EMSGSIZE;
 	else if (!kg_bsock_snd_fits(bs, len))
-		*err = -ENOBUFS;
+		err = -ENOBUFS;
+	else if (len <= bs->scap - bs->stail)
+		return 0;	/* the room is there: the usual case */
 	else
-		*err = kg_bsock_snd_room(bs, len);
-	if (*err) {
+		err = kg_bsock_snd_room(bs, len);
+	if (err)
 		mutex_unlock(&bs->send_lock);
-		return NULL;
-	}
-	return bs->sbuf + bs->stail;
-}
-
-/**
- * kg_bsock_commit() - queue @len reserved bytes and drop the send lock
- * @bs: the buffered socket
- * @len: bytes written at the reserved place (at most what was reserved)
- */
-void kg_bsock_commit(struct kg_bsock *bs, size_t len)
-{
-	bs->stail += len;
-	mutex_unlock(&bs->send_lock);
+	return err;
 }
 
 /**

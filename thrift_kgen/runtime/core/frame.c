@@ -422,19 +422,3 @@ int kg_frame_detect_transport(const void *buf, size_t len, u8 *transport, u32 *n
 									 KG_TRANSPORT_BUFFERED;
 	return 0;
 }
-
-/**
- * kg_frame_write_header() - write the frame header of an outgoing message
- * @transport: enum kg_transport
- * @dst: room for kg_frame_header_len(@transport) bytes
- * @payload_len: the message's length
- *
- * Return: bytes written, 4 (framed) or 0 (unframed).
- */
-u32 kg_frame_write_header(u8 transport, void *dst, u32 payload_len)
-{
-	if (transport != KG_TRANSPORT_FRAMED)
-		return 0;
-	kg_put_be32(dst, payload_len);
-	return KG_FRAME_HEADER_LEN;
-}

@@ -571,20 +571,19 @@ static int kg_conn_wait_for(struct kg_conn *waiter, struct kg_conn *target, size
  */
 int kg_conn_forward(struct kg_conn *to, const struct kg_call *call)
 {
-	struct kg_tmsg msg;
 	u32 hdr = call->raw.len - (call->in->end - call->in->start);
+	const u8 *payload = call->raw.data + hdr;
+	u32 len = call->raw.len - hdr;
 	int err;
 
 	/* Bytes as received: meaningless to a peer of the other protocol. */
 	if (call->conn->ts.proto != to->ts.proto)
 		return -EPROTO;
-	msg.raw = call->raw;
-	msg.payload.data = call->raw.data + hdr;
-	msg.payload.len = call->raw.len - hdr;
 	for (;;) {
 		u64 frees = kg_mem_frees(&to->srv->mem);
 
-		err = kg_tsock_write(&to->ts, &msg);
+		/* No message struct on the stack: no canary, nothing cleared. */
+		err = kg_tsock_write_payload(&to->ts, payload, len);
 		if (!err) {
 			kg_conn_wrote(to);
 			return 0;
@@ -599,8 +598,7 @@ int kg_conn_forward(struct kg_conn *to, const struct kg_call *call)
 			return -EFBIG;
 		if (err != -ENOBUFS)
 			return err;
-		err = kg_conn_wait_for(call->conn, to,
-				       kg_frame_header_len(to->ts.transport) + msg.payload.len);
+		err = kg_conn_wait_for(call->conn, to, kg_frame_header_len(to->ts.transport) + len);
 		if (err)
 			return err;
 	}

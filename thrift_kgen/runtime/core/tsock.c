@@ -31,77 +31,17 @@ void kg_tsock_init(struct kg_tsock *ts, struct kg_bsock *bs, u8 transport, u8 pr
 	kg_frame_state_reset(&ts->parse);
 }
 
-/**
- * kg_tsock_next() - peek at the first whole message
- * @ts: the Thrift socket
- * @msg: set to the message (valid until it is discarded or more is received)
- *
- * Unframed, the skip-parse that finds the message's end goes on from where
- * it stopped on the last call (kg_frame_resume(), state in @ts->parse), so
- * each received byte is parsed once however the message arrives. And after
- * an incomplete parse it is not called again before the buffer holds the
- * frame.need bytes it asked for (a lower bound, see frame.h, so waiting
- * cannot miss a message). Calling again before the message is discarded
- * returns it again without parsing.
- *
- * Detection: with @ts->transport KG_TRANSPORT_AUTO, the first call that has
- * enough bytes (at most 8) fixes it; with @ts->proto KG_PROTO_AUTO, the
- * first message's first byte fixes it (unframed: before its end is looked
- * for, since the skip-parse is the protocol's; framed: once the frame is
- * in). Both stay for the connection's life: replies are written in them.
- *
- * Return: 1 with @msg set; 0 when more bytes are needed; -EBADMSG or
- * -EMSGSIZE when the stream can never yield a valid message (close it).
+/*
+ * kg_tsock_next() past its fast path: detection, the skip-parse, and
+ * whatever the framed fast path would refuse or wait for. Out of line, so
+ * the fast path has no frame on its stack (no canary, nothing to clear).
  */
-int kg_tsock_next(struct kg_tsock *ts, struct kg_tmsg *msg)
+static noinline int kg_tsock_next_general(struct kg_tsock *ts, struct kg_tmsg *msg,
+					  const u8 *data, size_t avail)
 {
 	struct kg_frame frame;
-	const u8 *data;
-	ssize_t avail;
-	u64 from;
 	int ret;
 
-	ts->current_len = 0;
-	avail = kg_bsock_peek(ts->bs, &data);
-	if (!avail)
-		return 0;
-	/* Stream offset of the first buffered byte: moves only on discard. */
-	from = ts->bs->bytes_in - (u64)avail;
-	if (from != ts->msg_from) {
-		/* Discarded behind our back: a new message. */
-		kg_frame_state_reset(&ts->parse);
-		ts->need = 0;
-		ts->msg_from = from;
-	}
-	if ((size_t)avail < ts->need)
-		return 0;
-	/*
-	 * Framed with the protocol known, the usual case: the length is all
-	 * there is to parse, checked as kg_frame_framed() does. Anything it
-	 * would refuse, or wait for, takes the general path below.
-	 */
-	if (likely(ts->transport == KG_TRANSPORT_FRAMED && ts->proto != KG_PROTO_AUTO &&
-		   avail >= KG_FRAME_HEADER_LEN)) {
-		u32 n = kg_get_be32(data);
-
-		if (likely((s32)n > 0 && n <= ts->limits->max_frame)) {
-			u32 total = KG_FRAME_HEADER_LEN + n;
-
-			ts->parse_attempts++;
-			ts->parse_bytes += KG_FRAME_HEADER_LEN;
-			if ((size_t)avail < total) {
-				ts->need = total;
-				return 0;
-			}
-			ts->need = 0;
-			msg->raw.data = data;
-			msg->raw.len = total;
-			msg->payload.data = data + KG_FRAME_HEADER_LEN;
-			msg->payload.len = n;
-			ts->current_len = total;
-			return 1;
-		}
-	}
 	if (unlikely(ts->transport == KG_TRANSPORT_AUTO)) {
 		ret = kg_frame_detect_transport(data, avail, &ts->transport, &ts->need);
 		if (ret == -EAGAIN)
@@ -140,42 +80,104 @@ int kg_tsock_next(struct kg_tsock *ts, struct kg_tmsg *msg)
 }
 
 /**
- * kg_tsock_discard() - drop the message kg_tsock_next() returned
+ * kg_tsock_next() - peek at the first whole message
  * @ts: the Thrift socket
+ * @msg: set to the message (valid until it is discarded or more is received)
+ *
+ * Unframed, the skip-parse that finds the message's end goes on from where
+ * it stopped on the last call (kg_frame_resume(), state in @ts->parse), so
+ * each received byte is parsed once however the message arrives. And after
+ * an incomplete parse it is not called again before the buffer holds the
+ * frame.need bytes it asked for (a lower bound, see frame.h, so waiting
+ * cannot miss a message). Calling again before the message is discarded
+ * returns it again without parsing.
+ *
+ * Detection: with @ts->transport KG_TRANSPORT_AUTO, the first call that has
+ * enough bytes (at most 8) fixes it; with @ts->proto KG_PROTO_AUTO, the
+ * first message's first byte fixes it (unframed: before its end is looked
+ * for, since the skip-parse is the protocol's; framed: once the frame is
+ * in). Both stay for the connection's life: replies are written in them.
+ *
+ * Return: 1 with @msg set; 0 when more bytes are needed; -EBADMSG or
+ * -EMSGSIZE when the stream can never yield a valid message (close it).
  */
-void kg_tsock_discard(struct kg_tsock *ts)
+int kg_tsock_next(struct kg_tsock *ts, struct kg_tmsg *msg)
 {
-	kg_bsock_discard(ts->bs, ts->current_len);
+	const u8 *data;
+	ssize_t avail;
+	u64 from;
+
 	ts->current_len = 0;
-	/* Whatever follows is a new message. */
-	ts->need = 0;
-	kg_frame_state_reset(&ts->parse);
+	avail = kg_bsock_peek(ts->bs, &data);
+	if (!avail)
+		return 0;
+	/* Stream offset of the first buffered byte: moves only on discard. */
+	from = ts->bs->bytes_in - (u64)avail;
+	if (from != ts->msg_from) {
+		/* Discarded behind our back: a new message. */
+		kg_frame_state_reset(&ts->parse);
+		ts->need = 0;
+		ts->msg_from = from;
+	}
+	if ((size_t)avail < ts->need)
+		return 0;
+	/*
+	 * Framed with the protocol known, the usual case: the length is all
+	 * there is to parse, checked as kg_frame_framed() does. Anything it
+	 * would refuse, or wait for, takes the general path.
+	 */
+	if (likely(ts->transport == KG_TRANSPORT_FRAMED && ts->proto != KG_PROTO_AUTO &&
+		   avail >= KG_FRAME_HEADER_LEN)) {
+		u32 n = kg_get_be32(data);
+
+		if (likely((s32)n > 0 && n <= ts->limits->max_frame)) {
+			u32 total = KG_FRAME_HEADER_LEN + n;
+
+			ts->parse_attempts++;
+			ts->parse_bytes += KG_FRAME_HEADER_LEN;
+			if ((size_t)avail < total) {
+				ts->need = total;
+				return 0;
+			}
+			ts->need = 0;
+			msg->raw.data = data;
+			msg->raw.len = total;
+			msg->payload.data = data + KG_FRAME_HEADER_LEN;
+			msg->payload.len = n;
+			ts->current_len = total;
+			return 1;
+		}
+	}
+	return kg_tsock_next_general(ts, msg, data, avail);
 }
 
 /**
- * kg_tsock_write() - queue one whole message, framed as @ts is
+ * kg_tsock_write_payload() - queue one whole message, framed as @ts is
  * @ts: the Thrift socket to write to
- * @msg: the message (its payload is what is sent; the frame header is redone)
+ * @payload: the message without frame header (the header is redone)
+ * @len: its length
  *
  * Return: 0, -ENOBUFS when it does not fit now, -EPIPE if @ts is closing,
  * -EMSGSIZE if it can never fit (over the send side's max_msg), -ENOMEM
  * when the memory budget cannot pay for it now.
  */
-int kg_tsock_write(struct kg_tsock *ts, const struct kg_tmsg *msg)
+int kg_tsock_write_payload(struct kg_tsock *ts, const u8 *payload, u32 len)
 {
 	u32 hdr = kg_frame_header_len(ts->transport);
-	size_t total = (size_t)hdr + msg->payload.len;
+	size_t total = (size_t)hdr + len;
+	struct kg_bsock *bs = ts->bs;
 	u8 *dst;
 	int err;
 
-	if (total > ts->bs->max_msg)
+	if (total > bs->max_msg)
 		return -EMSGSIZE;
-	dst = kg_bsock_reserve(ts->bs, total, &err);
-	if (!dst)
+	err = kg_bsock_make_room(bs, total);
+	if (err)
 		return err;
-	kg_frame_write_header(ts->transport, dst, msg->payload.len);
-	memcpy(dst + hdr, msg->payload.data, msg->payload.len);
-	kg_bsock_commit(ts->bs, total);
+	dst = kg_bsock_room_start(bs);
+	kg_frame_write_header(ts->transport, dst, len);
+	kg_copy(dst + hdr, payload, len);	/* small: word moves, see kg_copy() */
+	kg_bsock_commit(bs, total);
 	return 0;
 }
 

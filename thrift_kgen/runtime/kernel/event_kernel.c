@@ -215,33 +215,17 @@ static void kg_loop_done(struct kg_loop *loop)
 
 /* ---- event callbacks (softirq) ---- */
 
-static void kg_event_raise(struct kg_event *ev, unsigned int events)
+/*
+ * Ordered mode, @ev not listed: list it (for writing only: on the later
+ * list) and wake the loop if it sleeps. Out of line: an event already
+ * listed (a backend every client message writes to) needs none of this.
+ */
+static noinline void kg_event_list(struct kg_event *ev, unsigned int events)
 {
 	struct kg_loop *loop = ev->loop;
 	unsigned long flags;
 	bool start;
 
-	if (events & KG_EV_READ)
-		set_bit(KG_EVB_READ, &ev->pending);
-	if (events & KG_EV_WRITE)
-		set_bit(KG_EVB_WRITE, &ev->pending);
-	if (events & KG_EV_CLOSE)
-		set_bit(KG_EVB_CLOSE, &ev->pending);
-	if (!loop->single) {
-		/* Orders the bits before the work's PENDING bit; see kg_event_work(). */
-		kg_loop_queue(loop, &ev->work);
-		return;
-	}
-	/*
-	 * Already listed (a backend every client message writes to): nothing
-	 * to do but the bit. The loop takes an event off its list before it
-	 * reads the bits (kg_event_run()'s xchg, a full barrier), and the
-	 * barrier here pairs with it: either we see the event off its list
-	 * and list it again below, or the loop's xchg sees the bit.
-	 */
-	smp_mb__after_atomic();
-	if (!list_empty(&ev->ready))
-		return;
 	/* Any context: socket callbacks run in softirq, kicks in process context. */
 	spin_lock_irqsave(&loop->ready_lock, flags);
 	if (list_empty(&ev->ready))
@@ -256,6 +240,34 @@ static void kg_event_raise(struct kg_event *ev, unsigned int events)
 	/* Orders scheduled before the thread's check of it (kg_loop_thread()). */
 	if (start)
 		wake_up_process(loop->thread);
+}
+
+static __always_inline void kg_event_raise(struct kg_event *ev, unsigned int events)
+{
+	struct kg_loop *loop = ev->loop;
+
+	if (events & KG_EV_READ)
+		set_bit(KG_EVB_READ, &ev->pending);
+	if (events & KG_EV_WRITE)
+		set_bit(KG_EVB_WRITE, &ev->pending);
+	if (events & KG_EV_CLOSE)
+		set_bit(KG_EVB_CLOSE, &ev->pending);
+	if (unlikely(!loop->single)) {
+		/* Orders the bits before the work's PENDING bit; see kg_event_work(). */
+		kg_loop_queue(loop, &ev->work);
+		return;
+	}
+	/*
+	 * Already listed: nothing to do but the bit. The loop takes an event
+	 * off its list before it reads the bits (kg_event_run()'s xchg, a
+	 * full barrier), and the barrier here pairs with it: either we see
+	 * the event off its list and list it again, or the loop's xchg sees
+	 * the bit.
+	 */
+	smp_mb__after_atomic();
+	if (likely(!list_empty(&ev->ready)))
+		return;
+	kg_event_list(ev, events);
 }
 
 /* Caller holds sk->sk_callback_lock. NULL on children not yet accepted. */

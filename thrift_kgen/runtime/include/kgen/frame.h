@@ -165,6 +165,12 @@ static inline u32 kg_frame_header_len(u8 transport)
  * has room for kg_frame_header_len(transport) bytes). Returns the bytes
  * written: 4 framed, 0 unframed.
  */
-u32 kg_frame_write_header(u8 transport, void *dst, u32 payload_len);
+static inline u32 kg_frame_write_header(u8 transport, void *dst, u32 payload_len)
+{
+	if (transport != KG_TRANSPORT_FRAMED)
+		return 0;
+	kg_put_be32(dst, payload_len);
+	return KG_FRAME_HEADER_LEN;
+}
 
 #endif /* _KGEN_FRAME_H */

@@ -367,8 +367,17 @@ static __always_inline int kg_binary_read_field_begin(struct kg_reader *r, u8 *t
 	const u8 *p = r->pos;
 	u8 t;
 
-	if (unlikely(!kg_r_has(r, 1)))
-		return kg_reader_short(r, 1);
+	/*
+	 * As kg_bin_read_field_begin() (a bad type before a short header), all
+	 * inline: passing it @ttype and @id would make the caller's locals
+	 * address-taken, so every struct decoder paid a stack canary. Errors
+	 * are constants, so the compiler sees @ttype and @id set whenever 0 is
+	 * returned.
+	 */
+	if (unlikely(!kg_r_has(r, 1))) {
+		kg_reader_short(r, 1);
+		return -ENODATA;
+	}
 	t = p[0];
 	if (t == KG_T_STOP) {
 		r->pos = p + 1;
@@ -376,10 +385,12 @@ static __always_inline int kg_binary_read_field_begin(struct kg_reader *r, u8 *t
 		*id = 0;
 		return 0;
 	}
-	if (unlikely(!kg_r_has(r, 3)))
-		return kg_bin_read_field_begin(r, ttype, id);
 	if (unlikely(t >= 32 || !((KG_VALID_TTYPES >> t) & 1)))
 		return -EBADMSG;
+	if (unlikely(!kg_r_has(r, 3))) {
+		kg_reader_short(r, 3);
+		return -ENODATA;
+	}
 	*ttype = t;
 	*id = (s16)kg_get_be16(p + 1);
 	r->pos = p + 3;

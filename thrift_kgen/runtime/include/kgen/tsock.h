@@ -54,10 +54,34 @@ typedef int (*kg_tsock_encode_fn)(struct kg_writer *w, const void *arg);
 void kg_tsock_init(struct kg_tsock *ts, struct kg_bsock *bs, u8 transport, u8 proto,
 		   const struct kg_limits *limits);
 int __must_check kg_tsock_next(struct kg_tsock *ts, struct kg_tmsg *msg);
-void kg_tsock_discard(struct kg_tsock *ts);
-int __must_check kg_tsock_write(struct kg_tsock *ts, const struct kg_tmsg *msg);
+int __must_check kg_tsock_write_payload(struct kg_tsock *ts, const u8 *payload, u32 len);
 int __must_check kg_tsock_forward(struct kg_tsock *from, struct kg_tsock *to);
 int __must_check kg_tsock_write_encoded(struct kg_tsock *ts, kg_tsock_encode_fn encode,
 					const void *arg);
+
+/**
+ * kg_tsock_write() - queue one whole message, framed as @ts is
+ * @ts: the Thrift socket to write to
+ * @msg: the message (its payload is what is sent; the frame header is redone)
+ *
+ * Return: as kg_tsock_write_payload().
+ */
+static inline int __must_check kg_tsock_write(struct kg_tsock *ts, const struct kg_tmsg *msg)
+{
+	return kg_tsock_write_payload(ts, msg->payload.data, msg->payload.len);
+}
+
+/**
+ * kg_tsock_discard() - drop the message kg_tsock_next() returned
+ * @ts: the Thrift socket
+ */
+static inline void kg_tsock_discard(struct kg_tsock *ts)
+{
+	kg_bsock_discard(ts->bs, ts->current_len);
+	ts->current_len = 0;
+	/* Whatever follows is a new message. */
+	ts->need = 0;
+	kg_frame_state_reset(&ts->parse);
+}
 
 #endif /* _KGEN_TSOCK_H */
