@@ -41,6 +41,49 @@ ssize_t kg_sock_recv(struct kg_sock *s, void *buf, size_t len)
 	return (ssize_t)n;
 }
 
+/*
+ * Borrowing (tests set borrow_seg): segments of 1..borrow_seg bytes, each
+ * a malloc'ed copy freed by kg_rx_seg_put(), so ASan catches a view used
+ * after its segment was let go. 0: -EOPNOTSUPP, the copy path.
+ */
+static size_t borrow_seg;
+static size_t borrow_calls;
+
+ssize_t kg_sock_recv_borrow(struct kg_sock *s, struct kg_rx_seg *seg, unsigned int max,
+			    size_t len, unsigned int *nseg)
+{
+	size_t total = 0;
+	unsigned int n = 0;
+
+	*nseg = 0;
+	if (!borrow_seg)
+		return -EOPNOTSUPP;
+	if (s->sent == s->ready)
+		return -EAGAIN;
+	borrow_calls++;
+	while (n < max && total < len && s->sent < s->ready) {
+		size_t want = 1 + (borrow_calls * 7919 + n * 104729) % borrow_seg;
+		u8 *p;
+
+		want = min_t(size_t, want, min_t(size_t, len - total, s->ready - s->sent));
+		p = malloc(want);
+		memcpy(p, s->data + s->sent, want);
+		s->sent += want;
+		seg[n].data = p;
+		seg[n].page = NULL;
+		seg[n].len = (u32)want;
+		n++;
+		total += want;
+	}
+	*nseg = n;
+	return (ssize_t)total;
+}
+
+void kg_rx_seg_put(struct kg_rx_seg *seg)
+{
+	free((void *)seg->data);
+}
+
 ssize_t kg_sock_send(struct kg_sock *s, const void *buf, size_t len)
 {
 	return (ssize_t)len;

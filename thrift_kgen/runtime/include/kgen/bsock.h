@@ -50,6 +50,7 @@
 #define KG_BSOCK_ZC_MIN		8192
 #endif
 #define KG_BSOCK_LENT		2	/* lent buffers a socket may wait for */
+#define KG_BSOCK_PULL_MIN	256	/* kg_bsock_pull() when the message's length is unknown */
 
 struct kg_mem;
 
@@ -77,6 +78,17 @@ struct kg_bsock {
 	bool rcv_drained;		/* the last receive found nothing more (-EAGAIN) */
 	bool mem_starved;		/* the last fill stopped: no memory for the buffer */
 	struct kg_mem *mem;		/* the budget buffers are charged to, or NULL */
+	/*
+	 * Borrowed bytes (kg_bsock_borrow_begin()): rx_seg[rx_cur] from
+	 * rx_off on, then the later segments, come after rbuf's unread
+	 * bytes; rx_left counts them (0: nothing borrowed). rx_end is the
+	 * stream offset after the last one.
+	 */
+	struct kg_rx_seg *rx_seg;	/* KG_RX_SEGS of them, or NULL: copy only */
+	u8 rx_n, rx_cur;
+	u32 rx_off, rx_left;
+	u64 rx_end;
+	u64 bytes_inplace;		/* bytes_in discarded straight from borrowed pages */
 
 	/* Send side: under send_lock. */
 	struct mutex send_lock;
@@ -110,6 +122,32 @@ ssize_t kg_bsock_peek(struct kg_bsock *bs, const u8 **data);
 void kg_bsock_discard(struct kg_bsock *bs, size_t len);
 ssize_t kg_bsock_read(struct kg_bsock *bs, void *buf, size_t max_len);
 ssize_t kg_bsock_fill(struct kg_bsock *bs, size_t budget);
+void kg_bsock_pull(struct kg_bsock *bs, size_t want);
+void kg_bsock_unborrow(struct kg_bsock *bs);
+
+/*
+ * Let kg_bsock_fill() borrow pages instead of copying, into @seg (the
+ * caller's, KG_RX_SEGS of them) until kg_bsock_borrow_end(), which must
+ * come before the caller returns to the event loop.
+ */
+static inline void kg_bsock_borrow_begin(struct kg_bsock *bs, struct kg_rx_seg *seg)
+{
+	bs->rx_seg = seg;
+}
+
+/* Borrowed bytes remain (served from pages, or to be pulled into rbuf). */
+static inline bool kg_bsock_borrowing(const struct kg_bsock *bs)
+{
+	return bs->rx_left != 0;
+}
+
+/* Whatever was not served is copied into the receive buffer: today's state. */
+static inline void kg_bsock_borrow_end(struct kg_bsock *bs)
+{
+	if (kg_bsock_borrowing(bs))
+		kg_bsock_unborrow(bs);
+	bs->rx_seg = NULL;
+}
 
 ssize_t kg_bsock_write(struct kg_bsock *bs, const void *buf, size_t len);
 int kg_bsock_write_all(struct kg_bsock *bs, const void *buf, size_t len);
