@@ -496,6 +496,8 @@ void kg_bsock_pull(struct kg_bsock *bs, size_t want)
  */
 void kg_bsock_unborrow(struct kg_bsock *bs)
 {
+	if (!bs->rx_left)
+		return;
 	kg_bsock_rx_copy(bs, bs->rx_left);
 	kg_bsock_rx_sync(bs);
 }
