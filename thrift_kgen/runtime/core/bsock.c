@@ -545,7 +545,7 @@ static ssize_t kg_bsock_borrow(struct kg_bsock *bs, size_t budget)
  * @budget: stop after about this many bytes (fairness between connections)
  *
  * Receives until the socket has nothing more (sets @bs->rcv_drained), the
- * peer closed (sets @bs->eof), @budget bytes arrived, the receive buffer
+ * peer closed (sets @bs->eof), @budget bytes arrived (no more), the receive buffer
  * is full at rcv_max, or memory for it cannot be had now (sets
  * @bs->mem_starved: the caller stops reading until memory is freed). With
  * edge-triggered events the caller must come back (kg_event_kick()) unless
@@ -595,7 +595,8 @@ ssize_t kg_bsock_fill(struct kg_bsock *bs, size_t budget)
 			bs->mem_starved = true;
 			break;
 		}
-		n = kg_sock_recv(bs->sock, bs->rbuf + bs->rtail, bs->rcap - bs->rtail);
+		n = kg_sock_recv(bs->sock, bs->rbuf + bs->rtail,
+				 min_t(size_t, bs->rcap - bs->rtail, budget - total));
 		if (n > 0) {
 			bs->rtail += n;
 			total += n;

@@ -957,6 +957,26 @@ static int kg_conn_serve_rx(struct kg_conn *c, u32 *budget)
 	return ret;
 }
 
+/*
+ * What the next fill may receive. A framed message whose start is in the
+ * receive buffer (pulled from borrowed pages, or it came in pieces): just
+ * its rest, which is copied, so that the bytes after it are borrowed again
+ * rather than copied too. Its length is known, so this costs one more
+ * fill at most; an unframed message's need only bounds it from below.
+ */
+static size_t kg_conn_fill_budget(struct kg_conn *c)
+{
+	const u8 *data;
+	ssize_t have;
+
+	if (!c->bs.rx_seg || c->ts.transport != KG_TRANSPORT_FRAMED)
+		return KG_FILL_BUDGET;
+	have = kg_bsock_peek(&c->bs, &data);
+	if (!have || c->ts.need <= (size_t)have || c->ts.need - have >= KG_FILL_BUDGET)
+		return KG_FILL_BUDGET;
+	return c->ts.need - have;
+}
+
 /* Receive and serve until the socket is drained or something stops us. */
 static int kg_conn_pump_rx(struct kg_conn *c)
 {
@@ -981,7 +1001,7 @@ static int kg_conn_pump_rx(struct kg_conn *c)
 	}
 	for (;;) {
 		frees = kg_mem_frees(&c->srv->mem);
-		n = kg_bsock_fill(&c->bs, KG_FILL_BUDGET);
+		n = kg_bsock_fill(&c->bs, kg_conn_fill_budget(c));
 		if (n < 0)
 			return n;
 		ret = kg_conn_serve_rx(c, &budget);
