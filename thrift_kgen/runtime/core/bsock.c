@@ -519,6 +519,8 @@ static ssize_t kg_bsock_borrow(struct kg_bsock *bs, size_t budget)
 	}
 	if (n)
 		return -EOPNOTSUPP;
+	if (bs->rx_limit)
+		budget = min_t(size_t, budget, bs->rx_limit);
 	n = kg_sock_recv_borrow(bs->sock, bs->rx_seg, KG_RX_SEGS,
 				min_t(size_t, budget, bs->rcap), &nseg);
 	if (n > 0) {

@@ -152,6 +152,7 @@ struct kg_conn {
 	atomic_t state;			/* enum kg_conn_state */
 	bool trim_wanted;		/* quiet for a tick: free the empty buffers and arena */
 	bool serve_first;		/* whole messages were left unserved: no receive before them */
+	u32 msg_bytes;			/* stream bytes per message served, lately (borrow sizing) */
 	u8 flush_defers;		/* write-only runs since the last flush: see kg_conn_flush_later() */
 	atomic_t run_state;		/* enum kg_run_state */
 	bool outbound;			/* kg_connect()'s, not accepted */
@@ -944,6 +945,8 @@ static int kg_conn_serve(struct kg_conn *c, u32 *budget)
  */
 static int kg_conn_serve_rx(struct kg_conn *c, u32 *budget)
 {
+	u64 from = kg_bsock_consumed(&c->bs);
+	u32 left = *budget;
 	int ret = kg_conn_serve(c, budget);
 
 	while (kg_bsock_borrowing(&c->bs)) {
@@ -954,7 +957,23 @@ static int kg_conn_serve_rx(struct kg_conn *c, u32 *budget)
 		kg_bsock_pull(&c->bs, c->ts.need);
 		ret = kg_conn_serve(c, budget);
 	}
+	/* A run's bytes fit u32: a fill takes at most the receive buffer. */
+	if (left != *budget)
+		c->msg_bytes = (u32)(kg_bsock_consumed(&c->bs) - from) / (left - *budget);
 	return ret;
+}
+
+/*
+ * Borrow about what the rest of the budget serves (messages like the last
+ * ones): borrowed bytes left when the budget runs out are copied, so
+ * borrowing a whole buffer of small messages would copy most of them after
+ * all. Fewer than that only costs another fill.
+ */
+static void kg_conn_borrow_size(struct kg_conn *c, u32 budget)
+{
+	u64 want = (u64)c->msg_bytes * budget;
+
+	kg_bsock_borrow_limit(&c->bs, want && want < U32_MAX ? (u32)want : 0);
 }
 
 /*
@@ -1001,6 +1020,7 @@ static int kg_conn_pump_rx(struct kg_conn *c)
 	}
 	for (;;) {
 		frees = kg_mem_frees(&c->srv->mem);
+		kg_conn_borrow_size(c, budget);
 		n = kg_bsock_fill(&c->bs, kg_conn_fill_budget(c));
 		if (n < 0)
 			return n;

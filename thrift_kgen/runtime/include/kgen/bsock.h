@@ -88,6 +88,7 @@ struct kg_bsock {
 	u8 rx_n, rx_cur;
 	u32 rx_off, rx_left;
 	u64 rx_end;
+	u32 rx_limit;			/* most bytes the next borrow takes (0: rcap) */
 	u64 bytes_inplace;		/* bytes_in discarded straight from borrowed pages */
 
 	/* Send side: under send_lock. */
@@ -133,6 +134,23 @@ void kg_bsock_unborrow(struct kg_bsock *bs);
 static inline void kg_bsock_borrow_begin(struct kg_bsock *bs, struct kg_rx_seg *seg)
 {
 	bs->rx_seg = seg;
+}
+
+/* The next borrow takes at most @bytes (0: as many as the buffer could hold). */
+static inline void kg_bsock_borrow_limit(struct kg_bsock *bs, u32 bytes)
+{
+	bs->rx_limit = bytes;
+}
+
+/*
+ * Stream offset of the first byte not yet discarded: bytes_in is kept at
+ * the end of the peek region (see kg_bsock_peek()).
+ */
+static inline u64 kg_bsock_consumed(struct kg_bsock *bs)
+{
+	const u8 *data;
+
+	return bs->bytes_in - kg_bsock_peek(bs, &data);
 }
 
 /* Borrowed bytes remain (served from pages, or to be pulled into rbuf). */
