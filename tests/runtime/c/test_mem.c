@@ -34,6 +34,8 @@ ssize_t kg_sock_recv(struct kg_sock *s, void *buf, size_t len)
 }
 
 /* No pages to lend: the copy path. */
+long kg_rx_borrow_test;
+
 ssize_t kg_sock_recv_borrow(struct kg_sock *s, struct kg_rx_seg *seg, unsigned int max,
 			    size_t len, unsigned int *nseg)
 {

@@ -48,6 +48,7 @@ ssize_t kg_sock_recv(struct kg_sock *s, void *buf, size_t len)
  */
 static size_t borrow_seg;
 static size_t borrow_calls;
+long kg_rx_borrow_test = 1;	/* kg_bsock_borrow_begin() takes the segments */
 
 ssize_t kg_sock_recv_borrow(struct kg_sock *s, struct kg_rx_seg *seg, unsigned int max,
 			    size_t len, unsigned int *nseg)

@@ -66,6 +66,8 @@ int kg_loop_create(struct kg_loop **out, int wq_mode)
 	int err;
 
 	(void)wq_mode;
+	if (getenv("KGEN_TEST_RX_BORROW"))
+		kg_rx_borrow_test = strtol(getenv("KGEN_TEST_RX_BORROW"), NULL, 10);
 	loop = kzalloc(sizeof(*loop), GFP_KERNEL);
 	if (!loop)
 		return -ENOMEM;
@@ -642,7 +644,7 @@ bool kg_sock_rx_empty(struct kg_sock *s)
  * malloc'ed piece of 1..n bytes (freed by kg_rx_seg_put(), so ASan sees a
  * view kept too long), every seventh receive refused (the copy path).
  */
-static long kg_rx_borrow_test = -1;
+long kg_rx_borrow_test;		/* read by kg_loop_create() */
 static unsigned long kg_rx_borrow_calls;
 
 ssize_t kg_sock_recv_borrow(struct kg_sock *s, struct kg_rx_seg *seg, unsigned int max,
@@ -652,11 +654,6 @@ ssize_t kg_sock_recv_borrow(struct kg_sock *s, struct kg_rx_seg *seg, unsigned i
 	unsigned int n = 0;
 
 	*nseg = 0;
-	if (kg_rx_borrow_test < 0) {
-		const char *e = getenv("KGEN_TEST_RX_BORROW");
-
-		kg_rx_borrow_test = e ? strtol(e, NULL, 10) : 0;
-	}
 	if (kg_rx_borrow_test <= 0 || ++kg_rx_borrow_calls % 7 == 0)
 		return -EOPNOTSUPP;
 	while (n < max && total < len) {

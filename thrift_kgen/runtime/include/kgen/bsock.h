@@ -133,7 +133,7 @@ void kg_bsock_unborrow(struct kg_bsock *bs);
  */
 static inline void kg_bsock_borrow_begin(struct kg_bsock *bs, struct kg_rx_seg *seg)
 {
-	bs->rx_seg = seg;
+	bs->rx_seg = kg_sock_lends_pages() ? seg : NULL;
 }
 
 /* The next borrow takes at most @bytes (0: as many as the buffer could hold). */

@@ -111,6 +111,13 @@ struct kg_rx_seg {
 ssize_t kg_sock_recv_borrow(struct kg_sock *s, struct kg_rx_seg *seg, unsigned int max,
 			    size_t len, unsigned int *nseg);
 void kg_rx_seg_put(struct kg_rx_seg *seg);
+/* Is it worth asking kg_sock_recv_borrow()? (User space: only in its test mode.) */
+#ifdef __KERNEL__
+#define kg_sock_lends_pages()	true
+#else
+extern long kg_rx_borrow_test;	/* event_epoll.c: KGEN_TEST_RX_BORROW */
+#define kg_sock_lends_pages()	(kg_rx_borrow_test > 0)
+#endif
 #ifdef __KERNEL__
 #define KG_SOCK_RX_EMPTY_CHEAP	1
 #else
