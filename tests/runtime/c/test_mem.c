@@ -33,6 +33,20 @@ ssize_t kg_sock_recv(struct kg_sock *s, void *buf, size_t len)
 	return (ssize_t)n;
 }
 
+/* No pages to lend: the copy path. */
+long kg_rx_borrow_test;
+
+ssize_t kg_sock_recv_borrow(struct kg_sock *s, struct kg_rx_seg *seg, unsigned int max,
+			    size_t len, unsigned int *nseg)
+{
+	*nseg = 0;
+	return -EOPNOTSUPP;
+}
+
+void kg_rx_seg_put(struct kg_rx_seg *seg)
+{
+}
+
 bool kg_sock_rx_empty(struct kg_sock *s)
 {
 	return false;

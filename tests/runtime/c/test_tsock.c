@@ -41,6 +41,50 @@ ssize_t kg_sock_recv(struct kg_sock *s, void *buf, size_t len)
 	return (ssize_t)n;
 }
 
+/*
+ * Borrowing (tests set borrow_seg): segments of 1..borrow_seg bytes, each
+ * a malloc'ed copy freed by kg_rx_seg_put(), so ASan catches a view used
+ * after its segment was let go. 0: -EOPNOTSUPP, the copy path.
+ */
+static size_t borrow_seg;
+static size_t borrow_calls;
+long kg_rx_borrow_test = 1;	/* kg_bsock_borrow_begin() takes the segments */
+
+ssize_t kg_sock_recv_borrow(struct kg_sock *s, struct kg_rx_seg *seg, unsigned int max,
+			    size_t len, unsigned int *nseg)
+{
+	size_t total = 0;
+	unsigned int n = 0;
+
+	*nseg = 0;
+	if (!borrow_seg)
+		return -EOPNOTSUPP;
+	if (s->sent == s->ready)
+		return -EAGAIN;
+	borrow_calls++;
+	while (n < max && total < len && s->sent < s->ready) {
+		size_t want = 1 + (borrow_calls * 7919 + n * 104729) % borrow_seg;
+		u8 *p;
+
+		want = min_t(size_t, want, min_t(size_t, len - total, s->ready - s->sent));
+		p = malloc(want);
+		memcpy(p, s->data + s->sent, want);
+		s->sent += want;
+		seg[n].data = p;
+		seg[n].page = NULL;
+		seg[n].len = (u32)want;
+		n++;
+		total += want;
+	}
+	*nseg = n;
+	return (ssize_t)total;
+}
+
+void kg_rx_seg_put(struct kg_rx_seg *seg)
+{
+	free((void *)seg->data);
+}
+
 ssize_t kg_sock_send(struct kg_sock *s, const void *buf, size_t len)
 {
 	return (ssize_t)len;
@@ -880,6 +924,124 @@ KT_TEST(write_encoded_is_one_pass)
 	free(want);
 }
 
+/*
+ * The borrowed receive (kernel: the socket's pages; here malloc'ed pieces
+ * of 1..@seg bytes, freed when let go), served as kg_conn_serve_rx() does:
+ * messages from the segments, a message that goes on past one pulled into
+ * the buffer with ts.need, and every @stop_every-th message stops the run
+ * (a handler's -EAGAIN, the budget): the rest is copied to the buffer. Every
+ * message found once, byte-identical (ASan: no view of a freed segment),
+ * never more borrowed than the buffer holds. Adds the bytes served in place
+ * to *@inplace.
+ */
+static void drive_borrowed(const struct stream *s, u8 transport, u8 proto, size_t seg,
+			   size_t piece, size_t stop_every, u64 *inplace)
+{
+	struct kg_rx_seg segs[KG_RX_SEGS];
+	struct kg_sock sock = { .data = s->buf };
+	size_t start = 0, found = 0, hdr = kg_frame_header_len(transport);
+	struct kg_tsock ts;
+	struct kg_bsock bs;
+	struct kg_tmsg msg;
+	bool stopped;
+	ssize_t n;
+	int ret;
+
+	if (kg_bsock_init(&bs, &sock, NULL, 4u << 20, 1u << 16)) {
+		KT_FAIL("kg_bsock_init");
+		return;
+	}
+	borrow_seg = seg;
+	kg_tsock_init(&ts, &bs, transport, proto, NULL);
+	while (sock.ready < s->len) {
+		sock.ready = min_t(size_t, sock.ready + piece, s->len);
+		kg_bsock_borrow_begin(&bs, segs);
+		do {
+			stopped = false;
+			n = kg_bsock_fill(&bs, SIZE_MAX);
+			CHECK_EQ_AT(n >= 0, 1, sock.ready);
+			CHECK_EQ_AT(bs.rtail - bs.rhead + bs.rx_left <= bs.rcap, 1, sock.ready);
+			for (;;) {
+				ret = kg_tsock_next(&ts, &msg);
+				if (ret == 0) {
+					if (!kg_bsock_borrowing(&bs))
+						break;
+					kg_bsock_pull(&bs, ts.need);
+					continue;
+				}
+				if (ret != 1 || found == s->nmsgs) {
+					KT_FAIL("next() = %d, %zu found, at %zu", ret, found, sock.ready);
+					goto out;
+				}
+				CHECK_EQ_AT(msg.raw.len, s->ends[found] - start, sock.ready);
+				CHECK_EQ_AT(msg.payload.data - msg.raw.data, hdr, sock.ready);
+				CHECK_EQ_AT(memcmp(msg.raw.data, s->buf + start, msg.raw.len), 0,
+					    sock.ready);
+				start += msg.raw.len;
+				found++;
+				kg_tsock_discard(&ts);
+				if (stop_every && found % stop_every == 0) {
+					/* The next run serves the rest from the buffer. */
+					kg_bsock_unborrow(&bs);
+					stopped = true;
+					break;
+				}
+			}
+		} while ((n > 0 && sock.sent != sock.ready) || stopped);
+		kg_bsock_borrow_end(&bs);
+		/* As if every byte had been copied: */
+		if (bs.bytes_in != sock.sent || bs.rx_left) {
+			KT_FAIL("after the run: bytes_in %" PRIu64 ", %zu sent, %u borrowed",
+				bs.bytes_in, sock.sent, bs.rx_left);
+			goto out;
+		}
+	}
+	if (found != s->nmsgs || sock.sent != s->len)
+		KT_FAIL("%zu of %zu messages found, %zu of %zu bytes taken", found, s->nmsgs,
+			sock.sent, s->len);
+out:
+	kg_bsock_borrow_end(&bs);
+	*inplace += bs.bytes_inplace;
+	kg_bsock_destroy(&bs);
+	borrow_seg = 0;
+}
+
+KT_TEST(borrowed_segments_every_size)
+{
+	size_t ti, pi, seg, piece, stop;
+	u64 inplace = 0, total = 0, one;
+	struct stream s;
+	int i;
+
+	for (ti = 0; ti < 2; ti++) {
+		for (pi = 0; pi < 2; pi++) {
+			stream_init(&s, 64 * 1024);
+			for (i = 0; i < MAX_MSGS - 1; i++)
+				add_rich(&s, transports[ti], protos[pi], i + 1);
+			add_big_string(&s, transports[ti], protos[pi], 3000);
+			for (seg = 1; seg <= 4096; seg = seg < 8 ? seg + 1 : seg * 2 + 1) {
+				for (piece = 1; piece <= s.len; piece = piece * 3 + 2) {
+					for (stop = 0; stop < 3; stop++) {
+						drive_borrowed(&s, transports[ti], protos[pi],
+							       seg, piece, stop, &inplace);
+						total += s.len;
+					}
+				}
+			}
+			one = 0;
+			drive_borrowed(&s, transports[ti], protos[pi], 100000, s.len, 0, &one);
+			/* One segment, whole messages: all but none copied. */
+			CHECK_EQ(one, s.len);
+			inplace += one;
+			total += s.len;
+			free(s.buf);
+		}
+	}
+	printf("borrowed: %" PRIu64 " of %" PRIu64 " bytes served in place\n", inplace, total);
+	CHECK(inplace > 0);
+	CHECK(inplace < total);
+}
+
 KT_MAIN(KT_CASE(big_string_in_mss_pieces),
 	KT_CASE(big_string_in_byte_pieces),
 	KT_CASE(many_fields_in_byte_pieces),
@@ -894,4 +1056,5 @@ KT_MAIN(KT_CASE(big_string_in_mss_pieces),
 	KT_CASE(never_ending_struct),
 	KT_CASE(compact_list_4mb_in_mss_pieces),
 	KT_CASE(binary_map_15mb_in_mss_pieces),
-	KT_CASE(write_encoded_is_one_pass))
+	KT_CASE(write_encoded_is_one_pass),
+	KT_CASE(borrowed_segments_every_size))

@@ -201,6 +201,31 @@ void kg_bsock_mark_dead(struct kg_bsock *bs)
 	mutex_unlock(&bs->send_lock);
 }
 
+/* The current borrowed segment is all discarded or copied: let its page go. */
+static void kg_bsock_seg_done(struct kg_bsock *bs)
+{
+	kg_rx_seg_put(&bs->rx_seg[bs->rx_cur]);
+	bs->rx_off = 0;
+	if (++bs->rx_cur == bs->rx_n) {
+		bs->rx_cur = 0;
+		bs->rx_n = 0;
+	}
+}
+
+/*
+ * bytes_in is the stream offset after the peek region (kg_tsock_next()
+ * finds its message's start from it): rbuf's unread bytes while there are
+ * any, else the current borrowed segment; later segments are not counted yet.
+ */
+void kg_bsock_rx_sync(struct kg_bsock *bs)
+{
+	u32 hidden = bs->rx_left;
+
+	if (bs->rhead == bs->rtail && hidden)
+		hidden -= bs->rx_seg[bs->rx_cur].len - bs->rx_off;
+	bs->bytes_in = bs->rx_end - hidden;
+}
+
 /**
  * kg_bsock_destroy() - free the buffers
  * @bs: the buffered socket; its event must be detached and synced
@@ -222,11 +247,22 @@ void kg_bsock_destroy(struct kg_bsock *bs)
 	bs->stail = 0;
 	bs->scap = 0;
 	mutex_unlock(&bs->send_lock);
+	while (bs->rx_left) {
+		bs->rx_left -= bs->rx_seg[bs->rx_cur].len - bs->rx_off;
+		kg_bsock_seg_done(bs);
+	}
 	kg_bsock_free(bs, bs->rbuf, bs->rcap);
 	bs->rbuf = NULL;
 	bs->rhead = 0;
 	bs->rtail = 0;
 	bs->rcap = 0;
+}
+
+/* The current borrowed segment is all discarded: on to the next (kg_bsock_discard()). */
+void kg_bsock_seg_finish(struct kg_bsock *bs)
+{
+	kg_bsock_seg_done(bs);
+	kg_bsock_rx_sync(bs);
 }
 
 /**
@@ -239,13 +275,17 @@ void kg_bsock_destroy(struct kg_bsock *bs)
  */
 ssize_t kg_bsock_read(struct kg_bsock *bs, void *buf, size_t max_len)
 {
-	size_t n = min_t(size_t, max_len, bs->rtail - bs->rhead);
+	size_t total = 0;
+	const u8 *data;
+	ssize_t n;
 
-	if (!n)
-		return 0;
-	memcpy(buf, bs->rbuf + bs->rhead, n);
-	kg_bsock_discard(bs, n);
-	return n;
+	while (total < max_len && (n = kg_bsock_peek(bs, &data)) > 0) {
+		n = min_t(size_t, n, max_len - total);
+		memcpy((u8 *)buf + total, data, n);
+		kg_bsock_discard(bs, n);
+		total += n;
+	}
+	return total;
 }
 
 /**
@@ -257,7 +297,8 @@ ssize_t kg_bsock_read(struct kg_bsock *bs, void *buf, size_t max_len)
  */
 void kg_bsock_release_idle(struct kg_bsock *bs)
 {
-	if (!bs->rbuf || bs->rtail != bs->rhead)
+	/* While borrowing, the buffer is where unserved borrowed bytes go. */
+	if (!bs->rbuf || bs->rtail != bs->rhead || bs->rx_left)
 		return;
 	kg_bsock_free(bs, bs->rbuf, bs->rcap);
 	bs->rbuf = NULL;
@@ -328,13 +369,127 @@ static int kg_bsock_rcv_room(struct kg_bsock *bs)
 	return 0;
 }
 
+/*
+ * Copy @len borrowed bytes after rbuf's unread ones. There is room: at most
+ * rcap bytes were borrowed, into an empty buffer, and only they enter it
+ * until all are served or copied.
+ */
+static void kg_bsock_rx_copy(struct kg_bsock *bs, u32 len)
+{
+	while (len) {
+		const struct kg_rx_seg *seg = &bs->rx_seg[bs->rx_cur];
+		u32 n = min(len, seg->len - bs->rx_off);
+
+		if (bs->rcap - bs->rtail < n && bs->rhead) {
+			memmove(bs->rbuf, bs->rbuf + bs->rhead, bs->rtail - bs->rhead);
+			bs->rtail -= bs->rhead;
+			bs->rhead = 0;
+		}
+		if (WARN_ON_ONCE(bs->rcap - bs->rtail < n)) {
+			/* Cannot happen (see above); lose the stream, not memory safety. */
+			while (bs->rx_left) {
+				bs->rx_left -= bs->rx_seg[bs->rx_cur].len - bs->rx_off;
+				kg_bsock_seg_done(bs);
+			}
+			bs->eof = true;
+			return;
+		}
+		memcpy(bs->rbuf + bs->rtail, seg->data + bs->rx_off, n);
+		bs->rtail += n;
+		bs->rx_off += n;
+		bs->rx_left -= n;
+		len -= n;
+		if (bs->rx_off == seg->len)
+			kg_bsock_seg_done(bs);
+	}
+}
+
+/**
+ * kg_bsock_pull() - copy borrowed bytes a message needs into the buffer
+ * @bs: the buffered socket, borrowing, whose peek region holds an
+ *	incomplete message that goes on in the next segment
+ * @want: bytes the message needs from its start (0 or too few: unknown)
+ *
+ * The peek region becomes the receive buffer, holding the region's bytes
+ * and @want in all (or KG_BSOCK_PULL_MIN more when @want says nothing new),
+ * as far as bytes were borrowed; the rest stay in their pages, served once
+ * the buffer is empty again.
+ */
+void kg_bsock_pull(struct kg_bsock *bs, size_t want)
+{
+	u32 have = bs->rtail - bs->rhead;
+
+	if (!bs->rx_left)
+		return;
+	if (!have) {
+		have = bs->rx_seg[bs->rx_cur].len - bs->rx_off;
+		kg_bsock_rx_copy(bs, have);
+	}
+	want = want > have ? want - have : KG_BSOCK_PULL_MIN;
+	kg_bsock_rx_copy(bs, min_t(size_t, want, bs->rx_left));
+	kg_bsock_rx_sync(bs);
+}
+
+/**
+ * kg_bsock_unborrow() - copy every borrowed byte left into the buffer
+ * @bs: the buffered socket
+ *
+ * Its pages are let go: the socket is as if kg_bsock_fill() had copied.
+ */
+void kg_bsock_unborrow(struct kg_bsock *bs)
+{
+	if (!bs->rx_left)
+		return;
+	kg_bsock_rx_copy(bs, bs->rx_left);
+	kg_bsock_rx_sync(bs);
+}
+
+/*
+ * kg_bsock_fill()'s receive into an empty buffer, borrowing the pages: at
+ * most what the buffer could take (it exists, charged), so that what is not
+ * served can always be copied into it. -EOPNOTSUPP: copy instead.
+ */
+static ssize_t kg_bsock_borrow(struct kg_bsock *bs, size_t budget)
+{
+	unsigned int nseg;
+	ssize_t n;
+
+	n = kg_bsock_rcv_room(bs);
+	if (n == -ENOMEM) {
+		bs->mem_starved = true;
+		return 0;
+	}
+	if (n)
+		return -EOPNOTSUPP;
+	if (bs->rx_limit)
+		budget = min_t(size_t, budget, bs->rx_limit);
+	n = kg_sock_recv_borrow(bs->sock, bs->rx_seg, KG_RX_SEGS,
+				min_t(size_t, budget, bs->rcap), &nseg);
+	if (n > 0) {
+		bs->rx_n = nseg;
+		bs->rx_cur = 0;
+		bs->rx_off = 0;
+		bs->rx_left = n;
+		bs->rx_end = bs->bytes_in + n;
+		kg_bsock_rx_sync(bs);
+		if (KG_SOCK_RX_EMPTY_CHEAP && kg_sock_rx_empty(bs->sock))
+			bs->rcv_drained = true;
+	} else if (n == 0) {
+		bs->eof = true;
+	} else if (n == -EAGAIN) {
+		bs->rcv_drained = true;
+		n = 0;
+	}
+	return n;
+}
+
 /**
  * kg_bsock_fill() - receive what the socket has
  * @bs: the buffered socket
  * @budget: stop after about this many bytes (fairness between connections)
  *
  * Receives until the socket has nothing more (sets @bs->rcv_drained), the
- * peer closed (sets @bs->eof), @budget bytes arrived, the receive buffer
+ * peer closed (sets @bs->eof), @budget bytes arrived (no more), the receive buffer
  * is full at rcv_max, or memory for it cannot be had now (sets
  * @bs->mem_starved: the caller stops reading until memory is freed). With
  * edge-triggered events the caller must come back (kg_event_kick()) unless
@@ -362,6 +517,11 @@ ssize_t kg_bsock_fill(struct kg_bsock *bs, size_t budget)
 		bs->rcv_drained = true;
 		return 0;
 	}
+	if (bs->rx_seg && bs->rhead == bs->rtail && !bs->rx_left && !bs->eof) {
+		n = kg_bsock_borrow(bs, budget);
+		if (n != -EOPNOTSUPP)
+			return n;
+	}
 	while (!bs->eof && total < budget) {
 		/*
 		 * Full and bytes received: serve those first. The buffer grows
@@ -379,7 +539,8 @@ ssize_t kg_bsock_fill(struct kg_bsock *bs, size_t budget)
 			bs->mem_starved = true;
 			break;
 		}
-		n = kg_sock_recv(bs->sock, bs->rbuf + bs->rtail, bs->rcap - bs->rtail);
+		n = kg_sock_recv(bs->sock, bs->rbuf + bs->rtail,
+				 min_t(size_t, bs->rcap - bs->rtail, budget - total));
 		if (n > 0) {
 			bs->rtail += n;
 			total += n;

@@ -124,6 +124,7 @@ struct kg_server {
 	atomic64_t refused_max_conns, closed_idle, closed_message_timeout, closed_bad_input;
 	atomic64_t app_exceptions, backpressure;
 	atomic64_t bytes_in_reaped, bytes_out_reaped, parse_bytes_reaped, bytes_lent_reaped;
+	atomic64_t bytes_inplace_reaped;
 
 	struct kg_mem mem;
 	struct list_head mem_waiters;	/* struct kg_conn.mem_node, under lock */
@@ -151,6 +152,7 @@ struct kg_conn {
 	atomic_t state;			/* enum kg_conn_state */
 	bool trim_wanted;		/* quiet for a tick: free the empty buffers and arena */
 	bool serve_first;		/* whole messages were left unserved: no receive before them */
+	u32 msg_bytes;			/* stream bytes per message served, lately (borrow sizing) */
 	u8 flush_defers;		/* write-only runs since the last flush: see kg_conn_flush_later() */
 	atomic_t run_state;		/* enum kg_run_state */
 	bool outbound;			/* kg_connect()'s, not accepted */
@@ -255,6 +257,7 @@ static void kg_conn_reap(struct kg_deferred *d)
 	atomic64_add(c->ts.parse_bytes, &srv->parse_bytes_reaped);
 	atomic64_add(c->bs.bytes_out, &srv->bytes_out_reaped);
 	atomic64_add(c->bs.bytes_lent, &srv->bytes_lent_reaped);
+	atomic64_add(c->bs.bytes_inplace, &srv->bytes_inplace_reaped);
 	if (c->evicted_bytes) {
 		/* Before the uncharges: the waiters they wake may evict again. */
 		spin_lock(&srv->lock);
@@ -931,8 +934,68 @@ static int kg_conn_serve(struct kg_conn *c, u32 *budget)
 	return KG_SERVE_STOPPED;
 }
 
+/*
+ * kg_conn_serve() what the fill received. Borrowed bytes (see
+ * kg_bsock_fill()) are served from their pages; a message that goes on in
+ * the next segment has what it needs pulled into the receive buffer, and
+ * whatever is left when serving stops is copied there: pages are never
+ * kept once the run ends.
+ */
+static int kg_conn_serve_rx(struct kg_conn *c, u32 *budget)
+{
+	u64 from = kg_bsock_consumed(&c->bs);
+	u32 left = *budget;
+	int ret = kg_conn_serve(c, budget);
+
+	while (kg_bsock_borrowing(&c->bs)) {
+		if (ret) {
+			kg_bsock_unborrow(&c->bs);
+			break;
+		}
+		kg_bsock_pull(&c->bs, c->ts.need);
+		ret = kg_conn_serve(c, budget);
+	}
+	/* A run's bytes fit u32: a fill takes at most the receive buffer. */
+	if (left != *budget)
+		c->msg_bytes = (u32)(kg_bsock_consumed(&c->bs) - from) / (left - *budget);
+	return ret;
+}
+
+/*
+ * Borrow about what the rest of the budget serves (messages like the last
+ * ones): borrowed bytes left when the budget runs out are copied, so
+ * borrowing a whole buffer of small messages would copy most of them after
+ * all. Fewer than that only costs another fill.
+ */
+static void kg_conn_borrow_size(struct kg_conn *c, u32 budget)
+{
+	u64 want = (u64)c->msg_bytes * budget;
+
+	kg_bsock_borrow_limit(&c->bs, want && want < U32_MAX ? (u32)want : 0);
+}
+
+/*
+ * What the next fill may receive. A framed message whose start is in the
+ * receive buffer (pulled from borrowed pages, or it came in pieces): just
+ * its rest, which is copied, so that the bytes after it are borrowed again
+ * rather than copied too. Its length is known, so this costs one more
+ * fill at most; an unframed message's need only bounds it from below.
+ */
+static size_t kg_conn_fill_budget(struct kg_conn *c)
+{
+	const u8 *data;
+	ssize_t have;
+
+	if (!c->bs.rx_seg || c->ts.transport != KG_TRANSPORT_FRAMED)
+		return KG_FILL_BUDGET;
+	have = kg_bsock_peek(&c->bs, &data);
+	if (!have || c->ts.need <= (size_t)have || c->ts.need - have >= KG_FILL_BUDGET)
+		return KG_FILL_BUDGET;
+	return c->ts.need - have;
+}
+
 /* Receive and serve until the socket is drained or something stops us. */
-static int kg_conn_pump(struct kg_conn *c)
+static int kg_conn_pump_rx(struct kg_conn *c)
 {
 	u32 budget = c->srv->cfg.budget ? c->srv->cfg.budget : KG_DEFAULT_BUDGET;
 	ssize_t n;
@@ -955,10 +1018,11 @@ static int kg_conn_pump(struct kg_conn *c)
 	}
 	for (;;) {
 		frees = kg_mem_frees(&c->srv->mem);
-		n = kg_bsock_fill(&c->bs, KG_FILL_BUDGET);
+		kg_conn_borrow_size(c, budget);
+		n = kg_bsock_fill(&c->bs, kg_conn_fill_budget(c));
 		if (n < 0)
 			return n;
-		ret = kg_conn_serve(c, &budget);
+		ret = kg_conn_serve_rx(c, &budget);
 		if (ret) {
 			c->serve_first = ret > 0;
 			return ret < 0 ? ret : 0;
@@ -982,6 +1046,21 @@ static int kg_conn_pump(struct kg_conn *c)
 			return -EMSGSIZE;	/* buffer full, no whole message in it */
 		}
 	}
+}
+
+/*
+ * The receive buffer is empty at a fill: the socket's pages are borrowed
+ * rather than copied (kernel), into @seg on this stack, for this run only.
+ */
+static int kg_conn_pump(struct kg_conn *c)
+{
+	struct kg_rx_seg seg[KG_RX_SEGS] __kg_noinit;
+	int ret;
+
+	kg_bsock_borrow_begin(&c->bs, seg);
+	ret = kg_conn_pump_rx(c);
+	kg_bsock_borrow_end(&c->bs);
+	return ret;
 }
 
 /*
@@ -1719,6 +1798,7 @@ void kg_server_stats(const struct kg_server *srv, struct kg_server_stats *st)
 	st->parse_bytes = atomic64_read(&s->parse_bytes_reaped);
 	st->bytes_out = atomic64_read(&s->bytes_out_reaped);
 	st->bytes_out_zerocopy = atomic64_read(&s->bytes_lent_reaped);
+	st->rx_inplace_bytes = atomic64_read(&s->bytes_inplace_reaped);
 	st->mem_budget = s->mem.limit;
 	st->mem_in_use = kg_mem_in_use(&s->mem);
 	st->mem_peak = kg_mem_peak(&s->mem);
@@ -1739,6 +1819,7 @@ void kg_server_stats(const struct kg_server *srv, struct kg_server_stats *st)
 		st->parse_bytes += READ_ONCE(c->ts.parse_bytes);
 		st->bytes_out += READ_ONCE(c->bs.bytes_out);
 		st->bytes_out_zerocopy += READ_ONCE(c->bs.bytes_lent);
+		st->rx_inplace_bytes += READ_ONCE(c->bs.bytes_inplace);
 	}
 	spin_unlock(&s->lock);
 }

@@ -902,6 +902,128 @@ ssize_t kg_sock_recv(struct kg_sock *s, void *buf, size_t len)
 	return ret;
 }
 
+/* Where kg_borrow_actor() records the pieces it lends. */
+struct kg_borrow_dest {
+	struct kg_rx_seg *seg;
+	unsigned int n, max;
+	bool unlendable;	/* met bytes that are not in pages we may reference */
+};
+
+/*
+ * Lend [data, data + len) of @page: joins the last segment when it follows
+ * it in the same page (one sender's consecutive writes), else a new one.
+ * False when every segment is taken.
+ */
+static bool kg_borrow_piece(struct kg_borrow_dest *d, struct page *page, const u8 *data,
+			    u32 len)
+{
+	struct kg_rx_seg *last = d->n ? &d->seg[d->n - 1] : NULL;
+
+	if (last && last->page == page && last->data + last->len == data) {
+		last->len += len;
+		return true;
+	}
+	if (d->n == d->max)
+		return false;
+	get_page(page);
+	d->seg[d->n].data = data;
+	d->seg[d->n].page = page;
+	d->seg[d->n].len = len;
+	d->n++;
+	return true;
+}
+
+/*
+ * Called by read_sock for each skb's queued range, socket locked: takes
+ * page references instead of copying (as TCP's splice does), so the bytes
+ * stay valid after the skb is eaten and the lock dropped. The linear head
+ * only when it is a page fragment of its own (skb_head_is_locked(), as
+ * splice); a frag_list or device memory ends the borrow there.
+ */
+static int kg_borrow_actor(read_descriptor_t *desc, struct sk_buff *skb, unsigned int offset,
+			   size_t len)
+{
+	struct kg_borrow_dest *d = desc->arg.data;
+	unsigned int end = offset + min_t(size_t, len, desc->count);
+	unsigned int pos = offset, start = skb_headlen(skb), i;
+
+	if (!desc->count)
+		return 0;
+	if (pos < start) {
+		u32 n = min(end, start) - pos;
+
+		if (skb_head_is_locked(skb)) {
+			d->unlendable = true;
+			return 0;
+		}
+		if (!kg_borrow_piece(d, virt_to_head_page(skb->data + pos), skb->data + pos, n))
+			return 0;
+		pos += n;
+	}
+	for (i = 0; pos < end && i < skb_shinfo(skb)->nr_frags; i++) {
+		const skb_frag_t *f = &skb_shinfo(skb)->frags[i];
+		unsigned int size = skb_frag_size(f);
+		const u8 *base;
+		u32 n;
+
+		if (pos >= start + size) {
+			start += size;
+			continue;
+		}
+		base = kg_skb_frags_readable(skb) ? skb_frag_address_safe(f) : NULL;
+		if (!base) {
+			d->unlendable = true;
+			break;
+		}
+		n = min(end, start + size) - pos;
+		if (!kg_borrow_piece(d, virt_to_head_page(base + (pos - start)),
+				     base + (pos - start), n))
+			break;
+		pos += n;
+		start += size;
+	}
+	if (pos < end && i == skb_shinfo(skb)->nr_frags)
+		d->unlendable = true;	/* the rest is in the frag_list */
+	desc->count -= pos - offset;
+	return pos - offset;
+}
+
+/*
+ * kg_sock_recv() without the copy: the same walk of the receive queue, the
+ * same end-of-stream and error order, pages lent instead of bytes copied.
+ */
+ssize_t kg_sock_recv_borrow(struct kg_sock *s, struct kg_rx_seg *seg, unsigned int max,
+			    size_t len, unsigned int *nseg)
+{
+	struct socket *sock = s->sock;
+	struct sock *sk = sock->sk;
+	struct kg_borrow_dest d = { .seg = seg, .max = max };
+	read_descriptor_t desc = { .arg.data = &d, .count = min_t(size_t, len, INT_MAX) };
+	int ret;
+
+	*nseg = 0;
+	if (!desc.count || !max)
+		return -EOPNOTSUPP;
+	lock_sock(sk);
+	ret = sock->ops->read_sock(sk, &desc, kg_borrow_actor);
+	if (!ret && d.unlendable)
+		ret = -EOPNOTSUPP;
+	if (!ret) {
+		ret = sock_error(sk);
+		if (!ret && !(sk->sk_state == TCP_CLOSE || (sk->sk_shutdown & RCV_SHUTDOWN)))
+			ret = -EAGAIN;
+	}
+	release_sock(sk);
+	/* Pieces were taken only if bytes were (ret > 0): read_sock consumed them. */
+	*nseg = d.n;
+	return ret;
+}
+
+void kg_rx_seg_put(struct kg_rx_seg *seg)
+{
+	put_page(seg->page);
+}
+
 bool kg_sock_rx_empty(struct kg_sock *s)
 {
 	struct sock *sk = s->sock->sk;

@@ -40,6 +40,7 @@ static int kg_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "bytes_in %llu\n", st.bytes_in);
 	seq_printf(m, "bytes_out %llu\n", st.bytes_out);
 	seq_printf(m, "bytes_out_zerocopy %llu\n", st.bytes_out_zerocopy);
+	seq_printf(m, "rx_inplace_bytes %llu\n", st.rx_inplace_bytes);
 	seq_printf(m, "backpressure %llu\n", st.backpressure);
 	seq_printf(m, "parse_bytes %llu\n", st.parse_bytes);
 	seq_printf(m, "mem_budget %llu\n", st.mem_budget);

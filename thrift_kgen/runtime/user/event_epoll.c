@@ -66,6 +66,8 @@ int kg_loop_create(struct kg_loop **out, int wq_mode)
 	int err;
 
 	(void)wq_mode;
+	if (getenv("KGEN_TEST_RX_BORROW"))
+		kg_rx_borrow_test = strtol(getenv("KGEN_TEST_RX_BORROW"), NULL, 10);
 	loop = kzalloc(sizeof(*loop), GFP_KERNEL);
 	if (!loop)
 		return -ENOMEM;
@@ -634,6 +636,61 @@ bool kg_sock_rx_empty(struct kg_sock *s)
 	ssize_t n = recv(s->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
 
 	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/*
+ * User space has no pages to lend: it copies. For tests only,
+ * KGEN_TEST_RX_BORROW=<n> makes the borrow path run anyway, each segment a
+ * malloc'ed piece of 1..n bytes (freed by kg_rx_seg_put(), so ASan sees a
+ * view kept too long), every seventh receive refused (the copy path).
+ */
+long kg_rx_borrow_test;		/* read by kg_loop_create() */
+static unsigned long kg_rx_borrow_calls;
+
+ssize_t kg_sock_recv_borrow(struct kg_sock *s, struct kg_rx_seg *seg, unsigned int max,
+			    size_t len, unsigned int *nseg)
+{
+	size_t total = 0;
+	unsigned int n = 0;
+
+	*nseg = 0;
+	if (kg_rx_borrow_test <= 0 || ++kg_rx_borrow_calls % 7 == 0)
+		return -EOPNOTSUPP;
+	while (n < max && total < len) {
+		size_t want = 1 + (kg_rx_borrow_calls * 7919 + n * 104729) % kg_rx_borrow_test;
+		u8 *p;
+		ssize_t got;
+
+		want = want < len - total ? want : len - total;
+		p = malloc(want);
+		if (!p)
+			break;
+		got = recv(s->fd, p, want, 0);
+		if (got <= 0) {
+			int err = got < 0 ? errno : 0;
+
+			free(p);
+			if (total)
+				break;
+			if (got == 0)
+				return 0;
+			return err == EWOULDBLOCK ? -EAGAIN : -err;
+		}
+		seg[n].data = p;
+		seg[n].page = NULL;
+		seg[n].len = got;
+		n++;
+		total += got;
+		if ((size_t)got < want)
+			break;
+	}
+	*nseg = n;
+	return n ? (ssize_t)total : -EOPNOTSUPP;
+}
+
+void kg_rx_seg_put(struct kg_rx_seg *seg)
+{
+	free((void *)seg->data);
 }
 
 /**

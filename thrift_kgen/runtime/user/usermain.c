@@ -118,6 +118,7 @@ void kg_server_stats_print(FILE *f, const struct kg_server_stats *st)
 	fprintf(f, "bytes_in %llu\n", (unsigned long long)st->bytes_in);
 	fprintf(f, "bytes_out %llu\n", (unsigned long long)st->bytes_out);
 	fprintf(f, "bytes_out_zerocopy %llu\n", (unsigned long long)st->bytes_out_zerocopy);
+	fprintf(f, "rx_inplace_bytes %llu\n", (unsigned long long)st->rx_inplace_bytes);
 	fprintf(f, "backpressure %llu\n", (unsigned long long)st->backpressure);
 	fprintf(f, "parse_bytes %llu\n", (unsigned long long)st->parse_bytes);
 	fprintf(f, "mem_budget %llu\n", (unsigned long long)st->mem_budget);

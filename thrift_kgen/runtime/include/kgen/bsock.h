@@ -50,6 +50,7 @@
 #define KG_BSOCK_ZC_MIN		8192
 #endif
 #define KG_BSOCK_LENT		2	/* lent buffers a socket may wait for */
+#define KG_BSOCK_PULL_MIN	256	/* kg_bsock_pull() when the message's length is unknown */
 
 struct kg_mem;
 
@@ -77,6 +78,18 @@ struct kg_bsock {
 	bool rcv_drained;		/* the last receive found nothing more (-EAGAIN) */
 	bool mem_starved;		/* the last fill stopped: no memory for the buffer */
 	struct kg_mem *mem;		/* the budget buffers are charged to, or NULL */
+	/*
+	 * Borrowed bytes (kg_bsock_borrow_begin()): rx_seg[rx_cur] from
+	 * rx_off on, then the later segments, come after rbuf's unread
+	 * bytes; rx_left counts them (0: nothing borrowed). rx_end is the
+	 * stream offset after the last one.
+	 */
+	struct kg_rx_seg *rx_seg;	/* KG_RX_SEGS of them, or NULL: copy only */
+	u8 rx_n, rx_cur;
+	u32 rx_off, rx_left;
+	u64 rx_end;
+	u32 rx_limit;			/* most bytes the next borrow takes (0: rcap) */
+	u64 bytes_inplace;		/* bytes_in discarded straight from borrowed pages */
 
 	/* Send side: under send_lock. */
 	struct mutex send_lock;
@@ -108,6 +121,38 @@ void kg_bsock_mark_dead(struct kg_bsock *bs);
 
 ssize_t kg_bsock_read(struct kg_bsock *bs, void *buf, size_t max_len);
 ssize_t kg_bsock_fill(struct kg_bsock *bs, size_t budget);
+void kg_bsock_pull(struct kg_bsock *bs, size_t want);
+void kg_bsock_unborrow(struct kg_bsock *bs);
+
+/*
+ * Let kg_bsock_fill() borrow pages instead of copying, into @seg (the
+ * caller's, KG_RX_SEGS of them) until kg_bsock_borrow_end(), which must
+ * come before the caller returns to the event loop.
+ */
+static inline void kg_bsock_borrow_begin(struct kg_bsock *bs, struct kg_rx_seg *seg)
+{
+	bs->rx_seg = kg_sock_lends_pages() ? seg : NULL;
+}
+
+/* The next borrow takes at most @bytes (0: as many as the buffer could hold). */
+static inline void kg_bsock_borrow_limit(struct kg_bsock *bs, u32 bytes)
+{
+	bs->rx_limit = bytes;
+}
+
+/* Borrowed bytes remain (served from pages, or to be pulled into rbuf). */
+static inline bool kg_bsock_borrowing(const struct kg_bsock *bs)
+{
+	return bs->rx_left != 0;
+}
+
+/* Whatever was not served is copied into the receive buffer: today's state. */
+static inline void kg_bsock_borrow_end(struct kg_bsock *bs)
+{
+	if (kg_bsock_borrowing(bs))
+		kg_bsock_unborrow(bs);
+	bs->rx_seg = NULL;
+}
 
 ssize_t kg_bsock_write(struct kg_bsock *bs, const void *buf, size_t len);
 int kg_bsock_write_all(struct kg_bsock *bs, const void *buf, size_t len);
@@ -117,6 +162,10 @@ int kg_bsock_make_room(struct kg_bsock *bs, size_t len);
  * Per-message helpers, inline: a call each was a fifth of their cost in a
  * kernel build (fentry, return thunk, spills).
  */
+/* Out of line: a borrowed segment ends, rbuf empties with bytes borrowed. */
+void kg_bsock_seg_finish(struct kg_bsock *bs);
+void kg_bsock_rx_sync(struct kg_bsock *bs);
+
 /**
  * kg_bsock_peek() - look at every received byte not yet discarded
  * @bs: the buffered socket
@@ -126,12 +175,34 @@ int kg_bsock_make_room(struct kg_bsock *bs, size_t len);
  */
 static inline ssize_t kg_bsock_peek(struct kg_bsock *bs, const u8 **data)
 {
+	/* Borrowed bytes come after rbuf's: served from their pages once it is empty. */
+	if (bs->rtail == bs->rhead && bs->rx_left) {
+		const struct kg_rx_seg *seg = &bs->rx_seg[bs->rx_cur];
+
+		*data = seg->data + bs->rx_off;
+		return seg->len - bs->rx_off;
+	}
 	if (!bs->rbuf) {
 		*data = NULL;
 		return 0;
 	}
 	*data = bs->rbuf + bs->rhead;
 	return bs->rtail - bs->rhead;
+}
+
+/* kg_bsock_discard() from the current borrowed segment: nothing was copied. */
+static inline void kg_bsock_discard_borrowed(struct kg_bsock *bs, size_t len)
+{
+	const struct kg_rx_seg *seg = &bs->rx_seg[bs->rx_cur];
+	u32 avail = seg->len - bs->rx_off;
+
+	if (WARN_ON(len > avail))
+		len = avail;
+	bs->rx_off += len;
+	bs->rx_left -= len;
+	bs->bytes_inplace += len;
+	if (bs->rx_off == seg->len)
+		kg_bsock_seg_finish(bs);
 }
 
 /**
@@ -143,13 +214,30 @@ static inline void kg_bsock_discard(struct kg_bsock *bs, size_t len)
 {
 	u32 avail = bs->rtail - bs->rhead;
 
+	if (!avail && bs->rx_left) {
+		kg_bsock_discard_borrowed(bs, len);
+		return;
+	}
 	if (WARN_ON(len > avail))
 		len = avail;
 	bs->rhead += len;
 	if (bs->rhead == bs->rtail) {
 		bs->rhead = 0;
 		bs->rtail = 0;
+		if (bs->rx_left)
+			kg_bsock_rx_sync(bs);	/* the peek region is a segment now */
 	}
+}
+
+/*
+ * Stream offset of the first byte not yet discarded: bytes_in is kept at
+ * the end of the peek region (see kg_bsock_peek()).
+ */
+static inline u64 kg_bsock_consumed(struct kg_bsock *bs)
+{
+	const u8 *data;
+
+	return bs->bytes_in - kg_bsock_peek(bs, &data);
 }
 
 /**

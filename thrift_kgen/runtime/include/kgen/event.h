@@ -89,6 +89,35 @@ ssize_t kg_sock_recv(struct kg_sock *s, void *buf, size_t len);	/* 0 EOF, -EAGAI
  * asking after every receive is worth it only where KG_SOCK_RX_EMPTY_CHEAP.
  */
 bool kg_sock_rx_empty(struct kg_sock *s);
+/*
+ * Borrowed receive (kernel): the socket's queued bytes are not copied but
+ * lent as pieces of the pages they arrived in, each page referenced until
+ * kg_rx_seg_put(). Pieces contiguous in memory are one segment.
+ */
+struct page;
+struct kg_rx_seg {
+	const u8 *data;
+	struct page *page;
+	u32 len;
+};
+#define KG_RX_SEGS	16	/* segments one borrow fills at most */
+/*
+ * Up to @len queued bytes as at most @max segments into @seg (*@nseg set):
+ * the bytes taken, 0 at end of stream, -EAGAIN, an error as
+ * kg_sock_recv(), or -EOPNOTSUPP when the bytes at the queue's head cannot
+ * be lent (not in pages; user space, but for tests): copy them with
+ * kg_sock_recv().
+ */
+ssize_t kg_sock_recv_borrow(struct kg_sock *s, struct kg_rx_seg *seg, unsigned int max,
+			    size_t len, unsigned int *nseg);
+void kg_rx_seg_put(struct kg_rx_seg *seg);
+/* Is it worth asking kg_sock_recv_borrow()? (User space: only in its test mode.) */
+#ifdef __KERNEL__
+#define kg_sock_lends_pages()	true
+#else
+extern long kg_rx_borrow_test;	/* event_epoll.c: KGEN_TEST_RX_BORROW */
+#define kg_sock_lends_pages()	(kg_rx_borrow_test > 0)
+#endif
 #ifdef __KERNEL__
 #define KG_SOCK_RX_EMPTY_CHEAP	1
 #else

@@ -22,6 +22,8 @@
 #include <linux/socket.h>
 #include <linux/uio.h>
 #include <linux/bvec.h>
+#include <linux/skbuff.h>
+#include <linux/version.h>
 
 /* Most pages one zero-copy send hands over (64 KiB with 4 KiB pages). */
 #define KG_ZC_PAGES_MAX	16
@@ -85,6 +87,19 @@ static inline int kg_compat_send_pages(struct socket *sock, const u8 *p, size_t 
 			break;
 	}
 	return done ? (int)done : ret;
+#endif
+}
+
+/*
+ * Are @skb's paged frags host memory, pages to take references to? 6.12's
+ * devmem TCP can fill them with device memory (net_iov, no struct page).
+ */
+static inline bool kg_skb_frags_readable(const struct sk_buff *skb)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	return skb_frags_readable(skb);
+#else
+	return true;
 #endif
 }
 

@@ -231,6 +231,7 @@ struct kg_server_stats {
 	u64 bytes_in;
 	u64 bytes_out;
 	u64 bytes_out_zerocopy;	/* of bytes_out: sent by reference (kernel, big flushes) */
+	u64 rx_inplace_bytes;	/* of bytes_in: served from the socket's pages, not copied */
 	/* Times reading paused for a full send buffer (own or a forward target's). */
 	u64 backpressure;
 	/*
