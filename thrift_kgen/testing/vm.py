@@ -292,8 +292,10 @@ class _BuildCache:
 # Files of a generated module directory that no build reads: kgen.mk (the regeneration rule
 # for the user's Makefile; it names the output folder as given on the command line, so two
 # generations of one IDL into different folders differ only there) and dkms.conf.  They are
-# left out of the cache key unless another file of the tree names them (includes them).
+# left out of the cache key unless a make file of the tree (Kbuild, Makefile, *.mk, *.inc)
+# names them, i.e. might include them; other mentions (.gitignore) do not count.
 _KBUILD_UNREAD = ("kgen.mk", "dkms.conf")
+_MAKE_FILE = re.compile(r"^(Kbuild|Makefile|GNUmakefile|makefile)$|\.(mk|inc)$")
 
 
 def _unread_by_kbuild(content) -> set[str]:
@@ -301,7 +303,8 @@ def _unread_by_kbuild(content) -> set[str]:
     for rel, kind, _ in content:
         name = Path(rel).name
         if kind == "f" and name in _KBUILD_UNREAD and \
-                not any(name.encode() in data for r, _, data in content if r != rel):
+                not any(name.encode() in data for r, _, data in content
+                        if r != rel and _MAKE_FILE.search(Path(r).name)):
             out.add(rel)
     return out
 
