@@ -14,6 +14,8 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from thrift_kgen.codegen import Options, generate
 from thrift_kgen.frontend.diagnostics import CompileError, Diagnostics
 from thrift_kgen.frontend.resolver import load_program
@@ -42,6 +44,7 @@ def _compile(src: Path) -> tuple[Path, int, str]:
     return src, r.returncode, r.stderr
 
 
+@pytest.mark.long
 def test_corpus_modules_compile(idl_corpus, tmp_path):
     files = []
     for sub in ("apache-thrift/test", "realworld"):

@@ -30,7 +30,9 @@ HANDLER = REPO / "examples" / "thrifttest" / "thrift_test_handler.c"
 REGRESSIONS = Path(__file__).resolve().parent / "fuzz_regressions"
 SMOKE_RUNS = 30000
 
-pytestmark = pytest.mark.xdist_group("fuzz")
+# Not one xdist group: each harness build (a minute or more) may run on either worker; the
+# two planted-bug tests share one build (the module fixture), so they stay together.
+PLANTED_GROUP = pytest.mark.xdist_group("fuzz-planted")
 
 
 def _build(out: Path, idl: Path, handler: Path | None = None, **opts) -> Path:
@@ -44,9 +46,10 @@ def _build(out: Path, idl: Path, handler: Path | None = None, **opts) -> Path:
     return next(p for p in out.glob("*_fuzz") if p.is_file())
 
 
-def _fuzz(binary: Path, *args: str, timeout=300) -> subprocess.CompletedProcess:
+def _fuzz(binary: Path, *args: str, timeout=300, env=None) -> subprocess.CompletedProcess:
     return subprocess.run(["nice", "-n", "10", str(binary), *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=binary.parent, env={**os.environ, "KGEN_FUZZ_STATS": "1"})
+                          timeout=timeout, cwd=binary.parent,
+                          env={**os.environ, "KGEN_FUZZ_STATS": "1", **(env or {})})
 
 
 def _stats(stderr: str) -> dict[str, int]:
@@ -69,6 +72,7 @@ def test_fuzz_option_off_by_default(tmp_path):
     assert "fuzz" not in (tmp_path / "Makefile").read_text()
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("case", ["thrift_test", "cassandra"])
 def test_fuzz_smoke(case, tmp_path):
     if case == "thrift_test":
@@ -102,39 +106,51 @@ def _plant(path: Path, func: str, old: str, new: str):
     path.write_text(text[:at] + new + text[at + len(old):])
 
 
+# The planted bugs, each on only when its environment variable is set: one build of the
+# harness serves both tests (a ThriftTest harness build is most of each test's time).
+PLANT_SWITCH = ("#include <stdlib.h>\n\n"
+                "static int kgen_planted(const char *bug)\n{\n\treturn getenv(bug) != NULL;\n}\n\n")
+
+
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
-    """ThriftTest generated with the harness, and its seeds."""
+    """ThriftTest generated with the harness and its seeds, built with two planted bugs:
+    KGEN_PLANT_ENCODER=1 makes Xtruct's binary encoder write i32_thing + 1,
+    KGEN_PLANT_READ_PAST=1 makes Xtruct's binary decoder read the byte after its input."""
     out = tmp_path_factory.mktemp("planted")
     gen(THRIFT_TEST, out, handler=HANDLER, service="ThriftTest", fuzz=True)
+    types = out / "thrift_test_types.c"
+    _plant(types, "int thrift_test_xtruct_encode_binary(",
+           "kg_binary_write_field_i32(w, 9, v->i32_thing);",
+           'kg_binary_write_field_i32(w, 9, v->i32_thing + kgen_planted("KGEN_PLANT_ENCODER"));')
+    _plant(types, "int thrift_test_xtruct_decode_binary(",
+           "v->isset.string_thing = true;",
+           'if (kgen_planted("KGEN_PLANT_READ_PAST"))\n\t\t\t\t(void)*(const volatile u8 *)r->end;\n'
+           "\t\t\tv->isset.string_thing = true;")
+    types.write_text(PLANT_SWITCH + types.read_text())
+    r = make(out, "fuzz")
+    assert r.returncode == 0, r.stderr[-3000:]
     r = make(out, "fuzz-seeds", f"PYTHON={sys.executable}")
     assert r.returncode == 0, r.stderr[-3000:]
     return out
 
 
+@PLANTED_GROUP
 def test_fuzz_detects_encoder_bug(planted):
     """Xtruct's binary encoder writes i32_thing + 1: decode/encode no longer reaches a fixed point."""
-    _plant(planted / "thrift_test_types.c", "int thrift_test_xtruct_encode_binary(",
-           "kg_binary_write_field_i32(w, 9, v->i32_thing);",
-           "kg_binary_write_field_i32(w, 9, v->i32_thing + 1);")
-    r = make(planted, "fuzz")
-    assert r.returncode == 0, r.stderr[-3000:]
-    r = _fuzz(planted / "thrifttest_fuzz", "-runs=2000", str(planted / "fuzz-corpus"))
+    r = _fuzz(planted / "thrifttest_fuzz", "-runs=2000", str(planted / "fuzz-corpus"),
+              env={"KGEN_PLANT_ENCODER": "1"})
     assert r.returncode != 0
     assert re.search(r"kgen-fuzz: \S*Xtruct\S*( args| result)?: property broken", r.stderr), r.stderr[-3000:]
     assert "crash-" in r.stderr  # libFuzzer saved the input
 
 
-def test_fuzz_detects_read_past_input(planted, tmp_path):
+@PLANTED_GROUP
+def test_fuzz_detects_read_past_input(planted):
     """Xtruct's binary decoder reads the byte after its input: ASan must see it (inputs are copied
     to buffers of their exact size)."""
-    gen(THRIFT_TEST, tmp_path, handler=HANDLER, service="ThriftTest", fuzz=True)
-    _plant(tmp_path / "thrift_test_types.c", "int thrift_test_xtruct_decode_binary(",
-           "v->isset.string_thing = true;",
-           "(void)*(const volatile u8 *)r->end;\n\t\t\tv->isset.string_thing = true;")
-    r = make(tmp_path, "fuzz")
-    assert r.returncode == 0, r.stderr[-3000:]
-    r = _fuzz(tmp_path / "thrifttest_fuzz", "-runs=2000", str(planted / "fuzz-corpus"))
+    r = _fuzz(planted / "thrifttest_fuzz", "-runs=2000", str(planted / "fuzz-corpus"),
+              env={"KGEN_PLANT_READ_PAST": "1"})
     assert r.returncode != 0
     assert "heap-buffer-overflow" in r.stderr and "thrift_test_xtruct_decode" in r.stderr, r.stderr[-3000:]
 

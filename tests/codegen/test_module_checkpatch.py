@@ -54,6 +54,7 @@ def test_checkpatch_clean_glue_and_service_headers(case, tmp_path):
     assert not problems, "\n".join(problems[:60])
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_checkpatch_clean_everything(case, tmp_path):
     out = generated(case, tmp_path)

@@ -102,6 +102,7 @@ def test_cli_generate(tmp_path):
     assert (out / "forwarder_main.c").is_file() and (out / "Kbuild").is_file()
 
 
+@pytest.mark.long
 def test_user_build_with_sanitizers(tmp_path):
     out = tmp_path / "mod"
     gen(IDL, out, handler="forwarder_handler.c")

@@ -142,6 +142,7 @@ int clash_calc_divide(struct kg_call *call, s32 a, s32 b, s32 *result)
 """
 
 
+@pytest.mark.long
 def test_name_clash_resolved_and_builds(tmp_path):
     idl = tmp_path / "clash.thrift"
     idl.write_text(CLASH)
@@ -172,6 +173,7 @@ def test_name_clash_resolved_and_builds(tmp_path):
     assert info.stdout.strip() == "1.2.3-test", info.stdout + info.stderr
 
 
+@pytest.mark.long
 def test_leading_digit_builds(tmp_path):
     idl = tmp_path / "2echo.thrift"
     idl.write_text("struct Msg {\n  1: string text\n}\n\nservice Echo {\n  Msg echo(1: Msg m)\n}\n")

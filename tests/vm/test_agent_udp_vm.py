@@ -51,7 +51,7 @@ def test_agent_udp_in_vm(vm, kernel, tmp_path):
     ko = build_module(agent_dir, kernel, sparse=True)
     fwd_dir = tmp_path / "fwd"
     gen(REPO / "idl" / "forwarder.thrift", fwd_dir)
-    fwd = build_module(fwd_dir, kernel)
+    fwd = build_module(fwd_dir, kernel, sparse=True)  # test_forwarder_builds_w1_sparse[skeleton]'s build
     py = f"{VENV_PYTHON} {CLIENT}"
     stats = "/sys/kernel/debug/agent/stats"
     script = textwrap.dedent(f"""\

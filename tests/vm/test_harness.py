@@ -271,3 +271,31 @@ def test_vm_boots_with_memory_debugging(kernel, vm, tmp_path):
     res.check()
     with pytest.raises(DmesgError, match=r"Redzone overwritten|BUG kmalloc-64 |BUG: KASAN"):
         res.assert_clean_dmesg()
+
+
+def test_build_cache_key_ignores_files_no_build_reads(tmp_path, monkeypatch):
+    """Two generations of one IDL into different folders differ only in kgen.mk (it names the
+    folder): they share one cached build.  A make file naming kgen.mk keeps it in the key;
+    a .gitignore naming it does not; a changed source always changes the key."""
+    from pathlib import Path
+
+    from thrift_kgen.testing.vm import Kernel, _BuildCache
+    monkeypatch.setenv("KGEN_KBUILD_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    k = Kernel(series="6.1", version="6.1.0-0-amd64", vmlinuz=Path("/x/vmlinuz"), kdir=Path("/x/build"))
+
+    def tree(name, mk, kbuild=KBUILD, c=HELLO_C):
+        d = write_hello(tmp_path / name)
+        (d / "Kbuild").write_text(kbuild)
+        (d / "kgen.mk").write_text(mk)
+        (d / ".gitignore").write_text("/kgen.mk\n")
+        (d / "kgen_hello.c").write_text(c)
+        return d
+
+    def key(d):
+        return _BuildCache(d, k, sparse=True, name=None, make_args=(), allow_warnings=()).key
+
+    assert key(tree("a", "-include a/kgen.mk\n")) == key(tree("b", "-include deeper/b/kgen.mk\n"))
+    including = KBUILD + "include $(src)/kgen.mk\n"
+    assert key(tree("c", "X := 1\n", including)) != key(tree("d", "X := 2\n", including))
+    assert key(tree("e", "")) != key(tree("f", "", c=HELLO_C + "\n/* changed */\n"))

@@ -164,19 +164,41 @@ def build_module(src_dir: Path | str, kernel: Kernel, *, sparse: bool = False,
         build = base / src.name
     else:
         build = Path(build_dir).resolve()
+    t0 = time.monotonic()
     cache = _BuildCache(src, kernel, sparse=sparse, name=name, make_args=make_args,
                         allow_warnings=allow_warnings) if build != src else None
     if cache is not None:
         with cache.lock():
+            waited = time.monotonic() - t0
             hit = cache.lookup()
             if hit is not None:
-                return cache.restore(hit, build)
+                ko = cache.restore(hit, build, src)
+                harness_log("build", src=str(src), series=kernel.series, sparse=sparse,
+                            key=cache.key, hit=True, waited=waited,
+                            seconds=time.monotonic() - t0)
+                return ko
+            t1 = time.monotonic()
             ko = _build_module(src, build, kernel, sparse=sparse, name=name, make_args=make_args,
                                jobs=jobs, timeout=timeout, allow_warnings=allow_warnings)
             cache.store(build, ko)
+            harness_log("build", src=str(src), series=kernel.series, sparse=sparse,
+                        key=cache.key, hit=False, waited=waited, seconds=time.monotonic() - t1)
             return ko
     return _build_module(src, build, kernel, sparse=sparse, name=name, make_args=make_args,
                          jobs=jobs, timeout=timeout, allow_warnings=allow_warnings)
+
+
+def harness_log(event: str, **facts) -> None:
+    """One JSON line per module build and VM boot in $KGEN_HARNESS_LOG, if set: where a test
+    session's time goes (build cache hits and misses, boots), without a profiler."""
+    path = os.environ.get("KGEN_HARNESS_LOG")
+    if not path:
+        return
+    facts = {"event": event, "time": time.time(), "pid": os.getpid(),
+             "worker": os.environ.get("PYTEST_XDIST_WORKER", ""),
+             "test": os.environ.get("PYTEST_CURRENT_TEST", ""), **facts}
+    with open(path, "a") as f:
+        f.write(json.dumps(facts) + "\n")
 
 
 _BUILD_IGNORE = ("*.o", "*.ko", "*.mod", "*.mod.c", ".*.cmd", "modules.order", "Module.symvers",
@@ -205,7 +227,11 @@ class _BuildCache:
         if self.root is None:
             return
         h = hashlib.sha256()
-        for rel, kind, data in _tree_content(src):
+        content = _tree_content(src)
+        self.unread = _unread_by_kbuild(content)
+        for rel, kind, data in content:
+            if rel in self.unread:
+                continue
             h.update(f"{rel}\0{kind}\0{len(data)}\0".encode())
             h.update(data)
         tree = h.hexdigest()
@@ -239,12 +265,14 @@ class _BuildCache:
                 return entry
         return None
 
-    def restore(self, entry: Path, build: Path) -> Path:
+    def restore(self, entry: Path, build: Path, src: Path) -> Path:
         if build.exists():
             shutil.rmtree(build)
         shutil.copytree(entry, build, symlinks=True)
         ko = build / (entry / ".kgen-ko").read_text()
         (build / ".kgen-ko").unlink()
+        for rel in self.unread:      # this request's own copies, as an uncached build has them
+            shutil.copyfile(src / rel, build / rel)
         return ko
 
     def store(self, build: Path, ko: Path) -> None:
@@ -259,6 +287,26 @@ class _BuildCache:
             shutil.rmtree(tmp)
         else:
             tmp.rename(entry)
+
+
+# Files of a generated module directory that no build reads: kgen.mk (the regeneration rule
+# for the user's Makefile; it names the output folder as given on the command line, so two
+# generations of one IDL into different folders differ only there) and dkms.conf.  They are
+# left out of the cache key unless a make file of the tree (Kbuild, Makefile, *.mk, *.inc)
+# names them, i.e. might include them; other mentions (.gitignore) do not count.
+_KBUILD_UNREAD = ("kgen.mk", "dkms.conf")
+_MAKE_FILE = re.compile(r"^(Kbuild|Makefile|GNUmakefile|makefile)$|\.(mk|inc)$")
+
+
+def _unread_by_kbuild(content) -> set[str]:
+    out = set()
+    for rel, kind, _ in content:
+        name = Path(rel).name
+        if kind == "f" and name in _KBUILD_UNREAD and \
+                not any(name.encode() in data for r, _, data in content
+                        if r != rel and _MAKE_FILE.search(Path(r).name)):
+            out.add(rel)
+    return out
 
 
 def _tree_content(src: Path):
@@ -697,6 +745,7 @@ class VMSession:
                               f"{self._console_text()[-4000:]}")
             time.sleep(0.1)
         self.boot_seconds.append(time.monotonic() - t0)
+        harness_log("boot", series=self.kernel.series, seconds=self.boot_seconds[-1])
         boot_dmesg = (self.results / "boot-dmesg").read_text(errors="replace")
         check_dmesg(boot_dmesg)
         return self
@@ -821,10 +870,32 @@ def pytest_collection_modifyitems(config, items):
     if getattr(config.option, "loadgroup", False):     # set in xdist workers
         _apply_xdist_groups(items)
     yield
+    if hasattr(config, "workerinput"):               # an xdist worker: the order is the schedule
+        _long_tests_first(items)
     breaking = [i for i in items if i.get_closest_marker("vm_breaks_guest") is not None]
     if breaking:
         ids = {id(i) for i in breaking}
         items[:] = [i for i in items if id(i) not in ids] + breaking
+
+
+def _long_tests_first(items) -> None:
+    """Put the ungrouped tests marked `long` or `kernel_build` (a minute or more each on CI's
+    2 cores) before the other ungrouped ones.  `--dist loadgroup` hands out the groups first
+    (largest first), then single tests in this order: the long ones then start while the
+    short ones can still fill the gaps, and the run does not end on one worker with a long
+    test left.  Tests using a module- or class-scoped fixture keep their place (moving one
+    would set that fixture up twice); VM tests are in groups and keep theirs."""
+    def movable(item) -> bool:
+        if item.get_closest_marker("xdist_group") is not None or item.get_closest_marker("vm"):
+            return False
+        if item.get_closest_marker("long") is None and item.get_closest_marker("kernel_build") is None:
+            return False
+        defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+        return not any(d.scope in ("module", "class", "package") for ds in defs.values() for d in ds)
+    first = [i for i in items if movable(i)]
+    if first:
+        ids = {id(i) for i in first}
+        items[:] = first + [i for i in items if id(i) not in ids]
 
 
 def _apply_xdist_groups(items) -> None:
