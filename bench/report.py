@@ -297,52 +297,47 @@ def codec_section(data: dict) -> tuple[str, list[str]]:
 # the results' "date" (and "commit" when the JSON has one); a note whose run is no longer
 # the one in bench/results is not printed: BENCHMARKS.md says it is stale instead, and
 # --strict fails.  Rewrite a note after re-reading a new run's figures, then update its key.
-RUN_61 = {"date": "2026-12-01 22:35 UTC", "commit": "eaccdc2b7ef7"}
+RUN_61 = {"date": "2026-12-02 02:20 UTC", "commit": "52af8c6dd3ff"}
 RUN_612 = {"date": "2026-12-01 22:40 UTC", "commit": "eaccdc2b7ef7"}
 NOTES: list[dict] = [
     {"runs": {"echo": RUN_61, "techo": RUN_61}, "text": """
 Echo, both kinds: every server makes one context switch per call (one vCPU, ping-pong), so
 switches do not separate the peers; CPU per call does. Raw echo at 32-128 B: the module
-spends 15.2-15.4 us per call, its user build 17.4-17.5, the blocking kthread echo 15.5-15.7:
-whole guest 1.14 / 1.14 / 1.13x its user build (target 1.15x) and 1.02x the kthread echo.
-The previous figures (commit 93bad0f: 1.15x; module 15.6-15.9 us, user build 18.4-18.7) were
-a `--quick` run (2000 calls per size, this one 10000), so the two are not like for like:
-the user build's cost per call falls more over longer rounds, and `--quick` runs on this
-session's branches gave 1.18x (raw) and 1.13x (Thrift). Thrift echo at 32-128 B: 16.0-16.4 us per call against 17.5-17.7 (user build),
-20.9-21.0 (TThreadedServer) and 29.6-29.7 (TNonblockingServer): 1.07-1.09x its user build,
-1.16x TThreadedServer, 1.46x TNonblockingServer; p50 latency 32-33 us, user build 34-35."""},
+spends 15.4-15.5 us per call, its user build 17.4-17.5, the blocking kthread echo 15.5-15.7:
+whole guest 1.12 / 1.13 / 1.13x its user build (target 1.15x: missed by 2%) and 1.01-1.10x the
+kthread echo. The previous full run (commit eaccdc2) had the module at 15.2-15.4 us: this
+tree's in-place receive borrows a page reference for each call's few bytes where a 32 B copy
+was cheaper, about 100 ns per call (a minimum size to borrow is the next step). Thrift echo
+at 32-128 B: 16.1-16.4 us per call against 17.5-17.7 (user build), 20.9-21.0 (TThreadedServer)
+and 29.5-29.6 (TNonblockingServer): 1.07-1.08x its user build, 1.17-1.18x TThreadedServer,
+1.46-1.48x TNonblockingServer; p50 latency 33 us, user build 34-35."""},
     {"runs": {"forwarder": RUN_61}, "text": """
-Forwarder: rounds repeat within 1% (the min-max above). This run has the flush batching and
-per-message work of commit eaccdc2 in both builds: a backend with under 12 KiB queued
-flushes only when no connection is left to read (at most 16 passes later), in the kernel's
-loop and, answered the same way, in user space's; receive buffers grow only for a message
-bigger than them; dispatch, header and args decoding cost less. The previous run (93bad0f)
-was `--quick` (256 KiB per client): module 160 / 222 / 300 Mbit/s at 32 / 64 / 128 B and
-2241-2851 ns of server CPU per message, user build 185 / 247 / 314; this code `--quick`:
-module 320 / 395 / 471 and 1106-1534 ns, user build 363 / 432 / 513, libevent unchanged (265
-at 32 B). This full run (1 MiB per client) is 5-8% faster for libevent and 12-19% for the
-thrift-kgen builds. Here the module forwards 359 / 449 / 562 Mbit/s with 1060-1415 ns per message and
-0.006-0.013 server switches per message: 1.25 / 1.43 / 1.57x the libevent forwarder (1.75-1.80x
-at 256 B-1 KiB), 15-22x the Apache servers, and 0.88 / 0.91 / 0.93x its user build, which
-gained more (185 -> 408 Mbit/s at 32 B, 895 ns per message). Both builds run the same code and
-batch alike, so user space's system calls are spread over hundreds of messages and the
-module's only structural edge is gone; what remains is the kernel's own cost. The 32 B
-profile (`bench/run.py --profile` on this run's code: bench/results/profile-forwarder-*-32.txt;
-earlier ones in profile-9aae835/) shows it: memcpy_erms 8.4% of
-all samples (about 140 ns per message: the receive copy and the copy into the backend's
-buffer, which under -icount count one instruction per byte; user space copies the second with
-AVX), kg_event_raise 2.8% (the socket callbacks, 47 ns), the kernel's mutexes 2.2%. TCP itself
-costs the module less than its user build (send, by page reference, and receive: 7.0% + 6.2%
-of samples against 10.6% + 6.4% with the system calls). The targets are far: against the
-same clients and sinks, 2x libevent whole guest needs at most 508 / 678 / 921 ns of server
-CPU per message (now 1060 / 1179 / 1415), and 1.3x its user build at most 583 / 648 / 757,
-half of what the module spends while its user build keeps running the same code."""},
+Forwarder: rounds repeat within 1-2% (the min-max above). This run adds, to the previous full
+run's code (eaccdc2), the in-place receive (framed messages are served from the socket's own
+pages, borrowed by page reference in the read_sock actor: no copy into the receive buffer;
+a message that runs past a page is copied, alone) and the kernel build's per-message costs
+(small copies as word moves instead of `rep movsb`, the per-message helpers inline, no
+address-taken locals on the hot path, so no stack canary or clearing there, the forwarder's
+backend table under RCU instead of a mutex). The module forwards 407 / 517 / 660 Mbit/s at
+32 / 64 / 128 B (previous run 359 / 449 / 562) with 884 / 951 / 1076 ns of server CPU per
+message (1060 / 1179 / 1415); its user build, which shares all but the receive, 431 / 520 / 622
+(408 / 496 / 606) with 825 / 940 / 1204 ns. The module is now 0.94 / 0.99 / 1.06x its user build
+whole guest (1.04-1.06x from 128 B to 4 KiB; per message of server CPU 0.93 / 0.99 / 1.12x) and
+1.45 / 1.63 / 1.84x the libevent forwarder (1.96x at 256 B; per message of server CPU 1.41 /
+1.64 / 2.03x, 2.23x at 256 B and 1 KiB), 17-25x the Apache servers. Targets: 1.3x its user
+build is missed (it needs at most 583 / 648 / 757 ns per message at 32-128 B); 2x libevent is
+met only per message of server CPU from 128 B to 1 KiB, not whole guest (which needs at most
+508 / 678 / 921 ns). The 32 B profile of this tree (bench/results/profile-forwarder-*-32.txt)
+has the module's remaining kernel-only costs in the send-buffer mutex, the two indirect calls
+per message (retpolines on this CPU) and the copy into each backend's buffer; what both builds
+share (decode, dispatch, serve) is most of the rest, and making it cheaper speeds both up
+alike."""},
     {"runs": {"6.12/echo": RUN_612, "6.12/forwarder": RUN_612}, "text": """
-On 6.12 (same method and tree): raw echo 1.09-1.11x its user build (14.1-14.2 us per call
-against 16.0-16.2; 6.12's socket path is cheaper for both, and the kthread echo's 14.3-14.4
-is level with the module); the forwarder is 0.88 / 0.90 / 0.95x its user build and 1.27 / 1.40 /
-1.59x the libevent forwarder at 32 / 64 / 128 B, with server CPU per message within 1-4% of
-6.1's."""},
+On 6.12 (the previous run's tree, eaccdc2: not rerun on this one): raw echo 1.09-1.11x its
+user build (14.1-14.2 us per call against 16.0-16.2; 6.12's socket path is cheaper for both,
+and the kthread echo's 14.3-14.4 is level with the module); the forwarder is 0.88 / 0.90 /
+0.95x its user build and 1.27 / 1.40 / 1.59x the libevent forwarder at 32 / 64 / 128 B, with
+server CPU per message within 1-4% of 6.1's at that tree."""},
     {"runs": {"codec": {"date": "2026-12-01 18:20 UTC"}}, "text": """
 Codecs (one body per protocol over inline primitives, one-pass replies): encode+decode is
 7.2-8.6x Apache C++ in binary (Msg 11.4 ns against 81.6) and 5.7-6.6x in compact, and
