@@ -327,11 +327,14 @@ whole guest (1.04-1.06x from 128 B to 4 KiB; per message of server CPU 0.93 / 0.
 1.64 / 2.03x, 2.23x at 256 B and 1 KiB), 17-25x the Apache servers. Targets: 1.3x its user
 build is missed (it needs at most 583 / 648 / 757 ns per message at 32-128 B); 2x libevent is
 met only per message of server CPU from 128 B to 1 KiB, not whole guest (which needs at most
-508 / 678 / 921 ns). The 32 B profile of this tree (bench/results/profile-forwarder-*-32.txt)
-has the module's remaining kernel-only costs in the send-buffer mutex, the two indirect calls
-per message (retpolines on this CPU) and the copy into each backend's buffer; what both builds
-share (decode, dispatch, serve) is most of the rest, and making it cheaper speeds both up
-alike."""},
+508 / 678 / 921 ns). The 32 B profile of this tree (bench/results/profile-forwarder-{kernel,user}-32.txt;
+libevent's and the previous tree's in profile-eaccdc2/): memcpy_erms is gone from the module's
+top symbols (8.4% of all samples before); the receive, borrow and TCP read together, is 3.0%.
+Most of the module's time is now the path both builds share: kg_conn_serve_message 13.4%
+self, kg_conn_serve 7.2%, kg_tsock_next 5.2%, args decode 5.0%, dispatch 3.4%; its kernel-only
+costs left are the copy into each backend's buffer (inside kg_tsock_write_payload, 4.5%), the
+send buffer's mutex (1.0%) and two indirect calls per message through retpolines. Making the
+shared path cheaper speeds both builds up alike."""},
     {"runs": {"6.12/echo": RUN_612, "6.12/forwarder": RUN_612}, "text": """
 On 6.12 (the previous run's tree, eaccdc2: not rerun on this one): raw echo 1.09-1.11x its
 user build (14.1-14.2 us per call against 16.0-16.2; 6.12's socket path is cheaper for both,
