@@ -857,6 +857,19 @@ struct kg_recv_dest {
 	size_t got;
 };
 
+/*
+ * What a read_sock that took nothing means, socket locked. As recvmsg:
+ * queued bytes first, then the error, then end of stream, else -EAGAIN.
+ */
+static int kg_sock_read_nothing(struct sock *sk)
+{
+	int err = sock_error(sk);
+
+	if (!err && !(sk->sk_state == TCP_CLOSE || (sk->sk_shutdown & RCV_SHUTDOWN)))
+		err = -EAGAIN;
+	return err;
+}
+
 /* Called by read_sock for each piece of queued data, socket locked. */
 static int kg_recv_actor(read_descriptor_t *desc, struct sk_buff *skb, unsigned int offset,
 			 size_t len)
@@ -892,12 +905,8 @@ ssize_t kg_sock_recv(struct kg_sock *s, void *buf, size_t len)
 	ret = sock->ops->read_sock(sk, &desc, kg_recv_actor);
 	if (!ret && desc.error)
 		ret = desc.error;
-	if (!ret) {
-		/* As recvmsg: queued bytes first, then the error, then end of stream. */
-		ret = sock_error(sk);
-		if (!ret && !(sk->sk_state == TCP_CLOSE || (sk->sk_shutdown & RCV_SHUTDOWN)))
-			ret = -EAGAIN;
-	}
+	if (!ret)
+		ret = kg_sock_read_nothing(sk);
 	release_sock(sk);
 	return ret;
 }
@@ -1008,11 +1017,8 @@ ssize_t kg_sock_recv_borrow(struct kg_sock *s, struct kg_rx_seg *seg, unsigned i
 	ret = sock->ops->read_sock(sk, &desc, kg_borrow_actor);
 	if (!ret && d.unlendable)
 		ret = -EOPNOTSUPP;
-	if (!ret) {
-		ret = sock_error(sk);
-		if (!ret && !(sk->sk_state == TCP_CLOSE || (sk->sk_shutdown & RCV_SHUTDOWN)))
-			ret = -EAGAIN;
-	}
+	if (!ret)
+		ret = kg_sock_read_nothing(sk);
 	release_sock(sk);
 	/* Pieces were taken only if bytes were (ret > 0): read_sock consumed them. */
 	*nseg = d.n;
