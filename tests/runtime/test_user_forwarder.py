@@ -143,6 +143,25 @@ def client_process(port, client, count, seed, chunked):
     s.close()
 
 
+def forward_from_clients(srv, sinks, per_client, seeds, chunked):
+    """NCLIENTS client processes send per_client messages each (client_process); waits
+    until the sinks have them all and nothing more arrives. Returns the total."""
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=client_process,
+                         args=(srv.port, c, per_client, seeds[c], chunked))
+             for c in range(NCLIENTS)]
+    for p in procs:
+        p.start()
+    total = NCLIENTS * per_client
+    assert sinks.wait_for(total) == total
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    time.sleep(0.2)     # nothing more may arrive
+    assert sinks.count == total
+    return total
+
+
 def expected_messages(count, seed, client):
     rnd = random.Random(seed)
     out = []
@@ -180,20 +199,8 @@ def test_forwarder_8_clients_20_backends_by_key(sndbuf, stall, chunked):
     try:
         with Server("fwd_raw", "--key", "--backends", sinks.backends_arg(),
                     "--sndbuf", str(sndbuf)) as srv:
-            ctx = multiprocessing.get_context("fork")
             seeds = [1000 + c for c in range(NCLIENTS)]
-            procs = [ctx.Process(target=client_process,
-                                 args=(srv.port, c, per_client, seeds[c], chunked))
-                     for c in range(NCLIENTS)]
-            for p in procs:
-                p.start()
-            total = NCLIENTS * per_client
-            assert sinks.wait_for(total) == total
-            for p in procs:
-                p.join(60)
-                assert p.exitcode == 0
-            time.sleep(0.2)     # nothing more may arrive
-            assert sinks.count == total
+            total = forward_from_clients(srv, sinks, per_client, seeds, chunked)
             st = srv.assert_clean()
         check_delivery(sinks, per_client, seeds)
     finally:

@@ -19,7 +19,7 @@ import pytest
 
 from _testsvc import (STOP, T_CALL, Server, build, closed_by_peer, field_i32, field_string,
                       framed, message, recv_exact)
-from test_user_forwarder import NBACKENDS, NCLIENTS, Sinks, check_delivery, client_process
+from test_user_forwarder import NBACKENDS, NCLIENTS, Sinks, check_delivery, forward_from_clients
 
 pytestmark = pytest.mark.xdist_group("runtime-user-server")
 
@@ -119,28 +119,14 @@ def test_borrowed_forwarder_backpressure(monkeypatch, seg):
     """8 clients through tiny backend buffers to stalled sinks: handlers refuse
     (-EAGAIN) mid-segment, the rest is copied and served later; nothing lost, altered or
     reordered (check_delivery)."""
-    import multiprocessing
-
     monkeypatch.setenv("KGEN_TEST_RX_BORROW", str(seg))
     per_client = 600
     sinks = Sinks(NBACKENDS, stall=1.0)
     try:
         with Server("fwd_raw", "--key", "--backends", sinks.backends_arg(),
                     "--sndbuf", str(16 * 1024)) as srv:
-            ctx = multiprocessing.get_context("fork")
             seeds = [2000 + c for c in range(NCLIENTS)]
-            procs = [ctx.Process(target=client_process,
-                                 args=(srv.port, c, per_client, seeds[c], True))
-                     for c in range(NCLIENTS)]
-            for p in procs:
-                p.start()
-            total = NCLIENTS * per_client
-            assert sinks.wait_for(total) == total
-            for p in procs:
-                p.join(60)
-                assert p.exitcode == 0
-            time.sleep(0.2)
-            assert sinks.count == total
+            total = forward_from_clients(srv, sinks, per_client, seeds, True)
             st = srv.assert_clean()
         check_delivery(sinks, per_client, seeds)
     finally:
