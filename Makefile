@@ -43,8 +43,14 @@ RT_SERIES := 6.1-rt 6.12-rt
 kernels-rt: apt
 	KGEN_KERNEL_SERIES="$(RT_SERIES)" scripts/setup-kernels.sh
 
+# xdist workers of `make test` and `make test-all` on CI's 2 cores: each kernel series' VM
+# tests are one group on one worker, the run's critical path, and their guests leave the
+# CPU idle a third of the time (sleeps and timeouts of the driver checks); a third worker
+# runs the builds, fuzzing and user-space tests in that time (docs/vm-testing.md).
+TEST_WORKERS ?= 3
+
 test: setup
-	$(PYTEST) -n 2 --dist loadgroup tests
+	$(PYTEST) -n $(TEST_WORKERS) --dist loadgroup tests
 
 debug-kernel: venv
 	scripts/build-debug-kernel.sh
@@ -55,7 +61,7 @@ test-debug: setup debug-kernel
 	KGEN_VM_SERIES=6.1-debug KGEN_VM_TIMEOUT_SCALE=4 $(PYTEST) -n 2 --dist loadgroup -m vm tests
 
 test-all: setup kernels-rt
-	KGEN_VM_SERIES="6.1 6.12 $(RT_SERIES)" $(PYTEST) -n 2 --dist loadgroup tests
+	KGEN_VM_SERIES="6.1 6.12 $(RT_SERIES)" $(PYTEST) -n $(TEST_WORKERS) --dist loadgroup tests
 
 # Everything but the VM tests: quick inner loop for developers.
 test-fast: venv
