@@ -43,11 +43,11 @@ RT_SERIES := 6.1-rt 6.12-rt
 kernels-rt: apt
 	KGEN_KERNEL_SERIES="$(RT_SERIES)" scripts/setup-kernels.sh
 
-# xdist workers of `make test` and `make test-all` on CI's 2 cores: each kernel series' VM
-# tests are one group on one worker, the run's critical path, and their guests leave the
-# CPU idle a third of the time (sleeps and timeouts of the driver checks); a third worker
-# runs the builds, fuzzing and user-space tests in that time (docs/vm-testing.md).
-TEST_WORKERS ?= 3
+# xdist workers of `make test` and `make test-all`: each kernel series' VM tests are one
+# group on one worker. TEST_WORKERS=3 fills the CPU the guests leave idle with the other
+# tests, but on a loaded 2-core host it pushed the hostile suite's good-client latency past
+# its bounds (docs/vm-testing.md), so the default stays 2.
+TEST_WORKERS ?= 2
 
 test: setup
 	$(PYTEST) -n $(TEST_WORKERS) --dist loadgroup tests
