@@ -2,7 +2,10 @@
 """Fixtures for tests/runtime (the runtime core's C programs: see _kgcore.py)."""
 import pytest
 
-from _kgcore import build_programs
+# the forwarder tests' shared checks (no pytest import: the VM drivers use them too)
+pytest.register_assert_rewrite("_forwarding")
+
+from _kgcore import build_programs  # noqa: E402
 
 
 @pytest.fixture(scope="session")

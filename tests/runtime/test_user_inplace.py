@@ -19,7 +19,7 @@ import pytest
 
 from _testsvc import (STOP, T_CALL, Server, build, closed_by_peer, field_i32, field_string,
                       framed, message, recv_exact)
-from test_user_forwarder import NBACKENDS, NCLIENTS, Sinks, check_delivery, forward_from_clients
+from _forwarding import NBACKENDS, NCLIENTS, Sinks, check_delivery, forward_from_clients
 
 pytestmark = pytest.mark.xdist_group("runtime-user-server")
 

@@ -33,7 +33,7 @@ sys.path.insert(0, str(HERE))
 from runtime_kernel_driver import (MOD, NBACKENDS, KServer, call_bytes, run_threads,  # noqa: E402
                                    sh)
 from _testsvc import closed_by_peer, framed, recv_exact  # noqa: E402
-from test_user_forwarder import Sinks, check_delivery, client_process  # noqa: E402
+from _forwarding import Sinks, check_delivery, client_process  # noqa: E402
 
 MiB = 1 << 20
 

@@ -35,8 +35,8 @@ sys.path.insert(0, str(REPO / "tests" / "runtime"))
 from _testsvc import (STOP, T_CALL, T_EXCEPTION, T_REPLY, GoodClient,  # noqa: E402
                       churn, closed_by_peer, field_i32, field_string, framed,
                       latency_figures, message, parse_header, recv_exact, recv_frame)
-from test_user_forwarder import (Sinks, check_delivery, client_process,  # noqa: E402
-                                 expected_messages, msg_bytes, parse_msg)
+from _forwarding import (Sinks, check_delivery, client_process,  # noqa: E402
+                         expected_messages, msg_bytes, parse_msg)
 
 MOD = "kgen_testsvc"
 STATS = Path("/sys/kernel/debug") / MOD / "stats"

@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from thrift_kgen.testing.vm import (VENV_PYTHON, BuildError, DmesgError, build_module, check_dmesg,
+from thrift_kgen.testing.vm import (REPO, VENV_PYTHON, BuildError, DmesgError, build_module, check_dmesg,
                        dmesg_problems, run_in_vm)
 
 HELLO_C = r"""
@@ -83,7 +83,20 @@ def test_hello_module_in_vm(kernel, tmp_path):
         grep -qx 3 /sys/module/kgen_hello/parameters/greeting_count
         test "$(stat -c %a /sys/module/kgen_hello/parameters/greeting_count)" = 444
         dmesg | grep -q 'kgen_hello: hello 2'
-        {VENV_PYTHON} -c 'import sys, thriftpy2; print("guest-python", sys.prefix, thriftpy2.__version__)'
+        {VENV_PYTHON} - <<'PY'
+        import sys
+        import ply.yacc
+        built = []
+        class Counted(ply.yacc.LRGeneratedTable):   # PLY builds tables only without usable pickle
+            def __init__(self, *a, **kw):
+                built.append(1)
+                super().__init__(*a, **kw)
+        ply.yacc.LRGeneratedTable = Counted
+        import thriftpy2
+        fw = thriftpy2.load("{REPO}/idl/forwarder.thrift", module_name="forwarder_thrift")
+        print("guest-python", sys.prefix, thriftpy2.__version__, "tables-built", len(built),
+              "urllib.request", type(sys.modules["urllib.request"]).__name__, sorted(fw.Forwarder.thrift_services))
+        PY
         ip -o link show lo | grep -q 'UP'
         echo marker > "$KGEN_RESULTS/from-guest"
         rmmod kgen_hello
@@ -93,6 +106,10 @@ def test_hello_module_in_vm(kernel, tmp_path):
     res = run_in_vm(kernel, script, timeout=300)
     res.assert_ok()
     assert "guest-python" in res.stdout and "0.7.1" in res.stdout, res.describe()
+    # the guest's start-up savings (guest_site/sitecustomize.py): thriftpy2's parser tables
+    # came from the host's pickle, urllib.request was not loaded, the IDL loaded in full
+    assert "tables-built 0 urllib.request _Stub ['close_backends', 'connect', 'msg', 'stats']" \
+        in res.stdout, res.describe()
     assert (res.results_dir / "from-guest").read_text().strip() == "marker"
     assert "kgen_hello: hello 0" in res.dmesg
 

@@ -491,11 +491,37 @@ class VMResult:
         return self.check().assert_clean_dmesg(allow)
 
 
+# Every guest Python imports GUEST_SITE/sitecustomize.py (on the guest's PYTHONPATH): it
+# reads thriftpy2's parser tables from the pickle ply_tables() writes into the results
+# directory and loads urllib.request on first use only, ~15 s less per guest process that
+# loads an IDL under TCG (docs/vm-testing.md, "Guest Python").
+GUEST_SITE = Path(__file__).resolve().parent / "guest_site"
+PLY_TABLES = "ply-thriftpy2.pickle"
+
+
+def ply_tables(path: Path) -> bool:
+    """Write thriftpy2's PLY parser tables to `path` (a pickle); False if that failed (the
+    guest then builds them itself, as thriftpy2 always does)."""
+    try:
+        import ply.yacc
+        import thriftpy2.parser.parser as grammar
+        tmp = path.with_name(path.name + ".tmp")
+        ply.yacc.yacc(module=grammar, debug=False, picklefile=str(tmp), errorlog=ply.yacc.NullLogger())
+        tmp.replace(path)
+        return True
+    except Exception:  # noqa: BLE001 - an optimisation only
+        return False
+
+
+_GUEST_ENV = ("export HOME=/root LC_ALL=C PYTHONDONTWRITEBYTECODE=1 KGEN_GUEST=1 "
+              "PYTHONPATH={guest_site} KGEN_PLY_TABLES=$R/" + PLY_TABLES)
+
+
 _WRAPPER = r"""#!/bin/bash
 # Guest side of thrift_kgen/testing/vm.py: run script.sh, capture everything into $R.
 R={results}
 export PATH={venv_bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-export HOME=/root LC_ALL=C PYTHONDONTWRITEBYTECODE=1 KGEN_GUEST=1 KGEN_RESULTS=$R
+{guest_env} KGEN_RESULTS=$R
 ip link set lo up 2>/dev/null
 uname -r > "$R/uname"
 cd {cwd}
@@ -592,8 +618,10 @@ def run_in_vm(kernel: Kernel, script: str, *, timeout: float = 300, cpus: int = 
         (results / f).unlink(missing_ok=True)
     (results / "script.sh").write_text(script)
     guest_timeout = max(10, int(timeout) - 60)
+    ply_tables(results / PLY_TABLES)
     (results / "wrapper.sh").write_text(_WRAPPER.format(
         results=shlex.quote(str(results)), venv_bin=shlex.quote(str(VENV / "bin")),
+        guest_env=_GUEST_ENV.format(guest_site=shlex.quote(str(GUEST_SITE))),
         cwd=shlex.quote(str(cwd)), guest_timeout=guest_timeout))
     cmd = vng_command(kernel, results, f"bash {shlex.quote(str(results / 'wrapper.sh'))}",
                       cpus=cpus, memory=memory, icount=icount, rwdirs=rwdirs, append=append,
@@ -633,7 +661,7 @@ _SERVER = r"""#!/bin/bash
 # Few processes per command and none while idle: under TCG every exec over 9p is slow.
 R={results}
 export PATH={venv_bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-export HOME=/root LC_ALL=C PYTHONDONTWRITEBYTECODE=1 KGEN_GUEST=1
+{guest_env}
 ip link set lo up 2>/dev/null
 uname -r > "$R/uname"
 dmesg -c > "$R/boot-dmesg" 2>&1
@@ -722,8 +750,10 @@ class VMSession:
     def _boot(self) -> "VMSession":
         self.close()
         self.results = Path(tempfile.mkdtemp(prefix="kgen-vmsession-")).resolve()
+        ply_tables(self.results / PLY_TABLES)
         (self.results / "server.sh").write_text(_SERVER.format(
-            results=shlex.quote(str(self.results)), venv_bin=shlex.quote(str(VENV / "bin"))))
+            results=shlex.quote(str(self.results)), venv_bin=shlex.quote(str(VENV / "bin")),
+            guest_env=_GUEST_ENV.format(guest_site=shlex.quote(str(GUEST_SITE)))))
         cmd = vng_command(self.kernel, self.results,
                           f"bash {shlex.quote(str(self.results / 'server.sh'))}", **self.opts)
         (self.results / "vng.cmd").write_text(shlex.join(cmd) + "\n")
