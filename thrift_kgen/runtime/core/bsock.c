@@ -76,6 +76,18 @@ int kg_bsock_init(struct kg_bsock *bs, struct kg_sock *sock, struct kg_event *ev
 }
 
 /**
+ * kg_bsock_set_loop() - the loop whose code uses @bs, before it is shared
+ * @bs: the buffered socket
+ * @loop: its owner's loop: in the kernel's ordered mode the send lock is
+ *        then the loop's serial lock (see bsock.h)
+ */
+void kg_bsock_set_loop(struct kg_bsock *bs, struct kg_loop *loop)
+{
+	bs->serial_owner = kg_loop_serial_owner(loop);
+	bs->serial_loop = loop;
+}
+
+/**
  * kg_bsock_set_budget() - charge the buffers to @mem, allow big messages
  * @bs: the buffered socket, before any byte moved
  * @mem: the budget (NULL: none)
@@ -111,7 +123,7 @@ static void kg_bsock_reap_lent(struct kg_bsock *bs, bool all)
 {
 	u8 i = 0;
 
-	lockdep_assert_held(&bs->send_lock);
+	kg_bsock_assert_locked(bs);
 	while (i < bs->nlent) {
 		struct kg_bsock_lent *l = &bs->lent[i];
 
@@ -174,10 +186,10 @@ static bool kg_bsock_zc_ok(const struct kg_bsock *bs, u32 unsent)
 	       !(bs->mem && atomic_read(&bs->mem->waiting));
 }
 
-/* Wake everyone waiting for room here; called with send_lock held. */
+/* Wake everyone waiting for room here; called with the send lock held. */
 static void kg_bsock_wake_waiters(struct kg_bsock *bs)
 {
-	lockdep_assert_held(&bs->send_lock);
+	kg_bsock_assert_locked(bs);
 	while (!list_empty(&bs->waiters)) {
 		struct kg_bsock_waiter *w;
 
@@ -195,10 +207,10 @@ static void kg_bsock_wake_waiters(struct kg_bsock *bs)
  */
 void kg_bsock_mark_dead(struct kg_bsock *bs)
 {
-	mutex_lock(&bs->send_lock);
+	kg_bsock_lock(bs);
 	bs->dead = true;
 	kg_bsock_wake_waiters(bs);
-	mutex_unlock(&bs->send_lock);
+	kg_bsock_unlock(bs);
 }
 
 /* The current borrowed segment is all discarded or copied: let its page go. */
@@ -235,7 +247,7 @@ void kg_bsock_rx_sync(struct kg_bsock *bs)
  */
 void kg_bsock_destroy(struct kg_bsock *bs)
 {
-	mutex_lock(&bs->send_lock);
+	kg_bsock_lock(bs);
 	bs->dead = true;
 	kg_bsock_wake_waiters(bs);
 	kg_bsock_reap_lent(bs, true);
@@ -246,7 +258,7 @@ void kg_bsock_destroy(struct kg_bsock *bs)
 	bs->shead = 0;
 	bs->stail = 0;
 	bs->scap = 0;
-	mutex_unlock(&bs->send_lock);
+	kg_bsock_unlock(bs);
 	while (bs->rx_left) {
 		bs->rx_left -= bs->rx_seg[bs->rx_cur].len - bs->rx_off;
 		kg_bsock_seg_done(bs);
@@ -318,7 +330,7 @@ void kg_bsock_release_idle(struct kg_bsock *bs)
 void kg_bsock_trim(struct kg_bsock *bs)
 {
 	kg_bsock_release_idle(bs);
-	mutex_lock(&bs->send_lock);
+	kg_bsock_lock(bs);
 	kg_bsock_reap_lent(bs, false);
 	if (bs->sbuf && bs->stail == bs->shead && !bs->snd_pinned) {
 		kg_bsock_free(bs, bs->sbuf, bs->scap);
@@ -327,7 +339,7 @@ void kg_bsock_trim(struct kg_bsock *bs)
 		bs->shead = 0;
 		bs->stail = 0;
 	}
-	mutex_unlock(&bs->send_lock);
+	kg_bsock_unlock(bs);
 }
 
 /*
@@ -575,7 +587,7 @@ static int kg_bsock_snd_room(struct kg_bsock *bs, size_t len)
 	size_t cap;
 	u32 taken;
 
-	lockdep_assert_held(&bs->send_lock);
+	kg_bsock_assert_locked(bs);
 	if (!len || len <= bs->scap - bs->stail)
 		return 0;
 	/* Lent bytes before shead are the network's until it lets go. */
@@ -628,7 +640,7 @@ ssize_t kg_bsock_write(struct kg_bsock *bs, const void *buf, size_t len)
 	ssize_t ret;
 	size_t n;
 
-	mutex_lock(&bs->send_lock);
+	kg_bsock_lock(bs);
 	if (bs->dead) {
 		ret = -EPIPE;
 		goto out;
@@ -642,7 +654,7 @@ ssize_t kg_bsock_write(struct kg_bsock *bs, const void *buf, size_t len)
 	bs->stail += n;
 	ret = n;
 out:
-	mutex_unlock(&bs->send_lock);
+	kg_bsock_unlock(bs);
 	return ret;
 }
 
@@ -684,7 +696,7 @@ int kg_bsock_make_room(struct kg_bsock *bs, size_t len)
 {
 	int err;
 
-	mutex_lock(&bs->send_lock);
+	kg_bsock_lock(bs);
 	if (bs->dead)
 		err = -EPIPE;
 	else if (len > bs->max_msg)
@@ -696,7 +708,7 @@ int kg_bsock_make_room(struct kg_bsock *bs, size_t len)
 	else
 		err = kg_bsock_snd_room(bs, len);
 	if (err)
-		mutex_unlock(&bs->send_lock);
+		kg_bsock_unlock(bs);
 	return err;
 }
 
@@ -718,7 +730,7 @@ int kg_bsock_flush(struct kg_bsock *bs)
 	ssize_t n = 0;
 	u32 unsent;
 
-	mutex_lock(&bs->send_lock);
+	kg_bsock_lock(bs);
 	while (bs->stail > bs->shead) {
 		unsent = bs->stail - bs->shead;
 		if (kg_bsock_zc_ok(bs, unsent)) {
@@ -770,7 +782,7 @@ int kg_bsock_flush(struct kg_bsock *bs)
 		bs->writing_wanted = false;
 		kg_event_want_write(bs->ev, false);
 	}
-	mutex_unlock(&bs->send_lock);
+	kg_bsock_unlock(bs);
 	return n < 0 ? (int)n : 0;
 }
 
@@ -784,9 +796,9 @@ size_t kg_bsock_unsent(struct kg_bsock *bs)
 {
 	size_t n;
 
-	mutex_lock(&bs->send_lock);
+	kg_bsock_lock(bs);
 	n = bs->stail - bs->shead;
-	mutex_unlock(&bs->send_lock);
+	kg_bsock_unlock(bs);
 	return n;
 }
 
@@ -800,9 +812,9 @@ size_t kg_bsock_room(struct kg_bsock *bs)
 {
 	size_t n;
 
-	mutex_lock(&bs->send_lock);
+	kg_bsock_lock(bs);
 	n = bs->dead ? 0 : kg_bsock_snd_free(bs);
-	mutex_unlock(&bs->send_lock);
+	kg_bsock_unlock(bs);
 	return n;
 }
 
@@ -827,11 +839,11 @@ bool kg_bsock_pause_if_full(struct kg_bsock *bs)
 	 */
 	if (READ_ONCE(bs->stail) - READ_ONCE(bs->shead) <= bs->high_water)
 		return false;
-	mutex_lock(&bs->send_lock);
+	kg_bsock_lock(bs);
 	full = bs->stail - bs->shead > bs->high_water;
 	if (full)
 		bs->paused = true;
-	mutex_unlock(&bs->send_lock);
+	kg_bsock_unlock(bs);
 	return full;
 }
 
@@ -851,14 +863,14 @@ int kg_bsock_wait_room(struct kg_bsock *bs, struct kg_bsock_waiter *w, size_t ne
 
 	if (need > bs->max_msg)
 		return -EMSGSIZE;
-	mutex_lock(&bs->send_lock);
+	kg_bsock_lock(bs);
 	if (bs->dead)
 		ret = -EPIPE;
 	else if (kg_bsock_snd_fits(bs, need))
 		ret = 0;
 	else if (list_empty(&w->node))
 		list_add_tail(&w->node, &bs->waiters);
-	mutex_unlock(&bs->send_lock);
+	kg_bsock_unlock(bs);
 	return ret;
 }
 
@@ -869,8 +881,8 @@ int kg_bsock_wait_room(struct kg_bsock *bs, struct kg_bsock_waiter *w, size_t ne
  */
 void kg_bsock_cancel_wait(struct kg_bsock *bs, struct kg_bsock_waiter *w)
 {
-	mutex_lock(&bs->send_lock);
+	kg_bsock_lock(bs);
 	if (!list_empty(&w->node))
 		list_del_init(&w->node);
-	mutex_unlock(&bs->send_lock);
+	kg_bsock_unlock(bs);
 }
