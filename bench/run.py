@@ -50,13 +50,18 @@ kallsyms: the module's symbols): bench/results/profile-<bench>-<peer>-<size>.txt
 server's tasks' top symbols, the whole guest's, the server's call graph.  Read it knowing
 that -icount counts a `rep movsb`/`rep stosb` byte as an instruction: the kernel's
 memcpy_erms, copy_user_enhanced_fast_string and clear_page_erms cost about 1 ns per
-byte there, user space's vector memcpy a few percent of that.
+byte there, user space's vector memcpy a few percent of that.  A ping-pong call takes
+the same instructions every time, so the default 50 us period can phase-lock with it:
+KGEN_PROFILE_NS=7919 (a prime) spreads the samples.  KGEN_PROFILE_STAT=kmem:kmalloc,...
+also counts those tracepoints over the round (perf stat -a; set-up and perf included).
+Each round's JSON has the guest's TCP segments (tcp: OutSegs, InSegs) besides TcpExt's.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -329,8 +334,14 @@ def sink_share(count: int, client: int, backend: int) -> int:
 
 # --profile: perf's software clock (TCG has no PMU), sampled every PROFILE_PERIOD_NS of guest
 # time with call chains, over the whole guest from the clients' start to the last sink's byte.
-PROFILE_PERIOD_NS = 50000
+# KGEN_PROFILE_NS sets another period: under -icount every ping-pong call takes the same
+# instructions, so a period can phase-lock with the call and keep sampling the same few
+# places; a prime one (7919) spreads the samples (perf's own cost then grows).
+PROFILE_PERIOD_NS = int(os.environ.get("KGEN_PROFILE_NS", "50000"))
 PROFILE_TOP = 30
+# KGEN_PROFILE_STAT: tracepoints perf stat counts over the whole round (set-up included),
+# e.g. kmem:kmalloc,skb:consume_skb,net:net_dev_queue: events per call, not samples.
+PROFILE_STAT = os.environ.get("KGEN_PROFILE_STAT", "")
 # The server's own tasks, as perf names them (comm is cut at 15 characters).
 PROFILE_SERVER_COMMS = {"kernel": "kgloop:forwarde", "user": "forwarder_user", "libevent": "libevent-fwd"}
 
@@ -348,7 +359,9 @@ def profile_start(tag: str) -> list[str]:
     return ["rm -f $B/pctl $B/pack; mkfifo $B/pctl $B/pack; exec 5<> $B/pctl 6<> $B/pack",
             f"perf record -q -D -1 --control fd:5,6 -e cpu-clock -c {PROFILE_PERIOD_NS} -a -g"
             " -o $B/perf.data > $B/perf.out 2>&1 &",
-            "ppid=$!; track $ppid", perf_ctl("ping", tag)]
+            "ppid=$!; track $ppid", perf_ctl("ping", tag),
+            *([f"perf stat -a -x, -e {PROFILE_STAT} -o $B/stat.txt > /dev/null 2>&1 & spid=$!; track $spid"]
+              if PROFILE_STAT else [])]
 
 
 def profile_stop(peer: str, payload: int, bench: str = "forwarder", comm: str | None = None) -> list[str]:
@@ -365,7 +378,9 @@ def profile_stop(peer: str, payload: int, bench: str = "forwarder", comm: str | 
     keep = "grep -v -e '^$' -e '^#$' -e 'Tip:' -e 'header info' -e 'Event count'"
     return [perf_ctl("disable", f"{bench} {peer} {payload}"),
             "kill -INT $ppid; wait $ppid || true; exec 5>&- 6>&-",
+            *(["kill -INT $spid; wait $spid || true"] if PROFILE_STAT else []),
             f"{{ echo '# perf cpu-clock every {PROFILE_PERIOD_NS} ns, -a -g; {bench} {peer} {payload} B'",
+            *(["  echo '## perf stat (whole round)'; cat $B/stat.txt"] if PROFILE_STAT else []),
             "  echo '## samples by task (percent of all samples)'",
             f"  {rep} -g none --sort comm | {keep} | head -20",
             f"  echo '## the server ({comm or 'all'}), self, by symbol (percent of all samples)'",
@@ -525,8 +540,11 @@ def round_cost(peer: str, s0: dict, s1: dict) -> dict:
         out["guest_csw"] = s1["ctxt"] - s0["ctxt"]
         t0, t1 = s0.get("tcpext", {}), s1.get("tcpext", {})
         out["tcp"] = {k: t1[k] - t0[k] for k in TCP_COUNTERS if k in t0 and t1[k] != t0[k]}
-        if "tcp" in s0 and s1["tcp"]["RetransSegs"] != s0["tcp"]["RetransSegs"]:
-            out["tcp"]["RetransSegs"] = s1["tcp"]["RetransSegs"] - s0["tcp"]["RetransSegs"]
+        if "tcp" in s0:
+            # Segments in the whole guest (loopback: each counted once out, once in).
+            for k in ("OutSegs", "InSegs", "RetransSegs"):
+                if k in s0["tcp"] and s1["tcp"][k] != s0["tcp"][k]:
+                    out["tcp"][k] = s1["tcp"][k] - s0["tcp"][k]
     return out
 
 
