@@ -528,6 +528,7 @@ Machine: {machine()}. {vm_line}
     .venv/bin/python bench/run.py --bench forwarder --peers kernel,user --sizes 32,64 --quick
     .venv/bin/python bench/codec/run.py --check   # build and compare encodings only
     .venv/bin/python bench/run.py --bench forwarder --profile --sizes 32,128   # perf in the guest: bench/results/profile-*.txt
+    .venv/bin/python bench/run.py --bench echo,techo --profile --sizes 32     # the same for echo: profile-{echo,techo}-<peer>-32.txt
     .venv/bin/python bench/report.py              # this file from bench/results/*.json
 
 Debian packages: `libthrift-dev libboost-dev libevent-dev thrift-compiler` (scripts/setup-apt.sh).

@@ -43,20 +43,25 @@ processes are killed, and the run goes on.  Absolute numbers are those of an emu
 CPU; the ratios are what to read.  Writes bench/results/<bench>.json and .png;
 bench/report.py turns them into BENCHMARKS.md's tables.
 
---profile (forwarder): one round per point under `perf record -e cpu-clock -a -g` (TCG has
+--profile: one round per point under `perf record -e cpu-clock -a -g` (TCG has
 no PMU; the host's perf runs in the guest, started before the round's processes and
 enabled over its control FIFO for the timed part only), reported in the guest (its
-kallsyms: the module's symbols): bench/results/profile-forwarder-<peer>-<size>.txt, the
+kallsyms: the module's symbols): bench/results/profile-<bench>-<peer>-<size>.txt, the
 server's tasks' top symbols, the whole guest's, the server's call graph.  Read it knowing
 that -icount counts a `rep movsb`/`rep stosb` byte as an instruction: the kernel's
 memcpy_erms, copy_user_enhanced_fast_string and clear_page_erms cost about 1 ns per
-byte there, user space's vector memcpy a few percent of that.
+byte there, user space's vector memcpy a few percent of that.  A ping-pong call takes
+the same instructions every time, so the default 50 us period can phase-lock with it:
+KGEN_PROFILE_NS=7919 (a prime) spreads the samples.  KGEN_PROFILE_STAT=kmem:kmalloc,...
+also counts those tracepoints over the round (perf stat -a; set-up and perf included).
+Each round's JSON has the guest's TCP segments (tcp: OutSegs, InSegs) besides TcpExt's.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -250,24 +255,32 @@ class Script:
         return "\n".join(self.lines) + "\n"
 
 
-def echo_rounds_script(s: Script, bench: str, peer: str, port: int, sizes, quick: bool) -> None:
+def echo_rounds_script(s: Script, bench: str, peer: str, port: int, sizes, quick: bool,
+                       profile_comm: str | None = None) -> None:
+    """profile_comm: --profile, the server's task name (perf's comm) for the profile."""
     mode = "echo" if bench == "echo" else "techo"
+    profile = profile_comm is not None
     for size in sizes:
         rounds = echo_rounds(size, quick)
         tag = f"{bench} {peer} {size} 0"
         # The client holds its connection open until the second snapshot (KGEN_BENCH_HOLD):
         # a per-connection server thread is still there to be counted.
-        s.round(tag, round_timeout(2 * size * rounds), [
+        s.round(tag, round_timeout(2 * size * rounds) + (120 if profile else 0), [
+            *(profile_start(tag) if profile else []),
+            *([perf_ctl("enable", tag)] if profile else []),
             "$B/kgen-bench snap $spid > $B/s0", ": > $B/c.out",
             f"KGEN_BENCH_HOLD=$B/hold $B/kgen-bench {mode} 127.0.0.1 {port} {size} {rounds}"
             " >> $B/c.out & cpid=$!; track $cpid",
             "wait_for $B/c.out seconds $cpid",
             "$B/kgen-bench snap $spid > $B/s1",
             "exec 4<> $B/hold; printf ' ' >&4; wait $cpid; exec 4>&-",
+            *(profile_stop(peer, size, bench, profile_comm) if profile else []),
             f"rec {tag} s0 $B/s0", f"rec {tag} s1 $B/s1", f"rec {tag} client $B/c.out"])
 
 
-def echo_script(s: Script, peers, sizes, quick: bool, ko: dict) -> None:
+def echo_script(s: Script, peers, sizes, quick: bool, ko: dict, profile: bool = False) -> None:
+    comms = {"kernel": f"kgloop:{ko['testsvc'].stem}"[:15], "user": ko["testsvc_user"].name[:15],
+             "kthread": "kecho"}
     for peer in peers:
         if peer == "kernel":
             s.add(f"insmod {shlex.quote(str(ko['testsvc']))} service=echo_raw port=9100", "spid=0")
@@ -275,7 +288,7 @@ def echo_script(s: Script, peers, sizes, quick: bool, ko: dict) -> None:
             s.add(f"insmod {shlex.quote(str(ko['kthread']))} port=9100", "spid=0")
         else:
             s.start_user(ko["testsvc_user"], "--service echo_raw --port 9100")
-        echo_rounds_script(s, "echo", peer, 9100, sizes, quick)
+        echo_rounds_script(s, "echo", peer, 9100, sizes, quick, comms[peer] if profile else None)
         if peer == "kernel":
             s.add(f"rmmod {ko['testsvc'].stem}")
         elif peer == "kthread":
@@ -284,7 +297,8 @@ def echo_script(s: Script, peers, sizes, quick: bool, ko: dict) -> None:
             s.stop_user()
 
 
-def techo_script(s: Script, peers, sizes, quick: bool, ko: dict) -> None:
+def techo_script(s: Script, peers, sizes, quick: bool, ko: dict, profile: bool = False) -> None:
+    comms = {"kernel": f"kgloop:{ko['echo'].stem}"[:15], "user": ko["echo_user"].name[:15]}
     for peer in peers:
         if peer == "kernel":
             s.add(f"insmod {shlex.quote(str(ko['echo']))} port=9500 transport=framed raw_port=-1",
@@ -294,7 +308,8 @@ def techo_script(s: Script, peers, sizes, quick: bool, ko: dict) -> None:
         else:
             s.start_user(ko["apache_echo"], f"{peer.removeprefix('apache-').replace('nb', 'nonblocking')}"
                          " 9500")
-        echo_rounds_script(s, "techo", peer, 9500, sizes, quick)
+        echo_rounds_script(s, "techo", peer, 9500, sizes, quick,
+                           comms.get(peer, "") if profile else None)
         if peer == "kernel":
             s.add(f"rmmod {ko['echo'].stem}")
         else:
@@ -319,8 +334,14 @@ def sink_share(count: int, client: int, backend: int) -> int:
 
 # --profile: perf's software clock (TCG has no PMU), sampled every PROFILE_PERIOD_NS of guest
 # time with call chains, over the whole guest from the clients' start to the last sink's byte.
-PROFILE_PERIOD_NS = 50000
+# KGEN_PROFILE_NS sets another period: under -icount every ping-pong call takes the same
+# instructions, so a period can phase-lock with the call and keep sampling the same few
+# places; a prime one (7919) spreads the samples (perf's own cost then grows).
+PROFILE_PERIOD_NS = int(os.environ.get("KGEN_PROFILE_NS", "50000"))
 PROFILE_TOP = 30
+# KGEN_PROFILE_STAT: tracepoints perf stat counts over the whole round (set-up included),
+# e.g. kmem:kmalloc,skb:consume_skb,net:net_dev_queue: events per call, not samples.
+PROFILE_STAT = os.environ.get("KGEN_PROFILE_STAT", "")
 # The server's own tasks, as perf names them (comm is cut at 15 characters).
 PROFILE_SERVER_COMMS = {"kernel": "kgloop:forwarde", "user": "forwarder_user", "libevent": "libevent-fwd"}
 
@@ -338,23 +359,28 @@ def profile_start(tag: str) -> list[str]:
     return ["rm -f $B/pctl $B/pack; mkfifo $B/pctl $B/pack; exec 5<> $B/pctl 6<> $B/pack",
             f"perf record -q -D -1 --control fd:5,6 -e cpu-clock -c {PROFILE_PERIOD_NS} -a -g"
             " -o $B/perf.data > $B/perf.out 2>&1 &",
-            "ppid=$!; track $ppid", perf_ctl("ping", tag)]
+            "ppid=$!; track $ppid", perf_ctl("ping", tag),
+            *([f"perf stat -a -x, -e {PROFILE_STAT} -o $B/stat.txt > /dev/null 2>&1 & spid=$!; track $spid"]
+              if PROFILE_STAT else [])]
 
 
-def profile_stop(peer: str, payload: int) -> list[str]:
+def profile_stop(peer: str, payload: int, bench: str = "forwarder", comm: str | None = None) -> list[str]:
     """Stop perf, then write the profiles: the server's tasks (self, then inclusive: what a
     path such as the TCP send below kg_bsock_flush costs in all), then the whole guest.
     comm is part of every sort key: with --comms and a key without it, perf drops a whole
     symbol's entry when its first sample came from another task."""
-    name = f"forwarder-{peer}-{payload}"
+    name = f"{bench}-{peer}-{payload}"
     out = f"$KGEN_RESULTS/profile-{name}.txt"
     rep = "perf report -i $B/perf.data --stdio --no-children 2> /dev/null"
-    comm = PROFILE_SERVER_COMMS.get(peer, "")
+    if comm is None:
+        comm = PROFILE_SERVER_COMMS.get(peer, "")
     only = f"--comms {comm}" if comm else ""
     keep = "grep -v -e '^$' -e '^#$' -e 'Tip:' -e 'header info' -e 'Event count'"
-    return [perf_ctl("disable", f"forwarder {peer} {payload}"),
+    return [perf_ctl("disable", f"{bench} {peer} {payload}"),
             "kill -INT $ppid; wait $ppid || true; exec 5>&- 6>&-",
-            f"{{ echo '# perf cpu-clock every {PROFILE_PERIOD_NS} ns, -a -g; forwarder {peer} {payload} B'",
+            *(["kill -INT $spid; wait $spid || true"] if PROFILE_STAT else []),
+            f"{{ echo '# perf cpu-clock every {PROFILE_PERIOD_NS} ns, -a -g; {bench} {peer} {payload} B'",
+            *(["  echo '## perf stat (whole round)'; cat $B/stat.txt"] if PROFILE_STAT else []),
             "  echo '## samples by task (percent of all samples)'",
             f"  {rep} -g none --sort comm | {keep} | head -20",
             f"  echo '## the server ({comm or 'all'}), self, by symbol (percent of all samples)'",
@@ -366,6 +392,9 @@ def profile_stop(peer: str, payload: int) -> list[str]:
             f" | {keep} | head -{PROFILE_TOP * 2 + 6}",
             "  echo '## the server, call graph (callers), above 1.5%'",
             f"  {rep} -G --percent-limit 1.5 --sort comm,sym {only} | {keep} | head -500",
+            *([] if bench == "forwarder" else [
+                "  echo '## the client (kgen-bench), call graph (callers), above 1%'",
+                f"  {rep} -G --percent-limit 1 --sort comm,sym --comms kgen-bench | {keep} | head -500"]),
             f"}} > {out}", f"cp $B/perf.data $KGEN_RESULTS/perf-{name}.data; rm -f $B/perf.data"]
 
 
@@ -511,8 +540,11 @@ def round_cost(peer: str, s0: dict, s1: dict) -> dict:
         out["guest_csw"] = s1["ctxt"] - s0["ctxt"]
         t0, t1 = s0.get("tcpext", {}), s1.get("tcpext", {})
         out["tcp"] = {k: t1[k] - t0[k] for k in TCP_COUNTERS if k in t0 and t1[k] != t0[k]}
-        if "tcp" in s0 and s1["tcp"]["RetransSegs"] != s0["tcp"]["RetransSegs"]:
-            out["tcp"]["RetransSegs"] = s1["tcp"]["RetransSegs"] - s0["tcp"]["RetransSegs"]
+        if "tcp" in s0:
+            # Segments in the whole guest (loopback: each counted once out, once in).
+            for k in ("OutSegs", "InSegs", "RetransSegs"):
+                if k in s0["tcp"] and s1["tcp"][k] != s0["tcp"][k]:
+                    out["tcp"][k] = s1["tcp"][k] - s0["tcp"][k]
     return out
 
 
@@ -736,8 +768,8 @@ def main() -> int:
                     help="with --from-vm-dir: also these rounds.jsonl files (other runs' rounds)")
     ap.add_argument("--results", type=Path, default=None, help="where the JSON and PNG go")
     ap.add_argument("--profile", action="store_true",
-                    help="forwarder: one round per point under perf (cpu-clock, whole guest); writes"
-                         " profile-forwarder-<peer>-<size>.txt into --results (its figures are"
+                    help="one round per point under perf (cpu-clock, whole guest); writes"
+                         " profile-<bench>-<peer>-<size>.txt into --results (its figures are"
                          " perf-loaded: not for the tables)")
     ap.add_argument("--replot", action="store_true",
                     help="no build, no VM: draw the PNGs again from the JSON in --results")
@@ -787,6 +819,8 @@ def main() -> int:
     ko: dict = {}
     s = Script()
     s.add(GUEST_PREAMBLE.format(client=shlex.quote(str(client))))
+    if args.profile:
+        s.add("echo 0 > /proc/sys/kernel/kptr_restrict; echo -1 > /proc/sys/kernel/perf_event_paranoid")
     plan = {}
     if "echo" in benches:
         peers, sizes = plan["echo"] = pick(ECHO_PEERS, ECHO_SIZES)
@@ -798,7 +832,7 @@ def main() -> int:
         ko["testsvc"] = vmharness.build_module(stage, kernel, build_dir=BUILD / f"testsvc-{kernel.version}")
         if "kthread" in peers:
             ko["kthread"] = build_kthread_echo(kernel)
-        echo_script(s, peers, sizes, args.quick, ko)
+        echo_script(s, peers, sizes, args.quick, ko, args.profile)
     if "techo" in benches:
         peers, sizes = plan["techo"] = pick(TECHO_PEERS, TECHO_SIZES)
         ex = REPO / "examples" / "echo"
@@ -807,7 +841,7 @@ def main() -> int:
         ko["echo"] = vmharness.build_module(ex, kernel, build_dir=BUILD / f"echo-{kernel.version}")
         if any(p.startswith("apache") for p in peers):
             ko["apache_echo"] = build_apache("echo", "Echo", "echo_server.cpp", types=False)
-        techo_script(s, peers, sizes, args.quick, ko)
+        techo_script(s, peers, sizes, args.quick, ko, args.profile)
     if "forwarder" in benches:
         peers, sizes = plan["forwarder"] = pick(FWD_PEERS, FWD_PAYLOADS)
         ex = REPO / "examples" / "forwarder"
@@ -819,8 +853,6 @@ def main() -> int:
                                                   types=True)
         if "libevent" in peers:
             ko["libevent_fwd"] = build_libevent_fwd()
-        if args.profile:
-            s.add("echo 0 > /proc/sys/kernel/kptr_restrict; echo -1 > /proc/sys/kernel/perf_event_paranoid")
         forwarder_script(s, peers, sizes, 1 if args.profile else args.reps, fwd_kib, ko,
                          profile=args.profile)
     t_built = time.monotonic()
