@@ -528,7 +528,7 @@ Machine: {machine()}. {vm_line}
     .venv/bin/python bench/run.py --bench forwarder --peers kernel,user --sizes 32,64 --quick
     .venv/bin/python bench/codec/run.py --check   # build and compare encodings only
     .venv/bin/python bench/run.py --bench forwarder --profile --sizes 32,128   # perf in the guest: bench/results/profile-*.txt
-    .venv/bin/python bench/run.py --bench echo,techo --profile --sizes 32     # the same for echo: profile-{echo,techo}-<peer>-32.txt
+    KGEN_PROFILE_NS=7919 .venv/bin/python bench/run.py --bench echo,techo --profile --sizes 32   # echo: profile-{echo,techo}-<peer>-32.txt (a period prime to the ~32 us call: 50 us aliases)
     .venv/bin/python bench/report.py              # this file from bench/results/*.json
 
 Debian packages: `libthrift-dev libboost-dev libevent-dev thrift-compiler` (scripts/setup-apt.sh).
