@@ -259,3 +259,15 @@ def test_forwarder_rounds_back_to_back(tmp_path):
     assert not failed and len(rows) == 4, (failed, p.stderr)
     assert all(r["server_csw_per_msg"] is not None and r["guest_csw"] > 0 for r in rows)
     assert [m["rounds"] for m in medians] == [2, 2]
+
+
+def test_report_writes_benchmarks_md_from_the_committed_results(tmp_path):
+    """bench/report.py renders the committed results with every note current (--strict):
+    a template error or a note left stale after a new run fails here, not at `make bench`."""
+    out = tmp_path / "BENCHMARKS.md"
+    p = subprocess.run([sys.executable, str(REPO / "bench" / "report.py"), "--strict", "--out", str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    text = out.read_text()
+    assert "## Issue 10's targets" in text and "Stale, not shown" not in text
+    assert "## Reproduce" in text and "profile-{echo,techo}-<peer>-32.txt" in text
