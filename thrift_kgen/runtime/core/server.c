@@ -163,13 +163,6 @@ struct kg_conn {
 	/* The timeout pass's own (under srv->lock): when bytes last moved, 0 if never looked at. */
 	u32 active_at;
 	u64 seen_bytes;
-	/*
-	 * The message being served (the event function's only): members, not
-	 * locals, so that kg_conn_serve_message() takes no local's address
-	 * and the kernel's stack protector puts no canary on every message.
-	 */
-	struct kg_reader serve_in;
-	struct kg_call serve_call;
 };
 
 static inline enum kg_conn_state kg_conn_state(const struct kg_conn *c)
@@ -774,46 +767,46 @@ static bool kg_decode_error(int err)
 static int kg_conn_serve_message(struct kg_conn *c, const struct kg_tmsg *msg)
 {
 	struct kg_server *srv = c->srv;
-	struct kg_reader *in = &c->serve_in;
-	struct kg_call *call = &c->serve_call;
+	struct kg_reader in __kg_noinit;
+	struct kg_call call __kg_noinit;
 	int err;
 
-	kg_reader_init(in, msg->payload.data, msg->payload.len, c->ts.proto, &c->arena,
+	kg_reader_init(&in, msg->payload.data, msg->payload.len, c->ts.proto, &c->arena,
 		       &srv->cfg.limits);
-	err = kg_read_message_begin_inline(in, &call->method, &call->msg_type, &call->seqid);
+	err = kg_read_message_begin_inline(&in, &call.method, &call.msg_type, &call.seqid);
 	if (err) {
 		atomic64_inc(&srv->bad_messages);
 		pr_debug("unreadable message header: %d\n", err);
 		return -EBADMSG;	/* no seqid to answer to */
 	}
-	/* Every member set: nothing of the last message is left. */
-	call->raw = msg->raw;
-	call->in = in;
-	call->arena = &c->arena;
-	call->conn = c;
-	call->server = srv;
-	call->service_data = c->svc ? c->svc->data : NULL;
-	call->replied = false;
-	call->unanswered = false;
+	/* Every member set (not cleared first: see __kg_noinit). */
+	call.raw = msg->raw;
+	call.in = &in;
+	call.arena = &c->arena;
+	call.conn = c;
+	call.server = srv;
+	call.service_data = c->svc ? c->svc->data : NULL;
+	call.replied = false;
+	call.unanswered = false;
 
-	if (c->outbound ? (call->msg_type != KG_MSG_REPLY && call->msg_type != KG_MSG_EXCEPTION)
-			: (call->msg_type != KG_MSG_CALL && call->msg_type != KG_MSG_ONEWAY)) {
+	if (c->outbound ? (call.msg_type != KG_MSG_REPLY && call.msg_type != KG_MSG_EXCEPTION)
+			: (call.msg_type != KG_MSG_CALL && call.msg_type != KG_MSG_ONEWAY)) {
 		atomic64_inc(&srv->bad_messages);
 		if (!c->outbound)
-			kg_call_reply_app_exception(call, KG_APPEX_INVALID_MESSAGE_TYPE,
+			kg_call_reply_app_exception(&call, KG_APPEX_INVALID_MESSAGE_TYPE,
 						    "invalid message type");
 		return 0;
 	}
 	if (!c->svc || !c->svc->process)
 		return 0;
-	err = c->svc->process(call);
+	err = c->svc->process(&call);
 	kg_arena_reset(&c->arena);
 	if (err == -EAGAIN)
 		return err;
 	if (err && kg_decode_error(err)) {
 		atomic64_inc(&srv->bad_messages);
-		if (!call->replied)
-			kg_call_reply_app_exception(call, KG_APPEX_PROTOCOL_ERROR,
+		if (!call.replied)
+			kg_call_reply_app_exception(&call, KG_APPEX_PROTOCOL_ERROR,
 						    "malformed arguments");
 		err = 0;
 	}
