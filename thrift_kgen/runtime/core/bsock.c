@@ -76,18 +76,6 @@ int kg_bsock_init(struct kg_bsock *bs, struct kg_sock *sock, struct kg_event *ev
 }
 
 /**
- * kg_bsock_set_loop() - the loop whose code uses @bs, before it is shared
- * @bs: the buffered socket
- * @loop: its owner's loop: in the kernel's ordered mode the send lock is
- *        then the loop's serial lock (see bsock.h)
- */
-void kg_bsock_set_loop(struct kg_bsock *bs, struct kg_loop *loop)
-{
-	bs->serial_owner = kg_loop_serial_owner(loop);
-	bs->serial_loop = loop;
-}
-
-/**
  * kg_bsock_set_budget() - charge the buffers to @mem, allow big messages
  * @bs: the buffered socket, before any byte moved
  * @mem: the budget (NULL: none)
@@ -123,7 +111,7 @@ static void kg_bsock_reap_lent(struct kg_bsock *bs, bool all)
 {
 	u8 i = 0;
 
-	kg_bsock_assert_locked(bs);
+	lockdep_assert_held(&bs->send_lock);
 	while (i < bs->nlent) {
 		struct kg_bsock_lent *l = &bs->lent[i];
 
@@ -186,10 +174,10 @@ static bool kg_bsock_zc_ok(const struct kg_bsock *bs, u32 unsent)
 	       !(bs->mem && atomic_read(&bs->mem->waiting));
 }
 
-/* Wake everyone waiting for room here; called with the send lock held. */
+/* Wake everyone waiting for room here; called with send_lock held. */
 static void kg_bsock_wake_waiters(struct kg_bsock *bs)
 {
-	kg_bsock_assert_locked(bs);
+	lockdep_assert_held(&bs->send_lock);
 	while (!list_empty(&bs->waiters)) {
 		struct kg_bsock_waiter *w;
 
@@ -207,10 +195,10 @@ static void kg_bsock_wake_waiters(struct kg_bsock *bs)
  */
 void kg_bsock_mark_dead(struct kg_bsock *bs)
 {
-	kg_bsock_lock(bs);
+	mutex_lock(&bs->send_lock);
 	bs->dead = true;
 	kg_bsock_wake_waiters(bs);
-	kg_bsock_unlock(bs);
+	mutex_unlock(&bs->send_lock);
 }
 
 /* The current borrowed segment is all discarded or copied: let its page go. */
@@ -247,7 +235,7 @@ void kg_bsock_rx_sync(struct kg_bsock *bs)
  */
 void kg_bsock_destroy(struct kg_bsock *bs)
 {
-	kg_bsock_lock(bs);
+	mutex_lock(&bs->send_lock);
 	bs->dead = true;
 	kg_bsock_wake_waiters(bs);
 	kg_bsock_reap_lent(bs, true);
@@ -258,7 +246,7 @@ void kg_bsock_destroy(struct kg_bsock *bs)
 	bs->shead = 0;
 	bs->stail = 0;
 	bs->scap = 0;
-	kg_bsock_unlock(bs);
+	mutex_unlock(&bs->send_lock);
 	while (bs->rx_left) {
 		bs->rx_left -= bs->rx_seg[bs->rx_cur].len - bs->rx_off;
 		kg_bsock_seg_done(bs);
@@ -330,7 +318,7 @@ void kg_bsock_release_idle(struct kg_bsock *bs)
 void kg_bsock_trim(struct kg_bsock *bs)
 {
 	kg_bsock_release_idle(bs);
-	kg_bsock_lock(bs);
+	mutex_lock(&bs->send_lock);
 	kg_bsock_reap_lent(bs, false);
 	if (bs->sbuf && bs->stail == bs->shead && !bs->snd_pinned) {
 		kg_bsock_free(bs, bs->sbuf, bs->scap);
@@ -339,7 +327,7 @@ void kg_bsock_trim(struct kg_bsock *bs)
 		bs->shead = 0;
 		bs->stail = 0;
 	}
-	kg_bsock_unlock(bs);
+	mutex_unlock(&bs->send_lock);
 }
 
 /*
@@ -587,7 +575,7 @@ static int kg_bsock_snd_room(struct kg_bsock *bs, size_t len)
 	size_t cap;
 	u32 taken;
 
-	kg_bsock_assert_locked(bs);
+	lockdep_assert_held(&bs->send_lock);
 	if (!len || len <= bs->scap - bs->stail)
 		return 0;
 	/* Lent bytes before shead are the network's until it lets go. */
@@ -640,7 +628,7 @@ ssize_t kg_bsock_write(struct kg_bsock *bs, const void *buf, size_t len)
 	ssize_t ret;
 	size_t n;
 
-	kg_bsock_lock(bs);
+	mutex_lock(&bs->send_lock);
 	if (bs->dead) {
 		ret = -EPIPE;
 		goto out;
@@ -654,7 +642,7 @@ ssize_t kg_bsock_write(struct kg_bsock *bs, const void *buf, size_t len)
 	bs->stail += n;
 	ret = n;
 out:
-	kg_bsock_unlock(bs);
+	mutex_unlock(&bs->send_lock);
 	return ret;
 }
 
@@ -696,7 +684,7 @@ int kg_bsock_make_room(struct kg_bsock *bs, size_t len)
 {
 	int err;
 
-	kg_bsock_lock(bs);
+	mutex_lock(&bs->send_lock);
 	if (bs->dead)
 		err = -EPIPE;
 	else if (len > bs->max_msg)
@@ -708,7 +696,7 @@ int kg_bsock_make_room(struct kg_bsock *bs, size_t len)
 	else
 		err = kg_bsock_snd_room(bs, len);
 	if (err)
-		kg_bsock_unlock(bs);
+		mutex_unlock(&bs->send_lock);
 	return err;
 }
 
@@ -730,7 +718,7 @@ int kg_bsock_flush(struct kg_bsock *bs)
 	ssize_t n = 0;
 	u32 unsent;
 
-	kg_bsock_lock(bs);
+	mutex_lock(&bs->send_lock);
 	while (bs->stail > bs->shead) {
 		unsent = bs->stail - bs->shead;
 		if (kg_bsock_zc_ok(bs, unsent)) {
@@ -782,7 +770,7 @@ int kg_bsock_flush(struct kg_bsock *bs)
 		bs->writing_wanted = false;
 		kg_event_want_write(bs->ev, false);
 	}
-	kg_bsock_unlock(bs);
+	mutex_unlock(&bs->send_lock);
 	return n < 0 ? (int)n : 0;
 }
 
@@ -796,9 +784,9 @@ size_t kg_bsock_unsent(struct kg_bsock *bs)
 {
 	size_t n;
 
-	kg_bsock_lock(bs);
+	mutex_lock(&bs->send_lock);
 	n = bs->stail - bs->shead;
-	kg_bsock_unlock(bs);
+	mutex_unlock(&bs->send_lock);
 	return n;
 }
 
@@ -812,9 +800,9 @@ size_t kg_bsock_room(struct kg_bsock *bs)
 {
 	size_t n;
 
-	kg_bsock_lock(bs);
+	mutex_lock(&bs->send_lock);
 	n = bs->dead ? 0 : kg_bsock_snd_free(bs);
-	kg_bsock_unlock(bs);
+	mutex_unlock(&bs->send_lock);
 	return n;
 }
 
@@ -839,11 +827,11 @@ bool kg_bsock_pause_if_full(struct kg_bsock *bs)
 	 */
 	if (READ_ONCE(bs->stail) - READ_ONCE(bs->shead) <= bs->high_water)
 		return false;
-	kg_bsock_lock(bs);
+	mutex_lock(&bs->send_lock);
 	full = bs->stail - bs->shead > bs->high_water;
 	if (full)
 		bs->paused = true;
-	kg_bsock_unlock(bs);
+	mutex_unlock(&bs->send_lock);
 	return full;
 }
 
@@ -863,14 +851,14 @@ int kg_bsock_wait_room(struct kg_bsock *bs, struct kg_bsock_waiter *w, size_t ne
 
 	if (need > bs->max_msg)
 		return -EMSGSIZE;
-	kg_bsock_lock(bs);
+	mutex_lock(&bs->send_lock);
 	if (bs->dead)
 		ret = -EPIPE;
 	else if (kg_bsock_snd_fits(bs, need))
 		ret = 0;
 	else if (list_empty(&w->node))
 		list_add_tail(&w->node, &bs->waiters);
-	kg_bsock_unlock(bs);
+	mutex_unlock(&bs->send_lock);
 	return ret;
 }
 
@@ -881,8 +869,8 @@ int kg_bsock_wait_room(struct kg_bsock *bs, struct kg_bsock_waiter *w, size_t ne
  */
 void kg_bsock_cancel_wait(struct kg_bsock *bs, struct kg_bsock_waiter *w)
 {
-	kg_bsock_lock(bs);
+	mutex_lock(&bs->send_lock);
 	if (!list_empty(&w->node))
 		list_del_init(&w->node);
-	kg_bsock_unlock(bs);
+	mutex_unlock(&bs->send_lock);
 }

@@ -22,8 +22,7 @@
  *
  * Concurrency (kernel): one connection's event function never runs twice at
  * once, so the receive side, the arena and the message loop need no lock.
- * Send buffers are locked in bsock (ordered mode: by the loop's serial
- * lock, which the loop's code holds already). The server's lock covers the list, the
+ * Send buffers are locked in bsock. The server's lock covers the list, the
  * connection count, the stopping flag, the memory waiters and evicting.
  *
  * Memory (see mem.h, docs/runtime-core.md): the structure, both buffers and
@@ -1210,7 +1209,6 @@ static int kg_conn_create(struct kg_server *srv, struct kg_sock *sock,
 	err = kg_bsock_init(&c->bs, sock, &c->ev, cfg->rcvbuf_max, cfg->sndbuf_max);
 	if (err)
 		goto free;
-	kg_bsock_set_loop(&c->bs, srv->loop);
 	kg_bsock_set_budget(&c->bs, &srv->mem, cfg->max_reply);
 	kg_tsock_init(&c->ts, &c->bs, transport, proto, &srv->cfg.limits);
 	if (svc && svc->conn_open) {

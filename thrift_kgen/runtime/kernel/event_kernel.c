@@ -71,7 +71,6 @@ struct kg_loop {
 	bool scheduled;			/* the loop thread has events to run */
 	struct task_struct *thread;	/* ordered mode: the loop, see kg_loop_thread() */
 	struct mutex serial;		/* ordered mode: a loop turn, a timer or a deferred run */
-	const void *serial_owner;	/* the task holding serial: kg_loop_serial_owner() */
 	/* kg_event_sync() and kg_loop_drain() wait here for the loop thread. */
 	wait_queue_head_t idle;
 	/*
@@ -398,45 +397,6 @@ static void kg_event_work(struct work_struct *work)
  * a budget the turn ends with the loop still scheduled: the thread yields
  * the CPU (cond_resched()) and starts another.
  */
-/*
- * Ordered mode: what runs on the workqueue is serialized with the loop
- * thread. The owner is set only by the holder and cleared before the
- * unlock, so it equals current exactly while current holds the lock.
- */
-static void kg_loop_serial_lock(struct kg_loop *loop)
-{
-	if (!loop->single)
-		return;
-	mutex_lock(&loop->serial);
-	WRITE_ONCE(loop->serial_owner, current);
-}
-
-static void kg_loop_serial_unlock(struct kg_loop *loop)
-{
-	if (!loop->single)
-		return;
-	WRITE_ONCE(loop->serial_owner, NULL);
-	mutex_unlock(&loop->serial);
-}
-
-const void *const *kg_loop_serial_owner(struct kg_loop *loop)
-{
-	return loop->single ? &loop->serial_owner : NULL;
-}
-
-bool kg_loop_serial_take(struct kg_loop *loop)
-{
-	if (!loop->single || READ_ONCE(loop->serial_owner) == current)
-		return false;
-	kg_loop_serial_lock(loop);
-	return true;
-}
-
-void kg_loop_serial_give(struct kg_loop *loop)
-{
-	kg_loop_serial_unlock(loop);
-}
-
 static void kg_loop_turn(struct kg_loop *loop)
 {
 	struct kg_event *ev;
@@ -444,7 +404,7 @@ static void kg_loop_turn(struct kg_loop *loop)
 	bool flushes_due = false;
 	bool again = false;
 
-	kg_loop_serial_lock(loop);
+	mutex_lock(&loop->serial);
 	spin_lock_irq(&loop->ready_lock);
 	for (;;) {
 		if (list_empty(&loop->pass)) {
@@ -479,7 +439,7 @@ static void kg_loop_turn(struct kg_loop *loop)
 	if (!again)
 		loop->scheduled = false;
 	spin_unlock_irq(&loop->ready_lock);
-	kg_loop_serial_unlock(loop);
+	mutex_unlock(&loop->serial);
 	if (!again) {
 		kg_loop_done(loop);
 		if (unlikely(wq_has_sleeper(&loop->idle)))
@@ -671,6 +631,18 @@ u32 kg_now_ms(void)
 
 /* ---- timers ---- */
 
+/* Ordered mode: what runs on the workqueue is serialized with the loop thread. */
+static void kg_loop_serial_lock(struct kg_loop *loop)
+{
+	if (loop->single)
+		mutex_lock(&loop->serial);
+}
+
+static void kg_loop_serial_unlock(struct kg_loop *loop)
+{
+	if (loop->single)
+		mutex_unlock(&loop->serial);
+}
 
 static void kg_timer_work(struct work_struct *work)
 {

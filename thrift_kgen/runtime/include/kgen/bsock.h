@@ -24,13 +24,8 @@
  * Locking: the receive side belongs to the connection's own event function.
  * The send side can be written by other connections' handlers (a forwarder
  * writes to its backends) running on other CPUs, so it is protected by
- * the send lock: send_lock (a mutex: everything runs in process context; a
- * no-op in user space), or in the kernel's ordered mode the loop's serial
- * lock, which every event function, timer and deferred run of the server
- * holds already (kg_loop_serial_owner()): the loop's own writes, a
- * forwarder's to its backends among them, then take no lock at all, and
- * anyone else (kg_server_stop(), a kg_conn_close() from elsewhere) takes
- * the serial lock, so the send side still has one writer at a time.
+ * send_lock (a mutex: everything runs in process context; a no-op in user
+ * space).
  *
  * Backpressure: when more than high_water bytes wait to be sent, the owner
  * stops reading (kg_bsock_pause_if_full()); a flush that drains the buffer
@@ -96,11 +91,8 @@ struct kg_bsock {
 	u32 rx_limit;			/* most bytes the next borrow takes (0: rcap) */
 	u64 bytes_inplace;		/* bytes_in discarded straight from borrowed pages */
 
-	/* Send side: under the send lock (kg_bsock_lock()). */
+	/* Send side: under send_lock. */
 	struct mutex send_lock;
-	struct kg_loop *serial_loop;	/* ordered mode: its serial lock is the send lock */
-	const void *const *serial_owner;	/* its holder: kg_loop_serial_owner() */
-	bool serial_taken;		/* kg_bsock_lock() took it (not held by the caller) */
 	u8 *sbuf;
 	u32 shead, stail;		/* unsent bytes are sbuf[shead, stail) */
 	u32 scap, snd_max;
@@ -120,7 +112,6 @@ struct kg_bsock {
 
 int kg_bsock_init(struct kg_bsock *bs, struct kg_sock *sock, struct kg_event *ev,
 		  u32 rcv_max, u32 snd_max);
-void kg_bsock_set_loop(struct kg_bsock *bs, struct kg_loop *loop);
 void kg_bsock_set_budget(struct kg_bsock *bs, struct kg_mem *mem, u32 max_msg);
 void kg_bsock_destroy(struct kg_bsock *bs);
 void kg_bsock_release_idle(struct kg_bsock *bs);
@@ -249,44 +240,6 @@ static inline u64 kg_bsock_consumed(struct kg_bsock *bs)
 	return bs->bytes_in - kg_bsock_peek(bs, &data);
 }
 
-/*
- * The send lock (see the locking note above). The loop's own code holds the
- * serial lock already: one load and a compare instead of a mutex pair on
- * every message a forwarder queues.
- */
-#ifdef __KERNEL__
-static inline void kg_bsock_lock(struct kg_bsock *bs)
-{
-	if (!bs->serial_owner)
-		mutex_lock(&bs->send_lock);
-	else if (READ_ONCE(*bs->serial_owner) != current)
-		bs->serial_taken = kg_loop_serial_take(bs->serial_loop);
-}
-
-static inline void kg_bsock_unlock(struct kg_bsock *bs)
-{
-	if (!bs->serial_owner) {
-		mutex_unlock(&bs->send_lock);
-	} else if (bs->serial_taken) {
-		bs->serial_taken = false;
-		kg_loop_serial_give(bs->serial_loop);
-	}
-}
-
-/* The send lock is held (by current when it is the serial lock). */
-static inline void kg_bsock_assert_locked(struct kg_bsock *bs)
-{
-	if (!bs->serial_owner)
-		lockdep_assert_held(&bs->send_lock);
-	else
-		WARN_ON_ONCE(READ_ONCE(*bs->serial_owner) != current);
-}
-#else
-#define kg_bsock_lock(bs)		mutex_lock(&(bs)->send_lock)
-#define kg_bsock_unlock(bs)		mutex_unlock(&(bs)->send_lock)
-#define kg_bsock_assert_locked(bs)	lockdep_assert_held(&(bs)->send_lock)
-#endif
-
 /**
  * kg_bsock_commit() - queue @len reserved bytes and drop the send lock
  * @bs: the buffered socket
@@ -295,7 +248,7 @@ static inline void kg_bsock_assert_locked(struct kg_bsock *bs)
 static inline void kg_bsock_commit(struct kg_bsock *bs, size_t len)
 {
 	bs->stail += len;
-	kg_bsock_unlock(bs);
+	mutex_unlock(&bs->send_lock);
 }
 
 /* After kg_bsock_make_room(): where the room starts. */

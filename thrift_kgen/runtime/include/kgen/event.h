@@ -72,23 +72,6 @@ int kg_loop_run(struct kg_loop *loop);
 void kg_loop_stop(struct kg_loop *loop);
 /* Every event must be detached and synced first. */
 void kg_loop_destroy(struct kg_loop *loop);
-/*
- * The ordered kernel loop runs every event function, timer and deferred
- * run holding one lock, the loop's serial lock: whoever holds it excludes
- * all of the server's other code, so it can stand for a per-object lock
- * (bsock's send lock). kg_loop_serial_owner(): the word naming the task
- * that holds it (compare with current, a plain load), or NULL where there
- * is no such lock (other modes; user space, one thread, has none). kg_loop_serial_take(): take
- * it unless current holds it already; true if it was taken (then
- * kg_loop_serial_give() it back).
- */
-#ifdef __KERNEL__
-const void *const *kg_loop_serial_owner(struct kg_loop *loop);
-bool kg_loop_serial_take(struct kg_loop *loop);
-void kg_loop_serial_give(struct kg_loop *loop);
-#else
-#define kg_loop_serial_owner(loop)	((const void *const *)NULL)
-#endif
 
 /* Sockets. All non-blocking; addresses are IPv4 or IPv6 literals. */
 int kg_sock_listen(struct kg_loop *loop, const char *addr, u16 port, int backlog,
