@@ -109,13 +109,19 @@ class Sinks:
         return ",".join(f"{host}:{p}" for p in self.ports)
 
 
+def client_messages(rnd, count, client):
+    """The messages client `client` sends, drawn from rnd (expected_messages() redraws them)."""
+    out = []
+    for seq in range(count):
+        key = rnd.randrange(1000) - 200          # negative keys too
+        out.append(msg_bytes(key, client, seq, rnd.randbytes(rnd.choice([0, 10, 300, 5000]))))
+    return out
+
+
 def client_process(port, client, count, seed, chunked):
     rnd = random.Random(seed)
     s = socket.create_connection(("127.0.0.1", port), timeout=60)
-    wire = bytearray()
-    for seq in range(count):
-        key = rnd.randrange(1000) - 200          # negative keys too
-        wire += framed(msg_bytes(key, client, seq, rnd.randbytes(rnd.choice([0, 10, 300, 5000]))))
+    wire = b"".join(framed(m) for m in client_messages(rnd, count, client))
     if chunked:
         step = 0
         while step < len(wire):
@@ -149,12 +155,7 @@ def forward_from_clients(srv, sinks, per_client, seeds, chunked):
 
 
 def expected_messages(count, seed, client):
-    rnd = random.Random(seed)
-    out = []
-    for seq in range(count):
-        key = rnd.randrange(1000) - 200
-        out.append(msg_bytes(key, client, seq, rnd.randbytes(rnd.choice([0, 10, 300, 5000]))))
-    return out
+    return client_messages(random.Random(seed), count, client)
 
 
 def check_delivery(sinks, per_client, seeds):

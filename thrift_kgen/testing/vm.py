@@ -513,8 +513,12 @@ def ply_tables(path: Path) -> bool:
         return False
 
 
-_GUEST_ENV = ("export HOME=/root LC_ALL=C PYTHONDONTWRITEBYTECODE=1 KGEN_GUEST=1 "
-              "PYTHONPATH={guest_site} KGEN_PLY_TABLES=$R/" + PLY_TABLES)
+def guest_env(results: Path) -> str:
+    """The guest shell's environment line (results is $R there), after writing the parser
+    tables its Python reads."""
+    ply_tables(results / PLY_TABLES)
+    return ("export HOME=/root LC_ALL=C PYTHONDONTWRITEBYTECODE=1 KGEN_GUEST=1 "
+            f"PYTHONPATH={shlex.quote(str(GUEST_SITE))} KGEN_PLY_TABLES=$R/{PLY_TABLES}")
 
 
 _WRAPPER = r"""#!/bin/bash
@@ -618,10 +622,9 @@ def run_in_vm(kernel: Kernel, script: str, *, timeout: float = 300, cpus: int = 
         (results / f).unlink(missing_ok=True)
     (results / "script.sh").write_text(script)
     guest_timeout = max(10, int(timeout) - 60)
-    ply_tables(results / PLY_TABLES)
     (results / "wrapper.sh").write_text(_WRAPPER.format(
         results=shlex.quote(str(results)), venv_bin=shlex.quote(str(VENV / "bin")),
-        guest_env=_GUEST_ENV.format(guest_site=shlex.quote(str(GUEST_SITE))),
+        guest_env=guest_env(results),
         cwd=shlex.quote(str(cwd)), guest_timeout=guest_timeout))
     cmd = vng_command(kernel, results, f"bash {shlex.quote(str(results / 'wrapper.sh'))}",
                       cpus=cpus, memory=memory, icount=icount, rwdirs=rwdirs, append=append,
@@ -750,10 +753,9 @@ class VMSession:
     def _boot(self) -> "VMSession":
         self.close()
         self.results = Path(tempfile.mkdtemp(prefix="kgen-vmsession-")).resolve()
-        ply_tables(self.results / PLY_TABLES)
         (self.results / "server.sh").write_text(_SERVER.format(
             results=shlex.quote(str(self.results)), venv_bin=shlex.quote(str(VENV / "bin")),
-            guest_env=_GUEST_ENV.format(guest_site=shlex.quote(str(GUEST_SITE)))))
+            guest_env=guest_env(self.results)))
         cmd = vng_command(self.kernel, self.results,
                           f"bash {shlex.quote(str(self.results / 'server.sh'))}", **self.opts)
         (self.results / "vng.cmd").write_text(shlex.join(cmd) + "\n")
