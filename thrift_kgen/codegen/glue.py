@@ -27,7 +27,7 @@ from .service import ServiceModel
 
 
 def service_files(mod: ModuleModel, v: ServiceModel) -> dict[str, str]:
-    decl, defs = types.render_structs(list(v.structs), list(v.statics))
+    decl, defs = types.render_structs(list(v.structs), list(v.statics), v.inline_decode)
     ctx = dict(svc=v, banner=render.banner(Path(v.program.path).name), handler_file=mod.handler_file)
     return {
         v.header: render.render("C/service/file/header.j2", guard=f"_{v.upper}_H",

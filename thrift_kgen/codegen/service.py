@@ -160,6 +160,12 @@ class ServiceModel:
         return tuple((n, tuple(ms)) for n, ms in sorted(groups.items()))
 
     @property
+    def inline_decode(self) -> frozenset[str]:
+        """The args structs whose processor decodes them inline (args_on_stack): the
+        protocol is chosen once per message and the struct can live in registers."""
+        return frozenset(m.args.model.cname for m in self.methods if m.args_on_stack)
+
+    @property
     def dispatch_variant(self) -> str:
         """C/service/dispatch/<variant>.j2: "extends" falls back to the base service."""
         return "extends" if self.base else "root"

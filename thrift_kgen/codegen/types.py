@@ -61,10 +61,12 @@ class StructGenerator:
     def prototypes(self, s: StructModel) -> str:
         return render.render(f"C/struct/prototype/{s.variant}.j2", s=s)
 
-    def definitions(self, s: StructModel) -> str:
+    def definitions(self, s: StructModel, inline_decode: bool = False) -> str:
         # Only the encoder and its prototype have a "message" variant; the rest is shared.
+        # inline_decode: the decoders' bodies are also an always-inline function that the
+        # processor calls, choosing the protocol once per message (service.py).
         return "\n".join(render.render(f"C/struct/{role}/{s.variant if role == 'encode' else 'struct'}.j2",
-                                        s=s)
+                                        s=s, inline_decode=inline_decode)
                          for role in ("init", "encode", "decode", "encoded_size"))
 
 
@@ -87,14 +89,15 @@ def _declarations(unit: Unit) -> list[str]:
     return out
 
 
-def _definitions(unit: Unit, sink: StaticSink | None) -> list[str]:
+def _definitions(unit: Unit, sink: StaticSink | None,
+                 inline_decode: frozenset[str] = frozenset()) -> list[str]:
     out = []
     if sink is not None and sink.defs:
         out.append("\n".join(sink.defs) + "\n")
     for c in unit.containers:
         out.append(CONTAINERS.definitions(c))
     for s in unit.structs:
-        out.append(STRUCTS.definitions(s))
+        out.append(STRUCTS.definitions(s, s.cname in inline_decode))
     return out
 
 
@@ -134,9 +137,11 @@ def generate_files(program: "ast.Program | ProgramModel") -> dict[str, str]:
     return {pm.types_h: header, pm.types_c: source}
 
 
-def render_structs(models: list[StructModel], statics: list[str]) -> tuple[str, str]:
+def render_structs(models: list[StructModel], statics: list[str],
+                   inline_decode: frozenset[str] = frozenset()) -> tuple[str, str]:
     """Declarations (for a .h) and definitions (for the .c) of a service's args/result
-    structs, with the containers they need (guarded: a types header may declare them too)."""
+    structs, with the containers they need (guarded: a types header may declare them too).
+    inline_decode: cnames of the structs whose decoders the processor inlines."""
     if not models:
         return "", ""
     unit = Unit(pm=models[0].program, structs=models).build()
@@ -145,5 +150,5 @@ def render_structs(models: list[StructModel], statics: list[str]) -> tuple[str, 
     defs: list[str] = []
     if statics:
         defs.append("\n".join(statics) + "\n")
-    defs += _definitions(unit, None)
+    defs += _definitions(unit, None, inline_decode)
     return "\n".join(decl), "\n".join(defs)

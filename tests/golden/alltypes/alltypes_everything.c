@@ -981,8 +981,8 @@ int alltypes_everything_nothing_args_encode(struct kg_writer *w, const void *val
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_nothing_args_decode_binary(struct kg_reader *r,
-						   struct alltypes_everything_nothing_args *v)
+static __always_inline int alltypes_everything_nothing_args_decode_binary_inline(
+		struct kg_reader *r, struct alltypes_everything_nothing_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1010,6 +1010,12 @@ int alltypes_everything_nothing_args_decode_binary(struct kg_reader *r,
 	return 0;
 }
 
+int alltypes_everything_nothing_args_decode_binary(struct kg_reader *r,
+						   struct alltypes_everything_nothing_args *v)
+{
+	return alltypes_everything_nothing_args_decode_binary_inline(r, v);
+}
+
 /*
  * alltypes_everything_nothing_args_decode_compact() - read one struct in the compact protocol into
  * @v (defaults
@@ -1017,8 +1023,8 @@ int alltypes_everything_nothing_args_decode_binary(struct kg_reader *r,
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_nothing_args_decode_compact(struct kg_reader *r,
-						    struct alltypes_everything_nothing_args *v)
+static __always_inline int alltypes_everything_nothing_args_decode_compact_inline(
+		struct kg_reader *r, struct alltypes_everything_nothing_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -1045,6 +1051,30 @@ int alltypes_everything_nothing_args_decode_compact(struct kg_reader *r,
 	}
 	kg_reader_leave(r);
 	return 0;
+}
+
+int alltypes_everything_nothing_args_decode_compact(struct kg_reader *r,
+						    struct alltypes_everything_nothing_args *v)
+{
+	return alltypes_everything_nothing_args_decode_compact_inline(r, v);
+}
+
+/*
+ * alltypes_everything_nothing_args_decode_inline() - alltypes_everything_nothing_args_decode(),
+ * inlined into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int alltypes_everything_nothing_args_decode_inline(struct kg_reader *r,
+		struct alltypes_everything_nothing_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_nothing_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_nothing_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1301,8 +1331,8 @@ int alltypes_everything_flip_args_encode(struct kg_writer *w, const void *value)
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_flip_args_decode_binary(struct kg_reader *r,
-						struct alltypes_everything_flip_args *v)
+static __always_inline int alltypes_everything_flip_args_decode_binary_inline(struct kg_reader *r,
+		struct alltypes_everything_flip_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1353,6 +1383,12 @@ done:
 	return 0;
 }
 
+int alltypes_everything_flip_args_decode_binary(struct kg_reader *r,
+						struct alltypes_everything_flip_args *v)
+{
+	return alltypes_everything_flip_args_decode_binary_inline(r, v);
+}
+
 /*
  * alltypes_everything_flip_args_decode_compact() - read one struct in the compact protocol into @v
  * (defaults
@@ -1360,8 +1396,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_flip_args_decode_compact(struct kg_reader *r,
-						 struct alltypes_everything_flip_args *v)
+static __always_inline int alltypes_everything_flip_args_decode_compact_inline(struct kg_reader *r,
+		struct alltypes_everything_flip_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -1400,6 +1436,30 @@ int alltypes_everything_flip_args_decode_compact(struct kg_reader *r,
 	}
 	kg_reader_leave(r);
 	return 0;
+}
+
+int alltypes_everything_flip_args_decode_compact(struct kg_reader *r,
+						 struct alltypes_everything_flip_args *v)
+{
+	return alltypes_everything_flip_args_decode_compact_inline(r, v);
+}
+
+/*
+ * alltypes_everything_flip_args_decode_inline() - alltypes_everything_flip_args_decode(), inlined
+ * into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int alltypes_everything_flip_args_decode_inline(struct kg_reader *r,
+		struct alltypes_everything_flip_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_flip_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_flip_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1695,8 +1755,8 @@ int alltypes_everything_byte8_args_encode(struct kg_writer *w, const void *value
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_byte8_args_decode_binary(struct kg_reader *r,
-						 struct alltypes_everything_byte8_args *v)
+static __always_inline int alltypes_everything_byte8_args_decode_binary_inline(struct kg_reader *r,
+		struct alltypes_everything_byte8_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1747,6 +1807,12 @@ done:
 	return 0;
 }
 
+int alltypes_everything_byte8_args_decode_binary(struct kg_reader *r,
+						 struct alltypes_everything_byte8_args *v)
+{
+	return alltypes_everything_byte8_args_decode_binary_inline(r, v);
+}
+
 /*
  * alltypes_everything_byte8_args_decode_compact() - read one struct in the compact protocol into @v
  * (defaults
@@ -1754,8 +1820,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_byte8_args_decode_compact(struct kg_reader *r,
-						  struct alltypes_everything_byte8_args *v)
+static __always_inline int alltypes_everything_byte8_args_decode_compact_inline(struct kg_reader *r,
+		struct alltypes_everything_byte8_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -1806,6 +1872,30 @@ any_order:
 done:
 	kg_reader_leave(r);
 	return 0;
+}
+
+int alltypes_everything_byte8_args_decode_compact(struct kg_reader *r,
+						  struct alltypes_everything_byte8_args *v)
+{
+	return alltypes_everything_byte8_args_decode_compact_inline(r, v);
+}
+
+/*
+ * alltypes_everything_byte8_args_decode_inline() - alltypes_everything_byte8_args_decode(), inlined
+ * into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int alltypes_everything_byte8_args_decode_inline(struct kg_reader *r,
+		struct alltypes_everything_byte8_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_byte8_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_byte8_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2103,8 +2193,8 @@ int alltypes_everything_short16_args_encode(struct kg_writer *w, const void *val
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_short16_args_decode_binary(struct kg_reader *r,
-						   struct alltypes_everything_short16_args *v)
+static __always_inline int alltypes_everything_short16_args_decode_binary_inline(
+		struct kg_reader *r, struct alltypes_everything_short16_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2155,6 +2245,12 @@ done:
 	return 0;
 }
 
+int alltypes_everything_short16_args_decode_binary(struct kg_reader *r,
+						   struct alltypes_everything_short16_args *v)
+{
+	return alltypes_everything_short16_args_decode_binary_inline(r, v);
+}
+
 /*
  * alltypes_everything_short16_args_decode_compact() - read one struct in the compact protocol into
  * @v (defaults
@@ -2162,8 +2258,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_short16_args_decode_compact(struct kg_reader *r,
-						    struct alltypes_everything_short16_args *v)
+static __always_inline int alltypes_everything_short16_args_decode_compact_inline(
+		struct kg_reader *r, struct alltypes_everything_short16_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -2214,6 +2310,30 @@ any_order:
 done:
 	kg_reader_leave(r);
 	return 0;
+}
+
+int alltypes_everything_short16_args_decode_compact(struct kg_reader *r,
+						    struct alltypes_everything_short16_args *v)
+{
+	return alltypes_everything_short16_args_decode_compact_inline(r, v);
+}
+
+/*
+ * alltypes_everything_short16_args_decode_inline() - alltypes_everything_short16_args_decode(),
+ * inlined into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int alltypes_everything_short16_args_decode_inline(struct kg_reader *r,
+		struct alltypes_everything_short16_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_short16_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_short16_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2510,8 +2630,8 @@ int alltypes_everything_int32_args_encode(struct kg_writer *w, const void *value
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_int32_args_decode_binary(struct kg_reader *r,
-						 struct alltypes_everything_int32_args *v)
+static __always_inline int alltypes_everything_int32_args_decode_binary_inline(struct kg_reader *r,
+		struct alltypes_everything_int32_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2562,6 +2682,12 @@ done:
 	return 0;
 }
 
+int alltypes_everything_int32_args_decode_binary(struct kg_reader *r,
+						 struct alltypes_everything_int32_args *v)
+{
+	return alltypes_everything_int32_args_decode_binary_inline(r, v);
+}
+
 /*
  * alltypes_everything_int32_args_decode_compact() - read one struct in the compact protocol into @v
  * (defaults
@@ -2569,8 +2695,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_int32_args_decode_compact(struct kg_reader *r,
-						  struct alltypes_everything_int32_args *v)
+static __always_inline int alltypes_everything_int32_args_decode_compact_inline(struct kg_reader *r,
+		struct alltypes_everything_int32_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -2621,6 +2747,30 @@ any_order:
 done:
 	kg_reader_leave(r);
 	return 0;
+}
+
+int alltypes_everything_int32_args_decode_compact(struct kg_reader *r,
+						  struct alltypes_everything_int32_args *v)
+{
+	return alltypes_everything_int32_args_decode_compact_inline(r, v);
+}
+
+/*
+ * alltypes_everything_int32_args_decode_inline() - alltypes_everything_int32_args_decode(), inlined
+ * into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int alltypes_everything_int32_args_decode_inline(struct kg_reader *r,
+		struct alltypes_everything_int32_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_int32_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_int32_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2917,8 +3067,8 @@ int alltypes_everything_long64_args_encode(struct kg_writer *w, const void *valu
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_long64_args_decode_binary(struct kg_reader *r,
-						  struct alltypes_everything_long64_args *v)
+static __always_inline int alltypes_everything_long64_args_decode_binary_inline(struct kg_reader *r,
+		struct alltypes_everything_long64_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2969,6 +3119,12 @@ done:
 	return 0;
 }
 
+int alltypes_everything_long64_args_decode_binary(struct kg_reader *r,
+						  struct alltypes_everything_long64_args *v)
+{
+	return alltypes_everything_long64_args_decode_binary_inline(r, v);
+}
+
 /*
  * alltypes_everything_long64_args_decode_compact() - read one struct in the compact protocol into
  * @v (defaults
@@ -2976,8 +3132,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_long64_args_decode_compact(struct kg_reader *r,
-						   struct alltypes_everything_long64_args *v)
+static __always_inline int alltypes_everything_long64_args_decode_compact_inline(
+		struct kg_reader *r, struct alltypes_everything_long64_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -3028,6 +3184,30 @@ any_order:
 done:
 	kg_reader_leave(r);
 	return 0;
+}
+
+int alltypes_everything_long64_args_decode_compact(struct kg_reader *r,
+						   struct alltypes_everything_long64_args *v)
+{
+	return alltypes_everything_long64_args_decode_compact_inline(r, v);
+}
+
+/*
+ * alltypes_everything_long64_args_decode_inline() - alltypes_everything_long64_args_decode(),
+ * inlined into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int alltypes_everything_long64_args_decode_inline(struct kg_reader *r,
+		struct alltypes_everything_long64_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_long64_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_long64_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3321,8 +3501,8 @@ int alltypes_everything_dbl_args_encode(struct kg_writer *w, const void *value)
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_dbl_args_decode_binary(struct kg_reader *r,
-					       struct alltypes_everything_dbl_args *v)
+static __always_inline int alltypes_everything_dbl_args_decode_binary_inline(struct kg_reader *r,
+		struct alltypes_everything_dbl_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3373,6 +3553,12 @@ done:
 	return 0;
 }
 
+int alltypes_everything_dbl_args_decode_binary(struct kg_reader *r,
+					       struct alltypes_everything_dbl_args *v)
+{
+	return alltypes_everything_dbl_args_decode_binary_inline(r, v);
+}
+
 /*
  * alltypes_everything_dbl_args_decode_compact() - read one struct in the compact protocol into @v
  * (defaults
@@ -3380,8 +3566,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_dbl_args_decode_compact(struct kg_reader *r,
-						struct alltypes_everything_dbl_args *v)
+static __always_inline int alltypes_everything_dbl_args_decode_compact_inline(struct kg_reader *r,
+		struct alltypes_everything_dbl_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -3432,6 +3618,30 @@ any_order:
 done:
 	kg_reader_leave(r);
 	return 0;
+}
+
+int alltypes_everything_dbl_args_decode_compact(struct kg_reader *r,
+						struct alltypes_everything_dbl_args *v)
+{
+	return alltypes_everything_dbl_args_decode_compact_inline(r, v);
+}
+
+/*
+ * alltypes_everything_dbl_args_decode_inline() - alltypes_everything_dbl_args_decode(), inlined
+ * into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int alltypes_everything_dbl_args_decode_inline(struct kg_reader *r,
+		struct alltypes_everything_dbl_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_dbl_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_dbl_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3723,8 +3933,8 @@ int alltypes_everything_str_args_encode(struct kg_writer *w, const void *value)
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_str_args_decode_binary(struct kg_reader *r,
-					       struct alltypes_everything_str_args *v)
+static __always_inline int alltypes_everything_str_args_decode_binary_inline(struct kg_reader *r,
+		struct alltypes_everything_str_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3775,6 +3985,12 @@ done:
 	return 0;
 }
 
+int alltypes_everything_str_args_decode_binary(struct kg_reader *r,
+					       struct alltypes_everything_str_args *v)
+{
+	return alltypes_everything_str_args_decode_binary_inline(r, v);
+}
+
 /*
  * alltypes_everything_str_args_decode_compact() - read one struct in the compact protocol into @v
  * (defaults
@@ -3782,8 +3998,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_str_args_decode_compact(struct kg_reader *r,
-						struct alltypes_everything_str_args *v)
+static __always_inline int alltypes_everything_str_args_decode_compact_inline(struct kg_reader *r,
+		struct alltypes_everything_str_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -3834,6 +4050,30 @@ any_order:
 done:
 	kg_reader_leave(r);
 	return 0;
+}
+
+int alltypes_everything_str_args_decode_compact(struct kg_reader *r,
+						struct alltypes_everything_str_args *v)
+{
+	return alltypes_everything_str_args_decode_compact_inline(r, v);
+}
+
+/*
+ * alltypes_everything_str_args_decode_inline() - alltypes_everything_str_args_decode(), inlined
+ * into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int alltypes_everything_str_args_decode_inline(struct kg_reader *r,
+		struct alltypes_everything_str_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_str_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_str_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -4125,8 +4365,8 @@ int alltypes_everything_bin_args_encode(struct kg_writer *w, const void *value)
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_bin_args_decode_binary(struct kg_reader *r,
-					       struct alltypes_everything_bin_args *v)
+static __always_inline int alltypes_everything_bin_args_decode_binary_inline(struct kg_reader *r,
+		struct alltypes_everything_bin_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -4177,6 +4417,12 @@ done:
 	return 0;
 }
 
+int alltypes_everything_bin_args_decode_binary(struct kg_reader *r,
+					       struct alltypes_everything_bin_args *v)
+{
+	return alltypes_everything_bin_args_decode_binary_inline(r, v);
+}
+
 /*
  * alltypes_everything_bin_args_decode_compact() - read one struct in the compact protocol into @v
  * (defaults
@@ -4184,8 +4430,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_bin_args_decode_compact(struct kg_reader *r,
-						struct alltypes_everything_bin_args *v)
+static __always_inline int alltypes_everything_bin_args_decode_compact_inline(struct kg_reader *r,
+		struct alltypes_everything_bin_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -4236,6 +4482,30 @@ any_order:
 done:
 	kg_reader_leave(r);
 	return 0;
+}
+
+int alltypes_everything_bin_args_decode_compact(struct kg_reader *r,
+						struct alltypes_everything_bin_args *v)
+{
+	return alltypes_everything_bin_args_decode_compact_inline(r, v);
+}
+
+/*
+ * alltypes_everything_bin_args_decode_inline() - alltypes_everything_bin_args_decode(), inlined
+ * into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int alltypes_everything_bin_args_decode_inline(struct kg_reader *r,
+		struct alltypes_everything_bin_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_bin_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_bin_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -4905,8 +5175,8 @@ int alltypes_everything_color_args_encode(struct kg_writer *w, const void *value
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_color_args_decode_binary(struct kg_reader *r,
-						 struct alltypes_everything_color_args *v)
+static __always_inline int alltypes_everything_color_args_decode_binary_inline(struct kg_reader *r,
+		struct alltypes_everything_color_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -4957,6 +5227,12 @@ done:
 	return 0;
 }
 
+int alltypes_everything_color_args_decode_binary(struct kg_reader *r,
+						 struct alltypes_everything_color_args *v)
+{
+	return alltypes_everything_color_args_decode_binary_inline(r, v);
+}
+
 /*
  * alltypes_everything_color_args_decode_compact() - read one struct in the compact protocol into @v
  * (defaults
@@ -4964,8 +5240,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_color_args_decode_compact(struct kg_reader *r,
-						  struct alltypes_everything_color_args *v)
+static __always_inline int alltypes_everything_color_args_decode_compact_inline(struct kg_reader *r,
+		struct alltypes_everything_color_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -5016,6 +5292,30 @@ any_order:
 done:
 	kg_reader_leave(r);
 	return 0;
+}
+
+int alltypes_everything_color_args_decode_compact(struct kg_reader *r,
+						  struct alltypes_everything_color_args *v)
+{
+	return alltypes_everything_color_args_decode_compact_inline(r, v);
+}
+
+/*
+ * alltypes_everything_color_args_decode_inline() - alltypes_everything_color_args_decode(), inlined
+ * into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int alltypes_everything_color_args_decode_inline(struct kg_reader *r,
+		struct alltypes_everything_color_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_color_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_color_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -5311,8 +5611,8 @@ int alltypes_everything_when_args_encode(struct kg_writer *w, const void *value)
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_when_args_decode_binary(struct kg_reader *r,
-						struct alltypes_everything_when_args *v)
+static __always_inline int alltypes_everything_when_args_decode_binary_inline(struct kg_reader *r,
+		struct alltypes_everything_when_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -5363,6 +5663,12 @@ done:
 	return 0;
 }
 
+int alltypes_everything_when_args_decode_binary(struct kg_reader *r,
+						struct alltypes_everything_when_args *v)
+{
+	return alltypes_everything_when_args_decode_binary_inline(r, v);
+}
+
 /*
  * alltypes_everything_when_args_decode_compact() - read one struct in the compact protocol into @v
  * (defaults
@@ -5370,8 +5676,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_when_args_decode_compact(struct kg_reader *r,
-						 struct alltypes_everything_when_args *v)
+static __always_inline int alltypes_everything_when_args_decode_compact_inline(struct kg_reader *r,
+		struct alltypes_everything_when_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -5422,6 +5728,30 @@ any_order:
 done:
 	kg_reader_leave(r);
 	return 0;
+}
+
+int alltypes_everything_when_args_decode_compact(struct kg_reader *r,
+						 struct alltypes_everything_when_args *v)
+{
+	return alltypes_everything_when_args_decode_compact_inline(r, v);
+}
+
+/*
+ * alltypes_everything_when_args_decode_inline() - alltypes_everything_when_args_decode(), inlined
+ * into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int alltypes_everything_when_args_decode_inline(struct kg_reader *r,
+		struct alltypes_everything_when_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_when_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_when_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -9089,8 +9419,8 @@ int alltypes_everything_fire_args_encode(struct kg_writer *w, const void *value)
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_fire_args_decode_binary(struct kg_reader *r,
-						struct alltypes_everything_fire_args *v)
+static __always_inline int alltypes_everything_fire_args_decode_binary_inline(struct kg_reader *r,
+		struct alltypes_everything_fire_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -9159,6 +9489,12 @@ done:
 	return 0;
 }
 
+int alltypes_everything_fire_args_decode_binary(struct kg_reader *r,
+						struct alltypes_everything_fire_args *v)
+{
+	return alltypes_everything_fire_args_decode_binary_inline(r, v);
+}
+
 /*
  * alltypes_everything_fire_args_decode_compact() - read one struct in the compact protocol into @v
  * (defaults
@@ -9166,8 +9502,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int alltypes_everything_fire_args_decode_compact(struct kg_reader *r,
-						 struct alltypes_everything_fire_args *v)
+static __always_inline int alltypes_everything_fire_args_decode_compact_inline(struct kg_reader *r,
+		struct alltypes_everything_fire_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -9239,6 +9575,30 @@ done:
 	return 0;
 }
 
+int alltypes_everything_fire_args_decode_compact(struct kg_reader *r,
+						 struct alltypes_everything_fire_args *v)
+{
+	return alltypes_everything_fire_args_decode_compact_inline(r, v);
+}
+
+/*
+ * alltypes_everything_fire_args_decode_inline() - alltypes_everything_fire_args_decode(), inlined
+ * into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int alltypes_everything_fire_args_decode_inline(struct kg_reader *r,
+		struct alltypes_everything_fire_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return alltypes_everything_fire_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return alltypes_everything_fire_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
+}
+
 /*
  * alltypes_everything_fire_args_decode() - read one struct in r->proto: as
  * alltypes_everything_fire_args_decode_binary()
@@ -9278,7 +9638,7 @@ static int alltypes_everything_do_nothing(struct kg_call *call, const void *hand
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = alltypes_everything_nothing_args_decode(call->in, args);
+	ret = alltypes_everything_nothing_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->nothing)
@@ -9308,7 +9668,7 @@ static int alltypes_everything_do_flip(struct kg_call *call, const void *handler
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = alltypes_everything_flip_args_decode(call->in, args);
+	ret = alltypes_everything_flip_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->flip)
@@ -9339,7 +9699,7 @@ static int alltypes_everything_do_byte8(struct kg_call *call, const void *handle
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = alltypes_everything_byte8_args_decode(call->in, args);
+	ret = alltypes_everything_byte8_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->byte8)
@@ -9370,7 +9730,7 @@ static int alltypes_everything_do_short16(struct kg_call *call, const void *hand
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = alltypes_everything_short16_args_decode(call->in, args);
+	ret = alltypes_everything_short16_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->short16)
@@ -9401,7 +9761,7 @@ static int alltypes_everything_do_int32(struct kg_call *call, const void *handle
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = alltypes_everything_int32_args_decode(call->in, args);
+	ret = alltypes_everything_int32_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->int32)
@@ -9432,7 +9792,7 @@ static int alltypes_everything_do_long64(struct kg_call *call, const void *handl
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = alltypes_everything_long64_args_decode(call->in, args);
+	ret = alltypes_everything_long64_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->long64)
@@ -9463,7 +9823,7 @@ static int alltypes_everything_do_dbl(struct kg_call *call, const void *handlers
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = alltypes_everything_dbl_args_decode(call->in, args);
+	ret = alltypes_everything_dbl_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->dbl)
@@ -9494,7 +9854,7 @@ static int alltypes_everything_do_str(struct kg_call *call, const void *handlers
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = alltypes_everything_str_args_decode(call->in, args);
+	ret = alltypes_everything_str_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->str)
@@ -9525,7 +9885,7 @@ static int alltypes_everything_do_bin(struct kg_call *call, const void *handlers
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = alltypes_everything_bin_args_decode(call->in, args);
+	ret = alltypes_everything_bin_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->bin)
@@ -9591,7 +9951,7 @@ static int alltypes_everything_do_color(struct kg_call *call, const void *handle
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = alltypes_everything_color_args_decode(call->in, args);
+	ret = alltypes_everything_color_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->color)
@@ -9622,7 +9982,7 @@ static int alltypes_everything_do_when(struct kg_call *call, const void *handler
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = alltypes_everything_when_args_decode(call->in, args);
+	ret = alltypes_everything_when_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->when)
@@ -9939,7 +10299,7 @@ static int alltypes_everything_do_fire(struct kg_call *call, const void *handler
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = alltypes_everything_fire_args_decode(call->in, args);
+	ret = alltypes_everything_fire_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->fire)

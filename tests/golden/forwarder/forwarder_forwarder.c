@@ -195,8 +195,8 @@ int forwarder_forwarder_msg_args_encode(struct kg_writer *w, const void *value)
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int forwarder_forwarder_msg_args_decode_binary(struct kg_reader *r,
-					       struct forwarder_forwarder_msg_args *v)
+static __always_inline int forwarder_forwarder_msg_args_decode_binary_inline(struct kg_reader *r,
+		struct forwarder_forwarder_msg_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -265,6 +265,12 @@ done:
 	return 0;
 }
 
+int forwarder_forwarder_msg_args_decode_binary(struct kg_reader *r,
+					       struct forwarder_forwarder_msg_args *v)
+{
+	return forwarder_forwarder_msg_args_decode_binary_inline(r, v);
+}
+
 /*
  * forwarder_forwarder_msg_args_decode_compact() - read one struct in the compact protocol into @v
  * (defaults
@@ -272,8 +278,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int forwarder_forwarder_msg_args_decode_compact(struct kg_reader *r,
-						struct forwarder_forwarder_msg_args *v)
+static __always_inline int forwarder_forwarder_msg_args_decode_compact_inline(struct kg_reader *r,
+		struct forwarder_forwarder_msg_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -343,6 +349,30 @@ any_order:
 done:
 	kg_reader_leave(r);
 	return 0;
+}
+
+int forwarder_forwarder_msg_args_decode_compact(struct kg_reader *r,
+						struct forwarder_forwarder_msg_args *v)
+{
+	return forwarder_forwarder_msg_args_decode_compact_inline(r, v);
+}
+
+/*
+ * forwarder_forwarder_msg_args_decode_inline() - forwarder_forwarder_msg_args_decode(), inlined
+ * into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int forwarder_forwarder_msg_args_decode_inline(struct kg_reader *r,
+		struct forwarder_forwarder_msg_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return forwarder_forwarder_msg_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return forwarder_forwarder_msg_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -829,8 +859,8 @@ int forwarder_forwarder_close_backends_args_encode(struct kg_writer *w, const vo
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int forwarder_forwarder_close_backends_args_decode_binary(struct kg_reader *r,
-		struct forwarder_forwarder_close_backends_args *v)
+static __always_inline int forwarder_forwarder_close_backends_args_decode_binary_inline(
+		struct kg_reader *r, struct forwarder_forwarder_close_backends_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -858,6 +888,12 @@ int forwarder_forwarder_close_backends_args_decode_binary(struct kg_reader *r,
 	return 0;
 }
 
+int forwarder_forwarder_close_backends_args_decode_binary(struct kg_reader *r,
+		struct forwarder_forwarder_close_backends_args *v)
+{
+	return forwarder_forwarder_close_backends_args_decode_binary_inline(r, v);
+}
+
 /*
  * forwarder_forwarder_close_backends_args_decode_compact() - read one struct in the compact
  * protocol into @v (defaults
@@ -865,8 +901,8 @@ int forwarder_forwarder_close_backends_args_decode_binary(struct kg_reader *r,
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int forwarder_forwarder_close_backends_args_decode_compact(struct kg_reader *r,
-		struct forwarder_forwarder_close_backends_args *v)
+static __always_inline int forwarder_forwarder_close_backends_args_decode_compact_inline(
+		struct kg_reader *r, struct forwarder_forwarder_close_backends_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -893,6 +929,30 @@ int forwarder_forwarder_close_backends_args_decode_compact(struct kg_reader *r,
 	}
 	kg_reader_leave(r);
 	return 0;
+}
+
+int forwarder_forwarder_close_backends_args_decode_compact(struct kg_reader *r,
+		struct forwarder_forwarder_close_backends_args *v)
+{
+	return forwarder_forwarder_close_backends_args_decode_compact_inline(r, v);
+}
+
+/*
+ * forwarder_forwarder_close_backends_args_decode_inline() -
+ * forwarder_forwarder_close_backends_args_decode(), inlined into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int forwarder_forwarder_close_backends_args_decode_inline(
+		struct kg_reader *r, struct forwarder_forwarder_close_backends_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return forwarder_forwarder_close_backends_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return forwarder_forwarder_close_backends_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1147,8 +1207,8 @@ int forwarder_forwarder_stats_args_encode(struct kg_writer *w, const void *value
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int forwarder_forwarder_stats_args_decode_binary(struct kg_reader *r,
-						 struct forwarder_forwarder_stats_args *v)
+static __always_inline int forwarder_forwarder_stats_args_decode_binary_inline(struct kg_reader *r,
+		struct forwarder_forwarder_stats_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1176,6 +1236,12 @@ int forwarder_forwarder_stats_args_decode_binary(struct kg_reader *r,
 	return 0;
 }
 
+int forwarder_forwarder_stats_args_decode_binary(struct kg_reader *r,
+						 struct forwarder_forwarder_stats_args *v)
+{
+	return forwarder_forwarder_stats_args_decode_binary_inline(r, v);
+}
+
 /*
  * forwarder_forwarder_stats_args_decode_compact() - read one struct in the compact protocol into @v
  * (defaults
@@ -1183,8 +1249,8 @@ int forwarder_forwarder_stats_args_decode_binary(struct kg_reader *r,
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int forwarder_forwarder_stats_args_decode_compact(struct kg_reader *r,
-						  struct forwarder_forwarder_stats_args *v)
+static __always_inline int forwarder_forwarder_stats_args_decode_compact_inline(struct kg_reader *r,
+		struct forwarder_forwarder_stats_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -1211,6 +1277,30 @@ int forwarder_forwarder_stats_args_decode_compact(struct kg_reader *r,
 	}
 	kg_reader_leave(r);
 	return 0;
+}
+
+int forwarder_forwarder_stats_args_decode_compact(struct kg_reader *r,
+						  struct forwarder_forwarder_stats_args *v)
+{
+	return forwarder_forwarder_stats_args_decode_compact_inline(r, v);
+}
+
+/*
+ * forwarder_forwarder_stats_args_decode_inline() - forwarder_forwarder_stats_args_decode(), inlined
+ * into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int forwarder_forwarder_stats_args_decode_inline(struct kg_reader *r,
+		struct forwarder_forwarder_stats_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return forwarder_forwarder_stats_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return forwarder_forwarder_stats_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1442,7 +1532,7 @@ static int forwarder_forwarder_do_msg(struct kg_call *call, const void *handlers
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = forwarder_forwarder_msg_args_decode(call->in, args);
+	ret = forwarder_forwarder_msg_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->msg)
@@ -1500,7 +1590,7 @@ static int forwarder_forwarder_do_close_backends(struct kg_call *call, const voi
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = forwarder_forwarder_close_backends_args_decode(call->in, args);
+	ret = forwarder_forwarder_close_backends_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->close_backends)
@@ -1534,7 +1624,7 @@ static int forwarder_forwarder_do_stats(struct kg_call *call, const void *handle
 	if (!res)
 		return kg_reply_bad_args(call, -ENOMEM);
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = forwarder_forwarder_stats_args_decode(call->in, args);
+	ret = forwarder_forwarder_stats_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->stats)

@@ -549,7 +549,8 @@ int derived_derived_all_args_encode(struct kg_writer *w, const void *value)
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int derived_derived_all_args_decode_binary(struct kg_reader *r, struct derived_derived_all_args *v)
+static __always_inline int derived_derived_all_args_decode_binary_inline(struct kg_reader *r,
+		struct derived_derived_all_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -577,6 +578,11 @@ int derived_derived_all_args_decode_binary(struct kg_reader *r, struct derived_d
 	return 0;
 }
 
+int derived_derived_all_args_decode_binary(struct kg_reader *r, struct derived_derived_all_args *v)
+{
+	return derived_derived_all_args_decode_binary_inline(r, v);
+}
+
 /*
  * derived_derived_all_args_decode_compact() - read one struct in the compact protocol into @v
  * (defaults
@@ -584,7 +590,8 @@ int derived_derived_all_args_decode_binary(struct kg_reader *r, struct derived_d
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int derived_derived_all_args_decode_compact(struct kg_reader *r, struct derived_derived_all_args *v)
+static __always_inline int derived_derived_all_args_decode_compact_inline(struct kg_reader *r,
+		struct derived_derived_all_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -611,6 +618,29 @@ int derived_derived_all_args_decode_compact(struct kg_reader *r, struct derived_
 	}
 	kg_reader_leave(r);
 	return 0;
+}
+
+int derived_derived_all_args_decode_compact(struct kg_reader *r, struct derived_derived_all_args *v)
+{
+	return derived_derived_all_args_decode_compact_inline(r, v);
+}
+
+/*
+ * derived_derived_all_args_decode_inline() - derived_derived_all_args_decode(), inlined into the
+ * processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int derived_derived_all_args_decode_inline(struct kg_reader *r,
+		struct derived_derived_all_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return derived_derived_all_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return derived_derived_all_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -883,7 +913,7 @@ static int derived_derived_do_all(struct kg_call *call, const void *handlers)
 	if (!res)
 		return kg_reply_bad_args(call, -ENOMEM);
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = derived_derived_all_args_decode(call->in, args);
+	ret = derived_derived_all_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->all)

@@ -63,7 +63,8 @@ int derived_leaf_count_args_encode(struct kg_writer *w, const void *value)
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int derived_leaf_count_args_decode_binary(struct kg_reader *r, struct derived_leaf_count_args *v)
+static __always_inline int derived_leaf_count_args_decode_binary_inline(struct kg_reader *r,
+		struct derived_leaf_count_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -91,6 +92,11 @@ int derived_leaf_count_args_decode_binary(struct kg_reader *r, struct derived_le
 	return 0;
 }
 
+int derived_leaf_count_args_decode_binary(struct kg_reader *r, struct derived_leaf_count_args *v)
+{
+	return derived_leaf_count_args_decode_binary_inline(r, v);
+}
+
 /*
  * derived_leaf_count_args_decode_compact() - read one struct in the compact protocol into @v
  * (defaults
@@ -98,7 +104,8 @@ int derived_leaf_count_args_decode_binary(struct kg_reader *r, struct derived_le
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int derived_leaf_count_args_decode_compact(struct kg_reader *r, struct derived_leaf_count_args *v)
+static __always_inline int derived_leaf_count_args_decode_compact_inline(struct kg_reader *r,
+		struct derived_leaf_count_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -125,6 +132,29 @@ int derived_leaf_count_args_decode_compact(struct kg_reader *r, struct derived_l
 	}
 	kg_reader_leave(r);
 	return 0;
+}
+
+int derived_leaf_count_args_decode_compact(struct kg_reader *r, struct derived_leaf_count_args *v)
+{
+	return derived_leaf_count_args_decode_compact_inline(r, v);
+}
+
+/*
+ * derived_leaf_count_args_decode_inline() - derived_leaf_count_args_decode(), inlined into the
+ * processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int derived_leaf_count_args_decode_inline(struct kg_reader *r,
+								 struct derived_leaf_count_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return derived_leaf_count_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return derived_leaf_count_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -354,7 +384,7 @@ static int derived_leaf_do_count(struct kg_call *call, const void *handlers)
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = derived_leaf_count_args_decode(call->in, args);
+	ret = derived_leaf_count_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->count)

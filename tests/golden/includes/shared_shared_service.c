@@ -73,8 +73,8 @@ int shared_shared_service_get_struct_args_encode(struct kg_writer *w, const void
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int shared_shared_service_get_struct_args_decode_binary(struct kg_reader *r,
-		struct shared_shared_service_get_struct_args *v)
+static __always_inline int shared_shared_service_get_struct_args_decode_binary_inline(
+		struct kg_reader *r, struct shared_shared_service_get_struct_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -125,6 +125,12 @@ done:
 	return 0;
 }
 
+int shared_shared_service_get_struct_args_decode_binary(struct kg_reader *r,
+		struct shared_shared_service_get_struct_args *v)
+{
+	return shared_shared_service_get_struct_args_decode_binary_inline(r, v);
+}
+
 /*
  * shared_shared_service_get_struct_args_decode_compact() - read one struct in the compact protocol
  * into @v (defaults
@@ -132,8 +138,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int shared_shared_service_get_struct_args_decode_compact(struct kg_reader *r,
-		struct shared_shared_service_get_struct_args *v)
+static __always_inline int shared_shared_service_get_struct_args_decode_compact_inline(
+		struct kg_reader *r, struct shared_shared_service_get_struct_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -184,6 +190,30 @@ any_order:
 done:
 	kg_reader_leave(r);
 	return 0;
+}
+
+int shared_shared_service_get_struct_args_decode_compact(struct kg_reader *r,
+		struct shared_shared_service_get_struct_args *v)
+{
+	return shared_shared_service_get_struct_args_decode_compact_inline(r, v);
+}
+
+/*
+ * shared_shared_service_get_struct_args_decode_inline() -
+ * shared_shared_service_get_struct_args_decode(), inlined into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int shared_shared_service_get_struct_args_decode_inline(struct kg_reader *r,
+		struct shared_shared_service_get_struct_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return shared_shared_service_get_struct_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return shared_shared_service_get_struct_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -469,8 +499,8 @@ int shared_shared_service_ping_args_encode(struct kg_writer *w, const void *valu
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int shared_shared_service_ping_args_decode_binary(struct kg_reader *r,
-						  struct shared_shared_service_ping_args *v)
+static __always_inline int shared_shared_service_ping_args_decode_binary_inline(struct kg_reader *r,
+		struct shared_shared_service_ping_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -498,6 +528,12 @@ int shared_shared_service_ping_args_decode_binary(struct kg_reader *r,
 	return 0;
 }
 
+int shared_shared_service_ping_args_decode_binary(struct kg_reader *r,
+						  struct shared_shared_service_ping_args *v)
+{
+	return shared_shared_service_ping_args_decode_binary_inline(r, v);
+}
+
 /*
  * shared_shared_service_ping_args_decode_compact() - read one struct in the compact protocol into
  * @v (defaults
@@ -505,8 +541,8 @@ int shared_shared_service_ping_args_decode_binary(struct kg_reader *r,
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int shared_shared_service_ping_args_decode_compact(struct kg_reader *r,
-						   struct shared_shared_service_ping_args *v)
+static __always_inline int shared_shared_service_ping_args_decode_compact_inline(
+		struct kg_reader *r, struct shared_shared_service_ping_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -533,6 +569,30 @@ int shared_shared_service_ping_args_decode_compact(struct kg_reader *r,
 	}
 	kg_reader_leave(r);
 	return 0;
+}
+
+int shared_shared_service_ping_args_decode_compact(struct kg_reader *r,
+						   struct shared_shared_service_ping_args *v)
+{
+	return shared_shared_service_ping_args_decode_compact_inline(r, v);
+}
+
+/*
+ * shared_shared_service_ping_args_decode_inline() - shared_shared_service_ping_args_decode(),
+ * inlined into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int shared_shared_service_ping_args_decode_inline(struct kg_reader *r,
+		struct shared_shared_service_ping_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return shared_shared_service_ping_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return shared_shared_service_ping_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -577,7 +637,7 @@ static int shared_shared_service_do_get_struct(struct kg_call *call, const void 
 	if (!res)
 		return kg_reply_bad_args(call, -ENOMEM);
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = shared_shared_service_get_struct_args_decode(call->in, args);
+	ret = shared_shared_service_get_struct_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->get_struct)
@@ -608,7 +668,7 @@ static int shared_shared_service_do_ping(struct kg_call *call, const void *handl
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = shared_shared_service_ping_args_decode(call->in, args);
+	ret = shared_shared_service_ping_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->ping)

@@ -1145,8 +1145,8 @@ int thrift_test_thrift_test_test_void_args_encode(struct kg_writer *w, const voi
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_void_args_decode_binary(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_void_args *v)
+static __always_inline int thrift_test_thrift_test_test_void_args_decode_binary_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_void_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1174,6 +1174,12 @@ int thrift_test_thrift_test_test_void_args_decode_binary(struct kg_reader *r,
 	return 0;
 }
 
+int thrift_test_thrift_test_test_void_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_void_args *v)
+{
+	return thrift_test_thrift_test_test_void_args_decode_binary_inline(r, v);
+}
+
 /*
  * thrift_test_thrift_test_test_void_args_decode_compact() - read one struct in the compact protocol
  * into @v (defaults
@@ -1181,8 +1187,8 @@ int thrift_test_thrift_test_test_void_args_decode_binary(struct kg_reader *r,
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_void_args_decode_compact(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_void_args *v)
+static __always_inline int thrift_test_thrift_test_test_void_args_decode_compact_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_void_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -1209,6 +1215,30 @@ int thrift_test_thrift_test_test_void_args_decode_compact(struct kg_reader *r,
 	}
 	kg_reader_leave(r);
 	return 0;
+}
+
+int thrift_test_thrift_test_test_void_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_void_args *v)
+{
+	return thrift_test_thrift_test_test_void_args_decode_compact_inline(r, v);
+}
+
+/*
+ * thrift_test_thrift_test_test_void_args_decode_inline() -
+ * thrift_test_thrift_test_test_void_args_decode(), inlined into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int thrift_test_thrift_test_test_void_args_decode_inline(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_void_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_void_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_void_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1469,8 +1499,8 @@ int thrift_test_thrift_test_test_string_args_encode(struct kg_writer *w, const v
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_string_args_decode_binary(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_string_args *v)
+static __always_inline int thrift_test_thrift_test_test_string_args_decode_binary_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_string_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1521,6 +1551,12 @@ done:
 	return 0;
 }
 
+int thrift_test_thrift_test_test_string_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_args *v)
+{
+	return thrift_test_thrift_test_test_string_args_decode_binary_inline(r, v);
+}
+
 /*
  * thrift_test_thrift_test_test_string_args_decode_compact() - read one struct in the compact
  * protocol into @v (defaults
@@ -1528,8 +1564,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_string_args_decode_compact(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_string_args *v)
+static __always_inline int thrift_test_thrift_test_test_string_args_decode_compact_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_string_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -1580,6 +1616,30 @@ any_order:
 done:
 	kg_reader_leave(r);
 	return 0;
+}
+
+int thrift_test_thrift_test_test_string_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_string_args *v)
+{
+	return thrift_test_thrift_test_test_string_args_decode_compact_inline(r, v);
+}
+
+/*
+ * thrift_test_thrift_test_test_string_args_decode_inline() -
+ * thrift_test_thrift_test_test_string_args_decode(), inlined into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int thrift_test_thrift_test_test_string_args_decode_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_string_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_string_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_string_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -1878,8 +1938,8 @@ int thrift_test_thrift_test_test_bool_args_encode(struct kg_writer *w, const voi
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_bool_args_decode_binary(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_bool_args *v)
+static __always_inline int thrift_test_thrift_test_test_bool_args_decode_binary_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_bool_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -1930,6 +1990,12 @@ done:
 	return 0;
 }
 
+int thrift_test_thrift_test_test_bool_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_bool_args *v)
+{
+	return thrift_test_thrift_test_test_bool_args_decode_binary_inline(r, v);
+}
+
 /*
  * thrift_test_thrift_test_test_bool_args_decode_compact() - read one struct in the compact protocol
  * into @v (defaults
@@ -1937,8 +2003,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_bool_args_decode_compact(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_bool_args *v)
+static __always_inline int thrift_test_thrift_test_test_bool_args_decode_compact_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_bool_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -1977,6 +2043,30 @@ int thrift_test_thrift_test_test_bool_args_decode_compact(struct kg_reader *r,
 	}
 	kg_reader_leave(r);
 	return 0;
+}
+
+int thrift_test_thrift_test_test_bool_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_bool_args *v)
+{
+	return thrift_test_thrift_test_test_bool_args_decode_compact_inline(r, v);
+}
+
+/*
+ * thrift_test_thrift_test_test_bool_args_decode_inline() -
+ * thrift_test_thrift_test_test_bool_args_decode(), inlined into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int thrift_test_thrift_test_test_bool_args_decode_inline(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_bool_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_bool_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_bool_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2275,8 +2365,8 @@ int thrift_test_thrift_test_test_byte_args_encode(struct kg_writer *w, const voi
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_byte_args_decode_binary(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_byte_args *v)
+static __always_inline int thrift_test_thrift_test_test_byte_args_decode_binary_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_byte_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2327,6 +2417,12 @@ done:
 	return 0;
 }
 
+int thrift_test_thrift_test_test_byte_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_byte_args *v)
+{
+	return thrift_test_thrift_test_test_byte_args_decode_binary_inline(r, v);
+}
+
 /*
  * thrift_test_thrift_test_test_byte_args_decode_compact() - read one struct in the compact protocol
  * into @v (defaults
@@ -2334,8 +2430,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_byte_args_decode_compact(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_byte_args *v)
+static __always_inline int thrift_test_thrift_test_test_byte_args_decode_compact_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_byte_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -2386,6 +2482,30 @@ any_order:
 done:
 	kg_reader_leave(r);
 	return 0;
+}
+
+int thrift_test_thrift_test_test_byte_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_byte_args *v)
+{
+	return thrift_test_thrift_test_test_byte_args_decode_compact_inline(r, v);
+}
+
+/*
+ * thrift_test_thrift_test_test_byte_args_decode_inline() -
+ * thrift_test_thrift_test_test_byte_args_decode(), inlined into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int thrift_test_thrift_test_test_byte_args_decode_inline(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_byte_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_byte_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_byte_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -2684,8 +2804,8 @@ int thrift_test_thrift_test_test_i32_args_encode(struct kg_writer *w, const void
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_i32_args_decode_binary(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_i32_args *v)
+static __always_inline int thrift_test_thrift_test_test_i32_args_decode_binary_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_i32_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -2736,6 +2856,12 @@ done:
 	return 0;
 }
 
+int thrift_test_thrift_test_test_i32_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i32_args *v)
+{
+	return thrift_test_thrift_test_test_i32_args_decode_binary_inline(r, v);
+}
+
 /*
  * thrift_test_thrift_test_test_i32_args_decode_compact() - read one struct in the compact protocol
  * into @v (defaults
@@ -2743,8 +2869,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_i32_args_decode_compact(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_i32_args *v)
+static __always_inline int thrift_test_thrift_test_test_i32_args_decode_compact_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_i32_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -2795,6 +2921,30 @@ any_order:
 done:
 	kg_reader_leave(r);
 	return 0;
+}
+
+int thrift_test_thrift_test_test_i32_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i32_args *v)
+{
+	return thrift_test_thrift_test_test_i32_args_decode_compact_inline(r, v);
+}
+
+/*
+ * thrift_test_thrift_test_test_i32_args_decode_inline() -
+ * thrift_test_thrift_test_test_i32_args_decode(), inlined into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int thrift_test_thrift_test_test_i32_args_decode_inline(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i32_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_i32_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_i32_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3092,8 +3242,8 @@ int thrift_test_thrift_test_test_i64_args_encode(struct kg_writer *w, const void
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_i64_args_decode_binary(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_i64_args *v)
+static __always_inline int thrift_test_thrift_test_test_i64_args_decode_binary_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_i64_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3144,6 +3294,12 @@ done:
 	return 0;
 }
 
+int thrift_test_thrift_test_test_i64_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i64_args *v)
+{
+	return thrift_test_thrift_test_test_i64_args_decode_binary_inline(r, v);
+}
+
 /*
  * thrift_test_thrift_test_test_i64_args_decode_compact() - read one struct in the compact protocol
  * into @v (defaults
@@ -3151,8 +3307,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_i64_args_decode_compact(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_i64_args *v)
+static __always_inline int thrift_test_thrift_test_test_i64_args_decode_compact_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_i64_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -3203,6 +3359,30 @@ any_order:
 done:
 	kg_reader_leave(r);
 	return 0;
+}
+
+int thrift_test_thrift_test_test_i64_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i64_args *v)
+{
+	return thrift_test_thrift_test_test_i64_args_decode_compact_inline(r, v);
+}
+
+/*
+ * thrift_test_thrift_test_test_i64_args_decode_inline() -
+ * thrift_test_thrift_test_test_i64_args_decode(), inlined into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int thrift_test_thrift_test_test_i64_args_decode_inline(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_i64_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_i64_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_i64_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3501,8 +3681,8 @@ int thrift_test_thrift_test_test_double_args_encode(struct kg_writer *w, const v
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_double_args_decode_binary(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_double_args *v)
+static __always_inline int thrift_test_thrift_test_test_double_args_decode_binary_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_double_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3553,6 +3733,12 @@ done:
 	return 0;
 }
 
+int thrift_test_thrift_test_test_double_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_double_args *v)
+{
+	return thrift_test_thrift_test_test_double_args_decode_binary_inline(r, v);
+}
+
 /*
  * thrift_test_thrift_test_test_double_args_decode_compact() - read one struct in the compact
  * protocol into @v (defaults
@@ -3560,8 +3746,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_double_args_decode_compact(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_double_args *v)
+static __always_inline int thrift_test_thrift_test_test_double_args_decode_compact_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_double_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -3612,6 +3798,30 @@ any_order:
 done:
 	kg_reader_leave(r);
 	return 0;
+}
+
+int thrift_test_thrift_test_test_double_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_double_args *v)
+{
+	return thrift_test_thrift_test_test_double_args_decode_compact_inline(r, v);
+}
+
+/*
+ * thrift_test_thrift_test_test_double_args_decode_inline() -
+ * thrift_test_thrift_test_test_double_args_decode(), inlined into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int thrift_test_thrift_test_test_double_args_decode_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_double_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_double_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_double_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -3911,8 +4121,8 @@ int thrift_test_thrift_test_test_binary_args_encode(struct kg_writer *w, const v
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_binary_args_decode_binary(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_binary_args *v)
+static __always_inline int thrift_test_thrift_test_test_binary_args_decode_binary_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_binary_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -3963,6 +4173,12 @@ done:
 	return 0;
 }
 
+int thrift_test_thrift_test_test_binary_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_binary_args *v)
+{
+	return thrift_test_thrift_test_test_binary_args_decode_binary_inline(r, v);
+}
+
 /*
  * thrift_test_thrift_test_test_binary_args_decode_compact() - read one struct in the compact
  * protocol into @v (defaults
@@ -3970,8 +4186,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_binary_args_decode_compact(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_binary_args *v)
+static __always_inline int thrift_test_thrift_test_test_binary_args_decode_compact_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_binary_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -4022,6 +4238,30 @@ any_order:
 done:
 	kg_reader_leave(r);
 	return 0;
+}
+
+int thrift_test_thrift_test_test_binary_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_binary_args *v)
+{
+	return thrift_test_thrift_test_test_binary_args_decode_compact_inline(r, v);
+}
+
+/*
+ * thrift_test_thrift_test_test_binary_args_decode_inline() -
+ * thrift_test_thrift_test_test_binary_args_decode(), inlined into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int thrift_test_thrift_test_test_binary_args_decode_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_binary_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_binary_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_binary_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -7086,8 +7326,8 @@ int thrift_test_thrift_test_test_enum_args_encode(struct kg_writer *w, const voi
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_enum_args_decode_binary(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_enum_args *v)
+static __always_inline int thrift_test_thrift_test_test_enum_args_decode_binary_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_enum_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -7138,6 +7378,12 @@ done:
 	return 0;
 }
 
+int thrift_test_thrift_test_test_enum_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_enum_args *v)
+{
+	return thrift_test_thrift_test_test_enum_args_decode_binary_inline(r, v);
+}
+
 /*
  * thrift_test_thrift_test_test_enum_args_decode_compact() - read one struct in the compact protocol
  * into @v (defaults
@@ -7145,8 +7391,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_enum_args_decode_compact(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_enum_args *v)
+static __always_inline int thrift_test_thrift_test_test_enum_args_decode_compact_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_enum_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -7197,6 +7443,30 @@ any_order:
 done:
 	kg_reader_leave(r);
 	return 0;
+}
+
+int thrift_test_thrift_test_test_enum_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_enum_args *v)
+{
+	return thrift_test_thrift_test_test_enum_args_decode_compact_inline(r, v);
+}
+
+/*
+ * thrift_test_thrift_test_test_enum_args_decode_inline() -
+ * thrift_test_thrift_test_test_enum_args_decode(), inlined into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int thrift_test_thrift_test_test_enum_args_decode_inline(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_enum_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_enum_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_enum_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -7496,8 +7766,8 @@ int thrift_test_thrift_test_test_typedef_args_encode(struct kg_writer *w, const 
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_typedef_args_decode_binary(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_typedef_args *v)
+static __always_inline int thrift_test_thrift_test_test_typedef_args_decode_binary_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_typedef_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -7548,6 +7818,12 @@ done:
 	return 0;
 }
 
+int thrift_test_thrift_test_test_typedef_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_typedef_args *v)
+{
+	return thrift_test_thrift_test_test_typedef_args_decode_binary_inline(r, v);
+}
+
 /*
  * thrift_test_thrift_test_test_typedef_args_decode_compact() - read one struct in the compact
  * protocol into @v (defaults
@@ -7555,8 +7831,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_typedef_args_decode_compact(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_typedef_args *v)
+static __always_inline int thrift_test_thrift_test_test_typedef_args_decode_compact_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_typedef_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -7607,6 +7883,30 @@ any_order:
 done:
 	kg_reader_leave(r);
 	return 0;
+}
+
+int thrift_test_thrift_test_test_typedef_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_typedef_args *v)
+{
+	return thrift_test_thrift_test_test_typedef_args_decode_compact_inline(r, v);
+}
+
+/*
+ * thrift_test_thrift_test_test_typedef_args_decode_inline() -
+ * thrift_test_thrift_test_test_typedef_args_decode(), inlined into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int thrift_test_thrift_test_test_typedef_args_decode_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_typedef_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_typedef_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_typedef_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -7908,8 +8208,8 @@ int thrift_test_thrift_test_test_map_map_args_encode(struct kg_writer *w, const 
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_map_map_args_decode_binary(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_map_map_args *v)
+static __always_inline int thrift_test_thrift_test_test_map_map_args_decode_binary_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_map_map_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -7960,6 +8260,12 @@ done:
 	return 0;
 }
 
+int thrift_test_thrift_test_test_map_map_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_map_args *v)
+{
+	return thrift_test_thrift_test_test_map_map_args_decode_binary_inline(r, v);
+}
+
 /*
  * thrift_test_thrift_test_test_map_map_args_decode_compact() - read one struct in the compact
  * protocol into @v (defaults
@@ -7967,8 +8273,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_map_map_args_decode_compact(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_map_map_args *v)
+static __always_inline int thrift_test_thrift_test_test_map_map_args_decode_compact_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_map_map_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -8019,6 +8325,30 @@ any_order:
 done:
 	kg_reader_leave(r);
 	return 0;
+}
+
+int thrift_test_thrift_test_test_map_map_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_map_map_args *v)
+{
+	return thrift_test_thrift_test_test_map_map_args_decode_compact_inline(r, v);
+}
+
+/*
+ * thrift_test_thrift_test_test_map_map_args_decode_inline() -
+ * thrift_test_thrift_test_test_map_map_args_decode(), inlined into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int thrift_test_thrift_test_test_map_map_args_decode_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_map_map_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_map_map_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_map_map_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -9299,8 +9629,8 @@ int thrift_test_thrift_test_test_exception_args_encode(struct kg_writer *w, cons
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_exception_args_decode_binary(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_exception_args *v)
+static __always_inline int thrift_test_thrift_test_test_exception_args_decode_binary_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_exception_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -9351,6 +9681,12 @@ done:
 	return 0;
 }
 
+int thrift_test_thrift_test_test_exception_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_exception_args *v)
+{
+	return thrift_test_thrift_test_test_exception_args_decode_binary_inline(r, v);
+}
+
 /*
  * thrift_test_thrift_test_test_exception_args_decode_compact() - read one struct in the compact
  * protocol into @v (defaults
@@ -9358,8 +9694,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_exception_args_decode_compact(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_exception_args *v)
+static __always_inline int thrift_test_thrift_test_test_exception_args_decode_compact_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_exception_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -9410,6 +9746,30 @@ any_order:
 done:
 	kg_reader_leave(r);
 	return 0;
+}
+
+int thrift_test_thrift_test_test_exception_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_exception_args *v)
+{
+	return thrift_test_thrift_test_test_exception_args_decode_compact_inline(r, v);
+}
+
+/*
+ * thrift_test_thrift_test_test_exception_args_decode_inline() -
+ * thrift_test_thrift_test_test_exception_args_decode(), inlined into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int thrift_test_thrift_test_test_exception_args_decode_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_exception_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_exception_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_exception_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -9711,8 +10071,8 @@ int thrift_test_thrift_test_test_multi_exception_args_encode(struct kg_writer *w
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_multi_exception_args_decode_binary(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_multi_exception_args *v)
+static __always_inline int thrift_test_thrift_test_test_multi_exception_args_decode_binary_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_multi_exception_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -9781,6 +10141,12 @@ done:
 	return 0;
 }
 
+int thrift_test_thrift_test_test_multi_exception_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_exception_args *v)
+{
+	return thrift_test_thrift_test_test_multi_exception_args_decode_binary_inline(r, v);
+}
+
 /*
  * thrift_test_thrift_test_test_multi_exception_args_decode_compact() - read one struct in the
  * compact protocol into @v (defaults
@@ -9788,8 +10154,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_multi_exception_args_decode_compact(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_multi_exception_args *v)
+static __always_inline int thrift_test_thrift_test_test_multi_exception_args_decode_compact_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_multi_exception_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -9859,6 +10225,31 @@ any_order:
 done:
 	kg_reader_leave(r);
 	return 0;
+}
+
+int thrift_test_thrift_test_test_multi_exception_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_multi_exception_args *v)
+{
+	return thrift_test_thrift_test_test_multi_exception_args_decode_compact_inline(r, v);
+}
+
+/*
+ * thrift_test_thrift_test_test_multi_exception_args_decode_inline() -
+ * thrift_test_thrift_test_test_multi_exception_args_decode(), inlined into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int thrift_test_thrift_test_test_multi_exception_args_decode_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_multi_exception_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_multi_exception_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_multi_exception_args_decode_compact_inline(r,
+											       v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
 }
 
 /*
@@ -10219,8 +10610,8 @@ int thrift_test_thrift_test_test_oneway_args_encode(struct kg_writer *w, const v
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_oneway_args_decode_binary(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_oneway_args *v)
+static __always_inline int thrift_test_thrift_test_test_oneway_args_decode_binary_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_oneway_args *v)
 {
 	u8 ttype;
 	s16 id;
@@ -10271,6 +10662,12 @@ done:
 	return 0;
 }
 
+int thrift_test_thrift_test_test_oneway_args_decode_binary(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_oneway_args *v)
+{
+	return thrift_test_thrift_test_test_oneway_args_decode_binary_inline(r, v);
+}
+
 /*
  * thrift_test_thrift_test_test_oneway_args_decode_compact() - read one struct in the compact
  * protocol into @v (defaults
@@ -10278,8 +10675,8 @@ done:
  * Returns 0, or a negative errno: -EBADMSG for malformed input or a missing
  * required field, -ENODATA, -EMSGSIZE, -ENOMEM.
  */
-int thrift_test_thrift_test_test_oneway_args_decode_compact(struct kg_reader *r,
-		struct thrift_test_thrift_test_test_oneway_args *v)
+static __always_inline int thrift_test_thrift_test_test_oneway_args_decode_compact_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_oneway_args *v)
 {
 	s16 last = 0;
 	u8 ttype;
@@ -10332,6 +10729,30 @@ done:
 	return 0;
 }
 
+int thrift_test_thrift_test_test_oneway_args_decode_compact(struct kg_reader *r,
+		struct thrift_test_thrift_test_test_oneway_args *v)
+{
+	return thrift_test_thrift_test_test_oneway_args_decode_compact_inline(r, v);
+}
+
+/*
+ * thrift_test_thrift_test_test_oneway_args_decode_inline() -
+ * thrift_test_thrift_test_test_oneway_args_decode(), inlined into the processor: the
+ * protocol is chosen once per message and the struct can stay in registers
+ */
+static __always_inline int thrift_test_thrift_test_test_oneway_args_decode_inline(
+		struct kg_reader *r, struct thrift_test_thrift_test_test_oneway_args *v)
+{
+	switch (r->proto) {
+	case KG_PROTO_BINARY:
+		return thrift_test_thrift_test_test_oneway_args_decode_binary_inline(r, v);
+	case KG_PROTO_COMPACT:
+		return thrift_test_thrift_test_test_oneway_args_decode_compact_inline(r, v);
+	default:
+		return -EPROTONOSUPPORT;
+	}
+}
+
 /*
  * thrift_test_thrift_test_test_oneway_args_decode() - read one struct in r->proto: as
  * thrift_test_thrift_test_test_oneway_args_decode_binary()
@@ -10371,7 +10792,7 @@ static int thrift_test_thrift_test_do_test_void(struct kg_call *call, const void
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = thrift_test_thrift_test_test_void_args_decode(call->in, args);
+	ret = thrift_test_thrift_test_test_void_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->test_void)
@@ -10402,7 +10823,7 @@ static int thrift_test_thrift_test_do_test_string(struct kg_call *call, const vo
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = thrift_test_thrift_test_test_string_args_decode(call->in, args);
+	ret = thrift_test_thrift_test_test_string_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->test_string)
@@ -10434,7 +10855,7 @@ static int thrift_test_thrift_test_do_test_bool(struct kg_call *call, const void
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = thrift_test_thrift_test_test_bool_args_decode(call->in, args);
+	ret = thrift_test_thrift_test_test_bool_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->test_bool)
@@ -10466,7 +10887,7 @@ static int thrift_test_thrift_test_do_test_byte(struct kg_call *call, const void
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = thrift_test_thrift_test_test_byte_args_decode(call->in, args);
+	ret = thrift_test_thrift_test_test_byte_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->test_byte)
@@ -10498,7 +10919,7 @@ static int thrift_test_thrift_test_do_test_i32(struct kg_call *call, const void 
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = thrift_test_thrift_test_test_i32_args_decode(call->in, args);
+	ret = thrift_test_thrift_test_test_i32_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->test_i32)
@@ -10530,7 +10951,7 @@ static int thrift_test_thrift_test_do_test_i64(struct kg_call *call, const void 
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = thrift_test_thrift_test_test_i64_args_decode(call->in, args);
+	ret = thrift_test_thrift_test_test_i64_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->test_i64)
@@ -10562,7 +10983,7 @@ static int thrift_test_thrift_test_do_test_double(struct kg_call *call, const vo
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = thrift_test_thrift_test_test_double_args_decode(call->in, args);
+	ret = thrift_test_thrift_test_test_double_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->test_double)
@@ -10594,7 +11015,7 @@ static int thrift_test_thrift_test_do_test_binary(struct kg_call *call, const vo
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = thrift_test_thrift_test_test_binary_args_decode(call->in, args);
+	ret = thrift_test_thrift_test_test_binary_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->test_binary)
@@ -10878,7 +11299,7 @@ static int thrift_test_thrift_test_do_test_enum(struct kg_call *call, const void
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = thrift_test_thrift_test_test_enum_args_decode(call->in, args);
+	ret = thrift_test_thrift_test_test_enum_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->test_enum)
@@ -10910,7 +11331,7 @@ static int thrift_test_thrift_test_do_test_typedef(struct kg_call *call, const v
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = thrift_test_thrift_test_test_typedef_args_decode(call->in, args);
+	ret = thrift_test_thrift_test_test_typedef_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->test_typedef)
@@ -10945,7 +11366,7 @@ static int thrift_test_thrift_test_do_test_map_map(struct kg_call *call, const v
 	if (!res)
 		return kg_reply_bad_args(call, -ENOMEM);
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = thrift_test_thrift_test_test_map_map_args_decode(call->in, args);
+	ret = thrift_test_thrift_test_test_map_map_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->test_map_map)
@@ -11053,7 +11474,7 @@ static int thrift_test_thrift_test_do_test_exception(struct kg_call *call, const
 	if (!res)
 		return kg_reply_bad_args(call, -ENOMEM);
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = thrift_test_thrift_test_test_exception_args_decode(call->in, args);
+	ret = thrift_test_thrift_test_test_exception_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->test_exception)
@@ -11091,7 +11512,7 @@ static int thrift_test_thrift_test_do_test_multi_exception(struct kg_call *call,
 	if (!res)
 		return kg_reply_bad_args(call, -ENOMEM);
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = thrift_test_thrift_test_test_multi_exception_args_decode(call->in, args);
+	ret = thrift_test_thrift_test_test_multi_exception_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->test_multi_exception)
@@ -11129,7 +11550,7 @@ static int thrift_test_thrift_test_do_test_oneway(struct kg_call *call, const vo
 	int ret;
 
 	/* Sets every member (defaults first): see __kg_noinit. */
-	ret = thrift_test_thrift_test_test_oneway_args_decode(call->in, args);
+	ret = thrift_test_thrift_test_test_oneway_args_decode_inline(call->in, args);
 	if (ret)
 		return kg_reply_bad_args(call, ret);
 	if (!ops->test_oneway)
