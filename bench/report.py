@@ -299,7 +299,7 @@ def codec_section(data: dict) -> tuple[str, list[str]]:
 # --strict fails.  Rewrite a note after re-reading a new run's figures, then update its key.
 RUN_61 = {"date": "2026-12-02 05:27 UTC", "commit": "b2a1ed887484"}
 RUN_61_TECHO = {"date": "2026-12-02 02:20 UTC", "commit": "52af8c6dd3ff"}
-RUN_612 = {"date": "2026-12-01 22:40 UTC", "commit": "eaccdc2b7ef7"}
+RUN_612 = {"date": "2026-12-02 13:48 UTC", "commit": "532748ea0231"}
 NOTES: list[dict] = [
     {"runs": {"echo": RUN_61}, "text": """
 Raw echo: every server makes one context switch per call (one vCPU, ping-pong), so switches
@@ -353,11 +353,17 @@ no-op on each of ~20 calls, the RCU read section of the backend pick), the modul
 ~623 ns at 32 B. Making the shared path cheaper lowers both builds alike: 1.3x needs it cut
 by ~430 ns, to ~100 instructions for a message's parse, dispatch and copy."""},
     {"runs": {"6.12/echo": RUN_612, "6.12/forwarder": RUN_612}, "text": """
-On 6.12 (the previous run's tree, eaccdc2: not rerun on this one): raw echo 1.09-1.11x its
-user build (14.1-14.2 us per call against 16.0-16.2; 6.12's socket path is cheaper for both,
-and the kthread echo's 14.3-14.4 is level with the module); the forwarder is 0.88 / 0.90 /
-0.95x its user build and 1.27 / 1.40 / 1.59x the libevent forwarder at 32 / 64 / 128 B, with
-server CPU per message within 1-4% of 6.1's at that tree."""},
+On 6.12 (rerun at 532748e, the runtime of cba4917: before the inline args decoders and the
+overlapping small copy): raw echo 1.10 / 1.11 / 1.11x its user build at 32 / 64 / 128 B
+(14.38-14.43 us of server CPU per call against 16.03-16.19; 1.16x from 1 KiB, 1.34x at 8 KiB),
+level with the blocking kthread echo (14.32-14.38 us). The forwarder is 0.88 / 0.92 / 0.97x
+its user build whole guest (server CPU 956 / 1050 / 1220 ns per message against 801 / 930 /
+1154: 6.12's user build is ~80 ns cheaper than 6.1's, the module ~70 ns dearer) and 1.35 /
+1.48 / 1.70x the libevent forwarder (server CPU 1.29 / 1.46 / 1.77x). A 32 B profile of the
+module on 6.12 (bench/results/6.12/profile-forwarder-kernel-32.txt) puts ~4% of its time in
+allocating and clearing (init_on_alloc) new 16 KiB buffers, mostly send buffers that the
+previous flush lent to TCP (`kg_bsock_snd_room` -> `kvmalloc`): recycling a lent buffer once
+TCP lets go of it is the next 6.12 item."""},
     {"runs": {"codec": {"date": "2026-12-01 18:20 UTC"}}, "text": """
 Codecs (one body per protocol over inline primitives, one-pass replies): encode+decode is
 7.2-8.6x Apache C++ in binary (Msg 11.4 ns against 81.6) and 5.7-6.6x in compact, and
