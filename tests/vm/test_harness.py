@@ -75,6 +75,8 @@ def test_hello_module_in_vm(kernel, tmp_path):
     ko = build_module(write_hello(tmp_path / "hello"), kernel, sparse=True,
                       build_dir=tmp_path / "build")
     assert ko.name == "kgen_hello.ko" and ko.stat().st_size > 0
+    import thriftpy2
+    thriftpy2_file = thriftpy2.__file__     # the guest sees the host's files at their paths
 
     script = textwrap.dedent(f"""\
         set -eux
@@ -96,6 +98,9 @@ def test_hello_module_in_vm(kernel, tmp_path):
         fw = thriftpy2.load("{REPO}/idl/forwarder.thrift", module_name="forwarder_thrift")
         print("guest-python", sys.prefix, thriftpy2.__version__, "tables-built", len(built),
               "urllib.request", type(sys.modules["urllib.request"]).__name__, sorted(fw.Forwarder.thrift_services))
+        from thriftpy2.protocol import TBinaryProtocolFactory
+        print("bundle", type(thriftpy2.__loader__).__name__, type(sys.modules["json"].__loader__).__name__,
+              thriftpy2.__file__ == "{thriftpy2_file}", TBinaryProtocolFactory.__module__)
         PY
         ip -o link show lo | grep -q 'UP'
         echo marker > "$KGEN_RESULTS/from-guest"
@@ -110,6 +115,9 @@ def test_hello_module_in_vm(kernel, tmp_path):
     # came from the host's pickle, urllib.request was not loaded, the IDL loaded in full
     assert "tables-built 0 urllib.request _Stub ['close_backends', 'connect', 'msg', 'stats']" \
         in res.stdout, res.describe()
+    # thriftpy2 and the standard library came from the host's bundle (vm.guest_modules()),
+    # at their own paths, and thriftpy2's C extension (cybin) was still found and used
+    assert "bundle _Bundle _Bundle True thriftpy2.protocol.cybin.cybin" in res.stdout, res.describe()
     assert (res.results_dir / "from-guest").read_text().strip() == "marker"
     assert "kgen_hello: hello 0" in res.dmesg
 

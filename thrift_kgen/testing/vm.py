@@ -513,12 +513,81 @@ def ply_tables(path: Path) -> bool:
         return False
 
 
+# The pure-Python modules the guest scripts import (thriftpy2 and the standard library
+# modules of tests/vm's drivers and clients), compiled by the host into one file the guest
+# reads at once (guest_site/sitecustomize.py serves them from it, at their own paths): a
+# guest process then spends no 9p look-ups, stats and reads on them. A module not in the
+# bundle is imported as before, so a stale list costs time, never behaviour.
+GUEST_MODULES = "guest-modules.marshal"
+GUEST_MODULE_ROOTS = (
+    "thriftpy2", "thriftpy2.rpc", "thriftpy2.protocol", "thriftpy2.transport",
+    "thriftpy2.transport.memory", "thriftpy2.protocol.binary", "thriftpy2.protocol.compact",
+    "thriftpy2.thrift", "thriftpy2.parser", "ply.yacc", "ply.lex",
+    "argparse", "json", "socket", "selectors", "threading", "subprocess", "random", "struct",
+    "re", "traceback", "pathlib", "multiprocessing", "multiprocessing.pool", "resource",
+    "signal", "fcntl", "errno", "hashlib", "base64", "tempfile", "shutil", "dataclasses",
+    "contextlib", "collections", "itertools", "functools", "statistics", "queue", "ipaddress",
+    "concurrent.futures", "typing", "types", "string", "textwrap", "enum", "copy", "pickle",
+)
+
+# Run by the venv's Python on the host (the guest runs the same interpreter over 9p):
+# import the roots, then write {name: (origin, is_package, marshalled code)} for every
+# module loaded from a .py file, with the interpreter's magic number.
+_BUNDLE_SCRIPT = r"""
+import importlib, importlib.util, marshal, os, sys
+out, roots = sys.argv[1], sys.argv[2:]
+for name in roots:
+    try:
+        importlib.import_module(name)
+    except Exception:
+        pass
+mods = {}
+for name, mod in list(sys.modules.items()):
+    spec = getattr(mod, "__spec__", None)
+    origin = getattr(spec, "origin", None)
+    if spec is None or not origin or not origin.endswith(".py") or not os.path.isfile(origin) \
+            or type(spec.loader).__name__ != "SourceFileLoader" or name == "sitecustomize" \
+            or name.startswith("__editable__"):
+        continue
+    with open(origin, "rb") as f:
+        code = compile(f.read(), origin, "exec", dont_inherit=True)
+    mods[name] = (origin, spec.submodule_search_locations is not None, marshal.dumps(code))
+with open(out + ".tmp", "wb") as f:
+    marshal.dump((importlib.util.MAGIC_NUMBER, sys.version, mods), f)
+os.replace(out + ".tmp", out)
+"""
+
+
+_guest_modules_made: list[Path] = []     # this process's first bundle, copied for later boots
+
+
+def guest_modules(path: Path) -> bool:
+    """Write the guest's module bundle to `path` (see GUEST_MODULES); False if that failed
+    (the guest then imports everything from 9p, as without it)."""
+    with contextlib.suppress(OSError):
+        if _guest_modules_made and _guest_modules_made[0].is_file():
+            shutil.copyfile(_guest_modules_made[0], path)
+            return True
+    try:
+        subprocess.run([str(VENV_PYTHON), "-I", "-c", _BUNDLE_SCRIPT, str(path), *GUEST_MODULE_ROOTS],
+                       cwd="/", check=True, timeout=120, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not path.is_file():
+            return False
+        _guest_modules_made[:] = [path]
+        return True
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
 def guest_env(results: Path) -> str:
     """The guest shell's environment line (results is $R there), after writing the parser
-    tables its Python reads."""
+    tables and the module bundle its Python reads."""
     ply_tables(results / PLY_TABLES)
+    guest_modules(results / GUEST_MODULES)
     return ("export HOME=/root LC_ALL=C PYTHONDONTWRITEBYTECODE=1 KGEN_GUEST=1 "
-            f"PYTHONPATH={shlex.quote(str(GUEST_SITE))} KGEN_PLY_TABLES=$R/{PLY_TABLES}")
+            f"PYTHONPATH={shlex.quote(str(GUEST_SITE))} KGEN_PLY_TABLES=$R/{PLY_TABLES} "
+            f"KGEN_GUEST_MODULES=$R/{GUEST_MODULES}")
 
 
 _WRAPPER = r"""#!/bin/bash
