@@ -59,6 +59,10 @@ class Sinks:
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.thread.start()
 
+    def release(self):
+        """End the stall now: the sinks start reading."""
+        self.stall_until = 0.0
+
     def run(self):
         bufs = {}
         while not self.stop.is_set():

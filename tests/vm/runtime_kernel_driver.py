@@ -16,6 +16,7 @@ each check so that a hang or crash still leaves the earlier results.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -492,44 +493,78 @@ def check_echo_msg_100_clients(ko):
     return {"clients": 100, "messages": st["messages"]}
 
 
-def _forwarder(ko, nclients, per_client, wq_mode=0, sndbuf=None, stall=0.0, chunked=False):
-    sinks = Sinks(NBACKENDS, stall=stall)
+# Loopback TCP grows a socket's buffers to megabytes (a 64 KiB MSS): backend sockets would
+# take a whole check's worth of messages and the forwarder would never have to hold back.
+# Capped while a check needs that (the guest is ours), they hold ~16 KiB each.
+TCP_BUFFER_SYSCTLS = ("/proc/sys/net/ipv4/tcp_wmem", "/proc/sys/net/ipv4/tcp_rmem")
+
+
+@contextlib.contextmanager
+def small_tcp_buffers(size=16384):
+    saved = [Path(p).read_text() for p in TCP_BUFFER_SYSCTLS]
     try:
-        params = dict(transport="framed", backends=sinks.backends_arg(), key=1, wq_mode=wq_mode)
-        if sndbuf:
-            params["sndbuf_max"] = sndbuf
-        with KServer(ko, "fwd_raw", **params) as srv:
-            seeds = [1000 + c for c in range(nclients)]
-
-            def client(c):
-                client_process(srv.port, c, per_client, seeds[c], chunked)
-
-            run_threads(client, nclients, timeout=240)
-            total = nclients * per_client
-            got = sinks.wait_for(total, timeout=120)
-            st = srv.stats()
-        time.sleep(0.2)
-        assert got == total, f"{got} of {total} delivered"
-        check_delivery(sinks, per_client, seeds)
-        per_backend = [len(r) for r in sinks.received]
+        for p in TCP_BUFFER_SYSCTLS:
+            Path(p).write_text(f"4096 {size} {size}")
+        yield
     finally:
-        sinks.close()
+        for p, v in zip(TCP_BUFFER_SYSCTLS, saved):
+            Path(p).write_text(v)
+
+
+def run_forwarder(ko, nclients, per_client, wq_mode=0, sndbuf=None, hold_back=False,
+               chunked=False, seed=1000):
+    """hold_back: small TCP buffers, and sinks that read nothing until the forwarder has
+    held back at least once (at most 120 s; a fixed stall could end, on a slow guest,
+    before the clients sent much); the check then asserts that it did."""
+    with small_tcp_buffers() if hold_back else contextlib.nullcontext():
+        sinks = Sinks(NBACKENDS, stall=120.0 if hold_back else 0.0)
+        try:
+            params = dict(transport="framed", backends=sinks.backends_arg(), key=1,
+                          wq_mode=wq_mode)
+            if sndbuf:
+                params["sndbuf_max"] = sndbuf
+            with KServer(ko, "fwd_raw", **params) as srv:
+                seeds = [seed + c for c in range(nclients)]
+
+                def client(c):
+                    client_process(srv.port, c, per_client, seeds[c], chunked)
+
+                def release_when_held_back():
+                    srv.wait_stats(lambda st: st["backpressure"] > 0, timeout=120)
+                    sinks.release()
+
+                released = threading.Thread(target=release_when_held_back, daemon=True)
+                if hold_back:
+                    released.start()
+                run_threads(client, nclients, timeout=240)
+                if hold_back:
+                    released.join()
+                total = nclients * per_client
+                got = sinks.wait_for(total, timeout=120)
+                st = srv.stats()
+            time.sleep(0.2)
+            assert got == total, f"{got} of {total} delivered"
+            check_delivery(sinks, per_client, seeds)
+            per_backend = [len(r) for r in sinks.received]
+        finally:
+            sinks.close()
     assert st["forwarded"] == total and st["dropped"] == 0, st
+    assert st["backpressure"] > 0 or not hold_back, st
     return {"clients": nclients, "backends": NBACKENDS, "messages": total,
             "delivered_exactly_once": total, "per_backend_min": min(per_backend),
             "per_backend_max": max(per_backend), "stats": st}
 
 
 def check_forwarder_by_key(ko):
-    return _forwarder(ko, 8, 250)
+    return run_forwarder(ko, 8, 250)
 
 
 def check_forwarder_backpressure(ko):
-    return _forwarder(ko, 8, 150, sndbuf=16 * 1024, stall=1.0, chunked=True)
+    return run_forwarder(ko, 8, 150, sndbuf=16 * 1024, hold_back=True, chunked=True)
 
 
 def check_forwarder_unbound(ko):
-    return _forwarder(ko, 8, 150, wq_mode=1, chunked=True)
+    return run_forwarder(ko, 8, 150, wq_mode=1, chunked=True)
 
 
 def check_forwarder_round_robin(ko):
