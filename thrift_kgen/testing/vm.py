@@ -558,23 +558,21 @@ os.replace(out + ".tmp", out)
 """
 
 
-_guest_modules_made: list[Path] = []     # this process's first bundle, copied for later boots
+_guest_modules_bytes: list[bytes] = []     # this process's bundle, written again at each boot
 
 
 def guest_modules(path: Path) -> bool:
     """Write the guest's module bundle to `path` (see GUEST_MODULES); False if that failed
     (the guest then imports everything from 9p, as without it)."""
-    with contextlib.suppress(OSError):
-        if _guest_modules_made and _guest_modules_made[0].is_file():
-            shutil.copyfile(_guest_modules_made[0], path)
-            return True
     try:
-        subprocess.run([str(VENV_PYTHON), "-I", "-c", _BUNDLE_SCRIPT, str(path), *GUEST_MODULE_ROOTS],
-                       cwd="/", check=True, timeout=120, stdin=subprocess.DEVNULL,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if not path.is_file():
-            return False
-        _guest_modules_made[:] = [path]
+        if not _guest_modules_bytes:
+            subprocess.run([str(VENV_PYTHON), "-I", "-c", _BUNDLE_SCRIPT, str(path),
+                            *GUEST_MODULE_ROOTS],
+                           cwd="/", check=True, timeout=120, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            _guest_modules_bytes.append(path.read_bytes())
+        else:
+            path.write_bytes(_guest_modules_bytes[0])
         return True
     except (OSError, subprocess.SubprocessError):
         return False
