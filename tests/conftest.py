@@ -35,3 +35,6 @@ from thrift_kgen.testing.vm import pytest_collection_modifyitems, pytest_runtest
 # The session's cache of `make user`'s runtime library (made here, in the xdist controller,
 # so the workers share it).
 import thrift_kgen.testing.userbuild  # noqa: E402,F401
+
+# Under `make test` (KGEN_NO_SKIPS=1) a skipped test is a failure: thrift_kgen/testing/noskips.py.
+from thrift_kgen.testing.noskips import pytest_runtest_makereport  # noqa: E402,F401
