@@ -622,6 +622,7 @@ def vng_command(kernel: Kernel, results: Path, wrapper_cmd: str, *, cpus: int = 
         cmd.append(f"--rwdir={d}")
     if icount:
         cpus = 1
+    cpus = int(os.environ.get("KGEN_VM_CPUS", cpus))
     cmd += ["--cpus", str(cpus), "--memory", memory]
     if icount:
         cmd.append("--qemu-opts=-icount shift=0,sleep=off")

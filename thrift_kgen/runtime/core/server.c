@@ -270,6 +270,8 @@ static void kg_conn_reap(struct kg_deferred *d)
 	kg_arena_release(&c->arena);
 	atomic_dec(&srv->live);
 	kg_mem_uncharge(&srv->mem, sizeof(*c));
+	if (!atomic_read(&srv->live))
+		kg_mem_shrink(&srv->mem);	/* quiet now: hold no free buffers */
 	kg_conn_put(c);		/* the list's reference */
 }
 
@@ -1340,6 +1342,7 @@ static void kg_server_timer(struct kg_timer *t)
 		}
 	}
 	spin_unlock(&srv->lock);
+	kg_mem_cache_tick(&srv->mem);
 	for (i = 0; i < n; i++) {
 		kg_conn_close_why(victim[i], why[i]);
 		kg_conn_put(victim[i]);
@@ -1738,6 +1741,7 @@ void kg_server_stop_stats(struct kg_server *srv, struct kg_server_stats *final)
 		kg_conn_put(c);
 	}
 	kg_loop_drain(srv->loop);
+	kg_mem_shrink(&srv->mem);
 	if (final)
 		kg_server_stats(srv, final);
 	if (atomic_read(&srv->live))
@@ -1802,6 +1806,7 @@ void kg_server_stats(const struct kg_server *srv, struct kg_server_stats *st)
 	st->mem_budget = s->mem.limit;
 	st->mem_in_use = kg_mem_in_use(&s->mem);
 	st->mem_peak = kg_mem_peak(&s->mem);
+	st->mem_cached = kg_mem_cached(&s->mem);
 	st->mem_pressure = atomic64_read(&s->mem_pressure);
 	st->refused_memory = atomic64_read(&s->refused_memory);
 	st->closed_memory = atomic64_read(&s->closed_memory);

@@ -46,6 +46,7 @@ static int kg_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "mem_budget %llu\n", st.mem_budget);
 	seq_printf(m, "mem_in_use %llu\n", st.mem_in_use);
 	seq_printf(m, "mem_peak %llu\n", st.mem_peak);
+	seq_printf(m, "mem_cached %llu\n", st.mem_cached);
 	seq_printf(m, "mem_pressure %llu\n", st.mem_pressure);
 	seq_printf(m, "refused_memory %llu\n", st.refused_memory);
 	seq_printf(m, "closed_memory %llu\n", st.closed_memory);

@@ -124,6 +124,7 @@ void kg_server_stats_print(FILE *f, const struct kg_server_stats *st)
 	fprintf(f, "mem_budget %llu\n", (unsigned long long)st->mem_budget);
 	fprintf(f, "mem_in_use %llu\n", (unsigned long long)st->mem_in_use);
 	fprintf(f, "mem_peak %llu\n", (unsigned long long)st->mem_peak);
+	fprintf(f, "mem_cached %llu\n", (unsigned long long)st->mem_cached);
 	fprintf(f, "mem_pressure %llu\n", (unsigned long long)st->mem_pressure);
 	fprintf(f, "refused_memory %llu\n", (unsigned long long)st->refused_memory);
 	fprintf(f, "closed_memory %llu\n", (unsigned long long)st->closed_memory);

@@ -10,6 +10,11 @@
  * the OOM killer. Charges are exact byte counts of what was allocated, so
  * in_use returns to 0 once every connection is gone.
  *
+ * Free buffers of KG_MEM_CACHE_BYTES (every socket buffer's first size)
+ * are kept, still charged, for the next allocation of that size: see
+ * kg_mem_free(). The cache is emptied before a charge would fail, at a tick
+ * it went unused (kg_mem_cache_tick()) and by kg_mem_shrink().
+ *
  * The owner (the server) learns that memory was given back through @wake,
  * called after an uncharge while anyone waits (kg_mem_wait_begin()): it
  * resumes the connections that stopped reading for lack of memory.
@@ -25,6 +30,10 @@
 /* Share of the limit kept for output: limit / KG_MEM_RESERVE_DIV. */
 #define KG_MEM_RESERVE_DIV	8
 
+/* The size kept by the cache: KG_BSOCK_INITIAL, the first (usual) socket buffer. */
+#define KG_MEM_CACHE_BYTES	16384
+#define KG_MEM_CACHE_MAX	16	/* most buffers kept: 256 KiB */
+
 struct kg_mem {
 	atomic64_t in_use;		/* bytes charged now */
 	atomic64_t peak;		/* largest in_use */
@@ -33,6 +42,10 @@ struct kg_mem {
 	atomic64_t frees;		/* uncharges so far (a waiter's lost-wake-up check) */
 	atomic_t waiting;		/* holders waiting for an uncharge */
 	void (*wake)(struct kg_mem *m);	/* called after an uncharge while waiting > 0 */
+	spinlock_t cache_lock;
+	u32 ncached;			/* cache[0, ncached): free, charged; cache_lock */
+	bool cache_used;		/* taken from since the last kg_mem_cache_tick() */
+	void *cache[KG_MEM_CACHE_MAX];
 };
 
 void kg_mem_init(struct kg_mem *m, u64 limit, void (*wake)(struct kg_mem *m));
@@ -45,6 +58,14 @@ bool kg_mem_charge(struct kg_mem *m, size_t bytes, bool output);
 void kg_mem_uncharge(struct kg_mem *m, size_t bytes);
 void *kg_mem_alloc(struct kg_mem *m, size_t bytes, bool output);
 void kg_mem_free(struct kg_mem *m, void *p, size_t bytes);
+void kg_mem_shrink(struct kg_mem *m);
+void kg_mem_cache_tick(struct kg_mem *m);
+
+/* Bytes of free buffers kept charged by the cache (a snapshot). */
+static inline u64 kg_mem_cached(const struct kg_mem *m)
+{
+	return (u64)READ_ONCE(m->ncached) * KG_MEM_CACHE_BYTES;
+}
 
 static inline u64 kg_mem_in_use(const struct kg_mem *m)
 {

@@ -242,6 +242,7 @@ struct kg_server_stats {
 	u64 mem_budget;		/* bytes allowed (config) */
 	u64 mem_in_use;		/* bytes charged now */
 	u64 mem_peak;		/* largest mem_in_use */
+	u64 mem_cached;		/* of mem_in_use, free socket buffers kept for reuse */
 	u64 mem_pressure;	/* times a connection stopped reading for lack of memory */
 	u64 refused_memory;	/* accepts refused: the budget could not pay for a connection */
 	u64 closed_memory;	/* connections closed to free memory, or whose reply had none */
