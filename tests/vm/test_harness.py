@@ -324,3 +324,20 @@ def test_build_cache_key_ignores_files_no_build_reads(tmp_path, monkeypatch):
     including = KBUILD + "include $(src)/kgen.mk\n"
     assert key(tree("c", "X := 1\n", including)) != key(tree("d", "X := 2\n", including))
     assert key(tree("e", "")) != key(tree("f", "", c=HELLO_C + "\n/* changed */\n"))
+
+
+def test_vm_cpus_knob_keeps_icount_at_one(tmp_path, monkeypatch):
+    """KGEN_VM_CPUS sets every guest's vCPUs; an icount guest (the benchmarks') keeps one."""
+    from thrift_kgen.testing.vm import Kernel, vng_command
+    k = Kernel("6.1", "6.1.0-0-amd64", tmp_path / "vmlinuz", tmp_path / "build")
+
+    def cpus(**kw):
+        cmd = vng_command(k, tmp_path, "true", **kw)
+        return cmd[cmd.index("--cpus") + 1]
+
+    monkeypatch.delenv("KGEN_VM_CPUS", raising=False)
+    assert cpus() == "2" and cpus(cpus=3) == "3" and cpus(icount=True) == "1"
+    monkeypatch.setenv("KGEN_VM_CPUS", "1")
+    assert cpus() == "1" and cpus(cpus=3) == "1"
+    monkeypatch.setenv("KGEN_VM_CPUS", "4")
+    assert cpus() == "4" and cpus(icount=True) == "1"

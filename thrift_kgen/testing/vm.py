@@ -620,9 +620,8 @@ def vng_command(kernel: Kernel, results: Path, wrapper_cmd: str, *, cpus: int = 
            "--verbose", f"--rwdir={results}"]
     for d in rwdirs:
         cmd.append(f"--rwdir={d}")
-    if icount:
-        cpus = 1
-    cpus = int(os.environ.get("KGEN_VM_CPUS", cpus))
+    # KGEN_VM_CPUS: every guest's vCPUs (an experiment's knob); icount always has one.
+    cpus = 1 if icount else int(os.environ.get("KGEN_VM_CPUS", cpus))
     cmd += ["--cpus", str(cpus), "--memory", memory]
     if icount:
         cmd.append("--qemu-opts=-icount shift=0,sleep=off")

@@ -24,8 +24,16 @@ void kg_mem_init(struct kg_mem *m, u64 limit, void (*wake)(struct kg_mem *m))
 	m->cache_used = false;
 }
 
-/* Free and uncharge every cached buffer. Return: whether there was any. */
-static bool kg_mem_cache_empty(struct kg_mem *m)
+/**
+ * kg_mem_shrink() - free and uncharge the cached free buffers
+ * @m: the budget
+ *
+ * Before a charge would fail, and when the owner goes quiet (its last
+ * connection closed) or stops: in_use then counts only memory in use.
+ *
+ * Return: whether there was any.
+ */
+bool kg_mem_shrink(struct kg_mem *m)
 {
 	void *p[KG_MEM_CACHE_MAX];
 	u32 i, n;
@@ -48,18 +56,6 @@ static bool kg_mem_cache_empty(struct kg_mem *m)
 }
 
 /**
- * kg_mem_shrink() - give back the cached free buffers
- * @m: the budget
- *
- * When the owner goes quiet (its last connection closed) or stops: in_use
- * then counts only memory in use.
- */
-void kg_mem_shrink(struct kg_mem *m)
-{
-	kg_mem_cache_empty(m);
-}
-
-/**
  * kg_mem_cache_tick() - the owner's periodic call: empty an unused cache
  * @m: the budget
  *
@@ -70,7 +66,7 @@ void kg_mem_cache_tick(struct kg_mem *m)
 	if (READ_ONCE(m->cache_used))
 		WRITE_ONCE(m->cache_used, false);
 	else
-		kg_mem_cache_empty(m);
+		kg_mem_shrink(m);
 }
 
 /*
@@ -112,7 +108,7 @@ static bool kg_mem_cache_put(struct kg_mem *m, void *p)
 	spin_unlock(&m->cache_lock);
 	if (kept && atomic_read(&m->waiting)) {
 		/* Someone began to wait meanwhile: it gets the memory. */
-		kg_mem_cache_empty(m);
+		kg_mem_shrink(m);
 		if (m->wake)
 			m->wake(m);
 	}
@@ -139,7 +135,7 @@ bool kg_mem_charge(struct kg_mem *m, size_t bytes, bool output)
 	for (;;) {
 		if ((u64)bytes > limit || (u64)old > limit - bytes) {
 			/* Free buffers kept charged go before a charge fails. */
-			if (emptied || !kg_mem_cache_empty(m))
+			if (emptied || !kg_mem_shrink(m))
 				return false;
 			emptied = true;
 			old = atomic64_read(&m->in_use);

@@ -58,7 +58,7 @@ bool kg_mem_charge(struct kg_mem *m, size_t bytes, bool output);
 void kg_mem_uncharge(struct kg_mem *m, size_t bytes);
 void *kg_mem_alloc(struct kg_mem *m, size_t bytes, bool output);
 void kg_mem_free(struct kg_mem *m, void *p, size_t bytes);
-void kg_mem_shrink(struct kg_mem *m);
+bool kg_mem_shrink(struct kg_mem *m);
 void kg_mem_cache_tick(struct kg_mem *m);
 
 /* Bytes of free buffers kept charged by the cache (a snapshot). */
