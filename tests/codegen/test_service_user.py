@@ -268,13 +268,14 @@ def test_counters_printed_on_exit(forwarder_bin):
                        "parse_bytes",
                        "live", "refused_max_conns", "closed_idle", "closed_message_timeout",
                        "closed_bad_input",
-                       "mem_budget", "mem_in_use", "mem_peak", "mem_pressure",
+                       "mem_budget", "mem_in_use", "mem_peak", "mem_cached", "mem_pressure",
                        "refused_memory", "closed_memory", "closed_reply_too_large",
                        "conns_binary", "conns_compact",
                        "dgrams_in", "dgrams_dropped", "dgrams_lost", "rx_inplace_bytes"}, err
     assert st["rx_inplace_bytes"] == 0, err   # user space copies (no KGEN_TEST_RX_BORROW here)
     assert st["dgrams_in"] == 0 and st["dgrams_dropped"] == 0, err    # TCP only (listen=tcp)
     assert st["mem_in_use"] == 0 and 0 < st["mem_peak"] <= st["mem_budget"], err
+    assert st["mem_cached"] == 0, err   # the last reap emptied the buffer cache
     assert st["live"] == 0 and st["closed_idle"] == 0 and st["closed_bad_input"] == 0, err
     assert st["accepted"] == 3 and st["closed"] == 3 and st["refused"] == 0, err
     assert st["conns_binary"] == 3 and st["conns_compact"] == 0, err
