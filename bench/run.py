@@ -62,6 +62,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import shlex
 import subprocess
 import sys
@@ -885,9 +886,22 @@ def tree_commit() -> str:
     return head + ("+dirty" if dirty else "")
 
 
+def host_machine() -> str:
+    """The host a run is measured on, recorded in its results (bench/report.py prints it)."""
+    cpu = "?"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    qemu = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True)
+    qv = qemu.stdout.splitlines()[0] if qemu.returncode == 0 else "qemu ?"
+    return (f"{cpu}, {os.cpu_count()} cores seen by the host (shared with other work while the"
+            f" benchmarks ran); host kernel {platform.release()}; {qv} (TCG, no KVM)")
+
+
 def report(plan: dict, recs: dict, kernel: vmharness.Kernel, args, fwd_kib: int, host_seconds: dict) -> int:
     meta = {"kernel": kernel.version, "quick": args.quick, "host_seconds": host_seconds,
-            "commit": COMMIT,
+            "commit": COMMIT, "host": host_machine(),
             "benches": sorted(plan), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     per_call = [("Mbit/s", lambda r: f"{r['mbps']:.2f}"),
                 ("p50 / p99 latency, us", lambda r: f"{r['p50_us']:.0f} / {r['p99_us']:.0f}"),

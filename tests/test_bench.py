@@ -271,3 +271,38 @@ def test_report_writes_benchmarks_md_from_the_committed_results(tmp_path):
     text = out.read_text()
     assert "## Issue 10's targets" in text and "Stale, not shown" not in text
     assert "## Reproduce" in text and "profile-{echo,techo}-<peer>-32.txt" in text
+
+
+def test_report_names_the_host_each_run_recorded(tmp_path):
+    """The machine line comes from the results (bench/run.py records its host), never from
+    the host that renders the report: one host for all runs is one line, several are named
+    run by run, and a run that recorded none says so."""
+    res = tmp_path / "results"
+    shutil.copytree(REPO / "bench" / "results", res)
+    assert "host" in json.loads((REPO / "bench" / "results" / "forwarder.json").read_text())
+
+    def render() -> str:
+        out = tmp_path / "B.md"
+        p = subprocess.run([sys.executable, str(REPO / "bench" / "report.py"), "--results", str(res),
+                            "--out", str(out)], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stdout + p.stderr
+        return next(line for line in out.read_text().splitlines() if line.startswith("Machine"))
+
+    paths = [res / "echo.json", res / "forwarder.json", res / "techo.json",
+             res / "6.12" / "echo.json", res / "6.12" / "forwarder.json"]
+    for i, path in enumerate(paths):
+        d = json.loads(path.read_text())
+        d["host"] = "Test CPU A" if i < 3 else "Test CPU B"
+        path.write_text(json.dumps(d))
+    line = render()
+    assert line.startswith("Machines: ") and line.count("(host: Test CPU A)") == 2, line
+    assert line.count("(host: Test CPU B)") == 1, line
+    for path in paths:
+        d = json.loads(path.read_text())
+        d["host"] = "Test CPU A"
+        path.write_text(json.dumps(d))
+    assert render().startswith("Machine: Test CPU A. "), render()
+    d = json.loads(paths[0].read_text())
+    del d["host"]
+    paths[0].write_text(json.dumps(d))
+    assert "(host: host not recorded)" in render()
