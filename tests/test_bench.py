@@ -43,8 +43,16 @@ needs_apache = pytest.mark.skipif(not have_apache(), reason="libthrift-dev / lib
 
 
 def free_ports(n: int) -> int:
-    """The first of n consecutive free TCP ports on 127.0.0.1."""
-    for base in range(20000 + os.getpid() % 20000, 60000, 97):
+    """The first of n consecutive free TCP ports on 127.0.0.1, below the ephemeral range,
+    in a band of this xdist worker's own: the bases used to come from the pid, and two
+    workers with neighbouring pids probed overlapping ranges, so one worker's servers and
+    clients could take the ports another had just found free (a CI run's forwarder rounds
+    all failed once, with another worker's connections on their sink ports)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    band = 1600                                  # 8 workers in 20000-32799
+    lo = 20000 + (index % 8) * band
+    for base in range(lo + os.getpid() % 29, lo + band - n, 29):
         socks = []
         try:
             for p in range(base, base + n):
