@@ -35,14 +35,14 @@ def md_table(head: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
-def machine_line(hosts: list[str], runs: list[str]) -> str:
+def machine_line(hosts: list[str], runs: list[str]) -> tuple[str, list[str]]:
     """The host of each VM run, as bench/run.py recorded it (results from before it did say
-    so): one line when every run had the same, else the host after each run."""
+    so): one line when every run had the same, else the host after each run.  Returns the
+    line and the runs' descriptions to print."""
     if len(set(hosts)) == 1:
-        return f"Machine: {hosts[0]}. "
-    for i, h in enumerate(hosts):
-        runs[i] += f" (host: {h})"
-    return "Machines: each VM run below names its host. " if hosts else ""
+        return f"Machine: {hosts[0]}. ", runs
+    return ("Machines: each VM run below names its host. " if hosts else "",
+            [f"{r} (host: {h})" for r, h in zip(runs, hosts)])
 
 
 def verdict(value: float, target: float, what: str) -> str:
@@ -525,7 +525,7 @@ def main() -> int:
         runs.append(f"{', '.join(f'`{n}`' for n in names)} on {kernel}: one run {date or '?'}"
                     f"{' (--quick)' if d.get('quick') else ''}{f', commit {commit}' if commit else ''}, {how}")
     kern = meta["kernel"] if meta else "?"
-    machine = machine_line(hosts, runs)   # before vm_line: it may name each run's host
+    machine, runs = machine_line(hosts, runs)
     vm_line = (f"Guest kernel: Debian {kern} unless a section names another (`--kernel` picks the"
                f" series). VM runs: {'; '.join(runs)}." if runs else "")
     whole = [(d, names) for (k, *_), (d, names) in groups.items() if len(names) == 3]
