@@ -28,9 +28,9 @@ def update_goldens(request) -> bool:
     return bool(request.config.getoption("--update-goldens"))
 
 
-# VM / kernel-build harness (thrift_kgen/testing/vm.py): `kernel` (6.1/6.12), `kernels_info`, `vm`
+# VM / kernel-build harness (thrift_kgen/testing/vm.py): `kernel` (6.1/6.12), `kernels_info`, `vm`, `vm_smp`
 # (shared VMSession), and a hook putting VM tests in xdist groups vm-<series>.
-from thrift_kgen.testing.vm import kernel, kernels_info, vm, vm_pool  # noqa: E402,F401
+from thrift_kgen.testing.vm import kernel, kernels_info, vm, vm_pool, vm_smp  # noqa: E402,F401
 from thrift_kgen.testing.vm import pytest_collection_modifyitems, pytest_runtest_teardown  # noqa: E402,F401
 # The session's cache of `make user`'s runtime library (made here, in the xdist controller,
 # so the workers share it).

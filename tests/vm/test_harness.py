@@ -108,7 +108,7 @@ def test_hello_module_in_vm(kernel, tmp_path):
         test ! -e /sys/module/kgen_hello
         dmesg | grep -q 'kgen_hello: goodbye'
         """)
-    res = run_in_vm(kernel, script, timeout=300)
+    res = run_in_vm(kernel, script, timeout=300, cpus=1)   # as the pool's guest
     res.assert_ok()
     assert "guest-python" in res.stdout and "0.7.1" in res.stdout, res.describe()
     # the guest's start-up savings (guest_site/sitecustomize.py): thriftpy2's parser tables
@@ -183,6 +183,18 @@ def test_vm_session_batches_scripts(kernel, vm, tmp_path):
     r3 = vm.run("exit 7")
     assert r3.returncode == 7 and not r3.timed_out
     assert vm.boots == max(boots, 1)
+    r4 = vm.run("nproc")                                 # the pool's one-vCPU guest
+    r4.assert_ok()
+    assert r4.stdout.strip() == "1"
+
+
+@pytest.mark.vm
+@pytest.mark.vm_smp
+def test_vm_smp_guest_has_two_cpus(vm_smp):
+    """The `vm_smp` guest: two vCPUs online, the module's paths can run on both at once."""
+    res = vm_smp.run("nproc; cat /sys/devices/system/cpu/online")
+    res.assert_ok()
+    assert res.stdout.split() == ["2", "0-1"]
 
 
 @pytest.mark.vm
@@ -341,3 +353,44 @@ def test_vm_cpus_knob_keeps_icount_at_one(tmp_path, monkeypatch):
     assert cpus() == "1" and cpus(cpus=3) == "1"
     monkeypatch.setenv("KGEN_VM_CPUS", "4")
     assert cpus() == "4" and cpus(icount=True) == "1"
+
+
+class _FakeItem:
+    """What the ordering hook reads of a pytest item: markers and the kernel parameter."""
+
+    def __init__(self, name, series=None, *marks):
+        self.name = name
+        self.marks = {m: getattr(pytest.mark, m).mark for m in marks}
+        if series:
+            self.marks["xdist_group"] = pytest.mark.xdist_group(f"vm-{series}").mark
+
+    def get_closest_marker(self, name):
+        return self.marks.get(name)
+
+
+def test_guest_order_one_switch_of_guest_per_series():
+    """Per series: the one-vCPU guest's tests, its breaking ones, then the vm_smp tests,
+    theirs last; the other tests keep their order, before them."""
+    from thrift_kgen.testing.vm import _guest_order
+    items = [_FakeItem("a", "6.1", "vm", "vm_smp"), _FakeItem("host1"),
+             _FakeItem("b", "6.1", "vm", "vm_breaks_guest"), _FakeItem("c", "6.1", "vm"),
+             _FakeItem("d", "6.12", "vm", "vm_smp"), _FakeItem("e", "6.12", "vm"),
+             _FakeItem("f", "6.1", "vm", "vm_smp", "vm_breaks_guest"), _FakeItem("g", "6.1", "vm", "vm_smp"),
+             _FakeItem("host2")]
+    _guest_order(items)
+    assert [i.name for i in items] == ["host1", "host2", "c", "b", "a", "g", "f", "e", "d"]
+
+
+def test_vm_pool_keeps_one_guest_per_worker(tmp_path, monkeypatch):
+    """vm_pool.get: a one-vCPU session, a two-vCPU one with smp=True, each reused; getting
+    one closes the other (one guest's CPU per worker)."""
+    from thrift_kgen.testing import vm as vmmod
+    closed = []
+    monkeypatch.setattr(vmmod.VMSession, "close", lambda self: closed.append(self))
+    k = vmmod.Kernel("6.1", "6.1.0-0-amd64", tmp_path / "vmlinuz", tmp_path / "build")
+    pool = vmmod.VMPool()
+    up = pool.get(k)
+    assert up.opts["cpus"] == 1 and pool.get(k) is up and closed == []
+    smp = pool.get(k, smp=True)
+    assert smp.opts["cpus"] == 2 and closed == [up]
+    assert pool.get(k, smp=True) is smp and pool.get(k) is up and closed[-1] is smp

@@ -73,7 +73,7 @@ def hostile_run(kernel, vm_pool, tmp_path_factory):
     base = tmp_path_factory.mktemp(f"hostile-{kernel.series}")
     src = generate("thrifttest", base / "gen")
     ko = build_module(src, kernel, build_dir=base / "kbuild" / "thrifttest")
-    vm = vm_pool.get(kernel)
+    vm = vm_pool.get(kernel, smp=True)     # attackers, good client and module on two CPUs
     t0 = time.monotonic()
     runs = {"kmemleak_clear": vm.run(KMEMLEAK_CLEAR, timeout=120)}
     results = {}
@@ -99,6 +99,7 @@ def hostile_run(kernel, vm_pool, tmp_path_factory):
 
 
 @pytest.mark.vm
+@pytest.mark.vm_smp
 @pytest.mark.kernel_build
 @pytest.mark.parametrize("check", CHECKS)
 def test_hostile(hostile_run, check):
@@ -110,6 +111,7 @@ def test_hostile(hostile_run, check):
 
 
 @pytest.mark.vm
+@pytest.mark.vm_smp
 @pytest.mark.kernel_build
 @pytest.mark.parametrize("tag", ["attacks", "cycles"])
 def test_hostile_kernel_log_clean(hostile_run, tag):
@@ -124,6 +126,7 @@ def test_hostile_kernel_log_clean(hostile_run, tag):
 
 
 @pytest.mark.vm
+@pytest.mark.vm_smp
 @pytest.mark.kernel_build
 def test_hostile_kmemleak_clean_after_rmmod(hostile_run, kernel):
     """On a kernel with kmemleak (the debug kernel): nothing leaked once the module is gone.

@@ -927,20 +927,32 @@ class VMSession:
         return res
 
 
+# vCPUs of the pool's guests.  Two 2-vCPU guests (one per series, side by side) put four
+# TCG threads on CI's two cores: test_runtime_kernel plus test_inplace on 6.1 and 6.12 took
+# 644 s so and 392 s with one vCPU each (docs/vm-testing.md).  So a test gets a one-vCPU
+# guest unless it is marked `vm_smp`: those (the hostile suite, the workqueue modes, the
+# races of vanishing clients and rmmod) need the module's paths running on two CPUs at once.
+POOL_CPUS = 1
+POOL_SMP_CPUS = 2
+
+
 class VMPool:
-    """At most one live VMSession per kernel series in this process (pytest worker)."""
+    """At most one live VMSession in this process (pytest worker): per kernel series, a
+    one-vCPU guest and, for the tests marked `vm_smp`, a two-vCPU one."""
 
     def __init__(self):
-        self.sessions: dict[str, VMSession] = {}
+        self.sessions: dict[tuple[str, bool], VMSession] = {}
 
-    def get(self, kernel: Kernel) -> VMSession:
-        # One idle guest still costs CPU: stop the other series' VM when switching.
-        for series, other in self.sessions.items():
-            if series != kernel.series:
+    def get(self, kernel: Kernel, *, smp: bool = False) -> VMSession:
+        # One idle guest still costs CPU: stop the other guest when switching.  The
+        # collection hook orders each series' tests so that this happens once.
+        key = (kernel.series, smp)
+        for k, other in self.sessions.items():
+            if k != key:
                 other.close()
-        s = self.sessions.get(kernel.series)
+        s = self.sessions.get(key)
         if s is None:
-            s = self.sessions[kernel.series] = VMSession(kernel)
+            s = self.sessions[key] = VMSession(kernel, cpus=POOL_SMP_CPUS if smp else POOL_CPUS)
         return s
 
     def close(self) -> None:
@@ -957,8 +969,9 @@ def pytest_collection_modifyitems(config, items):
     """Put VM tests in the xdist group vm-<series> (unless they chose a group), so that
     with `--dist loadgroup` each series' VM tests run on one worker, sharing one boot of
     the `vm` fixture, and at most one guest runs per worker.  After every other hook
-    (pytest's own reordering by fixture included): tests marked `vm_breaks_guest` go last,
-    in their order, so the guest they leave needing a reboot is not rebooted for others."""
+    (pytest's own reordering by fixture included): `_guest_order` puts the tests marked
+    `vm_smp` and `vm_breaks_guest` after the others, so each worker boots a series' guests
+    once and no test pays for a reboot left by another."""
     for item in items:
         if item.get_closest_marker("vm") is None and "vm" not in getattr(item, "fixturenames", ()):
             continue
@@ -971,10 +984,28 @@ def pytest_collection_modifyitems(config, items):
     yield
     if hasattr(config, "workerinput"):               # an xdist worker: the order is the schedule
         _long_tests_first(items)
-    breaking = [i for i in items if i.get_closest_marker("vm_breaks_guest") is not None]
-    if breaking:
-        ids = {id(i) for i in breaking}
-        items[:] = [i for i in items if id(i) not in ids] + breaking
+    _guest_order(items)
+
+
+def _guest_order(items) -> None:
+    """Order the VM tests for the pool's guests (a stable sort: fixtures keep their tests
+    together, the other tests keep their order before them): per series, the one-vCPU
+    guest's tests, then those marked `vm_breaks_guest` (the reboot they leave needing is
+    the switch to the other guest), then the tests marked `vm_smp` on the two-vCPU guest,
+    its breaking ones last."""
+    series_order: dict[str, int] = {}
+
+    def key(item) -> tuple[int, int, int]:
+        if item.get_closest_marker("vm") is None:
+            return (0, 0, 0)
+        group = item.get_closest_marker("xdist_group")
+        callspec = getattr(item, "callspec", None)
+        series = str(group.args[0]) if group and group.args else \
+            str(callspec.params.get("kernel", "")) if callspec else ""
+        smp = item.get_closest_marker("vm_smp") is not None
+        breaks = item.get_closest_marker("vm_breaks_guest") is not None
+        return (1, series_order.setdefault(series, len(series_order)), 2 * smp + breaks)
+    items.sort(key=key)
 
 
 def _long_tests_first(items) -> None:
@@ -1056,3 +1087,11 @@ def pytest_runtest_teardown(item, nextitem):
 def vm(vm_pool, kernel) -> VMSession:
     """A running VM with `kernel`, shared by the tests of this worker: vm.run(script)."""
     return vm_pool.get(kernel)
+
+
+@pytest.fixture
+def vm_smp(vm_pool, kernel, request) -> VMSession:
+    """As `vm`, with two vCPUs: for tests marked `vm_smp` (the order of the tests, one
+    switch of guest per series, depends on the marker)."""
+    assert request.node.get_closest_marker("vm_smp"), f"{request.node.nodeid} uses vm_smp: mark it vm_smp"
+    return vm_pool.get(kernel, smp=True)
