@@ -929,7 +929,7 @@ class VMSession:
 
 # vCPUs of the pool's guests.  Two 2-vCPU guests (one per series, side by side) put four
 # TCG threads on CI's two cores: test_runtime_kernel plus test_inplace on 6.1 and 6.12 took
-# 644 s so and 392 s with one vCPU each (docs/vm-testing.md).  So a test gets a one-vCPU
+# 644 s with two vCPUs per guest and 392 s with one (docs/vm-testing.md).  So a test gets a one-vCPU
 # guest unless it is marked `vm_smp`: those (the hostile suite, the workqueue modes, the
 # races of vanishing clients and rmmod) need the module's paths running on two CPUs at once.
 POOL_CPUS = 1
